@@ -1,0 +1,185 @@
+"""Booking rules shared by the conversation, the dashboard, the CLI and the web page.
+
+Saving a session writes it, its contact and its outgoing messages (invitation now,
+reminders at the practice's offsets) in the caller's one unit of work: the transactional
+outbox that the worker sends from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from actions.formatting import cents
+from sessionbot.practice import Practice
+from store import repos
+from store.models import Clinician, ScheduledSession
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A session as the conversation has it just before Save."""
+
+    draft_id: str
+    start: datetime
+    duration_min: int
+    participant: str
+    invite_channel: str
+    email: str | None
+    phone: str | None
+    participant_tz: str
+    documents: str | None
+    service: str | None
+    amount: Decimal | None
+
+
+def start_from_slots(slots: dict[str, Any], tz: str) -> datetime:
+    """The wall time the clinician gave, in their zone, as an aware datetime."""
+    day = datetime.fromisoformat(slots["date"]).date()
+    hour, minute = (int(x) for x in str(slots["time"]).split(":"))
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo(tz))
+
+
+def draft_from_slots(slots: dict[str, Any], practice: Practice) -> Draft:
+    tz = slots.get("clinician_tz") or practice.default_timezone
+    channel = slots["invite_channel"]
+    paid = bool(slots.get("payment_required"))
+    service = slots.get("service") if paid else None
+    documents = slots.get("documents")
+    return Draft(
+        draft_id=slots["draft_id"],
+        start=start_from_slots(slots, tz),
+        duration_min=practice.duration_for(service),
+        participant=slots["participant"],
+        invite_channel=channel,
+        email=slots.get("email") if channel == "email" else None,
+        phone=slots.get("phone") if channel == "sms" else None,
+        participant_tz=slots.get("participant_tz") or tz,
+        documents=None if documents in (None, "none") else documents,
+        service=service,
+        amount=Decimal(str(slots["amount"])) if paid and slots.get("amount") else None,
+    )
+
+
+def book(
+    s: Session, clinician: Clinician, draft: Draft, practice: Practice, now: datetime
+) -> tuple[ScheduledSession, bool]:
+    """Store the session once per draft; returns it and whether it was made now."""
+    existing = repos.session_by_draft(s, draft.draft_id)
+    if existing is not None:
+        return existing, False
+    session, _token = repos.create_session(
+        s,
+        clinician_id=clinician.id,
+        draft_id=draft.draft_id,
+        start_at=draft.start,
+        duration_min=draft.duration_min,
+        participant=draft.participant,
+        invite_channel=draft.invite_channel,
+        email=draft.email,
+        phone=draft.phone,
+        participant_tz=draft.participant_tz,
+        documents=draft.documents,
+        service=draft.service,
+        amount_cents=cents(draft.amount) if draft.amount is not None else None,
+        currency=practice.currency,
+        invite_status="queued" if draft.invite_channel != "none" else "not_sent",
+        payment_status="pending" if draft.amount is not None else "not_required",
+    )
+    repos.upsert_contact(
+        s,
+        clinician.id,
+        name=draft.participant,
+        invite_channel=draft.invite_channel,
+        email=draft.email,
+        phone=draft.phone,
+        participant_tz=draft.participant_tz,
+    )
+    plan_messages(s, session, practice, now, first="invitation")
+    return session, True
+
+
+def plan_messages(
+    s: Session, session: ScheduledSession, practice: Practice, now: datetime, *, first: str
+) -> None:
+    """Queue `first` (invitation, update, cancellation) now and the reminders still ahead."""
+    if session.invite_channel == "none":
+        return
+    version = session.sequence
+    repos.add_outbox(
+        s,
+        session_id=session.id,
+        clinician_id=session.clinician_id,
+        kind=first,
+        channel=session.invite_channel,
+        due_at=now,
+        dedupe_key=f"{session.public_id}:{first}:{version}",
+    )
+    if first == "cancellation":
+        return
+    for offset in practice.reminder_offsets:
+        due = session.start_at - offset
+        if due > now:
+            repos.add_outbox(
+                s,
+                session_id=session.id,
+                clinician_id=session.clinician_id,
+                kind="reminder",
+                channel=session.invite_channel,
+                due_at=due,
+                dedupe_key=f"{session.public_id}:reminder:{int(offset.total_seconds())}:{version}",
+            )
+
+
+def withdraw_pending(s: Session, session: ScheduledSession) -> int:
+    """Take back every message not sent yet (old reminders after a change)."""
+    pending = repos.pending_outbox(s, session.id)
+    for message in pending:
+        message.status = "withdrawn"
+    return len(pending)
+
+
+def cancel(s: Session, session: ScheduledSession, practice: Practice, now: datetime) -> bool:
+    """Cancel; tells the participant when they were invited. False if already cancelled."""
+    if session.status == "cancelled":
+        return False
+    withdraw_pending(s, session)
+    session.status = "cancelled"
+    session.cancelled_at = now
+    session.sequence += 1
+    if session.invite_status not in ("not_sent",):
+        plan_messages(s, session, practice, now, first="cancellation")
+    return True
+
+
+def reschedule(
+    s: Session, session: ScheduledSession, new_start: datetime, practice: Practice, now: datetime
+) -> None:
+    """Move the session; the participant gets an update and fresh reminders."""
+    if new_start <= now:
+        raise ValueError("the new start must be in the future")
+    withdraw_pending(s, session)
+    session.start_at = new_start
+    session.sequence += 1
+    session.rsvp = None
+    plan_messages(s, session, practice, now, first="update")
+
+
+def join_window(session: ScheduledSession, practice: Practice) -> tuple[datetime, datetime]:
+    start = session.start_at - practice.join_before
+    end = session.start_at + timedelta(minutes=session.duration_min) + practice.join_after_end
+    return start, end
+
+
+def participant_url(public_url: str, session: ScheduledSession) -> str:
+    return f"{public_url}/j/{session.token}"
+
+
+def enter_meeting_url(public_url: str, session: ScheduledSession) -> str:
+    """The clinician's own Enter Meeting link (never the participant's)."""
+    return f"{public_url}/enter/{session.host_token}"

@@ -1,0 +1,54 @@
+"""What the actions work with: the store, the practice and the settings.
+
+rasa-sdk builds actions without arguments, so the edge (CLI, app factory, test)
+configures these once; an action server started by rasa-sdk alone builds them from the
+environment on first use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from sessionbot.practice import Practice, load_practice
+from sessionbot.settings import Settings
+from store.db import Store
+
+
+@dataclass
+class Services:
+    store: Store
+    practice: Practice
+    settings: Settings
+
+    @cached_property
+    def payments_enabled(self) -> bool:
+        return self.settings.payments_configured and bool(self.practice.services)
+
+
+_services: Services | None = None
+
+
+def configure(services: Services) -> None:
+    global _services
+    _services = services
+
+
+def services() -> Services:
+    global _services
+    if _services is None:
+        settings = Settings.from_env()
+        _services = Services(
+            store=open_store(settings),
+            practice=load_practice(settings.practice_file),
+            settings=settings,
+        )
+    return _services
+
+
+def open_store(settings: Settings) -> Store:
+    return Store.open(
+        settings.database_url,
+        settings.encryption_keys,
+        settings.data_dir / "encryption.key",
+    )

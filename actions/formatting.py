@@ -1,0 +1,73 @@
+"""How times, zones, phones and amounts are written for people."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+
+_FRIENDLY_ZONES = {
+    "America/New_York": "Eastern",
+    "America/Chicago": "Central",
+    "America/Denver": "Mountain",
+    "America/Phoenix": "Arizona",
+    "America/Los_Angeles": "Pacific",
+    "America/Anchorage": "Alaska",
+    "Pacific/Honolulu": "Hawaii",
+    "UTC": "UTC",
+}
+
+
+def zone_label(tz: str) -> str:
+    """'Eastern (America/New_York)' or 'Europe/London'."""
+    friendly = _FRIENDLY_ZONES.get(tz)
+    return f"{friendly} ({tz})" if friendly and friendly != tz else tz
+
+
+def short_zone(tz: str) -> str:
+    return _FRIENDLY_ZONES.get(tz) or tz.rsplit("/", 1)[-1].replace("_", " ")
+
+
+def when(start: datetime, tz: str, *, with_date: bool = True) -> str:
+    """'Tue, Dec 1, 2026, 3:00 PM EST' in the given zone."""
+    local = start.astimezone(ZoneInfo(tz))
+    clock = local.strftime("%-I:%M %p")
+    abbrev = local.tzname() or tz
+    if not with_date:
+        return f"{clock} {abbrev}"
+    return f"{local.strftime('%a, %b %-d, %Y')}, {clock} {abbrev}"
+
+
+def clock(hhmm: str) -> str:
+    hour, minute = (int(x) for x in hhmm.split(":"))
+    return datetime(2000, 1, 1, hour, minute).strftime("%-I:%M %p")
+
+
+def phone(e164: str) -> str:
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def money(amount: Decimal | str | int | None, currency: str = "usd") -> str:
+    if amount is None:
+        return "—"
+    value = Decimal(str(amount)).quantize(Decimal("0.01"))
+    symbol = "$" if currency.lower() == "usd" else currency.upper() + " "
+    return f"{symbol}{value:,}"
+
+
+def cents(amount: Decimal | str) -> int:
+    return int((Decimal(str(amount)) * 100).to_integral_value())
+
+
+def initials(name: str) -> str:
+    """What the dashboard shows by default: 'Jane Doe' -> 'J.D.', 'JD' -> 'JD'."""
+    words = name.split()
+    if len(words) == 1 and len(name) <= 4:
+        return name
+    return "".join(w[0].upper() + "." for w in words if w)

@@ -1,0 +1,427 @@
+"""The schedule form's validation action: one `extract_<slot>` and `validate_<slot>` a slot.
+
+Extraction reads the entities of the latest message (our NLU puts every slot value it
+found there); served to a Rasa assistant whose NLU does not, it runs the same extraction
+on the text. Validation applies the rules that need now, the practice or the store.
+An invalid value is told once, as one message marked `kind: error`, and the slot keeps
+the value it had before the turn, so nothing already given is lost.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+from rasa_sdk.types import DomainDict
+
+from actions import extraction
+from actions.context import services
+from actions.formatting import clock, money, phone, zone_label
+from store import repos
+
+MISSING = object()
+KEEP_WORDS = {"ok", "okay", "yes", "y", "keep", "same", "default", "fine", "that's fine", "sure"}
+NONE_WORDS = {"none", "no", "nothing", "no documents", "no package", "skip", "n/a"}
+SAME_ZONE_WORDS = KEEP_WORDS | {"mine", "my zone", "same as me", "same as mine", "local"}
+
+
+def error(dispatcher: CollectingDispatcher, text: str) -> None:
+    dispatcher.utter_message(text=text, custom={"kind": "error"})
+
+
+def clinician_now(tracker: Tracker) -> datetime:
+    tz = tracker.get_slot("clinician_tz") or services().practice.default_timezone
+    return datetime.now(ZoneInfo(tz))
+
+
+def understand(tracker: Tracker) -> dict[str, Any]:
+    """Slot -> value (or {"invalid": message}) found in the latest message."""
+    cached = getattr(tracker, "_sessionbot_found", None)
+    if cached is not None:
+        return cached
+    latest = tracker.latest_message or {}
+    found: dict[str, Any] = {}
+    if latest.get("sessionbot_nlu") or latest.get("entities"):
+        for entity in latest.get("entities") or []:
+            name = entity.get("entity")
+            if entity.get("error"):
+                found[name] = {"invalid": entity["error"]}
+            elif name not in found:
+                found[name] = entity.get("value")
+    elif latest.get("text"):
+        practice = services().practice
+        result = extraction.extract(
+            latest["text"],
+            now=clinician_now(tracker),
+            default_region=practice.default_region,
+            packages={p.key: p.name for p in practice.documents},
+            services={s.key: s.name for s in practice.services},
+            requested_slot=tracker.get_slot("requested_slot"),
+        )
+        found = {k: _plain(v) for k, v in result.slots().items()}
+        found.update({k: {"invalid": m} for k, m in dict(result.problems).items()})
+    tracker._sessionbot_found = found  # type: ignore[attr-defined]
+    return found
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if hasattr(value, "strftime"):
+        return value.strftime("%H:%M")
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def is_invalid(value: Any) -> bool:
+    return isinstance(value, dict) and "invalid" in value
+
+
+class ValidateScheduleForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_schedule_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        tracker._sessionbot_before = dict(tracker.slots)  # type: ignore[attr-defined]
+        return await super().run(dispatcher, tracker, domain)
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        """E-mail only for e-mail invitations, phone only for text, payment when set up."""
+        slots = ["date", "time", "participant", "invite_channel"]
+        channel = tracker.get_slot("invite_channel")
+        if channel == "email":
+            slots.append("email")
+        elif channel == "sms":
+            slots.append("phone")
+        slots += ["participant_tz", "documents"]
+        if services().payments_enabled:
+            slots.append("payment_required")
+            if tracker.get_slot("payment_required"):
+                slots += ["service", "amount"]
+        return slots
+
+    async def get_extraction_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        # Extract every form slot the message mentions, not only those required so far:
+        # "by email jane@example.com" fills the channel and the address in one turn.
+        events: dict[str, Any] = {}
+        for slot in self.domain_slots(domain):
+            found = await self._extract_slot(slot, dispatcher, tracker, domain)
+            events.update(found)
+            tracker.slots.update(found)
+        return [{"event": "slot", "timestamp": None, "name": k, "value": v} for k, v in events.items()]
+
+    # Extraction: the value the message gives for the slot --------------------------------
+
+    def _extract(self, slot: str, tracker: Tracker) -> dict[str, Any]:
+        value = understand(tracker).get(slot, MISSING)
+        return {} if value is MISSING else {slot: value}
+
+    def _requested(self, tracker: Tracker, slot: str) -> bool:
+        return tracker.get_slot("requested_slot") == slot
+
+    def _text(self, tracker: Tracker) -> str:
+        return " ".join(str((tracker.latest_message or {}).get("text") or "").casefold().split())
+
+    def extract_date(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        return self._extract("date", tracker)
+
+    def extract_time(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        return self._extract("time", tracker)
+
+    def extract_participant(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ):
+        found = understand(tracker)
+        contact_id = found.get("contact_id")
+        if contact_id is not None:
+            return {"participant": {"contact_id": contact_id}}
+        return self._extract("participant", tracker)
+
+    def extract_invite_channel(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ):
+        found = self._extract("invite_channel", tracker)
+        if found:
+            return found
+        # An address alone, while no channel is chosen yet, says how to invite.
+        given = understand(tracker)
+        if tracker.get_slot("invite_channel") is None:
+            if isinstance(given.get("email"), str):
+                return {"invite_channel": "email"}
+            if isinstance(given.get("phone"), str):
+                return {"invite_channel": "sms"}
+        return {}
+
+    def extract_email(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        return self._extract("email", tracker)
+
+    def extract_phone(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        return self._extract("phone", tracker)
+
+    def extract_participant_tz(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ):
+        found = self._extract("participant_tz", tracker)
+        if not found and self._requested(tracker, "participant_tz"):
+            if self._text(tracker) in SAME_ZONE_WORDS:
+                return {"participant_tz": self._default_zone(tracker)}
+        return found
+
+    def extract_documents(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ):
+        found = self._extract("documents", tracker)
+        if not found and self._requested(tracker, "documents"):
+            if self._text(tracker) in NONE_WORDS:
+                return {"documents": "none"}
+        return found
+
+    def extract_payment_required(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ):
+        found = self._extract("payment_required", tracker)
+        if found or not self._requested(tracker, "payment_required"):
+            return found
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        if intent == "affirm":
+            return {"payment_required": True}
+        if intent == "deny":
+            return {"payment_required": False}
+        if understand(tracker).get("service"):
+            return {"payment_required": True}
+        return {}
+
+    def extract_service(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        return self._extract("service", tracker)
+
+    def extract_amount(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        found = self._extract("amount", tracker)
+        if not found and self._requested(tracker, "amount") and self._text(tracker) in KEEP_WORDS:
+            service = services().practice.service(tracker.get_slot("service"))
+            if service is not None:
+                return {"amount": str(service.price)}
+        return found
+
+    # Validation: the rules ----------------------------------------------------------------
+
+    def _before(self, tracker: Tracker, slot: str) -> Any:
+        return getattr(tracker, "_sessionbot_before", {}).get(slot)
+
+    def _reject(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, message: str
+    ) -> dict[str, Any]:
+        error(dispatcher, message)
+        return {slot: self._before(tracker, slot)}
+
+    def _acknowledge(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, label: str
+    ) -> None:
+        """A correction of an earlier answer is confirmed in words."""
+        before = self._before(tracker, slot)
+        if before is not None and not self._requested(tracker, slot):
+            dispatcher.utter_message(text=f"Changed the {label}.", custom={"kind": "ack"})
+
+    def validate_date(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+        if is_invalid(value):
+            return self._reject(dispatcher, tracker, "date", value["invalid"])
+        try:
+            day = date.fromisoformat(str(value))
+        except ValueError:
+            return self._reject(dispatcher, tracker, "date", "I couldn't read that date. Try “tomorrow” or “Dec 3”.")
+        now = clinician_now(tracker)
+        if day < now.date():
+            return self._reject(
+                dispatcher,
+                tracker,
+                "date",
+                f"{day.strftime('%A, %B %-d, %Y')} is in the past. Pick today or a later date.",
+            )
+        if (day - now.date()).days > 366 * 2:
+            return self._reject(
+                dispatcher, tracker, "date", "That's more than two years ahead. Pick a nearer date."
+            )
+        out: dict[str, Any] = {"date": day.isoformat()}
+        time_value = tracker.get_slot("time")
+        if isinstance(time_value, str) and self._before(tracker, "time") == time_value:
+            problem = self._start_problem(day, time_value, now)
+            if problem:
+                error(dispatcher, f"{problem} Please give a time.")
+                out["time"] = None
+                return out
+        self._acknowledge(dispatcher, tracker, "date", f"date to {day.strftime('%A, %B %-d')}")
+        return out
+
+    def _start_problem(self, day: date, hhmm: str, now: datetime) -> str | None:
+        hour, minute = (int(x) for x in hhmm.split(":"))
+        tz = now.tzinfo
+        naive = datetime(day.year, day.month, day.day, hour, minute)
+        start = naive.replace(tzinfo=tz)
+        round_trip = start.astimezone(ZoneInfo("UTC")).astimezone(tz).replace(tzinfo=None)
+        if round_trip != naive:
+            return (
+                f"{clock(hhmm)} doesn't exist on {day.strftime('%B %-d')}: "
+                "the clocks move forward then."
+            )
+        if start <= now:
+            when = "today" if day == now.date() else day.strftime("%B %-d")
+            return f"{clock(hhmm)} {when} has already passed (it's {now.strftime('%-I:%M %p')} now)."
+        return None
+
+    def validate_time(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+        if is_invalid(value):
+            return self._reject(dispatcher, tracker, "time", value["invalid"])
+        try:
+            hour, minute = (int(x) for x in str(value).split(":"))
+            hhmm = f"{hour:02d}:{minute:02d}"
+            datetime(2000, 1, 1, hour, minute)
+        except ValueError:
+            return self._reject(dispatcher, tracker, "time", "I couldn't read that time. Try “3pm” or “9:30 am”.")
+        day_value = tracker.get_slot("date")
+        if isinstance(day_value, str):
+            problem = self._start_problem(date.fromisoformat(day_value), hhmm, clinician_now(tracker))
+            if problem:
+                return self._reject(dispatcher, tracker, "time", f"{problem} Pick a later time.")
+        self._acknowledge(dispatcher, tracker, "time", f"time to {clock(hhmm)}")
+        return {"time": hhmm}
+
+    def validate_participant(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+        if is_invalid(value):
+            return self._reject(dispatcher, tracker, "participant", value["invalid"])
+        store = services().store
+        sender = tracker.sender_id.split(":", 1)
+        with store.unit() as s:
+            clinician = repos.get_clinician(s, sender[0], sender[-1])
+            if isinstance(value, dict) and "contact_id" in value:
+                contact = next(
+                    (c for c in repos.find_contacts(s, clinician.id, "", 10_000)
+                     if c.id == int(value["contact_id"])),
+                    None,
+                )
+                if contact is None:
+                    return self._reject(
+                        dispatcher, tracker, "participant", "I can't find that contact. Type a name or initials."
+                    )
+            else:
+                try:
+                    name = extraction.parse_participant(str(value))
+                except extraction.ExtractionError as exc:
+                    return self._reject(dispatcher, tracker, "participant", str(exc))
+                contact = repos.contact_by_name(s, clinician.id, name)
+                if contact is None:
+                    self._acknowledge(dispatcher, tracker, "participant", f"participant to {name}")
+                    return {"participant": name, "contact_id": None}
+            # A known contact fills how to reach them, unless this draft already says.
+            out: dict[str, Any] = {"participant": contact.name, "contact_id": contact.id}
+            known = {
+                "invite_channel": contact.invite_channel,
+                "email": contact.email,
+                "phone": contact.phone,
+                "participant_tz": contact.participant_tz,
+            }
+            for slot, known_value in known.items():
+                if known_value and tracker.get_slot(slot) is None:
+                    out[slot] = known_value
+        return out
+
+    def validate_invite_channel(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+        if is_invalid(value) or value not in ("email", "sms", "none"):
+            message = value["invalid"] if is_invalid(value) else "Choose e-mail, text message or no invitation."
+            return self._reject(dispatcher, tracker, "invite_channel", message)
+        return {"invite_channel": value}
+
+    def validate_email(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+        if is_invalid(value):
+            return self._reject(dispatcher, tracker, "email", value["invalid"])
+        try:
+            address = extraction.parse_email(str(value))
+        except extraction.ExtractionError as exc:
+            return self._reject(dispatcher, tracker, "email", str(exc))
+        return {"email": address}
+
+    def validate_phone(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+        if is_invalid(value):
+            return self._reject(dispatcher, tracker, "phone", value["invalid"])
+        try:
+            number = extraction.parse_phone(str(value), services().practice.default_region)
+        except extraction.ExtractionError as exc:
+            return self._reject(dispatcher, tracker, "phone", str(exc))
+        self._acknowledge(dispatcher, tracker, "phone", f"phone to {phone(number)}")
+        return {"phone": number}
+
+    def validate_participant_tz(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+        if is_invalid(value):
+            return self._reject(dispatcher, tracker, "participant_tz", value["invalid"])
+        try:
+            ZoneInfo(str(value))
+        except (ZoneInfoNotFoundError, ValueError):
+            return self._reject(
+                dispatcher, tracker, "participant_tz",
+                f"I don't know the time zone “{value}”. Try “Eastern”, “London” or “America/Chicago”.",
+            )
+        self._acknowledge(dispatcher, tracker, "participant_tz", f"time zone to {zone_label(value)}")
+        return {"participant_tz": str(value)}
+
+    def validate_documents(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+        practice = services().practice
+        if is_invalid(value):
+            return self._reject(dispatcher, tracker, "documents", value["invalid"])
+        if value == "none" or practice.package(value) is not None:
+            return {"documents": value}
+        names = ", ".join(p.name for p in practice.documents) or "none are set up"
+        return self._reject(dispatcher, tracker, "documents", f"That isn't one of the packages ({names}), or say “none”.")
+
+    def validate_payment_required(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+        if not isinstance(value, bool):
+            return self._reject(dispatcher, tracker, "payment_required", "Answer “yes” to require payment or “no”.")
+        if not value:
+            return {"payment_required": False, "service": None, "amount": None}
+        return {"payment_required": True}
+
+    def validate_service(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+        practice = services().practice
+        service = practice.service(value) if not is_invalid(value) else None
+        if service is None:
+            names = ", ".join(s.name for s in practice.services)
+            return self._reject(dispatcher, tracker, "service", f"That isn't one of the services ({names}).")
+        out: dict[str, Any] = {"service": service.key}
+        if self._before(tracker, "service") not in (None, service.key):
+            out["amount"] = None  # a new service starts again from its own price
+        return out
+
+    def validate_amount(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+        if is_invalid(value):
+            return self._reject(dispatcher, tracker, "amount", value["invalid"])
+        practice = services().practice
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation:
+            return self._reject(dispatcher, tracker, "amount", "I couldn't read that amount. Try “120” or “$95.50”.")
+        if amount <= 0:
+            return self._reject(dispatcher, tracker, "amount", "The amount must be more than $0.")
+        if amount != amount.quantize(Decimal("0.01")):
+            return self._reject(dispatcher, tracker, "amount", "Amounts go to the cent, like $95.50.")
+        if amount > practice.max_amount:
+            return self._reject(
+                dispatcher, tracker, "amount",
+                f"{money(amount)} is more than this practice's maximum of {money(practice.max_amount)}.",
+            )
+        return {"amount": str(amount.quantize(Decimal("0.01")))}
+
+    def _default_zone(self, tracker: Tracker) -> str:
+        return tracker.get_slot("clinician_tz") or services().practice.default_timezone

@@ -1,0 +1,1 @@
+"""The Slack face: Bolt app, listeners and Block Kit rendering."""

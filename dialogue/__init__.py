@@ -1,0 +1,1 @@
+"""The conversation: domain.yml, the embedded form runner and the terminal shell."""

@@ -1,0 +1,458 @@
+"""The embedded form runner: Rasa's form loop for domain.yml, one turn at a time.
+
+A turn is one unit of work on the store: the clinician's row is locked, the tracker is
+loaded, the message is understood (NLU), the form's validation action runs through
+rasa-sdk's executor with the payload a Rasa server would send, the returned events are
+applied, the next question is asked, and the tracker is saved, all in one transaction.
+So a restart loses nothing, a retried turn is recognised, and two turns of one
+clinician never interleave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from datetime import time as dt_time
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from rasa_sdk.executor import ActionExecutor
+from dialogue.domain import FORM, BotMessage, load_domain, message_from_dispatch, parse_payload
+from dialogue.domain import render_response as render
+from store import repos
+from store.db import Store
+
+MISSES_BEFORE_HELP = 3
+HISTORY_DEPTH = 20
+TURN_IDS_KEPT = 50
+CONTROL_INTENTS = {"cancel", "restart", "back", "help", "save", "change", "list_sessions"}
+
+
+class Understanding(Protocol):
+    """What NLU found in a message: an intent, slot values, problems, a slot to change."""
+
+    intent: str | None
+    change: str | None
+    problems: Any
+
+    def slots(self) -> dict[str, object]: ...
+
+
+NLU = Callable[[str, datetime, "str | None"], Understanding]
+
+
+@dataclass(frozen=True)
+class Who:
+    """The clinician talking: their workspace, their user id and what Slack knows of them."""
+
+    team_id: str
+    user_id: str
+    tz: str | None = None
+    display_name: str | None = None
+
+    @property
+    def sender_id(self) -> str:
+        return f"{self.team_id}:{self.user_id}"
+
+
+@dataclass
+class Reply:
+    messages: list[BotMessage] = field(default_factory=list)
+    duplicate: bool = False
+    phase: str = "idle"
+    requested_slot: str | None = None
+    saved_session_id: str | None = None
+
+    @property
+    def text(self) -> str:
+        return "\n".join(m.text for m in self.messages)
+
+
+_loops = threading.local()
+
+
+def _run(coro: Any) -> Any:
+    """Run a coroutine on this thread's own loop (cheaper than asyncio.run per call)."""
+    loop = getattr(_loops, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = _loops.loop = asyncio.new_event_loop()
+    return loop.run_until_complete(coro)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt_time):
+        return value.strftime("%H:%M")
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if value.__class__.__name__ == "Decimal":
+        return str(value)
+    return value
+
+
+class Runner:
+    """Carries conversations for any number of clinicians over one store."""
+
+    def __init__(
+        self,
+        store: Store,
+        executor: ActionExecutor,
+        nlu: NLU,
+        *,
+        default_tz: str = "America/New_York",
+    ) -> None:
+        self.store = store
+        self.executor = executor
+        self.nlu = nlu
+        self.default_tz = default_tz
+        self.domain = load_domain()
+
+    # The turn ------------------------------------------------------------------------
+
+    def handle(self, who: Who, text: str, *, turn_id: str | None = None) -> Reply:
+        """One clinician message in, the bot's messages out; saved before returning."""
+        with self.store.unit() as s:
+            clinician = repos.get_clinician(
+                s, who.team_id, who.user_id, tz=who.tz, display_name=who.display_name
+            )
+            s.refresh(clinician, with_for_update=True)
+            state = repos.load_tracker(s, clinician.id) or self._new_state(who)
+            if turn_id and turn_id in state["turn_ids"]:
+                return Reply(duplicate=True, phase=state["phase"])
+            tz = clinician.tz or who.tz or self.default_tz
+            turn = _Turn(self, state, who, tz)
+            with self.store.bound(s):
+                turn.run(text)
+            if turn_id:
+                state["turn_ids"] = [*state["turn_ids"], turn_id][-TURN_IDS_KEPT:]
+            repos.save_tracker(s, clinician.id, state)
+        return Reply(
+            messages=turn.messages,
+            phase=state["phase"],
+            requested_slot=state["slots"].get("requested_slot"),
+            saved_session_id=turn.saved_session_id,
+        )
+
+    def state_of(self, who: Who) -> dict[str, Any] | None:
+        with self.store.unit() as s:
+            clinician = repos.get_clinician(s, who.team_id, who.user_id)
+            return repos.load_tracker(s, clinician.id)
+
+    def _new_state(self, who: Who) -> dict[str, Any]:
+        return {
+            "sender_id": who.sender_id,
+            "phase": "idle",
+            "slots": {},
+            "history": [],
+            "misses": {},
+            "turn_ids": [],
+            "last_saved": None,
+        }
+
+    # Calling actions the way a Rasa server does ------------------------------------------
+
+    def call_action(
+        self, name: str, state: dict[str, Any], latest: dict[str, Any]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        tracker = {
+            "sender_id": state["sender_id"],
+            "slots": dict(state["slots"]),
+            "latest_message": latest,
+            "events": [{"event": "user", "text": latest.get("text"), "parse_data": latest}],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {"name": FORM} if state["phase"] != "idle" else {},
+            "latest_action_name": "action_listen",
+        }
+        payload = {
+            "next_action": name,
+            "sender_id": state["sender_id"],
+            "tracker": tracker,
+            "domain": self.domain,
+            "version": "3.10.0",
+        }
+        result = _run(self.executor.run(payload))
+        if result is None:
+            return [], []
+        return list(result.events), list(result.responses)
+
+
+class _Turn:
+    """The work of one message: what the runner decides, step by step."""
+
+    def __init__(self, runner: Runner, state: dict[str, Any], who: Who, tz: str) -> None:
+        self.runner = runner
+        self.state = state
+        self.who = who
+        self.tz = tz
+        self.messages: list[BotMessage] = []
+        self.saved_session_id: str | None = None
+
+    @property
+    def slots(self) -> dict[str, Any]:
+        return self.state["slots"]
+
+    @property
+    def phase(self) -> str:
+        return self.state["phase"]
+
+    def run(self, text: str) -> None:
+        text = text.strip()
+        requested = self.slots.get("requested_slot") if self.phase == "form" else None
+        if not text:
+            self._say_empty(requested)
+            return
+        latest = self._understand(text, requested)
+        intent = latest["intent"]["name"]
+        handler = getattr(self, f"_on_{intent}", None) if intent in CONTROL_INTENTS else None
+        if intent == "affirm" and self.phase == "confirm":
+            handler = self._on_save
+        if handler is not None:
+            handler(latest)
+        else:
+            self._on_inform(latest)
+
+    # Understanding ------------------------------------------------------------------
+
+    def _understand(self, text: str, requested: str | None) -> dict[str, Any]:
+        payload = parse_payload(text)
+        if payload is not None:
+            intent, values = payload
+            entities = [{"entity": k, "value": v} for k, v in values.items()]
+            return {
+                "text": text,
+                "intent": {"name": intent, "confidence": 1.0},
+                "entities": entities,
+                "sessionbot_nlu": True,
+            }
+        now = datetime.now(ZoneInfo(self.tz))
+        found = self.runner.nlu(text, now, requested)
+        entities = [
+            {"entity": k, "value": _jsonable(v), "extractor": "sessionbot"}
+            for k, v in found.slots().items()
+        ]
+        entities += [
+            {"entity": k, "value": None, "error": msg, "extractor": "sessionbot"}
+            for k, msg in dict(found.problems).items()
+        ]
+        if found.change:
+            entities.append({"entity": "slot", "value": found.change})
+        intent = found.intent or ("change" if found.change else "inform")
+        return {
+            "text": text,
+            "intent": {"name": intent, "confidence": 1.0},
+            "entities": entities,
+            "sessionbot_nlu": True,
+        }
+
+    # Control intents -------------------------------------------------------------------
+
+    def _on_cancel(self, latest: dict[str, Any]) -> None:
+        if self.phase == "idle":
+            self._say("utter_nothing_to_cancel")
+            return
+        self._reset()
+        self._say("utter_cancelled")
+
+    def _on_restart(self, latest: dict[str, Any]) -> None:
+        self._reset()
+        self._say("utter_restarted")
+        self._start_form()
+        self._ask_next()
+
+    def _on_back(self, latest: dict[str, Any]) -> None:
+        history = self.state["history"]
+        if self.phase == "idle" or not history:
+            self._say("utter_nothing_to_undo")
+            if self.phase != "idle":
+                self._ask_next()
+            return
+        previous = history.pop()
+        self.state["slots"] = previous
+        self.state["phase"] = "form"
+        self._say("utter_went_back")
+        self._continue_form()
+
+    def _on_help(self, latest: dict[str, Any]) -> None:
+        self._say("utter_help")
+        if self.phase == "form":
+            self._ask_next()
+        elif self.phase == "confirm":
+            self._show_summary()
+
+    def _on_list_sessions(self, latest: dict[str, Any]) -> None:
+        self._call("action_list_sessions", latest)
+        if self.phase == "form":
+            self._ask_next()
+
+    def _on_change(self, latest: dict[str, Any]) -> None:
+        slot = next((e["value"] for e in latest["entities"] if e["entity"] == "slot"), None)
+        values = [e for e in latest["entities"] if e["entity"] != "slot"]
+        if self.phase == "idle":
+            self._on_inform(latest)
+            return
+        if values and slot is None:
+            self._on_inform(latest)
+            return
+        if slot is None or slot not in self._form_slots():
+            self._say("utter_which_change")
+            return
+        self._snapshot()
+        for name in self._dependents(slot):
+            self.slots[name] = None
+        self.state["phase"] = "form"
+        self.slots["requested_slot"] = slot
+        self.state["misses"].pop(slot, None)
+        self._ask(slot)
+
+    def _on_save(self, latest: dict[str, Any]) -> None:
+        if self.phase == "confirm":
+            events, responses = self._call("action_save_session", latest)
+            saved = next(
+                (e["value"] for e in events if e.get("name") == "saved_session_id"), None
+            )
+            if saved:
+                self.saved_session_id = saved
+                draft = self.slots.get("draft_id")
+                self._reset()
+                self.state["last_saved"] = draft
+            return
+        if self.phase == "idle" and self.state.get("last_saved"):
+            self._say("utter_already_saved")
+            return
+        if self.phase == "form":
+            self._ask_next()
+            return
+        self._say("utter_nothing_to_cancel")
+
+    # Filling the form ------------------------------------------------------------------
+
+    def _on_inform(self, latest: dict[str, Any]) -> None:
+        if self.phase == "idle":
+            self._start_form(greet=not latest["entities"])
+        else:
+            self._snapshot()
+        before = self.slots.get("requested_slot") if self.phase == "form" else None
+        events, _ = self._call("validate_schedule_form", latest)
+        self._apply(events)
+        requested = self.slots.get("requested_slot")
+        if requested is None:
+            self.state["phase"] = "confirm"
+            self.state["misses"] = {}
+            self._show_summary()
+            return
+        self.state["phase"] = "form"
+        if any(m.kind == "error" for m in self.messages):
+            if before is not None and requested == before:
+                misses = self.state["misses"]
+                misses[before] = misses.get(before, 0) + 1
+                if misses[before] % MISSES_BEFORE_HELP == 0:
+                    self._say("utter_too_many_misses")
+                    self._say(f"utter_formats_{before}", max_amount=self._max_amount())
+            return
+        self.state["misses"].pop(before or "", None)
+        self._ask(requested)
+
+    def _continue_form(self) -> None:
+        """Ask what is missing, or show the summary when nothing is."""
+        quiet = {"text": None, "intent": {"name": "ask"}, "entities": [], "sessionbot_nlu": True}
+        events, _ = self._call("validate_schedule_form", quiet)
+        self._apply(events)
+        requested = self.slots.get("requested_slot")
+        if requested is None:
+            self.state["phase"] = "confirm"
+            self._show_summary()
+        else:
+            self.state["phase"] = "form"
+            self._ask(requested)
+
+    def _start_form(self, *, greet: bool = True) -> None:
+        self.state["phase"] = "form"
+        self.state["history"] = []
+        self.state["misses"] = {}
+        self.state["last_saved"] = None
+        self.slots.clear()
+        self.slots["clinician_tz"] = self.tz
+        self.slots["draft_id"] = uuid.uuid4().hex
+        if greet:
+            self._say("utter_greet")
+
+    def _reset(self) -> None:
+        self.state["phase"] = "idle"
+        self.state["history"] = []
+        self.state["misses"] = {}
+        self.slots.clear()
+
+    def _snapshot(self) -> None:
+        history = self.state["history"]
+        history.append(dict(self.slots))
+        del history[:-HISTORY_DEPTH]
+
+    def _apply(self, events: list[dict[str, Any]]) -> None:
+        for event in events:
+            if event.get("event") == "slot":
+                self.slots[event["name"]] = event["value"]
+
+    def _form_slots(self) -> list[str]:
+        return list(self.runner.domain["forms"][FORM]["required_slots"])
+
+    def _dependents(self, slot: str) -> list[str]:
+        """Changing a slot clears it, and the payment answers hang together."""
+        if slot == "payment_required":
+            return ["payment_required", "service", "amount"]
+        if slot == "service":
+            return ["service", "amount"]
+        return [slot]
+
+    def _ask_next(self) -> None:
+        requested = self.slots.get("requested_slot")
+        if requested is None:
+            self._continue_form()
+        else:
+            self._ask(requested)
+
+    def _ask(self, slot: str) -> None:
+        action = f"action_ask_{slot}"
+        if action in self.runner.domain.get("actions", []):
+            self._call(action, {"text": None, "intent": {"name": "ask"}, "entities": []})
+        else:
+            self._say(f"utter_ask_{slot}", **self._labels())
+
+    def _show_summary(self) -> None:
+        self._call("action_show_summary", {"text": None, "intent": {"name": "ask"}, "entities": []})
+
+    def _say_empty(self, requested: str | None) -> None:
+        if requested:
+            hint = "Please answer the question above, or say “help”."
+        else:
+            hint = "Say “schedule” to start a new session, or “help”."
+        self._say("utter_empty", hint=hint)
+
+    # Speaking ---------------------------------------------------------------------------
+
+    def _labels(self) -> dict[str, Any]:
+        values = dict(self.slots)
+        date = self.slots.get("date")
+        if date:
+            values["date_label"] = datetime.fromisoformat(date).strftime("%A, %B %-d")
+        return values
+
+    def _max_amount(self) -> str:
+        return str(self.slots.get("_max_amount") or "the practice's maximum")
+
+    def _say(self, response: str, **values: Any) -> None:
+        self.messages.append(render(response, {**self._labels(), **values}))
+
+    def _call(
+        self, name: str, latest: dict[str, Any]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        events, responses = self.runner.call_action(name, self.state, latest)
+        values = self._labels()
+        for raw in responses:
+            self.messages.append(message_from_dispatch(raw, values))
+        if name != "validate_schedule_form":
+            self._apply(events)
+        return events, responses

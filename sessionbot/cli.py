@@ -1,0 +1,232 @@
+"""The `sessionbot` command: shell, sessions, nlu, db, actions (and the web and worker).
+
+Settings are read here, once, and passed down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sessionbot.settings import Settings
+
+LOCAL_TEAM = "T_LOCAL"
+DEFAULT_USER = "U_SHELL"
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(f"unknown time zone {value!r}") from exc
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sessionbot", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    shell = sub.add_parser("shell", help="the scheduling conversation in a terminal")
+    shell.add_argument("--user", default=DEFAULT_USER, help="clinician id (default %(default)s)")
+    shell.add_argument("--team", default=LOCAL_TEAM, help=argparse.SUPPRESS)
+    shell.add_argument("--tz", type=_zone, help="the clinician's time zone (IANA)")
+
+    sessions = sub.add_parser("sessions", help="the dashboard in a terminal")
+    sessions.add_argument("--user", default=DEFAULT_USER)
+    sessions.add_argument("--team", default=LOCAL_TEAM, help=argparse.SUPPRESS)
+    sessions.add_argument("--json", action="store_true", help="a JSON list of sessions")
+    sessions.add_argument("--all", action="store_true", help="include past and cancelled")
+
+    nlu = sub.add_parser("nlu", help="what extraction finds in each text, as JSON lines")
+    nlu.add_argument("--now", help="wall time in --tz (ISO 8601; default: now)")
+    nlu.add_argument("--tz", type=_zone, help="the clinician's zone (default: the practice's)")
+    nlu.add_argument("text", nargs="*", help="texts (default: lines of standard input)")
+
+    db = sub.add_parser("db", help="database migrations")
+    db.add_argument("action", choices=["upgrade"])
+
+    actions = sub.add_parser("actions", help="rasa-sdk action server for a Rasa assistant")
+    actions.add_argument("--port", type=int, default=5055)
+
+    for extra in _extra_commands():
+        extra.add_parser(sub)
+    return parser
+
+
+def _extra_commands() -> list[Any]:
+    """Commands of the other processes (web, worker, outbox), each in its own module."""
+    import importlib
+
+    found = []
+    for name in ("serve", "worker", "outbox", "manifest"):
+        try:
+            found.append(importlib.import_module(f"sessionbot.commands.{name}"))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"sessionbot.commands.{name}" and exc.name != "sessionbot.commands":
+                raise
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = Settings.from_env()
+    if args.command == "shell":
+        return cmd_shell(args, settings)
+    if args.command == "sessions":
+        return cmd_sessions(args, settings)
+    if args.command == "nlu":
+        return cmd_nlu(args, settings)
+    if args.command == "db":
+        from actions.context import open_store
+
+        store = open_store(settings)
+        store.upgrade()
+        print(f"database is up to date ({store.engine.url.render_as_string(hide_password=True)})")
+        return 0
+    if args.command == "actions":
+        return cmd_actions(args, settings)
+    for extra in _extra_commands():
+        if extra.NAME == args.command:
+            return int(extra.run(args, settings) or 0)
+    return 2
+
+
+# shell ---------------------------------------------------------------------------------
+
+
+def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
+    from dialogue.shell import Shell
+    from sessionbot.wiring import build
+
+    parts = build(settings)
+    tz = args.tz or parts.practice.default_timezone
+    return Shell(parts.runner, team=args.team, user=args.user, tz=tz, settings=settings).run(
+        sys.stdin, sys.stdout
+    )
+
+
+# sessions ------------------------------------------------------------------------------
+
+
+def session_record(session: Any, practice: Any, public_url: str) -> dict[str, Any]:
+    from actions import booking
+
+    return {
+        "id": session.public_id,
+        "start": session.start_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "duration_min": session.duration_min,
+        "participant": session.participant,
+        "invite_channel": session.invite_channel,
+        "email": session.email,
+        "phone": session.phone,
+        "participant_tz": session.participant_tz,
+        "documents": session.documents,
+        "service": session.service,
+        "amount": (
+            str((Decimal(session.amount_cents) / 100).quantize(Decimal("0.01")))
+            if session.amount_cents is not None
+            else None
+        ),
+        "currency": session.currency,
+        "status": session.status,
+        "invite_status": session.invite_status,
+        "rsvp": session.rsvp,
+        "payment_status": session.payment_status,
+        "enter_meeting_url": booking.enter_meeting_url(public_url, session),
+        "participant_url": booking.participant_url(public_url, session),
+    }
+
+
+def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
+    from actions.formatting import money, when
+    from sessionbot.wiring import build
+    from store import repos
+
+    parts = build(settings)
+    with parts.store.unit() as s:
+        clinician = repos.get_clinician(s, args.team, args.user)
+        rows = repos.list_sessions(
+            s,
+            clinician.id,
+            after=None if args.all else datetime.now(UTC),
+            include_cancelled=args.all,
+            limit=10_000,
+        )
+        records = [session_record(r, parts.practice, settings.public_url) for r in rows]
+        tz = clinician.tz or parts.practice.default_timezone
+    if args.json:
+        json.dump(records, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    if not records:
+        print("No upcoming sessions.")
+        return 0
+    for r in records:
+        start = datetime.fromisoformat(r["start"].replace("Z", "+00:00"))
+        pay = "" if r["amount"] is None else f"  {money(r['amount'])} {r['payment_status']}"
+        print(f"{when(start, tz)}  {r['participant']}  [{r['status']}]")
+        print(
+            f"    invitation: {r['invite_channel']} ({r['invite_status']})"
+            f"  rsvp: {r['rsvp'] or '-'}{pay}"
+        )
+        print(f"    Enter Meeting: {r['enter_meeting_url']}")
+    return 0
+
+
+# nlu -----------------------------------------------------------------------------------
+
+
+def nlu_record(text: str, found: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {"text": text}
+    for key, value in found.slots().items():
+        if key == "date":
+            record[key] = value.isoformat()
+        elif key == "time":
+            record[key] = value.strftime("%H:%M")
+        elif isinstance(value, Decimal):
+            record[key] = str(value)
+        else:
+            record[key] = value
+    return record
+
+
+def cmd_nlu(args: argparse.Namespace, settings: Settings) -> int:
+    from sessionbot.practice import load_practice
+    from sessionbot.wiring import make_nlu
+
+    practice = load_practice(settings.practice_file)
+    tz = ZoneInfo(args.tz or practice.default_timezone)
+    if args.now:
+        now = datetime.fromisoformat(args.now)
+        now = now.replace(tzinfo=tz) if now.tzinfo is None else now.astimezone(tz)
+    else:
+        now = datetime.now(tz)
+    nlu = make_nlu(practice)
+    texts = args.text or (line.rstrip("\n") for line in sys.stdin)
+    for text in texts:
+        print(json.dumps(nlu_record(text, nlu(text, now, None)), ensure_ascii=False))
+    return 0
+
+
+# actions -------------------------------------------------------------------------------
+
+
+def cmd_actions(args: argparse.Namespace, settings: Settings) -> int:
+    from rasa_sdk import endpoint
+
+    from actions import make_executor
+    from sessionbot.wiring import build
+
+    build(settings)
+    endpoint.run(make_executor(), port=args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,119 @@
+"""The practice file: services formulary, document packages, reminders, join window.
+
+A TOML file named by SESSIONBOT_PRACTICE_FILE; without one, the built-in example
+practice (example_practice.toml beside this module) so every step can be seen.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class Document:
+    title: str
+    url: str
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class DocumentPackage:
+    key: str
+    name: str
+    items: tuple[Document, ...] = ()
+
+
+@dataclass(frozen=True)
+class Service:
+    key: str
+    name: str
+    price: Decimal
+    minutes: int
+
+
+@dataclass(frozen=True)
+class Practice:
+    name: str = "Example Practice"
+    default_region: str = "US"
+    default_timezone: str = "America/New_York"
+    session_minutes: int = 50
+    max_amount: Decimal = Decimal("2000.00")
+    currency: str = "usd"
+    reminder_offsets: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=1))
+    join_before: timedelta = timedelta(minutes=15)
+    join_after_end: timedelta = timedelta(minutes=30)
+    documents: tuple[DocumentPackage, ...] = ()
+    services: tuple[Service, ...] = field(default_factory=tuple)
+
+    def package(self, key: str | None) -> DocumentPackage | None:
+        return next((p for p in self.documents if p.key == key), None)
+
+    def service(self, key: str | None) -> Service | None:
+        return next((s for s in self.services if s.key == key), None)
+
+    def duration_for(self, service_key: str | None) -> int:
+        service = self.service(service_key)
+        return service.minutes if service else self.session_minutes
+
+
+class PracticeFileError(ValueError):
+    """The practice file cannot be used; the message says which entry and why."""
+
+
+def parse_practice(data: dict) -> Practice:
+    """Build a Practice from the TOML structure, with clear errors for bad entries."""
+    try:
+        ZoneInfo(data.get("default_timezone", "America/New_York"))
+        window = data.get("join_window", {})
+        services = tuple(
+            Service(
+                key=str(s["key"]),
+                name=str(s["name"]),
+                price=Decimal(str(s["price"])).quantize(Decimal("0.01")),
+                minutes=int(s.get("minutes", data.get("session_minutes", 50))),
+            )
+            for s in data.get("services", [])
+        )
+        documents = tuple(
+            DocumentPackage(
+                key=str(p["key"]),
+                name=str(p["name"]),
+                items=tuple(
+                    Document(str(d["title"]), str(d.get("url", "")), bool(d.get("required")))
+                    for d in p.get("items", [])
+                ),
+            )
+            for p in data.get("documents", [])
+        )
+        return Practice(
+            name=str(data.get("name", "Example Practice")),
+            default_region=str(data.get("default_region", "US")).upper(),
+            default_timezone=str(data.get("default_timezone", "America/New_York")),
+            session_minutes=int(data.get("session_minutes", 50)),
+            max_amount=Decimal(str(data.get("max_amount", "2000.00"))),
+            currency=str(data.get("currency", "usd")).lower(),
+            reminder_offsets=tuple(
+                timedelta(minutes=int(m)) for m in data.get("reminder_offsets_minutes", [1440, 60])
+            ),
+            join_before=timedelta(minutes=int(window.get("minutes_before", 15))),
+            join_after_end=timedelta(minutes=int(window.get("minutes_after_end", 30))),
+            documents=documents,
+            services=services,
+        )
+    except (KeyError, ValueError, ArithmeticError, TypeError) as exc:
+        raise PracticeFileError(f"practice file: {exc!r}") from exc
+
+
+def load_practice(path: Path | None) -> Practice:
+    """The practice from `path`, or the built-in example practice."""
+    if path is None:
+        text = resources.files(__package__).joinpath("example_practice.toml").read_text()
+    else:
+        text = Path(path).read_text()
+    return parse_practice(tomllib.loads(text))

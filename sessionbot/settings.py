@@ -1,0 +1,116 @@
+"""One typed settings object, read once at the edge (CLI, app factory) and passed in.
+
+Secrets come only from the environment; everything else has a working default, so a
+new user gets the embedded SQLite store and a local outbox with no accounts at all.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+
+def default_data_dir(env: Mapping[str, str]) -> Path:
+    """The user's data folder: $SESSIONBOT_DATA_DIR, else XDG data home."""
+    if env.get("SESSIONBOT_DATA_DIR"):
+        return Path(env["SESSIONBOT_DATA_DIR"]).expanduser()
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "sessionbot"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    encryption_keys: tuple[str, ...] = ()
+    public_url: str = "http://localhost:8000"
+    practice_file: Path | None = None
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from_number: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_api_url: str | None = None
+    smtp_url: str | None = None
+    mail_from: str = "sessionbot <no-reply@localhost>"
+    stripe_api_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_url: str | None = None
+    video_base_url: str = "https://meet.jit.si"
+    video_app_id: str | None = None
+    video_app_secret: str | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
+        """Build settings from a mapping (default: `.env` overlaid by os.environ)."""
+        if env is None:
+            merged: dict[str, str] = {}
+            if dotenv and Path(".env").is_file():
+                merged.update({k: v for k, v in dotenv_values(".env").items() if v is not None})
+            merged.update(os.environ)
+            env = merged
+        data_dir = default_data_dir(env)
+        database_url = env.get("SESSIONBOT_DATABASE_URL") or f"sqlite:///{data_dir / 'sessionbot.db'}"
+        keys = tuple(k.strip() for k in env.get("SESSIONBOT_ENCRYPTION_KEY", "").split(",") if k.strip())
+        practice = env.get("SESSIONBOT_PRACTICE_FILE")
+
+        def get(name: str) -> str | None:
+            return env.get(name) or None
+
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            encryption_keys=keys,
+            public_url=(env.get("SESSIONBOT_PUBLIC_URL") or "http://localhost:8000").rstrip("/"),
+            practice_file=Path(practice).expanduser() if practice else None,
+            slack_bot_token=get("SLACK_BOT_TOKEN"),
+            slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+            slack_client_id=get("SLACK_CLIENT_ID"),
+            slack_client_secret=get("SLACK_CLIENT_SECRET"),
+            slack_app_token=get("SLACK_APP_TOKEN"),
+            slack_api_url=get("SLACK_API_URL"),
+            twilio_account_sid=get("TWILIO_ACCOUNT_SID"),
+            twilio_auth_token=get("TWILIO_AUTH_TOKEN"),
+            twilio_from_number=get("TWILIO_FROM_NUMBER"),
+            twilio_messaging_service_sid=get("TWILIO_MESSAGING_SERVICE_SID"),
+            twilio_api_url=get("SESSIONBOT_TWILIO_API_URL"),
+            smtp_url=get("SESSIONBOT_SMTP_URL"),
+            mail_from=env.get("SESSIONBOT_MAIL_FROM") or "sessionbot <no-reply@localhost>",
+            stripe_api_key=get("STRIPE_API_KEY"),
+            stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET"),
+            stripe_api_url=get("SESSIONBOT_STRIPE_API_URL"),
+            video_base_url=(env.get("SESSIONBOT_VIDEO_URL") or "https://meet.jit.si").rstrip("/"),
+            video_app_id=get("SESSIONBOT_VIDEO_APP_ID"),
+            video_app_secret=get("SESSIONBOT_VIDEO_APP_SECRET"),
+            extra={k: v for k, v in env.items() if k.startswith("SESSIONBOT_")},
+        )
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def payments_configured(self) -> bool:
+        return bool(self.stripe_api_key)
+
+    @property
+    def sms_configured(self) -> bool:
+        return bool(
+            self.twilio_account_sid
+            and self.twilio_auth_token
+            and (self.twilio_from_number or self.twilio_messaging_service_sid)
+        )
+
+    @property
+    def email_configured(self) -> bool:
+        return bool(self.smtp_url)

@@ -1,0 +1,120 @@
+"""Opening the store: engine, keyring, migrations, and units of work.
+
+`Store.open(url, keys, key_file)` connects, sets the encryption keyring, and (for the
+embedded SQLite store) brings the schema up to date. `store.unit()` is one transaction.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from store.crypto import Keyring, load_or_create_key_file, set_keyring
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+# A unit of work already open further up the call stack (a dialogue turn); code that
+# asks for a unit inside it joins it, so the turn commits or rolls back as one.
+_ambient: contextvars.ContextVar[Session | None] = contextvars.ContextVar("ambient", default=None)
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            # Autocommit at the driver level; we issue BEGIN ourselves (below).
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
+            # A turn reads then writes; IMMEDIATE takes the write lock up front so two
+            # processes never deadlock upgrading a read lock.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+class Store:
+    """The database behind every process: web, worker, shell and action server."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        keys: tuple[str, ...] | list[str] = (),
+        key_file: Path | None = None,
+        *,
+        upgrade: bool | None = None,
+    ) -> Store:
+        """Connect; keys from the environment, else the embedded key file."""
+        if not keys:
+            if key_file is None:
+                raise RuntimeError(
+                    "SESSIONBOT_ENCRYPTION_KEY is not set and no key file was given"
+                )
+            keys = [load_or_create_key_file(key_file)]
+        set_keyring(Keyring(list(keys)))
+        store = cls(make_engine(url))
+        if upgrade if upgrade is not None else url.startswith("sqlite"):
+            store.upgrade()
+        return store
+
+    def upgrade(self) -> None:
+        cfg = alembic_config(self.engine.url.render_as_string(hide_password=False))
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    @contextmanager
+    def unit(self) -> Iterator[Session]:
+        """One unit of work: commits on success, rolls back on error.
+
+        Inside `bound()`, joins the unit already open instead of starting another.
+        """
+        ambient = _ambient.get()
+        if ambient is not None:
+            yield ambient
+            return
+        with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def bound(self, session: Session) -> Iterator[None]:
+        """Make `session` the unit that nested `unit()` calls join."""
+        token = _ambient.set(session)
+        try:
+            yield
+        finally:
+            _ambient.reset(token)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,173 @@
+"""The SQL store's tables as SQLAlchemy 2.0 typed models.
+
+Times are UTC at rest (`UTCDateTime` returns aware datetimes on every backend).
+Participant name, e-mail, phone and the conversation tracker are `EncryptedText`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from store.crypto import EncryptedText
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, also on SQLite."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; times must carry a zone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), str: String(255)}
+
+
+class Clinician(Base):
+    __tablename__ = "clinicians"
+    __table_args__ = (UniqueConstraint("team_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    display_name: Mapped[str | None]
+    tz: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Contact(Base):
+    """A participant the clinician has scheduled before, offered again as they type."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("clinician_id", "name_index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("clinicians.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(EncryptedText(512))
+    name_index: Mapped[str] = mapped_column(String(64))
+    invite_channel: Mapped[str] = mapped_column(String(8), default="none")
+    email: Mapped[str | None] = mapped_column(EncryptedText(512))
+    phone: Mapped[str | None] = mapped_column(EncryptedText(512))
+    participant_tz: Mapped[str | None] = mapped_column(String(64))
+    sms_opted_out: Mapped[bool] = mapped_column(default=False)
+    last_used_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ScheduledSession(Base):
+    """One video session between a clinician and a participant."""
+
+    __tablename__ = "scheduled_sessions"
+    __table_args__ = (Index("ix_sessions_clinician_start", "clinician_id", "start_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("clinicians.id", ondelete="CASCADE"))
+    draft_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    start_at: Mapped[datetime]
+    duration_min: Mapped[int] = mapped_column(Integer)
+    participant: Mapped[str] = mapped_column(EncryptedText(512))
+    invite_channel: Mapped[str] = mapped_column(String(8))
+    email: Mapped[str | None] = mapped_column(EncryptedText(512))
+    phone: Mapped[str | None] = mapped_column(EncryptedText(512))
+    participant_tz: Mapped[str] = mapped_column(String(64))
+    documents: Mapped[str | None] = mapped_column(String(64))
+    service: Mapped[str | None] = mapped_column(String(64))
+    amount_cents: Mapped[int | None]
+    currency: Mapped[str] = mapped_column(String(3), default="usd")
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    invite_status: Mapped[str] = mapped_column(String(16), default="pending")
+    rsvp: Mapped[str | None] = mapped_column(String(8))
+    payment_status: Mapped[str] = mapped_column(String(16), default="not_required")
+    payment_ref: Mapped[str | None]
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token: Mapped[str] = mapped_column(EncryptedText(512))
+    host_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    host_token: Mapped[str] = mapped_column(EncryptedText(512))
+    room_name: Mapped[str] = mapped_column(EncryptedText(512))
+    sequence: Mapped[int] = mapped_column(default=0)
+    documents_confirmed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    cancelled_at: Mapped[datetime | None]
+
+    clinician: Mapped[Clinician] = relationship(lazy="joined")
+
+
+class Tracker(Base):
+    """A clinician's conversation state, saved after every turn (encrypted JSON)."""
+
+    __tablename__ = "trackers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinician_id: Mapped[int] = mapped_column(
+        ForeignKey("clinicians.id", ondelete="CASCADE"), unique=True
+    )
+    state: Mapped[str] = mapped_column(EncryptedText())
+    version: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class OutboxMessage(Base):
+    """A message to send later (invitation, reminder, notice), written with its session."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("scheduled_sessions.id", ondelete="CASCADE")
+    )
+    clinician_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clinicians.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(24))
+    channel: Mapped[str] = mapped_column(String(8))
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    provider_ref: Mapped[str | None]
+    payload: Mapped[str | None] = mapped_column(EncryptedText())
+    dedupe_key: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProcessedEvent(Base):
+    """Inbound events already handled (Slack retries, Stripe and Twilio webhooks)."""
+
+    __tablename__ = "processed_events"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

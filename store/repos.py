@@ -1,0 +1,273 @@
+"""Repositories: every `select()` of the store lives here.
+
+Functions take an open unit of work (`Store.unit()`) and return models. Callers never
+see ciphertext: encrypted columns decrypt on load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from store.crypto import keyring
+from store.models import (
+    Clinician,
+    Contact,
+    OutboxMessage,
+    ProcessedEvent,
+    ScheduledSession,
+    Tracker,
+    utcnow,
+)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# Clinicians -------------------------------------------------------------------------
+
+
+def get_clinician(
+    s: Session, team_id: str, user_id: str, *, tz: str | None = None, display_name: str | None = None
+) -> Clinician:
+    """The clinician with this Slack identity, made on first sight."""
+    found = s.scalars(
+        select(Clinician).where(Clinician.team_id == team_id, Clinician.user_id == user_id)
+    ).one_or_none()
+    if found is None:
+        found = Clinician(team_id=team_id, user_id=user_id, tz=tz, display_name=display_name)
+        try:
+            with s.begin_nested():
+                s.add(found)
+        except IntegrityError:  # made at the same moment by another process
+            found = s.scalars(
+                select(Clinician).where(Clinician.team_id == team_id, Clinician.user_id == user_id)
+            ).one()
+    else:
+        if tz and not found.tz:
+            found.tz = tz
+        if display_name and found.display_name != display_name:
+            found.display_name = display_name
+    return found
+
+
+# Conversation trackers --------------------------------------------------------------
+
+
+def load_tracker(s: Session, clinician_id: int) -> dict[str, Any] | None:
+    """The saved conversation, locked for this unit of work (turns never interleave)."""
+    row = s.scalars(
+        select(Tracker).where(Tracker.clinician_id == clinician_id).with_for_update()
+    ).one_or_none()
+    return None if row is None else json.loads(row.state)
+
+
+def save_tracker(s: Session, clinician_id: int, state: dict[str, Any]) -> None:
+    text = json.dumps(state, separators=(",", ":"), default=str)
+    row = s.scalars(select(Tracker).where(Tracker.clinician_id == clinician_id)).one_or_none()
+    if row is None:
+        s.add(Tracker(clinician_id=clinician_id, state=text))
+    else:
+        row.state = text
+    s.flush()
+
+
+# Contacts ---------------------------------------------------------------------------
+
+
+def find_contacts(s: Session, clinician_id: int, prefix: str = "", limit: int = 20) -> list[Contact]:
+    """The clinician's previous participants whose name (or a word of it) starts with prefix.
+
+    Names are encrypted, so matching happens after decryption, on one clinician's own
+    contacts only (most recently used first).
+    """
+    wanted = " ".join(prefix.casefold().split())
+    rows = s.scalars(
+        select(Contact)
+        .where(Contact.clinician_id == clinician_id)
+        .order_by(Contact.last_used_at.desc())
+    )
+    out: list[Contact] = []
+    for contact in rows:
+        name = contact.name.casefold()
+        if not wanted or name.startswith(wanted) or any(w.startswith(wanted) for w in name.split()):
+            out.append(contact)
+            if len(out) >= limit:
+                break
+    return out
+
+
+def contact_by_name(s: Session, clinician_id: int, name: str) -> Contact | None:
+    return s.scalars(
+        select(Contact).where(
+            Contact.clinician_id == clinician_id,
+            Contact.name_index == keyring().blind_index(name),
+        )
+    ).one_or_none()
+
+
+def upsert_contact(
+    s: Session,
+    clinician_id: int,
+    *,
+    name: str,
+    invite_channel: str,
+    email: str | None,
+    phone: str | None,
+    participant_tz: str | None,
+) -> Contact:
+    contact = contact_by_name(s, clinician_id, name)
+    if contact is None:
+        contact = Contact(
+            clinician_id=clinician_id, name=name, name_index=keyring().blind_index(name)
+        )
+        s.add(contact)
+    contact.invite_channel = invite_channel
+    contact.email = email or contact.email
+    contact.phone = phone or contact.phone
+    contact.participant_tz = participant_tz or contact.participant_tz
+    contact.last_used_at = utcnow()
+    return contact
+
+
+# Sessions ---------------------------------------------------------------------------
+
+
+def create_session(s: Session, **fields: Any) -> tuple[ScheduledSession, str]:
+    """Insert a session with fresh secrets; returns it and its participant token."""
+    token = secrets.token_urlsafe(24)  # 192 random bits
+    host_token = secrets.token_urlsafe(24)
+    row = ScheduledSession(
+        public_id=secrets.token_hex(16),
+        token=token,
+        token_hash=hash_token(token),
+        host_token=host_token,
+        host_token_hash=hash_token(host_token),
+        room_name=secrets.token_urlsafe(18),
+        **fields,
+    )
+    s.add(row)
+    s.flush()
+    return row, token
+
+
+def session_by_draft(s: Session, draft_id: str) -> ScheduledSession | None:
+    return s.scalars(
+        select(ScheduledSession).where(ScheduledSession.draft_id == draft_id)
+    ).one_or_none()
+
+
+def session_for_clinician(
+    s: Session, clinician_id: int, public_id: str, *, lock: bool = False
+) -> ScheduledSession | None:
+    """A session by its public id, only if it is this clinician's own."""
+    query = select(ScheduledSession).where(
+        ScheduledSession.public_id == public_id, ScheduledSession.clinician_id == clinician_id
+    )
+    if lock:
+        query = query.with_for_update(of=ScheduledSession)
+    return s.scalars(query).one_or_none()
+
+
+def session_by_token(s: Session, token: str, *, lock: bool = False) -> ScheduledSession | None:
+    query = select(ScheduledSession).where(ScheduledSession.token_hash == hash_token(token))
+    if lock:
+        query = query.with_for_update(of=ScheduledSession)
+    return s.scalars(query).one_or_none()
+
+
+def session_by_host_token(s: Session, token: str) -> ScheduledSession | None:
+    return s.scalars(
+        select(ScheduledSession).where(ScheduledSession.host_token_hash == hash_token(token))
+    ).one_or_none()
+
+
+def session_by_id(s: Session, session_id: int, *, lock: bool = False) -> ScheduledSession | None:
+    query = select(ScheduledSession).where(ScheduledSession.id == session_id)
+    if lock:
+        query = query.with_for_update(of=ScheduledSession)
+    return s.scalars(query).one_or_none()
+
+
+def list_sessions(
+    s: Session,
+    clinician_id: int,
+    *,
+    after: datetime | None = None,
+    include_cancelled: bool = False,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[ScheduledSession]:
+    """A clinician's sessions by start time (upcoming only when `after` is given)."""
+    query = select(ScheduledSession).where(ScheduledSession.clinician_id == clinician_id)
+    if after is not None:
+        query = query.where(ScheduledSession.start_at >= after)
+    if not include_cancelled:
+        query = query.where(ScheduledSession.status != "cancelled")
+    query = query.order_by(ScheduledSession.start_at, ScheduledSession.id).limit(limit).offset(offset)
+    return list(s.scalars(query))
+
+
+def count_sessions(
+    s: Session, clinician_id: int, *, after: datetime | None = None, include_cancelled: bool = False
+) -> int:
+    query = select(func.count()).select_from(ScheduledSession).where(
+        ScheduledSession.clinician_id == clinician_id
+    )
+    if after is not None:
+        query = query.where(ScheduledSession.start_at >= after)
+    if not include_cancelled:
+        query = query.where(ScheduledSession.status != "cancelled")
+    return s.scalar(query) or 0
+
+
+# Outbox -----------------------------------------------------------------------------
+
+
+def add_outbox(s: Session, **fields: Any) -> OutboxMessage:
+    message = OutboxMessage(**fields)
+    s.add(message)
+    return message
+
+
+def pending_outbox(s: Session, session_id: int) -> list[OutboxMessage]:
+    return list(
+        s.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.session_id == session_id, OutboxMessage.status == "pending")
+            .order_by(OutboxMessage.due_at)
+        )
+    )
+
+
+def outbox_for_session(s: Session, session_id: int) -> list[OutboxMessage]:
+    return list(
+        s.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.session_id == session_id)
+            .order_by(OutboxMessage.due_at, OutboxMessage.id)
+        )
+    )
+
+
+# Inbound idempotency ----------------------------------------------------------------
+
+
+def first_time(s: Session, key: str) -> bool:
+    """Records `key`; False when it was already recorded (a retry or a replay)."""
+    if s.get(ProcessedEvent, key) is not None:
+        return False
+    try:
+        with s.begin_nested():
+            s.add(ProcessedEvent(key=key))
+    except IntegrityError:
+        return False
+    return True
