@@ -136,6 +136,28 @@ def plan_messages(
             )
 
 
+def notify_clinician(
+    s: Session,
+    clinician_id: int,
+    text: str,
+    *,
+    dedupe_key: str,
+    now: datetime,
+    session_id: int | None = None,
+) -> None:
+    """A Slack DM to the clinician, sent by the worker (text is encrypted at rest)."""
+    repos.add_outbox(
+        s,
+        session_id=session_id,
+        clinician_id=clinician_id,
+        kind="clinician_notice",
+        channel="slack",
+        due_at=now,
+        payload=text,
+        dedupe_key=dedupe_key,
+    )
+
+
 def withdraw_pending(s: Session, session: ScheduledSession) -> int:
     """Take back every message not sent yet (old reminders after a change)."""
     pending = repos.pending_outbox(s, session.id)

@@ -24,6 +24,7 @@ import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
 from typing import Any
 
 import dateparser
@@ -94,6 +95,7 @@ class _Reader:
     _NEGATION = re.compile(r"(?:instead\s+of|rather\s+than|\bnot)\s*$", re.IGNORECASE)
 
     def __init__(self, text: str) -> None:
+        self.text = text
         self.rest = text
 
     def take_all(self, pattern: re.Pattern[str]) -> list[tuple[re.Match[str], bool]]:
@@ -237,7 +239,8 @@ def _looks_like_phone(text: str) -> bool:
     if _NOT_A_PHONE.fullmatch(text):
         return False
     digits = _digit_count(text)
-    return "+" in text or "(" in text or digits >= 7 or (digits >= 5 and bool(re.search("[-.]", text)))
+    separated = digits >= 5 and ("-" in text or "." in text)
+    return "+" in text or "(" in text or digits >= 7 or separated
 
 
 def _find_phone(reader: _Reader, ctx: _Context) -> str | None:
@@ -471,14 +474,15 @@ _COUNT_WORDS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
     "seven": 7, "eight": 8, "nine": 9, "ten": 10, "a couple of": 2, "a few": 3,
 }  # fmt: skip
-_COUNT = rf"(\d{{1,3}}|{_words(*(re.escape(word) for word in _COUNT_WORDS))})"
-_COUNT_MONTHS = _COUNT.replace("(", "(?:", 1)
+_COUNT_WORD = rf"\d{{1,3}}|{_words(*(re.escape(word) for word in _COUNT_WORDS))}"
+_COUNT = f"({_COUNT_WORD})"
 _DATE_IN_DAYS = re.compile(
-    rf"\b(?:in\s+{_COUNT}\s+(days?|weeks?)|{_COUNT}\s+(days?|weeks?)\s+from\s+(?:today|now))\b",
+    rf"\b(?:in\s+{_COUNT}\s+(days?|weeks?)|{_COUNT}\s+(days?|weeks?)\s+(?:from|after)\s+"
+    rf"(today|now|tomorrow|(?:next\s+|this\s+)?(?:{_words(*_WEEKDAYS)})))\b",
     re.IGNORECASE,
 )
 _DATE_NEXT_WEEK = re.compile(r"\bnext\s+week\b", re.IGNORECASE)
-_DATE_MONTHS_AHEAD = re.compile(rf"\b(?:in\s+{_COUNT_MONTHS}\s+months?|next\s+month)\b", re.I)
+_DATE_MONTHS_AHEAD = re.compile(rf"\b(?:in\s+(?:{_COUNT_WORD})\s+months?|next\s+month)\b", re.I)
 _DATE_BARE = re.compile(r"^\s*(\d{1,2})\s*$")
 
 
@@ -594,9 +598,16 @@ def _count(written: str) -> int:
 
 
 def _date_from_days(match: re.Match[str], ctx: _Context) -> datetime.date:
+    """ "in 3 days", "two weeks from now", "a week from Friday"."""
     count, unit = (match.group(1), match.group(2)) if match.group(1) else match.group(3, 4)
     days = _count(count.lower()) * (7 if unit.lower().startswith("week") else 1)
-    return ctx.today + datetime.timedelta(days=days)
+    start = match.group(5) or "today"
+    weekday = _DATE_WEEKDAY.fullmatch(start)
+    if weekday:
+        base = _date_from_weekday(weekday, ctx)
+    else:
+        base = ctx.today + datetime.timedelta(days=1 if start.lower() == "tomorrow" else 0)
+    return base + datetime.timedelta(days=days)
 
 
 def _date_from_next_week(_match: re.Match[str], ctx: _Context) -> datetime.date:
@@ -659,23 +670,25 @@ _ZONE_REGIONS = {
 }
 _ZONE_CITIES = {
     "new york": "America/New_York",
-    "boston": "America/New_York",
     "los angeles": "America/Los_Angeles",
-    "san francisco": "America/Los_Angeles",
-    "seattle": "America/Los_Angeles",
     "chicago": "America/Chicago",
-    "dallas": "America/Chicago",
-    "houston": "America/Chicago",
-    "denver": "America/Denver",
-    "phoenix": "America/Phoenix",
     "toronto": "America/Toronto",
-    "vancouver": "America/Vancouver",
     "london": "Europe/London",
     "paris": "Europe/Paris",
     "berlin": "Europe/Berlin",
     "tokyo": "Asia/Tokyo",
     "sydney": "Australia/Sydney",
 }
+# Cities that are not IANA names, read like the IANA cities: when the zone was asked for, or
+# before "time" ("Boston time"); as bare words they are too often surnames.
+_ZONE_CITY_ALIASES = {
+    "boston": "America/New_York",
+    "san francisco": "America/Los_Angeles",
+    "seattle": "America/Los_Angeles",
+    "dallas": "America/Chicago",
+    "houston": "America/Chicago",
+}
+_ZONE_WORDS = _ZONE_REGIONS | _ZONE_CITIES
 # Abbreviations, read only in upper case inside a longer message ("PT", not "pt").
 _ZONE_ABBREVIATIONS = {
     "ET": "America/New_York", "EST": "America/New_York", "EDT": "America/New_York",
@@ -705,9 +718,10 @@ _ZONE_LABELS = {
     "America/Toronto": "Toronto",
 }
 _ZONE_SUFFIX = r"(?:\s+(?:standard\s+|daylight\s+)?time)?(?:\s*zone)?"
-_ZONE_IANA = re.compile(r"\b[A-Za-z]+(?:/[A-Za-z0-9_+\-]+)+")
+_ZONE_IANA = re.compile(rf"\b(?:{'|'.join(_ZONE_AREAS)}|Etc|US)(?:/[A-Za-z0-9_+\-]+)+", re.I)
 _ZONE_KNOWN = re.compile(
-    rf"\b({_words(*(re.escape(w) for w in (*_ZONE_REGIONS, *_ZONE_CITIES)))}){_ZONE_SUFFIX}\b",
+    rf"(?<![/\w])({_words(*(re.escape(word) for word in _ZONE_WORDS))})"
+    rf"{_ZONE_SUFFIX}\b",
     re.IGNORECASE,
 )
 _ZONE_UPPER = re.compile(rf"\b({_words(*_ZONE_ABBREVIATIONS)})\b{_ZONE_SUFFIX}")
@@ -729,7 +743,7 @@ def _zone_cities() -> dict[str, str]:
         area, _, place = name.partition("/")
         if area in _ZONE_AREAS:
             cities[_city_of(name).lower()] = name
-    return cities | _ZONE_CITIES
+    return cities | _ZONE_CITIES | _ZONE_CITY_ALIASES
 
 
 def _city_of(zone: str) -> str:
@@ -737,17 +751,18 @@ def _city_of(zone: str) -> str:
 
 
 def _zone_named(text: str, *, loose: bool) -> str | None:
-    """The zone a phrase names; loose also accepts lower-case abbreviations and any city."""
-    phrase = re.sub(r"\s+", " ", text.strip().strip(".,;:!?()")).removesuffix(" zone")
-    phrase = re.sub(r" (?:standard |daylight )?time$", "", phrase, flags=re.IGNORECASE)
+    """The zone a phrase names; loose also accepts lower-case abbreviations and any city.
+    Our words come before IANA's legacy names, so "EST" is Eastern Time with its DST."""
+    phrase = re.sub(r"\s+", " ", text.strip().strip(".,;:!?()"))
+    phrase = re.sub(r" (?:(?:standard |daylight )?time)?(?: ?zone)?$", "", phrase, flags=re.I)
     lowered = phrase.lower()
-    if lowered in _iana_zones():
-        return _iana_zones()[lowered]
-    if lowered in _ZONE_REGIONS or lowered in _ZONE_CITIES:
-        return {**_ZONE_REGIONS, **_ZONE_CITIES}[lowered]
-    abbreviation = phrase if not loose else phrase.upper()
+    abbreviation = phrase.upper() if loose else phrase
+    if lowered in _ZONE_WORDS:
+        return _ZONE_WORDS[lowered]
     if abbreviation in _ZONE_ABBREVIATIONS:
         return _ZONE_ABBREVIATIONS[abbreviation]
+    if lowered in _iana_zones():
+        return _iana_zones()[lowered]
     if loose:
         return _zone_cities().get(lowered.replace("_", " "))
     return None
@@ -760,9 +775,9 @@ def _unknown_zone(text: str) -> ExtractionError:
     )
 
 
-def _zone_from_iana(match: re.Match[str], _ctx: _Context) -> str | None:
+def _zone_from_iana(match: re.Match[str], _ctx: _Context) -> str:
     zone = _iana_zones().get(match.group().lower())
-    if zone is None and match.group().partition("/")[0].capitalize() in _ZONE_AREAS:
+    if zone is None:
         raise _unknown_zone(match.group())
     return zone
 
@@ -777,11 +792,7 @@ def _zone_from_abbreviation(match: re.Match[str], _ctx: _Context) -> str:
 
 def _find_zone(reader: _Reader, ctx: _Context) -> str | None:
     asked = ctx.requested_slot == "participant_tz"
-    iana = [match for match in _ZONE_IANA.finditer(reader.rest) if "/" in match.group()]
-    if iana and not (iana[0].group().partition("/")[0].capitalize() in _ZONE_AREAS or asked):
-        iana = []  # "and/or" is not a zone
-    rules: list[Rule] = [(_ZONE_IANA, _zone_from_iana)] if iana else []
-    rules.append((_ZONE_UPPER, _zone_from_abbreviation))
+    rules: list[Rule] = [(_ZONE_IANA, _zone_from_iana), (_ZONE_UPPER, _zone_from_abbreviation)]
     if ctx.requested_slot != "participant":  # "Paris Hilton" is a name when a name was asked
         rules.append((_ZONE_KNOWN, _zone_from_known))
     zone = _read_rules(reader, rules, ctx)
@@ -839,9 +850,8 @@ def _zone_entries() -> tuple[tuple[str, str, tuple[str, ...]], ...]:
     """(IANA, label, search keys) for every zone a participant is likely to live in,
     the well-known ones first."""
     aliases: dict[str, list[str]] = {}
-    for table in (_ZONE_REGIONS, _ZONE_CITIES):
-        for word, zone in table.items():
-            aliases.setdefault(zone, []).append(word)
+    for word, zone in _ZONE_WORDS.items():
+        aliases.setdefault(zone, []).append(word)
     for abbreviation, zone in _ZONE_ABBREVIATIONS.items():
         aliases.setdefault(zone, []).append(abbreviation.lower())
     entries = [
@@ -856,22 +866,19 @@ def _zone_entries() -> tuple[tuple[str, str, tuple[str, ...]], ...]:
 
 
 def zone_choices(prefix: str, limit: int = 50) -> list[tuple[str, str]]:
-    """(IANA, label) pairs for a type-ahead: the well-known zones first, then any zone
-    whose city, label word or IANA name starts with the prefix."""
+    """(IANA, label) pairs for a type-ahead: zones whose name, alias or IANA name starts with
+    the prefix, then those with a word starting with it; the well-known zones first in each."""
     wanted = prefix.strip().lower()
     ranked: list[tuple[int, int, str, str]] = []
     for position, (zone, label, keys) in enumerate(_zone_entries()):
-        words = [word for key in keys for word in re.split(r"[\s/_()]+", key) if word]
-        if not wanted:
-            rank = 0
-        elif any(key.startswith(wanted) for key in keys):
-            rank = 0
-        elif any(word.startswith(wanted) for word in words):
-            rank = 1
+        if not wanted or any(key.startswith(wanted) for key in keys):
+            closeness = 0
+        elif any(word.startswith(wanted) for key in keys for word in re.split(r"[\s/_]+", key)):
+            closeness = 1
         else:
             continue
-        well_known = position if zone in _ZONE_LABELS else len(_ZONE_LABELS)
-        ranked.append((rank if zone not in _ZONE_LABELS else -1, well_known, label, zone))
+        fame = position if zone in _ZONE_LABELS else len(_ZONE_LABELS)
+        ranked.append((closeness, fame, label, zone))
     ranked.sort()
     return [(zone, label) for _, _, label, zone in ranked[:limit]]
 
@@ -909,10 +916,10 @@ _CHANNEL_ANSWER_RULES = (
 
 # --- documents and services ---------------------------------------------------------------
 
-_GENERIC_NAME_WORDS = frozenset(
-    "packet package packages forms form documents document paperwork session sessions the and "
-    "of for a an new visit appointment".split()
-)
+_GENERIC_NAME_WORDS = frozenset({
+    "packet", "package", "packages", "forms", "form", "documents", "document", "paperwork",
+    "session", "sessions", "the", "and", "of", "for", "a", "an", "new", "visit", "appointment",
+})  # fmt: skip
 _NO_DOCUMENTS = re.compile(
     r"\b(?:no|without(?:\s+any)?|skip(?:\s+the)?)\s+"
     r"(?:documents?|forms?|paperwork|packages?|packets?)\b",
@@ -1001,7 +1008,7 @@ _SINGLE_LETTER_INTENTS = {"y": "affirm", "n": "deny", "?": "help", "??": "help"}
 
 
 def _find_intent(reader: _Reader, ctx: _Context) -> str | None:
-    whole = reader.rest.strip().lower()
+    whole = reader.text.strip().lower()
     if whole in _SINGLE_LETTER_INTENTS:
         reader.rest = ""
         return _SINGLE_LETTER_INTENTS[whole]
@@ -1011,13 +1018,16 @@ def _find_intent(reader: _Reader, ctx: _Context) -> str | None:
 
 # --- participant --------------------------------------------------------------------------
 
-_FILLER = frozenset(
-    """schedule session sessions with for on at by a an the new book please invite via and send
-    to it make instead actually change set up setup appointment video call meeting client patient
-    can could would you i i'd id want like need let's lets me my her him them their his is of in
-    next hi hey hello thanks thank time date from invitation link should be i'm im we please
-    also let us our name participant called named or oh um uh rather than not""".split()
-)
+_FILLER = frozenset({
+    "schedule", "session", "sessions", "with", "for", "on", "at", "by", "a", "an", "the", "new",
+    "book", "please", "invite", "via", "and", "send", "to", "it", "make", "instead", "actually",
+    "change", "set", "up", "setup", "appointment", "video", "call", "meeting", "client",
+    "patient", "can", "could", "would", "you", "i", "i'd", "want", "like", "need", "let's",
+    "lets", "let", "me", "my", "her", "him", "them", "their", "his", "is", "of", "in", "next",
+    "hi", "hey", "hello", "thanks", "thank", "time", "date", "from", "invitation", "link",
+    "should", "be", "i'm", "we", "also", "us", "our", "name", "participant", "called", "named",
+    "or", "oh", "um", "uh", "rather", "than", "not",
+})  # fmt: skip
 _TOKEN = re.compile(r"[^\s,;:!?()\[\]{}\"“”<>*_]+")
 _NAME_TOKEN = re.compile(r"[^\W\d_](?:[^\W\d_]|['’.\-])*")
 
@@ -1039,8 +1049,8 @@ def _find_participant(reader: _Reader, ctx: _Context) -> str | None:
         return None
     if ctx.requested_slot == "participant":
         return parse_participant(" ".join(words))
-    if ctx.requested_slot not in (None, "participant") and not all(w[0].isupper() for w in words):
-        return None
+    if ctx.requested_slot is not None and not all(word[0].isupper() for word in words):
+        return None  # a lower-case leftover is an unreadable answer to the slot asked for
     if len(words) <= 4 and all(_NAME_TOKEN.fullmatch(word) for word in words):
         return parse_participant(" ".join(words))
     return None
@@ -1082,7 +1092,7 @@ def _find_date(reader: _Reader, ctx: _Context) -> datetime.date | None:
 def _date_answer(reader: _Reader, ctx: _Context) -> datetime.date | None:
     """When the date was asked for, dateparser reads whatever is left, once."""
     words = _leftover_words(reader.rest)
-    if not words or all(word.lower() in _INTENT_WORDS for word in words):
+    if not words or any(pattern.search(reader.rest) for _, pattern in _INTENTS):
         return None
     date = _dateparse(" ".join(words), ctx)
     if date is None:
@@ -1092,10 +1102,6 @@ def _date_answer(reader: _Reader, ctx: _Context) -> datetime.date | None:
     reader.rest = ""
     return date
 
-
-_INTENT_WORDS = frozenset(
-    "cancel back undo help save confirm yes yeah yep sure ok okay no nope restart reset".split()
-)
 
 _FINDERS: tuple[tuple[str, Finder], ...] = (
     ("email", _rules_finder(_EMAIL_RULES, _EMAIL_RULES, "email")),
@@ -1113,6 +1119,9 @@ _FINDERS: tuple[tuple[str, Finder], ...] = (
 )
 
 
+_NO_CHOICES: Mapping[str, str] = MappingProxyType({})
+
+
 def _unwrap_slack_links(text: str) -> str:
     return _SLACK_LINK.sub(lambda m: m.group(2) or m.group(1), text)
 
@@ -1122,8 +1131,8 @@ def extract(
     *,
     now: datetime.datetime,
     default_region: str = "US",
-    packages: Mapping[str, str] = {},  # noqa: B006 - read only
-    services: Mapping[str, str] = {},  # noqa: B006 - read only
+    packages: Mapping[str, str] = _NO_CHOICES,
+    services: Mapping[str, str] = _NO_CHOICES,
     requested_slot: str | None = None,
 ) -> Extracted:
     """Every slot value one message gives, plus intent, change request and problems."""
@@ -1139,20 +1148,23 @@ def extract(
             continue
         if value is not None:
             found[slot] = value
-    if requested_slot == "participant_tz" and "participant_tz" not in found:
-        if "participant" in found and not problems:
-            problems["participant_tz"] = str(_unknown_zone(found.pop("participant")))
+    words = _leftover_words(reader.rest)
+    if requested_slot in _MISSING and words and not found.keys() - {"participant"} and not problems:
+        found.pop("participant", None)
+        problems[requested_slot] = _MISSING[requested_slot](" ".join(words))
     return Extracted(**found, problems=problems)
 
 
 _EPOCH = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
-_MISSING = {
-    "date": "I couldn't read that as a date; try tomorrow, Tuesday, Dec 3 or 12/3.",
-    "time": "I couldn't read that as a time; try 3pm, 9:30 am or 15:30.",
-    "phone": "I couldn't find a phone number there; try +1 617 555 0101.",
-    "email": "I couldn't find an e-mail address there; try something like jane@example.com.",
-    "amount": "I couldn't read that as an amount; try 120 or $120.50.",
-    "invite_channel": "Please answer email, text or none.",
+# What to say when the slot asked for is not in the answer, given the words left unread.
+_MISSING: dict[str, Callable[[str], str]] = {
+    "date": lambda _: "I couldn't read that as a date; try tomorrow, Tuesday, Dec 3 or 12/3.",
+    "time": lambda _: "I couldn't read that as a time; try 3pm, 9:30 am or 15:30.",
+    "phone": lambda _: "I couldn't find a phone number there; try +1 617 555 0101.",
+    "email": lambda _: "I couldn't find an e-mail address there; try jane@example.com.",
+    "amount": lambda _: "I couldn't read that as an amount; try 120 or $120.50.",
+    "invite_channel": lambda _: "Please answer email, text or none.",
+    "participant_tz": lambda words: str(_unknown_zone(words)),
 }
 
 
@@ -1160,7 +1172,7 @@ def _parse_one(slot: str, text: str, ctx: _Context) -> Any:
     finder = dict(_FINDERS)[slot]
     value = finder(_Reader(_unwrap_slack_links(text)), ctx)
     if value is None:
-        raise ExtractionError(_MISSING[slot])
+        raise ExtractionError(_MISSING[slot](text))
     return value
 
 
@@ -1184,7 +1196,7 @@ def parse_phone(text: str, default_region: str = "US") -> str:
         if phone is None:
             if _digit_count(text) >= 3:
                 raise _phone_problem(text, default_region)
-            raise ExtractionError(_MISSING["phone"])
+            raise ExtractionError(_MISSING["phone"](text))
     return phone
 
 

@@ -124,7 +124,9 @@ class ValidateScheduleForm(FormValidationAction):
             found = await self._extract_slot(slot, dispatcher, tracker, domain)
             events.update(found)
             tracker.slots.update(found)
-        return [{"event": "slot", "timestamp": None, "name": k, "value": v} for k, v in events.items()]
+        return [
+            {"event": "slot", "timestamp": None, "name": k, "value": v} for k, v in events.items()
+        ]
 
     # Extraction: the value the message gives for the slot --------------------------------
 
@@ -207,10 +209,14 @@ class ValidateScheduleForm(FormValidationAction):
             return {"payment_required": True}
         return {}
 
-    def extract_service(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    def extract_service(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ):
         return self._extract("service", tracker)
 
-    def extract_amount(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    def extract_amount(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ):
         found = self._extract("amount", tracker)
         if not found and self._requested(tracker, "amount") and self._text(tracker) in KEEP_WORDS:
             service = services().practice.service(tracker.get_slot("service"))
@@ -243,7 +249,9 @@ class ValidateScheduleForm(FormValidationAction):
         try:
             day = date.fromisoformat(str(value))
         except ValueError:
-            return self._reject(dispatcher, tracker, "date", "I couldn't read that date. Try “tomorrow” or “Dec 3”.")
+            return self._reject(
+                dispatcher, tracker, "date", "I couldn't read that date. Try “tomorrow” or “Dec 3”."
+            )
         now = clinician_now(tracker)
         if day < now.date():
             return self._reject(
@@ -280,7 +288,9 @@ class ValidateScheduleForm(FormValidationAction):
             )
         if start <= now:
             when = "today" if day == now.date() else day.strftime("%B %-d")
-            return f"{clock(hhmm)} {when} has already passed (it's {now.strftime('%-I:%M %p')} now)."
+            return (
+                f"{clock(hhmm)} {when} has already passed (it's {now.strftime('%-I:%M %p')} now)."
+            )
         return None
 
     def validate_time(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
@@ -291,10 +301,14 @@ class ValidateScheduleForm(FormValidationAction):
             hhmm = f"{hour:02d}:{minute:02d}"
             datetime(2000, 1, 1, hour, minute)
         except ValueError:
-            return self._reject(dispatcher, tracker, "time", "I couldn't read that time. Try “3pm” or “9:30 am”.")
+            return self._reject(
+                dispatcher, tracker, "time", "I couldn't read that time. Try “3pm” or “9:30 am”."
+            )
         day_value = tracker.get_slot("date")
         if isinstance(day_value, str):
-            problem = self._start_problem(date.fromisoformat(day_value), hhmm, clinician_now(tracker))
+            problem = self._start_problem(
+                date.fromisoformat(day_value), hhmm, clinician_now(tracker)
+            )
             if problem:
                 return self._reject(dispatcher, tracker, "time", f"{problem} Pick a later time.")
         self._acknowledge(dispatcher, tracker, "time", f"time to {clock(hhmm)}")
@@ -309,13 +323,19 @@ class ValidateScheduleForm(FormValidationAction):
             clinician = repos.get_clinician(s, sender[0], sender[-1])
             if isinstance(value, dict) and "contact_id" in value:
                 contact = next(
-                    (c for c in repos.find_contacts(s, clinician.id, "", 10_000)
-                     if c.id == int(value["contact_id"])),
+                    (
+                        c
+                        for c in repos.find_contacts(s, clinician.id, "", 10_000)
+                        if c.id == int(value["contact_id"])
+                    ),
                     None,
                 )
                 if contact is None:
                     return self._reject(
-                        dispatcher, tracker, "participant", "I can't find that contact. Type a name or initials."
+                        dispatcher,
+                        tracker,
+                        "participant",
+                        "I can't find that contact. Type a name or initials.",
                     )
             else:
                 try:
@@ -341,7 +361,11 @@ class ValidateScheduleForm(FormValidationAction):
 
     def validate_invite_channel(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
         if is_invalid(value) or value not in ("email", "sms", "none"):
-            message = value["invalid"] if is_invalid(value) else "Choose e-mail, text message or no invitation."
+            message = (
+                value["invalid"]
+                if is_invalid(value)
+                else "Choose e-mail, text message or no invitation."
+            )
             return self._reject(dispatcher, tracker, "invite_channel", message)
         return {"invite_channel": value}
 
@@ -371,10 +395,14 @@ class ValidateScheduleForm(FormValidationAction):
             ZoneInfo(str(value))
         except (ZoneInfoNotFoundError, ValueError):
             return self._reject(
-                dispatcher, tracker, "participant_tz",
+                dispatcher,
+                tracker,
+                "participant_tz",
                 f"I don't know the time zone “{value}”. Try “Eastern”, “London” or “America/Chicago”.",
             )
-        self._acknowledge(dispatcher, tracker, "participant_tz", f"time zone to {zone_label(value)}")
+        self._acknowledge(
+            dispatcher, tracker, "participant_tz", f"time zone to {zone_label(value)}"
+        )
         return {"participant_tz": str(value)}
 
     def validate_documents(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
@@ -384,11 +412,20 @@ class ValidateScheduleForm(FormValidationAction):
         if value == "none" or practice.package(value) is not None:
             return {"documents": value}
         names = ", ".join(p.name for p in practice.documents) or "none are set up"
-        return self._reject(dispatcher, tracker, "documents", f"That isn't one of the packages ({names}), or say “none”.")
+        return self._reject(
+            dispatcher,
+            tracker,
+            "documents",
+            f"That isn't one of the packages ({names}), or say “none”.",
+        )
 
-    def validate_payment_required(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+    def validate_payment_required(
+        self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict
+    ):
         if not isinstance(value, bool):
-            return self._reject(dispatcher, tracker, "payment_required", "Answer “yes” to require payment or “no”.")
+            return self._reject(
+                dispatcher, tracker, "payment_required", "Answer “yes” to require payment or “no”."
+            )
         if not value:
             return {"payment_required": False, "service": None, "amount": None}
         return {"payment_required": True}
@@ -398,7 +435,9 @@ class ValidateScheduleForm(FormValidationAction):
         service = practice.service(value) if not is_invalid(value) else None
         if service is None:
             names = ", ".join(s.name for s in practice.services)
-            return self._reject(dispatcher, tracker, "service", f"That isn't one of the services ({names}).")
+            return self._reject(
+                dispatcher, tracker, "service", f"That isn't one of the services ({names})."
+            )
         out: dict[str, Any] = {"service": service.key}
         if self._before(tracker, "service") not in (None, service.key):
             out["amount"] = None  # a new service starts again from its own price
@@ -411,14 +450,20 @@ class ValidateScheduleForm(FormValidationAction):
         try:
             amount = Decimal(str(value))
         except InvalidOperation:
-            return self._reject(dispatcher, tracker, "amount", "I couldn't read that amount. Try “120” or “$95.50”.")
+            return self._reject(
+                dispatcher, tracker, "amount", "I couldn't read that amount. Try “120” or “$95.50”."
+            )
         if amount <= 0:
             return self._reject(dispatcher, tracker, "amount", "The amount must be more than $0.")
         if amount != amount.quantize(Decimal("0.01")):
-            return self._reject(dispatcher, tracker, "amount", "Amounts go to the cent, like $95.50.")
+            return self._reject(
+                dispatcher, tracker, "amount", "Amounts go to the cent, like $95.50."
+            )
         if amount > practice.max_amount:
             return self._reject(
-                dispatcher, tracker, "amount",
+                dispatcher,
+                tracker,
+                "amount",
                 f"{money(amount)} is more than this practice's maximum of {money(practice.max_amount)}.",
             )
         return {"amount": str(amount.quantize(Decimal("0.01")))}

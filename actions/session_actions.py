@@ -63,7 +63,10 @@ class ActionAskParticipantTz(Action):
         zones = [default, *(z for z in COMMON_ZONES if z != default)]
         who = tracker.get_slot("participant") or "the participant"
         buttons = [
-            button(f"{short_zone(z)} (same as you)" if z == mine else short_zone(z), inform("participant_tz", z))
+            button(
+                f"{short_zone(z)} (same as you)" if z == mine else short_zone(z),
+                inform("participant_tz", z),
+            )
             for z in zones
         ]
         dispatcher.utter_message(
@@ -101,7 +104,9 @@ class ActionAskService(Action):
             button(f"{s.name} — {money(s.price, practice.currency)}", inform("service", s.key))
             for s in practice.services
         ]
-        dispatcher.utter_message(text="Which service?", buttons=buttons, custom={"widget": "service_select"})
+        dispatcher.utter_message(
+            text="Which service?", buttons=buttons, custom={"widget": "service_select"}
+        )
         return []
 
 
@@ -122,7 +127,9 @@ class ActionAskAmount(Action):
             )
         dispatcher.utter_message(
             text=text,
-            buttons=[button(f"Charge {money(price, practice.currency)}", inform("amount", str(price)))]
+            buttons=[
+                button(f"Charge {money(price, practice.currency)}", inform("amount", str(price)))
+            ]
             if price is not None
             else [],
             custom={"widget": "amount_input", "initial": str(price) if price is not None else None},
@@ -229,7 +236,9 @@ class ActionListSessions(Action):
             clinician = clinician_of(s, tracker)
             upcoming = repos.list_sessions(s, clinician.id, after=datetime.now(UTC), limit=10)
             total = repos.count_sessions(s, clinician.id, after=datetime.now(UTC))
-            lines = [f"• {when(x.start_at, clinician.tz or mine)}: {x.participant}" for x in upcoming]
+            lines = [
+                f"• {when(x.start_at, clinician.tz or mine)}: {x.participant}" for x in upcoming
+            ]
         if not lines:
             dispatcher.utter_message(text="You have no upcoming sessions.", custom={"kind": "list"})
             return []

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from rasa_sdk.executor import ActionExecutor
+
 from dialogue.domain import FORM, BotMessage, load_domain, message_from_dispatch, parse_payload
 from dialogue.domain import render_response as render
 from store import repos
@@ -311,9 +312,7 @@ class _Turn:
     def _on_save(self, latest: dict[str, Any]) -> None:
         if self.phase == "confirm":
             events, responses = self._call("action_save_session", latest)
-            saved = next(
-                (e["value"] for e in events if e.get("name") == "saved_session_id"), None
-            )
+            saved = next((e["value"] for e in events if e.get("name") == "saved_session_id"), None)
             if saved:
                 self.saved_session_id = saved
                 draft = self.slots.get("draft_id")

@@ -64,7 +64,7 @@ def _extra_commands() -> list[Any]:
     import importlib
 
     found = []
-    for name in ("serve", "worker", "outbox", "manifest"):
+    for name in ("serve", "manifest", "worker", "outbox", "cancel", "reschedule"):
         try:
             found.append(importlib.import_module(f"sessionbot.commands.{name}"))
         except ModuleNotFoundError as exc:
@@ -92,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "actions":
         return cmd_actions(args, settings)
     for extra in _extra_commands():
-        if extra.NAME == args.command:
+        if args.command == extra.NAME:
             return int(extra.run(args, settings) or 0)
     return 2
 

@@ -60,8 +60,12 @@ class Settings:
             merged.update(os.environ)
             env = merged
         data_dir = default_data_dir(env)
-        database_url = env.get("SESSIONBOT_DATABASE_URL") or f"sqlite:///{data_dir / 'sessionbot.db'}"
-        keys = tuple(k.strip() for k in env.get("SESSIONBOT_ENCRYPTION_KEY", "").split(",") if k.strip())
+        database_url = (
+            env.get("SESSIONBOT_DATABASE_URL") or f"sqlite:///{data_dir / 'sessionbot.db'}"
+        )
+        keys = tuple(
+            k.strip() for k in env.get("SESSIONBOT_ENCRYPTION_KEY", "").split(",") if k.strip()
+        )
         practice = env.get("SESSIONBOT_PRACTICE_FILE")
 
         def get(name: str) -> str | None:

@@ -42,5 +42,7 @@ def build(settings: Settings, *, store: Store | None = None) -> Parts:
     store = store or context.open_store(settings)
     practice = load_practice(settings.practice_file)
     context.configure(context.Services(store=store, practice=practice, settings=settings))
-    runner = Runner(store, make_executor(), make_nlu(practice), default_tz=practice.default_timezone)
+    runner = Runner(
+        store, make_executor(), make_nlu(practice), default_tz=practice.default_timezone
+    )
     return Parts(settings=settings, store=store, practice=practice, runner=runner)

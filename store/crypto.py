@@ -34,7 +34,9 @@ class Keyring:
         try:
             return self._fernet.decrypt(token.encode()).decode()
         except InvalidToken as exc:
-            raise ValueError("participant data cannot be decrypted with the configured keys") from exc
+            raise ValueError(
+                "participant data cannot be decrypted with the configured keys"
+            ) from exc
 
     def blind_index(self, text: str) -> str:
         normal = " ".join(text.casefold().split())

@@ -78,9 +78,7 @@ class Store:
         """Connect; keys from the environment, else the embedded key file."""
         if not keys:
             if key_file is None:
-                raise RuntimeError(
-                    "SESSIONBOT_ENCRYPTION_KEY is not set and no key file was given"
-                )
+                raise RuntimeError("SESSIONBOT_ENCRYPTION_KEY is not set and no key file was given")
             keys = [load_or_create_key_file(key_file)]
         set_keyring(Keyring(list(keys)))
         store = cls(make_engine(url))

@@ -113,6 +113,7 @@ class ScheduledSession(Base):
     room_name: Mapped[str] = mapped_column(EncryptedText(512))
     sequence: Mapped[int] = mapped_column(default=0)
     documents_confirmed_at: Mapped[datetime | None]
+    paid_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     cancelled_at: Mapped[datetime | None]
@@ -171,3 +172,13 @@ class ProcessedEvent(Base):
 
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SmsOptOut(Base):
+    """A phone number that said STOP (keyed by blind index; applies to every clinician)."""
+
+    __tablename__ = "sms_opt_outs"
+
+    phone_index: Mapped[str] = mapped_column(String(64), primary_key=True)
+    opted_out: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

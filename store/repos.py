@@ -36,7 +36,12 @@ def hash_token(token: str) -> str:
 
 
 def get_clinician(
-    s: Session, team_id: str, user_id: str, *, tz: str | None = None, display_name: str | None = None
+    s: Session,
+    team_id: str,
+    user_id: str,
+    *,
+    tz: str | None = None,
+    display_name: str | None = None,
 ) -> Clinician:
     """The clinician with this Slack identity, made on first sight."""
     found = s.scalars(
@@ -83,7 +88,9 @@ def save_tracker(s: Session, clinician_id: int, state: dict[str, Any]) -> None:
 # Contacts ---------------------------------------------------------------------------
 
 
-def find_contacts(s: Session, clinician_id: int, prefix: str = "", limit: int = 20) -> list[Contact]:
+def find_contacts(
+    s: Session, clinician_id: int, prefix: str = "", limit: int = 20
+) -> list[Contact]:
     """The clinician's previous participants whose name (or a word of it) starts with prefix.
 
     Names are encrypted, so matching happens after decryption, on one clinician's own
@@ -212,15 +219,19 @@ def list_sessions(
         query = query.where(ScheduledSession.start_at >= after)
     if not include_cancelled:
         query = query.where(ScheduledSession.status != "cancelled")
-    query = query.order_by(ScheduledSession.start_at, ScheduledSession.id).limit(limit).offset(offset)
+    query = (
+        query.order_by(ScheduledSession.start_at, ScheduledSession.id).limit(limit).offset(offset)
+    )
     return list(s.scalars(query))
 
 
 def count_sessions(
     s: Session, clinician_id: int, *, after: datetime | None = None, include_cancelled: bool = False
 ) -> int:
-    query = select(func.count()).select_from(ScheduledSession).where(
-        ScheduledSession.clinician_id == clinician_id
+    query = (
+        select(func.count())
+        .select_from(ScheduledSession)
+        .where(ScheduledSession.clinician_id == clinician_id)
     )
     if after is not None:
         query = query.where(ScheduledSession.start_at >= after)

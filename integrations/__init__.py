@@ -1,0 +1,1 @@
+"""Outward integrations: e-mail (SMTP), text messages (Twilio), payments (Stripe), video rooms."""

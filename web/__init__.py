@@ -1,0 +1,1 @@
+"""The participant page and its payment webhook."""
