@@ -361,6 +361,9 @@ def _change_from(match: re.Match[str], _ctx: _Context) -> str:
     return _CHANGE_WORDS[re.sub(r"\s+", " ", match.group(1).lower())]
 
 
+_CHANGE_RULES: tuple[Rule, ...] = ((_CHANGE, _change_from),)
+
+
 # --- time ---------------------------------------------------------------------------------
 
 # "tonight" only peeks, so the date finder still reads it as today.
@@ -826,7 +829,7 @@ def _zone_answer(reader: _Reader) -> str | None:
     if zone:
         reader.rest = ""
         return zone
-    for match in re.finditer(r"[A-Za-z_]+(?:[ _][A-Za-z]+){0,2}", reader.rest):
+    for match in re.finditer(r"(?<![/\w])[A-Za-z_]+(?:[ _][A-Za-z]+){0,2}(?![/\w])", reader.rest):
         zone = _zone_named(match.group(), loose=True)
         if zone:
             reader.cut(*match.span())
@@ -1026,7 +1029,8 @@ _FILLER = frozenset({
     "lets", "let", "me", "my", "her", "him", "them", "their", "his", "is", "of", "in", "next",
     "hi", "hey", "hello", "thanks", "thank", "time", "date", "from", "invitation", "link",
     "should", "be", "i'm", "we", "also", "us", "our", "name", "participant", "called", "named",
-    "or", "oh", "um", "uh", "rather", "than", "not",
+    "or", "oh", "um", "uh", "rather", "than", "not", "move", "reschedule", "put", "push",
+    "shift", "see", "meet", "do", "get", "have", "will", "that", "this", "there",
 })  # fmt: skip
 _TOKEN = re.compile(r"[^\s,;:!?()\[\]{}\"“”<>*_]+")
 _NAME_TOKEN = re.compile(r"[^\W\d_](?:[^\W\d_]|['’.\-])*")
@@ -1049,11 +1053,17 @@ def _find_participant(reader: _Reader, ctx: _Context) -> str | None:
         return None
     if ctx.requested_slot == "participant":
         return parse_participant(" ".join(words))
-    if ctx.requested_slot is not None and not all(word[0].isupper() for word in words):
-        return None  # a lower-case leftover is an unreadable answer to the slot asked for
-    if len(words) <= 4 and all(_NAME_TOKEN.fullmatch(word) for word in words):
+    if len(words) <= 4 and all(_looks_like_name(word, ctx) for word in words):
         return parse_participant(" ".join(words))
     return None
+
+
+def _looks_like_name(word: str, ctx: _Context) -> bool:
+    """Capitalized, or short initials ("jd"); a lower-case word ("move") is not a name, nor
+    a lower-case leftover when another slot was asked for (it is an unreadable answer)."""
+    if not _NAME_TOKEN.fullmatch(word):
+        return False
+    return word[0].isupper() or (ctx.requested_slot is None and len(word) <= 3)
 
 
 def parse_participant(text: str) -> str:
@@ -1107,7 +1117,7 @@ _FINDERS: tuple[tuple[str, Finder], ...] = (
     ("email", _rules_finder(_EMAIL_RULES, _EMAIL_RULES, "email")),
     ("phone", _find_phone),
     ("amount", _rules_finder(_AMOUNT_RULES, _AMOUNT_ANSWER_RULES, "amount")),
-    ("change", _rules_finder(((_CHANGE, _change_from),), ((_CHANGE, _change_from),), "change")),
+    ("change", _rules_finder(_CHANGE_RULES, _CHANGE_RULES, "change")),
     ("time", _rules_finder(_TIME_RULES, _TIME_ANSWER_RULES, "time")),
     ("date", _find_date),
     ("participant_tz", _find_zone),

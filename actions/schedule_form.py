@@ -179,20 +179,16 @@ class ValidateScheduleForm(FormValidationAction):
     def extract_participant_tz(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ):
-        found = self._extract("participant_tz", tracker)
-        if not found and self._requested(tracker, "participant_tz"):
-            if self._text(tracker) in SAME_ZONE_WORDS:
-                return {"participant_tz": self._default_zone(tracker)}
-        return found
+        if self._requested(tracker, "participant_tz") and self._text(tracker) in SAME_ZONE_WORDS:
+            return {"participant_tz": self._default_zone(tracker)}
+        return self._extract("participant_tz", tracker)
 
     def extract_documents(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ):
-        found = self._extract("documents", tracker)
-        if not found and self._requested(tracker, "documents"):
-            if self._text(tracker) in NONE_WORDS:
-                return {"documents": "none"}
-        return found
+        if self._requested(tracker, "documents") and self._text(tracker) in NONE_WORDS:
+            return {"documents": "none"}
+        return self._extract("documents", tracker)
 
     def extract_payment_required(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -217,12 +213,11 @@ class ValidateScheduleForm(FormValidationAction):
     def extract_amount(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ):
-        found = self._extract("amount", tracker)
-        if not found and self._requested(tracker, "amount") and self._text(tracker) in KEEP_WORDS:
+        if self._requested(tracker, "amount") and self._text(tracker) in KEEP_WORDS:
             service = services().practice.service(tracker.get_slot("service"))
             if service is not None:
                 return {"amount": str(service.price)}
-        return found
+        return self._extract("amount", tracker)
 
     # Validation: the rules ----------------------------------------------------------------
 

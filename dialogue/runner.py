@@ -30,6 +30,19 @@ from store.db import Store
 MISSES_BEFORE_HELP = 3
 HISTORY_DEPTH = 20
 TURN_IDS_KEPT = 50
+LIST_WORDS = {
+    "sessions",
+    "my sessions",
+    "list",
+    "list sessions",
+    "upcoming",
+    "upcoming sessions",
+    "show sessions",
+    "show my sessions",
+    "what's scheduled",
+    "schedule list",
+    "dashboard",
+}
 CONTROL_INTENTS = {"cancel", "restart", "back", "help", "save", "change", "list_sessions"}
 
 
@@ -227,6 +240,13 @@ class _Turn:
                 "text": text,
                 "intent": {"name": intent, "confidence": 1.0},
                 "entities": entities,
+                "sessionbot_nlu": True,
+            }
+        if " ".join(text.casefold().split()).rstrip("?") in LIST_WORDS:
+            return {
+                "text": text,
+                "intent": {"name": "list_sessions", "confidence": 1.0},
+                "entities": [],
                 "sessionbot_nlu": True,
             }
         now = datetime.now(ZoneInfo(self.tz))
