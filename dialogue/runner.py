@@ -20,6 +20,7 @@ from datetime import time as dt_time
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+import rasa_sdk
 from rasa_sdk.executor import ActionExecutor
 
 from dialogue.domain import FORM, BotMessage, load_domain, message_from_dispatch, parse_payload
@@ -186,7 +187,7 @@ class Runner:
             "sender_id": state["sender_id"],
             "tracker": tracker,
             "domain": self.domain,
-            "version": "3.10.0",
+            "version": rasa_sdk.__version__,
         }
         result = _run(self.executor.run(payload))
         if result is None:

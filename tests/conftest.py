@@ -44,25 +44,25 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
 
 
-def _worker_db(base_url: str, worker: str) -> str:
-    """A database of this xdist worker's own, made fresh and migrated once."""
-    url = sa.make_url(base_url)
-    name = f"sessionbot_test_{worker}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+def _admin(sql: str) -> None:
+    admin = sa.create_engine(sa.make_url(PG_URL), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        conn.exec_driver_sql(sql)
     admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
 def pg_url(worker_id: str) -> Iterator[str]:
+    """A database of this test process's own, made fresh, migrated once, dropped after."""
     if not PG_URL:
         pytest.skip("SESSIONBOT_TEST_DATABASE_URL is not set")
-    url = _worker_db(PG_URL, worker_id)
+    name = f"sessionbot_test_{worker_id}_{os.getpid()}"
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _admin(f'CREATE DATABASE "{name}"')
+    url = sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     Store.open(url, [TEST_KEY], upgrade=True).dispose()
     yield url
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _truncate(store: Store) -> None:

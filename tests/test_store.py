@@ -1,0 +1,141 @@
+"""The store on SQLite and PostgreSQL: UTC times, encryption at rest, contacts by prefix."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from conftest import TEST_KEY
+from cryptography.fernet import Fernet
+
+from store import repos
+from store.db import Store
+
+
+def make_session(s, clinician_id: int, **overrides):
+    fields = dict(
+        clinician_id=clinician_id,
+        start_at=datetime(2026, 12, 1, 15, 0, tzinfo=ZoneInfo("America/New_York")),
+        duration_min=50,
+        participant="Jane Doe",
+        invite_channel="email",
+        email="jane.doe@example.com",
+        phone=None,
+        participant_tz="America/Los_Angeles",
+    )
+    fields.update(overrides)
+    return repos.create_session(s, **fields)
+
+
+def test_times_are_stored_in_utc_and_come_back_aware(store: Store) -> None:
+    with store.unit() as s:
+        clinician = repos.get_clinician(s, "T1", "U1", tz="America/New_York")
+        session, _ = make_session(s, clinician.id)
+        session_id = session.id
+    with store.unit() as s:
+        loaded = repos.session_by_id(s, session_id)
+        assert loaded.start_at == datetime(2026, 12, 1, 20, 0, tzinfo=UTC)
+        assert loaded.start_at.utcoffset().total_seconds() == 0
+
+
+def test_participant_data_is_ciphertext_in_the_database(store: Store) -> None:
+    with store.unit() as s:
+        clinician = repos.get_clinician(s, "T1", "U1")
+        make_session(s, clinician.id, phone="+16175550101")
+        repos.save_tracker(s, clinician.id, {"slots": {"participant": "Jane Doe"}})
+    with store.engine.connect() as conn:
+        row = conn.execute(
+            sa.text("select participant, email, token from scheduled_sessions")
+        ).one()
+        state = conn.execute(sa.text("select state from trackers")).scalar_one()
+    for value in (*row, state):
+        assert value.startswith("gAAAA")
+        assert "Jane" not in value and "example.com" not in value
+
+
+def test_link_tokens_are_found_by_hash_only(store: Store) -> None:
+    with store.unit() as s:
+        clinician = repos.get_clinician(s, "T1", "U1")
+        session, token = make_session(s, clinician.id)
+        assert session.token_hash == repos.hash_token(token) != token
+    with store.unit() as s:
+        assert repos.session_by_token(s, token).participant == "Jane Doe"
+        assert repos.session_by_token(s, token[:-1] + "x") is None
+
+
+def test_contacts_are_offered_by_prefix_and_only_to_their_clinician(store: Store) -> None:
+    with store.unit() as s:
+        mine = repos.get_clinician(s, "T1", "U1")
+        other = repos.get_clinician(s, "T1", "U2")
+        for name in ("Jane Doe", "John Smith", "JD"):
+            repos.upsert_contact(
+                s,
+                mine.id,
+                name=name,
+                invite_channel="none",
+                email=None,
+                phone=None,
+                participant_tz=None,
+            )
+        repos.upsert_contact(
+            s,
+            other.id,
+            name="Janet Other",
+            invite_channel="none",
+            email=None,
+            phone=None,
+            participant_tz=None,
+        )
+    with store.unit() as s:
+        names = lambda prefix: sorted(c.name for c in repos.find_contacts(s, mine.id, prefix))  # noqa: E731
+        assert names("ja") == ["Jane Doe"]
+        assert names("j") == ["JD", "Jane Doe", "John Smith"]
+        assert names("smi") == ["John Smith"]
+        assert repos.contact_by_name(s, mine.id, "  jane   DOE ").name == "Jane Doe"
+        assert repos.contact_by_name(s, mine.id, "Janet Other") is None
+
+
+def test_a_contact_is_updated_not_duplicated(store: Store) -> None:
+    with store.unit() as s:
+        clinician = repos.get_clinician(s, "T1", "U1")
+        for phone in ("+16175550101", "+16175550102"):
+            repos.upsert_contact(
+                s,
+                clinician.id,
+                name="JD",
+                invite_channel="sms",
+                email=None,
+                phone=phone,
+                participant_tz="America/Chicago",
+            )
+    with store.unit() as s:
+        (contact,) = repos.find_contacts(s, clinician.id, "")
+        assert contact.phone == "+16175550102"
+
+
+def test_an_old_key_still_decrypts_after_rotation(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'rot.db'}"
+    old = Store.open(url, [TEST_KEY])
+    with old.unit() as s:
+        clinician = repos.get_clinician(s, "T1", "U1")
+        make_session(s, clinician.id)
+    old.dispose()
+    rotated = Store.open(url, [Fernet.generate_key().decode(), TEST_KEY])
+    with rotated.unit() as s:
+        assert repos.list_sessions(s, clinician.id)[0].participant == "Jane Doe"
+    rotated.dispose()
+    wrong = Store.open(url, [Fernet.generate_key().decode()])
+    with pytest.raises(ValueError, match="cannot be decrypted"), wrong.unit() as s:
+        repos.list_sessions(s, clinician.id)
+    wrong.dispose()
+    Store.open(url, [TEST_KEY]).dispose()
+
+
+def test_an_inbound_event_is_recorded_once(store: Store) -> None:
+    with store.unit() as s:
+        assert repos.first_time(s, "slack:Ev1")
+        assert not repos.first_time(s, "slack:Ev1")
+    with store.unit() as s:
+        assert not repos.first_time(s, "slack:Ev1")
