@@ -312,15 +312,17 @@ class ValidateScheduleForm(FormValidationAction):
     def validate_participant(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
         if is_invalid(value):
             return self._reject(dispatcher, tracker, "participant", value["invalid"])
-        store = services().store
-        sender = tracker.sender_id.split(":", 1)
-        with store.unit() as s:
-            clinician = repos.get_clinician(s, sender[0], sender[-1])
+        team, _, user = tracker.sender_id.partition(":")
+        with services().store.reading() as s:
+            clinician = repos.find_clinician(s, team, user)
+            contacts_of = clinician.id if clinician else None
             if isinstance(value, dict) and "contact_id" in value:
                 contact = next(
                     (
                         c
-                        for c in repos.find_contacts(s, clinician.id, "", 10_000)
+                        for c in (
+                            repos.find_contacts(s, contacts_of, "", 10_000) if contacts_of else []
+                        )
                         if c.id == int(value["contact_id"])
                     ),
                     None,
@@ -337,7 +339,7 @@ class ValidateScheduleForm(FormValidationAction):
                     name = extraction.parse_participant(str(value))
                 except extraction.ExtractionError as exc:
                     return self._reject(dispatcher, tracker, "participant", str(exc))
-                contact = repos.contact_by_name(s, clinician.id, name)
+                contact = repos.contact_by_name(s, contacts_of, name) if contacts_of else None
                 if contact is None:
                     self._acknowledge(dispatcher, tracker, "participant", f"participant to {name}")
                     return {"participant": name, "contact_id": None}

@@ -39,13 +39,20 @@ def clinician_of(s: Any, tracker: Tracker) -> Any:
     return repos.get_clinician(s, team, user)
 
 
+def clinician_id_of(s: Any, tracker: Tracker) -> int | None:
+    team, _, user = tracker.sender_id.partition(":")
+    found = repos.find_clinician(s, team, user)
+    return found.id if found else None
+
+
 class ActionAskParticipant(Action):
     def name(self) -> str:
         return "action_ask_participant"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
-        with services().store.unit() as s:
-            recent = repos.find_contacts(s, clinician_of(s, tracker).id, "", limit=5)
+        with services().store.reading() as s:
+            clinician_id = clinician_id_of(s, tracker)
+            recent = repos.find_contacts(s, clinician_id, "", limit=5) if clinician_id else []
             buttons = [button(c.name, inform("contact_id", c.id)) for c in recent]
         text = "Who is the session with? Type a name or initials"
         text += ", or pick someone you've scheduled before." if buttons else "."
@@ -232,7 +239,7 @@ class ActionListSessions(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         ctx = services()
         mine = tracker.get_slot("clinician_tz") or ctx.practice.default_timezone
-        with ctx.store.unit() as s:
+        with ctx.store.reading() as s:
             clinician = clinician_of(s, tracker)
             upcoming = repos.list_sessions(s, clinician.id, after=datetime.now(UTC), limit=10)
             total = repos.count_sessions(s, clinician.id, after=datetime.now(UTC))

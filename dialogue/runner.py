@@ -131,9 +131,8 @@ class Runner:
         """One clinician message in, the bot's messages out; saved before returning."""
         with self.store.unit() as s:
             clinician = repos.get_clinician(
-                s, who.team_id, who.user_id, tz=who.tz, display_name=who.display_name
+                s, who.team_id, who.user_id, tz=who.tz, display_name=who.display_name, lock=True
             )
-            s.refresh(clinician, with_for_update=True)
             state = repos.load_tracker(s, clinician.id) or self._new_state(who)
             if turn_id and turn_id in state["turn_ids"]:
                 return Reply(duplicate=True, phase=state["phase"])

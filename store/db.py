@@ -51,9 +51,12 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
-            # A turn reads then writes; IMMEDIATE takes the write lock up front so two
-            # processes never deadlock upgrading a read lock.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A unit reads then writes; IMMEDIATE takes the write lock up front so two
+            # processes never deadlock upgrading a read lock. Readers don't wait (WAL).
+            if conn.get_execution_options().get("sessionbot_read"):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -83,8 +86,21 @@ class Store:
         set_keyring(Keyring(list(keys)))
         store = cls(make_engine(url))
         if upgrade if upgrade is not None else url.startswith("sqlite"):
-            store.upgrade()
+            if upgrade or store.needs_upgrade():
+                store.upgrade()
         return store
+
+    def needs_upgrade(self) -> bool:
+        """Whether the schema is behind the migrations (read only: never waits on a writer)."""
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        heads = set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(sessionbot_read=True)
+            with conn.begin():
+                current = set(MigrationContext.configure(conn).get_current_heads())
+        return current != heads
 
     def upgrade(self) -> None:
         cfg = alembic_config(self.engine.url.render_as_string(hide_password=False))
@@ -104,6 +120,18 @@ class Store:
             return
         with self._sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A unit that only reads: on SQLite it never waits for a writer."""
+        ambient = _ambient.get()
+        if ambient is not None:
+            yield ambient
+            return
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(sessionbot_read=True)
+            with Session(bind=conn, expire_on_commit=False) as session, session.begin():
+                yield session
 
     @contextmanager
     def bound(self, session: Session) -> Iterator[None]:

@@ -12,7 +12,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,7 @@ from store.models import (
     OutboxMessage,
     ProcessedEvent,
     ScheduledSession,
+    SmsOptOut,
     Tracker,
     utcnow,
 )
@@ -30,6 +31,21 @@ from store.models import (
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+# Statements of the hot path (every dialogue turn), built once.
+_CLINICIAN = select(Clinician).where(
+    Clinician.team_id == bindparam("team_id"), Clinician.user_id == bindparam("user_id")
+)
+_CLINICIAN_LOCKED = _CLINICIAN.with_for_update()
+_TRACKER = (
+    select(Tracker).where(Tracker.clinician_id == bindparam("clinician_id")).with_for_update()
+)
+_CONTACTS = (
+    select(Contact)
+    .where(Contact.clinician_id == bindparam("clinician_id"))
+    .order_by(Contact.last_used_at.desc())
+)
 
 
 # Clinicians -------------------------------------------------------------------------
@@ -42,44 +58,62 @@ def get_clinician(
     *,
     tz: str | None = None,
     display_name: str | None = None,
+    lock: bool = False,
 ) -> Clinician:
-    """The clinician with this Slack identity, made on first sight."""
-    found = s.scalars(
-        select(Clinician).where(Clinician.team_id == team_id, Clinician.user_id == user_id)
-    ).one_or_none()
+    """The clinician with this Slack identity, made on first sight.
+
+    With `lock`, their row stays locked to the end of the unit: one turn at a time.
+    """
+    query = _CLINICIAN_LOCKED if lock else _CLINICIAN
+    ids = {"team_id": team_id, "user_id": user_id}
+    found = s.scalars(query, ids).one_or_none()
     if found is None:
         found = Clinician(team_id=team_id, user_id=user_id, tz=tz, display_name=display_name)
         try:
             with s.begin_nested():
                 s.add(found)
         except IntegrityError:  # made at the same moment by another process
-            found = s.scalars(
-                select(Clinician).where(Clinician.team_id == team_id, Clinician.user_id == user_id)
-            ).one()
+            found = s.scalars(query, ids).one()
     else:
         if tz and not found.tz:
             found.tz = tz
         if display_name and found.display_name != display_name:
             found.display_name = display_name
+    # Later look-ups in this unit (the actions of a turn) need no query.
+    s.info.setdefault("clinicians", {})[(team_id, user_id)] = found
     return found
+
+
+def find_clinician(s: Session, team_id: str, user_id: str) -> Clinician | None:
+    known = s.info.get("clinicians", {}).get((team_id, user_id))
+    if known is not None:
+        return known
+    return s.scalars(_CLINICIAN, {"team_id": team_id, "user_id": user_id}).one_or_none()
 
 
 # Conversation trackers --------------------------------------------------------------
 
 
+def _tracker_row(s: Session, clinician_id: int) -> Tracker | None:
+    rows = s.info.setdefault("trackers", {})
+    if clinician_id not in rows:
+        rows[clinician_id] = s.scalars(_TRACKER, {"clinician_id": clinician_id}).one_or_none()
+    return rows[clinician_id]
+
+
 def load_tracker(s: Session, clinician_id: int) -> dict[str, Any] | None:
     """The saved conversation, locked for this unit of work (turns never interleave)."""
-    row = s.scalars(
-        select(Tracker).where(Tracker.clinician_id == clinician_id).with_for_update()
-    ).one_or_none()
+    row = _tracker_row(s, clinician_id)
     return None if row is None else json.loads(row.state)
 
 
 def save_tracker(s: Session, clinician_id: int, state: dict[str, Any]) -> None:
     text = json.dumps(state, separators=(",", ":"), default=str)
-    row = s.scalars(select(Tracker).where(Tracker.clinician_id == clinician_id)).one_or_none()
+    row = _tracker_row(s, clinician_id)  # usually already in the unit's identity map
     if row is None:
-        s.add(Tracker(clinician_id=clinician_id, state=text))
+        row = Tracker(clinician_id=clinician_id, state=text)
+        s.add(row)
+        s.info["trackers"][clinician_id] = row
     else:
         row.state = text
     s.flush()
@@ -97,11 +131,7 @@ def find_contacts(
     contacts only (most recently used first).
     """
     wanted = " ".join(prefix.casefold().split())
-    rows = s.scalars(
-        select(Contact)
-        .where(Contact.clinician_id == clinician_id)
-        .order_by(Contact.last_used_at.desc())
-    )
+    rows = s.scalars(_CONTACTS, {"clinician_id": clinician_id})
     out: list[Contact] = []
     for contact in rows:
         name = contact.name.casefold()
@@ -282,3 +312,106 @@ def first_time(s: Session, key: str) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+# Participant page -------------------------------------------------------------------
+
+
+def session_by_public_id(
+    s: Session, public_id: str, *, lock: bool = False
+) -> ScheduledSession | None:
+    """A session by its public id (payment references carry it), for any clinician."""
+    query = select(ScheduledSession).where(ScheduledSession.public_id == public_id)
+    if lock:
+        query = query.with_for_update(of=ScheduledSession)
+    return s.scalars(query).one_or_none()
+
+
+# Outbox claims (the worker) ---------------------------------------------------------
+
+
+def claim_due(
+    s: Session, worker_id: str, now: datetime, lease_until: datetime, limit: int = 10
+) -> list[OutboxMessage]:
+    """Take up to `limit` due messages (and ones whose claim lease ran out) for this worker.
+
+    On PostgreSQL the rows are locked with SKIP LOCKED, so concurrent workers take
+    different rows; on SQLite the unit's BEGIN IMMEDIATE serializes claims.
+    """
+    due = or_(
+        and_(OutboxMessage.status == "pending", OutboxMessage.due_at <= now),
+        and_(OutboxMessage.status == "sending", OutboxMessage.claimed_until < now),
+    )
+    rows = list(
+        s.scalars(
+            select(OutboxMessage)
+            .where(due)
+            .order_by(OutboxMessage.due_at, OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for row in rows:
+        row.status = "sending"
+        row.claimed_by = worker_id
+        row.claimed_until = lease_until
+        row.attempts += 1
+    s.flush()
+    return rows
+
+
+def claimed_message(s: Session, message_id: int, worker_id: str) -> OutboxMessage | None:
+    """The message, only while this worker still holds its claim (locked)."""
+    return s.scalars(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.claimed_by == worker_id,
+            OutboxMessage.status == "sending",
+        )
+        .with_for_update()
+    ).one_or_none()
+
+
+def outbox_by_provider_ref(s: Session, provider_ref: str) -> OutboxMessage | None:
+    return s.scalars(
+        select(OutboxMessage).where(OutboxMessage.provider_ref == provider_ref)
+    ).first()
+
+
+def list_outbox(
+    s: Session, *, statuses: tuple[str, ...] | None = None, limit: int = 200
+) -> list[OutboxMessage]:
+    query = select(OutboxMessage)
+    if statuses:
+        query = query.where(OutboxMessage.status.in_(statuses))
+    return list(s.scalars(query.order_by(OutboxMessage.due_at, OutboxMessage.id).limit(limit)))
+
+
+def sms_opted_out(s: Session, phone_index: str) -> bool:
+    row = s.get(SmsOptOut, phone_index)
+    return bool(row and row.opted_out)
+
+
+def set_sms_opt_out(s: Session, phone_index: str, opted_out: bool) -> None:
+    row = s.get(SmsOptOut, phone_index, with_for_update=True)
+    if row is None:
+        s.add(SmsOptOut(phone_index=phone_index, opted_out=opted_out))
+    else:
+        row.opted_out = opted_out
+    s.flush()
+
+
+def upcoming_sms_sessions(s: Session, after: datetime) -> list[ScheduledSession]:
+    """Scheduled text-invited sessions not over yet, soonest first (phones decrypt on load)."""
+    return list(
+        s.scalars(
+            select(ScheduledSession)
+            .where(
+                ScheduledSession.invite_channel == "sms",
+                ScheduledSession.status == "scheduled",
+                ScheduledSession.start_at >= after,
+            )
+            .order_by(ScheduledSession.start_at, ScheduledSession.id)
+        )
+    )
