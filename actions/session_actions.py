@@ -77,7 +77,7 @@ class ActionAskParticipantTz(Action):
             for z in zones
         ]
         dispatcher.utter_message(
-            text=f"What time zone is {who} in? Say “same” for yours ({zone_label(default)}), "
+            text=f"What time zone is {who} in? Say “same” for yours ({short_zone(default)}), "
             "or type a zone or city.",
             buttons=buttons,
             custom={"widget": "zone_select", "default": default},

@@ -251,3 +251,19 @@ def test_payment_is_asked_when_the_practice_takes_payments(
 def test_no_payment_step_without_stripe(chat: Chat, clock) -> None:
     chat.say("JD tomorrow 3pm no invitation no documents")
     assert chat.say("same").phase == "confirm"
+
+
+def test_concurrent_turns_of_one_clinician_never_lose_each_other(chat_any: Chat, clock) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    chat_any.say("schedule")
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        replies = list(
+            pool.map(
+                lambda i: chat_any.parts.runner.handle(chat_any.who, "help", turn_id=f"t{i}"),
+                range(12),
+            )
+        )
+    assert all(not r.duplicate for r in replies)
+    state = chat_any.parts.runner.state_of(chat_any.who)
+    assert {f"t{i}" for i in range(12)} <= set(state["turn_ids"])
