@@ -1,11 +1,402 @@
-"""Routes of this part for the one ASGI app (sessionbot/asgi.py)."""
+"""The participant page (`/j/{token}`), its actions, the clinician's Enter Meeting and the
+Stripe webhook: routes of this part for the one ASGI app (sessionbot/asgi.py).
+
+Every handler reads the request, then does its store and network work in the thread pool
+(SQLAlchemy and the Stripe SDK are synchronous). Responses carry no-store caching, no
+referrer, a strict CSP and no framing. Forms carry a per-page HMAC token and a foreign
+Origin is refused.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
+import stripe
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from actions.formatting import initials, money, when, zone_label
+from integrations.payments import InvalidSignature, Payments, checkout_origins, make_payments
+from integrations.video import VideoRooms, make_video
 from sessionbot.wiring import Parts
+from store import repos
+from store.models import ScheduledSession
+from web import access as rules
+
+log = logging.getLogger("sessionbot.web")
+HERE = Path(__file__).parent
+STYLESHEET = "/static/web/page.css"
+
+templates = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+NOTICES = {
+    "rsvp-yes": "Thank you: the clinician will see that you plan to attend.",
+    "rsvp-no": "Thank you: the clinician will see that you cannot attend.",
+    "documents": "Thank you for confirming the documents.",
+    "paid": "Payment received. Thank you.",
+    "payment-processing": "Your payment is being processed; this page will show it shortly.",
+    "payment-cancelled": "Payment was not completed. You can try again.",
+    "not-yet": "Enter Meeting is not open yet.",
+}
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def small_form(request: Request, limit: int = 4096) -> dict[str, str]:
+    """The page's forms are a few short url-encoded fields; anything bigger is ignored."""
+    body = await request.body()
+    if len(body) > limit or not request.headers.get("content-type", "").startswith(
+        "application/x-www-form-urlencoded"
+    ):
+        return {}
+    return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+
+
+def _path(token: str, action: str = "") -> str:
+    return f"/j/{token}" + (f"/{action}" if action else "")
+
+
+class Page:
+    """The handlers, holding the parts and the integrations chosen by settings."""
+
+    def __init__(self, parts: Parts, payments: Payments | None, video: VideoRooms) -> None:
+        self.parts = parts
+        self.payments = payments
+        self.video = video
+        origin = urlsplit(parts.settings.public_url)
+        self.origin = f"{origin.scheme}://{origin.netloc}"
+        self.csp = "; ".join(
+            [
+                "default-src 'none'",
+                "style-src 'self'",
+                "img-src 'self'",
+                "form-action 'self' " + " ".join(checkout_origins(parts.settings)),
+                "frame-ancestors 'none'",
+                "base-uri 'none'",
+            ]
+        )
+
+    # Responses ------------------------------------------------------------------------
+
+    def secure(self, response: Response) -> Response:
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Content-Security-Policy"] = self.csp
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    def render(self, name: str, status: int = 200, **context: Any) -> Response:
+        html = templates.get_template(name).render(
+            practice=self.parts.practice, stylesheet=STYLESHEET, **context
+        )
+        return self.secure(HTMLResponse(html, status_code=status))
+
+    def not_found(self) -> Response:
+        return self.render("not_found.html", 404)
+
+    def gone(self) -> Response:
+        return self.render("gone.html", 410)
+
+    def redirect(self, url: str) -> Response:
+        return self.secure(RedirectResponse(url, status_code=303))
+
+    def page(self, session: ScheduledSession, token: str, notice: str | None = None) -> Response:
+        at = now()
+        state = rules.access(session, self.parts.practice, at)
+        if state.gone:
+            return self.gone()
+        tz = session.participant_tz
+        service = self.parts.practice.service(session.service)
+        return self.render(
+            "page.html",
+            session=session,
+            state=state,
+            token=token,
+            csrf=rules.csrf_token(session),
+            clinician=session.clinician.display_name or "Your clinician",
+            start=when(session.start_at, tz),
+            zone=zone_label(tz),
+            opens_at=when(state.opens_at, tz),
+            amount=money((session.amount_cents or 0) / 100, session.currency),
+            service=service.name if service else "Session",
+            paid_at=when(session.paid_at, tz) if session.paid_at else None,
+            payments_ready=self.payments is not None,
+            notice=NOTICES.get(notice or ""),
+        )
+
+    # Loading --------------------------------------------------------------------------
+
+    def load(self, token: str) -> ScheduledSession | None:
+        with self.parts.store.unit() as s:
+            return repos.session_by_token(s, token)
+
+    def foreign_origin(self, request: Request) -> bool:
+        # With Referrer-Policy no-referrer, browsers send `Origin: null` on our own forms.
+        origin = request.headers.get("origin")
+        return origin not in (None, "null", self.origin)
+
+    async def checked_form(
+        self, request: Request
+    ) -> tuple[ScheduledSession | None, dict[str, str], Response | None]:
+        """The session and form of a POST, or the response that refuses it."""
+        token = request.path_params["token"]
+        form = await small_form(request)
+        session = await run_in_threadpool(self.load, token)
+        if session is None:
+            return None, form, self.not_found()
+        if self.foreign_origin(request) or not rules.csrf_ok(session, form.get("csrf")):
+            return None, form, self.secure(PlainTextResponse("Forbidden", status_code=403))
+        if rules.access(session, self.parts.practice, now()).gone:
+            return None, form, self.gone()
+        return session, form, None
+
+    def update(self, token: str, change: Callable[[ScheduledSession], None]) -> None:
+        with self.parts.store.unit() as s:
+            session = repos.session_by_token(s, token, lock=True)
+            if session is not None:
+                change(session)
+
+    # The page -------------------------------------------------------------------------
+
+    async def show(self, request: Request) -> Response:
+        token = request.path_params["token"]
+        session = await run_in_threadpool(self.load, token)
+        if session is None:
+            return self.not_found()
+        return self.page(session, token, request.query_params.get("m"))
+
+    async def rsvp_confirm(self, request: Request) -> Response:
+        """The e-mail's Yes/No links: a GET only shows a form (link scanners must not vote)."""
+        token = request.path_params["token"]
+        session = await run_in_threadpool(self.load, token)
+        if session is None:
+            return self.not_found()
+        if rules.access(session, self.parts.practice, now()).gone:
+            return self.gone()
+        answer = request.query_params.get("answer")
+        if answer not in ("yes", "no"):
+            return self.redirect(_path(token))
+        tz = session.participant_tz
+        return self.render(
+            "rsvp.html",
+            token=token,
+            answer=answer,
+            csrf=rules.csrf_token(session),
+            clinician=session.clinician.display_name or "Your clinician",
+            start=when(session.start_at, tz),
+            zone=zone_label(tz),
+        )
+
+    async def rsvp(self, request: Request) -> Response:
+        session, form, refused = await self.checked_form(request)
+        if refused or session is None:
+            return refused or self.not_found()
+        token = request.path_params["token"]
+        answer = form.get("answer")
+        if answer not in ("yes", "no"):
+            return self.redirect(_path(token))
+
+        def record(row: ScheduledSession) -> None:
+            row.rsvp = answer
+
+        await run_in_threadpool(self.update, token, record)
+        return self.redirect(_path(token) + f"?m=rsvp-{answer}")
+
+    async def documents(self, request: Request) -> Response:
+        session, form, refused = await self.checked_form(request)
+        if refused or session is None:
+            return refused or self.not_found()
+        token = request.path_params["token"]
+        if form.get("confirm") != "yes":
+            return self.redirect(_path(token))
+        at = now()
+
+        def confirm(row: ScheduledSession) -> None:
+            row.documents_confirmed_at = row.documents_confirmed_at or at
+
+        await run_in_threadpool(self.update, token, confirm)
+        return self.redirect(_path(token) + "?m=documents")
+
+    # Payment --------------------------------------------------------------------------
+
+    async def pay(self, request: Request) -> Response:
+        session, _form, refused = await self.checked_form(request)
+        if refused or session is None:
+            return refused or self.not_found()
+        token = request.path_params["token"]
+        if session.payment_status != "pending" or self.payments is None:
+            return self.redirect(_path(token))
+        try:
+            url = await run_in_threadpool(self.start_checkout, session, token)
+        except stripe.StripeError as exc:
+            log.warning("checkout for session %s failed: %s", session.public_id, type(exc).__name__)
+            return self.render("error.html", 502, token=token)
+        return self.redirect(url or _path(token))
+
+    def start_checkout(self, session: ScheduledSession, token: str) -> str | None:
+        """The Checkout page to send the participant to (an open one is reused)."""
+        assert self.payments is not None
+        replacing = None
+        if session.payment_ref:
+            current = self.payments.retrieve_checkout(session.payment_ref)
+            if current.paid:
+                self.record(session.public_id, current)
+                return None
+            if current.status == "open" and current.url:
+                return current.url
+            replacing = current.id  # expired: a new one, under a new key
+        service = self.parts.practice.service(session.service)
+        base = self.parts.settings.public_url
+        checkout = self.payments.create_checkout(
+            reference=session.public_id,
+            description=f"{service.name if service else 'Session'} with {self.parts.practice.name}",
+            amount_cents=session.amount_cents or 0,
+            currency=session.currency,
+            success_url=f"{base}{_path(token, 'paid')}",
+            cancel_url=f"{base}{_path(token)}?m=payment-cancelled",
+            idempotency_key=rules.checkout_idempotency_key(session, replacing),
+        )
+
+        def remember(row: ScheduledSession) -> None:
+            if row.payment_status == "pending":
+                row.payment_ref = checkout.id
+
+        self.update(token, remember)
+        return checkout.url
+
+    def record(self, public_id: str, checkout: Any) -> bool:
+        with self.parts.store.unit() as s:
+            session = repos.session_by_public_id(s, public_id, lock=True)
+            return session is not None and rules.record_payment(s, session, checkout, now())
+
+    async def paid(self, request: Request) -> Response:
+        """Back from Checkout: confirm with Stripe (the webhook may not have come yet)."""
+        token = request.path_params["token"]
+        session = await run_in_threadpool(self.load, token)
+        if session is None:
+            return self.not_found()
+        if session.payment_status == "paid":
+            return self.redirect(_path(token) + "?m=paid")
+        if session.payment_ref and self.payments is not None:
+            try:
+                checkout = await run_in_threadpool(
+                    self.payments.retrieve_checkout, session.payment_ref
+                )
+            except stripe.StripeError:
+                checkout = None
+            if checkout is not None and checkout.paid:
+                await run_in_threadpool(self.record, session.public_id, checkout)
+                return self.redirect(_path(token) + "?m=paid")
+        return self.redirect(_path(token) + "?m=payment-processing")
+
+    async def stripe_webhook(self, request: Request) -> Response:
+        body = await request.body()
+        if self.payments is None:
+            return PlainTextResponse("payments are not configured", status_code=404)
+        try:
+            event = self.payments.verify_event(body, request.headers.get("stripe-signature"))
+        except InvalidSignature:
+            log.warning("stripe webhook with a bad signature refused")
+            return PlainTextResponse("bad signature", status_code=400)
+        completed = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
+        if event.type not in completed or event.checkout is None:
+            return PlainTextResponse("ignored")
+        checkout = event.checkout
+
+        def handle() -> str:
+            with self.parts.store.unit() as s:
+                if not repos.first_time(s, f"stripe:{event.id}"):
+                    return "duplicate"
+                session = repos.session_by_public_id(s, checkout.reference or "", lock=True)
+                if session is None:
+                    return "unknown session"
+                return "recorded" if rules.record_payment(s, session, checkout, now()) else "ok"
+
+        return PlainTextResponse(await run_in_threadpool(handle))
+
+    # The video room -------------------------------------------------------------------
+
+    async def enter(self, request: Request) -> Response:
+        token = request.path_params["token"]
+        session = await run_in_threadpool(self.load, token)
+        if session is None:
+            return self.not_found()
+        state = rules.access(session, self.parts.practice, now())
+        if state.gone:
+            return self.gone()
+        if not state.can_enter:
+            return self.redirect(_path(token) + "?m=not-yet")
+        url = self.video.join_url(
+            session.room_name,
+            display_name=initials(session.participant),
+            host=False,
+            not_before=state.opens_at,
+            expires=state.closes_at,
+        )
+        log.info("participant entered session %s", session.public_id)
+        return self.secure(RedirectResponse(url, status_code=303))
+
+    async def host_enter(self, request: Request) -> Response:
+        """The clinician's Enter Meeting: the same room, as moderator, until the window ends."""
+        host_token = request.path_params["host_token"]
+
+        def load() -> ScheduledSession | None:
+            with self.parts.store.unit() as s:
+                return repos.session_by_host_token(s, host_token)
+
+        session = await run_in_threadpool(load)
+        if session is None:
+            return self.not_found()
+        at = now()
+        state = rules.access(session, self.parts.practice, at)
+        if state.gone:
+            return self.gone()
+        url = self.video.join_url(
+            session.room_name,
+            display_name=session.clinician.display_name or "Clinician",
+            host=True,
+            not_before=at,
+            expires=state.closes_at,
+        )
+        return self.secure(RedirectResponse(url, status_code=303))
+
+    async def stylesheet(self, request: Request) -> Response:
+        css = (HERE / "static" / "page.css").read_text()
+        response = Response(css, media_type="text/css")
+        response.headers["Cache-Control"] = "public, max-age=3600"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
 
 
 def routes(parts: Parts) -> list[BaseRoute]:
-    return []
+    page = Page(parts, make_payments(parts.settings), make_video(parts.settings))
+    handler = Callable[[Request], Awaitable[Response]]
+    table: list[tuple[str, handler, list[str]]] = [
+        ("/j/{token}", page.show, ["GET"]),
+        ("/j/{token}/rsvp", page.rsvp_confirm, ["GET"]),
+        ("/j/{token}/rsvp", page.rsvp, ["POST"]),
+        ("/j/{token}/documents", page.documents, ["POST"]),
+        ("/j/{token}/pay", page.pay, ["POST"]),
+        ("/j/{token}/paid", page.paid, ["GET"]),
+        ("/j/{token}/enter", page.enter, ["GET"]),
+        ("/enter/{host_token}", page.host_enter, ["GET"]),
+        ("/webhooks/stripe", page.stripe_webhook, ["POST"]),
+        (STYLESHEET, page.stylesheet, ["GET"]),
+    ]
+    return [Route(path, endpoint, methods=methods) for path, endpoint, methods in table]

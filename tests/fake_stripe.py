@@ -1,0 +1,189 @@
+"""A local fake of Stripe's API and hosted Checkout page, on loopback port 0.
+
+It answers the calls the `stripe` SDK makes (`POST /v1/checkout/sessions`, `GET
+/v1/checkout/sessions/{id}`), honours Idempotency-Key like Stripe (same key, same
+session), records every request, and serves a "checkout page": paying there posts a
+signed `checkout.session.completed` webhook to the app and redirects to success_url.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    form: dict[str, str]
+
+
+def sign(payload: bytes, secret: str, timestamp: int | None = None) -> str:
+    """A Stripe-Signature header value for `payload`, as Stripe computes it."""
+    t = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(secret.encode(), f"{t}.".encode() + payload, hashlib.sha256).hexdigest()
+    return f"t={t},v1={digest}"
+
+
+@dataclass
+class FakeStripe:
+    webhook_secret: str = "whsec_test_fake"
+    webhook_url: str | None = None
+    requests: list[Recorded] = field(default_factory=list)
+    sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    by_key: dict[str, str] = field(default_factory=dict)
+    webhooks: list[httpx.Response] = field(default_factory=list)
+    url: str = ""
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeStripe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # The API --------------------------------------------------------------------------
+
+    def create_session(self, form: dict[str, str], key: str | None) -> dict[str, Any]:
+        with self._lock:
+            if key and key in self.by_key:
+                return self.sessions[self.by_key[key]]
+            cs_id = "cs_test_" + secrets.token_hex(12)
+            amount = int(form["line_items[0][price_data][unit_amount]"]) * int(
+                form.get("line_items[0][quantity]", "1")
+            )
+            session = {
+                "id": cs_id,
+                "object": "checkout.session",
+                "mode": form.get("mode"),
+                "url": f"{self.url}/pay/{cs_id}",
+                "status": "open",
+                "payment_status": "unpaid",
+                "amount_total": amount,
+                "currency": form["line_items[0][price_data][currency]"],
+                "client_reference_id": form.get("client_reference_id"),
+                "metadata": {"session": form.get("metadata[session]")},
+                "success_url": form["success_url"],
+                "cancel_url": form["cancel_url"],
+                "description": form["line_items[0][price_data][product_data][name]"],
+            }
+            self.sessions[cs_id] = session
+            if key:
+                self.by_key[key] = cs_id
+            return session
+
+    def complete(self, cs_id: str) -> dict[str, Any]:
+        """The payer paid: the session completes and Stripe sends the webhook."""
+        session = self.sessions[cs_id]
+        session.update(status="complete", payment_status="paid")
+        event = self.event("checkout.session.completed", session)
+        if self.webhook_url:
+            self.webhooks.append(self.post_event(event))
+        return session
+
+    @staticmethod
+    def event(kind: str, obj: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": "evt_" + secrets.token_hex(12),
+            "object": "event",
+            "type": kind,
+            "created": int(time.time()),
+            "livemode": False,
+            "data": {"object": dict(obj)},
+        }
+
+    def signed(
+        self, event: dict[str, Any], *, secret: str | None = None
+    ) -> tuple[bytes, dict[str, str]]:
+        """A webhook request's body and headers, signed as Stripe signs them."""
+        body = json.dumps(event).encode()
+        signature = sign(body, secret or self.webhook_secret)
+        return body, {"Stripe-Signature": signature, "Content-Type": "application/json"}
+
+    def post_event(self, event: dict[str, Any], *, secret: str | None = None) -> httpx.Response:
+        assert self.webhook_url
+        body, headers = self.signed(event, secret=secret)
+        return httpx.post(self.webhook_url, content=body, headers=headers)
+
+    def created(self) -> list[Recorded]:
+        return [
+            r for r in self.requests if r.method == "POST" and r.path == "/v1/checkout/sessions"
+        ]
+
+
+def _page(session: dict[str, Any]) -> bytes:
+    amount = f"${session['amount_total'] / 100:,.2f}"
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Fake Stripe Checkout</title></head><body><main>
+<h1>Fake Stripe Checkout</h1><p>{session["description"]}: {amount}</p>
+<form method="post" action="/pay/{session["id"]}"><button type="submit">Pay {amount}</button></form>
+</main></body></html>""".encode()
+
+
+def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def _record(self) -> dict[str, str]:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length).decode() if length else ""
+            form = dict(parse_qsl(body, keep_blank_values=True))
+            fake.requests.append(Recorded(self.command, self.path, dict(self.headers), form))
+            return form
+
+        def _send(self, status: int, body: bytes, kind: str, **headers: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in headers.items():
+                self.send_header(name.replace("_", "-"), value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _json(self, status: int, obj: Any) -> None:
+            self._send(status, json.dumps(obj).encode(), "application/json", Request_Id="req_fake")
+
+        def do_POST(self) -> None:  # noqa: N802
+            form = self._record()
+            if self.path == "/v1/checkout/sessions":
+                if not self.headers.get("Authorization", "").startswith("Bearer sk_test_"):
+                    return self._json(401, {"error": {"message": "Invalid API Key"}})
+                return self._json(
+                    200, fake.create_session(form, self.headers.get("Idempotency-Key"))
+                )
+            if self.path.startswith("/pay/") and self.path[5:] in fake.sessions:
+                session = fake.complete(self.path[5:])
+                target = session["success_url"].replace("{CHECKOUT_SESSION_ID}", session["id"])
+                return self._send(303, b"", "text/plain", Location=target)
+            self._json(404, {"error": {"message": "No such route"}})
+
+        def do_GET(self) -> None:  # noqa: N802
+            self._record()
+            prefix = "/v1/checkout/sessions/"
+            if self.path.startswith(prefix) and self.path[len(prefix) :] in fake.sessions:
+                return self._json(200, fake.sessions[self.path[len(prefix) :]])
+            if self.path.startswith("/pay/") and self.path[5:] in fake.sessions:
+                return self._send(200, _page(fake.sessions[self.path[5:]]), "text/html")
+            self._json(404, {"error": {"message": "No such checkout session"}})
+
+    return Handler

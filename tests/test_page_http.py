@@ -1,0 +1,369 @@
+"""The participant page, payment webhook and Enter Meeting over HTTP (the ASGI app in
+process, the fake Stripe on loopback), on each store backend where it matters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import jwt
+import pytest
+import time_machine
+from conftest import at
+from fake_stripe import FakeStripe
+from page_support import VIDEO_URL, Booked, book, page_parts, session_row
+from starlette.testclient import TestClient
+
+from actions import booking
+from integrations.video import JitsiRooms
+from sessionbot.asgi import create_app
+from sessionbot.wiring import Parts
+from store import repos
+from store.db import Store
+from store.models import OutboxMessage, ProcessedEvent
+
+PUBLIC = "https://sessions.example.test"
+START = at("2026-11-25 15:00")  # 3 PM Eastern, the day after the frozen clock
+SECRET = "jitsi-app-secret-of-at-least-32-bytes"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeStripe]:
+    with FakeStripe() as running:
+        yield running
+
+
+@pytest.fixture
+def app_parts(tmp_path: Path, store: Store, fake: FakeStripe) -> Parts:
+    return page_parts(tmp_path, store, fake, PUBLIC)
+
+
+@pytest.fixture
+def client(app_parts: Parts) -> Iterator[TestClient]:
+    with TestClient(create_app(app_parts), base_url=PUBLIC, follow_redirects=False) as c:
+        yield c
+
+
+@pytest.fixture
+def booked(app_parts: Parts, clock) -> Booked:
+    return book(app_parts, START)
+
+
+def csrf(client: TestClient, booked: Booked) -> str:
+    page = client.get(booked.path)
+    match = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
+    assert match, "the page has no form token"
+    return match.group(1)
+
+
+def pay(client: TestClient, booked: Booked, token: str):  # type: ignore[no-untyped-def]
+    return client.post(f"{booked.path}/pay", data={"csrf": token})
+
+
+def notices(parts: Parts, public_id: str) -> list[OutboxMessage]:
+    with parts.store.unit() as s:
+        row = repos.session_by_public_id(s, public_id)
+        assert row is not None
+        return [m for m in repos.outbox_for_session(s, row.id) if m.kind == "clinician_notice"]
+
+
+def processed(parts: Parts) -> int:
+    with parts.store.unit() as s:
+        return s.query(ProcessedEvent).count()
+
+
+def test_page_shows_the_time_in_the_participants_zone(client: TestClient, booked: Booked) -> None:
+    page = client.get(booked.path)
+    assert page.status_code == 200
+    assert "Wed, Nov 25, 2026, 12:00 PM PST" in page.text
+    assert "Pacific (America/Los_Angeles)" in page.text
+    assert "Your session with Dr. Rivera" in page.text
+    assert "Example Practice" in page.text
+    assert 'href="https://forms.example.org/intake"' in page.text
+    assert "Pay Now $180.00" in page.text
+    assert '<html lang="en">' in page.text
+    assert "Jane" not in page.text  # the page never repeats the participant's name
+
+
+def test_page_sets_no_store_no_referrer_and_a_strict_policy(
+    client: TestClient, booked: Booked
+) -> None:
+    headers = client.get(booked.path).headers
+    assert headers["cache-control"] == "no-store"
+    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["x-frame-options"] == "DENY"
+    csp = headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert "script-src" not in csp  # no scripts at all: default-src 'none' covers them
+
+
+def test_a_guessed_token_is_not_found_without_detail(client: TestClient, booked: Booked) -> None:
+    for path in ("/j/not-a-real-token", "/j/not-a-real-token/enter", "/enter/guess"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert "couldn't find this link" in response.text
+        assert response.headers["cache-control"] == "no-store"
+
+
+def test_a_cancelled_sessions_link_is_no_longer_available(
+    client: TestClient, app_parts: Parts, booked: Booked
+) -> None:
+    token = csrf(client, booked)
+    with app_parts.store.unit() as s:
+        row = repos.session_by_public_id(s, booked.public_id)
+        assert row is not None
+        booking.cancel(s, row, app_parts.practice, at("2026-11-24 10:00"))
+    page = client.get(booked.path)
+    assert page.status_code == 410
+    assert "no longer available" in page.text
+    assert client.get(f"{booked.path}/enter").status_code == 410
+    assert client.get(f"/enter/{booked.host_token}").status_code == 410
+    assert pay(client, booked, token).status_code == 410
+
+
+def test_the_link_closes_with_the_join_window(
+    client: TestClient, booked: Booked, clock: time_machine.Coordinates
+) -> None:
+    clock.move_to(START + timedelta(minutes=60 + 29))  # a 60-minute session, +30 min
+    assert client.get(booked.path).status_code == 200
+    clock.move_to(START + timedelta(minutes=60 + 31))
+    assert client.get(booked.path).status_code == 410
+
+
+def test_forms_without_the_page_token_or_from_elsewhere_are_refused(
+    client: TestClient, app_parts: Parts, booked: Booked
+) -> None:
+    token = csrf(client, booked)
+    assert client.post(f"{booked.path}/rsvp", data={"answer": "yes"}).status_code == 403
+    assert (
+        client.post(f"{booked.path}/rsvp", data={"answer": "yes", "csrf": "0" * 64}).status_code
+        == 403
+    )
+    foreign = client.post(
+        f"{booked.path}/rsvp",
+        data={"answer": "yes", "csrf": token},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert foreign.status_code == 403
+    assert session_row(app_parts, booked.public_id).rsvp is None
+    ok = client.post(
+        f"{booked.path}/rsvp", data={"answer": "yes", "csrf": token}, headers={"Origin": "null"}
+    )
+    assert ok.status_code == 303
+    assert session_row(app_parts, booked.public_id).rsvp == "yes"
+
+
+def test_the_emails_rsvp_link_asks_before_it_records(
+    client: TestClient, app_parts: Parts, booked: Booked
+) -> None:
+    form = client.get(f"{booked.path}/rsvp?answer=no")
+    assert form.status_code == 200
+    assert "No, I can&#39;t attend" in form.text or "No, I can't attend" in form.text
+    assert session_row(app_parts, booked.public_id).rsvp is None
+    token = re.search(r'name="csrf" value="([0-9a-f]+)"', form.text).group(1)  # type: ignore[union-attr]
+    client.post(f"{booked.path}/rsvp", data={"answer": "no", "csrf": token})
+    assert session_row(app_parts, booked.public_id).rsvp == "no"
+    assert "Your answer: <strong>No</strong>" in client.get(booked.path).text
+
+
+def test_double_click_on_pay_now_makes_one_checkout_session(
+    client: TestClient, fake: FakeStripe, app_parts: Parts, booked: Booked
+) -> None:
+    token = csrf(client, booked)
+    first, second = pay(client, booked, token), pay(client, booked, token)
+    assert first.status_code == second.status_code == 303
+    assert first.headers["location"] == second.headers["location"]
+    assert first.headers["location"].startswith(f"{fake.url}/pay/cs_test_")
+    assert len(fake.sessions) == 1
+    created = fake.created()
+    assert 1 <= len(created) <= 2
+    assert len({r.headers["Idempotency-Key"] for r in created}) == 1
+    request = created[0].form
+    assert request["line_items[0][price_data][unit_amount]"] == "18000"
+    assert request["line_items[0][price_data][currency]"] == "usd"
+    assert request["line_items[0][price_data][product_data][name]"].startswith(
+        "Initial consultation"
+    )
+    assert request["client_reference_id"] == booked.public_id
+    assert request["success_url"] == f"{PUBLIC}{booked.path}/paid"
+    assert session_row(app_parts, booked.public_id).payment_ref == next(iter(fake.sessions))
+
+
+def test_two_clicks_before_the_first_is_remembered_share_one_key(
+    app_parts: Parts, fake: FakeStripe, booked: Booked
+) -> None:
+    """Two processes racing: each creates, Stripe's idempotency makes them one session."""
+    from integrations.payments import make_payments
+    from web.access import checkout_idempotency_key
+
+    payments = make_payments(app_parts.settings)
+    assert payments is not None
+    row = session_row(app_parts, booked.public_id)
+    made = [
+        payments.create_checkout(
+            reference=row.public_id,
+            description="Initial consultation",
+            amount_cents=18000,
+            currency="usd",
+            success_url=f"{PUBLIC}/ok",
+            cancel_url=f"{PUBLIC}/no",
+            idempotency_key=checkout_idempotency_key(row),
+        )
+        for _ in range(2)
+    ]
+    assert made[0].id == made[1].id
+    assert len(fake.sessions) == 1
+
+
+def test_a_forged_webhook_is_refused_and_nothing_is_recorded(
+    client: TestClient, fake: FakeStripe, app_parts: Parts, booked: Booked
+) -> None:
+    pay(client, booked, csrf(client, booked))
+    (cs_id,) = fake.sessions
+    fake.sessions[cs_id].update(status="complete", payment_status="paid")
+    event = fake.event("checkout.session.completed", fake.sessions[cs_id])
+    body, headers = fake.signed(event, secret="whsec_someone_else")
+    assert client.post("/webhooks/stripe", content=body, headers=headers).status_code == 400
+    unsigned = client.post("/webhooks/stripe", content=body)
+    assert unsigned.status_code == 400
+    body, headers = fake.signed(event)
+    tampered = body.replace(b"18000", b"1")
+    assert client.post("/webhooks/stripe", content=tampered, headers=headers).status_code == 400
+    assert processed(app_parts) == 0
+    assert session_row(app_parts, booked.public_id).payment_status == "pending"
+    assert notices(app_parts, booked.public_id) == []
+
+
+def test_a_replayed_webhook_is_recorded_once(
+    client: TestClient, fake: FakeStripe, app_parts: Parts, booked: Booked
+) -> None:
+    pay(client, booked, csrf(client, booked))
+    (cs_id,) = fake.sessions
+    fake.sessions[cs_id].update(status="complete", payment_status="paid")
+    event = fake.event("checkout.session.completed", fake.sessions[cs_id])
+    answers = []
+    for _ in range(3):
+        body, headers = fake.signed(event)
+        answers.append(client.post("/webhooks/stripe", content=body, headers=headers))
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert [a.text for a in answers] == ["recorded", "duplicate", "duplicate"]
+    # Stripe may also send the same payment under a new event id: still one payment.
+    body, headers = fake.signed(fake.event("checkout.session.completed", fake.sessions[cs_id]))
+    assert client.post("/webhooks/stripe", content=body, headers=headers).text == "ok"
+    row = session_row(app_parts, booked.public_id)
+    assert row.payment_status == "paid" and row.paid_at is not None
+    (notice,) = notices(app_parts, booked.public_id)
+    assert notice.channel == "slack"
+    assert notice.payload.startswith("Payment received: $180.00 from J.D.")
+    assert "✓ Paid $180.00 for Initial consultation" in client.get(booked.path).text
+
+
+def test_returning_from_checkout_records_the_payment_when_the_webhook_is_late(
+    client: TestClient, fake: FakeStripe, app_parts: Parts, booked: Booked
+) -> None:
+    pay(client, booked, csrf(client, booked))
+    (cs_id,) = fake.sessions
+    fake.sessions[cs_id].update(status="complete", payment_status="paid")
+    back = client.get(f"{booked.path}/paid")
+    assert back.headers["location"] == f"{booked.path}?m=paid"
+    assert session_row(app_parts, booked.public_id).payment_status == "paid"
+    assert len(notices(app_parts, booked.public_id)) == 1
+
+
+def test_enter_meeting_opens_only_in_the_window_after_payment_and_documents(
+    client: TestClient,
+    fake: FakeStripe,
+    app_parts: Parts,
+    booked: Booked,
+    clock: time_machine.Coordinates,
+) -> None:
+    token = csrf(client, booked)
+    page = client.get(booked.path).text
+    assert "Opens at <strong>Wed, Nov 25, 2026, 11:45 AM PST</strong>" in page
+    assert "Opens after payment" in page
+    assert "Opens after you confirm the required documents" in page
+    assert client.get(f"{booked.path}/enter").headers["location"].endswith("?m=not-yet")
+
+    clock.move_to(START - timedelta(minutes=10))
+    assert client.get(f"{booked.path}/enter").headers["location"].endswith("?m=not-yet")
+    client.post(f"{booked.path}/documents", data={"csrf": token, "confirm": "yes"})
+    assert "Opens after you confirm" not in client.get(booked.path).text
+    pay(client, booked, token)
+    (cs_id,) = fake.sessions
+    fake.sessions[cs_id].update(status="complete", payment_status="paid")
+    body, headers = fake.signed(fake.event("checkout.session.completed", fake.sessions[cs_id]))
+    client.post("/webhooks/stripe", content=body, headers=headers)
+
+    page = client.get(booked.path).text
+    assert f'href="{booked.path}/enter"' in page
+    enter = client.get(f"{booked.path}/enter")
+    assert enter.status_code == 303
+    assert enter.headers["location"] == f"{VIDEO_URL}/{booked.room_name}"
+
+
+def test_a_session_without_payment_or_documents_opens_in_the_window(
+    client: TestClient, app_parts: Parts, clock: time_machine.Coordinates
+) -> None:
+    free = book(app_parts, START, documents=None, service=None, amount=None)
+    page = client.get(free.path).text
+    assert "Payment" not in page and "Documents" not in page
+    assert "Opens at <strong>Wed, Nov 25, 2026, 11:45 AM PST</strong>" in page
+    clock.move_to(START - timedelta(minutes=15))
+    assert client.get(f"{free.path}/enter").status_code == 303
+
+
+def test_the_clinicians_enter_link_leads_to_the_same_room(
+    client: TestClient, app_parts: Parts, clock: time_machine.Coordinates
+) -> None:
+    free = book(app_parts, START, documents=None, service=None, amount=None)
+    clock.move_to(START - timedelta(minutes=5))
+    host = client.get(f"/enter/{free.host_token}")
+    guest = client.get(f"{free.path}/enter")
+    assert host.status_code == guest.status_code == 303
+    assert host.headers["location"] == guest.headers["location"] == f"{VIDEO_URL}/{free.room_name}"
+    assert host.headers["referrer-policy"] == "no-referrer"
+    assert booking.enter_meeting_url(PUBLIC, session_row(app_parts, free.public_id)) == (
+        f"{PUBLIC}/enter/{free.host_token}"
+    )
+
+
+def test_jitsi_links_carry_a_room_bound_token_when_an_app_secret_is_set() -> None:
+    rooms = JitsiRooms("https://meet.example.test/", "sessionbot", SECRET)
+    url = rooms.join_url(
+        "Room_abc",
+        display_name="Dr. Rivera",
+        host=True,
+        not_before=START - timedelta(minutes=15),
+        expires=START + timedelta(minutes=90),
+    )
+    base, token = url.split("?jwt=")
+    assert base == "https://meet.example.test/Room_abc"
+    claims = jwt.decode(
+        token,
+        SECRET,
+        algorithms=["HS256"],
+        audience="jitsi",
+        options={"verify_nbf": False, "verify_exp": False},
+    )
+    assert claims["room"] == "Room_abc" and claims["moderator"] is True
+    assert claims["sub"] == "meet.example.test" and claims["iss"] == "sessionbot"
+    assert claims["exp"] == int((START + timedelta(minutes=90)).timestamp())
+    plain = JitsiRooms("https://meet.example.test").join_url(
+        "Room_abc", display_name="x", host=False, not_before=START, expires=START
+    )
+    assert plain == "https://meet.example.test/Room_abc"
+
+
+def test_without_stripe_the_page_shows_the_amount_without_pay_now(
+    tmp_path: Path, sqlite_store: Store, clock
+) -> None:
+    parts = page_parts(tmp_path, sqlite_store, None, PUBLIC)
+    booked = book(parts, START)
+    with TestClient(create_app(parts), base_url=PUBLIC) as client:
+        page = client.get(booked.path).text
+        assert "The practice will contact you about payment" in page
+        assert "Pay Now" not in page
+        assert client.post("/webhooks/stripe", content=b"{}").status_code == 404
