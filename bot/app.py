@@ -1,0 +1,486 @@
+"""The Bolt app: Slack events in, dialogue turns, Block Kit out.
+
+Every listener acknowledges at once; the work (a turn on the runner, the dashboard)
+runs in a lazy listener after the ack. A turn carries the id of what caused it (the
+event, the click, the command), so a Slack retry or a double click is done once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.models.blocks import Block
+from slack_sdk.web.async_client import AsyncWebClient
+
+from actions import booking
+from actions.formatting import initials, when
+from bot import blocks, installs
+from bot.manifest import BOT_SCOPES
+from dialogue.domain import BotMessage
+from dialogue.runner import Who
+from sessionbot.wiring import Parts
+from store import repos
+
+log = logging.getLogger("sessionbot.slack")
+MESSAGE_BLOCK_LIMIT = 50
+DEFAULT_API_URL = "https://slack.com/api/"
+
+
+def quiet_sdk_logging() -> None:
+    """Bolt and slack_sdk log whole payloads at DEBUG: participant data. Never below INFO."""
+    for name in ("slack_bolt", "slack_sdk"):
+        logger = logging.getLogger(name)
+        if logger.level < logging.INFO:  # NOTSET too: a DEBUG root must not reach them
+            logger.setLevel(logging.INFO)
+
+
+def web_client(api_url: str | None, token: str | None = None) -> AsyncWebClient:
+    base = (api_url or DEFAULT_API_URL).rstrip("/") + "/"
+    return AsyncWebClient(
+        token=token,
+        base_url=base,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def create_bolt_app(parts: Parts) -> AsyncApp:
+    """The Bolt app for these parts: one workspace by token, or many by OAuth."""
+    quiet_sdk_logging()
+    settings = parts.settings
+    oauth = bool(settings.slack_client_id and settings.slack_client_secret)
+    client = web_client(settings.slack_api_url, None if oauth else settings.slack_bot_token)
+    kwargs: dict[str, Any] = {}
+    if oauth:
+        assert settings.slack_client_id and settings.slack_client_secret
+        kwargs["oauth_settings"] = AsyncOAuthSettings(
+            client_id=settings.slack_client_id,
+            client_secret=settings.slack_client_secret,
+            scopes=list(BOT_SCOPES),
+            installation_store=installs.installation_store(
+                settings.slack_client_id, parts.store.engine
+            ),
+            state_store=installs.state_store(parts.store.engine),
+            redirect_uri=f"{settings.public_url}/slack/oauth_redirect",
+        )
+    app = AsyncApp(
+        client=client,
+        signing_secret=settings.slack_signing_secret or "",
+        logger=logging.getLogger("sessionbot.slack.bolt"),
+        **kwargs,
+    )
+    SlackFace(parts).attach(app)
+    return app
+
+
+class SlackFace:
+    """The listeners, over the parts; caches only what Slack itself says (DM ids, zones)."""
+
+    def __init__(self, parts: Parts) -> None:
+        self.parts = parts
+        self.dm_channels: dict[tuple[str, str], str] = {}
+        self.zones: dict[tuple[str, str], Who] = {}
+
+    def attach(self, app: AsyncApp) -> None:
+        app.event("message")(ack=self.ack, lazy=[self.on_direct_message])
+        app.event("app_home_opened")(ack=self.ack, lazy=[self.on_home_opened])
+        app.command("/schedule")(ack=self.ack_schedule, lazy=[self.on_schedule])
+        app.command("/sessions")(ack=self.ack, lazy=[self.on_sessions])
+        app.action(re.compile(r"^turn:"))(ack=self.ack, lazy=[self.on_turn_action])
+        app.action(re.compile(r"^dash:(enter|page_link)$"))(self.ack)
+        app.action("dash:cancel")(ack=self.ack, lazy=[self.on_cancel])
+        app.action("dash:reschedule")(ack=self.ack, lazy=[self.on_reschedule])
+        app.action(re.compile(r"^dash:(prev|next)$"))(ack=self.ack, lazy=[self.on_page])
+        app.view("reschedule")(ack=self.ack_reschedule, lazy=[self.on_rescheduled])
+        app.options("turn:contact")(self.contact_options)
+        app.options("turn:zone")(self.zone_options)
+
+    @staticmethod
+    async def ack(ack: AsyncAck) -> None:
+        await ack()
+
+    # The conversation ---------------------------------------------------------------------
+
+    async def on_direct_message(
+        self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+            return
+        team, user = str(context.team_id), str(event["user"])
+        self.dm_channels[(team, user)] = event["channel"]
+        turn_id = "event:" + str(body.get("event_id") or event.get("client_msg_id") or event["ts"])
+        who = await self.who(context.client, team, user)
+        await self.turn(context.client, who, event.get("text") or "", turn_id, event["channel"])
+
+    async def ack_schedule(
+        self, ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        # Only words from here, never the command's text: it may name the participant.
+        key = (str(context.team_id), str(context.user_id))
+        if self.dm_channels.get(key) == command.get("channel_id"):
+            await ack()
+            return
+        link = f"slack://app?team={command.get('team_id')}&id={command.get('api_app_id')}"
+        await ack(
+            text="Let's continue in our direct messages, where your sessions stay private: "
+            f"<{link}&tab=messages|open the Messages tab>."
+        )
+
+    async def on_schedule(self, command: dict[str, Any], context: AsyncBoltContext) -> None:
+        team, user = str(context.team_id), str(context.user_id)
+        who = await self.who(context.client, team, user)
+        channel = await self.dm(context.client, team, user)
+        if channel is None:
+            return
+        text = (command.get("text") or "").strip() or "schedule"
+        await self.turn(context.client, who, text, f"command:{command['trigger_id']}", channel)
+
+    async def on_turn_action(
+        self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        said = blocks.turn_text(action)
+        if said is None:
+            return
+        text, label = said
+        team, user = str(context.team_id), str(context.user_id)
+        container = body.get("container") or {}
+        channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+        message = body.get("message") or {}
+        client = context.client
+        if channel and message.get("ts"):
+            self.dm_channels[(team, user)] = channel
+            await self.call(
+                client.chat_update,
+                channel=channel,
+                ts=message["ts"],
+                text=message.get("text") or label,
+                blocks=blocks.answered(message.get("blocks") or [], label),
+            )
+        channel = channel or await self.dm(client, team, user)
+        if channel is None:
+            return
+        who = await self.who(client, team, user)
+        turn_id = f"action:{action.get('action_ts')}:{action.get('action_id')}"
+        await self.turn(client, who, text, turn_id, channel)
+
+    async def turn(
+        self, client: AsyncWebClient, who: Who, text: str, turn_id: str, channel: str
+    ) -> None:
+        runner = self.parts.runner
+        try:
+            reply = await asyncio.to_thread(runner.handle, who, text, turn_id=turn_id)
+        except Exception as exc:  # the clinician must hear of it; the log gets no content
+            log.error("turn failed: %s", type(exc).__name__)
+            await self.post(
+                client,
+                channel,
+                [
+                    BotMessage(
+                        "Something went wrong on my side and nothing was changed. Please try again."
+                    )
+                ],
+            )
+            return
+        if reply.duplicate:
+            return
+        await self.post(client, channel, reply.messages)
+        if reply.saved_session_id:
+            await self.publish_home(client, who)
+
+    async def post(
+        self, client: AsyncWebClient, channel: str, messages: Sequence[BotMessage]
+    ) -> None:
+        """One Slack message a turn (split only past Block Kit's 50 blocks)."""
+        batch: list[Block] = []
+        texts: list[str] = []
+        for message in messages:
+            rendered = blocks.message_blocks(message)
+            if batch and len(batch) + len(rendered) > MESSAGE_BLOCK_LIMIT:
+                await self.send(client, channel, batch, texts)
+                batch, texts = [], []
+            batch += rendered
+            texts.append(blocks.fallback_text(message))
+        if batch:
+            await self.send(client, channel, batch, texts)
+
+    async def send(
+        self, client: AsyncWebClient, channel: str, batch: list[Block], texts: list[str]
+    ) -> None:
+        text = blocks.clip("\n".join(texts))
+        try:
+            await client.chat_postMessage(channel=channel, text=text, blocks=batch)
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            log.warning("chat.postMessage failed: %s", error)
+            if error == "invalid_blocks":  # still say it, in words
+                await self.call(client.chat_postMessage, channel=channel, text=text)
+
+    # Who is talking -----------------------------------------------------------------------
+
+    async def who(self, client: AsyncWebClient, team: str, user: str) -> Who:
+        """The clinician, with the zone Slack gives (asked once, then stored)."""
+        key = (team, user)
+        if key in self.zones:
+            return self.zones[key]
+        stored = await asyncio.to_thread(self._stored_zone, team, user)
+        who = Who(team, user, tz=stored)
+        if stored is None:
+            info = await self.call(client.users_info, user=user)
+            if info is not None:
+                person = info.get("user") or {}
+                name = (person.get("profile") or {}).get("display_name") or person.get("real_name")
+                who = Who(team, user, tz=person.get("tz"), display_name=name or None)
+        if who.tz:
+            self.zones[key] = who
+        return who
+
+    def _stored_zone(self, team: str, user: str) -> str | None:
+        with self.parts.store.unit() as s:
+            return repos.get_clinician(s, team, user).tz
+
+    async def dm(self, client: AsyncWebClient, team: str, user: str) -> str | None:
+        key = (team, user)
+        if key not in self.dm_channels:
+            opened = await self.call(client.conversations_open, users=user)
+            if opened is None:
+                return None
+            self.dm_channels[key] = opened["channel"]["id"]
+        return self.dm_channels[key]
+
+    async def call(self, method: Any, **kwargs: Any) -> Any:
+        """A Web API call whose failure is logged by its error code only (never content)."""
+        try:
+            return await method(**kwargs)
+        except SlackApiError as exc:
+            log.warning("Slack %s failed: %s", method.__name__, exc.response.get("error"))
+            return None
+
+    # The dashboard ------------------------------------------------------------------------
+
+    def _dashboard(self, who: Who, page: int) -> list[Block]:
+        parts = self.parts
+        now = datetime.now(UTC)
+        size = blocks.DASHBOARD_PAGE
+        with parts.store.unit() as s:
+            clinician = repos.get_clinician(s, who.team_id, who.user_id, tz=who.tz)
+            total = repos.count_sessions(s, clinician.id, after=now)
+            page = max(0, min(page, (total - 1) // size)) if total else 0
+            found = repos.list_sessions(s, clinician.id, after=now, limit=size, offset=page * size)
+            tz = clinician.tz or who.tz or parts.practice.default_timezone
+            rows = [
+                blocks.SessionRow(
+                    public_id=x.public_id,
+                    start=x.start_at,
+                    participant=initials(x.participant),
+                    invite_channel=x.invite_channel,
+                    invite_status=x.invite_status,
+                    rsvp=x.rsvp,
+                    payment_status=x.payment_status,
+                    enter_meeting_url=booking.enter_meeting_url(parts.settings.public_url, x),
+                )
+                for x in found
+            ]
+        return blocks.dashboard_blocks(rows, page=page, total=total, tz=tz)
+
+    async def publish_home(self, client: AsyncWebClient, who: Who, page: int = 0) -> None:
+        view = blocks.home_view(await asyncio.to_thread(self._dashboard, who, page))
+        await self.call(client.views_publish, user_id=who.user_id, view=view)
+
+    async def on_home_opened(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        who = await self.who(context.client, str(context.team_id), str(context.user_id))
+        await self.publish_home(context.client, who)
+
+    async def on_sessions(self, command: dict[str, Any], context: AsyncBoltContext) -> None:
+        client = context.client
+        who = await self.who(client, str(context.team_id), str(context.user_id))
+        view = blocks.sessions_modal(await asyncio.to_thread(self._dashboard, who, 0))
+        opened = await self.call(client.views_open, trigger_id=command["trigger_id"], view=view)
+        if opened is None:
+            await self.tell(
+                client,
+                who,
+                "I couldn't open your sessions just now. "
+                "Please try /sessions again, or see them on my Home tab.",
+            )
+
+    async def on_page(
+        self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        client = context.client
+        who = await self.who(client, str(context.team_id), str(context.user_id))
+        await self.refresh(client, who, body, int(action.get("value") or 0))
+
+    async def refresh(
+        self, client: AsyncWebClient, who: Who, body: dict[str, Any], page: int = 0
+    ) -> None:
+        """Show the dashboard again where it was clicked, and republish App Home."""
+        view = body.get("view") or {}
+        if view.get("type") == "modal" and view.get("id"):
+            modal = blocks.sessions_modal(await asyncio.to_thread(self._dashboard, who, page))
+            await self.call(client.views_update, view_id=view["id"], view=modal)
+            page = 0
+        await self.publish_home(client, who, page)
+
+    async def tell(self, client: AsyncWebClient, who: Who, text: str) -> None:
+        channel = await self.dm(client, who.team_id, who.user_id)
+        if channel is not None:
+            await self.call(
+                client.chat_postMessage,
+                channel=channel,
+                text=text,
+                blocks=blocks.notice_blocks(text),
+            )
+
+    async def on_cancel(
+        self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        client = context.client
+        who = await self.who(client, str(context.team_id), str(context.user_id))
+        key = f"slack:{action.get('action_ts')}:dash:cancel"
+        said = await asyncio.to_thread(self._cancel, who, str(action.get("value")), key)
+        if said is None:
+            return
+        await self.tell(client, who, said)
+        await self.refresh(client, who, body)
+
+    def _cancel(self, who: Who, public_id: str, key: str) -> str | None:
+        parts = self.parts
+        with parts.store.unit() as s:
+            if not repos.first_time(s, key):
+                return None
+            clinician = repos.get_clinician(s, who.team_id, who.user_id)
+            session = repos.session_for_clinician(s, clinician.id, public_id, lock=True)
+            if session is None:
+                return "I couldn't find that session among yours."
+            tz = clinician.tz or parts.practice.default_timezone
+            what = (
+                f"the session with {initials(session.participant)} on {when(session.start_at, tz)}"
+            )
+            if not booking.cancel(s, session, parts.practice, datetime.now(UTC)):
+                return f"{what[0].upper()}{what[1:]} was already cancelled."
+            told = " The participant will be told." if session.invite_channel != "none" else ""
+            return f"Cancelled {what}.{told}"
+
+    async def on_reschedule(
+        self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        client = context.client
+        who = await self.who(client, str(context.team_id), str(context.user_id))
+        found = await asyncio.to_thread(self._session_view, who, str(action.get("value")))
+        if found is None:
+            await self.tell(client, who, "I couldn't find that session among yours.")
+            return
+        in_modal = (body.get("view") or {}).get("type") == "modal"
+        method = client.views_push if in_modal else client.views_open
+        if await self.call(method, trigger_id=body["trigger_id"], view=found) is None:
+            await self.tell(
+                client, who, "I couldn't open the reschedule form just now. Please try again."
+            )
+
+    def _session_view(self, who: Who, public_id: str) -> Any:
+        parts = self.parts
+        with parts.store.unit() as s:
+            clinician = repos.get_clinician(s, who.team_id, who.user_id)
+            session = repos.session_for_clinician(s, clinician.id, public_id)
+            if session is None or session.status == "cancelled":
+                return None
+            tz = clinician.tz or parts.practice.default_timezone
+            text = (
+                f"Move the session with {initials(session.participant)} on "
+                f"{when(session.start_at, tz)}. The participant will be told."
+            )
+            return blocks.reschedule_modal(public_id, session.start_at, tz, text, 0)
+
+    @staticmethod
+    def new_start(view: dict[str, Any]) -> tuple[dict[str, Any], datetime | None, str | None]:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        values = (view.get("state") or {}).get("values") or {}
+        day = (values.get("date") or {}).get("date", {}).get("selected_date")
+        clock = ((values.get("time") or {}).get("time", {}).get("selected_option") or {}).get(
+            "value"
+        )
+        if not day or not clock:
+            return meta, None, "Pick a date and a time."
+        start = datetime.fromisoformat(f"{day}T{clock}").replace(tzinfo=ZoneInfo(meta["tz"]))
+        if start <= datetime.now(UTC):
+            return meta, None, "The new start must be in the future."
+        return meta, start, None
+
+    async def ack_reschedule(self, ack: AsyncAck, view: dict[str, Any]) -> None:
+        _, _, problem = self.new_start(view)
+        if problem:
+            await ack(response_action="errors", errors={"date": problem})
+        else:
+            await ack()
+
+    async def on_rescheduled(
+        self, view: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        client = context.client
+        meta, start, problem = self.new_start(view)
+        if start is None:
+            return
+        who = await self.who(client, str(context.team_id), str(context.user_id))
+        said = await asyncio.to_thread(self._reschedule, who, meta["id"], start)
+        await self.tell(client, who, said)
+        previous = view.get("previous_view_id")
+        if previous:
+            modal = blocks.sessions_modal(await asyncio.to_thread(self._dashboard, who, 0))
+            await self.call(client.views_update, view_id=previous, view=modal)
+        await self.publish_home(client, who)
+
+    def _reschedule(self, who: Who, public_id: str, start: datetime) -> str:
+        parts = self.parts
+        with parts.store.unit() as s:
+            clinician = repos.get_clinician(s, who.team_id, who.user_id)
+            session = repos.session_for_clinician(s, clinician.id, public_id, lock=True)
+            if session is None or session.status == "cancelled":
+                return "I couldn't find that session among yours."
+            try:
+                booking.reschedule(s, session, start, parts.practice, datetime.now(UTC))
+            except ValueError:
+                return "The new start must be in the future; nothing was changed."
+            tz = clinician.tz or parts.practice.default_timezone
+            return f"Moved the session with {initials(session.participant)} to {when(start, tz)}."
+
+    # Type-ahead options ---------------------------------------------------------------------
+
+    async def contact_options(
+        self, ack: AsyncAck, payload: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        query = str(payload.get("value") or "")
+        team, user = str(context.team_id), str(context.user_id)
+        pairs = await asyncio.to_thread(self._contacts, team, user, query)
+        await ack(options=blocks.options(pairs))
+
+    def _contacts(self, team: str, user: str, query: str) -> list[tuple[str, str]]:
+        with self.parts.store.unit() as s:
+            clinician = repos.get_clinician(s, team, user)
+            return [
+                (str(c.id), c.name) for c in repos.find_contacts(s, clinician.id, query, limit=50)
+            ]
+
+    async def zone_options(self, ack: AsyncAck, payload: dict[str, Any]) -> None:
+        from actions.extraction import zone_choices
+
+        await ack(options=blocks.options(zone_choices(str(payload.get("value") or ""))))

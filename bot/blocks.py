@@ -1,0 +1,348 @@
+"""Block Kit for the bot, built with `slack_sdk.models` from domain objects; no I/O.
+
+Dialogue messages (`BotMessage`) become message blocks with the widget their hint asks
+for; clicks and widget values come back as runner text (`turn_text`); the dashboard
+(App Home and the `/sessions` modal) is paged so a view stays under 100 blocks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    DatePickerElement,
+    DividerBlock,
+    ExternalDataSelectElement,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    SectionBlock,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View
+
+from dialogue.domain import BotMessage, Button
+
+TEXT_LIMIT = 3000
+OPTION_TEXT_LIMIT = 75
+BUTTONS_PER_ACTIONS = 25
+DASHBOARD_PAGE = 20  # 4 blocks a session: 80 + header, paging and footer < 100
+
+# Action ids: every dialogue element starts with "turn:" (one listener turns it into
+# runner text); the dashboard's start with "dash:".
+TURN_PREFIX = "turn:"
+
+
+def clip(text: str, limit: int = TEXT_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def inform(slot: str, value: Any) -> str:
+    return "/inform" + json.dumps({slot: value}, separators=(",", ":"))
+
+
+# Dialogue messages -----------------------------------------------------------------------
+
+
+def message_blocks(message: BotMessage) -> list[Block]:
+    """One dialogue message as blocks: its text, then the widget or buttons it offers."""
+    custom = message.custom
+    if custom.get("kind") == "saved":
+        return saved_blocks(message)
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=clip(message.text or " ")))]
+    widget = custom.get("widget")
+    buttons = list(message.buttons)
+    if widget == "datepicker":
+        blocks.append(
+            ActionsBlock(
+                elements=[DatePickerElement(action_id="turn:date", placeholder="Pick a date")]
+            )
+        )
+    elif widget == "timepicker":
+        blocks.append(ActionsBlock(elements=[time_select()]))
+    elif widget == "contact_select":
+        select = ExternalDataSelectElement(
+            action_id="turn:contact", placeholder="Previous participants", min_query_length=0
+        )
+        blocks.append(ActionsBlock(elements=[select]))
+        buttons = []  # the select offers the same recent contacts
+    elif widget == "zone_select":
+        select = ExternalDataSelectElement(
+            action_id="turn:zone", placeholder="Search time zones", min_query_length=1
+        )
+        blocks.append(ActionsBlock(elements=[select, *_buttons(buttons[:5], start=1)]))
+        buttons = []
+    elif widget in ("documents_select", "service_select") and buttons:
+        options = [Option(value=b.payload, text=clip(b.title, OPTION_TEXT_LIMIT)) for b in buttons]
+        placeholder = "Choose a package" if widget == "documents_select" else "Choose a service"
+        select = StaticSelectElement(
+            action_id="turn:pick", placeholder=placeholder, options=options[:100]
+        )
+        blocks.append(ActionsBlock(elements=[select]))
+        buttons = []
+    elif widget == "amount_input":
+        blocks.append(
+            InputBlock(
+                label="Amount (USD)",
+                dispatch_action=True,
+                element=PlainTextInputElement(
+                    action_id="turn:amount", initial_value=custom.get("initial") or None
+                ),
+                hint="Press Enter to use this amount.",
+            )
+        )
+    if buttons:
+        for start in range(0, len(buttons), BUTTONS_PER_ACTIONS):
+            chunk = buttons[start : start + BUTTONS_PER_ACTIONS]
+            blocks.append(ActionsBlock(elements=_buttons(chunk, start=start)))
+    return blocks
+
+
+def _buttons(buttons: Sequence[Button], *, start: int = 0) -> list[ButtonElement]:
+    out = []
+    for i, b in enumerate(buttons, start=start):
+        style = "primary" if b.payload == "/save" else None
+        out.append(
+            ButtonElement(
+                text=clip(b.title, OPTION_TEXT_LIMIT),
+                action_id=f"turn:btn:{i}",
+                value=b.payload,
+                style=style,
+            )
+        )
+    return out
+
+
+def time_select() -> StaticSelectElement:
+    """Twelve-hour times in 15-minute steps: 96 options, under Slack's 100."""
+    options = []
+    for minutes in range(0, 24 * 60, 15):
+        hour, minute = divmod(minutes, 60)
+        label = datetime(2000, 1, 1, hour, minute).strftime("%-I:%M %p")
+        options.append(Option(value=f"{hour:02d}:{minute:02d}", text=label))
+    return StaticSelectElement(action_id="turn:time", placeholder="Pick a time", options=options)
+
+
+def saved_blocks(message: BotMessage) -> list[Block]:
+    """The confirmation after Save: both local times and the Enter Meeting button."""
+    from actions.formatting import when
+
+    custom = message.custom
+    start = datetime.fromisoformat(custom["start"])
+    mine, theirs = custom["clinician_tz"], custom["participant_tz"]
+    times = f"*Your time:* {when(start, mine)}"
+    if theirs != mine:
+        times += f"\n*Participant's time:* {when(start, theirs)}"
+    return [
+        SectionBlock(text=MarkdownTextObject(text=clip(message.text))),
+        SectionBlock(text=MarkdownTextObject(text=times)),
+        ActionsBlock(
+            elements=[
+                ButtonElement(
+                    text="Enter Meeting",
+                    url=custom["enter_meeting_url"],
+                    action_id="dash:enter",
+                    style="primary",
+                ),
+                ButtonElement(
+                    text="Participant's page",
+                    url=custom["participant_url"],
+                    action_id="dash:page_link",
+                ),
+            ]
+        ),
+    ]
+
+
+def fallback_text(message: BotMessage) -> str:
+    """The notification text of a message (what Slack shows where blocks are not)."""
+    return clip(message.text or "…", 3000)
+
+
+def answered(blocks: list[dict[str, Any]], choice: str) -> list[Block]:
+    """A clicked message, updated in place: its text stays, its widgets become the answer."""
+    kept: list[Block] = []
+    for raw in blocks:
+        if raw.get("type") == "section":
+            kept.append(SectionBlock(text=raw.get("text"), fields=raw.get("fields")))
+        elif raw.get("type") in ("header", "context"):
+            parsed = Block.parse(raw)
+            if parsed is not None:
+                kept.append(parsed)
+    kept.append(ContextBlock(elements=[MarkdownTextObject(text=clip(f"✓ {choice}", 2000))]))
+    return kept
+
+
+def turn_text(action: dict[str, Any]) -> tuple[str, str] | None:
+    """What a click or widget value says to the runner, and how to show the answer."""
+    action_id = str(action.get("action_id", ""))
+    kind = action_id.removeprefix(TURN_PREFIX)
+    if kind.startswith("btn:"):
+        return action["value"], action["text"]["text"]
+    if kind == "date" and action.get("selected_date"):
+        return inform("date", action["selected_date"]), action["selected_date"]
+    selected = action.get("selected_option") or {}
+    label = (selected.get("text") or {}).get("text", "")
+    if kind == "time" and selected:
+        return inform("time", selected["value"]), label
+    if kind == "contact" and selected:
+        value = selected["value"]
+        return inform("contact_id", int(value) if value.isdigit() else value), label
+    if kind == "zone" and selected:
+        return inform("participant_tz", selected["value"]), label
+    if kind == "pick" and selected:
+        return selected["value"], label
+    if kind == "amount" and action.get("value") is not None:
+        return str(action["value"]), str(action["value"])
+    return None
+
+
+def options(pairs: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Options for an external select (`block_suggestion`), at most 100."""
+    return [
+        Option(value=value, text=clip(label, OPTION_TEXT_LIMIT)).to_dict()
+        for value, label in pairs[:100]
+    ]
+
+
+# The dashboard -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """One upcoming session as the dashboard shows it (participant as initials)."""
+
+    public_id: str
+    start: datetime
+    participant: str
+    invite_channel: str
+    invite_status: str
+    rsvp: str | None
+    payment_status: str
+    enter_meeting_url: str
+
+
+def dashboard_blocks(rows: Sequence[SessionRow], *, page: int, total: int, tz: str) -> list[Block]:
+    from actions.formatting import when, zone_label
+
+    pages = max(1, -(-total // DASHBOARD_PAGE))
+    blocks: list[Block] = [
+        HeaderBlock(text="Upcoming sessions"),
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=f"{total} upcoming · times in {zone_label(tz)} · "
+                    "say “schedule” in our DM or use /schedule to add one"
+                )
+            ]
+        ),
+        DividerBlock(),
+    ]
+    if not rows:
+        blocks.append(SectionBlock(text="You have no upcoming sessions."))
+    for row in rows:
+        invitation = "no invitation" if row.invite_channel == "none" else row.invite_status
+        status = (
+            f"Invitation: {invitation} ({row.invite_channel}) · RSVP: {row.rsvp or '—'}"
+            f" · Payment: {row.payment_status.replace('_', ' ')}"
+        )
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(text=f"*{when(row.start, tz)}* · {row.participant}"),
+            )
+        )
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=status)]))
+        blocks.append(
+            ActionsBlock(
+                block_id=f"session:{row.public_id}",
+                elements=[
+                    ButtonElement(
+                        text="Enter Meeting",
+                        url=row.enter_meeting_url,
+                        action_id="dash:enter",
+                        style="primary",
+                    ),
+                    ButtonElement(
+                        text="Reschedule", action_id="dash:reschedule", value=row.public_id
+                    ),
+                    ButtonElement(
+                        text="Cancel",
+                        action_id="dash:cancel",
+                        value=row.public_id,
+                        style="danger",
+                        confirm=ConfirmObject(
+                            title="Cancel this session?",
+                            text=f"Cancel the session on {when(row.start, tz)}? "
+                            "The participant will be told.",
+                            confirm="Cancel session",
+                            deny="Keep it",
+                            style="danger",
+                        ),
+                    ),
+                ],
+            )
+        )
+        blocks.append(DividerBlock())
+    if pages > 1:
+        paging: list[ButtonElement] = []
+        if page > 0:
+            paging.append(
+                ButtonElement(text="‹ Earlier", action_id="dash:prev", value=str(page - 1))
+            )
+        if page + 1 < pages:
+            paging.append(ButtonElement(text="Later ›", action_id="dash:next", value=str(page + 1)))
+        blocks.append(
+            ContextBlock(elements=[MarkdownTextObject(text=f"Page {page + 1} of {pages}")])
+        )
+        blocks.append(ActionsBlock(block_id="paging", elements=paging))
+    return blocks
+
+
+def home_view(blocks: list[Block]) -> View:
+    return View(type="home", blocks=blocks)
+
+
+def sessions_modal(blocks: list[Block]) -> View:
+    return View(type="modal", title="Sessions", close="Close", blocks=blocks)
+
+
+def reschedule_modal(public_id: str, start: datetime, tz: str, description: str, page: int) -> View:
+    """Pick a new date and time; submitting is the confirmation."""
+    local = start.astimezone(ZoneInfo(tz))
+    select = time_select()
+    select.action_id = "time"
+    quarter = f"{local.hour:02d}:{local.minute - local.minute % 15:02d}"
+    select.initial_option = next(o for o in select.options if o.value == quarter)
+    return View(
+        type="modal",
+        callback_id="reschedule",
+        private_metadata=json.dumps({"id": public_id, "tz": tz, "page": page}),
+        title="Reschedule",
+        submit="Reschedule",
+        close="Keep it",
+        blocks=[
+            SectionBlock(text=MarkdownTextObject(text=clip(description))),
+            InputBlock(
+                block_id="date",
+                label="New date",
+                element=DatePickerElement(action_id="date", initial_date=local.date().isoformat()),
+            ),
+            InputBlock(block_id="time", label=f"New time ({tz})", element=select),
+        ],
+    )
+
+
+def notice_blocks(text: str) -> list[Block]:
+    return [SectionBlock(text=MarkdownTextObject(text=clip(text)))]

@@ -1,0 +1,78 @@
+"""OAuth installs into many workspaces: slack_sdk's SQLAlchemy stores on our database.
+
+slack_sdk's SQLAlchemy stores are synchronous (our engine is too); Bolt's AsyncApp asks
+for async stores, so these adapters run each call in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from logging import Logger
+from typing import Any
+
+from slack_sdk.oauth.installation_store import Bot, Installation
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from sqlalchemy import Engine
+
+STATE_EXPIRATION_SECONDS = 600
+
+
+class ThreadedInstallationStore(AsyncInstallationStore):
+    def __init__(self, store: SQLAlchemyInstallationStore) -> None:
+        self.store = store
+
+    @property
+    def logger(self) -> Logger:
+        return self.store.logger
+
+    async def async_save(self, installation: Installation) -> None:
+        await asyncio.to_thread(self.store.save, installation)
+
+    async def async_save_bot(self, bot: Bot) -> None:
+        await asyncio.to_thread(self.store.save_bot, bot)
+
+    async def async_find_bot(self, **kwargs: Any) -> Bot | None:
+        return await asyncio.to_thread(lambda: self.store.find_bot(**kwargs))
+
+    async def async_find_installation(self, **kwargs: Any) -> Installation | None:
+        return await asyncio.to_thread(lambda: self.store.find_installation(**kwargs))
+
+    async def async_delete_bot(self, **kwargs: Any) -> None:
+        await asyncio.to_thread(lambda: self.store.delete_bot(**kwargs))
+
+    async def async_delete_installation(self, **kwargs: Any) -> None:
+        await asyncio.to_thread(lambda: self.store.delete_installation(**kwargs))
+
+    async def async_delete_all(self, **kwargs: Any) -> None:
+        await asyncio.to_thread(lambda: self.store.delete_all(**kwargs))
+
+
+class ThreadedStateStore(AsyncOAuthStateStore):
+    def __init__(self, store: SQLAlchemyOAuthStateStore) -> None:
+        self.store = store
+
+    @property
+    def logger(self) -> Logger:
+        return self.store.logger
+
+    async def async_issue(self, *args: Any, **kwargs: Any) -> str:
+        return await asyncio.to_thread(self.store.issue, *args, **kwargs)
+
+    async def async_consume(self, state: str) -> bool:
+        return await asyncio.to_thread(self.store.consume, state)
+
+
+def installation_store(client_id: str, engine: Engine) -> ThreadedInstallationStore:
+    """The installations and bots of every workspace (tables of migration 0002)."""
+    return ThreadedInstallationStore(
+        SQLAlchemyInstallationStore(client_id=client_id, engine=engine)
+    )
+
+
+def state_store(engine: Engine) -> ThreadedStateStore:
+    return ThreadedStateStore(
+        SQLAlchemyOAuthStateStore(expiration_seconds=STATE_EXPIRATION_SECONDS, engine=engine)
+    )

@@ -1,0 +1,56 @@
+"""`sessionbot serve`: the web process (Slack, participant page, webhooks, health).
+
+With SLACK_APP_TOKEN set, Slack comes over Socket Mode instead of `POST /slack/events`;
+the rest of the HTTP app is served either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from typing import Any
+
+from sessionbot.settings import Settings
+
+NAME = "serve"
+
+
+def add_parser(sub: Any) -> None:
+    serve = sub.add_parser(NAME, help="the web process: Slack, participant page, webhooks")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from bot.app import create_bolt_app, quiet_sdk_logging
+    from sessionbot.asgi import create_app
+    from sessionbot.wiring import build
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    quiet_sdk_logging()
+    parts = build(settings)
+    if not settings.slack_signing_secret and not settings.slack_app_token:
+        logging.getLogger("sessionbot").warning(
+            "Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (see `sessionbot manifest`)"
+        )
+    config = uvicorn.Config(create_app(parts), host=args.host, port=args.port, log_level="info")
+    server = uvicorn.Server(config)
+    if not settings.slack_app_token:
+        server.run()
+        return 0
+
+    from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+    async def both() -> None:
+        handler = AsyncSocketModeHandler(create_bolt_app(parts), settings.slack_app_token)
+        await handler.connect_async()
+        try:
+            await server.serve()
+        finally:
+            await handler.close_async()
+
+    asyncio.run(both())
+    return 0

@@ -1,0 +1,135 @@
+"""The dashboard (App Home and /sessions) and OAuth installs into other workspaces."""
+
+# ruff: noqa: F811 (pytest fixtures are imported from fake_slack and named as arguments)
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+from conftest import at, make_settings
+from fake_slack import (  # noqa: F401 - fixtures
+    FakeSlack,
+    Person,
+    SlackApp,
+    clinician,
+    fake_slack,
+    running,
+    slack_env,
+    slack_parts,
+)
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+
+from sessionbot.asgi import create_app
+from sessionbot.wiring import Parts, build
+from store import repos
+from store.db import Store
+
+
+def add_sessions(parts: Parts, user: str, count: int) -> None:
+    with parts.store.unit() as s:
+        owner = repos.get_clinician(s, "T1", user, tz="America/New_York")
+        for i in range(count):
+            repos.create_session(
+                s,
+                clinician_id=owner.id,
+                draft_id=f"{user}-{i}",
+                start_at=at("2026-11-25 09:00") + timedelta(hours=i),
+                duration_min=50,
+                participant=f"Jane Doe {i}",
+                invite_channel="none",
+                email=None,
+                phone=None,
+                participant_tz="America/New_York",
+                documents=None,
+                service=None,
+                amount_cents=None,
+                currency="usd",
+                invite_status="not_sent",
+                payment_status="not_required",
+            )
+
+
+def test_app_home_lists_sessions_with_initials_and_pages(
+    clinician: Person, fake_slack: FakeSlack, slack_parts: Parts
+) -> None:
+    add_sessions(slack_parts, "U_CLIN1", 45)
+    add_sessions(slack_parts, "U_OTHER", 3)
+    clinician.event({"type": "app_home_opened", "user": clinician.user, "tab": "home"})
+    (first,) = fake_slack.wait_calls("views.publish", 1)
+    view = first.args["view"]
+    assert first.args["user_id"] == "U_CLIN1"
+    assert len(view["blocks"]) <= 100  # the fake also parses every block
+    shown = str(view)
+    assert "45 upcoming" in shown and "Page 1 of 3" in shown
+    assert "Wed, Nov 25, 2026, 9:00 AM EST* · J.D.0." in shown
+    assert "Jane" not in shown
+    later = next(
+        e
+        for b in view["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e.get("action_id") == "dash:next"
+    )
+    home = {"type": "view", "view_id": "V1"}
+    clinician.interact(
+        {
+            "type": "block_actions",
+            "container": home,
+            "view": {"type": "home", "id": "V1"},
+            "actions": [{**later, "action_ts": "2.1"}],
+        }
+    )
+    second = fake_slack.wait_calls("views.publish", 2)[-1]
+    assert "Page 2 of 3" in str(second.args["view"])
+
+
+def test_sessions_command_opens_the_dashboard_privately(
+    clinician: Person, fake_slack: FakeSlack, slack_parts: Parts
+) -> None:
+    add_sessions(slack_parts, "U_CLIN1", 2)
+    assert clinician.command("/sessions", channel="C_GENERAL").text == ""
+    (opened,) = fake_slack.wait_calls("views.open", 1)
+    assert opened.args["view"]["type"] == "modal"
+    assert "2 upcoming" in str(opened.args["view"])
+    assert not fake_slack.of("chat.postMessage")
+
+
+def test_oauth_install_round_trip(
+    tmp_path: Path, fake_slack: FakeSlack, sqlite_store: Store, clock
+) -> None:
+    env = slack_env(fake_slack, SLACK_CLIENT_ID="111.222", SLACK_CLIENT_SECRET="oauth-secret")
+    del env["SLACK_BOT_TOKEN"]
+    parts = build(make_settings(tmp_path, **env), store=sqlite_store)
+    app = SlackApp(create_app(parts)).start()
+    try:
+        page = app.http.get("/slack/install")
+        assert page.status_code == 200
+        state = re.search(r"state=([\w-]+)", page.text).group(1)
+        assert "client_id=111.222" in page.text and "im%3Ahistory" in page.text.replace(":", "%3A")
+        # The browser returns the state cookie (set Secure; this test server is plain HTTP).
+        cookie = page.headers["set-cookie"].split(";", 1)[0]
+        done = app.http.get(
+            "/slack/oauth_redirect",
+            params={"code": "the-code", "state": state},
+            headers={"Cookie": cookie},
+        )
+        assert done.status_code == 200, done.text
+        (exchange,) = fake_slack.of("oauth.v2.access")
+        assert exchange.args["code"] == "the-code"
+        stored = SQLAlchemyInstallationStore(client_id="111.222", engine=parts.store.engine)
+        bot = stored.find_bot(enterprise_id=None, team_id="T_NEW")
+        assert bot is not None and bot.bot_token == "xoxb-installed"
+        # The new workspace's clinicians are answered with its own token.
+        newcomer = Person(app, fake_slack, "U_NEWDOC", team="T_NEW")
+        assert "What date" in newcomer.say("schedule").text
+        assert fake_slack.of("chat.postMessage")[-1].token == "xoxb-installed"
+        # A replayed state is refused.
+        again = app.http.get(
+            "/slack/oauth_redirect",
+            params={"code": "the-code", "state": state},
+            headers={"Cookie": cookie},
+        )
+        assert again.status_code >= 400
+    finally:
+        app.stop()
