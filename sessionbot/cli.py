@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sessionbot.logs import configure_logging
 from sessionbot.settings import Settings
 
 LOCAL_TEAM = "T_LOCAL"
@@ -75,6 +76,7 @@ def _extra_commands() -> list[Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    configure_logging()
     settings = Settings.from_env()
     if args.command == "shell":
         return cmd_shell(args, settings)

@@ -1,0 +1,45 @@
+"""Logging for every process, with a last line of defence for health data.
+
+Code never logs participant data on purpose; this filter also masks anything shaped like
+an e-mail address or a phone number that slips into a log line (an SMTP server's
+"550 <jane@example.com>: no such user", a library's exception text).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+_PHONE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
+
+
+def redact(text: str) -> str:
+    return _PHONE.sub("[phone]", _EMAIL.sub("[email]", text))
+
+
+class RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if record.exc_info and record.exc_info[1] is not None:
+            cleaned += "\n" + redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+            record.exc_text = None
+        if cleaned != message or record.args:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def configure_logging(level: str | None = None) -> None:
+    """Log to stderr at SESSIONBOT_LOG_LEVEL (default INFO), redacted."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel((level or os.environ.get("SESSIONBOT_LOG_LEVEL") or "INFO").upper())
+    # Libraries that log request bodies at DEBUG never go below INFO.
+    for name in ("slack_bolt", "slack_sdk", "twilio", "stripe", "httpx", "urllib3", "sanic"):
+        logging.getLogger(name).setLevel(max(root.level, logging.INFO))

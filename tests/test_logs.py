@@ -1,0 +1,26 @@
+"""Health data never reaches a log line, even when a library puts it there."""
+
+from __future__ import annotations
+
+import logging
+
+from sessionbot.logs import RedactingFilter
+
+
+def test_emails_and_phones_in_log_lines_and_tracebacks_are_masked(caplog) -> None:
+    logger = logging.getLogger("sessionbot.test")
+    caplog.handler.addFilter(RedactingFilter())
+    logger.warning("smtp said: 550 <%s>: no such user", "jane.doe@example.com")
+    try:
+        raise ValueError("could not text +1 617-555-0101")
+    except ValueError:
+        logger.exception("send failed")
+    text = caplog.text
+    assert "jane.doe@example.com" not in text and "617-555-0101" not in text
+    assert "[email]" in text and "[phone]" in text
+
+
+def test_ordinary_log_lines_are_left_alone(caplog) -> None:
+    caplog.handler.addFilter(RedactingFilter())
+    logging.getLogger("sessionbot.test").info("outbox %s (%s): sent", 42, "reminder")
+    assert "outbox 42 (reminder): sent" in caplog.text
