@@ -21,6 +21,7 @@ def test_emails_and_phones_in_log_lines_and_tracebacks_are_masked(caplog) -> Non
 
 
 def test_ordinary_log_lines_are_left_alone(caplog) -> None:
+    caplog.set_level(logging.INFO)
     caplog.handler.addFilter(RedactingFilter())
     logging.getLogger("sessionbot.test").info("outbox %s (%s): sent", 42, "reminder")
     assert "outbox 42 (reminder): sent" in caplog.text
