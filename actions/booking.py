@@ -166,6 +166,32 @@ def withdraw_pending(s: Session, session: ScheduledSession) -> int:
     return len(pending)
 
 
+def record_rsvp(
+    s: Session, session: ScheduledSession, answer: str, now: datetime, *, via: str
+) -> bool:
+    """The participant's yes/no; the clinician gets a DM when it changes. False if unchanged."""
+    answer = answer.strip().lower()
+    if answer not in ("yes", "no"):
+        raise ValueError("an RSVP is yes or no")
+    if session.status == "cancelled" or session.rsvp == answer:
+        return False
+    session.rsvp = answer
+    from actions.formatting import initials, when
+
+    zone = session.clinician.tz or "UTC"
+    said = "will attend" if answer == "yes" else "can't make it"
+    notify_clinician(
+        s,
+        session.clinician_id,
+        f"{initials(session.participant)} {said}: your session on "
+        f"{when(session.start_at, zone)} (answered by {via}).",
+        dedupe_key=f"notice:rsvp:{session.public_id}:{session.sequence}:{answer}:{now.isoformat()}",
+        now=now,
+        session_id=session.id,
+    )
+    return True
+
+
 def cancel(s: Session, session: ScheduledSession, practice: Practice, now: datetime) -> bool:
     """Cancel; tells the participant when they were invited. False if already cancelled."""
     if session.status == "cancelled":

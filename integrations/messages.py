@@ -1,0 +1,136 @@
+"""The wording of what a participant receives: invitation, update, cancellation, reminder.
+
+Times are written in the participant's zone and name it. E-mails carry the page link and
+RSVP links; texts stay short and carry no health details (no specialty, no reason for the
+visit, no document names).
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from actions.formatting import short_zone
+
+# The generic (season-free) abbreviations people use in North America.
+_GENERIC = {
+    "America/New_York": "ET",
+    "America/Detroit": "ET",
+    "America/Chicago": "CT",
+    "America/Denver": "MT",
+    "America/Phoenix": "MST",
+    "America/Los_Angeles": "PT",
+    "America/Anchorage": "AKT",
+    "Pacific/Honolulu": "HT",
+}
+
+SUBJECTS = {
+    "invitation": "Invitation: video session on {day}",
+    "update": "Updated: your video session is now {day}",
+    "cancellation": "Cancelled: video session on {day}",
+    "reminder": "Reminder: video session {day}",
+}
+
+LEADS = {
+    "invitation": "You are invited to a secure video session with {host}.",
+    "update": "Your video session with {host} has a new time.",
+    "cancellation": "Your video session with {host} has been cancelled.",
+    "reminder": "A reminder of your upcoming video session with {host}.",
+}
+
+SMS = {
+    "invitation": "{host}: video session {when}. Details: {link} Reply Y to confirm, N if you "
+    "can't make it. STOP to opt out.",
+    "update": "{host}: your video session moved to {when}. Details: {link} Reply Y/N.",
+    "cancellation": "{host}: your video session {when} is cancelled.",
+    "reminder": "{host}: reminder, video session {when}. Join: {link}",
+}
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """What the wording needs of a session, decrypted and resolved."""
+
+    start: datetime
+    duration_min: int
+    participant_tz: str
+    host: str
+    page_url: str
+    rsvp_yes_url: str
+    rsvp_no_url: str
+
+
+@dataclass(frozen=True)
+class EmailText:
+    subject: str
+    text: str
+    html: str
+
+
+def short_time(start: datetime, tz: str) -> str:
+    """'Tue Dec 1, 12:00 PM PT' (for texts)."""
+    local = start.astimezone(ZoneInfo(tz))
+    abbrev = _GENERIC.get(tz) or local.tzname() or short_zone(tz)
+    if abbrev.startswith(("+", "-")):
+        abbrev = short_zone(tz)
+    return f"{local.strftime('%a %b %-d')}, {local.strftime('%-I:%M %p')} {abbrev}"
+
+
+def long_time(start: datetime, tz: str) -> str:
+    """'Tuesday, December 1, 2026 at 12:00 PM PST (Pacific time, America/Los_Angeles)'."""
+    local = start.astimezone(ZoneInfo(tz))
+    name = short_zone(tz)
+    zone = f"{name} time, {tz}" if name != tz else tz
+    return (
+        f"{local.strftime('%A, %B %-d, %Y')} at {local.strftime('%-I:%M %p')} "
+        f"{local.tzname()} ({zone})"
+    )
+
+
+def email(kind: str, view: SessionView) -> EmailText:
+    local = view.start.astimezone(ZoneInfo(view.participant_tz))
+    day = f"{local.strftime('%a %b %-d')}, {local.strftime('%-I:%M %p')} {local.tzname()}"
+    subject = SUBJECTS[kind].format(day=day)
+    when = long_time(view.start, view.participant_tz)
+    lead = LEADS[kind].format(host=view.host)
+    lines = [lead, "", f"When: {when}", f"Length: {view.duration_min} minutes"]
+    if kind != "cancellation":
+        lines += ["", f"Your session page (join from here): {view.page_url}"]
+    if kind in ("invitation", "update"):
+        lines += [
+            "",
+            "Will you attend?",
+            f"  Yes: {view.rsvp_yes_url}",
+            f"  No:  {view.rsvp_no_url}",
+        ]
+    lines += ["", "The calendar invitation is attached."]
+    text = "\n".join(lines) + "\n"
+
+    e = html.escape
+    parts = [f"<p>{e(lead)}</p>", f"<p><strong>When:</strong> {e(when)}<br>"]
+    parts.append(f"<strong>Length:</strong> {view.duration_min} minutes</p>")
+    if kind != "cancellation":
+        parts.append(f'<p><a href="{e(view.page_url)}">Open your session page</a></p>')
+    if kind in ("invitation", "update"):
+        parts.append(
+            f'<p>Will you attend? <a href="{e(view.rsvp_yes_url)}">Yes</a> · '
+            f'<a href="{e(view.rsvp_no_url)}">No</a></p>'
+        )
+    body = "<!doctype html><html><body>" + "".join(parts) + "</body></html>"
+    return EmailText(subject=subject, text=text, html=body)
+
+
+def sms(kind: str, view: SessionView) -> str:
+    return SMS[kind].format(
+        host=view.host, when=short_time(view.start, view.participant_tz), link=view.page_url
+    )
+
+
+HELP_REPLY = (
+    "Session reminders. Reply Y to confirm, N if you can't attend, STOP to opt out. "
+    "Msg&data rates may apply."
+)
+STOP_REPLY = "You will receive no more texts from us. Reply START to receive them again."
+START_REPLY = "You will receive session texts again. Reply STOP to opt out."

@@ -1,0 +1,81 @@
+"""Direct messages to a clinician (notices: RSVP, opt-out, failures) with slack_sdk.
+
+The token is `SLACK_BOT_TOKEN` (one workspace) or, for OAuth installs, the bot token
+that slack_sdk's `SQLAlchemyInstallationStore` holds for the clinician's team.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from sqlalchemy import Engine
+
+from integrations.errors import PermanentError, TransientError
+
+PERMANENT = {"user_not_found", "account_inactive", "invalid_auth", "not_authed", "token_revoked"}
+
+
+class ClinicianNotifier(Protocol):
+    local: bool
+
+    def send(self, team_id: str, user_id: str, text: str) -> str:
+        """DM the clinician; returns the message timestamp."""
+        ...
+
+
+class SlackNotifier:
+    local = False
+
+    def __init__(
+        self,
+        *,
+        token: str | None,
+        base_url: str | None = None,
+        client_id: str | None = None,
+        engine: Engine | None = None,
+    ) -> None:
+        self.token = token
+        self.base_url = (base_url.rstrip("/") + "/") if base_url else WebClient.BASE_URL
+        self.installations = (
+            SQLAlchemyInstallationStore(
+                client_id=client_id,
+                engine=engine,
+                installations_table_name="slack_installations",
+                bots_table_name="slack_bots",
+            )
+            if client_id and engine is not None and not token
+            else None
+        )
+
+    def _token_for(self, team_id: str) -> str:
+        if self.token:
+            return self.token
+        bot = (
+            self.installations.find_bot(enterprise_id=None, team_id=team_id)
+            if self.installations
+            else None
+        )
+        if bot is None or not bot.bot_token:
+            raise PermanentError(
+                "no Slack installation for this workspace",
+                fix="Install the app into the workspace again.",
+            )
+        return bot.bot_token
+
+    def send(self, team_id: str, user_id: str, text: str) -> str:
+        client = WebClient(token=self._token_for(team_id), base_url=self.base_url, timeout=15)
+        try:
+            response = client.chat_postMessage(channel=user_id, text=text)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", ""))
+            if exc.response.status_code == 429 or exc.response.status_code >= 500:
+                raise TransientError(f"Slack HTTP {exc.response.status_code}") from None
+            if error in PERMANENT:
+                raise PermanentError(f"Slack: {error}") from None
+            raise TransientError(f"Slack: {error}") from None
+        except OSError as exc:
+            raise TransientError(f"Slack unreachable: {type(exc).__name__}") from None
+        return str(response.get("ts", ""))

@@ -1,0 +1,375 @@
+"""The outbox worker: claim due messages, send them outside any transaction, record how it went.
+
+Each message goes through three short steps: claim (one transaction, many rows, SKIP
+LOCKED on PostgreSQL), send (no transaction open), finish (one transaction: sent, retry
+later with backoff and jitter, or failed with a DM to the clinician saying what to fix).
+A worker killed between send and finish leaves the row `sending`; when its lease runs out
+another worker sends it again, so that one message can arrive twice (README).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+
+from sqlalchemy.orm import Session
+
+from actions import booking
+from actions.formatting import initials, when
+from integrations import local_outbox, mail, messages
+from integrations.errors import DeliveryError, PermanentError, TransientError
+from integrations.mail import MailSender
+from integrations.slack_notify import ClinicianNotifier, SlackNotifier
+from integrations.sms import SmsSender, TwilioSender
+from sessionbot.practice import Practice
+from sessionbot.settings import Settings
+from store import repos
+from store.crypto import keyring
+from store.db import Store
+from store.models import Clinician, OutboxMessage, ScheduledSession
+
+log = logging.getLogger(__name__)
+
+SESSION_KINDS = ("invitation", "update", "cancellation", "reminder")
+INVITE_KINDS = ("invitation", "update")
+
+
+@dataclass(frozen=True)
+class Senders:
+    mail: MailSender
+    sms: SmsSender
+    slack: ClinicianNotifier
+
+
+def senders_from_settings(settings: Settings, store: Store) -> Senders:
+    """Real senders where credentials are set; the local outbox for the rest."""
+    mail_sender: MailSender = (
+        mail.SmtpSender(settings.smtp_url) if settings.smtp_url else local_outbox.LocalMail()
+    )
+    sms_sender: SmsSender = local_outbox.LocalSms()
+    if settings.sms_configured:
+        assert settings.twilio_account_sid and settings.twilio_auth_token
+        sms_sender = TwilioSender(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            from_number=settings.twilio_from_number,
+            messaging_service_sid=settings.twilio_messaging_service_sid,
+            status_callback=f"{settings.public_url}/webhooks/twilio/status",
+            api_url=settings.twilio_api_url,
+        )
+    slack: ClinicianNotifier = local_outbox.LocalSlack()
+    if settings.slack_bot_token or settings.slack_client_id:
+        slack = SlackNotifier(
+            token=settings.slack_bot_token,
+            base_url=settings.slack_api_url,
+            client_id=settings.slack_client_id,
+            engine=store.engine,
+        )
+    return Senders(mail=mail_sender, sms=sms_sender, slack=slack)
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Exponential backoff with jitter: base * 2^(attempt-1), capped, times 0.5..1.5."""
+
+    base: timedelta = timedelta(seconds=30)
+    cap: timedelta = timedelta(hours=1)
+    max_attempts: int = 12
+
+    def delay(self, attempts: int, rand: Callable[[], float] = random.random) -> timedelta:
+        raw = min(self.cap, self.base * (2 ** max(0, attempts - 1)))
+        return raw * (0.5 + rand())
+
+
+@dataclass
+class Outgoing:
+    """One prepared send: what goes where (decrypted only in memory)."""
+
+    id: int
+    channel: str
+    send: Callable[[], str]
+    preview: Callable[[], str]
+
+
+@dataclass
+class Stats:
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def add(self, outcome: str) -> None:
+        self.counts[outcome] += 1
+
+    @property
+    def handled(self) -> int:
+        return sum(self.counts.values())
+
+
+class Worker:
+    def __init__(
+        self,
+        store: Store,
+        practice: Practice,
+        settings: Settings,
+        senders: Senders,
+        *,
+        worker_id: str | None = None,
+        batch: int = 10,
+        lease: timedelta = timedelta(minutes=5),
+        retry: Retry = Retry(),
+    ) -> None:
+        self.store = store
+        self.practice = practice
+        self.settings = settings
+        self.senders = senders
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.batch = batch
+        self.lease = lease
+        self.retry = retry
+
+    # The loop ------------------------------------------------------------------------
+
+    def run_once(self) -> Stats:
+        """Send everything due now (including notices queued on the way), then return."""
+        stats = Stats()
+        while True:
+            claimed = self.claim()
+            if not claimed:
+                return stats
+            for message_id in claimed:
+                stats.add(self.process(message_id))
+
+    def run_forever(self, stop: threading.Event, poll: float = 2.0) -> Stats:
+        total = Stats()
+        while not stop.is_set():
+            stats = self.run_once()
+            total.counts.update(stats.counts)
+            if not stats.handled:
+                stop.wait(poll)
+        return total
+
+    def claim(self) -> list[int]:
+        now = datetime.now(UTC)
+        with self.store.unit() as s:
+            rows = repos.claim_due(s, self.worker_id, now, now + self.lease, self.batch)
+            return [row.id for row in rows]
+
+    # One message ---------------------------------------------------------------------
+
+    def process(self, message_id: int) -> str:
+        with self.store.unit() as s:
+            message = repos.claimed_message(s, message_id, self.worker_id)
+            if message is None:
+                return "lost_claim"
+            outcome = self._prepare(s, message)
+            if isinstance(outcome, str):
+                return outcome
+        outgoing = outcome
+        try:
+            ref = outgoing.send()
+        except DeliveryError as exc:
+            return self._failed(message_id, exc)
+        except Exception as exc:  # a bug or an unexpected library error: retry, log type only
+            log.exception("outbox %s: unexpected error", message_id)
+            return self._failed(message_id, TransientError(f"unexpected {type(exc).__name__}"))
+        return self._sent(message_id, ref, outgoing)
+
+    def _prepare(self, s: Session, message: OutboxMessage) -> Outgoing | str:
+        now = datetime.now(UTC)
+        if message.kind == "clinician_notice":
+            return self._notice(s, message)
+        session = repos.session_by_id(s, message.session_id) if message.session_id else None
+        if session is None or not self._still_wanted(message, session, now):
+            message.status = "withdrawn"
+            log.info("outbox %s (%s): withdrawn", message.id, message.kind)
+            return "withdrawn"
+        view = self._view(session)
+        if message.channel == "sms":
+            phone = session.phone or ""
+            if repos.sms_opted_out(s, keyring().blind_index(phone)):
+                self._opted_out(s, message, session, now)
+                return "opted_out"
+            body = messages.sms(message.kind, view)
+            sender = self.senders.sms
+            return Outgoing(
+                id=message.id,
+                channel="sms",
+                send=lambda: sender.send(phone, body),
+                preview=lambda: local_outbox.preview_sms(phone, body),
+            )
+        email: EmailMessage = mail.compose(
+            message.kind,
+            view,
+            to=session.email or "",
+            sender=self.settings.mail_from,
+            uid=f"{session.public_id}@sessionbot",
+            sequence=session.sequence,
+            now=now,
+        )
+        mailer = self.senders.mail
+        return Outgoing(
+            id=message.id,
+            channel="email",
+            send=lambda: mailer.send(email),
+            preview=lambda: local_outbox.preview_email(email),
+        )
+
+    def _notice(self, s: Session, message: OutboxMessage) -> Outgoing:
+        clinician = s.get(Clinician, message.clinician_id)
+        assert clinician is not None
+        team, user, text = clinician.team_id, clinician.user_id, message.payload or ""
+        slack = self.senders.slack
+        return Outgoing(
+            id=message.id,
+            channel="slack",
+            send=lambda: slack.send(team, user, text),
+            preview=lambda: local_outbox.preview_slack(user, text),
+        )
+
+    @staticmethod
+    def _still_wanted(message: OutboxMessage, session: ScheduledSession, now: datetime) -> bool:
+        if message.kind == "cancellation":
+            return True
+        if session.status == "cancelled":
+            return False
+        # A message planned for an older version of the session (before a reschedule).
+        version = message.dedupe_key.rsplit(":", 1)[-1]
+        if version.isdigit() and int(version) != session.sequence:
+            return False
+        return not (message.kind == "reminder" and session.start_at <= now)
+
+    def _view(self, session: ScheduledSession) -> messages.SessionView:
+        page = booking.participant_url(self.settings.public_url, session)
+        return messages.SessionView(
+            start=session.start_at,
+            duration_min=session.duration_min,
+            participant_tz=session.participant_tz,
+            host=self.practice.name,
+            page_url=page,
+            rsvp_yes_url=f"{page}/rsvp?answer=yes",
+            rsvp_no_url=f"{page}/rsvp?answer=no",
+        )
+
+    # Outcomes ------------------------------------------------------------------------
+
+    def _sent(self, message_id: int, ref: str, outgoing: Outgoing) -> str:
+        now = datetime.now(UTC)
+        local = ref == "local"
+        with self.store.unit() as s:
+            message = repos.claimed_message(s, message_id, self.worker_id)
+            if message is None:  # the lease ran out and another worker took it over
+                log.warning("outbox %s: sent, but the claim had expired", message_id)
+                return "sent_late"
+            message.status = local_outbox.LOCAL_STATUS if local else "sent"
+            message.sent_at = now
+            message.provider_ref = None if local else ref
+            message.claimed_until = None
+            message.last_error = None
+            if local:
+                message.payload = outgoing.preview()
+            if message.kind in INVITE_KINDS and message.session_id:
+                session = repos.session_by_id(s, message.session_id)
+                if session is not None:
+                    session.invite_status = "local_outbox" if local else "sent"
+            log.info(
+                "outbox %s (%s/%s): %s", message_id, message.kind, outgoing.channel, message.status
+            )
+            return message.status
+
+    def _failed(self, message_id: int, error: DeliveryError) -> str:
+        now = datetime.now(UTC)
+        with self.store.unit() as s:
+            message = repos.claimed_message(s, message_id, self.worker_id)
+            if message is None:
+                return "lost_claim"
+            message.last_error = str(error)
+            message.claimed_until = None
+            if isinstance(error, TransientError) and message.attempts < self.retry.max_attempts:
+                message.status = "pending"
+                message.due_at = now + self.retry.delay(message.attempts)
+                log.info(
+                    "outbox %s (%s): retry at %s: %s",
+                    message_id,
+                    message.kind,
+                    message.due_at.isoformat(),
+                    error,
+                )
+                return "retry"
+            message.status = "failed"
+            log.warning("outbox %s (%s): failed: %s", message_id, message.kind, error)
+            if message.kind == "clinician_notice":
+                return "failed"
+            session = repos.session_by_id(s, message.session_id) if message.session_id else None
+            if session is None:
+                return "failed"
+            if isinstance(error, PermanentError) and error.opted_out:
+                self._opted_out(s, message, session, now, record=True)
+                return "opted_out"
+            if message.kind in INVITE_KINDS:
+                session.invite_status = "failed"
+            fix = (
+                error.fix
+                if isinstance(error, PermanentError)
+                else (
+                    f"We gave up after {message.attempts} tries; check the "
+                    f"{'mail server' if message.channel == 'email' else 'Twilio'} settings."
+                )
+            )
+            self._tell_clinician(
+                s, message, session, now, f"could not be sent ({error}). {fix}".strip()
+            )
+            return "failed"
+
+    def _opted_out(
+        self,
+        s: Session,
+        message: OutboxMessage,
+        session: ScheduledSession,
+        now: datetime,
+        *,
+        record: bool = False,
+    ) -> None:
+        message.status = "failed"
+        message.last_error = "the number has opted out of texts (STOP)"
+        message.claimed_until = None
+        if record and session.phone:
+            repos.set_sms_opt_out(s, keyring().blind_index(session.phone), True)
+        if message.kind in INVITE_KINDS or session.invite_status != "failed":
+            session.invite_status = "opted_out"
+        self._tell_clinician(
+            s,
+            message,
+            session,
+            now,
+            "was not texted: their number replied STOP to our texts. "
+            "Reach them another way (reschedule with an e-mail invitation), or ask them "
+            "to reply START.",
+        )
+
+    def _tell_clinician(
+        self,
+        s: Session,
+        message: OutboxMessage,
+        session: ScheduledSession,
+        now: datetime,
+        what: str,
+    ) -> None:
+        zone = session.clinician.tz or self.practice.default_timezone
+        text = (
+            f"The {message.kind} for your session with {initials(session.participant)} "
+            f"on {when(session.start_at, zone)} {what}"
+        )
+        booking.notify_clinician(
+            s,
+            session.clinician_id,
+            text,
+            dedupe_key=f"notice:outbox:{message.id}:{message.attempts}",
+            now=now,
+            session_id=session.id,
+        )

@@ -1,0 +1,40 @@
+"""`sessionbot cancel ID [--user U]`: cancel a session; the participant is told."""
+
+from __future__ import annotations
+
+import argparse
+
+from sessionbot.settings import Settings
+
+NAME = "cancel"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from sessionbot.cli import DEFAULT_USER, LOCAL_TEAM
+
+    p = sub.add_parser(NAME, help="cancel a session (the participant gets a notice)")
+    p.add_argument("id", help="the session id (`sessionbot sessions --json`)")
+    p.add_argument("--user", default=DEFAULT_USER)
+    p.add_argument("--team", default=LOCAL_TEAM, help=argparse.SUPPRESS)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from actions import booking
+    from sessionbot.wiring import build
+    from store import repos
+
+    parts = build(settings)
+    with parts.store.unit() as s:
+        clinician = repos.get_clinician(s, args.team, args.user)
+        session = repos.session_for_clinician(s, clinician.id, args.id, lock=True)
+        if session is None:
+            print(f"No session {args.id} of yours.")
+            return 1
+        if not booking.cancel(s, session, parts.practice, datetime.now(UTC)):
+            print("That session was already cancelled.")
+            return 0
+        told = session.invite_channel != "none" and session.invite_status != "not_sent"
+    print("Cancelled." + (" The participant will be told." if told else ""))
+    return 0

@@ -1,0 +1,52 @@
+"""`sessionbot worker [--once]`: send due invitations, reminders and notices."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+
+from sessionbot.settings import Settings
+
+NAME = "worker"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(NAME, help="send due invitations, reminders and notices")
+    p.add_argument("--once", action="store_true", help="send what is due now, then exit")
+    p.add_argument("--poll", type=float, default=2.0, help="seconds between looks when idle")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from integrations.worker import Worker, senders_from_settings
+    from sessionbot.wiring import build
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    parts = build(settings)
+    for what, ok in (
+        ("e-mail (SESSIONBOT_SMTP_URL)", settings.email_configured),
+        ("text messages (TWILIO_*)", settings.sms_configured),
+        ("Slack DMs (SLACK_BOT_TOKEN)", bool(settings.slack_bot_token or settings.slack_client_id)),
+    ):
+        if not ok:
+            print(f"{what}: not configured; they go to the local outbox (`sessionbot outbox`).")
+    worker = Worker(
+        parts.store, parts.practice, settings, senders_from_settings(settings, parts.store)
+    )
+    if args.once:
+        stats = worker.run_once()
+        summary = ", ".join(f"{k}: {v}" for k, v in sorted(stats.counts.items())) or "nothing due"
+        print(f"worker --once: {summary}")
+        return 0
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: object) -> None:
+        logging.getLogger(__name__).info("signal %s: finishing the message in hand", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    worker.run_forever(stop, poll=args.poll)
+    parts.store.dispose()
+    return 0

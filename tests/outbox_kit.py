@@ -1,0 +1,89 @@
+"""Builders for the outbox tests: parts wired to local SMTP/Twilio, sessions, a worker run."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from conftest import Chat, make_settings
+
+from actions import booking
+from dialogue.runner import Who
+from integrations.worker import Retry, Stats, Worker, senders_from_settings
+from sessionbot.wiring import Parts, build
+from store import repos
+from store.db import Store
+from store.models import OutboxMessage, ScheduledSession
+
+CLINICIAN = Who("T_TEST", "U_CLIN1", tz="America/New_York")
+
+
+def wired_parts(tmp_path: Path, store: Store, *, smtp=None, twilio=None) -> Parts:
+    env: dict[str, str] = {}
+    if smtp is not None:
+        env["SESSIONBOT_SMTP_URL"] = smtp.url
+        env["SESSIONBOT_MAIL_FROM"] = "Example Practice <sessions@practice.example>"
+    if twilio is not None:
+        env.update(twilio.env())
+    return build(make_settings(tmp_path, **env), store=store)
+
+
+def schedule(parts: Parts, text: str, tz_answer: str = "Pacific") -> ScheduledSession:
+    """A session saved through the real conversation, as a clinician would."""
+    chat = Chat(parts, CLINICIAN)
+    reply = chat.say(text)
+    if reply.requested_slot == "participant_tz":
+        reply = chat.say(tz_answer)
+    assert reply.phase == "confirm", reply.text
+    reply = chat.say("save")
+    assert reply.saved_session_id, reply.text
+    return session(parts, reply.saved_session_id)
+
+
+def session(parts: Parts, public_id: str) -> ScheduledSession:
+    with parts.store.unit() as s:
+        clinician = repos.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
+        found = repos.session_for_clinician(s, clinician.id, public_id)
+        assert found is not None
+        return found
+
+
+def worker(parts: Parts, **kw) -> Worker:
+    kw.setdefault("retry", Retry())
+    return Worker(
+        parts.store,
+        parts.practice,
+        parts.settings,
+        senders_from_settings(parts.settings, parts.store),
+        **kw,
+    )
+
+
+def run_worker(parts: Parts) -> Stats:
+    return worker(parts).run_once()
+
+
+def cancel(parts: Parts, public_id: str) -> None:
+    with parts.store.unit() as s:
+        clinician = repos.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
+        found = repos.session_for_clinician(s, clinician.id, public_id, lock=True)
+        assert found is not None
+        booking.cancel(s, found, parts.practice, datetime.now(UTC))
+
+
+def reschedule(parts: Parts, public_id: str, new_start: datetime) -> None:
+    with parts.store.unit() as s:
+        clinician = repos.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
+        found = repos.session_for_clinician(s, clinician.id, public_id, lock=True)
+        assert found is not None
+        booking.reschedule(s, found, new_start, parts.practice, datetime.now(UTC))
+
+
+def outbox(parts: Parts) -> list[OutboxMessage]:
+    with parts.store.unit() as s:
+        return repos.list_outbox(s, limit=10_000)
+
+
+def clinician_notices(parts: Parts) -> list[str]:
+    """What the clinician was told by DM (the local Slack outbox in these tests)."""
+    return [m.payload or "" for m in outbox(parts) if m.kind == "clinician_notice"]

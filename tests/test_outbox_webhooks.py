@@ -1,0 +1,142 @@
+"""What participants text back (STOP, START, HELP, Y, N) and Twilio's delivery reports."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from conftest import at
+from fake_twilio import fake_twilio_fixture, sign  # noqa: F401
+from outbox_kit import clinician_notices, outbox, run_worker, schedule, session, wired_parts
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from integrations.webhooks import routes
+from store import repos
+from store.crypto import keyring
+from store.models import ProcessedEvent
+
+TEXT_BOOKING = "JD tomorrow 3pm by text +1 617 555 0101, intake packet"
+PHONE = "+16175550101"
+SMS_URL = "https://sessions.example.test/webhooks/twilio/sms"
+STATUS_URL = "https://sessions.example.test/webhooks/twilio/status"
+
+
+@pytest.fixture
+def texting(tmp_path, store, fake_twilio, clock):
+    parts = wired_parts(tmp_path, store, twilio=fake_twilio)
+    client = TestClient(Starlette(routes=routes(parts)))
+    return parts, client
+
+
+def text_in(client: TestClient, body: str, sid: str, *, signature: str | None = None):
+    form = {"From": PHONE, "To": "+15005550006", "Body": body, "MessageSid": sid}
+    return client.post(
+        "/webhooks/twilio/sms",
+        data=form,
+        headers={"X-Twilio-Signature": signature or sign(SMS_URL, form)},
+    )
+
+
+def test_stop_then_a_reminder_sends_no_text_and_the_clinician_is_told(
+    texting,
+    fake_twilio,
+    clock,
+) -> None:
+    parts, client = texting
+    booked = schedule(parts, TEXT_BOOKING)
+    run_worker(parts)
+    assert len(fake_twilio.messages) == 1
+    assert text_in(client, "STOP", "SM1").status_code == 200
+    with parts.store.unit() as s:
+        assert repos.sms_opted_out(s, keyring().blind_index(PHONE))
+    clock.move_to(at("2026-11-24 15:00"))  # the 24-hour reminder is due
+    run_worker(parts)
+    assert len(fake_twilio.messages) == 1
+    notices = clinician_notices(parts)
+    assert any("replied STOP" in n for n in notices)
+    assert any("reminder for your session with JD" in n and "was not texted" in n for n in notices)
+    assert session(parts, booked.public_id).invite_status == "opted_out"
+
+
+def test_start_after_stop_lets_texts_through_again(texting, fake_twilio, clock) -> None:
+    parts, client = texting
+    schedule(parts, TEXT_BOOKING)
+    run_worker(parts)
+    text_in(client, "stop", "SM1")
+    reply = text_in(client, "START", "SM2")
+    assert "receive session texts again" in reply.text
+    clock.move_to(at("2026-11-24 15:00"))
+    run_worker(parts)
+    assert len(fake_twilio.messages) == 2
+
+
+def test_y_records_rsvp_yes_and_the_clinician_hears_of_it(texting, clock) -> None:
+    parts, client = texting
+    booked = schedule(parts, TEXT_BOOKING)
+    run_worker(parts)
+    reply = text_in(client, "Y", "SM1")
+    assert reply.status_code == 200 and "Thanks" in reply.text
+    assert session(parts, booked.public_id).rsvp == "yes"
+    assert any("JD will attend" in n for n in clinician_notices(parts))
+    text_in(client, "n", "SM2")
+    assert session(parts, booked.public_id).rsvp == "no"
+
+
+def test_help_gets_an_answer(texting) -> None:
+    _, client = texting
+    assert "STOP to opt out" in text_in(client, "HELP", "SM1").text
+
+
+def test_a_retried_webhook_is_handled_once(texting) -> None:
+    parts, client = texting
+    schedule(parts, TEXT_BOOKING)
+    text_in(client, "Y", "SM1")
+    text_in(client, "Y", "SM1")
+    assert sum("will attend" in n for n in clinician_notices(parts)) == 1
+
+
+def test_a_forged_twilio_signature_gets_403_and_nothing_is_recorded(texting) -> None:
+    parts, client = texting
+    booked = schedule(parts, TEXT_BOOKING)
+    before = len(outbox(parts))
+    forged = sign(SMS_URL, {"Body": "Y"}, token="not-the-token")
+    assert text_in(client, "STOP", "SM1", signature=forged).status_code == 403
+    assert text_in(client, "Y", "SM2", signature=forged).status_code == 403
+    unsigned = client.post("/webhooks/twilio/sms", data={"From": PHONE, "Body": "STOP"})
+    assert unsigned.status_code == 403
+    status = client.post(
+        "/webhooks/twilio/status",
+        data={"MessageSid": "SMx", "MessageStatus": "failed"},
+        headers={"X-Twilio-Signature": forged},
+    )
+    assert status.status_code == 403
+    with parts.store.unit() as s:
+        assert not repos.sms_opted_out(s, keyring().blind_index(PHONE))
+        assert s.query(ProcessedEvent).count() == 0
+    assert session(parts, booked.public_id).rsvp is None
+    assert len(outbox(parts)) == before
+
+
+def test_delivery_reports_update_the_invitation_status(texting, clock) -> None:
+    parts, client = texting
+    booked = schedule(parts, TEXT_BOOKING)
+    run_worker(parts)
+    (invitation,) = [m for m in outbox(parts) if m.kind == "invitation"]
+    form = {"MessageSid": invitation.provider_ref, "MessageStatus": "delivered"}
+    response = client.post(
+        "/webhooks/twilio/status", data=form, headers={"X-Twilio-Signature": sign(STATUS_URL, form)}
+    )
+    assert response.status_code == 204
+    assert session(parts, booked.public_id).invite_status == "delivered"
+    form = {
+        "MessageSid": invitation.provider_ref,
+        "MessageStatus": "undelivered",
+        "ErrorCode": "30003",
+    }
+    client.post(
+        "/webhooks/twilio/status", data=form, headers={"X-Twilio-Signature": sign(STATUS_URL, form)}
+    )
+    assert session(parts, booked.public_id).invite_status == "failed"
+    assert any("30003" in n for n in clinician_notices(parts))
+    clock.shift(timedelta(minutes=1))
