@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -79,6 +80,7 @@ def start_action_server(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
         env={**os.environ, **env, "SANIC_HOST": "127.0.0.1"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
@@ -123,8 +125,8 @@ def bench_turn(rounds: int) -> dict[str, float]:
         remote = Runner(parts.store, RemoteExecutor(url), nlu, default_tz=TZ)  # type: ignore[arg-type]
         results["turn_http"] = per_call(lambda: remote.handle(who, text), max(rounds // 4, 10))
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
     return results
 
 

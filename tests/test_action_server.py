@@ -4,6 +4,7 @@ Rasa-shaped /webhook request gets the events the embedded runner applies."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -40,6 +41,7 @@ def action_server(tmp_path: Path):
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # Sanic runs a worker process: stop the whole group
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -50,11 +52,19 @@ def action_server(tmp_path: Path):
         except httpx.HTTPError:
             time.sleep(0.2)
     else:
-        proc.kill()
+        stop(proc)
         pytest.fail("the action server did not start")
     yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    stop(proc)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def rasa_request(text: str, slots: dict) -> dict:
