@@ -130,10 +130,10 @@ class Runner:
     def handle(self, who: Who, text: str, *, turn_id: str | None = None) -> Reply:
         """One clinician message in, the bot's messages out; saved before returning."""
         with self.store.unit() as s:
-            clinician = repos.get_clinician(
-                s, who.team_id, who.user_id, tz=who.tz, display_name=who.display_name, lock=True
+            clinician, saved = repos.open_conversation(
+                s, who.team_id, who.user_id, tz=who.tz, display_name=who.display_name
             )
-            state = repos.load_tracker(s, clinician.id) or self._new_state(who)
+            state = saved or self._new_state(who)
             if turn_id and turn_id in state["turn_ids"]:
                 return Reply(duplicate=True, phase=state["phase"])
             tz = clinician.tz or who.tz or self.default_tz

@@ -41,6 +41,11 @@ _CLINICIAN_LOCKED = _CLINICIAN.with_for_update()
 _TRACKER = (
     select(Tracker).where(Tracker.clinician_id == bindparam("clinician_id")).with_for_update()
 )
+_CONVERSATION = (
+    select(Clinician, Tracker)
+    .outerjoin(Tracker, Tracker.clinician_id == Clinician.id)
+    .where(Clinician.team_id == bindparam("team_id"), Clinician.user_id == bindparam("user_id"))
+)
 _CONTACTS = (
     select(Contact)
     .where(Contact.clinician_id == bindparam("clinician_id"))
@@ -82,6 +87,37 @@ def get_clinician(
     # Later look-ups in this unit (the actions of a turn) need no query.
     s.info.setdefault("clinicians", {})[(team_id, user_id)] = found
     return found
+
+
+def open_conversation(
+    s: Session,
+    team_id: str,
+    user_id: str,
+    *,
+    tz: str | None = None,
+    display_name: str | None = None,
+) -> tuple[Clinician, dict[str, Any] | None]:
+    """A turn's start: the clinician, locked to the end of the unit, and their tracker.
+
+    On SQLite the unit already holds the database's write lock (BEGIN IMMEDIATE), so one
+    joined query reads the latest of both. On PostgreSQL a joined row read while waiting
+    for the lock could be an older version of the tracker, so the tracker is read after
+    the lock is held, by a statement of its own.
+    """
+    row = None
+    if s.get_bind().dialect.name == "sqlite":
+        row = s.execute(_CONVERSATION, {"team_id": team_id, "user_id": user_id}).one_or_none()
+    if row is None:
+        clinician = get_clinician(s, team_id, user_id, tz=tz, display_name=display_name, lock=True)
+        return clinician, load_tracker(s, clinician.id)
+    clinician, tracker = row
+    if tz and not clinician.tz:
+        clinician.tz = tz
+    if display_name and clinician.display_name != display_name:
+        clinician.display_name = display_name
+    s.info.setdefault("clinicians", {})[(team_id, user_id)] = clinician
+    s.info.setdefault("trackers", {})[clinician.id] = tracker
+    return clinician, None if tracker is None else json.loads(tracker.state)
 
 
 def find_clinician(s: Session, team_id: str, user_id: str) -> Clinician | None:
@@ -402,16 +438,28 @@ def set_sms_opt_out(s: Session, phone_index: str, opted_out: bool) -> None:
     s.flush()
 
 
-def upcoming_sms_sessions(s: Session, after: datetime) -> list[ScheduledSession]:
-    """Scheduled text-invited sessions not over yet, soonest first (phones decrypt on load)."""
-    return list(
+def upcoming_sms_sessions(s: Session, after: datetime, phone_index: str) -> list[ScheduledSession]:
+    """Scheduled text-invited sessions of this number not over yet, soonest first.
+
+    Found by the phone's blind index, so no other participant's row is decrypted. Rows
+    from before the index (NULL) are decrypted once here and given their index.
+    """
+    upcoming = and_(
+        ScheduledSession.invite_channel == "sms",
+        ScheduledSession.status == "scheduled",
+        ScheduledSession.start_at >= after,
+    )
+    found = list(
         s.scalars(
-            select(ScheduledSession)
-            .where(
-                ScheduledSession.invite_channel == "sms",
-                ScheduledSession.status == "scheduled",
-                ScheduledSession.start_at >= after,
-            )
-            .order_by(ScheduledSession.start_at, ScheduledSession.id)
+            select(ScheduledSession).where(upcoming, ScheduledSession.phone_index == phone_index)
         )
     )
+    legacy = s.scalars(
+        select(ScheduledSession).where(upcoming, ScheduledSession.phone_index.is_(None))
+    )
+    for row in legacy:
+        if row.phone:
+            row.phone_index = keyring().blind_index(row.phone)
+            if row.phone_index == phone_index:
+                found.append(row)
+    return sorted(found, key=lambda x: (x.start_at, x.id))
