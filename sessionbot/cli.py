@@ -76,7 +76,9 @@ def _extra_commands() -> list[Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    configure_logging()
+    configure_logging(
+        default="INFO" if args.command in ("serve", "worker", "actions") else "WARNING"
+    )
     settings = Settings.from_env()
     if args.command == "shell":
         return cmd_shell(args, settings)

@@ -32,14 +32,23 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str | None = None) -> None:
-    """Log to stderr at SESSIONBOT_LOG_LEVEL (default INFO), redacted."""
+QUIET_LIBRARIES = ("alembic", "rasa_sdk", "sanic", "asyncio")
+
+
+def configure_logging(level: str | None = None, *, default: str = "WARNING") -> None:
+    """Log to stderr at SESSIONBOT_LOG_LEVEL (else `default`), redacted.
+
+    Terminal commands default to WARNING so their output stays readable; the long-running
+    processes (serve, worker, actions) pass INFO.
+    """
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel((level or os.environ.get("SESSIONBOT_LOG_LEVEL") or "INFO").upper())
+    root.setLevel((level or os.environ.get("SESSIONBOT_LOG_LEVEL") or default).upper())
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(max(root.level, logging.WARNING))
     # Libraries that log request bodies at DEBUG never go below INFO.
     for name in ("slack_bolt", "slack_sdk", "twilio", "stripe", "httpx", "urllib3", "sanic"):
         logging.getLogger(name).setLevel(max(root.level, logging.INFO))
