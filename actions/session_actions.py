@@ -215,8 +215,18 @@ class ActionSaveSession(Action):
         if draft.participant_tz != mine:
             text += f" ({when(draft.start, draft.participant_tz)} for them)"
         text += "."
-        if draft.invite_channel != "none":
+        configured = {
+            "email": ctx.settings.email_configured,
+            "sms": ctx.settings.sms_configured,
+        }.get(draft.invite_channel)
+        if configured:
             text += " The invitation is on its way."
+        elif configured is False:
+            kind = "E-mail" if draft.invite_channel == "email" else "Text messaging"
+            text += (
+                f" {kind} isn't set up here, so the invitation goes to the local outbox"
+                " (`sessionbot outbox`)."
+            )
         dispatcher.utter_message(
             text=text if created else "That session was already saved.",
             custom={
