@@ -8,12 +8,15 @@ event, the click, the command), so a Slack retry or a double click is done once.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
@@ -28,17 +31,42 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from actions import booking
-from actions.formatting import initials, when
+from actions.extraction import parse_zone, zone_choices
+from actions.formatting import initials, when, zone_label
 from bot import blocks, installs
 from bot.manifest import BOT_SCOPES
 from dialogue.domain import BotMessage
-from dialogue.runner import Who
+from dialogue.runner import TURN_IDS_KEPT, Who
 from sessionbot.wiring import Parts
 from store import repos
 
 log = logging.getLogger("sessionbot.slack")
 MESSAGE_BLOCK_LIMIT = 50
 DEFAULT_API_URL = "https://slack.com/api/"
+HELD_KEY = "slack_held_for_zone"
+STORE_THREADS = 2
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ZoneGate:
+    """What asking the clinician's own zone decided: the zone once known, the held
+    message to go on with, and what to say (the question, or the thanks)."""
+
+    zone: str | None = None
+    pending: str | None = None
+    question: BotMessage | None = None
+
+
+def zone_question(*, again: bool) -> BotMessage:
+    text = (
+        "I didn't recognise that as a time zone. Pick one, or type a zone or city "
+        "(like “Eastern”, “London” or “America/Chicago”)."
+        if again
+        else "Before we start: which time zone are you in? Slack doesn't say, and I show "
+        "your sessions in it. Pick one, or type a zone or city (like “Eastern” or “London”)."
+    )
+    return BotMessage(text, custom={"widget": "my_zone_select"})
 
 
 def quiet_sdk_logging() -> None:
@@ -84,6 +112,10 @@ def create_bolt_app(parts: Parts) -> AsyncApp:
     app = AsyncApp(
         client=client,
         signing_secret=settings.slack_signing_secret or "",
+        # Our ack functions do no I/O, so Bolt may await them inline and answer at once;
+        # otherwise it runs them as tasks and polls for the ack every 10 ms, behind the
+        # lazy turns it has just started. Lazy listeners still run after the response.
+        process_before_response=True,
         logger=logging.getLogger("sessionbot.slack.bolt"),
         **kwargs,
     )
@@ -94,10 +126,18 @@ def create_bolt_app(parts: Parts) -> AsyncApp:
 class SlackFace:
     """The listeners, over the parts; caches only what Slack itself says (DM ids, zones)."""
 
-    def __init__(self, parts: Parts) -> None:
+    def __init__(self, parts: Parts, *, threads: int = STORE_THREADS) -> None:
         self.parts = parts
         self.dm_channels: dict[tuple[str, str], str] = {}
         self.zones: dict[tuple[str, str], Who] = {}
+        # Turns and store reads run in a few threads of their own: with Python's default
+        # pool (cores + 4) a burst of turns takes the GIL from the loop that acks.
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sessionbot-turn")
+
+    async def off(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run blocking store work (a turn, a dashboard) off the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.pool, functools.partial(fn, *args, **kwargs))
 
     def attach(self, app: AsyncApp) -> None:
         app.event("message")(ack=self.ack, lazy=[self.on_direct_message])
@@ -112,6 +152,8 @@ class SlackFace:
         app.view("reschedule")(ack=self.ack_reschedule, lazy=[self.on_rescheduled])
         app.options("turn:contact")(self.contact_options)
         app.options("turn:zone")(self.zone_options)
+        app.action(re.compile(r"^me:zone"))(ack=self.ack, lazy=[self.on_my_zone])
+        app.options("me:zone")(self.zone_options)
 
     @staticmethod
     async def ack(ack: AsyncAck) -> None:
@@ -184,9 +226,20 @@ class SlackFace:
     async def turn(
         self, client: AsyncWebClient, who: Who, text: str, turn_id: str, channel: str
     ) -> None:
+        preface: list[BotMessage] = []
+        if who.tz is None:  # Slack gave no zone and none is stored: ask once, first
+            gate = await self.off(self._zone_gate, who, text, turn_id)
+            if gate.zone is None:
+                if gate.question is not None:
+                    await self.post(client, channel, [gate.question])
+                return
+            who = self.known_zone(who, gate.zone)
+            if gate.pending is not None:  # go on with the message held for the question
+                text, turn_id = gate.pending, f"{turn_id}:resumed"
+            preface = [gate.question] if gate.question else []
         runner = self.parts.runner
         try:
-            reply = await asyncio.to_thread(runner.handle, who, text, turn_id=turn_id)
+            reply = await self.off(runner.handle, who, text, turn_id=turn_id)
         except Exception as exc:  # the clinician must hear of it; the log gets no content
             log.error("turn failed: %s", type(exc).__name__)
             await self.post(
@@ -201,7 +254,7 @@ class SlackFace:
             return
         if reply.duplicate:
             return
-        await self.post(client, channel, reply.messages)
+        await self.post(client, channel, [*preface, *reply.messages])
         if reply.saved_session_id:
             await self.publish_home(client, who)
 
@@ -240,7 +293,7 @@ class SlackFace:
         key = (team, user)
         if key in self.zones:
             return self.zones[key]
-        stored = await asyncio.to_thread(self._stored_zone, team, user)
+        stored = await self.off(self._stored_zone, team, user)
         who = Who(team, user, tz=stored)
         if stored is None:
             info = await self.call(client.users_info, user=user)
@@ -255,6 +308,72 @@ class SlackFace:
     def _stored_zone(self, team: str, user: str) -> str | None:
         with self.parts.store.unit() as s:
             return repos.get_clinician(s, team, user).tz
+
+    def known_zone(self, who: Who, zone: str) -> Who:
+        who = Who(who.team_id, who.user_id, tz=zone, display_name=who.display_name)
+        self.zones[(who.team_id, who.user_id)] = who
+        return who
+
+    def _zone_gate(self, who: Who, text: str, turn_id: str) -> ZoneGate:
+        """Hold the first message while the clinician's own zone is asked; take the answer.
+
+        The held message waits in the clinician's tracker (encrypted, shared by every
+        process), and the turn ids are recorded there, so a retry is still done once.
+        """
+        runner = self.parts.runner
+        with self.parts.store.unit() as s:
+            clinician = repos.get_clinician(s, who.team_id, who.user_id, lock=True)
+            if clinician.tz:  # told meanwhile (another process, another click)
+                return ZoneGate(zone=clinician.tz)
+            state = repos.load_tracker(s, clinician.id) or runner._new_state(who)  # noqa: SLF001
+            if turn_id in state["turn_ids"]:
+                return ZoneGate()
+            state["turn_ids"] = [*state["turn_ids"], turn_id][-TURN_IDS_KEPT:]
+            held = state.get(HELD_KEY)
+            gate = ZoneGate(question=zone_question(again=held is not None))
+            if held is None:
+                state[HELD_KEY] = {"text": text, "turn_id": turn_id}
+            else:
+                try:
+                    zone = parse_zone(text)
+                except ValueError:
+                    zone = None
+                if zone is not None:
+                    clinician.tz = zone
+                    del state[HELD_KEY]
+                    said = f"Thanks: I'll show your times in {zone_label(zone)}."
+                    gate = ZoneGate(zone=zone, pending=held["text"], question=BotMessage(said))
+            repos.save_tracker(s, clinician.id, state)
+            return gate
+
+    async def on_my_zone(
+        self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        """The clinician picked their own zone in the question above."""
+        selected = action.get("selected_option") or {}
+        zone = selected.get("value") or action.get("value")
+        label = (selected.get("text") or action.get("text") or {}).get("text") or str(zone)
+        if not zone:
+            return
+        team, user = str(context.team_id), str(context.user_id)
+        client = context.client
+        channel = (body.get("container") or {}).get("channel_id") or await self.dm(
+            client, team, user
+        )
+        message = body.get("message") or {}
+        if channel and message.get("ts"):
+            await self.call(
+                client.chat_update,
+                channel=channel,
+                ts=message["ts"],
+                text=message.get("text") or label,
+                blocks=blocks.answered(message.get("blocks") or [], label),
+            )
+        who = await self.who(client, team, user)
+        if who.tz is not None or channel is None:
+            return  # already known: a second click changes nothing
+        turn_id = f"action:{action.get('action_ts')}:{action.get('action_id')}"
+        await self.turn(client, who, str(zone), turn_id, channel)
 
     async def dm(self, client: AsyncWebClient, team: str, user: str) -> str | None:
         key = (team, user)
@@ -301,7 +420,7 @@ class SlackFace:
         return blocks.dashboard_blocks(rows, page=page, total=total, tz=tz)
 
     async def publish_home(self, client: AsyncWebClient, who: Who, page: int = 0) -> None:
-        view = blocks.home_view(await asyncio.to_thread(self._dashboard, who, page))
+        view = blocks.home_view(await self.off(self._dashboard, who, page))
         await self.call(client.views_publish, user_id=who.user_id, view=view)
 
     async def on_home_opened(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
@@ -313,7 +432,7 @@ class SlackFace:
     async def on_sessions(self, command: dict[str, Any], context: AsyncBoltContext) -> None:
         client = context.client
         who = await self.who(client, str(context.team_id), str(context.user_id))
-        view = blocks.sessions_modal(await asyncio.to_thread(self._dashboard, who, 0))
+        view = blocks.sessions_modal(await self.off(self._dashboard, who, 0))
         opened = await self.call(client.views_open, trigger_id=command["trigger_id"], view=view)
         if opened is None:
             await self.tell(
@@ -336,7 +455,7 @@ class SlackFace:
         """Show the dashboard again where it was clicked, and republish App Home."""
         view = body.get("view") or {}
         if view.get("type") == "modal" and view.get("id"):
-            modal = blocks.sessions_modal(await asyncio.to_thread(self._dashboard, who, page))
+            modal = blocks.sessions_modal(await self.off(self._dashboard, who, page))
             await self.call(client.views_update, view_id=view["id"], view=modal)
             page = 0
         await self.publish_home(client, who, page)
@@ -357,7 +476,7 @@ class SlackFace:
         client = context.client
         who = await self.who(client, str(context.team_id), str(context.user_id))
         key = f"slack:{action.get('action_ts')}:dash:cancel"
-        said = await asyncio.to_thread(self._cancel, who, str(action.get("value")), key)
+        said = await self.off(self._cancel, who, str(action.get("value")), key)
         if said is None:
             return
         await self.tell(client, who, said)
@@ -386,7 +505,7 @@ class SlackFace:
     ) -> None:
         client = context.client
         who = await self.who(client, str(context.team_id), str(context.user_id))
-        found = await asyncio.to_thread(self._session_view, who, str(action.get("value")))
+        found = await self.off(self._session_view, who, str(action.get("value")))
         if found is None:
             await self.tell(client, who, "I couldn't find that session among yours.")
             return
@@ -412,24 +531,33 @@ class SlackFace:
             return blocks.reschedule_modal(public_id, session.start_at, tz, text, 0)
 
     @staticmethod
-    def new_start(view: dict[str, Any]) -> tuple[dict[str, Any], datetime | None, str | None]:
+    def new_start(
+        view: dict[str, Any],
+    ) -> tuple[dict[str, Any], datetime | None, dict[str, str]]:
+        """The modal's new start in the clinician's zone, or the errors to show by its fields."""
         meta = json.loads(view.get("private_metadata") or "{}")
         values = (view.get("state") or {}).get("values") or {}
         day = (values.get("date") or {}).get("date", {}).get("selected_date")
         clock = ((values.get("time") or {}).get("time", {}).get("selected_option") or {}).get(
             "value"
         )
-        if not day or not clock:
-            return meta, None, "Pick a date and a time."
-        start = datetime.fromisoformat(f"{day}T{clock}").replace(tzinfo=ZoneInfo(meta["tz"]))
-        if start <= datetime.now(UTC):
-            return meta, None, "The new start must be in the future."
-        return meta, start, None
+        if not day:
+            return meta, None, {"date": "Pick a date."}
+        if not clock:
+            return meta, None, {"time": "Pick a time."}
+        zone = ZoneInfo(meta.get("tz") or "UTC")
+        start = datetime.fromisoformat(f"{day}T{clock}").replace(tzinfo=zone)
+        now = datetime.now(zone)
+        if start.date() < now.date():
+            return meta, None, {"date": "That date has passed: pick today or a later date."}
+        if start <= now:
+            return meta, None, {"time": "That time has passed: pick a later time."}
+        return meta, start, {}
 
     async def ack_reschedule(self, ack: AsyncAck, view: dict[str, Any]) -> None:
-        _, _, problem = self.new_start(view)
-        if problem:
-            await ack(response_action="errors", errors={"date": problem})
+        _, _, problems = self.new_start(view)
+        if problems:
+            await ack(response_action="errors", errors=problems)
         else:
             await ack()
 
@@ -437,15 +565,15 @@ class SlackFace:
         self, view: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
     ) -> None:
         client = context.client
-        meta, start, problem = self.new_start(view)
+        meta, start, _ = self.new_start(view)
         if start is None:
             return
         who = await self.who(client, str(context.team_id), str(context.user_id))
-        said = await asyncio.to_thread(self._reschedule, who, meta["id"], start)
+        said = await self.off(self._reschedule, who, meta["id"], start)
         await self.tell(client, who, said)
         previous = view.get("previous_view_id")
         if previous:
-            modal = blocks.sessions_modal(await asyncio.to_thread(self._dashboard, who, 0))
+            modal = blocks.sessions_modal(await self.off(self._dashboard, who, 0))
             await self.call(client.views_update, view_id=previous, view=modal)
         await self.publish_home(client, who)
 
@@ -470,7 +598,7 @@ class SlackFace:
     ) -> None:
         query = str(payload.get("value") or "")
         team, user = str(context.team_id), str(context.user_id)
-        pairs = await asyncio.to_thread(self._contacts, team, user, query)
+        pairs = await self.off(self._contacts, team, user, query)
         await ack(options=blocks.options(pairs))
 
     def _contacts(self, team: str, user: str, query: str) -> list[tuple[str, str]]:
@@ -481,6 +609,4 @@ class SlackFace:
             ]
 
     async def zone_options(self, ack: AsyncAck, payload: dict[str, Any]) -> None:
-        from actions.extraction import zone_choices
-
         await ack(options=blocks.options(zone_choices(str(payload.get("value") or ""))))

@@ -33,6 +33,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from actions.formatting import short_zone
+from actions.session_actions import COMMON_ZONES
 from dialogue.domain import BotMessage, Button
 
 TEXT_LIMIT = 3000
@@ -84,6 +86,15 @@ def message_blocks(message: BotMessage) -> list[Block]:
         )
         blocks.append(ActionsBlock(elements=[select, *_buttons(buttons[:5], start=1)]))
         buttons = []
+    elif widget == "my_zone_select":  # the clinician's own zone, asked once
+        select = ExternalDataSelectElement(
+            action_id="me:zone", placeholder="Search time zones", min_query_length=1
+        )
+        quick = [
+            ButtonElement(text=short_zone(zone), action_id=f"me:zone:{i}", value=zone)
+            for i, zone in enumerate(COMMON_ZONES)
+        ]
+        blocks.append(ActionsBlock(elements=[select, *quick]))
     elif widget in ("documents_select", "service_select") and buttons:
         options = [Option(value=b.payload, text=clip(b.title, OPTION_TEXT_LIMIT)) for b in buttons]
         placeholder = "Choose a package" if widget == "documents_select" else "Choose a service"

@@ -84,6 +84,13 @@ def block_problems(raw: list[dict[str, Any]], limit: int) -> list[str]:
     return problems
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's default listen backlog is 5: ten clients connecting at once overflow
+    # it, and the kernel drops their SYNs, to be resent a whole second later.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class FakeSlack:
     """The Slack Web API on 127.0.0.1, port 0, in a thread."""
 
@@ -99,6 +106,8 @@ class FakeSlack:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as Slack's API does
+
             def log_message(self, *args: Any) -> None:
                 pass
 
@@ -125,7 +134,7 @@ class FakeSlack:
 
             do_GET = do_POST  # users.info and a few others are GETs
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -201,8 +210,11 @@ class FakeSlack:
             return {"ok": True, "view": {"id": args.get("view_id") or f"V{next(self._views)}"}}
         if method == "users.info":
             user = args["user"]
+            person: dict[str, Any] = {"id": user, "profile": {"display_name": user}}
             tz = self.zones.get(user, "America/New_York")
-            return {"ok": True, "user": {"id": user, "tz": tz, "profile": {"display_name": user}}}
+            if tz is not None:  # Slack leaves `tz` out for some accounts
+                person["tz"] = tz
+            return {"ok": True, "user": person}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(args["users"]).removeprefix("U")}}
         if method == "oauth.v2.access":
@@ -418,6 +430,19 @@ class Person:
         }
         body = urllib.parse.urlencode({"payload": json.dumps({**base, **payload})})
         return self.post(body, "application/x-www-form-urlencoded")
+
+    def submit(self, view: dict[str, Any], values: dict[str, Any]) -> httpx.Response:
+        """Submit a modal that Slack opened (`view` as the app sent it) with these values."""
+        return self.interact(
+            {
+                "type": "view_submission",
+                "view": {
+                    **view,
+                    "id": view.get("id") or "V_SUBMITTED",
+                    "state": {"values": values},
+                },
+            }
+        )
 
     # The conversation as a clinician sees it ----------------------------------------------
 

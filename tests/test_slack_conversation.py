@@ -139,3 +139,59 @@ def test_a_bad_input_is_answered_once(clinician: Person, fake_slack: FakeSlack) 
     assert "time" in reply.text.lower()
     fake_slack.quiet()
     assert len(clinician.messages()) == 3
+
+
+def stored_zone(parts: Parts, user: str, team: str = "T1") -> str | None:
+    with parts.store.unit() as s:
+        return repos.get_clinician(s, team, user).tz
+
+
+def test_clinician_without_a_slack_zone_is_asked_once_then_the_conversation_goes_on(
+    running, fake_slack: FakeSlack, slack_parts: Parts
+) -> None:
+    fake_slack.zones["U_NOZONE"] = None  # users.info without `tz`
+    doctor = Person(running, fake_slack, "U_NOZONE")
+    question = doctor.say("schedule")
+    assert "which time zone are you in" in question.text
+    assert find_element(question, "me:zone")["type"] == "external_select"
+    again = doctor.say("somewhere nice")
+    assert "didn't recognise that as a time zone" in again.text
+    going_on = doctor.say("Central")
+    assert "Thanks: I'll show your times in Central (America/Chicago)." in going_on.text
+    assert "What date" in going_on.text  # the held “schedule” went on in the same reply
+    assert stored_zone(slack_parts, "U_NOZONE") == "America/Chicago"
+    # Never asked again: the next answers go straight to the conversation.
+    assert "What time" in doctor.say("tomorrow").text
+    assert "Who is the session with" in doctor.say("3pm").text
+
+
+def test_zone_picked_from_the_question_goes_on_with_the_one_shot_command(
+    running, fake_slack: FakeSlack, slack_parts: Parts
+) -> None:
+    fake_slack.zones["U_NOZONE"] = None
+    doctor = Person(running, fake_slack, "U_NOZONE")
+    doctor.command("/schedule", "JD tomorrow 3pm by text +1 617 555 0101")
+    (question,) = doctor.replies()
+    going_on = doctor.click(question, "Pacific")
+    assert question.updates == 1 and "✓ Pacific" in str(question.blocks)
+    assert "Thanks: I'll show your times in Pacific (America/Los_Angeles)." in going_on.text
+    assert "What time zone is JD in" in going_on.text
+    assert "Pacific (same as you)" in str(going_on.blocks)
+    assert stored_zone(slack_parts, "U_NOZONE") == "America/Los_Angeles"
+    ask_documents = doctor.say("same")
+    select = find_element(ask_documents, "turn:pick")
+    summary = doctor.pick(
+        ask_documents, "turn:pick", selected_option=option(select, "No documents")
+    )
+    # "3pm" was read in the zone the clinician just gave.
+    assert "Wed, Nov 25, 2026, 3:00 PM PST" in summary.text
+
+
+def test_a_retry_while_the_zone_is_asked_does_nothing_again(running, fake_slack: FakeSlack) -> None:
+    fake_slack.zones["U_NOZONE"] = None
+    doctor = Person(running, fake_slack, "U_NOZONE")
+    doctor.dm_event("schedule", event_id="EvZONE")
+    doctor.replies()
+    assert doctor.dm_event("schedule", event_id="EvZONE", retry=1).status_code == 200
+    fake_slack.quiet()
+    assert len(doctor.messages()) == 1

@@ -26,6 +26,12 @@ from store import repos
 from store.db import Store
 
 
+def sessions_of(parts: Parts, user: str, team: str = "T1") -> list:
+    with parts.store.unit() as s:
+        found = repos.get_clinician(s, team, user)
+        return repos.list_sessions(s, found.id, include_cancelled=True)
+
+
 def add_sessions(parts: Parts, user: str, count: int) -> None:
     with parts.store.unit() as s:
         owner = repos.get_clinician(s, "T1", user, tz="America/New_York")
@@ -133,3 +139,110 @@ def test_oauth_install_round_trip(
         assert again.status_code >= 400
     finally:
         app.stop()
+
+
+def schedule_jd(person: Person) -> None:
+    person.say("JD tomorrow 3pm by text +1 617 555 0101, intake packet")
+    person.say("Pacific")
+    assert person.say("save").text.startswith("Saved")
+
+
+def click_on_home(person: Person, action: dict) -> None:
+    person.interact(
+        {
+            "type": "block_actions",
+            "container": {"type": "view", "view_id": "V_HOME"},
+            "view": {"type": "home", "id": "V_HOME"},
+            "actions": [{**action, "action_ts": f"{len(person.slack.calls)}.5"}],
+        }
+    )
+
+
+def home_button(view: dict, action_id: str) -> dict:
+    return next(
+        e
+        for b in view["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e.get("action_id") == action_id
+    )
+
+
+def new_time(day: str, clock: str) -> dict:
+    return {
+        "date": {"date": {"type": "datepicker", "selected_date": day}},
+        "time": {
+            "time": {
+                "type": "static_select",
+                "selected_option": {"value": clock, "text": {"type": "plain_text", "text": clock}},
+            }
+        },
+    }
+
+
+def test_reschedule_from_app_home_moves_the_session_and_tells_the_clinician(
+    clinician: Person, fake_slack: FakeSlack, slack_parts: Parts
+) -> None:
+    schedule_jd(clinician)
+    home = fake_slack.wait_calls("views.publish", 1)[-1].args["view"]
+    click_on_home(clinician, home_button(home, "dash:reschedule"))
+    (opened,) = fake_slack.wait_calls("views.open", 1)
+    form = opened.args["view"]
+    assert form["callback_id"] == "reschedule"
+    assert "Move the session with JD on Wed, Nov 25, 2026, 3:00 PM EST" in str(form)
+    assert "Jane" not in str(form)
+    # A new date and time in the clinician's zone (Eastern): Friday 4:30 PM.
+    response = clinician.submit(form, new_time("2026-11-27", "16:30"))
+    assert response.status_code == 200 and not response.text
+    (told,) = clinician.replies()
+    assert told.text == "Moved the session with JD to Fri, Nov 27, 2026, 4:30 PM EST."
+    (session,) = sessions_of(slack_parts, "U_CLIN1")
+    assert session.start_at.isoformat() == "2026-11-27T21:30:00+00:00"
+    # App Home was published again with the new time.
+    republished = fake_slack.wait(
+        lambda: [c for c in fake_slack.of("views.publish") if "Nov 27" in str(c.args["view"])]
+    )
+    assert "Fri, Nov 27, 2026, 4:30 PM EST" in str(republished[-1].args["view"])
+
+
+def test_reschedule_to_a_past_time_is_refused_in_the_form(
+    clinician: Person, fake_slack: FakeSlack, slack_parts: Parts
+) -> None:
+    schedule_jd(clinician)
+    home = fake_slack.wait_calls("views.publish", 1)[-1].args["view"]
+    click_on_home(clinician, home_button(home, "dash:reschedule"))
+    form = fake_slack.wait_calls("views.open", 1)[0].args["view"]
+    # Frozen at Tuesday 10:00 AM Eastern: 9:00 AM today has passed, so has yesterday.
+    earlier_today = clinician.submit(form, new_time("2026-11-24", "09:00"))
+    assert earlier_today.json() == {
+        "response_action": "errors",
+        "errors": {"time": "That time has passed: pick a later time."},
+    }
+    yesterday = clinician.submit(form, new_time("2026-11-23", "16:00"))
+    assert yesterday.json()["errors"] == {
+        "date": "That date has passed: pick today or a later date."
+    }
+    fake_slack.quiet()
+    (session,) = sessions_of(slack_parts, "U_CLIN1")
+    assert session.start_at.isoformat() == "2026-11-25T20:00:00+00:00"
+    assert len(clinician.messages()) == 3  # nothing told: the form said it
+
+
+def test_a_clinician_cannot_reschedule_another_clinicians_session(
+    running: SlackApp, clinician: Person, fake_slack: FakeSlack, slack_parts: Parts
+) -> None:
+    schedule_jd(clinician)
+    home = fake_slack.wait_calls("views.publish", 1)[-1].args["view"]
+    button = home_button(home, "dash:reschedule")
+    intruder = Person(running, fake_slack, "U_OTHER")
+    click_on_home(intruder, button)
+    (told,) = intruder.replies()
+    assert told.text == "I couldn't find that session among yours."
+    # Even with the owner's form in hand, submitting it changes nothing.
+    click_on_home(clinician, button)
+    form = fake_slack.wait_calls("views.open", 1)[0].args["view"]
+    assert intruder.submit(form, new_time("2026-11-27", "16:30")).status_code == 200
+    (told,) = intruder.replies()
+    assert told.text == "I couldn't find that session among yours."
+    (session,) = sessions_of(slack_parts, "U_CLIN1")
+    assert session.start_at.isoformat() == "2026-11-25T20:00:00+00:00"

@@ -1,0 +1,99 @@
+"""The payment step in Slack, when the practice takes payments (a Stripe key is set)."""
+
+# ruff: noqa: F811 (pytest fixtures are imported from fake_slack and named as arguments)
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import make_settings
+from fake_slack import (  # noqa: F401 - fixtures
+    FakeSlack,
+    Person,
+    SlackApp,
+    fake_slack,
+    find_button,
+    find_element,
+    option,
+    slack_env,
+)
+
+from sessionbot.asgi import create_app
+from sessionbot.wiring import Parts, build
+from store import repos
+from store.db import Store
+
+
+@pytest.fixture
+def paying_parts(tmp_path: Path, fake_slack: FakeSlack, sqlite_store: Store) -> Parts:
+    env = slack_env(fake_slack, STRIPE_API_KEY="sk_test_fake")
+    return build(make_settings(tmp_path, **env), store=sqlite_store)
+
+
+@pytest.fixture
+def clinician(paying_parts: Parts, fake_slack: FakeSlack, clock: Any) -> Iterator[Person]:
+    app = SlackApp(create_app(paying_parts)).start()
+    yield Person(app, fake_slack, "U_CLIN1")
+    app.stop()
+
+
+def test_clicked_conversation_with_payment_saves_the_amount_as_pending(
+    clinician: Person, fake_slack: FakeSlack, paying_parts: Parts
+) -> None:
+    ask_date = clinician.say("schedule")
+    ask_time = clinician.pick(ask_date, "turn:date", selected_date="2026-12-01")
+    times = find_element(ask_time, "turn:time")
+    clinician.pick(ask_time, "turn:time", selected_option=option(times, "3:00 PM"))
+    ask_channel = clinician.say("Jane Doe")
+    clinician.click(ask_channel, "E-mail invitation")
+    ask_zone = clinician.say("jane.doe@example.com")
+    ask_documents = clinician.click(ask_zone, "Eastern")
+    packages = find_element(ask_documents, "turn:pick")
+    ask_payment = clinician.pick(
+        ask_documents, "turn:pick", selected_option=option(packages, "No documents")
+    )
+    assert "Require payment" in ask_payment.text
+    ask_service = clinician.click(ask_payment, "Yes, require payment")
+    services = find_element(ask_service, "turn:pick")
+    assert services["type"] == "static_select"
+    follow_up = option(services, "Follow-up session — $120.00")
+    ask_amount = clinician.pick(ask_service, "turn:pick", selected_option=follow_up)
+    # The amount starts at the service's price, and stays editable.
+    amount = find_element(ask_amount, "turn:amount")
+    assert amount["type"] == "plain_text_input" and amount["initial_value"] == "120.00"
+    assert find_button(ask_amount, "Charge $120.00")
+    refused = clinician.pick(ask_amount, "turn:amount", value="0")
+    assert refused.text == "The amount must be more than $0."
+    summary = clinician.say("95.50")  # typing always works too
+    assert "$95.50" in summary.text and "Follow-up session" in summary.text
+    saved = clinician.click(summary, "Save")
+    assert saved.text.startswith("Saved: session with Jane Doe")
+    with paying_parts.store.unit() as s:
+        (session,) = repos.list_sessions(s, repos.get_clinician(s, "T1", "U_CLIN1").id)
+        assert (session.service, session.amount_cents) == ("followup", 9550)
+        assert session.payment_status == "pending"
+    # The dashboard shows the payment status.
+    home = fake_slack.wait_calls("views.publish", 1)[-1]
+    assert "Payment: pending" in str(home.args["view"])
+    for answered in (ask_service, ask_amount):
+        assert answered.updates == 1
+
+
+def test_the_price_is_charged_as_it_is_with_one_click(
+    clinician: Person, paying_parts: Parts
+) -> None:
+    clinician.say("JD tomorrow 3pm, no invitation, no documents")
+    ask = clinician.say("same")  # the participant's zone: the clinician's own
+    assert "Require payment" in ask.text, ask.text
+    ask_service = clinician.click(ask, "Yes, require payment")
+    services = find_element(ask_service, "turn:pick")
+    ask_amount = clinician.pick(
+        ask_service, "turn:pick", selected_option=option(services, "Brief check-in — $60.00")
+    )
+    summary = clinician.click(ask_amount, "Charge $60.00")
+    clinician.click(summary, "Save")
+    with paying_parts.store.unit() as s:
+        (session,) = repos.list_sessions(s, repos.get_clinician(s, "T1", "U_CLIN1").id)
+        assert (session.amount_cents, session.payment_status) == (6000, "pending")
