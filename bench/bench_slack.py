@@ -149,19 +149,28 @@ async def ack_latency(app: InProcess, fake: FakeSlack, kind: str, n: int) -> lis
     return samples
 
 
-async def reply_latency(app: InProcess, fake: FakeSlack, m: int) -> list[float]:
+async def reply_latency(
+    app: InProcess, fake: FakeSlack, m: int, *, ongoing: bool = False
+) -> list[float]:
+    """From a DM sent to the answer at the fake Slack; `ongoing`: the conversation's second
+    message (the clinician is known, as in most turns), else its first."""
     tag = next(_round)
     people = [Person(app, fake, f"U_R{tag}x{i:03d}") for i in range(m)]  # type: ignore[arg-type]
 
-    async def one(p: Person) -> float:
-        body, ctype = p.dm_body("schedule")
+    async def say(p: Person, text: str) -> float:
+        before = len(fake.channel(p.dm_channel))
+        body, ctype = p.dm_body(text)
         start = time.perf_counter()
         await app.send(body, ctype)
-        while not fake.channel(p.dm_channel):
+        while len(fake.channel(p.dm_channel)) <= before:
             await asyncio.sleep(0.001)
         return (time.perf_counter() - start) * 1000
 
-    samples = list(await asyncio.gather(*(one(p) for p in people)))
+    if ongoing:
+        await asyncio.gather(*(say(p, "schedule") for p in people))
+        await settle(fake)
+    text = "tomorrow 3pm" if ongoing else "schedule"
+    samples = list(await asyncio.gather(*(say(p, text) for p in people)))
     await settle(fake)
     return samples
 
@@ -347,6 +356,9 @@ async def latency(n: int, m: int, rounds: int, inline_ack: bool) -> list[str]:
         pooled.setdefault(f"reply x{m}", ([], []))
         pooled[f"reply x{m}"][0].extend(await reply_latency(ours, fake, m))
         pooled[f"reply x{m}"][1].extend(await reply_latency(bare, fake, m))
+        pooled.setdefault(f"reply ongoing x{m}", ([], []))
+        pooled[f"reply ongoing x{m}"][0].extend(await reply_latency(ours, fake, m, ongoing=True))
+        pooled[f"reply ongoing x{m}"][1].extend(await reply_latency(bare, fake, m, ongoing=True))
     fake.stop()
     return [row(name, mine, base) for name, (mine, base) in pooled.items()]
 
