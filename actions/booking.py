@@ -18,7 +18,12 @@ from sqlalchemy.orm import Session
 from actions.formatting import cents
 from sessionbot.practice import Practice
 from store import repos
+from store.crypto import keyring
 from store.models import Clinician, ScheduledSession
+
+# What a participant may have heard of the session, and the outbox states of "it left".
+TOLD_KINDS = ("invitation", "update", "reminder")
+LEFT_STATUSES = ("sent", "sending", "local")
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,7 @@ def book(
         invite_channel=draft.invite_channel,
         email=draft.email,
         phone=draft.phone,
+        phone_index=phone_index(draft.phone),
         participant_tz=draft.participant_tz,
         documents=draft.documents,
         service=draft.service,
@@ -192,16 +198,39 @@ def record_rsvp(
     return True
 
 
+def phone_index(phone: str | None) -> str | None:
+    """The keyed blind index of an E.164 number: inbound texts find sessions by it."""
+    return keyring().blind_index(phone) if phone else None
+
+
+def invitation_left(s: Session, session: ScheduledSession) -> bool:
+    """Whether anything about this session has reached (or may be reaching) the participant.
+
+    `sending` counts: a worker holds it and the provider may already have accepted it.
+    """
+    return any(
+        m.kind in TOLD_KINDS and m.status in LEFT_STATUSES
+        for m in repos.outbox_for_session(s, session.id)
+    )
+
+
 def cancel(s: Session, session: ScheduledSession, practice: Practice, now: datetime) -> bool:
-    """Cancel; tells the participant when they were invited. False if already cancelled."""
+    """Cancel; a notice goes only to a participant who was told of the session.
+
+    An invitation still waiting (or never sent) is withdrawn, and nothing else goes: a
+    participant who never heard of the session must not get a cancellation of it.
+    False if already cancelled.
+    """
     if session.status == "cancelled":
         return False
     withdraw_pending(s, session)
     session.status = "cancelled"
     session.cancelled_at = now
     session.sequence += 1
-    if session.invite_status not in ("not_sent",):
+    if invitation_left(s, session):
         plan_messages(s, session, practice, now, first="cancellation")
+    elif session.invite_channel != "none":
+        session.invite_status = "withdrawn"
     return True
 
 
@@ -211,11 +240,15 @@ def reschedule(
     """Move the session; the participant gets an update and fresh reminders."""
     if new_start <= now:
         raise ValueError("the new start must be in the future")
+    told = invitation_left(s, session)
     withdraw_pending(s, session)
     session.start_at = new_start
     session.sequence += 1
     session.rsvp = None
-    plan_messages(s, session, practice, now, first="update")
+    if session.phone and session.phone_index is None:  # a row from before the index
+        session.phone_index = phone_index(session.phone)
+    # Someone never invited gets the invitation at the new time, not an "update".
+    plan_messages(s, session, practice, now, first="update" if told else "invitation")
 
 
 def join_window(session: ScheduledSession, practice: Practice) -> tuple[datetime, datetime]:

@@ -395,7 +395,8 @@ class ValidateScheduleForm(FormValidationAction):
                 dispatcher,
                 tracker,
                 "participant_tz",
-                f"I don't know the time zone “{value}”. Try “Eastern”, “London” or “America/Chicago”.",
+                f"I don't know the time zone “{value}”. "
+                "Try “Eastern”, “London” or “America/Chicago”.",
             )
         self._acknowledge(
             dispatcher, tracker, "participant_tz", f"time zone to {zone_label(value)}"
@@ -461,7 +462,8 @@ class ValidateScheduleForm(FormValidationAction):
                 dispatcher,
                 tracker,
                 "amount",
-                f"{money(amount)} is more than this practice's maximum of {money(practice.max_amount)}.",
+                f"{money(amount)} is more than this practice's maximum "
+                f"of {money(practice.max_amount)}.",
             )
         return {"amount": str(amount.quantize(Decimal("0.01")))}
 

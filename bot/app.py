@@ -497,7 +497,12 @@ class SlackFace:
             )
             if not booking.cancel(s, session, parts.practice, datetime.now(UTC)):
                 return f"{what[0].upper()}{what[1:]} was already cancelled."
-            told = " The participant will be told." if session.invite_channel != "none" else ""
+            if booking.invitation_left(s, session):
+                told = " The participant will be told."
+            elif session.invite_channel != "none":
+                told = " Their invitation hadn't gone out yet, so they get no notice."
+            else:
+                told = ""
             return f"Cancelled {what}.{told}"
 
     async def on_reschedule(
@@ -524,9 +529,14 @@ class SlackFace:
             if session is None or session.status == "cancelled":
                 return None
             tz = clinician.tz or parts.practice.default_timezone
+            told = {
+                True: " The participant will get an update.",
+                False: " The participant will get the invitation for the new time.",
+            }[booking.invitation_left(s, session)]
             text = (
                 f"Move the session with {initials(session.participant)} on "
-                f"{when(session.start_at, tz)}. The participant will be told."
+                f"{when(session.start_at, tz)}."
+                + (told if session.invite_channel != "none" else "")
             )
             return blocks.reschedule_modal(public_id, session.start_at, tz, text, 0)
 

@@ -116,11 +116,25 @@ def _domain_of(sender: str) -> str:
 
 
 class SmtpSender:
-    """SMTP with STARTTLS when offered (or implicit TLS for smtps://) and AUTH when given."""
+    """SMTP with STARTTLS when offered (or implicit TLS for smtps://) and AUTH when given.
+
+    The password never goes over a connection without TLS: a `smtp://user:pass@...`
+    server that offers no STARTTLS gets no AUTH and no message (a transient error, so the
+    messages wait while the practice fixes its settings). One connection is kept open
+    and reused while the server keeps it (checked with NOOP), so a batch pays the TLS
+    handshake and the login once.
+    """
 
     local = False
 
-    def __init__(self, url: str, *, timeout: float = 20.0, tls: ssl.SSLContext | None = None):
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 20.0,
+        tls: ssl.SSLContext | None = None,
+        ca_file: str | None = None,
+    ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps"):
             raise ValueError("SESSIONBOT_SMTP_URL must start with smtp:// or smtps://")
@@ -130,37 +144,83 @@ class SmtpSender:
         self.user = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
         self.timeout = timeout
-        self.tls = tls or ssl.create_default_context()
+        self.tls = tls or ssl.create_default_context(cafile=ca_file)
+        self._conn: smtplib.SMTP | None = None
 
     def _connect(self) -> smtplib.SMTP:
         if self.implicit_tls:
-            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self.tls)
-        conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-        conn.ehlo()
-        if conn.has_extn("starttls"):
-            conn.starttls(context=self.tls)
+            conn: smtplib.SMTP = smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout, context=self.tls
+            )
             conn.ehlo()
+        else:
+            conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            conn.ehlo()
+            if conn.has_extn("starttls"):
+                conn.starttls(context=self.tls)
+                conn.ehlo()
+            elif self.user:
+                conn.close()
+                raise TransientError(
+                    "SMTP server offers no STARTTLS; the password is not sent in clear "
+                    "(use smtps:// or a server with STARTTLS)"
+                )
+        if self.user:
+            try:
+                conn.login(self.user, self.password or "")
+            except (smtplib.SMTPAuthenticationError, smtplib.SMTPServerDisconnected) as exc:
+                conn.close()
+                # The practice's account, not the participant: keep the message for later.
+                code = getattr(exc, "smtp_code", "disconnected")
+                raise TransientError(f"SMTP login refused ({code})") from None
         return conn
+
+    def _connection(self) -> smtplib.SMTP:
+        if self._conn is not None:
+            try:
+                if self._conn.noop()[0] == 250:
+                    return self._conn
+            except (smtplib.SMTPException, OSError):
+                pass
+            self.close()
+        self._conn = self._connect()
+        return self._conn
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.quit()
+            except (smtplib.SMTPException, OSError):
+                conn.close()
 
     def send(self, message: EmailMessage) -> str:
         try:
-            with self._connect() as conn:
-                if self.user:
-                    conn.login(self.user, self.password or "")
-                refused = conn.send_message(message)
+            refused = self._connection().send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
+            self._reset()
             codes = [code for code, _ in exc.recipients.values()]
             raise _by_code(min(codes), "recipient refused") from None
-        except smtplib.SMTPAuthenticationError as exc:
-            # The practice's account, not the participant: keep the message for later.
-            raise TransientError(f"SMTP login refused ({exc.smtp_code})") from None
         except smtplib.SMTPResponseException as exc:
+            self._reset()
             raise _by_code(exc.smtp_code, "server refused the message") from None
+        except TransientError:
+            raise
         except (smtplib.SMTPException, OSError) as exc:
+            self.close()
             raise TransientError(f"SMTP unavailable: {type(exc).__name__}") from None
         if refused:
             raise _by_code(min(code for code, _ in refused.values()), "recipient refused")
         return str(message["Message-ID"])
+
+    def _reset(self) -> None:
+        """After a refused transaction, RSET so the kept connection starts clean."""
+        if self._conn is None:
+            return
+        try:
+            self._conn.rset()
+        except (smtplib.SMTPException, OSError):
+            self.close()
 
 
 def _by_code(code: int, what: str) -> TransientError | PermanentError:

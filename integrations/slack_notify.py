@@ -49,6 +49,7 @@ class SlackNotifier:
             if client_id and engine is not None and not token
             else None
         )
+        self._clients: dict[str, WebClient] = {}
 
     def _token_for(self, team_id: str) -> str:
         if self.token:
@@ -66,7 +67,11 @@ class SlackNotifier:
         return bot.bot_token
 
     def send(self, team_id: str, user_id: str, text: str) -> str:
-        client = WebClient(token=self._token_for(team_id), base_url=self.base_url, timeout=15)
+        token = self._token_for(team_id)
+        client = self._clients.get(token)
+        if client is None:
+            client = WebClient(token=token, base_url=self.base_url, timeout=15)
+            self._clients[token] = client
         try:
             response = client.chat_postMessage(channel=user_id, text=text)
         except SlackApiError as exc:

@@ -124,7 +124,7 @@ def handle_inbound(parts: Parts, form: dict[str, str]) -> str | None:
 
 
 def _sessions_for(s, phone: str, now: datetime):  # type: ignore[no-untyped-def]
-    return [x for x in repos.upcoming_sms_sessions(s, now) if x.phone == phone]
+    return repos.upcoming_sms_sessions(s, now, keyring().blind_index(phone))
 
 
 def _latest_upcoming(s, phone: str, now: datetime):  # type: ignore[no-untyped-def]

@@ -52,7 +52,9 @@ class Senders:
 def senders_from_settings(settings: Settings, store: Store) -> Senders:
     """Real senders where credentials are set; the local outbox for the rest."""
     mail_sender: MailSender = (
-        mail.SmtpSender(settings.smtp_url) if settings.smtp_url else local_outbox.LocalMail()
+        mail.SmtpSender(settings.smtp_url, ca_file=settings.smtp_ca_file)
+        if settings.smtp_url
+        else local_outbox.LocalMail()
     )
     sms_sender: SmsSender = local_outbox.LocalSms()
     if settings.sms_configured:
@@ -91,12 +93,19 @@ class Retry:
 
 @dataclass
 class Outgoing:
-    """One prepared send: what goes where (decrypted only in memory)."""
+    """One prepared send: what goes where (decrypted only in memory).
+
+    `session_id`, `kind` and `version` let the worker re-check, just before sending and
+    without decrypting anything, that the session was not cancelled or moved meanwhile.
+    """
 
     id: int
     channel: str
     send: Callable[[], str]
     preview: Callable[[], str]
+    kind: str = "clinician_notice"
+    session_id: int | None = None
+    version: int | None = None
 
 
 @dataclass
@@ -135,64 +144,133 @@ class Worker:
 
     # The loop ------------------------------------------------------------------------
 
-    def run_once(self) -> Stats:
-        """Send everything due now (including notices queued on the way), then return."""
+    def run_once(self, stop: threading.Event | None = None) -> Stats:
+        """Send everything due now (including notices queued on the way), then return.
+
+        With `stop` set meanwhile, it returns after the message in hand and gives the
+        rest of its claimed batch back at once (no waiting for the lease).
+        """
         stats = Stats()
-        while True:
-            claimed = self.claim()
-            if not claimed:
-                return stats
-            for message_id in claimed:
-                stats.add(self.process(message_id))
+        while not (stop and stop.is_set()):
+            batch = self.claim_prepared()
+            if not batch:
+                break
+            for i, item in enumerate(batch):
+                if stop and stop.is_set():
+                    self.release([x.id for x in batch[i:] if isinstance(x, Outgoing)])
+                    return stats
+                stats.add(item if isinstance(item, str) else self.deliver(item))
+        return stats
 
     def run_forever(self, stop: threading.Event, poll: float = 2.0) -> Stats:
         total = Stats()
-        while not stop.is_set():
-            stats = self.run_once()
-            total.counts.update(stats.counts)
-            if not stats.handled:
-                stop.wait(poll)
+        try:
+            while not stop.is_set():
+                stats = self.run_once(stop)
+                total.counts.update(stats.counts)
+                if not stats.handled:
+                    stop.wait(poll)
+        finally:
+            self.close()
         return total
 
+    def close(self) -> None:
+        """Let go of kept connections (the SMTP session)."""
+        for sender in (self.senders.mail, self.senders.sms, self.senders.slack):
+            close = getattr(sender, "close", None)
+            if close is not None:
+                close()
+
     def claim(self) -> list[int]:
+        """Claim due messages without preparing them (their ids, for `process`)."""
         now = datetime.now(UTC)
         with self.store.unit() as s:
             rows = repos.claim_due(s, self.worker_id, now, now + self.lease, self.batch)
             return [row.id for row in rows]
 
+    def claim_prepared(self) -> list[Outgoing | str]:
+        """Claim a batch and prepare every send in the same transaction.
+
+        The batch's sessions, clinicians and opt-outs are read with one query each, so
+        a message costs no round trip of its own before it is sent.
+        """
+        now = datetime.now(UTC)
+        with self.store.unit() as s:
+            rows = repos.claim_due(s, self.worker_id, now, now + self.lease, self.batch)
+            if not rows:
+                return []
+            sessions = repos.sessions_by_ids(s, {r.session_id for r in rows if r.session_id})
+            opted_out = _opted_out_among(s, sessions)
+            return [self._prepare(s, row, now, sessions, opted_out) for row in rows]
+
+    def release(self, message_ids: list[int]) -> None:
+        """Give claimed, unsent messages back (a stop in the middle of a batch)."""
+        if message_ids:
+            with self.store.unit() as s:
+                repos.release_claims(s, message_ids, self.worker_id)
+
     # One message ---------------------------------------------------------------------
 
     def process(self, message_id: int) -> str:
+        """Prepare and deliver one message already claimed by this worker."""
+        now = datetime.now(UTC)
         with self.store.unit() as s:
             message = repos.claimed_message(s, message_id, self.worker_id)
             if message is None:
                 return "lost_claim"
-            outcome = self._prepare(s, message)
-            if isinstance(outcome, str):
-                return outcome
-        outgoing = outcome
+            ids = {message.session_id} if message.session_id else set()
+            sessions = repos.sessions_by_ids(s, ids)
+            outcome = self._prepare(s, message, now, sessions, _opted_out_among(s, sessions))
+        return outcome if isinstance(outcome, str) else self.deliver(outcome)
+
+    def deliver(self, outgoing: Outgoing) -> str:
+        """Re-check, send with no transaction open, record the outcome."""
+        if outgoing.session_id is not None and not self._still_current(outgoing):
+            return "withdrawn"
         try:
             ref = outgoing.send()
         except DeliveryError as exc:
-            return self._failed(message_id, exc)
+            return self._failed(outgoing.id, exc)
         except Exception as exc:  # a bug or an unexpected library error: retry, log type only
-            log.exception("outbox %s: unexpected error", message_id)
-            return self._failed(message_id, TransientError(f"unexpected {type(exc).__name__}"))
-        return self._sent(message_id, ref, outgoing)
+            log.exception("outbox %s: unexpected error", outgoing.id)
+            return self._failed(outgoing.id, TransientError(f"unexpected {type(exc).__name__}"))
+        return self._sent(outgoing, ref)
 
-    def _prepare(self, s: Session, message: OutboxMessage) -> Outgoing | str:
+    def _still_current(self, outgoing: Outgoing) -> bool:
+        """The session's state now (a cheap read: no participant data is decrypted)."""
         now = datetime.now(UTC)
+        with self.store.unit() as s:
+            state = repos.session_state(s, outgoing.session_id or 0)
+            if state is not None and self._wanted(outgoing.kind, outgoing.version, *state, now):
+                return True
+            repos.withdraw_claimed(s, outgoing.id, self.worker_id)
+        log.info("outbox %s (%s): withdrawn", outgoing.id, outgoing.kind)
+        return False
+
+    def _prepare(
+        self,
+        s: Session,
+        message: OutboxMessage,
+        now: datetime,
+        sessions: dict[int, ScheduledSession],
+        opted_out: set[str],
+    ) -> Outgoing | str:
         if message.kind == "clinician_notice":
             return self._notice(s, message)
-        session = repos.session_by_id(s, message.session_id) if message.session_id else None
-        if session is None or not self._still_wanted(message, session, now):
+        session = sessions.get(message.session_id) if message.session_id else None
+        version = _version_of(message)
+        if session is None or not self._wanted(
+            message.kind, version, session.status, session.sequence, session.start_at, now
+        ):
             message.status = "withdrawn"
+            message.claimed_until = None
             log.info("outbox %s (%s): withdrawn", message.id, message.kind)
             return "withdrawn"
         view = self._view(session)
+        common = {"kind": message.kind, "session_id": session.id, "version": version}
         if message.channel == "sms":
             phone = session.phone or ""
-            if repos.sms_opted_out(s, keyring().blind_index(phone)):
+            if _phone_index(session) in opted_out:
                 self._opted_out(s, message, session, now)
                 return "opted_out"
             body = messages.sms(message.kind, view)
@@ -202,6 +280,7 @@ class Worker:
                 channel="sms",
                 send=lambda: sender.send(phone, body),
                 preview=lambda: local_outbox.preview_sms(phone, body),
+                **common,
             )
         email: EmailMessage = mail.compose(
             message.kind,
@@ -218,6 +297,7 @@ class Worker:
             channel="email",
             send=lambda: mailer.send(email),
             preview=lambda: local_outbox.preview_email(email),
+            **common,
         )
 
     def _notice(self, s: Session, message: OutboxMessage) -> Outgoing:
@@ -233,16 +313,22 @@ class Worker:
         )
 
     @staticmethod
-    def _still_wanted(message: OutboxMessage, session: ScheduledSession, now: datetime) -> bool:
-        if message.kind == "cancellation":
+    def _wanted(
+        kind: str,
+        version: int | None,
+        status: str,
+        sequence: int,
+        start_at: datetime,
+        now: datetime,
+    ) -> bool:
+        if kind == "cancellation":
             return True
-        if session.status == "cancelled":
+        if status == "cancelled":
             return False
         # A message planned for an older version of the session (before a reschedule).
-        version = message.dedupe_key.rsplit(":", 1)[-1]
-        if version.isdigit() and int(version) != session.sequence:
+        if version is not None and version != sequence:
             return False
-        return not (message.kind == "reminder" and session.start_at <= now)
+        return not (kind == "reminder" and start_at <= now)
 
     def _view(self, session: ScheduledSession) -> messages.SessionView:
         page = booking.participant_url(self.settings.public_url, session)
@@ -258,29 +344,27 @@ class Worker:
 
     # Outcomes ------------------------------------------------------------------------
 
-    def _sent(self, message_id: int, ref: str, outgoing: Outgoing) -> str:
-        now = datetime.now(UTC)
+    def _sent(self, outgoing: Outgoing, ref: str) -> str:
+        """One short transaction of plain UPDATEs: nothing is loaded or decrypted."""
         local = ref == "local"
+        status = local_outbox.LOCAL_STATUS if local else "sent"
         with self.store.unit() as s:
-            message = repos.claimed_message(s, message_id, self.worker_id)
-            if message is None:  # the lease ran out and another worker took it over
-                log.warning("outbox %s: sent, but the claim had expired", message_id)
-                return "sent_late"
-            message.status = local_outbox.LOCAL_STATUS if local else "sent"
-            message.sent_at = now
-            message.provider_ref = None if local else ref
-            message.claimed_until = None
-            message.last_error = None
-            if local:
-                message.payload = outgoing.preview()
-            if message.kind in INVITE_KINDS and message.session_id:
-                session = repos.session_by_id(s, message.session_id)
-                if session is not None:
-                    session.invite_status = "local_outbox" if local else "sent"
-            log.info(
-                "outbox %s (%s/%s): %s", message_id, message.kind, outgoing.channel, message.status
+            recorded = repos.record_sent(
+                s,
+                outgoing.id,
+                self.worker_id,
+                status=status,
+                sent_at=datetime.now(UTC),
+                provider_ref=None if local else ref,
+                payload=outgoing.preview() if local else None,
             )
-            return message.status
+            if not recorded:  # the lease ran out and another worker took it over
+                log.warning("outbox %s: sent, but the claim had expired", outgoing.id)
+                return "sent_late"
+            if outgoing.kind in INVITE_KINDS and outgoing.session_id is not None:
+                repos.set_invite_status(s, outgoing.session_id, "local_outbox" if local else "sent")
+        log.info("outbox %s (%s/%s): %s", outgoing.id, outgoing.kind, outgoing.channel, status)
+        return status
 
     def _failed(self, message_id: int, error: DeliveryError) -> str:
         now = datetime.now(UTC)
@@ -373,3 +457,18 @@ class Worker:
             now=now,
             session_id=session.id,
         )
+
+
+def _version_of(message: OutboxMessage) -> int | None:
+    """The session version a message was planned for (the end of its dedupe key)."""
+    version = message.dedupe_key.rsplit(":", 1)[-1]
+    return int(version) if message.kind in SESSION_KINDS and version.isdigit() else None
+
+
+def _phone_index(session: ScheduledSession) -> str:
+    return session.phone_index or keyring().blind_index(session.phone or "")
+
+
+def _opted_out_among(s: Session, sessions: dict[int, ScheduledSession]) -> set[str]:
+    phones = [_phone_index(x) for x in sessions.values() if x.phone]
+    return repos.sms_opted_out_among(s, phones)

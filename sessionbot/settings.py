@@ -41,6 +41,7 @@ class Settings:
     twilio_messaging_service_sid: str | None = None
     twilio_api_url: str | None = None
     smtp_url: str | None = None
+    smtp_ca_file: str | None = None
     mail_from: str = "sessionbot <no-reply@localhost>"
     stripe_api_key: str | None = None
     stripe_webhook_secret: str | None = None
@@ -89,6 +90,7 @@ class Settings:
             twilio_messaging_service_sid=get("TWILIO_MESSAGING_SERVICE_SID"),
             twilio_api_url=get("SESSIONBOT_TWILIO_API_URL"),
             smtp_url=get("SESSIONBOT_SMTP_URL"),
+            smtp_ca_file=get("SESSIONBOT_SMTP_CA_FILE"),
             mail_from=env.get("SESSIONBOT_MAIL_FROM") or "sessionbot <no-reply@localhost>",
             stripe_api_key=get("STRIPE_API_KEY"),
             stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET"),

@@ -85,9 +85,9 @@ class Store:
             keys = [load_or_create_key_file(key_file)]
         set_keyring(Keyring(list(keys)))
         store = cls(make_engine(url))
-        if upgrade if upgrade is not None else url.startswith("sqlite"):
-            if upgrade or store.needs_upgrade():
-                store.upgrade()
+        wanted = upgrade if upgrade is not None else url.startswith("sqlite")
+        if wanted and (upgrade or store.needs_upgrade()):
+            store.upgrade()
         return store
 
     def needs_upgrade(self) -> bool:

@@ -84,7 +84,12 @@ class ScheduledSession(Base):
     """One video session between a clinician and a participant."""
 
     __tablename__ = "scheduled_sessions"
-    __table_args__ = (Index("ix_sessions_clinician_start", "clinician_id", "start_at"),)
+    __table_args__ = (
+        Index("ix_sessions_clinician_start", "clinician_id", "start_at"),
+        # The dashboard's count reads only this index (migration 0003).
+        Index("ix_sessions_clinician_start_status", "clinician_id", "start_at", "status"),
+        Index("ix_sessions_phone_index", "phone_index"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
@@ -96,6 +101,8 @@ class ScheduledSession(Base):
     invite_channel: Mapped[str] = mapped_column(String(8))
     email: Mapped[str | None] = mapped_column(EncryptedText(512))
     phone: Mapped[str | None] = mapped_column(EncryptedText(512))
+    # Keyed blind index of `phone` (E.164) for inbound texts; NULL on rows made before it.
+    phone_index: Mapped[str | None] = mapped_column(String(64))
     participant_tz: Mapped[str] = mapped_column(String(64))
     documents: Mapped[str | None] = mapped_column(String(64))
     service: Mapped[str | None] = mapped_column(String(64))

@@ -12,7 +12,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -407,6 +407,106 @@ def claimed_message(s: Session, message_id: int, worker_id: str) -> OutboxMessag
         )
         .with_for_update()
     ).one_or_none()
+
+
+def sessions_by_ids(s: Session, ids: set[int]) -> dict[int, ScheduledSession]:
+    if not ids:
+        return {}
+    rows = s.scalars(select(ScheduledSession).where(ScheduledSession.id.in_(ids)))
+    return {row.id: row for row in rows}
+
+
+def session_state(s: Session, session_id: int) -> tuple[str, int, datetime] | None:
+    """(status, sequence, start) of a session: plain columns, nothing decrypted."""
+    row = s.execute(
+        select(ScheduledSession.status, ScheduledSession.sequence, ScheduledSession.start_at).where(
+            ScheduledSession.id == session_id
+        )
+    ).one_or_none()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+# Plain UPDATEs of the worker's hot path: no ORM objects to keep in step with them.
+_PLAIN = {"synchronize_session": False}
+
+
+def _claimed(message_id: int, worker_id: str):  # type: ignore[no-untyped-def]
+    return (
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.claimed_by == worker_id,
+            OutboxMessage.status == "sending",
+        )
+        .execution_options(**_PLAIN)
+    )
+
+
+def record_sent(
+    s: Session,
+    message_id: int,
+    worker_id: str,
+    *,
+    status: str,
+    sent_at: datetime,
+    provider_ref: str | None,
+    payload: str | None,
+) -> bool:
+    """Mark a message this worker still holds as sent; False if its claim was lost."""
+    values: dict[str, Any] = {
+        "status": status,
+        "sent_at": sent_at,
+        "provider_ref": provider_ref,
+        "claimed_until": None,
+        "last_error": None,
+    }
+    if payload is not None:
+        values["payload"] = payload
+    result = s.execute(_claimed(message_id, worker_id).values(**values))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def withdraw_claimed(s: Session, message_id: int, worker_id: str) -> None:
+    s.execute(_claimed(message_id, worker_id).values(status="withdrawn", claimed_until=None))
+
+
+def release_claims(s: Session, message_ids: list[int], worker_id: str) -> None:
+    """Hand claimed, unsent messages back as they were (this try did not count)."""
+    s.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(message_ids),
+            OutboxMessage.claimed_by == worker_id,
+            OutboxMessage.status == "sending",
+        )
+        .values(
+            status="pending",
+            claimed_by=None,
+            claimed_until=None,
+            attempts=OutboxMessage.attempts - 1,
+        )
+    )
+
+
+def set_invite_status(s: Session, session_id: int, status: str) -> None:
+    s.execute(
+        update(ScheduledSession)
+        .where(ScheduledSession.id == session_id)
+        .values(invite_status=status)
+    )
+
+
+def sms_opted_out_among(s: Session, phone_indexes: list[str]) -> set[str]:
+    """Which of these numbers (blind indexes) said STOP."""
+    if not phone_indexes:
+        return set()
+    return set(
+        s.scalars(
+            select(SmsOptOut.phone_index).where(
+                SmsOptOut.phone_index.in_(phone_indexes), SmsOptOut.opted_out.is_(True)
+            )
+        )
+    )
 
 
 def outbox_by_provider_ref(s: Session, provider_ref: str) -> OutboxMessage | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from conftest import Chat, make_settings
@@ -18,11 +18,14 @@ from store.models import OutboxMessage, ScheduledSession
 CLINICIAN = Who("T_TEST", "U_CLIN1", tz="America/New_York")
 
 
-def wired_parts(tmp_path: Path, store: Store, *, smtp=None, twilio=None) -> Parts:
-    env: dict[str, str] = {}
+def wired_parts(tmp_path: Path, store: Store, *, smtp=None, twilio=None, **extra: str) -> Parts:
+    """Parts with SMTP/Twilio pointed at the local servers given; `extra`: more settings."""
+    env: dict[str, str] = dict(extra)
     if smtp is not None:
         env["SESSIONBOT_SMTP_URL"] = smtp.url
         env["SESSIONBOT_MAIL_FROM"] = "Example Practice <sessions@practice.example>"
+        if getattr(smtp, "ca_file", None):
+            env["SESSIONBOT_SMTP_CA_FILE"] = smtp.ca_file
     if twilio is not None:
         env.update(twilio.env())
     return build(make_settings(tmp_path, **env), store=store)
@@ -38,6 +41,28 @@ def schedule(parts: Parts, text: str, tz_answer: str = "Pacific") -> ScheduledSe
     reply = chat.say("save")
     assert reply.saved_session_id, reply.text
     return session(parts, reply.saved_session_id)
+
+
+def book_many(parts: Parts, n: int, *, channel: str = "sms") -> None:
+    """n sessions saved at once (numbers +1617555nnnn): n invitations due now."""
+    now = datetime.now(UTC)
+    with parts.store.unit() as s:
+        clinician = repos.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
+        for i in range(n):
+            draft = booking.Draft(
+                draft_id=f"bulk-{i}",
+                start=now + timedelta(days=3, minutes=i),
+                duration_min=50,
+                participant=f"P{i}",
+                invite_channel=channel,
+                email=f"p{i}@example.com" if channel == "email" else None,
+                phone=f"+1617555{i:04d}" if channel == "sms" else None,
+                participant_tz="America/Los_Angeles",
+                documents=None,
+                service=None,
+                amount=None,
+            )
+            booking.book(s, clinician, draft, parts.practice, now)
 
 
 def session(parts: Parts, public_id: str) -> ScheduledSession:

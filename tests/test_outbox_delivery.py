@@ -299,3 +299,74 @@ def test_twilio_busy_and_dropped_connections_are_retried(
     assert len(fake_twilio.requests) == 4
     assert session(parts, booked.public_id).invite_status == "sent"
     assert clinician_notices(parts) == []
+
+
+def test_cancelling_before_the_invitation_left_sends_the_participant_nothing(
+    tmp_path,
+    store,
+    smtp_server,
+    clock,
+) -> None:
+    parts = wired_parts(tmp_path, store, smtp=smtp_server)
+    booked = schedule(parts, EMAIL_BOOKING)
+    cancel(parts, booked.public_id)  # before any worker ran: the invitation never left
+    for hour in ("2026-11-24 10:00", "2026-11-24 15:00", "2026-11-25 14:00"):
+        clock.move_to(at(hour))
+        run_worker(parts)
+    assert smtp_server.received == []
+    assert [(m.kind, m.status) for m in outbox(parts)] == [
+        ("invitation", "withdrawn"),
+        ("reminder", "withdrawn"),
+        ("reminder", "withdrawn"),
+    ]
+    assert session(parts, booked.public_id).invite_status == "withdrawn"
+
+
+def test_cancelling_after_a_withdrawn_invitation_sends_nothing_either(
+    tmp_path,
+    store,
+    fake_twilio,
+    clock,
+) -> None:
+    """Moved, then cancelled, all before the worker ran: no text ever reaches the phone."""
+    parts = wired_parts(tmp_path, store, twilio=fake_twilio)
+    booked = schedule(parts, TEXT_BOOKING)
+    reschedule(parts, booked.public_id, at("2026-11-27 16:00"))
+    cancel(parts, booked.public_id)
+    run_worker(parts)
+    assert fake_twilio.requests == []
+    assert "cancellation" not in {m.kind for m in outbox(parts)}
+
+
+def test_cancelling_after_the_invitation_was_sent_tells_the_participant(
+    tmp_path,
+    store,
+    fake_twilio,
+    clock,
+) -> None:
+    parts = wired_parts(tmp_path, store, twilio=fake_twilio)
+    booked = schedule(parts, TEXT_BOOKING)
+    run_worker(parts)
+    cancel(parts, booked.public_id)
+    run_worker(parts)
+    bodies = [m["Body"] for m in fake_twilio.messages]
+    assert len(bodies) == 2
+    assert "Wed Nov 25, 12:00 PM PT is cancelled" in bodies[1]
+
+
+def test_moving_a_session_before_its_invitation_left_sends_an_invitation_not_an_update(
+    tmp_path,
+    store,
+    smtp_server,
+    clock,
+) -> None:
+    parts = wired_parts(tmp_path, store, smtp=smtp_server)
+    booked = schedule(parts, EMAIL_BOOKING)
+    reschedule(parts, booked.public_id, at("2026-11-27 16:00"))
+    run_worker(parts)
+    (mail,) = smtp_server.received
+    assert mail.message["Subject"].startswith("Invitation:")
+    assert "1:00 PM PST" in mail.message["Subject"]
+    (event,) = ics_of(mail.message).walk("VEVENT")
+    assert event.decoded("DTSTART") == at("2026-11-27 16:00")
+    assert int(event["SEQUENCE"]) == 1

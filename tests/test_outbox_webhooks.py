@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import at
+import sqlalchemy as sa
+from conftest import TEST_KEY, at
 from fake_twilio import fake_twilio_fixture, sign  # noqa: F401
-from outbox_kit import clinician_notices, outbox, run_worker, schedule, session, wired_parts
+from outbox_kit import (
+    clinician_notices,
+    outbox,
+    reschedule,
+    run_worker,
+    schedule,
+    session,
+    wired_parts,
+)
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from actions import booking
 from integrations.webhooks import routes
 from store import repos
-from store.crypto import keyring
-from store.models import ProcessedEvent
+from store.crypto import Keyring, keyring, set_keyring
+from store.models import ProcessedEvent, ScheduledSession
 
 TEXT_BOOKING = "JD tomorrow 3pm by text +1 617 555 0101, intake packet"
 PHONE = "+16175550101"
@@ -140,3 +150,82 @@ def test_delivery_reports_update_the_invitation_status(texting, clock) -> None:
     assert session(parts, booked.public_id).invite_status == "failed"
     assert any("30003" in n for n in clinician_notices(parts))
     clock.shift(timedelta(minutes=1))
+
+
+class CountingKeyring(Keyring):
+    """The real keyring, counting decryptions (to see which rows a look-up opened)."""
+
+    decrypted = 0
+
+    def decrypt(self, token: str) -> str:
+        CountingKeyring.decrypted += 1
+        return super().decrypt(token)
+
+
+@pytest.fixture
+def counting_keyring():
+    original = keyring()
+    counting = CountingKeyring([TEST_KEY])
+    set_keyring(counting)
+    yield CountingKeyring
+    set_keyring(original)
+
+
+def book_texts_to_others(parts, n: int) -> None:
+    now = datetime.now(UTC)
+    with parts.store.unit() as s:
+        clinician = repos.get_clinician(s, "T_TEST", "U_OTHER")
+        for i in range(n):
+            draft = booking.Draft(
+                draft_id=f"other-{i}",
+                start=now + timedelta(days=2, minutes=i),
+                duration_min=50,
+                participant=f"Other {i}",
+                invite_channel="sms",
+                email=None,
+                phone=f"+1212555{i:04d}",
+                participant_tz="America/New_York",
+                documents=None,
+                service=None,
+                amount=None,
+            )
+            booking.book(s, clinician, draft, parts.practice, now)
+
+
+def test_a_reply_finds_its_session_without_opening_other_participants_rows(
+    texting,
+    counting_keyring,
+) -> None:
+    parts, client = texting
+    booked = schedule(parts, TEXT_BOOKING)
+    book_texts_to_others(parts, 40)
+    with parts.store.unit() as s:
+        stored = repos.session_by_id(s, booked.id)
+        assert stored.phone_index == keyring().blind_index(PHONE)
+    counting_keyring.decrypted = 0
+    reply = text_in(client, "Y", "SM1")
+    assert "Thanks" in reply.text
+    assert counting_keyring.decrypted < 20  # one session's fields, not 41 sessions'
+    assert session(parts, booked.public_id).rsvp == "yes"
+
+
+def test_a_session_booked_before_the_phone_index_still_gets_its_reply(texting) -> None:
+    parts, client = texting
+    booked = schedule(parts, TEXT_BOOKING)
+    book_texts_to_others(parts, 3)
+    with parts.store.unit() as s:
+        s.execute(sa.update(ScheduledSession).values(phone_index=None))
+    assert "Thanks" in text_in(client, "N", "SM1").text
+    assert session(parts, booked.public_id).rsvp == "no"
+    with parts.store.unit() as s:  # the old rows were given their index on the way
+        rows = s.scalars(sa.select(ScheduledSession)).all()
+        assert all(r.phone_index == keyring().blind_index(r.phone) for r in rows)
+
+
+def test_moving_an_old_session_gives_it_its_phone_index(texting, clock) -> None:
+    parts, _ = texting
+    booked = schedule(parts, TEXT_BOOKING)
+    with parts.store.unit() as s:
+        s.execute(sa.update(ScheduledSession).values(phone_index=None))
+    reschedule(parts, booked.public_id, at("2026-11-27 16:00"))
+    assert session(parts, booked.public_id).phone_index == keyring().blind_index(PHONE)

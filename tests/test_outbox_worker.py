@@ -11,33 +11,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from conftest import TEST_KEY
 from fake_twilio import fake_twilio_fixture  # noqa: F401
-from outbox_kit import CLINICIAN, outbox, wired_parts, worker
+from outbox_kit import book_many, outbox, wired_parts, worker
 
-from actions import booking
-from store import repos
 from store.db import Store
-
-
-def book_many(parts, n: int) -> None:
-    """n text-invited sessions saved at once: n invitations due now."""
-    now = datetime.now(UTC)
-    with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
-        for i in range(n):
-            draft = booking.Draft(
-                draft_id=f"bulk-{i}",
-                start=now + timedelta(days=3, minutes=i),
-                duration_min=50,
-                participant=f"P{i}",
-                invite_channel="sms",
-                email=None,
-                phone=f"+1617555{i:04d}",
-                participant_tz="America/Los_Angeles",
-                documents=None,
-                service=None,
-                amount=None,
-            )
-            booking.book(s, clinician, draft, parts.practice, now)
 
 
 def test_two_workers_over_1000_due_messages_send_each_exactly_once(

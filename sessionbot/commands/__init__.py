@@ -1,1 +1,4 @@
-"""Subcommands of the other processes; each module has NAME, add_parser(sub) and run(args, settings)."""
+"""Subcommands of the other processes.
+
+Each module has NAME, add_parser(sub) and run(args, settings).
+"""

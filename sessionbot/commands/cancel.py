@@ -1,4 +1,4 @@
-"""`sessionbot cancel ID [--user U]`: cancel a session; the participant is told."""
+"""`sessionbot cancel ID [--user U]`: cancel a session; an invited participant is told."""
 
 from __future__ import annotations
 
@@ -35,6 +35,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if not booking.cancel(s, session, parts.practice, datetime.now(UTC)):
             print("That session was already cancelled.")
             return 0
-        told = session.invite_channel != "none" and session.invite_status != "not_sent"
-    print("Cancelled." + (" The participant will be told." if told else ""))
+        told = booking.invitation_left(s, session)
+    print(
+        "Cancelled."
+        + (
+            " The participant will be told."
+            if told
+            else " The invitation had not gone out, so the participant gets no notice."
+            if session.invite_channel != "none"
+            else ""
+        )
+    )
     return 0

@@ -36,6 +36,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     )
     if args.once:
         stats = worker.run_once()
+        worker.close()
         summary = ", ".join(f"{k}: {v}" for k, v in sorted(stats.counts.items())) or "nothing due"
         print(f"worker --once: {summary}")
         return 0
@@ -47,6 +48,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    logging.getLogger(__name__).info("worker %s: running; SIGTERM stops it", worker.worker_id)
     worker.run_forever(stop, poll=args.poll)
     parts.store.dispose()
     return 0
