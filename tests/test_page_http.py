@@ -167,6 +167,14 @@ def test_the_emails_rsvp_link_asks_before_it_records(
     client.post(f"{booked.path}/rsvp", data={"answer": "no", "csrf": token})
     assert session_row(app_parts, booked.public_id).rsvp == "no"
     assert "Your answer: <strong>No</strong>" in client.get(booked.path).text
+    with app_parts.store.unit() as s:
+        session = repos.session_by_public_id(s, booked.public_id)
+        notices = [
+            m.payload
+            for m in repos.outbox_for_session(s, session.id)
+            if m.kind == "clinician_notice"
+        ]
+    assert len(notices) == 1 and "can't make it" in notices[0]
 
 
 def test_double_click_on_pay_now_makes_one_checkout_session(

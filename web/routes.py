@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from actions import booking
 from actions.formatting import initials, money, when, zone_label
 from integrations.payments import InvalidSignature, Payments, checkout_origins, make_payments
 from integrations.video import VideoRooms, make_video
@@ -212,10 +213,13 @@ class Page:
         if answer not in ("yes", "no"):
             return self.redirect(_path(token))
 
-        def record(row: ScheduledSession) -> None:
-            row.rsvp = answer
+        def record() -> None:
+            with self.parts.store.unit() as s:
+                row = repos.session_by_token(s, token, lock=True)
+                if row is not None:  # the clinician hears of a changed answer by DM
+                    booking.record_rsvp(s, row, answer, now(), via="the session page")
 
-        await run_in_threadpool(self.update, token, record)
+        await run_in_threadpool(record)
         return self.redirect(_path(token) + f"?m=rsvp-{answer}")
 
     async def documents(self, request: Request) -> Response:
