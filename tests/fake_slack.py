@@ -546,8 +546,9 @@ def slack_env(fake: FakeSlack, **extra: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def slack_parts(tmp_path: Path, fake_slack: FakeSlack, sqlite_store: Store) -> Parts:
-    return build(make_settings(tmp_path, **slack_env(fake_slack)), store=sqlite_store)
+def slack_parts(tmp_path: Path, fake_slack: FakeSlack, store: Store) -> Parts:
+    """The app's parts on each backend (SQLite always, PostgreSQL where configured)."""
+    return build(make_settings(tmp_path, **slack_env(fake_slack)), store=store)
 
 
 @pytest.fixture
