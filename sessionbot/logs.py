@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _PHONE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
@@ -35,13 +36,25 @@ class RedactingFilter(logging.Filter):
 QUIET_LIBRARIES = ("alembic", "rasa_sdk", "sanic", "asyncio")
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time (tests and shells replace it)."""
+
+    @property  # type: ignore[override]
+    def stream(self):  # type: ignore[no-untyped-def]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+
 def configure_logging(level: str | None = None, *, default: str = "WARNING") -> None:
     """Log to stderr at SESSIONBOT_LOG_LEVEL (else `default`), redacted.
 
     Terminal commands default to WARNING so their output stays readable; the long-running
     processes (serve, worker, actions) pass INFO.
     """
-    handler = logging.StreamHandler()
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
