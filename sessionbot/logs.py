@@ -14,9 +14,17 @@ import sys
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _PHONE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
+# Link tokens are secrets too: the participant page, the clinician's Enter Meeting.
+_LINK = re.compile(r"/(j|enter)/[A-Za-z0-9_-]{16,}")
+
+
+# Client addresses (participants' among them) are personal data as well.
+_IP = re.compile(r"\b\d{1,3}(\.\d{1,3}){3}\b")
 
 
 def redact(text: str) -> str:
+    text = _LINK.sub(lambda m: f"/{m.group(1)}/[token]", text)
+    text = _IP.sub("[ip]", text)
     return _PHONE.sub("[phone]", _EMAIL.sub("[email]", text))
 
 

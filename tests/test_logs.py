@@ -25,3 +25,13 @@ def test_ordinary_log_lines_are_left_alone(caplog) -> None:
     caplog.handler.addFilter(RedactingFilter())
     logging.getLogger("sessionbot.test").info("outbox %s (%s): sent", 42, "reminder")
     assert "outbox 42 (reminder): sent" in caplog.text
+
+
+def test_link_tokens_in_access_logs_are_masked(caplog) -> None:
+    caplog.set_level(logging.INFO)
+    caplog.handler.addFilter(RedactingFilter())
+    logging.getLogger("uvicorn.access").info(
+        '%s - "%s %s HTTP/1.1" %d', "127.0.0.1", "GET", "/j/AWI1fQ5FvfMM94D98mrjA0Z134pLSFR1", 200
+    )
+    assert "AWI1fQ5F" not in caplog.text and "/j/[token]" in caplog.text
+    assert "[ip]" in caplog.text and "127.0.0.1" not in caplog.text

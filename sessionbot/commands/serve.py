@@ -29,14 +29,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from sessionbot.asgi import create_app
     from sessionbot.wiring import build
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     quiet_sdk_logging()
     parts = build(settings)
     if not settings.slack_signing_secret and not settings.slack_app_token:
         logging.getLogger("sessionbot").warning(
             "Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (see `sessionbot manifest`)"
         )
-    config = uvicorn.Config(create_app(parts), host=args.host, port=args.port, log_level="info")
+    # log_config=None: uvicorn's loggers (the access log too) go through our handler,
+    # which masks link tokens, e-mail addresses and phone numbers.
+    config = uvicorn.Config(
+        create_app(parts), host=args.host, port=args.port, log_level="info", log_config=None
+    )
     server = uvicorn.Server(config)
     if not settings.slack_app_token:
         server.run()
