@@ -100,6 +100,7 @@ class FakeSlack:
         self.problems: list[str] = []
         self.zones: dict[str, str | None] = {}
         self.failures: dict[str, list[tuple[int, dict[str, str], dict[str, Any]]]] = {}
+        self.socket_url: str | None = None  # what `apps.connections.open` hands out
         self.changed = threading.Condition()
         self._ts = itertools.count(1)
         self._views = itertools.count(1)
@@ -189,6 +190,8 @@ class FakeSlack:
             if found:
                 self.problems += [f"{method}: {p}" for p in found]
                 return {"ok": False, "error": "invalid_arguments"}
+        if method == "apps.connections.open" and self.socket_url:
+            return {"ok": True, "url": self.socket_url}
         if method == "auth.test":
             return {"ok": True, "user_id": BOT_USER, "bot_id": "B_BOT", "team_id": "T1"}
         if method == "chat.postMessage":

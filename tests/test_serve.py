@@ -4,63 +4,28 @@ over signed Slack requests, the participant page and health on the same port."""
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
-import httpx
 import pytest
-from conftest import TEST_KEY
 from fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, Person, fake_slack  # noqa: F401
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from serve_process import serve_process
 
 
 @pytest.fixture
 def served(tmp_path: Path, fake_slack: FakeSlack):  # noqa: F811
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SESSIONBOT_", "SLACK_"))}
-    env.update(
-        SESSIONBOT_DATA_DIR=str(tmp_path / "data"),
-        SESSIONBOT_ENCRYPTION_KEY=TEST_KEY,
-        SESSIONBOT_PUBLIC_URL=f"http://127.0.0.1:{port}",
+    with serve_process(
+        tmp_path,
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_API_URL=fake_slack.url,
-    )
-    log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sessionbot.cli", "serve", "--port", str(port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
-    for _ in range(300):
-        try:
-            if http.get("/healthz").status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("sessionbot serve did not start:\n" + (tmp_path / "serve.log").read_text())
-    yield SimpleNamespace(http=http, log=tmp_path / "serve.log")
-    proc.send_signal(signal.SIGTERM)
-    # uvicorn shuts down gracefully, then re-raises the signal it caught (exit -15).
-    assert proc.wait(timeout=30) in (0, -signal.SIGTERM)
-    assert "Finished server process" in (tmp_path / "serve.log").read_text()
-    http.close()
+    ) as served:
+        yield served
+        served.proc.send_signal(signal.SIGTERM)
+        # uvicorn shuts down gracefully, then re-raises the signal it caught (exit -15).
+        assert served.proc.wait(timeout=30) in (0, -signal.SIGTERM)
+        assert "Finished server process" in served.log.read_text()
 
 
 def wait_for_messages(fake: FakeSlack, channel: str, count: int) -> list:

@@ -40,20 +40,29 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     config = uvicorn.Config(
         create_app(parts), host=args.host, port=args.port, log_level="info", log_config=None
     )
-    server = uvicorn.Server(config)
     if not settings.slack_app_token:
-        server.run()
+        uvicorn.Server(config).run()
         return 0
 
     from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
+    class SocketModeServer(uvicorn.Server):
+        """uvicorn that closes the Socket Mode connection as it shuts down. After SIGTERM
+        uvicorn re-raises the signal as `serve()` returns, so nothing after it would run."""
+
+        def __init__(self, config: uvicorn.Config, handler: AsyncSocketModeHandler) -> None:
+            super().__init__(config)
+            self.handler = handler
+
+        async def shutdown(self, sockets: Any = None) -> None:
+            await self.handler.close_async()  # first: Slack stops sending while HTTP drains
+            await super().shutdown(sockets)
+
     async def both() -> None:
+        # Made inside the loop: the handler's aiohttp session belongs to it.
         handler = AsyncSocketModeHandler(create_bolt_app(parts), settings.slack_app_token)
         await handler.connect_async()
-        try:
-            await server.serve()
-        finally:
-            await handler.close_async()
+        await SocketModeServer(config, handler).serve()
 
     asyncio.run(both())
     return 0

@@ -1,0 +1,64 @@
+"""`sessionbot serve` as a real process for tests: started, healthy, stopped by SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
+
+import httpx
+import pytest
+from conftest import TEST_KEY
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serve_process(tmp_path: Path, **env: str) -> Iterator[SimpleNamespace]:
+    """Yields `http` (a client on the process), `log` (its output file) and `proc`."""
+    port = free_port()
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("SESSIONBOT_", "SLACK_"))}
+    full.update(
+        SESSIONBOT_DATA_DIR=str(tmp_path / "data"),
+        SESSIONBOT_ENCRYPTION_KEY=TEST_KEY,
+        SESSIONBOT_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        **env,
+    )
+    log = tmp_path / "serve.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sessionbot.cli", "serve", "--port", str(port)],
+        env=full,
+        cwd=tmp_path,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
+    try:
+        for _ in range(300):
+            try:
+                if http.get("/healthz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("sessionbot serve did not start:\n" + log.read_text())
+        yield SimpleNamespace(http=http, log=log, proc=proc)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        http.close()
