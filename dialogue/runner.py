@@ -365,6 +365,7 @@ class _Turn:
             return
         self.state["phase"] = "form"
         if any(m.kind == "error" for m in self.messages):
+            self._offer_again(requested)
             if before is not None and requested == before:
                 misses = self.state["misses"]
                 misses[before] = misses.get(before, 0) + 1
@@ -374,6 +375,21 @@ class _Turn:
             return
         self.state["misses"].pop(before or "", None)
         self._ask(requested)
+
+    def _offer_again(self, slot: str) -> None:
+        """After an error, its message carries the question's choices or widget again
+        (not the question's words: the error already says what to give), so a
+        clinician who clicked can click again."""
+        mark = len(self.messages)
+        self._ask(slot)
+        asked, self.messages[mark:] = self.messages[mark:], []
+        offer = next((m for m in asked if m.buttons or m.custom.get("widget")), None)
+        last = max(i for i, m in enumerate(self.messages) if m.kind == "error")
+        if offer is not None:
+            error = self.messages[last]
+            self.messages[last] = BotMessage(
+                error.text, offer.buttons, {**offer.custom, "kind": "error"}
+            )
 
     def _continue_form(self) -> None:
         """Ask what is missing, or show the summary when nothing is."""

@@ -267,3 +267,12 @@ def test_concurrent_turns_of_one_clinician_never_lose_each_other(chat_any: Chat,
     assert all(not r.duplicate for r in replies)
     state = chat_any.parts.runner.state_of(chat_any.who)
     assert {f"t{i}" for i in range(12)} <= set(state["turn_ids"])
+
+
+def test_an_error_offers_the_questions_choices_again_in_one_message(chat: Chat, clock) -> None:
+    chat.say("JD tomorrow 3pm no invitation")
+    reply = chat.say("Narnia")
+    (message,) = reply.messages
+    assert message.kind == "error" and "time zone" in message.text
+    assert any(b.title.startswith("Pacific") for b in message.buttons)
+    assert chat.click(reply, "Pacific").requested_slot == "documents"

@@ -195,3 +195,15 @@ def test_a_retry_while_the_zone_is_asked_does_nothing_again(running, fake_slack:
     assert doctor.dm_event("schedule", event_id="EvZONE", retry=1).status_code == 200
     fake_slack.quiet()
     assert len(doctor.messages()) == 1
+
+
+def test_a_past_date_picked_is_refused_with_the_datepicker_offered_again(
+    clinician: Person,
+) -> None:
+    ask_date = clinician.say("schedule")
+    refused = clinician.pick(ask_date, "turn:date", selected_date="2026-11-20")
+    assert "in the past" in refused.text
+    again = find_element(refused, "turn:date")
+    assert again["type"] == "datepicker"
+    ask_time = clinician.pick(refused, "turn:date", selected_date="2026-12-01")
+    assert "What time" in ask_time.text
