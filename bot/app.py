@@ -123,6 +123,16 @@ def create_bolt_app(parts: Parts) -> AsyncApp:
     return app
 
 
+def bolt_app(parts: Parts) -> AsyncApp:
+    """The one Bolt app of these parts, shared by the HTTP route and Socket Mode, so a
+    process has one set of listeners, caches and turn threads."""
+    app = getattr(parts, "_bolt_app", None)
+    if app is None:
+        app = create_bolt_app(parts)
+        parts._bolt_app = app  # type: ignore[attr-defined]
+    return app
+
+
 class SlackFace:
     """The listeners, over the parts; caches only what Slack itself says (DM ids, zones)."""
 

@@ -30,9 +30,9 @@ def routes(parts: Parts) -> list[BaseRoute]:
             Route("/slack/oauth_redirect", not_configured, methods=["GET"]),
         ]
 
-    from bot.app import create_bolt_app
+    from bot.app import bolt_app
 
-    handler = AsyncSlackRequestHandler(create_bolt_app(parts))
+    handler = AsyncSlackRequestHandler(bolt_app(parts))
 
     async def endpoint(request: Request) -> Response:
         return await handler.handle(request)

@@ -25,7 +25,7 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from bot.app import create_bolt_app, quiet_sdk_logging
+    from bot.app import bolt_app, quiet_sdk_logging
     from sessionbot.asgi import create_app
     from sessionbot.wiring import build
 
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     async def both() -> None:
         # Made inside the loop: the handler's aiohttp session belongs to it.
-        handler = AsyncSocketModeHandler(create_bolt_app(parts), settings.slack_app_token)
+        handler = AsyncSocketModeHandler(bolt_app(parts), settings.slack_app_token)
         await handler.connect_async()
         await SocketModeServer(config, handler).serve()
 
