@@ -181,7 +181,7 @@ class SmtpSender:
                 if self._conn.noop()[0] == 250:
                     return self._conn
             except (smtplib.SMTPException, OSError):
-                pass
+                pass  # the server dropped the kept connection: open a fresh one below
             self.close()
         self._conn = self._connect()
         return self._conn
