@@ -589,7 +589,9 @@ class SlackFace:
         if start is None:
             return
         who = await self.who(client, str(context.team_id), str(context.user_id))
-        said = await self.off(self._reschedule, who, meta["id"], start)
+        said = await self.off(self._reschedule, who, meta["id"], start, str(view.get("id")))
+        if said is None:  # this very form was already submitted (a double submit, a retry)
+            return
         await self.tell(client, who, said)
         previous = view.get("previous_view_id")
         if previous:
@@ -597,13 +599,17 @@ class SlackFace:
             await self.call(client.views_update, view_id=previous, view=modal)
         await self.publish_home(client, who)
 
-    def _reschedule(self, who: Who, public_id: str, start: datetime) -> str:
+    def _reschedule(self, who: Who, public_id: str, start: datetime, view_id: str) -> str | None:
         parts = self.parts
         with parts.store.unit() as s:
+            if not repos.first_time(s, f"slack:reschedule:{view_id}"):
+                return None
             clinician = repos.get_clinician(s, who.team_id, who.user_id)
             session = repos.session_for_clinician(s, clinician.id, public_id, lock=True)
             if session is None or session.status == "cancelled":
                 return "I couldn't find that session among yours."
+            if session.start_at == start:
+                return "The session is already at that time; nothing changed."
             try:
                 booking.reschedule(s, session, start, parts.practice, datetime.now(UTC))
             except ValueError:

@@ -8,6 +8,7 @@ app on a real server; `Person` is a clinician sending signed events, commands an
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import threading
@@ -441,7 +442,10 @@ class Person:
                 "type": "view_submission",
                 "view": {
                     **view,
-                    "id": view.get("id") or "V_SUBMITTED",
+                    # One id per opened form, as Slack gives: the same form, the same id.
+                    "id": view.get("id")
+                    or "V"
+                    + hashlib.sha256(json.dumps(view, sort_keys=True).encode()).hexdigest()[:10],
                     "state": {"values": values},
                 },
             }

@@ -205,6 +205,23 @@ def test_reschedule_from_app_home_moves_the_session_and_tells_the_clinician(
     assert "Fri, Nov 27, 2026, 4:30 PM EST" in str(republished[-1].args["view"])
 
 
+def test_a_double_submitted_reschedule_moves_once_and_tells_once(
+    clinician: Person, fake_slack: FakeSlack, slack_parts: Parts
+) -> None:
+    schedule_jd(clinician)
+    home = fake_slack.wait_calls("views.publish", 1)[-1].args["view"]
+    click_on_home(clinician, home_button(home, "dash:reschedule"))
+    form = fake_slack.wait_calls("views.open", 1)[0].args["view"]
+    for _ in range(2):
+        assert clinician.submit(form, new_time("2026-11-27", "16:30")).status_code == 200
+    (told,) = clinician.replies()
+    fake_slack.quiet()
+    assert len(clinician.messages()) == clinician.seen  # no second "Moved…"
+    assert told.text.startswith("Moved the session with JD")
+    (session,) = sessions_of(slack_parts, "U_CLIN1")
+    assert session.sequence == 1  # one update for the participant, not two
+
+
 def test_reschedule_to_a_past_time_is_refused_in_the_form(
     clinician: Person, fake_slack: FakeSlack, slack_parts: Parts
 ) -> None:
