@@ -1031,6 +1031,7 @@ _FILLER = frozenset({
     "should", "be", "i'm", "we", "also", "us", "our", "name", "participant", "called", "named",
     "or", "oh", "um", "uh", "rather", "than", "not", "move", "reschedule", "put", "push",
     "shift", "see", "meet", "do", "get", "have", "will", "that", "this", "there",
+    "forms", "form", "packet", "package", "documents", "paperwork",
 })  # fmt: skip
 _TOKEN = re.compile(r"[^\s,;:!?()\[\]{}\"“”<>*_]+")
 _NAME_TOKEN = re.compile(r"[^\W\d_](?:[^\W\d_]|['’.\-])*")
@@ -1055,6 +1056,11 @@ def _find_participant(reader: _Reader, ctx: _Context) -> str | None:
         return parse_participant(" ".join(words))
     if len(words) <= 4 and all(_looks_like_name(word, ctx) for word in words):
         return parse_participant(" ".join(words))
+    # "with Jane Smith, consent forms": a name often stands in a list of its own.
+    for part in re.split(r"[,;]", reader.rest):
+        words = _leftover_words(part)
+        if words and len(words) <= 4 and all(_looks_like_name(word, ctx) for word in words):
+            return parse_participant(" ".join(words))
     return None
 
 

@@ -652,3 +652,21 @@ def test_a_one_letter_name_is_a_problem_when_the_name_was_asked() -> None:
 
 def test_sentences_are_not_names() -> None:
     assert read("can you move it to 3pm please").participant is None
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("tomorrow at 3pm with Jane Smith, consent forms", "Jane Smith"),
+        ("tomorrow at 3pm with J. Smith, consent forms, $80", "J Smith"),
+        ("Jane Smith, tomorrow 3pm, move it later", "Jane Smith"),
+    ],
+)
+def test_a_name_in_a_list_of_other_answers_is_found(text: str, name: str) -> None:
+    found = read(text)
+    assert found.participant == name
+    assert found.time == datetime.time(15, 0)
+
+
+def test_a_greeting_is_not_a_participant() -> None:
+    assert read("hi, tomorrow 3pm").participant is None
