@@ -317,15 +317,10 @@ class ValidateScheduleForm(FormValidationAction):
             clinician = repos.find_clinician(s, team, user)
             contacts_of = clinician.id if clinician else None
             if isinstance(value, dict) and "contact_id" in value:
-                contact = next(
-                    (
-                        c
-                        for c in (
-                            repos.find_contacts(s, contacts_of, "", 10_000) if contacts_of else []
-                        )
-                        if c.id == int(value["contact_id"])
-                    ),
-                    None,
+                contact = (
+                    repos.contact_by_id(s, contacts_of, int(value["contact_id"]))
+                    if contacts_of
+                    else None
                 )
                 if contact is None:
                     return self._reject(

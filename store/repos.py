@@ -178,6 +178,13 @@ def find_contacts(
     return out
 
 
+def contact_by_id(s: Session, clinician_id: int, contact_id: int) -> Contact | None:
+    """One of this clinician's contacts (another clinician's id finds nothing)."""
+    return s.scalars(
+        select(Contact).where(Contact.id == contact_id, Contact.clinician_id == clinician_id)
+    ).one_or_none()
+
+
 def contact_by_name(s: Session, clinician_id: int, name: str) -> Contact | None:
     return s.scalars(
         select(Contact).where(

@@ -276,3 +276,19 @@ def test_an_error_offers_the_questions_choices_again_in_one_message(chat: Chat, 
     assert message.kind == "error" and "time zone" in message.text
     assert any(b.title.startswith("Pacific") for b in message.buttons)
     assert chat.click(reply, "Pacific").requested_slot == "documents"
+
+
+def test_another_clinicians_contact_cannot_be_chosen(parts, clock) -> None:
+    mine = Chat(parts, Who("T_TEST", "U_ONE", tz="America/New_York"))
+    theirs = Chat(parts, Who("T_TEST", "U_TWO", tz="America/New_York"))
+    theirs.say("Jane Doe tomorrow 3pm by text +1 617 555 0101, no documents")
+    theirs.say("same")
+    theirs.say("save")
+    with parts.store.unit() as s:
+        other = repos.get_clinician(s, "T_TEST", "U_TWO")
+        (contact,) = repos.find_contacts(s, other.id)
+        contact_id = contact.id
+    mine.say("tomorrow 4pm")
+    reply = mine.say(f'/inform{{"contact_id": {contact_id}}}')
+    assert "can't find that contact" in reply.text
+    assert parts.runner.state_of(mine.who)["slots"].get("phone") is None
