@@ -40,6 +40,7 @@ from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from conftest import make_session  # noqa: E402
 from fake_slack import (  # noqa: E402
     BOT_TOKEN,
     SIGNING_SECRET,
@@ -187,23 +188,14 @@ def seed(parts: Parts, total: int, heavy: int, light: int = 10) -> None:
         owners = [repos.get_clinician(s, "T1", "U_HEAVY", tz="America/New_York")]
         owners.append(repos.get_clinician(s, "T1", "U_LIGHT", tz="America/New_York"))
         owners += [repos.get_clinician(s, "T1", f"U_OTHER{i:03d}") for i in range(900)]
-        template, _ = repos.create_session(
+        template, _ = make_session(
             s,
-            clinician_id=owners[1].id,
-            draft_id=None,
+            owners[1].id,
             start_at=now,
-            duration_min=50,
-            participant="Jane Doe",
             invite_channel="none",
             email=None,
-            phone=None,
             participant_tz="America/New_York",
-            documents=None,
-            service=None,
-            amount_cents=None,
-            currency="usd",
             invite_status="not_sent",
-            payment_status="not_required",
         )
         ids = [o.id for o in owners]
         template_id = template.id

@@ -21,6 +21,7 @@ from cryptography.fernet import Fernet
 from dialogue.runner import Reply, Who
 from sessionbot.settings import Settings
 from sessionbot.wiring import Parts, build
+from store import repos
 from store.db import Store
 
 TEST_KEY = Fernet.generate_key().decode()  # made per run; never a real key
@@ -101,6 +102,23 @@ def parts(settings: Settings, sqlite_store: Store) -> Parts:
 def parts_any(settings: Settings, store: Store) -> Parts:
     """The assembled app on each backend."""
     return build(settings, store=store)
+
+
+def make_session(s, clinician_id: int, **overrides):  # type: ignore[no-untyped-def]
+    """Store a session directly (no conversation): an e-mail invitation for Jane Doe on
+    Tue Dec 1, 3 PM Eastern unless overridden. Returns (session, participant token)."""
+    fields = dict(
+        clinician_id=clinician_id,
+        start_at=datetime(2026, 12, 1, 15, 0, tzinfo=EASTERN),
+        duration_min=50,
+        participant="Jane Doe",
+        invite_channel="email",
+        email="jane.doe@example.com",
+        phone=None,
+        participant_tz="America/Los_Angeles",
+    )
+    fields.update(overrides)
+    return repos.create_session(s, **fields)
 
 
 def at(wall: str, tz: str = "America/New_York") -> datetime:

@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
-from conftest import at, make_settings
+from conftest import at, make_session, make_settings
 from fake_slack import (  # noqa: F401 - fixtures
     FakeSlack,
     Person,
@@ -36,23 +36,16 @@ def add_sessions(parts: Parts, user: str, count: int) -> None:
     with parts.store.unit() as s:
         owner = repos.get_clinician(s, "T1", user, tz="America/New_York")
         for i in range(count):
-            repos.create_session(
+            make_session(
                 s,
-                clinician_id=owner.id,
+                owner.id,
                 draft_id=f"{user}-{i}",
                 start_at=at("2026-11-25 09:00") + timedelta(hours=i),
-                duration_min=50,
                 participant=f"Jane Doe {i}",
                 invite_channel="none",
                 email=None,
-                phone=None,
                 participant_tz="America/New_York",
-                documents=None,
-                service=None,
-                amount_cents=None,
-                currency="usd",
                 invite_status="not_sent",
-                payment_status="not_required",
             )
 
 

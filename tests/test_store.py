@@ -3,30 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-from conftest import TEST_KEY
+from conftest import TEST_KEY, make_session
 from cryptography.fernet import Fernet
 
 from store import repos
 from store.db import Store
-
-
-def make_session(s, clinician_id: int, **overrides):
-    fields = dict(
-        clinician_id=clinician_id,
-        start_at=datetime(2026, 12, 1, 15, 0, tzinfo=ZoneInfo("America/New_York")),
-        duration_min=50,
-        participant="Jane Doe",
-        invite_channel="email",
-        email="jane.doe@example.com",
-        phone=None,
-        participant_tz="America/Los_Angeles",
-    )
-    fields.update(overrides)
-    return repos.create_session(s, **fields)
 
 
 def test_times_are_stored_in_utc_and_come_back_aware(store: Store) -> None:
