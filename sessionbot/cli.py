@@ -76,9 +76,8 @@ def _extra_commands() -> list[Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    configure_logging(
-        default="INFO" if args.command in ("serve", "worker", "actions") else "WARNING"
-    )
+    long_running = args.command in ("serve", "worker", "actions")
+    configure_logging(default="INFO" if long_running else "WARNING", background=long_running)
     settings = Settings.from_env()
     if args.command == "shell":
         return cmd_shell(args, settings)

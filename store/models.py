@@ -181,6 +181,34 @@ class ProcessedEvent(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class SlackInbox(Base):
+    """Every Slack event, click and command, written before the ack and marked processed
+    after; a process that starts, or finds a row whose claim has lapsed, runs it again.
+    The key is the turn id, so a retry or a replay never doubles a turn."""
+
+    __tablename__ = "slack_inbox"
+    __table_args__ = (Index("ix_slack_inbox_pending", "processed_at", "claimed_at"),)
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    body: Mapped[str] = mapped_column(EncryptedText())  # the payload: participant words
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=1)
+    processed_at: Mapped[datetime | None]
+
+
+class SlackPost(Base):
+    """A message the bot posted to a clinician: a click may edit only one of these."""
+
+    __tablename__ = "slack_posts"
+
+    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ts: Mapped[str] = mapped_column(String(32), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class SmsOptOut(Base):
     """A phone number that said STOP (keyed by blind index; applies to every clinician)."""
 

@@ -12,7 +12,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,8 @@ from store.models import (
     OutboxMessage,
     ProcessedEvent,
     ScheduledSession,
+    SlackInbox,
+    SlackPost,
     SmsOptOut,
     Tracker,
     utcnow,
@@ -355,6 +357,72 @@ def first_time(s: Session, key: str) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+# The Slack inbox and the bot's own posts ----------------------------------------------
+
+
+def inbox_add(s: Session, key: str, body: str, now: datetime) -> bool:
+    """Records an inbound Slack request before its ack; False when it is already there
+    (Slack's retry of an event, a double click), which leaves the row as it was."""
+    if s.get(SlackInbox, key) is not None:
+        return False
+    try:
+        with s.begin_nested():
+            s.add(SlackInbox(key=key, body=body, received_at=now, claimed_at=now))
+    except IntegrityError:
+        return False
+    return True
+
+
+def inbox_done(s: Session, key: str, now: datetime) -> None:
+    s.execute(
+        update(SlackInbox)
+        .where(SlackInbox.key == key, SlackInbox.processed_at.is_(None))
+        .values(processed_at=now)
+    )
+
+
+def inbox_claim_lapsed(
+    s: Session, now: datetime, lapsed_before: datetime, *, max_attempts: int, limit: int = 20
+) -> list[tuple[str, str]]:
+    """Unprocessed requests whose claim lapsed (their process died, or their turn failed),
+    claimed again for this process: (key, body), oldest first."""
+    rows = list(
+        s.scalars(
+            select(SlackInbox)
+            .where(
+                SlackInbox.processed_at.is_(None),
+                SlackInbox.claimed_at < lapsed_before,
+                SlackInbox.attempts < max_attempts,
+            )
+            .order_by(SlackInbox.received_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for row in rows:
+        row.claimed_at = now
+        row.attempts += 1
+    return [(row.key, row.body) for row in rows]
+
+
+def inbox_prune(s: Session, before: datetime) -> int:
+    """Forget requests received before `before` (processed, or given up on)."""
+    result = s.execute(delete(SlackInbox).where(SlackInbox.received_at < before))
+    s.execute(delete(SlackPost).where(SlackPost.created_at < before))
+    return result.rowcount or 0
+
+
+def record_post(s: Session, team_id: str, user_id: str, channel_id: str, ts: str) -> None:
+    if s.get(SlackPost, (channel_id, ts)) is None:
+        s.add(SlackPost(channel_id=channel_id, ts=ts, team_id=team_id, user_id=user_id))
+
+
+def posted_to(s: Session, team_id: str, user_id: str, channel_id: str, ts: str) -> bool:
+    """Whether the bot posted message `ts` in `channel_id` to this clinician."""
+    post = s.get(SlackPost, (channel_id, ts))
+    return post is not None and (post.team_id, post.user_id) == (team_id, user_id)
 
 
 # Participant page -------------------------------------------------------------------

@@ -102,6 +102,7 @@ class FakeSlack:
         self.zones: dict[str, str | None] = {}
         self.failures: dict[str, list[tuple[int, dict[str, str], dict[str, Any]]]] = {}
         self.socket_url: str | None = None  # what `apps.connections.open` hands out
+        self.delays: dict[str, float] = {}  # method -> seconds its answers take
         self.changed = threading.Condition()
         self._ts = itertools.count(1)
         self._views = itertools.count(1)
@@ -162,11 +163,17 @@ class FakeSlack:
         body = {"ok": False, "error": "ratelimited" if status == 429 else error}
         self.failures.setdefault(method, []).append((status, headers, body))
 
+    def slow_down(self, method: str, seconds: float) -> None:
+        """From now on `method` answers only after `seconds` (0: at once again)."""
+        self.delays[method] = seconds
+
     # Answering --------------------------------------------------------------------------
 
     def answer(
         self, method: str, args: dict[str, Any], token: str | None
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        if self.delays.get(method):
+            time.sleep(self.delays[method])
         for key in ("blocks", "view"):
             if isinstance(args.get(key), str):
                 args[key] = json.loads(args[key])

@@ -27,10 +27,15 @@ def test_ordinary_log_lines_are_left_alone(caplog) -> None:
     assert "outbox 42 (reminder): sent" in caplog.text
 
 
-def test_link_tokens_in_access_logs_are_masked(caplog) -> None:
+def test_link_tokens_in_access_logs_are_masked(caplog, monkeypatch) -> None:
     caplog.set_level(logging.INFO)
     caplog.handler.addFilter(RedactingFilter())
-    logging.getLogger("uvicorn.access").info(
+    access = logging.getLogger("uvicorn.access")
+    # An in-process uvicorn of another test may have configured it not to propagate.
+    monkeypatch.setattr(access, "propagate", True)
+    monkeypatch.setattr(access, "disabled", False)
+    monkeypatch.setattr(access, "level", logging.INFO)
+    access.info(
         '%s - "%s %s HTTP/1.1" %d', "127.0.0.1", "GET", "/j/AWI1fQ5FvfMM94D98mrjA0Z134pLSFR1", 200
     )
     assert "AWI1fQ5F" not in caplog.text and "/j/[token]" in caplog.text

@@ -28,6 +28,7 @@ from actions.formatting import initials, money, when, zone_label
 from integrations.payments import InvalidSignature, Payments, checkout_origins, make_payments
 from integrations.video import VideoRooms, make_video
 from sessionbot.wiring import Parts
+from web.throttle import MissThrottle
 from store import repos
 from store.models import ScheduledSession
 from web import access as rules
@@ -403,4 +404,12 @@ def routes(parts: Parts) -> list[BaseRoute]:
         ("/webhooks/stripe", page.stripe_webhook, ["POST"]),
         (STYLESHEET, page.stylesheet, ["GET"]),
     ]
-    return [Route(path, endpoint, methods=methods) for path, endpoint, methods in table]
+    throttle = MissThrottle()
+    return [
+        Route(
+            path,
+            throttle.guard(endpoint) if path.startswith(("/j/", "/enter/")) else endpoint,
+            methods=methods,
+        )
+        for path, endpoint, methods in table
+    ]

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Any
 
+import uvicorn
+
+from sessionbot.logs import SAFE, flush_logging
 from sessionbot.settings import Settings
 
 NAME = "serve"
+log = logging.getLogger("sessionbot.serve")
 
 
 def add_parser(sub: Any) -> None:
@@ -22,9 +28,29 @@ def add_parser(sub: Any) -> None:
     serve.add_argument("--port", type=int, default=8000)
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
+class Server(uvicorn.Server):
+    """uvicorn, naming the address it listens on (its own line has the address masked, as
+    client addresses are), and writing out the log before a re-raised SIGTERM ends it."""
 
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            for server in self.servers:
+                for sock in server.sockets:
+                    host, port = sock.getsockname()[:2]
+                    shown = f"[{host}]" if ":" in host else host
+                    log.info("listening on http://%s:%d", shown, port, extra={SAFE: True})
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            try:
+                yield
+            finally:
+                flush_logging()
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import bolt_app, quiet_sdk_logging
     from sessionbot.asgi import create_app
     from sessionbot.wiring import build
@@ -41,12 +67,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         create_app(parts), host=args.host, port=args.port, log_level="info", log_config=None
     )
     if not settings.slack_app_token:
-        uvicorn.Server(config).run()
+        Server(config).run()
         return 0
 
     from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
-    class SocketModeServer(uvicorn.Server):
+    class SocketModeServer(Server):
         """uvicorn that closes the Socket Mode connection as it shuts down. After SIGTERM
         uvicorn re-raises the signal as `serve()` returns, so nothing after it would run."""
 
