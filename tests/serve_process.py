@@ -25,8 +25,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_process(tmp_path: Path, **env: str) -> Iterator[SimpleNamespace]:
-    """Yields `http` (a client on the process), `log` (its output file) and `proc`."""
+def serve_process(
+    tmp_path: Path, *, log_name: str = "serve.log", **env: str
+) -> Iterator[SimpleNamespace]:
+    """Yields `http` (a client on the process), `log` (its output file) and `proc`.
+
+    A second process on the same `tmp_path` finds the first one's store."""
     port = free_port()
     full = {k: v for k, v in os.environ.items() if not k.startswith(("SESSIONBOT_", "SLACK_"))}
     full.update(
@@ -35,7 +39,7 @@ def serve_process(tmp_path: Path, **env: str) -> Iterator[SimpleNamespace]:
         SESSIONBOT_PUBLIC_URL=f"http://127.0.0.1:{port}",
         **env,
     )
-    log = tmp_path / "serve.log"
+    log = tmp_path / log_name
     proc = subprocess.Popen(
         [sys.executable, "-m", "sessionbot.cli", "serve", "--port", str(port)],
         env=full,

@@ -28,10 +28,10 @@ from actions.formatting import initials, money, when, zone_label
 from integrations.payments import InvalidSignature, Payments, checkout_origins, make_payments
 from integrations.video import VideoRooms, make_video
 from sessionbot.wiring import Parts
-from web.throttle import MissThrottle
 from store import repos
 from store.models import ScheduledSession
 from web import access as rules
+from web.throttle import MissThrottle
 
 log = logging.getLogger("sessionbot.web")
 HERE = Path(__file__).parent
