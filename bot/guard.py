@@ -2,9 +2,10 @@
 
 Checked in this order, each step cheap and before the next: the signature (Slack's v0
 scheme, HMAC-SHA256 of `v0:<timestamp>:<body>`) over the raw bytes (a stale, forged or
-missing one is 401, and nothing of the body is read further), then UTF-8, then the JSON or form body, then the shape of the payload that the listeners
-read. Anything malformed is a 400 with one short reason. Bolt verifies the signature
-again; by then it can only pass, so Bolt's own logging of refused bodies never runs.
+missing one is 401, and nothing of the body is read further), then UTF-8, then the JSON
+or form body, then the shape of the payload that the listeners read. Anything malformed
+is a 400 with one short reason. Bolt verifies the signature again; by then it can only
+pass, so Bolt's own logging of refused bodies never runs.
 """
 
 from __future__ import annotations
