@@ -29,6 +29,7 @@ import sys
 MAX_LINE = 2000
 # extra={SAFE: True}: a line we wrote ourselves with nothing personal (the start line).
 SAFE = "sessionbot_safe"
+_MASKED = "sessionbot_masked"
 # Loggers whose lines can carry a Slack payload: summarised, never printed whole.
 PAYLOAD_LOGGERS = ("slack_bolt", "sessionbot.slack.bolt")
 
@@ -68,8 +69,9 @@ class RedactingFilter(logging.Filter):
     """The handler's filter: payload loggers summarised, every other line masked."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if getattr(record, SAFE, False):
-            return True
+        if getattr(record, SAFE, False) or getattr(record, _MASKED, False):
+            return True  # ours, or already masked by another handler's filter
+        setattr(record, _MASKED, True)
         if record.name.startswith(PAYLOAD_LOGGERS):
             return _WITHHELD.filter(record)
         message = record.getMessage()
@@ -173,8 +175,12 @@ def configure_logging(
     else:
         root.handlers[:] = [handler]
     root.setLevel((level or os.environ.get("SESSIONBOT_LOG_LEVEL") or default).upper())
+    set_library_levels(root.level)
+
+
+def set_library_levels(level: int) -> None:
+    """Chatty libraries at WARNING; those that log request bodies at DEBUG never below INFO."""
     for name in QUIET_LIBRARIES:
-        logging.getLogger(name).setLevel(max(root.level, logging.WARNING))
-    # Libraries that log request bodies at DEBUG never go below INFO.
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
     for name in ("slack_bolt", "slack_sdk", "twilio", "stripe", "httpx", "urllib3", "sanic"):
-        logging.getLogger(name).setLevel(max(root.level, logging.INFO))
+        logging.getLogger(name).setLevel(max(level, logging.INFO))

@@ -399,7 +399,7 @@ class Person:
         }
         return urllib.parse.urlencode(form), "application/x-www-form-urlencoded"
 
-    def dm_event(self, text: str, **kwargs: Any) -> httpx.Response:
+    def dm_event(self, text: str, *, thread_ts: str | None = None, **kwargs: Any) -> httpx.Response:
         event = {
             "type": "message",
             "channel_type": "im",
@@ -409,6 +409,8 @@ class Person:
             "ts": f"{time.time():.0f}.{next(_ids):06d}",
             "client_msg_id": f"msg-{next(_ids)}",
         }
+        if thread_ts:
+            event["thread_ts"] = thread_ts
         return self.event(event, **kwargs)
 
     def command(

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 import httpx
 import pytest
 from conftest import TEST_KEY
+from log_scan import scan_later
 
 
 def free_port() -> int:
@@ -47,6 +48,7 @@ def serve_process(
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
+    scan_later(log)
     http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
     try:
         for _ in range(300):
