@@ -55,6 +55,7 @@ from sessionbot.settings import Settings  # noqa: E402
 from sessionbot.wiring import Parts, build  # noqa: E402
 from store import repos  # noqa: E402
 from store.crypto import EncryptedText  # noqa: E402
+from store.db import Store  # noqa: E402
 from store.models import ScheduledSession  # noqa: E402
 
 
@@ -98,16 +99,34 @@ class InProcess:
         )
 
 
+DATABASE_URL: str | None = None  # --database-url: PostgreSQL instead of a SQLite file
+
+
 def settings_for(fake: FakeSlack, folder: Path) -> Settings:
-    return Settings.from_env(
-        {
-            "SESSIONBOT_DATA_DIR": str(folder),
-            "SESSIONBOT_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": fake.url,
-        }
-    )
+    env = {
+        "SESSIONBOT_DATA_DIR": str(folder),
+        "SESSIONBOT_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake.url,
+    }
+    if DATABASE_URL:
+        env["SESSIONBOT_DATABASE_URL"] = DATABASE_URL
+    return Settings.from_env(env)
+
+
+def parts_for(fake: FakeSlack) -> Parts:
+    """Our app's parts on a fresh store: a new SQLite file, or the PostgreSQL database of
+    --database-url emptied and brought up to date."""
+    settings = settings_for(fake, Path(tempfile.mkdtemp()))
+    if not DATABASE_URL:
+        return build(settings)
+    engine = sa.create_engine(DATABASE_URL)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    engine.dispose()
+    store = Store.open(DATABASE_URL, list(settings.encryption_keys), upgrade=True)
+    return build(settings, store=store)
 
 
 async def timed(coro: Any) -> float:
@@ -331,7 +350,7 @@ def row(name: str, mine: list[float], base: list[float]) -> str:
 
 async def latency(n: int, m: int, rounds: int, inline_ack: bool) -> list[str]:
     fake = FakeSlack().start()
-    ours = InProcess(create_app(build(settings_for(fake, Path(tempfile.mkdtemp())))))
+    ours = InProcess(create_app(parts_for(fake)))
     bare = InProcess(bare_app(fake, inline_ack=inline_ack))
     for app in (ours, bare):  # warm up: auth.test, imports, first turn
         await ack_latency(app, fake, "event", 2)
@@ -388,12 +407,14 @@ if __name__ == "__main__":
     parser.add_argument("--heavy", type=int, default=10_000)
     parser.add_argument("--memory", type=int, default=300)
     parser.add_argument("--memory-child", choices=["ours", "bare"])
+    parser.add_argument("--database-url", help="run ours on this PostgreSQL database (emptied)")
     parser.add_argument(
         "--bare-inline-ack",
         action="store_true",
         help="the bare app with process_before_response=True, as ours (default: Bolt's default)",
     )
     args = parser.parse_args()
+    DATABASE_URL = args.database_url
     if args.memory_child:
         asyncio.run(memory_child(args.memory_child, args.memory))
     else:
