@@ -38,7 +38,7 @@ from bot import blocks, guard, inbox, installs
 from bot.inbox import Inbox
 from bot.manifest import BOT_SCOPES
 from dialogue.domain import BotMessage
-from dialogue.runner import TURN_IDS_KEPT, Who
+from dialogue.runner import TURN_IDS_KEPT, Reply, Who
 from sessionbot.wiring import Parts
 from store import repos
 
@@ -346,9 +346,8 @@ class SlackFace:
             if gate.pending is not None:  # go on with the message held for the question
                 text, turn_id = gate.pending, f"{turn_id}:resumed"
             preface = [gate.question] if gate.question else []
-        runner = self.parts.runner
         try:
-            reply = await self.off(runner.handle, who, text, turn_id=turn_id)
+            reply = await self.handle(who, text, turn_id)
         except Exception as exc:  # the clinician must hear of it; the log gets no content
             log.error("turn failed: %s", type(exc).__name__)
             sorry = "Something went wrong on my side and nothing was changed. Please try again."
@@ -359,6 +358,13 @@ class SlackFace:
         await self.post(client, who, place, [*preface, *reply.messages])
         if reply.saved_session_id:
             await self.publish_home(client, who)
+
+    async def handle(self, who: Who, text: str, turn_id: str) -> Reply:
+        """The dialogue turn, in a worker process where the web process has them (so the
+        event loop keeps answering), else in this process's turn threads."""
+        if self.parts.turns is not None:
+            return await self.parts.turns.handle(who, text, turn_id)
+        return await self.off(self.parts.runner.handle, who, text, turn_id=turn_id)
 
     async def post(
         self, client: AsyncWebClient, who: Who, place: Place, messages: Sequence[BotMessage]

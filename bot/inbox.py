@@ -67,14 +67,42 @@ class Inbox:
         # One thread of its own: an insert never queues behind turns in the turn pool.
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sessionbot-inbox")
         self.sweeping: asyncio.Task[None] | None = None
+        # Group commit: requests that arrive while a write is under way wait for the next
+        # one, which takes them all in one transaction (one round trip, one fsync).
+        self.waiting: list[tuple[str, str, asyncio.Future[None]]] = []
+        self.writing = False
 
     async def _off(self, fn: Callable[..., Any], *args: Any) -> Any:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, functools.partial(fn, *args))
 
-    def _add(self, key: str, body: str) -> bool:
+    def _add(self, rows: list[tuple[str, str]]) -> None:
         with self.store.unit() as s:
-            return repos.inbox_add(s, key, body, datetime.now(UTC))
+            repos.inbox_add(s, rows, datetime.now(UTC))
+
+    async def keep(self, key: str, body: str) -> None:
+        """Return once the request is in the store (with whatever else came meanwhile)."""
+        done = asyncio.get_running_loop().create_future()
+        self.waiting.append((key, body, done))
+        if not self.writing:
+            self.writing = True
+            asyncio.get_running_loop().create_task(self._write_waiting())
+        await done
+
+    async def _write_waiting(self) -> None:
+        try:
+            while self.waiting:
+                batch, self.waiting = self.waiting, []
+                try:
+                    await self._off(self._add, [(key, body) for key, body, _ in batch])
+                except Exception as exc:  # each waiting request hears of it
+                    for *_, done in batch:
+                        done.set_exception(exc)
+                else:
+                    for *_, done in batch:
+                        done.set_result(None)
+        finally:
+            self.writing = False
 
     def _done(self, key: str) -> None:
         with self.store.unit() as s:
@@ -94,7 +122,7 @@ class Inbox:
         if key is not None:
             req.context[KEY] = key
             if not req.context.get(REPLAY):
-                await self._off(self._add, key, json.dumps(req.body))
+                await self.keep(key, json.dumps(req.body))
         return await next()
 
     def processed(self, fn: Callable[..., Awaitable[Any]]) -> Callable[[AsyncArgs], Any]:

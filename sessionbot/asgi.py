@@ -37,9 +37,12 @@ async def metrics(request: Request) -> Response:
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
-    """At start, the Slack inbox's sweeper: requests a dead process acknowledged but never
-    ran are run now (and, every few seconds, any whose claim lapses)."""
+    """At start, the turn processes warmed up and the Slack inbox's sweeper started:
+    requests that a dead process acknowledged but never ran are run now (and, every few
+    seconds, any whose claim lapses)."""
     parts: Parts = app.state.parts
+    if parts.turns is not None:
+        await parts.turns.warm_up()
     bolt = getattr(parts, "_bolt_app", None)  # made by the Slack routes, or Socket Mode
     inbox = None
     if bolt is not None:
@@ -52,6 +55,8 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     finally:
         if inbox is not None:
             await inbox.stop()
+        if parts.turns is not None:
+            parts.turns.close()
 
 
 def create_app(parts: Parts) -> Starlette:

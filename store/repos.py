@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -362,17 +364,18 @@ def first_time(s: Session, key: str) -> bool:
 # The Slack inbox and the bot's own posts ----------------------------------------------
 
 
-def inbox_add(s: Session, key: str, body: str, now: datetime) -> bool:
-    """Records an inbound Slack request before its ack; False when it is already there
-    (Slack's retry of an event, a double click), which leaves the row as it was."""
-    if s.get(SlackInbox, key) is not None:
-        return False
-    try:
-        with s.begin_nested():
-            s.add(SlackInbox(key=key, body=body, received_at=now, claimed_at=now))
-    except IntegrityError:
-        return False
-    return True
+def inbox_add(s: Session, rows: list[tuple[str, str]], now: datetime) -> None:
+    """Records inbound Slack requests (key, body) before their ack, in one statement; a
+    key already there (Slack's retry of an event, a double click) is left as it was."""
+    if not rows:
+        return
+    values = [
+        {"key": key, "body": body, "received_at": now, "claimed_at": now, "attempts": 1}
+        for key, body in rows
+    ]
+    dialect = s.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    s.execute(insert(SlackInbox).on_conflict_do_nothing(index_elements=["key"]), values)
 
 
 def inbox_done(s: Session, key: str, now: datetime) -> None:

@@ -26,6 +26,12 @@ def add_parser(sub: Any) -> None:
     serve = sub.add_parser(NAME, help="the web process: Slack, participant page, webhooks")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--turn-processes",
+        type=int,
+        default=2,
+        help="worker processes for dialogue turns (0: threads of this process)",
+    )
 
 
 class Server(uvicorn.Server):
@@ -57,6 +63,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     quiet_sdk_logging()
     parts = build(settings)
+    if args.turn_processes > 0:
+        from sessionbot.turns import TurnProcesses
+
+        level = logging.getLevelName(logging.getLogger().level)
+        parts.turns = TurnProcesses(settings, args.turn_processes, log_level=level)
     if not settings.slack_signing_secret and not settings.slack_app_token:
         logging.getLogger("sessionbot").warning(
             "Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (see `sessionbot manifest`)"
