@@ -370,6 +370,16 @@ def session_by_public_id(
     return s.scalars(query).one_or_none()
 
 
+def session_by_payment_intent(
+    s: Session, payment_intent: str, *, lock: bool = False
+) -> ScheduledSession | None:
+    """The session whose payment was this PaymentIntent (a refund's charge names it)."""
+    query = select(ScheduledSession).where(ScheduledSession.payment_intent == payment_intent)
+    if lock:
+        query = query.with_for_update(of=ScheduledSession)
+    return s.scalars(query).first()
+
+
 # Outbox claims (the worker) ---------------------------------------------------------
 
 
@@ -536,13 +546,28 @@ def sms_opted_out(s: Session, phone_index: str) -> bool:
     return bool(row and row.opted_out)
 
 
-def set_sms_opt_out(s: Session, phone_index: str, opted_out: bool) -> None:
+def set_sms_opt_out(s: Session, phone_index: str, opted_out: bool) -> bool:
+    """Record a number's STOP (or START); False when it already stood so (nothing changed).
+
+    Two processes recording the first STOP of a number at once: one inserts, the other
+    meets the primary key, reads the row and finds it already set.
+    """
     row = s.get(SmsOptOut, phone_index, with_for_update=True)
     if row is None:
-        s.add(SmsOptOut(phone_index=phone_index, opted_out=opted_out))
-    else:
-        row.opted_out = opted_out
+        if not opted_out:
+            return False  # never opted out: a START changes nothing
+        try:
+            with s.begin_nested():
+                s.add(SmsOptOut(phone_index=phone_index, opted_out=True))
+            return True
+        except IntegrityError:
+            row = s.get(SmsOptOut, phone_index, with_for_update=True, populate_existing=True)
+            assert row is not None
+    if row.opted_out == opted_out:
+        return False
+    row.opted_out = opted_out
     s.flush()
+    return True
 
 
 def upcoming_sms_sessions(s: Session, after: datetime, phone_index: str) -> list[ScheduledSession]:
