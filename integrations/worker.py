@@ -340,6 +340,7 @@ class Worker:
             page_url=page,
             rsvp_yes_url=f"{page}/rsvp?answer=yes",
             rsvp_no_url=f"{page}/rsvp?answer=no",
+            clinician=session.clinician.display_name,
         )
 
     # Outcomes ------------------------------------------------------------------------
