@@ -33,7 +33,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from actions import booking
 from actions.extraction import parse_zone, zone_choices
 from actions.formatting import initials, when, zone_label
-from bot import blocks, installs
+from bot import blocks, installs, lifecycle
 from bot.manifest import BOT_SCOPES
 from dialogue.domain import BotMessage
 from dialogue.runner import TURN_IDS_KEPT, Who
@@ -120,6 +120,7 @@ def create_bolt_app(parts: Parts) -> AsyncApp:
         **kwargs,
     )
     SlackFace(parts).attach(app)
+    lifecycle.attach(app, parts)
     return app
 
 

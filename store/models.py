@@ -195,3 +195,19 @@ class SmsOptOut(Base):
     phone_index: Mapped[str] = mapped_column(String(64), primary_key=True)
     opted_out: Mapped[bool] = mapped_column(default=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SlackRevocation(Base):
+    """A workspace that uninstalled the app or revoked its bot token: nothing is posted there.
+
+    `token_hash` (single-workspace mode) is the SHA-256 of the `SLACK_BOT_TOKEN` that was
+    revoked, so a new token (the app installed again) is not held back; with OAuth it is
+    NULL and a new installation clears the row.
+    """
+
+    __tablename__ = "slack_revocations"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token_hash: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(32))
+    revoked_at: Mapped[datetime] = mapped_column(default=utcnow)

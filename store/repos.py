@@ -23,6 +23,7 @@ from store.models import (
     OutboxMessage,
     ProcessedEvent,
     ScheduledSession,
+    SlackRevocation,
     SmsOptOut,
     Tracker,
     utcnow,
@@ -595,3 +596,49 @@ def upcoming_sms_sessions(s: Session, after: datetime, phone_index: str) -> list
             if row.phone_index == phone_index:
                 found.append(row)
     return sorted(found, key=lambda x: (x.start_at, x.id))
+
+
+# Slack workspaces that let the app go -------------------------------------------------
+
+
+def revoke_slack_workspace(
+    s: Session, team_id: str, *, reason: str, token_hash: str | None, dropped_because: str
+) -> int:
+    """Record that nothing is to be posted to this workspace, and drop its pending Slack
+    notices with `dropped_because` as their reason; returns how many were dropped."""
+    row = s.get(SlackRevocation, team_id, with_for_update=True)
+    if row is None:
+        try:
+            with s.begin_nested():
+                s.add(SlackRevocation(team_id=team_id, reason=reason, token_hash=token_hash))
+        except IntegrityError:  # the other of the two events, at the same moment
+            row = s.get(SlackRevocation, team_id, with_for_update=True, populate_existing=True)
+    if row is not None:
+        row.reason, row.token_hash, row.revoked_at = reason, token_hash, utcnow()
+    clinicians = select(Clinician.id).where(Clinician.team_id == team_id)
+    result = s.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.channel == "slack",
+            OutboxMessage.status == "pending",
+            OutboxMessage.clinician_id.in_(clinicians),
+        )
+        .values(status="dropped", last_error=dropped_because, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def slack_revocation(s: Session, team_id: str, token_hash: str | None) -> SlackRevocation | None:
+    """The workspace's revocation, if it still holds for the token in use."""
+    row = s.get(SlackRevocation, team_id)
+    if row is None or (row.token_hash is not None and row.token_hash != token_hash):
+        return None
+    return row
+
+
+def clear_slack_revocation(s: Session, team_id: str) -> None:
+    """The app was installed again into this workspace."""
+    row = s.get(SlackRevocation, team_id)
+    if row is not None:
+        s.delete(row)

@@ -1,5 +1,8 @@
-"""Refunds: the payment's PaymentIntent (what a `charge.refunded` names) and how much of it
-has been refunded, on sessions; `payment_status` widened for "partially_refunded".
+"""Refunds and Slack's app lifecycle.
+
+On sessions: the payment's PaymentIntent (what a `charge.refunded` names) and how much of
+it has been refunded; `payment_status` widened for "partially_refunded". A table of the
+workspaces that uninstalled the app or revoked its bot token (nothing is posted there).
 
 Revision ID: 0006
 Revises: 0004 (the lead re-chains it after 0005)
@@ -25,9 +28,17 @@ def upgrade() -> None:
             type_=sa.String(length=24),
             existing_nullable=False,
         )
+    op.create_table(
+        "slack_revocations",
+        sa.Column("team_id", sa.String(length=32), primary_key=True),
+        sa.Column("token_hash", sa.String(length=64), nullable=True),
+        sa.Column("reason", sa.String(length=32), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("slack_revocations")
     with op.batch_alter_table("scheduled_sessions") as batch:
         batch.alter_column(
             "payment_status",
