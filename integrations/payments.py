@@ -82,33 +82,34 @@ class Payments(Protocol):
 def _checkout(found: Any) -> Checkout:
     obj: dict[str, Any] = found.to_dict() if hasattr(found, "to_dict") else dict(found)
     metadata = obj.get("metadata") or {}
-    intent = obj.get("payment_intent")
-    if isinstance(intent, dict):  # expanded
-        intent = intent.get("id")
+    if not isinstance(metadata, dict):
+        raise ValueError("metadata is not an object")
     return Checkout(
         id=_text(obj["id"]),
-        url=obj.get("url"),
-        status=obj.get("status") or "open",
+        url=_maybe_text(obj.get("url")),
+        status=_maybe_text(obj.get("status")) or "open",
         # Only "paid": "no_payment_required" is a Checkout of nothing, never our sessions.
         paid=obj.get("payment_status") == "paid",
         amount_cents=_cents(obj.get("amount_total")),
-        currency=obj.get("currency"),
-        reference=obj.get("client_reference_id") or metadata.get("session"),
-        payment_intent=intent if isinstance(intent, str) else None,
+        currency=_maybe_text(obj.get("currency")),
+        reference=_maybe_text(obj.get("client_reference_id") or metadata.get("session")),
+        payment_intent=_intent(obj.get("payment_intent")),
     )
 
 
+def _intent(value: Any) -> str | None:
+    """A PaymentIntent's id, whether Stripe sent the id or the expanded object."""
+    return _maybe_text(value.get("id") if isinstance(value, dict) else value)
+
+
 def _refund(obj: dict[str, Any]) -> Refund:
-    intent = obj.get("payment_intent")
-    if isinstance(intent, dict):
-        intent = intent.get("id")
     amount = _cents(obj["amount"])
     refunded = _cents(obj["amount_refunded"])
     if amount is None or refunded is None:
         raise ValueError("a charge without amounts")
     return Refund(
         charge_id=_text(obj["id"]),
-        payment_intent=intent if isinstance(intent, str) else None,
+        payment_intent=_intent(obj.get("payment_intent")),
         amount_cents=amount,
         refunded_cents=refunded,
         currency=_text(obj["currency"]),
@@ -120,6 +121,12 @@ def _text(value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError("expected a string")
     return value
+
+
+def _maybe_text(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ValueError("expected a string")
+    return value or None
 
 
 def _cents(value: Any) -> int | None:

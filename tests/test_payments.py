@@ -292,6 +292,23 @@ def malformed(fake: FakeStripe) -> list[bytes]:
             {"id": 7, "object": "event", "type": "x", "data": {"object": {"object": "charge"}}}
         ).encode(),
         b'{"id": "evt_\xff", "object": "event"}',  # not UTF-8
+        *(
+            json.dumps(
+                {
+                    "id": "evt_x",
+                    "object": "event",
+                    "type": "checkout.session.completed",
+                    "data": {"object": {"id": "cs_x", "object": "checkout.session", **wrong}},
+                }
+            ).encode()
+            for wrong in (
+                {"client_reference_id": 5},
+                {"currency": 840},
+                {"metadata": "session"},
+                {"amount_total": 18000.0},
+                {"payment_intent": ["pi_x"]},
+            )
+        ),
     ]
 
 
