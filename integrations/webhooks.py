@@ -56,8 +56,8 @@ async def _signed_form(request: Request, parts: Parts, path: str) -> dict[str, s
     signature = request.headers.get("X-Twilio-Signature", "")
     if not token or not signature:
         return PlainTextResponse("invalid signature", status_code=403)
-    body = await request.body()
-    if len(body) > MAX_BODY:
+    body = await _limited_body(request, MAX_BODY)
+    if body is None:
         return PlainTextResponse("body too large", status_code=413)
     url = parts.settings.public_url + path
     if request.url.query:
@@ -79,6 +79,20 @@ async def _signed_form(request: Request, parts: Parts, path: str) -> dict[str, s
     if not RequestValidator(token).validate(url, form, signature):
         return PlainTextResponse("invalid signature", status_code=403)
     return form
+
+
+async def _limited_body(request: Request, limit: int) -> bytes | None:
+    """The body, read no further than `limit` bytes (None past it)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _signed_bytes(token: str, url: str, fields: list[tuple[bytes, bytes]], signature: str) -> bool:
