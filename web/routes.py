@@ -61,6 +61,14 @@ NOTICES = {
 }
 
 
+# What a Checkout Session's event does to its session (the rest are answered "ignored").
+CHECKOUT_EVENTS = {
+    "checkout.session.completed": rules.record_payment,
+    "checkout.session.async_payment_succeeded": rules.record_payment,
+    "checkout.session.async_payment_failed": rules.record_payment_failed,
+}
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -338,7 +346,6 @@ class Page:
 
     def handle_event(self, event: PaymentEvent) -> str:
         """One verified event, once however often it arrives; the word says what it did."""
-        completed = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
         checkout, refund = event.checkout, event.refund
         if event.type == "charge.refunded" and refund is not None:
             if not refund.payment_intent:
@@ -356,10 +363,7 @@ class Page:
             # Nothing to store: the next Pay Now finds it expired and makes a new one.
             log.info("checkout %s expired", checkout.id)
             return "ok"
-        record = {
-            **dict.fromkeys(completed, rules.record_payment),
-            "checkout.session.async_payment_failed": rules.record_payment_failed,
-        }.get(event.type)
+        record = CHECKOUT_EVENTS.get(event.type)
         if record is None:
             return "ignored"
         with self.parts.store.unit() as s:
