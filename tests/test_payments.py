@@ -202,6 +202,23 @@ def test_a_partial_refund_keeps_enter_meeting_open_and_a_later_one_completes_it(
     assert not can_enter(client, booked, clock)
 
 
+def test_a_refund_after_the_session_was_cancelled_is_told_as_such(
+    client: TestClient, fake: FakeStripe, app_parts: Parts, booked: Booked
+) -> None:
+    from actions import booking
+
+    cs_id = paid(client, fake, booked)
+    with app_parts.store.unit() as s:
+        row = repos.session_by_public_id(s, booked.public_id, lock=True)
+        booking.cancel(s, row, app_parts.practice, at("2026-11-24 10:00"))
+    assert post(client, fake, fake.refund(cs_id)) == "recorded"
+    assert notices(app_parts, booked.public_id)[-1] == (
+        "Refunded: $180.00 to J.D. for the cancelled session on Wed, Nov 25, 2026, "
+        "3:00 PM EST, the whole payment."
+    )
+    assert record(app_parts, booked.public_id)["payment_status"] == "refunded"
+
+
 def test_a_refund_of_a_payment_we_do_not_know_changes_nothing(
     client: TestClient, fake: FakeStripe, app_parts: Parts, booked: Booked
 ) -> None:

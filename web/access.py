@@ -164,13 +164,20 @@ def record_refund(s: Session, session: ScheduledSession, refund: Refund, now: da
     session.payment_status = "refunded" if full else "partially_refunded"
     who = initials(session.participant)
     amount = _money(session, refund.refunded_cents)
+    if session.status == "cancelled":  # the usual refund: nothing about entering to say
+        what = f"the cancelled session on {_start(session)}"
+        after = ""
+    else:
+        what = f"the session on {_start(session)}"
+        after = (
+            " The session requires payment, so Enter Meeting is closed until they pay again."
+            if full
+            else " Enter Meeting stays open."
+        )
     text = (
-        f"Refunded: {amount} to {who} for the session on {_start(session)}, the whole "
-        "payment. The session requires payment, so Enter Meeting is closed until they pay "
-        "again."
+        f"Refunded: {amount} to {who} for {what}, the whole payment.{after}"
         if full
-        else f"Partly refunded: {amount} of {_money(session, paid)} to {who} for the "
-        f"session on {_start(session)}. Enter Meeting stays open."
+        else f"Partly refunded: {amount} of {_money(session, paid)} to {who} for {what}.{after}"
     )
     _tell(s, session, text, key=f"refund:{refund.payment_intent}:{refund.refunded_cents}", now=now)
     log.info("session %s: %s", session.public_id, session.payment_status)
