@@ -34,7 +34,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from actions import booking
 from actions.extraction import parse_zone, zone_choices
 from actions.formatting import initials, when, zone_label
-from bot import blocks, guard, inbox, installs
+from bot import blocks, guard, inbox, installs, lifecycle
 from bot.inbox import Inbox
 from bot.manifest import BOT_SCOPES
 from dialogue.domain import BotMessage
@@ -132,6 +132,7 @@ def create_bolt_app(parts: Parts) -> AsyncApp:
     )
     face = SlackFace(parts)
     face.attach(app)
+    lifecycle.attach(app, parts)
     app._sessionbot_face = face  # type: ignore[attr-defined]  # the inbox sweeper finds it
     return app
 

@@ -231,6 +231,16 @@ def options(pairs: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
 # The dashboard -------------------------------------------------------------------------
 
 
+PAYMENT_LABELS = {
+    "not_required": "not required",
+    "pending": "pending",
+    "paid": "paid",
+    "payment_failed": "failed (asked to pay again)",
+    "partially_refunded": "paid, partly refunded",
+    "refunded": "refunded (unpaid again)",
+}
+
+
 @dataclass(frozen=True)
 class SessionRow:
     """One upcoming session as the dashboard shows it (participant as initials)."""
@@ -267,7 +277,7 @@ def dashboard_blocks(rows: Sequence[SessionRow], *, page: int, total: int, tz: s
         invitation = "no invitation" if row.invite_channel == "none" else row.invite_status
         status = (
             f"Invitation: {invitation} ({row.invite_channel}) · RSVP: {row.rsvp or '—'}"
-            f" · Payment: {row.payment_status.replace('_', ' ')}"
+            f" · Payment: {PAYMENT_LABELS.get(row.payment_status, row.payment_status)}"
         )
         blocks.append(
             SectionBlock(

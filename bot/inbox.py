@@ -35,6 +35,8 @@ log = logging.getLogger("sessionbot.slack.inbox")
 REPLAY = "sessionbot_inbox_replay"  # in a replayed request's context
 KEY = "sessionbot_inbox_key"
 MAX_ATTEMPTS = 3
+# Events whose work runs after the ack (lazy listeners), so a crash could lose it.
+LAZY_EVENTS = frozenset({"message", "app_home_opened"})
 KEEP = timedelta(days=1)
 
 
@@ -47,6 +49,8 @@ def key_of(body: Mapping[str, Any]) -> str | None:
     kind = body.get("type")
     if kind == "event_callback":
         event = body.get("event") or {}
+        if event.get("type") not in LAZY_EVENTS:
+            return None  # handled before the ack (app_uninstalled, tokens_revoked)
         ident = body.get("event_id") or event.get("client_msg_id") or event.get("ts")
         return f"event:{ident}" if ident else None
     if kind == "block_actions":

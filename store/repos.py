@@ -27,6 +27,7 @@ from store.models import (
     ScheduledSession,
     SlackInbox,
     SlackPost,
+    SlackRevocation,
     SmsOptOut,
     Tracker,
     utcnow,
@@ -441,6 +442,16 @@ def session_by_public_id(
     return s.scalars(query).one_or_none()
 
 
+def session_by_payment_intent(
+    s: Session, payment_intent: str, *, lock: bool = False
+) -> ScheduledSession | None:
+    """The session whose payment was this PaymentIntent (a refund's charge names it)."""
+    query = select(ScheduledSession).where(ScheduledSession.payment_intent == payment_intent)
+    if lock:
+        query = query.with_for_update(of=ScheduledSession)
+    return s.scalars(query).first()
+
+
 # Outbox claims (the worker) ---------------------------------------------------------
 
 
@@ -607,13 +618,28 @@ def sms_opted_out(s: Session, phone_index: str) -> bool:
     return bool(row and row.opted_out)
 
 
-def set_sms_opt_out(s: Session, phone_index: str, opted_out: bool) -> None:
+def set_sms_opt_out(s: Session, phone_index: str, opted_out: bool) -> bool:
+    """Record a number's STOP (or START); False when it already stood so (nothing changed).
+
+    Two processes recording the first STOP of a number at once: one inserts, the other
+    meets the primary key, reads the row and finds it already set.
+    """
     row = s.get(SmsOptOut, phone_index, with_for_update=True)
     if row is None:
-        s.add(SmsOptOut(phone_index=phone_index, opted_out=opted_out))
-    else:
-        row.opted_out = opted_out
+        if not opted_out:
+            return False  # never opted out: a START changes nothing
+        try:
+            with s.begin_nested():
+                s.add(SmsOptOut(phone_index=phone_index, opted_out=True))
+            return True
+        except IntegrityError:
+            row = s.get(SmsOptOut, phone_index, with_for_update=True, populate_existing=True)
+            assert row is not None
+    if row.opted_out == opted_out:
+        return False
+    row.opted_out = opted_out
     s.flush()
+    return True
 
 
 def upcoming_sms_sessions(s: Session, after: datetime, phone_index: str) -> list[ScheduledSession]:
@@ -641,3 +667,49 @@ def upcoming_sms_sessions(s: Session, after: datetime, phone_index: str) -> list
             if row.phone_index == phone_index:
                 found.append(row)
     return sorted(found, key=lambda x: (x.start_at, x.id))
+
+
+# Slack workspaces that let the app go -------------------------------------------------
+
+
+def revoke_slack_workspace(
+    s: Session, team_id: str, *, reason: str, token_hash: str | None, dropped_because: str
+) -> int:
+    """Record that nothing is to be posted to this workspace, and drop its pending Slack
+    notices with `dropped_because` as their reason; returns how many were dropped."""
+    row = s.get(SlackRevocation, team_id, with_for_update=True)
+    if row is None:
+        try:
+            with s.begin_nested():
+                s.add(SlackRevocation(team_id=team_id, reason=reason, token_hash=token_hash))
+        except IntegrityError:  # the other of the two events, at the same moment
+            row = s.get(SlackRevocation, team_id, with_for_update=True, populate_existing=True)
+    if row is not None:
+        row.reason, row.token_hash, row.revoked_at = reason, token_hash, utcnow()
+    clinicians = select(Clinician.id).where(Clinician.team_id == team_id)
+    result = s.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.channel == "slack",
+            OutboxMessage.status == "pending",
+            OutboxMessage.clinician_id.in_(clinicians),
+        )
+        .values(status="dropped", last_error=dropped_because, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def slack_revocation(s: Session, team_id: str, token_hash: str | None) -> SlackRevocation | None:
+    """The workspace's revocation, if it still holds for the token in use."""
+    row = s.get(SlackRevocation, team_id)
+    if row is None or (row.token_hash is not None and row.token_hash != token_hash):
+        return None
+    return row
+
+
+def clear_slack_revocation(s: Session, team_id: str) -> None:
+    """The app was installed again into this workspace."""
+    row = s.get(SlackRevocation, team_id)
+    if row is not None:
+        s.delete(row)

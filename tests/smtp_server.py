@@ -42,6 +42,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     message: EmailMessage
+    raw: bytes = b""  # the DATA as it arrived, for parsers of one's own choosing
 
 
 @dataclass
@@ -70,7 +71,9 @@ class Recorder:
                 self.failures_left -= 1
                 return "451 4.3.0 Try again later"
             msg = message_from_bytes(envelope.content, policy=policy.default)
-            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), msg))
+            self.received.append(
+                Received(envelope.mail_from, list(envelope.rcpt_tos), msg, envelope.content)
+            )
         return "250 Message accepted for delivery"
 
 
