@@ -15,9 +15,8 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
@@ -31,9 +30,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
-from actions import booking
+from actions import commands
 from actions.extraction import parse_zone, zone_choices
-from actions.formatting import initials, when, zone_label
+from actions.formatting import zone_label
 from bot import blocks, guard, inbox, installs, lifecycle
 from bot.inbox import Inbox
 from bot.manifest import BOT_SCOPES
@@ -502,28 +501,18 @@ class SlackFace:
 
     def _dashboard(self, who: Who, page: int) -> list[Block]:
         parts = self.parts
-        now = datetime.now(UTC)
-        size = blocks.DASHBOARD_PAGE
         with parts.store.unit() as s:
             clinician = repos.get_clinician(s, who.team_id, who.user_id, tz=who.tz)
-            total = repos.count_sessions(s, clinician.id, after=now)
-            page = max(0, min(page, (total - 1) // size)) if total else 0
-            found = repos.list_sessions(s, clinician.id, after=now, limit=size, offset=page * size)
-            tz = clinician.tz or who.tz or parts.practice.default_timezone
-            rows = [
-                blocks.SessionRow(
-                    public_id=x.public_id,
-                    start=x.start_at,
-                    participant=initials(x.participant),
-                    invite_channel=x.invite_channel,
-                    invite_status=x.invite_status,
-                    rsvp=x.rsvp,
-                    payment_status=x.payment_status,
-                    enter_meeting_url=booking.enter_meeting_url(parts.settings.public_url, x),
-                )
-                for x in found
-            ]
-        return blocks.dashboard_blocks(rows, page=page, total=total, tz=tz)
+            found = commands.dashboard(
+                s,
+                clinician,
+                page,
+                datetime.now(UTC),
+                parts.practice,
+                parts.settings.public_url,
+                size=blocks.DASHBOARD_PAGE,
+            )
+        return blocks.dashboard_blocks(found.rows, page=found.page, total=found.total, tz=found.tz)
 
     async def publish_home(self, client: AsyncWebClient, who: Who, page: int = 0) -> None:
         view = blocks.home_view(await self.off(self._dashboard, who, page))
@@ -596,22 +585,7 @@ class SlackFace:
             if not repos.first_time(s, key):
                 return None
             clinician = repos.get_clinician(s, who.team_id, who.user_id)
-            session = repos.session_for_clinician(s, clinician.id, public_id, lock=True)
-            if session is None:
-                return "I couldn't find that session among yours."
-            tz = clinician.tz or parts.practice.default_timezone
-            what = (
-                f"the session with {initials(session.participant)} on {when(session.start_at, tz)}"
-            )
-            if not booking.cancel(s, session, parts.practice, datetime.now(UTC)):
-                return f"{what[0].upper()}{what[1:]} was already cancelled."
-            if booking.invitation_left(s, session):
-                told = " The participant will be told."
-            elif session.invite_channel != "none":
-                told = " Their invitation hadn't gone out yet, so they get no notice."
-            else:
-                told = ""
-            return f"Cancelled {what}.{told}"
+            return commands.cancel(s, clinician, public_id, parts.practice, datetime.now(UTC)).text
 
     async def on_reschedule(
         self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
@@ -633,25 +607,16 @@ class SlackFace:
         parts = self.parts
         with parts.store.unit() as s:
             clinician = repos.get_clinician(s, who.team_id, who.user_id)
-            session = repos.session_for_clinician(s, clinician.id, public_id)
-            if session is None or session.status == "cancelled":
+            found = commands.reschedule_prompt(s, clinician, public_id, parts.practice)
+            if found is None:
                 return None
-            tz = clinician.tz or parts.practice.default_timezone
-            told = {
-                True: " The participant will get an update.",
-                False: " The participant will get the invitation for the new time.",
-            }[booking.invitation_left(s, session)]
-            text = (
-                f"Move the session with {initials(session.participant)} on "
-                f"{when(session.start_at, tz)}."
-                + (told if session.invite_channel != "none" else "")
-            )
+            session, text = found
+            tz = commands.clinician_zone(clinician, parts.practice)
             return blocks.reschedule_modal(public_id, session.start_at, tz, text, 0)
 
-    @staticmethod
     def new_start(
-        view: dict[str, Any],
-    ) -> tuple[dict[str, Any], datetime | None, dict[str, str]]:
+        self, view: dict[str, Any]
+    ) -> tuple[dict[str, Any], commands.StartCheck | None, dict[str, str]]:
         """The modal's new start in the clinician's zone, or the errors to show by its fields.
 
         The view comes from the request: its metadata and values are checked, not trusted
@@ -670,16 +635,16 @@ class SlackFace:
         if not clock:
             return meta, None, {"time": "Pick a time."}
         try:
-            zone = ZoneInfo(str(meta.get("tz") or "UTC"))
-            start = datetime.fromisoformat(f"{day}T{clock}").replace(tzinfo=zone)
+            day_value = date.fromisoformat(day)
+            hour, minute = (int(x) for x in clock.split(":"))
+            zone = str(meta.get("tz") or "UTC")
+            now = datetime.now(UTC)
+            check = commands.check_start(day_value, hour, minute, zone, now, self.parts.practice)
         except (ValueError, KeyError):
             return meta, None, {"date": "Pick a date and a time from the lists."}
-        now = datetime.now(zone)
-        if start.date() < now.date():
-            return meta, None, {"date": "That date has passed: pick today or a later date."}
-        if start <= now:
-            return meta, None, {"time": "That time has passed: pick a later time."}
-        return meta, start, {}
+        if check.start is None:
+            return meta, None, {check.field: check.problem or "Pick another time."}
+        return meta, check, {}
 
     async def ack_reschedule(self, ack: AsyncAck, view: dict[str, Any]) -> None:
         _, _, problems = self.new_start(view)
@@ -706,23 +671,18 @@ class SlackFace:
             await self.call(client.views_update, view_id=previous, view=modal)
         await self.publish_home(client, who)
 
-    def _reschedule(self, who: Who, public_id: str, start: datetime, view_id: str) -> str | None:
+    def _reschedule(
+        self, who: Who, public_id: str, check: commands.StartCheck, view_id: str
+    ) -> str | None:
         parts = self.parts
         with parts.store.unit() as s:
             if not repos.first_time(s, f"slack:reschedule:{view_id}"):
                 return None
             clinician = repos.get_clinician(s, who.team_id, who.user_id)
-            session = repos.session_for_clinician(s, clinician.id, public_id, lock=True)
-            if session is None or session.status == "cancelled":
-                return "I couldn't find that session among yours."
-            if session.start_at == start:
-                return "The session is already at that time; nothing changed."
-            try:
-                booking.reschedule(s, session, start, parts.practice, datetime.now(UTC))
-            except ValueError:
-                return "The new start must be in the future; nothing was changed."
-            tz = clinician.tz or parts.practice.default_timezone
-            return f"Moved the session with {initials(session.participant)} to {when(start, tz)}."
+            done = commands.reschedule(
+                s, clinician, public_id, check, parts.practice, datetime.now(UTC)
+            )
+            return done.text
 
     # Type-ahead options ---------------------------------------------------------------------
 

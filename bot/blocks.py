@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,6 +32,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from actions.commands import SessionRow
 from actions.formatting import short_zone
 from actions.session_actions import COMMON_ZONES
 from dialogue.domain import BotMessage, Button
@@ -40,7 +40,8 @@ from dialogue.domain import BotMessage, Button
 TEXT_LIMIT = 3000
 OPTION_TEXT_LIMIT = 75
 BUTTONS_PER_ACTIONS = 25
-DASHBOARD_PAGE = 20  # 4 blocks a session: 80 + header, paging and footer < 100
+# 4 blocks a session: 80 + header, paging and footer < Slack's 100 blocks of a view.
+DASHBOARD_PAGE = 20
 
 # Action ids: every dialogue element starts with "turn:" (one listener turns it into
 # runner text); the dashboard's start with "dash:".
@@ -239,20 +240,6 @@ PAYMENT_LABELS = {
     "partially_refunded": "paid, partly refunded",
     "refunded": "refunded (unpaid again)",
 }
-
-
-@dataclass(frozen=True)
-class SessionRow:
-    """One upcoming session as the dashboard shows it (participant as initials)."""
-
-    public_id: str
-    start: datetime
-    participant: str
-    invite_channel: str
-    invite_status: str
-    rsvp: str | None
-    payment_status: str
-    enter_meeting_url: str
 
 
 def dashboard_blocks(rows: Sequence[SessionRow], *, page: int, total: int, tz: str) -> list[Block]:
