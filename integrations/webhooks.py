@@ -25,7 +25,7 @@ from twilio.request_validator import RequestValidator, add_port, remove_port
 from actions import booking
 from actions.formatting import initials, when
 from integrations import messages
-from sessionbot.wiring import Parts
+from sessionbot.parts import Parts
 from store import repos
 from store.crypto import keyring
 

@@ -34,7 +34,7 @@ from integrations.payments import (
     make_payments,
 )
 from integrations.video import VideoRooms, make_video
-from sessionbot.wiring import Parts
+from sessionbot.parts import Parts
 from store import repos
 from store.models import ScheduledSession
 from web import access as rules
