@@ -415,7 +415,7 @@ def inbox_prune(s: Session, before: datetime) -> int:
     """Forget requests received before `before` (processed, or given up on)."""
     result = s.execute(delete(SlackInbox).where(SlackInbox.received_at < before))
     s.execute(delete(SlackPost).where(SlackPost.created_at < before))
-    return result.rowcount or 0
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def record_post(s: Session, team_id: str, user_id: str, channel_id: str, ts: str) -> None:
