@@ -137,7 +137,7 @@ def create_bolt_app(parts: Parts) -> AsyncApp:
 
 
 def slack_inbox(app: AsyncApp) -> Inbox:
-    return app._sessionbot_face.inbox  # type: ignore[attr-defined,no-any-return]
+    return app._sessionbot_face.inbox  # type: ignore[attr-defined]
 
 
 def bolt_app(parts: Parts) -> AsyncApp:

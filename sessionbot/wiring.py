@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from actions import context, extraction, make_executor
 from dialogue.runner import Runner
@@ -14,7 +16,7 @@ from store.db import Store
 __all__ = ["Parts", "build", "make_nlu"]  # Parts lives in sessionbot.parts; kept here too
 
 
-def make_nlu(practice: Practice):  # type: ignore[no-untyped-def]
+def make_nlu(practice: Practice) -> Callable[[str, datetime, str | None], Any]:
     packages = {p.key: p.name for p in practice.documents}
     services = {s.key: s.name for s in practice.services}
 
@@ -29,8 +31,6 @@ def make_nlu(practice: Practice):  # type: ignore[no-untyped-def]
         )
 
     return nlu
-
-
 
 
 def build(settings: Settings, *, store: Store | None = None) -> Parts:

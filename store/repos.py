@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Update
 
 from store.crypto import keyring
 from store.models import (
@@ -519,7 +520,7 @@ def session_state(s: Session, session_id: int) -> tuple[str, int, datetime] | No
 _PLAIN = {"synchronize_session": False}
 
 
-def _claimed(message_id: int, worker_id: str):  # type: ignore[no-untyped-def]
+def _claimed(message_id: int, worker_id: str) -> Update:
     return (
         update(OutboxMessage)
         .where(

@@ -10,7 +10,7 @@ from sessionbot.settings import Settings
 NAME = "cancel"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(NAME, help="cancel a session (the participant gets a notice)")
     p.add_argument("id", help="the session id (`sessionbot sessions --json`)")
     add_clinician(p)

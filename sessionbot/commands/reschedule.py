@@ -10,7 +10,7 @@ from sessionbot.settings import Settings
 NAME = "reschedule"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(NAME, help="move a session (update sent, reminders replanned)")
     p.add_argument("id", help="the session id (`sessionbot sessions --json`)")
     p.add_argument("--to", required=True, help="new start, ISO 8601 (no offset: your zone)")
