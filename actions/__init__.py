@@ -10,6 +10,7 @@ from actions import schedule_form, session_actions
 
 ACTIONS = (
     schedule_form.ValidateScheduleForm,
+    session_actions.ActionAskTime,
     session_actions.ActionAskParticipant,
     session_actions.ActionAskParticipantTz,
     session_actions.ActionAskDocuments,
@@ -18,6 +19,9 @@ ACTIONS = (
     session_actions.ActionShowSummary,
     session_actions.ActionSaveSession,
     session_actions.ActionListSessions,
+    session_actions.ActionCancel,
+    session_actions.ActionStartOver,
+    session_actions.ActionGoBack,
 )
 
 

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from rasa_sdk import Tracker
+from rasa_sdk import Tracker, utils
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
@@ -22,6 +22,9 @@ from rasa_sdk.types import DomainDict
 from actions import extraction
 from actions.context import services
 from actions.formatting import clock, money, phone, zone_label
+from actions.session_actions import new_draft_events
+from dialogue.domain import FORM as FORM_NAME
+from dialogue.domain import parse_payload
 from store import repos
 
 MISSING = object()
@@ -46,26 +49,94 @@ def understand(tracker: Tracker) -> dict[str, Any]:
         return cached
     latest = tracker.latest_message or {}
     found: dict[str, Any] = {}
-    if latest.get("sessionbot_nlu") or latest.get("entities"):
+    if latest.get("sessionbot_nlu"):
+        # The embedded runner's NLU: its entities are already our own reading.
         for entity in latest.get("entities") or []:
             name = entity.get("entity")
             if entity.get("error"):
                 found[name] = {"invalid": entity["error"]}
             elif name not in found:
                 found[name] = entity.get("value")
-    elif latest.get("text"):
-        practice = services().practice
-        result = extraction.extract(
-            latest["text"],
-            now=clinician_now(tracker),
-            default_region=practice.default_region,
-            packages={p.key: p.name for p in practice.documents},
-            services={s.key: s.name for s in practice.services},
-            requested_slot=tracker.get_slot("requested_slot"),
-        )
-        found = {k: _plain(v) for k, v in result.slots().items()}
-        found.update({k: {"invalid": m} for k, m in dict(result.problems).items()})
+    elif fresh_message(tracker):
+        found = read_rasa_message(tracker, latest)
     tracker._sessionbot_found = found  # type: ignore[attr-defined]
+    return found
+
+
+# What a Rasa server's own actions run between the message and the form's validation.
+_BETWEEN_MESSAGE_AND_FORM = {"action_listen", "action_extract_slots", FORM_NAME}
+# Rasa intents that answer no question: the form rejects them and a rule takes over.
+CONTROL_INTENTS = {"cancel", "start_over", "go_back", "help", "save", "list_sessions"}
+
+
+def fresh_message(tracker: Tracker) -> bool:
+    """Whether the latest message is still to be read (a Rasa tracker).
+
+    The form also runs after a rule's steps ("help", "back", "start over"); by then the
+    message was answered by those steps, and reading its words again would fill slots
+    with them. So it is read only when nothing but Rasa's own form machinery ran since.
+    """
+    events = [e for e in tracker.events or [] if isinstance(e, dict)]
+    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=None)
+    if last_user is None:
+        return bool((tracker.latest_message or {}).get("text"))
+    for event in events[last_user + 1 :]:
+        kind = event.get("event")
+        if kind == "action" and event.get("name") not in _BETWEEN_MESSAGE_AND_FORM:
+            return False
+        if kind in ("rewind", "undo", "restart", "reset_slots", "bot"):
+            return False
+    return True
+
+
+def _reading(tracker: Tracker, text: str, requested: str | None) -> dict[str, Any]:
+    practice = services().practice
+    result = extraction.extract(
+        text,
+        now=clinician_now(tracker),
+        default_region=practice.default_region,
+        packages={p.key: p.name for p in practice.documents},
+        services={s.key: s.name for s in practice.services},
+        requested_slot=requested,
+    )
+    found = {k: _plain(v) for k, v in result.slots().items()}
+    found.update({k: {"invalid": m} for k, m in dict(result.problems).items()})
+    if result.change:
+        found["slot"] = result.change
+    return found
+
+
+def read_rasa_message(tracker: Tracker, latest: dict[str, Any]) -> dict[str, Any]:
+    """A message as a Rasa server parsed it, read with our own extraction too.
+
+    A button payload (`/inform{"documents":"intake"}`) carries our own values: taken as
+    they are. Typed text is read whole by our extraction (an entity Rasa found never
+    stops the rest of the words from being read); then each entity Rasa marked for a slot
+    our reading left empty is read again on its own, as the answer to that slot, so its
+    value is understood and checked the same way.
+    """
+    text = str(latest.get("text") or "")
+    intent = str((latest.get("intent") or {}).get("name") or "")
+    entities = [e for e in latest.get("entities") or [] if isinstance(e, dict)]
+    if parse_payload(text) is not None:
+        return {str(e.get("entity")): e.get("value") for e in entities if e.get("entity")}
+    if intent in CONTROL_INTENTS or not text.strip():
+        return {}
+    found = _reading(tracker, text, tracker.get_slot("requested_slot"))
+    for entity in entities:
+        name, value = entity.get("entity"), entity.get("value")
+        if not isinstance(name, str) or not isinstance(value, str) or name in found:
+            continue
+        if name == "slot":
+            found["slot"] = value
+            continue
+        span = value
+        start, end = entity.get("start"), entity.get("end")
+        if isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text):
+            span = text[start:end]
+        alone = _reading(tracker, span, name).get(name)
+        if alone is not None and not is_invalid(alone):
+            found[name] = alone
     return found
 
 
@@ -90,8 +161,19 @@ class ValidateScheduleForm(FormValidationAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
+        """Rasa's form step: a new draft when there is none, then extract, validate, ask.
+
+        The embedded runner starts each draft itself; a Rasa assistant's tracker comes
+        without one, so its first call starts it here (its id is the key of its Save).
+        """
+        start: list[dict[str, Any]] = []
+        if not tracker.get_slot("draft_id"):
+            start = new_draft_events(tracker)
+            tracker.slots.update({e["name"]: e["value"] for e in start})
+            if not {k for k in understand(tracker) if k != "slot"}:
+                dispatcher.utter_message(response="utter_greet")
         tracker._sessionbot_before = dict(tracker.slots)  # type: ignore[attr-defined]
-        return await super().run(dispatcher, tracker, domain)
+        return start + await super().run(dispatcher, tracker, domain)
 
     async def required_slots(
         self,
@@ -119,14 +201,35 @@ class ValidateScheduleForm(FormValidationAction):
     ) -> list[dict[str, Any]]:
         # Extract every form slot the message mentions, not only those required so far:
         # "by email jane@example.com" fills the channel and the address in one turn.
-        events: dict[str, Any] = {}
+        events: dict[str, Any] = self._change_request(tracker, domain)
+        tracker.slots.update(events)
         for slot in self.domain_slots(domain):
-            found = await self._extract_slot(slot, dispatcher, tracker, domain)
+            method = getattr(self, f"extract_{slot}", None)
+            if method is None:
+                continue
+            found = await utils.call_potential_coroutine(method(dispatcher, tracker, domain))
+            found = found if isinstance(found, dict) else {}
             events.update(found)
             tracker.slots.update(found)
         return [
             {"event": "slot", "timestamp": None, "name": k, "value": v} for k, v in events.items()
         ]
+
+    def _change_request(self, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        """ "change the time" (or the Change… button's `/change{"slot":"time"}`) with no new
+        value: the slot is emptied, so the form asks it again (as the runner does).
+        """
+        found = understand(tracker)
+        slot = found.get("slot")
+        if not isinstance(slot, str) or slot not in self.domain_slots(domain) or slot in found:
+            return {}
+        if slot == "payment_required":
+            names = ["payment_required", "service", "amount"]
+        elif slot == "service":
+            names = ["service", "amount"]
+        else:
+            names = [slot]
+        return {name: None for name in names}
 
     # Extraction: the value the message gives for the slot --------------------------------
 

@@ -92,7 +92,12 @@ def rasa_request(text: str, slots: dict) -> dict:
 
 def test_rasa_webhook_gives_the_same_events_as_the_embedded_runner(action_server, parts) -> None:
     today = datetime.now(ZoneInfo("America/New_York")).date().isoformat()
-    slots = {"clinician_tz": "America/New_York", "requested_slot": "participant", "date": today}
+    slots = {
+        "clinician_tz": "America/New_York",
+        "requested_slot": "participant",
+        "date": today,
+        "draft_id": "d-1",
+    }
     payload = rasa_request(
         "JD by text +1 617 555 0101, London time, intake packet, Dec 3 4pm", slots
     )
