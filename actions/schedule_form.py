@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rasa_sdk import Tracker, utils
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
@@ -140,6 +141,31 @@ def read_rasa_message(tracker: Tracker, latest: dict[str, Any]) -> dict[str, Any
     return found
 
 
+def _drop_unchanged_candidates(tracker: Tracker) -> None:
+    """Forget the slot candidates that only repeat what the draft already held.
+
+    When the form starts again (a correction at the summary), Rasa hands its validation
+    every slot already filled as a candidate; validating those as if just given would
+    acknowledge each one as a change. A candidate is kept only when its value differs
+    from the slot's value before the clinician's latest message.
+    """
+    events = tracker.events
+    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=None)
+    if last_user is None:
+        return
+    before: dict[str, Any] = {}
+    for event in events[:last_user]:
+        if event.get("event") == "slot":
+            before[str(event.get("name"))] = event.get("value")
+        elif event.get("event") in ("restart", "reset_slots"):
+            before = {}
+    first = len(events)
+    while first > last_user + 1 and events[first - 1].get("event") == "slot":
+        first -= 1
+    kept = [e for e in events[first:] if before.get(str(e.get("name"))) != e.get("value")]
+    tracker.events = events[:first] + kept
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, (date, datetime)):
         return value.isoformat()
@@ -172,8 +198,12 @@ class ValidateScheduleForm(FormValidationAction):
             tracker.slots.update({e["name"]: e["value"] for e in start})
             if not {k for k in understand(tracker) if k != "slot"}:
                 dispatcher.utter_message(response="utter_greet")
+        _drop_unchanged_candidates(tracker)
+        cleared = self._change_request(tracker, domain)
+        tracker.slots.update(cleared)
         tracker._sessionbot_before = dict(tracker.slots)  # type: ignore[attr-defined]
-        return start + await super().run(dispatcher, tracker, domain)
+        events = await super().run(dispatcher, tracker, domain)
+        return [*start, *(SlotSet(k, v) for k, v in cleared.items()), *events]
 
     async def required_slots(
         self,
@@ -201,8 +231,7 @@ class ValidateScheduleForm(FormValidationAction):
     ) -> list[dict[str, Any]]:
         # Extract every form slot the message mentions, not only those required so far:
         # "by email jane@example.com" fills the channel and the address in one turn.
-        events: dict[str, Any] = self._change_request(tracker, domain)
-        tracker.slots.update(events)
+        events: dict[str, Any] = {}
         for slot in self.domain_slots(domain):
             method = getattr(self, f"extract_{slot}", None)
             if method is None:

@@ -406,7 +406,7 @@ class ActionListSessions(Action):
 
 
 class ActionCancel(Action):
-    """"cancel": the draft is dropped, nothing was saved (or there was nothing to drop)."""
+    """ "cancel": the draft is dropped, nothing was saved (or there was nothing to drop)."""
 
     def name(self) -> str:
         return "action_cancel"
@@ -420,7 +420,7 @@ class ActionCancel(Action):
 
 
 class ActionStartOver(Action):
-    """"start over": a new, empty draft; the form then asks its first question."""
+    """ "start over": a new, empty draft; the form then asks its first question."""
 
     def name(self) -> str:
         return "action_start_over"
@@ -436,7 +436,7 @@ class ActionStartOver(Action):
 
 
 class ActionGoBack(Action):
-    """"back": the draft as it was before the last answer, read from the tracker's events.
+    """ "back": the draft as it was before the last answer, read from the tracker's events.
 
     Like the embedded runner's history: each earlier "back" used up one answer, questions
     like "help" changed nothing, and the answer that started the draft cannot be undone.
