@@ -66,17 +66,26 @@ class SessionbotExecutor(ActionExecutor):
         except (ActionExecutionRejection, ActionNotFoundException, ActionMissingDomainException):
             raise
         except Exception as exc:
-            where = traceback.extract_tb(exc.__traceback__)[-1]
             log.error(
-                "action %s failed: %s at %s:%s",
+                "action %s failed: %s at %s",
                 str(action_call.get("next_action"))[:64],
                 type(exc).__name__,
-                where.filename.rsplit("/", 1)[-1],
-                where.lineno,
+                _where(exc),
             )
             return ActionExecutorRunResult(
                 events=[], responses=[{"text": SORRY, "custom": {"kind": "error"}}]
             )
+
+
+def _where(exc: BaseException) -> str:
+    """The innermost line of our own code in the traceback (file and line, no values)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [
+        f for f in frames if "site-packages" not in f.filename and "/lib/python" not in f.filename
+    ]
+    frame = (ours or frames)[-1]
+    parts = frame.filename.replace("\\", "/").split("/")
+    return f"{'/'.join(parts[-2:])}:{frame.lineno}"
 
 
 def _well_formed(action_call: dict[str, Any]) -> dict[str, Any]:

@@ -39,8 +39,13 @@ def _parser() -> argparse.ArgumentParser:
     shell.add_argument("--tz", type=_zone, help="the clinician's time zone (IANA)")
 
     sessions = sub.add_parser("sessions", help="the dashboard in a terminal")
-    sessions.add_argument("--user", default=DEFAULT_USER)
-    sessions.add_argument("--team", default=LOCAL_TEAM, help=argparse.SUPPRESS)
+    sessions.add_argument("--user", default=DEFAULT_USER, help="clinician id (default %(default)s)")
+    sessions.add_argument(
+        "--team",
+        default=LOCAL_TEAM,
+        help="the clinician's workspace (default %(default)s, the shell's); a Rasa sender "
+        "TEAM:USER is --team TEAM --user USER",
+    )
     sessions.add_argument("--json", action="store_true", help="a JSON list of sessions")
     sessions.add_argument("--all", action="store_true", help="include past and cancelled")
 
