@@ -392,7 +392,7 @@ class _Turn:
                 misses[before] = misses.get(before, 0) + 1
                 if misses[before] % MISSES_BEFORE_HELP == 0:
                     self._say("utter_too_many_misses")
-                    self._say(f"utter_formats_{before}", max_amount=self._max_amount())
+                    self._say(f"utter_formats_{before}")
             return
         self.state["misses"].pop(before or "", None)
         self._ask(requested)
@@ -540,9 +540,6 @@ class _Turn:
         # Responses name only slots (as a Rasa server fills them); a value that needs work,
         # like the day in the time question, is said by an action.
         return dict(self.slots)
-
-    def _max_amount(self) -> str:
-        return str(self.slots.get("_max_amount") or "the practice's maximum")
 
     def _say(self, response: str, **values: Any) -> None:
         self.messages.append(render(response, {**self._labels(), **values}))

@@ -239,3 +239,17 @@ def test_two_clinicians_at_once_each_reach_only_their_own_session(stack) -> None
     assert first["id"] not in said and "Robin" not in said
     assert first["enter_meeting_url"] not in said and first["participant_url"] not in said
     assert texts(again) == ["That session is already saved. Say “schedule” to start another."]
+
+
+def test_responses_name_only_slots_or_values_their_action_sends() -> None:
+    """A Rasa server fills a response from slots (and what the action passes along); any
+    other name would reach the clinician as a raw "{name}"."""
+    from dialogue.domain import load_domain
+
+    domain = load_domain()
+    sent_with = {"utter_confirm": {"summary"}, "utter_empty": {"hint"}}
+    for name, variants in domain["responses"].items():
+        for variant in variants:
+            names = set(PLACEHOLDER.findall(str(variant.get("text", ""))))
+            names = {n.strip("{}") for n in names}
+            assert names <= set(domain["slots"]) | sent_with.get(name, set()), name
