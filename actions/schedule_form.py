@@ -113,8 +113,9 @@ def read_rasa_message(tracker: Tracker, latest: dict[str, Any]) -> dict[str, Any
     A button payload (`/inform{"documents":"intake"}`) carries our own values: taken as
     they are. Typed text is read whole by our extraction (an entity Rasa found never
     stops the rest of the words from being read); then each entity Rasa marked for a slot
-    our reading left empty is read again on its own, as the answer to that slot, so its
-    value is understood and checked the same way.
+    our reading left empty (no value, no problem) is read again on its own, as the answer
+    to that slot, so its value is understood and checked the same way; unless those words
+    read as another slot by themselves.
     """
     text = str(latest.get("text") or "")
     intent = str((latest.get("intent") or {}).get("name") or "")
@@ -123,7 +124,8 @@ def read_rasa_message(tracker: Tracker, latest: dict[str, Any]) -> dict[str, Any
         return {str(e.get("entity")): e.get("value") for e in entities if e.get("entity")}
     if intent in CONTROL_INTENTS or not text.strip():
         return {}
-    found = _reading(tracker, text, tracker.get_slot("requested_slot"))
+    requested = tracker.get_slot("requested_slot")
+    found = _reading(tracker, text, requested)
     for entity in entities:
         name, value = entity.get("entity"), entity.get("value")
         if not isinstance(name, str) or not isinstance(value, str) or name in found:
@@ -131,11 +133,16 @@ def read_rasa_message(tracker: Tracker, latest: dict[str, Any]) -> dict[str, Any
         if name == "slot":
             found["slot"] = value
             continue
-        span = value
         start, end = entity.get("start"), entity.get("end")
-        if isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text):
-            span = text[start:end]
-        alone = _reading(tracker, span, name).get(name)
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
+            continue
+        # Each span fills one slot at most: words our reading used for another slot
+        # ("December" of "December 3") are not a participant, whatever Rasa's tagger
+        # thought. Without them the rest must read the same.
+        without = _reading(tracker, f"{text[:start]} {text[end:]}", requested)
+        if any(without.get(k) != v for k, v in found.items() if k != "slot"):
+            continue
+        alone = _reading(tracker, text[start:end], name).get(name)
         if alone is not None and not is_invalid(alone):
             found[name] = alone
     return found

@@ -240,3 +240,57 @@ def test_another_clinicians_draft_id_never_answers_with_their_session(parts) -> 
         "T_B:U_SECOND", "shared-draft", "Sam Park"))))  # fmt: skip
     assert again.responses[0]["text"] == "That session was already saved."
     assert again.responses[0]["custom"]["session_id"] == theirs["custom"]["session_id"]
+
+
+def rasa_parsed(text: str, slots: dict, entities: list[tuple[str, str]]) -> dict:
+    """A validation call as Rasa 3.6 sends it after its own NLU tagged `entities`."""
+    payload = rasa_request(text, slots)
+    marked = []
+    for name, words in entities:
+        start = text.index(words)
+        marked.append(
+            {
+                "entity": name,
+                "value": words,
+                "start": start,
+                "end": start + len(words),
+                "extractor": "CRFEntityExtractor",
+                "confidence_entity": 0.9,
+            }  # fmt: skip
+        )
+    payload["tracker"]["latest_message"]["entities"] = marked
+    payload["tracker"]["events"][0]["parse_data"] = payload["tracker"]["latest_message"]
+    return payload
+
+
+def test_an_entity_from_rasa_never_stops_the_rest_of_the_text_being_read(parts) -> None:
+    today = datetime.now(ZoneInfo("America/New_York")).date().isoformat()
+    slots = {"clinician_tz": "America/New_York", "requested_slot": "time", "date": today}
+    slots["draft_id"] = "d-4"
+    text = "4pm with JD by text +1 617 555 0101, London time, intake packet"
+    result = _run(parts.runner.executor.run(rasa_parsed(text, slots, [("participant", "JD")])))
+    values = {e["name"]: e["value"] for e in result.events}
+    assert values["participant"] == "JD"
+    assert (values["time"], values["phone"], values["participant_tz"]) == (
+        "16:00", "+16175550101", "Europe/London")  # fmt: skip
+    assert values["documents"] == "intake" and values["requested_slot"] is None
+
+
+def test_rasa_entities_fill_what_our_reading_left_but_never_words_of_another_slot(parts) -> None:
+    today = datetime.now(ZoneInfo("America/New_York")).date().isoformat()
+    slots = {"clinician_tz": "America/New_York", "requested_slot": "invite_channel"}
+    slots.update({"date": today, "time": "23:59", "draft_id": "d-5"})
+    # A name our reading leaves alone here (it is not asked, nor marked by "with"/"for")
+    # is taken when Rasa's tagger marks it as the participant...
+    text = "Robin Smith by email"
+    marked = _run(parts.runner.executor.run(
+        rasa_parsed(text, slots, [("participant", "Robin Smith")])))  # fmt: skip
+    values = {e["name"]: e["value"] for e in marked.events}
+    assert values["participant"] == "Robin Smith" and values["invite_channel"] == "email"
+    # ...but words that read as another slot on their own are never a participant.
+    text = "December 3 by email"
+    wrong = _run(parts.runner.executor.run(
+        rasa_parsed(text, slots, [("participant", "December")])))  # fmt: skip
+    values = {e["name"]: e["value"] for e in wrong.events}
+    assert "participant" not in values
+    assert values["invite_channel"] == "email"
