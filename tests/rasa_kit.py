@@ -169,6 +169,9 @@ def ensure_model() -> Path:
             tail = "\n".join(done.stdout.splitlines()[-20:] + done.stderr.splitlines()[-20:])
             raise RuntimeError(f"rasa train failed:\n{tail}")
         print(f"trained the Rasa assistant in {time.monotonic() - started:.0f} s: {model}")
+        # Keep the few newest models (branches switch back and forth), not every one.
+        for old in sorted(models.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)[:-4]:
+            old.unlink(missing_ok=True)
         return model
 
 
