@@ -25,7 +25,7 @@ from actions.context import services
 from actions.formatting import clock, money, phone, zone_label
 from actions.session_actions import new_draft_events
 from dialogue.domain import FORM as FORM_NAME
-from dialogue.domain import parse_payload
+from dialogue.domain import load_domain, parse_payload
 from store import repos
 
 MISSING = object()
@@ -64,6 +64,9 @@ def understand(tracker: Tracker) -> dict[str, Any]:
     return found
 
 
+# The slots a message can answer (what our reading finds besides them, like a change
+# request, is not an answer).
+ANSWER_SLOTS = frozenset(load_domain()["forms"][FORM_NAME]["required_slots"]) | {"contact_id"}
 # What a Rasa server's own actions run between the message and the form's validation.
 _BETWEEN_MESSAGE_AND_FORM = {"action_listen", "action_extract_slots", FORM_NAME}
 # Rasa intents that answer no question: the form rejects them and a rule takes over.
@@ -140,7 +143,7 @@ def read_rasa_message(tracker: Tracker, latest: dict[str, Any]) -> dict[str, Any
         # ("December" of "December 3") are not a participant, whatever Rasa's tagger
         # thought. Without them the rest must read the same.
         without = _reading(tracker, f"{text[:start]} {text[end:]}", requested)
-        if any(without.get(k) != v for k, v in found.items() if k != "slot"):
+        if any(without.get(k) != v for k, v in found.items() if k in ANSWER_SLOTS):
             continue
         alone = _reading(tracker, text[start:end], name).get(name)
         if alone is not None and not is_invalid(alone):
@@ -203,7 +206,7 @@ class ValidateScheduleForm(FormValidationAction):
         if not tracker.get_slot("draft_id"):
             start = new_draft_events(tracker)
             tracker.slots.update({e["name"]: e["value"] for e in start})
-            if not {k for k in understand(tracker) if k != "slot"}:
+            if not ANSWER_SLOTS & set(understand(tracker)):
                 dispatcher.utter_message(response="utter_greet")
         _drop_unchanged_candidates(tracker)
         cleared = self._change_request(tracker, domain)
