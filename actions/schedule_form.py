@@ -73,6 +73,25 @@ _BETWEEN_MESSAGE_AND_FORM = {"action_listen", "action_extract_slots", FORM_NAME}
 CONTROL_INTENTS = {"cancel", "start_over", "go_back", "help", "save", "list_sessions"}
 
 
+def _answered(tracker: Tracker) -> list[dict[str, Any]]:
+    """A Rasa message that is no control word counts as an answer, even when it gave nothing.
+
+    Rasa's form rejects a turn that set no slot and leaves the next step to the rules;
+    a rule exists for each control word, but after an answer the bot cannot use ("yes"
+    to the date) no rule fits, and a rejected form waits for a rule that never comes: the
+    conversation would go silent. Setting the asked slot to what it already holds keeps
+    the form in charge, and it asks again (as the embedded runner does).
+    """
+    latest = tracker.latest_message or {}
+    requested = tracker.get_slot("requested_slot")
+    if latest.get("sessionbot_nlu") or not requested or not fresh_message(tracker):
+        return []
+    intent = str((latest.get("intent") or {}).get("name") or "")
+    if intent in CONTROL_INTENTS:
+        return []
+    return [SlotSet(str(requested), tracker.get_slot(str(requested)))]
+
+
 def fresh_message(tracker: Tracker) -> bool:
     """Whether the latest message is still to be read (a Rasa tracker).
 
@@ -213,7 +232,7 @@ class ValidateScheduleForm(FormValidationAction):
         tracker.slots.update(cleared)
         tracker._sessionbot_before = dict(tracker.slots)  # type: ignore[attr-defined]
         events = await super().run(dispatcher, tracker, domain)
-        return [*start, *(SlotSet(k, v) for k, v in cleared.items()), *events]
+        return [*start, *(SlotSet(k, v) for k, v in cleared.items()), *_answered(tracker), *events]
 
     async def required_slots(
         self,

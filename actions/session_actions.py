@@ -24,6 +24,7 @@ from rasa_sdk.types import DomainDict
 from actions import booking
 from actions.context import sender_of, services
 from actions.formatting import money, phone, short_zone, when, zone_label
+from dialogue.domain import FORM
 from store import repos
 
 # Messages that answer nothing: "back" never undoes them.
@@ -114,8 +115,17 @@ def missing_answers(slots: dict[str, Any]) -> list[str]:
         missing.append("e-mail address")
     elif channel == "sms" and not slots.get("phone"):
         missing.append("mobile number")
+    if not slots.get("participant_tz"):
+        missing.append("time zone")
     if not slots.get("documents"):
         missing.append("documents")
+    if services().payments_enabled:
+        if slots.get("payment_required") is None:
+            missing.append("payment")
+        elif slots.get("payment_required") and not slots.get("service"):
+            missing.append("service")
+        elif slots.get("payment_required") and not slots.get("amount"):
+            missing.append("amount")
     if not slots.get("draft_id"):
         missing.append("draft")
     return missing
@@ -472,4 +482,8 @@ class ActionGoBack(Action):
             return []
         dispatcher.utter_message(response="utter_went_back")
         keep = {"draft_id", "requested_slot"}
-        return [SlotSet(name, before.get(name)) for name in DRAFT_SLOTS if name not in keep]
+        events = [SlotSet(name, before.get(name)) for name in DRAFT_SLOTS if name not in keep]
+        if not tracker.active_loop_name:
+            # Back from the summary: the form opens again and asks what is now missing.
+            events.append({"event": "active_loop", "name": FORM})
+        return events

@@ -238,8 +238,8 @@ class _Turn:
         latest = self._understand(text, requested)
         intent = latest["intent"]["name"]
         handler = getattr(self, f"_on_{intent}", None) if intent in CONTROL_INTENTS else None
-        if intent == "affirm" and self.phase == "confirm":
-            handler = self._on_save
+        if intent == "affirm" and self.phase in ("confirm", "idle"):
+            handler = self._on_save  # "yes" to the summary; nothing to say yes to when idle
         if handler is not None:
             handler(latest)
         else:

@@ -200,7 +200,8 @@ def test_save_and_summary_on_an_unfinished_draft_say_what_is_missing(parts) -> N
         result = _run(parts.runner.executor.run(call(action, dict(tracker))))
         (message,) = result.responses
         assert message["text"] == (
-            "There's more to answer before I can save: the date, time, invitation, documents."
+            "There's more to answer before I can save: "
+            "the date, time, invitation, time zone, documents."
         )
         assert result.events == []
 

@@ -182,7 +182,9 @@ def test_save_before_the_form_is_done_says_what_is_missing(stack, embedded) -> N
     lines = ["Ann Lee tomorrow 10am", "save", "no invitation", "same", "none", "save"]
     replies = converse(stack, "T_RASA:U_EARLY", lines)
 
-    assert replies[1][0] == ("There's more to answer before I can save: the invitation, documents.")
+    assert replies[1][0] == (
+        "There's more to answer before I can save: the invitation, time zone, documents."
+    )
     assert replies[1][1] == "How should I invite Ann Lee?"
     (session,) = stored(stack, "T_RASA:U_EARLY")
     assert (session["participant"], session["invite_channel"]) == ("Ann Lee", "none")
@@ -253,3 +255,31 @@ def test_responses_name_only_slots_or_values_their_action_sends() -> None:
             names = set(PLACEHOLDER.findall(str(variant.get("text", ""))))
             names = {n.strip("{}") for n in names}
             assert names <= set(domain["slots"]) | sent_with.get(name, set()), name
+
+
+def test_no_answer_leaves_rasa_silent_and_back_undoes_as_the_runner_does(stack, embedded) -> None:
+    lines = [
+        "back",  # nothing to undo yet: said, and no form is opened
+        "schedule",
+        "yes",  # to the date question: asked again (a rejected form would go silent)
+        "tomorrow",
+        "3pm",
+        "JD",
+        "no invitation",
+        "same",
+        "none",
+        "back",  # from the summary: the last question again
+        "intake",
+        "save",
+    ]
+    replies = converse(stack, "T_RASA:U_BACK", lines)
+
+    assert replies[0] == ["There's nothing to go back to."]
+    assert replies[2] == ["What date is the session? (e.g. “tomorrow”, “next Tuesday”, “Dec 3”)"]
+    assert replies[9] == [
+        "Going back.",
+        "Which package of documents should the participant complete?",
+    ]
+    (session,) = stored(stack, "T_RASA:U_BACK")
+    assert session["documents"] == "intake"
+    assert converse_embedded(embedded, "T_RASA:U_BACK", lines) == replies
