@@ -64,7 +64,7 @@ def _version_of(python: str) -> tuple[int, int] | None:
 def find_python() -> str:
     """A Python 3.8-3.10: PATH first, then pyenv's versions."""
     candidates = [shutil.which(f"python3.{minor}") for minor in (10, 9, 8)]
-    roots = [os.environ.get("PYENV_ROOT"), str(Path.home() / ".pyenv"), "/root/.pyenv"]
+    roots = [os.environ.get("PYENV_ROOT"), str(Path.home() / ".pyenv")]
     for root in filter(None, roots):
         for minor in (10, 9, 8):
             candidates += sorted(glob.glob(f"{root}/versions/3.{minor}.*/bin/python"), reverse=True)

@@ -49,8 +49,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[rasa_kit.Stack]:
     with rasa_kit.running_stack(workdir, env) as running:
         yield running
         # Health data never reaches Rasa's log (rasa-sdk's error bodies echo the tracker).
-        log = running.rasa_log.read_text(errors="replace")
-        assert "617 555" not in log and "example.com" not in log
+        for log in (running.rasa_log, running.actions_log):
+            text = log.read_text(errors="replace")
+            assert "617 555" not in text and "example.com" not in text, log.name
+            assert "Traceback" not in text, log.name
 
 
 def stored(stack: rasa_kit.Stack, sender: str) -> list[dict]:
