@@ -21,7 +21,12 @@ from actions import schedule_form, session_actions
 
 ACTIONS = (
     schedule_form.ValidateScheduleForm,
+    session_actions.ActionAskDate,
     session_actions.ActionAskTime,
+    session_actions.ActionAskInviteChannel,
+    session_actions.ActionAskEmail,
+    session_actions.ActionAskPhone,
+    session_actions.ActionAskPaymentRequired,
     session_actions.ActionAskParticipant,
     session_actions.ActionAskParticipantTz,
     session_actions.ActionAskDocuments,

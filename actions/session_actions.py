@@ -24,7 +24,7 @@ from rasa_sdk.types import DomainDict
 from actions import booking
 from actions.context import sender_of, services
 from actions.formatting import money, phone, short_zone, when, zone_label
-from dialogue.domain import FORM
+from dialogue.domain import FORM, render_response
 from store import repos
 
 # Messages that answer nothing: "back" never undoes them.
@@ -141,13 +141,89 @@ def complete_draft(slots: dict[str, Any]) -> booking.Draft | None:
         return None
 
 
-class ActionAskTime(Action):
+def error_said_this_turn(tracker: Tracker) -> bool:
+    """Whether the form's validation already answered this message with an error."""
+    events = [e for e in tracker.events or [] if isinstance(e, dict)]
+    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=-1)
+    return any(
+        e.get("event") == "bot"
+        and ((e.get("data") or {}).get("custom") or {}).get("kind") == "error"
+        for e in events[last_user + 1 :]
+    )
+
+
+class AskAction(Action):
+    """A question of the form. Right after an error about the same answer, only its
+    choices (buttons, widget) are offered again, not its words: the error already says
+    what to give. The embedded runner puts those choices on the error message itself; a
+    Rasa server asks the question after every turn, so the question holds back its words.
+    """
+
+    async def ask(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> None:
+        raise NotImplementedError
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        asked = CollectingDispatcher()
+        await self.ask(asked, tracker, domain)
+        again = error_said_this_turn(tracker)
+        for message in asked.messages:
+            custom = message.get("custom") or {}
+            if not again:
+                dispatcher.messages.append(message)
+            elif message.get("buttons") or custom.get("widget"):
+                dispatcher.utter_message(buttons=message.get("buttons") or [], custom=custom)
+        return []
+
+
+class ActionAskFromDomain(AskAction):
+    """A question that is a response of the domain (`utter_ask_<slot>`), said by an action
+    so that it, too, holds back its words after an error."""
+
+    slot = ""
+
+    def name(self) -> str:
+        return f"action_ask_{self.slot}"
+
+    async def ask(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> None:
+        question = render_response(f"utter_ask_{self.slot}", tracker.current_slot_values())
+        dispatcher.utter_message(
+            text=question.text,
+            buttons=[{"title": b.title, "payload": b.payload} for b in question.buttons],
+            custom=dict(question.custom),
+        )
+
+
+class ActionAskDate(ActionAskFromDomain):
+    slot = "date"
+
+
+class ActionAskInviteChannel(ActionAskFromDomain):
+    slot = "invite_channel"
+
+
+class ActionAskEmail(ActionAskFromDomain):
+    slot = "email"
+
+
+class ActionAskPhone(ActionAskFromDomain):
+    slot = "phone"
+
+
+class ActionAskPaymentRequired(ActionAskFromDomain):
+    slot = "payment_required"
+
+
+class ActionAskTime(AskAction):
     """The time question names the day, which only an action can say (no slot holds it)."""
 
     def name(self) -> str:
         return "action_ask_time"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         day = None
         with contextlib.suppress(ValueError):
             day = datetime.fromisoformat(str(tracker.get_slot("date"))).strftime("%A, %B %-d")
@@ -156,14 +232,13 @@ class ActionAskTime(Action):
             text=f"What time{on}? (e.g. “3pm”, “9:30 am”, “15:30”)",
             custom={"widget": "timepicker"},
         )
-        return []
 
 
-class ActionAskParticipant(Action):
+class ActionAskParticipant(AskAction):
     def name(self) -> str:
         return "action_ask_participant"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         with services().store.reading() as s:
             clinician_id = clinician_id_of(s, tracker)
             recent = repos.find_contacts(s, clinician_id, "", limit=5) if clinician_id else []
@@ -171,14 +246,13 @@ class ActionAskParticipant(Action):
         text = "Who is the session with? Type a name or initials"
         text += ", or pick someone you've scheduled before." if buttons else "."
         dispatcher.utter_message(text=text, buttons=buttons, custom={"widget": "contact_select"})
-        return []
 
 
-class ActionAskParticipantTz(Action):
+class ActionAskParticipantTz(AskAction):
     def name(self) -> str:
         return "action_ask_participant_tz"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         mine = tracker.get_slot("clinician_tz") or services().practice.default_timezone
         default = mine
         zones = [default, *(z for z in COMMON_ZONES if z != default)]
@@ -196,14 +270,13 @@ class ActionAskParticipantTz(Action):
             buttons=buttons,
             custom={"widget": "zone_select", "default": default},
         )
-        return []
 
 
-class ActionAskDocuments(Action):
+class ActionAskDocuments(AskAction):
     def name(self) -> str:
         return "action_ask_documents"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         practice = services().practice
         buttons = [button(p.name, inform("documents", p.key)) for p in practice.documents]
         buttons.append(button("No documents", inform("documents", "none")))
@@ -212,14 +285,13 @@ class ActionAskDocuments(Action):
             buttons=buttons,
             custom={"widget": "documents_select"},
         )
-        return []
 
 
-class ActionAskService(Action):
+class ActionAskService(AskAction):
     def name(self) -> str:
         return "action_ask_service"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         practice = services().practice
         buttons = [
             button(f"{s.name} — {money(s.price, practice.currency)}", inform("service", s.key))
@@ -228,14 +300,13 @@ class ActionAskService(Action):
         dispatcher.utter_message(
             text="Which service?", buttons=buttons, custom={"widget": "service_select"}
         )
-        return []
 
 
-class ActionAskAmount(Action):
+class ActionAskAmount(AskAction):
     def name(self) -> str:
         return "action_ask_amount"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         practice = services().practice
         service = practice.service(tracker.get_slot("service"))
         price = service.price if service else None
@@ -255,7 +326,6 @@ class ActionAskAmount(Action):
             else [],
             custom={"widget": "amount_input", "initial": str(price) if price is not None else None},
         )
-        return []
 
 
 def summary_lines(slots: dict[str, Any], draft: booking.Draft) -> list[str]:

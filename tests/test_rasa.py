@@ -285,3 +285,38 @@ def test_no_answer_leaves_rasa_silent_and_back_undoes_as_the_runner_does(stack, 
     (session,) = stored(stack, "T_RASA:U_BACK")
     assert session["documents"] == "intake"
     assert converse_embedded(embedded, "T_RASA:U_BACK", lines) == replies
+
+
+def test_answers_it_cannot_use_get_the_same_one_message_as_in_the_runner(stack, embedded) -> None:
+    lines = [
+        "schedule",
+        "blah blah",
+        "tomorrow",
+        "25pm",
+        "3pm",
+        "JD",
+        "by pigeon",
+        "email",
+        "not@valid",
+        "jd@example.com",
+        "Mars",
+        "Chicago",
+        "intake",
+        "save",
+    ]
+    messages = []
+    for line in lines:
+        messages.append(stack.say("T_RASA:U_ERRORS", line))
+    replies = [texts(m) for m in messages]
+
+    for i in (1, 3, 6, 8, 10):  # one message: the error, not the question again
+        assert len(replies[i]) == 1, replies[i]
+    # The invitation's choices come again with the error, as buttons.
+    assert [b["title"] for m in messages[6] for b in m.get("buttons") or []] == [
+        "E-mail invitation",
+        "Text message invitation",
+        "No invitation",
+    ]
+    (session,) = stored(stack, "T_RASA:U_ERRORS")
+    assert (session["email"], session["participant_tz"]) == ("jd@example.com", "America/Chicago")
+    assert converse_embedded(embedded, "T_RASA:U_ERRORS", lines) == replies
