@@ -231,8 +231,9 @@ class ValidateScheduleForm(FormValidationAction):
         cleared = self._change_request(tracker, domain)
         tracker.slots.update(cleared)
         tracker._sessionbot_before = dict(tracker.slots)  # type: ignore[attr-defined]
+        answered = _answered(tracker)  # before validation: the slot asked for this message
         events = await super().run(dispatcher, tracker, domain)
-        return [*start, *(SlotSet(k, v) for k, v in cleared.items()), *_answered(tracker), *events]
+        return [*start, *(SlotSet(k, v) for k, v in cleared.items()), *answered, *events]
 
     async def required_slots(
         self,
