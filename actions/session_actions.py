@@ -328,9 +328,10 @@ class ActionAskAmount(AskAction):
         )
 
 
-def summary_lines(slots: dict[str, Any], draft: booking.Draft) -> list[str]:
-    """The draft in words, as the clinician checks it before Save."""
+def summary_lines(slots: dict[str, Any]) -> list[str]:
+    """The draft in words, as the clinician checks it before Save (a complete draft)."""
     practice = services().practice
+    draft = booking.draft_from_slots(slots, practice)
     mine = slots.get("clinician_tz") or practice.default_timezone
     lines = [
         "*New scheduled session*: please check, then Save.",
@@ -363,13 +364,12 @@ class ActionShowSummary(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         slots = tracker.current_slot_values()
-        draft = complete_draft(slots)
-        if draft is None:
+        if complete_draft(slots) is None:
             say_missing(dispatcher, slots)
             return []
         dispatcher.utter_message(
             response="utter_confirm",
-            summary="\n".join(summary_lines(slots, draft)),
+            summary="\n".join(summary_lines(slots)),
             custom={"kind": "summary"},
         )
         return []
