@@ -29,6 +29,7 @@ from dialogue.domain import load_domain, parse_payload
 from store import repos
 
 MISSING = object()
+MISSES_BEFORE_HELP = 3  # as the embedded runner (dialogue/runner.py)
 KEEP_WORDS = {"ok", "okay", "yes", "y", "keep", "same", "default", "fine", "that's fine", "sure"}
 NONE_WORDS = {"none", "no", "nothing", "no documents", "no package", "skip", "n/a"}
 SAME_ZONE_WORDS = KEEP_WORDS | {"mine", "my zone", "same as me", "same as mine", "local"}
@@ -170,6 +171,43 @@ def read_rasa_message(tracker: Tracker, latest: dict[str, Any]) -> dict[str, Any
     return found
 
 
+def misses_before(tracker: Tracker, slot: str) -> int:
+    """How many turns in a row before this one answered `slot`'s question with an error.
+
+    Read from a Rasa tracker's events the way the embedded runner counts: turns at other
+    questions and control words ("help") leave the count alone; an answer that went
+    through, the end of the form or a new draft ends it.
+    """
+    turns: list[dict[str, Any]] = []
+    requested: Any = None
+    current: dict[str, Any] | None = None
+    for event in (e for e in tracker.events or [] if isinstance(e, dict)):
+        kind = event.get("event")
+        if kind == "user":
+            if current is not None:
+                turns.append({**current, "after": requested})
+            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            current = {"intent": intent, "at": requested, "error": False}
+        elif kind == "slot" and event.get("name") == "requested_slot":
+            requested = event.get("value")
+        elif kind == "bot" and current is not None:
+            custom = (event.get("data") or {}).get("custom") or {}
+            current["error"] = current["error"] or custom.get("kind") == "error"
+        elif kind in ("restart", "reset_slots"):
+            requested = None
+    count = 0
+    for turn in reversed(turns):  # the latest user event is this very turn: not among them
+        if turn["after"] is None or turn["intent"] in ("cancel", "start_over"):
+            break
+        if turn["at"] != slot:
+            continue
+        if turn["error"] and turn["after"] == slot:
+            count += 1
+        elif turn["intent"] not in CONTROL_INTENTS:
+            break
+    return count
+
+
 def _drop_unchanged_candidates(tracker: Tracker) -> None:
     """Forget the slot candidates that only repeat what the draft already held.
 
@@ -233,7 +271,26 @@ class ValidateScheduleForm(FormValidationAction):
         tracker._sessionbot_before = dict(tracker.slots)  # type: ignore[attr-defined]
         answered = _answered(tracker)  # before validation: the slot asked for this message
         events = await super().run(dispatcher, tracker, domain)
+        self._hint_after_misses(dispatcher, tracker, events)
         return [*start, *(SlotSet(k, v) for k, v in cleared.items()), *answered, *events]
+
+    def _hint_after_misses(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, events: list[dict[str, Any]]
+    ) -> None:
+        """Every third miss in a row at one question, what can be read (a Rasa tracker:
+        the embedded runner keeps this count in its own state and says the same)."""
+        if (tracker.latest_message or {}).get("sessionbot_nlu"):
+            return
+        asked = self._before(tracker, "requested_slot")
+        after = next(
+            (e["value"] for e in reversed(events) if e.get("name") == "requested_slot"), asked
+        )
+        missed = any((m.get("custom") or {}).get("kind") == "error" for m in dispatcher.messages)
+        if not missed or not asked or after != asked:
+            return
+        if (misses_before(tracker, str(asked)) + 1) % MISSES_BEFORE_HELP == 0:
+            dispatcher.utter_message(response="utter_too_many_misses")
+            dispatcher.utter_message(response=f"utter_formats_{asked}")
 
     async def required_slots(
         self,

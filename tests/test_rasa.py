@@ -326,3 +326,16 @@ def test_answers_it_cannot_use_get_the_same_one_message_as_in_the_runner(stack, 
     (session,) = stored(stack, "T_RASA:U_ERRORS")
     assert (session["email"], session["participant_tz"]) == ("jd@example.com", "America/Chicago")
     assert converse_embedded(embedded, "T_RASA:U_ERRORS", lines) == replies
+
+
+def test_the_third_miss_in_a_row_says_what_can_be_read(stack, embedded) -> None:
+    lines = ["schedule", "blah", "hmm", "yesterday", "help", "tomorrow", "25pm", "99pm", "3pm"]
+    replies = converse(stack, "T_RASA:U_MISSES", lines)
+
+    assert replies[3][1:] == [
+        "That's a few tries. Here is what I can read:",
+        "Dates I understand: “today”, “tomorrow”, “Friday”, “next Tuesday”, “Dec 3”, “12/3”, "
+        "“the 15th”, “2026-12-03”. The date must be today or later. Say “cancel” to stop.",
+    ]
+    assert len(replies[7]) == 1  # two misses at the time: no hint yet
+    assert converse_embedded(embedded, "T_RASA:U_MISSES", lines) == replies
