@@ -38,6 +38,7 @@ ACTIONS = (
     session_actions.ActionCancel,
     session_actions.ActionStartOver,
     session_actions.ActionGoBack,
+    session_actions.ActionWhichChange,
 )
 SORRY = (
     "Sorry, something went wrong on my side and nothing was saved. "

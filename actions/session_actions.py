@@ -515,6 +515,21 @@ class ActionStartOver(Action):
         ]
 
 
+class ActionWhichChange(Action):
+    """ "change" with nothing said of what: which answer? With no draft open there is
+    nothing to change yet, so a draft starts (as the embedded runner does)."""
+
+    def name(self) -> str:
+        return "action_which_change"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        if tracker.get_slot("draft_id"):
+            dispatcher.utter_message(response="utter_which_change")
+            return []
+        dispatcher.utter_message(response="utter_greet")
+        return [*new_draft_events(tracker), {"event": "active_loop", "name": FORM}]
+
+
 class ActionGoBack(Action):
     """ "back": the draft as it was before the last answer, read from the tracker's events.
 

@@ -44,6 +44,8 @@ LIST_WORDS = {
     "schedule list",
     "dashboard",
 }
+# "change" with nothing said of what: the Change… button's words, typed.
+CHANGE_WORDS = {"change", "edit", "change something", "i want to change something", "modify"}
 CONTROL_INTENTS = {"cancel", "start_over", "go_back", "help", "save", "change", "list_sessions"}
 # Our NLU's names for two of them; the domain's names keep clear of Rasa's built-in
 # `restart` and `back` intents, which a Rasa server maps to its own default actions.
@@ -256,6 +258,13 @@ class _Turn:
                 "text": text,
                 "intent": {"name": intent, "confidence": 1.0},
                 "entities": entities,
+                "sessionbot_nlu": True,
+            }
+        if " ".join(text.casefold().split()).rstrip(".!") in CHANGE_WORDS:
+            return {
+                "text": text,
+                "intent": {"name": "change", "confidence": 1.0},
+                "entities": [],
                 "sessionbot_nlu": True,
             }
         if " ".join(text.casefold().split()).rstrip("?") in LIST_WORDS:

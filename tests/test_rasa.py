@@ -339,3 +339,26 @@ def test_the_third_miss_in_a_row_says_what_can_be_read(stack, embedded) -> None:
     ]
     assert len(replies[7]) == 1  # two misses at the time: no hint yet
     assert converse_embedded(embedded, "T_RASA:U_MISSES", lines) == replies
+
+
+def test_change_without_saying_what_asks_which_and_the_buttons_change_one(stack, embedded) -> None:
+    lines = [
+        "change",  # no draft yet: one starts
+        "cancel",
+        "JD tomorrow 3pm no invitation, no documents",
+        "same",
+        "change",
+        "/change",
+        '/change{"slot":"time"}',
+        "4pm",
+        "save",
+    ]
+    replies = converse(stack, "T_RASA:U_CHANGE", lines)
+
+    assert replies[0][1].startswith("What date is the session?")
+    which = "What would you like to change? You can also just say it, like “make it 4pm instead”."
+    assert replies[4] == replies[5] == [which]
+    assert replies[6][0].startswith("What time on ")
+    (session,) = stored(stack, "T_RASA:U_CHANGE")
+    assert session["start"] == tomorrow_at(16)
+    assert converse_embedded(embedded, "T_RASA:U_CHANGE", lines) == replies
