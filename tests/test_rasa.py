@@ -116,6 +116,19 @@ def comparable(record: dict) -> dict:
     return {k: v for k, v in record.items() if k not in drop}
 
 
+def embedded_stored(parts: Parts, sender: str) -> list[dict]:
+    """What the embedded runner stored for the sender, as `sessionbot sessions --json`."""
+    from sessionbot.cli import session_record
+    from store import repos
+
+    team, user = sender.split(":")
+    with parts.store.unit() as s:
+        clinician = repos.get_clinician(s, team, user)
+        rows = repos.list_sessions(s, clinician.id, after=None, limit=50)
+        url = "https://sessions.example.test"
+        return [comparable(session_record(r, parts.practice, url)) for r in rows]
+
+
 def tomorrow_at(hour: int, minute: int = 0) -> str:
     day = datetime.now(EASTERN).date() + timedelta(days=1)
     start = datetime(day.year, day.month, day.day, hour, minute, tzinfo=EASTERN)
@@ -137,14 +150,7 @@ def test_one_message_schedules_a_session_as_the_embedded_runner_does(stack, embe
     assert session["start"] == tomorrow_at(15)
 
     assert converse_embedded(embedded, "T_RASA:U_ONE", lines) == replies
-    with embedded.store.unit() as s:
-        from sessionbot.cli import session_record
-        from store import repos
-
-        clinician = repos.get_clinician(s, "T_RASA", "U_ONE")
-        (row,) = repos.list_sessions(s, clinician.id, after=None, limit=5)
-        mine = session_record(row, embedded.practice, "https://sessions.example.test")
-    assert comparable(mine) == comparable(session)
+    assert embedded_stored(embedded, "T_RASA:U_ONE") == [comparable(session)]
 
 
 STEP_BY_STEP = [
@@ -178,6 +184,7 @@ def test_step_by_step_with_a_correction_at_the_summary(stack, embedded) -> None:
     assert session["documents"] is None
 
     assert converse_embedded(embedded, "T_RASA:U_STEPS", STEP_BY_STEP) == replies
+    assert embedded_stored(embedded, "T_RASA:U_STEPS") == [comparable(session)]
 
 
 def test_save_before_the_form_is_done_says_what_is_missing(stack, embedded) -> None:
@@ -326,6 +333,7 @@ def test_answers_it_cannot_use_get_the_same_one_message_as_in_the_runner(stack, 
     (session,) = stored(stack, "T_RASA:U_ERRORS")
     assert (session["email"], session["participant_tz"]) == ("jd@example.com", "America/Chicago")
     assert converse_embedded(embedded, "T_RASA:U_ERRORS", lines) == replies
+    assert embedded_stored(embedded, "T_RASA:U_ERRORS") == [comparable(session)]
 
 
 def test_the_third_miss_in_a_row_says_what_can_be_read(stack, embedded) -> None:
@@ -362,3 +370,4 @@ def test_change_without_saying_what_asks_which_and_the_buttons_change_one(stack,
     (session,) = stored(stack, "T_RASA:U_CHANGE")
     assert session["start"] == tomorrow_at(16)
     assert converse_embedded(embedded, "T_RASA:U_CHANGE", lines) == replies
+    assert embedded_stored(embedded, "T_RASA:U_CHANGE") == [comparable(session)]
