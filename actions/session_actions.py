@@ -144,34 +144,85 @@ class ActionAskAmount(Action):
         return []
 
 
-def summary_lines(slots: dict[str, Any]) -> list[str]:
-    """The draft in words, as the clinician checks it before Save."""
+SUMMARY_SLOTS = (
+    "date",
+    "time",
+    "participant",
+    "invite_channel",
+    "email",
+    "phone",
+    "participant_tz",
+    "documents",
+    "payment_required",
+    "service",
+    "amount",
+)
+CHANGED = "  ✎ _changed_"
+
+
+def summary_values(slots: dict[str, Any]) -> dict[str, Any]:
+    """What a summary shows, by slot: Save stores these and nothing else."""
+    return {slot: slots.get(slot) for slot in SUMMARY_SLOTS}
+
+
+def summary_lines(slots: dict[str, Any], changed: frozenset[str] = frozenset()) -> list[str]:
+    """The draft in words, as the clinician checks it before Save; the lines of slots
+    changed since the last summary they saw are marked."""
     practice = services().practice
     draft = booking.draft_from_slots(slots, practice)
     mine = slots.get("clinician_tz") or practice.default_timezone
+
+    def mark(*names: str) -> str:
+        return CHANGED if changed.intersection(names) else ""
+
     lines = [
         "*New scheduled session*: please check, then Save.",
-        f"• When: {when(draft.start, mine)} (your time), {draft.duration_min} min",
+        f"• When: {when(draft.start, mine)} (your time), {draft.duration_min} min"
+        + mark("date", "time"),
     ]
     if draft.participant_tz != mine:
         lines.append(f"   {when(draft.start, draft.participant_tz)} for {draft.participant}")
-    lines.append(f"• Participant: {draft.participant}")
+    lines.append(f"• Participant: {draft.participant}" + mark("participant"))
     invitation = {
         "email": f"E-mail to {draft.email}",
         "sms": f"Text message to {phone(draft.phone or '')}",
         "none": "No invitation",
     }[draft.invite_channel]
-    lines.append(f"• Invitation: {invitation}")
-    lines.append(f"• Participant's time zone: {zone_label(draft.participant_tz)}")
+    lines.append(f"• Invitation: {invitation}" + mark("invite_channel", "email", "phone"))
+    lines.append(
+        f"• Participant's time zone: {zone_label(draft.participant_tz)}" + mark("participant_tz")
+    )
     package = practice.package(draft.documents)
-    lines.append(f"• Documents: {package.name if package else 'None'}")
+    lines.append(f"• Documents: {package.name if package else 'None'}" + mark("documents"))
     if services().payments_enabled:
         service = practice.service(draft.service)
+        paid = mark("payment_required", "service", "amount")
         if service and draft.amount is not None:
-            lines.append(f"• Payment: {service.name}, {money(draft.amount, practice.currency)}")
+            lines.append(
+                f"• Payment: {service.name}, {money(draft.amount, practice.currency)}" + paid
+            )
         else:
-            lines.append("• Payment: not required")
+            lines.append("• Payment: not required" + paid)
     return lines
+
+
+def show_summary(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+    """Show the summary, marking what changed since the last one, and remember what it
+    showed: Save stores exactly that."""
+    slots = tracker.current_slot_values()
+    values = summary_values(slots)
+    before = tracker.get_slot("summary_shown")
+    changed = frozenset(
+        slot
+        for slot in SUMMARY_SLOTS
+        if isinstance(before, dict) and before.get(slot) != values[slot]
+    )
+    dispatcher.utter_message(
+        response="utter_confirm",
+        summary="\n".join(summary_lines(slots, changed)),
+        custom={"kind": "summary", "changed": sorted(changed)},
+    )
+    return [SlotSet("summary_shown", values)]
 
 
 class ActionShowSummary(Action):
@@ -179,12 +230,7 @@ class ActionShowSummary(Action):
         return "action_show_summary"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
-        dispatcher.utter_message(
-            response="utter_confirm",
-            summary="\n".join(summary_lines(tracker.current_slot_values())),
-            custom={"kind": "summary"},
-        )
-        return []
+        return show_summary(dispatcher, tracker)
 
 
 class ActionSaveSession(Action):
@@ -196,6 +242,13 @@ class ActionSaveSession(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         ctx = services()
         slots = tracker.current_slot_values()
+        if tracker.get_slot("summary_shown") != summary_values(slots):
+            # Something changed after the last summary: nothing is stored unseen.
+            dispatcher.utter_message(
+                text="The draft changed since the summary you saw; please check it again.",
+                custom={"kind": "error"},
+            )
+            return show_summary(dispatcher, tracker)
         draft = booking.draft_from_slots(slots, ctx.practice)
         now = datetime.now(UTC)
         if draft.start <= now:

@@ -99,6 +99,10 @@ def _run(coro: Any) -> Any:
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    if hasattr(value, "__dataclass_fields__"):
+        return {name: getattr(value, name) for name in value.__dataclass_fields__}
     if isinstance(value, dt_time):
         return value.strftime("%H:%M")
     if hasattr(value, "isoformat"):
@@ -259,9 +263,17 @@ class _Turn:
             {"entity": k, "value": None, "error": msg, "extractor": "sessionbot"}
             for k, msg in dict(found.problems).items()
         ]
+        for name, choices in dict(getattr(found, "choices", {}) or {}).items():
+            entities.append({"entity": "choices", "value": {"slot": name, "choices": choices}})
+        for extra in ("shift", "notes", "unread"):
+            value = getattr(found, extra, None)
+            if value:
+                entities.append({"entity": extra, "value": _jsonable(value)})
         if found.change:
             entities.append({"entity": "slot", "value": found.change})
         intent = found.intent or ("change" if found.change else "inform")
+        if intent in ("save", "affirm") and found.slots():
+            intent = "inform"  # "make it 4pm and save": the change is shown before any Save
         return {
             "text": text,
             "intent": {"name": intent, "confidence": 1.0},
@@ -311,11 +323,12 @@ class _Turn:
 
     def _on_change(self, latest: dict[str, Any]) -> None:
         slot = next((e["value"] for e in latest["entities"] if e["entity"] == "slot"), None)
-        values = [e for e in latest["entities"] if e["entity"] != "slot"]
+        notes = ("slot", "notes", "unread", "choices")
+        values = [e for e in latest["entities"] if e["entity"] not in notes]
         if self.phase == "idle":
             self._on_inform(latest)
             return
-        if values and slot is None:
+        if values:  # "change the time to 4pm": the new value is right there
             self._on_inform(latest)
             return
         if slot is None or slot not in self._form_slots():

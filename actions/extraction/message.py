@@ -150,7 +150,7 @@ def extract(
     found: dict[str, Any] = {}
     problems: dict[str, str] = {}
     choices: dict[str, list[tuple[str, str]]] = {}
-    notes: list[str] = [f"I read “{typo}” as {fix}." for typo, fix in fixes]
+    notes: list[str] = [f"I read “{typo}” as {fix.capitalize()}." for typo, fix in fixes]
     for slot, finder in _FINDERS:
         try:
             value = finder(reader, ctx)

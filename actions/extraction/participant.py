@@ -38,9 +38,9 @@ _TOKEN = re.compile(r"[^\s,;:!?()\[\]{}\"“”<>*_]+")
 _NAME_TOKEN = re.compile(r"[^\W\d_](?:[^\W\d_]|['’.\-]){0,40}")
 # Words that mark a name after them; a contraction or "is" may follow the marker.
 _MARKER = re.compile(
-    r"\b(?:with|for|see|seeing|meet|meeting|book|booking|schedule|client|patient|participant"
-    r"|named|called|name(?:'s|’s|\s+is|\s+should\s+be|\s+to)?|should\s+be|it'?s|it’s|that'?s"
-    r"|that’s|is\s+actually|actually|to)"
+    r"\b(?:(with|for|see|seeing|meet|meeting|client|patient|participant|named|called"
+    r"|name(?:'s|’s|\s+is|\s+should\s+be|\s+to)?|should\s+be)|book|booking|schedule"
+    r"|it'?s|it’s|that'?s|that’s|is\s+actually|actually|to)"
     r"(?:\s+(?:is|for|with|be|actually|called|named|a|an|the))?\s(?=\S)",
     re.IGNORECASE,
 )
@@ -105,7 +105,9 @@ def find_participant(reader: Reader, ctx: Context) -> str | None:
         return None
     for match in _MARKER.finditer(rest):
         found = _name_at(rest, match.end(), any_case=True)
-        if found and _plausible(found[0]):
+        # After a strong marker ("with jd") lower-case initials are a name; after a weak
+        # one ("schedule sth") they are not.
+        if found and _plausible(found[0], strong=bool(match.group(1))):
             reader.cut(match.start(), found[2], "participant")
             return parse_participant(found[0])
     if ctx.requested_slot is not None:
@@ -119,13 +121,13 @@ def find_participant(reader: Reader, ctx: Context) -> str | None:
     return None
 
 
-def _plausible(name: str) -> bool:
+def _plausible(name: str, *, strong: bool = False) -> bool:
     """A marked name has at least two letters and is not a lone short lower-case word
     ("for sth"); initials are written in capitals or with dots."""
     letters = sum(char.isalpha() for char in name)
     if letters < 2:
         return False
-    return not (name.islower() and len(name) <= 3 and "." not in name)
+    return strong or not (name.islower() and len(name) <= 3 and "." not in name)
 
 
 def _followed_by_a_break(rest: str, end: int) -> bool:

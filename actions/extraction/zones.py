@@ -309,10 +309,16 @@ def find_zone(reader: Reader, ctx: Context) -> str | None:
     for match in _UPPER.finditer(reader.rest):
         reader.cut(*match.span(), "participant_tz")
         found.append(ABBREVIATIONS[match.group(1)])
+    close_call: Ambiguous | None = None
     for match in [*_IN_PLACE.finditer(reader.rest), *_IN_CAPITAL.finditer(reader.rest)]:
         if not reader.rest[match.start(1) : match.end(1)].strip():
             continue  # already taken by the first pattern
-        place = _longest_place(match.group(1), ctx)
+        try:
+            place = _longest_place(match.group(1), ctx)
+        except Ambiguous as err:  # "she's in Springfield": taken, and asked about
+            reader.cut(*match.span(), "participant_tz")
+            close_call = close_call or err
+            continue
         if place:
             zone, length = place
             reader.cut(match.start(), match.start(1) + length, "participant_tz")
@@ -331,6 +337,8 @@ def find_zone(reader: Reader, ctx: Context) -> str | None:
         zone = _zone_answer(reader, ctx)
         if zone:
             found.append(zone)
+    if not found and close_call:
+        raise close_call
     return found[0] if found else None
 
 
@@ -354,7 +362,11 @@ def _zone_answer(reader: Reader, ctx: Context) -> str | None:
     if _SAME_ANSWER.match(answer):
         reader.clear("participant_tz")
         return _clinician_zone(ctx)
-    zone = zone_named(answer, loose=True, ctx=ctx)
+    try:
+        zone = zone_named(answer, loose=True, ctx=ctx)
+    except Ambiguous:
+        reader.clear("participant_tz")
+        raise
     if zone:
         reader.clear("participant_tz")
         return zone
