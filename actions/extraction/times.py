@@ -56,6 +56,11 @@ _AT = re.compile(
     + _PERIOD,
     re.IGNORECASE,
 )
+_WITH_PERIOD = re.compile(
+    r"(?<![\w.:/$])(\d{1,2})(?::(\d{2}))?\s+(?:in\s+the\s+)?(morning|afternoon|evening)\b"
+    r"|(?<![\w.:/$])(\d{1,2})(?::(\d{2}))?(?=\s+tonight\b)",
+    re.IGNORECASE,
+)
 _WORD = re.compile(r"\b(noon|midday|midnight)(?:ish)?\b", re.IGNORECASE)
 _RELATIVE = re.compile(
     rf"\b(?:(a\s+quarter|quarter|half|\d{{1,2}}|{words(*_MINUTE_WORDS)})(?:\s+minutes?)?\s+"
@@ -142,6 +147,15 @@ def _from_bare(match: re.Match[str], ctx: Context) -> datetime.time:
     return _time_of_day(hour, minute, match.group().strip())
 
 
+def _from_with_period(match: re.Match[str], ctx: Context) -> datetime.time:
+    """ "4 in the afternoon", "9 tonight": the period says am or pm."""
+    written = match.group(1) or match.group(4)
+    minute = int(match.group(2) or match.group(5) or 0)
+    period = match.group(3) or "tonight"
+    hour = hour_of_day(int(written), minute, written, period, ctx)
+    return _time_of_day(hour, minute, match.group().strip())
+
+
 def _from_word(match: re.Match[str], _ctx: Context) -> datetime.time:
     return datetime.time(0) if match.group(1).lower() == "midnight" else datetime.time(12)
 
@@ -175,6 +189,7 @@ RULES = (
     (_OCLOCK, _from_hour),
     (_AT, _from_hour),
     (_WORD, _from_word),
+    (_WITH_PERIOD, _from_with_period),
 )
 ANSWER_RULES = (*RULES, (_BARE, _from_bare))
 

@@ -61,6 +61,13 @@ ZONE_AREAS = (
     "Indian", "Pacific",
 )  # fmt: skip
 WORDS = {word: zone for zone, name in VOCABULARY.items() for word in name.words}
+# Read anywhere in a message: region words. City words are read where a zone is meant.
+REGION_WORDS = {
+    word: zone
+    for word, zone in WORDS.items()
+    if word in ("eastern", "central", "mountain", "pacific", "arizona", "alaska", "alaskan",
+                "hawaii", "hawaiian", "utc", "gmt", "zulu")
+}  # fmt: skip
 ABBREVIATIONS = {abbr: zone for zone, name in VOCABULARY.items() for abbr in name.abbreviations}
 MIN_POPULATION = 15000
 ASK_RATIO = 5  # a second zone for the same name is asked about within this population ratio
@@ -177,7 +184,9 @@ def place_zone(name: str, ctx: Context | None = None) -> str | None:
     top = distinct[0]
     rivals = [p for p in distinct[1:] if p.population * ASK_RATIO >= top.population]
     region = (ctx.default_region if ctx else "US").upper()
-    home = [p for p in distinct[1:] if len(p.where) == 2 and region == "US"]
+    # A US practice hears "Birmingham" as Alabama's too, when the biggest one is abroad.
+    abroad = not (len(top.where) == 2 and top.where.isupper())
+    home = [p for p in distinct[1:] if abroad and len(p.where) == 2 and region == "US"]
     rivals += [p for p in home if p not in rivals and p.population * 20 >= top.population]
     if not rivals:
         return top.zone
@@ -194,7 +203,7 @@ def place_zone(name: str, ctx: Context | None = None) -> str | None:
 _SUFFIX = r"(?:\s+(?:standard\s+|daylight\s+)?time)?(?:\s*zone)?"
 _IANA = re.compile(rf"\b(?:{'|'.join(ZONE_AREAS)}|Etc|US)(?:/[A-Za-z0-9_+\-]+){{1,3}}", re.I)
 _KNOWN = re.compile(
-    rf"(?<![/\w])({words(*(re.escape(word) for word in WORDS))}){_SUFFIX}\b", re.IGNORECASE
+    rf"(?<![/\w])({words(*(re.escape(word) for word in REGION_WORDS))}){_SUFFIX}\b", re.I
 )
 _UPPER = re.compile(rf"\b({words(*ABBREVIATIONS)})\b{_SUFFIX}")
 _PLACE = r"([A-Za-z][A-Za-z.'\-]*(?: [A-Za-z][A-Za-z.'\-]*){0,3})"
@@ -243,7 +252,7 @@ def zone_named(text: str, *, loose: bool, ctx: Context | None = None) -> str | N
     abbreviation = phrase.upper() if loose else phrase
     if abbreviation in ABBREVIATIONS:
         return ABBREVIATIONS[abbreviation]
-    if lowered in _iana_zones():
+    if lowered in _iana_zones() and "/" in lowered:  # not legacy links like "Japan"
         return _iana_zones()[lowered]
     if loose:
         return place_zone(lowered.replace("_", " "), ctx)
