@@ -398,7 +398,7 @@ class _Turn:
         asked, self.messages[mark:] = self.messages[mark:], []
         offer = next((m for m in asked if m.buttons or m.custom.get("widget")), None)
         last = max(i for i, m in enumerate(self.messages) if m.kind == "error")
-        if offer is not None:
+        if offer is not None and not self.messages[last].buttons:  # a close call keeps its own
             error = self.messages[last]
             self.messages[last] = BotMessage(
                 error.text, offer.buttons, {**offer.custom, "kind": "error"}

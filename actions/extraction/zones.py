@@ -34,13 +34,14 @@ class ZoneName:
 
 
 VOCABULARY: dict[str, ZoneName] = {
-    "America/New_York": ZoneName("Eastern", "Eastern Time", ("eastern", "new york", "nyc"),
+    "America/New_York": ZoneName("Eastern", "Eastern Time", ("eastern", "new york", "nyc", "dc", "philly"),
                                  ("ET", "EST", "EDT")),
     "America/Chicago": ZoneName("Central", "Central Time", ("central", "chicago"),
                                 ("CT", "CST", "CDT")),
     "America/Denver": ZoneName("Mountain", "Mountain Time", ("mountain",), ("MT", "MST", "MDT")),
     "America/Phoenix": ZoneName("Arizona", "Arizona Time", ("arizona",)),
-    "America/Los_Angeles": ZoneName("Pacific", "Pacific Time", ("pacific", "los angeles"),
+    "America/Los_Angeles": ZoneName("Pacific", "Pacific Time",
+                                    ("pacific", "los angeles", "la", "l.a", "sf", "vegas"),
                                     ("PT", "PST", "PDT")),
     "America/Anchorage": ZoneName("Alaska", "Alaska Time", ("alaska", "alaskan"),
                                   ("AKT", "AKST", "AKDT")),
