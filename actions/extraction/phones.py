@@ -79,10 +79,11 @@ def _looks_like_phone(text: str) -> bool:
 
 
 def regions(ctx: Context) -> list[str]:
-    """The practice's region, then the participant's when their zone says another."""
-    found = [ctx.default_region.upper()]
-    if ctx.participant_region and ctx.participant_region.upper() not in found:
-        found.append(ctx.participant_region.upper())
+    """The participant's country when their zone says one, then the practice's: a number
+    without a country code is most likely in the country the participant is in."""
+    found = [ctx.participant_region.upper()] if ctx.participant_region else []
+    if ctx.default_region.upper() not in found:
+        found.append(ctx.default_region.upper())
     return found
 
 

@@ -34,7 +34,8 @@ class ZoneName:
 
 
 VOCABULARY: dict[str, ZoneName] = {
-    "America/New_York": ZoneName("Eastern", "Eastern Time", ("eastern", "new york", "nyc", "dc", "philly"),
+    "America/New_York": ZoneName("Eastern", "Eastern Time",
+                                 ("eastern", "new york", "nyc", "dc", "philly"),
                                  ("ET", "EST", "EDT")),
     "America/Chicago": ZoneName("Central", "Central Time", ("central", "chicago"),
                                 ("CT", "CST", "CDT")),
