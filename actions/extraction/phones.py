@@ -127,6 +127,8 @@ def _longest_valid_run(candidate: re.Match[str], regions: list[str]) -> tuple[st
     valid number, so a number that runs into a neighbouring figure ("+1 617 555 0101 15")
     is still found; bounded, so a run of a thousand figures costs a thousand tries."""
     groups = [(m.start(), m.end()) for m in _GROUP.finditer(candidate.group())]
+    if len(groups) > 2 * MAX_GROUPS:
+        return None  # a list of figures, not a phone number running into one
     text, offset = candidate.group(), candidate.start()
     for length in range(min(len(groups), MAX_GROUPS), 0, -1):
         for first in range(len(groups) - length + 1):
