@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-from actions.extraction.reader import Context, ExtractionError, Rule, rules_finder
+from actions.extraction.reader import Context, ExtractionError, Reader, Rule, rules_finder
 
 NUMBER = r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
 _SIGN = re.compile(
@@ -47,4 +47,9 @@ def to_amount(number: str, *, negative: bool) -> Decimal:
 
 RULES: tuple[Rule, ...] = ((_SIGN, _from_sign), (_VERB, _from_word), (_WORD, _from_word))
 ANSWER_RULES = (*RULES, (_BARE, _from_word))
-find_amount = rules_finder(RULES, ANSWER_RULES, "amount")
+_find = rules_finder(RULES, ANSWER_RULES, "amount")
+_DIGIT = re.compile(r"\d")
+
+
+def find_amount(reader: Reader, ctx: Context) -> Decimal | None:
+    return _find(reader, ctx) if _DIGIT.search(reader.rest) else None

@@ -6,7 +6,7 @@ import re
 
 import email_validator
 
-from actions.extraction.reader import Context, ExtractionError, Rule, rules_finder
+from actions.extraction.reader import Context, ExtractionError, Reader, Rule, rules_finder
 
 # Slack wraps what it recognises: <mailto:a@b.c|a@b.c>, <tel:+16175550101|617 555 0101>.
 SLACK_LINK = re.compile(r"<(?:mailto|tel):([^|>]{0,320})(?:\|([^>]{0,320}))?>")
@@ -40,4 +40,8 @@ def _email_from(match: re.Match[str], _ctx: Context) -> str:
 
 
 RULES: tuple[Rule, ...] = ((EMAIL, _email_from),)
-find_email = rules_finder(RULES, RULES, "email")
+_find = rules_finder(RULES, RULES, "email")
+
+
+def find_email(reader: Reader, ctx: Context) -> str | None:
+    return _find(reader, ctx) if "@" in reader.rest else None

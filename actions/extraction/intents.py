@@ -100,7 +100,12 @@ def _signed(direction: str) -> int:
     return 1 if direction.lower() in ("back", "later", "after", "down", "out") else -1
 
 
+_SHIFT_HINT = re.compile(r"hour|min|day|week|hr|\d\s*[hm]\b", re.IGNORECASE)
+
+
 def find_shift(reader: Reader, ctx: Context) -> Shift | None:
+    if not _SHIFT_HINT.search(reader.rest):
+        return None  # every shift names its unit
     taken = reader.take_all(_SHIFT, "shift")
     if not taken:
         return None

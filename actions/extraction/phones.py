@@ -100,6 +100,8 @@ def _matched(reader: Reader, ctx: Context) -> str | None:
 
 
 def find_phone(reader: Reader, ctx: Context) -> str | None:
+    if "+" not in reader.rest and digit_count(reader.rest) < 4:
+        return None  # no phone number has fewer figures; skips the matcher's work
     phone = _matched(reader, ctx)
     if phone:
         return phone

@@ -194,10 +194,15 @@ RULES = (
 ANSWER_RULES = (*RULES, (_BARE, _from_bare))
 
 
+_HINT = re.compile(r"\d|noon|midday|midnight|past|half|o'?clock|\bto\b|after|before|til", re.I)
+
+
 def find_time(reader: Reader, ctx: Context) -> SaidTime | None:
     """The first time not replaced ("4pm instead of 3pm"), and the zone beside it."""
     from actions.extraction.zones import zone_after_time
 
+    if not _HINT.search(reader.rest):
+        return None  # every time has a figure or one of these words
     rules = ANSWER_RULES if ctx.requested_slot == "time" else RULES
     found: list[tuple[bool, SaidTime]] = []
     problems: list[ExtractionError] = []
