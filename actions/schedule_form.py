@@ -338,10 +338,39 @@ class ValidateScheduleForm(FormValidationAction):
         return {}
 
     def extract_email(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
-        return self._extract("email", tracker)
+        found = self._extract("email", tracker)
+        self._unused_address(dispatcher, tracker, found, "email", "e-mail address")
+        return found
 
     def extract_phone(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
-        return self._extract("phone", tracker)
+        found = self._extract("phone", tracker)
+        self._unused_address(dispatcher, tracker, found, "sms", "number")
+        return found
+
+    def _unused_address(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        found: dict[str, Any],
+        channel: str,
+        what: str,
+    ) -> None:
+        """An address for a channel the invitation does not go by is not used: say so,
+        rather than drop it without a word."""
+        value = next(iter(found.values()), None)
+        if not isinstance(value, str):
+            return
+        said = understand(tracker).get("invite_channel")
+        chosen = said if isinstance(said, str) else tracker.get_slot("invite_channel")
+        if chosen in (None, channel):
+            return
+        how = CHANNEL_WORDS.get(str(chosen), str(chosen))
+        switch = "send it by text" if channel == "sms" else "send it by e-mail"
+        dispatcher.utter_message(
+            text=f"The invitation goes by {how}, so I didn't use that {what}; "
+            f"say “{switch}” to use it.",
+            custom={"kind": "note"},
+        )
 
     def extract_participant_tz(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

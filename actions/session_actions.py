@@ -12,16 +12,12 @@ from rasa_sdk.types import DomainDict
 
 from actions import booking
 from actions.context import services
+from actions.extraction.zones import COMMON_ZONE_CHOICES
 from actions.formatting import money, phone, short_zone, when, zone_label
 from store import repos
 
-COMMON_ZONES = (
-    "America/New_York",
-    "America/Chicago",
-    "America/Denver",
-    "America/Los_Angeles",
-    "Europe/London",
-)
+# The zone question's buttons, from the one zone vocabulary.
+COMMON_ZONES = COMMON_ZONE_CHOICES
 
 
 def inform(slot: str, value: Any) -> str:

@@ -232,3 +232,13 @@ def test_save_refuses_a_draft_that_differs_from_the_summary_shown(chat: Chat, cl
     assert "4:00 PM" in summary(reply)
     assert saved_sessions(chat) == []
     assert chat.say("save").saved_session_id
+
+
+def test_an_address_for_another_channel_is_not_dropped_without_a_word(chat: Chat, clock) -> None:
+    chat.say("JD tomorrow 3pm by email jd@example.com, no forms")
+    chat.say("same")
+    reply = chat.say("her cell is actually 212 555 0188")
+    assert any("goes by e-mail, so I didn't use that number" in n for n in notes(reply))
+    reply = chat.say("send it by text, 212 555 0188")
+    assert "Invitation: e-mail → text message." in acks(reply)
+    assert "Text message to +1 212-555-0188" in summary(reply)

@@ -58,6 +58,14 @@ VOCABULARY: dict[str, ZoneName] = {
     "America/Toronto": ZoneName("Toronto", "Toronto", ("toronto",)),
 }  # fmt: skip
 
+# Offered as buttons when the participant's zone is asked, after the clinician's own.
+COMMON_ZONE_CHOICES = (
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "Europe/London",
+)
 ZONE_AREAS = (
     "Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe",
     "Indian", "Pacific",
