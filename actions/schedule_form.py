@@ -276,8 +276,18 @@ class ValidateScheduleForm(FormValidationAction):
         unread = [w for w in found.get("unread") or [] if w not in self._contact_words(tracker)]
         if unread:
             words = " ".join(unread)
+            # No name yet: an unplaced word may be one ("jd tmrw 2p"); ask, don't guess.
+            nameless = tracker.get_slot("participant") is None and "participant" not in found
+            candidates = [w for w in unread if any(c.isalpha() for c in w)][:3]
+            buttons = (
+                choice_buttons(
+                    "participant", [(f"“{w}” is the participant", w) for w in candidates]
+                )
+                if nameless and not tracker.get_slot("requested_slot")
+                else []
+            )
             dispatcher.utter_message(
-                text=f"I didn't understand “{words}”.", custom={"kind": "note"}
+                text=f"I didn't understand “{words}”.", buttons=buttons, custom={"kind": "note"}
             )
 
     def _contact_words(self, tracker: Tracker) -> set[str]:

@@ -242,3 +242,12 @@ def test_an_address_for_another_channel_is_not_dropped_without_a_word(chat: Chat
     reply = chat.say("send it by text, 212 555 0188")
     assert "Invitation: e-mail → text message." in acks(reply)
     assert "Text message to +1 212-555-0188" in summary(reply)
+
+
+def test_an_unplaced_word_may_be_named_the_participant_with_a_button(chat: Chat, clock) -> None:
+    reply = chat.say("jd tmrw 2p no invite no forms")
+    (offer,) = [m for m in reply.messages if m.kind == "note"]
+    assert offer.text == "I didn't understand “jd”."
+    reply = chat.click(reply, "“jd” is the participant")
+    assert chat.parts.runner.state_of(chat.who)["slots"]["participant"] == "jd"
+    assert reply.requested_slot == "participant_tz"

@@ -198,6 +198,8 @@ TIMES = [
     ("at 8 tonight", "20:00"),
     ("4 in the afternoon", "16:00"),
     ("quarter past 4pm", "16:15"),
+    ("actually make it 11", "11:00"),
+    ("make it 4:30", "16:30"),
 ]
 
 
@@ -318,6 +320,8 @@ NAMES = [
     ("Mary-Jane O'Neil tomorrow", "Mary-Jane O'Neil"),
     ("session with Zoë Brontë on friday", "Zoë Brontë"),
     ("meet KL at noon", "KL"),
+    ("sched w/ jd tmrw 2p", "jd"),
+    ("hi can u book me w/ KL fri at noon", "KL"),
 ]
 
 
@@ -374,6 +378,20 @@ ANSWERS = [
 @pytest.mark.parametrize(("text", "name"), ANSWERS)
 def test_names_answering_who_is_it_with(text: str, name: str) -> None:
     assert read(text, "participant").participant == name
+
+
+@pytest.mark.parametrize(
+    ("text", "slot", "value"),
+    [("txt", "invite_channel", "sms"), ("email", "invite_channel", "email"),
+     ("pacific", "participant_tz", "America/Los_Angeles"),
+     ("mountain", "participant_tz", "America/Denver")],
+)  # fmt: skip
+def test_other_answers_while_the_name_is_asked_are_not_names(
+    text: str, slot: str, value: str
+) -> None:
+    found = read(text, "participant")
+    assert found.participant is None
+    assert getattr(found, slot) == value
 
 
 def test_leftover_words_are_reported_not_stored() -> None:
@@ -591,7 +609,8 @@ def test_documents(text: str, key: str) -> None:
 
 
 @pytest.mark.parametrize(("text", "key"), [("none", "none"), ("no", "none"), ("n/a", "none"),
-                                            ("skip", "none")])  # fmt: skip
+                                            ("skip", "none"), ("nah", "none"),
+                                            ("no thx", "none")])  # fmt: skip
 def test_no_documents_answers(text: str, key: str) -> None:
     assert read(text, "documents").documents == key
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from actions.extraction.reader import Rule, constant, rules_finder
+from actions.extraction.reader import Context, Reader, Rule, constant, read_rules, rules_finder
 
 _SWITCH = r"(?:switch|change|move|go|swap)(?:\s+(?:it|that|the\s+invit\w*|over))?\s+to\s+"
 _NONE = re.compile(
@@ -40,4 +40,13 @@ ANSWER_RULES = (
     (_ANSWER_EMAIL, constant("email")),
     (_ANSWER_NONE, constant("none")),
 )
-find_channel = rules_finder(RULES, ANSWER_RULES, "invite_channel")
+# While the name is asked, "text" or "email" alone still answer how to invite: nobody is
+# called "txt". ("no" is not among them: it answers nothing about the name.)
+_NAME_ASKED_RULES = (*RULES, (_ANSWER_SMS, constant("sms")), (_ANSWER_EMAIL, constant("email")))
+_find = rules_finder(RULES, ANSWER_RULES, "invite_channel")
+
+
+def find_channel(reader: Reader, ctx: Context) -> str | None:
+    if ctx.requested_slot == "participant":
+        return read_rules(reader, _NAME_ASKED_RULES, ctx, "invite_channel")
+    return _find(reader, ctx)

@@ -21,7 +21,8 @@ NO_DOCUMENTS = re.compile(
     re.IGNORECASE,
 )
 _NO_DOCUMENTS_ANSWER = re.compile(
-    r"^\W*(?:none|no|nope|nothing|skip|n/?a|no\s+thanks|no\s+documents|no\s+package)\W*$",
+    r"^\W*(?:none|no|nope|nah|nothing|skip|n/?a|no\s+(?:thanks|thx)|no\s+documents"
+    r"|no\s+package|none\s+needed|not\s+needed)\W*$",
     re.IGNORECASE,
 )
 

@@ -32,13 +32,14 @@ FILLER = frozenset({
     "only", "same", "still", "more", "less", "later", "earlier", "back", "here",
     "what", "when", "where", "who", "how", "why", "which", "lol", "btw", "fyi", "hmm",
     "ah", "gonna", "wanna", "needs", "to-do", "pm", "dr", "mr", "mrs", "ms",
+    "sched", "u", "ur", "w/", "mtg", "sesh", "vid", "telehealth", "zoom", "nah", "yeah",
 })  # fmt: skip
 TITLES = frozenset({"mr", "mrs", "ms", "mx", "dr", "prof", "miss"})
 _TOKEN = re.compile(r"[^\s,;:!?()\[\]{}\"“”<>*_]+")
 _NAME_TOKEN = re.compile(r"[^\W\d_](?:[^\W\d_]|['’.\-]){0,40}")
 # Words that mark a name after them; a contraction or "is" may follow the marker.
 _MARKER = re.compile(
-    r"\b(?:(with|for|see|seeing|meet|meeting|client|patient|participant|named|called"
+    r"\b(?:(with|w/|for|see|seeing|meet|meeting|client|patient|participant|named|called"
     r"|name(?:'s|’s|\s+is|\s+should\s+be|\s+to)?|should\s+be)|book|booking|schedule"
     r"|it'?s|it’s|that'?s|that’s|is\s+actually|actually|to)"
     r"(?:\s+(?:is|for|with|be|actually|called|named|a|an|the))?\s(?=\S)",

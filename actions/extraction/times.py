@@ -61,6 +61,8 @@ _WITH_PERIOD = re.compile(
     r"|(?<![\w.:/$])(\d{1,2})(?::(\d{2}))?(?=\s+tonight\b)",
     re.IGNORECASE,
 )
+# "make it 11", "make it 4:30": a bare hour after "make it" is a time.
+_MAKE_IT = re.compile(r"\bmake\s+it\s+(\d{1,2})(?::(\d{2}))?(?![\w:/.%])", re.IGNORECASE)
 _WORD = re.compile(r"\b(noon|midday|midnight)(?:ish)?\b", re.IGNORECASE)
 _RELATIVE = re.compile(
     rf"\b(?:(a\s+quarter|quarter|half|\d{{1,2}}|{words(*_MINUTE_WORDS)})(?:\s+minutes?)?\s+"
@@ -147,6 +149,16 @@ def _from_bare(match: re.Match[str], ctx: Context) -> datetime.time:
     return _time_of_day(hour, minute, match.group().strip())
 
 
+def _from_clock_parts(
+    written: str, minutes: str | None, match: re.Match[str], ctx: Context
+) -> datetime.time:
+    minute = int(minutes or 0)
+    if int(written) > 23 or minute > 59:
+        raise ExtractionError(f"“{match.group().strip()}” isn't a time of day; try 3pm or 15:30.")
+    hour = hour_of_day(int(written), minute, written, None, ctx)
+    return _time_of_day(hour, minute, match.group().strip())
+
+
 def _from_with_period(match: re.Match[str], ctx: Context) -> datetime.time:
     """ "4 in the afternoon", "9 tonight": the period says am or pm."""
     written = match.group(1) or match.group(4)
@@ -190,6 +202,7 @@ RULES = (
     (_AT, _from_hour),
     (_WORD, _from_word),
     (_WITH_PERIOD, _from_with_period),
+    (_MAKE_IT, lambda match, ctx: _from_clock_parts(match.group(1), match.group(2), match, ctx)),
 )
 ANSWER_RULES = (*RULES, (_BARE, _from_bare))
 

@@ -348,10 +348,11 @@ def find_zone(reader: Reader, ctx: Context) -> str | None:
             zone, start = named
             reader.cut(start, match.end(), "participant_tz")
             found.append(zone)
-    if ctx.requested_slot != "participant":  # "Paris Hilton" is a name when a name was asked
-        for match in _KNOWN.finditer(reader.rest):
-            reader.cut(*match.span(), "participant_tz")
-            found.append(WORDS[" ".join(match.group(1).lower().split())])
+    # Region words ("Pacific", "central") are nobody's name; cities are read only where a
+    # zone is meant, so "Paris Hilton" stays a name.
+    for match in _KNOWN.finditer(reader.rest):
+        reader.cut(*match.span(), "participant_tz")
+        found.append(WORDS[" ".join(match.group(1).lower().split())])
     if not found and asked:
         zone = _zone_answer(reader, ctx)
         if zone:
