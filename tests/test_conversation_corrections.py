@@ -245,9 +245,28 @@ def test_an_address_for_another_channel_is_not_dropped_without_a_word(chat: Chat
 
 
 def test_an_unplaced_word_may_be_named_the_participant_with_a_button(chat: Chat, clock) -> None:
-    reply = chat.say("jd tmrw 2p no invite no forms")
+    reply = chat.say("schedule zed tmrw 2p no invite no forms")
     (offer,) = [m for m in reply.messages if m.kind == "note"]
-    assert offer.text == "I didn't understand “jd”."
-    reply = chat.click(reply, "“jd” is the participant")
-    assert chat.parts.runner.state_of(chat.who)["slots"]["participant"] == "jd"
+    assert offer.text == "I didn't understand “zed”."
+    reply = chat.click(reply, "“zed” is the participant")
+    assert chat.parts.runner.state_of(chat.who)["slots"]["participant"] == "zed"
     assert reply.requested_slot == "participant_tz"
+
+
+def test_lower_case_initials_opening_a_message_are_the_participant(chat: Chat, clock) -> None:
+    reply = chat.say("jd tmrw 2p no invite no forms")
+    assert chat.parts.runner.state_of(chat.who)["slots"]["participant"] == "jd"
+    assert not notes(reply)
+
+
+def test_a_name_stops_at_a_comma(chat: Chat, clock) -> None:
+    reply = chat.say("tomorrow 9am with Lee Chen, text +1 (415) 555-0123, she's in SF, no docs")
+    slots = chat.parts.runner.state_of(chat.who)["slots"]
+    assert (slots["participant"], slots["invite_channel"]) == ("Lee Chen", "sms")
+    assert slots["participant_tz"] == "America/Los_Angeles"
+    assert reply.phase == "confirm"
+    reply = chat.say("she's actually in Phoenix")
+    assert (
+        "Participant's time zone: Pacific (America/Los_Angeles) → Arizona (America/Phoenix)."
+        in (acks(reply))
+    )

@@ -592,6 +592,7 @@ DOCUMENTS = [
     ("include the consent form", "consent"),
     ("telehealth consent", "consent"),
     ("phq-9", "phq9"),
+    ("not intake, the PHQ-9", "phq9"),
     ("PHQ9", "phq9"),
     ("no paperwork", "none"),
     ("skip documents", "none"),

@@ -20,6 +20,9 @@ _SMS = re.compile(
     r"|text\s+(?:her|him|them|it)(?:\s+instead)?)\b",
     re.IGNORECASE,
 )
+# "text" standing alone in a list of answers ("Lee, text 617 555 0101, ..."): the phone
+# beside it is already taken, so a gap, a comma or the end follows the word.
+_SMS_ALONE = re.compile(r"\b(?:text|txt)\b(?=\s*(?:[,;]|$)|\s{2})", re.IGNORECASE)
 _EMAIL = re.compile(
     rf"\b(?:(?:by|via|over|through|{_SWITCH}(?:an?\s+)?)\s*)?e-?mail\b(?!\s+(?:is|should|address))",
     re.IGNORECASE,
@@ -48,5 +51,9 @@ _find = rules_finder(RULES, ANSWER_RULES, "invite_channel")
 
 def find_channel(reader: Reader, ctx: Context) -> str | None:
     if ctx.requested_slot == "participant":
-        return read_rules(reader, _NAME_ASKED_RULES, ctx, "invite_channel")
-    return _find(reader, ctx)
+        found = read_rules(reader, _NAME_ASKED_RULES, ctx, "invite_channel")
+    else:
+        found = _find(reader, ctx)
+    if found is None and reader.claims:  # "text" among other answers, its number taken
+        found = read_rules(reader, ((_SMS_ALONE, constant("sms")),), ctx, "invite_channel")
+    return found

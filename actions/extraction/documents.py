@@ -50,6 +50,9 @@ def _choice_pattern(
     alternatives: list[tuple[str, str]] = []
     for key, name in choices:
         alternatives += [(_name_pattern(name), key), (_name_pattern(key), key)]
+        parts = re.findall(r"[^\W_]+", name.lower())
+        for size in range(2, len(parts)):  # "PHQ-9" of "PHQ-9 questionnaire"
+            alternatives.append((_name_pattern(" ".join(parts[:size])), key))
         for word in re.findall(r"[^\W_]+", name.lower()):
             distinctive = counts[word] == 1 and word not in other_words
             if distinctive and word not in _GENERIC_NAME_WORDS and len(word) >= 3:

@@ -71,7 +71,11 @@ def _name_at(rest: str, start: int, *, any_case: bool) -> tuple[str, int, int] |
     a comma or a span another slot took (two spaces or more); title words kept."""
     taken: list[str] = []
     end = start
+    expected = 0
     for match in re.finditer(r"(\s*)([^\s,;:!?()\[\]{}\"“”<>*]+)", rest[start : start + 200]):
+        if match.start() != expected:
+            break  # a comma or other punctuation ends the name
+        expected = match.end()
         gap, token = match.group(1), _clean(match.group(2))
         if taken and len(gap) >= 2:
             break
@@ -119,6 +123,11 @@ def find_participant(reader: Reader, ctx: Context) -> str | None:
     if found and _followed_by_a_break(rest, found[2]) and _plausible(found[0]):
         reader.cut(start, found[2], "participant")
         return parse_participant(found[0])
+    # "jd tmrw 2p": lower-case initials opening the message, right before another answer.
+    initials = re.match(r"\s*([^\W\d_]{2,3})(?=\s{2}|,)", rest)
+    if initials and initials.group(1).lower() not in FILLER and reader.claims:
+        reader.cut(initials.start(1), initials.end(1), "participant")
+        return parse_participant(initials.group(1))
     return None
 
 
