@@ -245,11 +245,11 @@ def test_an_address_for_another_channel_is_not_dropped_without_a_word(chat: Chat
 
 
 def test_an_unplaced_word_may_be_named_the_participant_with_a_button(chat: Chat, clock) -> None:
-    reply = chat.say("schedule zed tmrw 2p no invite no forms")
+    reply = chat.say("tmrw 2p blorpx no invite no forms")
     (offer,) = [m for m in reply.messages if m.kind == "note"]
-    assert offer.text == "I didn't understand “zed”."
-    reply = chat.click(reply, "“zed” is the participant")
-    assert chat.parts.runner.state_of(chat.who)["slots"]["participant"] == "zed"
+    assert offer.text == "I didn't understand “blorpx”."
+    reply = chat.click(reply, "“blorpx” is the participant")
+    assert chat.parts.runner.state_of(chat.who)["slots"]["participant"] == "blorpx"
     assert reply.requested_slot == "participant_tz"
 
 

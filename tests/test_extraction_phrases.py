@@ -322,6 +322,8 @@ NAMES = [
     ("meet KL at noon", "KL"),
     ("sched w/ jd tmrw 2p", "jd"),
     ("hi can u book me w/ KL fri at noon", "KL"),
+    ("book jd for 3pm tomorrow. text 6175550101, pacific, intake.", "jd"),
+    ("Can you set up a session with Tom tomorrow morning at 10?", "Tom"),
 ]
 
 
@@ -355,6 +357,9 @@ NOT_NAMES = [
     "looks good",
     "tomorrow 3pm thx",
     "pls book tomorrow at 4",
+    "sounds good",
+    "no forms needed",
+    "tomorrow morning at 10",
 ]
 
 
@@ -677,3 +682,17 @@ def test_one_message_in_any_order(rotation: int, separator: str) -> None:
 def test_reversed_order_too() -> None:
     text = ", ".join(PARTS[name][0] for name in reversed(list(PARTS)))
     assert read(text).slots() == {name: value for name, (_, value) in PARTS.items()}
+
+
+@pytest.mark.parametrize(
+    "text", ["save", "looks good", "sounds good", "go ahead", "perfect", "lgtm", "yes save"]
+)
+def test_ways_to_say_save(text: str) -> None:
+    assert read(text).intent == "save"
+
+
+@pytest.mark.parametrize(
+    "text", ["push it back", "push it back 30 minutes", "move it back an hour"]
+)
+def test_pushing_back_is_not_going_back(text: str) -> None:
+    assert read(text).intent != "back"

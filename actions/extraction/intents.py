@@ -35,7 +35,12 @@ INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         # "back" alone, not "push it back": a shift is taken before intents are looked for.
         ("back", r"\b(?:go\s+back|undo|previous\s+question)\b|^\W*back\W*$"),
         ("help", r"\b(?:help|what\s+can\s+i\s+(?:say|do|type)|how\s+does\s+this\s+work)\b"),
-        ("save", r"\b(?:save|confirm|book\s+it|looks\s+(?:good|great|right)|lgtm|submit)\b"),
+        (
+            "save",
+            r"\b(?:save|confirm|book\s+it|looks\s+(?:good|great|right|fine)|lgtm|submit"
+            r"|sounds\s+(?:good|great|right)|go\s+ahead|all\s+good|that\s+works|ship\s+it)\b"
+            r"|^\W*(?:perfect|great|good|done)\W*$",
+        ),
         ("affirm", r"\b(?:yes|yeah|yep|yup|sure|ok|okay|correct|affirmative|that'?s\s+right)\b"),
         ("deny", r"\b(?:no|nope|nah|not\s+now|no\s+thanks)\b"),
     )

@@ -33,6 +33,8 @@ FILLER = frozenset({
     "what", "when", "where", "who", "how", "why", "which", "lol", "btw", "fyi", "hmm",
     "ah", "gonna", "wanna", "needs", "to-do", "pm", "dr", "mr", "mrs", "ms",
     "sched", "u", "ur", "w/", "mtg", "sesh", "vid", "telehealth", "zoom", "nah", "yeah",
+    "morning", "afternoon", "evening", "needed", "required", "necessary", "sounds", "good",
+    "great", "perfect", "works", "fine", "thanks.", "cheers", "else", "nothing", "anything",
 })  # fmt: skip
 TITLES = frozenset({"mr", "mrs", "ms", "mx", "dr", "prof", "miss"})
 _TOKEN = re.compile(r"[^\s,;:!?()\[\]{}\"“”<>*_]+")
@@ -40,7 +42,7 @@ _NAME_TOKEN = re.compile(r"[^\W\d_](?:[^\W\d_]|['’.\-]){0,40}")
 # Words that mark a name after them; a contraction or "is" may follow the marker.
 _MARKER = re.compile(
     r"\b(?:(with|w/|for|see|seeing|meet|meeting|client|patient|participant|named|called"
-    r"|name(?:'s|’s|\s+is|\s+should\s+be|\s+to)?|should\s+be)|book|booking|schedule"
+    r"|name(?:'s|’s|\s+is|\s+should\s+be|\s+to)?|should\s+be|book|booking|schedule)"
     r"|it'?s|it’s|that'?s|that’s|is\s+actually|actually|to)"
     r"(?:\s+(?:is|for|with|be|actually|called|named|a|an|the))?\s(?=\S)",
     re.IGNORECASE,
