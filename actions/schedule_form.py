@@ -122,6 +122,7 @@ def understand(tracker: Tracker) -> dict[str, Any]:
             packages={p.key: p.name for p in practice.documents},
             services={s.key: s.name for s in practice.services},
             requested_slot=tracker.get_slot("requested_slot"),
+            working_hours=practice.working_hours,
             participant_region=extraction.region_of_zone(tracker.get_slot("participant_tz")),
         )
         found = {k: _plain(v) for k, v in result.slots().items()}

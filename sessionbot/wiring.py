@@ -24,6 +24,7 @@ def make_nlu(practice: Practice):  # type: ignore[no-untyped-def]
             packages=packages,
             services=services,
             requested_slot=requested_slot,
+            working_hours=practice.working_hours,
         )
 
     return nlu

@@ -270,3 +270,18 @@ def test_a_name_stops_at_a_comma(chat: Chat, clock) -> None:
         "Participant's time zone: Pacific (America/Los_Angeles) → Arizona (America/Phoenix)."
         in (acks(reply))
     )
+
+
+def test_at_7_is_asked_when_the_practice_sees_clients_at_both_7s(
+    tmp_path: Path, sqlite_store, clock
+) -> None:
+    practice = tmp_path / "practice.toml"
+    practice.write_text('name = "Early and late"\n[working_hours]\nstart = 6\nend = 22\n')
+    settings = make_settings(tmp_path, SESSIONBOT_PRACTICE_FILE=str(practice))
+    chat = Chat(
+        build(settings, store=sqlite_store), Who("T_TEST", "U_CLIN1", tz="America/New_York")
+    )
+    reply = chat.say("JD tomorrow at 7, no invite, no documents")
+    assert "Do you mean 7:00 AM or 7:00 PM?" in reply.text
+    reply = chat.click(reply, "7:00 PM")
+    assert chat.parts.runner.state_of(chat.who)["slots"]["time"] == "19:00"
