@@ -30,8 +30,6 @@ MISSING = object()
 KEEP_WORDS = {"ok", "okay", "yes", "y", "keep", "same", "default", "fine", "that's fine", "sure"}
 NONE_WORDS = {"none", "no", "nothing", "no documents", "no package", "skip", "n/a"}
 SAME_ZONE_WORDS = KEEP_WORDS | {"mine", "my zone", "same as me", "same as mine", "local"}
-# What our NLU adds beside slot values: not slots, read by the extract_ methods.
-EXTRAS = ("shift", "notes", "unread", "choices")
 SLOT_LABELS = {
     "date": "Date",
     "time": "Time",
