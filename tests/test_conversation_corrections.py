@@ -21,6 +21,12 @@ def paying(tmp_path: Path, store) -> Chat:  # type: ignore[no-untyped-def]
     return Chat(build(settings, store=store), Who("T_TEST", "U_CLIN1", tz="America/New_York"))
 
 
+@pytest.fixture
+def chat(parts_any) -> Chat:  # type: ignore[no-untyped-def]
+    """Every conversation here runs on SQLite and, when it is set up, PostgreSQL."""
+    return Chat(parts_any, Who("T_TEST", "U_CLIN1", tz="America/New_York"))
+
+
 def saved_sessions(chat: Chat) -> list:
     with chat.parts.store.unit() as s:
         clinician = repos.get_clinician(s, chat.who.team_id, chat.who.user_id)
