@@ -99,10 +99,12 @@ def find_participant(reader: Reader, ctx: Context) -> str | None:
     """A name where one is plainly meant; the words of a replaced name ("not JD") are
     taken so they are neither stored nor said back."""
     rest = reader.rest
+    replaced_spans = []
     for match in _NOT_NAME.finditer(rest):
         replaced = _name_at(rest, match.end(), any_case=True)
         if replaced:
-            reader.cut(match.start(), replaced[2], "replaced")
+            replaced_spans.append((match.start(), replaced[2]))
+    reader.cut_many(replaced_spans, "replaced")
     rest = reader.rest
     if ctx.requested_slot == "participant":
         left = _answer_words(rest)

@@ -91,10 +91,12 @@ def _matched(reader: Reader, ctx: Context) -> str | None:
     """Numbers phonenumbers' matcher finds; the first not negated ("not 555...") wins."""
     found: list[tuple[bool, str]] = []
     for region in regions(ctx):
+        spans = []
         for match in PhoneNumberMatcher(reader.rest, region, leniency=Leniency.VALID):
             number = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
             found.append((reader.negated_at(match.start), number))
-            reader.cut(match.start, match.end, "phone")
+            spans.append((match.start, match.end))
+        reader.cut_many(spans, "phone")
     preferred = [number for negated, number in found if not negated]
     return (preferred or [number for _, number in found] or [None])[0]
 
@@ -106,6 +108,7 @@ def find_phone(reader: Reader, ctx: Context) -> str | None:
     if phone:
         return phone
     problem: ExtractionError | None = None
+    refused: list[tuple[int, int]] = []
     for candidate in list(CANDIDATE.finditer(reader.rest)):
         text = candidate.group()
         follow = reader.rest[candidate.end() : candidate.end() + 2]
@@ -114,11 +117,12 @@ def find_phone(reader: Reader, ctx: Context) -> str | None:
         span = _longest_valid_run(candidate, regions(ctx))
         if span is None:
             problem = problem or phone_problem(text, ctx.default_region)
-            reader.cut(*candidate.span(), "phone")
+            refused.append(candidate.span())
             continue
         phone, start, end = span
-        reader.cut(start, end, "phone")
+        reader.cut_many([*refused, (start, end)], "phone")
         return phone
+    reader.cut_many(refused, "phone")
     if problem:
         raise problem
     return None

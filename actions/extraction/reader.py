@@ -72,15 +72,28 @@ class Reader:
         for match in matches:
             before = self.rest[max(0, match.start() - _NEGATION_WINDOW) : match.start()]
             taken.append((match, bool(_NEGATION.search(before))))
-        for match in matches:
-            self.cut(match.start(), match.end(), slot)
+        self.cut_many([match.span() for match in matches], slot)
         return taken
 
     def cut(self, start: int, end: int, slot: str = "") -> None:
-        if end <= start:
+        self.cut_many([(start, end)], slot)
+
+    def cut_many(self, spans: list[tuple[int, int]], slot: str = "") -> None:
+        """Blank these spans in one pass over the text (cutting one at a time would copy
+        the message once a span: quadratic in a message of many matches)."""
+        spans = sorted((start, end) for start, end in spans if end > start)
+        if not spans:
             return
-        self.rest = f"{self.rest[:start]}{' ' * (end - start)}{self.rest[end:]}"
-        self.claims.append((start, end, slot))
+        pieces, last = [], 0
+        for start, end in spans:
+            start = max(start, last)
+            if end <= start:
+                continue
+            pieces += [self.rest[last:start], " " * (end - start)]
+            last = end
+            self.claims.append((start, end, slot))
+        pieces.append(self.rest[last:])
+        self.rest = "".join(pieces)
 
     def clear(self, slot: str = "") -> None:
         for match in re.finditer(r"\S+", self.rest):

@@ -220,6 +220,7 @@ def find_time(reader: Reader, ctx: Context) -> SaidTime | None:
     found: list[tuple[bool, SaidTime]] = []
     problems: list[ExtractionError] = []
     for pattern, convert in rules:
+        zones: list[tuple[int, int]] = []
         for match, negated in reader.take_all(pattern, "time"):
             try:
                 value = convert(match, ctx)
@@ -228,8 +229,9 @@ def find_time(reader: Reader, ctx: Context) -> SaidTime | None:
                 continue
             zone, length, mine = zone_after_time(reader.rest, match.end(), ctx)
             if length:
-                reader.cut(match.end(), match.end() + length, "time")
+                zones.append((match.end(), match.end() + length))
             found.append((negated, SaidTime(value, zone, mine)))
+        reader.cut_many(zones, "time")
     preferred = [said for negated, said in found if not negated] or [s for _, s in found]
     if preferred:
         return preferred[0]

@@ -315,44 +315,58 @@ def zone_after_time(rest: str, position: int, ctx: Context) -> tuple[str | None,
 def find_zone(reader: Reader, ctx: Context) -> str | None:
     asked = ctx.requested_slot == "participant_tz"
     found: list[str] = []
+    # Each pattern's spans are blanked in one pass (reader.cut_many), so a message of many
+    # matches is still read in linear time.
+    spans: list[tuple[int, int]] = []
     for match in _IANA.finditer(reader.rest):
         zone = _iana_zones().get(match.group().lower())
-        reader.cut(*match.span(), "participant_tz")
         if zone is None:
             raise unknown_zone(match.group())
+        spans.append(match.span())
         found.append(zone)
+    reader.cut_many(spans, "participant_tz")
+    spans = []
     for match in SAME.finditer(reader.rest):
         if asked or re.search(r"same|my|like", match.group(), re.I):
-            reader.cut(*match.span(), "participant_tz")
+            spans.append(match.span())
             found.append(_clinician_zone(ctx))
+    reader.cut_many(spans, "participant_tz")
+    spans = []
     for match in _UPPER.finditer(reader.rest):
-        reader.cut(*match.span(), "participant_tz")
+        spans.append(match.span())
         found.append(ABBREVIATIONS[match.group(1)])
+    reader.cut_many(spans, "participant_tz")
     close_call: Ambiguous | None = None
-    for match in [*_IN_PLACE.finditer(reader.rest), *_IN_CAPITAL.finditer(reader.rest)]:
-        if not reader.rest[match.start(1) : match.end(1)].strip():
-            continue  # already taken by the first pattern
-        try:
-            place = _longest_place(match.group(1), ctx)
-        except Ambiguous as err:  # "she's in Springfield": taken, and asked about
-            reader.cut(*match.span(), "participant_tz")
-            close_call = close_call or err
-            continue
-        if place:
-            zone, length = place
-            reader.cut(match.start(), match.start(1) + length, "participant_tz")
-            found.append(zone)
+    # "he's in Phoenix" first, then a bare "in" before a capital ("in Lyon") in what is left.
+    for pattern in (_IN_PLACE, _IN_CAPITAL):
+        spans = []
+        for match in pattern.finditer(reader.rest):
+            try:
+                place = _longest_place(match.group(1), ctx)
+            except Ambiguous as err:  # "she's in Springfield": taken, and asked about
+                spans.append(match.span())
+                close_call = close_call or err
+                continue
+            if place:
+                zone, length = place
+                spans.append((match.start(), match.start(1) + length))
+                found.append(zone)
+        reader.cut_many(spans, "participant_tz")
+    spans = []
     for match in _PLACE_TIME.finditer(reader.rest):
         named = _place_before_time(match, ctx)
         if named:
             zone, start = named
-            reader.cut(start, match.end(), "participant_tz")
+            spans.append((start, match.end()))
             found.append(zone)
+    reader.cut_many(spans, "participant_tz")
     # Region words ("Pacific", "central") are nobody's name; cities are read only where a
     # zone is meant, so "Paris Hilton" stays a name.
+    spans = []
     for match in _KNOWN.finditer(reader.rest):
-        reader.cut(*match.span(), "participant_tz")
+        spans.append(match.span())
         found.append(WORDS[" ".join(match.group(1).lower().split())])
+    reader.cut_many(spans, "participant_tz")
     if not found and asked:
         zone = _zone_answer(reader, ctx)
         if zone:
