@@ -291,3 +291,12 @@ def test_at_7_is_asked_when_the_practice_sees_clients_at_both_7s(
     assert "Do you mean 7:00 AM or 7:00 PM?" in reply.text
     reply = chat.click(reply, "7:00 PM")
     assert chat.parts.runner.state_of(chat.who)["slots"]["time"] == "19:00"
+
+
+def test_payment_dropped_and_added_back_at_the_summary(paying: Chat, clock) -> None:
+    to_summary(paying)
+    reply = paying.say("actually no payment for this one")
+    assert "Payment: required → not required." in acks(reply)
+    assert "Payment: not required" in summary(reply)
+    reply = paying.say("require payment")
+    assert reply.requested_slot == "service"

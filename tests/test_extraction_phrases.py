@@ -696,3 +696,18 @@ def test_ways_to_say_save(text: str) -> None:
 )
 def test_pushing_back_is_not_going_back(text: str) -> None:
     assert read(text).intent != "back"
+
+
+@pytest.mark.parametrize(
+    ("text", "required"),
+    [("no payment", False), ("don't charge them", False), ("free session", False),
+     ("skip the payment", False), ("no charge", False), ("require payment", True),
+     ("payment required", True), ("take payment", True)],
+)  # fmt: skip
+def test_whether_payment_is_required(text: str, required: bool) -> None:
+    assert read(text).payment_required is required
+
+
+def test_charge_with_an_amount_is_the_amount_not_the_question() -> None:
+    found = read("charge them 75")
+    assert found.amount == Decimal("75.00") and found.payment_required is None

@@ -24,6 +24,28 @@ _VERB = re.compile(
 )
 
 
+# Whether payment is required at all: "no payment", "don't charge", "free session".
+_NO_PAYMENT = re.compile(
+    r"\b(?:no|without|skip(?:\s+the)?|drop(?:\s+the)?)\s+(?:payment|charge|fee)s?\b"
+    r"|\b(?:don'?t|do\s+not|no\s+need\s+to)\s+(?:charge|bill)(?:\s+(?:them|her|him|it))?\b"
+    r"|\bfree(?:\s+of\s+charge)?\s+(?:session|visit|consult\w*)\b|\bno\s+cost\b",
+    re.IGNORECASE,
+)
+_PAYMENT = re.compile(
+    r"\b(?:require|requires|take|collect|needs?)\s+(?:a\s+)?payment\b"
+    r"|\bpayment\s+(?:required|needed)\b|\bcharge\s+(?:for\s+it|them|her|him)\b(?!\s*\$?\d)",
+    re.IGNORECASE,
+)
+
+
+def find_payment_required(reader: Reader, ctx: Context) -> bool | None:
+    if reader.take_all(_NO_PAYMENT, "payment_required"):
+        return False
+    if reader.take_all(_PAYMENT, "payment_required"):
+        return True
+    return None
+
+
 def _from_sign(match: re.Match[str], _ctx: Context) -> Decimal:
     return to_amount(match.group(3), negative=bool(match.group(1) or match.group(2)))
 

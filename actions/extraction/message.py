@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from actions.extraction import typos
-from actions.extraction.amounts import find_amount
+from actions.extraction.amounts import find_amount, find_payment_required
 from actions.extraction.channels import find_channel
 from actions.extraction.dates import DateChoice, find_date
 from actions.extraction.documents import find_documents, find_service
@@ -47,6 +47,7 @@ SLOT_NAMES = (
     "amount",
     "documents",
     "service",
+    "payment_required",
 )
 
 
@@ -67,6 +68,7 @@ class Extracted:
     amount: Decimal | None = None
     documents: str | None = None
     service: str | None = None
+    payment_required: bool | None = None
     intent: str | None = None
     change: str | None = None
     shift: Shift | None = None
@@ -84,6 +86,7 @@ class Extracted:
 _FINDERS: tuple[tuple[str, Finder], ...] = (
     ("email", find_email),
     ("phone", find_phone),
+    ("payment_required", find_payment_required),
     ("amount", find_amount),
     ("shift", find_shift),
     ("change", find_change),
