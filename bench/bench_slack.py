@@ -52,9 +52,11 @@ from fake_slack import (  # noqa: E402
 from bot.app import web_client  # noqa: E402
 from sessionbot.asgi import create_app  # noqa: E402
 from sessionbot.settings import Settings  # noqa: E402
+from sessionbot.turns import TurnProcesses  # noqa: E402
 from sessionbot.wiring import Parts, build  # noqa: E402
 from store import repos  # noqa: E402
 from store.crypto import EncryptedText  # noqa: E402
+from store.db import Store  # noqa: E402
 from store.models import ScheduledSession  # noqa: E402
 
 
@@ -98,16 +100,43 @@ class InProcess:
         )
 
 
+DATABASE_URL: str | None = None  # --database-url: PostgreSQL instead of a SQLite file
+TURN_PROCESSES = 0  # --turn-processes: turns in worker processes, as `sessionbot serve`
+
+
 def settings_for(fake: FakeSlack, folder: Path) -> Settings:
-    return Settings.from_env(
-        {
-            "SESSIONBOT_DATA_DIR": str(folder),
-            "SESSIONBOT_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": fake.url,
-        }
-    )
+    env = {
+        "SESSIONBOT_DATA_DIR": str(folder),
+        "SESSIONBOT_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake.url,
+    }
+    if DATABASE_URL:
+        env["SESSIONBOT_DATABASE_URL"] = DATABASE_URL
+    return Settings.from_env(env)
+
+
+def parts_for(fake: FakeSlack) -> Parts:
+    """Our app's parts on a fresh store: a new SQLite file, or the PostgreSQL database of
+    --database-url emptied and brought up to date."""
+    settings = settings_for(fake, Path(tempfile.mkdtemp()))
+    if not DATABASE_URL:
+        parts = build(settings)
+    else:
+        parts = build(settings, store=fresh_postgresql(settings))
+    if TURN_PROCESSES:
+        parts.turns = TurnProcesses(settings, TURN_PROCESSES, log_level="WARNING")
+    return parts
+
+
+def fresh_postgresql(settings: Settings) -> Store:
+    assert DATABASE_URL
+    engine = sa.create_engine(DATABASE_URL)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    engine.dispose()
+    return Store.open(DATABASE_URL, list(settings.encryption_keys), upgrade=True)
 
 
 async def timed(coro: Any) -> float:
@@ -331,7 +360,10 @@ def row(name: str, mine: list[float], base: list[float]) -> str:
 
 async def latency(n: int, m: int, rounds: int, inline_ack: bool) -> list[str]:
     fake = FakeSlack().start()
-    ours = InProcess(create_app(build(settings_for(fake, Path(tempfile.mkdtemp())))))
+    parts = parts_for(fake)
+    if parts.turns is not None:  # what the app's lifespan does in `sessionbot serve`
+        await parts.turns.warm_up()
+    ours = InProcess(create_app(parts))
     bare = InProcess(bare_app(fake, inline_ack=inline_ack))
     for app in (ours, bare):  # warm up: auth.test, imports, first turn
         await ack_latency(app, fake, "event", 2)
@@ -352,6 +384,8 @@ async def latency(n: int, m: int, rounds: int, inline_ack: bool) -> list[str]:
         pooled[f"reply ongoing x{m}"][0].extend(await reply_latency(ours, fake, m, ongoing=True))
         pooled[f"reply ongoing x{m}"][1].extend(await reply_latency(bare, fake, m, ongoing=True))
     fake.stop()
+    if parts.turns is not None:
+        parts.turns.close()
     return [row(name, mine, base) for name, (mine, base) in pooled.items()]
 
 
@@ -388,12 +422,16 @@ if __name__ == "__main__":
     parser.add_argument("--heavy", type=int, default=10_000)
     parser.add_argument("--memory", type=int, default=300)
     parser.add_argument("--memory-child", choices=["ours", "bare"])
+    parser.add_argument("--database-url", help="run ours on this PostgreSQL database (emptied)")
+    parser.add_argument("--turn-processes", type=int, default=0, help="as `serve` (default 2)")
     parser.add_argument(
         "--bare-inline-ack",
         action="store_true",
         help="the bare app with process_before_response=True, as ours (default: Bolt's default)",
     )
     args = parser.parse_args()
+    DATABASE_URL = args.database_url
+    TURN_PROCESSES = args.turn_processes
     if args.memory_child:
         asyncio.run(memory_child(args.memory_child, args.memory))
     else:

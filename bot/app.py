@@ -12,15 +12,15 @@ import functools
 import json
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -30,13 +30,14 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
-from actions import booking
+from actions import commands
 from actions.extraction import parse_zone, zone_choices
-from actions.formatting import initials, when, zone_label
-from bot import blocks, installs
+from actions.formatting import zone_label
+from bot import blocks, guard, inbox, installs, lifecycle
+from bot.inbox import Inbox
 from bot.manifest import BOT_SCOPES
 from dialogue.domain import BotMessage
-from dialogue.runner import TURN_IDS_KEPT, Who
+from dialogue.runner import TURN_IDS_KEPT, Reply, Who
 from sessionbot.wiring import Parts
 from store import repos
 
@@ -45,7 +46,16 @@ MESSAGE_BLOCK_LIMIT = 50
 DEFAULT_API_URL = "https://slack.com/api/"
 HELD_KEY = "slack_held_for_zone"
 STORE_THREADS = 2
+LOCKS_KEPT = 1000
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where an answer goes: the clinician's DM, in a thread when they wrote in one."""
+
+    channel: str
+    thread_ts: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,8 +129,15 @@ def create_bolt_app(parts: Parts) -> AsyncApp:
         logger=logging.getLogger("sessionbot.slack.bolt"),
         **kwargs,
     )
-    SlackFace(parts).attach(app)
+    face = SlackFace(parts)
+    face.attach(app)
+    lifecycle.attach(app, parts)
+    app._sessionbot_face = face  # type: ignore[attr-defined]  # the inbox sweeper finds it
     return app
+
+
+def slack_inbox(app: AsyncApp) -> Inbox:
+    return app._sessionbot_face.inbox  # type: ignore[attr-defined,no-any-return]
 
 
 def bolt_app(parts: Parts) -> AsyncApp:
@@ -133,6 +150,15 @@ def bolt_app(parts: Parts) -> AsyncApp:
     return app
 
 
+def _selected(values: Any, block: str, *path: str) -> str | None:
+    """A field's value from a submitted view's state: `values[block][block][*path]`."""
+    node: Any = values.get(block) if isinstance(values, dict) else None
+    node = node.get(block) if isinstance(node, dict) else None
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node if isinstance(node, str) and len(node) <= 32 else None
+
+
 class SlackFace:
     """The listeners, over the parts; caches only what Slack itself says (DM ids, zones)."""
 
@@ -143,6 +169,22 @@ class SlackFace:
         # Turns and store reads run in a few threads of their own: with Python's default
         # pool (cores + 4) a burst of turns takes the GIL from the loop that acks.
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sessionbot-turn")
+        self.locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self.inbox = Inbox(
+            parts.store, lease=timedelta(seconds=parts.settings.slack_inbox_lease_seconds)
+        )
+
+    def lock(self, who: Who) -> asyncio.Lock:
+        """One clinician's turns in this process, one at a time, each with its answer
+        posted (and recorded as ours) before the next, such as a click on it, begins."""
+        key = (who.team_id, who.user_id)
+        lock = self.locks.get(key)
+        if lock is None:
+            if len(self.locks) > LOCKS_KEPT:  # forget idle clinicians' locks
+                for idle in [k for k, v in self.locks.items() if not v.locked()]:
+                    del self.locks[idle]
+            lock = self.locks[key] = asyncio.Lock()
+        return lock
 
     async def off(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run blocking store work (a turn, a dashboard) off the event loop."""
@@ -150,20 +192,36 @@ class SlackFace:
         return await loop.run_in_executor(self.pool, functools.partial(fn, *args, **kwargs))
 
     def attach(self, app: AsyncApp) -> None:
-        app.event("message")(ack=self.ack, lazy=[self.on_direct_message])
-        app.event("app_home_opened")(ack=self.ack, lazy=[self.on_home_opened])
-        app.command("/schedule")(ack=self.ack_schedule, lazy=[self.on_schedule])
-        app.command("/sessions")(ack=self.ack, lazy=[self.on_sessions])
-        app.action(re.compile(r"^turn:"))(ack=self.ack, lazy=[self.on_turn_action])
-        app.action(re.compile(r"^dash:(enter|page_link)$"))(self.ack)
-        app.action("dash:cancel")(ack=self.ack, lazy=[self.on_cancel])
-        app.action("dash:reschedule")(ack=self.ack, lazy=[self.on_reschedule])
-        app.action(re.compile(r"^dash:(prev|next)$"))(ack=self.ack, lazy=[self.on_page])
-        app.view("reschedule")(ack=self.ack_reschedule, lazy=[self.on_rescheduled])
+        app.use(self.inbox.middleware)
+        app.middleware(self.payload_check)
+        done = self.inbox.processed
+        app.event("message")(ack=self.ack, lazy=[done(self.on_direct_message)])
+        app.event("app_home_opened")(ack=self.ack, lazy=[done(self.on_home_opened)])
+        app.command("/schedule")(ack=self.ack_schedule, lazy=[done(self.on_schedule)])
+        app.command("/sessions")(ack=self.ack, lazy=[done(self.on_sessions)])
+        app.action(re.compile(r"^turn:"))(ack=self.ack, lazy=[done(self.on_turn_action)])
+        app.action(re.compile(r"^dash:(enter|page_link)$"))(ack=self.ack, lazy=[done(self.noop)])
+        app.action("dash:cancel")(ack=self.ack, lazy=[done(self.on_cancel)])
+        app.action("dash:reschedule")(ack=self.ack, lazy=[done(self.on_reschedule)])
+        app.action(re.compile(r"^dash:(prev|next)$"))(ack=self.ack, lazy=[done(self.on_page)])
+        app.view("reschedule")(ack=self.ack_reschedule, lazy=[done(self.on_rescheduled)])
         app.options("turn:contact")(self.contact_options)
         app.options("turn:zone")(self.zone_options)
-        app.action(re.compile(r"^me:zone"))(ack=self.ack, lazy=[self.on_my_zone])
+        app.action(re.compile(r"^me:zone"))(ack=self.ack, lazy=[done(self.on_my_zone)])
         app.options("me:zone")(self.zone_options)
+
+    @staticmethod
+    async def payload_check(body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
+        """Socket Mode's payloads get the shape check that HTTP's get before Bolt."""
+        problem = guard.payload_problem(body)
+        if problem is not None:
+            log.info("dropped a Slack payload: %s", problem)
+            return BoltResponse(status=400, body=problem)
+        return await next()
+
+    @staticmethod
+    async def noop() -> None:
+        """A link button (Enter Meeting): Slack opens the URL; there is nothing to do."""
 
     @staticmethod
     async def ack(ack: AsyncAck) -> None:
@@ -176,11 +234,27 @@ class SlackFace:
     ) -> None:
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return
+        if not event.get("user"):
+            return
         team, user = str(context.team_id), str(event["user"])
-        self.dm_channels[(team, user)] = event["channel"]
-        turn_id = "event:" + str(body.get("event_id") or event.get("client_msg_id") or event["ts"])
+        turn_id = inbox.key_of(body)
+        if turn_id is None:
+            return
+        # Where to answer comes from Slack for this user, never from the payload: a DM
+        # channel the event names but conversations.open does not give gets nothing.
+        channel = await self.dm(context.client, team, user)
+        if channel is None or channel != event.get("channel"):
+            return
+        thread = event.get("thread_ts")
         who = await self.who(context.client, team, user)
-        await self.turn(context.client, who, event.get("text") or "", turn_id, event["channel"])
+        async with self.lock(who):
+            await self.turn(
+                context.client,
+                who,
+                event.get("text") or "",
+                turn_id,
+                Place(channel, thread if isinstance(thread, str) else None),
+            )
 
     async def ack_schedule(
         self, ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext
@@ -203,7 +277,9 @@ class SlackFace:
         if channel is None:
             return
         text = (command.get("text") or "").strip() or "schedule"
-        await self.turn(context.client, who, text, f"command:{command['trigger_id']}", channel)
+        await self.turn(
+            context.client, who, text, f"command:{command['trigger_id']}", Place(channel)
+        )
 
     async def on_turn_action(
         self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
@@ -212,64 +288,86 @@ class SlackFace:
         if said is None:
             return
         text, label = said
-        team, user = str(context.team_id), str(context.user_id)
-        container = body.get("container") or {}
-        channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
-        message = body.get("message") or {}
         client = context.client
-        if channel and message.get("ts"):
-            self.dm_channels[(team, user)] = channel
-            await self.call(
-                client.chat_update,
-                channel=channel,
-                ts=message["ts"],
-                text=message.get("text") or label,
-                blocks=blocks.answered(message.get("blocks") or [], label),
-            )
-        channel = channel or await self.dm(client, team, user)
+        who = await self.who(client, str(context.team_id), str(context.user_id))
+        async with self.lock(who):
+            place = await self.answered(client, who, body, label)
+            if place is None:
+                return
+            turn_id = f"action:{action.get('action_ts')}:{action.get('action_id')}"
+            await self.turn(client, who, text, turn_id, place)
+
+    async def answered(
+        self, client: AsyncWebClient, who: Who, body: dict[str, Any], label: str
+    ) -> Place | None:
+        """Mark the clicked message answered, if the bot posted it to this clinician, and
+        say where the answer goes: the clinician's DM (from Slack, never the payload), in
+        the clicked message's thread when it was in one of ours."""
+        channel = await self.dm(client, who.team_id, who.user_id)
         if channel is None:
-            return
-        who = await self.who(client, team, user)
-        turn_id = f"action:{action.get('action_ts')}:{action.get('action_id')}"
-        await self.turn(client, who, text, turn_id, channel)
+            return None
+        container = body.get("container") or {}
+        message = body.get("message") or {}
+        ts = message.get("ts") if isinstance(message, dict) else None
+        clicked_in = container.get("channel_id") if isinstance(container, dict) else None
+        if not isinstance(ts, str) or clicked_in != channel:
+            return Place(channel)
+        if not await self.off(self._ours, who, channel, ts):
+            return Place(channel)
+        await self.call(
+            client.chat_update,
+            channel=channel,
+            ts=ts,
+            text=str(message.get("text") or label),
+            blocks=blocks.answered(message.get("blocks") or [], label),
+        )
+        thread = message.get("thread_ts")
+        return Place(channel, thread if isinstance(thread, str) and thread != ts else None)
+
+    def _ours(self, who: Who, channel: str, ts: str) -> bool:
+        with self.parts.store.reading() as s:
+            return repos.posted_to(s, who.team_id, who.user_id, channel, ts)
+
+    def _record(self, who: Who, channel: str, ts: str) -> None:
+        with self.parts.store.unit() as s:
+            repos.record_post(s, who.team_id, who.user_id, channel, ts)
 
     async def turn(
-        self, client: AsyncWebClient, who: Who, text: str, turn_id: str, channel: str
+        self, client: AsyncWebClient, who: Who, text: str, turn_id: str, place: Place
     ) -> None:
         preface: list[BotMessage] = []
         if who.tz is None:  # Slack gave no zone and none is stored: ask once, first
             gate = await self.off(self._zone_gate, who, text, turn_id)
             if gate.zone is None:
                 if gate.question is not None:
-                    await self.post(client, channel, [gate.question])
+                    await self.post(client, who, place, [gate.question])
                 return
             who = self.known_zone(who, gate.zone)
             if gate.pending is not None:  # go on with the message held for the question
                 text, turn_id = gate.pending, f"{turn_id}:resumed"
             preface = [gate.question] if gate.question else []
-        runner = self.parts.runner
         try:
-            reply = await self.off(runner.handle, who, text, turn_id=turn_id)
+            reply = await self.handle(who, text, turn_id)
         except Exception as exc:  # the clinician must hear of it; the log gets no content
             log.error("turn failed: %s", type(exc).__name__)
-            await self.post(
-                client,
-                channel,
-                [
-                    BotMessage(
-                        "Something went wrong on my side and nothing was changed. Please try again."
-                    )
-                ],
-            )
+            sorry = "Something went wrong on my side and nothing was changed. Please try again."
+            await self.post(client, who, place, [BotMessage(sorry)])
             return
         if reply.duplicate:
             return
-        await self.post(client, channel, [*preface, *reply.messages])
+        await self.post(client, who, place, [*preface, *reply.messages])
         if reply.saved_session_id:
             await self.publish_home(client, who)
 
+    async def handle(self, who: Who, text: str, turn_id: str) -> Reply:
+        """The dialogue turn, in a worker process where the web process has them (so the
+        event loop keeps answering), else in this process's turn threads."""
+        if self.parts.turns is not None:
+            return await self.parts.turns.handle(who, text, turn_id)
+        return await self.off(self.parts.runner.handle, who, text, turn_id=turn_id)
+
     async def post(
-        self, client: AsyncWebClient, channel: str, messages: Sequence[BotMessage]
+        self, client: AsyncWebClient, who: Who, place: Place, messages: Sequence[BotMessage]
     ) -> None:
         """One Slack message a turn (split only past Block Kit's 50 blocks)."""
         batch: list[Block] = []
@@ -277,24 +375,30 @@ class SlackFace:
         for message in messages:
             rendered = blocks.message_blocks(message)
             if batch and len(batch) + len(rendered) > MESSAGE_BLOCK_LIMIT:
-                await self.send(client, channel, batch, texts)
+                await self.send(client, who, place, batch, texts)
                 batch, texts = [], []
             batch += rendered
             texts.append(blocks.fallback_text(message))
         if batch:
-            await self.send(client, channel, batch, texts)
+            await self.send(client, who, place, batch, texts)
 
     async def send(
-        self, client: AsyncWebClient, channel: str, batch: list[Block], texts: list[str]
+        self, client: AsyncWebClient, who: Who, place: Place, batch: list[Block], texts: list[str]
     ) -> None:
         text = blocks.clip("\n".join(texts))
+        where: dict[str, Any] = {"channel": place.channel}
+        if place.thread_ts:
+            where["thread_ts"] = place.thread_ts
         try:
-            await client.chat_postMessage(channel=channel, text=text, blocks=batch)
+            sent = await client.chat_postMessage(**where, text=text, blocks=batch)
         except SlackApiError as exc:
             error = exc.response.get("error")
             log.warning("chat.postMessage failed: %s", error)
-            if error == "invalid_blocks":  # still say it, in words
-                await self.call(client.chat_postMessage, channel=channel, text=text)
+            if error != "invalid_blocks":
+                return
+            sent = await self.call(client.chat_postMessage, **where, text=text)  # in words
+        if sent is not None and isinstance(sent.get("ts"), str):
+            await self.off(self._record, who, place.channel, sent["ts"])
 
     # Who is talking -----------------------------------------------------------------------
 
@@ -360,30 +464,21 @@ class SlackFace:
         self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
     ) -> None:
         """The clinician picked their own zone in the question above."""
-        selected = action.get("selected_option") or {}
+        selected = action.get("selected_option")
+        selected = selected if isinstance(selected, dict) else {}
         zone = selected.get("value") or action.get("value")
-        label = (selected.get("text") or action.get("text") or {}).get("text") or str(zone)
-        if not zone:
+        if not isinstance(zone, str) or not zone:
             return
-        team, user = str(context.team_id), str(context.user_id)
+        shown = selected.get("text") or action.get("text")
+        label = str(shown.get("text") if isinstance(shown, dict) else zone)
         client = context.client
-        channel = (body.get("container") or {}).get("channel_id") or await self.dm(
-            client, team, user
-        )
-        message = body.get("message") or {}
-        if channel and message.get("ts"):
-            await self.call(
-                client.chat_update,
-                channel=channel,
-                ts=message["ts"],
-                text=message.get("text") or label,
-                blocks=blocks.answered(message.get("blocks") or [], label),
-            )
-        who = await self.who(client, team, user)
-        if who.tz is not None or channel is None:
-            return  # already known: a second click changes nothing
-        turn_id = f"action:{action.get('action_ts')}:{action.get('action_id')}"
-        await self.turn(client, who, str(zone), turn_id, channel)
+        who = await self.who(client, str(context.team_id), str(context.user_id))
+        async with self.lock(who):
+            place = await self.answered(client, who, body, label)
+            if who.tz is not None or place is None:
+                return  # already known: a second click changes nothing
+            turn_id = f"action:{action.get('action_ts')}:{action.get('action_id')}"
+            await self.turn(client, who, zone, turn_id, place)
 
     async def dm(self, client: AsyncWebClient, team: str, user: str) -> str | None:
         key = (team, user)
@@ -406,28 +501,18 @@ class SlackFace:
 
     def _dashboard(self, who: Who, page: int) -> list[Block]:
         parts = self.parts
-        now = datetime.now(UTC)
-        size = blocks.DASHBOARD_PAGE
         with parts.store.unit() as s:
             clinician = repos.get_clinician(s, who.team_id, who.user_id, tz=who.tz)
-            total = repos.count_sessions(s, clinician.id, after=now)
-            page = max(0, min(page, (total - 1) // size)) if total else 0
-            found = repos.list_sessions(s, clinician.id, after=now, limit=size, offset=page * size)
-            tz = clinician.tz or who.tz or parts.practice.default_timezone
-            rows = [
-                blocks.SessionRow(
-                    public_id=x.public_id,
-                    start=x.start_at,
-                    participant=initials(x.participant),
-                    invite_channel=x.invite_channel,
-                    invite_status=x.invite_status,
-                    rsvp=x.rsvp,
-                    payment_status=x.payment_status,
-                    enter_meeting_url=booking.enter_meeting_url(parts.settings.public_url, x),
-                )
-                for x in found
-            ]
-        return blocks.dashboard_blocks(rows, page=page, total=total, tz=tz)
+            found = commands.dashboard(
+                s,
+                clinician,
+                page,
+                datetime.now(UTC),
+                parts.practice,
+                parts.settings.public_url,
+                size=blocks.DASHBOARD_PAGE,
+            )
+        return blocks.dashboard_blocks(found.rows, page=found.page, total=found.total, tz=found.tz)
 
     async def publish_home(self, client: AsyncWebClient, who: Who, page: int = 0) -> None:
         view = blocks.home_view(await self.off(self._dashboard, who, page))
@@ -473,12 +558,14 @@ class SlackFace:
     async def tell(self, client: AsyncWebClient, who: Who, text: str) -> None:
         channel = await self.dm(client, who.team_id, who.user_id)
         if channel is not None:
-            await self.call(
+            sent = await self.call(
                 client.chat_postMessage,
                 channel=channel,
                 text=text,
                 blocks=blocks.notice_blocks(text),
             )
+            if sent is not None and isinstance(sent.get("ts"), str):
+                await self.off(self._record, who, channel, sent["ts"])
 
     async def on_cancel(
         self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
@@ -498,22 +585,7 @@ class SlackFace:
             if not repos.first_time(s, key):
                 return None
             clinician = repos.get_clinician(s, who.team_id, who.user_id)
-            session = repos.session_for_clinician(s, clinician.id, public_id, lock=True)
-            if session is None:
-                return "I couldn't find that session among yours."
-            tz = clinician.tz or parts.practice.default_timezone
-            what = (
-                f"the session with {initials(session.participant)} on {when(session.start_at, tz)}"
-            )
-            if not booking.cancel(s, session, parts.practice, datetime.now(UTC)):
-                return f"{what[0].upper()}{what[1:]} was already cancelled."
-            if booking.invitation_left(s, session):
-                told = " The participant will be told."
-            elif session.invite_channel != "none":
-                told = " Their invitation hadn't gone out yet, so they get no notice."
-            else:
-                told = ""
-            return f"Cancelled {what}.{told}"
+            return commands.cancel(s, clinician, public_id, parts.practice, datetime.now(UTC)).text
 
     async def on_reschedule(
         self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
@@ -535,44 +607,44 @@ class SlackFace:
         parts = self.parts
         with parts.store.unit() as s:
             clinician = repos.get_clinician(s, who.team_id, who.user_id)
-            session = repos.session_for_clinician(s, clinician.id, public_id)
-            if session is None or session.status == "cancelled":
+            found = commands.reschedule_prompt(s, clinician, public_id, parts.practice)
+            if found is None:
                 return None
-            tz = clinician.tz or parts.practice.default_timezone
-            told = {
-                True: " The participant will get an update.",
-                False: " The participant will get the invitation for the new time.",
-            }[booking.invitation_left(s, session)]
-            text = (
-                f"Move the session with {initials(session.participant)} on "
-                f"{when(session.start_at, tz)}."
-                + (told if session.invite_channel != "none" else "")
-            )
+            session, text = found
+            tz = commands.clinician_zone(clinician, parts.practice)
             return blocks.reschedule_modal(public_id, session.start_at, tz, text, 0)
 
-    @staticmethod
     def new_start(
-        view: dict[str, Any],
-    ) -> tuple[dict[str, Any], datetime | None, dict[str, str]]:
-        """The modal's new start in the clinician's zone, or the errors to show by its fields."""
-        meta = json.loads(view.get("private_metadata") or "{}")
+        self, view: dict[str, Any]
+    ) -> tuple[dict[str, Any], commands.StartCheck | None, dict[str, str]]:
+        """The modal's new start in the clinician's zone, or the errors to show by its fields.
+
+        The view comes from the request: its metadata and values are checked, not trusted
+        (a malformed one is answered with an error by the field, never an exception)."""
+        try:
+            meta = json.loads(view.get("private_metadata") or "{}")
+        except ValueError:
+            meta = None
+        if not isinstance(meta, dict) or not isinstance(meta.get("id"), str):
+            return {}, None, {"date": "This form is out of date: open Reschedule again."}
         values = (view.get("state") or {}).get("values") or {}
-        day = (values.get("date") or {}).get("date", {}).get("selected_date")
-        clock = ((values.get("time") or {}).get("time", {}).get("selected_option") or {}).get(
-            "value"
-        )
+        day = _selected(values, "date", "selected_date")
+        clock = _selected(values, "time", "selected_option", "value")
         if not day:
             return meta, None, {"date": "Pick a date."}
         if not clock:
             return meta, None, {"time": "Pick a time."}
-        zone = ZoneInfo(meta.get("tz") or "UTC")
-        start = datetime.fromisoformat(f"{day}T{clock}").replace(tzinfo=zone)
-        now = datetime.now(zone)
-        if start.date() < now.date():
-            return meta, None, {"date": "That date has passed: pick today or a later date."}
-        if start <= now:
-            return meta, None, {"time": "That time has passed: pick a later time."}
-        return meta, start, {}
+        try:
+            day_value = date.fromisoformat(day)
+            hour, minute = (int(x) for x in clock.split(":"))
+            zone = str(meta.get("tz") or "UTC")
+            now = datetime.now(UTC)
+            check = commands.check_start(day_value, hour, minute, zone, now, self.parts.practice)
+        except (ValueError, KeyError):
+            return meta, None, {"date": "Pick a date and a time from the lists."}
+        if check.start is None:
+            return meta, None, {check.field: check.problem or "Pick another time."}
+        return meta, check, {}
 
     async def ack_reschedule(self, ack: AsyncAck, view: dict[str, Any]) -> None:
         _, _, problems = self.new_start(view)
@@ -599,23 +671,18 @@ class SlackFace:
             await self.call(client.views_update, view_id=previous, view=modal)
         await self.publish_home(client, who)
 
-    def _reschedule(self, who: Who, public_id: str, start: datetime, view_id: str) -> str | None:
+    def _reschedule(
+        self, who: Who, public_id: str, check: commands.StartCheck, view_id: str
+    ) -> str | None:
         parts = self.parts
         with parts.store.unit() as s:
             if not repos.first_time(s, f"slack:reschedule:{view_id}"):
                 return None
             clinician = repos.get_clinician(s, who.team_id, who.user_id)
-            session = repos.session_for_clinician(s, clinician.id, public_id, lock=True)
-            if session is None or session.status == "cancelled":
-                return "I couldn't find that session among yours."
-            if session.start_at == start:
-                return "The session is already at that time; nothing changed."
-            try:
-                booking.reschedule(s, session, start, parts.practice, datetime.now(UTC))
-            except ValueError:
-                return "The new start must be in the future; nothing was changed."
-            tz = clinician.tz or parts.practice.default_timezone
-            return f"Moved the session with {initials(session.participant)} to {when(start, tz)}."
+            done = commands.reschedule(
+                s, clinician, public_id, check, parts.practice, datetime.now(UTC)
+            )
+            return done.text
 
     # Type-ahead options ---------------------------------------------------------------------
 

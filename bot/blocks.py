@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,6 +32,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from actions.commands import SessionRow
 from actions.formatting import short_zone
 from actions.session_actions import COMMON_ZONES
 from dialogue.domain import BotMessage, Button
@@ -40,7 +40,8 @@ from dialogue.domain import BotMessage, Button
 TEXT_LIMIT = 3000
 OPTION_TEXT_LIMIT = 75
 BUTTONS_PER_ACTIONS = 25
-DASHBOARD_PAGE = 20  # 4 blocks a session: 80 + header, paging and footer < 100
+# 4 blocks a session: 80 + header, paging and footer < Slack's 100 blocks of a view.
+DASHBOARD_PAGE = 20
 
 # Action ids: every dialogue element starts with "turn:" (one listener turns it into
 # runner text); the dashboard's start with "dash:".
@@ -231,18 +232,14 @@ def options(pairs: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
 # The dashboard -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SessionRow:
-    """One upcoming session as the dashboard shows it (participant as initials)."""
-
-    public_id: str
-    start: datetime
-    participant: str
-    invite_channel: str
-    invite_status: str
-    rsvp: str | None
-    payment_status: str
-    enter_meeting_url: str
+PAYMENT_LABELS = {
+    "not_required": "not required",
+    "pending": "pending",
+    "paid": "paid",
+    "payment_failed": "failed (asked to pay again)",
+    "partially_refunded": "paid, partly refunded",
+    "refunded": "refunded (unpaid again)",
+}
 
 
 def dashboard_blocks(rows: Sequence[SessionRow], *, page: int, total: int, tz: str) -> list[Block]:
@@ -267,7 +264,7 @@ def dashboard_blocks(rows: Sequence[SessionRow], *, page: int, total: int, tz: s
         invitation = "no invitation" if row.invite_channel == "none" else row.invite_status
         status = (
             f"Invitation: {invitation} ({row.invite_channel}) · RSVP: {row.rsvp or '—'}"
-            f" · Payment: {row.payment_status.replace('_', ' ')}"
+            f" · Payment: {PAYMENT_LABELS.get(row.payment_status, row.payment_status)}"
         )
         blocks.append(
             SectionBlock(

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot import guard
 from sessionbot.wiring import Parts
+
+log = logging.getLogger("sessionbot.slack")
 
 
 def routes(parts: Parts) -> list[BaseRoute]:
@@ -33,12 +38,29 @@ def routes(parts: Parts) -> list[BaseRoute]:
     from bot.app import bolt_app
 
     handler = AsyncSlackRequestHandler(bolt_app(parts))
+    secret = settings.slack_signing_secret
+    assert secret  # checked above
+
+    async def events(request: Request) -> Response:
+        """Signature first, then the body's encoding and shape; only then Bolt."""
+        body = await request.body()  # bounded by the edge limits (sessionbot/edge.py)
+        refusal = guard.check_signature(secret, body, request.headers)
+        if refusal is None:
+            parsed = guard.parse_body(body, request.headers.get("content-type", ""))
+            if isinstance(parsed, guard.Refusal):
+                refusal = parsed
+            elif (problem := guard.payload_problem(parsed)) is not None:
+                refusal = guard.Refusal(400, problem)
+        if refusal is not None:
+            log.info("refused a Slack request: %s (%d bytes)", refusal.reason, len(body))
+            return PlainTextResponse(refusal.reason, status_code=refusal.status)
+        return await handler.handle(request)
 
     async def endpoint(request: Request) -> Response:
         return await handler.handle(request)
 
     return [
-        Route("/slack/events", endpoint, methods=["POST"]),
+        Route("/slack/events", events, methods=["POST"]),
         Route("/slack/install", endpoint, methods=["GET"]),
         Route("/slack/oauth_redirect", endpoint, methods=["GET"]),
     ]

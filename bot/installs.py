@@ -16,6 +16,9 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session as OrmSession
+
+from store import repos
 
 STATE_EXPIRATION_SECONDS = 600
 
@@ -29,7 +32,13 @@ class ThreadedInstallationStore(AsyncInstallationStore):
         return self.store.logger
 
     async def async_save(self, installation: Installation) -> None:
-        await asyncio.to_thread(self.store.save, installation)
+        await asyncio.to_thread(self._save, installation)
+
+    def _save(self, installation: Installation) -> None:
+        self.store.save(installation)
+        if installation.team_id:  # installed again after an uninstall: post there again
+            with OrmSession(self.store.engine) as s, s.begin():
+                repos.clear_slack_revocation(s, installation.team_id)
 
     async def async_save_bot(self, bot: Bot) -> None:
         await asyncio.to_thread(self.store.save_bot, bot)

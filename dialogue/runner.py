@@ -29,6 +29,10 @@ from store import repos
 from store.db import Store
 
 MISSES_BEFORE_HELP = 3
+# The longest message the bot tries to understand: a scheduling answer is a line or two,
+# and reading is linear in the length, but a 100,000-character paste still costs CPU that
+# other clinicians' turns are waiting for.
+MAX_MESSAGE_CHARS = 4000
 HISTORY_DEPTH = 20
 TURN_IDS_KEPT = 50
 LIST_WORDS = {
@@ -142,8 +146,11 @@ class Runner:
                 return Reply(duplicate=True, phase=state["phase"])
             tz = clinician.tz or who.tz or self.default_tz
             turn = _Turn(self, state, who, tz)
-            with self.store.bound(s):
-                turn.run(text)
+            if len(text) > MAX_MESSAGE_CHARS:
+                turn._say("utter_too_long", length=f"{len(text):,}", limit=f"{MAX_MESSAGE_CHARS:,}")
+            else:
+                with self.store.bound(s):
+                    turn.run(text)
             if turn_id:
                 state["turn_ids"] = [*state["turn_ids"], turn_id][-TURN_IDS_KEPT:]
             repos.save_tracker(s, clinician.id, state)

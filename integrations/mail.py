@@ -1,4 +1,21 @@
-"""E-mail: the message (text + HTML + `.ics`) and who sends it (SMTP, or the local outbox).
+"""E-mail: the message (text + HTML + calendar, iMIP) and who sends it (SMTP, or the local outbox).
+
+An invitation is shaped as Google Calendar and Thunderbird send one, so every common client
+shows it as an invitation rather than a file:
+
+    multipart/mixed
+      multipart/alternative
+        text/plain; charset=utf-8
+        text/html; charset=utf-8
+        text/calendar; method=REQUEST; charset=utf-8     (CANCEL for a cancellation)
+      application/ics; name="invite.ics"                 (the same calendar, as a file)
+
+with `Date` and `Message-ID` (smtplib adds neither). Updates and cancellations carry the
+same UID with SEQUENCE = the session's version, which goes up with every change.
+
+RSVP: the calendar does not ask for a reply (`RSVP=FALSE` on the attendee). A calendar's
+reply is an e-mail to the ORGANIZER, and sessionbot reads no mailbox; the participant
+answers with the Yes/No links of the e-mail and the session page, which do reach it.
 
 `SmtpSender` speaks SMTP to `SESSIONBOT_SMTP_URL`: `smtp://user:pass@host:port` upgrades
 with STARTTLS whenever the server offers it; `smtps://` is TLS from the first byte.
@@ -9,8 +26,9 @@ from __future__ import annotations
 import smtplib
 import ssl
 from datetime import UTC, datetime, timedelta
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import make_msgid, parseaddr
+from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
@@ -20,6 +38,7 @@ from integrations import messages
 from integrations.errors import PermanentError, TransientError
 
 ICS_METHOD = {"cancellation": "CANCEL"}
+ICS_FILENAME = "invite.ics"
 
 
 class MailSender(Protocol):
@@ -38,6 +57,7 @@ def calendar(
     duration_min: int,
     kind: str,
     organizer: str,
+    organizer_name: str,
     attendee: str,
     url: str,
     summary: str,
@@ -57,13 +77,19 @@ def calendar(
     event.add("dtend", (start + timedelta(minutes=duration_min)).astimezone(UTC))
     event.add("summary", summary)
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    event.add("transp", "OPAQUE")
     if not cancelled:
         event.add("url", url)
         event.add("location", url)
-    event.add("organizer", f"mailto:{organizer}")
+    organizer_prop = icalendar.vCalAddress(f"mailto:{organizer}")
+    organizer_prop.params["cn"] = icalendar.vText(organizer_name)
+    event.add("organizer", organizer_prop)
     attendee_prop = icalendar.vCalAddress(f"mailto:{attendee}")
+    attendee_prop.params["cutype"] = icalendar.vText("INDIVIDUAL")
     attendee_prop.params["role"] = icalendar.vText("REQ-PARTICIPANT")
-    attendee_prop.params["rsvp"] = icalendar.vText("TRUE")
+    attendee_prop.params["partstat"] = icalendar.vText("NEEDS-ACTION")
+    # No calendar reply: it would go to the organizer's mailbox, which nobody reads.
+    attendee_prop.params["rsvp"] = icalendar.vText("FALSE")
     event.add("attendee", attendee_prop)
     cal.add_component(event)
     return cal.to_ical()
@@ -79,39 +105,49 @@ def compose(
     sequence: int,
     now: datetime,
 ) -> EmailMessage:
-    """The whole e-mail: text and HTML alternatives and the calendar file."""
+    """The whole e-mail: text, HTML and calendar alternatives, and the calendar file."""
     words = messages.email(kind, view)
+    from_name, from_address = parseaddr(sender)
+    from_address = from_address or "no-reply@localhost"
     msg = EmailMessage()
     msg["Subject"] = words.subject
-    msg["From"] = sender
+    msg["From"] = Address(display_name=from_name or view.host, addr_spec=from_address)
     msg["To"] = to
-    msg["Message-ID"] = make_msgid(domain=_domain_of(sender))
-    msg.set_content(words.text)
-    msg.add_alternative(words.html, subtype="html")
+    msg["Date"] = format_datetime(now.astimezone(UTC))
+    msg["Message-ID"] = make_msgid(domain=_domain_of(from_address))
+    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: vacation responders stay quiet
+    method = ICS_METHOD.get(kind, "REQUEST")
     ics = calendar(
         uid=uid,
         sequence=sequence,
         start=view.start,
         duration_min=view.duration_min,
         kind=kind,
-        organizer=parseaddr(sender)[1] or "no-reply@localhost",
+        organizer=from_address,
+        organizer_name=from_name or view.host,
         attendee=to,
         url=view.page_url,
-        summary=f"Video session with {view.host}",
+        summary=f"Video session with {view.with_whom}",
         now=now,
     )
+    msg.set_content(words.text, charset="utf-8")
+    msg.add_alternative(words.html, subtype="html", charset="utf-8")
+    # Bytes in base64: the calendar's CRLF line ends and folding reach the client as made.
+    msg.add_alternative(
+        ics, maintype="text", subtype="calendar", params={"method": method, "charset": "utf-8"}
+    )
+    msg.make_mixed()
     msg.add_attachment(
         ics,
-        maintype="text",
-        subtype="calendar",
-        filename="invite.ics",
-        params={"method": ICS_METHOD.get(kind, "REQUEST")},
+        maintype="application",
+        subtype="ics",
+        filename=ICS_FILENAME,
+        params={"name": ICS_FILENAME},
     )
     return msg
 
 
-def _domain_of(sender: str) -> str:
-    address = parseaddr(sender)[1]
+def _domain_of(address: str) -> str:
     return address.rpartition("@")[2] or "localhost"
 
 

@@ -56,10 +56,16 @@ class SessionView:
     start: datetime
     duration_min: int
     participant_tz: str
-    host: str
+    host: str  # the practice
     page_url: str
     rsvp_yes_url: str
     rsvp_no_url: str
+    clinician: str | None = None  # their display name, when Slack gave one
+
+    @property
+    def with_whom(self) -> str:
+        """'Dr. Peña (Clínica Sol)', or the practice alone."""
+        return f"{self.clinician} ({self.host})" if self.clinician else self.host
 
 
 @dataclass(frozen=True)
@@ -94,7 +100,7 @@ def email(kind: str, view: SessionView) -> EmailText:
     day = f"{local.strftime('%a %b %-d')}, {local.strftime('%-I:%M %p')} {local.tzname()}"
     subject = SUBJECTS[kind].format(day=day)
     when = long_time(view.start, view.participant_tz)
-    lead = LEADS[kind].format(host=view.host)
+    lead = LEADS[kind].format(host=view.with_whom)
     lines = [lead, "", f"When: {when}", f"Length: {view.duration_min} minutes"]
     if kind != "cancellation":
         lines += ["", f"Your session page (join from here): {view.page_url}"]
@@ -104,6 +110,7 @@ def email(kind: str, view: SessionView) -> EmailText:
             "Will you attend?",
             f"  Yes: {view.rsvp_yes_url}",
             f"  No:  {view.rsvp_no_url}",
+            "(Please answer with these links: replies to this e-mail are not read.)",
         ]
     lines += ["", "The calendar invitation is attached."]
     text = "\n".join(lines) + "\n"
@@ -116,7 +123,9 @@ def email(kind: str, view: SessionView) -> EmailText:
     if kind in ("invitation", "update"):
         parts.append(
             f'<p>Will you attend? <a href="{e(view.rsvp_yes_url)}">Yes</a> · '
-            f'<a href="{e(view.rsvp_no_url)}">No</a></p>'
+            f'<a href="{e(view.rsvp_no_url)}">No</a><br>'
+            "<small>Please answer with these links: replies to this e-mail are not read."
+            "</small></p>"
         )
     body = "<!doctype html><html><body>" + "".join(parts) + "</body></html>"
     return EmailText(subject=subject, text=text, html=body)

@@ -28,6 +28,19 @@ class Checkout:
     amount_cents: int | None
     currency: str | None
     reference: str | None  # our session's public id
+    payment_intent: str | None = None  # what a later refund (a charge) names
+
+
+@dataclass(frozen=True)
+class Refund:
+    """A `charge.refunded` event's charge: how much of it has been refunded so far."""
+
+    charge_id: str
+    payment_intent: str | None
+    amount_cents: int
+    refunded_cents: int  # cumulative, as Stripe reports `amount_refunded`
+    currency: str
+    full: bool
 
 
 @dataclass(frozen=True)
@@ -37,10 +50,15 @@ class PaymentEvent:
     id: str
     type: str
     checkout: Checkout | None
+    refund: Refund | None = None
 
 
 class InvalidSignature(ValueError):
     """The webhook body was not signed with our secret (or is not an event at all)."""
+
+
+class MalformedEvent(ValueError):
+    """Signed with our secret, but not an event of the shape Stripe sends."""
 
 
 class Payments(Protocol):
@@ -64,14 +82,72 @@ class Payments(Protocol):
 def _checkout(found: Any) -> Checkout:
     obj: dict[str, Any] = found.to_dict() if hasattr(found, "to_dict") else dict(found)
     metadata = obj.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise ValueError("metadata is not an object")
     return Checkout(
-        id=obj["id"],
-        url=obj.get("url"),
-        status=obj.get("status") or "open",
-        paid=obj.get("payment_status") in ("paid", "no_payment_required"),
-        amount_cents=obj.get("amount_total"),
-        currency=obj.get("currency"),
-        reference=obj.get("client_reference_id") or metadata.get("session"),
+        id=_text(obj["id"]),
+        url=_maybe_text(obj.get("url")),
+        status=_maybe_text(obj.get("status")) or "open",
+        # Only "paid": "no_payment_required" is a Checkout of nothing, never our sessions.
+        paid=obj.get("payment_status") == "paid",
+        amount_cents=_cents(obj.get("amount_total")),
+        currency=_maybe_text(obj.get("currency")),
+        reference=_maybe_text(obj.get("client_reference_id") or metadata.get("session")),
+        payment_intent=_intent(obj.get("payment_intent")),
+    )
+
+
+def _intent(value: Any) -> str | None:
+    """A PaymentIntent's id, whether Stripe sent the id or the expanded object."""
+    return _maybe_text(value.get("id") if isinstance(value, dict) else value)
+
+
+def _refund(obj: dict[str, Any]) -> Refund:
+    amount = _cents(obj["amount"])
+    refunded = _cents(obj["amount_refunded"])
+    if amount is None or refunded is None:
+        raise ValueError("a charge without amounts")
+    return Refund(
+        charge_id=_text(obj["id"]),
+        payment_intent=_intent(obj.get("payment_intent")),
+        amount_cents=amount,
+        refunded_cents=refunded,
+        currency=_text(obj["currency"]),
+        full=bool(obj.get("refunded")) or refunded >= amount,
+    )
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError("expected a string")
+    return value
+
+
+def _maybe_text(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ValueError("expected a string")
+    return value or None
+
+
+def _cents(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("expected an amount in cents")
+    return value
+
+
+def _event(event: Any) -> PaymentEvent:
+    raw: dict[str, Any] = event.to_dict() if hasattr(event, "to_dict") else dict(event)
+    obj = raw["data"]["object"]
+    if not isinstance(obj, dict):
+        raise ValueError("data.object is not an object")
+    kind = obj.get("object")
+    return PaymentEvent(
+        id=_text(raw["id"]),
+        type=_text(raw["type"]),
+        checkout=_checkout(obj) if kind == "checkout.session" else None,
+        refund=_refund(obj) if kind == "charge" else None,
     )
 
 
@@ -123,14 +199,16 @@ class StripePayments:
         if not self._webhook_secret:
             raise InvalidSignature("STRIPE_WEBHOOK_SECRET is not set")
         try:
-            event = stripe.Webhook.construct_event(payload, signature, self._webhook_secret)
-        except (stripe.SignatureVerificationError, ValueError) as exc:
+            stripe.WebhookSignature.verify_header(payload, signature, self._webhook_secret)
+        except (stripe.SignatureVerificationError, ValueError) as exc:  # ValueError: not UTF-8
             raise InvalidSignature(str(exc)) from exc
-        obj = event["data"]["object"].to_dict()
-        is_checkout = obj.get("object") == "checkout.session"
-        return PaymentEvent(
-            id=event["id"], type=event["type"], checkout=_checkout(obj) if is_checkout else None
-        )
+        # Signed by Stripe (or with our secret): what is not an event's shape is refused
+        # with a 4xx, so Stripe shows the failure in its dashboard instead of retrying a 500.
+        try:
+            event = stripe.Webhook.construct_event(payload, signature, self._webhook_secret)
+            return _event(event)
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise MalformedEvent(type(exc).__name__) from None
 
 
 def make_payments(settings: Settings) -> Payments | None:

@@ -6,6 +6,7 @@ that slack_sdk's `SQLAlchemyInstallationStore` holds for the clinician's team.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Protocol
 
 from slack_sdk import WebClient
@@ -16,6 +17,18 @@ from sqlalchemy import Engine
 from integrations.errors import PermanentError, TransientError
 
 PERMANENT = {"user_not_found", "account_inactive", "invalid_auth", "not_authed", "token_revoked"}
+
+# Why a notice to a workspace that let the app go is dropped (bot/lifecycle.py records it;
+# the worker drops pending and later notices with these words).
+DROPPED_BECAUSE = {
+    "app_uninstalled": "not sent: the app was uninstalled from this Slack workspace",
+    "tokens_revoked": "not sent: this Slack workspace revoked the app's bot token",
+}
+
+
+def token_hash(token: str | None) -> str | None:
+    """What identifies a single-workspace bot token at rest (never the token itself)."""
+    return hashlib.sha256(token.encode()).hexdigest() if token else None
 
 
 class ClinicianNotifier(Protocol):

@@ -2,20 +2,25 @@
 
 Every request must carry a valid `X-Twilio-Signature` for the public URL of the webhook
 (`SESSIONBOT_PUBLIC_URL` + path, the URL Twilio was given); anything else gets 403 and
-changes nothing. Replies to the participant are TwiML.
+changes nothing. The signature is checked before the body is decoded: a signed body that
+is not UTF-8 (Twilio always sends UTF-8) gets 400, a body too big for a text 413; both
+with one short reason and nothing stored. Replies to the participant are TwiML.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
 from datetime import UTC, datetime
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlparse
 from xml.sax.saxutils import escape
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import RequestValidator, add_port, remove_port
 
 from actions import booking
 from actions.formatting import initials, when
@@ -41,32 +46,82 @@ def twiml(text: str | None = None) -> Response:
     )
 
 
-async def _signed_form(request: Request, parts: Parts, path: str) -> dict[str, str] | None:
+# A text is at most 1,600 characters; Twilio's form around it is a few hundred bytes more.
+MAX_BODY = 32 * 1024
+
+
+async def _signed_form(request: Request, parts: Parts, path: str) -> dict[str, str] | Response:
+    """The verified form of a Twilio request, or the response that refuses it."""
     token = parts.settings.twilio_auth_token
-    # Twilio posts application/x-www-form-urlencoded; parsed here (no multipart needed).
-    form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
     signature = request.headers.get("X-Twilio-Signature", "")
     if not token or not signature:
-        return None
+        return PlainTextResponse("invalid signature", status_code=403)
+    body = await _limited_body(request, MAX_BODY)
+    if body is None:
+        return PlainTextResponse("body too large", status_code=413)
     url = parts.settings.public_url + path
     if request.url.query:
         url += "?" + request.url.query
+    # Twilio posts application/x-www-form-urlencoded. Latin-1 maps each byte to one
+    # character, so the fields come out as the exact bytes sent, decoded only once checked.
+    raw = [
+        (name.encode("latin-1"), value.encode("latin-1"))
+        for name, value in parse_qsl(
+            body.decode("latin-1"), keep_blank_values=True, encoding="latin-1"
+        )
+    ]
+    try:
+        form = {name.decode(): value.decode() for name, value in raw}
+    except UnicodeDecodeError:
+        if _signed_bytes(token, url, raw, signature):
+            return PlainTextResponse("the body is not UTF-8", status_code=400)
+        return PlainTextResponse("invalid signature", status_code=403)
     if not RequestValidator(token).validate(url, form, signature):
-        return None
+        return PlainTextResponse("invalid signature", status_code=403)
     return form
+
+
+async def _limited_body(request: Request, limit: int) -> bytes | None:
+    """The body, read no further than `limit` bytes (None past it)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _signed_bytes(token: str, url: str, fields: list[tuple[bytes, bytes]], signature: str) -> bool:
+    """Twilio's signature (HMAC-SHA1 of the URL and the sorted fields) over raw bytes.
+
+    Only for a body that is not UTF-8, which RequestValidator (str only) cannot take: it
+    tells a forged request (403) from a signed but badly encoded one (400). UTF-8 keeps
+    code point order, so sorting bytes sorts as Twilio sorts the characters.
+    """
+    pairs = b"".join(name + value for name, value in sorted(set(fields)))
+    parsed = urlparse(url)
+    for candidate in {add_port(parsed), remove_port(parsed)}:
+        mac = hmac.new(token.encode(), candidate.encode() + pairs, hashlib.sha1)
+        if hmac.compare_digest(base64.b64encode(mac.digest()).decode(), signature):
+            return True
+    return False
 
 
 def routes(parts: Parts) -> list[BaseRoute]:
     async def inbound_sms(request: Request) -> Response:
         form = await _signed_form(request, parts, "/webhooks/twilio/sms")
-        if form is None:
-            return PlainTextResponse("invalid signature", status_code=403)
+        if isinstance(form, Response):
+            return form
         return twiml(handle_inbound(parts, form))
 
     async def status_callback(request: Request) -> Response:
         form = await _signed_form(request, parts, "/webhooks/twilio/status")
-        if form is None:
-            return PlainTextResponse("invalid signature", status_code=403)
+        if isinstance(form, Response):
+            return form
         handle_status(parts, form)
         return Response(status_code=204)
 
@@ -88,7 +143,9 @@ def handle_inbound(parts: Parts, form: dict[str, str]) -> str | None:
             return None  # a retry of a message already handled
         opted_out = repos.sms_opted_out(s, index)
         if word in STOP_WORDS:
-            repos.set_sms_opt_out(s, index, True)
+            if not repos.set_sms_opt_out(s, index, True):
+                log.info("inbound sms: opt-out already recorded")
+                return None  # a second STOP: recorded and told the first time
             _tell_clinicians(
                 s,
                 parts,
@@ -102,9 +159,11 @@ def handle_inbound(parts: Parts, form: dict[str, str]) -> str | None:
             log.info("inbound sms: opt-out recorded")
             return None  # Twilio's own STOP handling answers the participant
         if word in START_WORDS or (opted_out and word in YES_WORDS):
-            repos.set_sms_opt_out(s, index, False)
-            _tell_clinicians(s, parts, phone, now, sid, "replied START: texts reach them again.")
-            log.info("inbound sms: opt-in recorded")
+            if repos.set_sms_opt_out(s, index, False):
+                _tell_clinicians(
+                    s, parts, phone, now, sid, "replied START: texts reach them again."
+                )
+                log.info("inbound sms: opt-in recorded")
             return messages.START_REPLY
         if word in HELP_WORDS:
             return messages.HELP_REPLY

@@ -27,7 +27,12 @@ from actions.formatting import initials, when
 from integrations import local_outbox, mail, messages
 from integrations.errors import DeliveryError, PermanentError, TransientError
 from integrations.mail import MailSender
-from integrations.slack_notify import ClinicianNotifier, SlackNotifier
+from integrations.slack_notify import (
+    DROPPED_BECAUSE,
+    ClinicianNotifier,
+    SlackNotifier,
+    token_hash,
+)
 from integrations.sms import SmsSender, TwilioSender
 from sessionbot.practice import Practice
 from sessionbot.settings import Settings
@@ -141,6 +146,10 @@ class Worker:
         self.batch = batch
         self.lease = lease
         self.retry = retry
+        # Single-workspace mode: which bot token is in use (a revoked one is not used).
+        self._slack_token_hash = (
+            None if settings.slack_client_id else token_hash(settings.slack_bot_token)
+        )
 
     # The loop ------------------------------------------------------------------------
 
@@ -300,9 +309,16 @@ class Worker:
             **common,
         )
 
-    def _notice(self, s: Session, message: OutboxMessage) -> Outgoing:
+    def _notice(self, s: Session, message: OutboxMessage) -> Outgoing | str:
         clinician = s.get(Clinician, message.clinician_id)
         assert clinician is not None
+        revoked = repos.slack_revocation(s, clinician.team_id, self._slack_token_hash)
+        if revoked is not None:  # the workspace let the app go (bot/lifecycle.py)
+            message.status = "dropped"
+            message.last_error = DROPPED_BECAUSE.get(revoked.reason, revoked.reason)
+            message.claimed_until = None
+            log.info("outbox %s (clinician_notice): dropped, %s", message.id, revoked.reason)
+            return "dropped"
         team, user, text = clinician.team_id, clinician.user_id, message.payload or ""
         slack = self.senders.slack
         return Outgoing(
@@ -340,6 +356,7 @@ class Worker:
             page_url=page,
             rsvp_yes_url=f"{page}/rsvp?answer=yes",
             rsvp_no_url=f"{page}/rsvp?answer=no",
+            clinician=session.clinician.display_name,
         )
 
     # Outcomes ------------------------------------------------------------------------

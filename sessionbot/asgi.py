@@ -5,24 +5,58 @@ Each part contributes its routes from its own package; this module only assemble
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from sessionbot.edge import EdgeLimits
 from sessionbot.wiring import Parts
 
 
-async def healthz(request: Request) -> Response:
-    parts: Parts = request.app.state.parts
+def _ping(parts: Parts) -> None:
     with parts.store.engine.connect() as conn:
         conn.exec_driver_sql("SELECT 1")
+
+
+async def healthz(request: Request) -> Response:
+    # In a thread: a database that is slow to answer must not hold the event loop.
+    await run_in_threadpool(_ping, request.app.state.parts)
     return PlainTextResponse("ok")
 
 
 async def metrics(request: Request) -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    """At start, the turn processes warmed up and the Slack inbox's sweeper started:
+    requests that a dead process acknowledged but never ran are run now (and, every few
+    seconds, any whose claim lapses)."""
+    parts: Parts = app.state.parts
+    if parts.turns is not None:
+        await parts.turns.warm_up()
+    bolt = getattr(parts, "_bolt_app", None)  # made by the Slack routes, or Socket Mode
+    inbox = None
+    if bolt is not None:
+        from bot.app import slack_inbox
+
+        inbox = slack_inbox(bolt)
+        inbox.start(bolt, every=max(0.5, parts.settings.slack_inbox_lease_seconds / 3))
+    try:
+        yield
+    finally:
+        if inbox is not None:
+            await inbox.stop()
+        if parts.turns is not None:
+            parts.turns.close()
 
 
 def create_app(parts: Parts) -> Starlette:
@@ -37,6 +71,6 @@ def create_app(parts: Parts) -> Starlette:
         *page_routes(parts),
         *twilio_routes(parts),
     ]
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, middleware=[Middleware(EdgeLimits)], lifespan=lifespan)
     app.state.parts = parts
     return app

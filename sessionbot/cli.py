@@ -76,9 +76,8 @@ def _extra_commands() -> list[Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    configure_logging(
-        default="INFO" if args.command in ("serve", "worker", "actions") else "WARNING"
-    )
+    long_running = args.command in ("serve", "worker", "actions")
+    configure_logging(default="INFO" if long_running else "WARNING", background=long_running)
     settings = Settings.from_env()
     if args.command == "shell":
         return cmd_shell(args, settings)
@@ -142,6 +141,11 @@ def session_record(session: Any, practice: Any, public_url: str) -> dict[str, An
         "invite_status": session.invite_status,
         "rsvp": session.rsvp,
         "payment_status": session.payment_status,
+        "amount_refunded": (
+            str((Decimal(session.refunded_cents) / 100).quantize(Decimal("0.01")))
+            if session.refunded_cents
+            else None
+        ),
         "enter_meeting_url": booking.enter_meeting_url(public_url, session),
         "participant_url": booking.participant_url(public_url, session),
     }

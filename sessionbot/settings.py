@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from dotenv import dotenv_values
 
@@ -22,7 +23,31 @@ def default_data_dir(env: Mapping[str, str]) -> Path:
     return Path(base) / "sessionbot"
 
 
-@dataclass(frozen=True)
+SECRET_FIELDS = frozenset(
+    {
+        "encryption_keys",
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_client_secret",
+        "slack_app_token",
+        "twilio_auth_token",
+        "stripe_api_key",
+        "stripe_webhook_secret",
+        "video_app_secret",
+    }
+)
+URL_FIELDS = frozenset({"database_url", "smtp_url"})
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+@dataclass(frozen=True, repr=False)
 class Settings:
     data_dir: Path
     database_url: str
@@ -49,6 +74,8 @@ class Settings:
     video_base_url: str = "https://meet.jit.si"
     video_app_id: str | None = None
     video_app_secret: str | None = None
+    # How long a Slack request may stay unprocessed before another sweep runs it again.
+    slack_inbox_lease_seconds: float = 30.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -98,8 +125,28 @@ class Settings:
             video_base_url=(env.get("SESSIONBOT_VIDEO_URL") or "https://meet.jit.si").rstrip("/"),
             video_app_id=get("SESSIONBOT_VIDEO_APP_ID"),
             video_app_secret=get("SESSIONBOT_VIDEO_APP_SECRET"),
+            slack_inbox_lease_seconds=float(env.get("SESSIONBOT_SLACK_INBOX_LEASE") or 30.0),
             extra={k: v for k, v in env.items() if k.startswith("SESSIONBOT_")},
         )
+
+    def __repr__(self) -> str:
+        """Every field, with secrets shown only as set or not (a repr reaches logs and
+        tracebacks); URLs lose their passwords; `extra` shows only its keys."""
+        shown = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in SECRET_FIELDS:
+                value = "'***'" if value else None
+            elif f.name in URL_FIELDS and isinstance(value, str):
+                value = repr(_without_password(value))
+            elif f.name == "extra":
+                value = sorted(value)
+            else:
+                value = repr(value)
+            shown.append(f"{f.name}={value}")
+        return f"Settings({', '.join(shown)})"
+
+    __str__ = __repr__
 
     @property
     def is_embedded(self) -> bool:

@@ -9,6 +9,7 @@ from actions import context, extraction, make_executor
 from dialogue.runner import Runner
 from sessionbot.practice import Practice, load_practice
 from sessionbot.settings import Settings
+from sessionbot.turns import TurnProcesses
 from store.db import Store
 
 
@@ -36,6 +37,8 @@ class Parts:
     store: Store
     practice: Practice
     runner: Runner
+    # The web process's turns in worker processes (`sessionbot serve`); None: in threads.
+    turns: TurnProcesses | None = None
 
 
 def build(settings: Settings, *, store: Store | None = None) -> Parts:

@@ -89,6 +89,7 @@ class ScheduledSession(Base):
         # The dashboard's count reads only this index (migration 0003).
         Index("ix_sessions_clinician_start_status", "clinician_id", "start_at", "status"),
         Index("ix_sessions_phone_index", "phone_index"),
+        Index("ix_sessions_payment_intent", "payment_intent"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -111,8 +112,13 @@ class ScheduledSession(Base):
     status: Mapped[str] = mapped_column(String(16), default="scheduled")
     invite_status: Mapped[str] = mapped_column(String(16), default="pending")
     rsvp: Mapped[str | None] = mapped_column(String(8))
-    payment_status: Mapped[str] = mapped_column(String(16), default="not_required")
-    payment_ref: Mapped[str | None]
+    # not_required | pending | paid | payment_failed | partially_refunded | refunded
+    payment_status: Mapped[str] = mapped_column(String(24), default="not_required")
+    payment_ref: Mapped[str | None]  # the current Checkout Session
+    # The paid Checkout's PaymentIntent (a refund's charge names it) and the cents refunded
+    # so far (migration 0006).
+    payment_intent: Mapped[str | None] = mapped_column(String(64))
+    refunded_cents: Mapped[int | None]
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     token: Mapped[str] = mapped_column(EncryptedText(512))
     host_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -181,6 +187,34 @@ class ProcessedEvent(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class SlackInbox(Base):
+    """Every Slack event, click and command, written before the ack and marked processed
+    after; a process that starts, or finds a row whose claim has lapsed, runs it again.
+    The key is the turn id, so a retry or a replay never doubles a turn."""
+
+    __tablename__ = "slack_inbox"
+    __table_args__ = (Index("ix_slack_inbox_pending", "processed_at", "claimed_at"),)
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    body: Mapped[str] = mapped_column(EncryptedText())  # the payload: participant words
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=1)
+    processed_at: Mapped[datetime | None]
+
+
+class SlackPost(Base):
+    """A message the bot posted to a clinician: a click may edit only one of these."""
+
+    __tablename__ = "slack_posts"
+
+    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ts: Mapped[str] = mapped_column(String(32), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class SmsOptOut(Base):
     """A phone number that said STOP (keyed by blind index; applies to every clinician)."""
 
@@ -189,3 +223,19 @@ class SmsOptOut(Base):
     phone_index: Mapped[str] = mapped_column(String(64), primary_key=True)
     opted_out: Mapped[bool] = mapped_column(default=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SlackRevocation(Base):
+    """A workspace that uninstalled the app or revoked its bot token: nothing is posted there.
+
+    `token_hash` (single-workspace mode) is the SHA-256 of the `SLACK_BOT_TOKEN` that was
+    revoked, so a new token (the app installed again) is not held back; with OAuth it is
+    NULL and a new installation clears the row.
+    """
+
+    __tablename__ = "slack_revocations"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token_hash: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(32))
+    revoked_at: Mapped[datetime] = mapped_column(default=utcnow)

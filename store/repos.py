@@ -12,7 +12,9 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,6 +25,9 @@ from store.models import (
     OutboxMessage,
     ProcessedEvent,
     ScheduledSession,
+    SlackInbox,
+    SlackPost,
+    SlackRevocation,
     SmsOptOut,
     Tracker,
     utcnow,
@@ -357,6 +362,73 @@ def first_time(s: Session, key: str) -> bool:
     return True
 
 
+# The Slack inbox and the bot's own posts ----------------------------------------------
+
+
+def inbox_add(s: Session, rows: list[tuple[str, str]], now: datetime) -> None:
+    """Records inbound Slack requests (key, body) before their ack, in one statement; a
+    key already there (Slack's retry of an event, a double click) is left as it was."""
+    if not rows:
+        return
+    values = [
+        {"key": key, "body": body, "received_at": now, "claimed_at": now, "attempts": 1}
+        for key, body in rows
+    ]
+    dialect = s.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    s.execute(insert(SlackInbox).on_conflict_do_nothing(index_elements=["key"]), values)
+
+
+def inbox_done(s: Session, key: str, now: datetime) -> None:
+    s.execute(
+        update(SlackInbox)
+        .where(SlackInbox.key == key, SlackInbox.processed_at.is_(None))
+        .values(processed_at=now)
+    )
+
+
+def inbox_claim_lapsed(
+    s: Session, now: datetime, lapsed_before: datetime, *, max_attempts: int, limit: int = 20
+) -> list[tuple[str, str]]:
+    """Unprocessed requests whose claim lapsed (their process died, or their turn failed),
+    claimed again for this process: (key, body), oldest first."""
+    rows = list(
+        s.scalars(
+            select(SlackInbox)
+            .where(
+                SlackInbox.processed_at.is_(None),
+                SlackInbox.claimed_at < lapsed_before,
+                SlackInbox.attempts < max_attempts,
+            )
+            .order_by(SlackInbox.received_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for row in rows:
+        row.claimed_at = now
+        row.attempts += 1
+    return [(row.key, row.body) for row in rows]
+
+
+def inbox_prune(s: Session, before: datetime) -> int:
+    """Forget requests received before `before` (processed, or given up on)."""
+    result = s.execute(delete(SlackInbox).where(SlackInbox.received_at < before))
+    s.execute(delete(SlackPost).where(SlackPost.created_at < before))
+    return result.rowcount or 0
+
+
+def record_post(s: Session, team_id: str, user_id: str, channel_id: str, ts: str) -> None:
+    if s.get(SlackPost, (channel_id, ts)) is None:
+        s.add(SlackPost(channel_id=channel_id, ts=ts, team_id=team_id, user_id=user_id))
+
+
+def posted_to(s: Session, team_id: str, user_id: str, channel_id: str, ts: str) -> bool:
+    """Whether the bot posted message `ts` in `channel_id` to this clinician."""
+    post = s.get(SlackPost, (channel_id, ts))
+    return post is not None and (post.team_id, post.user_id) == (team_id, user_id)
+
+
 # Participant page -------------------------------------------------------------------
 
 
@@ -368,6 +440,16 @@ def session_by_public_id(
     if lock:
         query = query.with_for_update(of=ScheduledSession)
     return s.scalars(query).one_or_none()
+
+
+def session_by_payment_intent(
+    s: Session, payment_intent: str, *, lock: bool = False
+) -> ScheduledSession | None:
+    """The session whose payment was this PaymentIntent (a refund's charge names it)."""
+    query = select(ScheduledSession).where(ScheduledSession.payment_intent == payment_intent)
+    if lock:
+        query = query.with_for_update(of=ScheduledSession)
+    return s.scalars(query).first()
 
 
 # Outbox claims (the worker) ---------------------------------------------------------
@@ -536,13 +618,28 @@ def sms_opted_out(s: Session, phone_index: str) -> bool:
     return bool(row and row.opted_out)
 
 
-def set_sms_opt_out(s: Session, phone_index: str, opted_out: bool) -> None:
+def set_sms_opt_out(s: Session, phone_index: str, opted_out: bool) -> bool:
+    """Record a number's STOP (or START); False when it already stood so (nothing changed).
+
+    Two processes recording the first STOP of a number at once: one inserts, the other
+    meets the primary key, reads the row and finds it already set.
+    """
     row = s.get(SmsOptOut, phone_index, with_for_update=True)
     if row is None:
-        s.add(SmsOptOut(phone_index=phone_index, opted_out=opted_out))
-    else:
-        row.opted_out = opted_out
+        if not opted_out:
+            return False  # never opted out: a START changes nothing
+        try:
+            with s.begin_nested():
+                s.add(SmsOptOut(phone_index=phone_index, opted_out=True))
+            return True
+        except IntegrityError:
+            row = s.get(SmsOptOut, phone_index, with_for_update=True, populate_existing=True)
+            assert row is not None
+    if row.opted_out == opted_out:
+        return False
+    row.opted_out = opted_out
     s.flush()
+    return True
 
 
 def upcoming_sms_sessions(s: Session, after: datetime, phone_index: str) -> list[ScheduledSession]:
@@ -570,3 +667,49 @@ def upcoming_sms_sessions(s: Session, after: datetime, phone_index: str) -> list
             if row.phone_index == phone_index:
                 found.append(row)
     return sorted(found, key=lambda x: (x.start_at, x.id))
+
+
+# Slack workspaces that let the app go -------------------------------------------------
+
+
+def revoke_slack_workspace(
+    s: Session, team_id: str, *, reason: str, token_hash: str | None, dropped_because: str
+) -> int:
+    """Record that nothing is to be posted to this workspace, and drop its pending Slack
+    notices with `dropped_because` as their reason; returns how many were dropped."""
+    row = s.get(SlackRevocation, team_id, with_for_update=True)
+    if row is None:
+        try:
+            with s.begin_nested():
+                s.add(SlackRevocation(team_id=team_id, reason=reason, token_hash=token_hash))
+        except IntegrityError:  # the other of the two events, at the same moment
+            row = s.get(SlackRevocation, team_id, with_for_update=True, populate_existing=True)
+    if row is not None:
+        row.reason, row.token_hash, row.revoked_at = reason, token_hash, utcnow()
+    clinicians = select(Clinician.id).where(Clinician.team_id == team_id)
+    result = s.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.channel == "slack",
+            OutboxMessage.status == "pending",
+            OutboxMessage.clinician_id.in_(clinicians),
+        )
+        .values(status="dropped", last_error=dropped_because, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def slack_revocation(s: Session, team_id: str, token_hash: str | None) -> SlackRevocation | None:
+    """The workspace's revocation, if it still holds for the token in use."""
+    row = s.get(SlackRevocation, team_id)
+    if row is None or (row.token_hash is not None and row.token_hash != token_hash):
+        return None
+    return row
+
+
+def clear_slack_revocation(s: Session, team_id: str) -> None:
+    """The app was installed again into this workspace."""
+    row = s.get(SlackRevocation, team_id)
+    if row is not None:
+        s.delete(row)

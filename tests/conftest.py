@@ -24,6 +24,8 @@ from sessionbot.wiring import Parts, build
 from store import repos
 from store.db import Store
 
+pytest_plugins = ["log_scan"]
+
 TEST_KEY = Fernet.generate_key().decode()  # made per run; never a real key
 PG_URL = os.environ.get("SESSIONBOT_TEST_DATABASE_URL")
 EASTERN = ZoneInfo("America/New_York")

@@ -102,6 +102,7 @@ class FakeSlack:
         self.zones: dict[str, str | None] = {}
         self.failures: dict[str, list[tuple[int, dict[str, str], dict[str, Any]]]] = {}
         self.socket_url: str | None = None  # what `apps.connections.open` hands out
+        self.delays: dict[str, float] = {}  # method -> seconds its answers take
         self.changed = threading.Condition()
         self._ts = itertools.count(1)
         self._views = itertools.count(1)
@@ -162,11 +163,17 @@ class FakeSlack:
         body = {"ok": False, "error": "ratelimited" if status == 429 else error}
         self.failures.setdefault(method, []).append((status, headers, body))
 
+    def slow_down(self, method: str, seconds: float) -> None:
+        """From now on `method` answers only after `seconds` (0: at once again)."""
+        self.delays[method] = seconds
+
     # Answering --------------------------------------------------------------------------
 
     def answer(
         self, method: str, args: dict[str, Any], token: str | None
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        if self.delays.get(method):
+            time.sleep(self.delays[method])
         for key in ("blocks", "view"):
             if isinstance(args.get(key), str):
                 args[key] = json.loads(args[key])
@@ -392,7 +399,7 @@ class Person:
         }
         return urllib.parse.urlencode(form), "application/x-www-form-urlencoded"
 
-    def dm_event(self, text: str, **kwargs: Any) -> httpx.Response:
+    def dm_event(self, text: str, *, thread_ts: str | None = None, **kwargs: Any) -> httpx.Response:
         event = {
             "type": "message",
             "channel_type": "im",
@@ -402,6 +409,8 @@ class Person:
             "ts": f"{time.time():.0f}.{next(_ids):06d}",
             "client_msg_id": f"msg-{next(_ids)}",
         }
+        if thread_ts:
+            event["thread_ts"] = thread_ts
         return self.event(event, **kwargs)
 
     def command(
@@ -465,9 +474,15 @@ class Person:
         return new
 
     def say(self, text: str) -> Message:
+        self.no_extra_replies()
         assert self.dm_event(text).status_code == 200
         (reply,) = self.replies()
         return reply
+
+    def no_extra_replies(self) -> None:
+        """Each turn answers exactly once: nothing arrived beyond the replies read so far."""
+        extra = self.messages()[self.seen :]
+        assert not extra, f"{len(extra)} more message(s) than replies read: {extra[0].text!r}"
 
     def act(self, message: Message, action: dict[str, Any], block_id: str = "b") -> httpx.Response:
         return self.interact(
@@ -491,12 +506,14 @@ class Person:
         )
 
     def click(self, message: Message, title: str) -> Message:
+        self.no_extra_replies()
         button = find_button(message, title)
         assert self.act(message, button).status_code == 200
         (reply,) = self.replies()
         return reply
 
     def pick(self, message: Message, action_id: str, **value: Any) -> Message:
+        self.no_extra_replies()
         element = find_element(message, action_id)
         action = {"type": element["type"], "action_id": action_id, **value}
         assert self.act(message, action).status_code == 200

@@ -4,6 +4,12 @@ It answers the calls the `stripe` SDK makes (`POST /v1/checkout/sessions`, `GET
 /v1/checkout/sessions/{id}`), honours Idempotency-Key like Stripe (same key, same
 session), records every request, and serves a "checkout page": paying there posts a
 signed `checkout.session.completed` webhook to the app and redirects to success_url.
+
+What happens later at Stripe is driven from the test: `refund()` (the Dashboard's Refund
+button: a `charge.refunded` with the Charge as Stripe sends it, `amount_refunded`
+cumulative), `expire()` (`checkout.session.expired`), `fail_async()` (a bank debit that
+failed after Checkout: `checkout.session.async_payment_failed`). Objects carry the
+fields of Stripe's API reference that the app reads, with Stripe's id prefixes.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ class FakeStripe:
     requests: list[Recorded] = field(default_factory=list)
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     by_key: dict[str, str] = field(default_factory=dict)
+    charges: dict[str, dict[str, Any]] = field(default_factory=dict)  # by PaymentIntent
     webhooks: list[httpx.Response] = field(default_factory=list)
     url: str = ""
 
@@ -82,6 +89,7 @@ class FakeStripe:
                 "currency": form["line_items[0][price_data][currency]"],
                 "client_reference_id": form.get("client_reference_id"),
                 "metadata": {"session": form.get("metadata[session]")},
+                "payment_intent": None,
                 "success_url": form["success_url"],
                 "cancel_url": form["cancel_url"],
                 "description": form["line_items[0][price_data][product_data][name]"],
@@ -93,22 +101,90 @@ class FakeStripe:
 
     def complete(self, cs_id: str) -> dict[str, Any]:
         """The payer paid: the session completes and Stripe sends the webhook."""
+        session = self.pay(cs_id)
+        self._send(self.event("checkout.session.completed", session))
+        return session
+
+    def pay(self, cs_id: str) -> dict[str, Any]:
+        """The Checkout is paid (no webhook sent): a PaymentIntent and its Charge exist."""
         session = self.sessions[cs_id]
-        session.update(status="complete", payment_status="paid")
-        event = self.event("checkout.session.completed", session)
+        intent = "pi_" + secrets.token_hex(12)
+        session.update(status="complete", payment_status="paid", payment_intent=intent, url=None)
+        self.charges[intent] = {
+            "id": "ch_" + secrets.token_hex(12),
+            "object": "charge",
+            "amount": session["amount_total"],
+            "amount_captured": session["amount_total"],
+            "amount_refunded": 0,
+            "captured": True,
+            "currency": session["currency"],
+            "livemode": False,
+            "metadata": {},
+            "paid": True,
+            "payment_intent": intent,
+            "refunded": False,
+            "status": "succeeded",
+            "refunds": {"object": "list", "data": [], "has_more": False, "url": "/v1/refunds"},
+        }
+        return session
+
+    def refund(self, cs_id: str, amount: int | None = None) -> dict[str, Any]:
+        """Refund `amount` cents (default: what is left) of the Checkout's charge."""
+        charge = self.charges[self.sessions[cs_id]["payment_intent"]]
+        left = charge["amount"] - charge["amount_refunded"]
+        amount = left if amount is None else amount
+        assert 0 < amount <= left, "Stripe refuses a refund over what is left"
+        charge["amount_refunded"] += amount
+        charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+        charge["refunds"]["data"].insert(
+            0,
+            {
+                "id": "re_" + secrets.token_hex(12),
+                "object": "refund",
+                "amount": amount,
+                "charge": charge["id"],
+                "currency": charge["currency"],
+                "payment_intent": charge["payment_intent"],
+                "status": "succeeded",
+            },
+        )
+        event = self.event("charge.refunded", charge)
+        self._send(event)
+        return event
+
+    def expire(self, cs_id: str) -> dict[str, Any]:
+        """Nobody paid in time: Stripe expires the Checkout (its url is gone)."""
+        session = self.sessions[cs_id]
+        session.update(status="expired", url=None)
+        event = self.event("checkout.session.expired", session)
+        self._send(event)
+        return event
+
+    def fail_async(self, cs_id: str) -> dict[str, Any]:
+        """A delayed payment method failed: the Checkout is complete and still unpaid."""
+        session = self.sessions[cs_id]
+        session.update(status="complete", payment_status="unpaid", url=None)
+        session["payment_intent"] = "pi_" + secrets.token_hex(12)
+        event = self.event("checkout.session.async_payment_failed", session)
+        self._send(event)
+        return event
+
+    def _send(self, event: dict[str, Any]) -> None:
         if self.webhook_url:
             self.webhooks.append(self.post_event(event))
-        return session
 
     @staticmethod
     def event(kind: str, obj: dict[str, Any]) -> dict[str, Any]:
         return {
             "id": "evt_" + secrets.token_hex(12),
             "object": "event",
+            "api_version": "2024-06-20",
             "type": kind,
             "created": int(time.time()),
             "livemode": False,
-            "data": {"object": dict(obj)},
+            "pending_webhooks": 1,
+            "request": {"id": None, "idempotency_key": None},
+            "data": {"object": json.loads(json.dumps(obj))},
         }
 
     def signed(

@@ -23,7 +23,7 @@ def wired_parts(tmp_path: Path, store: Store, *, smtp=None, twilio=None, **extra
     env: dict[str, str] = dict(extra)
     if smtp is not None:
         env["SESSIONBOT_SMTP_URL"] = smtp.url
-        env["SESSIONBOT_MAIL_FROM"] = "Example Practice <sessions@practice.example>"
+        env.setdefault("SESSIONBOT_MAIL_FROM", "Example Practice <sessions@practice.example>")
         if getattr(smtp, "ca_file", None):
             env["SESSIONBOT_SMTP_CA_FILE"] = smtp.ca_file
     if twilio is not None:

@@ -60,6 +60,7 @@ def book(
     service: str | None = "initial",
     amount: str | None = "180.00",
     clinician: str = "Dr. Rivera",
+    team: str = "T_TEST",
 ) -> Booked:
     """A session saved the way the conversation saves it."""
     draft = booking.Draft(
@@ -76,7 +77,7 @@ def book(
         amount=Decimal(amount) if amount else None,
     )
     with parts.store.unit() as s:
-        who = repos.get_clinician(s, "T_TEST", "U_CLIN1", tz="America/New_York")
+        who = repos.get_clinician(s, team, "U_CLIN1", tz="America/New_York")
         who.display_name = clinician
         session, _ = booking.book(s, who, draft, parts.practice, datetime.now(UTC))
         return Booked(session.public_id, session.token, session.host_token, session.room_name)

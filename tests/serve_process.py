@@ -16,18 +16,21 @@ from types import SimpleNamespace
 import httpx
 import pytest
 from conftest import TEST_KEY
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from log_scan import scan_later
 
 
 @contextmanager
-def serve_process(tmp_path: Path, **env: str) -> Iterator[SimpleNamespace]:
-    """Yields `http` (a client on the process), `log` (its output file) and `proc`."""
-    port = free_port()
+def serve_process(
+    tmp_path: Path, *, log_name: str = "serve.log", **env: str
+) -> Iterator[SimpleNamespace]:
+    """Yields `http` (a client on the process), `log` (its output file) and `proc`.
+
+    A second process on the same `tmp_path` finds the first one's store."""
+    # Bound here and handed over: no other test process can take the port in between.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(128)
+    port = listener.getsockname()[1]
     full = {k: v for k, v in os.environ.items() if not k.startswith(("SESSIONBOT_", "SLACK_"))}
     full.update(
         SESSIONBOT_DATA_DIR=str(tmp_path / "data"),
@@ -35,14 +38,17 @@ def serve_process(tmp_path: Path, **env: str) -> Iterator[SimpleNamespace]:
         SESSIONBOT_PUBLIC_URL=f"http://127.0.0.1:{port}",
         **env,
     )
-    log = tmp_path / "serve.log"
+    log = tmp_path / log_name
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sessionbot.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "sessionbot.cli", "serve", "--fd", str(listener.fileno())],
+        pass_fds=[listener.fileno()],
         env=full,
         cwd=tmp_path,
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
+    listener.close()  # the process has its own copy
+    scan_later(log)
     http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
     try:
         for _ in range(300):

@@ -24,7 +24,8 @@ TEXT_BOOKING = "JD tomorrow 3pm by text +1 617 555 0101, intake packet"
 
 
 def ics_of(message) -> icalendar.Calendar:
-    (part,) = [p for p in message.iter_attachments() if p.get_content_type() == "text/calendar"]
+    """The calendar a mail client shows: the text/calendar alternative."""
+    (part,) = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
     return icalendar.Calendar.from_ical(part.get_payload(decode=True))
 
 

@@ -229,3 +229,85 @@ def test_moving_an_old_session_gives_it_its_phone_index(texting, clock) -> None:
         s.execute(sa.update(ScheduledSession).values(phone_index=None))
     reschedule(parts, booked.public_id, at("2026-11-27 16:00"))
     assert session(parts, booked.public_id).phone_index == keyring().blind_index(PHONE)
+
+
+def test_a_repeated_stop_is_recorded_once_and_told_once(texting, clock) -> None:
+    parts, client = texting
+    schedule(parts, TEXT_BOOKING)
+    for sid in ("SM1", "SM2", "SM3"):  # three texts: new MessageSids, not Twilio retries
+        assert text_in(client, "STOP", sid).status_code == 200
+    with parts.store.unit() as s:
+        assert repos.sms_opted_out(s, keyring().blind_index(PHONE))
+    assert sum("replied STOP" in n for n in clinician_notices(parts)) == 1
+    text_in(client, "START", "SM4")
+    text_in(client, "start", "SM5")
+    assert sum("replied START" in n for n in clinician_notices(parts)) == 1
+    text_in(client, "STOP", "SM6")  # a new opt-out after opting in again is news
+    assert sum("replied STOP" in n for n in clinician_notices(parts)) == 2
+
+
+def _bytes_signature(url: str, fields: list[tuple[bytes, bytes]], token: str) -> str:
+    """Twilio's documented scheme, over bytes: base64(HMAC-SHA1(url + sorted name+value))."""
+    import base64
+    import hashlib
+    import hmac
+
+    data = url.encode() + b"".join(n + v for n, v in sorted(fields))
+    return base64.b64encode(hmac.new(token.encode(), data, hashlib.sha1).digest()).decode()
+
+
+def test_a_body_that_is_not_utf8_is_refused_after_the_signature_and_stores_nothing(
+    texting,
+) -> None:
+    from fake_twilio import AUTH_TOKEN
+
+    parts, client = texting
+    booked = schedule(parts, TEXT_BOOKING)
+    before = len(outbox(parts))
+    fields = [(b"Body", b"STOP\xff"), (b"From", PHONE.encode()), (b"MessageSid", b"SM9")]
+    body = b"Body=STOP%FF&From=%2B16175550101&MessageSid=SM9"
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    signed = _bytes_signature(SMS_URL, fields, AUTH_TOKEN)
+    answer = client.post(
+        "/webhooks/twilio/sms", content=body, headers={**headers, "X-Twilio-Signature": signed}
+    )
+    assert (answer.status_code, answer.text) == (400, "the body is not UTF-8")
+    raw = b"Body=STOP\xff&From=%2B16175550101&MessageSid=SM9"  # not even percent-encoded
+    answer = client.post(
+        "/webhooks/twilio/sms", content=raw, headers={**headers, "X-Twilio-Signature": signed}
+    )
+    assert answer.status_code == 400
+    forged = _bytes_signature(SMS_URL, fields, "not-the-token")
+    answer = client.post(
+        "/webhooks/twilio/sms", content=body, headers={**headers, "X-Twilio-Signature": forged}
+    )
+    assert (answer.status_code, answer.text) == (403, "invalid signature")
+    status = client.post(
+        "/webhooks/twilio/status",
+        content=b"MessageSid=SM%FE&MessageStatus=failed",
+        headers={**headers, "X-Twilio-Signature": forged},
+    )
+    assert status.status_code == 403
+    with parts.store.unit() as s:
+        assert not repos.sms_opted_out(s, keyring().blind_index(PHONE))
+        assert s.query(ProcessedEvent).count() == 0
+    assert len(outbox(parts)) == before
+    assert session(parts, booked.public_id).rsvp is None
+
+
+def test_a_non_ascii_text_with_a_good_signature_is_read(texting) -> None:
+    parts, client = texting
+    booked = schedule(parts, TEXT_BOOKING)
+    reply = text_in(client, "très bien, à demain ✓", "SM1")  # signed by RequestValidator
+    assert reply.status_code == 200 and "STOP to opt out" in reply.text  # the HELP answer
+    assert text_in(client, "Yes!", "SM2").status_code == 200
+    assert session(parts, booked.public_id).rsvp == "yes"
+
+
+def test_an_oversized_twilio_body_gets_413(texting) -> None:
+    _, client = texting
+    form = {"From": PHONE, "Body": "x" * 40_000, "MessageSid": "SM1"}
+    answer = client.post(
+        "/webhooks/twilio/sms", data=form, headers={"X-Twilio-Signature": sign(SMS_URL, form)}
+    )
+    assert answer.status_code == 413

@@ -118,7 +118,7 @@ def test_cancel_and_reschedule_commands_tell_the_participant(sessionbot) -> None
     (record,) = json.loads(sessionbot("sessions", "--json"))
     sessionbot("worker", "--once")
     future = (datetime.now(UTC) + timedelta(days=5)).replace(microsecond=0).isoformat()
-    assert "Moved to" in sessionbot("reschedule", record["id"], "--to", future)
+    assert "Moved the session with JD to" in sessionbot("reschedule", record["id"], "--to", future)
     sessionbot("worker", "--once")
     assert "participant will be told" in sessionbot("cancel", record["id"])
     sessionbot("worker", "--once")

@@ -375,3 +375,18 @@ def test_without_stripe_the_page_shows_the_amount_without_pay_now(
         assert "The practice will contact you about payment" in page
         assert "Pay Now" not in page
         assert client.post("/webhooks/stripe", content=b"{}").status_code == 404
+
+
+def test_a_client_guessing_links_is_throttled_and_other_clients_are_not(
+    client: TestClient, booked: Booked
+) -> None:
+    for i in range(30):
+        assert client.get(f"/j/guess-number-{i:04d}-of-many").status_code == 404
+    refused = client.get("/j/guess-number-0031-of-many")
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) > 0
+    assert "wait a minute" in refused.text
+    assert client.get("/enter/another-guess-of-a-host-token").status_code == 429
+    # Another client, with its own real link, is not slowed at all.
+    with TestClient(client.app, base_url=PUBLIC, client=("203.0.113.9", 50000)) as other:
+        assert other.get(booked.path).status_code == 200

@@ -69,3 +69,15 @@ def test_serve_carries_a_conversation_to_an_enter_meeting_button(served, fake_sl
 def test_serve_refuses_an_unsigned_request(served) -> None:
     response = served.http.post("/slack/events", json={"type": "event_callback"})
     assert response.status_code == 401
+
+
+def test_serve_names_the_address_it_listens_on_and_masks_clients(served) -> None:
+    assert served.http.get("/healthz").status_code == 200
+    address = str(served.http.base_url).rstrip("/")
+    deadline = time.monotonic() + 5
+    while f"listening on {address}" not in served.log.read_text():
+        assert time.monotonic() < deadline, served.log.read_text()
+        time.sleep(0.05)
+    # uvicorn's access log line for that request names the client only as [ip].
+    access = [line for line in served.log.read_text().splitlines() if "GET /healthz" in line]
+    assert access and all("[ip]:" in line and "127.0.0.1" not in line for line in access)

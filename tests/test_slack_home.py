@@ -238,6 +238,21 @@ def test_reschedule_to_a_past_time_is_refused_in_the_form(
     assert len(clinician.messages()) == 3  # nothing told: the form said it
 
 
+def test_reschedule_to_a_time_the_clocks_skip_is_refused_in_the_form(
+    clinician: Person, fake_slack: FakeSlack, slack_parts: Parts
+) -> None:
+    schedule_jd(clinician)
+    home = fake_slack.wait_calls("views.publish", 1)[-1].args["view"]
+    click_on_home(clinician, home_button(home, "dash:reschedule"))
+    form = fake_slack.wait_calls("views.open", 1)[0].args["view"]
+    skipped = clinician.submit(form, new_time("2027-03-14", "02:30"))  # spring forward
+    assert skipped.json()["errors"] == {
+        "time": "2:30 AM doesn't exist on March 14: the clocks move forward then."
+    }
+    (session,) = sessions_of(slack_parts, "U_CLIN1")
+    assert session.start_at.isoformat() == "2026-11-25T20:00:00+00:00"
+
+
 def test_a_clinician_cannot_reschedule_another_clinicians_session(
     running: SlackApp, clinician: Person, fake_slack: FakeSlack, slack_parts: Parts
 ) -> None:

@@ -97,3 +97,71 @@ def test_the_price_is_charged_as_it_is_with_one_click(
     with paying_parts.store.unit() as s:
         (session,) = repos.list_sessions(s, repos.get_clinician(s, "T1", "U_CLIN1").id)
         assert (session.amount_cents, session.payment_status) == (6000, "pending")
+
+
+def test_a_refund_is_told_by_dm_and_shows_on_the_dashboard_and_in_sessions_json(
+    tmp_path: Path,
+    fake_slack: FakeSlack,
+    sqlite_store: Store,
+    clock: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+    import re
+
+    from conftest import TEST_KEY, at
+    from fake_stripe import FakeStripe
+    from page_support import book
+
+    from integrations.worker import Worker, senders_from_settings
+    from sessionbot import cli
+
+    with FakeStripe() as stripe:
+        env = slack_env(
+            fake_slack,
+            STRIPE_API_KEY="sk_test_fake",
+            STRIPE_WEBHOOK_SECRET=stripe.webhook_secret,
+            SESSIONBOT_STRIPE_API_URL=stripe.url,
+        )
+        parts = build(make_settings(tmp_path, **env), store=sqlite_store)
+        booked = book(parts, at("2026-11-25 15:00"), team="T1")
+        app = SlackApp(create_app(parts)).start()
+        try:
+            stripe.webhook_url = f"{app.url}/webhooks/stripe"
+            page = app.http.get(booked.path).text
+            csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)  # type: ignore[union-attr]
+            checkout = app.http.post(f"{booked.path}/pay", data={"csrf": csrf})
+            cs_id = checkout.headers["location"].rsplit("/", 1)[1]
+            stripe.complete(cs_id)
+            stripe.refund(cs_id, 8000)
+            stripe.refund(cs_id)
+            assert [w.text for w in stripe.webhooks] == ["recorded", "recorded", "recorded"]
+            Worker(
+                parts.store,
+                parts.practice,
+                parts.settings,
+                senders_from_settings(parts.settings, parts.store),
+            ).run_once()
+            told = [c.args["text"] for c in fake_slack.of("chat.postMessage")]
+            assert told[0].startswith("Payment received: $180.00 from J.D.")
+            assert told[1].startswith("Partly refunded: $80.00 of $180.00 to J.D.")
+            assert told[2].startswith("Refunded: $180.00 to J.D.")
+            clinician = Person(app, fake_slack, "U_CLIN1")
+            clinician.event({"type": "app_home_opened", "user": "U_CLIN1", "tab": "home"})
+            home = fake_slack.wait_calls("views.publish", 1)[-1]
+            assert "Payment: refunded (unpaid again)" in str(home.args["view"])
+        finally:
+            app.stop()
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SESSIONBOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SESSIONBOT_ENCRYPTION_KEY", TEST_KEY)
+    monkeypatch.setenv("SESSIONBOT_DATABASE_URL", str(sqlite_store.engine.url))
+    assert cli.main(["sessions", "--json", "--team", "T1", "--user", "U_CLIN1"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert (row["payment_status"], row["amount"], row["amount_refunded"]) == (
+        "refunded",
+        "180.00",
+        "180.00",
+    )

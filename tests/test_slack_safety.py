@@ -185,3 +185,50 @@ def test_a_failed_dashboard_is_told_to_the_clinician(
     clinician.command("/sessions")
     (told,) = clinician.replies()
     assert "couldn't open your sessions" in told.text
+
+
+def test_a_click_edits_only_a_message_the_bot_posted_to_that_clinician(
+    clinician: Person, fake_slack: FakeSlack
+) -> None:
+    asked = clinician.say("JD tomorrow 3pm")  # "How should I invite JD?" with buttons
+    # The same buttons, claimed to sit on another clinician's message in another channel.
+    other = Person(clinician.app, fake_slack, "U_VICTIM")
+    other_question = other.say("schedule")
+    button = find_button(asked, "No invitation")
+    forged = type(asked)(other.dm_channel, other_question.ts, asked.text, asked.blocks)
+    assert clinician.act(forged, button).status_code == 200
+    (answer,) = clinician.replies()
+    assert answer.channel == clinician.dm_channel  # the answer goes to the clicker's own DM
+    assert other.messages()[-1].updates == 0  # and the other clinician's message is untouched
+    assert len(other.messages()) == 1
+    assert asked.updates == 0  # not the clicked message either: it was not named
+
+
+def test_a_reply_in_a_dm_thread_is_answered_in_that_thread(
+    clinician: Person, fake_slack: FakeSlack
+) -> None:
+    first = clinician.say("schedule")
+    assert clinician.dm_event("tomorrow", thread_ts=first.ts).status_code == 200
+    fake_slack.wait(
+        lambda: [
+            c for c in fake_slack.of("chat.postMessage") if c.args.get("thread_ts") == first.ts
+        ]
+    )
+    threaded = [c for c in fake_slack.of("chat.postMessage") if c.args.get("thread_ts")]
+    assert len(threaded) == 1 and "time" in threaded[0].args["text"].lower()
+
+
+def test_an_event_naming_a_channel_that_is_not_the_clinicians_dm_is_not_answered_there(
+    clinician: Person, fake_slack: FakeSlack
+) -> None:
+    event = {
+        "type": "message",
+        "channel_type": "im",
+        "channel": "D_SOMEONE_ELSE",
+        "user": clinician.user,
+        "text": "schedule",
+        "ts": "1700000000.000001",
+    }
+    assert clinician.event(event).status_code == 200
+    fake_slack.quiet()
+    assert fake_slack.channel("D_SOMEONE_ELSE") == []

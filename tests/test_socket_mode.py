@@ -12,9 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import TEST_KEY
 from fake_slack import BOT_TOKEN, FakeSlack, Message, Person, fake_slack  # noqa: F401
 from fake_socket_mode import FakeSocketMode
 from serve_process import serve_process
+from sqlalchemy import select
+
+from store.db import Store
+from store.models import SlackInbox
 
 APP_TOKEN = "xapp-fake-1-A_SESSIONBOT-1-secret"
 
@@ -52,6 +57,7 @@ def enter_meeting_url(message: Message) -> str:
 
 
 def test_socket_mode_carries_a_conversation_to_an_enter_meeting_button(
+    tmp_path: Path,
     served: Any,
     fake_slack: FakeSlack,  # noqa: F811
     fake_socket: FakeSocketMode,
@@ -91,6 +97,16 @@ def test_socket_mode_carries_a_conversation_to_an_enter_meeting_button(
     log = served.log.read_text()
     assert "617" not in log and "JD" not in log
     assert enter.rsplit("/", 1)[-1] not in log
+
+    # Each envelope went through the durable inbox: kept before the ack, then processed.
+    store = Store.open(f"sqlite:///{tmp_path / 'data' / 'sessionbot.db'}", [TEST_KEY])
+    try:
+        with store.reading() as s:
+            kept = list(s.scalars(select(SlackInbox)))
+        assert len(kept) == 4 and all(row.processed_at is not None for row in kept)
+        assert "JD" not in str([row.key for row in kept])
+    finally:
+        store.dispose()
 
 
 def test_a_retried_envelope_is_acked_and_done_once(

@@ -25,12 +25,20 @@ from starlette.routing import BaseRoute, Route
 
 from actions import booking
 from actions.formatting import initials, money, when, zone_label
-from integrations.payments import InvalidSignature, Payments, checkout_origins, make_payments
+from integrations.payments import (
+    InvalidSignature,
+    MalformedEvent,
+    PaymentEvent,
+    Payments,
+    checkout_origins,
+    make_payments,
+)
 from integrations.video import VideoRooms, make_video
 from sessionbot.wiring import Parts
 from store import repos
 from store.models import ScheduledSession
 from web import access as rules
+from web.throttle import MissThrottle
 
 log = logging.getLogger("sessionbot.web")
 HERE = Path(__file__).parent
@@ -51,6 +59,14 @@ NOTICES = {
     "payment-processing": "Your payment is being processed; this page will show it shortly.",
     "payment-cancelled": "Payment was not completed. You can try again.",
     "not-yet": "Enter Meeting is not open yet.",
+}
+
+
+# What a Checkout Session's event does to its session (the rest are answered "ignored").
+CHECKOUT_EVENTS = {
+    "checkout.session.completed": rules.record_payment,
+    "checkout.session.async_payment_succeeded": rules.record_payment,
+    "checkout.session.async_payment_failed": rules.record_payment_failed,
 }
 
 
@@ -135,6 +151,7 @@ class Page:
             zone=zone_label(tz),
             opens_at=when(state.opens_at, tz),
             amount=money((session.amount_cents or 0) / 100, session.currency),
+            refunded=money((session.refunded_cents or 0) / 100, session.currency),
             service=service.name if service else "Session",
             paid_at=when(session.paid_at, tz) if session.paid_at else None,
             payments_ready=self.payments is not None,
@@ -244,7 +261,7 @@ class Page:
         if refused or session is None:
             return refused or self.not_found()
         token = request.path_params["token"]
-        if session.payment_status != "pending" or self.payments is None:
+        if session.payment_status not in rules.UNPAID or self.payments is None:
             return self.redirect(_path(token))
         try:
             url = await run_in_threadpool(self.start_checkout, session, token)
@@ -254,17 +271,22 @@ class Page:
         return self.redirect(url or _path(token))
 
     def start_checkout(self, session: ScheduledSession, token: str) -> str | None:
-        """The Checkout page to send the participant to (an open one is reused)."""
+        """The Checkout page to send the participant to (an open one is reused).
+
+        An expired one, one whose delayed payment failed, or one paid and then fully
+        refunded is replaced by a new Checkout, under a new idempotency key (Stripe would
+        answer the old key with the old session).
+        """
         assert self.payments is not None
         replacing = None
         if session.payment_ref:
             current = self.payments.retrieve_checkout(session.payment_ref)
-            if current.paid:
-                self.record(session.public_id, current)
+            if current.paid and session.payment_status == "pending":
+                self.record(session.public_id, current)  # paid; the webhook is late
                 return None
             if current.status == "open" and current.url:
                 return current.url
-            replacing = current.id  # expired: a new one, under a new key
+            replacing = current.id
         service = self.parts.practice.service(session.service)
         base = self.parts.settings.public_url
         checkout = self.payments.create_checkout(
@@ -278,7 +300,7 @@ class Page:
         )
 
         def remember(row: ScheduledSession) -> None:
-            if row.payment_status == "pending":
+            if row.payment_status in rules.UNPAID:
                 row.payment_ref = checkout.id
 
         self.update(token, remember)
@@ -318,21 +340,40 @@ class Page:
         except InvalidSignature:
             log.warning("stripe webhook with a bad signature refused")
             return PlainTextResponse("bad signature", status_code=400)
-        completed = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
-        if event.type not in completed or event.checkout is None:
-            return PlainTextResponse("ignored")
-        checkout = event.checkout
+        except MalformedEvent as exc:
+            log.warning("signed stripe webhook that is not an event refused (%s)", exc)
+            return PlainTextResponse("not a Stripe event", status_code=400)
+        return PlainTextResponse(await run_in_threadpool(self.handle_event, event))
 
-        def handle() -> str:
+    def handle_event(self, event: PaymentEvent) -> str:
+        """One verified event, once however often it arrives; the word says what it did."""
+        checkout, refund = event.checkout, event.refund
+        if event.type == "charge.refunded" and refund is not None:
+            if not refund.payment_intent:
+                return "ignored"
             with self.parts.store.unit() as s:
                 if not repos.first_time(s, f"stripe:{event.id}"):
                     return "duplicate"
-                session = repos.session_by_public_id(s, checkout.reference or "", lock=True)
+                session = repos.session_by_payment_intent(s, refund.payment_intent, lock=True)
                 if session is None:
-                    return "unknown session"
-                return "recorded" if rules.record_payment(s, session, checkout, now()) else "ok"
-
-        return PlainTextResponse(await run_in_threadpool(handle))
+                    return "unknown payment"
+                return "recorded" if rules.record_refund(s, session, refund, now()) else "ok"
+        if checkout is None:
+            return "ignored"
+        if event.type == "checkout.session.expired":
+            # Nothing to store: the next Pay Now finds it expired and makes a new one.
+            log.info("checkout %s expired", checkout.id)
+            return "ok"
+        record = CHECKOUT_EVENTS.get(event.type)
+        if record is None:
+            return "ignored"
+        with self.parts.store.unit() as s:
+            if not repos.first_time(s, f"stripe:{event.id}"):
+                return "duplicate"
+            session = repos.session_by_public_id(s, checkout.reference or "", lock=True)
+            if session is None:
+                return "unknown session"
+            return "recorded" if record(s, session, checkout, now()) else "ok"
 
     # The video room -------------------------------------------------------------------
 
@@ -403,4 +444,12 @@ def routes(parts: Parts) -> list[BaseRoute]:
         ("/webhooks/stripe", page.stripe_webhook, ["POST"]),
         (STYLESHEET, page.stylesheet, ["GET"]),
     ]
-    return [Route(path, endpoint, methods=methods) for path, endpoint, methods in table]
+    throttle = MissThrottle()
+    return [
+        Route(
+            path,
+            throttle.guard(endpoint) if path.startswith(("/j/", "/enter/")) else endpoint,
+            methods=methods,
+        )
+        for path, endpoint, methods in table
+    ]

@@ -21,29 +21,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import UTC, datetime
 
-    from actions import booking
+    from actions import commands
     from sessionbot.wiring import build
     from store import repos
 
     parts = build(settings)
     with parts.store.unit() as s:
         clinician = repos.get_clinician(s, args.team, args.user)
-        session = repos.session_for_clinician(s, clinician.id, args.id, lock=True)
-        if session is None:
-            print(f"No session {args.id} of yours.")
-            return 1
-        if not booking.cancel(s, session, parts.practice, datetime.now(UTC)):
-            print("That session was already cancelled.")
-            return 0
-        told = booking.invitation_left(s, session)
-    print(
-        "Cancelled."
-        + (
-            " The participant will be told."
-            if told
-            else " The invitation had not gone out, so the participant gets no notice."
-            if session.invite_channel != "none"
-            else ""
-        )
-    )
-    return 0
+        done = commands.cancel(s, clinician, args.id, parts.practice, datetime.now(UTC))
+    print(done.text)
+    return 0 if done.found else 1

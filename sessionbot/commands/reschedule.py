@@ -21,32 +21,29 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import UTC, datetime
-    from zoneinfo import ZoneInfo
 
-    from actions import booking
-    from actions.formatting import when
+    from actions import commands
     from sessionbot.wiring import build
     from store import repos
 
-    parts = build(settings)
     try:
-        new_start = datetime.fromisoformat(args.to)
+        wanted = datetime.fromisoformat(args.to)
     except ValueError:
         print(f"Not an ISO 8601 time: {args.to!r}")
         return 2
+    parts = build(settings)
+    now = datetime.now(UTC)
     with parts.store.unit() as s:
         clinician = repos.get_clinician(s, args.team, args.user)
-        zone = clinician.tz or parts.practice.default_timezone
-        if new_start.tzinfo is None:
-            new_start = new_start.replace(tzinfo=ZoneInfo(zone))
-        session = repos.session_for_clinician(s, clinician.id, args.id, lock=True)
-        if session is None or session.status == "cancelled":
-            print(f"No scheduled session {args.id} of yours.")
-            return 1
-        try:
-            booking.reschedule(s, session, new_start, parts.practice, datetime.now(UTC))
-        except ValueError as exc:
-            print(f"Not moved: {exc}.")
-            return 1
-    print(f"Moved to {when(new_start, zone)}.")
-    return 0
+        if wanted.tzinfo is None:  # a wall time in the clinician's zone: the same rule as Slack
+            zone = commands.clinician_zone(clinician, parts.practice)
+            check = commands.check_start(
+                wanted.date(), wanted.hour, wanted.minute, zone, now, parts.practice
+            )
+        else:
+            check = commands.check_aware_start(wanted, now, parts.practice)
+        done = commands.reschedule(s, clinician, args.id, check, parts.practice, now)
+    print(done.text)
+    if not done.found:
+        return 1
+    return 0 if done.changed or check.start is not None else 1

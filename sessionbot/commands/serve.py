@@ -8,29 +8,72 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import socket
+from collections.abc import Iterator
 from typing import Any
 
+import uvicorn
+
+from sessionbot.logs import SAFE, flush_logging
 from sessionbot.settings import Settings
 
 NAME = "serve"
+log = logging.getLogger("sessionbot.serve")
 
 
 def add_parser(sub: Any) -> None:
     serve = sub.add_parser(NAME, help="the web process: Slack, participant page, webhooks")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--fd",
+        type=int,
+        help="serve on this already bound and listening socket (a supervisor's, a test's)",
+    )
+    serve.add_argument(
+        "--turn-processes",
+        type=int,
+        default=2,
+        help="worker processes for dialogue turns (0: threads of this process)",
+    )
+
+
+class Server(uvicorn.Server):
+    """uvicorn, naming the address it listens on (its own line has the address masked, as
+    client addresses are), and writing out the log before a re-raised SIGTERM ends it."""
+
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            for server in self.servers:
+                for sock in server.sockets:
+                    host, port = sock.getsockname()[:2]
+                    shown = f"[{host}]" if ":" in host else host
+                    log.info("listening on http://%s:%d", shown, port, extra={SAFE: True})
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            try:
+                yield
+            finally:
+                flush_logging()
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
     from bot.app import bolt_app, quiet_sdk_logging
     from sessionbot.asgi import create_app
     from sessionbot.wiring import build
 
     quiet_sdk_logging()
     parts = build(settings)
+    if args.turn_processes > 0:
+        from sessionbot.turns import TurnProcesses
+
+        level = logging.getLevelName(logging.getLogger().level)
+        parts.turns = TurnProcesses(settings, args.turn_processes, log_level=level)
     if not settings.slack_signing_secret and not settings.slack_app_token:
         logging.getLogger("sessionbot").warning(
             "Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (see `sessionbot manifest`)"
@@ -40,13 +83,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     config = uvicorn.Config(
         create_app(parts), host=args.host, port=args.port, log_level="info", log_config=None
     )
+    # A socket handed over is taken as it is (uvicorn's own `fd` assumes a Unix socket).
+    sockets = [socket.socket(fileno=args.fd)] if args.fd is not None else None
     if not settings.slack_app_token:
-        uvicorn.Server(config).run()
+        Server(config).run(sockets=sockets)
         return 0
 
     from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
-    class SocketModeServer(uvicorn.Server):
+    class SocketModeServer(Server):
         """uvicorn that closes the Socket Mode connection as it shuts down. After SIGTERM
         uvicorn re-raises the signal as `serve()` returns, so nothing after it would run."""
 
@@ -62,7 +107,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         # Made inside the loop: the handler's aiohttp session belongs to it.
         handler = AsyncSocketModeHandler(bolt_app(parts), settings.slack_app_token)
         await handler.connect_async()
-        await SocketModeServer(config, handler).serve()
+        await SocketModeServer(config, handler).serve(sockets=sockets)
 
     asyncio.run(both())
     return 0

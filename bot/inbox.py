@@ -1,0 +1,174 @@
+"""The durable inbox: a Slack request is in the store before Slack hears the ack.
+
+Slack does not resend an event it got a 200 for, so a process that died between the ack
+and the turn would lose the clinician's words. Here every event, click and command is
+written (one short insert, encrypted) by a Bolt middleware before the ack listener runs,
+and marked processed when its lazy listener is done. A sweeper in every web process
+(at start, then every few seconds) claims the rows whose claim has lapsed (their process
+died, or the work failed) and runs them again through the same Bolt app, up to
+`MAX_ATTEMPTS` times. The row's key is the turn id, so a retry from Slack, a replay and
+a second process never double a turn: the runner records turn ids in the tracker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.kwargs_injection.async_args import AsyncArgs
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+
+from store import repos
+from store.db import Store
+
+log = logging.getLogger("sessionbot.slack.inbox")
+
+REPLAY = "sessionbot_inbox_replay"  # in a replayed request's context
+KEY = "sessionbot_inbox_key"
+MAX_ATTEMPTS = 3
+# Events whose work runs after the ack (lazy listeners), so a crash could lose it.
+LAZY_EVENTS = frozenset({"message", "app_home_opened"})
+KEEP = timedelta(days=1)
+
+
+def key_of(body: Mapping[str, Any]) -> str | None:
+    """The turn id of a request worth keeping: events, commands, clicks, submissions.
+
+    Type-ahead lookups and closed views are answered at once and kept nowhere."""
+    if "command" in body:
+        return f"command:{body.get('trigger_id')}"
+    kind = body.get("type")
+    if kind == "event_callback":
+        event = body.get("event") or {}
+        if event.get("type") not in LAZY_EVENTS:
+            return None  # handled before the ack (app_uninstalled, tokens_revoked)
+        ident = body.get("event_id") or event.get("client_msg_id") or event.get("ts")
+        return f"event:{ident}" if ident else None
+    if kind == "block_actions":
+        action = (body.get("actions") or [{}])[0]
+        return f"action:{action.get('action_ts')}:{action.get('action_id')}"
+    if kind == "view_submission":
+        view = body.get("view") or {}
+        return f"view:{view.get('id')}:{view.get('hash', '')}"
+    return None
+
+
+class Inbox:
+    """The inbox of one Bolt app over one store."""
+
+    def __init__(self, store: Store, *, lease: timedelta) -> None:
+        self.store = store
+        self.lease = lease
+        # One thread of its own: an insert never queues behind turns in the turn pool.
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sessionbot-inbox")
+        self.sweeping: asyncio.Task[None] | None = None
+        # Group commit: requests that arrive while a write is under way wait for the next
+        # one, which takes them all in one transaction (one round trip, one fsync).
+        self.waiting: list[tuple[str, str, asyncio.Future[None]]] = []
+        self.writing = False
+
+    async def _off(self, fn: Callable[..., Any], *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.pool, functools.partial(fn, *args))
+
+    def _add(self, rows: list[tuple[str, str]]) -> None:
+        with self.store.unit() as s:
+            repos.inbox_add(s, rows, datetime.now(UTC))
+
+    async def keep(self, key: str, body: str) -> None:
+        """Return once the request is in the store (with whatever else came meanwhile)."""
+        done = asyncio.get_running_loop().create_future()
+        self.waiting.append((key, body, done))
+        if not self.writing:
+            self.writing = True
+            asyncio.get_running_loop().create_task(self._write_waiting())
+        await done
+
+    async def _write_waiting(self) -> None:
+        try:
+            while self.waiting:
+                batch, self.waiting = self.waiting, []
+                try:
+                    await self._off(self._add, [(key, body) for key, body, _ in batch])
+                except Exception as exc:  # each waiting request hears of it
+                    for *_, done in batch:
+                        done.set_exception(exc)
+                else:
+                    for *_, done in batch:
+                        done.set_result(None)
+        finally:
+            self.writing = False
+
+    def _done(self, key: str) -> None:
+        with self.store.unit() as s:
+            repos.inbox_done(s, key, datetime.now(UTC))
+
+    def _claim(self) -> list[tuple[str, str]]:
+        now = datetime.now(UTC)
+        with self.store.unit() as s:
+            repos.inbox_prune(s, now - KEEP)
+            return repos.inbox_claim_lapsed(s, now, now - self.lease, max_attempts=MAX_ATTEMPTS)
+
+    async def middleware(
+        self, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        """Bolt global middleware: keep the request, then go on to the ack listener."""
+        key = key_of(req.body)
+        if key is not None:
+            req.context[KEY] = key
+            if not req.context.get(REPLAY):
+                await self.keep(key, json.dumps(req.body))
+        return await next()
+
+    def processed(self, fn: Callable[..., Awaitable[Any]]) -> Callable[[AsyncArgs], Any]:
+        """A lazy listener that marks its request processed once it has run."""
+        wanted = [name for name in inspect.signature(fn).parameters]
+
+        async def lazy(args: AsyncArgs) -> None:
+            await fn(**{name: getattr(args, name) for name in wanted})
+            key = args.context.get(KEY)
+            if key:
+                await self._off(self._done, key)
+
+        lazy.__name__ = fn.__name__
+        return lazy
+
+    # Replaying ------------------------------------------------------------------------
+
+    def start(self, app: AsyncApp, *, every: float) -> None:
+        """Sweep now and then every `every` seconds, on the running loop."""
+        if self.sweeping is None:
+            self.sweeping = asyncio.get_running_loop().create_task(self._sweep(app, every))
+
+    async def stop(self) -> None:
+        if self.sweeping is not None:
+            self.sweeping.cancel()
+            self.sweeping = None
+
+    async def _sweep(self, app: AsyncApp, every: float) -> None:
+        while True:
+            try:
+                await self.replay(app)
+            except Exception as exc:  # keep sweeping; the log gets the kind only
+                log.error("inbox sweep failed: %s", type(exc).__name__)
+            await asyncio.sleep(every)
+
+    async def replay(self, app: AsyncApp) -> int:
+        """Run the lapsed requests again through `app`; returns how many."""
+        claimed = await self._off(self._claim)
+        for key, raw in claimed:
+            log.info("replaying Slack request %s", key.split(":", 1)[0])
+            request = AsyncBoltRequest(
+                body=json.loads(raw), mode="socket_mode", context={REPLAY: True}
+            )
+            await app.async_dispatch(request)
+        return len(claimed)

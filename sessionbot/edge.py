@@ -1,0 +1,111 @@
+"""Limits at the edge of the web process: what a request may cost before any route runs.
+
+A URL longer than `MAX_URL` bytes gets 414; a body longer than its route's limit gets 413,
+from the `Content-Length` header before a byte of the body is read, or as soon as a
+chunked body passes the limit. The body is read here once (it is small by then) and
+handed on, so no route ever reads an unbounded body.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("sessionbot.edge")
+
+KIB = 1024
+MAX_URL = 4 * KIB
+# Slack: a DM may hold 40,000 characters and its event carries them several times over
+# (text, blocks); a Stripe event is a few KB; the others are small forms.
+BODY_LIMITS: Mapping[str, int] = {
+    "/slack/": 1024 * KIB,
+    "/webhooks/stripe": 512 * KIB,
+    "/webhooks/twilio/": 64 * KIB,
+}
+DEFAULT_BODY_LIMIT = 64 * KIB
+
+
+def _plain(status: int, text: str) -> tuple[Message, Message]:
+    body = text.encode()
+    start: Message = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ],
+    }
+    return start, {"type": "http.response.body", "body": body}
+
+
+@dataclass
+class EdgeLimits:
+    app: ASGIApp
+    max_url: int = MAX_URL
+    body_limits: Mapping[str, int] = field(default_factory=lambda: dict(BODY_LIMITS))
+    default_body_limit: int = DEFAULT_BODY_LIMIT
+
+    def limit_for(self, path: str) -> int:
+        for prefix, limit in self.body_limits.items():
+            if path.startswith(prefix):
+                return limit
+        return self.default_body_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        url_size = len(scope.get("raw_path") or path.encode()) + len(scope.get("query_string", b""))
+        if url_size > self.max_url:
+            log.info("refused %s: URL of %d bytes", scope.get("method"), url_size)
+            await self._refuse(send, 414, "URL too long.")
+            return
+        limit = self.limit_for(path)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                await self._refuse(send, 400, "Bad Content-Length.")
+                return
+            if int(declared) > limit:
+                log.info(
+                    "refused %s %s: body of %s bytes", scope.get("method"), path, int(declared)
+                )
+                await self._refuse(send, 413, "Request body too large.")
+                return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                log.info("refused %s %s: body over %d bytes", scope.get("method"), path, limit)
+                await self._refuse(send, 413, "Request body too large.")
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # after the body: wait for the disconnect
+
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _refuse(send: Send, status: int, text: str) -> None:
+        start, body = _plain(status, text)
+        await send(start)
+        await send(body)
