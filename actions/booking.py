@@ -7,6 +7,7 @@ outbox that the worker sends from.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -74,14 +75,19 @@ def draft_from_slots(slots: dict[str, Any], practice: Practice) -> Draft:
 def book(
     s: Session, clinician: Clinician, draft: Draft, practice: Practice, now: datetime
 ) -> tuple[ScheduledSession, bool]:
-    """Store the session once per draft; returns it and whether it was made now."""
-    existing = repos.session_by_draft(s, draft.draft_id)
-    if existing is not None:
+    """Store the session once per draft; returns it and whether it was made now.
+
+    The idempotency key is the clinician's own (see `draft_key`), so a draft id that came
+    with another clinician's tracker finds nothing of theirs.
+    """
+    key = draft_key(clinician.id, draft.draft_id)
+    existing = repos.session_by_draft(s, key)
+    if existing is not None and existing.clinician_id == clinician.id:
         return existing, False
     session, _token = repos.create_session(
         s,
         clinician_id=clinician.id,
-        draft_id=draft.draft_id,
+        draft_id=key,
         start_at=draft.start,
         duration_min=draft.duration_min,
         participant=draft.participant,
@@ -108,6 +114,15 @@ def book(
     )
     plan_messages(s, session, practice, now, first="invitation")
     return session, True
+
+
+def draft_key(clinician_id: int, draft_id: str) -> str:
+    """The stored idempotency key of a draft: its id within this clinician's drafts.
+
+    A tracker (from a Rasa server, say) carries the draft id; keying it by the clinician
+    means two clinicians' drafts can never meet, whatever ids their trackers hold.
+    """
+    return hashlib.sha256(f"{clinician_id}:{draft_id}".encode()).hexdigest()
 
 
 def plan_messages(

@@ -1,7 +1,18 @@
-"""The conversation's other actions: the questions that need data, summary, save, list."""
+"""The conversation's other actions: the questions that need data, summary, save, list.
+
+Every action answers on any tracker (missing slots, None values, no latest message, a
+sender id that names nobody): a clear message, never an exception. What an action looks
+up is keyed by the tracker's sender ("TEAM:USER") and checked against that clinician, so
+no tracker can make it read or answer with another clinician's session. The control
+actions at the end (cancel, start over, back) are what a Rasa assistant's rules call;
+the embedded runner does the same steps itself.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,18 +22,39 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import booking
-from actions.context import services
+from actions.context import sender_of, services
 from actions.extraction.zones import COMMON_ZONE_CHOICES
 from actions.formatting import money, phone, short_zone, when, zone_label
+from dialogue.domain import FORM
 from store import repos
+
+# Messages that answer nothing: "back" never undoes them.
+NO_ANSWER_INTENTS = {"help", "list_sessions", "save"}
+
+# The slots of one draft: a save, a cancel or a start over clears them all.
+DRAFT_SLOTS = (
+    "date",
+    "time",
+    "participant",
+    "invite_channel",
+    "email",
+    "phone",
+    "participant_tz",
+    "documents",
+    "payment_required",
+    "service",
+    "amount",
+    "contact_id",
+    "draft_id",
+    "requested_slot",
+    "summary_shown",
+)
 
 # The zone question's buttons, from the one zone vocabulary.
 COMMON_ZONES = COMMON_ZONE_CHOICES
 
 
 def inform(slot: str, value: Any) -> str:
-    import json
-
     return "/inform" + json.dumps({slot: value}, separators=(",", ":"))
 
 
@@ -31,14 +63,97 @@ def button(title: str, payload: str) -> dict[str, str]:
 
 
 def clinician_of(s: Any, tracker: Tracker) -> Any:
-    team, _, user = tracker.sender_id.partition(":")
-    return repos.get_clinician(s, team, user)
+    """The tracker's clinician, made on first sight; None when the sender names nobody."""
+    who = sender_of(tracker.sender_id)
+    return repos.get_clinician(s, *who) if who else None
 
 
 def clinician_id_of(s: Any, tracker: Tracker) -> int | None:
-    team, _, user = tracker.sender_id.partition(":")
-    found = repos.find_clinician(s, team, user)
+    who = sender_of(tracker.sender_id)
+    found = repos.find_clinician(s, *who) if who else None
     return found.id if found else None
+
+
+def clinician_tz_of(tracker: Tracker) -> str:
+    """The clinician's zone: the draft's, else the one stored for them, else the practice's."""
+    ctx = services()
+    given = tracker.get_slot("clinician_tz")
+    if isinstance(given, str) and given:
+        return given
+    who = sender_of(tracker.sender_id)
+    if who:
+        with ctx.store.reading() as s:
+            found = repos.find_clinician(s, *who)
+            if found is not None and found.tz:
+                return str(found.tz)
+    return ctx.practice.default_timezone
+
+
+def new_draft_events(tracker: Tracker) -> list[dict[str, Any]]:
+    """A fresh draft: its own id (the idempotency key of its Save) and the clinician's zone."""
+    return [
+        SlotSet("draft_id", uuid.uuid4().hex),
+        SlotSet("clinician_tz", clinician_tz_of(tracker)),
+    ]
+
+
+def clear_draft_events() -> list[dict[str, Any]]:
+    return [SlotSet(name, None) for name in DRAFT_SLOTS]
+
+
+def missing_answers(slots: dict[str, Any]) -> list[str]:
+    """What the draft still lacks before it can be saved, in the form's words."""
+    needed = {"date": "date", "time": "time", "participant": "participant"}
+    missing = [label for slot, label in needed.items() if not slots.get(slot)]
+    channel = slots.get("invite_channel")
+    if channel not in ("email", "sms", "none"):
+        missing.append("invitation")
+    elif channel == "email" and not slots.get("email"):
+        missing.append("e-mail address")
+    elif channel == "sms" and not slots.get("phone"):
+        missing.append("mobile number")
+    if not slots.get("participant_tz"):
+        missing.append("time zone")
+    if not slots.get("documents"):
+        missing.append("documents")
+    if services().payments_enabled:
+        if slots.get("payment_required") is None:
+            missing.append("payment")
+        elif slots.get("payment_required") and not slots.get("service"):
+            missing.append("service")
+        elif slots.get("payment_required") and not slots.get("amount"):
+            missing.append("amount")
+    if not slots.get("draft_id"):
+        missing.append("draft")
+    return missing
+
+
+def complete_draft(slots: dict[str, Any]) -> booking.Draft | None:
+    """The draft, or None while an answer is missing or unreadable (never an exception)."""
+    if missing_answers(slots):
+        return None
+    try:
+        return booking.draft_from_slots(slots, services().practice)
+    except (KeyError, TypeError, ValueError, ArithmeticError):
+        return None
+
+
+class ActionAskTime(Action):
+    """The time question names the day, which only an action can say (no slot holds it)."""
+
+    def name(self) -> str:
+        return "action_ask_time"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        day = None
+        with contextlib.suppress(ValueError):
+            day = datetime.fromisoformat(str(tracker.get_slot("date"))).strftime("%A, %B %-d")
+        on = f" on {day}" if day else ""
+        dispatcher.utter_message(
+            text=f"What time{on}? (e.g. “3pm”, “9:30 am”, “15:30”)",
+            custom={"widget": "timepicker"},
+        )
+        return []
 
 
 class ActionAskParticipant(Action):
@@ -161,11 +276,12 @@ def summary_values(slots: dict[str, Any]) -> dict[str, Any]:
     return {slot: slots.get(slot) for slot in SUMMARY_SLOTS}
 
 
-def summary_lines(slots: dict[str, Any], changed: frozenset[str] = frozenset()) -> list[str]:
+def summary_lines(
+    slots: dict[str, Any], draft: booking.Draft, changed: frozenset[str] = frozenset()
+) -> list[str]:
     """The draft in words, as the clinician checks it before Save; the lines of slots
     changed since the last summary they saw are marked."""
     practice = services().practice
-    draft = booking.draft_from_slots(slots, practice)
     mine = slots.get("clinician_tz") or practice.default_timezone
 
     def mark(*names: str) -> str:
@@ -206,6 +322,10 @@ def show_summary(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dic
     """Show the summary, marking what changed since the last one, and remember what it
     showed: Save stores exactly that."""
     slots = tracker.current_slot_values()
+    draft = complete_draft(slots)
+    if draft is None:
+        say_missing(dispatcher, slots)
+        return []
     values = summary_values(slots)
     before = tracker.get_slot("summary_shown")
     changed = frozenset(
@@ -215,7 +335,7 @@ def show_summary(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dic
     )
     dispatcher.utter_message(
         response="utter_confirm",
-        summary="\n".join(summary_lines(slots, changed)),
+        summary="\n".join(summary_lines(slots, draft, changed)),
         custom={"kind": "summary", "changed": sorted(changed)},
     )
     return [SlotSet("summary_shown", values)]
@@ -229,6 +349,14 @@ class ActionShowSummary(Action):
         return show_summary(dispatcher, tracker)
 
 
+def say_missing(dispatcher: CollectingDispatcher, slots: dict[str, Any]) -> None:
+    missing = [m for m in missing_answers(slots) if m != "draft"] or ["date"]
+    dispatcher.utter_message(
+        text=f"There's more to answer before I can save: the {', '.join(missing)}.",
+        custom={"kind": "info"},
+    )
+
+
 class ActionSaveSession(Action):
     """Save once per draft: a second Save of the same draft finds the first session."""
 
@@ -238,6 +366,21 @@ class ActionSaveSession(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         ctx = services()
         slots = tracker.current_slot_values()
+        if sender_of(tracker.sender_id) is None:
+            dispatcher.utter_message(
+                text="I can't tell which clinician this conversation is for, so nothing was saved.",
+                custom={"kind": "error"},
+            )
+            return []
+        draft = complete_draft(slots)
+        if draft is None:
+            if not slots.get("draft_id") and slots.get("saved_session_id"):
+                dispatcher.utter_message(response="utter_already_saved")
+            elif not slots.get("draft_id"):
+                dispatcher.utter_message(response="utter_nothing_to_save")
+            else:
+                say_missing(dispatcher, slots)
+            return []
         if tracker.get_slot("summary_shown") != summary_values(slots):
             # Something changed after the last summary: nothing is stored unseen.
             dispatcher.utter_message(
@@ -245,7 +388,6 @@ class ActionSaveSession(Action):
                 custom={"kind": "error"},
             )
             return show_summary(dispatcher, tracker)
-        draft = booking.draft_from_slots(slots, ctx.practice)
         now = datetime.now(UTC)
         if draft.start <= now:
             dispatcher.utter_message(
@@ -288,7 +430,9 @@ class ActionSaveSession(Action):
                 "participant_tz": draft.participant_tz,
             },
         )
-        return [SlotSet("saved_session_id", public_id)]
+        # The draft is done with: a Rasa assistant starts the next one from nothing (the
+        # embedded runner resets its own state the same way).
+        return [*clear_draft_events(), SlotSet("saved_session_id", public_id)]
 
 
 class ActionListSessions(Action):
@@ -299,7 +443,13 @@ class ActionListSessions(Action):
         ctx = services()
         mine = tracker.get_slot("clinician_tz") or ctx.practice.default_timezone
         with ctx.store.reading() as s:
-            clinician = clinician_of(s, tracker)
+            who = sender_of(tracker.sender_id)
+            clinician = repos.find_clinician(s, *who) if who else None
+            if clinician is None:
+                dispatcher.utter_message(
+                    text="You have no upcoming sessions.", custom={"kind": "list"}
+                )
+                return []
             upcoming = repos.list_sessions(s, clinician.id, after=datetime.now(UTC), limit=10)
             total = repos.count_sessions(s, clinician.id, after=datetime.now(UTC))
             lines = [
@@ -314,3 +464,77 @@ class ActionListSessions(Action):
             custom={"kind": "list"},
         )
         return []
+
+
+class ActionCancel(Action):
+    """ "cancel": the draft is dropped, nothing was saved (or there was nothing to drop)."""
+
+    def name(self) -> str:
+        return "action_cancel"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        if not tracker.get_slot("draft_id") and not tracker.active_loop_name:
+            dispatcher.utter_message(response="utter_nothing_to_cancel")
+            return []
+        dispatcher.utter_message(response="utter_cancelled")
+        return [{"event": "active_loop", "name": None}, *clear_draft_events()]
+
+
+class ActionStartOver(Action):
+    """ "start over": a new, empty draft; the form then asks its first question."""
+
+    def name(self) -> str:
+        return "action_start_over"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        dispatcher.utter_message(response="utter_restarted")
+        dispatcher.utter_message(response="utter_greet")
+        return [
+            {"event": "active_loop", "name": None},
+            *clear_draft_events(),
+            *new_draft_events(tracker),
+        ]
+
+
+class ActionGoBack(Action):
+    """ "back": the draft as it was before the last answer, read from the tracker's events.
+
+    Like the embedded runner's history: each earlier "back" used up one answer, questions
+    like "help" changed nothing, and the answer that started the draft cannot be undone.
+    """
+
+    def name(self) -> str:
+        return "action_go_back"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        events = [e for e in tracker.events or [] if isinstance(e, dict)]
+        draft_id = tracker.get_slot("draft_id")
+        users = [i for i, e in enumerate(events) if e.get("event") == "user"]
+        target, skip = None, 0
+        for index in reversed(users[:-1]):  # the latest is this very "back"
+            intent = ((events[index].get("parse_data") or {}).get("intent") or {}).get("name")
+            if intent in ("cancel", "start_over"):
+                break
+            if intent == "go_back":
+                skip += 1
+            elif intent not in NO_ANSWER_INTENTS:
+                if not skip:
+                    target = index
+                    break
+                skip -= 1
+        before: dict[str, Any] = {}
+        for event in events[: target or 0]:
+            if event.get("event") == "slot":
+                before[str(event.get("name"))] = event.get("value")
+            elif event.get("event") in ("restart", "reset_slots"):
+                before = {}
+        if target is None or not draft_id or before.get("draft_id") != draft_id:
+            dispatcher.utter_message(response="utter_nothing_to_undo")
+            return []
+        dispatcher.utter_message(response="utter_went_back")
+        keep = {"draft_id", "requested_slot"}
+        events = [SlotSet(name, before.get(name)) for name in DRAFT_SLOTS if name not in keep]
+        if not tracker.active_loop_name:
+            # Back from the summary: the form opens again and asks what is now missing.
+            events.append({"event": "active_loop", "name": FORM})
+        return events
