@@ -450,17 +450,19 @@ class ValidateScheduleForm(FormValidationAction):
             )
 
     def _contact_words(self, tracker: Tracker) -> set[str]:
-        contact = getattr(tracker, "_sessionbot_contact_words", None)
-        if contact is None:
-            contact = set()
-            name = self._known_contact_in(tracker)
-            if name:
-                contact = set(name.split())
-            tracker._sessionbot_contact_words = contact  # type: ignore[attr-defined]
-        return contact
+        name = self._known_contact_in(tracker)
+        return set(name.split()) if name else set()
 
     def _known_contact_in(self, tracker: Tracker) -> str | None:
-        """Unmarked words that are the name of one of this clinician's contacts."""
+        """Unmarked words that are the name of one of this clinician's contacts (looked up
+        once a turn)."""
+        cached = getattr(tracker, "_sessionbot_contact", MISSING)
+        if cached is MISSING:
+            cached = self._look_up_contact(tracker)
+            tracker._sessionbot_contact = cached  # type: ignore[attr-defined]
+        return cached  # type: ignore[return-value]
+
+    def _look_up_contact(self, tracker: Tracker) -> str | None:
         found = understand(tracker)
         unread = found.get("unread") or []
         if not unread or "participant" in found or tracker.get_slot("requested_slot"):
@@ -487,7 +489,6 @@ class ValidateScheduleForm(FormValidationAction):
         given = self._extract("participant", tracker)
         if given:
             return given
-        self._contact_words(tracker)
         name = self._known_contact_in(tracker)
         return {"participant": name} if name else {}
 
