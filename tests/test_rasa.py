@@ -165,10 +165,10 @@ def test_step_by_step_with_a_correction_at_the_summary(stack, embedded) -> None:
     assert replies[2] == ["Who is the session with? Type a name or initials."]
     assert replies[1][0].startswith("What time on ")  # the day, said by an action
     # Nothing is acknowledged as changed before something changes...
-    assert not [t for reply in replies[:8] for t in reply if t.startswith("Changed")]
-    # ...and the correction is acknowledged once, alone, then the summary again.
-    assert replies[8][0] == "Changed the time to 4:00 PM."
-    assert [t for t in replies[8] if t.startswith("Changed")] == [replies[8][0]]
+    assert not [t for reply in replies[:8] for t in reply if "→" in t]
+    # ...and the correction is acknowledged once, alone, old → new, then the summary again.
+    assert replies[8][0] == "Time: 3:00 PM → 4:00 PM."
+    assert [t for t in replies[8] if "→" in t] == [replies[8][0]]
     assert "4:00 PM" in replies[8][1]
     (session,) = stored(stack, "T_RASA:U_STEPS")
     assert (session["participant"], session["email"]) == ("Jane Doe", "jane@example.com")
