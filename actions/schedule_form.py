@@ -605,14 +605,28 @@ class ValidateScheduleForm(FormValidationAction):
         """A change of an earlier answer is said in words, old and new:
         "Invitation: e-mail → text message." """
         before = self._before(tracker, slot)
-        if before is None or before == new:
+        if before == new or (before is None and not self._out_of_turn(tracker, slot)):
             return
         said = getattr(tracker, "_sessionbot_acked", set())
         if slot in said:
             return
         tracker._sessionbot_acked = said | {slot}  # type: ignore[attr-defined]
-        text = f"{SLOT_LABELS.get(slot, slot)}: {shown(slot, before)} → {shown(slot, new)}."
+        label = SLOT_LABELS.get(slot, slot)
+        text = (
+            f"{label}: {shown(slot, new)}."
+            if before is None
+            else f"{label}: {shown(slot, before)} → {shown(slot, new)}."
+        )
         dispatcher.utter_message(text=text, custom={"kind": "ack", "slot": slot})
+
+    def _out_of_turn(self, tracker: Tracker, slot: str) -> bool:
+        """A first value given while another question was asked ("he's in Berlin" to the
+        phone question) is said too, so nothing is taken silently; the pairs that are
+        answered together (a date with its time, a channel with its address) are not."""
+        asked = tracker.get_slot("requested_slot")
+        together = [{"date", "time"}, {"invite_channel", "email"}, {"invite_channel", "phone"},
+                    {"service", "amount"}, {"payment_required", "service"}]  # fmt: skip
+        return bool(asked) and asked != slot and {asked, slot} not in together
 
     def validate_date(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
         if is_invalid(value):

@@ -300,3 +300,12 @@ def test_payment_dropped_and_added_back_at_the_summary(paying: Chat, clock) -> N
     assert "Payment: not required" in summary(reply)
     reply = paying.say("require payment")
     assert reply.requested_slot == "service"
+
+
+def test_an_answer_to_another_question_is_said_not_taken_silently(chat: Chat, clock) -> None:
+    chat.say("with JD tomorrow at 3 by text")
+    reply = chat.say("he's in Berlin")
+    assert "Participant's time zone: Berlin (Europe/Berlin)." in acks(reply)
+    assert reply.requested_slot == "phone"
+    reply = chat.say("030 1234567")  # a Berlin number, read in the participant's country
+    assert chat.parts.runner.state_of(chat.who)["slots"]["phone"] == "+49301234567"

@@ -711,3 +711,16 @@ def test_whether_payment_is_required(text: str, required: bool) -> None:
 def test_charge_with_an_amount_is_the_amount_not_the_question() -> None:
     found = read("charge them 75")
     assert found.amount == Decimal("75.00") and found.payment_required is None
+
+
+@pytest.mark.parametrize(
+    "text", ["cancel the consent form", "drop the intake", "no PHQ-9", "remove the intake packet",
+             "don't send the consent"],
+)  # fmt: skip
+def test_taking_the_package_away_is_no_documents_not_a_cancel(text: str) -> None:
+    found = read(text)
+    assert found.documents == "none" and found.intent is None, found
+
+
+def test_not_one_package_but_another_is_the_other() -> None:
+    assert read("not intake, the PHQ-9").documents == "phq9"

@@ -63,6 +63,13 @@ def _choice_pattern(
     return re.compile(rf"\b(?:the\s+)?(?:{body})\b", re.IGNORECASE), groups
 
 
+# "cancel the consent form", "drop the intake", "no PHQ-9": that package, taken away.
+_REMOVED = re.compile(
+    r"\b(?:no|skip|drop|remove|cancel|without|don'?t\s+(?:send|need)|not)\s+(?:the\s+|any\s+)?$",
+    re.IGNORECASE,
+)
+
+
 def find_choice(
     reader: Reader, choices: Mapping[str, str], others: Mapping[str, str], slot: str
 ) -> str | None:
@@ -77,8 +84,27 @@ def find_choice(
     return keys[preferred[0].lastgroup or ""]
 
 
+def _removed_packages(reader: Reader, ctx: Context) -> bool:
+    """Whether every package named is being taken away; the words that say so are
+    claimed too, so "cancel the consent form" cancels no draft."""
+    compiled = _choice_pattern(tuple(ctx.packages.items()), tuple(ctx.services.values()))
+    if compiled is None:
+        return False
+    matches = list(compiled[0].finditer(reader.rest))
+    removals = [_REMOVED.search(reader.rest[max(0, m.start() - 24) : m.start()]) for m in matches]
+    if not matches or not all(removals):
+        return False
+    spans = [
+        (m.start() - (len(removal.string) - removal.start()), m.end())
+        for m, removal in zip(matches, removals, strict=True)
+        if removal
+    ]
+    reader.cut_many(spans, "documents")
+    return True
+
+
 def find_documents(reader: Reader, ctx: Context) -> str | None:
-    if reader.take_all(NO_DOCUMENTS, "documents"):
+    if reader.take_all(NO_DOCUMENTS, "documents") or _removed_packages(reader, ctx):
         return "none"
     key = find_choice(reader, ctx.packages, ctx.services, "documents")
     asked = key is None and ctx.requested_slot == "documents"
