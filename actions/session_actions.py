@@ -45,7 +45,9 @@ class ActionAskParticipant(Action):
     def name(self) -> str:
         return "action_ask_participant"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         with services().store.reading() as s:
             clinician_id = clinician_id_of(s, tracker)
             recent = repos.find_contacts(s, clinician_id, "", limit=5) if clinician_id else []
@@ -60,7 +62,9 @@ class ActionAskParticipantTz(Action):
     def name(self) -> str:
         return "action_ask_participant_tz"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         mine = tracker.get_slot("clinician_tz") or services().practice.default_timezone
         default = mine
         zones = [default, *(z for z in COMMON_ZONES if z != default)]
@@ -85,7 +89,9 @@ class ActionAskDocuments(Action):
     def name(self) -> str:
         return "action_ask_documents"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         practice = services().practice
         buttons = [button(p.name, inform("documents", p.key)) for p in practice.documents]
         buttons.append(button("No documents", inform("documents", "none")))
@@ -101,7 +107,9 @@ class ActionAskService(Action):
     def name(self) -> str:
         return "action_ask_service"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         practice = services().practice
         buttons = [
             button(f"{s.name} — {money(s.price, practice.currency)}", inform("service", s.key))
@@ -117,11 +125,13 @@ class ActionAskAmount(Action):
     def name(self) -> str:
         return "action_ask_amount"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         practice = services().practice
         service = practice.service(tracker.get_slot("service"))
         price = service.price if service else None
-        if price is None:
+        if service is None or price is None:
             text = "What amount should the participant pay?"
         else:
             text = (
@@ -225,7 +235,9 @@ class ActionShowSummary(Action):
     def name(self) -> str:
         return "action_show_summary"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         return show_summary(dispatcher, tracker)
 
 
@@ -235,7 +247,9 @@ class ActionSaveSession(Action):
     def name(self) -> str:
         return "action_save_session"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         ctx = services()
         slots = tracker.current_slot_values()
         if tracker.get_slot("summary_shown") != summary_values(slots):
@@ -295,7 +309,9 @@ class ActionListSessions(Action):
     def name(self) -> str:
         return "action_list_sessions"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         ctx = services()
         mine = tracker.get_slot("clinician_tz") or ctx.practice.default_timezone
         with ctx.store.reading() as s:

@@ -413,7 +413,12 @@ class _Turn:
 
     def _continue_form(self) -> None:
         """Ask what is missing, or show the summary when nothing is."""
-        quiet = {"text": None, "intent": {"name": "ask"}, "entities": [], "sessionbot_nlu": True}
+        quiet: dict[str, Any] = {
+            "text": None,
+            "intent": {"name": "ask"},
+            "entities": [],
+            "sessionbot_nlu": True,
+        }
         events, _ = self._call("validate_schedule_form", quiet)
         self._apply(events)
         requested = self.slots.get("requested_slot")
