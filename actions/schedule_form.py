@@ -118,7 +118,7 @@ def understand(tracker: Tracker) -> dict[str, Any]:
     elif fresh_message(tracker):
         found = read_rasa_message(tracker, latest)
     _attach_choices(found)
-    tracker._sessionbot_found = found  # type: ignore[attr-defined]
+    tracker._sessionbot_found = found
     return found
 
 
@@ -311,7 +311,7 @@ class ValidateScheduleForm(FormValidationAction):
         _drop_unchanged_candidates(tracker)
         cleared = self._change_request(tracker, domain)
         tracker.slots.update(cleared)
-        tracker._sessionbot_before = dict(tracker.slots)  # type: ignore[attr-defined]
+        tracker._sessionbot_before = dict(tracker.slots)
         events = await super().run(dispatcher, tracker, domain)
         return [*start, *(SlotSet(k, v) for k, v in cleared.items()), *_answered(tracker), *events]
 
@@ -385,7 +385,9 @@ class ValidateScheduleForm(FormValidationAction):
     def _text(self, tracker: Tracker) -> str:
         return " ".join(str((tracker.latest_message or {}).get("text") or "").casefold().split())
 
-    def extract_date(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    def extract_date(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         self._say_notes(dispatcher, tracker)
         found = self._extract("date", tracker)
         days = (understand(tracker).get("shift") or {}).get("days")
@@ -396,7 +398,9 @@ class ValidateScheduleForm(FormValidationAction):
             return {"date": (date.fromisoformat(current) + timedelta(days=days)).isoformat()}
         return found
 
-    def extract_time(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    def extract_time(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         found = self._extract("time", tracker)
         minutes = (understand(tracker).get("shift") or {}).get("minutes")
         if not minutes or found:
@@ -425,12 +429,12 @@ class ValidateScheduleForm(FormValidationAction):
         the other date a phrase could mean (with a button), and the words not understood."""
         if getattr(tracker, "_sessionbot_noted", False):
             return
-        tracker._sessionbot_noted = True  # type: ignore[attr-defined]
+        tracker._sessionbot_noted = True
         found = understand(tracker)
         offers = {entry["slot"]: entry["choices"] for entry in found.get("choices") or []}
         for note in found.get("notes") or []:
-            slot = "date" if note.startswith("I took ") else None
-            buttons = choice_buttons(slot, offers.pop(slot)) if slot in offers else []
+            offer = offers.pop("date", None) if note.startswith("I took ") else None
+            buttons = choice_buttons("date", offer) if offer else []
             dispatcher.utter_message(text=note, buttons=buttons, custom={"kind": "note"})
         unread = [w for w in found.get("unread") or [] if w not in self._contact_words(tracker)]
         if unread:
@@ -459,7 +463,7 @@ class ValidateScheduleForm(FormValidationAction):
         cached = getattr(tracker, "_sessionbot_contact", MISSING)
         if cached is MISSING:
             cached = self._look_up_contact(tracker)
-            tracker._sessionbot_contact = cached  # type: ignore[attr-defined]
+            tracker._sessionbot_contact = cached
         return cached  # type: ignore[return-value]
 
     def _look_up_contact(self, tracker: Tracker) -> str | None:
@@ -481,7 +485,7 @@ class ValidateScheduleForm(FormValidationAction):
 
     def extract_participant(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ):
+    ) -> dict[str, Any]:
         found = understand(tracker)
         contact_id = found.get("contact_id")
         if contact_id is not None:
@@ -494,7 +498,7 @@ class ValidateScheduleForm(FormValidationAction):
 
     def extract_invite_channel(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ):
+    ) -> dict[str, Any]:
         found = self._extract("invite_channel", tracker)
         if found:
             return found
@@ -507,12 +511,16 @@ class ValidateScheduleForm(FormValidationAction):
                 return {"invite_channel": "sms"}
         return {}
 
-    def extract_email(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    def extract_email(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         found = self._extract("email", tracker)
         self._unused_address(dispatcher, tracker, found, "email", "e-mail address")
         return found
 
-    def extract_phone(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    def extract_phone(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         found = self._extract("phone", tracker)
         self._unused_address(dispatcher, tracker, found, "sms", "number")
         return found
@@ -544,21 +552,21 @@ class ValidateScheduleForm(FormValidationAction):
 
     def extract_participant_tz(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ):
+    ) -> dict[str, Any]:
         if self._requested(tracker, "participant_tz") and self._text(tracker) in SAME_ZONE_WORDS:
             return {"participant_tz": self._default_zone(tracker)}
         return self._extract("participant_tz", tracker)
 
     def extract_documents(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ):
+    ) -> dict[str, Any]:
         if self._requested(tracker, "documents") and self._text(tracker) in NONE_WORDS:
             return {"documents": "none"}
         return self._extract("documents", tracker)
 
     def extract_payment_required(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ):
+    ) -> dict[str, Any]:
         found = self._extract("payment_required", tracker)
         if found or not self._requested(tracker, "payment_required"):
             return found
@@ -573,12 +581,12 @@ class ValidateScheduleForm(FormValidationAction):
 
     def extract_service(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ):
+    ) -> dict[str, Any]:
         return self._extract("service", tracker)
 
     def extract_amount(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ):
+    ) -> dict[str, Any]:
         if self._requested(tracker, "amount") and self._text(tracker) in KEEP_WORDS:
             service = services().practice.service(tracker.get_slot("service"))
             if service is not None:
@@ -607,10 +615,10 @@ class ValidateScheduleForm(FormValidationAction):
         before = self._before(tracker, slot)
         if before == new or (before is None and not self._out_of_turn(tracker, slot)):
             return
-        said = getattr(tracker, "_sessionbot_acked", set())
+        said: set[str] = getattr(tracker, "_sessionbot_acked", set())
         if slot in said:
             return
-        tracker._sessionbot_acked = said | {slot}  # type: ignore[attr-defined]
+        tracker._sessionbot_acked = said | {slot}
         label = SLOT_LABELS.get(slot, slot)
         text = (
             f"{label}: {shown(slot, new)}."
@@ -628,7 +636,9 @@ class ValidateScheduleForm(FormValidationAction):
                     {"service", "amount"}, {"payment_required", "service"}]  # fmt: skip
         return bool(asked) and asked != slot and {asked, slot} not in together
 
-    def validate_date(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+    def validate_date(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         if is_invalid(value):
             return self._reject(dispatcher, tracker, "date", value)
         try:
@@ -678,7 +688,9 @@ class ValidateScheduleForm(FormValidationAction):
             )
         return None
 
-    def validate_time(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+    def validate_time(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         if is_invalid(value):
             return self._reject(dispatcher, tracker, "time", value)
         try:
@@ -699,7 +711,9 @@ class ValidateScheduleForm(FormValidationAction):
         self._acknowledge(dispatcher, tracker, "time", hhmm)
         return {"time": hhmm}
 
-    def validate_participant(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+    def validate_participant(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         if is_invalid(value):
             return self._reject(dispatcher, tracker, "participant", value)
         team, _, user = tracker.sender_id.partition(":")
@@ -741,7 +755,9 @@ class ValidateScheduleForm(FormValidationAction):
                     out[slot] = known_value
         return out
 
-    def validate_invite_channel(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+    def validate_invite_channel(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         if is_invalid(value) or value not in ("email", "sms", "none"):
             message = (
                 value["invalid"]
@@ -752,7 +768,9 @@ class ValidateScheduleForm(FormValidationAction):
         self._acknowledge(dispatcher, tracker, "invite_channel", value)
         return {"invite_channel": value}
 
-    def validate_email(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+    def validate_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         if is_invalid(value):
             return self._reject(dispatcher, tracker, "email", value)
         try:
@@ -762,7 +780,9 @@ class ValidateScheduleForm(FormValidationAction):
         self._acknowledge(dispatcher, tracker, "email", address)
         return {"email": address}
 
-    def validate_phone(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+    def validate_phone(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         region = services().practice.default_region
         theirs = extraction.region_of_zone(tracker.get_slot("participant_tz"))
         if is_invalid(value) and theirs and theirs != region:
@@ -778,7 +798,9 @@ class ValidateScheduleForm(FormValidationAction):
         self._acknowledge(dispatcher, tracker, "phone", number)
         return {"phone": number}
 
-    def validate_participant_tz(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+    def validate_participant_tz(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         if is_invalid(value):
             return self._reject(dispatcher, tracker, "participant_tz", value)
         try:
@@ -794,7 +816,9 @@ class ValidateScheduleForm(FormValidationAction):
         self._acknowledge(dispatcher, tracker, "participant_tz", str(value))
         return {"participant_tz": str(value)}
 
-    def validate_documents(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+    def validate_documents(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         practice = services().practice
         if is_invalid(value):
             return self._reject(dispatcher, tracker, "documents", value)
@@ -810,8 +834,8 @@ class ValidateScheduleForm(FormValidationAction):
         )
 
     def validate_payment_required(
-        self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict
-    ):
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         if not isinstance(value, bool):
             return self._reject(
                 dispatcher, tracker, "payment_required", "Answer “yes” to require payment or “no”."
@@ -821,7 +845,9 @@ class ValidateScheduleForm(FormValidationAction):
             return {"payment_required": False, "service": None, "amount": None}
         return {"payment_required": True}
 
-    def validate_service(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+    def validate_service(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         practice = services().practice
         service = practice.service(value) if not is_invalid(value) else None
         if service is None:
@@ -842,7 +868,9 @@ class ValidateScheduleForm(FormValidationAction):
         """Whether this message gave a value for the slot."""
         return slot in understand(tracker)
 
-    def validate_amount(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+    def validate_amount(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         if is_invalid(value):
             return self._reject(dispatcher, tracker, "amount", value)
         practice = services().practice

@@ -144,7 +144,9 @@ class ActionAskTime(Action):
     def name(self) -> str:
         return "action_ask_time"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         day = None
         with contextlib.suppress(ValueError):
             day = datetime.fromisoformat(str(tracker.get_slot("date"))).strftime("%A, %B %-d")
@@ -160,7 +162,9 @@ class ActionAskParticipant(Action):
     def name(self) -> str:
         return "action_ask_participant"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         with services().store.reading() as s:
             clinician_id = clinician_id_of(s, tracker)
             recent = repos.find_contacts(s, clinician_id, "", limit=5) if clinician_id else []
@@ -175,7 +179,9 @@ class ActionAskParticipantTz(Action):
     def name(self) -> str:
         return "action_ask_participant_tz"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         mine = tracker.get_slot("clinician_tz") or services().practice.default_timezone
         default = mine
         zones = [default, *(z for z in COMMON_ZONES if z != default)]
@@ -200,7 +206,9 @@ class ActionAskDocuments(Action):
     def name(self) -> str:
         return "action_ask_documents"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         practice = services().practice
         buttons = [button(p.name, inform("documents", p.key)) for p in practice.documents]
         buttons.append(button("No documents", inform("documents", "none")))
@@ -216,7 +224,9 @@ class ActionAskService(Action):
     def name(self) -> str:
         return "action_ask_service"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         practice = services().practice
         buttons = [
             button(f"{s.name} — {money(s.price, practice.currency)}", inform("service", s.key))
@@ -232,11 +242,13 @@ class ActionAskAmount(Action):
     def name(self) -> str:
         return "action_ask_amount"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         practice = services().practice
         service = practice.service(tracker.get_slot("service"))
         price = service.price if service else None
-        if price is None:
+        if service is None or price is None:
             text = "What amount should the participant pay?"
         else:
             text = (
@@ -345,7 +357,9 @@ class ActionShowSummary(Action):
     def name(self) -> str:
         return "action_show_summary"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         return show_summary(dispatcher, tracker)
 
 
@@ -363,7 +377,9 @@ class ActionSaveSession(Action):
     def name(self) -> str:
         return "action_save_session"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         ctx = services()
         slots = tracker.current_slot_values()
         if sender_of(tracker.sender_id) is None:
@@ -439,7 +455,9 @@ class ActionListSessions(Action):
     def name(self) -> str:
         return "action_list_sessions"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         ctx = services()
         mine = tracker.get_slot("clinician_tz") or ctx.practice.default_timezone
         with ctx.store.reading() as s:
@@ -472,7 +490,9 @@ class ActionCancel(Action):
     def name(self) -> str:
         return "action_cancel"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         if not tracker.get_slot("draft_id") and not tracker.active_loop_name:
             dispatcher.utter_message(response="utter_nothing_to_cancel")
             return []
@@ -486,7 +506,9 @@ class ActionStartOver(Action):
     def name(self) -> str:
         return "action_start_over"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         dispatcher.utter_message(response="utter_restarted")
         dispatcher.utter_message(response="utter_greet")
         return [
@@ -506,7 +528,9 @@ class ActionGoBack(Action):
     def name(self) -> str:
         return "action_go_back"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         events = [e for e in tracker.events or [] if isinstance(e, dict)]
         draft_id = tracker.get_slot("draft_id")
         users = [i for i, e in enumerate(events) if e.get("event") == "user"]

@@ -99,10 +99,10 @@ def message_blocks(message: BotMessage) -> list[Block]:
     elif widget in ("documents_select", "service_select") and buttons:
         options = [Option(value=b.payload, text=clip(b.title, OPTION_TEXT_LIMIT)) for b in buttons]
         placeholder = "Choose a package" if widget == "documents_select" else "Choose a service"
-        select = StaticSelectElement(
+        picker = StaticSelectElement(
             action_id="turn:pick", placeholder=placeholder, options=options[:100]
         )
-        blocks.append(ActionsBlock(elements=[select]))
+        blocks.append(ActionsBlock(elements=[picker]))
         buttons = []
     elif widget == "amount_input":
         blocks.append(
@@ -137,14 +137,22 @@ def _buttons(buttons: Sequence[Button], *, start: int = 0) -> list[ButtonElement
     return out
 
 
-def time_select() -> StaticSelectElement:
+def time_options() -> list[Option]:
     """Twelve-hour times in 15-minute steps: 96 options, under Slack's 100."""
     options = []
     for minutes in range(0, 24 * 60, 15):
         hour, minute = divmod(minutes, 60)
         label = datetime(2000, 1, 1, hour, minute).strftime("%-I:%M %p")
         options.append(Option(value=f"{hour:02d}:{minute:02d}", text=label))
-    return StaticSelectElement(action_id="turn:time", placeholder="Pick a time", options=options)
+    return options
+
+
+def time_select(initial: str | None = None, action_id: str = "turn:time") -> StaticSelectElement:
+    options = time_options()
+    chosen = next((o for o in options if o.value == initial), None)
+    return StaticSelectElement(
+        action_id=action_id, placeholder="Pick a time", options=options, initial_option=chosen
+    )
 
 
 def saved_blocks(message: BotMessage) -> list[Block]:
@@ -329,10 +337,8 @@ def sessions_modal(blocks: list[Block]) -> View:
 def reschedule_modal(public_id: str, start: datetime, tz: str, description: str, page: int) -> View:
     """Pick a new date and time; submitting is the confirmation."""
     local = start.astimezone(ZoneInfo(tz))
-    select = time_select()
-    select.action_id = "time"
     quarter = f"{local.hour:02d}:{local.minute - local.minute % 15:02d}"
-    select.initial_option = next(o for o in select.options if o.value == quarter)
+    select = time_select(quarter, action_id="time")
     return View(
         type="modal",
         callback_id="reschedule",

@@ -294,8 +294,8 @@ class _Turn:
                 entities.append({"entity": extra, "value": _jsonable(value)})
         if found.change:
             entities.append({"entity": "slot", "value": found.change})
-        intent = INTENT_NAMES.get(found.intent or "", found.intent)
-        intent = intent or ("change" if found.change else "inform")
+        named: str | None = INTENT_NAMES.get(found.intent or "", found.intent)
+        intent = named or ("change" if found.change else "inform")
         if intent in ("save", "affirm") and found.slots():
             intent = "inform"  # "make it 4pm and save": the change is shown before any Save
         return {
@@ -481,7 +481,12 @@ class _Turn:
 
     def _continue_form(self) -> None:
         """Ask what is missing, or show the summary when nothing is."""
-        quiet = {"text": None, "intent": {"name": "ask"}, "entities": [], "sessionbot_nlu": True}
+        quiet: dict[str, Any] = {
+            "text": None,
+            "intent": {"name": "ask"},
+            "entities": [],
+            "sessionbot_nlu": True,
+        }
         events, _ = self._call("validate_schedule_form", quiet)
         self._apply(events)
         requested = self.slots.get("requested_slot")

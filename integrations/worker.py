@@ -276,7 +276,7 @@ class Worker:
             log.info("outbox %s (%s): withdrawn", message.id, message.kind)
             return "withdrawn"
         view = self._view(session)
-        common = {"kind": message.kind, "session_id": session.id, "version": version}
+        kind, session_id = message.kind, session.id
         if message.channel == "sms":
             phone = session.phone or ""
             if _phone_index(session) in opted_out:
@@ -289,7 +289,9 @@ class Worker:
                 channel="sms",
                 send=lambda: sender.send(phone, body),
                 preview=lambda: local_outbox.preview_sms(phone, body),
-                **common,
+                kind=kind,
+                session_id=session_id,
+                version=version,
             )
         email: EmailMessage = mail.compose(
             message.kind,
@@ -306,7 +308,9 @@ class Worker:
             channel="email",
             send=lambda: mailer.send(email),
             preview=lambda: local_outbox.preview_email(email),
-            **common,
+            kind=kind,
+            session_id=session_id,
+            version=version,
         )
 
     def _notice(self, s: Session, message: OutboxMessage) -> Outgoing | str:

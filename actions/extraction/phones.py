@@ -98,7 +98,8 @@ def _matched(reader: Reader, ctx: Context) -> str | None:
             spans.append((match.start, match.end))
         reader.cut_many(spans, "phone")
     preferred = [number for negated, number in found if not negated]
-    return (preferred or [number for _, number in found] or [None])[0]
+    chosen = preferred or [number for _, number in found]
+    return chosen[0] if chosen else None
 
 
 def find_phone(reader: Reader, ctx: Context) -> str | None:
