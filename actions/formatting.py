@@ -8,26 +8,10 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 
-_FRIENDLY_ZONES = {
-    "America/New_York": "Eastern",
-    "America/Chicago": "Central",
-    "America/Denver": "Mountain",
-    "America/Phoenix": "Arizona",
-    "America/Los_Angeles": "Pacific",
-    "America/Anchorage": "Alaska",
-    "Pacific/Honolulu": "Hawaii",
-    "UTC": "UTC",
-}
+# One zone vocabulary for reading, showing and saying zones: it lives with the extraction.
+from actions.extraction.zones import short_zone, zone_label
 
-
-def zone_label(tz: str) -> str:
-    """'Eastern (America/New_York)' or 'Europe/London'."""
-    friendly = _FRIENDLY_ZONES.get(tz)
-    return f"{friendly} ({tz})" if friendly and friendly != tz else tz
-
-
-def short_zone(tz: str) -> str:
-    return _FRIENDLY_ZONES.get(tz) or tz.rsplit("/", 1)[-1].replace("_", " ")
+__all__ = ["cents", "clock", "initials", "money", "phone", "short_zone", "when", "zone_label"]
 
 
 def when(start: datetime, tz: str, *, with_date: bool = True) -> str:

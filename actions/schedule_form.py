@@ -9,7 +9,9 @@ the value it had before the turn, so nothing already given is lost.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import contextlib
+import json
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -33,10 +35,63 @@ MISSES_BEFORE_HELP = 3  # as the embedded runner (dialogue/runner.py)
 KEEP_WORDS = {"ok", "okay", "yes", "y", "keep", "same", "default", "fine", "that's fine", "sure"}
 NONE_WORDS = {"none", "no", "nothing", "no documents", "no package", "skip", "n/a"}
 SAME_ZONE_WORDS = KEEP_WORDS | {"mine", "my zone", "same as me", "same as mine", "local"}
+SLOT_LABELS = {
+    "date": "Date",
+    "time": "Time",
+    "participant": "Participant",
+    "invite_channel": "Invitation",
+    "email": "E-mail",
+    "phone": "Phone",
+    "participant_tz": "Participant's time zone",
+    "documents": "Documents",
+    "payment_required": "Payment",
+    "service": "Service",
+    "amount": "Amount",
+}
+CHANNEL_WORDS = {"email": "e-mail", "sms": "text message", "none": "no invitation"}
 
 
-def error(dispatcher: CollectingDispatcher, text: str) -> None:
-    dispatcher.utter_message(text=text, custom={"kind": "error"})
+def error(
+    dispatcher: CollectingDispatcher, text: str, buttons: list[dict[str, str]] | None = None
+) -> None:
+    """One error message; a close call carries its readings as buttons."""
+    dispatcher.utter_message(text=text, buttons=buttons or [], custom={"kind": "error"})
+
+
+def choice_buttons(slot: str, choices: list[Any]) -> list[dict[str, str]]:
+    """Buttons that answer the slot with one reading each (a Rasa `/inform` payload)."""
+    return [
+        {"title": str(title), "payload": "/inform" + json.dumps({slot: value})}
+        for title, value in choices
+    ]
+
+
+def shown(slot: str, value: Any) -> str:
+    """A slot value in words, as the summary and the acknowledgements say it."""
+    practice = services().practice
+    if value is None:
+        return "none"
+    if slot == "date":
+        return date.fromisoformat(str(value)).strftime("%A, %B %-d")
+    if slot == "time":
+        return clock(str(value))
+    if slot == "invite_channel":
+        return CHANNEL_WORDS.get(str(value), str(value))
+    if slot == "phone":
+        return phone(str(value))
+    if slot == "participant_tz":
+        return zone_label(str(value))
+    if slot == "documents":
+        package = practice.package(str(value))
+        return package.name if package else "none"
+    if slot == "service":
+        service = practice.service(str(value))
+        return service.name if service else str(value)
+    if slot == "amount":
+        return money(value, practice.currency)
+    if slot == "payment_required":
+        return "required" if value else "not required"
+    return str(value)
 
 
 def clinician_now(tracker: Tracker) -> datetime:
@@ -57,12 +112,29 @@ def understand(tracker: Tracker) -> dict[str, Any]:
             name = entity.get("entity")
             if entity.get("error"):
                 found[name] = {"invalid": entity["error"]}
+            elif name == "choices":
+                found.setdefault("choices", []).append(entity.get("value"))
             elif name not in found:
                 found[name] = entity.get("value")
     elif fresh_message(tracker):
         found = read_rasa_message(tracker, latest)
-    tracker._sessionbot_found = found  # type: ignore[attr-defined]
+    _attach_choices(found)
+    tracker._sessionbot_found = found
     return found
+
+
+def _attach_choices(found: dict[str, Any]) -> None:
+    """Readings offered for a refused value go with its error; others are offers."""
+    offers = found.get("choices")
+    entries = offers if isinstance(offers, list) else [offers] if offers else []
+    remaining = []
+    for entry in entries:
+        slot, choices = entry.get("slot"), entry.get("choices") or []
+        if is_invalid(found.get(slot)):
+            found[slot]["choices"] = choice_buttons(slot, choices)
+        else:
+            remaining.append({"slot": slot, "choices": choices})
+    found["choices"] = remaining
 
 
 # The slots a message can answer (what our reading finds besides them, like a change
@@ -122,11 +194,20 @@ def _reading(tracker: Tracker, text: str, requested: str | None) -> dict[str, An
         packages={p.key: p.name for p in practice.documents},
         services={s.key: s.name for s in practice.services},
         requested_slot=requested,
+        working_hours=practice.working_hours,
+        participant_region=extraction.region_of_zone(tracker.get_slot("participant_tz")),
     )
     found = {k: _plain(v) for k, v in result.slots().items()}
     found.update({k: {"invalid": m} for k, m in dict(result.problems).items()})
     if result.change:
         found["slot"] = result.change
+    if result.shift:
+        found["shift"] = {"minutes": result.shift.minutes, "days": result.shift.days}
+    found["notes"], found["unread"] = list(result.notes), list(result.unread)
+    found["choices"] = [
+        {"slot": slot, "choices": [list(c) for c in choices]}
+        for slot, choices in dict(result.choices).items()
+    ]
     return found
 
 
@@ -169,6 +250,18 @@ def read_rasa_message(tracker: Tracker, latest: dict[str, Any]) -> dict[str, Any
         if alone is not None and not is_invalid(alone):
             found[name] = alone
     return found
+
+
+def _unread_left_to_the_error(dispatcher: CollectingDispatcher) -> None:
+    """When the answer was refused, the refusal says what to give: the words not
+    understood are not said a second time ("I didn't understand “blah”" + "I couldn't
+    read that as a date")."""
+    messages = dispatcher.messages
+    if any((m.get("custom") or {}).get("kind") == "error" for m in messages):
+        messages[:] = [m for m in messages if not str(m.get("text") or "").startswith(UNREAD)]
+
+
+UNREAD = "I didn't understand “"
 
 
 def misses_before(tracker: Tracker, slot: str) -> int:
@@ -268,9 +361,10 @@ class ValidateScheduleForm(FormValidationAction):
         _drop_unchanged_candidates(tracker)
         cleared = self._change_request(tracker, domain)
         tracker.slots.update(cleared)
-        tracker._sessionbot_before = dict(tracker.slots)  # type: ignore[attr-defined]
+        tracker._sessionbot_before = dict(tracker.slots)
         answered = _answered(tracker)  # before validation: the slot asked for this message
         events = await super().run(dispatcher, tracker, domain)
+        _unread_left_to_the_error(dispatcher)
         self._hint_after_misses(dispatcher, tracker, events)
         return [*start, *(SlotSet(k, v) for k, v in cleared.items()), *answered, *events]
 
@@ -356,27 +450,126 @@ class ValidateScheduleForm(FormValidationAction):
     def _requested(self, tracker: Tracker, slot: str) -> bool:
         return tracker.get_slot("requested_slot") == slot
 
+    def _raw_text(self, tracker: Tracker) -> str:
+        return str((tracker.latest_message or {}).get("text") or "")
+
     def _text(self, tracker: Tracker) -> str:
         return " ".join(str((tracker.latest_message or {}).get("text") or "").casefold().split())
 
-    def extract_date(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
-        return self._extract("date", tracker)
+    def extract_date(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        self._say_notes(dispatcher, tracker)
+        found = self._extract("date", tracker)
+        days = (understand(tracker).get("shift") or {}).get("days")
+        if days and not found:
+            current = tracker.get_slot("date")
+            if not isinstance(current, str):
+                return {"date": {"invalid": "There's no date yet to move; which date?"}}
+            return {"date": (date.fromisoformat(current) + timedelta(days=days)).isoformat()}
+        return found
 
-    def extract_time(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
-        return self._extract("time", tracker)
+    def extract_time(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        found = self._extract("time", tracker)
+        minutes = (understand(tracker).get("shift") or {}).get("minutes")
+        if not minutes or found:
+            return found
+        return self._shifted(tracker, minutes)
+
+    def _shifted(self, tracker: Tracker, minutes: int) -> dict[str, Any]:
+        """ "An hour later", "push it back 30 minutes": the time moved, and the date with it
+        when it crosses midnight."""
+        current, day = tracker.get_slot("time"), tracker.get_slot("date")
+        if not isinstance(current, str):
+            return {"time": {"invalid": "There's no time yet to move; what time should it be?"}}
+        start_day = (
+            date.fromisoformat(day) if isinstance(day, str) else clinician_now(tracker).date()
+        )
+        hour, minute = (int(x) for x in current.split(":"))
+        moved = datetime(start_day.year, start_day.month, start_day.day, hour, minute)
+        moved += timedelta(minutes=minutes)
+        out: dict[str, Any] = {"time": moved.strftime("%H:%M")}
+        if isinstance(day, str) and moved.date() != start_day:
+            out["date"] = moved.date().isoformat()
+        return out
+
+    def _say_notes(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        """Once a turn: how something was read ("4:30 PM Central is 5:30 PM your time"),
+        the other date a phrase could mean (with a button), and the words not understood."""
+        if getattr(tracker, "_sessionbot_noted", False):
+            return
+        tracker._sessionbot_noted = True
+        found = understand(tracker)
+        offers = {entry["slot"]: entry["choices"] for entry in found.get("choices") or []}
+        for note in found.get("notes") or []:
+            offer = offers.pop("date", None) if note.startswith("I took ") else None
+            buttons = choice_buttons("date", offer) if offer else []
+            dispatcher.utter_message(text=note, buttons=buttons, custom={"kind": "note"})
+        unread = [w for w in found.get("unread") or [] if w not in self._contact_words(tracker)]
+        if unread:
+            words = " ".join(unread)
+            # No name yet: an unplaced word may be one ("jd tmrw 2p"); ask, don't guess.
+            nameless = tracker.get_slot("participant") is None and "participant" not in found
+            candidates = [w for w in unread if any(c.isalpha() for c in w)][:3]
+            buttons = (
+                choice_buttons(
+                    "participant", [(f"“{w}” is the participant", w) for w in candidates]
+                )
+                if nameless and not tracker.get_slot("requested_slot")
+                else []
+            )
+            dispatcher.utter_message(
+                text=f"{UNREAD}{words}”.", buttons=buttons, custom={"kind": "note"}
+            )
+
+    def _contact_words(self, tracker: Tracker) -> set[str]:
+        name = self._known_contact_in(tracker)
+        return set(name.split()) if name else set()
+
+    def _known_contact_in(self, tracker: Tracker) -> str | None:
+        """Unmarked words that are the name of one of this clinician's contacts (looked up
+        once a turn)."""
+        cached = getattr(tracker, "_sessionbot_contact", MISSING)
+        if cached is MISSING:
+            cached = self._look_up_contact(tracker)
+            tracker._sessionbot_contact = cached
+        return cached  # type: ignore[return-value]
+
+    def _look_up_contact(self, tracker: Tracker) -> str | None:
+        found = understand(tracker)
+        unread = found.get("unread") or []
+        if not unread or "participant" in found or tracker.get_slot("requested_slot"):
+            return None
+        team, _, user = tracker.sender_id.partition(":")
+        with services().store.reading() as s:
+            clinician = repos.find_clinician(s, team, user)
+            if clinician is None:
+                return None
+            for size in range(min(len(unread), 4), 0, -1):
+                for first in range(len(unread) - size + 1):
+                    name = " ".join(unread[first : first + size])
+                    if repos.contact_by_name(s, clinician.id, name) is not None:
+                        return name
+        return None
 
     def extract_participant(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ):
+    ) -> dict[str, Any]:
         found = understand(tracker)
         contact_id = found.get("contact_id")
         if contact_id is not None:
             return {"participant": {"contact_id": contact_id}}
-        return self._extract("participant", tracker)
+        given = self._extract("participant", tracker)
+        if given:
+            return given
+        name = self._known_contact_in(tracker)
+        return {"participant": name} if name else {}
 
     def extract_invite_channel(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ):
+    ) -> dict[str, Any]:
         found = self._extract("invite_channel", tracker)
         if found:
             return found
@@ -389,29 +582,62 @@ class ValidateScheduleForm(FormValidationAction):
                 return {"invite_channel": "sms"}
         return {}
 
-    def extract_email(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
-        return self._extract("email", tracker)
+    def extract_email(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        found = self._extract("email", tracker)
+        self._unused_address(dispatcher, tracker, found, "email", "e-mail address")
+        return found
 
-    def extract_phone(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
-        return self._extract("phone", tracker)
+    def extract_phone(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        found = self._extract("phone", tracker)
+        self._unused_address(dispatcher, tracker, found, "sms", "number")
+        return found
+
+    def _unused_address(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        found: dict[str, Any],
+        channel: str,
+        what: str,
+    ) -> None:
+        """An address for a channel the invitation does not go by is not used: say so,
+        rather than drop it without a word."""
+        value = next(iter(found.values()), None)
+        if not isinstance(value, str):
+            return
+        said = understand(tracker).get("invite_channel")
+        chosen = said if isinstance(said, str) else tracker.get_slot("invite_channel")
+        if chosen in (None, channel):
+            return
+        how = CHANNEL_WORDS.get(str(chosen), str(chosen))
+        switch = "send it by text" if channel == "sms" else "send it by e-mail"
+        dispatcher.utter_message(
+            text=f"The invitation goes by {how}, so I didn't use that {what}; "
+            f"say “{switch}” to use it.",
+            custom={"kind": "note"},
+        )
 
     def extract_participant_tz(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ):
+    ) -> dict[str, Any]:
         if self._requested(tracker, "participant_tz") and self._text(tracker) in SAME_ZONE_WORDS:
             return {"participant_tz": self._default_zone(tracker)}
         return self._extract("participant_tz", tracker)
 
     def extract_documents(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ):
+    ) -> dict[str, Any]:
         if self._requested(tracker, "documents") and self._text(tracker) in NONE_WORDS:
             return {"documents": "none"}
         return self._extract("documents", tracker)
 
     def extract_payment_required(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ):
+    ) -> dict[str, Any]:
         found = self._extract("payment_required", tracker)
         if found or not self._requested(tracker, "payment_required"):
             return found
@@ -426,12 +652,12 @@ class ValidateScheduleForm(FormValidationAction):
 
     def extract_service(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ):
+    ) -> dict[str, Any]:
         return self._extract("service", tracker)
 
     def extract_amount(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ):
+    ) -> dict[str, Any]:
         if self._requested(tracker, "amount") and self._text(tracker) in KEEP_WORDS:
             service = services().practice.service(tracker.get_slot("service"))
             if service is not None:
@@ -444,22 +670,48 @@ class ValidateScheduleForm(FormValidationAction):
         return getattr(tracker, "_sessionbot_before", {}).get(slot)
 
     def _reject(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, message: str
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, message: Any
     ) -> dict[str, Any]:
-        error(dispatcher, message)
+        if is_invalid(message):
+            error(dispatcher, message["invalid"], message.get("choices"))
+        else:
+            error(dispatcher, str(message))
         return {slot: self._before(tracker, slot)}
 
     def _acknowledge(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, label: str
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, new: Any
     ) -> None:
-        """A correction of an earlier answer is confirmed in words."""
+        """A change of an earlier answer is said in words, old and new:
+        "Invitation: e-mail → text message." """
         before = self._before(tracker, slot)
-        if before is not None and not self._requested(tracker, slot):
-            dispatcher.utter_message(text=f"Changed the {label}.", custom={"kind": "ack"})
+        if before == new or (before is None and not self._out_of_turn(tracker, slot)):
+            return
+        said: set[str] = getattr(tracker, "_sessionbot_acked", set())
+        if slot in said:
+            return
+        tracker._sessionbot_acked = said | {slot}
+        label = SLOT_LABELS.get(slot, slot)
+        text = (
+            f"{label}: {shown(slot, new)}."
+            if before is None
+            else f"{label}: {shown(slot, before)} → {shown(slot, new)}."
+        )
+        dispatcher.utter_message(text=text, custom={"kind": "ack", "slot": slot})
 
-    def validate_date(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+    def _out_of_turn(self, tracker: Tracker, slot: str) -> bool:
+        """A first value given while another question was asked ("he's in Berlin" to the
+        phone question) is said too, so nothing is taken silently; the pairs that are
+        answered together (a date with its time, a channel with its address) are not."""
+        asked = tracker.get_slot("requested_slot")
+        together = [{"date", "time"}, {"invite_channel", "email"}, {"invite_channel", "phone"},
+                    {"service", "amount"}, {"payment_required", "service"}]  # fmt: skip
+        return bool(asked) and asked != slot and {asked, slot} not in together
+
+    def validate_date(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         if is_invalid(value):
-            return self._reject(dispatcher, tracker, "date", value["invalid"])
+            return self._reject(dispatcher, tracker, "date", value)
         try:
             day = date.fromisoformat(str(value))
         except ValueError:
@@ -486,7 +738,7 @@ class ValidateScheduleForm(FormValidationAction):
                 error(dispatcher, f"{problem} Please give a time.")
                 out["time"] = None
                 return out
-        self._acknowledge(dispatcher, tracker, "date", f"date to {day.strftime('%A, %B %-d')}")
+        self._acknowledge(dispatcher, tracker, "date", day.isoformat())
         return out
 
     def _start_problem(self, day: date, hhmm: str, now: datetime) -> str | None:
@@ -507,9 +759,11 @@ class ValidateScheduleForm(FormValidationAction):
             )
         return None
 
-    def validate_time(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+    def validate_time(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         if is_invalid(value):
-            return self._reject(dispatcher, tracker, "time", value["invalid"])
+            return self._reject(dispatcher, tracker, "time", value)
         try:
             hour, minute = (int(x) for x in str(value).split(":"))
             hhmm = f"{hour:02d}:{minute:02d}"
@@ -525,12 +779,14 @@ class ValidateScheduleForm(FormValidationAction):
             )
             if problem:
                 return self._reject(dispatcher, tracker, "time", f"{problem} Pick a later time.")
-        self._acknowledge(dispatcher, tracker, "time", f"time to {clock(hhmm)}")
+        self._acknowledge(dispatcher, tracker, "time", hhmm)
         return {"time": hhmm}
 
-    def validate_participant(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+    def validate_participant(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         if is_invalid(value):
-            return self._reject(dispatcher, tracker, "participant", value["invalid"])
+            return self._reject(dispatcher, tracker, "participant", value)
         team, _, user = tracker.sender_id.partition(":")
         with services().store.reading() as s:
             clinician = repos.find_clinician(s, team, user)
@@ -555,7 +811,7 @@ class ValidateScheduleForm(FormValidationAction):
                     return self._reject(dispatcher, tracker, "participant", str(exc))
                 contact = repos.contact_by_name(s, contacts_of, name) if contacts_of else None
                 if contact is None:
-                    self._acknowledge(dispatcher, tracker, "participant", f"participant to {name}")
+                    self._acknowledge(dispatcher, tracker, "participant", name)
                     return {"participant": name, "contact_id": None}
             # A known contact fills how to reach them, unless this draft already says.
             out: dict[str, Any] = {"participant": contact.name, "contact_id": contact.id}
@@ -570,7 +826,9 @@ class ValidateScheduleForm(FormValidationAction):
                     out[slot] = known_value
         return out
 
-    def validate_invite_channel(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+    def validate_invite_channel(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         if is_invalid(value) or value not in ("email", "sms", "none"):
             message = (
                 value["invalid"]
@@ -578,30 +836,44 @@ class ValidateScheduleForm(FormValidationAction):
                 else "Choose e-mail, text message or no invitation."
             )
             return self._reject(dispatcher, tracker, "invite_channel", message)
+        self._acknowledge(dispatcher, tracker, "invite_channel", value)
         return {"invite_channel": value}
 
-    def validate_email(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+    def validate_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         if is_invalid(value):
-            return self._reject(dispatcher, tracker, "email", value["invalid"])
+            return self._reject(dispatcher, tracker, "email", value)
         try:
             address = extraction.parse_email(str(value))
         except extraction.ExtractionError as exc:
             return self._reject(dispatcher, tracker, "email", str(exc))
+        self._acknowledge(dispatcher, tracker, "email", address)
         return {"email": address}
 
-    def validate_phone(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+    def validate_phone(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        region = services().practice.default_region
+        theirs = extraction.region_of_zone(tracker.get_slot("participant_tz"))
+        if is_invalid(value) and theirs and theirs != region:
+            # A national number read in the participant's country ("030 1234567" in Berlin).
+            with contextlib.suppress(extraction.ExtractionError):
+                value = extraction.parse_phone(self._raw_text(tracker), region, theirs)
         if is_invalid(value):
-            return self._reject(dispatcher, tracker, "phone", value["invalid"])
+            return self._reject(dispatcher, tracker, "phone", value)
         try:
-            number = extraction.parse_phone(str(value), services().practice.default_region)
+            number = extraction.parse_phone(str(value), region, theirs)
         except extraction.ExtractionError as exc:
             return self._reject(dispatcher, tracker, "phone", str(exc))
-        self._acknowledge(dispatcher, tracker, "phone", f"phone to {phone(number)}")
+        self._acknowledge(dispatcher, tracker, "phone", number)
         return {"phone": number}
 
-    def validate_participant_tz(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+    def validate_participant_tz(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         if is_invalid(value):
-            return self._reject(dispatcher, tracker, "participant_tz", value["invalid"])
+            return self._reject(dispatcher, tracker, "participant_tz", value)
         try:
             ZoneInfo(str(value))
         except (ZoneInfoNotFoundError, ValueError):
@@ -612,16 +884,17 @@ class ValidateScheduleForm(FormValidationAction):
                 f"I don't know the time zone “{value}”. "
                 "Try “Eastern”, “London” or “America/Chicago”.",
             )
-        self._acknowledge(
-            dispatcher, tracker, "participant_tz", f"time zone to {zone_label(value)}"
-        )
+        self._acknowledge(dispatcher, tracker, "participant_tz", str(value))
         return {"participant_tz": str(value)}
 
-    def validate_documents(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+    def validate_documents(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         practice = services().practice
         if is_invalid(value):
-            return self._reject(dispatcher, tracker, "documents", value["invalid"])
+            return self._reject(dispatcher, tracker, "documents", value)
         if value == "none" or practice.package(value) is not None:
+            self._acknowledge(dispatcher, tracker, "documents", value)
             return {"documents": value}
         names = ", ".join(p.name for p in practice.documents) or "none are set up"
         return self._reject(
@@ -632,17 +905,20 @@ class ValidateScheduleForm(FormValidationAction):
         )
 
     def validate_payment_required(
-        self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict
-    ):
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         if not isinstance(value, bool):
             return self._reject(
                 dispatcher, tracker, "payment_required", "Answer “yes” to require payment or “no”."
             )
+        self._acknowledge(dispatcher, tracker, "payment_required", value)
         if not value:
             return {"payment_required": False, "service": None, "amount": None}
         return {"payment_required": True}
 
-    def validate_service(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+    def validate_service(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         practice = services().practice
         service = practice.service(value) if not is_invalid(value) else None
         if service is None:
@@ -651,13 +927,23 @@ class ValidateScheduleForm(FormValidationAction):
                 dispatcher, tracker, "service", f"That isn't one of the services ({names})."
             )
         out: dict[str, Any] = {"service": service.key}
-        if self._before(tracker, "service") not in (None, service.key):
-            out["amount"] = None  # a new service starts again from its own price
+        self._acknowledge(dispatcher, tracker, "service", service.key)
+        if self._before(tracker, "service") not in (None, service.key) and not self._said(
+            tracker, "amount"
+        ):
+            out["amount"] = str(service.price)  # a new service starts from its own price
+            self._acknowledge(dispatcher, tracker, "amount", out["amount"])
         return out
 
-    def validate_amount(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict):
+    def _said(self, tracker: Tracker, slot: str) -> bool:
+        """Whether this message gave a value for the slot."""
+        return slot in understand(tracker)
+
+    def validate_amount(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         if is_invalid(value):
-            return self._reject(dispatcher, tracker, "amount", value["invalid"])
+            return self._reject(dispatcher, tracker, "amount", value)
         practice = services().practice
         try:
             amount = Decimal(str(value))
@@ -679,7 +965,9 @@ class ValidateScheduleForm(FormValidationAction):
                 f"{money(amount)} is more than this practice's maximum "
                 f"of {money(practice.max_amount)}.",
             )
-        return {"amount": str(amount.quantize(Decimal("0.01")))}
+        cents = str(amount.quantize(Decimal("0.01")))
+        self._acknowledge(dispatcher, tracker, "amount", cents)
+        return {"amount": cents}
 
     def _default_zone(self, tracker: Tracker) -> str:
         return tracker.get_slot("clinician_tz") or services().practice.default_timezone

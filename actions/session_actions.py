@@ -23,6 +23,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import booking
 from actions.context import sender_of, services
+from actions.extraction.zones import COMMON_ZONE_CHOICES
 from actions.formatting import money, phone, short_zone, when, zone_label
 from dialogue.domain import FORM, render_response
 from store import repos
@@ -46,15 +47,11 @@ DRAFT_SLOTS = (
     "contact_id",
     "draft_id",
     "requested_slot",
+    "summary_shown",
 )
 
-COMMON_ZONES = (
-    "America/New_York",
-    "America/Chicago",
-    "America/Denver",
-    "America/Los_Angeles",
-    "Europe/London",
-)
+# The zone question's buttons, from the one zone vocabulary.
+COMMON_ZONES = COMMON_ZONE_CHOICES
 
 
 def inform(slot: str, value: Any) -> str:
@@ -164,7 +161,9 @@ class AskAction(Action):
     ) -> None:
         raise NotImplementedError
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         asked = CollectingDispatcher()
         await self.ask(asked, tracker, domain)
         again = error_said_this_turn(tracker)
@@ -223,7 +222,9 @@ class ActionAskTime(AskAction):
     def name(self) -> str:
         return "action_ask_time"
 
-    async def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def ask(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> None:
         day = None
         with contextlib.suppress(ValueError):
             day = datetime.fromisoformat(str(tracker.get_slot("date"))).strftime("%A, %B %-d")
@@ -238,7 +239,9 @@ class ActionAskParticipant(AskAction):
     def name(self) -> str:
         return "action_ask_participant"
 
-    async def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def ask(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> None:
         with services().store.reading() as s:
             clinician_id = clinician_id_of(s, tracker)
             recent = repos.find_contacts(s, clinician_id, "", limit=5) if clinician_id else []
@@ -252,7 +255,9 @@ class ActionAskParticipantTz(AskAction):
     def name(self) -> str:
         return "action_ask_participant_tz"
 
-    async def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def ask(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> None:
         mine = tracker.get_slot("clinician_tz") or services().practice.default_timezone
         default = mine
         zones = [default, *(z for z in COMMON_ZONES if z != default)]
@@ -276,7 +281,9 @@ class ActionAskDocuments(AskAction):
     def name(self) -> str:
         return "action_ask_documents"
 
-    async def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def ask(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> None:
         practice = services().practice
         buttons = [button(p.name, inform("documents", p.key)) for p in practice.documents]
         buttons.append(button("No documents", inform("documents", "none")))
@@ -291,7 +298,9 @@ class ActionAskService(AskAction):
     def name(self) -> str:
         return "action_ask_service"
 
-    async def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def ask(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> None:
         practice = services().practice
         buttons = [
             button(f"{s.name} — {money(s.price, practice.currency)}", inform("service", s.key))
@@ -306,11 +315,13 @@ class ActionAskAmount(AskAction):
     def name(self) -> str:
         return "action_ask_amount"
 
-    async def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def ask(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> None:
         practice = services().practice
         service = practice.service(tracker.get_slot("service"))
         price = service.price if service else None
-        if price is None:
+        if service is None or price is None:
             text = "What amount should the participant pay?"
         else:
             text = (
@@ -328,51 +339,101 @@ class ActionAskAmount(AskAction):
         )
 
 
-def summary_lines(slots: dict[str, Any]) -> list[str]:
-    """The draft in words, as the clinician checks it before Save (a complete draft)."""
+SUMMARY_SLOTS = (
+    "date",
+    "time",
+    "participant",
+    "invite_channel",
+    "email",
+    "phone",
+    "participant_tz",
+    "documents",
+    "payment_required",
+    "service",
+    "amount",
+)
+CHANGED = "  ✎ _changed_"
+
+
+def summary_values(slots: dict[str, Any]) -> dict[str, Any]:
+    """What a summary shows, by slot: Save stores these and nothing else."""
+    return {slot: slots.get(slot) for slot in SUMMARY_SLOTS}
+
+
+def summary_lines(
+    slots: dict[str, Any], draft: booking.Draft, changed: frozenset[str] = frozenset()
+) -> list[str]:
+    """The draft in words, as the clinician checks it before Save; the lines of slots
+    changed since the last summary they saw are marked."""
     practice = services().practice
     draft = booking.draft_from_slots(slots, practice)
     mine = slots.get("clinician_tz") or practice.default_timezone
+
+    def mark(*names: str) -> str:
+        return CHANGED if changed.intersection(names) else ""
+
     lines = [
         "*New scheduled session*: please check, then Save.",
-        f"• When: {when(draft.start, mine)} (your time), {draft.duration_min} min",
+        f"• When: {when(draft.start, mine)} (your time), {draft.duration_min} min"
+        + mark("date", "time"),
     ]
     if draft.participant_tz != mine:
         lines.append(f"   {when(draft.start, draft.participant_tz)} for {draft.participant}")
-    lines.append(f"• Participant: {draft.participant}")
+    lines.append(f"• Participant: {draft.participant}" + mark("participant"))
     invitation = {
         "email": f"E-mail to {draft.email}",
         "sms": f"Text message to {phone(draft.phone or '')}",
         "none": "No invitation",
     }[draft.invite_channel]
-    lines.append(f"• Invitation: {invitation}")
-    lines.append(f"• Participant's time zone: {zone_label(draft.participant_tz)}")
+    lines.append(f"• Invitation: {invitation}" + mark("invite_channel", "email", "phone"))
+    lines.append(
+        f"• Participant's time zone: {zone_label(draft.participant_tz)}" + mark("participant_tz")
+    )
     package = practice.package(draft.documents)
-    lines.append(f"• Documents: {package.name if package else 'None'}")
+    lines.append(f"• Documents: {package.name if package else 'None'}" + mark("documents"))
     if services().payments_enabled:
         service = practice.service(draft.service)
+        paid = mark("payment_required", "service", "amount")
         if service and draft.amount is not None:
-            lines.append(f"• Payment: {service.name}, {money(draft.amount, practice.currency)}")
+            lines.append(
+                f"• Payment: {service.name}, {money(draft.amount, practice.currency)}" + paid
+            )
         else:
-            lines.append("• Payment: not required")
+            lines.append("• Payment: not required" + paid)
     return lines
+
+
+def show_summary(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+    """Show the summary, marking what changed since the last one, and remember what it
+    showed: Save stores exactly that."""
+    slots = tracker.current_slot_values()
+    draft = complete_draft(slots)
+    if draft is None:
+        say_missing(dispatcher, slots)
+        return []
+    values = summary_values(slots)
+    before = tracker.get_slot("summary_shown")
+    changed = frozenset(
+        slot
+        for slot in SUMMARY_SLOTS
+        if isinstance(before, dict) and before.get(slot) != values[slot]
+    )
+    dispatcher.utter_message(
+        response="utter_confirm",
+        summary="\n".join(summary_lines(slots, draft, changed)),
+        custom={"kind": "summary", "changed": sorted(changed)},
+    )
+    return [SlotSet("summary_shown", values)]
 
 
 class ActionShowSummary(Action):
     def name(self) -> str:
         return "action_show_summary"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
-        slots = tracker.current_slot_values()
-        if complete_draft(slots) is None:
-            say_missing(dispatcher, slots)
-            return []
-        dispatcher.utter_message(
-            response="utter_confirm",
-            summary="\n".join(summary_lines(slots)),
-            custom={"kind": "summary"},
-        )
-        return []
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        return show_summary(dispatcher, tracker)
 
 
 def say_missing(dispatcher: CollectingDispatcher, slots: dict[str, Any]) -> None:
@@ -389,7 +450,9 @@ class ActionSaveSession(Action):
     def name(self) -> str:
         return "action_save_session"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         ctx = services()
         slots = tracker.current_slot_values()
         if sender_of(tracker.sender_id) is None:
@@ -407,6 +470,13 @@ class ActionSaveSession(Action):
             else:
                 say_missing(dispatcher, slots)
             return []
+        if tracker.get_slot("summary_shown") != summary_values(slots):
+            # Something changed after the last summary: nothing is stored unseen.
+            dispatcher.utter_message(
+                text="The draft changed since the summary you saw; please check it again.",
+                custom={"kind": "error"},
+            )
+            return show_summary(dispatcher, tracker)
         now = datetime.now(UTC)
         if draft.start <= now:
             dispatcher.utter_message(
@@ -458,7 +528,9 @@ class ActionListSessions(Action):
     def name(self) -> str:
         return "action_list_sessions"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         ctx = services()
         mine = tracker.get_slot("clinician_tz") or ctx.practice.default_timezone
         with ctx.store.reading() as s:
@@ -491,7 +563,9 @@ class ActionCancel(Action):
     def name(self) -> str:
         return "action_cancel"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         if not tracker.get_slot("draft_id") and not tracker.active_loop_name:
             dispatcher.utter_message(response="utter_nothing_to_cancel")
             return []
@@ -505,7 +579,9 @@ class ActionStartOver(Action):
     def name(self) -> str:
         return "action_start_over"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         dispatcher.utter_message(response="utter_restarted")
         dispatcher.utter_message(response="utter_greet")
         return [
@@ -522,7 +598,9 @@ class ActionWhichChange(Action):
     def name(self) -> str:
         return "action_which_change"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         if tracker.get_slot("draft_id"):
             dispatcher.utter_message(response="utter_which_change")
             return []
@@ -540,7 +618,9 @@ class ActionGoBack(Action):
     def name(self) -> str:
         return "action_go_back"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         events = [e for e in tracker.events or [] if isinstance(e, dict)]
         draft_id = tracker.get_slot("draft_id")
         users = [i for i, e in enumerate(events) if e.get("event") == "user"]

@@ -108,6 +108,10 @@ def _run(coro: Any) -> Any:
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    if hasattr(value, "__dataclass_fields__"):
+        return {name: getattr(value, name) for name in value.__dataclass_fields__}
     if isinstance(value, dt_time):
         return value.strftime("%H:%M")
     if hasattr(value, "isoformat"):
@@ -291,10 +295,18 @@ class _Turn:
             {"entity": k, "value": None, "error": msg, "extractor": "sessionbot"}
             for k, msg in dict(found.problems).items()
         ]
+        for name, choices in dict(getattr(found, "choices", {}) or {}).items():
+            entities.append({"entity": "choices", "value": {"slot": name, "choices": choices}})
+        for extra in ("shift", "notes", "unread"):
+            value = getattr(found, extra, None)
+            if value:
+                entities.append({"entity": extra, "value": _jsonable(value)})
         if found.change:
             entities.append({"entity": "slot", "value": found.change})
-        intent = INTENT_NAMES.get(found.intent or "", found.intent)
-        intent = intent or ("change" if found.change else "inform")
+        named: str | None = INTENT_NAMES.get(found.intent or "", found.intent)
+        intent = named or ("change" if found.change else "inform")
+        if intent in ("save", "affirm") and found.slots():
+            intent = "inform"  # "make it 4pm and save": the change is shown before any Save
         return {
             "text": text,
             "intent": {"name": intent, "confidence": 1.0},
@@ -344,11 +356,12 @@ class _Turn:
 
     def _on_change(self, latest: dict[str, Any]) -> None:
         slot = next((e["value"] for e in latest["entities"] if e["entity"] == "slot"), None)
-        values = [e for e in latest["entities"] if e["entity"] != "slot"]
+        notes = ("slot", "notes", "unread", "choices")
+        values = [e for e in latest["entities"] if e["entity"] not in notes]
         if self.phase == "idle":
             self._on_inform(latest)
             return
-        if values and slot is None:
+        if values:  # "change the time to 4pm": the new value is right there
             self._on_inform(latest)
             return
         if slot is None or slot not in self._form_slots():
@@ -469,7 +482,7 @@ class _Turn:
         asked, self.messages[mark:] = self.messages[mark:], []
         offer = next((m for m in asked if m.buttons or m.custom.get("widget")), None)
         last = max(i for i, m in enumerate(self.messages) if m.kind == "error")
-        if offer is not None:
+        if offer is not None and not self.messages[last].buttons:  # a close call keeps its own
             error = self.messages[last]
             self.messages[last] = BotMessage(
                 error.text, offer.buttons, {**offer.custom, "kind": "error"}
@@ -477,7 +490,12 @@ class _Turn:
 
     def _continue_form(self) -> None:
         """Ask what is missing, or show the summary when nothing is."""
-        quiet = {"text": None, "intent": {"name": "ask"}, "entities": [], "sessionbot_nlu": True}
+        quiet: dict[str, Any] = {
+            "text": None,
+            "intent": {"name": "ask"},
+            "entities": [],
+            "sessionbot_nlu": True,
+        }
         events, _ = self._call("validate_schedule_form", quiet)
         self._apply(events)
         requested = self.slots.get("requested_slot")

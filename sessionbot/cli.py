@@ -211,6 +211,14 @@ def nlu_record(text: str, found: Any) -> dict[str, Any]:
             record[key] = str(value)
         else:
             record[key] = value
+    # What else the conversation would act on or say back, only when there is any.
+    shift = getattr(found, "shift", None)
+    if shift is not None:
+        record["shift"] = {"minutes": shift.minutes, "days": shift.days}
+    for extra in ("problems", "choices", "notes", "unread"):
+        value = getattr(found, extra, None)
+        if value:
+            record[extra] = dict(value) if extra in ("problems", "choices") else list(value)
     return record
 
 

@@ -50,6 +50,8 @@ class Practice:
     join_after_end: timedelta = timedelta(minutes=30)
     documents: tuple[DocumentPackage, ...] = ()
     services: tuple[Service, ...] = field(default_factory=tuple)
+    # Hours (start, end) the practice sees clients: "at 5" is 5 PM when only 17:00 fits.
+    working_hours: tuple[int, int] = (8, 20)
 
     def package(self, key: str | None) -> DocumentPackage | None:
         return next((p for p in self.documents if p.key == key), None)
@@ -71,6 +73,10 @@ def parse_practice(data: dict) -> Practice:
     try:
         ZoneInfo(data.get("default_timezone", "America/New_York"))
         window = data.get("join_window", {})
+        hours = data.get("working_hours", {})
+        working_hours = (int(hours.get("start", 8)), int(hours.get("end", 20)))
+        if not 0 <= working_hours[0] < working_hours[1] <= 24:
+            raise ValueError(f"working_hours must be 0 <= start < end <= 24, not {working_hours}")
         services = tuple(
             Service(
                 key=str(s["key"]),
@@ -105,6 +111,7 @@ def parse_practice(data: dict) -> Practice:
             join_after_end=timedelta(minutes=int(window.get("minutes_after_end", 30))),
             documents=documents,
             services=services,
+            working_hours=working_hours,
         )
     except (KeyError, ValueError, ArithmeticError, TypeError) as exc:
         raise PracticeFileError(f"practice file: {exc!r}") from exc

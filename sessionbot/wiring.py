@@ -28,6 +28,7 @@ def make_nlu(practice: Practice) -> Callable[[str, datetime, str | None], Any]:
             packages=packages,
             services=services,
             requested_slot=requested_slot,
+            working_hours=practice.working_hours,
         )
 
     return nlu

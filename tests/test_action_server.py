@@ -207,20 +207,21 @@ def test_save_and_summary_on_an_unfinished_draft_say_what_is_missing(parts) -> N
 
 
 def full_draft(sender: str, draft_id: str, participant: str) -> dict:
+    from actions.session_actions import summary_values
+
     tomorrow = (datetime.now(ZoneInfo("America/New_York")) + timedelta(days=1)).date()
-    return {
-        "sender_id": sender,
-        "slots": {
-            "date": tomorrow.isoformat(),
-            "time": "15:00",
-            "participant": participant,
-            "invite_channel": "none",
-            "participant_tz": "America/New_York",
-            "documents": "none",
-            "clinician_tz": "America/New_York",
-            "draft_id": draft_id,
-        },
+    slots = {
+        "date": tomorrow.isoformat(),
+        "time": "15:00",
+        "participant": participant,
+        "invite_channel": "none",
+        "participant_tz": "America/New_York",
+        "documents": "none",
+        "clinician_tz": "America/New_York",
+        "draft_id": draft_id,
     }
+    # Save stores only what the last summary showed: this draft's summary was shown.
+    return {"sender_id": sender, "slots": {**slots, "summary_shown": summary_values(slots)}}
 
 
 def test_another_clinicians_draft_id_never_answers_with_their_session(parts) -> None:

@@ -112,6 +112,21 @@ def test_nlu_reads_standard_input(env: Path, capsys) -> None:
     ]
 
 
+def test_nlu_shows_shifts_close_calls_notes_and_what_it_did_not_understand(
+    env: Path, capsys
+) -> None:
+    texts = "push it back 30 minutes\nnext thursday 4:30pm central blorp\nshe's in Springfield\n"
+    out = run_cli(["nlu", "--now", "2026-11-24T10:00", "--tz", "America/New_York"], capsys, texts)
+    shift, thursday, springfield = (json.loads(x) for x in out.splitlines())
+    assert shift == {"text": "push it back 30 minutes", "shift": {"minutes": 30, "days": 0}}
+    assert thursday["date"] == "2026-11-26" and thursday["time"] == "17:30"
+    assert thursday["choices"] == {"date": [["Thursday, December 3", "2026-12-03"]]}
+    assert "4:30 PM Central is 5:30 PM your time." in thursday["notes"]
+    assert thursday["unread"] == ["blorp"]
+    assert springfield["problems"] == {"participant_tz": "Which Springfield do you mean?"}
+    assert len(springfield["choices"]["participant_tz"]) >= 2
+
+
 def test_the_installed_command_runs_a_piped_conversation(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SESSIONBOT_", "STRIPE_"))}
     env.update(SESSIONBOT_DATA_DIR=str(tmp_path / "d"), SESSIONBOT_ENCRYPTION_KEY=TEST_KEY)

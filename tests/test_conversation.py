@@ -119,7 +119,7 @@ def test_past_time_today_is_refused(chat: Chat, clock) -> None:
 def test_a_correction_mid_form_changes_the_earlier_answer(chat: Chat, clock) -> None:
     chat.say("tomorrow 3pm")
     reply = chat.say("make it 4pm instead")
-    assert "Changed the time to 4:00 PM" in reply.text
+    assert "Time: 3:00 PM → 4:00 PM." in reply.text
     assert reply.requested_slot == "participant"
     assert chat.parts.runner.state_of(chat.who)["slots"]["time"] == "16:00"
 

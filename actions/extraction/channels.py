@@ -1,0 +1,59 @@
+"""How the participant is invited: "email", "sms" or "none" ("by text", "switch to e-mail",
+"send it by text instead", "no invite")."""
+
+from __future__ import annotations
+
+import re
+
+from actions.extraction.reader import Context, Reader, Rule, constant, read_rules, rules_finder
+
+_SWITCH = r"(?:switch|change|move|go|swap)(?:\s+(?:it|that|the\s+invit\w*|over))?\s+to\s+"
+_NONE = re.compile(
+    r"\b(?:(?:no|without(?:\s+an?)?|skip(?:\s+the)?)\s+invit(?:e|es|ation|ations)"
+    r"|(?:don'?t|do\s+not)\s+(?:send\s+(?:an?\s+|the\s+)?invit\w*|invite(?:\s+them)?)"
+    rf"|{_SWITCH}(?:no\s+invit\w*|none))\b",
+    re.IGNORECASE,
+)
+_SMS = re.compile(
+    r"\b(?:(?:by|via|over|through|send\s+(?:a|an)|as\s+an?)\s+(?:text(?:\s+message)?|sms|txt)"
+    rf"|{_SWITCH}(?:a\s+)?(?:text(?:\s+message)?|sms|txt)|text\s+message|sms|texting"
+    r"|text\s+(?:her|him|them|it)(?:\s+instead)?)\b",
+    re.IGNORECASE,
+)
+# "text" standing alone in a list of answers ("Lee, text 617 555 0101, ..."): the phone
+# beside it is already taken, so a gap, a comma or the end follows the word.
+_SMS_ALONE = re.compile(r"\b(?:text|txt)\b(?=\s*(?:[,;]|$)|\s{2})", re.IGNORECASE)
+_EMAIL = re.compile(
+    rf"\b(?:(?:by|via|over|through|{_SWITCH}(?:an?\s+)?)\s*)?e-?mail\b(?!\s+(?:is|should|address))",
+    re.IGNORECASE,
+)
+_ANSWER_SMS = re.compile(r"^\W*(?:text|txt|phone|mobile|cell|sms)\W*$", re.IGNORECASE)
+_ANSWER_EMAIL = re.compile(r"^\W*(?:mail|email|e-mail)\W*$", re.IGNORECASE)
+_ANSWER_NONE = re.compile(
+    r"^\W*(?:none|no|nope|neither|nothing|skip|no\s+thanks|don'?t)\W*$", re.IGNORECASE
+)
+RULES: tuple[Rule, ...] = (
+    (_NONE, constant("none")),
+    (_SMS, constant("sms")),
+    (_EMAIL, constant("email")),
+)
+ANSWER_RULES = (
+    *RULES,
+    (_ANSWER_SMS, constant("sms")),
+    (_ANSWER_EMAIL, constant("email")),
+    (_ANSWER_NONE, constant("none")),
+)
+# While the name is asked, "text" or "email" alone still answer how to invite: nobody is
+# called "txt". ("no" is not among them: it answers nothing about the name.)
+_NAME_ASKED_RULES = (*RULES, (_ANSWER_SMS, constant("sms")), (_ANSWER_EMAIL, constant("email")))
+_find = rules_finder(RULES, ANSWER_RULES, "invite_channel")
+
+
+def find_channel(reader: Reader, ctx: Context) -> str | None:
+    if ctx.requested_slot == "participant":
+        found = read_rules(reader, _NAME_ASKED_RULES, ctx, "invite_channel")
+    else:
+        found = _find(reader, ctx)
+    if found is None and reader.claims:  # "text" among other answers, its number taken
+        found = read_rules(reader, ((_SMS_ALONE, constant("sms")),), ctx, "invite_channel")
+    return found

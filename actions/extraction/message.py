@@ -1,0 +1,230 @@
+"""One message, read whole: every slot it gives, in a fixed order of finders over one
+``Reader`` (e-mail, phone, amount, shift, change request, time, date, zone, channel,
+documents, service, intent, participant), so a span is read for one slot only and a phone
+number is never read as a date; then what nobody claimed.
+
+The ``parse_*`` functions read one slot the conversation asked for and raise
+``ExtractionError`` with a sentence the clinician can act on.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from actions.extraction import typos
+from actions.extraction.amounts import find_amount, find_payment_required
+from actions.extraction.channels import find_channel
+from actions.extraction.dates import DateChoice, find_date
+from actions.extraction.documents import find_documents, find_service
+from actions.extraction.emails import find_email, unwrap_slack_links
+from actions.extraction.intents import Shift, find_change, find_intent, find_shift
+from actions.extraction.participant import find_participant, leftover_words
+from actions.extraction.phones import find_phone
+from actions.extraction.reader import (
+    EPOCH,
+    NO_CHOICES,
+    Context,
+    ExtractionError,
+    Finder,
+    Reader,
+)
+from actions.extraction.times import Ambiguous, SaidTime, find_time
+from actions.extraction.zones import find_zone, short_zone, unknown_zone
+
+SLOT_NAMES = (
+    "date",
+    "time",
+    "phone",
+    "email",
+    "participant_tz",
+    "invite_channel",
+    "participant",
+    "amount",
+    "documents",
+    "service",
+    "payment_required",
+)
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What one message says. ``problems``: slot -> why its value was refused;
+    ``choices``: slot -> (label, value) pairs when two readings fit; ``notes``: how a
+    value was read, to say back ("4:30 PM Central is 5:30 PM your time"); ``unread``:
+    the words nobody understood."""
+
+    date: datetime.date | None = None
+    time: datetime.time | None = None
+    phone: str | None = None
+    email: str | None = None
+    participant_tz: str | None = None
+    invite_channel: str | None = None
+    participant: str | None = None
+    amount: Decimal | None = None
+    documents: str | None = None
+    service: str | None = None
+    payment_required: bool | None = None
+    intent: str | None = None
+    change: str | None = None
+    shift: Shift | None = None
+    problems: Mapping[str, str] = field(default_factory=dict)
+    choices: Mapping[str, list[tuple[str, str]]] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    unread: tuple[str, ...] = ()
+
+    def slots(self) -> dict[str, object]:
+        """The slot values that were found, by slot name."""
+        found = ((name, getattr(self, name)) for name in SLOT_NAMES)
+        return {name: value for name, value in found if value is not None}
+
+
+_FINDERS: tuple[tuple[str, Finder], ...] = (
+    ("email", find_email),
+    ("phone", find_phone),
+    ("payment_required", find_payment_required),
+    ("amount", find_amount),
+    ("shift", find_shift),
+    ("change", find_change),
+    ("time", find_time),
+    ("date", find_date),
+    ("participant_tz", find_zone),
+    ("invite_channel", find_channel),
+    ("documents", find_documents),
+    ("service", find_service),
+    ("intent", find_intent),
+    ("participant", find_participant),
+)
+
+# What to say when the slot asked for is not in the answer, given the words left unread.
+MISSING: dict[str, Callable[[str], str]] = {
+    "date": lambda _: "I couldn't read that as a date; try tomorrow, Tuesday, Dec 3 or 12/3.",
+    "time": lambda _: "I couldn't read that as a time; try 3pm, 9:30 am or 15:30.",
+    "phone": lambda _: "I couldn't find a phone number there; try +1 617 555 0101.",
+    "email": lambda _: "I couldn't find an e-mail address there; try jane@example.com.",
+    "amount": lambda _: "I couldn't read that as an amount; try 120 or $120.50.",
+    "invite_channel": lambda _: "Please answer email, text or none.",
+    "participant_tz": lambda words: str(unknown_zone(words)),
+}
+
+
+def _clock(value: datetime.time) -> str:
+    return value.strftime("%-I:%M %p")
+
+
+def _in_clinician_zone(
+    said: SaidTime, date: datetime.date | None, ctx: Context
+) -> tuple[datetime.time, datetime.date | None, str | None]:
+    """A time said in another zone, as the clinician's wall time (and date, when a date was
+    given and the time crosses midnight), with a note saying so."""
+    mine = getattr(ctx.now.tzinfo, "key", None)
+    if said.zone is None or said.zone == mine or ctx.now.tzinfo is None:
+        return said.time, date, None
+    day = date or ctx.today
+    there = datetime.datetime.combine(day, said.time, tzinfo=ZoneInfo(said.zone))
+    here = there.astimezone(ctx.now.tzinfo)
+    note = f"{_clock(said.time)} {short_zone(said.zone)} is {_clock(here.time())} your time."
+    return here.time(), (here.date() if date is not None else None), note
+
+
+def extract(
+    text: str,
+    *,
+    now: datetime.datetime,
+    default_region: str = "US",
+    packages: Mapping[str, str] = NO_CHOICES,
+    services: Mapping[str, str] = NO_CHOICES,
+    requested_slot: str | None = None,
+    working_hours: tuple[int, int] = (8, 20),
+    participant_region: str | None = None,
+) -> Extracted:
+    """Every slot value one message gives, plus intent, change request, shift, problems,
+    choices to offer, notes and the words not understood."""
+    ctx = Context(
+        now, default_region, packages, services, requested_slot, working_hours,
+        participant_region,
+    )  # fmt: skip
+    corrected, fixes = typos.correct(unwrap_slack_links(text))
+    reader = Reader(corrected)
+    found: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    choices: dict[str, list[tuple[str, str]]] = {}
+    notes: list[str] = [f"I read “{typo}” as {fix.capitalize()}." for typo, fix in fixes]
+    for slot, finder in _FINDERS:
+        try:
+            value = finder(reader, ctx)
+        except Ambiguous as err:
+            problems[err.slot] = str(err)
+            choices[err.slot] = err.choices
+            continue
+        except ExtractionError as err:
+            problems[slot] = str(err)
+            continue
+        if value is not None:
+            found[slot] = value
+    said: SaidTime | None = found.pop("time", None)
+    picked: DateChoice | None = found.pop("date", None)
+    date = picked.date if picked else None
+    if picked and picked.other and "date" not in problems:
+        choices["date"] = [(picked.other.strftime("%A, %B %-d"), picked.other.isoformat())]
+        notes.append(
+            f"I took {picked.date.strftime('%A, %B %-d')}; "
+            f"if you meant {picked.other.strftime('%A, %B %-d')}, say so."
+        )
+    if said is not None:
+        time, date, note = _in_clinician_zone(said, date, ctx)
+        found["time"] = time
+        if note:
+            notes.append(note)
+        if said.zone and not said.mine:
+            found.setdefault("participant_tz", said.zone)
+    if date is not None:
+        found["date"] = date
+    left = leftover_words(reader.rest)
+    if requested_slot in MISSING and left and not found.keys() - {"participant"} and not problems:
+        found.pop("participant", None)
+        problems[requested_slot] = MISSING[requested_slot](" ".join(left))
+        left = []
+    return Extracted(
+        **found, problems=problems, choices=choices, notes=tuple(notes), unread=tuple(left)
+    )
+
+
+def _parse_one(slot: str, text: str, ctx: Context) -> Any:
+    finder = dict(_FINDERS)[slot]
+    value = finder(Reader(unwrap_slack_links(text)), ctx)
+    if value is None:
+        raise ExtractionError(MISSING[slot](text))
+    return value
+
+
+def parse_date(text: str, now: datetime.datetime) -> datetime.date:
+    """The date a clinician means, in their wall time; past dates are the caller's concern."""
+    corrected, _ = typos.correct(text)
+    choice: DateChoice = _parse_one("date", corrected, Context(now=now, requested_slot="date"))
+    return choice.date
+
+
+def parse_time(text: str) -> datetime.time:
+    """A time of day; bare hours outside working hours are the afternoon ("3" is 15:00)."""
+    said: SaidTime = _parse_one("time", text, Context(now=EPOCH, requested_slot="time"))
+    return said.time
+
+
+def parse_email(text: str) -> str:
+    """An e-mail address, normalized by email-validator."""
+    return _parse_one("email", text, Context(now=EPOCH, requested_slot="email"))
+
+
+def parse_amount(text: str) -> Decimal:
+    """A positive amount quantized to cents; the practice maximum is the caller's concern."""
+    return _parse_one("amount", text, Context(now=EPOCH, requested_slot="amount"))
+
+
+def parse_channel(text: str) -> str:
+    """How the participant is invited: "email", "sms" or "none"."""
+    return _parse_one("invite_channel", text, Context(now=EPOCH, requested_slot="invite_channel"))

@@ -1,0 +1,178 @@
+"""The participant's name, taken only where a name is plainly meant: when the name was
+asked for, when a word marks it ("with Jane", "for Mr. Alvarez", "see JD", "it should be
+JT", "client is Ana"), or when it opens the message ("JD tomorrow 3pm", "Jane Smith, ...").
+A name being replaced ("not JD") is never taken. Every other word nobody claimed is
+said back to the clinician, never stored.
+"""
+
+from __future__ import annotations
+
+import re
+
+from actions.extraction.reader import Context, ExtractionError, Reader
+
+FILLER = frozenset({
+    "schedule", "session", "sessions", "with", "for", "on", "at", "by", "a", "an", "the", "new",
+    "book", "please", "pls", "plz", "invite", "via", "and", "send", "to", "it", "make",
+    "instead", "actually", "change", "set", "up", "setup", "appointment", "appt", "video",
+    "call", "meeting", "client", "patient", "can", "could", "would", "you", "i", "i'd", "want",
+    "like", "need", "let's", "lets", "let", "me", "my", "her", "him", "them", "their", "his",
+    "is", "of", "in", "next", "hi", "hey", "hello", "thanks", "thank", "thx", "ty", "time",
+    "date", "from", "invitation", "link", "should", "be", "i'm", "im", "we", "also", "us",
+    "our", "name", "participant", "called", "named", "or", "oh", "um", "uh", "rather", "than",
+    "not", "move", "reschedule", "put", "push", "shift", "see", "meet", "do", "get", "have",
+    "will", "that", "this", "there", "forms", "form", "packet", "package", "documents",
+    "paperwork", "it's", "that's", "its", "thats", "he's", "she's", "he", "she", "they",
+    "sorry", "oops", "wait", "just", "so", "ok", "okay", "sure", "yes", "no", "but", "then",
+    "please.", "sth", "smth", "something", "someone", "somebody", "anyone", "one", "session.",
+    "asap", "quick", "quickly", "really", "now", "right", "correction", "fix", "update",
+    "meant", "mean", "typo", "sent", "number", "address", "cell", "mobile", "phone", "email",
+    "e-mail", "are", "was", "were", "am", "as", "if", "any", "all", "again", "way",
+    "prefer", "prefers", "preferred", "should've", "go", "add", "include", "use", "using",
+    "only", "same", "still", "more", "less", "later", "earlier", "back", "here",
+    "what", "when", "where", "who", "how", "why", "which", "lol", "btw", "fyi", "hmm",
+    "ah", "gonna", "wanna", "needs", "to-do", "pm", "dr", "mr", "mrs", "ms",
+    "sched", "u", "ur", "w/", "mtg", "sesh", "vid", "telehealth", "zoom", "nah", "yeah",
+    "morning", "afternoon", "evening", "needed", "required", "necessary", "sounds", "good",
+    "great", "perfect", "works", "fine", "thanks.", "cheers", "else", "nothing", "anything",
+})  # fmt: skip
+TITLES = frozenset({"mr", "mrs", "ms", "mx", "dr", "prof", "miss"})
+_TOKEN = re.compile(r"[^\s,;:!?()\[\]{}\"“”<>*_]+")
+_NAME_TOKEN = re.compile(r"[^\W\d_](?:[^\W\d_]|['’.\-]){0,40}")
+# Words that mark a name after them; a contraction or "is" may follow the marker.
+_MARKER = re.compile(
+    r"\b(?:(with|w/|for|see|seeing|meet|meeting|client|patient|participant|named|called"
+    r"|name(?:'s|’s|\s+is|\s+should\s+be|\s+to)?|should\s+be|book|booking|schedule)"
+    r"|it'?s|it’s|that'?s|that’s|is\s+actually|actually|to)"
+    r"(?:\s+(?:is|for|with|be|actually|called|named|a|an|the))?\s(?=\S)",
+    re.IGNORECASE,
+)
+_NOT_NAME = re.compile(r"\bnot\s+(?=\S)", re.IGNORECASE)
+MAX_NAME_WORDS = 4
+
+
+def _clean(token: str) -> str:
+    token = token.strip("-–—'’")
+    if token.count(".") == 1 and token.endswith(".") and token[:-1].lower() not in TITLES:
+        token = token[:-1]  # sentence end, not initials like "J.D." nor "Mr."
+    return token
+
+
+def leftover_words(rest: str) -> list[str]:
+    """The words nobody claimed, fillers dropped."""
+    found = []
+    for token in _TOKEN.findall(rest):
+        token = _clean(token)
+        if token and token.lower() not in FILLER:
+            found.append(token)
+    return found
+
+
+def _name_at(rest: str, start: int, *, any_case: bool) -> tuple[str, int, int] | None:
+    """The name that begins at start: up to four name-like words, stopping at a filler,
+    a comma or a span another slot took (two spaces or more); title words kept."""
+    taken: list[str] = []
+    end = start
+    expected = 0
+    for match in re.finditer(r"(\s*)([^\s,;:!?()\[\]{}\"“”<>*]+)", rest[start : start + 200]):
+        if match.start() != expected:
+            break  # a comma or other punctuation ends the name
+        expected = match.end()
+        gap, token = match.group(1), _clean(match.group(2))
+        if taken and len(gap) >= 2:
+            break
+        if not token or not _NAME_TOKEN.fullmatch(token):
+            break
+        word = token.lower().rstrip(".")
+        if word not in TITLES and (word in FILLER or not (any_case or token[0].isupper())):
+            break
+        taken.append(token)
+        end = start + match.end()
+        if len(taken) >= MAX_NAME_WORDS:
+            break
+    if not any(t.lower().rstrip(".") not in TITLES for t in taken):
+        return None
+    return " ".join(taken), start, end
+
+
+def find_participant(reader: Reader, ctx: Context) -> str | None:
+    """A name where one is plainly meant; the words of a replaced name ("not JD") are
+    taken so they are neither stored nor said back."""
+    rest = reader.rest
+    replaced_spans = []
+    for match in _NOT_NAME.finditer(rest):
+        replaced = _name_at(rest, match.end(), any_case=True)
+        if replaced:
+            replaced_spans.append((match.start(), replaced[2]))
+    reader.cut_many(replaced_spans, "replaced")
+    rest = reader.rest
+    if ctx.requested_slot == "participant":
+        left = _answer_words(rest)
+        if left:
+            reader.clear("participant")
+            return parse_participant(" ".join(left))
+        return None
+    for match in _MARKER.finditer(rest):
+        found = _name_at(rest, match.end(), any_case=True)
+        # After a strong marker ("with jd") lower-case initials are a name; after a weak
+        # one ("schedule sth") they are not.
+        if found and _plausible(found[0], strong=bool(match.group(1))):
+            reader.cut(match.start(), found[2], "participant")
+            return parse_participant(found[0])
+    if ctx.requested_slot is not None:
+        return None  # an unmarked word answering another question is not a name
+    lead = re.match(r"\s*", rest)
+    start = lead.end() if lead else 0
+    found = _name_at(rest, start, any_case=False)
+    if found and _followed_by_a_break(rest, found[2]) and _plausible(found[0]):
+        reader.cut(start, found[2], "participant")
+        return parse_participant(found[0])
+    # "jd tmrw 2p": lower-case initials opening the message, right before another answer.
+    initials = re.match(r"\s*([^\W\d_]{2,3})(?=\s{2}|,)", rest)
+    if initials and initials.group(1).lower() not in FILLER and reader.claims:
+        reader.cut(initials.start(1), initials.end(1), "participant")
+        return parse_participant(initials.group(1))
+    return None
+
+
+def _plausible(name: str, *, strong: bool = False) -> bool:
+    """A marked name has at least two letters and is not a lone short lower-case word
+    ("for sth"); initials are written in capitals or with dots."""
+    letters = sum(char.isalpha() for char in name)
+    if letters < 2:
+        return False
+    return strong or not (name.islower() and len(name) <= 3 and "." not in name)
+
+
+def _followed_by_a_break(rest: str, end: int) -> bool:
+    """An unmarked name opens the message and stands apart: a comma, a span another slot
+    took (two spaces), or the end follows it."""
+    after = rest[end : end + 2]
+    return after == "" or after.startswith(",") or after.startswith(";") or after == "  "
+
+
+def _answer_words(rest: str) -> list[str]:
+    """The answer to "who is the session with?", without "it's", "that's for", "name is"."""
+    text = re.sub(
+        r"^\s*(?:(?:it|that|this|the\s+name|name|the\s+client|client|participant)"
+        r"(?:'s|’s|\s+is|\s+will\s+be|\s+should\s+be)?\s+)?(?:for|with)?\s*",
+        "",
+        rest,
+        count=1,
+        flags=re.IGNORECASE,
+    )
+    tokens = [_clean(t) for t in _TOKEN.findall(text)]
+    kept = [t for t in tokens if t and (t.lower() not in FILLER or t.lower().rstrip(".") in TITLES)]
+    return kept
+
+
+def parse_participant(text: str) -> str:
+    """A name or initials, trimmed, whitespace collapsed, surrounding quotes removed."""
+    name = " ".join(text.split()).strip("\"'“”‘’` ")
+    if len(name) < 2:
+        raise ExtractionError("Please give at least 2 characters: a name or initials like JD.")
+    if len(name) > 80:
+        raise ExtractionError("That name is too long; please keep it under 80 characters.")
+    if not any(char.isalpha() for char in name):
+        raise ExtractionError("A name needs at least one letter: a name or initials like JD.")
+    return name

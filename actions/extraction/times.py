@@ -1,0 +1,240 @@
+"""Times of day as people say them: "3pm", "11a", "15:30", "noon", "a quarter past 4",
+"twenty to six", "half 3" (British: 3:30), "at 5" (the practice's working hours decide
+am or pm, or the clinician is asked), and a zone named beside the time ("4:30pm central").
+
+A time is returned with the zone it was said in, when one was named; ``message`` turns it
+into the clinician's wall time once the date is known (daylight saving needs the date).
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+
+from actions.extraction.reader import Context, ExtractionError, Reader, words
+
+
+@dataclass(frozen=True)
+class SaidTime:
+    """A time of day, and the zone it was said in when the clinician named one."""
+
+    time: datetime.time
+    zone: str | None = None
+    mine: bool = False  # "3pm my time": the clinician's own zone, not the participant's
+
+
+class Ambiguous(ExtractionError):
+    """Two readings fit; ``choices`` are (label, value) pairs to offer as buttons."""
+
+    def __init__(self, message: str, slot: str, choices: list[tuple[str, str]]) -> None:
+        super().__init__(message)
+        self.slot = slot
+        self.choices = choices
+
+
+NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+}  # fmt: skip
+_MINUTE_WORDS = {
+    "quarter": 15, "a quarter": 15, "half": 30, "five": 5, "ten": 10, "twenty": 20,
+    "twenty five": 25, "twenty-five": 25,
+}  # fmt: skip
+_HOUR = rf"(\d{{1,2}}|{words(*NUMBER_WORDS)})"
+_MERIDIEM = r"(?:\s*([ap])\.?\s?m\b\.?|([ap])\b)"
+# "tonight" only peeks, so the date finder still reads it as today.
+_PERIOD = r"(?:\s+(?:in\s+the\s+)?(morning|afternoon|evening)|(?=\s+(tonight)))?"
+
+_MERIDIEM_TIME = re.compile(
+    rf"(?<![\d:.])\b(\d{{1,2}})(?:[:.](\d{{2}}))?{_MERIDIEM}", re.IGNORECASE
+)
+_CLOCK = re.compile(r"(?<![\d:./$])\b(\d{1,2}):(\d{2})(?![\d:])" + _PERIOD, re.IGNORECASE)
+_OCLOCK = re.compile(rf"\b{_HOUR}\s*o'?\s?clock\b" + _PERIOD, re.IGNORECASE)
+_AT = re.compile(
+    r"(?:\bat|@)\s*(\d{1,2})(?!\d|:|/|\.\d|\s*(?:st|nd|rd|th)\b|\s*(?:min|hour|hr|day|week))\b"
+    + _PERIOD,
+    re.IGNORECASE,
+)
+_WITH_PERIOD = re.compile(
+    r"(?<![\w.:/$])(\d{1,2})(?::(\d{2}))?\s+(?:in\s+the\s+)?(morning|afternoon|evening)\b"
+    r"|(?<![\w.:/$])(\d{1,2})(?::(\d{2}))?(?=\s+tonight\b)",
+    re.IGNORECASE,
+)
+# "make it 11", "make it 4:30": a bare hour after "make it" is a time.
+_MAKE_IT = re.compile(r"\bmake\s+it\s+(\d{1,2})(?::(\d{2}))?(?![\w:/.%])", re.IGNORECASE)
+_WORD = re.compile(r"\b(noon|midday|midnight)(?:ish)?\b", re.IGNORECASE)
+_RELATIVE = re.compile(
+    rf"\b(?:(a\s+quarter|quarter|half|\d{{1,2}}|{words(*_MINUTE_WORDS)})(?:\s+minutes?)?\s+"
+    rf"(past|after|to|before|till|til)\s+{_HOUR}|half\s+{_HOUR}(?!\s*(?:hours?|hrs?)\b))"
+    rf"(?:{_MERIDIEM})?" + _PERIOD,
+    re.IGNORECASE,
+)
+_BARE = re.compile(r"(?<![\w.:/$])(\d{1,2})(?::(\d{2}))?(?![\w.:/%])" + _PERIOD, re.IGNORECASE)
+
+
+def _time_of_day(hour: int, minute: int, spoken: str) -> datetime.time:
+    if hour > 23 or minute > 59:
+        raise ExtractionError(f"“{spoken}” isn't a time of day; try 3pm or 15:30.")
+    return datetime.time(hour, minute)
+
+
+def _clock(hour: int, minute: int) -> str:
+    return datetime.time(hour, minute).strftime("%-I:%M %p")
+
+
+def hour_of_day(hour: int, minute: int, written: str, period: str | None, ctx: Context) -> int:
+    """An hour said without am/pm. A period word decides ("in the evening"); "07" or any
+    hour past 12 is a 24-hour clock; otherwise the reading inside the practice's working
+    hours wins, and when both or neither fit, the clinician is asked."""
+    if period:
+        afternoon = period.lower() != "morning"
+        if afternoon and hour < 12:
+            return hour + 12
+        return 0 if (not afternoon and hour == 12) else hour
+    if hour == 0 or hour > 12 or written.startswith("0") or hour == 12:
+        return hour
+    start, end = ctx.working_hours
+    morning, evening = hour, hour + 12
+    fits = [h for h in (morning, evening) if start * 60 <= h * 60 + minute < end * 60]
+    if len(fits) == 1:
+        return fits[0]
+    if not fits and evening * 60 + minute < 24 * 60 and hour <= 7:
+        return evening
+    if not fits:
+        return morning
+    raise Ambiguous(
+        f"Do you mean {_clock(morning, minute)} or {_clock(evening, minute)}?",
+        "time",
+        [(_clock(h, minute), f"{h:02d}:{minute:02d}") for h in (morning, evening)],
+    )
+
+
+def _meridiem_hour(hour: int, meridiem: str, spoken: str) -> int:
+    if not 1 <= hour <= 12:
+        raise ExtractionError(f"“{spoken}” isn't a time of day; try 1pm, or 13:00 without am/pm.")
+    return hour % 12 + (12 if meridiem.lower() == "p" else 0)
+
+
+def _hour_number(written: str) -> int:
+    return int(written) if written.isdigit() else NUMBER_WORDS[written.lower()]
+
+
+def _from_meridiem(match: re.Match[str], ctx: Context) -> datetime.time:
+    hour, minute = int(match.group(1)), int(match.group(2) or 0)
+    meridiem = match.group(3) or match.group(4)
+    spoken = match.group().strip()
+    return _time_of_day(_meridiem_hour(hour, meridiem, spoken), minute, spoken)
+
+
+def _from_clock(match: re.Match[str], ctx: Context) -> datetime.time:
+    written, minute = match.group(1), int(match.group(2))
+    hour = hour_of_day(int(written), minute, written, match.group(3) or match.group(4), ctx)
+    return _time_of_day(hour, minute, match.group().strip())
+
+
+def _from_hour(match: re.Match[str], ctx: Context) -> datetime.time:
+    written, period = match.group(1), match.group(2) or match.group(3)
+    hour = _hour_number(written)
+    if hour > 23:
+        raise ExtractionError(f"“{match.group().strip()}” isn't a time of day; try 3pm or 15:30.")
+    return _time_of_day(hour_of_day(hour, 0, written, period, ctx), 0, match.group().strip())
+
+
+def _from_bare(match: re.Match[str], ctx: Context) -> datetime.time:
+    written, minute = match.group(1), int(match.group(2) or 0)
+    if int(written) > 23 or minute > 59:
+        raise ExtractionError(f"“{match.group().strip()}” isn't a time of day; try 3pm or 15:30.")
+    hour = hour_of_day(int(written), minute, written, match.group(3) or match.group(4), ctx)
+    return _time_of_day(hour, minute, match.group().strip())
+
+
+def _from_clock_parts(
+    written: str, minutes: str | None, match: re.Match[str], ctx: Context
+) -> datetime.time:
+    minute = int(minutes or 0)
+    if int(written) > 23 or minute > 59:
+        raise ExtractionError(f"“{match.group().strip()}” isn't a time of day; try 3pm or 15:30.")
+    hour = hour_of_day(int(written), minute, written, None, ctx)
+    return _time_of_day(hour, minute, match.group().strip())
+
+
+def _from_with_period(match: re.Match[str], ctx: Context) -> datetime.time:
+    """ "4 in the afternoon", "9 tonight": the period says am or pm."""
+    written = match.group(1) or match.group(4)
+    minute = int(match.group(2) or match.group(5) or 0)
+    period = match.group(3) or "tonight"
+    hour = hour_of_day(int(written), minute, written, period, ctx)
+    return _time_of_day(hour, minute, match.group().strip())
+
+
+def _from_word(match: re.Match[str], _ctx: Context) -> datetime.time:
+    return datetime.time(0) if match.group(1).lower() == "midnight" else datetime.time(12)
+
+
+def _from_relative(match: re.Match[str], ctx: Context) -> datetime.time:
+    """ "a quarter past 4", "twenty to six", "10 after 9", "half 3" (half past three)."""
+    spoken = match.group().strip()
+    amount, direction, written = match.group(1), match.group(2), match.group(3)
+    if written is None:  # "half 3"
+        amount, direction, written = "half", "past", match.group(4)
+    amount = " ".join(amount.lower().replace("-", " ").split())
+    minutes = int(amount) if amount.isdigit() else _MINUTE_WORDS[amount]
+    if minutes >= 60:
+        raise ExtractionError(f"“{spoken}” isn't a time of day; try 3pm or 15:30.")
+    hour = _hour_number(written)
+    if not 1 <= hour <= 12:
+        raise ExtractionError(f"“{spoken}” isn't a time of day; try 3pm or 15:30.")
+    if direction.lower() in ("to", "before", "till", "til"):
+        hour, minutes = (hour - 1) or 12, 60 - minutes
+    meridiem = match.group(5) or match.group(6)
+    if meridiem:
+        return _time_of_day(_meridiem_hour(hour, meridiem, spoken), minutes, spoken)
+    period = match.group(7) or match.group(8)
+    return _time_of_day(hour_of_day(hour, minutes, written, period, ctx), minutes, spoken)
+
+
+RULES = (
+    (_RELATIVE, _from_relative),
+    (_MERIDIEM_TIME, _from_meridiem),
+    (_CLOCK, _from_clock),
+    (_OCLOCK, _from_hour),
+    (_AT, _from_hour),
+    (_WORD, _from_word),
+    (_WITH_PERIOD, _from_with_period),
+    (_MAKE_IT, lambda match, ctx: _from_clock_parts(match.group(1), match.group(2), match, ctx)),
+)
+ANSWER_RULES = (*RULES, (_BARE, _from_bare))
+
+
+_HINT = re.compile(r"\d|noon|midday|midnight|past|half|o'?clock|\bto\b|after|before|til", re.I)
+
+
+def find_time(reader: Reader, ctx: Context) -> SaidTime | None:
+    """The first time not replaced ("4pm instead of 3pm"), and the zone beside it."""
+    from actions.extraction.zones import zone_after_time
+
+    if not _HINT.search(reader.rest):
+        return None  # every time has a figure or one of these words
+    rules = ANSWER_RULES if ctx.requested_slot == "time" else RULES
+    found: list[tuple[bool, SaidTime]] = []
+    problems: list[ExtractionError] = []
+    for pattern, convert in rules:
+        zones: list[tuple[int, int]] = []
+        for match, negated in reader.take_all(pattern, "time"):
+            try:
+                value = convert(match, ctx)
+            except ExtractionError as err:
+                problems.append(err)
+                continue
+            zone, length, mine = zone_after_time(reader.rest, match.end(), ctx)
+            if length:
+                zones.append((match.end(), match.end() + length))
+            found.append((negated, SaidTime(value, zone, mine)))
+        reader.cut_many(zones, "time")
+    preferred = [said for negated, said in found if not negated] or [s for _, s in found]
+    if preferred:
+        return preferred[0]
+    if problems:
+        raise problems[0]
+    return None
