@@ -50,6 +50,10 @@ class Practice:
     join_after_end: timedelta = timedelta(minutes=30)
     documents: tuple[DocumentPackage, ...] = ()
     services: tuple[Service, ...] = field(default_factory=tuple)
+    max_series: int = 52  # the most occurrences one series may have
+    remind_every: timedelta = timedelta(minutes=10)  # "Remind now" at most this often
+    # A DM to the clinician this long before each session, with Enter Meeting; None: off.
+    nudge_before: timedelta | None = None
 
     def package(self, key: str | None) -> DocumentPackage | None:
         return next((p for p in self.documents if p.key == key), None)
@@ -71,6 +75,7 @@ def parse_practice(data: dict) -> Practice:
     try:
         ZoneInfo(data.get("default_timezone", "America/New_York"))
         window = data.get("join_window", {})
+        nudge = data.get("agenda", {}).get("nudge_minutes_before")
         services = tuple(
             Service(
                 key=str(s["key"]),
@@ -105,6 +110,8 @@ def parse_practice(data: dict) -> Practice:
             join_after_end=timedelta(minutes=int(window.get("minutes_after_end", 30))),
             documents=documents,
             services=services,
+            max_series=int(data.get("max_series", 52)),
+            nudge_before=timedelta(minutes=int(nudge)) if nudge else None,
         )
     except (KeyError, ValueError, ArithmeticError, TypeError) as exc:
         raise PracticeFileError(f"practice file: {exc!r}") from exc

@@ -244,6 +244,78 @@ def create_session(s: Session, **fields: Any) -> tuple[ScheduledSession, str]:
     return row, token
 
 
+def create_sessions(s: Session, rows: list[dict[str, Any]]) -> list[ScheduledSession]:
+    """Insert many sessions (a series) with one flush: the store batches the INSERTs."""
+    made = []
+    for fields in rows:
+        token, host_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        made.append(
+            ScheduledSession(
+                public_id=secrets.token_hex(16),
+                token=token,
+                token_hash=hash_token(token),
+                host_token=host_token,
+                host_token_hash=hash_token(host_token),
+                room_name=secrets.token_urlsafe(18),
+                **fields,
+            )
+        )
+    s.add_all(made)
+    s.flush()
+    return made
+
+
+def new_series_id() -> str:
+    return secrets.token_hex(16)
+
+
+def series_sessions(
+    s: Session, series_id: str, *, from_start: datetime | None = None, lock: bool = False
+) -> list[ScheduledSession]:
+    """A series' occurrences by start (from `from_start` on when given), cancelled too."""
+    query = select(ScheduledSession).where(ScheduledSession.series_id == series_id)
+    if from_start is not None:
+        query = query.where(ScheduledSession.start_at >= from_start)
+    if lock:
+        query = query.with_for_update(of=ScheduledSession)
+    return list(s.scalars(query.order_by(ScheduledSession.start_at, ScheduledSession.id)))
+
+
+def busy_between(
+    s: Session, clinician_id: int, after: datetime, before: datetime
+) -> list[tuple[int, datetime, int]]:
+    """(id, start, minutes) of the clinician's live sessions starting in [after, before):
+    plain columns, nothing decrypted (an overlap check reads many rows)."""
+    rows = s.execute(
+        select(ScheduledSession.id, ScheduledSession.start_at, ScheduledSession.duration_min)
+        .where(
+            ScheduledSession.clinician_id == clinician_id,
+            ScheduledSession.status != "cancelled",
+            ScheduledSession.start_at >= after,
+            ScheduledSession.start_at < before,
+        )
+        .order_by(ScheduledSession.start_at)
+    )
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
+def sessions_on(
+    s: Session, clinician_id: int, after: datetime, before: datetime
+) -> list[ScheduledSession]:
+    """The clinician's sessions starting in [after, before), cancelled too (the agenda)."""
+    return list(
+        s.scalars(
+            select(ScheduledSession)
+            .where(
+                ScheduledSession.clinician_id == clinician_id,
+                ScheduledSession.start_at >= after,
+                ScheduledSession.start_at < before,
+            )
+            .order_by(ScheduledSession.start_at, ScheduledSession.id)
+        )
+    )
+
+
 def session_by_draft(s: Session, draft_id: str) -> ScheduledSession | None:
     return s.scalars(
         select(ScheduledSession).where(ScheduledSession.draft_id == draft_id)
@@ -325,6 +397,36 @@ def add_outbox(s: Session, **fields: Any) -> OutboxMessage:
     message = OutboxMessage(**fields)
     s.add(message)
     return message
+
+
+def add_outbox_once(s: Session, **fields: Any) -> bool:
+    """Queue a message unless one with its dedupe key exists (another worker's planning
+    of the same agenda or nudge); False when it did."""
+    if s.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == fields["dedupe_key"])):
+        return False
+    try:
+        with s.begin_nested():
+            s.add(OutboxMessage(**fields))
+    except IntegrityError:
+        return False
+    return True
+
+
+def clinicians_with_agenda(s: Session) -> list[Clinician]:
+    return list(s.scalars(select(Clinician).where(Clinician.agenda_at.is_not(None))))
+
+
+def starting_between(s: Session, after: datetime, before: datetime) -> list[ScheduledSession]:
+    """Scheduled sessions of every clinician starting in (after, before] (the nudges)."""
+    return list(
+        s.scalars(
+            select(ScheduledSession).where(
+                ScheduledSession.status == "scheduled",
+                ScheduledSession.start_at > after,
+                ScheduledSession.start_at <= before,
+            )
+        )
+    )
 
 
 def pending_outbox(s: Session, session_id: int) -> list[OutboxMessage]:
