@@ -12,6 +12,7 @@ import functools
 import json
 import logging
 import re
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -203,6 +204,9 @@ class SlackFace:
         app.action(re.compile(r"^dash:(enter|page_link)$"))(ack=self.ack, lazy=[done(self.noop)])
         app.action("dash:cancel")(ack=self.ack, lazy=[done(self.on_cancel)])
         app.action("dash:reschedule")(ack=self.ack, lazy=[done(self.on_reschedule)])
+        app.action(re.compile(r"^dash:(schedule_next|remind|cancel_series)$"))(
+            ack=self.ack, lazy=[done(self.on_dash_command)]
+        )
         app.action(re.compile(r"^dash:(prev|next)$"))(ack=self.ack, lazy=[done(self.on_page)])
         app.view("reschedule")(ack=self.ack_reschedule, lazy=[done(self.on_rescheduled)])
         app.options("turn:contact")(self.contact_options)
@@ -646,12 +650,39 @@ class SlackFace:
             return meta, None, {check.field: check.problem or "Pick another time."}
         return meta, check, {}
 
-    async def ack_reschedule(self, ack: AsyncAck, view: dict[str, Any]) -> None:
-        _, _, problems = self.new_start(view)
+    async def ack_reschedule(
+        self, ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        meta, check, problems = self.new_start(view)
         if problems:
             await ack(response_action="errors", errors=problems)
+            return
+        assert check is not None and check.start is not None
+        team, user = str(context.team_id), str(context.user_id)
+        warned = await self.off(self._overlap_form, team, user, meta, check.start)
+        if warned is not None:  # said before the move; submitting again moves anyway
+            await ack(response_action="update", view=warned)
         else:
             await ack()
+
+    def _overlap_form(
+        self, team: str, user: str, meta: dict[str, Any], start: datetime
+    ) -> Any | None:
+        """The form again with what `start` overlaps, unless that was already shown."""
+        if meta.get("confirmed") == start.isoformat():
+            return None
+        parts = self.parts
+        with parts.store.reading() as s:
+            clinician = repos.find_clinician(s, team, user)
+            if clinician is None:
+                return None
+            overlap = commands.move_overlap(s, clinician, meta["id"], start, parts.practice)
+            found = commands.reschedule_prompt(s, clinician, meta["id"], parts.practice)
+            if overlap is None or found is None:
+                return None
+            tz = commands.clinician_zone(clinician, parts.practice)
+            page = meta.get("page") if isinstance(meta.get("page"), int) else 0
+            return blocks.reschedule_modal(meta["id"], start, tz, found[1], page, overlap=overlap)
 
     async def on_rescheduled(
         self, view: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
@@ -661,6 +692,8 @@ class SlackFace:
         if start is None:
             return
         who = await self.who(client, str(context.team_id), str(context.user_id))
+        if await self.off(self._overlap_form, who.team_id, who.user_id, meta, start.start):
+            return  # the form shows the overlap; nothing moves until it is submitted again
         said = await self.off(self._reschedule, who, meta["id"], start, str(view.get("id")))
         if said is None:  # this very form was already submitted (a double submit, a retry)
             return
@@ -682,6 +715,39 @@ class SlackFace:
             done = commands.reschedule(
                 s, clinician, public_id, check, parts.practice, datetime.now(UTC)
             )
+            return done.text
+
+    async def on_dash_command(
+        self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        """Schedule Next, Remind now, Cancel this and following: one command each, told in
+        the clinician's DM, the dashboard shown again."""
+        client = context.client
+        who = await self.who(client, str(context.team_id), str(context.user_id))
+        name = str(action.get("action_id"))
+        key = f"slack:{action.get('action_ts')}:{name}"
+        said = await self.off(self._dash_command, who, name, str(action.get("value")), key)
+        if said is None:
+            return
+        await self.tell(client, who, said)
+        await self.refresh(client, who, body)
+
+    def _dash_command(self, who: Who, name: str, public_id: str, key: str) -> str | None:
+        parts = self.parts
+        now = datetime.now(UTC)
+        with parts.store.unit() as s:
+            if not repos.first_time(s, key):
+                return None
+            clinician = repos.get_clinician(s, who.team_id, who.user_id)
+            if name == "dash:schedule_next":
+                draft_id = f"slack-next:{uuid.uuid4().hex}"
+                done = commands.schedule_next(
+                    s, clinician, public_id, 1, parts.practice, now, draft_id=draft_id
+                )
+            elif name == "dash:remind":
+                done = commands.remind_now(s, clinician, public_id, parts.practice, now)
+            else:
+                done = commands.cancel_series(s, clinician, public_id, parts.practice, now)
             return done.text
 
     # Type-ahead options ---------------------------------------------------------------------

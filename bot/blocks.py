@@ -266,6 +266,10 @@ def dashboard_blocks(rows: Sequence[SessionRow], *, page: int, total: int, tz: s
             f"Invitation: {invitation} ({row.invite_channel}) · RSVP: {row.rsvp or '—'}"
             f" · Payment: {PAYMENT_LABELS.get(row.payment_status, row.payment_status)}"
         )
+        if row.series_id:
+            status += " · part of a series"
+        if row.reminded_at is not None:
+            status += f" · reminded {when(row.reminded_at, tz)}"
         blocks.append(
             SectionBlock(
                 text=MarkdownTextObject(text=f"*{when(row.start, tz)}* · {row.participant}"),
@@ -299,6 +303,7 @@ def dashboard_blocks(rows: Sequence[SessionRow], *, page: int, total: int, tz: s
                             style="danger",
                         ),
                     ),
+                    *_more_buttons(row, tz),
                 ],
             )
         )
@@ -318,6 +323,37 @@ def dashboard_blocks(rows: Sequence[SessionRow], *, page: int, total: int, tz: s
     return blocks
 
 
+def _more_buttons(row: SessionRow, tz: str) -> list[ButtonElement]:
+    """Schedule Next, Remind now (only with an invitation channel), Edit, and for an
+    occurrence of a series the choice to cancel it and the following ones."""
+    from actions.formatting import when
+
+    out = [
+        ButtonElement(text="Schedule Next", action_id="dash:schedule_next", value=row.public_id)
+    ]
+    if row.invite_channel != "none":
+        out.append(ButtonElement(text="Remind now", action_id="dash:remind", value=row.public_id))
+    out.append(ButtonElement(text="Edit", action_id="dash:edit", value=row.public_id))
+    if row.series_id:
+        out.append(
+            ButtonElement(
+                text="Cancel this and following",
+                action_id="dash:cancel_series",
+                value=row.public_id,
+                style="danger",
+                confirm=ConfirmObject(
+                    title="Cancel the rest of the series?",
+                    text=f"Cancel the session on {when(row.start, tz)} and every later one "
+                    "of its series? Each invited participant will be told.",
+                    confirm="Cancel them",
+                    deny="Keep them",
+                    style="danger",
+                ),
+            )
+        )
+    return out
+
+
 def home_view(blocks: list[Block]) -> View:
     return View(type="home", blocks=blocks)
 
@@ -326,22 +362,44 @@ def sessions_modal(blocks: list[Block]) -> View:
     return View(type="modal", title="Sessions", close="Close", blocks=blocks)
 
 
-def reschedule_modal(public_id: str, start: datetime, tz: str, description: str, page: int) -> View:
-    """Pick a new date and time; submitting is the confirmation."""
+def reschedule_modal(
+    public_id: str,
+    start: datetime,
+    tz: str,
+    description: str,
+    page: int,
+    *,
+    overlap: str | None = None,
+) -> View:
+    """Pick a new date and time; submitting is the confirmation. With `overlap` (what
+    `start` runs into), the form says so, and submitting `start` again moves anyway."""
     local = start.astimezone(ZoneInfo(tz))
     select = time_select()
     select.action_id = "time"
     quarter = f"{local.hour:02d}:{local.minute - local.minute % 15:02d}"
     select.initial_option = next(o for o in select.options if o.value == quarter)
+    meta: dict[str, Any] = {"id": public_id, "tz": tz, "page": page}
+    warning: list[Block] = []
+    if overlap is not None:
+        meta["confirmed"] = start.isoformat()
+        warning.append(
+            SectionBlock(
+                block_id="overlap",
+                text=MarkdownTextObject(
+                    text=clip(f"⚠ {overlap} Press Reschedule again to move it anyway.")
+                ),
+            )
+        )
     return View(
         type="modal",
         callback_id="reschedule",
-        private_metadata=json.dumps({"id": public_id, "tz": tz, "page": page}),
+        private_metadata=json.dumps(meta),
         title="Reschedule",
         submit="Reschedule",
         close="Keep it",
         blocks=[
             SectionBlock(text=MarkdownTextObject(text=clip(description))),
+            *warning,
             InputBlock(
                 block_id="date",
                 label="New date",

@@ -1,0 +1,149 @@
+"""The dashboard's week buttons over signed requests: Schedule Next, Remind now, Cancel
+this and following, and the overlap said before a move."""
+
+# ruff: noqa: F811 (pytest fixtures are imported from fake_slack and named as arguments)
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from conftest import at
+from fake_slack import (  # noqa: F401 - fixtures
+    FakeSlack,
+    Person,
+    clinician,
+    fake_slack,
+    running,
+    slack_parts,
+)
+from test_slack_home import click_on_home, home_button, new_time, schedule_jd, sessions_of
+
+from actions import booking, commands
+from sessionbot.wiring import Parts
+from store import repos
+
+
+def latest_home(fake: FakeSlack, containing: str = "") -> dict:
+    found = fake.wait(
+        lambda: [c for c in fake.of("views.publish") if containing in str(c.args["view"])]
+    )
+    return found[-1].args["view"]
+
+
+def buttons(view: dict, action_id: str) -> list[dict]:
+    return [
+        e
+        for b in view["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e.get("action_id") == action_id
+    ]
+
+
+def test_schedule_next_from_app_home_books_the_same_time_next_week(
+    clinician: Person, fake_slack: FakeSlack, slack_parts: Parts
+) -> None:
+    schedule_jd(clinician)
+    home = latest_home(fake_slack)
+    click_on_home(clinician, home_button(home, "dash:schedule_next"))
+    (told,) = clinician.replies()
+    assert told.text == (
+        "Booked the session with JD on Wed, Dec 2, 2026, 3:00 PM EST "
+        "(the same time, 1 week later). The invitation goes out by text message."
+    )
+    first, second = sessions_of(slack_parts, "U_CLIN1")
+    assert (second.phone, second.participant_tz, second.documents) == (
+        first.phone,
+        first.participant_tz,
+        first.documents,
+    )
+    assert "Wed, Dec 2, 2026, 3:00 PM EST" in str(latest_home(fake_slack, "Dec 2"))
+
+
+def test_remind_now_sends_one_and_refuses_a_second_click_within_ten_minutes(
+    clinician: Person, fake_slack: FakeSlack, slack_parts: Parts
+) -> None:
+    schedule_jd(clinician)
+    home = latest_home(fake_slack)
+    click_on_home(clinician, home_button(home, "dash:remind"))
+    (told,) = clinician.replies()
+    assert told.text == (
+        "A reminder of the session on Wed, Nov 25, 2026, 3:00 PM EST is on its way to JD "
+        "by text message."
+    )
+    assert "reminded Tue, Nov 24, 2026, 10:00 AM EST" in str(latest_home(fake_slack, "reminded"))
+    click_on_home(clinician, home_button(home, "dash:remind"))
+    (refused,) = clinician.replies()
+    assert refused.text.startswith("A reminder went to JD at 10:00 AM EST; I send at most one")
+    (session,) = sessions_of(slack_parts, "U_CLIN1")
+    with slack_parts.store.unit() as s:
+        asked = [m for m in repos.outbox_for_session(s, session.id) if ":now:" in m.dedupe_key]
+    assert [m.channel for m in asked] == ["sms"]
+
+
+def test_a_session_without_an_invitation_has_no_remind_button(
+    clinician: Person, fake_slack: FakeSlack, slack_parts: Parts
+) -> None:
+    clinician.say("JD tomorrow 3pm, no invitation, no documents")
+    clinician.say("same")
+    assert clinician.say("save").text.startswith("Saved")
+    home = latest_home(fake_slack)
+    assert buttons(home, "dash:remind") == [] and buttons(home, "dash:schedule_next")
+
+
+def test_cancel_this_and_following_from_app_home(
+    clinician: Person, fake_slack: FakeSlack, slack_parts: Parts
+) -> None:
+    now = datetime.now(UTC)
+    with slack_parts.store.unit() as s:
+        me = repos.get_clinician(s, "T1", "U_CLIN1", tz="America/New_York")
+        draft = booking.Draft(
+            "series-draft", at("2026-12-01 10:00"), 50, "Jane Doe", "none",
+            None, None, "America/New_York", None, None, None,
+        )  # fmt: skip
+        starts = [at(f"2026-12-{d:02d} 10:00") for d in (1, 8, 15)]
+        commands.book_series(s, me, draft, starts, slack_parts.practice, now)
+    clinician.event({"type": "app_home_opened", "user": clinician.user, "tab": "home"})
+    home = latest_home(fake_slack, "Dec 15")
+    series = buttons(home, "dash:cancel_series")
+    assert len(series) == 3 and "part of a series" in str(home)
+    click_on_home(clinician, series[1])
+    (told,) = clinician.replies()
+    assert told.text == (
+        "Cancelled 2 sessions with J.D., from Tue, Dec 8, 2026, 10:00 AM EST to "
+        "Tue, Dec 15, 2026, 10:00 AM EST."
+    )
+    assert [x.status for x in sessions_of(slack_parts, "U_CLIN1")] == [
+        "scheduled",
+        "cancelled",
+        "cancelled",
+    ]
+
+
+def test_a_move_onto_another_session_is_said_in_the_form_first_then_done_if_meant(
+    clinician: Person, fake_slack: FakeSlack, slack_parts: Parts
+) -> None:
+    schedule_jd(clinician)  # Wed Nov 25, 3 PM
+    with slack_parts.store.unit() as s:
+        me = repos.get_clinician(s, "T1", "U_CLIN1")
+        from conftest import make_session
+
+        make_session(s, me.id, participant="Sam Roe", start_at=at("2026-11-27 16:00"))
+    home = latest_home(fake_slack)
+    jd = next(b for b in buttons(home, "dash:reschedule"))
+    click_on_home(clinician, jd)
+    form = fake_slack.wait_calls("views.open", 1)[0].args["view"]
+    warned = clinician.submit(form, new_time("2026-11-27", "16:30"))
+    assert warned.status_code == 200
+    answer = warned.json()
+    assert answer["response_action"] == "update"
+    assert (
+        "It overlaps your session with S.R. on Fri, Nov 27, 2026, 4:00 PM EST. "
+        "Press Reschedule again to move it anyway."
+    ) in str(answer["view"])
+    fake_slack.quiet()
+    jd_session = sessions_of(slack_parts, "U_CLIN1")[0]
+    assert jd_session.start_at == at("2026-11-25 15:00")  # nothing moved yet
+    again = clinician.submit(answer["view"], new_time("2026-11-27", "16:30"))
+    assert again.status_code == 200 and not again.text
+    (told,) = [m for m in clinician.replies() if m.text.startswith("Moved")]
+    assert told.text == "Moved the session with JD to Fri, Nov 27, 2026, 4:30 PM EST."
