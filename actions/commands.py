@@ -17,12 +17,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from actions import booking
-from actions.formatting import initials, short_zone, when
+from actions import booking, extraction
+from actions.formatting import initials, money, short_zone, when
 from sessionbot.practice import Practice
 from store import repos
 from store.models import Clinician, ScheduledSession
@@ -607,3 +609,234 @@ def set_agenda(s: Session, clinician: Clinician, at: str | None) -> Done:
 def _clock(hhmm: str) -> str:
     hour, minute = (int(x) for x in hhmm.split(":"))
     return datetime(2000, 1, 1, hour, minute).strftime("%-I:%M %p")
+
+
+# Edit in one screen ---------------------------------------------------------------------
+
+EDIT_FIELDS = (
+    "date", "time", "participant", "invite_channel", "email", "phone",
+    "participant_tz", "documents", "service", "amount",
+)  # fmt: skip
+CHANNEL_WORDS = {"email": "e-mail", "sms": "text message", "none": "no invitation"}
+
+
+@dataclass(frozen=True)
+class EditForm:
+    """Every field of a session as the one-screen form gives them, checked."""
+
+    start: datetime
+    participant: str
+    invite_channel: str
+    email: str | None
+    phone: str | None
+    participant_tz: str
+    documents: str | None
+    service: str | None
+    amount: Decimal | None
+    note: str | None = None  # what the start's check said (the repeated hour taken)
+
+
+def amount_problem(amount: Decimal, practice: Practice) -> str | None:
+    """The conversation's rules for an amount: more than 0, to the cent, the maximum."""
+    if amount <= 0:
+        return "The amount must be more than $0."
+    if amount != amount.quantize(Decimal("0.01")):
+        return "Amounts go to the cent, like $95.50."
+    if amount > practice.max_amount:
+        return (
+            f"{money(amount)} is more than this practice's maximum of {money(practice.max_amount)}."
+        )
+    return None
+
+
+def read_edit(
+    raw: dict[str, str | None],
+    tz: str,
+    now: datetime,
+    practice: Practice,
+    *,
+    current_start: datetime | None = None,
+) -> tuple[EditForm | None, dict[str, str]]:
+    """The form's fields (strings, as typed or picked) checked by the conversation's own
+    rules, or the problem of each field by name (nothing is half-taken)."""
+    problems: dict[str, str] = {}
+
+    def text(name: str) -> str:
+        return (raw.get(name) or "").strip()
+
+    start: datetime | None = None
+    note = None
+    try:
+        day = date.fromisoformat(text("date"))
+        hour, minute = (int(x) for x in text("time").split(":"))
+        wall = datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo(tz))
+    except ValueError:
+        problems["date"] = "Pick a date and a time."
+    else:
+        unchanged = current_start is not None and wall.astimezone(UTC) == current_start
+        if unchanged:
+            start = current_start
+        else:
+            check = check_start(day, hour, minute, tz, now, practice)
+            if check.start is None:
+                problems[check.field] = check.problem or "Pick another time."
+            start, note = check.start, check.note
+    participant = _parsed(problems, "participant", extraction.parse_participant, text)
+    channel = text("invite_channel")
+    if channel not in CHANNEL_WORDS:
+        problems["invite_channel"] = "Pick how the participant is invited."
+    email = phone = None
+    if channel == "email" or text("email"):
+        email = _parsed(problems, "email", extraction.parse_email, text)
+    if channel == "sms" or text("phone"):
+        phone = _parsed(
+            problems,
+            "phone",
+            lambda value: extraction.parse_phone(value, practice.default_region),
+            text,
+        )
+    zone = _parsed(problems, "participant_tz", extraction.parse_zone, text)
+    documents = text("documents") or "none"
+    if documents != "none" and practice.package(documents) is None:
+        problems["documents"] = "Pick one of the practice's document packages, or none."
+    service = text("service") or "none"
+    amount = None
+    if service != "none":
+        if practice.service(service) is None:
+            problems["service"] = "Pick one of the practice's services, or no payment."
+        elif not text("amount"):
+            problems["amount"] = "Give the amount to charge, like 120."
+        else:
+            amount = _parsed(problems, "amount", extraction.parse_amount, text)
+            said = amount_problem(amount, practice) if amount is not None else None
+            if said:
+                problems["amount"] = said
+    if problems:
+        return None, problems
+    assert start is not None and participant is not None and zone is not None
+    return (
+        EditForm(
+            start=start,
+            participant=participant,
+            invite_channel=channel,
+            email=email if channel == "email" else None,
+            phone=phone if channel == "sms" else None,
+            participant_tz=zone,
+            documents=None if documents == "none" else documents,
+            service=None if service == "none" else service,
+            amount=amount,
+            note=note,
+        ),
+        {},
+    )
+
+
+def _parsed(problems: dict[str, str], name: str, parse: Any, text: Any) -> Any:
+    value = text(name)
+    if not value:
+        problems[name] = "This is needed."
+        return None
+    try:
+        return parse(value)
+    except extraction.ExtractionError as exc:
+        problems[name] = str(exc)
+        return None
+
+
+def edit(
+    s: Session,
+    clinician: Clinician,
+    public_id: str,
+    form: EditForm,
+    practice: Practice,
+    now: datetime,
+) -> Done:
+    """Apply the one-screen form: every change said (old and new; the participant's
+    details only named, they are private), the participant told once of what concerns
+    them, fresh reminders when the time moved."""
+    session = repos.session_for_clinician(s, clinician.id, public_id, lock=True)
+    if session is None or session.status == "cancelled":
+        return NOT_FOUND
+    tz = clinician_zone(clinician, practice)
+    cents_now = None if form.amount is None else int(form.amount * 100)
+    said: list[str] = []
+    if form.start != session.start_at:
+        said.append(f"time {when(session.start_at, tz)} → {when(form.start, tz)}")
+    if form.participant != session.participant:
+        said.append("the participant's name")
+    if form.invite_channel != session.invite_channel:
+        old, new = CHANNEL_WORDS[session.invite_channel], CHANNEL_WORDS[form.invite_channel]
+        said.append(f"invitation {old} → {new}")
+    if form.email != session.email and form.email:
+        said.append("the e-mail address")
+    if form.phone != session.phone and form.phone:
+        said.append("the phone number")
+    if form.participant_tz != session.participant_tz:
+        said.append(f"their zone {session.participant_tz} → {form.participant_tz}")
+    if form.documents != session.documents:
+        said.append(f"documents {session.documents or 'none'} → {form.documents or 'none'}")
+    paying = (form.service, cents_now) != (session.service, session.amount_cents)
+    if paying:
+        if session.payment_status in ("paid", "partially_refunded"):
+            return Done(
+                "The session is already paid, so its service and amount stay as they are. "
+                "Nothing was changed.",
+                changed=False,
+            )
+        old = money(Decimal(session.amount_cents) / 100) if session.amount_cents else "none"
+        new = money(form.amount) if form.amount is not None else "none"
+        said.append(f"payment {session.service or 'none'} {old} → {form.service or 'none'} {new}")
+    if not said:
+        return Done("Nothing changed: every field is as it was.", changed=False)
+    moved = form.start != session.start_at
+    same_channel = form.invite_channel == session.invite_channel
+    # What the participant hears of: the time, how and where they are reached, their
+    # zone, the documents (a new name or a new price alone is not worth a message).
+    for_participant = moved or any(
+        getattr(form, name) != getattr(session, name)
+        for name in ("invite_channel", "email", "phone", "participant_tz", "documents")
+    )
+    told = booking.invitation_left(s, session)
+    session.participant = form.participant
+    session.invite_channel = form.invite_channel
+    session.email, session.phone = form.email, form.phone
+    session.phone_index = booking.phone_index(form.phone)
+    session.participant_tz = form.participant_tz
+    session.documents = form.documents
+    if paying:
+        session.service, session.amount_cents = form.service, cents_now
+        session.duration_min = practice.duration_for(form.service)
+        session.payment_ref = None  # the next Pay Now makes a Checkout for the new amount
+        session.payment_status = "pending" if form.amount is not None else "not_required"
+    text = f"Updated the session with {initials(form.participant)}: " + "; ".join(said) + "."
+    if moved or for_participant:
+        booking.withdraw_pending(s, session)
+        session.start_at = form.start
+        session.sequence += 1
+        if moved:
+            session.rsvp = None
+        if session.invite_channel == "none":
+            session.invite_status = "not_sent"
+        else:
+            same_way = same_channel and told
+            session.invite_status = "queued"
+            booking.plan_messages(
+                s, session, practice, now, first="update" if same_way else "invitation"
+            )
+            text += (
+                " The participant will get an update."
+                if same_way
+                else (" The participant will get the invitation.")
+            )
+    repos.upsert_contact(
+        s,
+        clinician.id,
+        name=form.participant,
+        invite_channel=form.invite_channel,
+        email=form.email,
+        phone=form.phone,
+        participant_tz=form.participant_tz,
+    )
+    if form.note:
+        text += f" {form.note}"
+    return Done(text, changed=True)

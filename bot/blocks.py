@@ -328,9 +328,7 @@ def _more_buttons(row: SessionRow, tz: str) -> list[ButtonElement]:
     occurrence of a series the choice to cancel it and the following ones."""
     from actions.formatting import when
 
-    out = [
-        ButtonElement(text="Schedule Next", action_id="dash:schedule_next", value=row.public_id)
-    ]
+    out = [ButtonElement(text="Schedule Next", action_id="dash:schedule_next", value=row.public_id)]
     if row.invite_channel != "none":
         out.append(ButtonElement(text="Remind now", action_id="dash:remind", value=row.public_id))
     out.append(ButtonElement(text="Edit", action_id="dash:edit", value=row.public_id))
@@ -412,3 +410,97 @@ def reschedule_modal(
 
 def notice_blocks(text: str) -> list[Block]:
     return [SectionBlock(text=MarkdownTextObject(text=clip(text)))]
+
+
+CHANNEL_OPTIONS = (
+    ("email", "E-mail invitation"),
+    ("sms", "Text message invitation"),
+    ("none", "No invitation"),
+)
+
+
+def _static(
+    action_id: str, pairs: Sequence[tuple[str, str]], initial: str | None
+) -> StaticSelectElement:
+    options = [Option(value=v, text=clip(label, OPTION_TEXT_LIMIT)) for v, label in pairs[:100]]
+    chosen = next((o for o in options if o.value == initial), None)
+    return StaticSelectElement(action_id=action_id, options=options, initial_option=chosen)
+
+
+def _text(
+    action_id: str, initial: str | None, placeholder: str | None = None
+) -> PlainTextInputElement:
+    return PlainTextInputElement(
+        action_id=action_id, initial_value=initial or None, placeholder=placeholder
+    )
+
+
+def edit_modal(session: Any, tz: str, practice: Any, description: str, *, payments: bool) -> View:
+    """Every field of a session on one screen, prefilled; submitting is the confirmation
+    (checked by the conversation's rules, problems shown by their fields)."""
+    local = session.start_at.astimezone(ZoneInfo(tz))
+    clock = time_select()
+    clock.action_id = "time"
+    quarter = f"{local.hour:02d}:{local.minute - local.minute % 15:02d}"
+    clock.initial_option = next(o for o in clock.options if o.value == quarter)
+    packages = [("none", "No documents"), *((p.key, p.name) for p in practice.documents)]
+    services = [("none", "No payment"), *((x.key, x.name) for x in practice.services)]
+    amount = None if session.amount_cents is None else f"{session.amount_cents / 100:.2f}"
+
+    def field(
+        name: str, label: str, element: Any, *, optional: bool = False, hint: str | None = None
+    ) -> InputBlock:
+        return InputBlock(block_id=name, label=label, element=element, optional=optional, hint=hint)
+
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=clip(description))),
+        field(
+            "date",
+            "Date",
+            DatePickerElement(action_id="date", initial_date=local.date().isoformat()),
+        ),
+        field("time", f"Time ({tz})", clock),
+        field("participant", "Participant", _text("participant", session.participant)),
+        field(
+            "invite_channel",
+            "Invitation",
+            _static("invite_channel", CHANNEL_OPTIONS, session.invite_channel),
+        ),
+        field(
+            "email",
+            "E-mail",
+            _text("email", session.email),
+            optional=True,
+            hint="for an e-mail invitation",
+        ),
+        field(
+            "phone",
+            "Phone",
+            _text("phone", session.phone),
+            optional=True,
+            hint="for a text message invitation",
+        ),
+        field(
+            "participant_tz",
+            "Participant's time zone",
+            _text("participant_tz", session.participant_tz),
+            hint="a zone or a city, like Eastern or London",
+        ),
+        field(
+            "documents", "Documents", _static("documents", packages, session.documents or "none")
+        ),
+    ]
+    if payments:  # as in the conversation: offered only when payments are set up
+        blocks.append(
+            field("service", "Service", _static("service", services, session.service or "none"))
+        )
+        blocks.append(field("amount", "Amount", _text("amount", amount), optional=True))
+    return View(
+        type="modal",
+        callback_id="edit",
+        private_metadata=json.dumps({"id": session.public_id, "tz": tz}),
+        title="Edit session",
+        submit="Save changes",
+        close="Keep it",
+        blocks=blocks,
+    )

@@ -147,3 +147,89 @@ def test_a_move_onto_another_session_is_said_in_the_form_first_then_done_if_mean
     assert again.status_code == 200 and not again.text
     (told,) = [m for m in clinician.replies() if m.text.startswith("Moved")]
     assert told.text == "Moved the session with JD to Fri, Nov 27, 2026, 4:30 PM EST."
+
+
+def edit_values(form: dict, **changes: str) -> dict:
+    """The form's prefilled fields as Slack submits them, with `changes` typed over."""
+    values: dict = {}
+    for block in form["blocks"]:
+        if block["type"] != "input":
+            continue
+        name, element = block["block_id"], block["element"]
+        if element["type"] == "datepicker":
+            state = {"type": "datepicker", "selected_date": element.get("initial_date")}
+        elif element["type"] == "static_select":
+            picked = element.get("initial_option")
+            state = {"type": "static_select", "selected_option": picked}
+        else:
+            state = {"type": "plain_text_input", "value": element.get("initial_value")}
+        if name in changes:
+            if element["type"] == "static_select":
+                state["selected_option"] = {
+                    "value": changes[name],
+                    "text": {"type": "plain_text", "text": changes[name]},
+                }
+            elif element["type"] == "datepicker":
+                state["selected_date"] = changes[name]
+            else:
+                state["value"] = changes[name]
+        values[name] = {name: state}
+    return values
+
+
+def test_edit_opens_every_field_prefilled_and_checks_them_like_the_conversation(
+    clinician: Person, fake_slack: FakeSlack, slack_parts: Parts
+) -> None:
+    schedule_jd(clinician)
+    home = latest_home(fake_slack)
+    click_on_home(clinician, home_button(home, "dash:edit"))
+    form = fake_slack.wait_calls("views.open", 1)[0].args["view"]
+    assert form["callback_id"] == "edit"
+    initial = {
+        b["block_id"]: b["element"].get("initial_value")
+        or b["element"].get("initial_date")
+        or (b["element"].get("initial_option") or {}).get("value")
+        for b in form["blocks"]
+        if b["type"] == "input"
+    }
+    assert initial == {
+        "date": "2026-11-25",
+        "time": "15:00",
+        "participant": "JD",
+        "invite_channel": "sms",
+        "email": None,
+        "phone": "+16175550101",
+        "participant_tz": "America/Los_Angeles",
+        "documents": "intake",
+    }  # no service or amount: payments are not set up (as in the conversation)
+    bad = clinician.submit(
+        form,
+        edit_values(
+            form, invite_channel="email", email="jd@", participant_tz="Atlantis", date="2026-11-23"
+        ),
+    )
+    errors = bad.json()["errors"]
+    assert errors["date"] == "That date has passed: pick today or a later date."
+    assert set(errors) == {"date", "email", "participant_tz"}
+    assert "Atlantis" in errors["participant_tz"] or "zone" in errors["participant_tz"]
+    fake_slack.quiet()
+    (session,) = sessions_of(slack_parts, "U_CLIN1")
+    assert (session.invite_channel, session.sequence) == ("sms", 0)  # nothing half-written
+    good = clinician.submit(
+        form,
+        edit_values(form, time="16:30", participant_tz="London", documents="none"),
+    )
+    assert good.status_code == 200 and not good.text
+    (told,) = [m for m in clinician.replies() if m.text.startswith("Updated")]
+    assert told.text == (
+        "Updated the session with JD: time Wed, Nov 25, 2026, 3:00 PM EST → "
+        "Wed, Nov 25, 2026, 4:30 PM EST; their zone America/Los_Angeles → Europe/London; "
+        "documents intake → none. The participant will get the invitation."
+    )
+    (session,) = sessions_of(slack_parts, "U_CLIN1")
+    assert session.start_at == at("2026-11-25 16:30")
+    assert (session.participant_tz, session.documents, session.sequence) == (
+        "Europe/London",
+        None,
+        1,
+    )

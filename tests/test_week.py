@@ -331,3 +331,61 @@ def test_series_longer_than_the_practice_allows_is_refused() -> None:
         "That would be 53 sessions; a series here has at most 52. "
         "Make it shorter (or book a second series later)."
     )
+
+
+def edit_raw(**changes: str) -> dict[str, str | None]:
+    raw: dict[str, str | None] = {
+        "date": "2026-12-01",
+        "time": "15:00",
+        "participant": "Jane Doe",
+        "invite_channel": "email",
+        "email": "jane.doe@example.com",
+        "phone": None,
+        "participant_tz": "America/Los_Angeles",
+        "documents": "intake",
+        "service": "followup",
+        "amount": "120.00",
+    }
+    return raw | changes
+
+
+def test_edit_of_a_paid_session_keeps_its_price_and_a_rename_tells_no_one(
+    parts_any: Parts, clock
+) -> None:
+    paid = a_session(parts_any, payment_status="paid")
+    now = datetime.now(UTC)
+    practice = parts_any.practice
+    with parts_any.store.unit() as s:
+        me = repos.get_clinician(s, LOCAL_TEAM, "U_CLI")
+        start = repos.session_by_public_id(s, paid).start_at
+        form, problems = commands.read_edit(
+            edit_raw(amount="95.50"), EASTERN, now, practice, current_start=start
+        )
+        assert problems == {} and form is not None
+        refused = commands.edit(s, me, paid, form, practice, now)
+        renamed, _ = commands.read_edit(
+            edit_raw(participant="Janet Doe"), EASTERN, now, practice, current_start=start
+        )
+        assert renamed is not None
+        done = commands.edit(s, me, paid, renamed, practice, now)
+        session = repos.session_by_public_id(s, paid)
+        planned = repos.outbox_for_session(s, session.id)
+    assert refused.text == (
+        "The session is already paid, so its service and amount stay as they are. "
+        "Nothing was changed."
+    )
+    assert done.text == "Updated the session with J.D.: the participant's name."
+    assert (session.participant, session.sequence, planned) == ("Janet Doe", 0, [])
+
+
+def test_edit_checks_amounts_by_the_conversations_rules(parts_any: Parts, clock) -> None:
+    now = datetime.now(UTC)
+    _, problems = commands.read_edit(edit_raw(amount="5000"), EASTERN, now, parts_any.practice)
+    assert problems == {"amount": "$5,000.00 is more than this practice's maximum of $2,000.00."}
+    _, problems = commands.read_edit(
+        edit_raw(invite_channel="sms", phone="12", participant="J"),
+        EASTERN,
+        now,
+        parts_any.practice,
+    )
+    assert set(problems) == {"phone", "participant"}
