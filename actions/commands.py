@@ -13,6 +13,7 @@ allowed, and said so.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -226,8 +227,6 @@ def dashboard(
 
 # Overlaps -------------------------------------------------------------------------------
 
-LONGEST_SESSION = timedelta(hours=24)  # how far back a session that may still run begins
-
 
 @dataclass(frozen=True)
 class Overlap:
@@ -252,25 +251,23 @@ def find_overlaps(
     if not starts:
         return {}
     length = timedelta(minutes=duration_min)
-    busy = [
-        row
-        for row in repos.busy_between(
-            s, clinician_id, min(starts) - LONGEST_SESSION, max(starts) + length
-        )
-        if row[0] not in exclude
-    ]
+    # A session that may still run at a new start began at most its longest length before.
+    back = timedelta(minutes=repos.longest_session(s, clinician_id))
+    windows = [(start - back, start + length) for start in starts]
+    busy = [row for row in repos.busy_between(s, clinician_id, windows) if row[0] not in exclude]
+    # Sorted by start (the query's order): each new time looks only at the sessions that
+    # begin within a day before it and before its end.
+    begins = [row[1] for row in busy]
     hits: dict[int, list[int]] = {}
     for index, start in enumerate(starts):
         end = start + length
-        for session_id, other, minutes in busy:
-            if other < end and start < other + timedelta(minutes=minutes):
+        low = bisect.bisect_left(begins, start - back)
+        for session_id, other, minutes in busy[low : bisect.bisect_left(begins, end)]:
+            if start < other + timedelta(minutes=minutes):
                 hits.setdefault(index, []).append(session_id)
-    loaded = repos.sessions_by_ids(s, {i for ids in hits.values() for i in ids})
+    labels = repos.session_labels(s, {i for ids in hits.values() for i in ids})
     return {
-        index: [
-            Overlap(loaded[i].public_id, initials(loaded[i].participant), loaded[i].start_at)
-            for i in ids
-        ]
+        index: [Overlap(labels[i][0], initials(labels[i][1]), labels[i][2]) for i in ids]
         for index, ids in hits.items()
     }
 

@@ -96,7 +96,9 @@ class ScheduledSession(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    # Unique and given by us for every row: the sentinel that lets many rows (a series)
+    # go in one INSERT … RETURNING, matched back to their objects.
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, insert_sentinel=True)
     clinician_id: Mapped[int] = mapped_column(ForeignKey("clinicians.id", ondelete="CASCADE"))
     draft_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     start_at: Mapped[datetime]
@@ -181,7 +183,7 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     provider_ref: Mapped[str | None]
     payload: Mapped[str | None] = mapped_column(EncryptedText())
-    dedupe_key: Mapped[str] = mapped_column(String(128), unique=True)
+    dedupe_key: Mapped[str] = mapped_column(String(128), unique=True, insert_sentinel=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -282,21 +282,58 @@ def series_sessions(
 
 
 def busy_between(
-    s: Session, clinician_id: int, after: datetime, before: datetime
+    s: Session, clinician_id: int, windows: list[tuple[datetime, datetime]]
 ) -> list[tuple[int, datetime, int]]:
-    """(id, start, minutes) of the clinician's live sessions starting in [after, before):
-    plain columns, nothing decrypted (an overlap check reads many rows)."""
-    rows = s.execute(
-        select(ScheduledSession.id, ScheduledSession.start_at, ScheduledSession.duration_min)
-        .where(
-            ScheduledSession.clinician_id == clinician_id,
-            ScheduledSession.status != "cancelled",
-            ScheduledSession.start_at >= after,
-            ScheduledSession.start_at < before,
+    """(id, start, minutes) of the clinician's live sessions starting in any of the
+    windows [after, before), by start: plain columns, nothing decrypted (an overlap check
+    of a series reads a year)."""
+    found: dict[int, tuple[int, datetime, int]] = {}
+    for chunk in range(0, len(windows), 100):
+        within = or_(
+            *(
+                and_(ScheduledSession.start_at >= after, ScheduledSession.start_at < before)
+                for after, before in windows[chunk : chunk + 100]
+            )
         )
-        .order_by(ScheduledSession.start_at)
+        rows = s.execute(
+            select(ScheduledSession.id, ScheduledSession.start_at, ScheduledSession.duration_min)
+            .where(
+                ScheduledSession.clinician_id == clinician_id,
+                ScheduledSession.status != "cancelled",
+                within,
+            )
+        )
+        for row in rows:
+            found[row[0]] = (row[0], row[1], row[2])
+    return sorted(found.values(), key=lambda row: (row[1], row[0]))
+
+
+def longest_session(s: Session, clinician_id: int) -> int:
+    """The most minutes any of the clinician's live sessions lasts (0 with none)."""
+    return int(
+        s.scalar(
+            select(func.max(ScheduledSession.duration_min)).where(
+                ScheduledSession.clinician_id == clinician_id,
+                ScheduledSession.status != "cancelled",
+            )
+        )
+        or 0
     )
-    return [(row[0], row[1], row[2]) for row in rows]
+
+
+def session_labels(s: Session, ids: set[int]) -> dict[int, tuple[str, str, datetime]]:
+    """(public id, participant, start) of these sessions: only the name is decrypted."""
+    if not ids:
+        return {}
+    rows = s.execute(
+        select(
+            ScheduledSession.id,
+            ScheduledSession.public_id,
+            ScheduledSession.participant,
+            ScheduledSession.start_at,
+        ).where(ScheduledSession.id.in_(ids))
+    )
+    return {row[0]: (row[1], row[2], row[3]) for row in rows}
 
 
 def sessions_on(
