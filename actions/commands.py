@@ -191,6 +191,7 @@ class DashboardPage:
     page: int
     total: int
     tz: str
+    agenda_at: str | None = None  # the morning agenda DM's time, None: off
 
 
 def dashboard(
@@ -222,7 +223,9 @@ def dashboard(
         )
         for x in found
     ]
-    return DashboardPage(rows, page, total, clinician_zone(clinician, practice))
+    return DashboardPage(
+        rows, page, total, clinician_zone(clinician, practice), clinician.agenda_at
+    )
 
 
 # Overlaps -------------------------------------------------------------------------------

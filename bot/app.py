@@ -210,6 +210,7 @@ class SlackFace:
         app.action(re.compile(r"^dash:(prev|next)$"))(ack=self.ack, lazy=[done(self.on_page)])
         app.view("reschedule")(ack=self.ack_reschedule, lazy=[done(self.on_rescheduled)])
         app.action("dash:edit")(ack=self.ack, lazy=[done(self.on_edit)])
+        app.action("dash:agenda")(ack=self.ack, lazy=[done(self.on_agenda)])
         app.view("edit")(ack=self.ack_edit, lazy=[done(self.on_edited)])
         app.options("turn:contact")(self.contact_options)
         app.options("turn:zone")(self.zone_options)
@@ -518,7 +519,9 @@ class SlackFace:
                 parts.settings.public_url,
                 size=blocks.DASHBOARD_PAGE,
             )
-        return blocks.dashboard_blocks(found.rows, page=found.page, total=found.total, tz=found.tz)
+        return blocks.dashboard_blocks(
+            found.rows, page=found.page, total=found.total, tz=found.tz, agenda_at=found.agenda_at
+        )
 
     async def publish_home(self, client: AsyncWebClient, who: Who, page: int = 0) -> None:
         view = blocks.home_view(await self.off(self._dashboard, who, page))
@@ -751,6 +754,26 @@ class SlackFace:
             else:
                 done = commands.cancel_series(s, clinician, public_id, parts.practice, now)
             return done.text
+
+    async def on_agenda(
+        self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        """The morning agenda picked on the dashboard: a time, or off."""
+        selected = action.get("selected_option")
+        value = selected.get("value") if isinstance(selected, dict) else None
+        wanted = None if value == "off" else commands.agenda_clock(str(value or ""))
+        if wanted is None and value != "off":
+            return
+        client = context.client
+        who = await self.who(client, str(context.team_id), str(context.user_id))
+        said = await self.off(self._set_agenda, who, wanted)
+        await self.tell(client, who, said)
+        await self.refresh(client, who, body)
+
+    def _set_agenda(self, who: Who, wanted: str | None) -> str:
+        with self.parts.store.unit() as s:
+            clinician = repos.get_clinician(s, who.team_id, who.user_id, tz=who.tz)
+            return commands.set_agenda(s, clinician, wanted).text
 
     # Edit in one screen ------------------------------------------------------------------
 

@@ -242,7 +242,31 @@ PAYMENT_LABELS = {
 }
 
 
-def dashboard_blocks(rows: Sequence[SessionRow], *, page: int, total: int, tz: str) -> list[Block]:
+def agenda_select(agenda_at: str | None) -> StaticSelectElement:
+    """The morning agenda DM: off, or a time from 5:00 to 10:00 AM in half hours."""
+    pairs = [("off", "Morning agenda: off")]
+    for minutes in range(5 * 60, 10 * 60 + 1, 30):
+        hour, minute = divmod(minutes, 60)
+        label = datetime(2000, 1, 1, hour, minute).strftime("%-I:%M %p")
+        pairs.append((f"{hour:02d}:{minute:02d}", f"Morning agenda at {label}"))
+    options = [Option(value=v, text=label) for v, label in pairs]
+    chosen = next((o for o in options if o.value == (agenda_at or "off")), None)
+    return StaticSelectElement(
+        action_id="dash:agenda",
+        placeholder="Morning agenda",
+        options=options,
+        initial_option=chosen,
+    )
+
+
+def dashboard_blocks(
+    rows: Sequence[SessionRow],
+    *,
+    page: int,
+    total: int,
+    tz: str,
+    agenda_at: str | None = None,
+) -> list[Block]:
     from actions.formatting import when, zone_label
 
     pages = max(1, -(-total // DASHBOARD_PAGE))
@@ -256,6 +280,7 @@ def dashboard_blocks(rows: Sequence[SessionRow], *, page: int, total: int, tz: s
                 )
             ]
         ),
+        ActionsBlock(block_id="agenda", elements=[agenda_select(agenda_at)]),
         DividerBlock(),
     ]
     if not rows:

@@ -233,3 +233,30 @@ def test_edit_opens_every_field_prefilled_and_checks_them_like_the_conversation(
         None,
         1,
     )
+
+
+def test_the_morning_agenda_is_picked_on_app_home_and_kept(
+    clinician: Person, fake_slack: FakeSlack, slack_parts: Parts
+) -> None:
+    clinician.event({"type": "app_home_opened", "user": clinician.user, "tab": "home"})
+    home = latest_home(fake_slack)
+    (select,) = buttons(home, "dash:agenda")
+    assert select["initial_option"]["value"] == "off"
+    seven_thirty = next(o for o in select["options"] if o["value"] == "07:30")
+    click_on_home(
+        clinician,
+        {"type": "static_select", "action_id": "dash:agenda", "selected_option": seven_thirty},
+    )
+    (told,) = clinician.replies()
+    assert told.text.startswith("I'll send your agenda every morning at 7:30 AM (America/New_York)")
+    with slack_parts.store.unit() as s:
+        assert repos.get_clinician(s, "T1", "U_CLIN1").agenda_at == "07:30"
+    shown = fake_slack.wait(
+        lambda: [
+            c
+            for c in fake_slack.of("views.publish")
+            if buttons(c.args["view"], "dash:agenda")[0].get("initial_option", {}).get("value")
+            == "07:30"
+        ]
+    )
+    assert shown
