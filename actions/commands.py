@@ -840,3 +840,38 @@ def edit(
     if form.note:
         text += f" {form.note}"
     return Done(text, changed=True)
+
+
+@dataclass(frozen=True)
+class SeriesPreview:
+    """What the summary before Save shows of a series: its starts (empty when refused),
+    the problem that refuses it, and the lines to show (dates, count, overlaps, notes)."""
+
+    starts: tuple[datetime, ...]
+    problem: str | None
+    lines: list[str]
+
+
+def series_preview(
+    s: Session,
+    clinician: Clinician,
+    wanted: Any,  # recurrence.Recurrence (imported late: recurrence imports this module)
+    first: date,
+    hour: int,
+    minute: int,
+    duration_min: int,
+    practice: Practice,
+    now: datetime,
+) -> SeriesPreview:
+    """Expand a series the clinician asked for and say it, overlaps flagged: the one call
+    the conversation's summary needs (then `book_series` with the starts on Save)."""
+    from actions import recurrence
+
+    tz = clinician_zone(clinician, practice)
+    found = recurrence.expand(wanted, first, hour, minute, tz, now, practice)
+    if found.problem is not None:
+        return SeriesPreview((), found.problem, [found.problem])
+    clashes = find_overlaps(s, clinician.id, found.starts, duration_min)
+    said = {index: overlap_text(hits, tz) for index, hits in clashes.items()}
+    lines = recurrence.summary_lines(found.starts, tz, wanted, said)
+    return SeriesPreview(found.starts, None, lines + list(dict.fromkeys(found.notes)))

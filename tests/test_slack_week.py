@@ -260,3 +260,29 @@ def test_the_morning_agenda_is_picked_on_app_home_and_kept(
         ]
     )
     assert shown
+
+
+def test_another_clinician_can_neither_remind_nor_edit_nor_repeat_a_session(
+    running, clinician: Person, fake_slack: FakeSlack, slack_parts: Parts
+) -> None:
+    schedule_jd(clinician)
+    home = latest_home(fake_slack)
+    intruder = Person(running, fake_slack, "U_OTHER")
+    for action_id in ("dash:remind", "dash:schedule_next", "dash:cancel_series"):
+        button = (
+            home_button(home, action_id)
+            if action_id != "dash:cancel_series"
+            else {
+                **home_button(home, "dash:remind"),
+                "action_id": "dash:cancel_series",
+            }
+        )
+        click_on_home(intruder, button)
+        (told,) = intruder.replies()
+        assert told.text == "I couldn't find that session among yours."
+    click_on_home(clinician, home_button(home, "dash:edit"))
+    form = fake_slack.wait_calls("views.open", 1)[0].args["view"]
+    refused = intruder.submit(form, edit_values(form, time="16:30"))
+    assert refused.json()["errors"] == {"date": "I couldn't find that session among yours."}
+    (session,) = sessions_of(slack_parts, "U_CLIN1")
+    assert (session.sequence, session.reminded_at) == (0, None)

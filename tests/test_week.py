@@ -389,3 +389,39 @@ def test_edit_checks_amounts_by_the_conversations_rules(parts_any: Parts, clock)
         parts_any.practice,
     )
     assert set(problems) == {"phone", "participant"}
+
+
+def test_series_preview_lists_the_dates_and_flags_an_overlap(parts_any: Parts, clock) -> None:
+    a_session(parts_any, participant="Sam Roe", start_at=at("2026-12-15 10:30"))
+    wanted = recurrence.parse_recurrence("every Tuesday for 4 weeks", date(2026, 11, 24))
+    with parts_any.store.unit() as s:
+        me = repos.get_clinician(s, LOCAL_TEAM, "U_CLI")
+        shown = commands.series_preview(
+            s, me, wanted, date(2026, 12, 1), 10, 0, 50, parts_any.practice, datetime.now(UTC)
+        )
+    assert shown.problem is None and len(shown.starts) == 4
+    assert shown.lines == [
+        "4 sessions, every Tuesday:",
+        "• Tue, Dec 1, 2026, 10:00 AM EST",
+        "• Tue, Dec 8, 2026, 10:00 AM EST",
+        "• Tue, Dec 15, 2026, 10:00 AM EST",
+        "• Tue, Dec 22, 2026, 10:00 AM EST",
+        "⚠ Tue, Dec 15, 2026, 10:00 AM EST: It overlaps your session with S.R. on "
+        "Tue, Dec 15, 2026, 10:30 AM EST.",
+    ]
+
+
+def test_a_reminder_asked_for_during_the_session_is_still_sent(parts_any: Parts, clock) -> None:
+    from integrations.worker import Worker, senders_from_settings
+
+    started = a_session(parts_any, start_at=at("2026-11-24 09:45"))  # 15 minutes in
+    with parts_any.store.unit() as s:
+        me = repos.get_clinician(s, LOCAL_TEAM, "U_CLI")
+        done = commands.remind_now(s, me, started, parts_any.practice, datetime.now(UTC))
+    assert done.changed
+    senders = senders_from_settings(parts_any.settings, parts_any.store)
+    Worker(parts_any.store, parts_any.practice, parts_any.settings, senders).run_once()
+    with parts_any.store.unit() as s:
+        session = repos.session_by_public_id(s, started)
+        (asked,) = [m for m in repos.outbox_for_session(s, session.id) if ":now:" in m.dedupe_key]
+    assert asked.status == "local" and "Reminder: video session" in (asked.payload or "")
