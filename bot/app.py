@@ -686,7 +686,7 @@ class SlackFace:
             if overlap is None or found is None:
                 return None
             tz = commands.clinician_zone(clinician, parts.practice)
-            page = meta.get("page") if isinstance(meta.get("page"), int) else 0
+            page = meta["page"] if isinstance(meta.get("page"), int) else 0
             return blocks.reschedule_modal(meta["id"], start, tz, found[1], page, overlap=overlap)
 
     async def on_rescheduled(

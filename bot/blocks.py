@@ -466,8 +466,10 @@ def edit_modal(session: Any, tz: str, practice: Any, description: str, *, paymen
     local = session.start_at.astimezone(ZoneInfo(tz))
     clock = time_select()
     clock.action_id = "time"
-    quarter = f"{local.hour:02d}:{local.minute - local.minute % 15:02d}"
-    clock.initial_option = next(o for o in clock.options if o.value == quarter)
+    quarter = datetime(2000, 1, 1, local.hour, local.minute - local.minute % 15)
+    clock.initial_option = Option(
+        value=quarter.strftime("%H:%M"), text=quarter.strftime("%-I:%M %p")
+    )
     packages = [("none", "No documents"), *((p.key, p.name) for p in practice.documents)]
     services = [("none", "No payment"), *((x.key, x.name) for x in practice.services)]
     amount = None if session.amount_cents is None else f"{session.amount_cents / 100:.2f}"

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -292,7 +293,7 @@ class Worker:
             log.info("outbox %s (%s): withdrawn", message.id, message.kind)
             return "withdrawn"
         view = self._view(session)
-        common = {
+        common: dict[str, Any] = {
             "kind": message.kind,
             "session_id": session.id,
             "version": version,
