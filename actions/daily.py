@@ -44,6 +44,9 @@ def plan_agendas(s: Session, now: datetime, practice: Practice, public_url: str)
         if due is None:
             continue
         day, _ = due
+        key = f"agenda:{clinician.id}:{day}"
+        if repos.outbox_has(s, key):  # sent (or planned) already: nothing to compute
+            continue
         found = commands.agenda(
             s, clinician, datetime.fromisoformat(day).date(), practice, public_url
         )
@@ -58,7 +61,7 @@ def plan_agendas(s: Session, now: datetime, practice: Practice, public_url: str)
             channel="slack",
             due_at=now,
             payload=text,
-            dedupe_key=f"agenda:{clinician.id}:{day}",
+            dedupe_key=key,
         )
     return planned
 
@@ -76,6 +79,9 @@ def plan_nudges(s: Session, now: datetime, practice: Practice, public_url: str) 
     planned = 0
     minutes = int(practice.nudge_before.total_seconds() // 60)
     for session in repos.starting_between(s, now, now + practice.nudge_before):
+        key = f"nudge:{session.public_id}:{session.sequence}"  # a moved session: again
+        if repos.outbox_has(s, key):
+            continue
         tz = commands.clinician_zone(session.clinician, practice)
         enter = booking.enter_meeting_url(public_url, session)
         planned += repos.add_outbox_once(
@@ -86,8 +92,7 @@ def plan_nudges(s: Session, now: datetime, practice: Practice, public_url: str) 
             channel="slack",
             due_at=now,
             payload=nudge_text(minutes, initials(session.participant), session.start_at, tz, enter),
-            # A moved session is nudged again for its new time.
-            dedupe_key=f"nudge:{session.public_id}:{session.sequence}",
+            dedupe_key=key,
         )
     return planned
 

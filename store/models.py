@@ -93,6 +93,7 @@ class ScheduledSession(Base):
         Index("ix_sessions_phone_index", "phone_index"),
         Index("ix_sessions_payment_intent", "payment_intent"),
         Index("ix_sessions_series", "series_id", "start_at"),
+        Index("ix_sessions_start", "start_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -296,8 +296,9 @@ def busy_between(
             )
         )
         rows = s.execute(
-            select(ScheduledSession.id, ScheduledSession.start_at, ScheduledSession.duration_min)
-            .where(
+            select(
+                ScheduledSession.id, ScheduledSession.start_at, ScheduledSession.duration_min
+            ).where(
                 ScheduledSession.clinician_id == clinician_id,
                 ScheduledSession.status != "cancelled",
                 within,
@@ -436,10 +437,16 @@ def add_outbox(s: Session, **fields: Any) -> OutboxMessage:
     return message
 
 
+def outbox_has(s: Session, dedupe_key: str) -> bool:
+    return (
+        s.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)) is not None
+    )
+
+
 def add_outbox_once(s: Session, **fields: Any) -> bool:
     """Queue a message unless one with its dedupe key exists (another worker's planning
     of the same agenda or nudge); False when it did."""
-    if s.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == fields["dedupe_key"])):
+    if outbox_has(s, fields["dedupe_key"]):
         return False
     try:
         with s.begin_nested():
