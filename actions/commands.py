@@ -538,7 +538,11 @@ def agenda_lines(found: Agenda) -> list[str]:
         yours = when(row.start, found.tz, with_date=False)
         theirs = ""
         if row.participant_tz != found.tz:
-            theirs = f" ({when(row.start, row.participant_tz, with_date=False)} theirs)"
+            clock = when(row.start, row.participant_tz, with_date=False)
+            local = row.start.astimezone(ZoneInfo(row.participant_tz)).date()
+            if local != found.day:  # their evening before, or their morning after
+                clock = f"{local.strftime('%a')} {clock}"
+            theirs = f" ({clock} theirs)"
         rsvp = {"yes": "will attend", "no": "can't make it"}.get(row.rsvp or "", "no RSVP yet")
         lines.append(
             f"{yours}{theirs} · {row.participant} · {row.status} · {rsvp} · "

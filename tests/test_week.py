@@ -425,3 +425,17 @@ def test_a_reminder_asked_for_during_the_session_is_still_sent(parts_any: Parts,
         session = repos.session_by_public_id(s, started)
         (asked,) = [m for m in repos.outbox_for_session(s, session.id) if ":now:" in m.dedupe_key]
     assert asked.status == "local" and "Reminder: video session" in (asked.payload or "")
+
+
+def test_the_agenda_of_the_day_the_clocks_skip_runs_midnight_to_midnight(
+    cli, parts_any: Parts, capsys, clock
+) -> None:
+    a_session(parts_any, participant="Ann Lee", start_at=at("2027-03-14 00:30"))  # EST
+    a_session(parts_any, participant="Bo Ng", start_at=at("2027-03-14 23:30"))  # EDT
+    a_session(parts_any, participant="Cy Oh", start_at=at("2027-03-15 00:15"))
+    code, lines = run_cli(capsys, "agenda", "--date", "2027-03-14")
+    assert code == 0
+    assert [line.split(" · ")[:2] for line in lines[1:]] == [
+        ["12:30 AM EST (Sat 9:30 PM PST theirs)", "A.L."],  # their evening before
+        ["11:30 PM EDT (8:30 PM PDT theirs)", "B.N."],
+    ]
