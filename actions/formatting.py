@@ -61,6 +61,11 @@ def money(amount: Decimal | str | int | None, currency: str = "usd") -> str:
     return f"{symbol}{value:,}"
 
 
+def money_from_cents(cents: int | None, currency: str = "usd") -> str:
+    """`money` of a stored amount in cents (exact: no float on the way)."""
+    return money(Decimal(cents or 0) / 100, currency)
+
+
 def cents(amount: Decimal | str) -> int:
     return int((Decimal(str(amount)) * 100).to_integral_value())
 

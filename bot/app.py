@@ -39,7 +39,7 @@ from bot.inbox import Inbox
 from bot.manifest import BOT_SCOPES
 from dialogue.domain import BotMessage
 from dialogue.runner import TURN_IDS_KEPT, Reply, Who
-from sessionbot.wiring import Parts
+from sessionbot.parts import Parts
 from store import repos
 
 log = logging.getLogger("sessionbot.slack")
@@ -138,7 +138,7 @@ def create_bolt_app(parts: Parts) -> AsyncApp:
 
 
 def slack_inbox(app: AsyncApp) -> Inbox:
-    return app._sessionbot_face.inbox  # type: ignore[attr-defined,no-any-return]
+    return app._sessionbot_face.inbox  # type: ignore[attr-defined]
 
 
 def bolt_app(parts: Parts) -> AsyncApp:

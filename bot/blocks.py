@@ -99,10 +99,10 @@ def message_blocks(message: BotMessage) -> list[Block]:
     elif widget in ("documents_select", "service_select") and buttons:
         options = [Option(value=b.payload, text=clip(b.title, OPTION_TEXT_LIMIT)) for b in buttons]
         placeholder = "Choose a package" if widget == "documents_select" else "Choose a service"
-        select = StaticSelectElement(
+        picker = StaticSelectElement(
             action_id="turn:pick", placeholder=placeholder, options=options[:100]
         )
-        blocks.append(ActionsBlock(elements=[select]))
+        blocks.append(ActionsBlock(elements=[picker]))
         buttons = []
     elif widget == "amount_input":
         blocks.append(
@@ -137,14 +137,22 @@ def _buttons(buttons: Sequence[Button], *, start: int = 0) -> list[ButtonElement
     return out
 
 
-def time_select() -> StaticSelectElement:
+def time_options() -> list[Option]:
     """Twelve-hour times in 15-minute steps: 96 options, under Slack's 100."""
     options = []
     for minutes in range(0, 24 * 60, 15):
         hour, minute = divmod(minutes, 60)
         label = datetime(2000, 1, 1, hour, minute).strftime("%-I:%M %p")
         options.append(Option(value=f"{hour:02d}:{minute:02d}", text=label))
-    return StaticSelectElement(action_id="turn:time", placeholder="Pick a time", options=options)
+    return options
+
+
+def time_select(initial: str | None = None, action_id: str = "turn:time") -> StaticSelectElement:
+    options = time_options()
+    chosen = next((o for o in options if o.value == initial), None)
+    return StaticSelectElement(
+        action_id=action_id, placeholder="Pick a time", options=options, initial_option=chosen
+    )
 
 
 def saved_blocks(message: BotMessage) -> list[Block]:
@@ -397,10 +405,8 @@ def reschedule_modal(
     """Pick a new date and time; submitting is the confirmation. With `overlap` (what
     `start` runs into), the form says so, and submitting `start` again moves anyway."""
     local = start.astimezone(ZoneInfo(tz))
-    select = time_select()
-    select.action_id = "time"
     quarter = f"{local.hour:02d}:{local.minute - local.minute % 15:02d}"
-    select.initial_option = next(o for o in select.options if o.value == quarter)
+    select = time_select(quarter, action_id="time")
     meta: dict[str, Any] = {"id": public_id, "tz": tz, "page": page}
     warning: list[Block] = []
     if overlap is not None:
@@ -464,12 +470,7 @@ def edit_modal(session: Any, tz: str, practice: Any, description: str, *, paymen
     """Every field of a session on one screen, prefilled; submitting is the confirmation
     (checked by the conversation's rules, problems shown by their fields)."""
     local = session.start_at.astimezone(ZoneInfo(tz))
-    clock = time_select()
-    clock.action_id = "time"
-    quarter = datetime(2000, 1, 1, local.hour, local.minute - local.minute % 15)
-    clock.initial_option = Option(
-        value=quarter.strftime("%H:%M"), text=quarter.strftime("%-I:%M %p")
-    )
+    clock = time_select(f"{local.hour:02d}:{local.minute - local.minute % 15:02d}", "time")
     packages = [("none", "No documents"), *((p.key, p.name) for p in practice.documents)]
     services = [("none", "No payment"), *((x.key, x.name) for x in practice.services)]
     amount = None if session.amount_cents is None else f"{session.amount_cents / 100:.2f}"

@@ -10,7 +10,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot import guard
-from sessionbot.wiring import Parts
+from sessionbot.parts import Parts
 
 log = logging.getLogger("sessionbot.slack")
 

@@ -20,7 +20,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from integrations.slack_notify import DROPPED_BECAUSE, token_hash
-from sessionbot.wiring import Parts
+from sessionbot.parts import Parts
 from store import repos
 
 log = logging.getLogger("sessionbot.slack")

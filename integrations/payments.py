@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import stripe
+from stripe._base_address import BaseAddresses  # the type StripeClient takes (not exported)
 
 from sessionbot.settings import Settings
 
@@ -59,6 +60,10 @@ class InvalidSignature(ValueError):
 
 class MalformedEvent(ValueError):
     """Signed with our secret, but not an event of the shape Stripe sends."""
+
+
+class PaymentsUnavailable(RuntimeError):
+    """Stripe could not be reached or refused the call: the SDK's error, kept inside."""
 
 
 class Payments(Protocol):
@@ -155,7 +160,7 @@ class StripePayments:
     """Stripe Checkout through `stripe.StripeClient`."""
 
     def __init__(self, api_key: str, webhook_secret: str | None, api_url: str | None) -> None:
-        base = {"api": api_url.rstrip("/")} if api_url else None
+        base: BaseAddresses | None = {"api": api_url.rstrip("/")} if api_url else None
         self._client = stripe.StripeClient(api_key, base_addresses=base, max_network_retries=2)
         self._webhook_secret = webhook_secret
 
@@ -170,7 +175,31 @@ class StripePayments:
         cancel_url: str,
         idempotency_key: str,
     ) -> Checkout:
-        session = self._client.v1.checkout.sessions.create(
+        try:
+            session = self._create(
+                reference,
+                description,
+                amount_cents,
+                currency,
+                success_url,
+                cancel_url,
+                idempotency_key,
+            )
+        except stripe.StripeError as exc:
+            raise PaymentsUnavailable(type(exc).__name__) from None
+        return _checkout(session)
+
+    def _create(
+        self,
+        reference: str,
+        description: str,
+        amount_cents: int,
+        currency: str,
+        success_url: str,
+        cancel_url: str,
+        idempotency_key: str,
+    ) -> Any:
+        return self._client.v1.checkout.sessions.create(
             params={
                 "mode": "payment",
                 "client_reference_id": reference,
@@ -190,10 +219,13 @@ class StripePayments:
             },
             options={"idempotency_key": idempotency_key},
         )
-        return _checkout(session)
 
     def retrieve_checkout(self, checkout_id: str) -> Checkout:
-        return _checkout(self._client.v1.checkout.sessions.retrieve(checkout_id))
+        try:
+            found = self._client.v1.checkout.sessions.retrieve(checkout_id)
+        except stripe.StripeError as exc:
+            raise PaymentsUnavailable(type(exc).__name__) from None
+        return _checkout(found)
 
     def verify_event(self, payload: bytes, signature: str | None) -> PaymentEvent:
         if not self._webhook_secret:

@@ -47,12 +47,12 @@ class BaseUrlHttpClient(TwilioHttpClient):
             assert self.session is not None
             self.session.mount("http://", requests.adapters.HTTPAdapter())
 
-    def request(self, method: str, url: str, *args: object, **kwargs: object) -> Response:  # type: ignore[override]
+    def request(self, method: str, url: str, *args: object, **kwargs: object) -> Response:
         parts = urlsplit(url)
         url = urlunsplit(
             (self._scheme, self._netloc, self._prefix + parts.path, parts.query, parts.fragment)
         )
-        return super().request(method, url, *args, **kwargs)  # type: ignore[arg-type]
+        return super().request(method, url, *args, **kwargs)
 
 
 class TwilioSender:

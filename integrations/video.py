@@ -35,7 +35,7 @@ class VideoRooms(Protocol):
 class JitsiRooms:
     """Jitsi Meet on `base_url` (meet.jit.si or a self-hosted deployment)."""
 
-    def __init__(self, base_url: str, app_id: str | None = None, secret: str | None = None):
+    def __init__(self, base_url: str, app_id: str | None = None, secret: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.app_id = app_id
         self.secret = secret

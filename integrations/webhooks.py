@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlparse
 from xml.sax.saxutils import escape
 
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -25,9 +26,10 @@ from twilio.request_validator import RequestValidator, add_port, remove_port
 from actions import booking
 from actions.formatting import initials, when
 from integrations import messages
-from sessionbot.wiring import Parts
+from sessionbot.parts import Parts
 from store import repos
 from store.crypto import keyring
+from store.models import ScheduledSession
 
 log = logging.getLogger(__name__)
 
@@ -182,17 +184,19 @@ def handle_inbound(parts: Parts, form: dict[str, str]) -> str | None:
     return messages.HELP_REPLY
 
 
-def _sessions_for(s, phone: str, now: datetime):  # type: ignore[no-untyped-def]
+def _sessions_for(s: Session, phone: str, now: datetime) -> list[ScheduledSession]:
     return repos.upcoming_sms_sessions(s, now, keyring().blind_index(phone))
 
 
-def _latest_upcoming(s, phone: str, now: datetime):  # type: ignore[no-untyped-def]
+def _latest_upcoming(s: Session, phone: str, now: datetime) -> ScheduledSession | None:
     """The participant's next session (the latest one invited to, soonest start)."""
     found = _sessions_for(s, phone, now)
     return found[0] if found else None
 
 
-def _tell_clinicians(s, parts: Parts, phone: str, now: datetime, sid: str, what: str) -> None:  # type: ignore[no-untyped-def]
+def _tell_clinicians(
+    s: Session, parts: Parts, phone: str, now: datetime, sid: str, what: str
+) -> None:
     told: set[int] = set()
     for session in _sessions_for(s, phone, now):
         if session.clinician_id in told:

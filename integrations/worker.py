@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -293,12 +292,7 @@ class Worker:
             log.info("outbox %s (%s): withdrawn", message.id, message.kind)
             return "withdrawn"
         view = self._view(session)
-        common: dict[str, Any] = {
-            "kind": message.kind,
-            "session_id": session.id,
-            "version": version,
-            "on_demand": on_demand,
-        }
+        kind, session_id = message.kind, session.id
         if message.channel == "sms":
             phone = session.phone or ""
             if _phone_index(session) in opted_out:
@@ -311,7 +305,10 @@ class Worker:
                 channel="sms",
                 send=lambda: sender.send(phone, body),
                 preview=lambda: local_outbox.preview_sms(phone, body),
-                **common,
+                kind=kind,
+                session_id=session_id,
+                version=version,
+                on_demand=on_demand,
             )
         email: EmailMessage = mail.compose(
             message.kind,
@@ -328,7 +325,10 @@ class Worker:
             channel="email",
             send=lambda: mailer.send(email),
             preview=lambda: local_outbox.preview_email(email),
-            **common,
+            kind=kind,
+            session_id=session_id,
+            version=version,
+            on_demand=on_demand,
         )
 
     def _notice(self, s: Session, message: OutboxMessage) -> Outgoing | str:

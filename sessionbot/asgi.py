@@ -17,7 +17,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from sessionbot.edge import EdgeLimits
-from sessionbot.wiring import Parts
+from sessionbot.parts import Parts
 
 
 def _ping(parts: Parts) -> None:

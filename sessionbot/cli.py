@@ -14,11 +14,9 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sessionbot.commands import DEFAULT_USER, LOCAL_TEAM
 from sessionbot.logs import configure_logging
 from sessionbot.settings import Settings
-
-LOCAL_TEAM = "T_LOCAL"
-DEFAULT_USER = "U_SHELL"
 
 
 def _zone(value: str) -> str:

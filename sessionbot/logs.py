@@ -25,6 +25,7 @@ import os
 import queue
 import re
 import sys
+from typing import TextIO
 
 MAX_LINE = 2000
 # extra={SAFE: True}: a line we wrote ourselves with nothing personal (the start line).
@@ -111,12 +112,12 @@ QUIET_LIBRARIES = ("alembic", "rasa_sdk", "sanic", "asyncio")
 class _StderrHandler(logging.StreamHandler):
     """Writes to whatever sys.stderr is at the time (tests and shells replace it)."""
 
-    @property  # type: ignore[override]
-    def stream(self):  # type: ignore[no-untyped-def]
+    @property
+    def stream(self) -> TextIO:
         return sys.stderr
 
     @stream.setter
-    def stream(self, value) -> None:  # type: ignore[no-untyped-def]
+    def stream(self, value: TextIO) -> None:
         pass
 
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from actions import context, extraction, make_executor
 from dialogue.runner import Runner
+from sessionbot.parts import Parts
 from sessionbot.practice import Practice, load_practice
 from sessionbot.settings import Settings
-from sessionbot.turns import TurnProcesses
 from store.db import Store
 
+__all__ = ["Parts", "build", "make_nlu"]  # Parts lives in sessionbot.parts; kept here too
 
-def make_nlu(practice: Practice):  # type: ignore[no-untyped-def]
+
+def make_nlu(practice: Practice) -> Callable[[str, datetime, str | None], Any]:
     packages = {p.key: p.name for p in practice.documents}
     services = {s.key: s.name for s in practice.services}
 
@@ -28,16 +31,6 @@ def make_nlu(practice: Practice):  # type: ignore[no-untyped-def]
         )
 
     return nlu
-
-
-@dataclass
-class Parts:
-    settings: Settings
-    store: Store
-    practice: Practice
-    runner: Runner
-    # The web process's turns in worker processes (`sessionbot serve`); None: in threads.
-    turns: TurnProcesses | None = None
 
 
 def build(settings: Settings, *, store: Store | None = None) -> Parts:

@@ -7,6 +7,7 @@ embedded SQLite store) brings the schema up to date. `store.unit()` is one trans
 from __future__ import annotations
 
 import contextvars
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.crypto import Keyring, load_or_create_key_file, set_keyring
@@ -41,7 +42,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
             # Autocommit at the driver level; we issue BEGIN ourselves (below).
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
@@ -55,7 +56,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
+        def _sqlite_begin(conn: Connection) -> None:
             # A unit reads then writes; IMMEDIATE takes the write lock up front so two
             # processes never deadlock upgrading a read lock. Readers don't wait (WAL).
             if conn.get_execution_options().get("sessionbot_read"):

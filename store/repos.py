@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Update
 
 from store.crypto import keyring
 from store.models import (
@@ -561,7 +562,7 @@ def inbox_prune(s: Session, before: datetime) -> int:
     """Forget requests received before `before` (processed, or given up on)."""
     result = s.execute(delete(SlackInbox).where(SlackInbox.received_at < before))
     s.execute(delete(SlackPost).where(SlackPost.created_at < before))
-    return result.rowcount or 0
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def record_post(s: Session, team_id: str, user_id: str, channel_id: str, ts: str) -> None:
@@ -665,7 +666,7 @@ def session_state(s: Session, session_id: int) -> tuple[str, int, datetime] | No
 _PLAIN = {"synchronize_session": False}
 
 
-def _claimed(message_id: int, worker_id: str):  # type: ignore[no-untyped-def]
+def _claimed(message_id: int, worker_id: str) -> Update:
     return (
         update(OutboxMessage)
         .where(

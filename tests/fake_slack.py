@@ -474,9 +474,15 @@ class Person:
         return new
 
     def say(self, text: str) -> Message:
+        self.no_extra_replies()
         assert self.dm_event(text).status_code == 200
         (reply,) = self.replies()
         return reply
+
+    def no_extra_replies(self) -> None:
+        """Each turn answers exactly once: nothing arrived beyond the replies read so far."""
+        extra = self.messages()[self.seen :]
+        assert not extra, f"{len(extra)} more message(s) than replies read: {extra[0].text!r}"
 
     def act(self, message: Message, action: dict[str, Any], block_id: str = "b") -> httpx.Response:
         return self.interact(
@@ -500,12 +506,14 @@ class Person:
         )
 
     def click(self, message: Message, title: str) -> Message:
+        self.no_extra_replies()
         button = find_button(message, title)
         assert self.act(message, button).status_code == 200
         (reply,) = self.replies()
         return reply
 
     def pick(self, message: Message, action_id: str, **value: Any) -> Message:
+        self.no_extra_replies()
         element = find_element(message, action_id)
         action = {"type": element["type"], "action_id": action_id, **value}
         assert self.act(message, action).status_code == 200

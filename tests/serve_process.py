@@ -19,12 +19,6 @@ from conftest import TEST_KEY
 from log_scan import scan_later
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def serve_process(
     tmp_path: Path, *, log_name: str = "serve.log", **env: str
@@ -32,7 +26,11 @@ def serve_process(
     """Yields `http` (a client on the process), `log` (its output file) and `proc`.
 
     A second process on the same `tmp_path` finds the first one's store."""
-    port = free_port()
+    # Bound here and handed over: no other test process can take the port in between.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(128)
+    port = listener.getsockname()[1]
     full = {k: v for k, v in os.environ.items() if not k.startswith(("SESSIONBOT_", "SLACK_"))}
     full.update(
         SESSIONBOT_DATA_DIR=str(tmp_path / "data"),
@@ -42,12 +40,14 @@ def serve_process(
     )
     log = tmp_path / log_name
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sessionbot.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "sessionbot.cli", "serve", "--fd", str(listener.fileno())],
+        pass_fds=[listener.fileno()],
         env=full,
         cwd=tmp_path,
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
+    listener.close()  # the process has its own copy
     scan_later(log)
     http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
     try:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -32,9 +33,28 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 
 def free_port() -> int:
+    """A port free now (for tests that need one nobody listens on); servers of our own
+    bind theirs once instead (`BoundController`)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class BoundController(Controller):
+    """aiosmtpd's threaded controller on a socket bound here, port 0: the port it reports
+    is the one it holds, with no window for another test process to take it first."""
+
+    def __init__(self, handler: Any, **kwargs: Any) -> None:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        super().__init__(
+            handler, hostname="127.0.0.1", port=self.listener.getsockname()[1], **kwargs
+        )
+
+    def _create_server(self) -> Any:
+        return self.loop.create_server(
+            self._factory_invoker, sock=self.listener, ssl=self.ssl_context
+        )
 
 
 @dataclass
@@ -90,8 +110,8 @@ class SmtpServer:
 @pytest.fixture(name="smtp_server")
 def smtp_server_fixture() -> Iterator[SmtpServer]:
     recorder = Recorder()
-    port = free_port()
-    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller = BoundController(recorder)
+    port = controller.port
     controller.start()
     try:
         yield SmtpServer(url=f"smtp://127.0.0.1:{port}", recorder=recorder)
@@ -227,7 +247,6 @@ def secure_smtp_fixture(tmp_path: Path) -> Iterator[SecureServer]:
     def start(mode: str = "starttls", *, user: str = USER, password: str = PASSWORD) -> SecureSmtp:
         recorder = Recorder()
         logins: list[Login] = []
-        port = free_port()
         kwargs: dict[str, object] = {
             "authenticator": _authenticator(logins),
             "auth_require_tls": False,
@@ -236,7 +255,8 @@ def secure_smtp_fixture(tmp_path: Path) -> Iterator[SecureServer]:
             kwargs["tls_context"] = certificates.server_context()
         elif mode == "smtps":
             kwargs["ssl_context"] = certificates.server_context()
-        controller = Controller(recorder, hostname="127.0.0.1", port=port, **kwargs)
+        controller = BoundController(recorder, **kwargs)
+        port = controller.port
         controller.start()
         started.append(controller)
         scheme = "smtps" if mode == "smtps" else "smtp"

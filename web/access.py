@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from actions import booking
-from actions.formatting import initials, money, when
+from actions.formatting import initials, money_from_cents, when
 from integrations.payments import Checkout, Refund
 from sessionbot.practice import Document, DocumentPackage, Practice
 from store.crypto import keyring
@@ -185,7 +185,7 @@ def record_refund(s: Session, session: ScheduledSession, refund: Refund, now: da
 
 
 def _money(session: ScheduledSession, cents: int | None) -> str:
-    return money((cents or 0) / 100, session.currency)
+    return money_from_cents(cents, session.currency)
 
 
 def _start(session: ScheduledSession) -> str:

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import stripe
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -24,17 +23,18 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import BaseRoute, Route
 
 from actions import booking
-from actions.formatting import initials, money, when, zone_label
+from actions.formatting import initials, money_from_cents, when, zone_label
 from integrations.payments import (
     InvalidSignature,
     MalformedEvent,
     PaymentEvent,
     Payments,
+    PaymentsUnavailable,
     checkout_origins,
     make_payments,
 )
 from integrations.video import VideoRooms, make_video
-from sessionbot.wiring import Parts
+from sessionbot.parts import Parts
 from store import repos
 from store.models import ScheduledSession
 from web import access as rules
@@ -150,8 +150,8 @@ class Page:
             start=when(session.start_at, tz),
             zone=zone_label(tz),
             opens_at=when(state.opens_at, tz),
-            amount=money((session.amount_cents or 0) / 100, session.currency),
-            refunded=money((session.refunded_cents or 0) / 100, session.currency),
+            amount=money_from_cents(session.amount_cents, session.currency),
+            refunded=money_from_cents(session.refunded_cents, session.currency),
             service=service.name if service else "Session",
             paid_at=when(session.paid_at, tz) if session.paid_at else None,
             payments_ready=self.payments is not None,
@@ -265,8 +265,8 @@ class Page:
             return self.redirect(_path(token))
         try:
             url = await run_in_threadpool(self.start_checkout, session, token)
-        except stripe.StripeError as exc:
-            log.warning("checkout for session %s failed: %s", session.public_id, type(exc).__name__)
+        except PaymentsUnavailable as exc:
+            log.warning("checkout for session %s failed: %s", session.public_id, exc)
             return self.render("error.html", 502, token=token)
         return self.redirect(url or _path(token))
 
@@ -324,7 +324,7 @@ class Page:
                 checkout = await run_in_threadpool(
                     self.payments.retrieve_checkout, session.payment_ref
                 )
-            except stripe.StripeError:
+            except PaymentsUnavailable:
                 checkout = None
             if checkout is not None and checkout.paid:
                 await run_in_threadpool(self.record, session.public_id, checkout)

@@ -5,21 +5,19 @@ from __future__ import annotations
 
 import argparse
 
+from sessionbot.commands import add_clinician
 from sessionbot.settings import Settings
 
 NAME = "agenda"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from sessionbot.cli import DEFAULT_USER, LOCAL_TEAM
-
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(NAME, help="the day's sessions (default: today, in your zone)")
     p.add_argument("--date", help="the day, YYYY-MM-DD (default: today)")
     p.add_argument(
         "--daily", metavar="HH:MM|off", help="send the agenda as a Slack DM each morning"
     )
-    p.add_argument("--user", default=DEFAULT_USER)
-    p.add_argument("--team", default=LOCAL_TEAM, help=argparse.SUPPRESS)
+    add_clinician(p)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import argparse
 
+from sessionbot.commands import add_clinician
 from sessionbot.settings import Settings
 
 NAME = "next"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from sessionbot.cli import DEFAULT_USER, LOCAL_TEAM
-
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(NAME, help="book the same session N weeks later (invitation sent)")
     p.add_argument("id", help="the session id (`sessionbot sessions --json`)")
     p.add_argument("--weeks", type=int, default=1, help="how many weeks later (default 1)")
-    p.add_argument("--user", default=DEFAULT_USER)
-    p.add_argument("--team", default=LOCAL_TEAM, help=argparse.SUPPRESS)
+    add_clinician(p)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

@@ -9,7 +9,7 @@ from sessionbot.settings import Settings
 NAME = "outbox"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(NAME, help="print the local outbox (messages not sent for want of setup)")
     p.add_argument("--all", action="store_true", help="every message and its status")
 

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,6 +27,11 @@ def add_parser(sub: Any) -> None:
     serve = sub.add_parser(NAME, help="the web process: Slack, participant page, webhooks")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--fd",
+        type=int,
+        help="serve on this already bound and listening socket (a supervisor's, a test's)",
+    )
     serve.add_argument(
         "--turn-processes",
         type=int,
@@ -77,8 +83,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     config = uvicorn.Config(
         create_app(parts), host=args.host, port=args.port, log_level="info", log_config=None
     )
+    # A socket handed over is taken as it is (uvicorn's own `fd` assumes a Unix socket).
+    sockets = [socket.socket(fileno=args.fd)] if args.fd is not None else None
     if not settings.slack_app_token:
-        Server(config).run()
+        Server(config).run(sockets=sockets)
         return 0
 
     from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -99,7 +107,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         # Made inside the loop: the handler's aiohttp session belongs to it.
         handler = AsyncSocketModeHandler(bolt_app(parts), settings.slack_app_token)
         await handler.connect_async()
-        await SocketModeServer(config, handler).serve()
+        await SocketModeServer(config, handler).serve(sockets=sockets)
 
     asyncio.run(both())
     return 0

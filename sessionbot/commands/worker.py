@@ -12,7 +12,7 @@ from sessionbot.settings import Settings
 NAME = "worker"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(NAME, help="send due invitations, reminders and notices")
     p.add_argument("--once", action="store_true", help="send what is due now, then exit")
     p.add_argument("--poll", type=float, default=2.0, help="seconds between looks when idle")
