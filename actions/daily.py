@@ -14,11 +14,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from actions import booking, commands
+from actions import commands
 from actions.formatting import initials, when
 from sessionbot.practice import Practice
 from store import repos
 
+NUDGE_PREFIX = "nudge:"  # the dedupe key of a nudge (the worker adds its Enter Meeting)
 # An agenda not sent by then (the worker was down all morning) is not sent that day.
 AGENDA_LATE = timedelta(hours=3)
 
@@ -66,10 +67,11 @@ def plan_agendas(s: Session, now: datetime, practice: Practice, public_url: str)
     return planned
 
 
-def nudge_text(minutes: int, participant: str, start: datetime, tz: str, enter: str) -> str:
+def nudge_text(minutes: int, participant: str, start: datetime, tz: str) -> str:
+    """The words of the nudge; the worker sends it with the Enter Meeting button."""
     return (
         f"In {minutes} minutes: your session with {participant} at "
-        f"{when(start, tz, with_date=False)}. <{enter}|Enter Meeting>"
+        f"{when(start, tz, with_date=False)}."
     )
 
 
@@ -79,11 +81,10 @@ def plan_nudges(s: Session, now: datetime, practice: Practice, public_url: str) 
     planned = 0
     minutes = int(practice.nudge_before.total_seconds() // 60)
     for session in repos.starting_between(s, now, now + practice.nudge_before):
-        key = f"nudge:{session.public_id}:{session.sequence}"  # a moved session: again
+        key = f"{NUDGE_PREFIX}{session.public_id}:{session.sequence}"  # moved: nudged again
         if repos.outbox_has(s, key):
             continue
         tz = commands.clinician_zone(session.clinician, practice)
-        enter = booking.enter_meeting_url(public_url, session)
         planned += repos.add_outbox_once(
             s,
             session_id=session.id,
@@ -91,7 +92,7 @@ def plan_nudges(s: Session, now: datetime, practice: Practice, public_url: str) 
             kind="clinician_notice",
             channel="slack",
             due_at=now,
-            payload=nudge_text(minutes, initials(session.participant), session.start_at, tz, enter),
+            payload=nudge_text(minutes, initials(session.participant), session.start_at, tz),
             dedupe_key=key,
         )
     return planned

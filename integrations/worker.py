@@ -342,12 +342,18 @@ class Worker:
             log.info("outbox %s (clinician_notice): dropped, %s", message.id, revoked.reason)
             return "dropped"
         team, user, text = clinician.team_id, clinician.user_id, message.payload or ""
+        button = None
+        if message.dedupe_key.startswith(daily.NUDGE_PREFIX) and message.session_id:
+            session = s.get(ScheduledSession, message.session_id)
+            if session is not None:  # the nudge before a session: its Enter Meeting
+                url = booking.enter_meeting_url(self.settings.public_url, session)
+                button = ("Enter Meeting", url)
         slack = self.senders.slack
         return Outgoing(
             id=message.id,
             channel="slack",
-            send=lambda: slack.send(team, user, text),
-            preview=lambda: local_outbox.preview_slack(user, text),
+            send=lambda: slack.send(team, user, text, button=button),
+            preview=lambda: local_outbox.preview_slack(user, text, button),
         )
 
     @staticmethod

@@ -92,13 +92,14 @@ def test_a_nudge_comes_minutes_before_each_session_with_enter_meeting(
     run_at(parts, at("2027-03-15 09:51"))
     run_at(parts, at("2027-03-15 09:55"))
     (nudge,) = dms(fake_slack)
+    (posted,) = fake_slack.of("chat.postMessage")
     with parts.store.unit() as s:
         me = repos.get_clinician(s, "T_TEST", "U_CLIN1")
         (monday,) = [x for x in repos.list_sessions(s, me.id) if x.participant == "Sam Roe"]
         enter = f"https://sessions.example.test/enter/{monday.host_token}"
-    assert (
-        nudge == f"In 10 minutes: your session with S.R. at 10:00 AM EDT. <{enter}|Enter Meeting>"
-    )
+    assert nudge == "In 10 minutes: your session with S.R. at 10:00 AM EDT."
+    (button,) = posted.args["blocks"][1]["elements"]  # the fake checked the blocks
+    assert (button["text"]["text"], button["url"]) == ("Enter Meeting", enter)
     # The cancelled 8:00 session got none.
     run_at(parts, at("2027-03-15 07:55"))
     assert len(dms(fake_slack)) == 1
