@@ -4,12 +4,29 @@ Importing this package registers every action, so `rasa_sdk --actions actions` a
 `sessionbot actions` serve the same set the embedded runner uses.
 """
 
-from rasa_sdk.executor import ActionExecutor
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+from rasa_sdk.executor import ActionExecutor, ActionExecutorRunResult
+from rasa_sdk.interfaces import (
+    ActionExecutionRejection,
+    ActionMissingDomainException,
+    ActionNotFoundException,
+)
 
 from actions import schedule_form, session_actions
 
 ACTIONS = (
     schedule_form.ValidateScheduleForm,
+    session_actions.ActionAskDate,
+    session_actions.ActionAskTime,
+    session_actions.ActionAskInviteChannel,
+    session_actions.ActionAskEmail,
+    session_actions.ActionAskPhone,
+    session_actions.ActionAskPaymentRequired,
     session_actions.ActionAskParticipant,
     session_actions.ActionAskParticipantTz,
     session_actions.ActionAskDocuments,
@@ -18,12 +35,84 @@ ACTIONS = (
     session_actions.ActionShowSummary,
     session_actions.ActionSaveSession,
     session_actions.ActionListSessions,
+    session_actions.ActionCancel,
+    session_actions.ActionStartOver,
+    session_actions.ActionGoBack,
+    session_actions.ActionWhichChange,
 )
+SORRY = (
+    "Sorry, something went wrong on my side and nothing was saved. "
+    "Please say that again, or “start over”."
+)
+log = logging.getLogger(__name__)
+
+
+class SessionbotExecutor(ActionExecutor):
+    """rasa-sdk's executor, with the two guarantees the actions need behind any server.
+
+    - The domain is always our own (dialogue/domain.yml, the one the assistant is
+      trained on), so a call without one (Rasa's `enable_selective_domain`) is served
+      instead of answered with rasa-sdk's 449, which Rasa 3.6 does not understand, and
+      no request can swap in a domain of its own.
+    - An action that fails answers the clinician with an apology and no events; the log
+      gets the action's name and where it failed, never the exception's text or the
+      tracker (they can carry a participant's name, address or number).
+    """
+
+    def update_and_return_domain(
+        self, payload: dict[str, Any], action_name: str
+    ) -> dict[str, Any] | None:
+        from dialogue.domain import load_domain
+
+        return load_domain()
+
+    async def run(self, action_call: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().run(_well_formed(action_call), *args, **kwargs)
+        except (ActionExecutionRejection, ActionNotFoundException, ActionMissingDomainException):
+            raise
+        except Exception as exc:
+            log.error(
+                "action %s failed: %s at %s",
+                str(action_call.get("next_action"))[:64],
+                type(exc).__name__,
+                _where(exc),
+            )
+            return ActionExecutorRunResult(
+                events=[], responses=[{"text": SORRY, "custom": {"kind": "error"}}]
+            )
+
+
+def _where(exc: BaseException) -> str:
+    """The innermost line of our own code in the traceback (file and line, no values)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [
+        f for f in frames if "site-packages" not in f.filename and "/lib/python" not in f.filename
+    ]
+    frame = (ours or frames)[-1]
+    parts = frame.filename.replace("\\", "/").split("/")
+    return f"{'/'.join(parts[-2:])}:{frame.lineno}"
+
+
+def _well_formed(action_call: dict[str, Any]) -> dict[str, Any]:
+    """The call with a tracker of the right shape: parts left out or null are empty, so
+    each action meets a tracker it can read (and answers on what it lacks)."""
+    if not isinstance(action_call, dict) or not action_call.get("next_action"):
+        return action_call
+    given = action_call.get("tracker")
+    tracker = dict(given) if isinstance(given, dict) else {}
+    sender = tracker.get("sender_id") or action_call.get("sender_id")
+    tracker["sender_id"] = sender if isinstance(sender, str) else ""
+    for key, empty in (("slots", {}), ("latest_message", {}), ("events", []), ("active_loop", {})):
+        if not isinstance(tracker.get(key), type(empty)):
+            tracker[key] = empty
+    tracker["events"] = [e for e in tracker["events"] if isinstance(e, dict)]
+    return {**action_call, "tracker": tracker}
 
 
 def make_executor() -> ActionExecutor:
     """An executor with our actions registered (the one the action server runs too)."""
-    executor = ActionExecutor()
+    executor = SessionbotExecutor()
     for action in ACTIONS:
         executor.register_action(action())
     return executor

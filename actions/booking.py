@@ -7,6 +7,7 @@ outbox that the worker sends from.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -119,12 +120,17 @@ def _session_fields(
 def book(
     s: Session, clinician: Clinician, draft: Draft, practice: Practice, now: datetime
 ) -> tuple[ScheduledSession, bool]:
-    """Store the session once per draft; returns it and whether it was made now."""
-    existing = repos.session_by_draft(s, draft.draft_id)
-    if existing is not None:
+    """Store the session once per draft; returns it and whether it was made now.
+
+    The idempotency key is the clinician's own (see `draft_key`), so a draft id that came
+    with another clinician's tracker finds nothing of theirs.
+    """
+    key = draft_key(clinician.id, draft.draft_id)
+    existing = repos.session_by_draft(s, key)
+    if existing is not None and existing.clinician_id == clinician.id:
         return existing, False
     session, _token = repos.create_session(
-        s, **_session_fields(clinician, draft, practice, draft.draft_id, draft.start)
+        s, **_session_fields(clinician, draft, practice, key, draft.start)
     )
     _remember_contact(s, clinician, draft)
     plan_messages(s, session, practice, now, first="invitation")
@@ -147,14 +153,20 @@ def book_series(
     """Store every occurrence of a series in the caller's one unit of work: one insert of
     the sessions (each its own links, room and reminders), one of their messages, all
     sharing a `series_id`. Once per draft: a second Save returns what the first stored."""
-    existing = repos.session_by_draft(s, draft.draft_id)
-    if existing is not None:
+    existing = repos.session_by_draft(s, draft_key(clinician.id, draft.draft_id))
+    if existing is not None and existing.clinician_id == clinician.id:
         if existing.series_id is None:
             return [existing], False
         return repos.series_sessions(s, existing.series_id), False
     series_id = repos.new_series_id()
     rows = [
-        _session_fields(clinician, draft, practice, series_draft_id(draft.draft_id, i), start)
+        _session_fields(
+            clinician,
+            draft,
+            practice,
+            draft_key(clinician.id, series_draft_id(draft.draft_id, i)),
+            start,
+        )
         | {"series_id": series_id}
         for i, start in enumerate(starts)
     ]
@@ -176,6 +188,15 @@ def _remember_contact(s: Session, clinician: Clinician, draft: Draft) -> None:
         phone=draft.phone,
         participant_tz=draft.participant_tz,
     )
+
+
+def draft_key(clinician_id: int, draft_id: str) -> str:
+    """The stored idempotency key of a draft: its id within this clinician's drafts.
+
+    A tracker (from a Rasa server, say) carries the draft id; keying it by the clinician
+    means two clinicians' drafts can never meet, whatever ids their trackers hold.
+    """
+    return hashlib.sha256(f"{clinician_id}:{draft_id}".encode()).hexdigest()
 
 
 def plan_messages(

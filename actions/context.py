@@ -46,6 +46,18 @@ def services() -> Services:
     return _services
 
 
+def sender_of(sender_id: str | None) -> tuple[str, str] | None:
+    """The clinician a conversation belongs to: its sender id is "TEAM:USER".
+
+    Everything an action looks up is keyed by this pair; a sender id of any other shape
+    names no clinician, so such a tracker reaches nobody's sessions.
+    """
+    team, sep, user = (sender_id or "").partition(":")
+    if not sep or not team.strip() or not user.strip() or ":" in user:
+        return None
+    return team, user
+
+
 def open_store(settings: Settings) -> Store:
     return Store.open(
         settings.database_url,

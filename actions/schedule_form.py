@@ -14,7 +14,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from rasa_sdk import Tracker
+from rasa_sdk import Tracker, utils
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
@@ -22,9 +23,13 @@ from rasa_sdk.types import DomainDict
 from actions import extraction
 from actions.context import services
 from actions.formatting import clock, money, phone, zone_label
+from actions.session_actions import new_draft_events
+from dialogue.domain import FORM as FORM_NAME
+from dialogue.domain import load_domain, parse_payload
 from store import repos
 
 MISSING = object()
+MISSES_BEFORE_HELP = 3  # as the embedded runner (dialogue/runner.py)
 KEEP_WORDS = {"ok", "okay", "yes", "y", "keep", "same", "default", "fine", "that's fine", "sure"}
 NONE_WORDS = {"none", "no", "nothing", "no documents", "no package", "skip", "n/a"}
 SAME_ZONE_WORDS = KEEP_WORDS | {"mine", "my zone", "same as me", "same as mine", "local"}
@@ -46,27 +51,186 @@ def understand(tracker: Tracker) -> dict[str, Any]:
         return cached
     latest = tracker.latest_message or {}
     found: dict[str, Any] = {}
-    if latest.get("sessionbot_nlu") or latest.get("entities"):
+    if latest.get("sessionbot_nlu"):
+        # The embedded runner's NLU: its entities are already our own reading.
         for entity in latest.get("entities") or []:
             name = entity.get("entity")
             if entity.get("error"):
                 found[name] = {"invalid": entity["error"]}
             elif name not in found:
                 found[name] = entity.get("value")
-    elif latest.get("text"):
-        practice = services().practice
-        result = extraction.extract(
-            latest["text"],
-            now=clinician_now(tracker),
-            default_region=practice.default_region,
-            packages={p.key: p.name for p in practice.documents},
-            services={s.key: s.name for s in practice.services},
-            requested_slot=tracker.get_slot("requested_slot"),
-        )
-        found = {k: _plain(v) for k, v in result.slots().items()}
-        found.update({k: {"invalid": m} for k, m in dict(result.problems).items()})
+    elif fresh_message(tracker):
+        found = read_rasa_message(tracker, latest)
     tracker._sessionbot_found = found  # type: ignore[attr-defined]
     return found
+
+
+# The slots a message can answer (what our reading finds besides them, like a change
+# request, is not an answer).
+ANSWER_SLOTS = frozenset(load_domain()["forms"][FORM_NAME]["required_slots"]) | {"contact_id"}
+# What a Rasa server's own actions run between the message and the form's validation.
+_BETWEEN_MESSAGE_AND_FORM = {"action_listen", "action_extract_slots", FORM_NAME}
+# Rasa intents that answer no question: the form rejects them and a rule takes over.
+CONTROL_INTENTS = {"cancel", "start_over", "go_back", "help", "save", "list_sessions"}
+
+
+def _answered(tracker: Tracker) -> list[dict[str, Any]]:
+    """A Rasa message that is no control word counts as an answer, even when it gave nothing.
+
+    Rasa's form rejects a turn that set no slot and leaves the next step to the rules;
+    a rule exists for each control word, but after an answer the bot cannot use ("yes"
+    to the date) no rule fits, and a rejected form waits for a rule that never comes: the
+    conversation would go silent. Setting the asked slot to what it already holds keeps
+    the form in charge, and it asks again (as the embedded runner does).
+    """
+    latest = tracker.latest_message or {}
+    requested = tracker.get_slot("requested_slot")
+    if latest.get("sessionbot_nlu") or not requested or not fresh_message(tracker):
+        return []
+    intent = str((latest.get("intent") or {}).get("name") or "")
+    if intent in CONTROL_INTENTS:
+        return []
+    return [SlotSet(str(requested), tracker.get_slot(str(requested)))]
+
+
+def fresh_message(tracker: Tracker) -> bool:
+    """Whether the latest message is still to be read (a Rasa tracker).
+
+    The form also runs after a rule's steps ("help", "back", "start over"); by then the
+    message was answered by those steps, and reading its words again would fill slots
+    with them. So it is read only when nothing but Rasa's own form machinery ran since.
+    """
+    events = [e for e in tracker.events or [] if isinstance(e, dict)]
+    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=None)
+    if last_user is None:
+        return bool((tracker.latest_message or {}).get("text"))
+    for event in events[last_user + 1 :]:
+        kind = event.get("event")
+        if kind == "action" and event.get("name") not in _BETWEEN_MESSAGE_AND_FORM:
+            return False
+        if kind in ("rewind", "undo", "restart", "reset_slots", "bot"):
+            return False
+    return True
+
+
+def _reading(tracker: Tracker, text: str, requested: str | None) -> dict[str, Any]:
+    practice = services().practice
+    result = extraction.extract(
+        text,
+        now=clinician_now(tracker),
+        default_region=practice.default_region,
+        packages={p.key: p.name for p in practice.documents},
+        services={s.key: s.name for s in practice.services},
+        requested_slot=requested,
+    )
+    found = {k: _plain(v) for k, v in result.slots().items()}
+    found.update({k: {"invalid": m} for k, m in dict(result.problems).items()})
+    if result.change:
+        found["slot"] = result.change
+    return found
+
+
+def read_rasa_message(tracker: Tracker, latest: dict[str, Any]) -> dict[str, Any]:
+    """A message as a Rasa server parsed it, read with our own extraction too.
+
+    A button payload (`/inform{"documents":"intake"}`) carries our own values: taken as
+    they are. Typed text is read whole by our extraction (an entity Rasa found never
+    stops the rest of the words from being read); then each entity Rasa marked for a slot
+    our reading left empty (no value, no problem) is read again on its own, as the answer
+    to that slot, so its value is understood and checked the same way; unless those words
+    read as another slot by themselves.
+    """
+    text = str(latest.get("text") or "")
+    intent = str((latest.get("intent") or {}).get("name") or "")
+    entities = [e for e in latest.get("entities") or [] if isinstance(e, dict)]
+    if parse_payload(text) is not None:
+        return {str(e.get("entity")): e.get("value") for e in entities if e.get("entity")}
+    if intent in CONTROL_INTENTS or not text.strip():
+        return {}
+    requested = tracker.get_slot("requested_slot")
+    found = _reading(tracker, text, requested)
+    for entity in entities:
+        name, value = entity.get("entity"), entity.get("value")
+        if not isinstance(name, str) or not isinstance(value, str) or name in found:
+            continue
+        if name == "slot":
+            found["slot"] = value
+            continue
+        start, end = entity.get("start"), entity.get("end")
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
+            continue
+        # Each span fills one slot at most: words our reading used for another slot
+        # ("December" of "December 3") are not a participant, whatever Rasa's tagger
+        # thought. Without them the rest must read the same.
+        without = _reading(tracker, f"{text[:start]} {text[end:]}", requested)
+        if any(without.get(k) != v for k, v in found.items() if k in ANSWER_SLOTS):
+            continue
+        alone = _reading(tracker, text[start:end], name).get(name)
+        if alone is not None and not is_invalid(alone):
+            found[name] = alone
+    return found
+
+
+def misses_before(tracker: Tracker, slot: str) -> int:
+    """How many turns in a row before this one answered `slot`'s question with an error.
+
+    Read from a Rasa tracker's events the way the embedded runner counts: turns at other
+    questions and control words ("help") leave the count alone; an answer that went
+    through, the end of the form or a new draft ends it.
+    """
+    turns: list[dict[str, Any]] = []
+    requested: Any = None
+    current: dict[str, Any] | None = None
+    for event in (e for e in tracker.events or [] if isinstance(e, dict)):
+        kind = event.get("event")
+        if kind == "user":
+            if current is not None:
+                turns.append({**current, "after": requested})
+            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            current = {"intent": intent, "at": requested, "error": False}
+        elif kind == "slot" and event.get("name") == "requested_slot":
+            requested = event.get("value")
+        elif kind == "bot" and current is not None:
+            custom = (event.get("data") or {}).get("custom") or {}
+            current["error"] = current["error"] or custom.get("kind") == "error"
+        elif kind in ("restart", "reset_slots"):
+            requested = None
+    count = 0
+    for turn in reversed(turns):  # the latest user event is this very turn: not among them
+        if turn["after"] is None or turn["intent"] in ("cancel", "start_over"):
+            break
+        if turn["at"] != slot:
+            continue
+        if turn["error"] and turn["after"] == slot:
+            count += 1
+        elif turn["intent"] not in CONTROL_INTENTS:
+            break
+    return count
+
+
+def _drop_unchanged_candidates(tracker: Tracker) -> None:
+    """Forget the slot candidates that only repeat what the draft already held.
+
+    When the form starts again (a correction at the summary), Rasa hands its validation
+    every slot already filled as a candidate; validating those as if just given would
+    acknowledge each one as a change. A candidate is kept only when its value differs
+    from the slot's value before the clinician's latest message.
+    """
+    events = tracker.events
+    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=None)
+    if last_user is None:
+        return
+    before: dict[str, Any] = {}
+    for event in events[:last_user]:
+        if event.get("event") == "slot":
+            before[str(event.get("name"))] = event.get("value")
+        elif event.get("event") in ("restart", "reset_slots"):
+            before = {}
+    first = len(events)
+    while first > last_user + 1 and events[first - 1].get("event") == "slot":
+        first -= 1
+    kept = [e for e in events[first:] if before.get(str(e.get("name"))) != e.get("value")]
+    tracker.events = events[:first] + kept
 
 
 def _plain(value: Any) -> Any:
@@ -90,8 +254,43 @@ class ValidateScheduleForm(FormValidationAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
+        """Rasa's form step: a new draft when there is none, then extract, validate, ask.
+
+        The embedded runner starts each draft itself; a Rasa assistant's tracker comes
+        without one, so its first call starts it here (its id is the key of its Save).
+        """
+        start: list[dict[str, Any]] = []
+        if not tracker.get_slot("draft_id"):
+            start = new_draft_events(tracker)
+            tracker.slots.update({e["name"]: e["value"] for e in start})
+            if not ANSWER_SLOTS & set(understand(tracker)):
+                dispatcher.utter_message(response="utter_greet")
+        _drop_unchanged_candidates(tracker)
+        cleared = self._change_request(tracker, domain)
+        tracker.slots.update(cleared)
         tracker._sessionbot_before = dict(tracker.slots)  # type: ignore[attr-defined]
-        return await super().run(dispatcher, tracker, domain)
+        answered = _answered(tracker)  # before validation: the slot asked for this message
+        events = await super().run(dispatcher, tracker, domain)
+        self._hint_after_misses(dispatcher, tracker, events)
+        return [*start, *(SlotSet(k, v) for k, v in cleared.items()), *answered, *events]
+
+    def _hint_after_misses(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, events: list[dict[str, Any]]
+    ) -> None:
+        """Every third miss in a row at one question, what can be read (a Rasa tracker:
+        the embedded runner keeps this count in its own state and says the same)."""
+        if (tracker.latest_message or {}).get("sessionbot_nlu"):
+            return
+        asked = self._before(tracker, "requested_slot")
+        after = next(
+            (e["value"] for e in reversed(events) if e.get("name") == "requested_slot"), asked
+        )
+        missed = any((m.get("custom") or {}).get("kind") == "error" for m in dispatcher.messages)
+        if not missed or not asked or after != asked:
+            return
+        if (misses_before(tracker, str(asked)) + 1) % MISSES_BEFORE_HELP == 0:
+            dispatcher.utter_message(response="utter_too_many_misses")
+            dispatcher.utter_message(response=f"utter_formats_{asked}")
 
     async def required_slots(
         self,
@@ -121,12 +320,32 @@ class ValidateScheduleForm(FormValidationAction):
         # "by email jane@example.com" fills the channel and the address in one turn.
         events: dict[str, Any] = {}
         for slot in self.domain_slots(domain):
-            found = await self._extract_slot(slot, dispatcher, tracker, domain)
+            method = getattr(self, f"extract_{slot}", None)
+            if method is None:
+                continue
+            found = await utils.call_potential_coroutine(method(dispatcher, tracker, domain))
+            found = found if isinstance(found, dict) else {}
             events.update(found)
             tracker.slots.update(found)
         return [
             {"event": "slot", "timestamp": None, "name": k, "value": v} for k, v in events.items()
         ]
+
+    def _change_request(self, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        """ "change the time" (or the Change… button's `/change{"slot":"time"}`) with no new
+        value: the slot is emptied, so the form asks it again (as the runner does).
+        """
+        found = understand(tracker)
+        slot = found.get("slot")
+        if not isinstance(slot, str) or slot not in self.domain_slots(domain) or slot in found:
+            return {}
+        if slot == "payment_required":
+            names = ["payment_required", "service", "amount"]
+        elif slot == "service":
+            names = ["service", "amount"]
+        else:
+            names = [slot]
+        return {name: None for name in names}
 
     # Extraction: the value the message gives for the slot --------------------------------
 

@@ -1,7 +1,18 @@
-"""The conversation's other actions: the questions that need data, summary, save, list."""
+"""The conversation's other actions: the questions that need data, summary, save, list.
+
+Every action answers on any tracker (missing slots, None values, no latest message, a
+sender id that names nobody): a clear message, never an exception. What an action looks
+up is keyed by the tracker's sender ("TEAM:USER") and checked against that clinician, so
+no tracker can make it read or answer with another clinician's session. The control
+actions at the end (cancel, start over, back) are what a Rasa assistant's rules call;
+the embedded runner does the same steps itself.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,9 +22,31 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import booking
-from actions.context import services
+from actions.context import sender_of, services
 from actions.formatting import money, phone, short_zone, when, zone_label
+from dialogue.domain import FORM, render_response
 from store import repos
+
+# Messages that answer nothing: "back" never undoes them.
+NO_ANSWER_INTENTS = {"help", "list_sessions", "save"}
+
+# The slots of one draft: a save, a cancel or a start over clears them all.
+DRAFT_SLOTS = (
+    "date",
+    "time",
+    "participant",
+    "invite_channel",
+    "email",
+    "phone",
+    "participant_tz",
+    "documents",
+    "payment_required",
+    "service",
+    "amount",
+    "contact_id",
+    "draft_id",
+    "requested_slot",
+)
 
 COMMON_ZONES = (
     "America/New_York",
@@ -25,8 +58,6 @@ COMMON_ZONES = (
 
 
 def inform(slot: str, value: Any) -> str:
-    import json
-
     return "/inform" + json.dumps({slot: value}, separators=(",", ":"))
 
 
@@ -35,21 +66,179 @@ def button(title: str, payload: str) -> dict[str, str]:
 
 
 def clinician_of(s: Any, tracker: Tracker) -> Any:
-    team, _, user = tracker.sender_id.partition(":")
-    return repos.get_clinician(s, team, user)
+    """The tracker's clinician, made on first sight; None when the sender names nobody."""
+    who = sender_of(tracker.sender_id)
+    return repos.get_clinician(s, *who) if who else None
 
 
 def clinician_id_of(s: Any, tracker: Tracker) -> int | None:
-    team, _, user = tracker.sender_id.partition(":")
-    found = repos.find_clinician(s, team, user)
+    who = sender_of(tracker.sender_id)
+    found = repos.find_clinician(s, *who) if who else None
     return found.id if found else None
 
 
-class ActionAskParticipant(Action):
+def clinician_tz_of(tracker: Tracker) -> str:
+    """The clinician's zone: the draft's, else the one stored for them, else the practice's."""
+    ctx = services()
+    given = tracker.get_slot("clinician_tz")
+    if isinstance(given, str) and given:
+        return given
+    who = sender_of(tracker.sender_id)
+    if who:
+        with ctx.store.reading() as s:
+            found = repos.find_clinician(s, *who)
+            if found is not None and found.tz:
+                return str(found.tz)
+    return ctx.practice.default_timezone
+
+
+def new_draft_events(tracker: Tracker) -> list[dict[str, Any]]:
+    """A fresh draft: its own id (the idempotency key of its Save) and the clinician's zone."""
+    return [
+        SlotSet("draft_id", uuid.uuid4().hex),
+        SlotSet("clinician_tz", clinician_tz_of(tracker)),
+    ]
+
+
+def clear_draft_events() -> list[dict[str, Any]]:
+    return [SlotSet(name, None) for name in DRAFT_SLOTS]
+
+
+def missing_answers(slots: dict[str, Any]) -> list[str]:
+    """What the draft still lacks before it can be saved, in the form's words."""
+    needed = {"date": "date", "time": "time", "participant": "participant"}
+    missing = [label for slot, label in needed.items() if not slots.get(slot)]
+    channel = slots.get("invite_channel")
+    if channel not in ("email", "sms", "none"):
+        missing.append("invitation")
+    elif channel == "email" and not slots.get("email"):
+        missing.append("e-mail address")
+    elif channel == "sms" and not slots.get("phone"):
+        missing.append("mobile number")
+    if not slots.get("participant_tz"):
+        missing.append("time zone")
+    if not slots.get("documents"):
+        missing.append("documents")
+    if services().payments_enabled:
+        if slots.get("payment_required") is None:
+            missing.append("payment")
+        elif slots.get("payment_required") and not slots.get("service"):
+            missing.append("service")
+        elif slots.get("payment_required") and not slots.get("amount"):
+            missing.append("amount")
+    if not slots.get("draft_id"):
+        missing.append("draft")
+    return missing
+
+
+def complete_draft(slots: dict[str, Any]) -> booking.Draft | None:
+    """The draft, or None while an answer is missing or unreadable (never an exception)."""
+    if missing_answers(slots):
+        return None
+    try:
+        return booking.draft_from_slots(slots, services().practice)
+    except (KeyError, TypeError, ValueError, ArithmeticError):
+        return None
+
+
+def error_said_this_turn(tracker: Tracker) -> bool:
+    """Whether the form's validation already answered this message with an error."""
+    events = [e for e in tracker.events or [] if isinstance(e, dict)]
+    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=-1)
+    return any(
+        e.get("event") == "bot"
+        and ((e.get("data") or {}).get("custom") or {}).get("kind") == "error"
+        for e in events[last_user + 1 :]
+    )
+
+
+class AskAction(Action):
+    """A question of the form. Right after an error about the same answer, only its
+    choices (buttons, widget) are offered again, not its words: the error already says
+    what to give. The embedded runner puts those choices on the error message itself; a
+    Rasa server asks the question after every turn, so the question holds back its words.
+    """
+
+    async def ask(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> None:
+        raise NotImplementedError
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        asked = CollectingDispatcher()
+        await self.ask(asked, tracker, domain)
+        again = error_said_this_turn(tracker)
+        for message in asked.messages:
+            custom = message.get("custom") or {}
+            if not again:
+                dispatcher.messages.append(message)
+            elif message.get("buttons") or custom.get("widget"):
+                dispatcher.utter_message(buttons=message.get("buttons") or [], custom=custom)
+        return []
+
+
+class ActionAskFromDomain(AskAction):
+    """A question that is a response of the domain (`utter_ask_<slot>`), said by an action
+    so that it, too, holds back its words after an error."""
+
+    slot = ""
+
+    def name(self) -> str:
+        return f"action_ask_{self.slot}"
+
+    async def ask(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> None:
+        question = render_response(f"utter_ask_{self.slot}", tracker.current_slot_values())
+        dispatcher.utter_message(
+            text=question.text,
+            buttons=[{"title": b.title, "payload": b.payload} for b in question.buttons],
+            custom=dict(question.custom),
+        )
+
+
+class ActionAskDate(ActionAskFromDomain):
+    slot = "date"
+
+
+class ActionAskInviteChannel(ActionAskFromDomain):
+    slot = "invite_channel"
+
+
+class ActionAskEmail(ActionAskFromDomain):
+    slot = "email"
+
+
+class ActionAskPhone(ActionAskFromDomain):
+    slot = "phone"
+
+
+class ActionAskPaymentRequired(ActionAskFromDomain):
+    slot = "payment_required"
+
+
+class ActionAskTime(AskAction):
+    """The time question names the day, which only an action can say (no slot holds it)."""
+
+    def name(self) -> str:
+        return "action_ask_time"
+
+    async def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        day = None
+        with contextlib.suppress(ValueError):
+            day = datetime.fromisoformat(str(tracker.get_slot("date"))).strftime("%A, %B %-d")
+        on = f" on {day}" if day else ""
+        dispatcher.utter_message(
+            text=f"What time{on}? (e.g. “3pm”, “9:30 am”, “15:30”)",
+            custom={"widget": "timepicker"},
+        )
+
+
+class ActionAskParticipant(AskAction):
     def name(self) -> str:
         return "action_ask_participant"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         with services().store.reading() as s:
             clinician_id = clinician_id_of(s, tracker)
             recent = repos.find_contacts(s, clinician_id, "", limit=5) if clinician_id else []
@@ -57,14 +246,13 @@ class ActionAskParticipant(Action):
         text = "Who is the session with? Type a name or initials"
         text += ", or pick someone you've scheduled before." if buttons else "."
         dispatcher.utter_message(text=text, buttons=buttons, custom={"widget": "contact_select"})
-        return []
 
 
-class ActionAskParticipantTz(Action):
+class ActionAskParticipantTz(AskAction):
     def name(self) -> str:
         return "action_ask_participant_tz"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         mine = tracker.get_slot("clinician_tz") or services().practice.default_timezone
         default = mine
         zones = [default, *(z for z in COMMON_ZONES if z != default)]
@@ -82,14 +270,13 @@ class ActionAskParticipantTz(Action):
             buttons=buttons,
             custom={"widget": "zone_select", "default": default},
         )
-        return []
 
 
-class ActionAskDocuments(Action):
+class ActionAskDocuments(AskAction):
     def name(self) -> str:
         return "action_ask_documents"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         practice = services().practice
         buttons = [button(p.name, inform("documents", p.key)) for p in practice.documents]
         buttons.append(button("No documents", inform("documents", "none")))
@@ -98,14 +285,13 @@ class ActionAskDocuments(Action):
             buttons=buttons,
             custom={"widget": "documents_select"},
         )
-        return []
 
 
-class ActionAskService(Action):
+class ActionAskService(AskAction):
     def name(self) -> str:
         return "action_ask_service"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         practice = services().practice
         buttons = [
             button(f"{s.name} — {money(s.price, practice.currency)}", inform("service", s.key))
@@ -114,14 +300,13 @@ class ActionAskService(Action):
         dispatcher.utter_message(
             text="Which service?", buttons=buttons, custom={"widget": "service_select"}
         )
-        return []
 
 
-class ActionAskAmount(Action):
+class ActionAskAmount(AskAction):
     def name(self) -> str:
         return "action_ask_amount"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+    async def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         practice = services().practice
         service = practice.service(tracker.get_slot("service"))
         price = service.price if service else None
@@ -141,11 +326,10 @@ class ActionAskAmount(Action):
             else [],
             custom={"widget": "amount_input", "initial": str(price) if price is not None else None},
         )
-        return []
 
 
 def summary_lines(slots: dict[str, Any]) -> list[str]:
-    """The draft in words, as the clinician checks it before Save."""
+    """The draft in words, as the clinician checks it before Save (a complete draft)."""
     practice = services().practice
     draft = booking.draft_from_slots(slots, practice)
     mine = slots.get("clinician_tz") or practice.default_timezone
@@ -179,12 +363,24 @@ class ActionShowSummary(Action):
         return "action_show_summary"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        slots = tracker.current_slot_values()
+        if complete_draft(slots) is None:
+            say_missing(dispatcher, slots)
+            return []
         dispatcher.utter_message(
             response="utter_confirm",
-            summary="\n".join(summary_lines(tracker.current_slot_values())),
+            summary="\n".join(summary_lines(slots)),
             custom={"kind": "summary"},
         )
         return []
+
+
+def say_missing(dispatcher: CollectingDispatcher, slots: dict[str, Any]) -> None:
+    missing = [m for m in missing_answers(slots) if m != "draft"] or ["date"]
+    dispatcher.utter_message(
+        text=f"There's more to answer before I can save: the {', '.join(missing)}.",
+        custom={"kind": "info"},
+    )
 
 
 class ActionSaveSession(Action):
@@ -196,7 +392,21 @@ class ActionSaveSession(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         ctx = services()
         slots = tracker.current_slot_values()
-        draft = booking.draft_from_slots(slots, ctx.practice)
+        if sender_of(tracker.sender_id) is None:
+            dispatcher.utter_message(
+                text="I can't tell which clinician this conversation is for, so nothing was saved.",
+                custom={"kind": "error"},
+            )
+            return []
+        draft = complete_draft(slots)
+        if draft is None:
+            if not slots.get("draft_id") and slots.get("saved_session_id"):
+                dispatcher.utter_message(response="utter_already_saved")
+            elif not slots.get("draft_id"):
+                dispatcher.utter_message(response="utter_nothing_to_save")
+            else:
+                say_missing(dispatcher, slots)
+            return []
         now = datetime.now(UTC)
         if draft.start <= now:
             dispatcher.utter_message(
@@ -239,7 +449,9 @@ class ActionSaveSession(Action):
                 "participant_tz": draft.participant_tz,
             },
         )
-        return [SlotSet("saved_session_id", public_id)]
+        # The draft is done with: a Rasa assistant starts the next one from nothing (the
+        # embedded runner resets its own state the same way).
+        return [*clear_draft_events(), SlotSet("saved_session_id", public_id)]
 
 
 class ActionListSessions(Action):
@@ -250,7 +462,13 @@ class ActionListSessions(Action):
         ctx = services()
         mine = tracker.get_slot("clinician_tz") or ctx.practice.default_timezone
         with ctx.store.reading() as s:
-            clinician = clinician_of(s, tracker)
+            who = sender_of(tracker.sender_id)
+            clinician = repos.find_clinician(s, *who) if who else None
+            if clinician is None:
+                dispatcher.utter_message(
+                    text="You have no upcoming sessions.", custom={"kind": "list"}
+                )
+                return []
             upcoming = repos.list_sessions(s, clinician.id, after=datetime.now(UTC), limit=10)
             total = repos.count_sessions(s, clinician.id, after=datetime.now(UTC))
             lines = [
@@ -265,3 +483,92 @@ class ActionListSessions(Action):
             custom={"kind": "list"},
         )
         return []
+
+
+class ActionCancel(Action):
+    """ "cancel": the draft is dropped, nothing was saved (or there was nothing to drop)."""
+
+    def name(self) -> str:
+        return "action_cancel"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        if not tracker.get_slot("draft_id") and not tracker.active_loop_name:
+            dispatcher.utter_message(response="utter_nothing_to_cancel")
+            return []
+        dispatcher.utter_message(response="utter_cancelled")
+        return [{"event": "active_loop", "name": None}, *clear_draft_events()]
+
+
+class ActionStartOver(Action):
+    """ "start over": a new, empty draft; the form then asks its first question."""
+
+    def name(self) -> str:
+        return "action_start_over"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        dispatcher.utter_message(response="utter_restarted")
+        dispatcher.utter_message(response="utter_greet")
+        return [
+            {"event": "active_loop", "name": None},
+            *clear_draft_events(),
+            *new_draft_events(tracker),
+        ]
+
+
+class ActionWhichChange(Action):
+    """ "change" with nothing said of what: which answer? With no draft open there is
+    nothing to change yet, so a draft starts (as the embedded runner does)."""
+
+    def name(self) -> str:
+        return "action_which_change"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        if tracker.get_slot("draft_id"):
+            dispatcher.utter_message(response="utter_which_change")
+            return []
+        dispatcher.utter_message(response="utter_greet")
+        return [*new_draft_events(tracker), {"event": "active_loop", "name": FORM}]
+
+
+class ActionGoBack(Action):
+    """ "back": the draft as it was before the last answer, read from the tracker's events.
+
+    Like the embedded runner's history: each earlier "back" used up one answer, questions
+    like "help" changed nothing, and the answer that started the draft cannot be undone.
+    """
+
+    def name(self) -> str:
+        return "action_go_back"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        events = [e for e in tracker.events or [] if isinstance(e, dict)]
+        draft_id = tracker.get_slot("draft_id")
+        users = [i for i, e in enumerate(events) if e.get("event") == "user"]
+        target, skip = None, 0
+        for index in reversed(users[:-1]):  # the latest is this very "back"
+            intent = ((events[index].get("parse_data") or {}).get("intent") or {}).get("name")
+            if intent in ("cancel", "start_over"):
+                break
+            if intent == "go_back":
+                skip += 1
+            elif intent not in NO_ANSWER_INTENTS:
+                if not skip:
+                    target = index
+                    break
+                skip -= 1
+        before: dict[str, Any] = {}
+        for event in events[: target or 0]:
+            if event.get("event") == "slot":
+                before[str(event.get("name"))] = event.get("value")
+            elif event.get("event") in ("restart", "reset_slots"):
+                before = {}
+        if target is None or not draft_id or before.get("draft_id") != draft_id:
+            dispatcher.utter_message(response="utter_nothing_to_undo")
+            return []
+        dispatcher.utter_message(response="utter_went_back")
+        keep = {"draft_id", "requested_slot"}
+        events = [SlotSet(name, before.get(name)) for name in DRAFT_SLOTS if name not in keep]
+        if not tracker.active_loop_name:
+            # Back from the summary: the form opens again and asks what is now missing.
+            events.append({"event": "active_loop", "name": FORM})
+        return events

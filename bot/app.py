@@ -284,9 +284,12 @@ class SlackFace:
         if channel is None:
             return
         text = (command.get("text") or "").strip() or "schedule"
-        await self.turn(
-            context.client, who, text, f"command:{command['trigger_id']}", Place(channel)
-        )
+        # Locked like a DM's turn: a click on its answer waits until the answer is
+        # recorded as ours (else the click could not mark it answered).
+        async with self.lock(who):
+            await self.turn(
+                context.client, who, text, f"command:{command['trigger_id']}", Place(channel)
+            )
 
     async def on_turn_action(
         self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext

@@ -48,7 +48,12 @@ LIST_WORDS = {
     "schedule list",
     "dashboard",
 }
-CONTROL_INTENTS = {"cancel", "restart", "back", "help", "save", "change", "list_sessions"}
+# "change" with nothing said of what: the Change… button's words, typed.
+CHANGE_WORDS = {"change", "edit", "change something", "i want to change something", "modify"}
+CONTROL_INTENTS = {"cancel", "start_over", "go_back", "help", "save", "change", "list_sessions"}
+# Our NLU's names for two of them; the domain's names keep clear of Rasa's built-in
+# `restart` and `back` intents, which a Rasa server maps to its own default actions.
+INTENT_NAMES = {"restart": "start_over", "back": "go_back"}
 
 
 class Understanding(Protocol):
@@ -176,13 +181,26 @@ class Runner:
     # Calling actions the way a Rasa server does ------------------------------------------
 
     def call_action(
-        self, name: str, state: dict[str, Any], latest: dict[str, Any]
+        self,
+        name: str,
+        state: dict[str, Any],
+        latest: dict[str, Any],
+        extracted: dict[str, Any] | None = None,
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Run an action with the payload a Rasa server sends; `extracted` are the slots
+        Rasa's action_extract_slots set from the message just before (as SlotSet events
+        after the user's, which the form's validation then validates)."""
+        slot_events = [
+            {"event": "slot", "name": k, "value": v} for k, v in (extracted or {}).items()
+        ]
         tracker = {
             "sender_id": state["sender_id"],
-            "slots": dict(state["slots"]),
+            "slots": {**state["slots"], **(extracted or {})},
             "latest_message": latest,
-            "events": [{"event": "user", "text": latest.get("text"), "parse_data": latest}],
+            "events": [
+                {"event": "user", "text": latest.get("text"), "parse_data": latest},
+                *slot_events,
+            ],
             "paused": False,
             "followup_action": None,
             "active_loop": {"name": FORM} if state["phase"] != "idle" else {},
@@ -229,8 +247,8 @@ class _Turn:
         latest = self._understand(text, requested)
         intent = latest["intent"]["name"]
         handler = getattr(self, f"_on_{intent}", None) if intent in CONTROL_INTENTS else None
-        if intent == "affirm" and self.phase == "confirm":
-            handler = self._on_save
+        if intent == "affirm" and self.phase in ("confirm", "idle"):
+            handler = self._on_save  # "yes" to the summary; nothing to say yes to when idle
         if handler is not None:
             handler(latest)
         else:
@@ -247,6 +265,13 @@ class _Turn:
                 "text": text,
                 "intent": {"name": intent, "confidence": 1.0},
                 "entities": entities,
+                "sessionbot_nlu": True,
+            }
+        if " ".join(text.casefold().split()).rstrip(".!") in CHANGE_WORDS:
+            return {
+                "text": text,
+                "intent": {"name": "change", "confidence": 1.0},
+                "entities": [],
                 "sessionbot_nlu": True,
             }
         if " ".join(text.casefold().split()).rstrip("?") in LIST_WORDS:
@@ -268,7 +293,8 @@ class _Turn:
         ]
         if found.change:
             entities.append({"entity": "slot", "value": found.change})
-        intent = found.intent or ("change" if found.change else "inform")
+        intent = INTENT_NAMES.get(found.intent or "", found.intent)
+        intent = intent or ("change" if found.change else "inform")
         return {
             "text": text,
             "intent": {"name": intent, "confidence": 1.0},
@@ -285,13 +311,13 @@ class _Turn:
         self._reset()
         self._say("utter_cancelled")
 
-    def _on_restart(self, latest: dict[str, Any]) -> None:
+    def _on_start_over(self, latest: dict[str, Any]) -> None:
         self._reset()
         self._say("utter_restarted")
         self._start_form()
         self._ask_next()
 
-    def _on_back(self, latest: dict[str, Any]) -> None:
+    def _on_go_back(self, latest: dict[str, Any]) -> None:
         history = self.state["history"]
         if self.phase == "idle" or not history:
             self._say("utter_nothing_to_undo")
@@ -338,11 +364,11 @@ class _Turn:
 
     def _on_save(self, latest: dict[str, Any]) -> None:
         if self.phase == "confirm":
+            draft = self.slots.get("draft_id")
             events, responses = self._call("action_save_session", latest)
             saved = next((e["value"] for e in events if e.get("name") == "saved_session_id"), None)
             if saved:
                 self.saved_session_id = saved
-                draft = self.slots.get("draft_id")
                 self._reset()
                 self.state["last_saved"] = draft
             return
@@ -350,9 +376,11 @@ class _Turn:
             self._say("utter_already_saved")
             return
         if self.phase == "form":
+            # The save action says what is still missing (as it does for a Rasa assistant).
+            self._call("action_save_session", latest)
             self._ask_next()
             return
-        self._say("utter_nothing_to_cancel")
+        self._say("utter_nothing_to_save")
 
     # Filling the form ------------------------------------------------------------------
 
@@ -362,7 +390,9 @@ class _Turn:
         else:
             self._snapshot()
         before = self.slots.get("requested_slot") if self.phase == "form" else None
-        events, _ = self._call("validate_schedule_form", latest)
+        extracted = self._extract_slots(latest)
+        events, _ = self._call("validate_schedule_form", latest, extracted)
+        self._apply([{"event": "slot", "name": k, "value": v} for k, v in extracted.items()])
         self._apply(events)
         requested = self.slots.get("requested_slot")
         if requested is None:
@@ -378,10 +408,57 @@ class _Turn:
                 misses[before] = misses.get(before, 0) + 1
                 if misses[before] % MISSES_BEFORE_HELP == 0:
                     self._say("utter_too_many_misses")
-                    self._say(f"utter_formats_{before}", max_amount=self._max_amount())
+                    self._say(f"utter_formats_{before}")
             return
         self.state["misses"].pop(before or "", None)
         self._ask(requested)
+
+    def _extract_slots(self, latest: dict[str, Any]) -> dict[str, Any]:
+        """Rasa's action_extract_slots over the domain's slot mappings, before the form.
+
+        Today every asked slot's mapping is `custom` with no action, so this finds
+        nothing and the form's validation action reads the message, once. Were a mapping
+        changed (`from_entity`, `from_intent`, `from_text`, or `custom` naming an action),
+        the runner fills it as a Rasa server would, so both paths stay the same.
+        """
+        found: dict[str, Any] = {}
+        requested = self.slots.get("requested_slot")
+        intent = (latest.get("intent") or {}).get("name")
+        entities = latest.get("entities") or []
+        actions_run: set[str] = set()
+        for slot, spec in (self.runner.domain.get("slots") or {}).items():
+            for mapping in spec.get("mappings") or []:
+                if not _conditions_hold(mapping, active=self.phase != "idle", requested=requested):
+                    continue
+                if not _intent_matches(mapping, intent):
+                    continue
+                kind = mapping.get("type")
+                if kind == "from_entity":
+                    value = next(
+                        (
+                            e.get("value")
+                            for e in entities
+                            if e.get("entity") == mapping.get("entity") and not e.get("error")
+                        ),
+                        None,
+                    )
+                elif kind == "from_intent":
+                    value = mapping.get("value")
+                elif kind == "from_text":
+                    value = latest.get("text")
+                elif kind == "custom" and mapping.get("action") not in (None, *actions_run):
+                    actions_run.add(mapping["action"])
+                    events, _ = self._call(mapping["action"], latest)
+                    found.update(
+                        {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+                    )
+                    continue
+                else:
+                    continue
+                if value is not None:
+                    found[slot] = value
+                    break
+        return found
 
     def _offer_again(self, slot: str) -> None:
         """After an error, its message carries the question's choices or widget again
@@ -476,25 +553,44 @@ class _Turn:
     # Speaking ---------------------------------------------------------------------------
 
     def _labels(self) -> dict[str, Any]:
-        values = dict(self.slots)
-        date = self.slots.get("date")
-        if date:
-            values["date_label"] = datetime.fromisoformat(date).strftime("%A, %B %-d")
-        return values
-
-    def _max_amount(self) -> str:
-        return str(self.slots.get("_max_amount") or "the practice's maximum")
+        # Responses name only slots (as a Rasa server fills them); a value that needs work,
+        # like the day in the time question, is said by an action.
+        return dict(self.slots)
 
     def _say(self, response: str, **values: Any) -> None:
         self.messages.append(render(response, {**self._labels(), **values}))
 
     def _call(
-        self, name: str, latest: dict[str, Any]
+        self, name: str, latest: dict[str, Any], extracted: dict[str, Any] | None = None
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        events, responses = self.runner.call_action(name, self.state, latest)
+        events, responses = self.runner.call_action(name, self.state, latest, extracted)
         values = self._labels()
         for raw in responses:
             self.messages.append(message_from_dispatch(raw, values))
         if name != "validate_schedule_form":
             self._apply(events)
         return events, responses
+
+
+def _conditions_hold(mapping: dict[str, Any], *, active: bool, requested: str | None) -> bool:
+    """A mapping's `conditions` (any one of them), as Rasa reads them."""
+    conditions = mapping.get("conditions")
+    if not conditions:
+        return True
+    for condition in conditions:
+        loop = condition.get("active_loop")
+        if loop is not None and (not active or loop != FORM):
+            continue
+        if condition.get("requested_slot") not in (None, requested):
+            continue
+        return True
+    return False
+
+
+def _intent_matches(mapping: dict[str, Any], intent: str | None) -> bool:
+    def names(key: str) -> list[str]:
+        value = mapping.get(key) or []
+        return [value] if isinstance(value, str) else list(value)
+
+    wanted, unwanted = names("intent"), names("not_intent")
+    return (not wanted or intent in wanted) and intent not in unwanted

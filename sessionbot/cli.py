@@ -37,8 +37,13 @@ def _parser() -> argparse.ArgumentParser:
     shell.add_argument("--tz", type=_zone, help="the clinician's time zone (IANA)")
 
     sessions = sub.add_parser("sessions", help="the dashboard in a terminal")
-    sessions.add_argument("--user", default=DEFAULT_USER)
-    sessions.add_argument("--team", default=LOCAL_TEAM, help=argparse.SUPPRESS)
+    sessions.add_argument("--user", default=DEFAULT_USER, help="clinician id (default %(default)s)")
+    sessions.add_argument(
+        "--team",
+        default=LOCAL_TEAM,
+        help="the clinician's workspace (default %(default)s, the shell's); a Rasa sender "
+        "TEAM:USER is --team TEAM --user USER",
+    )
     sessions.add_argument("--json", action="store_true", help="a JSON list of sessions")
     sessions.add_argument("--all", action="store_true", help="include past and cancelled")
 
@@ -52,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
 
     actions = sub.add_parser("actions", help="rasa-sdk action server for a Rasa assistant")
     actions.add_argument("--port", type=int, default=5055)
+    actions.add_argument(
+        "--host", default=None, help="address to listen on (default $SANIC_HOST or 0.0.0.0)"
+    )
 
     for extra in _extra_commands():
         extra.add_parser(sub)
@@ -92,6 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"database is up to date ({store.engine.url.render_as_string(hide_password=True)})")
         return 0
     if args.command == "actions":
+        if args.host is None:
+            from sessionbot.action_server import default_host
+
+            args.host = default_host()
         return cmd_actions(args, settings)
     for extra in _extra_commands():
         if args.command == extra.NAME:
@@ -231,13 +243,9 @@ def cmd_nlu(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_actions(args: argparse.Namespace, settings: Settings) -> int:
-    from rasa_sdk import endpoint
+    from sessionbot.action_server import serve
 
-    from actions import make_executor
-    from sessionbot.wiring import build
-
-    build(settings)
-    endpoint.run(make_executor(), port=args.port)
+    serve(args.host, args.port)
     return 0
 
 

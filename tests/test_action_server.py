@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -35,12 +35,13 @@ def action_server(tmp_path: Path):
         "SESSIONBOT_ENCRYPTION_KEY": TEST_KEY,
         "SANIC_HOST": "127.0.0.1",
     }
+    log = open(tmp_path / "actions.log", "wb")  # noqa: SIM115 (closed after the server)
     proc = subprocess.Popen(
         [sys.executable, "-m", "sessionbot.cli", "actions", "--port", str(port)],
         env=env,
         cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,  # Sanic runs a worker process: stop the whole group
     )
     url = f"http://127.0.0.1:{port}"
@@ -56,6 +57,7 @@ def action_server(tmp_path: Path):
         pytest.fail("the action server did not start")
     yield url
     stop(proc)
+    log.close()
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -92,7 +94,12 @@ def rasa_request(text: str, slots: dict) -> dict:
 
 def test_rasa_webhook_gives_the_same_events_as_the_embedded_runner(action_server, parts) -> None:
     today = datetime.now(ZoneInfo("America/New_York")).date().isoformat()
-    slots = {"clinician_tz": "America/New_York", "requested_slot": "participant", "date": today}
+    slots = {
+        "clinician_tz": "America/New_York",
+        "requested_slot": "participant",
+        "date": today,
+        "draft_id": "d-1",
+    }
     payload = rasa_request(
         "JD by text +1 617 555 0101, London time, intake packet, Dec 3 4pm", slots
     )
@@ -116,3 +123,175 @@ def test_action_server_lists_every_action_of_the_domain(action_server) -> None:
 
     served = {a["name"] for a in httpx.get(f"{action_server}/actions").json()}
     assert set(load_domain()["actions"]) <= served
+
+
+def call(action: str, tracker: dict, *, domain: bool = True) -> dict:
+    from dialogue.domain import load_domain
+
+    payload = {"next_action": action, "sender_id": tracker.get("sender_id"), "tracker": tracker}
+    if domain:
+        payload["domain"] = load_domain()
+    return payload
+
+
+def test_an_error_answers_with_an_apology_and_no_body_or_log_carries_the_tracker(
+    action_server, tmp_path: Path
+) -> None:
+    broken = {
+        "sender_id": "T_RASA:U_RASA",
+        "slots": {"clinician_tz": "Not/AZone", "draft_id": "d-1", "requested_slot": "email"},
+        "latest_message": {"text": "Jane Doe jane.doe@example.com +1 617 555 0199"},
+        "events": [],
+    }
+    answer = httpx.post(f"{action_server}/webhook", json=call("validate_schedule_form", broken))
+    assert answer.status_code == 200
+    (message,) = answer.json()["responses"]
+    assert message["text"].startswith("Sorry, something went wrong on my side")
+    assert answer.json()["events"] == []
+
+    garbage = httpx.post(f"{action_server}/webhook", content=b"{not json: jane.doe@example.com")
+    assert garbage.status_code == 400
+    assert garbage.json() == {"error": "bad request"}
+
+    time.sleep(0.5)
+    log = (tmp_path / "actions.log").read_text(errors="replace")
+    assert "action validate_schedule_form failed: ZoneInfoNotFoundError at actions/" in log
+    assert "jane.doe" not in log and "555 0199" not in log and "Jane Doe" not in log
+
+
+def test_a_call_without_the_domain_is_served_not_answered_449(action_server) -> None:
+    """Rasa's `enable_selective_domain` leaves the domain out; Rasa 3.6 can't handle 449."""
+    today = datetime.now(ZoneInfo("America/New_York")).date().isoformat()
+    tracker = rasa_request("3pm", {"date": today, "requested_slot": "time", "draft_id": "d-2"})
+    answer = httpx.post(
+        f"{action_server}/webhook",
+        json=call("validate_schedule_form", tracker["tracker"], domain=False),
+    )
+    assert answer.status_code == 200
+    values = {e["name"]: e["value"] for e in answer.json()["events"]}
+    assert values["time"] == "15:00"
+    assert values["requested_slot"] == "participant"
+
+
+@pytest.mark.parametrize(
+    "tracker",
+    [
+        {"sender_id": "T_RASA:U_RASA"},
+        {"sender_id": "T_RASA:U_RASA", "slots": None, "latest_message": None, "events": None},
+        {"sender_id": "T_RASA:U_RASA", "slots": {"date": None, "time": "15:00", "draft_id": "x"}},
+        {"sender_id": "nobody", "slots": {"draft_id": "x"}},
+    ],
+)
+def test_every_action_answers_on_a_minimal_tracker(parts, tracker: dict) -> None:
+    from actions import SORRY
+    from dialogue.domain import load_domain
+
+    for action in load_domain()["actions"]:
+        result = _run(parts.runner.executor.run(call(action, dict(tracker))))
+        said = [r.get("text") or r.get("response") for r in result.responses]
+        assert SORRY not in said, f"{action} failed on {tracker}"
+        if action.startswith("action_") and action not in ("action_go_back",):
+            assert said, f"{action} said nothing on {tracker}"
+
+
+def test_save_and_summary_on_an_unfinished_draft_say_what_is_missing(parts) -> None:
+    tracker = {"sender_id": "T_RASA:U_RASA", "slots": {"participant": "JD", "draft_id": "d-3"}}
+    for action in ("action_save_session", "action_show_summary"):
+        result = _run(parts.runner.executor.run(call(action, dict(tracker))))
+        (message,) = result.responses
+        assert message["text"] == (
+            "There's more to answer before I can save: "
+            "the date, time, invitation, time zone, documents."
+        )
+        assert result.events == []
+
+
+def full_draft(sender: str, draft_id: str, participant: str) -> dict:
+    tomorrow = (datetime.now(ZoneInfo("America/New_York")) + timedelta(days=1)).date()
+    return {
+        "sender_id": sender,
+        "slots": {
+            "date": tomorrow.isoformat(),
+            "time": "15:00",
+            "participant": participant,
+            "invite_channel": "none",
+            "participant_tz": "America/New_York",
+            "documents": "none",
+            "clinician_tz": "America/New_York",
+            "draft_id": draft_id,
+        },
+    }
+
+
+def test_another_clinicians_draft_id_never_answers_with_their_session(parts) -> None:
+    """A tracker carrying the first clinician's draft id saves the second's own session."""
+    first = _run(parts.runner.executor.run(call("action_save_session", full_draft(
+        "T_A:U_FIRST", "shared-draft", "Robin Smith"))))  # fmt: skip
+    second = _run(parts.runner.executor.run(call("action_save_session", full_draft(
+        "T_B:U_SECOND", "shared-draft", "Sam Park"))))  # fmt: skip
+
+    mine, theirs = first.responses[0], second.responses[0]
+    assert mine["text"].startswith("Saved: session with Robin Smith")
+    assert theirs["text"].startswith("Saved: session with Sam Park")
+    assert theirs["custom"]["session_id"] != mine["custom"]["session_id"]
+    assert theirs["custom"]["enter_meeting_url"] != mine["custom"]["enter_meeting_url"]
+
+    # The same clinician saving the same draft again is told so, with their own session.
+    again = _run(parts.runner.executor.run(call("action_save_session", full_draft(
+        "T_B:U_SECOND", "shared-draft", "Sam Park"))))  # fmt: skip
+    assert again.responses[0]["text"] == "That session was already saved."
+    assert again.responses[0]["custom"]["session_id"] == theirs["custom"]["session_id"]
+
+
+def rasa_parsed(text: str, slots: dict, entities: list[tuple[str, str]]) -> dict:
+    """A validation call as Rasa 3.6 sends it after its own NLU tagged `entities`."""
+    payload = rasa_request(text, slots)
+    marked = []
+    for name, words in entities:
+        start = text.index(words)
+        marked.append(
+            {
+                "entity": name,
+                "value": words,
+                "start": start,
+                "end": start + len(words),
+                "extractor": "CRFEntityExtractor",
+                "confidence_entity": 0.9,
+            }  # fmt: skip
+        )
+    payload["tracker"]["latest_message"]["entities"] = marked
+    payload["tracker"]["events"][0]["parse_data"] = payload["tracker"]["latest_message"]
+    return payload
+
+
+def test_an_entity_from_rasa_never_stops_the_rest_of_the_text_being_read(parts) -> None:
+    today = datetime.now(ZoneInfo("America/New_York")).date().isoformat()
+    slots = {"clinician_tz": "America/New_York", "requested_slot": "time", "date": today}
+    slots["draft_id"] = "d-4"
+    text = "4pm with JD by text +1 617 555 0101, London time, intake packet"
+    result = _run(parts.runner.executor.run(rasa_parsed(text, slots, [("participant", "JD")])))
+    values = {e["name"]: e["value"] for e in result.events}
+    assert values["participant"] == "JD"
+    assert (values["time"], values["phone"], values["participant_tz"]) == (
+        "16:00", "+16175550101", "Europe/London")  # fmt: skip
+    assert values["documents"] == "intake" and values["requested_slot"] is None
+
+
+def test_rasa_entities_fill_what_our_reading_left_but_never_words_of_another_slot(parts) -> None:
+    today = datetime.now(ZoneInfo("America/New_York")).date().isoformat()
+    slots = {"clinician_tz": "America/New_York", "requested_slot": "invite_channel"}
+    slots.update({"date": today, "time": "23:59", "draft_id": "d-5"})
+    # A name our reading leaves alone here (it is not asked, nor marked by "with"/"for")
+    # is taken when Rasa's tagger marks it as the participant...
+    text = "Robin Smith by email"
+    marked = _run(parts.runner.executor.run(
+        rasa_parsed(text, slots, [("participant", "Robin Smith")])))  # fmt: skip
+    values = {e["name"]: e["value"] for e in marked.events}
+    assert values["participant"] == "Robin Smith" and values["invite_channel"] == "email"
+    # ...but words that read as another slot on their own are never a participant.
+    text = "December 3 by email"
+    wrong = _run(parts.runner.executor.run(
+        rasa_parsed(text, slots, [("participant", "December")])))  # fmt: skip
+    values = {e["name"]: e["value"] for e in wrong.events}
+    assert "participant" not in values
+    assert values["invite_channel"] == "email"

@@ -1,0 +1,373 @@
+"""A real Rasa Open Source 3.6 assistant (dialogue/rasa) drives sessionbot's actions.
+
+`rasa run --enable-api` on the trained assistant and `sessionbot actions` run on
+loopback ports; whole conversations go over Rasa's REST channel, as a clinician "TEAM:USER"
+would hold them. They are judged by what `sessionbot sessions --team T --user U --json`
+shows was stored and by the replies, side by side with the same messages through the
+embedded runner. Skipped, with the reason, where no Python 3.8-3.10 exists for Rasa.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import rasa_kit
+from conftest import TEST_KEY
+
+from dialogue.runner import Who
+from sessionbot.settings import Settings
+from sessionbot.wiring import Parts, build
+
+EASTERN = ZoneInfo("America/New_York")
+PLACEHOLDER = re.compile(r"\{[A-Za-z_]+\}")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[rasa_kit.Stack]:
+    try:
+        rasa_kit.ensure_rasa()
+    except rasa_kit.Unavailable as exc:
+        pytest.skip(str(exc))
+    workdir = tmp_path_factory.mktemp("rasa")
+    env = {
+        **os.environ,
+        "SESSIONBOT_DATA_DIR": str(workdir / "data"),  # a shared SQLite file
+        "SESSIONBOT_ENCRYPTION_KEY": TEST_KEY,
+        "SESSIONBOT_PUBLIC_URL": "https://sessions.example.test",
+    }
+    env.pop("SESSIONBOT_DATABASE_URL", None)
+    with rasa_kit.running_stack(workdir, env) as running:
+        yield running
+        # Health data never reaches Rasa's log (rasa-sdk's error bodies echo the tracker).
+        for log in (running.rasa_log, running.actions_log):
+            text = log.read_text(errors="replace")
+            assert "617 555" not in text and "example.com" not in text, log.name
+            assert "Traceback" not in text, log.name
+
+
+def stored(stack: rasa_kit.Stack, sender: str) -> list[dict]:
+    team, user = sender.split(":")
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sessionbot.cli",
+            "sessions",
+            "--team",
+            team,
+            "--user",
+            user,
+            "--json",
+        ],  # fmt: skip
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout)
+
+
+def texts(messages: list[dict]) -> list[str]:
+    """What the clinician reads: Rasa's REST channel sends a message's `custom` apart."""
+    return [m["text"] for m in messages if m.get("text")]
+
+
+def converse(stack: rasa_kit.Stack, sender: str, lines: list[str]) -> list[list[str]]:
+    replies = []
+    for line in lines:
+        said = texts(stack.say(sender, line))
+        assert said, f"Rasa said nothing to {line!r}"
+        for text in said:
+            assert not PLACEHOLDER.search(text), f"a raw placeholder in {text!r}"
+        replies.append(said)
+    return replies
+
+
+@pytest.fixture
+def embedded(tmp_path: Path) -> Parts:
+    env = {
+        "SESSIONBOT_DATA_DIR": str(tmp_path / "embedded"),
+        "SESSIONBOT_ENCRYPTION_KEY": TEST_KEY,
+        "SESSIONBOT_PUBLIC_URL": "https://sessions.example.test",
+        "HOME": str(tmp_path),
+    }
+    return build(Settings.from_env(env))
+
+
+def converse_embedded(parts: Parts, sender: str, lines: list[str]) -> list[list[str]]:
+    team, user = sender.split(":")
+    who = Who(team, user)
+    return [[m.text for m in parts.runner.handle(who, line).messages] for line in lines]
+
+
+def comparable(record: dict) -> dict:
+    """A stored session without what is made fresh for each (ids, links)."""
+    drop = {"id", "enter_meeting_url", "participant_url"}
+    return {k: v for k, v in record.items() if k not in drop}
+
+
+def embedded_stored(parts: Parts, sender: str) -> list[dict]:
+    """What the embedded runner stored for the sender, as `sessionbot sessions --json`."""
+    from sessionbot.cli import session_record
+    from store import repos
+
+    team, user = sender.split(":")
+    with parts.store.unit() as s:
+        clinician = repos.get_clinician(s, team, user)
+        rows = repos.list_sessions(s, clinician.id, after=None, limit=50)
+        url = "https://sessions.example.test"
+        return [comparable(session_record(r, parts.practice, url)) for r in rows]
+
+
+def tomorrow_at(hour: int, minute: int = 0) -> str:
+    day = datetime.now(EASTERN).date() + timedelta(days=1)
+    start = datetime(day.year, day.month, day.day, hour, minute, tzinfo=EASTERN)
+    return start.astimezone(ZoneInfo("UTC")).isoformat().replace("+00:00", "Z")
+
+
+def test_one_message_schedules_a_session_as_the_embedded_runner_does(stack, embedded) -> None:
+    lines = ["JD tomorrow 3pm by text +1 617 555 0101, London time, intake packet", "save"]
+    replies = converse(stack, "T_RASA:U_ONE", lines)
+
+    assert replies[0][-1].startswith("*New scheduled session*")
+    assert replies[1][0].startswith("Saved: session with JD")
+    (session,) = stored(stack, "T_RASA:U_ONE")
+    assert session["participant"] == "JD"
+    assert session["phone"] == "+16175550101"
+    assert session["invite_channel"] == "sms"
+    assert session["participant_tz"] == "Europe/London"
+    assert session["documents"] == "intake"
+    assert session["start"] == tomorrow_at(15)
+
+    assert converse_embedded(embedded, "T_RASA:U_ONE", lines) == replies
+    assert embedded_stored(embedded, "T_RASA:U_ONE") == [comparable(session)]
+
+
+STEP_BY_STEP = [
+    "schedule a session",
+    "tomorrow",
+    "3pm",
+    "Jane Doe",
+    "email",
+    "jane@example.com",
+    "same",
+    "none",
+    "make it 4pm instead",
+    "save",
+]
+
+
+def test_step_by_step_with_a_correction_at_the_summary(stack, embedded) -> None:
+    replies = converse(stack, "T_RASA:U_STEPS", STEP_BY_STEP)
+
+    assert replies[2] == ["Who is the session with? Type a name or initials."]
+    assert replies[1][0].startswith("What time on ")  # the day, said by an action
+    # Nothing is acknowledged as changed before something changes...
+    assert not [t for reply in replies[:8] for t in reply if t.startswith("Changed")]
+    # ...and the correction is acknowledged once, alone, then the summary again.
+    assert replies[8][0] == "Changed the time to 4:00 PM."
+    assert [t for t in replies[8] if t.startswith("Changed")] == [replies[8][0]]
+    assert "4:00 PM" in replies[8][1]
+    (session,) = stored(stack, "T_RASA:U_STEPS")
+    assert (session["participant"], session["email"]) == ("Jane Doe", "jane@example.com")
+    assert session["start"] == tomorrow_at(16)
+    assert session["documents"] is None
+
+    assert converse_embedded(embedded, "T_RASA:U_STEPS", STEP_BY_STEP) == replies
+    assert embedded_stored(embedded, "T_RASA:U_STEPS") == [comparable(session)]
+
+
+def test_save_before_the_form_is_done_says_what_is_missing(stack, embedded) -> None:
+    lines = ["Ann Lee tomorrow 10am", "save", "no invitation", "same", "none", "save"]
+    replies = converse(stack, "T_RASA:U_EARLY", lines)
+
+    assert replies[1][0] == (
+        "There's more to answer before I can save: the invitation, time zone, documents."
+    )
+    assert replies[1][1] == "How should I invite Ann Lee?"
+    (session,) = stored(stack, "T_RASA:U_EARLY")
+    assert (session["participant"], session["invite_channel"]) == ("Ann Lee", "none")
+    assert converse_embedded(embedded, "T_RASA:U_EARLY", lines) == replies
+
+
+def test_control_words_go_as_in_the_embedded_runner(stack, embedded) -> None:
+    lines = [
+        "Kim Lo tomorrow 9am by email kim@example.com",
+        "help",
+        "back",
+        "start over",
+        "Friday",
+        "change the date",
+        "cancel",
+        "cancel",
+        "sessions",
+    ]
+    replies = converse(stack, "T_RASA:U_CONTROL", lines)
+
+    assert replies[-3] == ["Cancelled. Nothing was saved."]
+    assert replies[-2][0].startswith("There's nothing in progress to cancel.")
+    assert stored(stack, "T_RASA:U_CONTROL") == []
+    assert converse_embedded(embedded, "T_RASA:U_CONTROL", lines) == replies
+
+
+def test_two_clinicians_at_once_each_reach_only_their_own_session(stack) -> None:
+    scripts = {
+        "T_RASA:U_FIRST": ["Robin Smith tomorrow 2pm no invitation", "same", "none", "save"],
+        "T_RASA:U_SECOND": ["Sam Park tomorrow 5pm no invitation", "same", "none"],
+    }
+    replies: dict[str, list[list[str]]] = {}
+
+    def talk(sender: str) -> None:
+        replies[sender] = converse(stack, sender, scripts[sender])
+
+    threads = [threading.Thread(target=talk, args=(sender,)) for sender in scripts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert set(replies) == set(scripts)
+
+    (first,) = stored(stack, "T_RASA:U_FIRST")
+    assert stored(stack, "T_RASA:U_SECOND") == []
+    # The second clinician's "save" saves their own draft; a second "save" says so
+    # without a word of anyone else's session.
+    second_save = stack.say("T_RASA:U_SECOND", "save")
+    again = stack.say("T_RASA:U_SECOND", "save")
+    (second,) = stored(stack, "T_RASA:U_SECOND")
+    assert second["participant"] == "Sam Park" and first["participant"] == "Robin Smith"
+    assert second["id"] != first["id"]
+    said = json.dumps(second_save + again)
+    assert first["id"] not in said and "Robin" not in said
+    assert first["enter_meeting_url"] not in said and first["participant_url"] not in said
+    assert texts(again) == ["That session is already saved. Say “schedule” to start another."]
+
+
+def test_responses_name_only_slots_or_values_their_action_sends() -> None:
+    """A Rasa server fills a response from slots (and what the action passes along); any
+    other name would reach the clinician as a raw "{name}"."""
+    from dialogue.domain import load_domain
+
+    domain = load_domain()
+    # Values an action passes with the response, or the embedded runner's own responses
+    # (a Rasa server never says those).
+    sent_with = {
+        "utter_confirm": {"summary"},
+        "utter_empty": {"hint"},
+        "utter_too_long": {"length", "limit"},
+    }
+    for name, variants in domain["responses"].items():
+        for variant in variants:
+            names = set(PLACEHOLDER.findall(str(variant.get("text", ""))))
+            names = {n.strip("{}") for n in names}
+            assert names <= set(domain["slots"]) | sent_with.get(name, set()), name
+
+
+def test_no_answer_leaves_rasa_silent_and_back_undoes_as_the_runner_does(stack, embedded) -> None:
+    lines = [
+        "back",  # nothing to undo yet: said, and no form is opened
+        "schedule",
+        "yes",  # to the date question: asked again (a rejected form would go silent)
+        "tomorrow",
+        "3pm",
+        "JD",
+        "no invitation",
+        "same",
+        "none",
+        "back",  # from the summary: the last question again
+        "intake",
+        "save",
+    ]
+    replies = converse(stack, "T_RASA:U_BACK", lines)
+
+    assert replies[0] == ["There's nothing to go back to."]
+    assert replies[2] == ["What date is the session? (e.g. “tomorrow”, “next Tuesday”, “Dec 3”)"]
+    assert replies[9] == [
+        "Going back.",
+        "Which package of documents should the participant complete?",
+    ]
+    (session,) = stored(stack, "T_RASA:U_BACK")
+    assert session["documents"] == "intake"
+    assert converse_embedded(embedded, "T_RASA:U_BACK", lines) == replies
+
+
+def test_answers_it_cannot_use_get_the_same_one_message_as_in_the_runner(stack, embedded) -> None:
+    lines = [
+        "schedule",
+        "blah blah",
+        "tomorrow",
+        "25pm",
+        "3pm",
+        "JD",
+        "by pigeon",
+        "email",
+        "not@valid",
+        "jd@example.com",
+        "Mars",
+        "Chicago",
+        "intake",
+        "save",
+    ]
+    messages = []
+    for line in lines:
+        messages.append(stack.say("T_RASA:U_ERRORS", line))
+    replies = [texts(m) for m in messages]
+
+    for i in (1, 3, 6, 8, 10):  # one message: the error, not the question again
+        assert len(replies[i]) == 1, replies[i]
+    # The invitation's choices come again with the error, as buttons.
+    assert [b["title"] for m in messages[6] for b in m.get("buttons") or []] == [
+        "E-mail invitation",
+        "Text message invitation",
+        "No invitation",
+    ]
+    (session,) = stored(stack, "T_RASA:U_ERRORS")
+    assert (session["email"], session["participant_tz"]) == ("jd@example.com", "America/Chicago")
+    assert converse_embedded(embedded, "T_RASA:U_ERRORS", lines) == replies
+    assert embedded_stored(embedded, "T_RASA:U_ERRORS") == [comparable(session)]
+
+
+def test_the_third_miss_in_a_row_says_what_can_be_read(stack, embedded) -> None:
+    lines = ["schedule", "blah", "hmm", "yesterday", "help", "tomorrow", "25pm", "99pm", "3pm"]
+    replies = converse(stack, "T_RASA:U_MISSES", lines)
+
+    assert replies[3][1:] == [
+        "That's a few tries. Here is what I can read:",
+        "Dates I understand: “today”, “tomorrow”, “Friday”, “next Tuesday”, “Dec 3”, “12/3”, "
+        "“the 15th”, “2026-12-03”. The date must be today or later. Say “cancel” to stop.",
+    ]
+    assert len(replies[7]) == 1  # two misses at the time: no hint yet
+    assert converse_embedded(embedded, "T_RASA:U_MISSES", lines) == replies
+
+
+def test_change_without_saying_what_asks_which_and_the_buttons_change_one(stack, embedded) -> None:
+    lines = [
+        "change",  # no draft yet: one starts
+        "cancel",
+        "JD tomorrow 3pm no invitation, no documents",
+        "same",
+        "change",
+        "/change",
+        '/change{"slot":"time"}',
+        "4pm",
+        "save",
+    ]
+    replies = converse(stack, "T_RASA:U_CHANGE", lines)
+
+    assert replies[0][1].startswith("What date is the session?")
+    which = "What would you like to change? You can also just say it, like “make it 4pm instead”."
+    assert replies[4] == replies[5] == [which]
+    assert replies[6][0].startswith("What time on ")
+    (session,) = stored(stack, "T_RASA:U_CHANGE")
+    assert session["start"] == tomorrow_at(16)
+    assert converse_embedded(embedded, "T_RASA:U_CHANGE", lines) == replies
+    assert embedded_stored(embedded, "T_RASA:U_CHANGE") == [comparable(session)]
