@@ -25,6 +25,9 @@ from store.models import Clinician, ScheduledSession
 # What a participant may have heard of the session, and the outbox states of "it left".
 TOLD_KINDS = ("invitation", "update", "reminder")
 LEFT_STATUSES = ("sent", "sending", "local")
+# A series' later occurrences are invited this long before each (the first ones at once):
+# a year of weekly sessions is not 52 e-mails or texts in one minute.
+SERIES_INVITE_AHEAD = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,48 @@ def draft_from_slots(slots: dict[str, Any], practice: Practice) -> Draft:
     )
 
 
+def draft_from_session(session: ScheduledSession, draft_id: str, start: datetime) -> Draft:
+    """A new session like `session` at `start`: the same participant, channel, address,
+    zone, documents, service, amount and length (Schedule Next)."""
+    amount = session.amount_cents
+    return Draft(
+        draft_id=draft_id,
+        start=start,
+        duration_min=session.duration_min,
+        participant=session.participant,
+        invite_channel=session.invite_channel,
+        email=session.email,
+        phone=session.phone,
+        participant_tz=session.participant_tz,
+        documents=session.documents,
+        service=session.service,
+        amount=None if amount is None else (Decimal(amount) / 100).quantize(Decimal("0.01")),
+    )
+
+
+def _session_fields(
+    clinician: Clinician, draft: Draft, practice: Practice, draft_id: str, start: datetime
+) -> dict[str, Any]:
+    return {
+        "clinician_id": clinician.id,
+        "draft_id": draft_id,
+        "start_at": start,
+        "duration_min": draft.duration_min,
+        "participant": draft.participant,
+        "invite_channel": draft.invite_channel,
+        "email": draft.email,
+        "phone": draft.phone,
+        "phone_index": phone_index(draft.phone),
+        "participant_tz": draft.participant_tz,
+        "documents": draft.documents,
+        "service": draft.service,
+        "amount_cents": cents(draft.amount) if draft.amount is not None else None,
+        "currency": practice.currency,
+        "invite_status": "queued" if draft.invite_channel != "none" else "not_sent",
+        "payment_status": "pending" if draft.amount is not None else "not_required",
+    }
+
+
 def book(
     s: Session, clinician: Clinician, draft: Draft, practice: Practice, now: datetime
 ) -> tuple[ScheduledSession, bool]:
@@ -85,24 +130,55 @@ def book(
     if existing is not None and existing.clinician_id == clinician.id:
         return existing, False
     session, _token = repos.create_session(
-        s,
-        clinician_id=clinician.id,
-        draft_id=key,
-        start_at=draft.start,
-        duration_min=draft.duration_min,
-        participant=draft.participant,
-        invite_channel=draft.invite_channel,
-        email=draft.email,
-        phone=draft.phone,
-        phone_index=phone_index(draft.phone),
-        participant_tz=draft.participant_tz,
-        documents=draft.documents,
-        service=draft.service,
-        amount_cents=cents(draft.amount) if draft.amount is not None else None,
-        currency=practice.currency,
-        invite_status="queued" if draft.invite_channel != "none" else "not_sent",
-        payment_status="pending" if draft.amount is not None else "not_required",
+        s, **_session_fields(clinician, draft, practice, key, draft.start)
     )
+    _remember_contact(s, clinician, draft)
+    plan_messages(s, session, practice, now, first="invitation")
+    return session, True
+
+
+def series_draft_id(draft_id: str, index: int) -> str:
+    """The first occurrence keeps the draft's id (so a second Save finds it)."""
+    return draft_id if index == 0 else f"{draft_id}#{index}"
+
+
+def book_series(
+    s: Session,
+    clinician: Clinician,
+    draft: Draft,
+    starts: list[datetime],
+    practice: Practice,
+    now: datetime,
+) -> tuple[list[ScheduledSession], bool]:
+    """Store every occurrence of a series in the caller's one unit of work: one insert of
+    the sessions (each its own links, room and reminders), one of their messages, all
+    sharing a `series_id`. Once per draft: a second Save returns what the first stored."""
+    existing = repos.session_by_draft(s, draft_key(clinician.id, draft.draft_id))
+    if existing is not None and existing.clinician_id == clinician.id:
+        if existing.series_id is None:
+            return [existing], False
+        return repos.series_sessions(s, existing.series_id), False
+    series_id = repos.new_series_id()
+    rows = [
+        _session_fields(
+            clinician,
+            draft,
+            practice,
+            draft_key(clinician.id, series_draft_id(draft.draft_id, i)),
+            start,
+        )
+        | {"series_id": series_id}
+        for i, start in enumerate(starts)
+    ]
+    sessions = repos.create_sessions(s, rows)
+    _remember_contact(s, clinician, draft)
+    for session in sessions:
+        ahead = max(now, session.start_at - SERIES_INVITE_AHEAD)
+        plan_messages(s, session, practice, now, first="invitation", first_due=ahead)
+    return sessions, True
+
+
+def _remember_contact(s: Session, clinician: Clinician, draft: Draft) -> None:
     repos.upsert_contact(
         s,
         clinician.id,
@@ -112,8 +188,6 @@ def book(
         phone=draft.phone,
         participant_tz=draft.participant_tz,
     )
-    plan_messages(s, session, practice, now, first="invitation")
-    return session, True
 
 
 def draft_key(clinician_id: int, draft_id: str) -> str:
@@ -126,9 +200,16 @@ def draft_key(clinician_id: int, draft_id: str) -> str:
 
 
 def plan_messages(
-    s: Session, session: ScheduledSession, practice: Practice, now: datetime, *, first: str
+    s: Session,
+    session: ScheduledSession,
+    practice: Practice,
+    now: datetime,
+    *,
+    first: str,
+    first_due: datetime | None = None,
 ) -> None:
-    """Queue `first` (invitation, update, cancellation) now and the reminders still ahead."""
+    """Queue `first` (invitation, update, cancellation) now (or at `first_due`) and the
+    reminders still ahead."""
     if session.invite_channel == "none":
         return
     version = session.sequence
@@ -138,7 +219,7 @@ def plan_messages(
         clinician_id=session.clinician_id,
         kind=first,
         channel=session.invite_channel,
-        due_at=now,
+        due_at=first_due or now,
         dedupe_key=f"{session.public_id}:{first}:{version}",
     )
     if first == "cancellation":

@@ -13,14 +13,19 @@ allowed, and said so.
 
 from __future__ import annotations
 
+import bisect
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from actions import booking
-from actions.formatting import initials, when
+from actions import booking, extraction
+from actions.formatting import initials, money, short_zone, when
 from sessionbot.practice import Practice
 from store import repos
 from store.models import Clinician, ScheduledSession
@@ -89,6 +94,7 @@ class Done:
     text: str
     changed: bool
     found: bool = True
+    new_id: str | None = None  # the session a command made (Schedule Next)
 
 
 def _what(session: ScheduledSession, tz: str) -> str:
@@ -175,6 +181,8 @@ class SessionRow:
     rsvp: str | None
     payment_status: str
     enter_meeting_url: str
+    series_id: str | None = None
+    reminded_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -183,6 +191,7 @@ class DashboardPage:
     page: int
     total: int
     tz: str
+    agenda_at: str | None = None  # the morning agenda DM's time, None: off
 
 
 def dashboard(
@@ -209,7 +218,664 @@ def dashboard(
             rsvp=x.rsvp,
             payment_status=x.payment_status,
             enter_meeting_url=booking.enter_meeting_url(public_url, x),
+            series_id=x.series_id,
+            reminded_at=x.reminded_at,
         )
         for x in found
     ]
-    return DashboardPage(rows, page, total, clinician_zone(clinician, practice))
+    return DashboardPage(
+        rows, page, total, clinician_zone(clinician, practice), clinician.agenda_at
+    )
+
+
+# Overlaps -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """Another of the clinician's sessions that a new time runs into."""
+
+    public_id: str
+    participant: str  # initials
+    start: datetime
+
+
+def find_overlaps(
+    s: Session,
+    clinician_id: int,
+    starts: Sequence[datetime],
+    duration_min: int,
+    *,
+    exclude: Sequence[int] = (),
+) -> dict[int, list[Overlap]]:
+    """For each of `starts` (by index) lasting `duration_min`, the clinician's live
+    sessions it overlaps (by their durations). One query over the whole range, plain
+    columns; only the sessions found are decrypted (for their initials)."""
+    if not starts:
+        return {}
+    length = timedelta(minutes=duration_min)
+    # A session that may still run at a new start began at most its longest length before.
+    back = timedelta(minutes=repos.longest_session(s, clinician_id))
+    windows = [(start - back, start + length) for start in starts]
+    busy = [row for row in repos.busy_between(s, clinician_id, windows) if row[0] not in exclude]
+    # Sorted by start (the query's order): each new time looks only at the sessions that
+    # begin within a day before it and before its end.
+    begins = [row[1] for row in busy]
+    hits: dict[int, list[int]] = {}
+    for index, start in enumerate(starts):
+        end = start + length
+        low = bisect.bisect_left(begins, start - back)
+        for session_id, other, minutes in busy[low : bisect.bisect_left(begins, end)]:
+            if start < other + timedelta(minutes=minutes):
+                hits.setdefault(index, []).append(session_id)
+    labels = repos.session_labels(s, {i for ids in hits.values() for i in ids})
+    return {
+        index: [Overlap(labels[i][0], initials(labels[i][1]), labels[i][2]) for i in ids]
+        for index, ids in hits.items()
+    }
+
+
+def overlap_text(found: Sequence[Overlap], tz: str) -> str:
+    """'It overlaps your session with J.D. on Tue, Dec 1, 2026, 3:00 PM EST.'"""
+    named = [f"{o.participant} on {when(o.start, tz)}" for o in found]
+    if not named:
+        return ""
+    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+    noun = "session" if len(named) == 1 else "sessions"
+    return f"It overlaps your {noun} with {listed}."
+
+
+def overlap_note(
+    s: Session, clinician: Clinician, start: datetime, duration_min: int, practice: Practice,
+    *, exclude: Sequence[int] = (),
+) -> str | None:  # fmt: skip
+    """The overlap of one new time, in words, or None."""
+    found = find_overlaps(s, clinician.id, [start], duration_min, exclude=exclude).get(0)
+    return overlap_text(found, clinician_zone(clinician, practice)) if found else None
+
+
+def move_overlap(
+    s: Session, clinician: Clinician, public_id: str, start: datetime, practice: Practice
+) -> str | None:
+    """What a move of this session to `start` would overlap, in words (None: nothing)."""
+    session = repos.session_for_clinician(s, clinician.id, public_id)
+    if session is None:
+        return None
+    return overlap_note(s, clinician, start, session.duration_min, practice, exclude=[session.id])
+
+
+# Schedule Next and series ---------------------------------------------------------------
+
+MAX_WEEKS_AHEAD = 52
+
+
+def _told(session: ScheduledSession) -> str:
+    by = {"email": " by e-mail", "sms": " by text message"}.get(session.invite_channel)
+    return f" The invitation goes out{by}." if by else " No invitation is sent (none was chosen)."
+
+
+def schedule_next(
+    s: Session,
+    clinician: Clinician,
+    public_id: str,
+    weeks: int,
+    practice: Practice,
+    now: datetime,
+    *,
+    draft_id: str,
+) -> Done:
+    """A new session `weeks` later at the same wall time in the clinician's zone (across a
+    clock change), like the old one in everything else; its invitation goes out like any
+    new session's. `draft_id` makes a repeated request (a retried click) book once."""
+    session = repos.session_for_clinician(s, clinician.id, public_id)
+    if session is None:
+        return NOT_FOUND
+    if not 1 <= weeks <= MAX_WEEKS_AHEAD:
+        return Done(f"Pick 1 to {MAX_WEEKS_AHEAD} weeks ahead. Nothing was booked.", False)
+    if session.status == "cancelled":
+        return Done(
+            "That session was cancelled, so there is nothing to repeat. "
+            "Schedule a new one with /schedule. Nothing was booked.",
+            changed=False,
+        )
+    tz = clinician_zone(clinician, practice)
+    local = session.start_at.astimezone(ZoneInfo(tz))
+    day = local.date() + timedelta(weeks=weeks)
+    check = check_start(day, local.hour, local.minute, tz, now, practice)
+    if check.start is None:
+        return Done(f"{check.problem} Nothing was booked.", changed=False)
+    draft = booking.draft_from_session(session, draft_id, check.start)
+    overlap = overlap_note(s, clinician, check.start, session.duration_min, practice)
+    made, new = booking.book(s, clinician, draft, practice, now)
+    later = "1 week" if weeks == 1 else f"{weeks} weeks"
+    text = (
+        f"Booked the session with {initials(session.participant)} on {when(made.start_at, tz)}"
+        f" (the same time, {later} later).{_told(made)}"
+    )
+    text += "".join(f" {x}" for x in (check.note, overlap) if x)
+    return Done(text, changed=new, new_id=made.public_id)
+
+
+def cancel_series(
+    s: Session, clinician: Clinician, public_id: str, practice: Practice, now: datetime
+) -> Done:
+    """Cancel this occurrence and the following ones of its series (a single session is
+    cancelled alone)."""
+    session = repos.session_for_clinician(s, clinician.id, public_id, lock=True)
+    if session is None:
+        return NOT_FOUND
+    if session.series_id is None:
+        return cancel(s, clinician, public_id, practice, now)
+    tz = clinician_zone(clinician, practice)
+    following = repos.series_sessions(s, session.series_id, from_start=session.start_at, lock=True)
+    cancelled = [x for x in following if booking.cancel(s, x, practice, now)]
+    if not cancelled:
+        return Done("Those sessions were already cancelled.", changed=False)
+    who = initials(session.participant)
+    if len(cancelled) == 1:
+        text = f"Cancelled the session with {who} on {when(cancelled[0].start_at, tz)}."
+    else:
+        text = (
+            f"Cancelled {len(cancelled)} sessions with {who}, from "
+            f"{when(cancelled[0].start_at, tz)} to {when(cancelled[-1].start_at, tz)}."
+        )
+    if any(booking.invitation_left(s, x) for x in cancelled):
+        text += " The participant will be told of each they were invited to."
+    return Done(text, changed=True)
+
+
+@dataclass(frozen=True)
+class SeriesBooked:
+    """A stored series: its occurrences and the words of the confirmation."""
+
+    sessions: list[ScheduledSession]
+    text: str
+    made: bool
+
+
+def book_series(
+    s: Session,
+    clinician: Clinician,
+    draft: booking.Draft,
+    starts: Sequence[datetime],
+    practice: Practice,
+    now: datetime,
+) -> SeriesBooked:
+    """Save a series the summary showed (starts from `recurrence.expand`), in the
+    caller's one unit of work; a second Save of the same draft stores nothing more."""
+    if len(starts) > practice.max_series:
+        raise ValueError("a series longer than the practice allows")
+    if any(start <= now for start in starts):
+        raise ValueError("a series start has passed")
+    sessions, made = booking.book_series(s, clinician, draft, list(starts), practice, now)
+    tz = clinician_zone(clinician, practice)
+    text = (
+        f"Saved {len(sessions)} sessions with {initials(draft.participant)}, from "
+        f"{when(sessions[0].start_at, tz)} to {when(sessions[-1].start_at, tz)}."
+    )
+    if draft.invite_channel != "none":
+        text += (
+            " Each has its own invitation, sent a week before it (the first ones now),"
+            " and its own reminders."
+        )
+    return SeriesBooked(sessions, text, made)
+
+
+# Remind now -----------------------------------------------------------------------------
+
+
+def remind_now(
+    s: Session, clinician: Clinician, public_id: str, practice: Practice, now: datetime
+) -> Done:
+    """A reminder to the participant now, on their channel, through the outbox; at most
+    one in `practice.remind_every`. The session row is locked, so two clicks at once
+    send one."""
+    session = repos.session_for_clinician(s, clinician.id, public_id, lock=True)
+    if session is None:
+        return NOT_FOUND
+    tz = clinician_zone(clinician, practice)
+    who = initials(session.participant)
+    if session.status == "cancelled":
+        return Done("That session was cancelled: no reminder was sent.", changed=False)
+    if session.invite_channel == "none":
+        return Done(
+            f"The session with {who} has no invitation channel (“No invitation”), so "
+            "there is no way to remind them. Edit the session to add an e-mail or a phone.",
+            changed=False,
+        )
+    if session.start_at + timedelta(minutes=session.duration_min) <= now:
+        return Done(f"The session with {who} is over: no reminder was sent.", changed=False)
+    last = session.reminded_at
+    if last is not None and now - last < practice.remind_every:
+        minutes = int(practice.remind_every.total_seconds() // 60)
+        return Done(
+            f"A reminder went to {who} at {when(last, tz, with_date=False)}; I send at most "
+            f"one in {minutes} minutes. The next can go at "
+            f"{when(last + practice.remind_every, tz, with_date=False)}.",
+            changed=False,
+        )
+    session.reminded_at = now
+    repos.add_outbox(
+        s,
+        session_id=session.id,
+        clinician_id=session.clinician_id,
+        kind="reminder",
+        channel=session.invite_channel,
+        due_at=now,
+        dedupe_key=f"{session.public_id}:reminder:now:{int(now.timestamp())}:{session.sequence}",
+    )
+    by = "e-mail" if session.invite_channel == "email" else "text message"
+    return Done(
+        f"A reminder of the session on {when(session.start_at, tz)} is on its way to "
+        f"{who} by {by}.",
+        changed=True,
+    )
+
+
+# The agenda -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgendaRow:
+    start: datetime
+    participant: str  # initials
+    participant_tz: str
+    status: str
+    rsvp: str | None
+    payment_status: str
+    enter_meeting_url: str
+
+
+@dataclass(frozen=True)
+class Agenda:
+    day: date
+    tz: str
+    rows: list[AgendaRow]
+
+
+def agenda(
+    s: Session, clinician: Clinician, day: date, practice: Practice, public_url: str
+) -> Agenda:
+    """The clinician's sessions on `day` (midnight to midnight in their zone, 23 or 25
+    hours on a day the clocks change), in time order, cancelled ones too."""
+    tz = clinician_zone(clinician, practice)
+    zone = ZoneInfo(tz)
+    begin = datetime.combine(day, time(0), zone).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time(0), zone).astimezone(UTC)
+    rows = [
+        AgendaRow(
+            start=x.start_at,
+            participant=initials(x.participant),
+            participant_tz=x.participant_tz,
+            status=x.status,
+            rsvp=x.rsvp,
+            payment_status=x.payment_status,
+            enter_meeting_url=booking.enter_meeting_url(public_url, x),
+        )
+        for x in repos.sessions_on(s, clinician.id, begin, end)
+    ]
+    return Agenda(day, tz, rows)
+
+
+PAYMENT_WORDS = {
+    "not_required": "no payment",
+    "pending": "payment pending",
+    "paid": "paid",
+    "payment_failed": "payment failed",
+    "partially_refunded": "paid, partly refunded",
+    "refunded": "refunded",
+}
+
+
+def agenda_lines(found: Agenda) -> list[str]:
+    """One line a session: both zones, status, RSVP and payment."""
+    heading = f"{found.day.strftime('%A, %B')} {found.day.day}, {found.day.year}"
+    if not found.rows:
+        return [f"{heading}: no sessions."]
+    count = len(found.rows)
+    lines = [f"{heading}: {count} session{'s' if count != 1 else ''} ({short_zone(found.tz)})"]
+    for row in found.rows:
+        yours = when(row.start, found.tz, with_date=False)
+        theirs = ""
+        if row.participant_tz != found.tz:
+            clock = when(row.start, row.participant_tz, with_date=False)
+            local = row.start.astimezone(ZoneInfo(row.participant_tz)).date()
+            if local != found.day:  # their evening before, or their morning after
+                clock = f"{local.strftime('%a')} {clock}"
+            theirs = f" ({clock} theirs)"
+        rsvp = {"yes": "will attend", "no": "can't make it"}.get(row.rsvp or "", "no RSVP yet")
+        lines.append(
+            f"{yours}{theirs} · {row.participant} · {row.status} · {rsvp} · "
+            f"{PAYMENT_WORDS.get(row.payment_status, row.payment_status)}"
+        )
+    return lines
+
+
+_AGENDA_TIME = re.compile(r"^\s*(\d{1,2})(?::(\d{2}))?\s*([ap]\.?m\.?)?\s*$", re.IGNORECASE)
+_AGENDA_ASK = re.compile(
+    r"\b(?:send|give|dm|message)\s+me\s+(?:my|the)\s+(?:daily\s+|morning\s+)?agenda"
+    r"(?:\s+(?:every\s+(?:morning|day)\s+)?at\s+(?P<at>\d{1,2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?))?",
+    re.IGNORECASE,
+)
+_AGENDA_STOP = re.compile(
+    r"\b(?:stop|no\s+more|turn\s+off|cancel)\s+(?:sending\s+)?(?:my|the)\s+(?:daily\s+|"
+    r"morning\s+)?agenda\b",
+    re.IGNORECASE,
+)
+DEFAULT_AGENDA_AT = "07:30"
+
+
+def agenda_clock(text: str) -> str | None:
+    """'7:30', '7:30am', '19:00', '7 am' as 'HH:MM' (24-hour); None if not a clock time."""
+    found = _AGENDA_TIME.match(text)
+    if found is None:
+        return None
+    hour, minute = int(found.group(1)), int(found.group(2) or 0)
+    meridiem = (found.group(3) or "").lower().replace(".", "")
+    if meridiem:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if meridiem == "pm" else 0)
+    if hour > 23 or minute > 59:
+        return None
+    return f"{hour:02d}:{minute:02d}"
+
+
+def agenda_request(text: str) -> str | None:
+    """What a message asks of the morning agenda: 'HH:MM' ("send me my agenda at 7:30"),
+    'off' ("stop my agenda"), or None when it asks nothing of it."""
+    if _AGENDA_STOP.search(text):
+        return "off"
+    asked = _AGENDA_ASK.search(text)
+    if asked is None:
+        return None
+    return agenda_clock(asked.group("at")) if asked.group("at") else DEFAULT_AGENDA_AT
+
+
+def set_agenda(s: Session, clinician: Clinician, at: str | None) -> Done:
+    """Turn the morning agenda DM on at `at` ('HH:MM' in the clinician's zone), or off."""
+    if at is not None and agenda_clock(at) != at:
+        return Done("Give the agenda time as HH:MM, like 07:30. Nothing was changed.", False)
+    if clinician.agenda_at == at:
+        said = "off" if at is None else f"at {_clock(at)}"
+        return Done(f"Your morning agenda is already {said}.", changed=False)
+    clinician.agenda_at = at
+    if at is None:
+        return Done("I'll stop sending your morning agenda.", changed=True)
+    zone = clinician.tz or "your zone"
+    return Done(
+        f"I'll send your agenda every morning at {_clock(at)} ({zone}): the day's sessions, "
+        "and nothing on a day without any.",
+        changed=True,
+    )
+
+
+def _clock(hhmm: str) -> str:
+    hour, minute = (int(x) for x in hhmm.split(":"))
+    return datetime(2000, 1, 1, hour, minute).strftime("%-I:%M %p")
+
+
+# Edit in one screen ---------------------------------------------------------------------
+
+EDIT_FIELDS = (
+    "date", "time", "participant", "invite_channel", "email", "phone",
+    "participant_tz", "documents", "service", "amount",
+)  # fmt: skip
+CHANNEL_WORDS = {"email": "e-mail", "sms": "text message", "none": "no invitation"}
+
+
+@dataclass(frozen=True)
+class EditForm:
+    """Every field of a session as the one-screen form gives them, checked."""
+
+    start: datetime
+    participant: str
+    invite_channel: str
+    email: str | None
+    phone: str | None
+    participant_tz: str
+    documents: str | None
+    service: str | None
+    amount: Decimal | None
+    note: str | None = None  # what the start's check said (the repeated hour taken)
+
+
+def amount_problem(amount: Decimal, practice: Practice) -> str | None:
+    """The conversation's rules for an amount: more than 0, to the cent, the maximum."""
+    if amount <= 0:
+        return "The amount must be more than $0."
+    if amount != amount.quantize(Decimal("0.01")):
+        return "Amounts go to the cent, like $95.50."
+    if amount > practice.max_amount:
+        return (
+            f"{money(amount)} is more than this practice's maximum of {money(practice.max_amount)}."
+        )
+    return None
+
+
+def read_edit(
+    raw: dict[str, str | None],
+    tz: str,
+    now: datetime,
+    practice: Practice,
+    *,
+    current_start: datetime | None = None,
+) -> tuple[EditForm | None, dict[str, str]]:
+    """The form's fields (strings, as typed or picked) checked by the conversation's own
+    rules, or the problem of each field by name (nothing is half-taken)."""
+    problems: dict[str, str] = {}
+
+    def text(name: str) -> str:
+        return (raw.get(name) or "").strip()
+
+    start: datetime | None = None
+    note = None
+    try:
+        day = date.fromisoformat(text("date"))
+        hour, minute = (int(x) for x in text("time").split(":"))
+        wall = datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo(tz))
+    except ValueError:
+        problems["date"] = "Pick a date and a time."
+    else:
+        unchanged = current_start is not None and wall.astimezone(UTC) == current_start
+        if unchanged:
+            start = current_start
+        else:
+            check = check_start(day, hour, minute, tz, now, practice)
+            if check.start is None:
+                problems[check.field] = check.problem or "Pick another time."
+            start, note = check.start, check.note
+    participant = _parsed(problems, "participant", extraction.parse_participant, text)
+    channel = text("invite_channel")
+    if channel not in CHANNEL_WORDS:
+        problems["invite_channel"] = "Pick how the participant is invited."
+    email = phone = None
+    if channel == "email" or text("email"):
+        email = _parsed(problems, "email", extraction.parse_email, text)
+    if channel == "sms" or text("phone"):
+        phone = _parsed(
+            problems,
+            "phone",
+            lambda value: extraction.parse_phone(value, practice.default_region),
+            text,
+        )
+    zone = _parsed(problems, "participant_tz", extraction.parse_zone, text)
+    documents = text("documents") or "none"
+    if documents != "none" and practice.package(documents) is None:
+        problems["documents"] = "Pick one of the practice's document packages, or none."
+    service = text("service") or "none"
+    amount = None
+    if service != "none":
+        if practice.service(service) is None:
+            problems["service"] = "Pick one of the practice's services, or no payment."
+        elif not text("amount"):
+            problems["amount"] = "Give the amount to charge, like 120."
+        else:
+            amount = _parsed(problems, "amount", extraction.parse_amount, text)
+            said = amount_problem(amount, practice) if amount is not None else None
+            if said:
+                problems["amount"] = said
+    if problems:
+        return None, problems
+    assert start is not None and participant is not None and zone is not None
+    return (
+        EditForm(
+            start=start,
+            participant=participant,
+            invite_channel=channel,
+            email=email if channel == "email" else None,
+            phone=phone if channel == "sms" else None,
+            participant_tz=zone,
+            documents=None if documents == "none" else documents,
+            service=None if service == "none" else service,
+            amount=amount,
+            note=note,
+        ),
+        {},
+    )
+
+
+def _parsed(problems: dict[str, str], name: str, parse: Any, text: Any) -> Any:
+    value = text(name)
+    if not value:
+        problems[name] = "This is needed."
+        return None
+    try:
+        return parse(value)
+    except extraction.ExtractionError as exc:
+        problems[name] = str(exc)
+        return None
+
+
+def edit(
+    s: Session,
+    clinician: Clinician,
+    public_id: str,
+    form: EditForm,
+    practice: Practice,
+    now: datetime,
+) -> Done:
+    """Apply the one-screen form: every change said (old and new; the participant's
+    details only named, they are private), the participant told once of what concerns
+    them, fresh reminders when the time moved."""
+    session = repos.session_for_clinician(s, clinician.id, public_id, lock=True)
+    if session is None or session.status == "cancelled":
+        return NOT_FOUND
+    tz = clinician_zone(clinician, practice)
+    cents_now = None if form.amount is None else int(form.amount * 100)
+    said: list[str] = []
+    if form.start != session.start_at:
+        said.append(f"time {when(session.start_at, tz)} → {when(form.start, tz)}")
+    if form.participant != session.participant:
+        said.append("the participant's name")
+    if form.invite_channel != session.invite_channel:
+        old, new = CHANNEL_WORDS[session.invite_channel], CHANNEL_WORDS[form.invite_channel]
+        said.append(f"invitation {old} → {new}")
+    if form.email != session.email and form.email:
+        said.append("the e-mail address")
+    if form.phone != session.phone and form.phone:
+        said.append("the phone number")
+    if form.participant_tz != session.participant_tz:
+        said.append(f"their zone {session.participant_tz} → {form.participant_tz}")
+    if form.documents != session.documents:
+        said.append(f"documents {session.documents or 'none'} → {form.documents or 'none'}")
+    paying = (form.service, cents_now) != (session.service, session.amount_cents)
+    if paying:
+        if session.payment_status in ("paid", "partially_refunded"):
+            return Done(
+                "The session is already paid, so its service and amount stay as they are. "
+                "Nothing was changed.",
+                changed=False,
+            )
+        old = money(Decimal(session.amount_cents) / 100) if session.amount_cents else "none"
+        new = money(form.amount) if form.amount is not None else "none"
+        said.append(f"payment {session.service or 'none'} {old} → {form.service or 'none'} {new}")
+    if not said:
+        return Done("Nothing changed: every field is as it was.", changed=False)
+    moved = form.start != session.start_at
+    same_channel = form.invite_channel == session.invite_channel
+    # What the participant hears of: the time, how and where they are reached, their
+    # zone, the documents (a new name or a new price alone is not worth a message).
+    for_participant = moved or any(
+        getattr(form, name) != getattr(session, name)
+        for name in ("invite_channel", "email", "phone", "participant_tz", "documents")
+    )
+    told = booking.invitation_left(s, session)
+    session.participant = form.participant
+    session.invite_channel = form.invite_channel
+    session.email, session.phone = form.email, form.phone
+    session.phone_index = booking.phone_index(form.phone)
+    session.participant_tz = form.participant_tz
+    session.documents = form.documents
+    if paying:
+        session.service, session.amount_cents = form.service, cents_now
+        session.duration_min = practice.duration_for(form.service)
+        session.payment_ref = None  # the next Pay Now makes a Checkout for the new amount
+        session.payment_status = "pending" if form.amount is not None else "not_required"
+    text = f"Updated the session with {initials(form.participant)}: " + "; ".join(said) + "."
+    if moved or for_participant:
+        booking.withdraw_pending(s, session)
+        session.start_at = form.start
+        session.sequence += 1
+        if moved:
+            session.rsvp = None
+        if session.invite_channel == "none":
+            session.invite_status = "not_sent"
+        else:
+            same_way = same_channel and told
+            session.invite_status = "queued"
+            booking.plan_messages(
+                s, session, practice, now, first="update" if same_way else "invitation"
+            )
+            text += (
+                " The participant will get an update."
+                if same_way
+                else (" The participant will get the invitation.")
+            )
+    repos.upsert_contact(
+        s,
+        clinician.id,
+        name=form.participant,
+        invite_channel=form.invite_channel,
+        email=form.email,
+        phone=form.phone,
+        participant_tz=form.participant_tz,
+    )
+    if form.note:
+        text += f" {form.note}"
+    return Done(text, changed=True)
+
+
+@dataclass(frozen=True)
+class SeriesPreview:
+    """What the summary before Save shows of a series: its starts (empty when refused),
+    the problem that refuses it, and the lines to show (dates, count, overlaps, notes)."""
+
+    starts: tuple[datetime, ...]
+    problem: str | None
+    lines: list[str]
+
+
+def series_preview(
+    s: Session,
+    clinician: Clinician,
+    wanted: Any,  # recurrence.Recurrence (imported late: recurrence imports this module)
+    first: date,
+    hour: int,
+    minute: int,
+    duration_min: int,
+    practice: Practice,
+    now: datetime,
+) -> SeriesPreview:
+    """Expand a series the clinician asked for and say it, overlaps flagged: the one call
+    the conversation's summary needs (then `book_series` with the starts on Save)."""
+    from actions import recurrence
+
+    tz = clinician_zone(clinician, practice)
+    found = recurrence.expand(wanted, first, hour, minute, tz, now, practice)
+    if found.problem is not None:
+        return SeriesPreview((), found.problem, [found.problem])
+    clashes = find_overlaps(s, clinician.id, found.starts, duration_min)
+    said = {index: overlap_text(hits, tz) for index, hits in clashes.items()}
+    lines = recurrence.summary_lines(found.starts, tz, wanted, said)
+    return SeriesPreview(found.starts, None, lines + list(dict.fromkeys(found.notes)))

@@ -12,6 +12,7 @@ import functools
 import json
 import logging
 import re
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -203,8 +204,14 @@ class SlackFace:
         app.action(re.compile(r"^dash:(enter|page_link)$"))(ack=self.ack, lazy=[done(self.noop)])
         app.action("dash:cancel")(ack=self.ack, lazy=[done(self.on_cancel)])
         app.action("dash:reschedule")(ack=self.ack, lazy=[done(self.on_reschedule)])
+        app.action(re.compile(r"^dash:(schedule_next|remind|cancel_series)$"))(
+            ack=self.ack, lazy=[done(self.on_dash_command)]
+        )
         app.action(re.compile(r"^dash:(prev|next)$"))(ack=self.ack, lazy=[done(self.on_page)])
         app.view("reschedule")(ack=self.ack_reschedule, lazy=[done(self.on_rescheduled)])
+        app.action("dash:edit")(ack=self.ack, lazy=[done(self.on_edit)])
+        app.action("dash:agenda")(ack=self.ack, lazy=[done(self.on_agenda)])
+        app.view("edit")(ack=self.ack_edit, lazy=[done(self.on_edited)])
         app.options("turn:contact")(self.contact_options)
         app.options("turn:zone")(self.zone_options)
         app.action(re.compile(r"^me:zone"))(ack=self.ack, lazy=[done(self.on_my_zone)])
@@ -277,9 +284,12 @@ class SlackFace:
         if channel is None:
             return
         text = (command.get("text") or "").strip() or "schedule"
-        await self.turn(
-            context.client, who, text, f"command:{command['trigger_id']}", Place(channel)
-        )
+        # Locked like a DM's turn: a click on its answer waits until the answer is
+        # recorded as ours (else the click could not mark it answered).
+        async with self.lock(who):
+            await self.turn(
+                context.client, who, text, f"command:{command['trigger_id']}", Place(channel)
+            )
 
     async def on_turn_action(
         self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
@@ -512,7 +522,9 @@ class SlackFace:
                 parts.settings.public_url,
                 size=blocks.DASHBOARD_PAGE,
             )
-        return blocks.dashboard_blocks(found.rows, page=found.page, total=found.total, tz=found.tz)
+        return blocks.dashboard_blocks(
+            found.rows, page=found.page, total=found.total, tz=found.tz, agenda_at=found.agenda_at
+        )
 
     async def publish_home(self, client: AsyncWebClient, who: Who, page: int = 0) -> None:
         view = blocks.home_view(await self.off(self._dashboard, who, page))
@@ -646,12 +658,39 @@ class SlackFace:
             return meta, None, {check.field: check.problem or "Pick another time."}
         return meta, check, {}
 
-    async def ack_reschedule(self, ack: AsyncAck, view: dict[str, Any]) -> None:
-        _, _, problems = self.new_start(view)
+    async def ack_reschedule(
+        self, ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        meta, check, problems = self.new_start(view)
         if problems:
             await ack(response_action="errors", errors=problems)
+            return
+        assert check is not None and check.start is not None
+        team, user = str(context.team_id), str(context.user_id)
+        warned = await self.off(self._overlap_form, team, user, meta, check.start)
+        if warned is not None:  # said before the move; submitting again moves anyway
+            await ack(response_action="update", view=warned)
         else:
             await ack()
+
+    def _overlap_form(
+        self, team: str, user: str, meta: dict[str, Any], start: datetime
+    ) -> Any | None:
+        """The form again with what `start` overlaps, unless that was already shown."""
+        if meta.get("confirmed") == start.isoformat():
+            return None
+        parts = self.parts
+        with parts.store.reading() as s:
+            clinician = repos.find_clinician(s, team, user)
+            if clinician is None:
+                return None
+            overlap = commands.move_overlap(s, clinician, meta["id"], start, parts.practice)
+            found = commands.reschedule_prompt(s, clinician, meta["id"], parts.practice)
+            if overlap is None or found is None:
+                return None
+            tz = commands.clinician_zone(clinician, parts.practice)
+            page = meta["page"] if isinstance(meta.get("page"), int) else 0
+            return blocks.reschedule_modal(meta["id"], start, tz, found[1], page, overlap=overlap)
 
     async def on_rescheduled(
         self, view: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
@@ -661,6 +700,8 @@ class SlackFace:
         if start is None:
             return
         who = await self.who(client, str(context.team_id), str(context.user_id))
+        if await self.off(self._overlap_form, who.team_id, who.user_id, meta, start.start):
+            return  # the form shows the overlap; nothing moves until it is submitted again
         said = await self.off(self._reschedule, who, meta["id"], start, str(view.get("id")))
         if said is None:  # this very form was already submitted (a double submit, a retry)
             return
@@ -682,6 +723,185 @@ class SlackFace:
             done = commands.reschedule(
                 s, clinician, public_id, check, parts.practice, datetime.now(UTC)
             )
+            return done.text
+
+    async def on_dash_command(
+        self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        """Schedule Next, Remind now, Cancel this and following: one command each, told in
+        the clinician's DM, the dashboard shown again."""
+        client = context.client
+        who = await self.who(client, str(context.team_id), str(context.user_id))
+        name = str(action.get("action_id"))
+        key = f"slack:{action.get('action_ts')}:{name}"
+        said = await self.off(self._dash_command, who, name, str(action.get("value")), key)
+        if said is None:
+            return
+        await self.tell(client, who, said)
+        await self.refresh(client, who, body)
+
+    def _dash_command(self, who: Who, name: str, public_id: str, key: str) -> str | None:
+        parts = self.parts
+        now = datetime.now(UTC)
+        with parts.store.unit() as s:
+            if not repos.first_time(s, key):
+                return None
+            clinician = repos.get_clinician(s, who.team_id, who.user_id)
+            if name == "dash:schedule_next":
+                draft_id = f"slack-next:{uuid.uuid4().hex}"
+                done = commands.schedule_next(
+                    s, clinician, public_id, 1, parts.practice, now, draft_id=draft_id
+                )
+            elif name == "dash:remind":
+                done = commands.remind_now(s, clinician, public_id, parts.practice, now)
+            else:
+                done = commands.cancel_series(s, clinician, public_id, parts.practice, now)
+            return done.text
+
+    async def on_agenda(
+        self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        """The morning agenda picked on the dashboard: a time, or off."""
+        selected = action.get("selected_option")
+        value = selected.get("value") if isinstance(selected, dict) else None
+        wanted = None if value == "off" else commands.agenda_clock(str(value or ""))
+        if wanted is None and value != "off":
+            return
+        client = context.client
+        who = await self.who(client, str(context.team_id), str(context.user_id))
+        said = await self.off(self._set_agenda, who, wanted)
+        await self.tell(client, who, said)
+        await self.refresh(client, who, body)
+
+    def _set_agenda(self, who: Who, wanted: str | None) -> str:
+        with self.parts.store.unit() as s:
+            clinician = repos.get_clinician(s, who.team_id, who.user_id, tz=who.tz)
+            return commands.set_agenda(s, clinician, wanted).text
+
+    # Edit in one screen ------------------------------------------------------------------
+
+    async def on_edit(
+        self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        client = context.client
+        who = await self.who(client, str(context.team_id), str(context.user_id))
+        found = await self.off(self._edit_view, who, str(action.get("value")))
+        if found is None:
+            await self.tell(client, who, "I couldn't find that session among yours.")
+            return
+        in_modal = (body.get("view") or {}).get("type") == "modal"
+        method = client.views_push if in_modal else client.views_open
+        if await self.call(method, trigger_id=body["trigger_id"], view=found) is None:
+            await self.tell(
+                client, who, "I couldn't open the edit form just now. Please try again."
+            )
+
+    def _edit_view(self, who: Who, public_id: str) -> Any:
+        parts = self.parts
+        with parts.store.reading() as s:
+            clinician = repos.find_clinician(s, who.team_id, who.user_id)
+            found = None
+            if clinician is not None:
+                found = commands.reschedule_prompt(s, clinician, public_id, parts.practice)
+            if clinician is None or found is None:
+                return None
+            session, _ = found
+            tz = commands.clinician_zone(clinician, parts.practice)
+            text = "Change any field, then Save changes. The participant hears what concerns them."
+            payments = parts.settings.payments_configured and bool(parts.practice.services)
+            return blocks.edit_modal(session, tz, parts.practice, text, payments=payments)
+
+    @staticmethod
+    def edit_fields(view: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, str | None]]:
+        """The edit form's metadata and fields, read from the request (checked, not trusted)."""
+        try:
+            meta = json.loads(view.get("private_metadata") or "{}")
+        except ValueError:
+            meta = None
+        if not isinstance(meta, dict) or not isinstance(meta.get("id"), str):
+            meta = None
+        values = (view.get("state") or {}).get("values") or {}
+        raw: dict[str, str | None] = {}
+        for name in commands.EDIT_FIELDS:
+            node = values.get(name) if isinstance(values, dict) else None
+            node = node.get(name) if isinstance(node, dict) else None
+            node = node if isinstance(node, dict) else {}
+            option = node.get("selected_option")
+            value = node.get("value") or node.get("selected_date")
+            if value is None and isinstance(option, dict):
+                value = option.get("value")
+            raw[name] = value if isinstance(value, str) and len(value) <= 320 else None
+        return meta, raw
+
+    def _checked_edit(
+        self, team: str, user: str, meta: dict[str, Any], raw: dict[str, str | None]
+    ) -> tuple[commands.EditForm | None, dict[str, str]]:
+        parts = self.parts
+        with parts.store.reading() as s:
+            clinician = repos.find_clinician(s, team, user)
+            session = (
+                repos.session_for_clinician(s, clinician.id, meta["id"]) if clinician else None
+            )
+            if clinician is None or session is None or session.status == "cancelled":
+                return None, {"date": "I couldn't find that session among yours."}
+            tz = commands.clinician_zone(clinician, parts.practice)
+            if raw.get("service") is None:  # no payment fields on the form: kept as they are
+                amount = session.amount_cents
+                raw = raw | {
+                    "service": session.service,
+                    "amount": None if amount is None else f"{amount / 100:.2f}",
+                }
+            return commands.read_edit(
+                raw, tz, datetime.now(UTC), parts.practice, current_start=session.start_at
+            )
+
+    async def ack_edit(
+        self, ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        meta, raw = self.edit_fields(view)
+        if meta is None:
+            await ack(
+                response_action="errors",
+                errors={"date": "This form is out of date: open Edit again."},
+            )
+            return
+        team, user = str(context.team_id), str(context.user_id)
+        _, problems = await self.off(self._checked_edit, team, user, meta, raw)
+        if problems:
+            await ack(response_action="errors", errors=problems)
+        else:
+            await ack()
+
+    async def on_edited(self, view: dict[str, Any], context: AsyncBoltContext) -> None:
+        client = context.client
+        meta, raw = self.edit_fields(view)
+        if meta is None:
+            return
+        who = await self.who(client, str(context.team_id), str(context.user_id))
+        said = await self.off(self._edit, who, meta, raw, str(view.get("id")))
+        if said is None:
+            return
+        await self.tell(client, who, said)
+        previous = view.get("previous_view_id")
+        if previous:
+            modal = blocks.sessions_modal(await self.off(self._dashboard, who, 0))
+            await self.call(client.views_update, view_id=previous, view=modal)
+        await self.publish_home(client, who)
+
+    def _edit(
+        self, who: Who, meta: dict[str, Any], raw: dict[str, str | None], view_id: str
+    ) -> str | None:
+        form, problems = self._checked_edit(who.team_id, who.user_id, meta, raw)
+        if form is None or problems:
+            return None  # the form showed the problems
+        parts = self.parts
+        said = json.dumps(raw, sort_keys=True)
+        with parts.store.unit() as s:
+            # The same form submitted twice with the same fields (a double click) is done once.
+            if not repos.first_time(s, f"slack:edit:{view_id}:{repos.hash_token(said)[:16]}"):
+                return None
+            clinician = repos.get_clinician(s, who.team_id, who.user_id)
+            done = commands.edit(s, clinician, meta["id"], form, parts.practice, datetime.now(UTC))
             return done.text
 
     # Type-ahead options ---------------------------------------------------------------------

@@ -250,7 +250,31 @@ PAYMENT_LABELS = {
 }
 
 
-def dashboard_blocks(rows: Sequence[SessionRow], *, page: int, total: int, tz: str) -> list[Block]:
+def agenda_select(agenda_at: str | None) -> StaticSelectElement:
+    """The morning agenda DM: off, or a time from 5:00 to 10:00 AM in half hours."""
+    pairs = [("off", "Morning agenda: off")]
+    for minutes in range(5 * 60, 10 * 60 + 1, 30):
+        hour, minute = divmod(minutes, 60)
+        label = datetime(2000, 1, 1, hour, minute).strftime("%-I:%M %p")
+        pairs.append((f"{hour:02d}:{minute:02d}", f"Morning agenda at {label}"))
+    options = [Option(value=v, text=label) for v, label in pairs]
+    chosen = next((o for o in options if o.value == (agenda_at or "off")), None)
+    return StaticSelectElement(
+        action_id="dash:agenda",
+        placeholder="Morning agenda",
+        options=options,
+        initial_option=chosen,
+    )
+
+
+def dashboard_blocks(
+    rows: Sequence[SessionRow],
+    *,
+    page: int,
+    total: int,
+    tz: str,
+    agenda_at: str | None = None,
+) -> list[Block]:
     from actions.formatting import when, zone_label
 
     pages = max(1, -(-total // DASHBOARD_PAGE))
@@ -264,6 +288,7 @@ def dashboard_blocks(rows: Sequence[SessionRow], *, page: int, total: int, tz: s
                 )
             ]
         ),
+        ActionsBlock(block_id="agenda", elements=[agenda_select(agenda_at)]),
         DividerBlock(),
     ]
     if not rows:
@@ -274,6 +299,10 @@ def dashboard_blocks(rows: Sequence[SessionRow], *, page: int, total: int, tz: s
             f"Invitation: {invitation} ({row.invite_channel}) · RSVP: {row.rsvp or '—'}"
             f" · Payment: {PAYMENT_LABELS.get(row.payment_status, row.payment_status)}"
         )
+        if row.series_id:
+            status += " · part of a series"
+        if row.reminded_at is not None:
+            status += f" · reminded {when(row.reminded_at, tz)}"
         blocks.append(
             SectionBlock(
                 text=MarkdownTextObject(text=f"*{when(row.start, tz)}* · {row.participant}"),
@@ -307,6 +336,7 @@ def dashboard_blocks(rows: Sequence[SessionRow], *, page: int, total: int, tz: s
                             style="danger",
                         ),
                     ),
+                    *_more_buttons(row, tz),
                 ],
             )
         )
@@ -326,6 +356,35 @@ def dashboard_blocks(rows: Sequence[SessionRow], *, page: int, total: int, tz: s
     return blocks
 
 
+def _more_buttons(row: SessionRow, tz: str) -> list[ButtonElement]:
+    """Schedule Next, Remind now (only with an invitation channel), Edit, and for an
+    occurrence of a series the choice to cancel it and the following ones."""
+    from actions.formatting import when
+
+    out = [ButtonElement(text="Schedule Next", action_id="dash:schedule_next", value=row.public_id)]
+    if row.invite_channel != "none":
+        out.append(ButtonElement(text="Remind now", action_id="dash:remind", value=row.public_id))
+    out.append(ButtonElement(text="Edit", action_id="dash:edit", value=row.public_id))
+    if row.series_id:
+        out.append(
+            ButtonElement(
+                text="Cancel this and following",
+                action_id="dash:cancel_series",
+                value=row.public_id,
+                style="danger",
+                confirm=ConfirmObject(
+                    title="Cancel the rest of the series?",
+                    text=f"Cancel the session on {when(row.start, tz)} and every later one "
+                    "of its series? Each invited participant will be told.",
+                    confirm="Cancel them",
+                    deny="Keep them",
+                    style="danger",
+                ),
+            )
+        )
+    return out
+
+
 def home_view(blocks: list[Block]) -> View:
     return View(type="home", blocks=blocks)
 
@@ -334,20 +393,42 @@ def sessions_modal(blocks: list[Block]) -> View:
     return View(type="modal", title="Sessions", close="Close", blocks=blocks)
 
 
-def reschedule_modal(public_id: str, start: datetime, tz: str, description: str, page: int) -> View:
-    """Pick a new date and time; submitting is the confirmation."""
+def reschedule_modal(
+    public_id: str,
+    start: datetime,
+    tz: str,
+    description: str,
+    page: int,
+    *,
+    overlap: str | None = None,
+) -> View:
+    """Pick a new date and time; submitting is the confirmation. With `overlap` (what
+    `start` runs into), the form says so, and submitting `start` again moves anyway."""
     local = start.astimezone(ZoneInfo(tz))
     quarter = f"{local.hour:02d}:{local.minute - local.minute % 15:02d}"
     select = time_select(quarter, action_id="time")
+    meta: dict[str, Any] = {"id": public_id, "tz": tz, "page": page}
+    warning: list[Block] = []
+    if overlap is not None:
+        meta["confirmed"] = start.isoformat()
+        warning.append(
+            SectionBlock(
+                block_id="overlap",
+                text=MarkdownTextObject(
+                    text=clip(f"⚠ {overlap} Press Reschedule again to move it anyway.")
+                ),
+            )
+        )
     return View(
         type="modal",
         callback_id="reschedule",
-        private_metadata=json.dumps({"id": public_id, "tz": tz, "page": page}),
+        private_metadata=json.dumps(meta),
         title="Reschedule",
         submit="Reschedule",
         close="Keep it",
         blocks=[
             SectionBlock(text=MarkdownTextObject(text=clip(description))),
+            *warning,
             InputBlock(
                 block_id="date",
                 label="New date",
@@ -360,3 +441,94 @@ def reschedule_modal(public_id: str, start: datetime, tz: str, description: str,
 
 def notice_blocks(text: str) -> list[Block]:
     return [SectionBlock(text=MarkdownTextObject(text=clip(text)))]
+
+
+CHANNEL_OPTIONS = (
+    ("email", "E-mail invitation"),
+    ("sms", "Text message invitation"),
+    ("none", "No invitation"),
+)
+
+
+def _static(
+    action_id: str, pairs: Sequence[tuple[str, str]], initial: str | None
+) -> StaticSelectElement:
+    options = [Option(value=v, text=clip(label, OPTION_TEXT_LIMIT)) for v, label in pairs[:100]]
+    chosen = next((o for o in options if o.value == initial), None)
+    return StaticSelectElement(action_id=action_id, options=options, initial_option=chosen)
+
+
+def _text(
+    action_id: str, initial: str | None, placeholder: str | None = None
+) -> PlainTextInputElement:
+    return PlainTextInputElement(
+        action_id=action_id, initial_value=initial or None, placeholder=placeholder
+    )
+
+
+def edit_modal(session: Any, tz: str, practice: Any, description: str, *, payments: bool) -> View:
+    """Every field of a session on one screen, prefilled; submitting is the confirmation
+    (checked by the conversation's rules, problems shown by their fields)."""
+    local = session.start_at.astimezone(ZoneInfo(tz))
+    clock = time_select(f"{local.hour:02d}:{local.minute - local.minute % 15:02d}", "time")
+    packages = [("none", "No documents"), *((p.key, p.name) for p in practice.documents)]
+    services = [("none", "No payment"), *((x.key, x.name) for x in practice.services)]
+    amount = None if session.amount_cents is None else f"{session.amount_cents / 100:.2f}"
+
+    def field(
+        name: str, label: str, element: Any, *, optional: bool = False, hint: str | None = None
+    ) -> InputBlock:
+        return InputBlock(block_id=name, label=label, element=element, optional=optional, hint=hint)
+
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=clip(description))),
+        field(
+            "date",
+            "Date",
+            DatePickerElement(action_id="date", initial_date=local.date().isoformat()),
+        ),
+        field("time", f"Time ({tz})", clock),
+        field("participant", "Participant", _text("participant", session.participant)),
+        field(
+            "invite_channel",
+            "Invitation",
+            _static("invite_channel", CHANNEL_OPTIONS, session.invite_channel),
+        ),
+        field(
+            "email",
+            "E-mail",
+            _text("email", session.email),
+            optional=True,
+            hint="for an e-mail invitation",
+        ),
+        field(
+            "phone",
+            "Phone",
+            _text("phone", session.phone),
+            optional=True,
+            hint="for a text message invitation",
+        ),
+        field(
+            "participant_tz",
+            "Participant's time zone",
+            _text("participant_tz", session.participant_tz),
+            hint="a zone or a city, like Eastern or London",
+        ),
+        field(
+            "documents", "Documents", _static("documents", packages, session.documents or "none")
+        ),
+    ]
+    if payments:  # as in the conversation: offered only when payments are set up
+        blocks.append(
+            field("service", "Service", _static("service", services, session.service or "none"))
+        )
+        blocks.append(field("amount", "Amount", _text("amount", amount), optional=True))
+    return View(
+        type="modal",
+        callback_id="edit",
+        private_metadata=json.dumps({"id": session.public_id, "tz": tz}),
+        title="Edit session",
+        submit="Save changes",
+        close="Keep it",
+        blocks=blocks,
+    )

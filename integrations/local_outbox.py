@@ -29,7 +29,9 @@ class LocalSms:
 class LocalSlack:
     local = True
 
-    def send(self, team_id: str, user_id: str, text: str) -> str:
+    def send(
+        self, team_id: str, user_id: str, text: str, *, button: tuple[str, str] | None = None
+    ) -> str:
         return "local"
 
 
@@ -47,5 +49,6 @@ def preview_sms(to: str, body: str) -> str:
     return f"To: {to}\n\n{body}\n"
 
 
-def preview_slack(user_id: str, text: str) -> str:
-    return f"To: Slack user {user_id}\n\n{text}\n"
+def preview_slack(user_id: str, text: str, button: tuple[str, str] | None = None) -> str:
+    under = f"[{button[0]}: {button[1]}]\n" if button else ""
+    return f"To: Slack user {user_id}\n\n{text}\n{under}"

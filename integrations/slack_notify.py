@@ -11,6 +11,7 @@ from typing import Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import ActionsBlock, ButtonElement, MarkdownTextObject, SectionBlock
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from sqlalchemy import Engine
 
@@ -34,9 +35,24 @@ def token_hash(token: str | None) -> str | None:
 class ClinicianNotifier(Protocol):
     local: bool
 
-    def send(self, team_id: str, user_id: str, text: str) -> str:
-        """DM the clinician; returns the message timestamp."""
+    def send(
+        self, team_id: str, user_id: str, text: str, *, button: tuple[str, str] | None = None
+    ) -> str:
+        """DM the clinician (with a link `button`, (label, url), under the text when
+        given); returns the message timestamp."""
         ...
+
+
+def notice_blocks(text: str, button: tuple[str, str]) -> list[dict[str, object]]:
+    """The text, then one link button (Enter Meeting): Block Kit from slack_sdk's models.
+    Its action id is the dashboard's, whose listener only acks (Slack opens the URL)."""
+    label, url = button
+    return [
+        SectionBlock(text=MarkdownTextObject(text=text[:3000])).to_dict(),
+        ActionsBlock(
+            elements=[ButtonElement(text=label, url=url, action_id="dash:enter", style="primary")]
+        ).to_dict(),
+    ]
 
 
 class SlackNotifier:
@@ -79,14 +95,17 @@ class SlackNotifier:
             )
         return bot.bot_token
 
-    def send(self, team_id: str, user_id: str, text: str) -> str:
+    def send(
+        self, team_id: str, user_id: str, text: str, *, button: tuple[str, str] | None = None
+    ) -> str:
         token = self._token_for(team_id)
         client = self._clients.get(token)
         if client is None:
             client = WebClient(token=token, base_url=self.base_url, timeout=15)
             self._clients[token] = client
         try:
-            response = client.chat_postMessage(channel=user_id, text=text)
+            blocks = notice_blocks(text, button) if button else None
+            response = client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
         except SlackApiError as exc:
             error = str(exc.response.get("error", ""))
             if exc.response.status_code == 429 or exc.response.status_code >= 500:

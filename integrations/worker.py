@@ -22,7 +22,7 @@ from email.message import EmailMessage
 
 from sqlalchemy.orm import Session
 
-from actions import booking
+from actions import booking, daily
 from actions.formatting import initials, when
 from integrations import local_outbox, mail, messages
 from integrations.errors import DeliveryError, PermanentError, TransientError
@@ -111,6 +111,7 @@ class Outgoing:
     kind: str = "clinician_notice"
     session_id: int | None = None
     version: int | None = None
+    on_demand: bool = False  # a "Remind now": wanted until the session ends
 
 
 @dataclass
@@ -160,6 +161,7 @@ class Worker:
         rest of its claimed batch back at once (no waiting for the lease).
         """
         stats = Stats()
+        self.plan_day()
         while not (stop and stop.is_set()):
             batch = self.claim_prepared()
             if not batch:
@@ -189,6 +191,11 @@ class Worker:
             close = getattr(sender, "close", None)
             if close is not None:
                 close()
+
+    def plan_day(self) -> int:
+        """Queue the clinicians' morning agendas and pre-session nudges due now."""
+        with self.store.unit() as s:
+            return daily.plan_day(s, datetime.now(UTC), self.practice, self.settings.public_url)
 
     def claim(self) -> list[int]:
         """Claim due messages without preparing them (their ids, for `process`)."""
@@ -250,7 +257,9 @@ class Worker:
         now = datetime.now(UTC)
         with self.store.unit() as s:
             state = repos.session_state(s, outgoing.session_id or 0)
-            if state is not None and self._wanted(outgoing.kind, outgoing.version, *state, now):
+            if state is not None and self._wanted(
+                outgoing.kind, outgoing.version, *state, now, on_demand=outgoing.on_demand
+            ):
                 return True
             repos.withdraw_claimed(s, outgoing.id, self.worker_id)
         log.info("outbox %s (%s): withdrawn", outgoing.id, outgoing.kind)
@@ -268,8 +277,15 @@ class Worker:
             return self._notice(s, message)
         session = sessions.get(message.session_id) if message.session_id else None
         version = _version_of(message)
+        on_demand = _on_demand(message)
         if session is None or not self._wanted(
-            message.kind, version, session.status, session.sequence, session.start_at, now
+            message.kind,
+            version,
+            session.status,
+            session.sequence,
+            session.start_at,
+            now,
+            on_demand=on_demand,
         ):
             message.status = "withdrawn"
             message.claimed_until = None
@@ -292,6 +308,7 @@ class Worker:
                 kind=kind,
                 session_id=session_id,
                 version=version,
+                on_demand=on_demand,
             )
         email: EmailMessage = mail.compose(
             message.kind,
@@ -311,6 +328,7 @@ class Worker:
             kind=kind,
             session_id=session_id,
             version=version,
+            on_demand=on_demand,
         )
 
     def _notice(self, s: Session, message: OutboxMessage) -> Outgoing | str:
@@ -324,12 +342,18 @@ class Worker:
             log.info("outbox %s (clinician_notice): dropped, %s", message.id, revoked.reason)
             return "dropped"
         team, user, text = clinician.team_id, clinician.user_id, message.payload or ""
+        button = None
+        if message.dedupe_key.startswith(daily.NUDGE_PREFIX) and message.session_id:
+            session = s.get(ScheduledSession, message.session_id)
+            if session is not None:  # the nudge before a session: its Enter Meeting
+                url = booking.enter_meeting_url(self.settings.public_url, session)
+                button = ("Enter Meeting", url)
         slack = self.senders.slack
         return Outgoing(
             id=message.id,
             channel="slack",
-            send=lambda: slack.send(team, user, text),
-            preview=lambda: local_outbox.preview_slack(user, text),
+            send=lambda: slack.send(team, user, text, button=button),
+            preview=lambda: local_outbox.preview_slack(user, text, button),
         )
 
     @staticmethod
@@ -340,6 +364,8 @@ class Worker:
         sequence: int,
         start_at: datetime,
         now: datetime,
+        *,
+        on_demand: bool = False,
     ) -> bool:
         if kind == "cancellation":
             return True
@@ -348,7 +374,9 @@ class Worker:
         # A message planned for an older version of the session (before a reschedule).
         if version is not None and version != sequence:
             return False
-        return not (kind == "reminder" and start_at <= now)
+        # A planned reminder after the start is stale; one the clinician asked for now
+        # (refused once the session is over) is still wanted in the session.
+        return on_demand or not (kind == "reminder" and start_at <= now)
 
     def _view(self, session: ScheduledSession) -> messages.SessionView:
         page = booking.participant_url(self.settings.public_url, session)
@@ -484,6 +512,11 @@ def _version_of(message: OutboxMessage) -> int | None:
     """The session version a message was planned for (the end of its dedupe key)."""
     version = message.dedupe_key.rsplit(":", 1)[-1]
     return int(version) if message.kind in SESSION_KINDS and version.isdigit() else None
+
+
+def _on_demand(message: OutboxMessage) -> bool:
+    """A reminder the clinician asked for (`commands.remind_now`), not one planned."""
+    return message.kind == "reminder" and ":reminder:now:" in message.dedupe_key
 
 
 def _phone_index(session: ScheduledSession) -> str:

@@ -71,7 +71,8 @@ def _extra_commands() -> list[Any]:
     import importlib
 
     found = []
-    for name in ("serve", "manifest", "worker", "outbox", "cancel", "reschedule"):
+    names = ("serve", "manifest", "worker", "outbox", "cancel", "reschedule")
+    for name in (*names, "next", "remind", "agenda"):
         try:
             found.append(importlib.import_module(f"sessionbot.commands.{name}"))
         except ModuleNotFoundError as exc:
@@ -158,6 +159,12 @@ def session_record(session: Any, practice: Any, public_url: str) -> dict[str, An
         ),
         "enter_meeting_url": booking.enter_meeting_url(public_url, session),
         "participant_url": booking.participant_url(public_url, session),
+        "series_id": session.series_id,
+        "reminded_at": (
+            session.reminded_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+            if session.reminded_at
+            else None
+        ),
     }
 
 

@@ -52,6 +52,10 @@ class Practice:
     services: tuple[Service, ...] = field(default_factory=tuple)
     # Hours (start, end) the practice sees clients: "at 5" is 5 PM when only 17:00 fits.
     working_hours: tuple[int, int] = (8, 20)
+    max_series: int = 52  # the most occurrences one series may have
+    remind_every: timedelta = timedelta(minutes=10)  # "Remind now" at most this often
+    # A DM to the clinician this long before each session, with Enter Meeting; None: off.
+    nudge_before: timedelta | None = None
 
     def package(self, key: str | None) -> DocumentPackage | None:
         return next((p for p in self.documents if p.key == key), None)
@@ -77,6 +81,7 @@ def parse_practice(data: dict) -> Practice:
         working_hours = (int(hours.get("start", 8)), int(hours.get("end", 20)))
         if not 0 <= working_hours[0] < working_hours[1] <= 24:
             raise ValueError(f"working_hours must be 0 <= start < end <= 24, not {working_hours}")
+        nudge = data.get("agenda", {}).get("nudge_minutes_before")
         services = tuple(
             Service(
                 key=str(s["key"]),
@@ -112,6 +117,8 @@ def parse_practice(data: dict) -> Practice:
             documents=documents,
             services=services,
             working_hours=working_hours,
+            max_series=int(data.get("max_series", 52)),
+            nudge_before=timedelta(minutes=int(nudge)) if nudge else None,
         )
     except (KeyError, ValueError, ArithmeticError, TypeError) as exc:
         raise PracticeFileError(f"practice file: {exc!r}") from exc

@@ -59,6 +59,8 @@ class Clinician(Base):
     user_id: Mapped[str] = mapped_column(String(32))
     display_name: Mapped[str | None]
     tz: Mapped[str | None] = mapped_column(String(64))
+    # The local wall time ("07:30") of the morning agenda DM; None: not wanted (0007).
+    agenda_at: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -90,10 +92,14 @@ class ScheduledSession(Base):
         Index("ix_sessions_clinician_start_status", "clinician_id", "start_at", "status"),
         Index("ix_sessions_phone_index", "phone_index"),
         Index("ix_sessions_payment_intent", "payment_intent"),
+        Index("ix_sessions_series", "series_id", "start_at"),
+        Index("ix_sessions_start", "start_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    # Unique and given by us for every row: the sentinel that lets many rows (a series)
+    # go in one INSERT … RETURNING, matched back to their objects.
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, insert_sentinel=True)
     clinician_id: Mapped[int] = mapped_column(ForeignKey("clinicians.id", ondelete="CASCADE"))
     draft_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     start_at: Mapped[datetime]
@@ -125,6 +131,10 @@ class ScheduledSession(Base):
     host_token: Mapped[str] = mapped_column(EncryptedText(512))
     room_name: Mapped[str] = mapped_column(EncryptedText(512))
     sequence: Mapped[int] = mapped_column(default=0)
+    # The series this occurrence was saved in (shared by its occurrences), and the last
+    # "Remind now" (migration 0007).
+    series_id: Mapped[str | None] = mapped_column(String(32))
+    reminded_at: Mapped[datetime | None]
     documents_confirmed_at: Mapped[datetime | None]
     paid_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -174,7 +184,7 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     provider_ref: Mapped[str | None]
     payload: Mapped[str | None] = mapped_column(EncryptedText())
-    dedupe_key: Mapped[str] = mapped_column(String(128), unique=True)
+    dedupe_key: Mapped[str] = mapped_column(String(128), unique=True, insert_sentinel=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -245,6 +245,116 @@ def create_session(s: Session, **fields: Any) -> tuple[ScheduledSession, str]:
     return row, token
 
 
+def create_sessions(s: Session, rows: list[dict[str, Any]]) -> list[ScheduledSession]:
+    """Insert many sessions (a series) with one flush: the store batches the INSERTs."""
+    made = []
+    for fields in rows:
+        token, host_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        made.append(
+            ScheduledSession(
+                public_id=secrets.token_hex(16),
+                token=token,
+                token_hash=hash_token(token),
+                host_token=host_token,
+                host_token_hash=hash_token(host_token),
+                room_name=secrets.token_urlsafe(18),
+                **fields,
+            )
+        )
+    s.add_all(made)
+    s.flush()
+    return made
+
+
+def new_series_id() -> str:
+    return secrets.token_hex(16)
+
+
+def series_sessions(
+    s: Session, series_id: str, *, from_start: datetime | None = None, lock: bool = False
+) -> list[ScheduledSession]:
+    """A series' occurrences by start (from `from_start` on when given), cancelled too."""
+    query = select(ScheduledSession).where(ScheduledSession.series_id == series_id)
+    if from_start is not None:
+        query = query.where(ScheduledSession.start_at >= from_start)
+    if lock:
+        query = query.with_for_update(of=ScheduledSession)
+    return list(s.scalars(query.order_by(ScheduledSession.start_at, ScheduledSession.id)))
+
+
+def busy_between(
+    s: Session, clinician_id: int, windows: list[tuple[datetime, datetime]]
+) -> list[tuple[int, datetime, int]]:
+    """(id, start, minutes) of the clinician's live sessions starting in any of the
+    windows [after, before), by start: plain columns, nothing decrypted (an overlap check
+    of a series reads a year)."""
+    found: dict[int, tuple[int, datetime, int]] = {}
+    for chunk in range(0, len(windows), 100):
+        within = or_(
+            *(
+                and_(ScheduledSession.start_at >= after, ScheduledSession.start_at < before)
+                for after, before in windows[chunk : chunk + 100]
+            )
+        )
+        rows = s.execute(
+            select(
+                ScheduledSession.id, ScheduledSession.start_at, ScheduledSession.duration_min
+            ).where(
+                ScheduledSession.clinician_id == clinician_id,
+                ScheduledSession.status != "cancelled",
+                within,
+            )
+        )
+        for row in rows:
+            found[row[0]] = (row[0], row[1], row[2])
+    return sorted(found.values(), key=lambda row: (row[1], row[0]))
+
+
+def longest_session(s: Session, clinician_id: int) -> int:
+    """The most minutes any of the clinician's live sessions lasts (0 with none)."""
+    return int(
+        s.scalar(
+            select(func.max(ScheduledSession.duration_min)).where(
+                ScheduledSession.clinician_id == clinician_id,
+                ScheduledSession.status != "cancelled",
+            )
+        )
+        or 0
+    )
+
+
+def session_labels(s: Session, ids: set[int]) -> dict[int, tuple[str, str, datetime]]:
+    """(public id, participant, start) of these sessions: only the name is decrypted."""
+    if not ids:
+        return {}
+    rows = s.execute(
+        select(
+            ScheduledSession.id,
+            ScheduledSession.public_id,
+            ScheduledSession.participant,
+            ScheduledSession.start_at,
+        ).where(ScheduledSession.id.in_(ids))
+    )
+    return {row[0]: (row[1], row[2], row[3]) for row in rows}
+
+
+def sessions_on(
+    s: Session, clinician_id: int, after: datetime, before: datetime
+) -> list[ScheduledSession]:
+    """The clinician's sessions starting in [after, before), cancelled too (the agenda)."""
+    return list(
+        s.scalars(
+            select(ScheduledSession)
+            .where(
+                ScheduledSession.clinician_id == clinician_id,
+                ScheduledSession.start_at >= after,
+                ScheduledSession.start_at < before,
+            )
+            .order_by(ScheduledSession.start_at, ScheduledSession.id)
+        )
+    )
+
+
 def session_by_draft(s: Session, draft_id: str) -> ScheduledSession | None:
     return s.scalars(
         select(ScheduledSession).where(ScheduledSession.draft_id == draft_id)
@@ -326,6 +436,42 @@ def add_outbox(s: Session, **fields: Any) -> OutboxMessage:
     message = OutboxMessage(**fields)
     s.add(message)
     return message
+
+
+def outbox_has(s: Session, dedupe_key: str) -> bool:
+    return (
+        s.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)) is not None
+    )
+
+
+def add_outbox_once(s: Session, **fields: Any) -> bool:
+    """Queue a message unless one with its dedupe key exists (another worker's planning
+    of the same agenda or nudge); False when it did."""
+    if outbox_has(s, fields["dedupe_key"]):
+        return False
+    try:
+        with s.begin_nested():
+            s.add(OutboxMessage(**fields))
+    except IntegrityError:
+        return False
+    return True
+
+
+def clinicians_with_agenda(s: Session) -> list[Clinician]:
+    return list(s.scalars(select(Clinician).where(Clinician.agenda_at.is_not(None))))
+
+
+def starting_between(s: Session, after: datetime, before: datetime) -> list[ScheduledSession]:
+    """Scheduled sessions of every clinician starting in (after, before] (the nudges)."""
+    return list(
+        s.scalars(
+            select(ScheduledSession).where(
+                ScheduledSession.status == "scheduled",
+                ScheduledSession.start_at > after,
+                ScheduledSession.start_at <= before,
+            )
+        )
+    )
 
 
 def pending_outbox(s: Session, session_id: int) -> list[OutboxMessage]:

@@ -1,4 +1,5 @@
-"""`sessionbot cancel ID [--user U]`: cancel a session; an invited participant is told."""
+"""`sessionbot cancel ID [--series] [--user U]`: cancel a session (with `--series`, it and
+the following occurrences of its series); an invited participant is told."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ NAME = "cancel"
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(NAME, help="cancel a session (the participant gets a notice)")
     p.add_argument("id", help="the session id (`sessionbot sessions --json`)")
+    p.add_argument(
+        "--series", action="store_true", help="also cancel the following sessions of its series"
+    )
     add_clinician(p)
 
 
@@ -26,6 +30,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     parts = build(settings)
     with parts.store.unit() as s:
         clinician = repos.get_clinician(s, args.team, args.user)
-        done = commands.cancel(s, clinician, args.id, parts.practice, datetime.now(UTC))
+        cancel = commands.cancel_series if args.series else commands.cancel
+        done = cancel(s, clinician, args.id, parts.practice, datetime.now(UTC))
     print(done.text)
     return 0 if done.found else 1

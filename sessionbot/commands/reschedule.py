@@ -40,7 +40,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             )
         else:
             check = commands.check_aware_start(wanted, now, parts.practice)
+        overlap = None
+        if check.start is not None:  # said before the move; the clinician may mean it
+            overlap = commands.move_overlap(s, clinician, args.id, check.start, parts.practice)
         done = commands.reschedule(s, clinician, args.id, check, parts.practice, now)
+    if overlap and done.changed:
+        print(f"Note: {overlap}")
     print(done.text)
     if not done.found:
         return 1

@@ -1,0 +1,45 @@
+"""`sessionbot next ID [--weeks N] [--user U]`: the same session N weeks later (Schedule
+Next); prints the new session's id."""
+
+from __future__ import annotations
+
+import argparse
+
+from sessionbot.commands import add_clinician
+from sessionbot.settings import Settings
+
+NAME = "next"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(NAME, help="book the same session N weeks later (invitation sent)")
+    p.add_argument("id", help="the session id (`sessionbot sessions --json`)")
+    p.add_argument("--weeks", type=int, default=1, help="how many weeks later (default 1)")
+    add_clinician(p)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    import uuid
+    from datetime import UTC, datetime
+
+    from actions import commands
+    from sessionbot.wiring import build
+    from store import repos
+
+    parts = build(settings)
+    with parts.store.unit() as s:
+        clinician = repos.get_clinician(s, args.team, args.user)
+        done = commands.schedule_next(
+            s,
+            clinician,
+            args.id,
+            args.weeks,
+            parts.practice,
+            datetime.now(UTC),
+            draft_id=f"cli-next:{uuid.uuid4().hex}",
+        )
+    print(done.text)
+    if done.new_id is None:
+        return 1
+    print(done.new_id)  # the last line: the new id, for a script
+    return 0
