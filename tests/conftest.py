@@ -1,8 +1,8 @@
 """Shared fixtures: settings, a fresh store per test (SQLite always, PostgreSQL when
 SESSIONBOT_TEST_DATABASE_URL is set), the assembled parts, frozen time and a chat helper.
 
-Fixtures of one area (fake Slack, Twilio, Stripe, SMTP servers) live in their own
-modules under tests/ and are imported by the tests that need them.
+Fixtures of one area (fake Slack, Twilio, SMTP servers; the run-wide log scan) live in
+their own modules under tests/ and reach every test as plugins (`pytest_plugins`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from sessionbot.wiring import Parts, build
 from store import repos
 from store.db import Store
 
-pytest_plugins = ["log_scan"]
+# Fixtures of one area live in their own modules, handed to every test as plugins.
+pytest_plugins = ["log_scan", "fake_slack", "fake_twilio", "smtp_server"]
 
 TEST_KEY = Fernet.generate_key().decode()  # made per run; never a real key
 PG_URL = os.environ.get("SESSIONBOT_TEST_DATABASE_URL")

@@ -1,14 +1,13 @@
 """The worker's morning agenda and pre-session nudges, sent as Slack DMs (to the local
 fake Slack), with frozen time across the spring clock change."""
 
-# ruff: noqa: F811 (pytest fixtures are imported from fake_slack and named as arguments)
 from __future__ import annotations
 
 from datetime import datetime
 
 import time_machine
 from conftest import at, make_session, make_settings
-from fake_slack import FakeSlack, fake_slack, slack_env  # noqa: F401 - fixtures
+from fake_slack import FakeSlack, slack_env
 from outbox_kit import worker
 
 from sessionbot.wiring import Parts, build

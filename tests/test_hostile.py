@@ -16,15 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fake_slack import (  # noqa: F401
-    APP_ID,
-    BOT_TOKEN,
-    SIGNING_SECRET,
-    FakeSlack,
-    Person,
-    fake_slack,
-    signed_headers,
-)
+from fake_slack import APP_ID, BOT_TOKEN, SIGNING_SECRET, FakeSlack, Person, signed_headers
 from serve_process import serve_process
 
 NAME = "Zebediah Quartermaine"  # a fake participant; must never reach the log
@@ -40,7 +32,7 @@ def slack_env(fake: FakeSlack, **extra: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def served(tmp_path: Path, fake_slack: FakeSlack):  # noqa: F811
+def served(tmp_path: Path, fake_slack: FakeSlack):
     with serve_process(tmp_path, **slack_env(fake_slack)) as served:
         yield served
 
@@ -146,7 +138,7 @@ def malformed_requests() -> list[tuple[str, bytes | str, str, bool, dict[str, st
     ]
 
 
-def test_every_malformed_slack_request_gets_a_4xx_and_no_trace(served, fake_slack) -> None:  # noqa: F811
+def test_every_malformed_slack_request_gets_a_4xx_and_no_trace(served, fake_slack) -> None:
     answers = {}
     for what, body, ctype, sign, extra in malformed_requests():
         headers = signed(body, ctype, **extra) if sign else {"Content-Type": ctype, **extra}
@@ -223,7 +215,7 @@ def test_forged_and_stale_requests_leave_no_name_in_the_log(served) -> None:
     assert "Zebediah" not in log and "Quartermaine" not in log and "panic" not in log
 
 
-def test_hostile_requests_do_not_hold_up_health_or_other_clinicians(served, fake_slack) -> None:  # noqa: F811
+def test_hostile_requests_do_not_hold_up_health_or_other_clinicians(served, fake_slack) -> None:
     patient = Person(served, fake_slack, "U_PASTER")  # type: ignore[arg-type]
     other = Person(served, fake_slack, "U_OTHER")  # type: ignore[arg-type]
     base = str(served.http.base_url)
@@ -263,7 +255,7 @@ def test_hostile_requests_do_not_hold_up_health_or_other_clinicians(served, fake
 
 def test_a_dm_acknowledged_before_a_crash_is_answered_once_after_restart(
     tmp_path: Path,
-    fake_slack: FakeSlack,  # noqa: F811
+    fake_slack: FakeSlack,
 ) -> None:
     env = slack_env(fake_slack, SESSIONBOT_SLACK_INBOX_LEASE="1")
     # Slack is slow to open the DM: the turn has not run when the process dies.

@@ -18,7 +18,7 @@ import pytest
 import vobject
 from conftest import at
 from outbox_kit import CLINICIAN, cancel, reschedule, run_worker, schedule, wired_parts
-from smtp_server import Received, smtp_server_fixture  # noqa: F401
+from smtp_server import Received
 
 from sessionbot.wiring import Parts
 from store import repos

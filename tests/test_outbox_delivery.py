@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import icalendar
 from conftest import at
-from fake_twilio import fake_twilio_fixture  # noqa: F401
 from outbox_kit import (
     cancel,
     clinician_notices,
@@ -17,7 +16,6 @@ from outbox_kit import (
     session,
     wired_parts,
 )
-from smtp_server import smtp_server_fixture  # noqa: F401
 
 EMAIL_BOOKING = "JD tomorrow 3pm by email jd@example.com, intake packet"
 TEXT_BOOKING = "JD tomorrow 3pm by text +1 617 555 0101, intake packet"

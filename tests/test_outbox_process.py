@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import make_settings
-from fake_twilio import FakeTwilio, fake_twilio_fixture  # noqa: F401
+from fake_twilio import FakeTwilio
 from outbox_kit import book_many, outbox, run_worker
 
 from sessionbot.wiring import Parts, build

@@ -11,11 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fake_slack import BOT_TOKEN, FakeSlack
-from fake_twilio import fake_twilio_fixture, sign  # noqa: F401
+from fake_twilio import sign
 from outbox_kit import outbox, run_worker, schedule, wired_parts
 from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
-from smtp_server import smtp_server_fixture  # noqa: F401
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from outbox_kit import outbox, run_worker, schedule, session, wired_parts, worker
-from smtp_server import PASSWORD, USER, Login, secure_smtp_fixture  # noqa: F401
+from smtp_server import PASSWORD, USER, Login
 
 EMAIL_BOOKING = "JD tomorrow 3pm by email jd@example.com, intake packet"
 

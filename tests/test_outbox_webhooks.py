@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 from conftest import TEST_KEY, at
-from fake_twilio import fake_twilio_fixture, sign  # noqa: F401
+from fake_twilio import sign
 from outbox_kit import (
     clinician_notices,
     outbox,

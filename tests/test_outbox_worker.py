@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import TEST_KEY
-from fake_twilio import fake_twilio_fixture  # noqa: F401
 from outbox_kit import book_many, outbox, wired_parts, worker
 
 from store.db import Store

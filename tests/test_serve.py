@@ -9,12 +9,12 @@ import time
 from pathlib import Path
 
 import pytest
-from fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, Person, fake_slack  # noqa: F401
+from fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, Person
 from serve_process import serve_process
 
 
 @pytest.fixture
-def served(tmp_path: Path, fake_slack: FakeSlack):  # noqa: F811
+def served(tmp_path: Path, fake_slack: FakeSlack):
     with serve_process(
         tmp_path,
         SLACK_BOT_TOKEN=BOT_TOKEN,
@@ -38,7 +38,7 @@ def wait_for_messages(fake: FakeSlack, channel: str, count: int) -> list:
     raise AssertionError(f"only {len(fake.channel(channel))} messages in {channel}")
 
 
-def test_serve_carries_a_conversation_to_an_enter_meeting_button(served, fake_slack) -> None:  # noqa: F811
+def test_serve_carries_a_conversation_to_an_enter_meeting_button(served, fake_slack) -> None:
     clinician = Person(served, fake_slack, "U_SERVE")  # type: ignore[arg-type]
     turns = [
         "JD tomorrow 3pm by text +1 617 555 0101, intake packet",

@@ -1,18 +1,8 @@
 """The scheduling conversation over signed Slack requests, typed and clicked."""
 
-# ruff: noqa: F811 (pytest fixtures are imported from fake_slack and named as arguments)
 from __future__ import annotations
 
-from fake_slack import (  # noqa: F401 - fixtures
-    FakeSlack,
-    Person,
-    clinician,
-    fake_slack,
-    find_element,
-    option,
-    running,
-    slack_parts,
-)
+from fake_slack import FakeSlack, Person, find_element, option
 
 from sessionbot.wiring import Parts
 from store import repos

@@ -1,6 +1,5 @@
 """The dashboard (App Home and /sessions) and OAuth installs into other workspaces."""
 
-# ruff: noqa: F811 (pytest fixtures are imported from fake_slack and named as arguments)
 from __future__ import annotations
 
 import re
@@ -8,16 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from conftest import at, make_session, make_settings
-from fake_slack import (  # noqa: F401 - fixtures
-    FakeSlack,
-    Person,
-    SlackApp,
-    clinician,
-    fake_slack,
-    running,
-    slack_env,
-    slack_parts,
-)
+from fake_slack import FakeSlack, Person, SlackApp, slack_env
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 
 from sessionbot.asgi import create_app

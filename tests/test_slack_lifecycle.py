@@ -5,7 +5,6 @@ Signed events go to the real Bolt app on a real server; the worker posts to the 
 Web API; installations live in slack_sdk's installation store on each backend.
 """
 
-# ruff: noqa: F811 (pytest fixtures are imported from fake_slack and named as arguments)
 from __future__ import annotations
 
 import re
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import make_settings
-from fake_slack import FakeSlack, Person, SlackApp, fake_slack, slack_env  # noqa: F401
+from fake_slack import FakeSlack, Person, SlackApp, slack_env
 from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 

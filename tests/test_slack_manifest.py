@@ -1,13 +1,12 @@
 """The app manifest a clinic pastes into Slack, and logs that name no participant."""
 
-# ruff: noqa: F811 (pytest fixtures are imported from fake_slack and named as arguments)
 from __future__ import annotations
 
 import json
 import logging
 
 import pytest
-from fake_slack import Person, clinician, fake_slack, running, slack_parts  # noqa: F401
+from fake_slack import Person
 
 from sessionbot.cli import main
 

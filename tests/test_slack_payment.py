@@ -1,6 +1,5 @@
 """The payment step in Slack, when the practice takes payments (a Stripe key is set)."""
 
-# ruff: noqa: F811 (pytest fixtures are imported from fake_slack and named as arguments)
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -9,16 +8,7 @@ from typing import Any
 
 import pytest
 from conftest import make_settings
-from fake_slack import (  # noqa: F401 - fixtures
-    FakeSlack,
-    Person,
-    SlackApp,
-    fake_slack,
-    find_button,
-    find_element,
-    option,
-    slack_env,
-)
+from fake_slack import FakeSlack, Person, SlackApp, find_button, find_element, option, slack_env
 
 from sessionbot.asgi import create_app
 from sessionbot.wiring import Parts, build

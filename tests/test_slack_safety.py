@@ -1,23 +1,12 @@
 """What must hold over Slack: signatures, retries, double clicks, privacy, ownership."""
 
-# ruff: noqa: F811 (pytest fixtures are imported from fake_slack and named as arguments)
 from __future__ import annotations
 
 import json
 import threading
 import time
 
-from fake_slack import (  # noqa: F401 - fixtures
-    SIGNING_SECRET,
-    FakeSlack,
-    Person,
-    clinician,
-    fake_slack,
-    find_button,
-    running,
-    signed_headers,
-    slack_parts,
-)
+from fake_slack import SIGNING_SECRET, FakeSlack, Person, find_button, signed_headers
 
 from sessionbot.wiring import Parts
 from store import repos

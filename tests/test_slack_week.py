@@ -1,20 +1,12 @@
 """The dashboard's week buttons over signed requests: Schedule Next, Remind now, Cancel
 this and following, and the overlap said before a move."""
 
-# ruff: noqa: F811 (pytest fixtures are imported from fake_slack and named as arguments)
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from conftest import at
-from fake_slack import (  # noqa: F401 - fixtures
-    FakeSlack,
-    Person,
-    clinician,
-    fake_slack,
-    running,
-    slack_parts,
-)
+from fake_slack import FakeSlack, Person
 from test_slack_home import click_on_home, home_button, new_time, schedule_jd, sessions_of
 
 from actions import booking, commands

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from conftest import TEST_KEY
-from fake_slack import BOT_TOKEN, FakeSlack, Message, Person, fake_slack  # noqa: F401
+from fake_slack import BOT_TOKEN, FakeSlack, Message, Person
 from fake_socket_mode import FakeSocketMode
 from serve_process import serve_process
 from sqlalchemy import select
@@ -25,7 +25,7 @@ APP_TOKEN = "xapp-fake-1-A_SESSIONBOT-1-secret"
 
 
 @pytest.fixture
-def fake_socket(fake_slack: FakeSlack) -> Iterator[FakeSocketMode]:  # noqa: F811
+def fake_socket(fake_slack: FakeSlack) -> Iterator[FakeSocketMode]:
     socket = FakeSocketMode().start()
     fake_slack.socket_url = socket.url
     yield socket
@@ -33,7 +33,7 @@ def fake_socket(fake_slack: FakeSlack) -> Iterator[FakeSocketMode]:  # noqa: F81
 
 
 @pytest.fixture
-def served(tmp_path: Path, fake_slack: FakeSlack, fake_socket: FakeSocketMode):  # noqa: F811
+def served(tmp_path: Path, fake_slack: FakeSlack, fake_socket: FakeSocketMode):
     with serve_process(
         tmp_path, SLACK_APP_TOKEN=APP_TOKEN, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=fake_slack.url
     ) as served:
@@ -59,7 +59,7 @@ def enter_meeting_url(message: Message) -> str:
 def test_socket_mode_carries_a_conversation_to_an_enter_meeting_button(
     tmp_path: Path,
     served: Any,
-    fake_slack: FakeSlack,  # noqa: F811
+    fake_slack: FakeSlack,
     fake_socket: FakeSocketMode,
 ) -> None:
     # The connection was opened with the app-level token, through SLACK_API_URL.
@@ -111,7 +111,7 @@ def test_socket_mode_carries_a_conversation_to_an_enter_meeting_button(
 
 def test_a_retried_envelope_is_acked_and_done_once(
     served: Any,
-    fake_slack: FakeSlack,  # noqa: F811
+    fake_slack: FakeSlack,
     fake_socket: FakeSocketMode,
 ) -> None:
     clinician = Person(served, fake_slack, "U_RETRY")  # type: ignore[arg-type]
