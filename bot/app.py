@@ -32,20 +32,18 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from actions import commands
-from actions.extraction import parse_zone, zone_choices
-from actions.formatting import zone_label
+from actions.extraction import zone_choices
 from bot import blocks, guard, inbox, installs, lifecycle
 from bot.inbox import Inbox
 from bot.manifest import BOT_SCOPES
 from dialogue.domain import BotMessage
-from dialogue.runner import TURN_IDS_KEPT, Reply, Who
+from dialogue.runner import Reply, Who
 from sessionbot.parts import Parts
 from store import repos
 
 log = logging.getLogger("sessionbot.slack")
 MESSAGE_BLOCK_LIMIT = 50
 DEFAULT_API_URL = "https://slack.com/api/"
-HELD_KEY = "slack_held_for_zone"
 STORE_THREADS = 2
 LOCKS_KEPT = 1000
 T = TypeVar("T")
@@ -57,27 +55,6 @@ class Place:
 
     channel: str
     thread_ts: str | None = None
-
-
-@dataclass(frozen=True)
-class ZoneGate:
-    """What asking the clinician's own zone decided: the zone once known, the held
-    message to go on with, and what to say (the question, or the thanks)."""
-
-    zone: str | None = None
-    pending: str | None = None
-    question: BotMessage | None = None
-
-
-def zone_question(*, again: bool) -> BotMessage:
-    text = (
-        "I didn't recognise that as a time zone. Pick one, or type a zone or city "
-        "(like “Eastern”, “London” or “America/Chicago”)."
-        if again
-        else "Before we start: which time zone are you in? Slack doesn't say, and I show "
-        "your sessions in it. Pick one, or type a zone or city (like “Eastern” or “London”)."
-    )
-    return BotMessage(text, custom={"widget": "my_zone_select"})
 
 
 def quiet_sdk_logging() -> None:
@@ -347,7 +324,7 @@ class SlackFace:
     ) -> None:
         preface: list[BotMessage] = []
         if who.tz is None:  # Slack gave no zone and none is stored: ask once, first
-            gate = await self.off(self._zone_gate, who, text, turn_id)
+            gate = await self.off(self.parts.runner.own_zone, who, text, turn_id)
             if gate.zone is None:
                 if gate.question is not None:
                     await self.post(client, who, place, [gate.question])
@@ -437,38 +414,6 @@ class SlackFace:
         who = Who(who.team_id, who.user_id, tz=zone, display_name=who.display_name)
         self.zones[(who.team_id, who.user_id)] = who
         return who
-
-    def _zone_gate(self, who: Who, text: str, turn_id: str) -> ZoneGate:
-        """Hold the first message while the clinician's own zone is asked; take the answer.
-
-        The held message waits in the clinician's tracker (encrypted, shared by every
-        process), and the turn ids are recorded there, so a retry is still done once.
-        """
-        runner = self.parts.runner
-        with self.parts.store.unit() as s:
-            clinician = repos.get_clinician(s, who.team_id, who.user_id, lock=True)
-            if clinician.tz:  # told meanwhile (another process, another click)
-                return ZoneGate(zone=clinician.tz)
-            state = repos.load_tracker(s, clinician.id) or runner._new_state(who)  # noqa: SLF001
-            if turn_id in state["turn_ids"]:
-                return ZoneGate()
-            state["turn_ids"] = [*state["turn_ids"], turn_id][-TURN_IDS_KEPT:]
-            held = state.get(HELD_KEY)
-            gate = ZoneGate(question=zone_question(again=held is not None))
-            if held is None:
-                state[HELD_KEY] = {"text": text, "turn_id": turn_id}
-            else:
-                try:
-                    zone = parse_zone(text)
-                except ValueError:
-                    zone = None
-                if zone is not None:
-                    clinician.tz = zone
-                    del state[HELD_KEY]
-                    said = f"Thanks: I'll show your times in {zone_label(zone)}."
-                    gate = ZoneGate(zone=zone, pending=held["text"], question=BotMessage(said))
-            repos.save_tracker(s, clinician.id, state)
-            return gate
 
     async def on_my_zone(
         self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext

@@ -121,6 +121,21 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+# The clinician's own zone, asked once before anything else when Slack gives none.
+HELD_KEY = "held_for_own_zone"
+ZoneReader = Callable[[str], "tuple[str, str] | None"]  # text -> (IANA zone, its label)
+
+
+@dataclass(frozen=True)
+class ZoneGate:
+    """What asking the clinician's own zone decided: the zone once known, the held
+    message to go on with, and what to say (the question, or the thanks)."""
+
+    zone: str | None = None
+    pending: str | None = None
+    question: BotMessage | None = None
+
+
 class Runner:
     """Carries conversations for any number of clinicians over one store."""
 
@@ -131,11 +146,13 @@ class Runner:
         nlu: NLU,
         *,
         default_tz: str = "America/New_York",
+        read_zone: ZoneReader | None = None,
     ) -> None:
         self.store = store
         self.executor = executor
         self.nlu = nlu
         self.default_tz = default_tz
+        self.read_zone = read_zone
         self.domain = load_domain()
 
     # The turn ------------------------------------------------------------------------
@@ -165,6 +182,37 @@ class Runner:
             requested_slot=state["slots"].get("requested_slot"),
             saved_session_id=turn.saved_session_id,
         )
+
+    def own_zone(self, who: Who, text: str, turn_id: str) -> ZoneGate:
+        """Hold the first message while the clinician's own zone is asked; take the answer.
+
+        For a face that knows no zone for the clinician (Slack's profile may have none).
+        The held message waits in the clinician's tracker (encrypted, shared by every
+        process), and the turn ids are recorded there, so a retry is still done once.
+        """
+        with self.store.unit() as s:
+            clinician = repos.get_clinician(s, who.team_id, who.user_id, lock=True)
+            if clinician.tz:  # told meanwhile (another process, another click)
+                return ZoneGate(zone=clinician.tz)
+            state = repos.load_tracker(s, clinician.id) or self._new_state(who)
+            if turn_id in state["turn_ids"]:
+                return ZoneGate()
+            state["turn_ids"] = [*state["turn_ids"], turn_id][-TURN_IDS_KEPT:]
+            held = state.get(HELD_KEY)
+            asked = "utter_ask_own_zone" if held is None else "utter_own_zone_again"
+            gate = ZoneGate(question=render(asked, {}))
+            if held is None:
+                state[HELD_KEY] = {"text": text, "turn_id": turn_id}
+            else:
+                found = self.read_zone(text) if self.read_zone else None
+                if found is not None:
+                    zone, label = found
+                    clinician.tz = zone
+                    del state[HELD_KEY]
+                    thanks = render("utter_own_zone_thanks", {"zone_label": label})
+                    gate = ZoneGate(zone=zone, pending=held["text"], question=thanks)
+            repos.save_tracker(s, clinician.id, state)
+            return gate
 
     def state_of(self, who: Who) -> dict[str, Any] | None:
         with self.store.unit() as s:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from actions import context, extraction, make_executor
+from actions.formatting import zone_label
 from dialogue.runner import Runner
 from sessionbot.parts import Parts
 from sessionbot.practice import Practice, load_practice
@@ -34,12 +35,25 @@ def make_nlu(practice: Practice) -> Callable[[str, datetime, str | None], Any]:
     return nlu
 
 
+def read_zone(text: str) -> tuple[str, str] | None:
+    """The zone a clinician named for themselves, with its label; None when unknown."""
+    try:
+        zone = extraction.parse_zone(text)
+    except ValueError:
+        return None
+    return zone, zone_label(zone)
+
+
 def build(settings: Settings, *, store: Store | None = None) -> Parts:
     """Everything a process needs, built once at the edge and passed in."""
     store = store or context.open_store(settings)
     practice = load_practice(settings.practice_file)
     context.configure(context.Services(store=store, practice=practice, settings=settings))
     runner = Runner(
-        store, make_executor(), make_nlu(practice), default_tz=practice.default_timezone
+        store,
+        make_executor(),
+        make_nlu(practice),
+        default_tz=practice.default_timezone,
+        read_zone=read_zone,
     )
     return Parts(settings=settings, store=store, practice=practice, runner=runner)

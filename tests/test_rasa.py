@@ -264,6 +264,7 @@ def test_responses_name_only_slots_or_values_their_action_sends() -> None:
         "utter_confirm": {"summary"},
         "utter_empty": {"hint"},
         "utter_too_long": {"length", "limit"},
+        "utter_own_zone_thanks": {"zone_label"},
     }
     for name, variants in domain["responses"].items():
         for variant in variants:
