@@ -31,24 +31,6 @@ from store import repos
 # Messages that answer nothing: "back" never undoes them.
 NO_ANSWER_INTENTS = {"help", "list_sessions", "save"}
 
-# The slots of one draft: a save, a cancel or a start over clears them all.
-DRAFT_SLOTS = (
-    "date",
-    "time",
-    "participant",
-    "invite_channel",
-    "email",
-    "phone",
-    "participant_tz",
-    "documents",
-    "payment_required",
-    "service",
-    "amount",
-    "contact_id",
-    "draft_id",
-    "requested_slot",
-    "summary_shown",
-)
 
 # The zone question's buttons, from the one zone vocabulary.
 COMMON_ZONES = COMMON_ZONE_CHOICES
@@ -353,6 +335,9 @@ SUMMARY_SLOTS = (
     "amount",
 )
 CHANGED = "  ✎ _changed_"
+
+# The slots of one draft: a save, a cancel or a start over clears them all.
+DRAFT_SLOTS = (*SUMMARY_SLOTS, "contact_id", "draft_id", "requested_slot", "summary_shown")
 
 
 def summary_values(slots: dict[str, Any]) -> dict[str, Any]:

@@ -550,14 +550,20 @@ class SlackFace:
         client = context.client
         who = await self.who(client, str(context.team_id), str(context.user_id))
         found = await self.off(self._session_view, who, str(action.get("value")))
-        if found is None:
+        await self.open_form(client, who, body, found, "reschedule")
+
+    async def open_form(
+        self, client: AsyncWebClient, who: Who, body: dict[str, Any], view: Any, what: str
+    ) -> None:
+        """Open a session's form (on top of the dashboard modal when clicked in one)."""
+        if view is None:
             await self.tell(client, who, "I couldn't find that session among yours.")
             return
         in_modal = (body.get("view") or {}).get("type") == "modal"
         method = client.views_push if in_modal else client.views_open
-        if await self.call(method, trigger_id=body["trigger_id"], view=found) is None:
+        if await self.call(method, trigger_id=body.get("trigger_id"), view=view) is None:
             await self.tell(
-                client, who, "I couldn't open the reschedule form just now. Please try again."
+                client, who, f"I couldn't open the {what} form just now. Please try again."
             )
 
     def _session_view(self, who: Who, public_id: str) -> Any:
@@ -731,15 +737,7 @@ class SlackFace:
         client = context.client
         who = await self.who(client, str(context.team_id), str(context.user_id))
         found = await self.off(self._edit_view, who, str(action.get("value")))
-        if found is None:
-            await self.tell(client, who, "I couldn't find that session among yours.")
-            return
-        in_modal = (body.get("view") or {}).get("type") == "modal"
-        method = client.views_push if in_modal else client.views_open
-        if await self.call(method, trigger_id=body["trigger_id"], view=found) is None:
-            await self.tell(
-                client, who, "I couldn't open the edit form just now. Please try again."
-            )
+        await self.open_form(client, who, body, found, "edit")
 
     def _edit_view(self, who: Who, public_id: str) -> Any:
         parts = self.parts
