@@ -42,6 +42,7 @@ class StartCheck:
     problem: str | None = None
     note: str | None = None
     field: str = "time"  # which of a form's fields the problem is about: "date" or "time"
+    skipped: bool = False  # the wall time does not exist that day (the clocks go forward)
 
 
 def check_start(
@@ -57,6 +58,7 @@ def check_start(
         return StartCheck(
             None,
             f"{shown} doesn't exist on {day.strftime('%B %-d')}: the clocks move forward then.",
+            skipped=True,
         )
     note = None
     if first.utcoffset() != second.utcoffset():

@@ -22,7 +22,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions import extraction
+from actions import commands, extraction
 from actions.context import services
 from actions.formatting import clock, money, phone, zone_label
 from actions.session_actions import new_draft_events
@@ -742,22 +742,16 @@ class ValidateScheduleForm(FormValidationAction):
         return out
 
     def _start_problem(self, day: date, hhmm: str, now: datetime) -> str | None:
+        """The one rule for a new start (actions/commands.py), in the conversation's words
+        for a start that has passed."""
         hour, minute = (int(x) for x in hhmm.split(":"))
-        tz = now.tzinfo
-        naive = datetime(day.year, day.month, day.day, hour, minute)
-        start = naive.replace(tzinfo=tz)
-        round_trip = start.astimezone(ZoneInfo("UTC")).astimezone(tz).replace(tzinfo=None)
-        if round_trip != naive:
-            return (
-                f"{clock(hhmm)} doesn't exist on {day.strftime('%B %-d')}: "
-                "the clocks move forward then."
-            )
-        if start <= now:
-            when = "today" if day == now.date() else day.strftime("%B %-d")
-            return (
-                f"{clock(hhmm)} {when} has already passed (it's {now.strftime('%-I:%M %p')} now)."
-            )
-        return None
+        check = commands.check_start(day, hour, minute, str(now.tzinfo), now)
+        if check.start is not None:
+            return None
+        if check.skipped:
+            return check.problem
+        when = "today" if day == now.date() else day.strftime("%B %-d")
+        return f"{clock(hhmm)} {when} has already passed (it's {now.strftime('%-I:%M %p')} now)."
 
     def validate_time(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
