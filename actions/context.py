@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from sessionbot.practice import Practice, load_practice
+from sessionbot.practice import Practice
 from sessionbot.settings import Settings
 from store.db import Store
 
@@ -35,14 +35,10 @@ def configure(services: Services) -> None:
 
 
 def services() -> Services:
-    global _services
+    """The services the edge configured (`sessionbot.wiring.build`, which every command,
+    the web process and the action server call); actions never read the environment."""
     if _services is None:
-        settings = Settings.from_env()
-        _services = Services(
-            store=open_store(settings),
-            practice=load_practice(settings.practice_file),
-            settings=settings,
-        )
+        raise RuntimeError("actions used before sessionbot.wiring.build() configured them")
     return _services
 
 

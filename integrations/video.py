@@ -67,7 +67,7 @@ class JitsiRooms:
 
 
 def make_video(settings: Settings) -> VideoRooms:
-    provider = settings.extra.get("SESSIONBOT_VIDEO_PROVIDER", "jitsi")
+    provider = settings.video_provider
     if provider != "jitsi":
         raise ValueError(f"unknown video provider {provider!r} (known: jitsi)")
     return JitsiRooms(settings.video_base_url, settings.video_app_id, settings.video_app_secret)

@@ -71,6 +71,7 @@ class Settings:
     stripe_api_key: str | None = None
     stripe_webhook_secret: str | None = None
     stripe_api_url: str | None = None
+    video_provider: str = "jitsi"
     video_base_url: str = "https://meet.jit.si"
     video_app_id: str | None = None
     video_app_secret: str | None = None
@@ -122,6 +123,7 @@ class Settings:
             stripe_api_key=get("STRIPE_API_KEY"),
             stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET"),
             stripe_api_url=get("SESSIONBOT_STRIPE_API_URL"),
+            video_provider=env.get("SESSIONBOT_VIDEO_PROVIDER") or "jitsi",
             video_base_url=(env.get("SESSIONBOT_VIDEO_URL") or "https://meet.jit.si").rstrip("/"),
             video_app_id=get("SESSIONBOT_VIDEO_APP_ID"),
             video_app_secret=get("SESSIONBOT_VIDEO_APP_SECRET"),
