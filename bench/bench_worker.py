@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from fake_twilio import start_fake_twilio  # noqa: E402
 
 from actions import booking  # noqa: E402
-from integrations.worker import Worker, senders_from_settings  # noqa: E402
+from integrations.providers import senders
+from integrations.worker import Worker  # noqa: E402
 from sessionbot.settings import Settings  # noqa: E402
 from sessionbot.wiring import build  # noqa: E402
 from store import repos  # noqa: E402
@@ -91,7 +92,7 @@ def work(settings: Settings, name: str, batch: int, out: mp.Queue) -> None:
         parts.store,
         parts.practice,
         settings,
-        senders_from_settings(settings, parts.store),
+        senders(settings, parts.store),
         worker_id=name,
         batch=batch,
     )

@@ -243,15 +243,6 @@ class StripePayments:
             raise MalformedEvent(type(exc).__name__) from None
 
 
-def make_payments(settings: Settings) -> Payments | None:
-    """The configured payments provider, or None when payments are not set up."""
-    if not settings.stripe_api_key:
-        return None
-    return StripePayments(
-        settings.stripe_api_key, settings.stripe_webhook_secret, settings.stripe_api_url
-    )
-
-
 def checkout_origins(settings: Settings) -> tuple[str, ...]:
     """Where Pay Now's form may lead (the page's CSP `form-action`)."""
     origins = [STRIPE_CHECKOUT_ORIGIN]

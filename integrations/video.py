@@ -3,7 +3,7 @@
 A room is named by the session's secret `room_name` (144 random bits), so its address
 cannot be guessed. With an app id and secret (a Jitsi deployment with token auth), the
 link also carries a signed JWT limited to that room and to the join window. Another
-provider (Daily, Zoom) is a second class with the same method, chosen in `make_video`
+provider (Daily, Zoom) is a second class with the same method, chosen in `integrations/providers.py`
 by `SESSIONBOT_VIDEO_PROVIDER`.
 """
 
@@ -14,8 +14,6 @@ from typing import Protocol
 from urllib.parse import quote, urlsplit
 
 import jwt
-
-from sessionbot.settings import Settings
 
 
 class VideoRooms(Protocol):
@@ -64,10 +62,3 @@ class JitsiRooms:
         }
         token = jwt.encode(claims, self.secret, algorithm="HS256")
         return f"{url}?jwt={token}"
-
-
-def make_video(settings: Settings) -> VideoRooms:
-    provider = settings.video_provider
-    if provider != "jitsi":
-        raise ValueError(f"unknown video provider {provider!r} (known: jitsi)")
-    return JitsiRooms(settings.video_base_url, settings.video_app_id, settings.video_app_secret)

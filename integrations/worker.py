@@ -26,14 +26,11 @@ from actions import booking, daily
 from actions.formatting import initials, when
 from integrations import local_outbox, mail, messages
 from integrations.errors import DeliveryError, PermanentError, TransientError
-from integrations.mail import MailSender
+from integrations.providers import Senders
 from integrations.slack_notify import (
     DROPPED_BECAUSE,
-    ClinicianNotifier,
-    SlackNotifier,
     token_hash,
 )
-from integrations.sms import SmsSender, TwilioSender
 from sessionbot.practice import Practice
 from sessionbot.settings import Settings
 from store import repos
@@ -45,42 +42,6 @@ log = logging.getLogger(__name__)
 
 SESSION_KINDS = ("invitation", "update", "cancellation", "reminder")
 INVITE_KINDS = ("invitation", "update")
-
-
-@dataclass(frozen=True)
-class Senders:
-    mail: MailSender
-    sms: SmsSender
-    slack: ClinicianNotifier
-
-
-def senders_from_settings(settings: Settings, store: Store) -> Senders:
-    """Real senders where credentials are set; the local outbox for the rest."""
-    mail_sender: MailSender = (
-        mail.SmtpSender(settings.smtp_url, ca_file=settings.smtp_ca_file)
-        if settings.smtp_url
-        else local_outbox.LocalMail()
-    )
-    sms_sender: SmsSender = local_outbox.LocalSms()
-    if settings.sms_configured:
-        assert settings.twilio_account_sid and settings.twilio_auth_token
-        sms_sender = TwilioSender(
-            settings.twilio_account_sid,
-            settings.twilio_auth_token,
-            from_number=settings.twilio_from_number,
-            messaging_service_sid=settings.twilio_messaging_service_sid,
-            status_callback=f"{settings.public_url}/webhooks/twilio/status",
-            api_url=settings.twilio_api_url,
-        )
-    slack: ClinicianNotifier = local_outbox.LocalSlack()
-    if settings.slack_bot_token or settings.slack_client_id:
-        slack = SlackNotifier(
-            token=settings.slack_bot_token,
-            base_url=settings.slack_api_url,
-            client_id=settings.slack_client_id,
-            engine=store.engine,
-        )
-    return Senders(mail=mail_sender, sms=sms_sender, slack=slack)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from conftest import Chat, make_settings
 
 from actions import booking
 from dialogue.runner import Who
-from integrations.worker import Retry, Stats, Worker, senders_from_settings
+from integrations.providers import senders
+from integrations.worker import Retry, Stats, Worker
 from sessionbot.wiring import Parts, build
 from store import repos
 from store.db import Store
@@ -79,7 +80,7 @@ def worker(parts: Parts, **kw) -> Worker:
         parts.store,
         parts.practice,
         parts.settings,
-        senders_from_settings(parts.settings, parts.store),
+        senders(parts.settings, parts.store),
         **kw,
     )
 

@@ -204,7 +204,7 @@ def test_two_clicks_before_the_first_is_remembered_share_one_key(
     app_parts: Parts, fake: FakeStripe, booked: Booked
 ) -> None:
     """Two processes racing: each creates, Stripe's idempotency makes them one session."""
-    from integrations.payments import make_payments
+    from integrations.providers import payments as make_payments
     from web.access import checkout_idempotency_key
 
     payments = make_payments(app_parts.settings)

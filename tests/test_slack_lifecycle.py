@@ -19,7 +19,8 @@ from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 
 from actions import booking
-from integrations.worker import Worker, senders_from_settings
+from integrations.providers import senders
+from integrations.worker import Worker
 from sessionbot.asgi import create_app
 from sessionbot.wiring import Parts, build
 from store import repos
@@ -70,7 +71,7 @@ def run_worker(parts: Parts) -> None:
         parts.store,
         parts.practice,
         parts.settings,
-        senders_from_settings(parts.settings, parts.store),
+        senders(parts.settings, parts.store),
     ).run_once()
 
 

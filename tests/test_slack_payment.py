@@ -104,7 +104,8 @@ def test_a_refund_is_told_by_dm_and_shows_on_the_dashboard_and_in_sessions_json(
     from fake_stripe import FakeStripe
     from page_support import book
 
-    from integrations.worker import Worker, senders_from_settings
+    from integrations.providers import senders
+    from integrations.worker import Worker
     from sessionbot import cli
 
     with FakeStripe() as stripe:
@@ -131,7 +132,7 @@ def test_a_refund_is_told_by_dm_and_shows_on_the_dashboard_and_in_sessions_json(
                 parts.store,
                 parts.practice,
                 parts.settings,
-                senders_from_settings(parts.settings, parts.store),
+                senders(parts.settings, parts.store),
             ).run_once()
             told = [c.args["text"] for c in fake_slack.of("chat.postMessage")]
             assert told[0].startswith("Payment received: $180.00 from J.D.")

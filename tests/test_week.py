@@ -412,15 +412,16 @@ def test_series_preview_lists_the_dates_and_flags_an_overlap(parts_any: Parts, c
 
 
 def test_a_reminder_asked_for_during_the_session_is_still_sent(parts_any: Parts, clock) -> None:
-    from integrations.worker import Worker, senders_from_settings
+    from integrations.providers import senders
+    from integrations.worker import Worker
 
     started = a_session(parts_any, start_at=at("2026-11-24 09:45"))  # 15 minutes in
     with parts_any.store.unit() as s:
         me = repos.get_clinician(s, LOCAL_TEAM, "U_CLI")
         done = commands.remind_now(s, me, started, parts_any.practice, datetime.now(UTC))
     assert done.changed
-    senders = senders_from_settings(parts_any.settings, parts_any.store)
-    Worker(parts_any.store, parts_any.practice, parts_any.settings, senders).run_once()
+    outgoing = senders(parts_any.settings, parts_any.store)
+    Worker(parts_any.store, parts_any.practice, parts_any.settings, outgoing).run_once()
     with parts_any.store.unit() as s:
         session = repos.session_by_public_id(s, started)
         (asked,) = [m for m in repos.outbox_for_session(s, session.id) if ":now:" in m.dedupe_key]

@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute, Route
 
 from actions import booking
 from actions.formatting import initials, money_from_cents, when, zone_label
+from integrations import providers
 from integrations.payments import (
     InvalidSignature,
     MalformedEvent,
@@ -31,9 +32,8 @@ from integrations.payments import (
     Payments,
     PaymentsUnavailable,
     checkout_origins,
-    make_payments,
 )
-from integrations.video import VideoRooms, make_video
+from integrations.video import VideoRooms
 from sessionbot.parts import Parts
 from store import repos
 from store.models import ScheduledSession
@@ -430,7 +430,7 @@ class Page:
 
 
 def routes(parts: Parts) -> list[BaseRoute]:
-    page = Page(parts, make_payments(parts.settings), make_video(parts.settings))
+    page = Page(parts, providers.payments(parts.settings), providers.video(parts.settings))
     handler = Callable[[Request], Awaitable[Response]]
     table: list[tuple[str, handler, list[str]]] = [
         ("/j/{token}", page.show, ["GET"]),

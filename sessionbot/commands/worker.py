@@ -19,7 +19,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from integrations.worker import Worker, senders_from_settings
+    from integrations.providers import senders
+    from integrations.worker import Worker
     from sessionbot.wiring import build
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -31,9 +32,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     ):
         if not ok:
             print(f"{what}: not configured; they go to the local outbox (`sessionbot outbox`).")
-    worker = Worker(
-        parts.store, parts.practice, settings, senders_from_settings(settings, parts.store)
-    )
+    worker = Worker(parts.store, parts.practice, settings, senders(settings, parts.store))
     if args.once:
         stats = worker.run_once()
         worker.close()
