@@ -28,7 +28,7 @@ from fake_twilio import start_fake_twilio  # noqa: E402
 
 from actions import booking  # noqa: E402
 from integrations.providers import senders
-from integrations.worker import Worker  # noqa: E402
+from sessionbot.outbox import Worker  # noqa: E402
 from sessionbot.settings import Settings  # noqa: E402
 from sessionbot.wiring import build  # noqa: E402
 from store import repos  # noqa: E402

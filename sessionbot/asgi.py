@@ -61,7 +61,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 
 def create_app(parts: Parts) -> Starlette:
     from bot.http import routes as slack_routes
-    from integrations.webhooks import routes as twilio_routes
+    from sessionbot.webhooks import routes as twilio_routes
     from web.routes import routes as page_routes
 
     routes: list[BaseRoute] = [

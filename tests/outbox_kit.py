@@ -10,7 +10,7 @@ from conftest import Chat, make_settings
 from actions import booking
 from dialogue.runner import Who
 from integrations.providers import senders
-from integrations.worker import Retry, Stats, Worker
+from sessionbot.outbox import Retry, Stats, Worker
 from sessionbot.wiring import Parts, build
 from store import repos
 from store.db import Store

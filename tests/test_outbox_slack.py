@@ -18,7 +18,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from integrations.webhooks import routes
+from sessionbot.webhooks import routes
 
 EMAIL_BOOKING = "JD tomorrow 3pm by email jd@example.com, intake packet"
 TEXT_BOOKING = "JD tomorrow 3pm by text +1 617 555 0101, intake packet"

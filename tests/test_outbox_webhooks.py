@@ -21,7 +21,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from actions import booking
-from integrations.webhooks import routes
+from sessionbot.webhooks import routes
 from store import repos
 from store.crypto import Keyring, keyring, set_keyring
 from store.models import ProcessedEvent, ScheduledSession

@@ -20,8 +20,8 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 
 from actions import booking
 from integrations.providers import senders
-from integrations.worker import Worker
 from sessionbot.asgi import create_app
+from sessionbot.outbox import Worker
 from sessionbot.wiring import Parts, build
 from store import repos
 from store.db import Store

@@ -105,8 +105,8 @@ def test_a_refund_is_told_by_dm_and_shows_on_the_dashboard_and_in_sessions_json(
     from page_support import book
 
     from integrations.providers import senders
-    from integrations.worker import Worker
     from sessionbot import cli
+    from sessionbot.outbox import Worker
 
     with FakeStripe() as stripe:
         env = slack_env(
