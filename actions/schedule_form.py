@@ -143,7 +143,10 @@ ANSWER_SLOTS = frozenset(load_domain()["forms"][FORM_NAME]["required_slots"]) | 
 # What a Rasa server's own actions run between the message and the form's validation.
 _BETWEEN_MESSAGE_AND_FORM = {"action_listen", "action_extract_slots", FORM_NAME}
 # Rasa intents that answer no question: the form rejects them and a rule takes over.
-CONTROL_INTENTS = {"cancel", "start_over", "go_back", "help", "save", "list_sessions"}
+CONTROL_INTENTS = {
+    "cancel", "start_over", "go_back", "help", "save", "list_sessions",
+    "schedule_next", "set_agenda",
+}  # fmt: skip
 
 
 def _answered(tracker: Tracker) -> list[dict[str, Any]]:

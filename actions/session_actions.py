@@ -22,7 +22,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import booking, commands, week_words
+from actions import booking, commands, recurrence, week_words
 from actions.context import sender_of, services
 from actions.extraction.zones import COMMON_ZONE_CHOICES
 from actions.formatting import money, phone, short_zone, when, zone_label
@@ -421,7 +421,9 @@ def series_preview(
     )  # fmt: skip
 
 
-def week_lines(tracker: Tracker, slots: dict[str, Any], draft: booking.Draft) -> list[str]:
+def week_lines(
+    tracker: Tracker, slots: dict[str, Any], draft: booking.Draft, changed: frozenset[str]
+) -> list[str]:
     """What the summary adds from the clinician's week: the series' dates (or why it
     can't be booked), or what the one session overlaps (they may still save)."""
     ctx = services()
@@ -441,7 +443,9 @@ def week_lines(tracker: Tracker, slots: dict[str, Any], draft: booking.Draft) ->
             f"⚠ Repeats: {preview.problem}",
             "   Say “just once” to book one session, or give the series again.",
         ]
-    return ["• Repeats: " + preview.lines[0], *(f"   {x}" for x in preview.lines[1:])]
+    mark = CHANGED if "series" in changed else ""
+    head = "• Repeats: " + preview.lines[0] + mark
+    return [head, *(f"   {x}" for x in preview.lines[1:])]
 
 
 def show_summary(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
@@ -462,7 +466,7 @@ def show_summary(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dic
     dispatcher.utter_message(
         response="utter_confirm",
         summary="\n".join(
-            [*summary_lines(slots, draft, changed), *week_lines(tracker, slots, draft)]
+            [*summary_lines(slots, draft, changed), *week_lines(tracker, slots, draft, changed)]
         ),
         custom={"kind": "summary", "changed": sorted(changed)},
     )
@@ -639,7 +643,10 @@ class ActionScheduleNext(Action):
             return []
         saved = tracker.get_slot("saved_session_id")
         weeks = entity_value(tracker, "weeks")
-        weeks = weeks if isinstance(weeks, int) and not isinstance(weeks, bool) else 1
+        if not isinstance(weeks, int) or isinstance(weeks, bool):
+            # A Rasa assistant's NLU gives the intent, not our value: read the words.
+            text = str((tracker.latest_message or {}).get("text") or "")
+            weeks = recurrence.next_week_shift(text) or 1
         if not isinstance(saved, str) or sender_of(tracker.sender_id) is None:
             dispatcher.utter_message(
                 text="There's no session just saved to repeat. Use Schedule Next on the "

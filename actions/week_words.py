@@ -27,6 +27,7 @@ _ONCE = re.compile(
     re.IGNORECASE,
 )
 ONCE = "once"
+MAX_INTERVAL = 9  # "every 9 weeks" is the sparsest series `parse_recurrence` reads
 
 
 @dataclass(frozen=True)
@@ -55,14 +56,18 @@ def series_of(value: Any) -> recurrence.Recurrence | None:
         return None
     try:
         until = value.get("until")
-        return recurrence.Recurrence(
-            interval=int(value.get("interval") or 1),
+        found = recurrence.Recurrence(
+            interval=int(1 if value.get("interval") is None else value["interval"]),
             weekday=None if value.get("weekday") is None else int(value["weekday"]),
             count=None if value.get("count") is None else int(value["count"]),
-            until=date.fromisoformat(until) if until else None,
+            until=date.fromisoformat(until) if isinstance(until, str) and until else None,
         )
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
+    # A slot can be set by a button payload too: only what a clinician could have said.
+    if not 1 <= found.interval <= MAX_INTERVAL or found.weekday not in (None, *range(7)):
+        return None
+    return found
 
 
 def _blank(text: str, spans: list[tuple[int, int]]) -> str:

@@ -132,3 +132,18 @@ def test_the_morning_agenda_asked_for_and_stopped_in_words(chat_any: Chat, clock
         clinician = repos.get_clinician(s, chat_any.who.team_id, chat_any.who.user_id)
         assert clinician.agenda_at is None
     assert saved_sessions(chat_any) == []
+
+
+def test_a_series_no_clinician_could_say_is_not_kept(chat: Chat, clock) -> None:
+    chat.say("JD tomorrow 3pm no invitation, no documents")
+    chat.say("same")
+    # A forged button payload with a zero interval, and "every 0 weeks" typed: no series,
+    # a clear answer, and the draft as it was.
+    reply = chat.say('/inform{"series":{"interval":0,"count":3}}')
+    assert "Repeats" not in reply.text
+    assert chat.parts.runner.state_of(chat.who)["slots"].get("series") is None
+    reply = chat.say("every 0 weeks for 6 weeks")
+    assert "Repeats" not in reply.text
+    reply = chat.say("save")
+    (session,) = saved_sessions(chat)
+    assert session.series_id is None and session.start_at == at("2026-11-25 15:00")
