@@ -10,6 +10,7 @@ the value it had before the turn, so nothing already given is lost.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -392,6 +393,11 @@ class ValidateScheduleForm(FormValidationAction):
             dispatcher.utter_message(text="Just once, then: no series.", custom={"kind": "info"})
             return [SlotSet("series", None)]
         wanted = week_words.series_of(said)
+        kept = week_words.series_of(before)
+        if wanted is not None and kept is not None and wanted.count is None and not wanted.until:
+            # "every Monday" after "every Thursday for 3 weeks": another day, the same length.
+            wanted = dataclasses.replace(wanted, count=kept.count, until=kept.until)
+            said = week_words.series_value(wanted)
         if wanted is None or said == before:
             return []
         length = (

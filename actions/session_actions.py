@@ -597,6 +597,8 @@ def save_series(
         booked = commands.book_series(s, clinician, draft, preview.starts, ctx.practice, now)
         first = booked.sessions[0]
         public_id = first.public_id
+        # "same time next week" after a series goes on from its last session.
+        last_id = booked.sessions[-1].public_id
         enter = booking.enter_meeting_url(ctx.settings.public_url, first)
         page = booking.participant_url(ctx.settings.public_url, first)
     dispatcher.utter_message(
@@ -612,7 +614,7 @@ def save_series(
             "participant_tz": draft.participant_tz,
         },
     )
-    return [*clear_draft_events(), SlotSet("saved_session_id", public_id)]
+    return [*clear_draft_events(), SlotSet("saved_session_id", last_id)]
 
 
 def entity_value(tracker: Tracker, name: str) -> Any:
@@ -664,7 +666,8 @@ class ActionScheduleNext(Action):
             text = "That one is already booked: " + done.text
         else:
             text = done.text
-        kind = "saved" if done.new_id else "error"
+        # Not "saved": that kind is a Save's confirmation, with its links and times.
+        kind = "booked" if done.new_id else "error"
         dispatcher.utter_message(text=text, custom={"kind": kind, "session_id": done.new_id})
         return [SlotSet("saved_session_id", done.new_id)] if done.new_id else []
 

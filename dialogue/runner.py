@@ -367,7 +367,10 @@ class _Turn:
     def _on_schedule_next(self, latest: dict[str, Any]) -> None:
         # "same time next week": the action books it after the session just saved, or
         # says why not (a draft open, nothing saved); an open draft is asked on.
-        self._call("action_schedule_next", latest)
+        events, _ = self._call("action_schedule_next", latest)
+        # A session was booked: the caller refreshes what shows the clinician's sessions.
+        booked = next((e["value"] for e in events if e.get("name") == "saved_session_id"), None)
+        self.saved_session_id = booked or self.saved_session_id
         if self.phase == "form":
             self._ask_next()
 

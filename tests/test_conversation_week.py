@@ -42,6 +42,9 @@ def test_a_series_is_listed_at_the_summary_and_saved_as_one_series(chat_any: Cha
     ]  # fmt: skip
     assert "already saved" in chat_any.say("save").text
     assert len(saved_sessions(chat_any)) == 6
+    reply = chat_any.say("same time next week")  # goes on from the series' last session
+    assert "Tue, Jan 12, 2027, 10:00 AM EST" in reply.text and "overlaps" not in reply.text
+    assert len(saved_sessions(chat_any)) == 7
 
 
 def test_a_series_given_step_by_step_and_then_just_once(chat: Chat, clock) -> None:
@@ -91,6 +94,7 @@ def test_same_time_next_week_after_a_save_books_the_next_one(chat_any: Chat, clo
     first = chat_any.say("save").saved_session_id
     reply = chat_any.say("same time next week")
     assert "Wed, Dec 2, 2026, 3:00 PM EST" in reply.text and "1 week later" in reply.text
+    assert reply.saved_session_id and reply.saved_session_id != first
     reply = chat_any.say("same time in two weeks")
     assert "Wed, Dec 16, 2026, 3:00 PM EST" in reply.text  # two weeks after the one just booked
     starts = [x.start_at for x in saved_sessions(chat_any)]
@@ -147,3 +151,21 @@ def test_a_series_no_clinician_could_say_is_not_kept(chat: Chat, clock) -> None:
     reply = chat.say("save")
     (session,) = saved_sessions(chat)
     assert session.series_id is None and session.start_at == at("2026-11-25 15:00")
+
+
+def test_a_series_without_a_length_is_asked_and_another_day_keeps_the_length(
+    chat: Chat, clock
+) -> None:
+    chat.say("JD tomorrow 3pm no invitation, no documents")
+    chat.say("same")
+    reply = chat.say("every Monday")
+    assert "How long should the series run?" in reply.text
+    reply = chat.say("save")
+    assert errors(reply) and "Nothing was saved" in reply.text
+    assert saved_sessions(chat) == []
+    chat.say("every Thursday for 3 weeks")
+    reply = chat.say("every Monday")  # another day: the 3 sessions stay
+    assert "3 sessions, every Monday" in reply.text
+    chat.say("save")
+    starts = [x.start_at for x in saved_sessions(chat)]
+    assert starts == [at("2026-11-30 15:00"), at("2026-12-07 15:00"), at("2026-12-14 15:00")]
