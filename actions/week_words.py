@@ -27,6 +27,7 @@ _ONCE = re.compile(
     re.IGNORECASE,
 )
 ONCE = "once"
+WEEKDAY_NAMES = [name.capitalize() for name in recurrence.WEEKDAYS]
 MAX_INTERVAL = 9  # "every 9 weeks" is the sparsest series `parse_recurrence` reads
 
 
@@ -91,10 +92,16 @@ def read(text: str, now: datetime, extract: Callable[[str], Extracted]) -> Heard
     fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(Extracted)}
     if found is None:
         return Heard(**fields, series=ONCE if once else None)
-    if found.weekday is not None and base.date is None:
+    if found.weekday is not None:
         # "every Tuesday at 10am": the next Tuesday is the first session (after today, as
-        # "Tuesday" alone is read on a Tuesday).
-        fields["date"] = recurrence.first_day(found, now.date() + timedelta(days=1))
+        # "Tuesday" alone is read on a Tuesday); "from Dec 3, every Friday": the first
+        # Friday from then. The date slot says it, so the summary's first line is the
+        # series' first session.
+        start = base.date or now.date() + timedelta(days=1)
+        fields["date"] = first = recurrence.first_day(found, start)
+        if base.date is not None and first != base.date:
+            said = f"{WEEKDAY_NAMES[found.weekday]}s, so it starts {first:%A, %B} {first.day}"
+            fields["notes"] = (*base.notes, f"The series is on {said}, not {base.date:%A}.")
     if fields.get("intent") in ("deny", "affirm"):
         fields["intent"] = None  # "no", "ok" inside a series are not answers to the summary
     return Heard(**fields, series=series_value(found))

@@ -169,3 +169,14 @@ def test_a_series_without_a_length_is_asked_and_another_day_keeps_the_length(
     chat.say("save")
     starts = [x.start_at for x in saved_sessions(chat)]
     assert starts == [at("2026-11-30 15:00"), at("2026-12-07 15:00"), at("2026-12-14 15:00")]
+
+
+def test_a_date_on_another_day_than_the_series_is_said_and_moved(chat: Chat, clock) -> None:
+    reply = chat.say("JD tomorrow 3pm every Thursday for 2 weeks, no invitation, no documents")
+    assert "starts Thursday, November 26, not Wednesday" in reply.text
+    reply = chat.say("same")
+    assert "When: Thu, Nov 26, 2026, 3:00 PM EST" in reply.text
+    chat.say("no repeat")
+    chat.say("save")
+    (session,) = saved_sessions(chat)
+    assert session.start_at == at("2026-11-26 15:00") and session.series_id is None
