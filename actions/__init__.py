@@ -35,6 +35,8 @@ ACTIONS = (
     session_actions.ActionShowSummary,
     session_actions.ActionSaveSession,
     session_actions.ActionListSessions,
+    session_actions.ActionScheduleNext,
+    session_actions.ActionSetAgenda,
     session_actions.ActionCancel,
     session_actions.ActionStartOver,
     session_actions.ActionGoBack,

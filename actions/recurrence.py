@@ -65,7 +65,7 @@ _EVERY = re.compile(
     r"\b(?:"
     r"every\s+(?P<other>other|second|2nd)\s+(?:week\s+on\s+)?" + _DAY + r"|"
     r"every\s+(?P<other_week>other|second)\s+week|"
-    r"every\s+(?P<k>\d|two|three|four)\s+weeks(?:\s+on\s+" + _weekday("day2") + r")?|"
+    r"every\s+(?P<k>[1-9]|two|three|four)\s+weeks(?:\s+on\s+" + _weekday("day2") + r")?|"
     r"(?:every|each)\s+" + _weekday("day3") + r"|"
     r"(?P<fortnightly>fortnightly|biweekly|bi-weekly)|"
     r"(?P<weekly>weekly|every\s+week|each\s+week)"

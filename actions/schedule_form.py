@@ -10,6 +10,7 @@ the value it had before the turn, so nothing already given is lost.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -22,7 +23,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions import commands, extraction
+from actions import commands, extraction, week_words
 from actions.context import services
 from actions.formatting import clock, money, phone, zone_label
 from actions.session_actions import new_draft_events
@@ -143,7 +144,10 @@ ANSWER_SLOTS = frozenset(load_domain()["forms"][FORM_NAME]["required_slots"]) | 
 # What a Rasa server's own actions run between the message and the form's validation.
 _BETWEEN_MESSAGE_AND_FORM = {"action_listen", "action_extract_slots", FORM_NAME}
 # Rasa intents that answer no question: the form rejects them and a rule takes over.
-CONTROL_INTENTS = {"cancel", "start_over", "go_back", "help", "save", "list_sessions"}
+CONTROL_INTENTS = {
+    "cancel", "start_over", "go_back", "help", "save", "list_sessions",
+    "schedule_next", "set_agenda",
+}  # fmt: skip
 
 
 def _answered(tracker: Tracker) -> list[dict[str, Any]]:
@@ -187,17 +191,24 @@ def fresh_message(tracker: Tracker) -> bool:
 
 def _reading(tracker: Tracker, text: str, requested: str | None) -> dict[str, Any]:
     practice = services().practice
-    result = extraction.extract(
+    now = clinician_now(tracker)
+    result = week_words.read(
         text,
-        now=clinician_now(tracker),
-        default_region=practice.default_region,
-        packages={p.key: p.name for p in practice.documents},
-        services={s.key: s.name for s in practice.services},
-        requested_slot=requested,
-        working_hours=practice.working_hours,
-        participant_region=extraction.region_of_zone(tracker.get_slot("participant_tz")),
+        now,
+        lambda words: extraction.extract(
+            words,
+            now=now,
+            default_region=practice.default_region,
+            packages={p.key: p.name for p in practice.documents},
+            services={s.key: s.name for s in practice.services},
+            requested_slot=requested,
+            working_hours=practice.working_hours,
+            participant_region=extraction.region_of_zone(tracker.get_slot("participant_tz")),
+        ),
     )
     found = {k: _plain(v) for k, v in result.slots().items()}
+    if result.series is not None:
+        found["series"] = result.series
     found.update({k: {"invalid": m} for k, m in dict(result.problems).items()})
     if result.change:
         found["slot"] = result.change
@@ -366,7 +377,41 @@ class ValidateScheduleForm(FormValidationAction):
         events = await super().run(dispatcher, tracker, domain)
         _unread_left_to_the_error(dispatcher)
         self._hint_after_misses(dispatcher, tracker, events)
-        return [*start, *(SlotSet(k, v) for k, v in cleared.items()), *answered, *events]
+        series = self._series(dispatcher, tracker)
+        return [
+            *start, *(SlotSet(k, v) for k, v in cleared.items()), *answered, *events, *series
+        ]  # fmt: skip
+
+    def _series(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+        """A series said in this message is kept (the summary lists its dates before any
+        Save); "just once" drops one. Each is said back in words."""
+        said = understand(tracker).get("series")
+        before = tracker.get_slot("series")
+        if said == week_words.ONCE:
+            if before is None:
+                return []
+            dispatcher.utter_message(text="Just once, then: no series.", custom={"kind": "info"})
+            return [SlotSet("series", None)]
+        wanted = week_words.series_of(said)
+        kept = week_words.series_of(before)
+        if wanted is not None and kept is not None and wanted.count is None and not wanted.until:
+            # "every Monday" after "every Thursday for 3 weeks": another day, the same length.
+            wanted = dataclasses.replace(wanted, count=kept.count, until=kept.until)
+            said = week_words.series_value(wanted)
+        if wanted is None or said == before:
+            return []
+        length = (
+            f"{wanted.count} sessions"
+            if wanted.count is not None
+            else f"until {wanted.until:%B %-d}"
+            if wanted.until is not None
+            else "(how long? say “for 6 weeks” or “until March 1”)"
+        )
+        dispatcher.utter_message(
+            text=f"Repeating {wanted.describe()}, {length}: the summary lists the dates.",
+            custom={"kind": "info"},
+        )
+        return [SlotSet("series", said)]
 
     def _hint_after_misses(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, events: list[dict[str, Any]]

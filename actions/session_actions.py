@@ -15,13 +15,14 @@ import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import booking
+from actions import booking, commands, recurrence, week_words
 from actions.context import sender_of, services
 from actions.extraction.zones import COMMON_ZONE_CHOICES
 from actions.formatting import money, phone, short_zone, when, zone_label
@@ -333,6 +334,7 @@ SUMMARY_SLOTS = (
     "payment_required",
     "service",
     "amount",
+    "series",
 )
 CHANGED = "  ✎ _changed_"
 
@@ -388,6 +390,48 @@ def summary_lines(
     return lines
 
 
+def series_preview(
+    s: Any, clinician: Any, slots: dict[str, Any], draft: booking.Draft, now: datetime
+) -> commands.SeriesPreview | None:
+    """The series the draft asks for, expanded and checked (None: one session)."""
+    wanted = week_words.series_of(slots.get("series"))
+    if wanted is None:
+        return None
+    practice = services().practice
+    local = draft.start.astimezone(ZoneInfo(commands.clinician_zone(clinician, practice)))
+    return commands.series_preview(
+        s, clinician, wanted, local.date(), local.hour, local.minute, draft.duration_min,
+        practice, now,
+    )  # fmt: skip
+
+
+def week_lines(
+    tracker: Tracker, slots: dict[str, Any], draft: booking.Draft, changed: frozenset[str]
+) -> list[str]:
+    """What the summary adds from the clinician's week: the series' dates (or why it
+    can't be booked), or what the one session overlaps (they may still save)."""
+    ctx = services()
+    with ctx.store.reading() as s:
+        who = sender_of(tracker.sender_id)
+        clinician = repos.find_clinician(s, *who) if who else None
+        if clinician is None:
+            return []  # nobody to look up; Save says so
+        preview = series_preview(s, clinician, slots, draft, datetime.now(UTC))
+        if preview is None:
+            note = commands.overlap_note(
+                s, clinician, draft.start, draft.duration_min, ctx.practice
+            )
+            return [f"⚠ {note} You can still save it."] if note else []
+    if preview.problem:
+        return [
+            f"⚠ Repeats: {preview.problem}",
+            "   Say “just once” to book one session, or give the series again.",
+        ]
+    mark = CHANGED if "series" in changed else ""
+    head = "• Repeats: " + preview.lines[0] + mark
+    return [head, *(f"   {x}" for x in preview.lines[1:])]
+
+
 def show_summary(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
     """Show the summary, marking what changed since the last one, and remember what it
     showed: Save stores exactly that."""
@@ -405,7 +449,9 @@ def show_summary(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dic
     )
     dispatcher.utter_message(
         response="utter_confirm",
-        summary="\n".join(summary_lines(slots, draft, changed)),
+        summary="\n".join(
+            [*summary_lines(slots, draft, changed), *week_lines(tracker, slots, draft, changed)]
+        ),
         custom={"kind": "summary", "changed": sorted(changed)},
     )
     return [SlotSet("summary_shown", values)]
@@ -469,6 +515,8 @@ class ActionSaveSession(Action):
                 custom={"kind": "error"},
             )
             return [SlotSet("time", None)]
+        if week_words.series_of(slots.get("series")) is not None:
+            return save_series(dispatcher, tracker, slots, draft, now)
         with ctx.store.unit() as s:
             clinician = clinician_of(s, tracker)
             session, created = booking.book(s, clinician, draft, ctx.practice, now)
@@ -507,6 +555,132 @@ class ActionSaveSession(Action):
         # The draft is done with: a Rasa assistant starts the next one from nothing (the
         # embedded runner resets its own state the same way).
         return [*clear_draft_events(), SlotSet("saved_session_id", public_id)]
+
+
+def save_series(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    slots: dict[str, Any],
+    draft: booking.Draft,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Save every occurrence of the series the summary showed, in one unit of work; a
+    series that can't be booked (too long, a date past or skipped by the clocks) is
+    refused whole, with its reason, and nothing is stored."""
+    ctx = services()
+    with ctx.store.unit() as s:
+        clinician = clinician_of(s, tracker)
+        preview = series_preview(s, clinician, slots, draft, now)
+        if preview is None or preview.problem:
+            problem = preview.problem if preview else "I couldn't read the series."
+            dispatcher.utter_message(
+                text=f"Nothing was saved. {problem} Say “just once” to book one session.",
+                custom={"kind": "error"},
+            )
+            return []
+        booked = commands.book_series(s, clinician, draft, preview.starts, ctx.practice, now)
+        first = booked.sessions[0]
+        public_id = first.public_id
+        # "same time next week" after a series goes on from its last session.
+        last_id = booked.sessions[-1].public_id
+        enter = booking.enter_meeting_url(ctx.settings.public_url, first)
+        page = booking.participant_url(ctx.settings.public_url, first)
+    dispatcher.utter_message(
+        text=booked.text if booked.made else "That series was already saved.",
+        custom={
+            "kind": "saved",
+            "session_id": public_id,
+            "series_size": len(booked.sessions),
+            "enter_meeting_url": enter,
+            "participant_url": page,
+            "start": first.start_at.astimezone(UTC).isoformat(),
+            "clinician_tz": slots.get("clinician_tz") or ctx.practice.default_timezone,
+            "participant_tz": draft.participant_tz,
+        },
+    )
+    return [*clear_draft_events(), SlotSet("saved_session_id", last_id)]
+
+
+def entity_value(tracker: Tracker, name: str) -> Any:
+    """The value of the latest message's entity `name` (our NLU's), or None."""
+    for entity in (tracker.latest_message or {}).get("entities") or []:
+        if isinstance(entity, dict) and entity.get("entity") == name:
+            return entity.get("value")
+    return None
+
+
+class ActionScheduleNext(Action):
+    """ "same time next week" / "same time in two weeks" after a Save: the session just
+    saved, again that many weeks later (Schedule Next)."""
+
+    def name(self) -> str:
+        return "action_schedule_next"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        ctx = services()
+        if tracker.get_slot("draft_id"):
+            dispatcher.utter_message(
+                text="Let's finish this session first (or say “cancel”); after Save, say "
+                "“same time next week” to book the next one.",
+                custom={"kind": "info"},
+            )
+            return []
+        saved = tracker.get_slot("saved_session_id")
+        weeks = entity_value(tracker, "weeks")
+        if not isinstance(weeks, int) or isinstance(weeks, bool):
+            # A Rasa assistant's NLU gives the intent, not our value: read the words.
+            text = str((tracker.latest_message or {}).get("text") or "")
+            weeks = recurrence.next_week_shift(text) or 1
+        if not isinstance(saved, str) or sender_of(tracker.sender_id) is None:
+            dispatcher.utter_message(
+                text="There's no session just saved to repeat. Use Schedule Next on the "
+                "dashboard (“sessions”), or say “schedule” to book a new one.",
+                custom={"kind": "info"},
+            )
+            return []
+        with ctx.store.unit() as s:
+            clinician = clinician_of(s, tracker)
+            done = commands.schedule_next(
+                s, clinician, saved, weeks, ctx.practice, datetime.now(UTC),
+                draft_id=f"next:{saved}:{weeks}",
+            )  # fmt: skip
+        if done.new_id and not done.changed:
+            text = "That one is already booked: " + done.text
+        else:
+            text = done.text
+        # Not "saved": that kind is a Save's confirmation, with its links and times.
+        kind = "booked" if done.new_id else "error"
+        dispatcher.utter_message(text=text, custom={"kind": kind, "session_id": done.new_id})
+        return [SlotSet("saved_session_id", done.new_id)] if done.new_id else []
+
+
+class ActionSetAgenda(Action):
+    """ "send me my agenda at 7:30" / "stop my agenda": the morning agenda DM, on or off."""
+
+    def name(self) -> str:
+        return "action_set_agenda"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        wanted = entity_value(tracker, "agenda")
+        if wanted is None and (tracker.latest_message or {}).get("text"):
+            wanted = commands.agenda_request(str(tracker.latest_message["text"]))
+        if not isinstance(wanted, str) or sender_of(tracker.sender_id) is None:
+            dispatcher.utter_message(
+                text="Say a time for your morning agenda, like “send me my agenda at 7:30”, "
+                "or “stop my agenda”. Nothing was changed.",
+                custom={"kind": "error"},
+            )
+            return []
+        ctx = services()
+        with ctx.store.unit() as s:
+            clinician = clinician_of(s, tracker)
+            done = commands.set_agenda(s, clinician, None if wanted == "off" else wanted)
+        dispatcher.utter_message(text=done.text, custom={"kind": "info"})
+        return []
 
 
 class ActionListSessions(Action):

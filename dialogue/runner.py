@@ -50,7 +50,17 @@ LIST_WORDS = {
 }
 # "change" with nothing said of what: the Change… button's words, typed.
 CHANGE_WORDS = {"change", "edit", "change something", "i want to change something", "modify"}
-CONTROL_INTENTS = {"cancel", "start_over", "go_back", "help", "save", "change", "list_sessions"}
+CONTROL_INTENTS = {
+    "cancel",
+    "start_over",
+    "go_back",
+    "help",
+    "save",
+    "change",
+    "list_sessions",
+    "schedule_next",
+    "set_agenda",
+}
 # Our NLU's names for two of them; the domain's names keep clear of Rasa's built-in
 # `restart` and `back` intents, which a Rasa server maps to its own default actions.
 INTENT_NAMES = {"restart": "start_over", "back": "go_back"}
@@ -345,7 +355,7 @@ class _Turn:
         ]
         for name, choices in dict(getattr(found, "choices", {}) or {}).items():
             entities.append({"entity": "choices", "value": {"slot": name, "choices": choices}})
-        for extra in ("shift", "notes", "unread"):
+        for extra in ("shift", "notes", "unread", "series", "weeks", "agenda"):
             value = getattr(found, extra, None)
             if value:
                 entities.append({"entity": extra, "value": _jsonable(value)})
@@ -402,6 +412,21 @@ class _Turn:
         if self.phase == "form":
             self._ask_next()
 
+    def _on_schedule_next(self, latest: dict[str, Any]) -> None:
+        # "same time next week": the action books it after the session just saved, or
+        # says why not (a draft open, nothing saved); an open draft is asked on.
+        events, _ = self._call("action_schedule_next", latest)
+        # A session was booked: the caller refreshes what shows the clinician's sessions.
+        booked = next((e["value"] for e in events if e.get("name") == "saved_session_id"), None)
+        self.saved_session_id = booked or self.saved_session_id
+        if self.phase == "form":
+            self._ask_next()
+
+    def _on_set_agenda(self, latest: dict[str, Any]) -> None:
+        self._call("action_set_agenda", latest)
+        if self.phase == "form":
+            self._ask_next()
+
     def _on_change(self, latest: dict[str, Any]) -> None:
         slot = next((e["value"] for e in latest["entities"] if e["entity"] == "slot"), None)
         notes = ("slot", "notes", "unread", "choices")
@@ -432,6 +457,8 @@ class _Turn:
                 self.saved_session_id = saved
                 self._reset()
                 self.state["last_saved"] = draft
+                # What "same time next week" repeats (as a Rasa tracker keeps this slot).
+                self.slots["saved_session_id"] = saved
             return
         if self.phase == "idle" and self.state.get("last_saved"):
             self._say("utter_already_saved")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from actions import context, extraction, make_executor
+from actions import context, extraction, make_executor, week_words
 from actions.formatting import zone_label
 from dialogue.runner import Runner
 from sessionbot.parts import Parts
@@ -22,6 +22,9 @@ def make_nlu(practice: Practice) -> Callable[[str, datetime, str | None], Any]:
     services = {s.key: s.name for s in practice.services}
 
     def nlu(text: str, now: datetime, requested_slot: str | None) -> extraction.Extracted:
+        return week_words.read(text, now, lambda words: slots(words, now, requested_slot))
+
+    def slots(text: str, now: datetime, requested_slot: str | None) -> extraction.Extracted:
         return extraction.extract(
             text,
             now=now,

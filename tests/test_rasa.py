@@ -373,3 +373,34 @@ def test_change_without_saying_what_asks_which_and_the_buttons_change_one(stack,
     assert session["start"] == tomorrow_at(16)
     assert converse_embedded(embedded, "T_RASA:U_CHANGE", lines) == replies
     assert embedded_stored(embedded, "T_RASA:U_CHANGE") == [comparable(session)]
+
+
+def test_the_week_goes_as_in_the_embedded_runner(stack, embedded) -> None:
+    lines = [
+        "JD tomorrow 3pm no invitation, no documents",
+        "same",
+        "save",
+        "same time next week",
+        "send me my agenda at 7:30",
+        "Ann Lee every Tuesday at 10am for 3 weeks, no invitation, no documents",
+        "same time next week",
+        "same",
+        "save",
+    ]
+    replies = converse(stack, "T_RASA:U_WEEK", lines)
+
+    assert replies[3][0].startswith("Booked the session with JD on ")
+    assert "(the same time, 1 week later)" in replies[3][0]
+    assert replies[4][0].startswith("I'll send your agenda every morning at 7:30 AM")
+    assert replies[6][0].startswith("Let's finish this session first")
+    assert "3 sessions, every Tuesday" in replies[7][-1]
+    assert replies[8][0].startswith("Saved 3 sessions with A.L.")
+    sessions = stored(stack, "T_RASA:U_WEEK")
+    assert len(sessions) == 5
+    jd = sorted(datetime.fromisoformat(x["start"]) for x in sessions if x["participant"] == "JD")
+    first, then = (x.astimezone(EASTERN) for x in jd)
+    assert first == datetime.fromisoformat(tomorrow_at(15))
+    assert (then.date() - first.date()).days == 7 and (then.hour, then.minute) == (15, 0)
+    series = [x for x in sessions if x.get("series_id")]
+    assert len(series) == 3 and len({x["series_id"] for x in series}) == 1
+    assert converse_embedded(embedded, "T_RASA:U_WEEK", lines) == replies

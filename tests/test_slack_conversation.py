@@ -197,3 +197,21 @@ def test_a_past_date_picked_is_refused_with_the_datepicker_offered_again(
     assert again["type"] == "datepicker"
     ask_time = clinician.pick(refused, "turn:date", selected_date="2026-12-01")
     assert "What time" in ask_time.text
+
+
+def test_a_series_and_same_time_next_week_typed_in_a_dm(
+    clinician: Person, slack_parts: Parts
+) -> None:
+    clinician.say("JD every Tuesday at 10am for 3 weeks, no invitation, no documents")
+    summary = clinician.say("same")
+    assert "3 sessions, every Tuesday" in summary.text
+    saved = clinician.say("save")
+    assert saved.text.startswith("Saved 3 sessions with JD")
+    (button,) = enter_meeting_buttons(saved)  # the first session's
+    assert button["url"].startswith("https://sessions.example.test/enter/")
+    booked = clinician.say("same time next week")
+    assert booked.text.startswith("Booked the session with JD on ")
+    assert enter_meeting_buttons(booked) == []
+    sessions = sessions_of(slack_parts, "U_CLIN1")
+    assert len(sessions) == 4 and len({x.series_id for x in sessions[:3]}) == 1
+    assert sessions[3].series_id is None
