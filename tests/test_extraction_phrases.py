@@ -724,3 +724,11 @@ def test_taking_the_package_away_is_no_documents_not_a_cancel(text: str) -> None
 
 def test_not_one_package_but_another_is_the_other() -> None:
     assert read("not intake, the PHQ-9").documents == "phq9"
+
+
+@pytest.mark.parametrize(
+    "text", ["let's meet same time", "at the same time", "the date is fine", "her mobile"]
+)
+def test_towns_named_like_scheduling_words_are_not_zones(text: str) -> None:
+    # Same (Tanzania), Time (Norway), Date (Japan), Mobile (Alabama) are in the gazetteer.
+    assert "participant_tz" not in read(text).slots()

@@ -46,7 +46,8 @@ def test_link_tokens_are_found_by_hash_only(store: Store) -> None:
         assert session.token_hash == repos.hash_token(token) != token
     with store.unit() as s:
         assert repos.session_by_token(s, token).participant == "Jane Doe"
-        assert repos.session_by_token(s, token[:-1] + "x") is None
+        other = "y" if token.endswith("x") else "x"  # a token one character off
+        assert repos.session_by_token(s, token[:-1] + other) is None
 
 
 def test_contacts_are_offered_by_prefix_and_only_to_their_clinician(store: Store) -> None:

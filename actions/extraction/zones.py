@@ -129,6 +129,8 @@ def _gazetteer() -> dict[str, tuple[Place, ...]]:
         places.setdefault(key.lower(), []).append(place)
 
     for city in cache.get_cities().values():
+        if city["name"].lower() in NOT_PLACES:
+            continue
         country = city["countrycode"]
         where = city["admin1code"] if country == "US" else countries.get(country, country)
         place = Place(city["name"], where, city["timezone"], int(city["population"]))
@@ -154,6 +156,11 @@ def _gazetteer() -> dict[str, tuple[Place, ...]]:
             if not any(p.zone == zone for p in places.get(city.lower(), ())):
                 add(city, Place(city, area, zone, 0))
     return {key: tuple(sorted(found, key=lambda p: -p.population)) for key, found in places.items()}
+
+
+# Towns whose names are words a clinician types about the session itself ("same time next
+# week", "the date", "her mobile"): never read as a place. (Mobile, Alabama is Central.)
+NOT_PLACES = frozenset({"same", "time", "date", "mobile", "best"})
 
 
 @functools.cache
