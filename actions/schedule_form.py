@@ -10,8 +10,10 @@ the value it had before the turn, so nothing already given is lost.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import json
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -100,9 +102,29 @@ def clinician_now(tracker: Tracker) -> datetime:
     return datetime.now(ZoneInfo(tz))
 
 
+@dataclass
+class TurnMemo:
+    """What one run of the form's validation action has worked out, kept for that run
+    only (our own object: nothing is stored on rasa-sdk's Tracker)."""
+
+    found: dict[str, Any] | None = None  # the latest message, read once
+    before: dict[str, Any] = field(default_factory=dict)  # the slots before validation
+    noted: bool = False  # the reading's notes said
+    contact: Any = MISSING  # the known contact named, looked up once
+    acked: set[str] = field(default_factory=set)  # slots whose change was said
+
+
+_turn: contextvars.ContextVar[TurnMemo | None] = contextvars.ContextVar("turn", default=None)
+
+
+def memo() -> TurnMemo:
+    """This run's memo; outside a run (another action), a fresh one that keeps nothing."""
+    return _turn.get() or TurnMemo()
+
+
 def understand(tracker: Tracker) -> dict[str, Any]:
     """Slot -> value (or {"invalid": message}) found in the latest message."""
-    cached = getattr(tracker, "_sessionbot_found", None)
+    cached = memo().found
     if cached is not None:
         return cached
     latest = tracker.latest_message or {}
@@ -120,7 +142,7 @@ def understand(tracker: Tracker) -> dict[str, Any]:
     elif fresh_message(tracker):
         found = read_rasa_message(tracker, latest)
     _attach_choices(found)
-    tracker._sessionbot_found = found
+    memo().found = found
     return found
 
 
@@ -358,6 +380,15 @@ class ValidateScheduleForm(FormValidationAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
+        token = _turn.set(TurnMemo())  # what this run works out, for this run only
+        try:
+            return await self._run(dispatcher, tracker, domain)
+        finally:
+            _turn.reset(token)
+
+    async def _run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         """Rasa's form step: a new draft when there is none, then extract, validate, ask.
 
         The embedded runner starts each draft itself; a Rasa assistant's tracker comes
@@ -372,7 +403,7 @@ class ValidateScheduleForm(FormValidationAction):
         _drop_unchanged_candidates(tracker)
         cleared = self._change_request(tracker, domain)
         tracker.slots.update(cleared)
-        tracker._sessionbot_before = dict(tracker.slots)
+        memo().before = dict(tracker.slots)
         answered = _answered(tracker)  # before validation: the slot asked for this message
         events = await super().run(dispatcher, tracker, domain)
         _unread_left_to_the_error(dispatcher)
@@ -543,9 +574,9 @@ class ValidateScheduleForm(FormValidationAction):
     def _say_notes(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
         """Once a turn: how something was read ("4:30 PM Central is 5:30 PM your time"),
         the other date a phrase could mean (with a button), and the words not understood."""
-        if getattr(tracker, "_sessionbot_noted", False):
+        if memo().noted:
             return
-        tracker._sessionbot_noted = True
+        memo().noted = True
         found = understand(tracker)
         offers = {entry["slot"]: entry["choices"] for entry in found.get("choices") or []}
         for note in found.get("notes") or []:
@@ -576,11 +607,10 @@ class ValidateScheduleForm(FormValidationAction):
     def _known_contact_in(self, tracker: Tracker) -> str | None:
         """Unmarked words that are the name of one of this clinician's contacts (looked up
         once a turn)."""
-        cached = getattr(tracker, "_sessionbot_contact", MISSING)
-        if cached is MISSING:
-            cached = self._look_up_contact(tracker)
-            tracker._sessionbot_contact = cached
-        return cached  # type: ignore[return-value]
+        turn = memo()
+        if turn.contact is MISSING:
+            turn.contact = self._look_up_contact(tracker)
+        return turn.contact
 
     def _look_up_contact(self, tracker: Tracker) -> str | None:
         found = understand(tracker)
@@ -712,7 +742,7 @@ class ValidateScheduleForm(FormValidationAction):
     # Validation: the rules ----------------------------------------------------------------
 
     def _before(self, tracker: Tracker, slot: str) -> Any:
-        return getattr(tracker, "_sessionbot_before", {}).get(slot)
+        return memo().before.get(slot)
 
     def _reject(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, message: Any
@@ -731,10 +761,10 @@ class ValidateScheduleForm(FormValidationAction):
         before = self._before(tracker, slot)
         if before == new or (before is None and not self._out_of_turn(tracker, slot)):
             return
-        said: set[str] = getattr(tracker, "_sessionbot_acked", set())
+        said = memo().acked
         if slot in said:
             return
-        tracker._sessionbot_acked = said | {slot}
+        said.add(slot)
         label = SLOT_LABELS.get(slot, slot)
         text = (
             f"{label}: {shown(slot, new)}."
