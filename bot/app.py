@@ -656,6 +656,13 @@ class SlackFace:
         said = await self.off(self._reschedule, who, meta["id"], start, str(view.get("id")))
         if said is None:  # this very form was already submitted (a double submit, a retry)
             return
+        await self.told_from_form(client, who, said, view)
+
+    async def told_from_form(
+        self, client: AsyncWebClient, who: Who, said: str, view: dict[str, Any]
+    ) -> None:
+        """After a session's form was submitted: say what was done, show the dashboard
+        modal it was opened from again, and republish App Home."""
         await self.tell(client, who, said)
         previous = view.get("previous_view_id")
         if previous:
@@ -824,12 +831,7 @@ class SlackFace:
         said = await self.off(self._edit, who, meta, raw, str(view.get("id")))
         if said is None:
             return
-        await self.tell(client, who, said)
-        previous = view.get("previous_view_id")
-        if previous:
-            modal = blocks.sessions_modal(await self.off(self._dashboard, who, 0))
-            await self.call(client.views_update, view_id=previous, view=modal)
-        await self.publish_home(client, who)
+        await self.told_from_form(client, who, said, view)
 
     def _edit(
         self, who: Who, meta: dict[str, Any], raw: dict[str, str | None], view_id: str

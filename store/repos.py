@@ -227,9 +227,10 @@ def upsert_contact(
 # Sessions ---------------------------------------------------------------------------
 
 
-def create_session(s: Session, **fields: Any) -> tuple[ScheduledSession, str]:
-    """Insert a session with fresh secrets; returns it and its participant token."""
-    token = secrets.token_urlsafe(24)  # 192 random bits
+def _new_session(fields: dict[str, Any]) -> tuple[ScheduledSession, str]:
+    """A session with its own secrets: the participant's link token (192 random bits),
+    the clinician's host token and the room name; links are stored hashed."""
+    token = secrets.token_urlsafe(24)
     host_token = secrets.token_urlsafe(24)
     row = ScheduledSession(
         public_id=secrets.token_hex(16),
@@ -240,6 +241,12 @@ def create_session(s: Session, **fields: Any) -> tuple[ScheduledSession, str]:
         room_name=secrets.token_urlsafe(18),
         **fields,
     )
+    return row, token
+
+
+def create_session(s: Session, **fields: Any) -> tuple[ScheduledSession, str]:
+    """Insert a session with fresh secrets; returns it and its participant token."""
+    row, token = _new_session(fields)
     s.add(row)
     s.flush()
     return row, token
@@ -247,20 +254,7 @@ def create_session(s: Session, **fields: Any) -> tuple[ScheduledSession, str]:
 
 def create_sessions(s: Session, rows: list[dict[str, Any]]) -> list[ScheduledSession]:
     """Insert many sessions (a series) with one flush: the store batches the INSERTs."""
-    made = []
-    for fields in rows:
-        token, host_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
-        made.append(
-            ScheduledSession(
-                public_id=secrets.token_hex(16),
-                token=token,
-                token_hash=hash_token(token),
-                host_token=host_token,
-                host_token_hash=hash_token(host_token),
-                room_name=secrets.token_urlsafe(18),
-                **fields,
-            )
-        )
+    made = [_new_session(fields)[0] for fields in rows]
     s.add_all(made)
     s.flush()
     return made
