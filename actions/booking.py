@@ -8,6 +8,7 @@ outbox that the worker sends from.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from actions.formatting import cents
+from dialogue.slots import Filled, SlotValueError
 from sessionbot.practice import Practice
 from store import repos
 from store.crypto import keyring
@@ -47,31 +49,31 @@ class Draft:
     amount: Decimal | None
 
 
-def start_from_slots(slots: dict[str, Any], tz: str) -> datetime:
-    """The wall time the clinician gave, in their zone, as an aware datetime."""
-    day = datetime.fromisoformat(slots["date"]).date()
-    hour, minute = (int(x) for x in str(slots["time"]).split(":"))
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo(tz))
-
-
-def draft_from_slots(slots: dict[str, Any], practice: Practice) -> Draft:
-    tz = slots.get("clinician_tz") or practice.default_timezone
-    channel = slots["invite_channel"]
-    paid = bool(slots.get("payment_required"))
-    service = slots.get("service") if paid else None
-    documents = slots.get("documents")
+def draft_from_slots(slots: Mapping[str, Any], practice: Practice) -> Draft:
+    """The draft the slots describe. Raises ValueError (SlotValueError) when an answer it
+    needs is missing or is not what its slot holds."""
+    filled = Filled.of(slots)
+    if filled.date is None or filled.time is None or not filled.participant:
+        raise SlotValueError("the date, the time and the participant are needed")
+    channel = filled.invite_channel
+    if not filled.draft_id or channel is None or channel not in ("email", "sms", "none"):
+        raise SlotValueError("a draft and its invitation are needed")
+    tz = filled.clinician_tz or practice.default_timezone
+    paid = bool(filled.payment_required)
+    service = filled.service if paid else None
     return Draft(
-        draft_id=slots["draft_id"],
-        start=start_from_slots(slots, tz),
+        draft_id=filled.draft_id,
+        # The wall time the clinician gave, in their zone.
+        start=datetime.combine(filled.date, filled.time, tzinfo=ZoneInfo(tz)),
         duration_min=practice.duration_for(service),
-        participant=slots["participant"],
+        participant=filled.participant,
         invite_channel=channel,
-        email=slots.get("email") if channel == "email" else None,
-        phone=slots.get("phone") if channel == "sms" else None,
-        participant_tz=slots.get("participant_tz") or tz,
-        documents=None if documents in (None, "none") else documents,
+        email=filled.email if channel == "email" else None,
+        phone=filled.phone if channel == "sms" else None,
+        participant_tz=filled.participant_tz or tz,
+        documents=None if filled.documents in (None, "none") else filled.documents,
         service=service,
-        amount=Decimal(str(slots["amount"])) if paid and slots.get("amount") else None,
+        amount=filled.amount if paid and filled.amount else None,
     )
 
 

@@ -25,7 +25,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from actions import booking, extraction
-from actions.formatting import initials, money, short_zone, when
+from actions.formatting import clock, initials, money, short_zone, when
+from dialogue.slots import SlotValueError, read_date, read_time
 from sessionbot.practice import Practice
 from store import repos
 from store.models import Clinician, ScheduledSession
@@ -599,22 +600,17 @@ def set_agenda(s: Session, clinician: Clinician, at: str | None) -> Done:
     if at is not None and agenda_clock(at) != at:
         return Done("Give the agenda time as HH:MM, like 07:30. Nothing was changed.", False)
     if clinician.agenda_at == at:
-        said = "off" if at is None else f"at {_clock(at)}"
+        said = "off" if at is None else f"at {clock(read_time(at))}"
         return Done(f"Your morning agenda is already {said}.", changed=False)
     clinician.agenda_at = at
     if at is None:
         return Done("I'll stop sending your morning agenda.", changed=True)
     zone = clinician.tz or "your zone"
     return Done(
-        f"I'll send your agenda every morning at {_clock(at)} ({zone}): the day's sessions, "
-        "and nothing on a day without any.",
+        f"I'll send your agenda every morning at {clock(read_time(at))} ({zone}): the day's "
+        "sessions, and nothing on a day without any.",
         changed=True,
     )
-
-
-def _clock(hhmm: str) -> str:
-    hour, minute = (int(x) for x in hhmm.split(":"))
-    return datetime(2000, 1, 1, hour, minute).strftime("%-I:%M %p")
 
 
 # Edit in one screen ---------------------------------------------------------------------
@@ -673,10 +669,10 @@ def read_edit(
     start: datetime | None = None
     note = None
     try:
-        day = date.fromisoformat(text("date"))
-        hour, minute = (int(x) for x in text("time").split(":"))
-        wall = datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo(tz))
-    except ValueError:
+        day, at = read_date(text("date")), read_time(text("time"))
+        hour, minute = at.hour, at.minute
+        wall = datetime.combine(day, at, tzinfo=ZoneInfo(tz))
+    except SlotValueError:
         problems["date"] = "Pick a date and a time."
     else:
         unchanged = current_start is not None and wall.astimezone(UTC) == current_start

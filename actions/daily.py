@@ -9,13 +9,14 @@ long before each session with its Enter Meeting link.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from actions import commands
 from actions.formatting import initials, when
+from dialogue.slots import read_time
 from sessionbot.practice import Practice
 from store import repos
 
@@ -28,10 +29,9 @@ def agenda_due(agenda_at: str, tz: str, now: datetime) -> tuple[str, datetime] |
     """(the local date, the moment) of the agenda due now, or None outside its window."""
     zone = ZoneInfo(tz)
     today = now.astimezone(zone).date()
-    hour, minute = (int(x) for x in agenda_at.split(":"))
     # A wall time the clocks skip (2:30 on the spring-forward day) is read as the same
     # instant UTC would give: it fires at 3:30 new time, once.
-    due = datetime.combine(today, time(hour, minute), zone).astimezone(UTC)
+    due = datetime.combine(today, read_time(agenda_at), zone).astimezone(UTC)
     if due <= now < due + AGENDA_LATE:
         return today.isoformat(), due
     return None

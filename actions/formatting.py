@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -24,9 +24,9 @@ def when(start: datetime, tz: str, *, with_date: bool = True) -> str:
     return f"{local.strftime('%a, %b %-d, %Y')}, {clock} {abbrev}"
 
 
-def clock(hhmm: str) -> str:
-    hour, minute = (int(x) for x in hhmm.split(":"))
-    return datetime(2000, 1, 1, hour, minute).strftime("%-I:%M %p")
+def clock(at: time) -> str:
+    """'3:30 PM'."""
+    return at.strftime("%-I:%M %p")
 
 
 def phone(e164: str) -> str:

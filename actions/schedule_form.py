@@ -14,8 +14,8 @@ import contextvars
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -31,6 +31,7 @@ from actions.formatting import clock, money, phone, zone_label
 from actions.session_actions import new_draft_events
 from dialogue.domain import FORM as FORM_NAME
 from dialogue.domain import load_domain, parse_payload
+from dialogue.slots import SlotValueError, decode, decoded, encode
 from store import repos
 
 MISSING = object()
@@ -75,9 +76,9 @@ def shown(slot: str, value: Any) -> str:
     if value is None:
         return "none"
     if slot == "date":
-        return date.fromisoformat(str(value)).strftime("%A, %B %-d")
+        return str(decode("date", value).strftime("%A, %B %-d"))
     if slot == "time":
-        return clock(str(value))
+        return clock(decode("time", value))
     if slot == "invite_channel":
         return CHANNEL_WORDS.get(str(value), str(value))
     if slot == "phone":
@@ -91,7 +92,7 @@ def shown(slot: str, value: Any) -> str:
         service = practice.service(str(value))
         return service.name if service else str(value)
     if slot == "amount":
-        return money(value, practice.currency)
+        return money(decode("amount", value), practice.currency)
     if slot == "payment_required":
         return "required" if value else "not required"
     return str(value)
@@ -131,14 +132,7 @@ def understand(tracker: Tracker) -> dict[str, Any]:
     found: dict[str, Any] = {}
     if latest.get("sessionbot_nlu"):
         # The embedded runner's NLU: its entities are already our own reading.
-        for entity in latest.get("entities") or []:
-            name = entity.get("entity")
-            if entity.get("error"):
-                found[name] = {"invalid": entity["error"]}
-            elif name == "choices":
-                found.setdefault("choices", []).append(entity.get("value"))
-            elif name not in found:
-                found[name] = entity.get("value")
+        found = week_words.found_in(latest.get("entities") or [])
     elif fresh_message(tracker):
         found = read_rasa_message(tracker, latest)
     _attach_choices(found)
@@ -228,20 +222,7 @@ def _reading(tracker: Tracker, text: str, requested: str | None) -> dict[str, An
             participant_region=extraction.region_of_zone(tracker.get_slot("participant_tz")),
         ),
     )
-    found = {k: _plain(v) for k, v in result.slots().items()}
-    if result.series is not None:
-        found["series"] = result.series
-    found.update({k: {"invalid": m} for k, m in dict(result.problems).items()})
-    if result.change:
-        found["slot"] = result.change
-    if result.shift:
-        found["shift"] = {"minutes": result.shift.minutes, "days": result.shift.days}
-    found["notes"], found["unread"] = list(result.notes), list(result.unread)
-    found["choices"] = [
-        {"slot": slot, "choices": [list(c) for c in choices]}
-        for slot, choices in dict(result.choices).items()
-    ]
-    return found
+    return result.found()
 
 
 def read_rasa_message(tracker: Tracker, latest: dict[str, Any]) -> dict[str, Any]:
@@ -357,16 +338,6 @@ def _drop_unchanged_candidates(tracker: Tracker) -> None:
         first -= 1
     kept = [e for e in events[first:] if before.get(str(e.get("name"))) != e.get("value")]
     tracker.events = events[:first] + kept
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    if hasattr(value, "strftime"):
-        return value.strftime("%H:%M")
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
 
 
 def is_invalid(value: Any) -> bool:
@@ -539,10 +510,10 @@ class ValidateScheduleForm(FormValidationAction):
         found = self._extract("date", tracker)
         days = (understand(tracker).get("shift") or {}).get("days")
         if days and not found:
-            current = tracker.get_slot("date")
-            if not isinstance(current, str):
+            current = decoded("date", tracker.get_slot("date"))
+            if current is None:
                 return {"date": {"invalid": "There's no date yet to move; which date?"}}
-            return {"date": (date.fromisoformat(current) + timedelta(days=days)).isoformat()}
+            return {"date": encode(current + timedelta(days=days))}
         return found
 
     def extract_time(
@@ -557,18 +528,15 @@ class ValidateScheduleForm(FormValidationAction):
     def _shifted(self, tracker: Tracker, minutes: int) -> dict[str, Any]:
         """ "An hour later", "push it back 30 minutes": the time moved, and the date with it
         when it crosses midnight."""
-        current, day = tracker.get_slot("time"), tracker.get_slot("date")
-        if not isinstance(current, str):
+        current = decoded("time", tracker.get_slot("time"))
+        day = decoded("date", tracker.get_slot("date"))
+        if current is None:
             return {"time": {"invalid": "There's no time yet to move; what time should it be?"}}
-        start_day = (
-            date.fromisoformat(day) if isinstance(day, str) else clinician_now(tracker).date()
-        )
-        hour, minute = (int(x) for x in current.split(":"))
-        moved = datetime(start_day.year, start_day.month, start_day.day, hour, minute)
-        moved += timedelta(minutes=minutes)
-        out: dict[str, Any] = {"time": moved.strftime("%H:%M")}
-        if isinstance(day, str) and moved.date() != start_day:
-            out["date"] = moved.date().isoformat()
+        start_day = day or clinician_now(tracker).date()
+        moved = datetime.combine(start_day, current) + timedelta(minutes=minutes)
+        out: dict[str, Any] = {"time": encode(moved.time())}
+        if day is not None and moved.date() != start_day:
+            out["date"] = encode(moved.date())
         return out
 
     def _say_notes(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
@@ -736,7 +704,7 @@ class ValidateScheduleForm(FormValidationAction):
         if self._requested(tracker, "amount") and self._text(tracker) in KEEP_WORDS:
             service = services().practice.service(tracker.get_slot("service"))
             if service is not None:
-                return {"amount": str(service.price)}
+                return {"amount": encode(service.price)}
         return self._extract("amount", tracker)
 
     # Validation: the rules ----------------------------------------------------------------
@@ -788,8 +756,8 @@ class ValidateScheduleForm(FormValidationAction):
         if is_invalid(value):
             return self._reject(dispatcher, tracker, "date", value)
         try:
-            day = date.fromisoformat(str(value))
-        except ValueError:
+            day: date = decode("date", value)
+        except SlotValueError:
             return self._reject(
                 dispatcher, tracker, "date", "I couldn't read that date. Try “tomorrow” or “Dec 3”."
             )
@@ -805,28 +773,28 @@ class ValidateScheduleForm(FormValidationAction):
             return self._reject(
                 dispatcher, tracker, "date", "That's more than two years ahead. Pick a nearer date."
             )
-        out: dict[str, Any] = {"date": day.isoformat()}
+        out: dict[str, Any] = {"date": encode(day)}
         time_value = tracker.get_slot("time")
-        if isinstance(time_value, str) and self._before(tracker, "time") == time_value:
-            problem = self._start_problem(day, time_value, now)
+        at = decoded("time", time_value)
+        if at is not None and self._before(tracker, "time") == time_value:
+            problem = self._start_problem(day, at, now)
             if problem:
                 error(dispatcher, f"{problem} Please give a time.")
                 out["time"] = None
                 return out
-        self._acknowledge(dispatcher, tracker, "date", day.isoformat())
+        self._acknowledge(dispatcher, tracker, "date", out["date"])
         return out
 
-    def _start_problem(self, day: date, hhmm: str, now: datetime) -> str | None:
+    def _start_problem(self, day: date, at: time, now: datetime) -> str | None:
         """The one rule for a new start (actions/commands.py), in the conversation's words
         for a start that has passed."""
-        hour, minute = (int(x) for x in hhmm.split(":"))
-        check = commands.check_start(day, hour, minute, str(now.tzinfo), now)
+        check = commands.check_start(day, at.hour, at.minute, str(now.tzinfo), now)
         if check.start is not None:
             return None
         if check.skipped:
             return check.problem
         when = "today" if day == now.date() else day.strftime("%B %-d")
-        return f"{clock(hhmm)} {when} has already passed (it's {now.strftime('%-I:%M %p')} now)."
+        return f"{clock(at)} {when} has already passed (it's {clock(now.time())} now)."
 
     def validate_time(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -834,18 +802,15 @@ class ValidateScheduleForm(FormValidationAction):
         if is_invalid(value):
             return self._reject(dispatcher, tracker, "time", value)
         try:
-            hour, minute = (int(x) for x in str(value).split(":"))
-            hhmm = f"{hour:02d}:{minute:02d}"
-            datetime(2000, 1, 1, hour, minute)
-        except ValueError:
+            at: time = decode("time", value)
+        except SlotValueError:
             return self._reject(
                 dispatcher, tracker, "time", "I couldn't read that time. Try “3pm” or “9:30 am”."
             )
-        day_value = tracker.get_slot("date")
-        if isinstance(day_value, str):
-            problem = self._start_problem(
-                date.fromisoformat(day_value), hhmm, clinician_now(tracker)
-            )
+        hhmm = encode(at)
+        day = decoded("date", tracker.get_slot("date"))
+        if day is not None:
+            problem = self._start_problem(day, at, clinician_now(tracker))
             if problem:
                 return self._reject(dispatcher, tracker, "time", f"{problem} Pick a later time.")
         self._acknowledge(dispatcher, tracker, "time", hhmm)
@@ -1000,7 +965,7 @@ class ValidateScheduleForm(FormValidationAction):
         if self._before(tracker, "service") not in (None, service.key) and not self._said(
             tracker, "amount"
         ):
-            out["amount"] = str(service.price)  # a new service starts from its own price
+            out["amount"] = encode(service.price)  # a new service starts from its own price
             self._acknowledge(dispatcher, tracker, "amount", out["amount"])
         return out
 
@@ -1015,8 +980,8 @@ class ValidateScheduleForm(FormValidationAction):
             return self._reject(dispatcher, tracker, "amount", value)
         practice = services().practice
         try:
-            amount = Decimal(str(value))
-        except InvalidOperation:
+            amount: Decimal = decode("amount", value)
+        except SlotValueError:
             return self._reject(
                 dispatcher, tracker, "amount", "I couldn't read that amount. Try “120” or “$95.50”."
             )
@@ -1034,7 +999,7 @@ class ValidateScheduleForm(FormValidationAction):
                 f"{money(amount)} is more than this practice's maximum "
                 f"of {money(practice.max_amount)}.",
             )
-        cents = str(amount.quantize(Decimal("0.01")))
+        cents = encode(amount.quantize(Decimal("0.01")))
         self._acknowledge(dispatcher, tracker, "amount", cents)
         return {"amount": cents}
 

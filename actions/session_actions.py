@@ -10,7 +10,6 @@ the embedded runner does the same steps itself.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import uuid
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ from actions.context import sender_of, services
 from actions.extraction.zones import COMMON_ZONE_CHOICES
 from actions.formatting import money, phone, short_zone, when, zone_label
 from dialogue.domain import FORM, render_response
+from dialogue.slots import decoded
 from store import repos
 
 # Messages that answer nothing: "back" never undoes them.
@@ -208,10 +208,8 @@ class ActionAskTime(AskAction):
     async def ask(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> None:
-        day = None
-        with contextlib.suppress(ValueError):
-            day = datetime.fromisoformat(str(tracker.get_slot("date"))).strftime("%A, %B %-d")
-        on = f" on {day}" if day else ""
+        day = decoded("date", tracker.get_slot("date"))
+        on = f" on {day:%A, %B} {day.day}" if day else ""
         dispatcher.utter_message(
             text=f"What time{on}? (e.g. “3pm”, “9:30 am”, “15:30”)",
             custom={"widget": "timepicker"},
@@ -353,7 +351,6 @@ def summary_lines(
     """The draft in words, as the clinician checks it before Save; the lines of slots
     changed since the last summary they saw are marked."""
     practice = services().practice
-    draft = booking.draft_from_slots(slots, practice)
     mine = slots.get("clinician_tz") or practice.default_timezone
 
     def mark(*names: str) -> str:

@@ -14,11 +14,12 @@ import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from actions import commands, recurrence
 from actions.extraction import Extracted
+from dialogue.slots import decode, encode
 
 # "just once", "no repeat": the draft is one session after all.
 _ONCE = re.compile(
@@ -40,14 +41,63 @@ class Heard(Extracted):
     weeks: int | None = None
     agenda: str | None = None
 
+    def found(self) -> dict[str, Any]:
+        """The reading as the form takes it, each value as a tracker keeps it (JSON): the
+        slots found, a refused one as {"invalid": why}, and what goes with them (the
+        slot to change, a shift, notes, unread words, readings to choose from, a series,
+        a week request)."""
+        found: dict[str, Any] = {k: encode(v) for k, v in self.slots().items()}
+        found.update({k: {"invalid": why} for k, why in dict(self.problems).items()})
+        for name in ("series", "weeks", "agenda", "shift", "notes", "unread"):
+            value = getattr(self, name)
+            if value:
+                found[name] = encode(value)
+        if self.change:
+            found["slot"] = self.change
+        choices = [{"slot": k, "choices": encode(c)} for k, c in dict(self.choices).items()]
+        if choices:
+            found["choices"] = choices
+        return found
+
+    def entities(self) -> list[dict[str, Any]]:
+        """The reading as the entities of Rasa's parse data (what the embedded runner's
+        NLU hands a turn); `found_in` reads them back."""
+        entities: list[dict[str, Any]] = []
+        for name, value in self.found().items():
+            if name == "choices":
+                entities += [{"entity": "choices", "value": entry} for entry in value]
+            elif isinstance(value, dict) and "invalid" in value:
+                entities.append({"entity": name, "value": None, "error": value["invalid"]})
+            else:
+                entities.append({"entity": name, "value": value})
+        return entities
+
+
+def found_in(entities: list[Any]) -> dict[str, Any]:
+    """A reading back from its entities (`Heard.entities`, or a button's payload)."""
+    found: dict[str, Any] = {}
+    for entity in entities:
+        if not isinstance(entity, dict):
+            continue
+        name = entity.get("entity")
+        if not isinstance(name, str):
+            continue
+        if entity.get("error"):
+            found[name] = {"invalid": entity["error"]}
+        elif name == "choices":
+            found.setdefault("choices", []).append(entity.get("value"))
+        elif name not in found:
+            found[name] = entity.get("value")
+    return found
+
 
 def series_value(found: recurrence.Recurrence) -> dict[str, Any]:
-    """A recurrence as a slot holds it (JSON: the tracker is stored and sent as JSON)."""
+    """A recurrence as the series slot holds it (without the spans it was read from)."""
     return {
         "interval": found.interval,
         "weekday": found.weekday,
         "count": found.count,
-        "until": found.until.isoformat() if found.until else None,
+        "until": encode(found.until),
     }
 
 
@@ -61,7 +111,7 @@ def series_of(value: Any) -> recurrence.Recurrence | None:
             interval=int(1 if value.get("interval") is None else value["interval"]),
             weekday=None if value.get("weekday") is None else int(value["weekday"]),
             count=None if value.get("count") is None else int(value["count"]),
-            until=date.fromisoformat(until) if isinstance(until, str) and until else None,
+            until=decode("date", until) if until else None,
         )
     except (TypeError, ValueError, OverflowError):
         return None

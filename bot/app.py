@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
@@ -38,6 +38,7 @@ from bot.inbox import Inbox
 from bot.manifest import BOT_SCOPES
 from dialogue.domain import BotMessage
 from dialogue.runner import Reply, Who
+from dialogue.slots import read_date, read_time
 from sessionbot.parts import Parts
 from store import repos
 
@@ -598,11 +599,12 @@ class SlackFace:
         if not clock:
             return meta, None, {"time": "Pick a time."}
         try:
-            day_value = date.fromisoformat(day)
-            hour, minute = (int(x) for x in clock.split(":"))
+            day_value, at = read_date(day), read_time(clock)
             zone = str(meta.get("tz") or "UTC")
             now = datetime.now(UTC)
-            check = commands.check_start(day_value, hour, minute, zone, now, self.parts.practice)
+            check = commands.check_start(
+                day_value, at.hour, at.minute, zone, now, self.parts.practice
+            )
         except (ValueError, KeyError):
             return meta, None, {"date": "Pick a date and a time from the lists."}
         if check.start is None:

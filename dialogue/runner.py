@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from datetime import time as dt_time
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -25,6 +24,7 @@ from rasa_sdk.executor import ActionExecutor
 
 from dialogue.domain import FORM, BotMessage, load_domain, message_from_dispatch, parse_payload
 from dialogue.domain import render_response as render
+from dialogue.tracker import Held, TrackerState
 from store import repos
 from store.db import Store
 
@@ -33,8 +33,6 @@ MISSES_BEFORE_HELP = 3
 # and reading is linear in the length, but a 100,000-character paste still costs CPU that
 # other clinicians' turns are waiting for.
 MAX_MESSAGE_CHARS = 4000
-HISTORY_DEPTH = 20
-TURN_IDS_KEPT = 50
 LIST_WORDS = {
     "sessions",
     "my sessions",
@@ -67,13 +65,18 @@ INTENT_NAMES = {"restart": "start_over", "back": "go_back"}
 
 
 class Understanding(Protocol):
-    """What NLU found in a message: an intent, slot values, problems, a slot to change."""
+    """What NLU found in a message: an intent, a slot to change, the slot values, and
+    all of it as the entities of Rasa's parse data (JSON, as a tracker keeps it)."""
 
-    intent: str | None
-    change: str | None
-    problems: Any
+    @property
+    def intent(self) -> str | None: ...
+
+    @property
+    def change(self) -> str | None: ...
 
     def slots(self) -> dict[str, object]: ...
+
+    def entities(self) -> list[dict[str, Any]]: ...
 
 
 NLU = Callable[[str, datetime, "str | None"], Understanding]
@@ -117,22 +120,7 @@ def _run(coro: Any) -> Any:
     return loop.run_until_complete(coro)
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return list(value)
-    if hasattr(value, "__dataclass_fields__"):
-        return {name: getattr(value, name) for name in value.__dataclass_fields__}
-    if isinstance(value, dt_time):
-        return value.strftime("%H:%M")
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if value.__class__.__name__ == "Decimal":
-        return str(value)
-    return value
-
-
 # The clinician's own zone, asked once before anything else when Slack gives none.
-HELD_KEY = "held_for_own_zone"
 ZoneReader = Callable[[str], "tuple[str, str] | None"]  # text -> (IANA zone, its label)
 
 
@@ -173,9 +161,9 @@ class Runner:
             clinician, saved = repos.open_conversation(
                 s, who.team_id, who.user_id, tz=who.tz, display_name=who.display_name
             )
-            state = saved or self._new_state(who)
-            if turn_id and turn_id in state["turn_ids"]:
-                return Reply(duplicate=True, phase=state["phase"])
+            state = self._state(saved, who)
+            if state.seen(turn_id):
+                return Reply(duplicate=True, phase=state.phase)
             tz = clinician.tz or who.tz or self.default_tz
             turn = _Turn(self, state, who, tz)
             if len(text) > MAX_MESSAGE_CHARS:
@@ -183,13 +171,12 @@ class Runner:
             else:
                 with self.store.bound(s):
                     turn.run(text)
-            if turn_id:
-                state["turn_ids"] = [*state["turn_ids"], turn_id][-TURN_IDS_KEPT:]
-            repos.save_tracker(s, clinician.id, state)
+            state.remember(turn_id)
+            repos.save_tracker(s, clinician.id, state.to_json())
         return Reply(
             messages=turn.messages,
-            phase=state["phase"],
-            requested_slot=state["slots"].get("requested_slot"),
+            phase=state.phase,
+            requested_slot=state.requested_slot,
             saved_session_id=turn.saved_session_id,
         )
 
@@ -204,48 +191,43 @@ class Runner:
             clinician = repos.get_clinician(s, who.team_id, who.user_id, lock=True)
             if clinician.tz:  # told meanwhile (another process, another click)
                 return ZoneGate(zone=clinician.tz)
-            state = repos.load_tracker(s, clinician.id) or self._new_state(who)
-            if turn_id in state["turn_ids"]:
+            state = self._state(repos.load_tracker(s, clinician.id), who)
+            if state.seen(turn_id):
                 return ZoneGate()
-            state["turn_ids"] = [*state["turn_ids"], turn_id][-TURN_IDS_KEPT:]
-            held = state.get(HELD_KEY)
+            state.remember(turn_id)
+            held = state.held
             asked = "utter_ask_own_zone" if held is None else "utter_own_zone_again"
             gate = ZoneGate(question=render(asked, {}))
             if held is None:
-                state[HELD_KEY] = {"text": text, "turn_id": turn_id}
+                state.held = Held(text=text, turn_id=turn_id)
             else:
                 found = self.read_zone(text) if self.read_zone else None
                 if found is not None:
                     zone, label = found
                     clinician.tz = zone
-                    del state[HELD_KEY]
+                    state.held = None
                     thanks = render("utter_own_zone_thanks", {"zone_label": label})
-                    gate = ZoneGate(zone=zone, pending=held["text"], question=thanks)
-            repos.save_tracker(s, clinician.id, state)
+                    gate = ZoneGate(zone=zone, pending=held.text, question=thanks)
+            repos.save_tracker(s, clinician.id, state.to_json())
             return gate
 
-    def state_of(self, who: Who) -> dict[str, Any] | None:
+    def state_of(self, who: Who) -> TrackerState | None:
         with self.store.unit() as s:
             clinician = repos.get_clinician(s, who.team_id, who.user_id)
-            return repos.load_tracker(s, clinician.id)
+            saved = repos.load_tracker(s, clinician.id)
+            return None if saved is None else self._state(saved, who)
 
-    def _new_state(self, who: Who) -> dict[str, Any]:
-        return {
-            "sender_id": who.sender_id,
-            "phase": "idle",
-            "slots": {},
-            "history": [],
-            "misses": {},
-            "turn_ids": [],
-            "last_saved": None,
-        }
+    def _state(self, saved: dict[str, Any] | None, who: Who) -> TrackerState:
+        if saved is None:
+            return TrackerState(sender_id=who.sender_id)
+        return TrackerState.from_json(saved, who.sender_id)
 
     # Calling actions the way a Rasa server does ------------------------------------------
 
     def call_action(
         self,
         name: str,
-        state: dict[str, Any],
+        state: TrackerState,
         latest: dict[str, Any],
         extracted: dict[str, Any] | None = None,
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -256,8 +238,8 @@ class Runner:
             {"event": "slot", "name": k, "value": v} for k, v in (extracted or {}).items()
         ]
         tracker = {
-            "sender_id": state["sender_id"],
-            "slots": {**state["slots"], **(extracted or {})},
+            "sender_id": state.sender_id,
+            "slots": {**state.slots, **(extracted or {})},
             "latest_message": latest,
             "events": [
                 {"event": "user", "text": latest.get("text"), "parse_data": latest},
@@ -265,12 +247,12 @@ class Runner:
             ],
             "paused": False,
             "followup_action": None,
-            "active_loop": {"name": FORM} if state["phase"] != "idle" else {},
+            "active_loop": {"name": FORM} if state.phase != "idle" else {},
             "latest_action_name": "action_listen",
         }
         payload = {
             "next_action": name,
-            "sender_id": state["sender_id"],
+            "sender_id": state.sender_id,
             "tracker": tracker,
             "domain": self.domain,
             "version": rasa_sdk.__version__,
@@ -284,7 +266,7 @@ class Runner:
 class _Turn:
     """The work of one message: what the runner decides, step by step."""
 
-    def __init__(self, runner: Runner, state: dict[str, Any], who: Who, tz: str) -> None:
+    def __init__(self, runner: Runner, state: TrackerState, who: Who, tz: str) -> None:
         self.runner = runner
         self.state = state
         self.who = who
@@ -294,11 +276,11 @@ class _Turn:
 
     @property
     def slots(self) -> dict[str, Any]:
-        return self.state["slots"]
+        return self.state.slots
 
     @property
     def phase(self) -> str:
-        return self.state["phase"]
+        return self.state.phase
 
     def run(self, text: str) -> None:
         text = text.strip()
@@ -345,22 +327,7 @@ class _Turn:
             }
         now = datetime.now(ZoneInfo(self.tz))
         found = self.runner.nlu(text, now, requested)
-        entities = [
-            {"entity": k, "value": _jsonable(v), "extractor": "sessionbot"}
-            for k, v in found.slots().items()
-        ]
-        entities += [
-            {"entity": k, "value": None, "error": msg, "extractor": "sessionbot"}
-            for k, msg in dict(found.problems).items()
-        ]
-        for name, choices in dict(getattr(found, "choices", {}) or {}).items():
-            entities.append({"entity": "choices", "value": {"slot": name, "choices": choices}})
-        for extra in ("shift", "notes", "unread", "series", "weeks", "agenda"):
-            value = getattr(found, extra, None)
-            if value:
-                entities.append({"entity": extra, "value": _jsonable(value)})
-        if found.change:
-            entities.append({"entity": "slot", "value": found.change})
+        entities = found.entities()
         named: str | None = INTENT_NAMES.get(found.intent or "", found.intent)
         intent = named or ("change" if found.change else "inform")
         if intent in ("save", "affirm") and found.slots():
@@ -388,15 +355,15 @@ class _Turn:
         self._ask_next()
 
     def _on_go_back(self, latest: dict[str, Any]) -> None:
-        history = self.state["history"]
+        history = self.state.history
         if self.phase == "idle" or not history:
             self._say("utter_nothing_to_undo")
             if self.phase != "idle":
                 self._ask_next()
             return
         previous = history.pop()
-        self.state["slots"] = previous
-        self.state["phase"] = "form"
+        self.state.slots = previous
+        self.state.phase = "form"
         self._say("utter_went_back")
         self._continue_form()
 
@@ -443,9 +410,9 @@ class _Turn:
         self._snapshot()
         for name in self._dependents(slot):
             self.slots[name] = None
-        self.state["phase"] = "form"
+        self.state.phase = "form"
         self.slots["requested_slot"] = slot
-        self.state["misses"].pop(slot, None)
+        self.state.misses.pop(slot, None)
         self._ask(slot)
 
     def _on_save(self, latest: dict[str, Any]) -> None:
@@ -456,11 +423,11 @@ class _Turn:
             if saved:
                 self.saved_session_id = saved
                 self._reset()
-                self.state["last_saved"] = draft
+                self.state.last_saved = draft
                 # What "same time next week" repeats (as a Rasa tracker keeps this slot).
                 self.slots["saved_session_id"] = saved
             return
-        if self.phase == "idle" and self.state.get("last_saved"):
+        if self.phase == "idle" and self.state.last_saved:
             self._say("utter_already_saved")
             return
         if self.phase == "form":
@@ -484,21 +451,21 @@ class _Turn:
         self._apply(events)
         requested = self.slots.get("requested_slot")
         if requested is None:
-            self.state["phase"] = "confirm"
-            self.state["misses"] = {}
+            self.state.phase = "confirm"
+            self.state.misses = {}
             self._show_summary()
             return
-        self.state["phase"] = "form"
+        self.state.phase = "form"
         if any(m.kind == "error" for m in self.messages):
             self._offer_again(requested)
             if before is not None and requested == before:
-                misses = self.state["misses"]
+                misses = self.state.misses
                 misses[before] = misses.get(before, 0) + 1
                 if misses[before] % MISSES_BEFORE_HELP == 0:
                     self._say("utter_too_many_misses")
                     self._say(f"utter_formats_{before}")
             return
-        self.state["misses"].pop(before or "", None)
+        self.state.misses.pop(before or "", None)
         self._ask(requested)
 
     def _extract_slots(self, latest: dict[str, Any]) -> dict[str, Any]:
@@ -575,17 +542,17 @@ class _Turn:
         self._apply(events)
         requested = self.slots.get("requested_slot")
         if requested is None:
-            self.state["phase"] = "confirm"
+            self.state.phase = "confirm"
             self._show_summary()
         else:
-            self.state["phase"] = "form"
+            self.state.phase = "form"
             self._ask(requested)
 
     def _start_form(self, *, greet: bool = True) -> None:
-        self.state["phase"] = "form"
-        self.state["history"] = []
-        self.state["misses"] = {}
-        self.state["last_saved"] = None
+        self.state.phase = "form"
+        self.state.history = []
+        self.state.misses = {}
+        self.state.last_saved = None
         self.slots.clear()
         self.slots["clinician_tz"] = self.tz
         self.slots["draft_id"] = uuid.uuid4().hex
@@ -593,15 +560,13 @@ class _Turn:
             self._say("utter_greet")
 
     def _reset(self) -> None:
-        self.state["phase"] = "idle"
-        self.state["history"] = []
-        self.state["misses"] = {}
+        self.state.phase = "idle"
+        self.state.history = []
+        self.state.misses = {}
         self.slots.clear()
 
     def _snapshot(self) -> None:
-        history = self.state["history"]
-        history.append(dict(self.slots))
-        del history[:-HISTORY_DEPTH]
+        self.state.snapshot()
 
     def _apply(self, events: list[dict[str, Any]]) -> None:
         for event in events:

@@ -54,7 +54,7 @@ class Shell:
     def _show_pending(self, stdout: TextIO) -> None:
         """After a restart, say where the conversation stands."""
         state = self.runner.state_of(self.who)
-        if state and state.get("phase") in ("form", "confirm"):
+        if state and state.phase in ("form", "confirm"):
             stdout.write("bot> We were in the middle of scheduling a session; let's go on.\n")
             for message in self.runner.handle(self.who, "/help").messages[1:]:
                 self._print(message, stdout)

@@ -208,24 +208,17 @@ def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def nlu_record(text: str, found: Any) -> dict[str, Any]:
-    record: dict[str, Any] = {"text": text}
-    for key, value in found.slots().items():
-        if key == "date":
-            record[key] = value.isoformat()
-        elif key == "time":
-            record[key] = value.strftime("%H:%M")
-        elif isinstance(value, Decimal):
-            record[key] = str(value)
-        else:
-            record[key] = value
+    from dialogue.slots import encode
+
+    record: dict[str, Any] = {"text": text, **encode(found.slots())}
     # What else the conversation would act on or say back, only when there is any.
     shift = getattr(found, "shift", None)
     if shift is not None:
-        record["shift"] = {"minutes": shift.minutes, "days": shift.days}
+        record["shift"] = encode(shift)
     for extra in ("problems", "choices", "notes", "unread"):
         value = getattr(found, extra, None)
         if value:
-            record[extra] = dict(value) if extra in ("problems", "choices") else list(value)
+            record[extra] = encode(value)
     return record
 
 

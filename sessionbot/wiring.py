@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from actions import context, extraction, make_executor, week_words
 from actions.formatting import zone_label
@@ -17,11 +16,11 @@ from store.db import Store
 __all__ = ["Parts", "build", "make_nlu"]  # Parts lives in sessionbot.parts; kept here too
 
 
-def make_nlu(practice: Practice) -> Callable[[str, datetime, str | None], Any]:
+def make_nlu(practice: Practice) -> Callable[[str, datetime, str | None], week_words.Heard]:
     packages = {p.key: p.name for p in practice.documents}
     services = {s.key: s.name for s in practice.services}
 
-    def nlu(text: str, now: datetime, requested_slot: str | None) -> extraction.Extracted:
+    def nlu(text: str, now: datetime, requested_slot: str | None) -> week_words.Heard:
         return week_words.read(text, now, lambda words: slots(words, now, requested_slot))
 
     def slots(text: str, now: datetime, requested_slot: str | None) -> extraction.Extracted:

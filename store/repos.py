@@ -150,7 +150,7 @@ def load_tracker(s: Session, clinician_id: int) -> dict[str, Any] | None:
 
 
 def save_tracker(s: Session, clinician_id: int, state: dict[str, Any]) -> None:
-    text = json.dumps(state, separators=(",", ":"), default=str)
+    text = json.dumps(state, separators=(",", ":"))
     row = _tracker_row(s, clinician_id)  # usually already in the unit's identity map
     if row is None:
         row = Tracker(clinician_id=clinician_id, state=text)

@@ -188,7 +188,7 @@ def test_stray_words_never_become_the_participant(chat: Chat, clock) -> None:
     reply = chat.say("schedule sth for thu 4pm")
     assert reply.requested_slot == "participant"
     reply = chat.say("that's for Mr. Alvarez")
-    assert chat.parts.runner.state_of(chat.who)["slots"]["participant"] == "Mr. Alvarez"
+    assert chat.parts.runner.state_of(chat.who).slots["participant"] == "Mr. Alvarez"
     chat.say("no invite")
     reply = chat.say("same as mine")
     reply = chat.say("skip documents")
@@ -203,7 +203,7 @@ def test_a_known_contact_typed_in_lower_case_is_recognised(chat: Chat, clock) ->
     chat.say("same")
     chat.say("save")
     reply = chat.say("jane doe friday 10am")
-    slots = chat.parts.runner.state_of(chat.who)["slots"]
+    slots = chat.parts.runner.state_of(chat.who).slots
     assert slots["participant"] == "Jane Doe"
     assert slots["phone"] == "+16175550101"
     assert not any("didn't understand" in n for n in notes(reply))
@@ -227,11 +227,11 @@ def test_save_refuses_a_draft_that_differs_from_the_summary_shown(chat: Chat, cl
     chat.say("JD tomorrow 3pm no invitation, no documents")
     chat.say("same")
     state = chat.parts.runner.state_of(chat.who)
-    assert state["slots"]["summary_shown"]["time"] == "15:00"
+    assert state.slots["summary_shown"]["time"] == "15:00"
     with chat.parts.store.unit() as s:  # a draft changed behind the clinician's back
         clinician = repos.get_clinician(s, chat.who.team_id, chat.who.user_id)
-        state["slots"]["time"] = "16:00"
-        repos.save_tracker(s, clinician.id, state)
+        state.slots["time"] = "16:00"
+        repos.save_tracker(s, clinician.id, state.to_json())
     reply = chat.say("save")
     assert reply.saved_session_id is None
     assert "changed since the summary" in reply.text
@@ -255,19 +255,19 @@ def test_an_unplaced_word_may_be_named_the_participant_with_a_button(chat: Chat,
     (offer,) = [m for m in reply.messages if m.kind == "note"]
     assert offer.text == "I didn't understand “blorpx”."
     reply = chat.click(reply, "“blorpx” is the participant")
-    assert chat.parts.runner.state_of(chat.who)["slots"]["participant"] == "blorpx"
+    assert chat.parts.runner.state_of(chat.who).slots["participant"] == "blorpx"
     assert reply.requested_slot == "participant_tz"
 
 
 def test_lower_case_initials_opening_a_message_are_the_participant(chat: Chat, clock) -> None:
     reply = chat.say("jd tmrw 2p no invite no forms")
-    assert chat.parts.runner.state_of(chat.who)["slots"]["participant"] == "jd"
+    assert chat.parts.runner.state_of(chat.who).slots["participant"] == "jd"
     assert not notes(reply)
 
 
 def test_a_name_stops_at_a_comma(chat: Chat, clock) -> None:
     reply = chat.say("tomorrow 9am with Lee Chen, text +1 (415) 555-0123, she's in SF, no docs")
-    slots = chat.parts.runner.state_of(chat.who)["slots"]
+    slots = chat.parts.runner.state_of(chat.who).slots
     assert (slots["participant"], slots["invite_channel"]) == ("Lee Chen", "sms")
     assert slots["participant_tz"] == "America/Los_Angeles"
     assert reply.phase == "confirm"
@@ -290,7 +290,7 @@ def test_at_7_is_asked_when_the_practice_sees_clients_at_both_7s(
     reply = chat.say("JD tomorrow at 7, no invite, no documents")
     assert "Do you mean 7:00 AM or 7:00 PM?" in reply.text
     reply = chat.click(reply, "7:00 PM")
-    assert chat.parts.runner.state_of(chat.who)["slots"]["time"] == "19:00"
+    assert chat.parts.runner.state_of(chat.who).slots["time"] == "19:00"
 
 
 def test_payment_dropped_and_added_back_at_the_summary(paying: Chat, clock) -> None:
@@ -308,4 +308,4 @@ def test_an_answer_to_another_question_is_said_not_taken_silently(chat: Chat, cl
     assert "Participant's time zone: Berlin (Europe/Berlin)." in acks(reply)
     assert reply.requested_slot == "phone"
     reply = chat.say("030 1234567")  # a Berlin number, read in the participant's country
-    assert chat.parts.runner.state_of(chat.who)["slots"]["phone"] == "+49301234567"
+    assert chat.parts.runner.state_of(chat.who).slots["phone"] == "+49301234567"

@@ -51,7 +51,7 @@ def test_a_custom_mapping_with_an_action_is_run_before_the_form(parts, clock) ->
     who = Who("T_TEST", "U_MAP", tz="America/New_York")
     parts.runner.handle(who, "JD tomorrow 3pm no invitation")
     state = parts.runner.state_of(who)
-    assert state["slots"]["participant_tz"] == "Europe/London"
+    assert state.slots["participant_tz"] == "Europe/London"
     assert GuessZone.calls == 1  # once a turn, like Rasa's action_extract_slots
 
 
@@ -67,5 +67,5 @@ def test_a_from_intent_mapping_fills_its_slot(parts, clock) -> None:
     who = Who("T_TEST", "U_MAP2", tz="America/New_York")
     parts.runner.handle(who, "JD tomorrow 3pm")
     reply = parts.runner.handle(who, "yes")
-    assert parts.runner.state_of(who)["slots"]["invite_channel"] == "email"
+    assert parts.runner.state_of(who).slots["invite_channel"] == "email"
     assert reply.text == "What's JD's e-mail address?"

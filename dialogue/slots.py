@@ -1,0 +1,171 @@
+"""Slot values: how each is written into a tracker and read back, in one place.
+
+A tracker holds JSON: the embedded runner's is stored encrypted as JSON, a Rasa server's
+is sent to the action server as JSON. So a value is written with `encode` wherever it
+enters one (what our NLU read from a message, what a validation sets, a button's
+payload) and read with `decode`, or all of a draft at once with `Filled.of`, wherever a
+rule needs it as what it is: a date, a clock time, an amount of money. `READERS` says
+what each slot holds; nothing else in the code parses a slot's JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+
+class SlotValueError(ValueError):
+    """A tracker value that is not what its slot holds (a hand-made button payload, a
+    tracker written by something else)."""
+
+
+def encode(value: object) -> Any:
+    """A value as the tracker keeps it: a date as 2026-12-03, a clock time as 15:30, money
+    as its decimal string ('95.50'), dataclasses as objects, tuples as lists."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    if isinstance(value, Decimal):
+        return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): encode(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [encode(v) for v in value]
+    raise TypeError(f"a slot cannot hold a {type(value).__name__}")
+
+
+def read_date(raw: Any) -> date:
+    if isinstance(raw, date) and not isinstance(raw, datetime):
+        return raw
+    if isinstance(raw, str):
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            pass
+    raise SlotValueError("not a date")
+
+
+def read_time(raw: Any) -> time:
+    if isinstance(raw, time):
+        return raw.replace(second=0, microsecond=0, tzinfo=None)
+    if isinstance(raw, str):
+        hour, sep, minute = raw.partition(":")
+        if sep and hour.isdigit() and minute.isdigit() and len(minute) == 2:
+            try:
+                return time(int(hour), int(minute))
+            except ValueError:
+                pass
+    raise SlotValueError("not a clock time")
+
+
+def read_money(raw: Any) -> Decimal:
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float, Decimal)):
+        raise SlotValueError("not an amount")
+    try:
+        amount = Decimal(str(raw).strip())
+    except InvalidOperation:
+        raise SlotValueError("not an amount") from None
+    if not amount.is_finite():
+        raise SlotValueError("not an amount")
+    return amount
+
+
+def read_flag(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    raise SlotValueError("not yes or no")
+
+
+def read_text(raw: Any) -> str:
+    if isinstance(raw, str):
+        return raw
+    raise SlotValueError("not text")
+
+
+def read_id(raw: Any) -> int:
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.isdigit():
+        return int(raw)
+    raise SlotValueError("not an id")
+
+
+def read_object(raw: Any) -> dict[str, Any]:
+    if isinstance(raw, dict):
+        return raw
+    raise SlotValueError("not an object")
+
+
+READERS: dict[str, Callable[[Any], Any]] = {
+    "date": read_date,
+    "time": read_time,
+    "amount": read_money,
+    "payment_required": read_flag,
+    "participant": read_text,
+    "invite_channel": read_text,
+    "email": read_text,
+    "phone": read_text,
+    "participant_tz": read_text,
+    "documents": read_text,
+    "service": read_text,
+    "clinician_tz": read_text,
+    "draft_id": read_text,
+    "saved_session_id": read_text,
+    "requested_slot": read_text,
+    "contact_id": read_id,
+    "summary_shown": read_object,
+    # A series is an object here; actions/week_words.series_of reads it as a recurrence
+    # (and refuses one no clinician could have said). "once" drops one.
+    "series": lambda raw: raw if isinstance(raw, (dict, str)) else read_object(raw),
+}
+
+
+def decode(slot: str, raw: Any) -> Any:
+    """The slot's value as what it is (None stays None); SlotValueError when it is not."""
+    if raw is None:
+        return None
+    reader = READERS.get(slot)
+    return raw if reader is None else reader(raw)
+
+
+def decoded(slot: str, raw: Any) -> Any:
+    """As `decode`, but a value that is not what its slot holds reads as not given."""
+    try:
+        return decode(slot, raw)
+    except SlotValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Filled:
+    """A draft's slots, each as what it is (None where not given)."""
+
+    date: dt.date | None = None
+    time: dt.time | None = None
+    participant: str | None = None
+    invite_channel: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    participant_tz: str | None = None
+    documents: str | None = None
+    payment_required: bool | None = None
+    service: str | None = None
+    amount: Decimal | None = None
+    clinician_tz: str | None = None
+    contact_id: int | None = None
+    draft_id: str | None = None
+
+    @classmethod
+    def of(cls, slots: Mapping[str, Any]) -> Filled:
+        """Raises SlotValueError when a slot holds what it cannot."""
+        return cls(**{f.name: decode(f.name, slots.get(f.name)) for f in dataclasses.fields(cls)})
