@@ -9,9 +9,12 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 
 # One zone vocabulary for reading, showing and saying zones: it lives with the extraction.
-from actions.extraction.zones import short_zone, zone_label
+from actions.extraction.zones import generic_abbreviation, short_zone, zone_label
 
-__all__ = ["cents", "clock", "initials", "money", "phone", "short_zone", "when", "zone_label"]
+__all__ = [
+    "cents", "clock", "generic_abbreviation", "initials", "money", "phone", "short_zone",
+    "when", "zone_label",
+]  # fmt: skip
 
 
 def when(start: datetime, tz: str, *, with_date: bool = True) -> str:

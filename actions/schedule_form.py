@@ -985,20 +985,9 @@ class ValidateScheduleForm(FormValidationAction):
             return self._reject(
                 dispatcher, tracker, "amount", "I couldn't read that amount. Try “120” or “$95.50”."
             )
-        if amount <= 0:
-            return self._reject(dispatcher, tracker, "amount", "The amount must be more than $0.")
-        if amount != amount.quantize(Decimal("0.01")):
-            return self._reject(
-                dispatcher, tracker, "amount", "Amounts go to the cent, like $95.50."
-            )
-        if amount > practice.max_amount:
-            return self._reject(
-                dispatcher,
-                tracker,
-                "amount",
-                f"{money(amount)} is more than this practice's maximum "
-                f"of {money(practice.max_amount)}.",
-            )
+        problem = commands.amount_problem(amount, practice)  # the one rule, as the Edit form
+        if problem:
+            return self._reject(dispatcher, tracker, "amount", problem)
         cents = encode(amount.quantize(Decimal("0.01")))
         self._acknowledge(dispatcher, tracker, "amount", cents)
         return {"amount": cents}

@@ -12,19 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from actions.formatting import short_zone
-
-# The generic (season-free) abbreviations people use in North America.
-_GENERIC = {
-    "America/New_York": "ET",
-    "America/Detroit": "ET",
-    "America/Chicago": "CT",
-    "America/Denver": "MT",
-    "America/Phoenix": "MST",
-    "America/Los_Angeles": "PT",
-    "America/Anchorage": "AKT",
-    "Pacific/Honolulu": "HT",
-}
+from actions.formatting import generic_abbreviation, short_zone
 
 SUBJECTS = {
     "invitation": "Invitation: video session on {day}",
@@ -78,7 +66,7 @@ class EmailText:
 def short_time(start: datetime, tz: str) -> str:
     """'Tue Dec 1, 12:00 PM PT' (for texts)."""
     local = start.astimezone(ZoneInfo(tz))
-    abbrev = _GENERIC.get(tz) or local.tzname() or short_zone(tz)
+    abbrev = generic_abbreviation(tz) or local.tzname() or short_zone(tz)
     if abbrev.startswith(("+", "-")):
         abbrev = short_zone(tz)
     return f"{local.strftime('%a %b %-d')}, {local.strftime('%-I:%M %p')} {abbrev}"

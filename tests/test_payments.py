@@ -248,6 +248,20 @@ def test_after_a_full_refund_pay_now_makes_a_new_checkout_and_the_old_one_is_no_
     assert row["payment_status"] == "paid" and row["amount_refunded"] is None
 
 
+def test_coming_back_from_a_refunded_checkout_says_refunded_not_received_or_processing(
+    client: TestClient, fake: FakeStripe, app_parts: Parts, booked: Booked
+) -> None:
+    old = paid(client, fake, booked)
+    assert client.get(f"{booked.path}/paid").headers["location"].endswith("?m=paid")
+    post(client, fake, fake.refund(old))
+    back = client.get(f"{booked.path}/paid").headers["location"]  # a reload, an old tab
+    assert "?m=" not in back
+    page = client.get(back).text
+    assert "Your payment of $180.00 was refunded to you" in page
+    assert "Payment received" not in page and "being processed" not in page
+    assert session_row(app_parts, booked.public_id).payment_status == "refunded"
+
+
 # Expired and failed Checkouts ----------------------------------------------------------
 
 

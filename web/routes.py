@@ -317,7 +317,7 @@ class Page:
         session = await run_in_threadpool(self.load, token)
         if session is None:
             return self.not_found()
-        if session.payment_status == "paid":
+        if session.payment_status in ("paid", "partially_refunded"):
             return self.redirect(_path(token) + "?m=paid")
         if session.payment_ref and self.payments is not None:
             try:
@@ -328,7 +328,13 @@ class Page:
                 checkout = None
             if checkout is not None and checkout.paid:
                 await run_in_threadpool(self.record, session.public_id, checkout)
-                return self.redirect(_path(token) + "?m=paid")
+                session = await run_in_threadpool(self.load, token) or session
+                if session.payment_status == "paid":
+                    return self.redirect(_path(token) + "?m=paid")
+        if session.payment_status == "refunded":
+            # Back from a Checkout whose payment was refunded since (a reload, an old tab):
+            # the page itself says so and offers Pay Now; no notice of a payment.
+            return self.redirect(_path(token))
         return self.redirect(_path(token) + "?m=payment-processing")
 
     async def stripe_webhook(self, request: Request) -> Response:

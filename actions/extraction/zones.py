@@ -25,28 +25,33 @@ from actions.extraction.times import Ambiguous
 @dataclass(frozen=True)
 class ZoneName:
     """How one zone is named: ``short`` in messages, ``label`` in lists, ``words`` and
-    ``abbreviations`` as typed."""
+    ``abbreviations`` as typed, ``generic`` the season-free abbreviation a short text
+    writes after a time ("3:00 PM ET")."""
 
     short: str
     label: str
     words: tuple[str, ...] = ()
     abbreviations: tuple[str, ...] = ()
+    generic: str | None = None
 
 
 VOCABULARY: dict[str, ZoneName] = {
     "America/New_York": ZoneName("Eastern", "Eastern Time",
                                  ("eastern", "new york", "nyc", "dc", "philly"),
-                                 ("ET", "EST", "EDT")),
+                                 ("ET", "EST", "EDT"), generic="ET"),
+    "America/Detroit": ZoneName("Detroit", "Detroit", generic="ET"),
     "America/Chicago": ZoneName("Central", "Central Time", ("central", "chicago"),
-                                ("CT", "CST", "CDT")),
-    "America/Denver": ZoneName("Mountain", "Mountain Time", ("mountain",), ("MT", "MST", "MDT")),
-    "America/Phoenix": ZoneName("Arizona", "Arizona Time", ("arizona",)),
+                                ("CT", "CST", "CDT"), generic="CT"),
+    "America/Denver": ZoneName("Mountain", "Mountain Time", ("mountain",), ("MT", "MST", "MDT"),
+                               generic="MT"),
+    "America/Phoenix": ZoneName("Arizona", "Arizona Time", ("arizona",), generic="MST"),
     "America/Los_Angeles": ZoneName("Pacific", "Pacific Time",
                                     ("pacific", "los angeles", "la", "l.a", "sf", "vegas"),
-                                    ("PT", "PST", "PDT")),
+                                    ("PT", "PST", "PDT"), generic="PT"),
     "America/Anchorage": ZoneName("Alaska", "Alaska Time", ("alaska", "alaskan"),
-                                  ("AKT", "AKST", "AKDT")),
-    "Pacific/Honolulu": ZoneName("Hawaii", "Hawaii Time", ("hawaii", "hawaiian"), ("HST",)),
+                                  ("AKT", "AKST", "AKDT"), generic="AKT"),
+    "Pacific/Honolulu": ZoneName("Hawaii", "Hawaii Time", ("hawaii", "hawaiian"), ("HST",),
+                                 generic="HT"),
     "UTC": ZoneName("UTC", "Coordinated Universal Time", ("utc", "gmt", "zulu"),
                     ("UTC", "GMT", "Z")),
     "Europe/London": ZoneName("London", "London", ("london", "uk"), ("BST",)),
@@ -87,6 +92,12 @@ def short_zone(zone: str) -> str:
     """What a message says: "Eastern", "London", "Buenos Aires"."""
     known = VOCABULARY.get(zone)
     return known.short if known else zone.rsplit("/", 1)[-1].replace("_", " ")
+
+
+def generic_abbreviation(zone: str) -> str | None:
+    """ "ET" for New York in any season; None for a zone people name otherwise."""
+    known = VOCABULARY.get(zone)
+    return known.generic if known else None
 
 
 def zone_label(zone: str) -> str:
