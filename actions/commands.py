@@ -799,6 +799,8 @@ def edit(
         for name in ("invite_channel", "email", "phone", "participant_tz", "documents")
     )
     told = booking.invitation_left(s, session)
+    told_by = session.invite_channel if told else "none"
+    told_at = session.email if told_by == "email" else session.phone if told_by == "sms" else None
     session.participant = form.participant
     session.invite_channel = form.invite_channel
     session.email, session.phone = form.email, form.phone
@@ -819,6 +821,7 @@ def edit(
             session.rsvp = None
         if session.invite_channel == "none":
             session.invite_status = "not_sent"
+            text += _told_before(s, session, told_by, told_at, moved, now)
         else:
             same_way = same_channel and told
             session.invite_status = "queued"
@@ -842,6 +845,45 @@ def edit(
     if form.note:
         text += f" {form.note}"
     return Done(text, changed=True)
+
+
+def _told_before(
+    s: Session,
+    session: ScheduledSession,
+    told_by: str,
+    address: str | None,
+    moved: bool,
+    now: datetime,
+) -> str:
+    """A participant already invited, now set to "no invitation": a new time still
+    reaches them once the way they were told (their calendar entry must not keep the
+    old one), so the address they were told at is kept for it; after that, and for any
+    other change, sessionbot sends them nothing."""
+    if told_by == "none":
+        return ""
+    by = CHANNEL_WORDS[told_by]
+    if not moved:
+        return f" They were invited by {by}; that invitation stands, with no reminders."
+    if not address:
+        return (
+            f" They were invited by {by} for the old time and sessionbot will not tell them "
+            "of the new one: please let them know."
+        )
+    if told_by == "email":
+        session.email = address
+    else:
+        session.phone, session.phone_index = address, booking.phone_index(address)
+    session.invite_status = "queued"
+    repos.add_outbox(
+        s,
+        session_id=session.id,
+        clinician_id=session.clinician_id,
+        kind="update",
+        channel=told_by,
+        due_at=now,
+        dedupe_key=f"{session.public_id}:update:{session.sequence}",
+    )
+    return f" They were invited by {by}, so the new time goes to them there once, then nothing."
 
 
 @dataclass(frozen=True)

@@ -378,6 +378,52 @@ def test_edit_of_a_paid_session_keeps_its_price_and_a_rename_tells_no_one(
     assert (session.participant, session.sequence, planned) == ("Janet Doe", 0, [])
 
 
+def test_an_invited_participant_set_to_no_invitation_still_hears_of_a_new_time(
+    parts_any: Parts, clock
+) -> None:
+    now = datetime.now(UTC)
+    practice = parts_any.practice
+    invited, quiet = a_session(parts_any), a_session(parts_any, participant="Sam Roe")
+    with parts_any.store.unit() as s:
+        me = repos.get_clinician(s, LOCAL_TEAM, "U_CLI")
+        for public_id in (invited, quiet):
+            session = repos.session_by_public_id(s, public_id)
+            repos.add_outbox(
+                s, session_id=session.id, clinician_id=me.id, kind="invitation",
+                channel="email", due_at=now, status="sent", dedupe_key=f"{public_id}:inv",
+            )  # fmt: skip
+        start = repos.session_by_public_id(s, invited).start_at
+        moved, _ = commands.read_edit(
+            edit_raw(invite_channel="none", time="16:00"), EASTERN, now, practice
+        )
+        same_time, _ = commands.read_edit(
+            edit_raw(invite_channel="none", participant="Sam Roe"),
+            EASTERN, now, practice, current_start=start,
+        )  # fmt: skip
+        assert moved is not None and same_time is not None
+        told = commands.edit(s, me, invited, moved, practice, now)
+        kept = commands.edit(s, me, quiet, same_time, practice, now)
+        queued = {
+            public_id: [
+                (m.kind, m.channel)
+                for m in repos.outbox_for_session(s, repos.session_by_public_id(s, public_id).id)
+                if m.status == "pending"
+            ]
+            for public_id in (invited, quiet)
+        }
+        # kept for that one update; the other's address goes with its invitation
+        kept_address = repos.session_by_public_id(s, invited).email
+        dropped_address = repos.session_by_public_id(s, quiet).email
+    assert (kept_address, dropped_address) == ("jane.doe@example.com", None)
+    assert "invitation e-mail → no invitation" in told.text
+    assert told.text.endswith("the new time goes to them there once, then nothing.")
+    assert queued[invited] == [("update", "email")]  # no reminders after it
+    assert kept.text.endswith(
+        "They were invited by e-mail; that invitation stands, with no reminders."
+    )
+    assert queued[quiet] == []
+
+
 def test_edit_checks_amounts_by_the_conversations_rules(parts_any: Parts, clock) -> None:
     now = datetime.now(UTC)
     _, problems = commands.read_edit(edit_raw(amount="5000"), EASTERN, now, parts_any.practice)
