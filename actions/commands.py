@@ -833,6 +833,8 @@ def edit(
                 if same_way
                 else (" The participant will get the invitation.")
             )
+            if not same_channel:
+                text += _told_before(s, session, told_by, told_at, moved, now)
     repos.upsert_contact(
         s,
         clinician.id,
@@ -855,19 +857,28 @@ def _told_before(
     moved: bool,
     now: datetime,
 ) -> str:
-    """A participant already invited, now set to "no invitation": a new time still
-    reaches them once the way they were told (their calendar entry must not keep the
-    old one), so the address they were told at is kept for it; after that, and for any
-    other change, sessionbot sends them nothing."""
+    """A participant already invited one way, now invited another way or not at all: a
+    new time still reaches them once the way they were told (their calendar entry must
+    not keep the old one), so the address they were told at is kept for it; after that,
+    and for any other change, nothing more goes that way."""
     if told_by == "none":
         return ""
     by = CHANNEL_WORDS[told_by]
+    invited_now = session.invite_channel != "none"
     if not moved:
-        return f" They were invited by {by}; that invitation stands, with no reminders."
+        return (
+            ""
+            if invited_now
+            else f" They were invited by {by}; that invitation stands, with no reminders."
+        )
     if not address:
         return (
-            f" They were invited by {by} for the old time and sessionbot will not tell them "
-            "of the new one: please let them know."
+            ""
+            if invited_now
+            else (
+                f" They were invited by {by} for the old time and sessionbot will not tell them "
+                "of the new one: please let them know."
+            )
         )
     if told_by == "email":
         session.email = address
@@ -881,8 +892,10 @@ def _told_before(
         kind="update",
         channel=told_by,
         due_at=now,
-        dedupe_key=f"{session.public_id}:update:{session.sequence}",
+        dedupe_key=f"{session.public_id}:update:{told_by}:{session.sequence}",
     )
+    if invited_now:
+        return f" They were invited by {by} before, so the new time goes there once too."
     return f" They were invited by {by}, so the new time goes to them there once, then nothing."
 
 

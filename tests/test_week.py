@@ -424,6 +424,37 @@ def test_an_invited_participant_set_to_no_invitation_still_hears_of_a_new_time(
     assert queued[quiet] == []
 
 
+def test_a_participant_invited_by_email_then_moved_to_text_hears_the_new_time_both_ways(
+    parts_any: Parts, clock
+) -> None:
+    now = datetime.now(UTC)
+    practice = parts_any.practice
+    public_id = a_session(parts_any)
+    with parts_any.store.unit() as s:
+        me = repos.get_clinician(s, LOCAL_TEAM, "U_CLI")
+        session = repos.session_by_public_id(s, public_id)
+        repos.add_outbox(
+            s, session_id=session.id, clinician_id=me.id, kind="invitation",
+            channel="email", due_at=now, status="sent", dedupe_key=f"{public_id}:inv",
+        )  # fmt: skip
+        form, problems = commands.read_edit(
+            edit_raw(invite_channel="sms", phone="+1 617 555 0101", time="16:00"),
+            EASTERN, now, practice,
+        )  # fmt: skip
+        assert form is not None, problems
+        done = commands.edit(s, me, public_id, form, practice, now)
+        session = repos.session_by_public_id(s, public_id)
+        queued = {
+            (m.kind, m.channel) for m in repos.outbox_for_session(s, session.id)
+            if m.status == "pending"
+        }  # fmt: skip
+    assert done.text.endswith(
+        "The participant will get the invitation. They were invited by e-mail before, "
+        "so the new time goes there once too."
+    )
+    assert {("invitation", "sms"), ("update", "email"), ("reminder", "sms")} == queued
+
+
 def test_edit_checks_amounts_by_the_conversations_rules(parts_any: Parts, clock) -> None:
     now = datetime.now(UTC)
     _, problems = commands.read_edit(edit_raw(amount="5000"), EASTERN, now, parts_any.practice)
