@@ -96,7 +96,11 @@ def main() -> None:
             )
             results["parse"] += timed(
                 lambda i: None,
-                lambda i: client.post(f"{stack.rasa_url}/model/parse", json={"text": TURN}),
+                lambda i: client.post(
+                    f"{stack.rasa_url}/model/parse",
+                    params={"token": stack.rasa_token},
+                    json={"text": TURN},
+                ),
                 rounds,
             )
 

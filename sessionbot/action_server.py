@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 
 from rasa_sdk import endpoint
 from sanic import Request, Sanic, response
@@ -21,7 +22,8 @@ log = logging.getLogger(__name__)
 
 
 def create_app() -> Sanic:
-    """The app of one server process (Sanic's workers call this after the fork)."""
+    """The app of one server process (Sanic's workers call this after the fork; `serve` on
+    a handed-over socket, in its own process)."""
     from actions import make_executor
     from sessionbot.logs import configure_logging
     from sessionbot.settings import Settings
@@ -44,11 +46,25 @@ async def _error(request: Request, exception: Exception) -> response.HTTPRespons
     return response.json({"error": "internal error"}, status=500)
 
 
-def serve(host: str, port: int) -> None:
-    loader = AppLoader(factory=create_app)
-    app = loader.load()
-    app.prepare(host=host, port=port, workers=1, single_process=False)
-    Sanic.serve(primary=app, app_loader=loader)
+def serve(host: str, port: int, *, fd: int | None = None) -> None:
+    """Serve on host:port, or on `fd`: a socket this process inherited already bound and
+    listening (a supervisor's, a test's).
+
+    On host:port it is rasa-sdk's way: Sanic's worker manager and one worker process. On a
+    handed-over socket it is one process with no manager. Sanic's manager would pass the
+    socket to its worker as well, but it never ends on a SIGTERM that comes before the
+    worker's start-up ack (its signal handler writes to the manager's shared state in the
+    middle of a read of it), and whoever hands a socket over stops what it started.
+    """
+    if fd is None:
+        loader = AppLoader(factory=create_app)
+        app = loader.load()
+        app.prepare(host=host, port=port, workers=1, single_process=False)
+        Sanic.serve(primary=app, app_loader=loader)
+        return
+    app = create_app()
+    app.prepare(sock=socket.socket(fileno=fd), single_process=True)
+    Sanic.serve_single(primary=app)
 
 
 def default_host() -> str:

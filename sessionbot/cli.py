@@ -56,7 +56,13 @@ def _parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["upgrade"])
 
     actions = sub.add_parser("actions", help="rasa-sdk action server for a Rasa assistant")
-    actions.add_argument("--port", type=int, default=5055)
+    where = actions.add_mutually_exclusive_group()
+    where.add_argument("--port", type=int, default=5055)
+    where.add_argument(
+        "--fd",
+        type=int,
+        help="serve on this already bound and listening socket (a supervisor's, a test's)",
+    )
     actions.add_argument(
         "--host", default=None, help="address to listen on (default $SANIC_HOST or 0.0.0.0)"
     )
@@ -82,7 +88,10 @@ def _extra_commands() -> list[Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "actions" and args.fd is not None and args.host is not None:
+        parser.error("actions: --host and --fd: the socket handed over is already bound")
     long_running = args.command in ("serve", "worker", "actions")
     configure_logging(default="INFO" if long_running else "WARNING", background=long_running)
     settings = Settings.from_env()
@@ -246,7 +255,7 @@ def cmd_nlu(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_actions(args: argparse.Namespace, settings: Settings) -> int:
     from sessionbot.action_server import serve
 
-    serve(args.host, args.port)
+    serve(args.host, args.port, fd=args.fd)
     return 0
 
 

@@ -15,17 +15,19 @@ import fcntl
 import glob
 import hashlib
 import os
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import actions_process
 import httpx
 
 RASA_VERSION = "3.6.21"
@@ -175,24 +177,16 @@ def ensure_model() -> Path:
         return model
 
 
-def free_port() -> int:
+RASA_ATTEMPTS = 4  # ports tried before giving up on `rasa run`
+
+
+def _unused_port() -> int:
+    """A port nobody holds now. Only for `rasa run`, whose CLI takes no socket: a port taken
+    before Rasa binds it (after loading the model, 10-20 s later) is caught by
+    `start_rasa`, never missed."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _wait_for(url: str, proc: subprocess.Popen, what: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{what} did not start in {timeout:.0f} s")
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -206,10 +200,101 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @dataclass
+class RasaServer:
+    url: str
+    token: str  # its --auth-token: the HTTP API (/status, /model/parse) wants ?token=
+    proc: subprocess.Popen
+    log: Path
+
+
+def start_rasa(
+    model: Path,
+    endpoints: Path,
+    workdir: Path,
+    *,
+    ports: Callable[[], int] = _unused_port,
+    timeout: float = 180,
+) -> RasaServer:
+    """`rasa run --enable-api` on a loopback port, accepted only once it is known to be ours.
+
+    Each launch has an auth token of its own, and the server is ours only when `/status`
+    answers 200 to that token; any other answer there (another test process's Rasa says
+    401) or our Rasa ending with "address already in use" means the port was taken in
+    between: that launch is stopped and another port tried."""
+    tried: list[str] = []
+    for attempt in range(1, RASA_ATTEMPTS + 1):
+        port, token = ports(), secrets.token_urlsafe(16)
+        log = workdir / ("rasa.log" if attempt == 1 else f"rasa-{attempt}.log")
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(
+                [
+                    str(rasa_bin()),
+                    "run",
+                    "--enable-api",
+                    "-m",
+                    str(model),
+                    "--endpoints",
+                    str(endpoints),
+                    "--credentials",
+                    str(ASSISTANT / "credentials.yml"),
+                    "-i",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                    "--auth-token",
+                    token,
+                ],  # fmt: skip
+                cwd=workdir,
+                env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        server = RasaServer(f"http://127.0.0.1:{port}", token, proc, log)
+        try:
+            taken = _port_taken(server, timeout)
+        except BaseException:
+            _stop(proc)
+            raise
+        if taken is None:
+            return server
+        _stop(proc)
+        tried.append(f"port {port}: {taken}")
+    raise RuntimeError(
+        f"rasa run found no port of its own in {RASA_ATTEMPTS} tries ("
+        + "; ".join(tried)
+        + f"); logs in {workdir}"
+    )
+
+
+def _port_taken(server: RasaServer, timeout: float) -> str | None:
+    """None once `server` answers as ours; why not, when its port was taken first. Any
+    other failure (Rasa ends for another reason, or never answers) raises."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            output = server.log.read_text(errors="replace")
+            if "address already in use" in output:
+                return "address already in use"
+            tail = "\n".join(output.splitlines()[-20:])
+            raise RuntimeError(f"rasa run exited with {server.proc.returncode}:\n{tail}")
+        try:
+            answer = httpx.get(f"{server.url}/status", params={"token": server.token}, timeout=2)
+        except httpx.HTTPError:
+            time.sleep(0.3)
+            continue
+        if answer.status_code == 200 and "model_file" in answer.text:
+            return None
+        return f"another server answers there ({answer.status_code})"
+    raise RuntimeError(f"rasa run did not start in {timeout:.0f} s; see {server.log}")
+
+
+@dataclass
 class Stack:
     """A running Rasa server (REST channel) and `sessionbot actions` behind it."""
 
     rasa_url: str
+    rasa_token: str  # Rasa's HTTP API wants ?token= (the REST channel does not)
     actions_url: str
     env: dict[str, str]
     rasa_log: Path
@@ -228,76 +313,28 @@ class Stack:
 
 @contextmanager
 def running_stack(workdir: Path, env: dict[str, str]) -> Iterator[Stack]:
-    """`sessionbot actions` and `rasa run --enable-api` on loopback ports of their own.
+    """`sessionbot actions` on a socket bound here and handed over, and `rasa run
+    --enable-api` on a loopback port proven its own (`start_rasa`).
 
     The two share nothing but HTTP; the action server writes to the store that `env`
     names (SESSIONBOT_DATA_DIR / SESSIONBOT_DATABASE_URL).
     """
     model = ensure_model()
     workdir.mkdir(parents=True, exist_ok=True)
-    actions_port, rasa_port = free_port(), free_port()
-    endpoints = workdir / "endpoints.yml"
-    endpoints.write_text(
-        "action_endpoint:\n"
-        f'  url: "http://127.0.0.1:{actions_port}/webhook"\n'
-        "  enable_selective_domain: true\n"
-    )
-    actions_log, rasa_log = workdir / "actions.log", workdir / "rasa.log"
-    procs: list[subprocess.Popen] = []
+    actions = actions_process.start(workdir, env, workdir / "actions.log")
+    rasa: RasaServer | None = None
     try:
-        with open(actions_log, "wb") as out:
-            procs.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "sessionbot.cli",
-                        "actions",
-                        "--host",
-                        "127.0.0.1",
-                        "--port",
-                        str(actions_port),
-                    ],  # fmt: skip
-                    cwd=workdir,
-                    env=env,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # Sanic runs a worker: stop the whole group
-                )
-            )
-        with open(rasa_log, "wb") as out:
-            procs.append(
-                subprocess.Popen(
-                    [
-                        str(rasa_bin()),
-                        "run",
-                        "--enable-api",
-                        "-m",
-                        str(model),
-                        "--endpoints",
-                        str(endpoints),
-                        "--credentials",
-                        str(ASSISTANT / "credentials.yml"),
-                        "-i",
-                        "127.0.0.1",
-                        "-p",
-                        str(rasa_port),
-                    ],  # fmt: skip
-                    cwd=workdir,
-                    env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
-        actions_url = f"http://127.0.0.1:{actions_port}"
-        rasa_url = f"http://127.0.0.1:{rasa_port}"
-        _wait_for(f"{actions_url}/health", procs[0], "sessionbot actions", 60)
-        _wait_for(f"{rasa_url}/status", procs[1], "rasa run", 180)
-        yield Stack(rasa_url, actions_url, env, rasa_log, actions_log)
+        endpoints = workdir / "endpoints.yml"
+        endpoints.write_text(
+            f'action_endpoint:\n  url: "{actions.url}/webhook"\n  enable_selective_domain: true\n'
+        )
+        rasa = start_rasa(model, endpoints, workdir)
+        actions_process.wait_until_healthy(actions)
+        yield Stack(rasa.url, rasa.token, actions.url, env, rasa.log, actions.log)
     finally:
-        for proc in procs:
-            _stop(proc)
+        if rasa is not None:
+            _stop(rasa.proc)
+        actions_process.stop(actions)
 
 
 if __name__ == "__main__":

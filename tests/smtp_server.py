@@ -32,21 +32,18 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 
-def free_port() -> int:
-    """A port free now (for tests that need one nobody listens on); servers of our own
-    bind theirs once instead (`BoundController`)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class BoundController(Controller):
-    """aiosmtpd's threaded controller on a socket bound here, port 0: the port it reports
-    is the one it holds, with no window for another test process to take it first."""
+    """aiosmtpd's threaded controller on a socket bound here, port 0, or on `listener` (a
+    loopback socket bound by the caller): the port it reports is the one it holds, with no
+    window for another test process to take it first."""
 
-    def __init__(self, handler: Any, **kwargs: Any) -> None:
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
+    def __init__(
+        self, handler: Any, *, listener: socket.socket | None = None, **kwargs: Any
+    ) -> None:
+        if listener is None:
+            listener = socket.socket()
+            listener.bind(("127.0.0.1", 0))
+        self.listener = listener
         super().__init__(
             handler, hostname="127.0.0.1", port=self.listener.getsockname()[1], **kwargs
         )

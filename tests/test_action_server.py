@@ -4,69 +4,56 @@ Rasa-shaped /webhook request gets the events the embedded runner applies."""
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from actions_process import actions_process, stop
 from conftest import TEST_KEY
 
 from dialogue.runner import _run
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def action_server(tmp_path: Path):
-    port = free_port()
-    env = {
+def actions_env(tmp_path: Path) -> dict[str, str]:
+    return {
         **os.environ,
         "SESSIONBOT_DATA_DIR": str(tmp_path / "data"),
         "SESSIONBOT_ENCRYPTION_KEY": TEST_KEY,
-        "SANIC_HOST": "127.0.0.1",
     }
-    log = open(tmp_path / "actions.log", "wb")  # noqa: SIM115 (closed after the server)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sessionbot.cli", "actions", "--port", str(port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # Sanic runs a worker process: stop the whole group
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        stop(proc)
-        pytest.fail("the action server did not start")
-    yield url
-    stop(proc)
-    log.close()
 
 
-def stop(proc: subprocess.Popen) -> None:
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+@pytest.fixture
+def action_server(tmp_path: Path) -> Iterator[str]:
+    with actions_process(tmp_path, actions_env(tmp_path), tmp_path / "actions.log") as server:
+        yield server.url
+
+
+def test_the_action_server_serves_the_socket_it_is_handed_and_stops_on_sigterm(
+    tmp_path: Path,
+) -> None:
+    """Stopped the moment it first answers. (Sanic's multi-process manager never ends on a
+    SIGTERM that comes before its worker's start-up ack; on a handed-over socket the
+    server runs in one process, with no manager.)"""
+    with actions_process(tmp_path, actions_env(tmp_path), tmp_path / "actions.log") as server:
+        assert httpx.get(f"{server.url}/health").json() == {"status": "ok"}
+        assert stop(server, timeout=10) == 0
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{server.url}/health")
+    assert "Server Stopped" in server.log.read_text()
+
+
+def test_actions_takes_a_port_or_a_socket_not_both(capsys) -> None:
+    from sessionbot.cli import main
+
+    for both in (["--port", "5055", "--fd", "3"], ["--host", "127.0.0.1", "--fd", "3"]):
+        with pytest.raises(SystemExit) as exited:
+            main(["actions", *both])
+        assert exited.value.code == 2
+        assert "--fd" in capsys.readouterr().err
 
 
 def rasa_request(text: str, slots: dict) -> dict:

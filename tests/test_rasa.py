@@ -9,6 +9,7 @@ embedded runner. Skipped, with the reason, where no Python 3.8-3.10 exists for R
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -17,6 +18,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -404,3 +406,44 @@ def test_the_week_goes_as_in_the_embedded_runner(stack, embedded) -> None:
     series = [x for x in sessions if x.get("series_id")]
     assert len(series) == 3 and len({x["series_id"] for x in series}) == 1
     assert converse_embedded(embedded, "T_RASA:U_WEEK", lines) == replies
+
+
+def test_a_port_where_another_rasa_answers_is_never_taken_for_ours(tmp_path: Path) -> None:
+    """Rasa's CLI takes no socket, so its port is picked free and may be taken before Rasa
+    binds it. A server there that does not know this launch's token (another test
+    process's Rasa answers 401) is never mistaken for ours: the launch moves on, and says
+    so when every port it tried was taken."""
+    try:
+        model = rasa_kit.ensure_model()
+    except rasa_kit.Unavailable as exc:
+        pytest.skip(str(exc))
+
+    class OtherRasa(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            body = b'{"status": "failure", "reason": "NotAuthenticated"}'
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    others = [ThreadingHTTPServer(("127.0.0.1", 0), OtherRasa) for _ in range(2)]
+    for other in others:
+        threading.Thread(target=other.serve_forever, daemon=True).start()
+    held = itertools.cycle([other.server_address[1] for other in others])
+    endpoints = tmp_path / "endpoints.yml"
+    endpoints.write_text('action_endpoint:\n  url: "http://127.0.0.1:9/webhook"\n')
+    try:
+        with pytest.raises(RuntimeError) as failed:
+            rasa_kit.start_rasa(model, endpoints, tmp_path, ports=held.__next__)
+    finally:
+        for other in others:
+            other.shutdown()
+            other.server_close()
+    message = str(failed.value)
+    assert f"rasa run found no port of its own in {rasa_kit.RASA_ATTEMPTS} tries" in message
+    for other in others:
+        assert f"port {other.server_address[1]}: another server answers there (401)" in message
