@@ -16,7 +16,6 @@ import socket
 from rasa_sdk import endpoint
 from sanic import Request, Sanic, response
 from sanic.exceptions import SanicException
-from sanic.worker.loader import AppLoader
 
 log = logging.getLogger(__name__)
 
@@ -50,20 +49,17 @@ def serve(host: str, port: int, *, fd: int | None = None) -> None:
     """Serve on host:port, or on `fd`: a socket this process inherited already bound and
     listening (a supervisor's, a test's).
 
-    On host:port it is rasa-sdk's way: Sanic's worker manager and one worker process. On a
-    handed-over socket it is one process with no manager. Sanic's manager would pass the
-    socket to its worker as well, but it never ends on a SIGTERM that comes before the
-    worker's start-up ack (its signal handler writes to the manager's shared state in the
-    middle of a read of it), and whoever hands a socket over stops what it started.
+    One process, no Sanic worker manager: the manager (rasa-sdk's own way) never ends on
+    a SIGTERM that comes before its worker's start-up ack (its signal handler writes to
+    the manager's shared state in the middle of a read of it), so a deploy that stops
+    a server just started would hang. A supervisor (systemd, the container runtime)
+    restarts the process instead, as it does `sessionbot serve`.
     """
-    if fd is None:
-        loader = AppLoader(factory=create_app)
-        app = loader.load()
-        app.prepare(host=host, port=port, workers=1, single_process=False)
-        Sanic.serve(primary=app, app_loader=loader)
-        return
     app = create_app()
-    app.prepare(sock=socket.socket(fileno=fd), single_process=True)
+    if fd is None:
+        app.prepare(host=host, port=port, single_process=True)
+    else:
+        app.prepare(sock=socket.socket(fileno=fd), single_process=True)
     Sanic.serve_single(primary=app)
 
 

@@ -26,12 +26,14 @@ from sessionbot.settings import Settings
 _parts = None  # the worker process's own parts, built by `_start_worker`
 
 
-def _start_worker(settings: Settings, log_level: str) -> None:
+def _start_worker(settings: Settings, log_level: str, parent: int) -> None:
     global _parts
     from sessionbot.wiring import build
 
     configure_logging(log_level)  # the same masking as the parent, before anything logs
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    # The parent's pid comes from the parent: read here, it would be init's already when
+    # the web process ended while this one was still starting, and it would wait forever.
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     _parts = build(settings)
 
 
@@ -60,7 +62,7 @@ class TurnProcesses:
             max_workers=processes,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(settings, log_level),
+            initargs=(settings, log_level, os.getpid()),
         )
         self.processes = processes
 

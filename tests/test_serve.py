@@ -83,3 +83,40 @@ def test_serve_names_the_address_it_listens_on_and_masks_clients(served) -> None
     # uvicorn's access log line for that request names the client only as [ip].
     access = [line for line in served.log.read_text().splitlines() if "GET /healthz" in line]
     assert access and all("[ip]:" in line and "127.0.0.1" not in line for line in access)
+
+
+def processes_of(data_dir: Path) -> list[int]:
+    """The processes still running with this serve's data folder (its turn processes and
+    multiprocessing's resource tracker inherit its environment)."""
+    mark = f"SESSIONBOT_DATA_DIR={data_dir}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if mark in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
+@pytest.mark.parametrize(
+    ("stop", "after"),
+    [(signal.SIGTERM, None), (signal.SIGKILL, None)]
+    + [(stop, after) for stop in (signal.SIGTERM, signal.SIGKILL) for after in (1.0, 2.0, 3.0)],
+)
+def test_serve_leaves_no_process_behind_however_it_ends(
+    tmp_path: Path, stop: signal.Signals, after: float | None
+) -> None:
+    """Stopped or killed the moment it is healthy, or while it is still starting its
+    turn processes: within a few seconds nothing of it runs, nothing holds its store."""
+    with serve_process(tmp_path, healthy=after is None) as served:
+        if after is not None:
+            time.sleep(after)
+        served.proc.send_signal(stop)
+        served.proc.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while (left := processes_of(tmp_path / "data")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert left == [], f"still running after serve ended: {left}"
