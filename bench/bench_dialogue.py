@@ -72,16 +72,22 @@ class RemoteExecutor:
 
 
 def start_action_server(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sessionbot.cli", "actions", "--port", str(port)],
-        env={**os.environ, **env, "SANIC_HOST": "127.0.0.1"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    """`sessionbot actions` on a loopback socket bound here and handed over (`--fd`)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(128)
+    port = listener.getsockname()[1]
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sessionbot.cli", "actions", "--fd", str(listener.fileno())],
+            pass_fds=[listener.fileno()],
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    finally:
+        listener.close()  # the process has its own copy
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
