@@ -658,7 +658,7 @@ def test_sentences_are_not_names() -> None:
     ("text", "name"),
     [
         ("tomorrow at 3pm with Jane Smith, consent forms", "Jane Smith"),
-        ("tomorrow at 3pm with J. Smith, consent forms, $80", "J Smith"),
+        ("tomorrow at 3pm with J. Smith, consent forms, $80", "J. Smith"),
         ("Jane Smith, tomorrow 3pm, move it later", "Jane Smith"),
     ],
 )
@@ -666,6 +666,23 @@ def test_a_name_in_a_list_of_other_answers_is_found(text: str, name: str) -> Non
     found = read(text)
     assert found.participant == name
     assert found.time == datetime.time(15, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("schedule tmrw at noon w/ Dr. K. O'Brien-Smith", "Dr. K. O'Brien-Smith"),
+        ("with Mary J. Blige tomorrow 3pm", "Mary J. Blige"),
+        ("participant: A. B. Carter, tomorrow 3pm", "A. B. Carter"),
+        ("client: Jane Doe tomorrow 3pm", "Jane Doe"),
+        ("see A. Lee tomorrow at 3pm", "A. Lee"),
+        ("JD tomorrow 3pm.", "JD"),  # a sentence's period is not part of a name
+    ],
+)
+def test_a_name_is_stored_as_written_initials_and_their_periods_too(text: str, name: str) -> None:
+    found = read(text)
+    assert found.participant == name
+    assert not found.unread
 
 
 def test_a_greeting_is_not_a_participant() -> None:

@@ -44,7 +44,7 @@ _MARKER = re.compile(
     r"\b(?:(with|w/|for|see|seeing|meet|meeting|client|patient|participant|named|called"
     r"|name(?:'s|’s|\s+is|\s+should\s+be|\s+to)?|should\s+be|book|booking|schedule)"
     r"|it'?s|it’s|that'?s|that’s|is\s+actually|actually|to)"
-    r"(?:\s+(?:is|for|with|be|actually|called|named|a|an|the))?\s(?=\S)",
+    r"(?:\s+(?:is|for|with|be|actually|called|named|a|an|the))?:?\s(?=\S)",
     re.IGNORECASE,
 )
 _NOT_NAME = re.compile(r"\bnot\s+(?=\S)", re.IGNORECASE)
@@ -53,9 +53,19 @@ MAX_NAME_WORDS = 4
 
 def _clean(token: str) -> str:
     token = token.strip("-–—'’")
-    if token.count(".") == 1 and token.endswith(".") and token[:-1].lower() not in TITLES:
-        token = token[:-1]  # sentence end, not initials like "J.D." nor "Mr."
+    if (
+        token.count(".") == 1
+        and token.endswith(".")
+        and token[:-1].lower() not in TITLES
+        and not _is_initial(token)
+    ):
+        token = token[:-1]  # sentence end, not initials like "J.D.", "K." nor "Mr."
     return token
+
+
+def _is_initial(token: str) -> bool:
+    """One letter and its period: "K." of "Dr. K. O'Brien", "J." of "Mary J. Blige"."""
+    return len(token) == 2 and token[0].isalpha() and token[1] == "."
 
 
 def leftover_words(rest: str) -> list[str]:
@@ -84,7 +94,12 @@ def _name_at(rest: str, start: int, *, any_case: bool) -> tuple[str, int, int] |
         if not token or not _NAME_TOKEN.fullmatch(token):
             break
         word = token.lower().rstrip(".")
-        if word not in TITLES and (word in FILLER or not (any_case or token[0].isupper())):
+        initial = _is_initial(token) and (any_case or token[0].isupper())
+        if (
+            not initial
+            and word not in TITLES
+            and (word in FILLER or not (any_case or token[0].isupper()))
+        ):
             break
         taken.append(token)
         end = start + match.end()
