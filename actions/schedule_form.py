@@ -219,7 +219,7 @@ def _reading(tracker: Tracker, text: str, requested: str | None) -> dict[str, An
             services={s.key: s.name for s in practice.services},
             requested_slot=requested,
             working_hours=practice.working_hours,
-            participant_region=extraction.region_of_zone(tracker.get_slot("participant_tz")),
+            participant_zone=decoded("participant_tz", tracker.get_slot("participant_tz")),
         ),
     )
     return result.found()

@@ -120,7 +120,7 @@ def bench_turn(rounds: int) -> dict[str, float]:
         state = repos.load_tracker(s, clinician_id)
 
     def parts_alone() -> None:
-        nlu(text, datetime.now(ZoneInfo(TZ)), "participant")
+        nlu(text, datetime.now(ZoneInfo(TZ)), "participant", None)
         with parts.store.unit() as s:
             repos.save_tracker(s, clinician_id, state)
 

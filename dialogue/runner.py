@@ -79,7 +79,8 @@ class Understanding(Protocol):
     def entities(self) -> list[dict[str, Any]]: ...
 
 
-NLU = Callable[[str, datetime, "str | None"], Understanding]
+# (text, now in the clinician's zone, the slot asked for, the draft's participant zone)
+NLU = Callable[[str, datetime, "str | None", "str | None"], Understanding]
 
 
 @dataclass(frozen=True)
@@ -326,7 +327,8 @@ class _Turn:
                 "sessionbot_nlu": True,
             }
         now = datetime.now(ZoneInfo(self.tz))
-        found = self.runner.nlu(text, now, requested)
+        theirs = self.slots.get("participant_tz") if self.phase != "idle" else None
+        found = self.runner.nlu(text, now, requested, theirs if isinstance(theirs, str) else None)
         entities = found.entities()
         named: str | None = INTENT_NAMES.get(found.intent or "", found.intent)
         intent = named or ("change" if found.change else "inform")

@@ -16,14 +16,21 @@ from store.db import Store
 __all__ = ["Parts", "build", "make_nlu"]  # Parts lives in sessionbot.parts; kept here too
 
 
-def make_nlu(practice: Practice) -> Callable[[str, datetime, str | None], week_words.Heard]:
+def make_nlu(
+    practice: Practice,
+) -> Callable[[str, datetime, str | None, str | None], week_words.Heard]:
     packages = {p.key: p.name for p in practice.documents}
     services = {s.key: s.name for s in practice.services}
 
-    def nlu(text: str, now: datetime, requested_slot: str | None) -> week_words.Heard:
-        return week_words.read(text, now, lambda words: slots(words, now, requested_slot))
+    def nlu(
+        text: str, now: datetime, requested_slot: str | None, theirs: str | None = None
+    ) -> week_words.Heard:
+        """`theirs`: the draft's participant zone ("10am her time", a national number)."""
+        return week_words.read(text, now, lambda words: slots(words, now, requested_slot, theirs))
 
-    def slots(text: str, now: datetime, requested_slot: str | None) -> extraction.Extracted:
+    def slots(
+        text: str, now: datetime, requested_slot: str | None, theirs: str | None
+    ) -> extraction.Extracted:
         return extraction.extract(
             text,
             now=now,
@@ -32,6 +39,7 @@ def make_nlu(practice: Practice) -> Callable[[str, datetime, str | None], week_w
             services=services,
             requested_slot=requested_slot,
             working_hours=practice.working_hours,
+            participant_zone=theirs,
         )
 
     return nlu

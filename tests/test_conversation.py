@@ -292,3 +292,22 @@ def test_another_clinicians_contact_cannot_be_chosen(parts, clock) -> None:
     reply = mine.say(f'/inform{{"contact_id": {contact_id}}}')
     assert "can't find that contact" in reply.text
     assert parts.runner.state_of(mine.who).slots.get("phone") is None
+
+
+def test_a_time_given_in_the_participants_zone_is_said_back_and_saved(
+    chat_any: Chat, clock
+) -> None:
+    reply = chat_any.say(
+        "set up a session next mon 9am with Priya, she's in London, text her on 07911 123456"
+    )
+    assert reply.requested_slot == "documents"  # the UK number was read as one
+    reply = chat_any.say("consent")
+    assert "Text message to +44 7911 123456" in reply.text
+    reply = chat_any.say("make it 3pm her time")
+    assert reply.messages[0].text == "3:00 PM London is 10:00 AM your time."
+    assert "Time: 9:00 AM → 10:00 AM." in reply.text
+    assert "Mon, Nov 30, 2026, 3:00 PM GMT for Priya" in reply.text
+    chat_any.say("save")
+    (session,) = saved_sessions(chat_any)
+    assert session.start_at == at("2026-11-30 10:00")
+    assert (session.phone, session.participant_tz) == ("+447911123456", "Europe/London")

@@ -687,3 +687,24 @@ def test_a_name_is_stored_as_written_initials_and_their_periods_too(text: str, n
 
 def test_a_greeting_is_not_a_participant() -> None:
     assert read("hi, tomorrow 3pm").participant is None
+
+
+def test_a_time_in_the_participants_zone_is_placed_in_the_clinicians() -> None:
+    found = read("make it 3pm her time", participant_zone="Europe/London")
+    assert found.time == datetime.time(10, 0)  # 3 PM in London is 10 AM in New York
+    assert found.notes == ("3:00 PM London is 10:00 AM your time.",)
+    assert not found.unread and not found.problems
+    # The zone may come in the same message.
+    found = read("JD tomorrow 10am their time, they're in Berlin")
+    assert (found.time, found.participant_tz) == (datetime.time(4, 0), "Europe/Berlin")
+    # With no zone for them yet, the time is not guessed in anyone's zone: it is asked.
+    found = read("tomorrow at 10 the client's time")
+    assert found.time is None and "participant's time zone" in found.problems["time"]
+
+
+def test_a_national_number_is_read_in_the_country_the_same_message_places_them() -> None:
+    found = read("Priya, she's in London, text her on 07911 123456")
+    assert (found.phone, found.participant_tz) == ("+447911123456", "Europe/London")
+    assert "phone" not in found.problems
+    # A number valid only in the practice's country is still read there.
+    assert read("in London, text 617 555 0101").phone == "+16175550101"

@@ -155,6 +155,29 @@ def test_one_message_schedules_a_session_as_the_embedded_runner_does(stack, embe
     assert embedded_stored(embedded, "T_RASA:U_ONE") == [comparable(session)]
 
 
+def test_a_time_in_the_participants_zone_and_their_national_number_as_embedded(
+    stack, embedded
+) -> None:
+    lines = [
+        "JD tomorrow 9am, she's in London, text her on 07911 123456, no documents",
+        "make it 3pm her time",
+        "save",
+    ]
+    replies = converse(stack, "T_RASA:U_THEIRS", lines)
+
+    # Tomorrow's 3 PM in London, on the clinician's clock (5 hours apart most of the year).
+    day = datetime.now(EASTERN).date() + timedelta(days=1)
+    here = datetime(day.year, day.month, day.day, 15, tzinfo=ZoneInfo("Europe/London"))
+    here = here.astimezone(EASTERN)
+    assert replies[1][0] == f"3:00 PM London is {here:%-I:%M %p} your time."
+    (session,) = stored(stack, "T_RASA:U_THEIRS")
+    assert session["phone"] == "+447911123456"
+    assert session["participant_tz"] == "Europe/London"
+    assert session["start"] == tomorrow_at(here.hour, here.minute)
+    assert converse_embedded(embedded, "T_RASA:U_THEIRS", lines) == replies
+    assert embedded_stored(embedded, "T_RASA:U_THEIRS") == [comparable(session)]
+
+
 STEP_BY_STEP = [
     "schedule a session",
     "tomorrow",

@@ -9,6 +9,7 @@ The ``parse_*`` functions read one slot the conversation asked for and raise
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -34,7 +35,13 @@ from actions.extraction.reader import (
     Reader,
 )
 from actions.extraction.times import Ambiguous, SaidTime, find_time
-from actions.extraction.zones import find_zone, short_zone, unknown_zone
+from actions.extraction.zones import (
+    THEIR_ZONE,
+    find_zone,
+    region_of_zone,
+    short_zone,
+    unknown_zone,
+)
 
 SLOT_NAMES = (
     "date",
@@ -141,12 +148,13 @@ def extract(
     requested_slot: str | None = None,
     working_hours: tuple[int, int] = (8, 20),
     participant_region: str | None = None,
+    participant_zone: str | None = None,
 ) -> Extracted:
     """Every slot value one message gives, plus intent, change request, shift, problems,
     choices to offer, notes and the words not understood."""
     ctx = Context(
         now, default_region, packages, services, requested_slot, working_hours,
-        participant_region,
+        participant_region or region_of_zone(participant_zone), participant_zone,
     )  # fmt: skip
     corrected, fixes = typos.correct(unwrap_slack_links(text))
     reader = Reader(corrected)
@@ -166,7 +174,18 @@ def extract(
             continue
         if value is not None:
             found[slot] = value
+    _phone_in_their_country(corrected, found, problems, ctx)
     said: SaidTime | None = found.pop("time", None)
+    if said is not None and said.zone == THEIR_ZONE:
+        theirs = found.get("participant_tz")
+        if theirs is None:
+            said = None
+            problems["time"] = (
+                "I don't know the participant's time zone yet, so I can't place that time: "
+                "say where they are, or give the time with its zone, like “10am London”."
+            )
+        else:
+            said = SaidTime(said.time, theirs)
     picked: DateChoice | None = found.pop("date", None)
     date = picked.date if picked else None
     if picked and picked.other and "date" not in problems:
@@ -192,6 +211,23 @@ def extract(
     return Extracted(
         **found, problems=problems, choices=choices, notes=tuple(notes), unread=tuple(left)
     )
+
+
+def _phone_in_their_country(
+    text: str, found: dict[str, Any], problems: dict[str, str], ctx: Context
+) -> None:
+    """A national number refused in the practice's country may be the participant's own,
+    when the same message says where they are ("in London, text 07700 900123")."""
+    region = region_of_zone(found.get("participant_tz"))
+    if "phone" not in problems or region is None or region == ctx.participant_region:
+        return
+    try:
+        phone = find_phone(Reader(text), dataclasses.replace(ctx, participant_region=region))
+    except ExtractionError:
+        return
+    if phone:
+        found["phone"] = phone
+        del problems["phone"]
 
 
 def _parse_one(slot: str, text: str, ctx: Context) -> Any:

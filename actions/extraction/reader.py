@@ -40,6 +40,7 @@ class Context:
     requested_slot: str | None = None
     working_hours: tuple[int, int] = (8, 20)
     participant_region: str | None = None
+    participant_zone: str | None = None  # the draft's, for "10am her time"
 
     @property
     def today(self) -> datetime.date:

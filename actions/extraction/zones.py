@@ -302,9 +302,19 @@ def _longest_place(phrase: str, ctx: Context) -> tuple[str, int] | None:
     return None
 
 
+# "10am her time": the participant's zone, whichever it is (the draft's, or one named in
+# the same message); extract() settles it once every slot is read.
+THEIR_ZONE = "<the participant's zone>"
+_THEIRS = re.compile(
+    r"(?:her|his|their|the\s+(?:client|patient|participant)['’]?s)\s+(?:local\s+)?"
+    r"(?:time(?:\s*zone)?|zone)\b",
+    re.IGNORECASE,
+)
+
+
 def zone_after_time(rest: str, position: int, ctx: Context) -> tuple[str | None, int, bool]:
     """A zone named right after a time ("4:30pm central", "3pm London time", "3pm my
-    time"): (zone, characters taken), or (None, 0)."""
+    time", "10am her time"): (zone, characters taken, the clinician's own), or (None, 0)."""
     window = rest[position : position + 40]
     lead = len(window) - len(window.lstrip(" "))
     text = window[lead:]
@@ -313,6 +323,9 @@ def zone_after_time(rest: str, position: int, ctx: Context) -> tuple[str | None,
     same = re.match(r"(?:my|our|your)\s+time\b|(?:my|our)\s+(?:time\s*)?zone\b", text, re.I)
     if same:
         return _clinician_zone(ctx), lead + same.end(), True
+    theirs = _THEIRS.match(text)
+    if theirs:
+        return ctx.participant_zone or THEIR_ZONE, lead + theirs.end(), False
     for pattern in (_UPPER, _KNOWN, _IANA):
         match = pattern.match(text)
         if match:
