@@ -802,7 +802,8 @@ class ActionGoBack(Action):
             dispatcher.utter_message(response="utter_nothing_to_undo")
             return []
         dispatcher.utter_message(response="utter_went_back")
-        keep = {"draft_id", "requested_slot"}
+        # What the clinician last saw stays: the summary marks the lines "back" changed.
+        keep = {"draft_id", "requested_slot", "summary_shown"}
         events = [SlotSet(name, before.get(name)) for name in DRAFT_SLOTS if name not in keep]
         if not tracker.active_loop_name:
             # Back from the summary: the form opens again and asks what is now missing.

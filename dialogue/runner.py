@@ -364,6 +364,8 @@ class _Turn:
                 self._ask_next()
             return
         previous = history.pop()
+        # What the clinician last saw stays: the summary marks the lines "back" changed.
+        previous["summary_shown"] = self.slots.get("summary_shown")
         self.state.slots = previous
         self.state.phase = "form"
         self._say("utter_went_back")

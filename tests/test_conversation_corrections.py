@@ -309,3 +309,17 @@ def test_an_answer_to_another_question_is_said_not_taken_silently(chat: Chat, cl
     assert reply.requested_slot == "phone"
     reply = chat.say("030 1234567")  # a Berlin number, read in the participant's country
     assert chat.parts.runner.state_of(chat.who).slots["phone"] == "+49301234567"
+
+
+def test_back_at_the_summary_marks_the_line_it_changed_back(chat_any: Chat, clock) -> None:
+    chat_any.say("JD tomorrow 3pm no invitation, no documents")
+    chat_any.say("same")
+    moved = chat_any.say("actually the day after")
+    assert "Date: Wednesday, November 25 → Thursday, November 26." in moved.text
+    reply = chat_any.say("back")
+    assert reply.messages[0].text == "Going back."
+    lines = summary(reply).splitlines()
+    when = next(line for line in lines if "When:" in line)
+    assert "Wed, Nov 25, 2026, 3:00 PM EST" in when and "changed" in when
+    assert not any("changed" in line for line in lines if "When:" not in line)
+    assert chat_any.say("save").saved_session_id

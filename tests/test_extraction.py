@@ -708,3 +708,25 @@ def test_a_national_number_is_read_in_the_country_the_same_message_places_them()
     assert "phone" not in found.problems
     # A number valid only in the practice's country is still read there.
     assert read("in London, text 617 555 0101").phone == "+16175550101"
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [
+        ("actually the day after", 1),
+        ("it's the next day", 1),
+        ("the following day", 1),
+        ("the day before, at 4pm", -1),
+        ("the week after", 7),
+        ("the previous week", -7),
+    ],
+)
+def test_the_day_after_moves_the_drafts_date_and_is_never_a_name(text: str, days: int) -> None:
+    found = read(text)
+    assert found.shift is not None and found.shift.days == days
+    assert found.participant is None and not found.unread
+
+
+def test_the_day_after_a_named_day_is_that_date_not_a_move() -> None:
+    found = read("the day after tomorrow")
+    assert found.date == day("2026-11-26") and found.shift is None

@@ -108,12 +108,29 @@ def _signed(direction: str) -> int:
 _SHIFT_HINT = re.compile(r"hour|min|day|week|hr|\d\s*[hm]\b", re.IGNORECASE)
 
 
+# "the day after", "the next day", "the week before": the draft's date moved (not "the day
+# after tomorrow" nor "the day after Dec 3", which are dates of their own).
+_NEIGHBOUR = re.compile(
+    r"\bthe\s+(?:(day|week)\s+(after|before)"
+    r"(?!\s+(?:tomorrow|today|tonight|next|this|that|\w+day\b|\d|(?:jan|feb|mar|apr|may|jun"
+    r"|jul|aug|sep|oct|nov|dec)[a-z]*\b))"
+    r"|(next|following|previous)\s+(day|week))\b",
+    re.IGNORECASE,
+)
+
+
 def find_shift(reader: Reader, ctx: Context) -> Shift | None:
     if not _SHIFT_HINT.search(reader.rest):
         return None  # every shift names its unit
     taken = reader.take_all(_SHIFT, "shift")
     if not taken:
-        return None
+        neighbour = reader.take_all(_NEIGHBOUR, "shift")
+        if not neighbour:
+            return None
+        match = neighbour[0][0]
+        unit = (match.group(1) or match.group(4)).lower()
+        later = (match.group(2) or match.group(3)).lower() in ("after", "next", "following")
+        return Shift(days=(1 if unit == "day" else 7) * (1 if later else -1))
     match = taken[0][0]
     if match.group(7):
         amount, unit, direction = "1.5", "hour", match.group(7)
