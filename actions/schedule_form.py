@@ -53,6 +53,12 @@ SLOT_LABELS = {
     "amount": "Amount",
 }
 CHANNEL_WORDS = {"email": "e-mail", "sms": "text message", "none": "no invitation"}
+MERIDIEM_WORDS = {
+    **dict.fromkeys(("pm", "p.m", "p.m.", "afternoon", "in the afternoon", "evening",
+                     "in the evening", "at night", "i meant pm", "pm please"), "pm"),
+    **dict.fromkeys(("am", "a.m", "a.m.", "morning", "in the morning", "i meant am",
+                     "am please"), "am"),
+}  # fmt: skip
 
 
 def error(
@@ -520,10 +526,22 @@ class ValidateScheduleForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         found = self._extract("time", tracker)
+        if not found:
+            found = self._other_half_of_the_day(tracker)
         minutes = (understand(tracker).get("shift") or {}).get("minutes")
         if not minutes or found:
             return found
         return self._shifted(tracker, minutes)
+
+    def _other_half_of_the_day(self, tracker: Tracker) -> dict[str, Any]:
+        """ "pm", "in the morning" said alone about the draft's time: the same clock time in
+        the other half of the day ("at 8" read as 8 AM, then "pm")."""
+        half = MERIDIEM_WORDS.get(self._text(tracker).rstrip(".!"))
+        current = decoded("time", tracker.get_slot("time"))
+        if half is None or current is None or (current.hour >= 12) == (half == "pm"):
+            return {}
+        hour = current.hour % 12 + (12 if half == "pm" else 0)
+        return {"time": encode(current.replace(hour=hour))}
 
     def _shifted(self, tracker: Tracker, minutes: int) -> dict[str, Any]:
         """ "An hour later", "push it back 30 minutes": the time moved, and the date with it
@@ -748,7 +766,10 @@ class ValidateScheduleForm(FormValidationAction):
         asked = tracker.get_slot("requested_slot")
         together = [{"date", "time"}, {"invite_channel", "email"}, {"invite_channel", "phone"},
                     {"service", "amount"}, {"payment_required", "service"}]  # fmt: skip
-        return bool(asked) and asked != slot and {asked, slot} not in together
+        # Together only when the asked one is answered too: "$110.50" to the service
+        # question is said back, "follow-up, $95" is not.
+        answered_with = {asked, slot} in together and asked in understand(tracker)
+        return bool(asked) and asked != slot and not answered_with
 
     def validate_date(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

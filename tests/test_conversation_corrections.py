@@ -5,6 +5,7 @@ stored being the one on the last summary the clinician saw. On SQLite and Postgr
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import Chat, make_settings
@@ -12,6 +13,8 @@ from conftest import Chat, make_settings
 from dialogue.runner import Reply, Who
 from sessionbot.wiring import build
 from store import repos
+
+EASTERN_ZONE = ZoneInfo("America/New_York")
 
 
 @pytest.fixture
@@ -323,3 +326,26 @@ def test_back_at_the_summary_marks_the_line_it_changed_back(chat_any: Chat, cloc
     assert "Wed, Nov 25, 2026, 3:00 PM EST" in when and "changed" in when
     assert not any("changed" in line for line in lines if "When:" not in line)
     assert chat_any.say("save").saved_session_id
+
+
+def test_pm_alone_moves_the_drafts_time_to_the_other_half_of_the_day(chat: Chat, clock) -> None:
+    chat.say("JD tomorrow at 8, no invitation, eastern, no documents")
+    reply = chat.say("pm")
+    assert "Time: 8:00 AM → 8:00 PM." in reply.text
+    assert "8:00 PM EST" in summary(reply)
+    again = chat.say("pm")  # already in the afternoon: nothing changes, nothing is said
+    assert [m.kind for m in again.messages] == ["summary"]
+    assert "Time: 8:00 PM → 8:00 AM." in chat.say("in the morning").text
+    chat.say("save")
+    (session,) = saved_sessions(chat)
+    assert session.start_at.astimezone(EASTERN_ZONE).hour == 8
+
+
+def test_an_amount_given_while_the_service_is_asked_is_said_back(paying: Chat, clock) -> None:
+    paying.say("JD tomorrow 3pm no invitation, eastern, no documents")
+    assert paying.say("yes").requested_slot == "service"
+    reply = paying.say("change the price to 110.50")
+    assert reply.messages[0].text == "Amount: $110.50."
+    assert reply.requested_slot == "service"
+    reply = paying.click(reply, "Follow-up session")
+    assert "Follow-up session, $110.50" in summary(reply)
