@@ -730,3 +730,38 @@ def test_the_day_after_moves_the_drafts_date_and_is_never_a_name(text: str, days
 def test_the_day_after_a_named_day_is_that_date_not_a_move() -> None:
     found = read("the day after tomorrow")
     assert found.date == day("2026-11-26") and found.shift is None
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("monday after next at 11", "2026-12-07"),  # said on Tuesday, Nov 24
+        ("the Tuesday after next", "2026-12-08"),
+        ("next week tuesday 9am", "2026-12-01"),
+        ("Thursday next week at 3", "2026-12-03"),
+        ("friday of next week", "2026-12-04"),
+    ],
+)
+def test_a_weekday_of_next_week_or_after_next_is_that_day(text: str, date: str) -> None:
+    found = read(text)
+    assert found.date == day(date)
+    assert not found.unread
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Jane's session thursday 1:30", "Jane"),
+        ("book Ana Ruiz's follow-up for friday 2pm", "Ana Ruiz"),
+        ("it's Mary's intake tomorrow at 9", "Mary"),
+    ],
+)
+def test_the_name_owning_the_session_is_the_participant(text: str, name: str) -> None:
+    found = read(text)
+    assert found.participant == name
+    assert not found.unread
+
+
+def test_an_office_abbreviation_is_not_a_name() -> None:
+    found = read("eod friday")
+    assert found.participant is None and found.date == day("2026-11-27")

@@ -73,6 +73,14 @@ _IN_DAYS = re.compile(
 )
 _FORTNIGHT = re.compile(rf"\b(?:in\s+a\s+fortnight|a\s+fortnight\s+from\s+{_FROM_BASE})\b", re.I)
 _NEXT_WEEK = re.compile(r"\b(?:next\s+week|this\s+time\s+next\s+week)\b", re.IGNORECASE)
+# "Monday after next", "the Tuesday after next": a week after the next one.
+_AFTER_NEXT = re.compile(rf"\b(?:the\s+)?({_WEEKDAY})\s+after\s+next\b", re.IGNORECASE)
+# "next week Tuesday", "Tuesday next week", "Tuesday of next week": that day of the
+# calendar week after this one (weeks start on Monday).
+_DAY_NEXT_WEEK = re.compile(
+    rf"\bnext\s+week\s*,?\s+(?:on\s+)?({_WEEKDAY})\b|\b({_WEEKDAY})\s+(?:of\s+)?next\s+week\b",
+    re.IGNORECASE,
+)
 _MONTHS_AHEAD = re.compile(rf"\b(?:in\s+(?:{_COUNT_WORD})\s+months?|next\s+month)\b", re.I)
 _BARE = re.compile(r"^\s*(\d{1,2})\s*$")
 
@@ -245,6 +253,15 @@ def _from_next_week(_match: re.Match[str], ctx: Context) -> datetime.date:
     return ctx.today + datetime.timedelta(days=7)
 
 
+def _from_after_next(match: re.Match[str], ctx: Context) -> datetime.date:
+    return _weekday(None, match.group(1), ctx).date + datetime.timedelta(days=7)
+
+
+def _from_day_next_week(match: re.Match[str], ctx: Context) -> datetime.date:
+    monday = ctx.today + datetime.timedelta(days=7 - ctx.today.weekday())
+    return monday + datetime.timedelta(days=WEEKDAYS[(match.group(1) or match.group(2)).lower()])
+
+
 def _from_dateparser(match: re.Match[str], ctx: Context) -> datetime.date | None:
     return dateparse(match.group(), ctx)
 
@@ -272,6 +289,8 @@ RULES: tuple[Rule, ...] = (
     (_DAY_MONTH, _from_day_month),
     (_DAY_OF_MONTH, _from_day_of_month),
     (_KEYWORD, _from_keyword),
+    (_AFTER_NEXT, _from_after_next),
+    (_DAY_NEXT_WEEK, _from_day_next_week),
     (_NEXT_WEEK, _from_next_week),
     (_MONTHS_AHEAD, _from_dateparser),
     (_WEEKDAY_RE, _from_weekday),

@@ -35,6 +35,7 @@ FILLER = frozenset({
     "sched", "u", "ur", "w/", "mtg", "sesh", "vid", "telehealth", "zoom", "nah", "yeah",
     "morning", "afternoon", "evening", "needed", "required", "necessary", "sounds", "good",
     "great", "perfect", "works", "fine", "thanks.", "cheers", "else", "nothing", "anything",
+    "eod", "cob", "eow",
 })  # fmt: skip
 TITLES = frozenset({"mr", "mrs", "ms", "mx", "dr", "prof", "miss"})
 _TOKEN = re.compile(r"[^\s,;:!?()\[\]{}\"“”<>*_]+")
@@ -48,6 +49,13 @@ _MARKER = re.compile(
     re.IGNORECASE,
 )
 _NOT_NAME = re.compile(r"\bnot\s+(?=\S)", re.IGNORECASE)
+# "Jane's session Thursday", "book Ana Ruiz's follow-up": a name owning the session.
+_OWNER = re.compile(
+    r"(?<![\w'’])((?:[^\W\d_][\w.\-]*\s+){0,2}[^\W\d_][\w.\-]*)['’]s\s+"
+    r"(?=(?:next\s+|first\s+|weekly\s+|usual\s+)?(?:session|appointment|appt|call|meeting"
+    r"|visit|check-?in|follow-?up|intake)\b)",
+    re.IGNORECASE,
+)
 MAX_NAME_WORDS = 4
 
 
@@ -101,10 +109,11 @@ def _name_at(rest: str, start: int, *, any_case: bool) -> tuple[str, int, int] |
             and (word in FILLER or not (any_case or token[0].isupper()))
         ):
             break
-        taken.append(token)
+        owner = token[-2:] in ("'s", "’s") and len(token) > 3
+        taken.append(token[:-2] if owner else token)
         end = start + match.end()
-        if len(taken) >= MAX_NAME_WORDS:
-            break
+        if owner or len(taken) >= MAX_NAME_WORDS:
+            break  # "Ana Ruiz's follow-up": the name ends where it owns something
     if not any(t.lower().rstrip(".") not in TITLES for t in taken):
         return None
     return " ".join(taken), start, end
@@ -127,6 +136,14 @@ def find_participant(reader: Reader, ctx: Context) -> str | None:
             reader.clear("participant")
             return parse_participant(" ".join(left))
         return None
+    for match in _OWNER.finditer(rest):
+        words = match.group(1).split()
+        while words and words[0].lower() in FILLER:
+            words.pop(0)  # "book Ana Ruiz's": the verb is not part of the name
+        if words and _plausible(" ".join(words)) and (words[0][0].isupper() or len(words) == 1):
+            start = match.start(1) + match.group(1).rfind(words[0])
+            reader.cut(start, match.end(), "participant")
+            return parse_participant(" ".join(words))
     for match in _MARKER.finditer(rest):
         if not match.group(1) and re.search(r"\b(?:a|an|the)\s$", match.group(), re.I):
             continue  # "actually the day after", "it's a new one": no name after an article
