@@ -20,6 +20,7 @@ from actions.extraction import (
     parse_zone,
     zone_choices,
 )
+from actions.formatting import zone_label
 
 PACKAGES = {"intake": "Intake packet", "consent": "Consent forms"}
 SERVICES = {"initial": "Initial consultation", "followup": "Follow-up session"}
@@ -765,3 +766,25 @@ def test_the_name_owning_the_session_is_the_participant(text: str, name: str) ->
 def test_an_office_abbreviation_is_not_a_name() -> None:
     found = read("eod friday")
     assert found.participant is None and found.date == day("2026-11-27")
+
+
+@pytest.mark.parametrize(
+    ("text", "zone"),
+    [("she's on GMT+2", "Etc/GMT-2"), ("UTC-5", "Etc/GMT+5"), ("utc+0", "UTC")],
+)
+def test_a_utc_offset_is_that_fixed_zone_not_utc(text: str, zone: str) -> None:
+    found = read(text)
+    assert found.participant_tz == zone and not found.unread
+
+
+def test_a_fixed_offset_is_shown_as_people_write_it() -> None:
+    assert zone_label("Etc/GMT-2") == "UTC+2 (a fixed offset: no daylight saving)"
+    found = read("tomorrow 3pm GMT+1")
+    assert found.time == datetime.time(9, 0)
+    assert found.notes == ("3:00 PM UTC+1 is 9:00 AM your time.",)
+
+
+def test_a_half_hour_offset_asks_for_a_city_and_is_no_time() -> None:
+    found = read("she's on UTC+05:30")
+    assert found.time is None and found.participant_tz is None
+    assert "Kolkata" in found.problems["participant_tz"]

@@ -37,6 +37,7 @@ from actions.extraction.reader import (
 from actions.extraction.times import Ambiguous, SaidTime, find_time
 from actions.extraction.zones import (
     THEIR_ZONE,
+    find_offset,
     find_zone,
     region_of_zone,
     short_zone,
@@ -97,6 +98,7 @@ _FINDERS: tuple[tuple[str, Finder], ...] = (
     ("amount", find_amount),
     ("shift", find_shift),
     ("change", find_change),
+    ("participant_tz", find_offset),  # "UTC+05:30" before its 05:30 is read as a time
     ("time", find_time),
     ("date", find_date),
     ("participant_tz", find_zone),

@@ -89,9 +89,55 @@ ASK_RATIO = 5  # a second zone for the same name is asked about within this popu
 
 
 def short_zone(zone: str) -> str:
-    """What a message says: "Eastern", "London", "Buenos Aires"."""
+    """What a message says: "Eastern", "London", "Buenos Aires", "UTC+2"."""
     known = VOCABULARY.get(zone)
-    return known.short if known else zone.rsplit("/", 1)[-1].replace("_", " ")
+    if known:
+        return known.short
+    offset = _fixed_offset_name(zone)
+    return offset or zone.rsplit("/", 1)[-1].replace("_", " ")
+
+
+def _fixed_offset_name(zone: str) -> str | None:
+    """ "Etc/GMT-2" as people write it: "UTC+2" (the IANA name's sign is the other way)."""
+    found = re.fullmatch(r"Etc/GMT([+-])(\d{1,2})", zone)
+    if not found:
+        return None
+    return f"UTC{'+' if found.group(1) == '-' else '-'}{found.group(2)}"
+
+
+_OFFSET = re.compile(r"\b(?:UTC|GMT)\s?([+\-−])\s?(\d{1,2})(?::?([0-5]\d))?(?!\d)", re.I)
+
+
+def offset_zone(match: re.Match[str]) -> str:
+    """ "UTC+2", "GMT-5" as a zone (Etc/GMT-2, Etc/GMT+5); a half-hour offset has none."""
+    sign, hours, minutes = match.group(1), int(match.group(2)), int(match.group(3) or 0)
+    if minutes:
+        raise ExtractionError(
+            f"“{match.group().strip()}” has no time zone of its own here; name their city "
+            "instead, like “Kolkata” or “Adelaide”."
+        )
+    if hours == 0:
+        return "UTC"
+    east = sign == "+"
+    if (east and hours > 14) or (not east and hours > 12):
+        raise ExtractionError(f"“{match.group().strip()}” is not a UTC offset anyone uses.")
+    return f"Etc/GMT{'-' if east else '+'}{hours}"
+
+
+_AFTER_A_TIME = re.compile(r"(?:\d|[ap]\.?m\.?)\s*$", re.I)
+
+
+def find_offset(reader: Reader, ctx: Context) -> str | None:
+    """ "she's on UTC+2", "GMT-5": read before the times, so "UTC+05:30" is no 5:30; one
+    right after a time ("3pm GMT+1") is the time's own zone (`zone_after_time`)."""
+    if "+" not in reader.rest and "-" not in reader.rest and "−" not in reader.rest:
+        return None
+    for match in _OFFSET.finditer(reader.rest):
+        if _AFTER_A_TIME.search(reader.rest[max(0, match.start() - 12) : match.start()]):
+            continue
+        reader.cut(match.start(), match.end(), "participant_tz")
+        return offset_zone(match)
+    return None
 
 
 def generic_abbreviation(zone: str) -> str | None:
@@ -103,6 +149,9 @@ def generic_abbreviation(zone: str) -> str | None:
 def zone_label(zone: str) -> str:
     """What the summary shows: "Eastern (America/New_York)", or the IANA name alone."""
     known = VOCABULARY.get(zone)
+    offset = _fixed_offset_name(zone)
+    if offset:
+        return f"{offset} (a fixed offset: no daylight saving)"
     return f"{known.short} ({zone})" if known and known.short != zone else zone
 
 
@@ -326,6 +375,12 @@ def zone_after_time(rest: str, position: int, ctx: Context) -> tuple[str | None,
     theirs = _THEIRS.match(text)
     if theirs:
         return ctx.participant_zone or THEIR_ZONE, lead + theirs.end(), False
+    offset = _OFFSET.match(text)
+    if offset:
+        try:
+            return offset_zone(offset), lead + offset.end(), False
+        except ExtractionError:
+            return None, 0, False
     for pattern in (_UPPER, _KNOWN, _IANA):
         match = pattern.match(text)
         if match:
