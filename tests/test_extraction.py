@@ -788,3 +788,31 @@ def test_a_half_hour_offset_asks_for_a_city_and_is_no_time() -> None:
     found = read("she's on UTC+05:30")
     assert found.time is None and found.participant_tz is None
     assert "Kolkata" in found.problems["participant_tz"]
+
+
+@pytest.mark.parametrize("text", ["it's free", "pro bono session", "it's complimentary"])
+def test_free_is_no_payment_and_never_a_name(text: str) -> None:
+    found = read(text)
+    assert found.payment_required is False and found.participant is None
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"), [("charge $95", "95"), ("bill them 120 dollars", "120")]
+)
+def test_the_words_around_an_amount_are_understood(text: str, amount: str) -> None:
+    found = read(text)
+    assert found.amount == Decimal(amount) and not found.unread
+
+
+def test_two_packages_named_are_asked_about_since_a_session_takes_one() -> None:
+    found = read("consent forms and intake")
+    assert found.documents is None
+    assert "one package" in found.problems["documents"]
+    assert dict(found.choices)["documents"] == [
+        ("Consent forms", "consent"), ("Intake packet", "intake")
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", ["it's jane tomorrow 3pm", "actually later", "it's late"])
+def test_a_lower_case_word_after_a_weak_marker_is_said_back_not_taken(text: str) -> None:
+    assert read(text).participant is None

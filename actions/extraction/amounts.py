@@ -28,7 +28,9 @@ _VERB = re.compile(
 _NO_PAYMENT = re.compile(
     r"\b(?:no|without|skip(?:\s+the)?|drop(?:\s+the)?)\s+(?:payment|charge|fee)s?\b"
     r"|\b(?:don'?t|do\s+not|no\s+need\s+to)\s+(?:charge|bill)(?:\s+(?:them|her|him|it))?\b"
-    r"|\bfree(?:\s+of\s+charge)?\s+(?:session|visit|consult\w*)\b|\bno\s+cost\b",
+    r"|\bfree(?:\s+of\s+charge)?\s+(?:session|visit|consult\w*)\b|\bno\s+cost\b"
+    r"|\b(?:it'?s|it’s|is|be|for)\s+free\b|\bfree\s+of\s+charge\b|\bpro\s+bono\b"
+    r"|\bcomplimentary\b",
     re.IGNORECASE,
 )
 _PAYMENT = re.compile(

@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 
 from actions.extraction.reader import Context, Reader
+from actions.extraction.times import Ambiguous
 
 _GENERIC_NAME_WORDS = frozenset({
     "packet", "package", "packages", "forms", "form", "documents", "document", "paperwork",
@@ -71,8 +72,15 @@ _REMOVED = re.compile(
 
 
 def find_choice(
-    reader: Reader, choices: Mapping[str, str], others: Mapping[str, str], slot: str
+    reader: Reader,
+    choices: Mapping[str, str],
+    others: Mapping[str, str],
+    slot: str,
+    *,
+    one_only: bool = False,
 ) -> str | None:
+    """The choice named; with `one_only`, two named ("consent and intake") are asked
+    about, since a session takes one."""
     compiled = _choice_pattern(tuple(choices.items()), tuple(others.values()))
     if compiled is None:
         return None
@@ -81,7 +89,14 @@ def find_choice(
     if not taken:
         return None
     preferred = [m for m, negated in taken if not negated] or [m for m, _ in taken]
-    return keys[preferred[0].lastgroup or ""]
+    named = list(dict.fromkeys(keys[m.lastgroup or ""] for m in preferred))
+    if one_only and len(named) > 1:
+        raise Ambiguous(
+            "A session takes one package of documents: which one?",
+            slot,
+            [(choices[key], key) for key in named],
+        )
+    return named[0]
 
 
 def _removed_packages(reader: Reader, ctx: Context) -> bool:
@@ -106,7 +121,7 @@ def _removed_packages(reader: Reader, ctx: Context) -> bool:
 def find_documents(reader: Reader, ctx: Context) -> str | None:
     if reader.take_all(NO_DOCUMENTS, "documents") or _removed_packages(reader, ctx):
         return "none"
-    key = find_choice(reader, ctx.packages, ctx.services, "documents")
+    key = find_choice(reader, ctx.packages, ctx.services, "documents", one_only=True)
     asked = key is None and ctx.requested_slot == "documents"
     if asked and reader.take_all(_NO_DOCUMENTS_ANSWER, "documents"):
         return "none"

@@ -35,7 +35,8 @@ FILLER = frozenset({
     "sched", "u", "ur", "w/", "mtg", "sesh", "vid", "telehealth", "zoom", "nah", "yeah",
     "morning", "afternoon", "evening", "needed", "required", "necessary", "sounds", "good",
     "great", "perfect", "works", "fine", "thanks.", "cheers", "else", "nothing", "anything",
-    "eod", "cob", "eow",
+    "eod", "cob", "eow", "charge", "bill", "dollars", "dollar", "bucks", "usd", "fee",
+    "price", "cost", "rate",
 })  # fmt: skip
 TITLES = frozenset({"mr", "mrs", "ms", "mx", "dr", "prof", "miss"})
 _TOKEN = re.compile(r"[^\s,;:!?()\[\]{}\"“”<>*_]+")
@@ -175,7 +176,10 @@ def _plausible(name: str, *, strong: bool = False) -> bool:
     letters = sum(char.isalpha() for char in name)
     if letters < 2:
         return False
-    return strong or not (name.islower() and len(name) <= 3 and "." not in name)
+    # After a weak marker ("it's", "actually", "to") a lower-case word is more often
+    # anything but a name ("it's late", "actually later"): it is said back, with a button
+    # to take it as the name, instead of guessed.
+    return strong or not name.islower()
 
 
 def _followed_by_a_break(rest: str, end: int) -> bool:
