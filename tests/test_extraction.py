@@ -816,3 +816,37 @@ def test_two_packages_named_are_asked_about_since_a_session_takes_one() -> None:
 @pytest.mark.parametrize("text", ["it's jane tomorrow 3pm", "actually later", "it's late"])
 def test_a_lower_case_word_after_a_weak_marker_is_said_back_not_taken(text: str) -> None:
     assert read(text).participant is None
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "until"),
+    [
+        ("JD tomorrow 3-4pm", datetime.time(15), "4:00 PM"),
+        ("JD tomorrow from 3 to 4", datetime.time(15), "4:00 PM"),
+        ("between 2:30 and 3:30", datetime.time(14, 30), "3:30 PM"),
+        ("11-1pm", datetime.time(11), "1:00 PM"),
+    ],
+)
+def test_a_span_of_time_takes_its_start_and_says_so(
+    text: str, start: datetime.time, until: str
+) -> None:
+    found = read(text)
+    assert found.time == start and not found.unread
+    assert any(f"–{until}" in note for note in found.notes)
+
+
+@pytest.mark.parametrize(
+    ("text", "time"), [("5 to 4", datetime.time(15, 55)), ("10 after 9", datetime.time(9, 10))]
+)
+def test_minutes_to_or_after_an_hour_are_still_a_clock_time(text: str, time: datetime.time) -> None:
+    assert read(text).time == time
+
+
+def test_a_span_that_is_no_clock_phrase_is_asked_not_read_as_minutes_to() -> None:
+    found = read("JD tomorrow 3 to 7")  # not 6:57
+    assert found.time is None and "give the start" in found.problems["time"]
+
+
+def test_for_an_hour_is_no_participant() -> None:
+    found = read("JD tomorrow 3pm for an hour")
+    assert found.participant == "JD"

@@ -197,6 +197,11 @@ def extract(
             f"if you meant {picked.other.strftime('%A, %B %-d')}, say so."
         )
     if said is not None:
+        if said.until is not None:
+            notes.append(
+                f"I took {_clock(said.time)}, the start of {_clock(said.time)}–"
+                f"{_clock(said.until)}: a session's length comes from its service."
+            )
         time, date, note = _in_clinician_zone(said, date, ctx)
         found["time"] = time
         if note:

@@ -146,8 +146,8 @@ def find_participant(reader: Reader, ctx: Context) -> str | None:
             reader.cut(start, match.end(), "participant")
             return parse_participant(" ".join(words))
     for match in _MARKER.finditer(rest):
-        if not match.group(1) and re.search(r"\b(?:a|an|the)\s$", match.group(), re.I):
-            continue  # "actually the day after", "it's a new one": no name after an article
+        if re.search(r"\b(?:a|an|the)\s$", match.group(), re.I):
+            continue  # "for an hour", "actually the day after": no name after an article
         found = _name_at(rest, match.end(), any_case=True)
         # After a strong marker ("with jd") lower-case initials are a name; after a weak
         # one ("schedule sth") they are not.

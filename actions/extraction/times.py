@@ -22,6 +22,7 @@ class SaidTime:
     time: datetime.time
     zone: str | None = None
     mine: bool = False  # "3pm my time": the clinician's own zone, not the participant's
+    until: datetime.time | None = None  # "3-4pm": the end said with it (the start is taken)
 
 
 class Ambiguous(ExtractionError):
@@ -71,6 +72,14 @@ _RELATIVE = re.compile(
     re.IGNORECASE,
 )
 _BARE = re.compile(r"(?<![\w.:/$])(\d{1,2})(?::(\d{2}))?(?![\w.:/%])" + _PERIOD, re.IGNORECASE)
+# "3-4pm", "from 3 to 4", "between 2:30 and 3:30": a start and an end. Without "from" or
+# "between", "to" makes a range only for the next hour or so ("3 to 4"; "5 to 4" is 3:55).
+_RANGE = re.compile(
+    rf"(?:\b(from|between)\s+)?(?<![\w.:/$\-])(\d{{1,2}})(?::(\d{{2}}))?(?:{_MERIDIEM})?"
+    rf"\s*(-|–|—|\bto\b|\buntil\b|\btill\b|\band\b)\s*"
+    rf"(\d{{1,2}})(?::(\d{{2}}))?(?:{_MERIDIEM})?(?![\w:/\-]|\.\d)",
+    re.IGNORECASE,
+)
 
 
 def _time_of_day(hour: int, minute: int, spoken: str) -> datetime.time:
@@ -180,6 +189,9 @@ def _from_relative(match: re.Match[str], ctx: Context) -> datetime.time:
         amount, direction, written = "half", "past", match.group(4)
     amount = " ".join(amount.lower().replace("-", " ").split())
     minutes = int(amount) if amount.isdigit() else _MINUTE_WORDS[amount]
+    if amount.isdigit() and minutes % 5:
+        # "3 to 7" is no clock phrase (that would be 6:57): a span, or a slip.
+        raise ExtractionError(f"I couldn't read “{spoken}” as one time; give the start, like 3pm.")
     if minutes >= 60:
         raise ExtractionError(f"“{spoken}” isn't a time of day; try 3pm or 15:30.")
     hour = _hour_number(written)
@@ -192,6 +204,37 @@ def _from_relative(match: re.Match[str], ctx: Context) -> datetime.time:
         return _time_of_day(_meridiem_hour(hour, meridiem, spoken), minutes, spoken)
     period = match.group(7) or match.group(8)
     return _time_of_day(hour_of_day(hour, minutes, written, period, ctx), minutes, spoken)
+
+
+def _range(match: re.Match[str], ctx: Context) -> tuple[datetime.time, datetime.time] | None:
+    """(start, end) of "3-4pm", or None when the words are no range ("5 to 4" is 3:55). The
+    start takes the end's am/pm unless it is a later hour ("11-1pm" starts at 11 AM)."""
+    (lead, h1, m1, a1, b1, sep, h2, m2, a2, b2) = match.groups()
+    first, last = int(h1), int(h2)
+    start_mer, end_mer = a1 or b1, a2 or b2
+    spoken = match.group().strip()
+    if first > 23 or last > 23 or int(m1 or 0) > 59 or int(m2 or 0) > 59:
+        return None
+    if sep.lower() == "and" and (lead or "").lower() != "between":
+        return None
+    said_so = lead or sep in "-–—" or start_mer or end_mer
+    if not said_so and not 0 < last - first <= 3:
+        return None
+    if start_mer:
+        start_hour = _meridiem_hour(first, start_mer, spoken)
+    elif end_mer and first <= 12:
+        same = first % 12 <= last % 12
+        mer = end_mer if same else ("a" if end_mer.lower() == "p" else "p")
+        start_hour = _meridiem_hour(first, mer, spoken)
+    else:
+        start_hour = hour_of_day(first, int(m1 or 0), h1, None, ctx)
+    if end_mer:
+        end_hour = _meridiem_hour(last, end_mer, spoken)
+    else:
+        later = [h for h in (last, last + 12) if start_hour < h < 24]
+        end_hour = later[0] if later else last
+    start = _time_of_day(start_hour, int(m1 or 0), spoken)
+    return start, _time_of_day(end_hour, int(m2 or 0), spoken)
 
 
 RULES = (
@@ -219,6 +262,21 @@ def find_time(reader: Reader, ctx: Context) -> SaidTime | None:
     rules = ANSWER_RULES if ctx.requested_slot == "time" else RULES
     found: list[tuple[bool, SaidTime]] = []
     problems: list[ExtractionError] = []
+    ranges: list[tuple[int, int]] = []
+    for match in _RANGE.finditer(reader.rest):
+        try:
+            span = _range(match, ctx)
+        except ExtractionError as err:
+            problems.append(err)
+            ranges.append(match.span())
+            continue
+        if span is None:
+            continue
+        zone, length, mine = zone_after_time(reader.rest, match.end(), ctx)
+        ranges.append((match.start(), match.end() + length))
+        negated = reader.negated_at(match.start())
+        found.append((negated, SaidTime(span[0], zone, mine, span[1])))
+    reader.cut_many(ranges, "time")
     for pattern, convert in rules:
         zones: list[tuple[int, int]] = []
         for match, negated in reader.take_all(pattern, "time"):
