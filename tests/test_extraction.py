@@ -850,3 +850,25 @@ def test_a_span_that_is_no_clock_phrase_is_asked_not_read_as_minutes_to() -> Non
 def test_for_an_hour_is_no_participant() -> None:
     found = read("JD tomorrow 3pm for an hour")
     assert found.participant == "JD"
+
+
+def test_two_dates_or_two_times_in_one_message_are_asked_not_the_first_taken() -> None:
+    found = read("JD tomorrow 3pm and friday 4pm")
+    assert found.date is None and found.time is None
+    assert dict(found.choices)["date"] == [
+        ("Wednesday, November 25", "2026-11-25"), ("Friday, November 27", "2026-11-27")
+    ]  # fmt: skip
+    assert dict(found.choices)["time"] == [("3:00 PM", "15:00"), ("4:00 PM", "16:00")]
+    # A correction that says which is not a second time.
+    assert read("make it 4pm instead of 3pm").time == datetime.time(16, 0)
+
+
+def test_a_weekday_beside_its_own_date_is_that_date_and_a_mismatch_is_asked() -> None:
+    assert read("friday dec 4").date == day("2026-12-04")
+    assert "more than one date" in read("friday dec 5").problems["date"]  # Dec 5 is a Saturday
+
+
+def test_tonight_at_8_is_in_the_evening() -> None:
+    found = read("tonight at 8")
+    assert (found.date, found.time) == (day("2026-11-24"), datetime.time(20, 0))
+    assert read("tonight at 11am").time == datetime.time(11, 0)

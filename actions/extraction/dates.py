@@ -16,7 +16,15 @@ from dataclasses import dataclass
 
 import dateparser
 
-from actions.extraction.reader import Context, ExtractionError, Reader, Rule, read_rules, words
+from actions.extraction.reader import (
+    Context,
+    ExtractionError,
+    Reader,
+    Rule,
+    read_all_rules,
+    words,
+)
+from actions.extraction.times import Ambiguous
 
 MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
 MONTHS |= {name.lower(): number for number, name in enumerate(calendar.month_abbr) if name}
@@ -91,6 +99,7 @@ class DateChoice:
 
     date: datetime.date
     other: datetime.date | None = None
+    weekday_only: bool = False  # read from a weekday's name alone ("Friday")
 
 
 def ordinal(day: int) -> str:
@@ -214,7 +223,8 @@ def _weekday(when: str | None, name: str, ctx: Context) -> DateChoice:
 
 
 def _from_weekday(match: re.Match[str], ctx: Context) -> DateChoice:
-    return _weekday(match.group(1), match.group(2), ctx)
+    found = _weekday(match.group(1), match.group(2), ctx)
+    return DateChoice(found.date, found.other, weekday_only=True)
 
 
 def _count(written: str) -> int:
@@ -300,12 +310,33 @@ ANSWER_RULES = (*RULES, (_BARE, _from_bare))
 
 def find_date(reader: Reader, ctx: Context) -> DateChoice | None:
     rules = ANSWER_RULES if ctx.requested_slot == "date" else RULES
-    found = read_rules(reader, rules, ctx, "date")
+    said = read_all_rules(reader, rules, ctx, "date")
+    exact = [v for v in said if not (isinstance(v, DateChoice) and v.weekday_only)]
+    # "Friday, Dec 4": the weekday names the date's own day, and is no other date.
+    said = [
+        v
+        for v in said
+        if not (isinstance(v, DateChoice) and v.weekday_only)
+        or not any(_day_of(e).weekday() == v.date.weekday() for e in exact)
+    ]
+    days = list(dict.fromkeys(_day_of(v) for v in said))
+    if len(days) > 1:
+        # "tomorrow and Friday", "Friday Dec 5" (a Saturday): two sessions, or a slip.
+        raise Ambiguous(
+            "You gave more than one date: which one is this session?",
+            "date",
+            [(d.strftime("%A, %B %-d"), d.isoformat()) for d in days[:4]],
+        )
+    found = said[0] if said else None
     if found is None and ctx.requested_slot == "date":
         found = _date_answer(reader, ctx)
     if isinstance(found, datetime.date):
         return DateChoice(found)
     return found
+
+
+def _day_of(value: DateChoice | datetime.date) -> datetime.date:
+    return value.date if isinstance(value, DateChoice) else value
 
 
 def _date_answer(reader: Reader, ctx: Context) -> datetime.date | None:

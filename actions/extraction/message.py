@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -121,6 +122,10 @@ MISSING: dict[str, Callable[[str], str]] = {
 }
 
 
+_TONIGHT = re.compile(r"\btonight\b", re.IGNORECASE)
+_SAID_AM = re.compile(r"\d\s*a\.?m?\b|\bmorning\b", re.IGNORECASE)
+
+
 def _clock(value: datetime.time) -> str:
     return value.strftime("%-I:%M %p")
 
@@ -196,6 +201,9 @@ def extract(
             f"I took {picked.date.strftime('%A, %B %-d')}; "
             f"if you meant {picked.other.strftime('%A, %B %-d')}, say so."
         )
+    evening = _TONIGHT.search(corrected) and not _SAID_AM.search(corrected)
+    if said is not None and said.time.hour < 12 and evening:  # "tonight at 8" is 8 PM
+        said = dataclasses.replace(said, time=said.time.replace(hour=said.time.hour + 12))
     if said is not None:
         if said.until is not None:
             notes.append(

@@ -112,6 +112,14 @@ Rule = tuple[re.Pattern[str], Converter]
 def read_rules(reader: Reader, rules: Iterable[Rule], ctx: Context, slot: str = "") -> Any:
     """Take every span the rules match; the first valid, non-negated value wins, else the
     first error is raised."""
+    preferred = read_all_rules(reader, rules, ctx, slot)
+    return preferred[0] if preferred else None
+
+
+def read_all_rules(
+    reader: Reader, rules: Iterable[Rule], ctx: Context, slot: str = ""
+) -> list[Any]:
+    """As `read_rules`, every valid value, the non-negated ones (else all) in rule order."""
     values: list[tuple[int, bool, Any]] = []
     errors: list[ExtractionError] = []
     for pattern, convert in rules:
@@ -125,10 +133,10 @@ def read_rules(reader: Reader, rules: Iterable[Rule], ctx: Context, slot: str = 
                 values.append((match.start(), negated, value))
     preferred = [v for _, negated, v in values if not negated] or [v for _, _, v in values]
     if preferred:
-        return preferred[0]
+        return preferred
     if errors:
         raise errors[0]
-    return None
+    return []
 
 
 def constant(value: object) -> Converter:

@@ -291,6 +291,14 @@ def find_time(reader: Reader, ctx: Context) -> SaidTime | None:
             found.append((negated, SaidTime(value, zone, mine)))
         reader.cut_many(zones, "time")
     preferred = [said for negated, said in found if not negated] or [s for _, s in found]
+    distinct = list(dict.fromkeys(said.time for said in preferred))
+    if len(distinct) > 1:
+        # "3pm and Friday 4pm", "3pm, or maybe 4": two sessions, or a second thought.
+        raise Ambiguous(
+            "You gave more than one time: which one is this session?",
+            "time",
+            [(_clock(t.hour, t.minute), f"{t.hour:02d}:{t.minute:02d}") for t in distinct[:4]],
+        )
     if preferred:
         return preferred[0]
     if problems:
