@@ -52,7 +52,7 @@ _MARKER = re.compile(
 _NOT_NAME = re.compile(r"\bnot\s+(?=\S)", re.IGNORECASE)
 # "Jane's session Thursday", "book Ana Ruiz's follow-up": a name owning the session.
 _OWNER = re.compile(
-    r"(?<![\w'’])((?:[^\W\d_][\w.\-]*\s+){0,2}[^\W\d_][\w.\-]*)['’]s\s+"
+    r"(?<![\w'’.\-])((?:[^\W\d_][\w.\-]*\s+){0,2}[^\W\d_][\w.\-]*)['’]s\s+"
     r"(?=(?:next\s+|first\s+|weekly\s+|usual\s+)?(?:session|appointment|appt|call|meeting"
     r"|visit|check-?in|follow-?up|intake)\b)",
     re.IGNORECASE,

@@ -87,12 +87,20 @@ def regions(ctx: Context) -> list[str]:
     return found
 
 
+MATCHER_TRIES = 40
+
+
 def _matched(reader: Reader, ctx: Context) -> str | None:
     """Numbers phonenumbers' matcher finds; the first not negated ("not 555...") wins."""
     found: list[tuple[bool, str]] = []
     for region in regions(ctx):
         spans = []
-        for match in PhoneNumberMatcher(reader.rest, region, leniency=Leniency.VALID):
+        # At most MATCHER_TRIES candidates: a message of digit groups ("1 - 1 - 1 ...")
+        # costs phonenumbers a parse per group, and no message holds dozens of numbers.
+        matcher = PhoneNumberMatcher(
+            reader.rest, region, leniency=Leniency.VALID, max_tries=MATCHER_TRIES
+        )
+        for match in matcher:
             number = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
             found.append((reader.negated_at(match.start), number))
             spans.append((match.start, match.end))
