@@ -215,29 +215,36 @@ def plan_messages(
     if session.invite_channel == "none":
         return
     version = session.sequence
-    repos.add_outbox(
-        s,
-        session_id=session.id,
-        clinician_id=session.clinician_id,
-        kind=first,
-        channel=session.invite_channel,
-        due_at=first_due or now,
-        dedupe_key=f"{session.public_id}:{first}:{version}",
-    )
+    queue(s, session, first, due_at=first_due or now, key=f"{first}:{version}")
     if first == "cancellation":
         return
     for offset in practice.reminder_offsets:
         due = session.start_at - offset
         if due > now:
-            repos.add_outbox(
-                s,
-                session_id=session.id,
-                clinician_id=session.clinician_id,
-                kind="reminder",
-                channel=session.invite_channel,
-                due_at=due,
-                dedupe_key=f"{session.public_id}:reminder:{int(offset.total_seconds())}:{version}",
-            )
+            seconds = int(offset.total_seconds())
+            queue(s, session, "reminder", due_at=due, key=f"reminder:{seconds}:{version}")
+
+
+def queue(
+    s: Session,
+    session: ScheduledSession,
+    kind: str,
+    *,
+    due_at: datetime,
+    key: str,
+    channel: str | None = None,
+) -> None:
+    """One message to the participant in the outbox: by the session's channel unless
+    `channel` says otherwise; `key` (after the session's public id) makes it once only."""
+    repos.add_outbox(
+        s,
+        session_id=session.id,
+        clinician_id=session.clinician_id,
+        kind=kind,
+        channel=channel or session.invite_channel,
+        due_at=due_at,
+        dedupe_key=f"{session.public_id}:{key}",
+    )
 
 
 def notify_clinician(

@@ -458,14 +458,12 @@ def remind_now(
             changed=False,
         )
     session.reminded_at = now
-    repos.add_outbox(
+    booking.queue(
         s,
-        session_id=session.id,
-        clinician_id=session.clinician_id,
-        kind="reminder",
-        channel=session.invite_channel,
+        session,
+        "reminder",
         due_at=now,
-        dedupe_key=f"{session.public_id}:reminder:now:{int(now.timestamp())}:{session.sequence}",
+        key=f"reminder:now:{int(now.timestamp())}:{session.sequence}",
     )
     by = "e-mail" if session.invite_channel == "email" else "text message"
     return Done(
@@ -885,15 +883,10 @@ def _told_before(
     else:
         session.phone, session.phone_index = address, booking.phone_index(address)
     session.invite_status = "queued"
-    repos.add_outbox(
-        s,
-        session_id=session.id,
-        clinician_id=session.clinician_id,
-        kind="update",
+    booking.queue(
+        s, session, "update", due_at=now, key=f"update:{told_by}:{session.sequence}",
         channel=told_by,
-        due_at=now,
-        dedupe_key=f"{session.public_id}:update:{told_by}:{session.sequence}",
-    )
+    )  # fmt: skip
     if invited_now:
         return f" They were invited by {by} before, so the new time goes there once too."
     return f" They were invited by {by}, so the new time goes to them there once, then nothing."

@@ -142,7 +142,8 @@ class AskAction(Action):
     async def ask(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> None:
-        raise NotImplementedError
+        """The question's own words and choices: every ask action of the form says them."""
+        raise NotImplementedError(f"{type(self).__name__} asks nothing")
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

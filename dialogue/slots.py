@@ -47,25 +47,24 @@ def encode(value: object) -> Any:
 def read_date(raw: Any) -> date:
     if isinstance(raw, date) and not isinstance(raw, datetime):
         return raw
-    if isinstance(raw, str):
-        try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            pass
-    raise SlotValueError("not a date")
+    if not isinstance(raw, str):
+        raise SlotValueError("not a date")
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise SlotValueError("not a date") from None
 
 
 def read_time(raw: Any) -> time:
     if isinstance(raw, time):
         return raw.replace(second=0, microsecond=0, tzinfo=None)
-    if isinstance(raw, str):
-        hour, sep, minute = raw.partition(":")
-        if sep and hour.isdigit() and minute.isdigit() and len(minute) == 2:
-            try:
-                return time(int(hour), int(minute))
-            except ValueError:
-                pass
-    raise SlotValueError("not a clock time")
+    hour, sep, minute = raw.partition(":") if isinstance(raw, str) else ("", "", "")
+    if not (sep and hour.isdigit() and minute.isdigit() and len(minute) == 2):
+        raise SlotValueError("not a clock time")
+    try:
+        return time(int(hour), int(minute))
+    except ValueError:
+        raise SlotValueError("not a clock time") from None
 
 
 def read_money(raw: Any) -> Decimal:

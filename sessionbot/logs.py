@@ -118,7 +118,9 @@ class _StderrHandler(logging.StreamHandler):
 
     @stream.setter
     def stream(self, value: TextIO) -> None:
-        pass
+        # logging's StreamHandler sets a stream at construction; this handler has none of
+        # its own (it always writes to the current sys.stderr), so the value is dropped.
+        del value
 
 
 class _RecordQueueHandler(logging.handlers.QueueHandler):

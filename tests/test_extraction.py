@@ -872,3 +872,12 @@ def test_tonight_at_8_is_in_the_evening() -> None:
     found = read("tonight at 8")
     assert (found.date, found.time) == (day("2026-11-24"), datetime.time(20, 0))
     assert read("tonight at 11am").time == datetime.time(11, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "zone"),
+    [("shes in denver", "America/Denver"), ("theyre based in Austin", "America/Chicago")],
+)
+def test_where_they_are_typed_without_apostrophes_is_their_zone(text: str, zone: str) -> None:
+    found = read(text)
+    assert found.participant_tz == zone and not found.problems

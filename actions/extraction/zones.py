@@ -286,7 +286,7 @@ _UPPER = re.compile(rf"\b({words(*ABBREVIATIONS)})\b{_SUFFIX}")
 _PLACE = r"([A-Za-z][A-Za-z.'\-]*(?: [A-Za-z][A-Za-z.'\-]*){0,3})"
 # "he's in Phoenix", "she lives in lyon", "based in Austin", "client is in Ohio": any case.
 _IN_PLACE = re.compile(
-    r"\b(?:(?:he|she|they|client|participant|patient|who)(?:'s|’s|'re|’re|\s+is|\s+are"
+    r"\b(?:(?:hes|shes|theyre|he|she|they|client|participant|patient|who)(?:'s|’s|'re|’re|\s+is|\s+are"
     r"|\s+lives|\s+live|\s+will\s+be)?\s+(?:(?:actually|really|based|located|living|currently|now|staying)\s+){0,2}"
     r"(?:in|near)|lives?\s+in|living\s+in|based\s+in|located\s+in|out\s+of|zone\s+of)\s+" + _PLACE,
     re.IGNORECASE,
