@@ -14,18 +14,31 @@ reasons and sizes. This module adds two safety nets:
 Libraries that log payloads (Bolt's "unhandled request", its listener tracebacks) get
 `WithheldDetailFilter`: their lines keep the level, the logger and the first words,
 never the payload.
+
+Off a terminal (a container, a service manager) every line is one JSON object
+(`python-json-logger`): `ts` (UTC, ISO 8601), `level`, `logger`, `message` and, inside a
+request or a turn, its `request_id` (`request_context`), so an operator can follow one
+request from the edge through its turn. On a terminal the human format stays.
+`SESSIONBOT_LOG_FORMAT=json|text` chooses either way.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextvars
 import logging
 import logging.handlers
 import os
 import queue
 import re
+import secrets
 import sys
-from typing import TextIO
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from pythonjsonlogger.json import JsonFormatter
 
 MAX_LINE = 2000
 # extra={SAFE: True}: a line we wrote ourselves with nothing personal (the start line).
@@ -106,6 +119,78 @@ class WithheldDetailFilter(logging.Filter):
 
 
 _WITHHELD = WithheldDetailFilter()
+
+# The request or turn this thread (or task) is working for; logged with every line.
+_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "sessionbot_request_id", default=None
+)
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+def current_request_id() -> str | None:
+    return _request_id.get()
+
+
+@contextmanager
+def request_context(request_id: str | None = None) -> Iterator[str]:
+    """Every line logged inside carries `request_id` (a fresh one when none is given, or
+    when the one given is not a short plain token: it may come from a request header)."""
+    if request_id is None or not _REQUEST_ID.fullmatch(request_id):
+        request_id = secrets.token_hex(8)
+    token = _request_id.set(request_id)
+    try:
+        yield request_id
+    finally:
+        _request_id.reset(token)
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamps the record with the current request id, on the thread that logged it (the
+    record crosses to the logging thread, the context does not)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = _request_id.get()
+        return True
+
+
+class JsonLines(JsonFormatter):
+    """One JSON object a line: ts, level, logger, message, request_id (when there is one)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "%(levelname)s %(name)s %(message)s",
+            rename_fields={"levelname": "level", "name": "logger"},
+            json_ensure_ascii=False,
+        )
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        super().add_fields(log_data, record, message_dict)
+        log_data.pop("request_id", None)
+        for key in [k for k in log_data if k.startswith("sessionbot_")]:
+            del log_data[key]  # our own markers (SAFE, masked)
+        stamp = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+        fields = dict(log_data)
+        log_data.clear()
+        log_data["ts"] = stamp.replace("+00:00", "Z")
+        log_data.update(fields)
+        request_id = getattr(record, "request_id", None)
+        if request_id:
+            log_data["request_id"] = request_id
+
+
+def _wants_json(stream: TextIO) -> bool:
+    chosen = (os.environ.get("SESSIONBOT_LOG_FORMAT") or "auto").strip().lower()
+    if chosen in ("json", "text"):
+        return chosen == "json"
+    try:
+        return not stream.isatty()
+    except (AttributeError, ValueError):
+        return True
+
+
 QUIET_LIBRARIES = ("alembic", "rasa_sdk", "sanic", "asyncio")
 
 
@@ -130,6 +215,8 @@ class _RecordQueueHandler(logging.handlers.QueueHandler):
     `%` arguments are made strings (so a record never holds live objects across threads)."""
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        if not hasattr(record, "request_id"):
+            record.request_id = _request_id.get()
         if record.args:
             record.msg, record.args = record.getMessage(), None
         return record
@@ -165,7 +252,11 @@ def configure_logging(
     """
     _stop_listener()
     handler = _StderrHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if _wants_json(sys.stderr):
+        handler.setFormatter(JsonLines())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RequestIdFilter())
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     if background:

@@ -89,3 +89,75 @@ def test_the_run_wide_log_scan_finds_a_participant() -> None:
         "INFO y: +1 (617) 555-0101",
     ]
     assert findings(["INFO sessionbot.outbox: message 42 (reminder) sent"]) == []
+
+
+LOG_SNIPPET = """
+import logging
+from sessionbot.logs import configure_logging, request_context
+configure_logging(default="INFO")
+log = logging.getLogger("sessionbot.probe")
+log.info("started")
+with request_context("turn-7f3a"):
+    log.warning("could not text %s", "+1 617 555 0101")
+with request_context('evil"\\n{"level": "DEBUG"}'):
+    log.info("with a hostile id")
+"""
+
+
+def _run_logging(stderr, **env):  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONBOT_")}
+    return subprocess.run(
+        [sys.executable, "-c", LOG_SNIPPET], stderr=stderr, env={**clean, **env}, timeout=60
+    )
+
+
+def test_off_a_terminal_every_line_is_json_with_its_request_id(tmp_path) -> None:
+    import json
+
+    out = tmp_path / "stderr.log"
+    with out.open("w") as f:
+        assert _run_logging(f).returncode == 0
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [x["message"] for x in lines] == [
+        "started",
+        "could not text [phone]",
+        "with a hostile id",
+    ]
+    assert lines[0]["level"] == "INFO" and lines[0]["logger"] == "sessionbot.probe"
+    assert lines[0]["ts"].endswith("Z") and "request_id" not in lines[0]
+    assert lines[1]["request_id"] == "turn-7f3a"
+    # An id that is not a short plain token (it can come from a header) is replaced.
+    assert len(lines[2]["request_id"]) == 16 and "evil" not in lines[2]["request_id"]
+
+
+def test_on_a_terminal_lines_stay_human(tmp_path) -> None:
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        assert _run_logging(follower).returncode == 0
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(leader)
+    text = b"".join(chunks).decode()
+    assert "INFO sessionbot.probe: started" in text
+    assert "{" not in text
+    # SESSIONBOT_LOG_FORMAT chooses either way.
+    out = tmp_path / "text.log"
+    with out.open("w") as f:
+        _run_logging(f, SESSIONBOT_LOG_FORMAT="text")
+    assert "WARNING sessionbot.probe: could not text [phone]" in out.read_text()
