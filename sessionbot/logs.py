@@ -171,6 +171,7 @@ class JsonLines(JsonFormatter):
         log_data.pop("request_id", None)
         for key in [k for k in log_data if k.startswith("sessionbot_")]:
             del log_data[key]  # our own markers (SAFE, masked)
+        log_data.pop("color_message", None)  # uvicorn's copy of the message, with ANSI colours
         stamp = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
         fields = dict(log_data)
         log_data.clear()
