@@ -12,24 +12,51 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from actions_process import actions_process, stop
+from actions_process import CLIENT_ENV, ActionsProcess, actions_process, install_team, stop
 from conftest import TEST_KEY
 
 from dialogue.runner import _run
+from store.db import Store
 
 
-def actions_env(tmp_path: Path) -> dict[str, str]:
-    return {
+def actions_env(tmp_path: Path, **more: str) -> dict[str, str]:
+    env = {
         **os.environ,
         "SESSIONBOT_DATA_DIR": str(tmp_path / "data"),
         "SESSIONBOT_ENCRYPTION_KEY": TEST_KEY,
+        **CLIENT_ENV,
     }
+    for name in ("SESSIONBOT_DATABASE_URL", "SESSIONBOT_ACTIONS_TOKEN", "SANIC_HOST"):
+        env.pop(name, None)
+    env.update(more)
+    return env
+
+
+def url_of(store: Store) -> str:
+    return store.engine.url.render_as_string(hide_password=False)
 
 
 @pytest.fixture
-def action_server(tmp_path: Path) -> Iterator[str]:
-    with actions_process(tmp_path, actions_env(tmp_path), tmp_path / "actions.log") as server:
-        yield server.url
+def action_server(tmp_path: Path, sqlite_store: Store) -> Iterator[httpx.Client]:
+    """The server on the SQLite store `parts` uses, T_RASA installed; a client that
+    sends its token as Rasa does."""
+    install_team(sqlite_store, "T_RASA")
+    env = actions_env(tmp_path, SESSIONBOT_DATABASE_URL=url_of(sqlite_store))
+    with actions_process(tmp_path, env, tmp_path / "actions.log") as server:
+        with server.client(timeout=30) as client:
+            yield client
+
+
+@pytest.fixture
+def served(tmp_path: Path, store: Store) -> Iterator[tuple[ActionsProcess, Store]]:
+    """The server on each backend's store (T_RASA installed), payments set up, and the
+    store, to see what it wrote."""
+    install_team(store, "T_RASA")
+    env = actions_env(
+        tmp_path, SESSIONBOT_DATABASE_URL=url_of(store), STRIPE_API_KEY="sk_test_fake_not_real"
+    )
+    with actions_process(tmp_path, env, tmp_path / "actions.log") as server:
+        yield server, store
 
 
 def test_the_action_server_serves_the_socket_it_is_handed_and_stops_on_sigterm(
@@ -91,7 +118,7 @@ def test_rasa_webhook_gives_the_same_events_as_the_embedded_runner(action_server
         "JD by text +1 617 555 0101, London time, intake packet, Dec 3 4pm", slots
     )
 
-    over_http = httpx.post(f"{action_server}/webhook", json=payload, timeout=30).json()
+    over_http = action_server.post("/webhook", json=payload).json()
     embedded = _run(parts.runner.executor.run(payload))
 
     assert over_http["events"] == embedded.events
@@ -108,7 +135,7 @@ def test_rasa_webhook_gives_the_same_events_as_the_embedded_runner(action_server
 def test_action_server_lists_every_action_of_the_domain(action_server) -> None:
     from dialogue.domain import load_domain
 
-    served = {a["name"] for a in httpx.get(f"{action_server}/actions").json()}
+    served = {a["name"] for a in action_server.get("/actions").json()}
     assert set(load_domain()["actions"]) <= served
 
 
@@ -130,13 +157,13 @@ def test_an_error_answers_with_an_apology_and_no_body_or_log_carries_the_tracker
         "latest_message": {"text": "Jane Doe jane.doe@example.com +1 617 555 0199"},
         "events": [],
     }
-    answer = httpx.post(f"{action_server}/webhook", json=call("validate_schedule_form", broken))
+    answer = action_server.post("/webhook", json=call("validate_schedule_form", broken))
     assert answer.status_code == 200
     (message,) = answer.json()["responses"]
     assert message["text"].startswith("Sorry, something went wrong on my side")
     assert answer.json()["events"] == []
 
-    garbage = httpx.post(f"{action_server}/webhook", content=b"{not json: jane.doe@example.com")
+    garbage = action_server.post("/webhook", content=b"{not json: jane.doe@example.com")
     assert garbage.status_code == 400
     assert garbage.json() == {"error": "bad request"}
 
@@ -150,8 +177,8 @@ def test_a_call_without_the_domain_is_served_not_answered_449(action_server) -> 
     """Rasa's `enable_selective_domain` leaves the domain out; Rasa 3.6 can't handle 449."""
     today = datetime.now(ZoneInfo("America/New_York")).date().isoformat()
     tracker = rasa_request("3pm", {"date": today, "requested_slot": "time", "draft_id": "d-2"})
-    answer = httpx.post(
-        f"{action_server}/webhook",
+    answer = action_server.post(
+        "/webhook",
         json=call("validate_schedule_form", tracker["tracker"], domain=False),
     )
     assert answer.status_code == 200
