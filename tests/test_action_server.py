@@ -310,3 +310,206 @@ def test_rasa_entities_fill_what_our_reading_left_but_never_words_of_another_slo
     values = {e["name"]: e["value"] for e in wrong.events}
     assert "participant" not in values
     assert values["invite_channel"] == "email"
+
+
+# The door: token, origin, size, sender, values, log --------------------------------------
+
+
+def clinicians_and_sessions(store: Store) -> tuple[int, int]:
+    import sqlalchemy as sa
+
+    with store.engine.connect() as conn:
+        people = conn.execute(sa.text("SELECT count(*) FROM clinicians")).scalar_one()
+        sessions = conn.execute(sa.text("SELECT count(*) FROM scheduled_sessions")).scalar_one()
+    return int(people), int(sessions)
+
+
+def test_without_the_token_every_call_is_401_and_nothing_is_stored(served) -> None:
+    server, store = served
+    save = call("action_save_session", full_draft("T_RASA:U_DOOR", "d-door", "Robin Smith"))
+    save["tracker"]["slots"]["payment_required"] = False
+    save["tracker"]["slots"]["summary_shown"]["payment_required"] = False
+    refused = [
+        httpx.post(f"{server.url}/webhook", json=save),
+        httpx.post(f"{server.url}/webhook", params={"token": "not-the-token"}, json=save),
+        httpx.post(f"{server.url}/webhook", params={"token": ""}, json=save),
+        httpx.get(f"{server.url}/actions"),
+        httpx.get(f"{server.url}/actions", params={"token": server.token[:-1]}),
+        httpx.post(f"{server.url}/anything-else?token=x", content=b"Robin Smith"),
+    ]
+    for answer in refused:
+        assert answer.status_code == 401
+        assert answer.json() == {"error": "unauthorized"}
+    assert clinicians_and_sessions(store) == (0, 0)
+    # /health stays open (a supervisor's probe); it says nothing but "ok".
+    assert httpx.get(f"{server.url}/health").json() == {"status": "ok"}
+
+    with server.client() as rasa:
+        saved = rasa.post("/webhook", json=save)
+    assert saved.status_code == 200
+    assert saved.json()["responses"][0]["text"].startswith("Saved: session with Robin Smith")
+    assert clinicians_and_sessions(store) == (1, 1)
+    assert server.token not in server.log.read_text(errors="replace")
+
+
+def test_no_origin_is_allowed_and_a_preflight_is_refused(action_server) -> None:
+    origin = {"Origin": "https://evil.example"}
+    preflight = action_server.options(
+        "/webhook",
+        headers={**origin, "Access-Control-Request-Method": "POST"},
+    )
+    assert preflight.status_code >= 400
+    assert "access-control-allow-origin" not in preflight.headers
+    for answer in (
+        action_server.get("/actions", headers=origin),
+        action_server.get("/health", headers=origin),
+        action_server.post("/webhook", headers=origin, json=call("action_list_sessions", {
+            "sender_id": "T_RASA:U_RASA"})),  # fmt: skip
+        httpx.get(f"{str(action_server.base_url).rstrip('/')}/actions", headers=origin),
+    ):
+        assert "access-control-allow-origin" not in answer.headers
+        assert "access-control-allow-methods" not in answer.headers
+
+
+def test_a_body_over_the_limit_is_413_before_it_is_read(action_server) -> None:
+    import zlib
+
+    two_mib = b'{"next_action": "action_list_sessions", "pad": "' + b"x" * (2 << 20) + b'"}'
+    answer = action_server.post(
+        "/webhook", content=two_mib, headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code == 413
+    assert answer.json() == {"error": "too large"}
+
+    # Rasa may deflate its calls: a small body that inflates past the limit is 413 too.
+    bomb = zlib.compress(two_mib, 9)
+    assert len(bomb) < 64 * 1024
+    answer = action_server.post(
+        "/webhook", content=bomb, headers={"Content-Encoding": "deflate"}
+    )
+    assert answer.status_code == 413
+
+
+def test_a_sender_of_no_installed_workspace_gets_a_refusal_and_nothing_is_made(served) -> None:
+    from actions import NOT_YOURS
+
+    server, store = served
+    senders = [f"T_MADEUP{i}:U_{i}" for i in range(5)] + ["T_LOCAL:U_MADEUP", "nobody"]
+    with server.client(timeout=30) as rasa:
+        for sender in senders:
+            for payload in (
+                call("action_save_session", full_draft(sender, f"d-{sender}", "Sam Park")),
+                rasa_request("Sam Park tomorrow 3pm", {"requested_slot": "participant"}),
+                call("action_ask_participant", {"sender_id": sender}),
+                call("action_start_over", {"sender_id": sender}),
+                call("action_set_agenda", {"sender_id": sender, "latest_message": {
+                    "text": "send me my agenda at 7:30"}}),  # fmt: skip
+            ):
+                payload["sender_id"] = payload["tracker"]["sender_id"] = sender
+                answer = rasa.post("/webhook", json=payload)
+                assert answer.status_code == 200, sender
+                assert answer.json()["events"] == []
+                (said,) = answer.json()["responses"]
+                assert said["text"] == NOT_YOURS
+    assert clinicians_and_sessions(store) == (0, 0)
+
+
+BAD_VALUES = [
+    ("email", {"invite_channel": "email", "email": "a@b.example\r\nBcc: x@evil.example"}),
+    ("email", {"invite_channel": "email", "email": "not an address"}),
+    ("phone", {"invite_channel": "sms", "phone": "12345"}),
+    ("phone", {"invite_channel": "sms", "phone": "+1 617 555 0101\nBcc"}),
+    ("amount", {"payment_required": True, "service": "followup", "amount": "-5"}),
+    ("amount", {"payment_required": True, "service": "followup", "amount": "99999"}),
+    ("service", {"payment_required": True, "service": "made-up", "amount": "50"}),
+    ("participant_tz", {"participant_tz": "Mars/Olympus"}),
+    ("participant", {"participant": "J"}),
+    ("documents", {"documents": "../../etc/passwd"}),
+]
+
+
+def test_save_checks_every_value_again_and_stores_nothing_it_would_refuse(served) -> None:
+    """A tracker posted from outside never went through the form's validation."""
+    from actions.session_actions import summary_values
+
+    server, store = served
+    with server.client(timeout=30) as rasa:
+        for i, (slot, values) in enumerate(BAD_VALUES):
+            tracker = full_draft("T_RASA:U_POSTED", f"d-bad-{i}", "Robin Smith")
+            tracker["slots"].update({"payment_required": False, **values})
+            tracker["slots"]["summary_shown"] = summary_values(tracker["slots"])
+            answer = rasa.post("/webhook", json=call("action_save_session", tracker))
+            assert answer.status_code == 200, values
+            (said,) = answer.json()["responses"]
+            assert said["text"].startswith("Nothing was saved"), (values, said["text"])
+            assert {"event": "slot", "name": slot, "value": None} in [
+                {k: e.get(k) for k in ("event", "name", "value")} for e in answer.json()["events"]
+            ], values
+        # A start in the past is refused too (a tracker's date and time are not checked
+        # by anyone before Save).
+        past = full_draft("T_RASA:U_POSTED", "d-past", "Robin Smith")
+        past["slots"]["payment_required"] = False
+        past["slots"]["date"] = (datetime.now(ZoneInfo("America/New_York")).date()
+                                 - timedelta(days=3)).isoformat()  # fmt: skip
+        past["slots"]["summary_shown"] = summary_values(past["slots"])
+        answer = rasa.post("/webhook", json=call("action_save_session", past))
+        assert "saved" not in answer.json()["responses"][0]["custom"]["kind"]
+        assert clinicians_and_sessions(store)[1] == 0
+        # The same draft with good values is saved.
+        good = full_draft("T_RASA:U_POSTED", "d-good", "Robin Smith")
+        good["slots"].update(
+            {"invite_channel": "sms", "phone": "+16175550101", "participant_tz": "Europe/London",
+             "payment_required": True, "service": "followup", "amount": "120.00"})  # fmt: skip
+        good["slots"]["summary_shown"] = summary_values(good["slots"])
+        answer = rasa.post("/webhook", json=call("action_save_session", good))
+        assert answer.json()["responses"][0]["custom"]["kind"] == "saved"
+    assert clinicians_and_sessions(store)[1] == 1
+
+
+def test_an_unknown_action_name_is_404_and_never_reaches_the_log(action_server, tmp_path) -> None:
+    name = "action_Robin Quixote-Smith owes 4111 on Dec 3"
+    answer = action_server.post(
+        "/webhook", json=call(name, {"sender_id": "T_RASA:U_RASA"}, domain=False)
+    )
+    assert answer.status_code == 404
+    assert answer.json() == {"error": "unknown action"}
+    time.sleep(0.5)
+    log = (tmp_path / "actions.log").read_text(errors="replace")
+    assert "Quixote" not in log
+
+
+@pytest.mark.parametrize("how", ["--fd", "--host"])
+def test_beyond_loopback_without_a_token_it_will_not_start(tmp_path: Path, how: str) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    env = actions_env(tmp_path, SESSIONBOT_ACTIONS_TOKEN="")
+    listener = socket.socket()
+    listener.bind(("0.0.0.0", 0))
+    listener.listen(8)
+    if how == "--fd":
+        args, fds = ["--fd", str(listener.fileno())], [listener.fileno()]
+    else:
+        port = listener.getsockname()[1]
+        listener.close()
+        args, fds = ["--host", "0.0.0.0", "--port", str(port)], []
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "sessionbot.cli", "actions", *args],
+            env=env, pass_fds=fds, capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+    finally:
+        listener.close()
+    assert done.returncode == 2
+    assert done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    assert "SESSIONBOT_ACTIONS_TOKEN" in line and "0.0.0.0" in line
+    assert not (tmp_path / "data").exists()  # nothing was made before refusing
+
+
+def test_it_listens_on_loopback_unless_told_otherwise(monkeypatch) -> None:
+    from sessionbot.action_server import default_host
+
+    monkeypatch.delenv("SANIC_HOST", raising=False)
+    assert default_host() == "127.0.0.1"
