@@ -96,7 +96,6 @@ class SessionbotExecutor(ActionExecutor):
                 events=[], responses=[{"text": SORRY, "custom": {"kind": "error"}}]
             )
 
-
     async def _refusal(self, action_call: Any) -> ActionExecutorRunResult | None:
         from actions.context import sender_of, services
 

@@ -25,7 +25,9 @@ def zone_problem(value: object) -> str | None:
     try:
         ZoneInfo(str(value))
     except (ZoneInfoNotFoundError, ValueError):
-        return f"I don't know the time zone “{value}”. Try “Eastern”, “London” or “America/Chicago”."
+        return (
+            f"I don't know the time zone “{value}”. Try “Eastern”, “London” or “America/Chicago”."
+        )
     return None
 
 

@@ -15,7 +15,6 @@ from sessionbot.practice import Practice
 from sessionbot.settings import Settings
 from store.db import Store
 
-
 # Whether a sender ("TEAM", "USER") may use the actions at all (see `Services.admits`).
 SenderCheck = Callable[[str, str], bool]
 

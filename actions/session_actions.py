@@ -560,9 +560,7 @@ class ActionSaveSession(Action):
         return [*clear_draft_events(), SlotSet("saved_session_id", public_id)]
 
 
-def refuse_unusable(
-    dispatcher: CollectingDispatcher, slot: str, why: str
-) -> list[dict[str, Any]]:
+def refuse_unusable(dispatcher: CollectingDispatcher, slot: str, why: str) -> list[dict[str, Any]]:
     """Save found an answer the conversation would have refused (a tracker can come from
     outside): nothing is stored, the clinician is told which answer, and it is asked again."""
     label = {"clinician_tz": "Your time zone"}.get(slot) or SLOT_NAMES.get(slot, slot)

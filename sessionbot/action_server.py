@@ -22,8 +22,8 @@ app is our own small Sanic app rather than rasa-sdk's `create_app`, and:
 from __future__ import annotations
 
 import hmac
-import json
 import ipaddress
+import json
 import logging
 import os
 import socket
@@ -41,9 +41,10 @@ from store.db import Store
 
 log = logging.getLogger(__name__)
 
-# A Rasa 3.6 tracker grows with the conversation: every event, each user message with
-# its parse data. A real one of 100 turns measured 217 KB (tests/test_action_server.py,
-# `test_a_long_real_conversation_fits_the_body_limit`); 1 MiB leaves room for ~450.
+# The default body limit (SESSIONBOT_ACTIONS_MAX_BODY): Rasa 3.6 posts the whole tracker
+# of the conversation, about 4.9 KB a turn (bench/bench_tracker_size.py: 200 turns made
+# 979,683 bytes, the domain 9,415 more when an action asks for it), so 1 MiB holds about
+# 210 turns of one Rasa session; a scheduling conversation is 5 to 20.
 MAX_BODY = 1024 * 1024
 OPEN_PATHS = frozenset({"/health"})
 
@@ -81,16 +82,15 @@ def create_app(settings: Settings | None = None) -> Sanic:
     if settings is None:
         settings = Settings.from_env()
     build(settings, admits=lambda store: InstalledSenders(settings, store))
-    return make_app(make_executor(), settings.actions_token)
+    return make_app(make_executor(), settings.actions_token, settings.actions_max_body)
 
 
-def make_app(executor: ActionExecutor, token: str | None) -> Sanic:
+def make_app(executor: ActionExecutor, token: str | None, max_body: int = MAX_BODY) -> Sanic:
     app = Sanic("sessionbot_actions", configure_logging=False)
-    app.config.REQUEST_MAX_SIZE = MAX_BODY
+    app.config.REQUEST_MAX_SIZE = max_body
     app.config.FALLBACK_ERROR_FORMAT = "json"
     expected = token.encode() if token else None
 
-    @app.on_request(priority=100)
     async def guard(request: Request) -> response.HTTPResponse | None:
         if request.path in OPEN_PATHS and request.method in ("GET", "HEAD"):
             return None
@@ -102,6 +102,8 @@ def make_app(executor: ActionExecutor, token: str | None) -> Sanic:
             return response.json({"error": "method not allowed"}, status=405)
         return None
 
+    app.register_middleware(guard, "request", priority=100)
+
     @app.get("/health")
     async def health(_: Request) -> response.HTTPResponse:
         return response.json({"status": "ok"})
@@ -112,7 +114,7 @@ def make_app(executor: ActionExecutor, token: str | None) -> Sanic:
 
     @app.post("/webhook")
     async def webhook(request: Request) -> response.HTTPResponse:
-        call = _action_call(request)
+        call = _action_call(request, max_body)
         name = call.get("next_action")
         if not isinstance(name, str) or name not in executor.actions:
             # rasa-sdk would log the name at ERROR and echo it: it is whatever was posted.
@@ -127,16 +129,16 @@ def make_app(executor: ActionExecutor, token: str | None) -> Sanic:
     return app
 
 
-def _action_call(request: Request) -> dict[str, Any]:
-    """The posted action call: JSON, deflated when Rasa compresses it, within MAX_BODY."""
+def _action_call(request: Request, max_body: int) -> dict[str, Any]:
+    """The posted action call: JSON, deflated when Rasa compresses it, within max_body."""
     body = request.body or b""
     if request.headers.get("content-encoding") == "deflate":
         inflate = zlib.decompressobj()
         try:
-            body = inflate.decompress(body, MAX_BODY + 1)
+            body = inflate.decompress(body, max_body + 1)
         except zlib.error:
             raise SanicException("bad request", status_code=400) from None
-        if len(body) > MAX_BODY or inflate.unconsumed_tail:
+        if len(body) > max_body or inflate.unconsumed_tail:
             raise SanicException("too large", status_code=413)
     try:
         call = json.loads(body)
@@ -153,6 +155,15 @@ async def _error(request: Request, exception: Exception) -> response.HTTPRespons
         reason = {401: "unauthorized", 404: "not found", 405: "method not allowed"}
         reason |= {413: "too large"}
         error = reason.get(status) or ("bad request" if status < 500 else "error")
+        if status == 413:
+            # Rasa logs only "413"; say here what to do (a size, nothing of the body).
+            length = str(request.headers.get("content-length", ""))
+            size = f"{int(length) // 1024} KiB" if length.isdigit() else "unknown size"
+            log.warning(
+                "refused a call over the body limit (%s): a tracker that long needs a "
+                "larger SESSIONBOT_ACTIONS_MAX_BODY",
+                size,
+            )
         return response.json({"error": error}, status=status)
     log.error("action server error: %s", type(exception).__name__)
     return response.json({"error": "internal error"}, status=500)

@@ -81,6 +81,9 @@ class Settings:
     # The shared secret Rasa's `action_endpoint` sends (`token:` in endpoints.yml, as
     # `?token=`); `sessionbot actions` refuses every call without it.
     actions_token: str | None = None
+    # The largest call `sessionbot actions` reads (Rasa posts the whole tracker: ~4.9 KB
+    # a turn, bench/bench_tracker_size.py); bigger ones get 413 before they are parsed.
+    actions_max_body: int = 1024 * 1024
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -133,6 +136,7 @@ class Settings:
             video_app_secret=get("SESSIONBOT_VIDEO_APP_SECRET"),
             slack_inbox_lease_seconds=float(env.get("SESSIONBOT_SLACK_INBOX_LEASE") or 30.0),
             actions_token=get("SESSIONBOT_ACTIONS_TOKEN"),
+            actions_max_body=int(env.get("SESSIONBOT_ACTIONS_MAX_BODY") or 1024 * 1024),
             extra={k: v for k, v in env.items() if k.startswith("SESSIONBOT_")},
         )
 

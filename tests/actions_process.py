@@ -22,7 +22,6 @@ from pathlib import Path
 
 import httpx
 
-
 # The fake Slack app whose installs name the practice's workspaces in the tests.
 CLIENT_ENV = {"SLACK_CLIENT_ID": "111.222", "SLACK_CLIENT_SECRET": "fake-client-secret"}
 

@@ -42,9 +42,11 @@ def action_server(tmp_path: Path, sqlite_store: Store) -> Iterator[httpx.Client]
     sends its token as Rasa does."""
     install_team(sqlite_store, "T_RASA")
     env = actions_env(tmp_path, SESSIONBOT_DATABASE_URL=url_of(sqlite_store))
-    with actions_process(tmp_path, env, tmp_path / "actions.log") as server:
-        with server.client(timeout=30) as client:
-            yield client
+    with (
+        actions_process(tmp_path, env, tmp_path / "actions.log") as server,
+        server.client(timeout=30) as client,
+    ):
+        yield client
 
 
 @pytest.fixture
@@ -363,15 +365,18 @@ def test_no_origin_is_allowed_and_a_preflight_is_refused(action_server) -> None:
     for answer in (
         action_server.get("/actions", headers=origin),
         action_server.get("/health", headers=origin),
-        action_server.post("/webhook", headers=origin, json=call("action_list_sessions", {
-            "sender_id": "T_RASA:U_RASA"})),  # fmt: skip
+        action_server.post(
+            "/webhook",
+            headers=origin,
+            json=call("action_list_sessions", {"sender_id": "T_RASA:U_RASA"}),
+        ),  # fmt: skip
         httpx.get(f"{str(action_server.base_url).rstrip('/')}/actions", headers=origin),
     ):
         assert "access-control-allow-origin" not in answer.headers
         assert "access-control-allow-methods" not in answer.headers
 
 
-def test_a_body_over_the_limit_is_413_before_it_is_read(action_server) -> None:
+def test_a_body_over_the_limit_is_413_before_it_is_read(action_server, tmp_path) -> None:
     import zlib
 
     two_mib = b'{"next_action": "action_list_sessions", "pad": "' + b"x" * (2 << 20) + b'"}'
@@ -380,13 +385,13 @@ def test_a_body_over_the_limit_is_413_before_it_is_read(action_server) -> None:
     )
     assert answer.status_code == 413
     assert answer.json() == {"error": "too large"}
+    time.sleep(0.5)  # the log is written on a logging thread
+    assert "over the body limit (2048 KiB)" in (tmp_path / "actions.log").read_text()
 
     # Rasa may deflate its calls: a small body that inflates past the limit is 413 too.
     bomb = zlib.compress(two_mib, 9)
     assert len(bomb) < 64 * 1024
-    answer = action_server.post(
-        "/webhook", content=bomb, headers={"Content-Encoding": "deflate"}
-    )
+    answer = action_server.post("/webhook", content=bomb, headers={"Content-Encoding": "deflate"})
     assert answer.status_code == 413
 
 
@@ -402,8 +407,10 @@ def test_a_sender_of_no_installed_workspace_gets_a_refusal_and_nothing_is_made(s
                 rasa_request("Sam Park tomorrow 3pm", {"requested_slot": "participant"}),
                 call("action_ask_participant", {"sender_id": sender}),
                 call("action_start_over", {"sender_id": sender}),
-                call("action_set_agenda", {"sender_id": sender, "latest_message": {
-                    "text": "send me my agenda at 7:30"}}),  # fmt: skip
+                call(
+                    "action_set_agenda",
+                    {"sender_id": sender, "latest_message": {"text": "send me my agenda at 7:30"}},
+                ),  # fmt: skip
             ):
                 payload["sender_id"] = payload["tracker"]["sender_id"] = sender
                 answer = rasa.post("/webhook", json=payload)
