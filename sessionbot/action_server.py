@@ -181,6 +181,11 @@ class InstalledSenders:
         self.store = store
         self._single_team: str | None = None
         self._lock = threading.Lock()
+        self._installs: Any = None
+        if settings.slack_client_id and settings.slack_client_secret:
+            from bot.installs import installation_store
+
+            self._installs = installation_store(settings.slack_client_id, store.engine).store
 
     def __call__(self, team: str, user: str) -> bool:
         from sessionbot.commands import DEFAULT_USER, LOCAL_TEAM
@@ -192,11 +197,8 @@ class InstalledSenders:
             with self.store.reading() as s:
                 return repos.find_clinician(s, team, user) is not None
         settings = self.settings
-        if settings.slack_client_id and settings.slack_client_secret:
-            from bot.installs import installation_store
-
-            found = installation_store(settings.slack_client_id, self.store.engine)
-            return found.store.find_bot(enterprise_id=None, team_id=team) is not None
+        if self._installs is not None:
+            return self._installs.find_bot(enterprise_id=None, team_id=team) is not None
         if settings.slack_bot_token:
             from integrations.slack_notify import token_hash
 

@@ -520,3 +520,42 @@ def test_it_listens_on_loopback_unless_told_otherwise(monkeypatch) -> None:
 
     monkeypatch.delenv("SANIC_HOST", raising=False)
     assert default_host() == "127.0.0.1"
+
+
+def test_one_workspace_by_token_serves_its_own_senders_only(tmp_path: Path, fake_slack) -> None:
+    """SLACK_BOT_TOKEN alone: the workspace is the token's (Slack's auth.test, asked once);
+    a revoked workspace is served no more."""
+    from fake_slack import BOT_TOKEN
+
+    from actions import NOT_YOURS
+
+    env = actions_env(tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=fake_slack.url)
+    for name in CLIENT_ENV:
+        env.pop(name)
+
+    def said(rasa: httpx.Client, sender: str) -> str:
+        answer = rasa.post("/webhook", json=call("action_list_sessions", {"sender_id": sender}))
+        return answer.json()["responses"][0]["text"]
+
+    with (
+        actions_process(tmp_path, env, tmp_path / "actions.log") as server,
+        server.client(timeout=30) as rasa,
+    ):
+        assert said(rasa, "T1:U_CLIN1") == "You have no upcoming sessions."
+        assert said(rasa, "T1:U_CLIN2") == "You have no upcoming sessions."
+        assert said(rasa, "T2:U_CLIN1") == NOT_YOURS
+        assert len(fake_slack.of("auth.test")) == 1
+
+        from actions.context import open_store
+        from integrations.slack_notify import token_hash
+        from sessionbot.settings import Settings
+        from store import repos
+
+        store = open_store(Settings.from_env(env, dotenv=False))
+        with store.unit() as s:
+            repos.revoke_slack_workspace(
+                s, "T1", reason="tokens_revoked", token_hash=token_hash(BOT_TOKEN),
+                dropped_because="revoked",
+            )  # fmt: skip
+        store.dispose()
+        assert said(rasa, "T1:U_CLIN1") == NOT_YOURS
