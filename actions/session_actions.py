@@ -574,11 +574,11 @@ def refuse_unusable(dispatcher: CollectingDispatcher, slot: str, why: str) -> li
 SLOT_NAMES = {
     "date": "Date",
     "time": "Time",
-    "participant": "Participant",
+    "participant": "Participant name",
     "email": "E-mail address",
     "phone": "Mobile number",
     "participant_tz": "Participant's time zone",
-    "documents": "Documents",
+    "documents": "Document package",
     "service": "Service",
     "amount": "Amount",
 }
