@@ -6,6 +6,7 @@ Importing this package registers every action, so `rasa_sdk --actions actions` a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import traceback
 from typing import Any
@@ -46,6 +47,10 @@ SORRY = (
     "Sorry, something went wrong on my side and nothing was saved. "
     "Please say that again, or “start over”."
 )
+NOT_YOURS = (
+    "Sorry, this conversation doesn't belong to a workspace this practice has set up, "
+    "so I can't schedule anything here. Nothing was saved."
+)
 log = logging.getLogger(__name__)
 
 
@@ -59,6 +64,9 @@ class SessionbotExecutor(ActionExecutor):
     - An action that fails answers the clinician with an apology and no events; the log
       gets the action's name and where it failed, never the exception's text or the
       tracker (they can carry a participant's name, address or number).
+    - Where the services carry a check of senders (the action server: its trackers come
+      from outside), a sender it refuses gets a polite refusal and no action runs, so
+      nothing is made for them (no clinician, no draft).
     """
 
     def update_and_return_domain(
@@ -69,8 +77,12 @@ class SessionbotExecutor(ActionExecutor):
         return load_domain()
 
     async def run(self, action_call: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        action_call = _well_formed(action_call)
         try:
-            return await super().run(_well_formed(action_call), *args, **kwargs)
+            refusal = await self._refusal(action_call)
+            if refusal is not None:
+                return refusal
+            return await super().run(action_call, *args, **kwargs)
         except (ActionExecutionRejection, ActionNotFoundException, ActionMissingDomainException):
             raise
         except Exception as exc:
@@ -83,6 +95,23 @@ class SessionbotExecutor(ActionExecutor):
             return ActionExecutorRunResult(
                 events=[], responses=[{"text": SORRY, "custom": {"kind": "error"}}]
             )
+
+    async def _refusal(self, action_call: Any) -> ActionExecutorRunResult | None:
+        from actions.context import sender_of, services
+
+        check = services().admits
+        if check is None or not isinstance(action_call, dict):
+            return None
+        name = action_call.get("next_action")
+        if not isinstance(name, str) or name not in self.actions:
+            return None  # rasa-sdk's own answer: not found
+        who = sender_of(action_call["tracker"]["sender_id"])
+        if who is not None and await asyncio.to_thread(check, *who):
+            return None
+        log.info("action %s refused: the sender names no workspace of this practice", name)
+        return ActionExecutorRunResult(
+            events=[], responses=[{"text": NOT_YOURS, "custom": {"kind": "error"}}]
+        )
 
 
 def _where(exc: BaseException) -> str:

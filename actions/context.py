@@ -7,6 +7,7 @@ environment on first use.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -14,12 +15,19 @@ from sessionbot.practice import Practice
 from sessionbot.settings import Settings
 from store.db import Store
 
+# Whether a sender ("TEAM", "USER") may use the actions at all (see `Services.admits`).
+SenderCheck = Callable[[str, str], bool]
+
 
 @dataclass
 class Services:
     store: Store
     practice: Practice
     settings: Settings
+    # None: every sender is one a face has already authenticated (the embedded runner is
+    # handed Slack's verified identity or the terminal's). The action server, whose
+    # trackers come from outside, sets a check: a sender it refuses reaches no action.
+    admits: SenderCheck | None = None
 
     @cached_property
     def payments_enabled(self) -> bool:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from rasa_sdk import Tracker, utils
 from rasa_sdk.events import SlotSet
@@ -25,7 +25,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions import commands, extraction, week_words
+from actions import answers, commands, extraction, week_words
 from actions.context import services
 from actions.formatting import clock, money, phone, zone_label
 from actions.session_actions import new_draft_events
@@ -929,16 +929,9 @@ class ValidateScheduleForm(FormValidationAction):
     ) -> dict[str, Any]:
         if is_invalid(value):
             return self._reject(dispatcher, tracker, "participant_tz", value)
-        try:
-            ZoneInfo(str(value))
-        except (ZoneInfoNotFoundError, ValueError):
-            return self._reject(
-                dispatcher,
-                tracker,
-                "participant_tz",
-                f"I don't know the time zone “{value}”. "
-                "Try “Eastern”, “London” or “America/Chicago”.",
-            )
+        problem = answers.zone_problem(value)
+        if problem:
+            return self._reject(dispatcher, tracker, "participant_tz", problem)
         self._acknowledge(dispatcher, tracker, "participant_tz", str(value))
         return {"participant_tz": str(value)}
 

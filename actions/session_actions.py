@@ -21,7 +21,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import booking, commands, recurrence, week_words
+from actions import answers, booking, commands, recurrence, week_words
 from actions.context import sender_of, services
 from actions.extraction.zones import COMMON_ZONE_CHOICES
 from actions.formatting import money, phone, short_zone, when, zone_label
@@ -513,6 +513,12 @@ class ActionSaveSession(Action):
                 custom={"kind": "error"},
             )
             return [SlotSet("time", None)]
+        mine = slots.get("clinician_tz") or ctx.practice.default_timezone
+        problem = answers.saved_draft_problem(
+            draft, mine, ctx.practice, now, payments=ctx.payments_enabled
+        )
+        if problem is not None:
+            return refuse_unusable(dispatcher, *problem)
         if week_words.series_of(slots.get("series")) is not None:
             return save_series(dispatcher, tracker, slots, draft, now)
         with ctx.store.unit() as s:
@@ -521,7 +527,6 @@ class ActionSaveSession(Action):
             enter = booking.enter_meeting_url(ctx.settings.public_url, session)
             page = booking.participant_url(ctx.settings.public_url, session)
             public_id = session.public_id
-        mine = slots.get("clinician_tz") or ctx.practice.default_timezone
         text = f"Saved: session with {draft.participant}, {when(draft.start, mine)}"
         if draft.participant_tz != mine:
             text += f" ({when(draft.start, draft.participant_tz)} for them)"
@@ -553,6 +558,30 @@ class ActionSaveSession(Action):
         # The draft is done with: a Rasa assistant starts the next one from nothing (the
         # embedded runner resets its own state the same way).
         return [*clear_draft_events(), SlotSet("saved_session_id", public_id)]
+
+
+def refuse_unusable(dispatcher: CollectingDispatcher, slot: str, why: str) -> list[dict[str, Any]]:
+    """Save found an answer the conversation would have refused (a tracker can come from
+    outside): nothing is stored, the clinician is told which answer, and it is asked again."""
+    label = {"clinician_tz": "Your time zone"}.get(slot) or SLOT_NAMES.get(slot, slot)
+    dispatcher.utter_message(
+        text=f"Nothing was saved: I can't use that {label.lower()}. {why}",
+        custom={"kind": "error", "slot": slot},
+    )
+    return [SlotSet(slot, None)]
+
+
+SLOT_NAMES = {
+    "date": "Date",
+    "time": "Time",
+    "participant": "Participant name",
+    "email": "E-mail address",
+    "phone": "Mobile number",
+    "participant_tz": "Participant's time zone",
+    "documents": "Document package",
+    "service": "Service",
+    "amount": "Amount",
+}
 
 
 def save_series(

@@ -106,7 +106,8 @@ def bench_turn(rounds: int) -> dict[str, float]:
         "SESSIONBOT_ENCRYPTION_KEY": Fernet.generate_key().decode(),
     }
     parts = build(Settings.from_env(env))
-    who = Who("T_BENCH", "U_BENCH", tz=TZ)
+    # The terminal's clinician: one the action server serves with no Slack install.
+    who = Who("T_LOCAL", "U_SHELL", tz=TZ)
     nlu = make_nlu(parts.practice)
     # The turn measured: a correction while the form waits for the participant.
     parts.runner.handle(who, "tomorrow 3pm")

@@ -29,8 +29,10 @@ import httpx
 from cryptography.fernet import Fernet
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+import actions_process  # noqa: E402
 import rasa_kit  # noqa: E402
 
+from actions.context import open_store  # noqa: E402
 from dialogue.runner import Who  # noqa: E402
 from sessionbot.settings import Settings  # noqa: E402
 from sessionbot.wiring import build  # noqa: E402
@@ -60,7 +62,12 @@ def main() -> None:
         **os.environ,
         "SESSIONBOT_DATA_DIR": str(folder / "data"),
         "SESSIONBOT_ENCRYPTION_KEY": key,
+        **actions_process.CLIENT_ENV,
     }
+    # The action server serves only the practice's workspaces: T_BENCH is installed.
+    store = open_store(Settings.from_env(env, dotenv=False))
+    actions_process.install_team(store, "T_BENCH")
+    store.dispose()
     parts = build(Settings.from_env({"SESSIONBOT_DATA_DIR": str(folder / "embedded"),
                                      "SESSIONBOT_ENCRYPTION_KEY": key}))  # fmt: skip
 

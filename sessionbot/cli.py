@@ -64,7 +64,10 @@ def _parser() -> argparse.ArgumentParser:
         help="serve on this already bound and listening socket (a supervisor's, a test's)",
     )
     actions.add_argument(
-        "--host", default=None, help="address to listen on (default $SANIC_HOST or 0.0.0.0)"
+        "--host",
+        default=None,
+        help="address to listen on (default $SANIC_HOST or 127.0.0.1; any other than "
+        "loopback needs SESSIONBOT_ACTIONS_TOKEN)",
     )
 
     for extra in _extra_commands():
@@ -253,9 +256,13 @@ def cmd_nlu(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_actions(args: argparse.Namespace, settings: Settings) -> int:
-    from sessionbot.action_server import serve
+    from sessionbot.action_server import BindRefused, serve
 
-    serve(args.host, args.port, fd=args.fd)
+    try:
+        serve(args.host, args.port, fd=args.fd, settings=settings)
+    except BindRefused as exc:
+        print(exc, file=sys.stderr)
+        return 2
     return 0
 
 

@@ -34,6 +34,7 @@ SECRET_FIELDS = frozenset(
         "stripe_api_key",
         "stripe_webhook_secret",
         "video_app_secret",
+        "actions_token",
     }
 )
 URL_FIELDS = frozenset({"database_url", "smtp_url"})
@@ -77,6 +78,12 @@ class Settings:
     video_app_secret: str | None = None
     # How long a Slack request may stay unprocessed before another sweep runs it again.
     slack_inbox_lease_seconds: float = 30.0
+    # The shared secret Rasa's `action_endpoint` sends (`token:` in endpoints.yml, as
+    # `?token=`); `sessionbot actions` refuses every call without it.
+    actions_token: str | None = None
+    # The largest call `sessionbot actions` reads (Rasa posts the whole tracker: ~4.9 KB
+    # a turn, bench/bench_tracker_size.py); bigger ones get 413 before they are parsed.
+    actions_max_body: int = 1024 * 1024
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -128,6 +135,8 @@ class Settings:
             video_app_id=get("SESSIONBOT_VIDEO_APP_ID"),
             video_app_secret=get("SESSIONBOT_VIDEO_APP_SECRET"),
             slack_inbox_lease_seconds=float(env.get("SESSIONBOT_SLACK_INBOX_LEASE") or 30.0),
+            actions_token=get("SESSIONBOT_ACTIONS_TOKEN"),
+            actions_max_body=int(env.get("SESSIONBOT_ACTIONS_MAX_BODY") or 1024 * 1024),
             extra={k: v for k, v in env.items() if k.startswith("SESSIONBOT_")},
         )
 

@@ -54,11 +54,25 @@ def read_zone(text: str) -> tuple[str, str] | None:
     return zone, zone_label(zone)
 
 
-def build(settings: Settings, *, store: Store | None = None) -> Parts:
-    """Everything a process needs, built once at the edge and passed in."""
+def build(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    admits: Callable[[Store], context.SenderCheck] | None = None,
+) -> Parts:
+    """Everything a process needs, built once at the edge and passed in. `admits`: the
+    check of senders for actions whose trackers come from outside (the action server),
+    made on the store."""
     store = store or context.open_store(settings)
     practice = load_practice(settings.practice_file)
-    context.configure(context.Services(store=store, practice=practice, settings=settings))
+    context.configure(
+        context.Services(
+            store=store,
+            practice=practice,
+            settings=settings,
+            admits=admits(store) if admits else None,
+        )
+    )
     runner = Runner(
         store,
         make_executor(),

@@ -1,9 +1,15 @@
 """`sessionbot actions` as a real process for the tests and the bench: on a loopback socket
 bound and listening here, handed over (`--fd`), so no other test process can take the port
-between choosing it and serving on it; stopped by SIGTERM."""
+between choosing it and serving on it; stopped by SIGTERM.
+
+It is started with a token of its own (SESSIONBOT_ACTIONS_TOKEN, unless `env` names one),
+as Rasa's endpoints.yml carries it: `client()` sends it, as `?token=`. `install_team`
+makes a team one of the practice's workspaces (an OAuth install in the store), so that
+its senders may use the actions."""
 
 from __future__ import annotations
 
+import secrets
 import signal
 import socket
 import subprocess
@@ -16,18 +22,50 @@ from pathlib import Path
 
 import httpx
 
+# The fake Slack app whose installs name the practice's workspaces in the tests.
+CLIENT_ENV = {"SLACK_CLIENT_ID": "111.222", "SLACK_CLIENT_SECRET": "fake-client-secret"}
+
 
 @dataclass
 class ActionsProcess:
     url: str
     proc: subprocess.Popen
     log: Path
+    token: str | None = None
+
+    def client(self, **kwargs: object) -> httpx.Client:
+        """An HTTP client of this server that sends its token, as Rasa does."""
+        params = {"token": self.token} if self.token else {}
+        return httpx.Client(base_url=self.url, params=params, **kwargs)  # type: ignore[arg-type]
 
 
-def start(workdir: Path, env: dict[str, str], log: Path) -> ActionsProcess:
+def install_team(store: object, team: str) -> None:
+    """An OAuth install of the fake app (CLIENT_ENV) into `team`, kept in `store`."""
+    from slack_sdk.oauth.installation_store import Installation
+
+    from bot.installs import installation_store
+
+    installs = installation_store(CLIENT_ENV["SLACK_CLIENT_ID"], store.engine)  # type: ignore[attr-defined]
+    installs.store.save(
+        Installation(
+            app_id="A_TEST",
+            team_id=team,
+            user_id="U_INSTALLER",
+            bot_token="xoxb-fake-test-token",
+            bot_id="B_TEST",
+            bot_user_id="U_BOT",
+        )
+    )
+
+
+def start(
+    workdir: Path, env: dict[str, str], log: Path, *, host: str = "127.0.0.1"
+) -> ActionsProcess:
     """Started, not yet answering: see `wait_until_healthy`."""
+    env = dict(env)
+    env.setdefault("SESSIONBOT_ACTIONS_TOKEN", secrets.token_urlsafe(24))
     listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
+    listener.bind((host, 0))
     listener.listen(128)
     port = listener.getsockname()[1]
     try:
@@ -42,7 +80,8 @@ def start(workdir: Path, env: dict[str, str], log: Path) -> ActionsProcess:
             )
     finally:
         listener.close()  # the process has its own copy
-    return ActionsProcess(f"http://127.0.0.1:{port}", proc, log)
+    token = env["SESSIONBOT_ACTIONS_TOKEN"] or None
+    return ActionsProcess(f"http://127.0.0.1:{port}", proc, log, token)
 
 
 def wait_until_healthy(server: ActionsProcess, timeout: float = 60) -> None:
@@ -74,8 +113,10 @@ def stop(server: ActionsProcess, timeout: float = 20) -> int:
 
 
 @contextmanager
-def actions_process(workdir: Path, env: dict[str, str], log: Path) -> Iterator[ActionsProcess]:
-    server = start(workdir, env, log)
+def actions_process(
+    workdir: Path, env: dict[str, str], log: Path, *, host: str = "127.0.0.1"
+) -> Iterator[ActionsProcess]:
+    server = start(workdir, env, log, host=host)
     try:
         wait_until_healthy(server)
         yield server

@@ -325,8 +325,10 @@ def running_stack(workdir: Path, env: dict[str, str]) -> Iterator[Stack]:
     rasa: RasaServer | None = None
     try:
         endpoints = workdir / "endpoints.yml"
+        # As dialogue/rasa/endpoints.yml: Rasa sends the token as `?token=`.
         endpoints.write_text(
-            f'action_endpoint:\n  url: "{actions.url}/webhook"\n  enable_selective_domain: true\n'
+            f'action_endpoint:\n  url: "{actions.url}/webhook"\n  token: "{actions.token}"\n'
+            "  enable_selective_domain: true\n"
         )
         rasa = start_rasa(model, endpoints, workdir)
         actions_process.wait_until_healthy(actions)

@@ -12,24 +12,53 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from actions_process import actions_process, stop
+from actions_process import CLIENT_ENV, ActionsProcess, actions_process, install_team, stop
 from conftest import TEST_KEY
 
 from dialogue.runner import _run
+from store.db import Store
 
 
-def actions_env(tmp_path: Path) -> dict[str, str]:
-    return {
+def actions_env(tmp_path: Path, **more: str) -> dict[str, str]:
+    env = {
         **os.environ,
         "SESSIONBOT_DATA_DIR": str(tmp_path / "data"),
         "SESSIONBOT_ENCRYPTION_KEY": TEST_KEY,
+        **CLIENT_ENV,
     }
+    for name in ("SESSIONBOT_DATABASE_URL", "SESSIONBOT_ACTIONS_TOKEN", "SANIC_HOST"):
+        env.pop(name, None)
+    env.update(more)
+    return env
+
+
+def url_of(store: Store) -> str:
+    return store.engine.url.render_as_string(hide_password=False)
 
 
 @pytest.fixture
-def action_server(tmp_path: Path) -> Iterator[str]:
-    with actions_process(tmp_path, actions_env(tmp_path), tmp_path / "actions.log") as server:
-        yield server.url
+def action_server(tmp_path: Path, sqlite_store: Store) -> Iterator[httpx.Client]:
+    """The server on the SQLite store `parts` uses, T_RASA installed; a client that
+    sends its token as Rasa does."""
+    install_team(sqlite_store, "T_RASA")
+    env = actions_env(tmp_path, SESSIONBOT_DATABASE_URL=url_of(sqlite_store))
+    with (
+        actions_process(tmp_path, env, tmp_path / "actions.log") as server,
+        server.client(timeout=30) as client,
+    ):
+        yield client
+
+
+@pytest.fixture
+def served(tmp_path: Path, store: Store) -> Iterator[tuple[ActionsProcess, Store]]:
+    """The server on each backend's store (T_RASA installed), payments set up, and the
+    store, to see what it wrote."""
+    install_team(store, "T_RASA")
+    env = actions_env(
+        tmp_path, SESSIONBOT_DATABASE_URL=url_of(store), STRIPE_API_KEY="sk_test_fake_not_real"
+    )
+    with actions_process(tmp_path, env, tmp_path / "actions.log") as server:
+        yield server, store
 
 
 def test_the_action_server_serves_the_socket_it_is_handed_and_stops_on_sigterm(
@@ -91,7 +120,7 @@ def test_rasa_webhook_gives_the_same_events_as_the_embedded_runner(action_server
         "JD by text +1 617 555 0101, London time, intake packet, Dec 3 4pm", slots
     )
 
-    over_http = httpx.post(f"{action_server}/webhook", json=payload, timeout=30).json()
+    over_http = action_server.post("/webhook", json=payload).json()
     embedded = _run(parts.runner.executor.run(payload))
 
     assert over_http["events"] == embedded.events
@@ -108,7 +137,7 @@ def test_rasa_webhook_gives_the_same_events_as_the_embedded_runner(action_server
 def test_action_server_lists_every_action_of_the_domain(action_server) -> None:
     from dialogue.domain import load_domain
 
-    served = {a["name"] for a in httpx.get(f"{action_server}/actions").json()}
+    served = {a["name"] for a in action_server.get("/actions").json()}
     assert set(load_domain()["actions"]) <= served
 
 
@@ -130,13 +159,13 @@ def test_an_error_answers_with_an_apology_and_no_body_or_log_carries_the_tracker
         "latest_message": {"text": "Jane Doe jane.doe@example.com +1 617 555 0199"},
         "events": [],
     }
-    answer = httpx.post(f"{action_server}/webhook", json=call("validate_schedule_form", broken))
+    answer = action_server.post("/webhook", json=call("validate_schedule_form", broken))
     assert answer.status_code == 200
     (message,) = answer.json()["responses"]
     assert message["text"].startswith("Sorry, something went wrong on my side")
     assert answer.json()["events"] == []
 
-    garbage = httpx.post(f"{action_server}/webhook", content=b"{not json: jane.doe@example.com")
+    garbage = action_server.post("/webhook", content=b"{not json: jane.doe@example.com")
     assert garbage.status_code == 400
     assert garbage.json() == {"error": "bad request"}
 
@@ -150,8 +179,8 @@ def test_a_call_without_the_domain_is_served_not_answered_449(action_server) -> 
     """Rasa's `enable_selective_domain` leaves the domain out; Rasa 3.6 can't handle 449."""
     today = datetime.now(ZoneInfo("America/New_York")).date().isoformat()
     tracker = rasa_request("3pm", {"date": today, "requested_slot": "time", "draft_id": "d-2"})
-    answer = httpx.post(
-        f"{action_server}/webhook",
+    answer = action_server.post(
+        "/webhook",
         json=call("validate_schedule_form", tracker["tracker"], domain=False),
     )
     assert answer.status_code == 200
@@ -283,3 +312,250 @@ def test_rasa_entities_fill_what_our_reading_left_but_never_words_of_another_slo
     values = {e["name"]: e["value"] for e in wrong.events}
     assert "participant" not in values
     assert values["invite_channel"] == "email"
+
+
+# The door: token, origin, size, sender, values, log --------------------------------------
+
+
+def clinicians_and_sessions(store: Store) -> tuple[int, int]:
+    import sqlalchemy as sa
+
+    with store.engine.connect() as conn:
+        people = conn.execute(sa.text("SELECT count(*) FROM clinicians")).scalar_one()
+        sessions = conn.execute(sa.text("SELECT count(*) FROM scheduled_sessions")).scalar_one()
+    return int(people), int(sessions)
+
+
+def test_without_the_token_every_call_is_401_and_nothing_is_stored(served) -> None:
+    server, store = served
+    save = call("action_save_session", full_draft("T_RASA:U_DOOR", "d-door", "Robin Smith"))
+    save["tracker"]["slots"]["payment_required"] = False
+    save["tracker"]["slots"]["summary_shown"]["payment_required"] = False
+    refused = [
+        httpx.post(f"{server.url}/webhook", json=save),
+        httpx.post(f"{server.url}/webhook", params={"token": "not-the-token"}, json=save),
+        httpx.post(f"{server.url}/webhook", params={"token": ""}, json=save),
+        httpx.get(f"{server.url}/actions"),
+        httpx.get(f"{server.url}/actions", params={"token": server.token[:-1]}),
+        httpx.post(f"{server.url}/anything-else?token=x", content=b"Robin Smith"),
+    ]
+    for answer in refused:
+        assert answer.status_code == 401
+        assert answer.json() == {"error": "unauthorized"}
+    assert clinicians_and_sessions(store) == (0, 0)
+    # /health stays open (a supervisor's probe); it says nothing but "ok".
+    assert httpx.get(f"{server.url}/health").json() == {"status": "ok"}
+
+    with server.client() as rasa:
+        saved = rasa.post("/webhook", json=save)
+    assert saved.status_code == 200
+    assert saved.json()["responses"][0]["text"].startswith("Saved: session with Robin Smith")
+    assert clinicians_and_sessions(store) == (1, 1)
+    assert server.token not in server.log.read_text(errors="replace")
+
+
+def test_no_origin_is_allowed_and_a_preflight_is_refused(action_server) -> None:
+    origin = {"Origin": "https://evil.example"}
+    preflight = action_server.options(
+        "/webhook",
+        headers={**origin, "Access-Control-Request-Method": "POST"},
+    )
+    assert preflight.status_code >= 400
+    assert "access-control-allow-origin" not in preflight.headers
+    for answer in (
+        action_server.get("/actions", headers=origin),
+        action_server.get("/health", headers=origin),
+        action_server.post(
+            "/webhook",
+            headers=origin,
+            json=call("action_list_sessions", {"sender_id": "T_RASA:U_RASA"}),
+        ),  # fmt: skip
+        httpx.get(f"{str(action_server.base_url).rstrip('/')}/actions", headers=origin),
+    ):
+        assert "access-control-allow-origin" not in answer.headers
+        assert "access-control-allow-methods" not in answer.headers
+
+
+def test_a_body_over_the_limit_is_413_before_it_is_read(action_server, tmp_path) -> None:
+    import zlib
+
+    two_mib = b'{"next_action": "action_list_sessions", "pad": "' + b"x" * (2 << 20) + b'"}'
+    answer = action_server.post(
+        "/webhook", content=two_mib, headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code == 413
+    assert answer.json() == {"error": "too large"}
+    time.sleep(0.5)  # the log is written on a logging thread
+    assert "over the body limit (2048 KiB)" in (tmp_path / "actions.log").read_text()
+
+    # Rasa may deflate its calls: a small body that inflates past the limit is 413 too.
+    bomb = zlib.compress(two_mib, 9)
+    assert len(bomb) < 64 * 1024
+    answer = action_server.post("/webhook", content=bomb, headers={"Content-Encoding": "deflate"})
+    assert answer.status_code == 413
+
+
+def test_a_sender_of_no_installed_workspace_gets_a_refusal_and_nothing_is_made(served) -> None:
+    from actions import NOT_YOURS
+
+    server, store = served
+    senders = [f"T_MADEUP{i}:U_{i}" for i in range(5)] + ["T_LOCAL:U_MADEUP", "nobody"]
+    with server.client(timeout=30) as rasa:
+        for sender in senders:
+            for payload in (
+                call("action_save_session", full_draft(sender, f"d-{sender}", "Sam Park")),
+                rasa_request("Sam Park tomorrow 3pm", {"requested_slot": "participant"}),
+                call("action_ask_participant", {"sender_id": sender}),
+                call("action_start_over", {"sender_id": sender}),
+                call(
+                    "action_set_agenda",
+                    {"sender_id": sender, "latest_message": {"text": "send me my agenda at 7:30"}},
+                ),  # fmt: skip
+            ):
+                payload["sender_id"] = payload["tracker"]["sender_id"] = sender
+                answer = rasa.post("/webhook", json=payload)
+                assert answer.status_code == 200, sender
+                assert answer.json()["events"] == []
+                (said,) = answer.json()["responses"]
+                assert said["text"] == NOT_YOURS
+    assert clinicians_and_sessions(store) == (0, 0)
+
+
+BAD_VALUES = [
+    ("email", {"invite_channel": "email", "email": "a@b.example\r\nBcc: x@evil.example"}),
+    ("email", {"invite_channel": "email", "email": "not an address"}),
+    ("phone", {"invite_channel": "sms", "phone": "12345"}),
+    ("phone", {"invite_channel": "sms", "phone": "+1 617 555 0101\nBcc"}),
+    ("amount", {"payment_required": True, "service": "followup", "amount": "-5"}),
+    ("amount", {"payment_required": True, "service": "followup", "amount": "99999"}),
+    ("service", {"payment_required": True, "service": "made-up", "amount": "50"}),
+    ("participant_tz", {"participant_tz": "Mars/Olympus"}),
+    ("participant", {"participant": "J"}),
+    ("documents", {"documents": "../../etc/passwd"}),
+]
+
+
+def test_save_checks_every_value_again_and_stores_nothing_it_would_refuse(served) -> None:
+    """A tracker posted from outside never went through the form's validation."""
+    from actions.session_actions import summary_values
+
+    server, store = served
+    with server.client(timeout=30) as rasa:
+        for i, (slot, values) in enumerate(BAD_VALUES):
+            tracker = full_draft("T_RASA:U_POSTED", f"d-bad-{i}", "Robin Smith")
+            tracker["slots"].update({"payment_required": False, **values})
+            tracker["slots"]["summary_shown"] = summary_values(tracker["slots"])
+            answer = rasa.post("/webhook", json=call("action_save_session", tracker))
+            assert answer.status_code == 200, values
+            (said,) = answer.json()["responses"]
+            assert said["text"].startswith("Nothing was saved"), (values, said["text"])
+            assert {"event": "slot", "name": slot, "value": None} in [
+                {k: e.get(k) for k in ("event", "name", "value")} for e in answer.json()["events"]
+            ], values
+        # A start in the past is refused too (a tracker's date and time are not checked
+        # by anyone before Save).
+        past = full_draft("T_RASA:U_POSTED", "d-past", "Robin Smith")
+        past["slots"]["payment_required"] = False
+        past["slots"]["date"] = (datetime.now(ZoneInfo("America/New_York")).date()
+                                 - timedelta(days=3)).isoformat()  # fmt: skip
+        past["slots"]["summary_shown"] = summary_values(past["slots"])
+        answer = rasa.post("/webhook", json=call("action_save_session", past))
+        assert "saved" not in answer.json()["responses"][0]["custom"]["kind"]
+        assert clinicians_and_sessions(store)[1] == 0
+        # The same draft with good values is saved.
+        good = full_draft("T_RASA:U_POSTED", "d-good", "Robin Smith")
+        good["slots"].update(
+            {"invite_channel": "sms", "phone": "+16175550101", "participant_tz": "Europe/London",
+             "payment_required": True, "service": "followup", "amount": "120.00"})  # fmt: skip
+        good["slots"]["summary_shown"] = summary_values(good["slots"])
+        answer = rasa.post("/webhook", json=call("action_save_session", good))
+        assert answer.json()["responses"][0]["custom"]["kind"] == "saved"
+    assert clinicians_and_sessions(store)[1] == 1
+
+
+def test_an_unknown_action_name_is_404_and_never_reaches_the_log(action_server, tmp_path) -> None:
+    name = "action_Robin Quixote-Smith owes 4111 on Dec 3"
+    answer = action_server.post(
+        "/webhook", json=call(name, {"sender_id": "T_RASA:U_RASA"}, domain=False)
+    )
+    assert answer.status_code == 404
+    assert answer.json() == {"error": "unknown action"}
+    time.sleep(0.5)
+    log = (tmp_path / "actions.log").read_text(errors="replace")
+    assert "Quixote" not in log
+
+
+@pytest.mark.parametrize("how", ["--fd", "--host"])
+def test_beyond_loopback_without_a_token_it_will_not_start(tmp_path: Path, how: str) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    env = actions_env(tmp_path, SESSIONBOT_ACTIONS_TOKEN="")
+    listener = socket.socket()
+    listener.bind(("0.0.0.0", 0))
+    listener.listen(8)
+    if how == "--fd":
+        args, fds = ["--fd", str(listener.fileno())], [listener.fileno()]
+    else:
+        port = listener.getsockname()[1]
+        listener.close()
+        args, fds = ["--host", "0.0.0.0", "--port", str(port)], []
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "sessionbot.cli", "actions", *args],
+            env=env, pass_fds=fds, capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+    finally:
+        listener.close()
+    assert done.returncode == 2
+    assert done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    assert "SESSIONBOT_ACTIONS_TOKEN" in line and "0.0.0.0" in line
+    assert not (tmp_path / "data").exists()  # nothing was made before refusing
+
+
+def test_it_listens_on_loopback_unless_told_otherwise(monkeypatch) -> None:
+    from sessionbot.action_server import default_host
+
+    monkeypatch.delenv("SANIC_HOST", raising=False)
+    assert default_host() == "127.0.0.1"
+
+
+def test_one_workspace_by_token_serves_its_own_senders_only(tmp_path: Path, fake_slack) -> None:
+    """SLACK_BOT_TOKEN alone: the workspace is the token's (Slack's auth.test, asked once);
+    a revoked workspace is served no more."""
+    from fake_slack import BOT_TOKEN
+
+    from actions import NOT_YOURS
+
+    env = actions_env(tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=fake_slack.url)
+    for name in CLIENT_ENV:
+        env.pop(name)
+
+    def said(rasa: httpx.Client, sender: str) -> str:
+        answer = rasa.post("/webhook", json=call("action_list_sessions", {"sender_id": sender}))
+        return answer.json()["responses"][0]["text"]
+
+    with (
+        actions_process(tmp_path, env, tmp_path / "actions.log") as server,
+        server.client(timeout=30) as rasa,
+    ):
+        assert said(rasa, "T1:U_CLIN1") == "You have no upcoming sessions."
+        assert said(rasa, "T1:U_CLIN2") == "You have no upcoming sessions."
+        assert said(rasa, "T2:U_CLIN1") == NOT_YOURS
+        assert len(fake_slack.of("auth.test")) == 1
+
+        from actions.context import open_store
+        from integrations.slack_notify import token_hash
+        from sessionbot.settings import Settings
+        from store import repos
+
+        store = open_store(Settings.from_env(env, dotenv=False))
+        with store.unit() as s:
+            repos.revoke_slack_workspace(
+                s, "T1", reason="tokens_revoked", token_hash=token_hash(BOT_TOKEN),
+                dropped_because="revoked",
+            )  # fmt: skip
+        store.dispose()
+        assert said(rasa, "T1:U_CLIN1") == NOT_YOURS

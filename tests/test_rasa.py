@@ -22,10 +22,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import actions_process
 import pytest
 import rasa_kit
 from conftest import TEST_KEY
 
+from actions.context import open_store
 from dialogue.runner import Who
 from sessionbot.settings import Settings
 from sessionbot.wiring import Parts, build
@@ -56,6 +58,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[rasa_kit.Stack]:
         "SESSIONBOT_PUBLIC_URL": "https://sessions.example.test",
     }
     env.pop("SESSIONBOT_DATABASE_URL", None)
+    # The senders' workspace is one the app is installed in: the action server serves
+    # only those (and the terminal's clinician).
+    env.update(actions_process.CLIENT_ENV)
+    store = open_store(Settings.from_env(env, dotenv=False))
+    actions_process.install_team(store, "T_RASA")
+    store.dispose()
     with rasa_kit.running_stack(workdir, env) as running:
         yield running
         # Health data never reaches Rasa's log (rasa-sdk's error bodies echo the tracker).
