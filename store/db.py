@@ -74,7 +74,7 @@ def encrypted_columns() -> list[tuple[sa.Table, sa.Column[str]]]:
     ]
 
 
-def raw(table: sa.Table, *names: str) -> sa.TableClause:
+def raw(table: sa.TableClause, *names: str) -> sa.TableClause:
     """`table` with plain string columns: ciphertext read and written as it is stored."""
     return sa.table(table.name, *(sa.column(n, sa.String) for n in names))
 
@@ -151,7 +151,11 @@ class Store:
             set_keyring(Keyring(list(keys)))
         except ValueError as exc:
             raise StoreOpenError(str(exc)) from None
-        store = cls(make_engine(url))
+        try:
+            engine = make_engine(url)
+        except OSError as exc:  # the embedded store's folder cannot be made
+            raise StoreOpenError(f"the database cannot be reached ({exc.strerror})") from None
+        store = cls(engine)
         wanted = upgrade if upgrade is not None else url.startswith("sqlite")
         if wanted and (upgrade or store.needs_upgrade()):
             store.upgrade()
