@@ -227,7 +227,7 @@ class Worker:
             rows = repos.claim_due(s, self.worker_id, now, now + self.lease, self.batch)
             if not rows:
                 return []
-            batch = _read_batch(s, {r.session_id for r in rows if r.session_id})
+            batch = _read_batch(s, {r.session_id for r in rows if _of_a_session(r)})
             notices = [r.id for r in rows if r.kind == "clinician_notice"]
             batch.payloads = repos.outbox_payloads(s, notices)
             return [self._prepare_one(s, row, now, batch) for row in rows]
@@ -247,7 +247,7 @@ class Worker:
             message = repos.claimed_message(s, message_id, self.worker_id)
             if message is None:
                 return "lost_claim"
-            ids = {message.session_id} if message.session_id else set()
+            ids = {message.session_id} if _of_a_session(message) else set()
             batch = _read_batch(s, ids)
             batch.payloads = repos.outbox_payloads(s, [message.id])
             outcome = self._prepare_one(s, message, now, batch)
@@ -286,7 +286,7 @@ class Worker:
         and the batch's other claims stand. Database errors stop the worker."""
         try:
             with s.begin_nested():
-                if message.session_id in batch.unreadable:
+                if _of_a_session(message) and message.session_id in batch.unreadable:
                     raise Unpreparable("unreadable")
                 return self._prepare(s, message, now, batch)
         except SQLAlchemyError:
@@ -609,6 +609,11 @@ def _version_of(message: OutboxMessage) -> int | None:
 def _on_demand(message: OutboxMessage) -> bool:
     """A reminder the clinician asked for (`commands.remind_now`), not one planned."""
     return message.kind == "reminder" and ":reminder:now:" in message.dedupe_key
+
+
+def _of_a_session(message: OutboxMessage) -> bool:
+    """A message to a session's participant (a notice needs no participant data)."""
+    return bool(message.session_id) and message.kind != "clinician_notice"
 
 
 def _count_failed(reason: str) -> None:
