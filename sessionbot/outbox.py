@@ -202,9 +202,7 @@ class Worker:
         the messages."""
         try:
             with self.store.unit() as s:
-                return daily.plan_day(
-                    s, datetime.now(UTC), self.practice, self.settings.public_url
-                )
+                return daily.plan_day(s, datetime.now(UTC), self.practice, self.settings.public_url)
         except UndecryptableError:
             log.warning("agendas not planned: a session is under a key this worker lacks")
             return 0
@@ -227,7 +225,9 @@ class Worker:
             rows = repos.claim_due(s, self.worker_id, now, now + self.lease, self.batch)
             if not rows:
                 return []
-            batch = _read_batch(s, {r.session_id for r in rows if _of_a_session(r)})
+            batch = _read_batch(
+                s, {r.session_id for r in rows if r.session_id and _of_a_session(r)}
+            )
             notices = [r.id for r in rows if r.kind == "clinician_notice"]
             batch.payloads = repos.outbox_payloads(s, notices)
             return [self._prepare_one(s, row, now, batch) for row in rows]
@@ -247,7 +247,7 @@ class Worker:
             message = repos.claimed_message(s, message_id, self.worker_id)
             if message is None:
                 return "lost_claim"
-            ids = {message.session_id} if _of_a_session(message) else set()
+            ids = {message.session_id} if message.session_id and _of_a_session(message) else set()
             batch = _read_batch(s, ids)
             batch.payloads = repos.outbox_payloads(s, [message.id])
             outcome = self._prepare_one(s, message, now, batch)
