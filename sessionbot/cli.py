@@ -137,6 +137,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         store = open_store(settings)
         store.upgrade()
+        store.check_keys()  # a store from before the key check gets its canary now
         print(f"database is up to date ({store.engine.url.render_as_string(hide_password=True)})")
         return 0
     if args.command == "actions":

@@ -64,7 +64,11 @@ UNPREPARABLE = {
         "the e-mail address or subject has a line break, which no e-mail can carry",
         "Edit the session's e-mail address and send it again.",
     ),
-    "unexpected": ("it could not be prepared (an error of ours)", "We will keep trying."),
+    # Retried with backoff first (a fix may come); the clinician hears only at the end.
+    "unexpected": (
+        "it could not be prepared (an error of ours)",
+        "We gave up after several tries; tell whoever runs sessionbot.",
+    ),
 }
 
 
