@@ -221,8 +221,9 @@ class Worker:
     def claim_prepared(self) -> list[Outgoing | str]:
         """Claim a batch and prepare every send in the same transaction.
 
-        The batch's sessions, clinicians and opt-outs are read with one query each, so
-        a message costs no round trip of its own before it is sent.
+        The batch's sessions, clinicians, opt-outs and notices' text are read with one
+        query each; a message's own cost before it is sent is its savepoint (SAVEPOINT
+        and RELEASE), so one that cannot be prepared fails alone.
         """
         now = datetime.now(UTC)
         with self.store.unit() as s:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from conftest import TEST_KEY
+from conftest import TEST_KEY, _truncate
 from cryptography.fernet import Fernet
 from outbox_kit import book_many, clinician_notices, outbox, wired_parts, worker
 
@@ -139,6 +139,15 @@ def test_cancel_and_reschedule_commands_tell_the_participant(sessionbot) -> None
 BAD_ADDRESS = "jd@example.com\nBcc: everyone@example.net"
 
 
+@pytest.fixture
+def poisoned(store):
+    """The store, emptied after the test: the next test's store must not meet a row
+    under a key nobody has when it checks its key (store/db.py)."""
+    yield store
+    if store.engine.dialect.name == "postgresql":
+        _truncate(store)
+
+
 def failed_count(reason: str) -> float:
     from prometheus_client import REGISTRY
 
@@ -166,9 +175,9 @@ def invitation_rows(parts) -> list:
 
 
 def test_an_address_with_a_line_feed_fails_alone_and_the_others_are_sent(
-    tmp_path, store, smtp_server
+    tmp_path, poisoned, smtp_server
 ) -> None:
-    parts = wired_parts(tmp_path, store, smtp=smtp_server)
+    parts = wired_parts(tmp_path, poisoned, smtp=smtp_server)
     book_many(parts, 3, channel="email")
     bad = invitation_rows(parts)[1]
     corrupt_email(parts, bad.session_id, BAD_ADDRESS)
@@ -196,9 +205,9 @@ def test_an_address_with_a_line_feed_fails_alone_and_the_others_are_sent(
 
 
 def test_a_session_under_another_key_fails_alone_and_its_clinician_is_told(
-    tmp_path, store, fake_twilio
+    tmp_path, poisoned, fake_twilio
 ) -> None:
-    parts = wired_parts(tmp_path, store, twilio=fake_twilio)
+    parts = wired_parts(tmp_path, poisoned, twilio=fake_twilio)
     book_many(parts, 3)
     bad = invitation_rows(parts)[0]
     under_another_key(parts, "scheduled_sessions", "phone", bad.session_id, "+16175550000")
@@ -218,8 +227,8 @@ def test_a_session_under_another_key_fails_alone_and_its_clinician_is_told(
     assert worker(parts).run_once().handled == 0  # and it stays failed
 
 
-def test_a_notice_under_another_key_fails_alone(tmp_path, store, fake_twilio) -> None:
-    parts = wired_parts(tmp_path, store, twilio=fake_twilio)
+def test_a_notice_under_another_key_fails_alone(tmp_path, poisoned, fake_twilio) -> None:
+    parts = wired_parts(tmp_path, poisoned, twilio=fake_twilio)
     book_many(parts, 2)
     with parts.store.unit() as s:
         clinician = repos.get_clinician(s, "T_TEST", "U_CLIN1")
