@@ -63,8 +63,10 @@ def sender_of(sender_id: str | None) -> tuple[str, str] | None:
 
 
 def open_store(settings: Settings) -> Store:
+    """The configured store. Only the embedded default makes its own key file; any other
+    database without SESSIONBOT_ENCRYPTION_KEY is refused (`store.db.MissingKey`)."""
     return Store.open(
         settings.database_url,
         settings.encryption_keys,
-        settings.data_dir / "encryption.key",
+        settings.data_dir / "encryption.key" if settings.is_embedded_default else None,
     )

@@ -1,5 +1,8 @@
 """The `sessionbot` command: shell, sessions, nlu, db, actions (and the web and worker).
 
+A fault that stops everything (the store refused: no key, the wrong key; the database
+gone) ends the command with one line on standard error and exit status 1.
+
 Settings are read here, once, and passed down.
 """
 
@@ -80,7 +83,7 @@ def _extra_commands() -> list[Any]:
     import importlib
 
     found = []
-    names = ("serve", "manifest", "worker", "outbox", "cancel", "reschedule")
+    names = ("serve", "manifest", "worker", "outbox", "cancel", "reschedule", "keys")
     for name in (*names, "next", "remind", "agenda"):
         try:
             found.append(importlib.import_module(f"sessionbot.commands.{name}"))
@@ -98,6 +101,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     long_running = args.command in ("serve", "worker", "actions")
     configure_logging(default="INFO" if long_running else "WARNING", background=long_running)
     settings = Settings.from_env()
+    try:
+        return _dispatch(args, settings)
+    except Exception as exc:
+        line = _stopping_fault(exc)
+        if line is None:
+            raise
+        print(f"sessionbot {args.command}: {line}", file=sys.stderr)
+        return 1
+
+
+def _stopping_fault(exc: Exception) -> str | None:
+    """One line for a fault that stops every piece of work (the store cannot be opened
+    or stopped answering); None for anything else (a bug: its traceback is wanted)."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    from store.db import StoreOpenError
+
+    if isinstance(exc, StoreOpenError):
+        return str(exc)
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The driver's first line ("connection refused", "unable to open database
+        # file"); never the statement or its parameters.
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        return f"the database cannot be reached ({reason}); stopping"
+    return None
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "shell":
         return cmd_shell(args, settings)
     if args.command == "sessions":
@@ -109,6 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         store = open_store(settings)
         store.upgrade()
+        store.check_keys()  # a store from before the key check gets its canary now
         print(f"database is up to date ({store.engine.url.render_as_string(hide_password=True)})")
         return 0
     if args.command == "actions":
@@ -116,6 +148,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from sessionbot.action_server import default_host
 
             args.host = default_host()
+        from actions.context import open_store
+
+        open_store(settings).dispose()  # keys checked here: the servers' workers build later
         return cmd_actions(args, settings)
     for extra in _extra_commands():
         if args.command == extra.NAME:

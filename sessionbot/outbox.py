@@ -5,6 +5,12 @@ LOCKED on PostgreSQL), send (no transaction open), finish (one transaction: sent
 later with backoff and jitter, or failed with a DM to the clinician saying what to fix).
 A worker killed between send and finish leaves the row `sending`; when its lease runs out
 another worker sends it again, so that one message can arrive twice (README).
+
+Each row is prepared in a savepoint of its own: a row that cannot be prepared (its data
+under a key this worker lacks, an address with a line break that no e-mail header can
+hold) is marked failed with a fixed reason, its clinician is told, it is counted in
+`sessionbot_outbox_failed_total`, and the rest of the batch goes on. Only what stops every
+row (the database gone) stops the worker.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from actions import booking, daily
@@ -31,10 +38,11 @@ from integrations.slack_notify import (
     DROPPED_BECAUSE,
     token_hash,
 )
+from sessionbot.metrics import OUTBOX_FAILED
 from sessionbot.practice import Practice
 from sessionbot.settings import Settings
 from store import repos
-from store.crypto import keyring
+from store.crypto import UndecryptableError, keyring
 from store.db import Store
 from store.models import Clinician, OutboxMessage, ScheduledSession
 
@@ -42,6 +50,44 @@ log = logging.getLogger(__name__)
 
 SESSION_KINDS = ("invitation", "update", "cancellation", "reminder")
 INVITE_KINDS = ("invitation", "update")
+
+
+# Why a row could not be prepared: a fixed phrase each (never the address nor an
+# exception's text, which may carry participant data), and what the clinician can do.
+UNPREPARABLE = {
+    "unreadable": (
+        "its data is encrypted under a key this worker does not have",
+        "Ask whoever runs sessionbot to check SESSIONBOT_ENCRYPTION_KEY; "
+        "the participant was not told.",
+    ),
+    "bad_header": (
+        "the e-mail address or subject has a line break, which no e-mail can carry",
+        "Edit the session's e-mail address and send it again.",
+    ),
+    # Retried with backoff first (a fix may come); the clinician hears only at the end.
+    "unexpected": (
+        "it could not be prepared (an error of ours)",
+        "We gave up after several tries; tell whoever runs sessionbot.",
+    ),
+}
+
+
+class Unpreparable(Exception):
+    """A row that cannot become a message; `reason` is a key of UNPREPARABLE."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class Batch:
+    """What a claimed batch's rows need, read once: sessions, unreadable ones, opt-outs."""
+
+    sessions: dict[int, ScheduledSession]
+    unreadable: set[int]
+    opted_out: set[str]
+    payloads: dict[int, str] = field(default_factory=dict)  # notices' text, as stored
 
 
 @dataclass(frozen=True)
@@ -154,9 +200,16 @@ class Worker:
                 close()
 
     def plan_day(self) -> int:
-        """Queue the clinicians' morning agendas and pre-session nudges due now."""
-        with self.store.unit() as s:
-            return daily.plan_day(s, datetime.now(UTC), self.practice, self.settings.public_url)
+        """Queue the clinicians' morning agendas and pre-session nudges due now.
+
+        A session under a key this worker lacks holds the agendas back (logged), never
+        the messages."""
+        try:
+            with self.store.unit() as s:
+                return daily.plan_day(s, datetime.now(UTC), self.practice, self.settings.public_url)
+        except UndecryptableError:
+            log.warning("agendas not planned: a session is under a key this worker lacks")
+            return 0
 
     def claim(self) -> list[int]:
         """Claim due messages without preparing them (their ids, for `process`)."""
@@ -168,17 +221,21 @@ class Worker:
     def claim_prepared(self) -> list[Outgoing | str]:
         """Claim a batch and prepare every send in the same transaction.
 
-        The batch's sessions, clinicians and opt-outs are read with one query each, so
-        a message costs no round trip of its own before it is sent.
+        The batch's sessions, clinicians, opt-outs and notices' text are read with one
+        query each; a message's own cost before it is sent is its savepoint (SAVEPOINT
+        and RELEASE), so one that cannot be prepared fails alone.
         """
         now = datetime.now(UTC)
         with self.store.unit() as s:
             rows = repos.claim_due(s, self.worker_id, now, now + self.lease, self.batch)
             if not rows:
                 return []
-            sessions = repos.sessions_by_ids(s, {r.session_id for r in rows if r.session_id})
-            opted_out = _opted_out_among(s, sessions)
-            return [self._prepare(s, row, now, sessions, opted_out) for row in rows]
+            batch = _read_batch(
+                s, {r.session_id for r in rows if r.session_id and _of_a_session(r)}
+            )
+            notices = [r.id for r in rows if r.kind == "clinician_notice"]
+            batch.payloads = repos.outbox_payloads(s, notices)
+            return [self._prepare_one(s, row, now, batch) for row in rows]
 
     def release(self, message_ids: list[int]) -> None:
         """Give claimed, unsent messages back (a stop in the middle of a batch)."""
@@ -195,9 +252,10 @@ class Worker:
             message = repos.claimed_message(s, message_id, self.worker_id)
             if message is None:
                 return "lost_claim"
-            ids = {message.session_id} if message.session_id else set()
-            sessions = repos.sessions_by_ids(s, ids)
-            outcome = self._prepare(s, message, now, sessions, _opted_out_among(s, sessions))
+            ids = {message.session_id} if message.session_id and _of_a_session(message) else set()
+            batch = _read_batch(s, ids)
+            batch.payloads = repos.outbox_payloads(s, [message.id])
+            outcome = self._prepare_one(s, message, now, batch)
         return outcome if isinstance(outcome, str) else self.deliver(outcome)
 
     def deliver(self, outgoing: Outgoing) -> str:
@@ -226,16 +284,34 @@ class Worker:
         log.info("outbox %s (%s): withdrawn", outgoing.id, outgoing.kind)
         return False
 
+    def _prepare_one(
+        self, s: Session, message: OutboxMessage, now: datetime, batch: Batch
+    ) -> Outgoing | str:
+        """Prepare one row in a savepoint: a row that cannot be prepared is failed alone,
+        and the batch's other claims stand. Database errors stop the worker."""
+        try:
+            with s.begin_nested():
+                if _of_a_session(message) and message.session_id in batch.unreadable:
+                    raise Unpreparable("unreadable")
+                return self._prepare(s, message, now, batch)
+        except SQLAlchemyError:
+            raise
+        except Unpreparable as exc:
+            reason = exc.reason
+        except UndecryptableError:
+            reason = "unreadable"
+        except Exception as exc:  # a bug: the type only (its text may carry data)
+            log.error("outbox %s: could not be prepared: %s", message.id, type(exc).__name__)
+            reason = "unexpected"
+        readable = batch.sessions.get(message.session_id or 0)
+        return self._unpreparable(s, message, readable, reason, now)
+
     def _prepare(
-        self,
-        s: Session,
-        message: OutboxMessage,
-        now: datetime,
-        sessions: dict[int, ScheduledSession],
-        opted_out: set[str],
+        self, s: Session, message: OutboxMessage, now: datetime, batch: Batch
     ) -> Outgoing | str:
         if message.kind == "clinician_notice":
-            return self._notice(s, message)
+            return self._notice(s, message, batch.payloads.get(message.id))
+        sessions, opted_out = batch.sessions, batch.opted_out
         session = sessions.get(message.session_id) if message.session_id else None
         version = _version_of(message)
         on_demand = _on_demand(message)
@@ -256,7 +332,7 @@ class Worker:
         kind, session_id = message.kind, session.id
         if message.channel == "sms":
             phone = session.phone or ""
-            if _phone_index(session) in opted_out:
+            if opted_out.intersection(_phone_indexes(session)):
                 self._opted_out(s, message, session, now)
                 return "opted_out"
             body = messages.sms(message.kind, view)
@@ -271,15 +347,18 @@ class Worker:
                 version=version,
                 on_demand=on_demand,
             )
-        email: EmailMessage = mail.compose(
-            message.kind,
-            view,
-            to=session.email or "",
-            sender=self.settings.mail_from,
-            uid=f"{session.public_id}@sessionbot",
-            sequence=session.sequence,
-            now=now,
-        )
+        try:
+            email: EmailMessage = mail.compose(
+                message.kind,
+                view,
+                to=session.email or "",
+                sender=self.settings.mail_from,
+                uid=f"{session.public_id}@sessionbot",
+                sequence=session.sequence,
+                now=now,
+            )
+        except ValueError:  # the email package refuses a header with CR or LF in it
+            raise Unpreparable("bad_header") from None
         mailer = self.senders.mail
         return Outgoing(
             id=message.id,
@@ -292,7 +371,7 @@ class Worker:
             on_demand=on_demand,
         )
 
-    def _notice(self, s: Session, message: OutboxMessage) -> Outgoing | str:
+    def _notice(self, s: Session, message: OutboxMessage, stored: str | None) -> Outgoing | str:
         clinician = s.get(Clinician, message.clinician_id)
         assert clinician is not None
         revoked = repos.slack_revocation(s, clinician.team_id, self._slack_token_hash)
@@ -302,7 +381,8 @@ class Worker:
             message.claimed_until = None
             log.info("outbox %s (clinician_notice): dropped, %s", message.id, revoked.reason)
             return "dropped"
-        team, user, text = clinician.team_id, clinician.user_id, message.payload or ""
+        team, user = clinician.team_id, clinician.user_id
+        text = keyring().decrypt(stored) if stored else ""  # UndecryptableError: failed alone
         button = None
         if message.dedupe_key.startswith(daily.NUDGE_PREFIX) and message.session_id:
             session = s.get(ScheduledSession, message.session_id)
@@ -354,6 +434,56 @@ class Worker:
 
     # Outcomes ------------------------------------------------------------------------
 
+    def _unpreparable(
+        self,
+        s: Session,
+        message: OutboxMessage,
+        session: ScheduledSession | None,
+        reason: str,
+        now: datetime,
+    ) -> str:
+        """A row that cannot be prepared: failed with its reason, its clinician told.
+
+        A bug of ours ("unexpected") is retried with backoff like a network error, since
+        a fix may come; the others cannot change by retrying.
+        """
+        phrase, fix = UNPREPARABLE[reason]
+        message.last_error = phrase
+        message.claimed_until = None
+        if reason == "unexpected" and message.attempts < self.retry.max_attempts:
+            message.status = "pending"
+            message.due_at = now + self.retry.delay(message.attempts)
+            log.info("outbox %s (%s): retry: %s", message.id, message.kind, phrase)
+            return "retry"
+        message.status = "failed"
+        _count_failed(reason)
+        log.warning("outbox %s (%s): failed: %s", message.id, message.kind, phrase)
+        if message.kind == "clinician_notice" or not message.session_id:
+            return "failed"
+        if session is not None:
+            if message.kind in INVITE_KINDS:
+                session.invite_status = "failed"
+            self._tell_clinician(s, message, session, now, f"could not be sent: {phrase}. {fix}")
+            return "failed"
+        # The session itself cannot be read: no initials to name, only its time.
+        brief = repos.session_brief(s, message.session_id)
+        if brief is None:
+            return "failed"
+        clinician_id, start_at, tz = brief
+        if message.kind in INVITE_KINDS:
+            repos.set_invite_status(s, message.session_id, "failed")
+        zone = tz or self.practice.default_timezone
+        booking.notify_clinician(
+            s,
+            clinician_id,
+            f"The {message.kind} for a session on {when(start_at, zone)} could not be sent: "
+            f"{phrase}. {fix}",
+            dedupe_key=f"notice:outbox:{message.id}:{message.attempts}",
+            now=now,
+            session_id=message.session_id,
+        )
+        return "failed"
+
     def _sent(self, outgoing: Outgoing, ref: str) -> str:
         """One short transaction of plain UPDATEs: nothing is loaded or decrypted."""
         local = ref == "local"
@@ -396,6 +526,9 @@ class Worker:
                 )
                 return "retry"
             message.status = "failed"
+            opted_out = isinstance(error, PermanentError) and error.opted_out
+            if not opted_out:
+                _count_failed("permanent" if isinstance(error, PermanentError) else "gave_up")
             log.warning("outbox %s (%s): failed: %s", message_id, message.kind, error)
             if message.kind == "clinician_notice":
                 return "failed"
@@ -432,8 +565,11 @@ class Worker:
         message.status = "failed"
         message.last_error = "the number has opted out of texts (STOP)"
         message.claimed_until = None
+        _count_failed("opted_out")
         if record and session.phone:
-            repos.set_sms_opt_out(s, keyring().blind_index(session.phone), True)
+            repos.set_sms_opt_out(
+                s, keyring().blind_indexes(session.phone), True, phone=session.phone
+            )
         if message.kind in INVITE_KINDS or session.invite_status != "failed":
             session.invite_status = "opted_out"
         self._tell_clinician(
@@ -480,10 +616,35 @@ def _on_demand(message: OutboxMessage) -> bool:
     return message.kind == "reminder" and ":reminder:now:" in message.dedupe_key
 
 
-def _phone_index(session: ScheduledSession) -> str:
-    return session.phone_index or keyring().blind_index(session.phone or "")
+def _of_a_session(message: OutboxMessage) -> bool:
+    """A message to a session's participant (a notice needs no participant data)."""
+    return bool(message.session_id) and message.kind != "clinician_notice"
 
 
-def _opted_out_among(s: Session, sessions: dict[int, ScheduledSession]) -> set[str]:
-    phones = [_phone_index(x) for x in sessions.values() if x.phone]
-    return repos.sms_opted_out_among(s, phones)
+def _count_failed(reason: str) -> None:
+    OUTBOX_FAILED.labels(reason=reason).inc()
+
+
+def _phone_indexes(session: ScheduledSession) -> set[str]:
+    """The number's blind indexes: the stored one and every configured key's."""
+    found = set(keyring().blind_indexes(session.phone)) if session.phone else set()
+    if session.phone_index:
+        found.add(session.phone_index)
+    return found
+
+
+def _read_batch(s: Session, session_ids: set[int]) -> Batch:
+    """The sessions of a batch in one query; when one cannot be decrypted, one by one,
+    so only the rows of that session fail."""
+    unreadable: set[int] = set()
+    try:
+        sessions = repos.sessions_by_ids(s, session_ids)
+    except UndecryptableError:
+        sessions = {}
+        for session_id in sorted(session_ids):
+            try:
+                sessions.update(repos.sessions_by_ids(s, {session_id}, fresh=True))
+            except UndecryptableError:
+                unreadable.add(session_id)
+    indexes = [i for x in sessions.values() if x.phone for i in _phone_indexes(x)]
+    return Batch(sessions, unreadable, repos.sms_opted_out_among(s, indexes))

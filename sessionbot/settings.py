@@ -23,6 +23,11 @@ def default_data_dir(env: Mapping[str, str]) -> Path:
     return Path(base) / "sessionbot"
 
 
+def default_database_url(data_dir: Path) -> str:
+    """The embedded store: a SQLite file in the data folder."""
+    return f"sqlite:///{data_dir / 'sessionbot.db'}"
+
+
 SECRET_FIELDS = frozenset(
     {
         "encryption_keys",
@@ -96,9 +101,7 @@ class Settings:
             merged.update(os.environ)
             env = merged
         data_dir = default_data_dir(env)
-        database_url = (
-            env.get("SESSIONBOT_DATABASE_URL") or f"sqlite:///{data_dir / 'sessionbot.db'}"
-        )
+        database_url = env.get("SESSIONBOT_DATABASE_URL") or default_database_url(data_dir)
         keys = tuple(
             k.strip() for k in env.get("SESSIONBOT_ENCRYPTION_KEY", "").split(",") if k.strip()
         )
@@ -158,6 +161,11 @@ class Settings:
         return f"Settings({', '.join(shown)})"
 
     __str__ = __repr__
+
+    @property
+    def is_embedded_default(self) -> bool:
+        """The SQLite file in the data folder (the one store that makes its own key file)."""
+        return self.database_url == default_database_url(self.data_dir)
 
     @property
     def is_embedded(self) -> bool:

@@ -139,13 +139,13 @@ def handle_inbound(parts: Parts, form: dict[str, str]) -> str | None:
     word = " ".join(form.get("Body", "").split()).strip(" .!").casefold()
     sid = form.get("MessageSid") or form.get("SmsSid") or ""
     now = datetime.now(UTC)
-    index = keyring().blind_index(phone)
+    index = keyring().blind_indexes(phone)  # every key's: a STOP before a rotation holds
     with parts.store.unit() as s:
         if sid and not repos.first_time(s, f"twilio:sms:{sid}"):
             return None  # a retry of a message already handled
         opted_out = repos.sms_opted_out(s, index)
         if word in STOP_WORDS:
-            if not repos.set_sms_opt_out(s, index, True):
+            if not repos.set_sms_opt_out(s, index, True, phone=phone):
                 log.info("inbound sms: opt-out already recorded")
                 return None  # a second STOP: recorded and told the first time
             _tell_clinicians(
@@ -185,7 +185,7 @@ def handle_inbound(parts: Parts, form: dict[str, str]) -> str | None:
 
 
 def _sessions_for(s: Session, phone: str, now: datetime) -> list[ScheduledSession]:
-    return repos.upcoming_sms_sessions(s, now, keyring().blind_index(phone))
+    return repos.upcoming_sms_sessions(s, now, keyring().blind_indexes(phone))
 
 
 def _latest_upcoming(s: Session, phone: str, now: datetime) -> ScheduledSession | None:

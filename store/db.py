@@ -1,7 +1,10 @@
-"""Opening the store: engine, keyring, migrations, and units of work.
+"""Opening the store: engine, keyring, migrations, the key check, and units of work.
 
-`Store.open(url, keys, key_file)` connects, sets the encryption keyring, and (for the
-embedded SQLite store) brings the schema up to date. `store.unit()` is one transaction.
+`Store.open(url, keys, key_file)` connects, sets the encryption keyring, (for the
+embedded SQLite store) brings the schema up to date, and checks that the keys read the
+data: a canary in `key_check`, written under the first key at the first open. A process
+whose keys cannot read it stops there, before it writes anything. `store.unit()` is one
+transaction.
 """
 
 from __future__ import annotations
@@ -11,20 +14,69 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from datetime import UTC, datetime
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from store.crypto import Keyring, load_or_create_key_file, set_keyring
+from store.crypto import (
+    CANARY,
+    EncryptedText,
+    Keyring,
+    UndecryptableError,
+    keyring,
+    load_or_create_key_file,
+    set_keyring,
+)
+from store.models import Base, KeyCheck
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 # A unit of work already open further up the call stack (a dialogue turn); code that
 # asks for a unit inside it joins it, so the turn commits or rolls back as one.
 _ambient: contextvars.ContextVar[Session | None] = contextvars.ContextVar("ambient", default=None)
+
+
+class StoreOpenError(RuntimeError):
+    """The store cannot be opened as configured; `str()` is one line for the user."""
+
+
+class MissingKey(StoreOpenError):
+    pass
+
+
+class KeyMismatch(StoreOpenError):
+    pass
+
+
+MISSING_KEY = (
+    "SESSIONBOT_ENCRYPTION_KEY is not set: a database other than the embedded default "
+    "needs the key its data is encrypted with (`sessionbot keys new` makes a new one)"
+)
+WRONG_KEY = (
+    "SESSIONBOT_ENCRYPTION_KEY cannot read this database: its data was encrypted with "
+    "another key (after a new key, list it first and the old one after it: NEW,OLD)"
+)
+
+
+def encrypted_columns() -> list[tuple[sa.Table, sa.Column[str]]]:
+    """Every encrypted column of the schema, table by table (for the check and rotation)."""
+    return [
+        (table, column)
+        for table in Base.metadata.sorted_tables
+        for column in table.columns
+        if isinstance(column.type, EncryptedText)
+    ]
+
+
+def raw(table: sa.TableClause, *names: str) -> sa.TableClause:
+    """`table` with plain string columns: ciphertext read and written as it is stored."""
+    return sa.table(table.name, *(sa.column(n, sa.String) for n in names))
 
 
 def alembic_config(url: str) -> Config:
@@ -88,17 +140,87 @@ class Store:
         *,
         upgrade: bool | None = None,
     ) -> Store:
-        """Connect; keys from the environment, else the embedded key file."""
+        """Connect; keys from the environment, else the embedded key file (given only
+        for the embedded default store). Raises StoreOpenError (one line) when no key is
+        given or the keys cannot read the data."""
         if not keys:
             if key_file is None:
-                raise RuntimeError("SESSIONBOT_ENCRYPTION_KEY is not set and no key file was given")
+                raise MissingKey(MISSING_KEY)
             keys = [load_or_create_key_file(key_file)]
-        set_keyring(Keyring(list(keys)))
-        store = cls(make_engine(url))
+        try:
+            set_keyring(Keyring(list(keys)))
+        except ValueError as exc:
+            raise StoreOpenError(str(exc)) from None
+        try:
+            engine = make_engine(url)
+        except OSError as exc:  # the embedded store's folder cannot be made
+            raise StoreOpenError(f"the database cannot be reached ({exc.strerror})") from None
+        store = cls(engine)
         wanted = upgrade if upgrade is not None else url.startswith("sqlite")
         if wanted and (upgrade or store.needs_upgrade()):
             store.upgrade()
+        store.check_keys()
         return store
+
+    def check_keys(self) -> None:
+        """Refuse keys that cannot read the store; write the canary when there is none.
+
+        Before a first canary is written, the keys must read a sample of what is stored
+        already (an older store, or one whose canary was cleared), so a wrong key never
+        plants a canary of its own over data it cannot read.
+        """
+        ring = keyring()
+        token, stored = self._read_check()
+        if token is None:
+            if stored is not None:
+                self._refuse_unless_readable(ring, stored)
+            self._write_canary(ring)
+        elif token != "-":
+            self._refuse_unless_readable(ring, token)
+
+    def _read_check(self) -> tuple[str | None, str | None]:
+        """(the canary, or "-" before migration 0008; some stored ciphertext when none)."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(sessionbot_read=True)
+            with conn.begin():
+                if not sa.inspect(conn).has_table("key_check"):
+                    return "-", None  # a schema before 0008: `sessionbot db upgrade` first
+                token = conn.execute(sa.text("SELECT canary FROM key_check WHERE id = 1")).scalar()
+                if token is not None:
+                    return str(token), None
+                for table, column in encrypted_columns():
+                    found = conn.execute(
+                        sa.select(sa.column(column.name, sa.String))
+                        .select_from(raw(table, column.name))
+                        .where(sa.column(column.name).is_not(None))
+                        .limit(1)
+                    ).scalar()
+                    if found:
+                        return None, str(found)
+        return None, None
+
+    @staticmethod
+    def _refuse_unless_readable(ring: Keyring, token: str) -> None:
+        try:
+            ring.decrypt(token)
+        except UndecryptableError:
+            raise KeyMismatch(WRONG_KEY) from None
+
+    def _write_canary(self, ring: Keyring) -> None:
+        try:
+            with self.unit() as s:
+                s.add(KeyCheck(id=1, canary=ring.encrypt(CANARY)))
+        except IntegrityError:  # another process wrote it at the same moment
+            self.check_keys()
+
+    def rewrite_canary(self) -> None:
+        """The canary under the first key (the end of `sessionbot keys rotate`)."""
+        with self.unit() as s:
+            row = s.get(KeyCheck, 1)
+            if row is None:
+                s.add(KeyCheck(id=1, canary=keyring().encrypt(CANARY)))
+            else:
+                row.canary, row.written_at = keyring().encrypt(CANARY), datetime.now(UTC)
 
     def needs_upgrade(self) -> bool:
         """Whether the schema is behind the migrations (read only: never waits on a writer)."""

@@ -231,6 +231,9 @@ class SmsOptOut(Base):
     __tablename__ = "sms_opt_outs"
 
     phone_index: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The number itself, encrypted, so a key rotation can index it again (0008; NULL on
+    # older rows: `keys rotate` finds their number among the sessions and contacts).
+    phone: Mapped[str | None] = mapped_column(EncryptedText(512))
     opted_out: Mapped[bool] = mapped_column(default=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -249,3 +252,13 @@ class SlackRevocation(Base):
     token_hash: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(32))
     revoked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class KeyCheck(Base):
+    """One row: a canary encrypted under the first key (store/db.py checks it at open)."""
+
+    __tablename__ = "key_check"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    canary: Mapped[str] = mapped_column(String(255))  # Fernet token, read raw by the check
+    written_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,14 +9,15 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import String, and_, bindparam, delete, func, or_, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 from sqlalchemy.sql.dml import Update
 
 from store.crypto import keyring
@@ -192,11 +193,16 @@ def contact_by_id(s: Session, clinician_id: int, contact_id: int) -> Contact | N
 
 
 def contact_by_name(s: Session, clinician_id: int, name: str) -> Contact | None:
+    """Found by the name's blind index under any configured key (a contact saved before
+    a key rotation is still this one, not a new row)."""
     return s.scalars(
-        select(Contact).where(
+        select(Contact)
+        .where(
             Contact.clinician_id == clinician_id,
-            Contact.name_index == keyring().blind_index(name),
+            Contact.name_index.in_(keyring().blind_indexes(name)),
         )
+        .order_by(Contact.last_used_at.desc(), Contact.id.desc())
+        .limit(1)
     ).one_or_none()
 
 
@@ -611,6 +617,7 @@ def claim_due(
     rows = list(
         s.scalars(
             select(OutboxMessage)
+            .options(defer(OutboxMessage.payload))  # read by `outbox_payloads`, row by row
             .where(due)
             .order_by(OutboxMessage.due_at, OutboxMessage.id)
             .limit(limit)
@@ -630,6 +637,7 @@ def claimed_message(s: Session, message_id: int, worker_id: str) -> OutboxMessag
     """The message, only while this worker still holds its claim (locked)."""
     return s.scalars(
         select(OutboxMessage)
+        .options(defer(OutboxMessage.payload))
         .where(
             OutboxMessage.id == message_id,
             OutboxMessage.claimed_by == worker_id,
@@ -639,11 +647,40 @@ def claimed_message(s: Session, message_id: int, worker_id: str) -> OutboxMessag
     ).one_or_none()
 
 
-def sessions_by_ids(s: Session, ids: set[int]) -> dict[int, ScheduledSession]:
+def outbox_payloads(s: Session, message_ids: list[int]) -> dict[int, str]:
+    """The payloads of these messages as stored (ciphertext: `keyring().decrypt` each),
+    so one written under a key this process lacks fails alone, not the whole batch."""
+    if not message_ids:
+        return {}
+    rows = s.execute(
+        select(OutboxMessage.id, type_coerce(OutboxMessage.payload, String)).where(
+            OutboxMessage.id.in_(message_ids), OutboxMessage.payload.is_not(None)
+        )
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+def sessions_by_ids(
+    s: Session, ids: set[int], *, fresh: bool = False
+) -> dict[int, ScheduledSession]:
+    """`fresh`: read again even if loaded (after a load that failed half-way)."""
     if not ids:
         return {}
-    rows = s.scalars(select(ScheduledSession).where(ScheduledSession.id.in_(ids)))
+    query = select(ScheduledSession).where(ScheduledSession.id.in_(ids))
+    if fresh:
+        query = query.execution_options(populate_existing=True)
+    rows = s.scalars(query)
     return {row.id: row for row in rows}
+
+
+def session_brief(s: Session, session_id: int) -> tuple[int, datetime, str | None] | None:
+    """(clinician id, start, clinician's zone): plain columns, nothing decrypted."""
+    row = s.execute(
+        select(ScheduledSession.clinician_id, ScheduledSession.start_at, Clinician.tz)
+        .join(Clinician, Clinician.id == ScheduledSession.clinician_id)
+        .where(ScheduledSession.id == session_id)
+    ).one_or_none()
+    return None if row is None else (row[0], row[1], row[2])
 
 
 def session_state(s: Session, session_id: int) -> tuple[str, int, datetime] | None:
@@ -754,28 +791,53 @@ def list_outbox(
     return list(s.scalars(query.order_by(OutboxMessage.due_at, OutboxMessage.id).limit(limit)))
 
 
-def sms_opted_out(s: Session, phone_index: str) -> bool:
-    row = s.get(SmsOptOut, phone_index)
-    return bool(row and row.opted_out)
+def _indexes(phone_indexes: str | Sequence[str]) -> list[str]:
+    return [phone_indexes] if isinstance(phone_indexes, str) else list(phone_indexes)
 
 
-def set_sms_opt_out(s: Session, phone_index: str, opted_out: bool) -> bool:
+def _opt_out_row(s: Session, phone_indexes: list[str], **options: Any) -> SmsOptOut | None:
+    """The number's opt-out row under whichever key's index it was written."""
+    return s.scalars(
+        select(SmsOptOut)
+        .where(SmsOptOut.phone_index.in_(phone_indexes))
+        .order_by(SmsOptOut.updated_at.desc())
+        .limit(1)
+        .execution_options(**options)
+        .with_for_update()
+    ).one_or_none()
+
+
+def sms_opted_out(s: Session, phone_indexes: str | Sequence[str]) -> bool:
+    """Whether the number (its blind indexes, every key's) said STOP."""
+    return bool(sms_opted_out_among(s, _indexes(phone_indexes)))
+
+
+def set_sms_opt_out(
+    s: Session, phone_indexes: str | Sequence[str], opted_out: bool, *, phone: str | None = None
+) -> bool:
     """Record a number's STOP (or START); False when it already stood so (nothing changed).
+
+    `phone_indexes`: the number's blind indexes, the first key's first (a new row takes
+    it; a row under an older key's index is updated where it is). `phone`, when known,
+    is kept encrypted so a key rotation can index the row again.
 
     Two processes recording the first STOP of a number at once: one inserts, the other
     meets the primary key, reads the row and finds it already set.
     """
-    row = s.get(SmsOptOut, phone_index, with_for_update=True)
+    indexes = _indexes(phone_indexes)
+    row = _opt_out_row(s, indexes)
     if row is None:
         if not opted_out:
             return False  # never opted out: a START changes nothing
         try:
             with s.begin_nested():
-                s.add(SmsOptOut(phone_index=phone_index, opted_out=True))
+                s.add(SmsOptOut(phone_index=indexes[0], phone=phone, opted_out=True))
             return True
         except IntegrityError:
-            row = s.get(SmsOptOut, phone_index, with_for_update=True, populate_existing=True)
+            row = _opt_out_row(s, indexes, populate_existing=True)
             assert row is not None
+    if phone and row.phone is None:
+        row.phone = phone
     if row.opted_out == opted_out:
         return False
     row.opted_out = opted_out
@@ -783,12 +845,16 @@ def set_sms_opt_out(s: Session, phone_index: str, opted_out: bool) -> bool:
     return True
 
 
-def upcoming_sms_sessions(s: Session, after: datetime, phone_index: str) -> list[ScheduledSession]:
+def upcoming_sms_sessions(
+    s: Session, after: datetime, phone_indexes: str | Sequence[str]
+) -> list[ScheduledSession]:
     """Scheduled text-invited sessions of this number not over yet, soonest first.
 
-    Found by the phone's blind index, so no other participant's row is decrypted. Rows
-    from before the index (NULL) are decrypted once here and given their index.
+    Found by the phone's blind indexes (every key's), so no other participant's row is
+    decrypted. Rows from before the index (NULL) are decrypted once here and given their
+    index.
     """
+    indexes = _indexes(phone_indexes)
     upcoming = and_(
         ScheduledSession.invite_channel == "sms",
         ScheduledSession.status == "scheduled",
@@ -796,7 +862,7 @@ def upcoming_sms_sessions(s: Session, after: datetime, phone_index: str) -> list
     )
     found = list(
         s.scalars(
-            select(ScheduledSession).where(upcoming, ScheduledSession.phone_index == phone_index)
+            select(ScheduledSession).where(upcoming, ScheduledSession.phone_index.in_(indexes))
         )
     )
     legacy = s.scalars(
@@ -805,7 +871,7 @@ def upcoming_sms_sessions(s: Session, after: datetime, phone_index: str) -> list
     for row in legacy:
         if row.phone:
             row.phone_index = keyring().blind_index(row.phone)
-            if row.phone_index == phone_index:
+            if row.phone_index in indexes:
                 found.append(row)
     return sorted(found, key=lambda x: (x.start_at, x.id))
 

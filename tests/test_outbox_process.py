@@ -7,6 +7,7 @@ finishes the text in hand, gives the others back, and exits 0.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,12 +15,17 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
-from conftest import make_settings
+import sqlalchemy as sa
+from conftest import _admin, make_settings
+from cryptography.fernet import Fernet
 from fake_twilio import FakeTwilio
 from outbox_kit import book_many, outbox, run_worker
 
 from sessionbot.wiring import Parts, build
+from store.crypto import Keyring
+from store.db import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -124,3 +130,148 @@ def test_an_idle_worker_stops_at_once_on_sigterm(
         assert time.monotonic() - began < 3
     finally:
         worker.process.kill()
+
+
+# A poison row among good ones; the database gone ---------------------------------------
+
+
+def worker_env(tmp_path: Path, fake_twilio: FakeTwilio, **extra: str) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+        "SESSIONBOT_DATA_DIR": str(tmp_path / "data"),
+        "SESSIONBOT_ENCRYPTION_KEY": make_settings(tmp_path).encryption_keys[0],
+        "SESSIONBOT_PUBLIC_URL": "https://sessions.example.test",
+        **fake_twilio.env(),
+        **extra,
+    }
+
+
+def sessionbot(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sessionbot.cli", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def poison_one_of_three(parts: Parts) -> int:
+    """Three texts due; the middle session's number written under a key nobody has."""
+    book_many(parts, 3)
+    invitations = sorted((m for m in outbox(parts) if m.kind == "invitation"), key=lambda m: m.id)
+    bad = invitations[1]
+    token = Keyring([Fernet.generate_key().decode()]).encrypt("+16175550001")
+    with parts.store.unit() as s:
+        s.execute(
+            sa.text("UPDATE scheduled_sessions SET phone = :t WHERE id = :i"),
+            {"t": token, "i": bad.session_id},
+        )
+    return bad.id
+
+
+def test_worker_once_sends_the_good_rows_and_fails_the_poison_one(
+    tmp_path: Path, texting: Parts, fake_twilio: FakeTwilio
+) -> None:
+    bad = poison_one_of_three(texting)
+    done = sessionbot(tmp_path, worker_env(tmp_path, fake_twilio), "worker", "--once")
+    assert done.returncode == 0, done.stderr  # today: 1, a traceback, and nothing sent
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "failed: 1" in done.stdout and "sent: 2" in done.stdout
+    assert sorted(m["To"] for m in fake_twilio.messages) == ["+16175550000", "+16175550002"]
+    rows = {m.id: m for m in outbox(texting)}
+    assert rows[bad].status == "failed"
+    assert rows[bad].last_error == "its data is encrypted under a key this worker does not have"
+    notices = [m.payload or "" for m in rows.values() if m.kind == "clinician_notice"]
+    assert len(notices) == 1 and "for a session on" in notices[0]
+    assert "+1617" not in done.stdout + done.stderr  # no number in the log
+
+
+def test_a_running_worker_counts_the_poison_row_in_its_metrics(
+    tmp_path: Path, texting: Parts, fake_twilio: FakeTwilio
+) -> None:
+    bad = poison_one_of_three(texting)
+    worker = Running(
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "sessionbot.cli",
+                "worker",
+                "--poll",
+                "0.2",
+                "--metrics-port",
+                "0",
+            ],
+            cwd=tmp_path,
+            env=worker_env(tmp_path, fake_twilio),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    )
+    try:
+        worker.wait_ready()
+        wait_for(lambda: len(fake_twilio.messages) == 2)
+        wait_for(lambda: {m.id: m.status for m in outbox(texting)}[bad] == "failed")
+        url = re.search(r"metrics: (http://127\.0\.0\.1:\d+/metrics)", worker.output).group(1)
+        scraped = httpx.get(url, timeout=5).text
+        assert 'sessionbot_outbox_failed_total{reason="unreadable"} 1.0' in scraped
+        assert worker.process.poll() is None  # still running
+        worker.process.send_signal(signal.SIGTERM)
+        assert worker.process.wait(timeout=30) == 0
+    finally:
+        worker.process.kill()
+    assert "Traceback" not in worker.output
+
+
+def test_worker_without_its_database_says_so_in_one_line(
+    tmp_path: Path, fake_twilio: FakeTwilio
+) -> None:
+    (tmp_path / "not-a-folder").write_text("")
+    env = worker_env(
+        tmp_path,
+        fake_twilio,
+        SESSIONBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'not-a-folder' / 'sessionbot.db'}",
+    )
+    done = sessionbot(tmp_path, env, "worker", "--once")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("sessionbot worker: the database cannot be reached")
+
+
+def test_a_worker_whose_database_goes_away_stops_with_one_line(
+    tmp_path: Path, pg_url: str, fake_twilio: FakeTwilio
+) -> None:
+    name = f"sessionbot_gone_{os.getpid()}"
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _admin(f'CREATE DATABASE "{name}"')
+    url = sa.make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+    Store.open(url, [make_settings(tmp_path).encryption_keys[0]], upgrade=True).dispose()
+    worker = Running(
+        subprocess.Popen(
+            [sys.executable, "-m", "sessionbot.cli", "worker", "--poll", "0.2"],
+            cwd=tmp_path,
+            env=worker_env(tmp_path, fake_twilio, SESSIONBOT_DATABASE_URL=url),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    )
+    try:
+        worker.wait_ready()
+        _admin(f'DROP DATABASE "{name}" WITH (FORCE)')  # every connection cut, then gone
+        assert worker.process.wait(timeout=30) == 1
+    finally:
+        worker.process.kill()
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    time.sleep(0.2)
+    assert "Traceback" not in worker.output
+    said = [x for x in worker.output.splitlines() if x.startswith("sessionbot worker:")]
+    assert len(said) == 1 and said[0].startswith(
+        "sessionbot worker: the database cannot be reached ("
+    )

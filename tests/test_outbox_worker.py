@@ -9,10 +9,16 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import TEST_KEY
-from outbox_kit import book_many, outbox, wired_parts, worker
+import sqlalchemy as sa
+from conftest import TEST_KEY, _truncate
+from cryptography.fernet import Fernet
+from outbox_kit import book_many, clinician_notices, outbox, wired_parts, worker
 
+from actions import booking
+from store import repos
+from store.crypto import Keyring
 from store.db import Store
+from store.models import OutboxMessage, ScheduledSession
 
 
 def test_two_workers_over_1000_due_messages_send_each_exactly_once(
@@ -126,3 +132,120 @@ def test_cancel_and_reschedule_commands_tell_the_participant(sessionbot) -> None
     assert printed.count("Subject: Updated:") == 1
     assert printed.count("Subject: Cancelled:") == 1
     assert "Subject: Reminder" not in printed
+
+
+# One bad row never stops the others ----------------------------------------------------
+
+BAD_ADDRESS = "jd@example.com\nBcc: everyone@example.net"
+
+
+@pytest.fixture
+def poisoned(store):
+    """The store, emptied after the test: the next test's store must not meet a row
+    under a key nobody has when it checks its key (store/db.py)."""
+    yield store
+    if store.engine.dialect.name == "postgresql":
+        _truncate(store)
+
+
+def failed_count(reason: str) -> float:
+    from prometheus_client import REGISTRY
+
+    value = REGISTRY.get_sample_value("sessionbot_outbox_failed_total", {"reason": reason})
+    return value or 0.0
+
+
+def corrupt_email(parts, session_id: int, address: str) -> None:
+    """A row as a tracker posted from outside, or an older version, could have left it."""
+    with parts.store.unit() as s:
+        s.get(ScheduledSession, session_id).email = address
+
+
+def under_another_key(parts, table: str, column: str, row_id: int, clear: str) -> None:
+    """The row's value as a process with another key would have written it."""
+    token = Keyring([Fernet.generate_key().decode()]).encrypt(clear)
+    with parts.store.unit() as s:
+        s.execute(
+            sa.text(f"UPDATE {table} SET {column} = :t WHERE id = :i"), {"t": token, "i": row_id}
+        )
+
+
+def invitation_rows(parts) -> list:
+    return sorted((m for m in outbox(parts) if m.kind == "invitation"), key=lambda m: m.id)
+
+
+def test_an_address_with_a_line_feed_fails_alone_and_the_others_are_sent(
+    tmp_path, poisoned, smtp_server
+) -> None:
+    parts = wired_parts(tmp_path, poisoned, smtp=smtp_server)
+    book_many(parts, 3, channel="email")
+    bad = invitation_rows(parts)[1]
+    corrupt_email(parts, bad.session_id, BAD_ADDRESS)
+    before = failed_count("bad_header")
+
+    stats = worker(parts).run_once()  # today: ValueError out of the worker, nothing sent
+
+    assert stats.counts["sent"] == 2 and stats.counts["failed"] == 1
+    assert sorted(r.rcpt_tos[0] for r in smtp_server.received) == [
+        "p0@example.com",
+        "p2@example.com",
+    ]
+    rows = {m.id: m for m in invitation_rows(parts)}
+    assert rows[bad.id].status == "failed"
+    assert rows[bad.id].last_error == (
+        "the e-mail address or subject has a line break, which no e-mail can carry"
+    )
+    (notice,) = clinician_notices(parts)
+    assert "The invitation for your session with P1 on " in notice
+    assert "line break" in notice and "Edit the session's e-mail address" in notice
+    assert "example" not in notice  # the address is not repeated anywhere
+    assert failed_count("bad_header") == before + 1
+    with parts.store.unit() as s:
+        assert s.get(ScheduledSession, bad.session_id).invite_status == "failed"
+
+
+def test_a_session_under_another_key_fails_alone_and_its_clinician_is_told(
+    tmp_path, poisoned, fake_twilio
+) -> None:
+    parts = wired_parts(tmp_path, poisoned, twilio=fake_twilio)
+    book_many(parts, 3)
+    bad = invitation_rows(parts)[0]
+    under_another_key(parts, "scheduled_sessions", "phone", bad.session_id, "+16175550000")
+    before = failed_count("unreadable")
+
+    stats = worker(parts).run_once()  # today: ValueError (cannot be decrypted), exit 1
+
+    assert stats.counts["sent"] == 2 and stats.counts["failed"] == 1, stats.counts
+    assert sorted(m["To"] for m in fake_twilio.messages) == ["+16175550001", "+16175550002"]
+    rows = {m.id: m for m in invitation_rows(parts)}
+    assert rows[bad.id].status == "failed"
+    assert rows[bad.id].last_error == "its data is encrypted under a key this worker does not have"
+    (notice,) = clinician_notices(parts)
+    assert "The invitation for a session on " in notice  # no initials to give
+    assert "SESSIONBOT_ENCRYPTION_KEY" in notice
+    assert failed_count("unreadable") == before + 1
+    assert worker(parts).run_once().handled == 0  # and it stays failed
+
+
+def test_a_notice_under_another_key_fails_alone(tmp_path, poisoned, fake_twilio) -> None:
+    parts = wired_parts(tmp_path, poisoned, twilio=fake_twilio)
+    book_many(parts, 2)
+    with parts.store.unit() as s:
+        clinician = repos.get_clinician(s, "T_TEST", "U_CLIN1")
+        for n in (1, 2):
+            booking.notify_clinician(
+                s, clinician.id, f"notice {n}", dedupe_key=f"notice:test:{n}", now=datetime.now(UTC)
+            )
+    (first, second) = sorted(
+        (m for m in outbox(parts) if m.kind == "clinician_notice"), key=lambda m: m.id
+    )
+    under_another_key(parts, "outbox", "payload", first.id, "notice 1")
+
+    stats = worker(parts).run_once()
+
+    assert stats.counts["failed"] == 1
+    assert len(fake_twilio.messages) == 2
+    with parts.store.unit() as s:  # the rows' states only (one payload is unreadable here)
+        statuses = dict(s.execute(sa.select(OutboxMessage.id, OutboxMessage.status)).all())
+    assert statuses[first.id] == "failed"
+    assert statuses[second.id] == "local"  # the other DM went (to the local outbox here)

@@ -70,7 +70,11 @@ def csrf_token(session: ScheduledSession) -> str:
 
 
 def csrf_ok(session: ScheduledSession, given: str | None) -> bool:
-    return bool(given) and hmac.compare_digest(csrf_token(session), str(given))
+    """The page's field under any configured key (a page opened before a key rotation)."""
+    if not given:
+        return False
+    wanted = keyring().blind_indexes(f"csrf:{session.token_hash}")
+    return any(hmac.compare_digest(w, str(given)) for w in wanted)
 
 
 def checkout_idempotency_key(session: ScheduledSession, replacing: str | None = None) -> str:

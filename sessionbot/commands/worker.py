@@ -16,6 +16,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(NAME, help="send due invitations, reminders and notices")
     p.add_argument("--once", action="store_true", help="send what is due now, then exit")
     p.add_argument("--poll", type=float, default=2.0, help="seconds between looks when idle")
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve this process's Prometheus /metrics on 127.0.0.1:PORT (0: a free port)",
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -25,6 +30,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     parts = build(settings)
+    if args.metrics_port is not None:
+        from sessionbot.metrics import serve_metrics
+
+        port = serve_metrics(args.metrics_port)
+        print(f"metrics: http://127.0.0.1:{port}/metrics", flush=True)
     for what, ok in (
         ("e-mail (SESSIONBOT_SMTP_URL)", settings.email_configured),
         ("text messages (TWILIO_*)", settings.sms_configured),
