@@ -62,11 +62,14 @@ def sender_of(sender_id: str | None) -> tuple[str, str] | None:
     return team, user
 
 
-def open_store(settings: Settings) -> Store:
+def open_store(settings: Settings, *, for_upgrade: bool = False) -> Store:
     """The configured store. Only the embedded default makes its own key file; any other
-    database without SESSIONBOT_ENCRYPTION_KEY is refused (`store.db.MissingKey`)."""
+    database without SESSIONBOT_ENCRYPTION_KEY is refused (`store.db.MissingKey`), and so is
+    one whose schema is behind this version (`store.db.NotMigrated`) unless it is opened
+    to be upgraded."""
     return Store.open(
         settings.database_url,
         settings.encryption_keys,
         settings.data_dir / "encryption.key" if settings.is_embedded_default else None,
+        require_schema=not for_upgrade,
     )

@@ -32,6 +32,12 @@ def _zone(value: str) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sessionbot", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the traceback of a configuration or database error (one line without)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     shell = sub.add_parser("shell", help="the scheduling conversation in a terminal")
@@ -78,12 +84,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("sessionbot")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def _extra_commands() -> list[Any]:
     """Commands of the other processes (web, worker, outbox), each in its own module."""
     import importlib
 
     found = []
-    names = ("serve", "manifest", "worker", "outbox", "cancel", "reschedule", "keys")
+    names = ("serve", "manifest", "worker", "outbox", "cancel", "reschedule", "keys", "check")
     for name in (*names, "next", "remind", "agenda"):
         try:
             found.append(importlib.import_module(f"sessionbot.commands.{name}"))
@@ -100,31 +115,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("actions: --host and --fd: the socket handed over is already bound")
     long_running = args.command in ("serve", "worker", "actions")
     configure_logging(default="INFO" if long_running else "WARNING", background=long_running)
-    settings = Settings.from_env()
     try:
-        return _dispatch(args, settings)
+        return _dispatch(args, Settings.from_env())
+    except KeyboardInterrupt:
+        print(f"sessionbot {args.command}: stopped", file=sys.stderr)
+        return 0
     except Exception as exc:
-        line = _stopping_fault(exc)
-        if line is None:
+        fault = stopping_fault(exc)
+        if fault is None or args.debug:
             raise
+        code, line = fault
         print(f"sessionbot {args.command}: {line}", file=sys.stderr)
-        return 1
+        return code
 
 
-def _stopping_fault(exc: Exception) -> str | None:
-    """One line for a fault that stops every piece of work (the store cannot be opened
-    or stopped answering); None for anything else (a bug: its traceback is wanted)."""
+BAD_CONFIGURATION = 2  # as argparse does for a bad command line
+STOPPED = 1
+
+
+def stopping_fault(exc: BaseException) -> tuple[int, str] | None:
+    """(exit code, one line) for what stops the command before or while it works: a
+    setting that cannot be used (2: say which and what to do), the store unreachable (1).
+    None for anything else: a bug, whose traceback is wanted."""
     from sqlalchemy.exc import InterfaceError, OperationalError
 
+    from sessionbot.practice import PracticeFileError
+    from sessionbot.settings import ConfigError
     from store.db import StoreOpenError
 
-    if isinstance(exc, StoreOpenError):
-        return str(exc)
+    if isinstance(exc, ConfigError | PracticeFileError | StoreOpenError):
+        return BAD_CONFIGURATION, str(exc).splitlines()[0]
     if isinstance(exc, OperationalError | InterfaceError):
         # The driver's first line ("connection refused", "unable to open database
         # file"); never the statement or its parameters.
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        return f"the database cannot be reached ({reason}); stopping"
+        return STOPPED, f"the database cannot be reached ({reason}); stopping"
     return None
 
 
@@ -138,7 +163,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "db":
         from actions.context import open_store
 
-        store = open_store(settings)
+        store = open_store(settings, for_upgrade=True)
         store.upgrade()
         store.check_keys()  # a store from before the key check gets its canary now
         print(f"database is up to date ({store.engine.url.render_as_string(hide_password=True)})")

@@ -128,6 +128,20 @@ def load_practice(path: Path | None) -> Practice:
     """The practice from `path`, or the built-in example practice."""
     if path is None:
         text = resources.files(__package__).joinpath("example_practice.toml").read_text()
-    else:
+        return parse_practice(tomllib.loads(text))
+    where = f"SESSIONBOT_PRACTICE_FILE ({path})"
+    try:
         text = Path(path).read_text()
-    return parse_practice(tomllib.loads(text))
+    except FileNotFoundError:
+        raise PracticeFileError(f"{where} does not exist: give the path of a TOML file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise PracticeFileError(f"{where} cannot be read ({reason})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PracticeFileError(f"{where} is not valid TOML: {exc}") from None
+    try:
+        return parse_practice(data)
+    except PracticeFileError as exc:
+        raise PracticeFileError(f"{where}: {str(exc).removeprefix('practice file: ')}") from None

@@ -53,6 +53,41 @@ def _without_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+class ConfigError(ValueError):
+    """A setting that cannot be used; `str()` is one line naming it and what to do."""
+
+
+def number(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0) -> float:
+    """A numeric setting: its default when unset, else a number of at least `minimum`."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value >= minimum or value == float("inf"):  # NaN compares false
+        raise ConfigError(f"{name} must be a number of at least {minimum:g}, not {raw[:40]!r}")
+    return value
+
+
+def check_database_url(url: str) -> None:
+    """Refuse what is not a database URL SQLAlchemy can use (the password never shown)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    hint = "postgresql+psycopg://USER:PASSWORD@HOST:5432/DB or sqlite:///PATH"
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"SESSIONBOT_DATABASE_URL is not a database URL (use {hint})") from None
+    if parsed.get_backend_name() not in ("postgresql", "sqlite"):
+        raise ConfigError(
+            f"SESSIONBOT_DATABASE_URL names {parsed.get_backend_name()!r}: sessionbot runs on "
+            f"PostgreSQL or SQLite ({hint})"
+        )
+
+
 @dataclass(frozen=True, repr=False)
 class Settings:
     data_dir: Path
@@ -102,6 +137,7 @@ class Settings:
             env = merged
         data_dir = default_data_dir(env)
         database_url = env.get("SESSIONBOT_DATABASE_URL") or default_database_url(data_dir)
+        check_database_url(database_url)
         keys = tuple(
             k.strip() for k in env.get("SESSIONBOT_ENCRYPTION_KEY", "").split(",") if k.strip()
         )
@@ -137,9 +173,11 @@ class Settings:
             video_base_url=(env.get("SESSIONBOT_VIDEO_URL") or "https://meet.jit.si").rstrip("/"),
             video_app_id=get("SESSIONBOT_VIDEO_APP_ID"),
             video_app_secret=get("SESSIONBOT_VIDEO_APP_SECRET"),
-            slack_inbox_lease_seconds=float(env.get("SESSIONBOT_SLACK_INBOX_LEASE") or 30.0),
+            slack_inbox_lease_seconds=number(env, "SESSIONBOT_SLACK_INBOX_LEASE", 30.0, minimum=1),
             actions_token=get("SESSIONBOT_ACTIONS_TOKEN"),
-            actions_max_body=int(env.get("SESSIONBOT_ACTIONS_MAX_BODY") or 1024 * 1024),
+            actions_max_body=int(
+                number(env, "SESSIONBOT_ACTIONS_MAX_BODY", 1024 * 1024, minimum=1024)
+            ),
             extra={k: v for k, v in env.items() if k.startswith("SESSIONBOT_")},
         )
 

@@ -54,6 +54,16 @@ class KeyMismatch(StoreOpenError):
     pass
 
 
+class NotMigrated(StoreOpenError):
+    pass
+
+
+NOT_MIGRATED = (
+    "the database schema is not up to date with this version: run `sessionbot db upgrade` "
+    "(once, before the new processes start)"
+)
+
+
 MISSING_KEY = (
     "SESSIONBOT_ENCRYPTION_KEY is not set: a database other than the embedded default "
     "needs the key its data is encrypted with (`sessionbot keys new` makes a new one)"
@@ -139,6 +149,7 @@ class Store:
         key_file: Path | None = None,
         *,
         upgrade: bool | None = None,
+        require_schema: bool = True,
     ) -> Store:
         """Connect; keys from the environment, else the embedded key file (given only
         for the embedded default store). Raises StoreOpenError (one line) when no key is
@@ -146,7 +157,13 @@ class Store:
         if not keys:
             if key_file is None:
                 raise MissingKey(MISSING_KEY)
-            keys = [load_or_create_key_file(key_file)]
+            try:
+                keys = [load_or_create_key_file(key_file)]
+            except OSError as exc:
+                raise StoreOpenError(
+                    f"the key file {key_file} cannot be made or read ({exc.strerror}): "
+                    "check that SESSIONBOT_DATA_DIR is a folder this user can write"
+                ) from None
         try:
             set_keyring(Keyring(list(keys)))
         except ValueError as exc:
@@ -159,6 +176,9 @@ class Store:
         wanted = upgrade if upgrade is not None else url.startswith("sqlite")
         if wanted and (upgrade or store.needs_upgrade()):
             store.upgrade()
+        elif not wanted and require_schema and store.needs_upgrade():
+            store.dispose()
+            raise NotMigrated(NOT_MIGRATED)
         store.check_keys()
         return store
 

@@ -105,7 +105,7 @@ def sessionbot(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.Co
 
 
 def one_line(done: subprocess.CompletedProcess) -> str:
-    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.returncode == 2, done.stdout + done.stderr  # bad configuration
     assert "Traceback" not in done.stderr
     (line,) = done.stderr.strip().splitlines()
     return line
