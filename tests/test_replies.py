@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
-import pytest
 from fake_slack import FakeSlack, Message, Person, slack_env
 from serve_process import serve_process
 from sqlalchemy import func, select
