@@ -9,6 +9,7 @@ replaced, the next messages are answered, and /healthz says 503 meanwhile.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -18,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
 from fake_slack import FakeSlack, Message, Person, slack_env
 from serve_process import serve_process
 from sqlalchemy import func, select
@@ -181,3 +183,43 @@ def test_a_killed_turn_process_is_replaced_and_health_says_so_meanwhile(
         assert len(turn_processes(served.proc.pid)) == 2
         assert "Something went wrong" not in json.dumps([m.text for m in clinician.messages()])
     assert "a turn process died; started new turn processes" in served.log.read_text()
+
+
+@pytest.mark.parametrize(
+    ("outage", "expected"),
+    [
+        ({"status": 500}, ("internal_error", True, 0.0)),
+        ({"status": 429, "retry_after": 1}, ("ratelimited", True, 1.0)),
+        ({"status": 200, "error": "fatal_error"}, ("fatal_error", True, 0.0)),
+        ({"status": 200, "error": "channel_not_found"}, ("channel_not_found", False, 0.0)),
+        ({"status": 200, "error": "token_revoked"}, ("token_revoked", False, 0.0)),
+        ({"status": 200, "error": "account_inactive"}, ("account_inactive", False, 0.0)),
+    ],
+)
+def test_a_failed_post_is_tried_again_only_when_that_can_help(
+    fake_slack: FakeSlack, outage: dict, expected: tuple[str, bool, float]
+) -> None:
+    """What Slack answered, through the bot's own client: worth trying again (and when)
+    or given up."""
+    fake_slack.fail_for("chat.postMessage", 30, **outage)
+    assert failure_of_post(fake_slack.url) == expected
+
+
+def test_a_post_that_never_reached_slack_is_tried_again(fake_slack: FakeSlack) -> None:
+    fake_slack.stop()  # nobody answers: a network error
+    error, transient, _ = failure_of_post(fake_slack.url)
+    assert transient and "Error" in error
+
+
+def failure_of_post(url: str) -> tuple[str, bool, float]:
+    from bot.app import _post_failure, web_client
+
+    async def post() -> BaseException:
+        client = web_client(url, "xoxb-test-token")
+        try:
+            await client.chat_postMessage(channel="D1", text="hello")
+        except Exception as exc:  # noqa: BLE001
+            return exc
+        raise AssertionError("the post went through")
+
+    return _post_failure(asyncio.run(post()))
