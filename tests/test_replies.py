@@ -223,3 +223,29 @@ def failure_of_post(url: str) -> tuple[str, bool, float]:
         raise AssertionError("the post went through")
 
     return _post_failure(asyncio.run(post()))
+
+
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
+def test_the_turn_a_killed_process_was_running_is_run_again(
+    tmp_path: Path, fake_slack: FakeSlack, store: Store
+) -> None:
+    """The clinician's row is held by another transaction, so the turn waits inside its
+    turn process; every turn process is killed meanwhile: the turn is run once more."""
+    with served_on(tmp_path, fake_slack, store) as served:
+        clinician = Person(served, fake_slack, "U_INFLIGHT")  # type: ignore[arg-type]
+        dm(clinician, FIRST)
+        wait_messages(fake_slack, clinician.dm_channel, 1)
+        with store.engine.connect() as conn:
+            conn.exec_driver_sql(
+                "SELECT id FROM clinicians WHERE user_id = 'U_INFLIGHT' FOR UPDATE"
+            )
+            dm(clinician, "Pacific")
+            time.sleep(1.5)  # acknowledged; its turn is waiting for the row
+            for pid in turn_processes(served.proc.pid):
+                os.kill(pid, signal.SIGKILL)
+            time.sleep(1.0)
+            conn.rollback()
+        replies = wait_messages(fake_slack, clinician.dm_channel, 2)
+        assert "Save" in json.dumps(replies[1].blocks)
+        assert len(settled(fake_slack, clinician.dm_channel)) == 2
+        assert "Something went wrong" not in replies[1].text
