@@ -384,10 +384,10 @@ class SlackFace:
     ) -> None:
         preface: list[BotMessage] = []
         if who.tz is None:  # Slack gave no zone and none is stored: ask once, first
-            gate = await self.off(self.parts.runner.own_zone, who, text, turn_id)
-            if gate.zone is None:
-                if gate.question is not None:
-                    await self.post(client, who, place, [gate.question])
+            to = {"channel": place.channel, "thread_ts": place.thread_ts}
+            gate = await self.off(self.parts.runner.own_zone, who, text, turn_id, reply_to=to)
+            if gate.zone is None:  # the question, recorded: delivered like any answer
+                await self.deliver(client, who)
                 return
             who = self.known_zone(who, gate.zone)
             if gate.pending is not None:  # go on with the message held for the question

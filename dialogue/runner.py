@@ -206,12 +206,16 @@ class Runner:
             saved_session_id=turn.saved_session_id,
         )
 
-    def own_zone(self, who: Who, text: str, turn_id: str) -> ZoneGate:
+    def own_zone(
+        self, who: Who, text: str, turn_id: str, *, reply_to: Mapping[str, Any] | None = None
+    ) -> ZoneGate:
         """Hold the first message while the clinician's own zone is asked; take the answer.
 
         For a face that knows no zone for the clinician (Slack's profile may have none).
         The held message waits in the clinician's tracker (encrypted, shared by every
         process), and the turn ids are recorded there, so a retry is still done once.
+        With `reply_to`, a question asked (the zone still unknown) is recorded as the
+        turn's answer, as `handle` records its own.
         """
         with self.store.unit() as s:
             clinician = repos.get_clinician(s, who.team_id, who.user_id, lock=True)
@@ -235,6 +239,11 @@ class Runner:
                     thanks = render("utter_own_zone_thanks", {"zone_label": label})
                     gate = ZoneGate(zone=zone, pending=held.text, question=thanks)
             repos.save_tracker(s, clinician.id, state.to_json())
+            if reply_to is not None and gate.zone is None and gate.question is not None:
+                body = {"to": dict(reply_to), "messages": [gate.question.to_dict()]}
+                repos.reply_record(
+                    s, turn_id, who.team_id, who.user_id, json.dumps(body, separators=(",", ":"))
+                )
             return gate
 
     def state_of(self, who: Who) -> TrackerState | None:
