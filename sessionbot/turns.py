@@ -13,7 +13,6 @@ their locks) and warmed up at start, so the first turn does not pay for the impo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import multiprocessing
 import os
@@ -82,7 +81,10 @@ class TurnProcesses:
         self.processes = processes
         self.pool = self._new_pool()
         self.starting: asyncio.Task[None] | None = None
-        self.replaced = 0
+        # Replacements in a row whose workers did not come up: each waits longer (a
+        # worker that cannot start must not become a loop of new processes).
+        self.failed_starts = 0
+        self.not_before = 0.0
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
@@ -113,16 +115,23 @@ class TurnProcesses:
 
     async def heal(self) -> None:
         """Replace a broken pool (once, however many turns noticed) and warm it up."""
-        if self.broken():
+        if self.broken() and time.monotonic() >= self.not_before:
             old, self.pool = self.pool, self._new_pool()
             old.shutdown(wait=False, cancel_futures=True)
-            self.replaced += 1
             log.error("a turn process died; started new turn processes")
-            self.starting = asyncio.get_running_loop().create_task(self.warm_up())
+            self.not_before = time.monotonic() + min(30.0, 0.5 * 2**self.failed_starts)
+            self.failed_starts += 1
+            self.starting = asyncio.get_running_loop().create_task(self._start())
         if self.starting is not None:
-            # The new one broke too: the next call (or `watch`) tries again.
-            with contextlib.suppress(BrokenProcessPool):
-                await asyncio.shield(self.starting)
+            await asyncio.shield(self.starting)
+
+    async def _start(self) -> None:
+        try:
+            await self.warm_up()
+        except Exception as exc:  # noqa: BLE001 - the next call (or `watch`) tries again
+            log.error("new turn processes did not start: %s", type(exc).__name__)
+        else:
+            self.failed_starts = 0
 
     async def watch(self, every: float = 0.5) -> None:
         """Between turns too, a dead worker is replaced (and health says so meanwhile)."""
