@@ -577,9 +577,19 @@ def inbox_later(s: Session, key: str, at: datetime, lease: float) -> None:
 
 
 def reply_record(s: Session, turn_id: str, team_id: str, user_id: str, body: str) -> None:
-    """The answer of a turn, to post (in the turn's own unit: committed with it)."""
-    if s.get(SlackReply, turn_id) is None:
-        s.add(SlackReply(turn_id=turn_id, team_id=team_id, user_id=user_id, body=body))
+    """The answer of a turn, to post (in the turn's own unit: committed with it); one
+    statement, and an id recorded before (long ago) keeps its row."""
+    insert = postgresql_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    values = {
+        "turn_id": turn_id,
+        "team_id": team_id,
+        "user_id": user_id,
+        "body": body,
+        "status": "pending",
+        "attempts": 0,
+        "created_at": utcnow(),
+    }
+    s.execute(insert(SlackReply).on_conflict_do_nothing(index_elements=["turn_id"]), values)
 
 
 def reply_undelivered(s: Session, turn_id: str) -> bool:
