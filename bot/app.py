@@ -11,6 +11,7 @@ import asyncio
 import functools
 import json
 import logging
+import random
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -36,7 +37,7 @@ from actions.extraction import zone_choices
 from bot import blocks, guard, inbox, installs, lifecycle
 from bot.inbox import Inbox
 from bot.manifest import BOT_SCOPES
-from dialogue.domain import BotMessage
+from dialogue.domain import BotMessage, message_from_dispatch
 from dialogue.runner import Reply, Who
 from dialogue.slots import read_date, read_time
 from sessionbot.parts import Parts
@@ -56,6 +57,64 @@ class Place:
 
     channel: str
     thread_ts: str | None = None
+
+
+# A turn's answer is tried this many times (backoff 1 s doubling to 5 min: about 40 min).
+REPLY_TRIES = 15
+REPLY_BACKOFF_CAP = 300.0
+# Slack's own trouble, worth trying again (with 5xx, 429 and network errors); any other
+# error (channel_not_found, account_inactive, token_revoked, ...) will not pass later.
+TRANSIENT_ERRORS = frozenset(
+    {
+        "ratelimited",
+        "rate_limited",
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+        "team_added_to_org",
+    }
+)
+
+
+def _backoff(tries: int) -> float:
+    return min(REPLY_BACKOFF_CAP, 2.0 ** max(0, tries - 1)) * (0.75 + random.random() / 2)
+
+
+def _post_failure(exc: BaseException) -> tuple[str, bool, float]:
+    """What a failed post was: its error code (never content), whether trying again may
+    help, and how long Slack asked to wait (Retry-After)."""
+    if isinstance(exc, SlackApiError):
+        response = exc.response
+        error = str(response.get("error") or f"http_{response.status_code}")[:64]
+        headers = {str(k).lower(): v for k, v in (response.headers or {}).items()}
+        raw: Any = headers.get("retry-after")
+        raw = raw[0] if isinstance(raw, list) and raw else raw
+        try:
+            wait = float(str(raw)) if raw is not None else 0.0
+        except ValueError:
+            wait = 0.0
+        status = int(response.status_code or 0)
+        transient = status >= 500 or status == 429 or error in TRANSIENT_ERRORS
+        return error, transient, min(wait, REPLY_BACKOFF_CAP)
+    return type(exc).__name__, True, 0.0  # the network, a timeout: Slack never answered
+
+
+def _batches(messages: Sequence[BotMessage]) -> list[tuple[list[Block], list[str]]]:
+    """Messages as Slack messages: blocks and fallback texts, split past 50 blocks."""
+    out: list[tuple[list[Block], list[str]]] = []
+    batch: list[Block] = []
+    texts: list[str] = []
+    for message in messages:
+        rendered = blocks.message_blocks(message)
+        if batch and len(batch) + len(rendered) > MESSAGE_BLOCK_LIMIT:
+            out.append((batch, texts))
+            batch, texts = [], []
+        batch += rendered
+        texts.append(blocks.fallback_text(message))
+    if batch:
+        out.append((batch, texts))
+    return out
 
 
 def quiet_sdk_logging() -> None:
@@ -325,68 +384,116 @@ class SlackFace:
     ) -> None:
         preface: list[BotMessage] = []
         if who.tz is None:  # Slack gave no zone and none is stored: ask once, first
-            gate = await self.off(self.parts.runner.own_zone, who, text, turn_id)
-            if gate.zone is None:
-                if gate.question is not None:
-                    await self.post(client, who, place, [gate.question])
+            to = {"channel": place.channel, "thread_ts": place.thread_ts}
+            gate = await self.off(self.parts.runner.own_zone, who, text, turn_id, reply_to=to)
+            if gate.zone is None:  # the question, recorded: delivered like any answer
+                await self.deliver(client, who)
                 return
             who = self.known_zone(who, gate.zone)
             if gate.pending is not None:  # go on with the message held for the question
                 text, turn_id = gate.pending, f"{turn_id}:resumed"
             preface = [gate.question] if gate.question else []
         try:
-            reply = await self.handle(who, text, turn_id)
+            reply = await self.handle(who, text, turn_id, place, preface)
         except Exception as exc:  # the clinician must hear of it; the log gets no content
             log.error("turn failed: %s", type(exc).__name__)
             sorry = "Something went wrong on my side and nothing was changed. Please try again."
             await self.post(client, who, place, [BotMessage(sorry)])
             return
-        if reply.duplicate:
-            return
-        await self.post(client, who, place, [*preface, *reply.messages])
-        if reply.saved_session_id:
+        # The answer was recorded with the turn: posted now, with any earlier one Slack
+        # has not taken yet. A replayed turn that had committed posts its answer here if it
+        # was never delivered (a failed post, a process killed before it).
+        await self.deliver(client, who)
+        if reply.saved_session_id and not reply.duplicate:
             await self.publish_home(client, who)
 
-    async def handle(self, who: Who, text: str, turn_id: str) -> Reply:
+    async def handle(
+        self, who: Who, text: str, turn_id: str, place: Place, preface: Sequence[BotMessage]
+    ) -> Reply:
         """The dialogue turn, in a worker process where the web process has them (so the
         event loop keeps answering), else in this process's turn threads."""
+        to = {"channel": place.channel, "thread_ts": place.thread_ts}
         if self.parts.turns is not None:
-            return await self.parts.turns.handle(who, text, turn_id)
-        return await self.off(self.parts.runner.handle, who, text, turn_id=turn_id)
+            return await self.parts.turns.handle(who, text, turn_id, to, preface)
+        return await self.off(
+            self.parts.runner.handle, who, text, turn_id=turn_id, reply_to=to, preface=preface
+        )
+
+    # Delivering answers ---------------------------------------------------------------------
+
+    async def deliver(self, client: AsyncWebClient, who: Who) -> None:
+        """Post the clinician's recorded answers that Slack has not taken, oldest first.
+
+        Each is marked delivered once Slack answered ok. A refusal that a retry can fix
+        (5xx, network, rate limit, Slack's own trouble) raises `Undelivered`: the inbox
+        runs the request again after a backoff. Any other (the channel or the token gone)
+        gives the answer up, with the error code in the log and nothing of its content."""
+        for turn_id, raw in await self.off(self._pending, who):
+            body = json.loads(raw)
+            to = body.get("to") or {}
+            place = Place(str(to.get("channel")), to.get("thread_ts") or None)
+            messages = [message_from_dispatch(m, {}) for m in body.get("messages") or []]
+            try:
+                posted = await self.post_all(client, place, messages)
+            except Exception as exc:  # noqa: BLE001 - every failure is sorted below
+                error, transient, wait = _post_failure(exc)
+                tries = await self.off(self._not_delivered, turn_id, error, transient)
+                if transient and tries < REPLY_TRIES:
+                    log.warning("reply not delivered (%s); trying again", error)
+                    raise inbox.Undelivered(max(wait, _backoff(tries))) from None
+                log.warning("reply given up after %d tries: %s", tries, error)
+                continue
+            await self.off(self._delivered, who, turn_id, place.channel, posted)
+
+    def _pending(self, who: Who) -> list[tuple[str, str]]:
+        with self.parts.store.reading() as s:
+            return [(r.turn_id, r.body) for r in repos.replies_pending(s, who.team_id, who.user_id)]
+
+    def _not_delivered(self, turn_id: str, error: str, transient: bool) -> int:
+        with self.parts.store.unit() as s:
+            return repos.reply_not_delivered(
+                s, turn_id, error, final=not transient, max_tries=REPLY_TRIES
+            )
+
+    def _delivered(self, who: Who, turn_id: str, channel: str, posted: list[str]) -> None:
+        with self.parts.store.unit() as s:
+            posts = [(who.team_id, who.user_id, channel, ts) for ts in posted]
+            repos.reply_delivered(s, turn_id, datetime.now(UTC), posts)
+
+    async def post_all(
+        self, client: AsyncWebClient, place: Place, messages: Sequence[BotMessage]
+    ) -> list[str]:
+        """Post a turn's messages (one Slack message, split only past Block Kit's 50
+        blocks); raises what Slack or the network raised; returns the posted ts."""
+        posted: list[str] = []
+        for batch, texts in _batches(messages):
+            text = blocks.clip("\n".join(texts))
+            where: dict[str, Any] = {"channel": place.channel}
+            if place.thread_ts:
+                where["thread_ts"] = place.thread_ts
+            try:
+                sent = await client.chat_postMessage(**where, text=text, blocks=batch)
+            except SlackApiError as exc:
+                if exc.response.get("error") != "invalid_blocks":
+                    raise
+                log.warning("chat.postMessage failed: invalid_blocks; posting the words")
+                sent = await client.chat_postMessage(**where, text=text)
+            if isinstance(sent.get("ts"), str):
+                posted.append(sent["ts"])
+        return posted
 
     async def post(
         self, client: AsyncWebClient, who: Who, place: Place, messages: Sequence[BotMessage]
     ) -> None:
-        """One Slack message a turn (split only past Block Kit's 50 blocks)."""
-        batch: list[Block] = []
-        texts: list[str] = []
-        for message in messages:
-            rendered = blocks.message_blocks(message)
-            if batch and len(batch) + len(rendered) > MESSAGE_BLOCK_LIMIT:
-                await self.send(client, who, place, batch, texts)
-                batch, texts = [], []
-            batch += rendered
-            texts.append(blocks.fallback_text(message))
-        if batch:
-            await self.send(client, who, place, batch, texts)
-
-    async def send(
-        self, client: AsyncWebClient, who: Who, place: Place, batch: list[Block], texts: list[str]
-    ) -> None:
-        text = blocks.clip("\n".join(texts))
-        where: dict[str, Any] = {"channel": place.channel}
-        if place.thread_ts:
-            where["thread_ts"] = place.thread_ts
+        """Post messages that are not a turn's answer (the zone question, an apology):
+        a failure is logged by its code and dropped."""
         try:
-            sent = await client.chat_postMessage(**where, text=text, blocks=batch)
-        except SlackApiError as exc:
-            error = exc.response.get("error")
-            log.warning("chat.postMessage failed: %s", error)
-            if error != "invalid_blocks":
-                return
-            sent = await self.call(client.chat_postMessage, **where, text=text)  # in words
-        if sent is not None and isinstance(sent.get("ts"), str):
-            await self.off(self._record, who, place.channel, sent["ts"])
+            posted = await self.post_all(client, place, messages)
+        except Exception as exc:  # noqa: BLE001 - logged by its kind, never its content
+            log.warning("chat.postMessage failed: %s", _post_failure(exc)[0])
+            return
+        for ts in posted:
+            await self.off(self._record, who, place.channel, ts)
 
     # Who is talking -----------------------------------------------------------------------
 

@@ -8,6 +8,10 @@ and marked processed when its lazy listener is done. A sweeper in every web proc
 died, or the work failed) and runs them again through the same Bolt app, up to
 `MAX_ATTEMPTS` times. The row's key is the turn id, so a retry from Slack, a replay and
 a second process never double a turn: the runner records turn ids in the tracker.
+
+A turn's answer is recorded with the turn and the row stays unprocessed until Slack took
+the answer: a listener that could not post it raises `Undelivered`, and the row is run
+again after a backoff (the replayed turn finds itself done and posts the recorded answer).
 """
 
 from __future__ import annotations
@@ -62,6 +66,16 @@ def key_of(body: Mapping[str, Any]) -> str | None:
     return None
 
 
+class Undelivered(Exception):  # noqa: N818 - a state, not a failure of the inbox
+    """Raised by a listener whose work is done but whose answer Slack has not taken yet:
+    the request is run again after `retry_in` seconds (its turn, already committed, is
+    found done; the recorded answer is posted then)."""
+
+    def __init__(self, retry_in: float) -> None:
+        super().__init__(f"answer not delivered; again in {retry_in:.1f}s")
+        self.retry_in = retry_in
+
+
 class Inbox:
     """The inbox of one Bolt app over one store."""
 
@@ -112,6 +126,11 @@ class Inbox:
         with self.store.unit() as s:
             repos.inbox_done(s, key, datetime.now(UTC))
 
+    def _later(self, key: str, retry_in: float) -> None:
+        at = datetime.now(UTC) + timedelta(seconds=retry_in)
+        with self.store.unit() as s:
+            repos.inbox_later(s, key, at, self.lease.total_seconds())
+
     def _claim(self) -> list[tuple[str, str]]:
         now = datetime.now(UTC)
         with self.store.unit() as s:
@@ -134,8 +153,13 @@ class Inbox:
         wanted = [name for name in inspect.signature(fn).parameters]
 
         async def lazy(args: AsyncArgs) -> None:
-            await fn(**{name: getattr(args, name) for name in wanted})
             key = args.context.get(KEY)
+            try:
+                await fn(**{name: getattr(args, name) for name in wanted})
+            except Undelivered as later:  # kept, for the sweeper to run again later
+                if key:
+                    await self._off(self._later, key, later.retry_in)
+                return
             if key:
                 await self._off(self._done, key)
 

@@ -11,9 +11,10 @@ clinician never interleave.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -29,6 +30,10 @@ from store import repos
 from store.db import Store
 
 MISSES_BEFORE_HELP = 3
+SUMMARY_UNSEEN = (
+    "The summary may not have reached you, so nothing is saved yet. "
+    "Please check it below, then press Save."
+)
 # The longest message the bot tries to understand: a scheduling answer is a line or two,
 # and reading is linear in the length, but a 100,000-character paste still costs CPU that
 # other clinicians' turns are waiting for.
@@ -156,8 +161,19 @@ class Runner:
 
     # The turn ------------------------------------------------------------------------
 
-    def handle(self, who: Who, text: str, *, turn_id: str | None = None) -> Reply:
-        """One clinician message in, the bot's messages out; saved before returning."""
+    def handle(
+        self,
+        who: Who,
+        text: str,
+        *,
+        turn_id: str | None = None,
+        reply_to: Mapping[str, Any] | None = None,
+        preface: Sequence[BotMessage] = (),
+    ) -> Reply:
+        """One clinician message in, the bot's messages out; saved before returning.
+
+        With `reply_to` (where the face posts it), the answer (`preface` and the turn's
+        messages) is recorded with the turn, in its transaction, for the face to deliver."""
         with self.store.unit() as s:
             clinician, saved = repos.open_conversation(
                 s, who.team_id, who.user_id, tz=who.tz, display_name=who.display_name
@@ -167,13 +183,22 @@ class Runner:
                 return Reply(duplicate=True, phase=state.phase)
             tz = clinician.tz or who.tz or self.default_tz
             turn = _Turn(self, state, who, tz)
+            turn.undelivered = lambda shown: repos.reply_undelivered(s, shown)
             if len(text) > MAX_MESSAGE_CHARS:
                 turn._say("utter_too_long", length=f"{len(text):,}", limit=f"{MAX_MESSAGE_CHARS:,}")
             else:
                 with self.store.bound(s):
                     turn.run(text)
             state.remember(turn_id)
+            if turn_id and any(m.kind == "summary" for m in turn.messages):
+                state.summary_turn = turn_id
             repos.save_tracker(s, clinician.id, state.to_json())
+            answer = [*preface, *turn.messages]
+            if reply_to is not None and turn_id and answer:
+                body = {"to": dict(reply_to), "messages": [m.to_dict() for m in answer]}
+                repos.reply_record(
+                    s, turn_id, who.team_id, who.user_id, json.dumps(body, separators=(",", ":"))
+                )
         return Reply(
             messages=turn.messages,
             phase=state.phase,
@@ -181,12 +206,16 @@ class Runner:
             saved_session_id=turn.saved_session_id,
         )
 
-    def own_zone(self, who: Who, text: str, turn_id: str) -> ZoneGate:
+    def own_zone(
+        self, who: Who, text: str, turn_id: str, *, reply_to: Mapping[str, Any] | None = None
+    ) -> ZoneGate:
         """Hold the first message while the clinician's own zone is asked; take the answer.
 
         For a face that knows no zone for the clinician (Slack's profile may have none).
         The held message waits in the clinician's tracker (encrypted, shared by every
         process), and the turn ids are recorded there, so a retry is still done once.
+        With `reply_to`, a question asked (the zone still unknown) is recorded as the
+        turn's answer, as `handle` records its own.
         """
         with self.store.unit() as s:
             clinician = repos.get_clinician(s, who.team_id, who.user_id, lock=True)
@@ -210,6 +239,11 @@ class Runner:
                     thanks = render("utter_own_zone_thanks", {"zone_label": label})
                     gate = ZoneGate(zone=zone, pending=held.text, question=thanks)
             repos.save_tracker(s, clinician.id, state.to_json())
+            if reply_to is not None and gate.zone is None and gate.question is not None:
+                body = {"to": dict(reply_to), "messages": [gate.question.to_dict()]}
+                repos.reply_record(
+                    s, turn_id, who.team_id, who.user_id, json.dumps(body, separators=(",", ":"))
+                )
             return gate
 
     def state_of(self, who: Who) -> TrackerState | None:
@@ -274,6 +308,8 @@ class _Turn:
         self.tz = tz
         self.messages: list[BotMessage] = []
         self.saved_session_id: str | None = None
+        # Whether a turn's recorded answer has not reached the clinician (see `handle`).
+        self.undelivered: Callable[[str], bool] = lambda turn_id: False
 
     @property
     def slots(self) -> dict[str, Any]:
@@ -421,6 +457,12 @@ class _Turn:
 
     def _on_save(self, latest: dict[str, Any]) -> None:
         if self.phase == "confirm":
+            shown = self.state.summary_turn
+            if shown and self.undelivered(shown):
+                # The summary was never delivered: nothing is stored that was not seen.
+                self.messages.append(BotMessage(SUMMARY_UNSEEN, custom={"kind": "error"}))
+                self._show_summary()
+                return
             draft = self.slots.get("draft_id")
             events, responses = self._call("action_save_session", latest)
             saved = next((e["value"] for e in events if e.get("name") == "saved_session_id"), None)

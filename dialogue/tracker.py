@@ -40,6 +40,9 @@ class TrackerState:
     # The draft id of the session just saved ("save" again says it is saved).
     last_saved: str | None = None
     held: Held | None = None
+    # The turn whose answer showed the summary last: Save stores it only once that answer
+    # was delivered (the clinician saw it).
+    summary_turn: str | None = None
 
     @property
     def requested_slot(self) -> str | None:
@@ -67,6 +70,8 @@ class TrackerState:
             "turn_ids": self.turn_ids,
             "last_saved": self.last_saved,
         }
+        if self.summary_turn is not None:
+            out["summary_turn"] = self.summary_turn
         if self.held is not None:
             out["held_for_own_zone"] = {"text": self.held.text, "turn_id": self.held.turn_id}
         return out
@@ -89,6 +94,9 @@ class TrackerState:
             misses={k: v for k, v in part("misses", dict).items() if isinstance(v, int)},
             turn_ids=[t for t in part("turn_ids", list) if isinstance(t, str)],
             last_saved=raw.get("last_saved") if isinstance(raw.get("last_saved"), str) else None,
+            summary_turn=(
+                raw.get("summary_turn") if isinstance(raw.get("summary_turn"), str) else None
+            ),
             held=(
                 Held(str(held.get("text") or ""), str(held.get("turn_id") or ""))
                 if isinstance(held, dict)

@@ -5,6 +5,7 @@ Each part contributes its routes from its own package; this module only assemble
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -26,8 +27,13 @@ def _ping(parts: Parts) -> None:
 
 
 async def healthz(request: Request) -> Response:
+    parts: Parts = request.app.state.parts
+    # Turns that cannot run are not health: a dead turn process says so until replaced.
+    problem = parts.turns.problem() if parts.turns is not None else None
+    if problem is not None:
+        return PlainTextResponse(problem, status_code=503)
     # In a thread: a database that is slow to answer must not hold the event loop.
-    await run_in_threadpool(_ping, request.app.state.parts)
+    await run_in_threadpool(_ping, parts)
     return PlainTextResponse("ok")
 
 
@@ -41,8 +47,10 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     requests that a dead process acknowledged but never ran are run now (and, every few
     seconds, any whose claim lapses)."""
     parts: Parts = app.state.parts
+    watching = None
     if parts.turns is not None:
         await parts.turns.warm_up()
+        watching = asyncio.get_running_loop().create_task(parts.turns.watch())
     bolt = getattr(parts, "_bolt_app", None)  # made by the Slack routes, or Socket Mode
     inbox = None
     if bolt is not None:
@@ -55,6 +63,8 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     finally:
         if inbox is not None:
             await inbox.stop()
+        if watching is not None:
+            watching.cancel()
         if parts.turns is not None:
             parts.turns.close()
 

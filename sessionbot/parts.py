@@ -6,9 +6,11 @@ and never build or read settings themselves.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
+from dialogue.domain import BotMessage
 from dialogue.runner import Reply, Runner, Who
 from sessionbot.practice import Practice
 from sessionbot.settings import Settings
@@ -20,7 +22,20 @@ class TurnService(Protocol):
 
     async def warm_up(self) -> None: ...
 
-    async def handle(self, who: Who, text: str, turn_id: str | None) -> Reply: ...
+    async def handle(
+        self,
+        who: Who,
+        text: str,
+        turn_id: str | None,
+        reply_to: Mapping[str, Any] | None = None,
+        preface: Sequence[BotMessage] = (),
+    ) -> Reply: ...
+
+    def problem(self) -> str | None:
+        """Why turns cannot be served right now (for health); None when they can."""
+        ...
+
+    async def watch(self) -> None: ...
 
     def close(self) -> None: ...
 

@@ -13,16 +13,22 @@ their locks) and warmed up at start, so the first turn does not pay for the impo
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
+from dialogue.domain import BotMessage
 from dialogue.runner import Reply, Who
 from sessionbot.logs import configure_logging
 from sessionbot.settings import Settings
 
+log = logging.getLogger("sessionbot.turns")
 _parts = None  # the worker process's own parts, built by `_start_worker`
 
 
@@ -49,22 +55,57 @@ def _ready() -> bool:
     return _parts is not None
 
 
-def _handle(who: Who, text: str, turn_id: str | None) -> Reply:
+def _handle(
+    who: Who,
+    text: str,
+    turn_id: str | None,
+    reply_to: Mapping[str, Any] | None,
+    preface: Sequence[BotMessage],
+) -> Reply:
     assert _parts is not None, "worker not started"
-    return _parts.runner.handle(who, text, turn_id=turn_id)
+    return _parts.runner.handle(who, text, turn_id=turn_id, reply_to=reply_to, preface=preface)
 
 
 class TurnProcesses:
-    """`handle(who, text, turn_id)` awaited in the web process, run in a worker."""
+    """`handle(who, text, turn_id)` awaited in the web process, run in a worker.
+
+    A worker that dies (killed, out of memory) breaks a `ProcessPoolExecutor` for good:
+    every later call fails at once. The broken pool is replaced by a new one (noticed by
+    the turn that failed, or by `watch` between turns), the turn that was in flight is
+    run once more (its turn id makes that safe: a turn that had committed is found done),
+    and `problem()` says what health should say until the new workers are up."""
 
     def __init__(self, settings: Settings, processes: int, *, log_level: str = "INFO") -> None:
-        self.pool = ProcessPoolExecutor(
-            max_workers=processes,
+        self.settings = settings
+        self.log_level = log_level
+        self.processes = processes
+        self.pool = self._new_pool()
+        self.starting: asyncio.Task[None] | None = None
+        # Replacements in a row whose workers did not come up: each waits longer (a
+        # worker that cannot start must not become a loop of new processes).
+        self.failed_starts = 0
+        self.not_before = 0.0
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.processes,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(settings, log_level, os.getpid()),
+            initargs=(self.settings, self.log_level, os.getpid()),
         )
-        self.processes = processes
+
+    def broken(self) -> bool:
+        # Set by the executor's manager thread as soon as a worker dies, busy or idle;
+        # the executor has no public way to ask.
+        return bool(getattr(self.pool, "_broken", False))
+
+    def problem(self) -> str | None:
+        """Why turns cannot be served right now, in a few words; None when they can."""
+        if self.broken():
+            return "a turn process died; replacing it"
+        if self.starting is not None and not self.starting.done():
+            return "turn processes starting"
+        return None
 
     async def warm_up(self) -> None:
         loop = asyncio.get_running_loop()
@@ -72,9 +113,48 @@ class TurnProcesses:
             *(loop.run_in_executor(self.pool, _ready) for _ in range(self.processes))
         )
 
-    async def handle(self, who: Who, text: str, turn_id: str | None) -> Reply:
+    async def heal(self) -> None:
+        """Replace a broken pool (once, however many turns noticed) and warm it up."""
+        if self.broken() and time.monotonic() >= self.not_before:
+            old, self.pool = self.pool, self._new_pool()
+            old.shutdown(wait=False, cancel_futures=True)
+            log.error("a turn process died; started new turn processes")
+            self.not_before = time.monotonic() + min(30.0, 0.5 * 2**self.failed_starts)
+            self.failed_starts += 1
+            self.starting = asyncio.get_running_loop().create_task(self._start())
+        if self.starting is not None:
+            await asyncio.shield(self.starting)
+
+    async def _start(self) -> None:
+        try:
+            await self.warm_up()
+        except Exception as exc:  # noqa: BLE001 - the next call (or `watch`) tries again
+            log.error("new turn processes did not start: %s", type(exc).__name__)
+        else:
+            self.failed_starts = 0
+
+    async def watch(self, every: float = 0.5) -> None:
+        """Between turns too, a dead worker is replaced (and health says so meanwhile)."""
+        while True:
+            if self.broken():
+                await self.heal()
+            await asyncio.sleep(every)
+
+    async def handle(
+        self,
+        who: Who,
+        text: str,
+        turn_id: str | None,
+        reply_to: Mapping[str, Any] | None = None,
+        preface: Sequence[BotMessage] = (),
+    ) -> Reply:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pool, _handle, who, text, turn_id)
+        args = (who, text, turn_id, reply_to, tuple(preface))
+        try:
+            return await loop.run_in_executor(self.pool, _handle, *args)
+        except BrokenProcessPool:
+            await self.heal()
+        return await loop.run_in_executor(self.pool, _handle, *args)  # once more
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)

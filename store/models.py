@@ -213,6 +213,26 @@ class SlackInbox(Base):
     processed_at: Mapped[datetime | None]
 
 
+class SlackReply(Base):
+    """The answer to a dialogue turn, written in the turn's own transaction and marked
+    delivered once Slack took it: a failed post, or a process killed before it, is posted
+    again (by the inbox's replay of the turn) instead of lost. The body is where it goes
+    and the bot's messages (participant words: encrypted)."""
+
+    __tablename__ = "slack_replies"
+    __table_args__ = (Index("ix_slack_replies_pending", "team_id", "user_id", "status"),)
+
+    turn_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(EncryptedText())
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # delivered, failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
+
+
 class SlackPost(Base):
     """A message the bot posted to a clinician: a click may edit only one of these."""
 

@@ -10,7 +10,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import String, and_, bindparam, delete, func, or_, select, type_coerce, update
@@ -29,6 +29,7 @@ from store.models import (
     ScheduledSession,
     SlackInbox,
     SlackPost,
+    SlackReply,
     SlackRevocation,
     SmsOptOut,
     Tracker,
@@ -562,7 +563,90 @@ def inbox_prune(s: Session, before: datetime) -> int:
     """Forget requests received before `before` (processed, or given up on)."""
     result = s.execute(delete(SlackInbox).where(SlackInbox.received_at < before))
     s.execute(delete(SlackPost).where(SlackPost.created_at < before))
+    s.execute(delete(SlackReply).where(SlackReply.created_at < before))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def inbox_later(s: Session, key: str, at: datetime, lease: float) -> None:
+    """Run request `key` again at `at` (its answer could not be posted yet): its claim
+    lapses then, and the try is not counted against the request's attempts."""
+    s.execute(
+        update(SlackInbox)
+        .where(SlackInbox.key == key, SlackInbox.processed_at.is_(None))
+        .values(
+            claimed_at=at - timedelta(seconds=lease),
+            attempts=func.max(SlackInbox.attempts - 1, 1)
+            if s.get_bind().dialect.name == "sqlite"
+            else func.greatest(SlackInbox.attempts - 1, 1),
+        )
+    )
+
+
+def reply_record(s: Session, turn_id: str, team_id: str, user_id: str, body: str) -> None:
+    """The answer of a turn, to post (in the turn's own unit: committed with it); one
+    statement, and an id recorded before (long ago) keeps its row."""
+    insert = postgresql_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    values = {
+        "turn_id": turn_id,
+        "team_id": team_id,
+        "user_id": user_id,
+        "body": body,
+        "status": "pending",
+        "attempts": 0,
+        "created_at": utcnow(),
+    }
+    s.execute(insert(SlackReply).on_conflict_do_nothing(index_elements=["turn_id"]), values)
+
+
+def reply_undelivered(s: Session, turn_id: str) -> bool:
+    """Whether the turn's answer was recorded and Slack has not taken it (yet, or ever)."""
+    found = s.get(SlackReply, turn_id)
+    return found is not None and found.status != "delivered"
+
+
+def replies_pending(s: Session, team_id: str, user_id: str, limit: int = 10) -> list[SlackReply]:
+    """A clinician's answers still to post, oldest first."""
+    return list(
+        s.scalars(
+            select(SlackReply)
+            .where(
+                SlackReply.team_id == team_id,
+                SlackReply.user_id == user_id,
+                SlackReply.status == "pending",
+            )
+            .order_by(SlackReply.created_at, SlackReply.turn_id)
+            .limit(limit)
+        )
+    )
+
+
+def reply_delivered(
+    s: Session, turn_id: str, now: datetime, posts: list[tuple[str, str, str, str]]
+) -> None:
+    """Slack took the answer: marked delivered, its messages (team, user, channel, ts)
+    recorded as ours."""
+    s.execute(
+        update(SlackReply)
+        .where(SlackReply.turn_id == turn_id)
+        .values(status="delivered", delivered_at=now)
+    )
+    for team_id, user_id, channel_id, ts in posts:
+        record_post(s, team_id, user_id, channel_id, ts)
+
+
+def reply_not_delivered(
+    s: Session, turn_id: str, error: str, *, final: bool, max_tries: int
+) -> int:
+    """A try that Slack refused: counted, and given up when `final` or after `max_tries`;
+    returns the tries so far."""
+    row = s.get(SlackReply, turn_id)
+    if row is None:
+        return max_tries
+    row.attempts += 1
+    row.last_error = error[:64]
+    if final or row.attempts >= max_tries:
+        row.status = "failed"
+    return row.attempts
 
 
 def record_post(s: Session, team_id: str, user_id: str, channel_id: str, ts: str) -> None:

@@ -103,6 +103,8 @@ class FakeSlack:
         self.failures: dict[str, list[tuple[int, dict[str, str], dict[str, Any]]]] = {}
         self.socket_url: str | None = None  # what `apps.connections.open` hands out
         self.delays: dict[str, float] = {}  # method -> seconds its answers take
+        # method -> (failing until (monotonic), seconds each call hangs, the answer)
+        self.outages: dict[str, tuple[float, float, tuple[int, dict[str, str], Any]]] = {}
         self.changed = threading.Condition()
         self._ts = itertools.count(1)
         self._views = itertools.count(1)
@@ -163,6 +165,23 @@ class FakeSlack:
         body = {"ok": False, "error": "ratelimited" if status == 429 else error}
         self.failures.setdefault(method, []).append((status, headers, body))
 
+    def fail_for(
+        self,
+        method: str,
+        seconds: float,
+        *,
+        status: int = 500,
+        error: str = "internal_error",
+        retry_after: int | None = None,
+        hang: float = 0.0,
+    ) -> None:
+        """For the next `seconds`, `method` fails: `status` with `ok: false` and `error`
+        (`ratelimited` with 429), after holding each call `hang` seconds (a post that
+        hangs and never lands). Calls are recorded as they arrive."""
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        body = {"ok": False, "error": "ratelimited" if status == 429 else error}
+        self.outages[method] = (time.monotonic() + seconds, hang, (status, headers, body))
+
     def slow_down(self, method: str, seconds: float) -> None:
         """From now on `method` answers only after `seconds` (0: at once again)."""
         self.delays[method] = seconds
@@ -172,6 +191,14 @@ class FakeSlack:
     def answer(
         self, method: str, args: dict[str, Any], token: str | None
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        outage = self.outages.get(method)
+        if outage is not None and time.monotonic() < outage[0]:
+            until, hang, result = outage
+            with self.changed:
+                self.calls.append(Call(method, args, token))
+                self.changed.notify_all()
+            time.sleep(hang)
+            return result
         if self.delays.get(method):
             time.sleep(self.delays[method])
         for key in ("blocks", "view"):
