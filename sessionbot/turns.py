@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import multiprocessing.context
 import os
+import signal
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -41,6 +43,27 @@ def _start_worker(settings: Settings, log_level: str, parent: int) -> None:
     # the web process ended while this one was still starting, and it would wait forever.
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     _parts = build(settings)
+
+
+class _SpawnedWithoutCtrlC(multiprocessing.context.SpawnProcess):
+    """A worker started with SIGINT blocked, from its first instruction on.
+
+    Ctrl-C reaches the whole process group, and a worker still importing would die of it
+    with a traceback (and one in a turn, halfway through it). The web process stops its
+    pool itself, after the turns in flight, so a worker never needs SIGINT: a blocked
+    signal stays blocked across fork and exec, which an ignore set after start-up could
+    not cover. SIGTERM and SIGKILL still end a worker."""
+
+    def start(self) -> None:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            super().start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+class _QuietSpawnContext(multiprocessing.context.SpawnContext):
+    Process = _SpawnedWithoutCtrlC
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -89,7 +112,7 @@ class TurnProcesses:
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
             max_workers=self.processes,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=_QuietSpawnContext(),
             initializer=_start_worker,
             initargs=(self.settings, self.log_level, os.getpid()),
         )

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import signal
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -55,10 +56,18 @@ class Server(uvicorn.Server):
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
+        """SIGINT and SIGTERM stop it the graceful way (requests in flight finished, the
+        turn processes stopped), then it ends with one line and exit code 0. uvicorn
+        would raise the signal again once stopped: a traceback for Ctrl-C, exit 143 for
+        SIGTERM, both read by supervisors as a crash."""
         with super().capture_signals():
             try:
                 yield
             finally:
+                if self._captured_signals:
+                    names = ", ".join(signal.Signals(s).name for s in self._captured_signals)
+                    log.info("stopped on %s: requests in flight were finished", names)
+                    self._captured_signals.clear()
                 flush_logging()
 
 
