@@ -13,6 +13,7 @@ import json
 import logging
 import random
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +41,7 @@ from bot.manifest import BOT_SCOPES
 from dialogue.domain import BotMessage, message_from_dispatch
 from dialogue.runner import Reply, Who
 from dialogue.slots import read_date, read_time
+from sessionbot.metrics import SESSIONS_SAVED, TURN_SECONDS, TURNS
 from sessionbot.parts import Parts
 from store import repos
 
@@ -393,9 +395,11 @@ class SlackFace:
             if gate.pending is not None:  # go on with the message held for the question
                 text, turn_id = gate.pending, f"{turn_id}:resumed"
             preface = [gate.question] if gate.question else []
+        started = time.perf_counter()
         try:
             reply = await self.handle(who, text, turn_id, place, preface)
         except Exception as exc:  # the clinician must hear of it; the log gets no content
+            TURNS.labels(result="failed").inc()
             log.error("turn failed: %s", type(exc).__name__)
             sorry = "Something went wrong on my side and nothing was changed. Please try again."
             await self.post(client, who, place, [BotMessage(sorry)])
@@ -403,8 +407,11 @@ class SlackFace:
         # The answer was recorded with the turn: posted now, with any earlier one Slack
         # has not taken yet. A replayed turn that had committed posts its answer here if it
         # was never delivered (a failed post, a process killed before it).
+        TURNS.labels(result="ok").inc()
+        TURN_SECONDS.observe(time.perf_counter() - started)
         await self.deliver(client, who)
         if reply.saved_session_id and not reply.duplicate:
+            SESSIONS_SAVED.inc()
             await self.publish_home(client, who)
 
     async def handle(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from starlette.requests import Request
@@ -10,6 +11,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot import guard
+from sessionbot.metrics import SLACK_ACK_SECONDS, SLACK_REQUESTS
 from sessionbot.parts import Parts
 
 log = logging.getLogger("sessionbot.slack")
@@ -42,6 +44,16 @@ def routes(parts: Parts) -> list[BaseRoute]:
     assert secret  # checked above
 
     async def events(request: Request) -> Response:
+        started = time.perf_counter()
+        response = await checked(request)
+        if response.status_code < 400:
+            SLACK_REQUESTS.labels(result="acked").inc()
+            SLACK_ACK_SECONDS.observe(time.perf_counter() - started)
+        else:
+            SLACK_REQUESTS.labels(result="refused").inc()
+        return response
+
+    async def checked(request: Request) -> Response:
         """Signature first, then the body's encoding and shape; only then Bolt."""
         body = await request.body()  # bounded by the edge limits (sessionbot/edge.py)
         refusal = guard.check_signature(secret, body, request.headers)

@@ -31,6 +31,7 @@ from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+from sessionbot.metrics import SLACK_EVENTS
 from store import repos
 from store.db import Store
 
@@ -146,6 +147,7 @@ class Inbox:
             req.context[KEY] = key
             if not req.context.get(REPLAY):
                 await self.keep(key, json.dumps(req.body))
+                SLACK_EVENTS.labels(stage="received").inc()
         return await next()
 
     def processed(self, fn: Callable[..., Awaitable[Any]]) -> Callable[[AsyncArgs], Any]:
@@ -159,9 +161,11 @@ class Inbox:
             except Undelivered as later:  # kept, for the sweeper to run again later
                 if key:
                     await self._off(self._later, key, later.retry_in)
+                    SLACK_EVENTS.labels(stage="later").inc()
                 return
             if key:
                 await self._off(self._done, key)
+                SLACK_EVENTS.labels(stage="processed").inc()
 
         lazy.__name__ = fn.__name__
         return lazy
@@ -191,6 +195,7 @@ class Inbox:
         claimed = await self._off(self._claim)
         for key, raw in claimed:
             log.info("replaying Slack request %s", key.split(":", 1)[0])
+            SLACK_EVENTS.labels(stage="replayed").inc()
             request = AsyncBoltRequest(
                 body=json.loads(raw), mode="socket_mode", context={REPLAY: True}
             )

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -18,7 +20,10 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from sessionbot.edge import EdgeLimits
+from sessionbot.observe import registry_for
 from sessionbot.parts import Parts
+
+log = logging.getLogger("sessionbot.web")
 
 
 def _ping(parts: Parts) -> None:
@@ -37,8 +42,23 @@ async def healthz(request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
+def _exposition(parts: Parts, store_metrics: CollectorRegistry) -> bytes:
+    """This process's metrics, then the database's (skipped, and logged, when it fails:
+    the process's own still tell the operator something)."""
+    body = generate_latest(REGISTRY)
+    try:
+        return body + generate_latest(store_metrics)
+    except SQLAlchemyError as exc:
+        log.error("metrics: the database did not answer (%s)", type(exc).__name__)
+        return body
+
+
 async def metrics(request: Request) -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    # In a thread: the database's part is a few queries.
+    body = await run_in_threadpool(
+        _exposition, request.app.state.parts, request.app.state.store_metrics
+    )
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
 @contextlib.asynccontextmanager
@@ -83,4 +103,5 @@ def create_app(parts: Parts) -> Starlette:
     ]
     app = Starlette(routes=routes, middleware=[Middleware(EdgeLimits)], lifespan=lifespan)
     app.state.parts = parts
+    app.state.store_metrics = registry_for(parts.store)
     return app

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -115,6 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("actions: --host and --fd: the socket handed over is already bound")
     long_running = args.command in ("serve", "worker", "actions")
     configure_logging(default="INFO" if long_running else "WARNING", background=long_running)
+    if long_running:
+        from sessionbot.metrics import ErrorCounter
+
+        logging.getLogger().addHandler(ErrorCounter())
     try:
         return _dispatch(args, Settings.from_env())
     except KeyboardInterrupt:

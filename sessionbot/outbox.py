@@ -38,7 +38,7 @@ from integrations.slack_notify import (
     DROPPED_BECAUSE,
     token_hash,
 )
-from sessionbot.metrics import OUTBOX_FAILED
+from sessionbot.metrics import OUTBOX_FAILED, OUTBOX_SENT
 from sessionbot.practice import Practice
 from sessionbot.settings import Settings
 from store import repos
@@ -503,6 +503,7 @@ class Worker:
                 return "sent_late"
             if outgoing.kind in INVITE_KINDS and outgoing.session_id is not None:
                 repos.set_invite_status(s, outgoing.session_id, "local_outbox" if local else "sent")
+        OUTBOX_SENT.labels(channel=outgoing.channel).inc()
         log.info("outbox %s (%s/%s): %s", outgoing.id, outgoing.kind, outgoing.channel, status)
         return status
 
