@@ -94,7 +94,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("actions: --host and --fd: the socket handed over is already bound")
     long_running = args.command in ("serve", "worker", "actions")
     configure_logging(default="INFO" if long_running else "WARNING", background=long_running)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:  # a malformed setting: one line, no traceback
+        print(f"sessionbot: {exc}", file=sys.stderr)
+        return 2
     if args.command == "shell":
         return cmd_shell(args, settings)
     if args.command == "sessions":

@@ -6,6 +6,7 @@ new user gets the embedded SQLite store and a local outbox with no accounts at a
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -37,6 +38,21 @@ SECRET_FIELDS = frozenset(
     }
 )
 URL_FIELDS = frozenset({"database_url", "smtp_url"})
+
+
+def _networks(value: str) -> tuple[str, ...]:
+    """`SESSIONBOT_TRUSTED_PROXIES`: comma-separated addresses or CIDRs, each checked."""
+    found = []
+    for item in (v.strip() for v in value.split(",")):
+        if not item:
+            continue
+        try:
+            found.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ValueError(
+                f"SESSIONBOT_TRUSTED_PROXIES: {item[:50]!r} is not an address or CIDR"
+            ) from None
+    return tuple(found)
 
 
 def _without_password(url: str) -> str:
@@ -77,6 +93,12 @@ class Settings:
     video_app_secret: str | None = None
     # How long a Slack request may stay unprocessed before another sweep runs it again.
     slack_inbox_lease_seconds: float = 30.0
+    # How long `serve` waits for a request's headers and body before closing the
+    # connection (an idle keep-alive connection is closed after 5 seconds).
+    request_timeout_seconds: float = 15.0
+    # The reverse proxies (addresses or CIDRs) whose X-Forwarded-For/-Proto are believed;
+    # from anyone else those headers are ignored. Default: none.
+    trusted_proxies: tuple[str, ...] = ()
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -128,6 +150,8 @@ class Settings:
             video_app_id=get("SESSIONBOT_VIDEO_APP_ID"),
             video_app_secret=get("SESSIONBOT_VIDEO_APP_SECRET"),
             slack_inbox_lease_seconds=float(env.get("SESSIONBOT_SLACK_INBOX_LEASE") or 30.0),
+            request_timeout_seconds=float(env.get("SESSIONBOT_REQUEST_TIMEOUT") or 15.0),
+            trusted_proxies=_networks(env.get("SESSIONBOT_TRUSTED_PROXIES") or ""),
             extra={k: v for k, v in env.items() if k.startswith("SESSIONBOT_")},
         )
 
