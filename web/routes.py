@@ -43,6 +43,7 @@ from web.throttle import MissThrottle
 log = logging.getLogger("sessionbot.web")
 HERE = Path(__file__).parent
 STYLESHEET = "/static/web/page.css"
+HSTS = "max-age=31536000"  # behind https (SESSIONBOT_PUBLIC_URL): a year, this host only
 
 templates = Environment(
     loader=FileSystemLoader(HERE / "templates"),
@@ -97,6 +98,7 @@ class Page:
         self.video = video
         origin = urlsplit(parts.settings.public_url)
         self.origin = f"{origin.scheme}://{origin.netloc}"
+        self.https = origin.scheme == "https"
         self.csp = "; ".join(
             [
                 "default-src 'none'",
@@ -116,7 +118,18 @@ class Page:
         response.headers["Content-Security-Policy"] = self.csp
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["X-Content-Type-Options"] = "nosniff"
+        if self.https:
+            response.headers["Strict-Transport-Security"] = HSTS
         return response
+
+    def too_many(self, retry_after: int) -> Response:
+        """The throttle's answer (web/throttle.py), with the same headers as every page."""
+        response = PlainTextResponse(
+            "Too many unknown links from here. Please wait a minute and try again.",
+            status_code=429,
+            headers={"Retry-After": str(retry_after)},
+        )
+        return self.secure(response)
 
     def render(self, name: str, status: int = 200, **context: Any) -> Response:
         html = templates.get_template(name).render(
@@ -454,7 +467,9 @@ def routes(parts: Parts) -> list[BaseRoute]:
     return [
         Route(
             path,
-            throttle.guard(endpoint) if path.startswith(("/j/", "/enter/")) else endpoint,
+            throttle.guard(endpoint, page.too_many)
+            if path.startswith(("/j/", "/enter/"))
+            else endpoint,
             methods=methods,
         )
         for path, endpoint, methods in table
