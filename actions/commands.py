@@ -156,10 +156,19 @@ def once(
     args: str,
     now: datetime,
     run: Callable[[], Done],
+    holds: Callable[[], bool] | None = None,
 ) -> Done:
     """`run()` unless the same action was claimed within `CLAIM_WINDOW` (then "already
-    done"); in the caller's unit of work, so the claim commits with what was done."""
+    done"); in the caller's unit of work, so the claim commits with what was done.
+
+    `holds` says whether what the earlier one did still stands (the session is at the
+    time it was moved to); when it does not (moved back since), the action is done again.
+    """
     claimed = repos.claim_action(s, clinician_id, action, public_id, args, now, CLAIM_WINDOW)
+    if not claimed.mine and claimed.result is not None and holds is not None and not holds():
+        claimed = repos.claim_action(
+            s, clinician_id, action, public_id, args, now, CLAIM_WINDOW, superseded=True
+        )
     if not claimed.mine:
         return already_done(action, claimed.result)
     done = run()
@@ -200,14 +209,17 @@ def reschedule(
     now: datetime,
 ) -> Done:
     """Move a session to the start `check` found (or say why not: nothing changes)."""
-    # From where to where: moving back to where it was is another intent.
-    found = repos.session_for_clinician(s, clinician.id, public_id)
-    if found is None or check.start is None:
+    start = check.start
+    if start is None:
         return _reschedule(s, clinician, public_id, check, practice, now)
-    args = f"{found.start_at.isoformat()}->{check.start.isoformat()}"
+
+    def holds() -> bool:
+        found = repos.session_for_clinician(s, clinician.id, public_id)
+        return found is not None and found.start_at == start
+
     return once(
-        s, clinician.id, "reschedule", public_id, args, now,
-        lambda: _reschedule(s, clinician, public_id, check, practice, now),
+        s, clinician.id, "reschedule", public_id, start.isoformat(), now,
+        lambda: _reschedule(s, clinician, public_id, check, practice, now), holds,
     )  # fmt: skip
 
 
@@ -989,16 +1001,26 @@ def edit(
     now: datetime,
 ) -> Done:
     """Apply the one-screen form (see `_edit`); the same form twice is done once."""
-    found = repos.session_for_clinician(s, clinician.id, public_id)
-    if found is None:
-        return NOT_FOUND
-    # From what to what (an edit back is another intent); hashed with a key before it is
-    # stored, as it names people.
-    before = tuple(getattr(found, name) for name in EDIT_STATE)
-    args = f"{before!r}->{astuple(form)!r}"
+    # Hashed with a key before it is stored: the fields name people.
+    wanted = _edit_state(form)
+    args = repr(astuple(form))
+
+    def holds() -> bool:
+        found = repos.session_for_clinician(s, clinician.id, public_id)
+        return found is not None and tuple(getattr(found, n) for n in EDIT_STATE) == wanted
+
     return once(
         s, clinician.id, "edit", public_id, args, now,
-        lambda: _edit(s, clinician, public_id, form, practice, now),
+        lambda: _edit(s, clinician, public_id, form, practice, now), holds,
+    )  # fmt: skip
+
+
+def _edit_state(form: EditForm) -> tuple[Any, ...]:
+    """The session's fields as the form would leave them (in `EDIT_STATE`'s order)."""
+    cents = None if form.amount is None else int(form.amount * 100)
+    return (
+        form.start, form.participant, form.invite_channel, form.email, form.phone,
+        form.participant_tz, form.documents, form.service, cents,
     )  # fmt: skip
 
 

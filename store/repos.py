@@ -527,13 +527,17 @@ def claim_action(
     args: str,
     now: datetime,
     window: timedelta,
+    *,
+    superseded: bool = False,
 ) -> ActionClaimed:
     """Claim `action` on `subject` with `args` for `window`, in the caller's transaction.
 
     Two rows are written, for the window's slot and the next, so any two claims less
     than `window` apart meet on a slot: the unique constraint makes the second INSERT
     of two at once fail (on PostgreSQL it waits for the first to commit or roll back),
-    and the loser reads the winner's row. A claim older than `window` is removed first.
+    and the loser reads the winner's row. A claim older than `window` is removed first;
+    so is a recent one when `superseded` (the caller found that what it did no longer
+    holds: the session was moved back since, say).
     """
     args_hash = keyring().blind_index(f"action:{action}:{subject}:{args}")
     seconds = max(1, int(window.total_seconds()))
@@ -546,6 +550,8 @@ def claim_action(
     )
     nearby = select(ActionClaim).where(*key, ActionClaim.slot.in_((slot, slot + 1)))
     cutoff = now - window
+    if superseded:
+        s.execute(delete(ActionClaim).where(*key))
     for row in s.scalars(nearby.order_by(ActionClaim.created_at)):
         if row.created_at > cutoff:
             return ActionClaimed(mine=False, result=row.result)
