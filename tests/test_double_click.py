@@ -274,3 +274,46 @@ def test_two_rsvp_posts_tell_the_clinician_once(page: tuple[Parts, str]) -> None
         row = repos.session_by_public_id(s, booked.public_id)
         told = [m for m in repos.outbox_for_session(s, row.id) if m.kind == "clinician_notice"]
     assert len(told) == 1
+
+
+def test_two_serve_processes_given_the_same_click_at_once_book_one(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    """Two `serve` processes on one store, each handed one of two Schedule Next clicks at
+    the same moment (two workers behind a load balancer)."""
+    from conftest import TEST_KEY
+    from fake_slack import slack_env
+    from serve_process import serve_process
+
+    (tmp_path / "data").mkdir()
+    store = Store.open(f"sqlite:///{tmp_path / 'data' / 'sessionbot.db'}", [TEST_KEY])
+    with store.unit() as s:
+        me = repos.get_clinician(s, "T1", "U_TWO", tz="America/New_York")
+        start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=2)
+        session, _ = make_session(s, me.id, start_at=start, invite_channel="none", email=None)
+        source, me_id = session.public_id, me.id
+    env = slack_env(fake_slack)
+    with (
+        serve_process(tmp_path, log_name="a.log", **env) as a,
+        serve_process(tmp_path, log_name="b.log", **env) as b,
+    ):
+        people = [Person(x, fake_slack, "U_TWO") for x in (a, b)]  # type: ignore[arg-type]
+        button = {"type": "button", "action_id": "dash:schedule_next", "value": source}
+        together = threading.Barrier(2, timeout=10)
+
+        def press(person: Person, n: int) -> None:
+            together.wait()
+            click(person, button)
+
+        threads = [threading.Thread(target=press, args=(p, n)) for n, p in enumerate(people)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        said = sorted((m.text for m in people[0].replies(2)), key=lambda t: "already" in t)
+    with store.unit() as s:
+        mine = repos.list_sessions(s, me_id, include_cancelled=True)
+    store.dispose()
+    assert len(mine) == 2 and mine[0].start_at == start  # the first and one more
+    assert said[0].startswith("Booked the session with J.D.")
+    assert said[1] == "Schedule Next was already done: " + said[0]
