@@ -14,9 +14,10 @@ allowed, and said so.
 from __future__ import annotations
 
 import bisect
+import json
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import astuple, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -98,6 +99,7 @@ class Done:
     changed: bool
     found: bool = True
     new_id: str | None = None  # the session a command made (Schedule Next)
+    repeated: bool = False  # the same action was done moments ago: answered, not redone
 
 
 def _what(session: ScheduledSession, tz: str) -> str:
@@ -111,7 +113,144 @@ def clinician_zone(clinician: Clinician, practice: Practice) -> str:
 NOT_FOUND = Done("I couldn't find that session among yours.", changed=False, found=False)
 
 
+# Once per click and per intent ---------------------------------------------------------
+#
+# Every action on a session (Slack's buttons and forms, the CLI, the page's RSVP and Pay
+# Now) is claimed first, in the caller's transaction (`repos.claim_action`): the same
+# clinician, action, session and arguments again within `CLAIM_WINDOW` (a double click,
+# a second tab, Slack's retry, another process) is answered "already done" with what the
+# first was told, and does nothing. An action that changed nothing (refused, not found)
+# leaves no claim, so trying again after fixing the cause works at once.
+
+CLAIM_WINDOW = timedelta(seconds=30)
+ACTION_NAMES = {
+    "schedule_next": "Schedule Next",
+    "remind": "Remind now",
+    "cancel": "Cancel",
+    "cancel_series": "Cancel this and following",
+    "reschedule": "Reschedule",
+    "edit": "Edit",
+    "rsvp": "RSVP",
+    "pay": "Pay Now",
+}
+
+
+def already_done(action: str, result: str | None) -> Done:
+    """The answer to a repeat: the friendly line with what the first was told."""
+    name = ACTION_NAMES.get(action, action)
+    if result is None:
+        return Done(f"{name} is already being done; one moment.", changed=False, repeated=True)
+    try:
+        first = json.loads(result)
+        text, new_id = str(first["text"]), first.get("new_id")
+    except (ValueError, KeyError, TypeError):
+        text, new_id = result, None
+    return Done(f"{name} was already done: {text}", changed=False, new_id=new_id, repeated=True)
+
+
+def once(
+    s: Session,
+    clinician_id: int,
+    action: str,
+    public_id: str,
+    args: str,
+    now: datetime,
+    run: Callable[[], Done],
+    holds: Callable[[], bool] | None = None,
+) -> Done:
+    """`run()` unless the same action was claimed within `CLAIM_WINDOW` (then "already
+    done"); in the caller's unit of work, so the claim commits with what was done.
+
+    `holds` says whether what the earlier one did still stands (the session is at the
+    time it was moved to); when it does not (moved back since), the action is done again.
+    """
+    claimed = repos.claim_action(s, clinician_id, action, public_id, args, now, CLAIM_WINDOW)
+    if not claimed.mine and claimed.result is not None and holds is not None and not holds():
+        claimed = repos.claim_action(
+            s, clinician_id, action, public_id, args, now, CLAIM_WINDOW, superseded=True
+        )
+    if not claimed.mine:
+        return already_done(action, claimed.result)
+    done = run()
+    if done.changed:
+        result = json.dumps({"text": done.text, "new_id": done.new_id})
+        repos.finish_claim(s, claimed, result)
+    else:
+        repos.release_claim(s, claimed)
+    return done
+
+
 def cancel(
+    s: Session, clinician: Clinician, public_id: str, practice: Practice, now: datetime
+) -> Done:
+    """Cancel one session; the participant is told if they were invited."""
+    return once(
+        s, clinician.id, "cancel", public_id, "", now,
+        lambda: _cancel(s, clinician, public_id, practice, now),
+    )  # fmt: skip
+
+
+def cancel_series(
+    s: Session, clinician: Clinician, public_id: str, practice: Practice, now: datetime
+) -> Done:
+    """Cancel this occurrence and the following ones of its series."""
+    return once(
+        s, clinician.id, "cancel_series", public_id, "", now,
+        lambda: _cancel_series(s, clinician, public_id, practice, now),
+    )  # fmt: skip
+
+
+def reschedule(
+    s: Session,
+    clinician: Clinician,
+    public_id: str,
+    check: StartCheck,
+    practice: Practice,
+    now: datetime,
+) -> Done:
+    """Move a session to the start `check` found (or say why not: nothing changes)."""
+    start = check.start
+    if start is None:
+        return _reschedule(s, clinician, public_id, check, practice, now)
+
+    def holds() -> bool:
+        found = repos.session_for_clinician(s, clinician.id, public_id)
+        return found is not None and found.start_at == start
+
+    return once(
+        s, clinician.id, "reschedule", public_id, start.isoformat(), now,
+        lambda: _reschedule(s, clinician, public_id, check, practice, now), holds,
+    )  # fmt: skip
+
+
+def schedule_next(
+    s: Session,
+    clinician: Clinician,
+    public_id: str,
+    weeks: int,
+    practice: Practice,
+    now: datetime,
+    *,
+    draft_id: str,
+) -> Done:
+    """A new session `weeks` later at the same wall time (see `_schedule_next`)."""
+    return once(
+        s, clinician.id, "schedule_next", public_id, f"weeks={weeks}", now,
+        lambda: _schedule_next(s, clinician, public_id, weeks, practice, now, draft_id=draft_id),
+    )  # fmt: skip
+
+
+def remind_now(
+    s: Session, clinician: Clinician, public_id: str, practice: Practice, now: datetime
+) -> Done:
+    """A reminder to the participant now (see `_remind_now`)."""
+    return once(
+        s, clinician.id, "remind", public_id, "", now,
+        lambda: _remind_now(s, clinician, public_id, practice, now),
+    )  # fmt: skip
+
+
+def _cancel(
     s: Session, clinician: Clinician, public_id: str, practice: Practice, now: datetime
 ) -> Done:
     session = repos.session_for_clinician(s, clinician.id, public_id, lock=True)
@@ -129,7 +268,7 @@ def cancel(
     return Done(f"Cancelled {what}.{told}", changed=True)
 
 
-def reschedule(
+def _reschedule(
     s: Session,
     clinician: Clinician,
     public_id: str,
@@ -317,7 +456,7 @@ def _told(session: ScheduledSession) -> str:
     return f" The invitation goes out{by}." if by else " No invitation is sent (none was chosen)."
 
 
-def schedule_next(
+def _schedule_next(
     s: Session,
     clinician: Clinician,
     public_id: str,
@@ -359,7 +498,7 @@ def schedule_next(
     return Done(text, changed=new, new_id=made.public_id)
 
 
-def cancel_series(
+def _cancel_series(
     s: Session, clinician: Clinician, public_id: str, practice: Practice, now: datetime
 ) -> Done:
     """Cancel this occurrence and the following ones of its series (a single session is
@@ -368,7 +507,7 @@ def cancel_series(
     if session is None:
         return NOT_FOUND
     if session.series_id is None:
-        return cancel(s, clinician, public_id, practice, now)
+        return _cancel(s, clinician, public_id, practice, now)
     tz = clinician_zone(clinician, practice)
     following = repos.series_sessions(s, session.series_id, from_start=session.start_at, lock=True)
     cancelled = [x for x in following if booking.cancel(s, x, practice, now)]
@@ -427,7 +566,7 @@ def book_series(
 # Remind now -----------------------------------------------------------------------------
 
 
-def remind_now(
+def _remind_now(
     s: Session, clinician: Clinician, public_id: str, practice: Practice, now: datetime
 ) -> Done:
     """A reminder to the participant now, on their channel, through the outbox; at most
@@ -743,7 +882,7 @@ def _parsed(problems: dict[str, str], name: str, parse: Any, text: Any) -> Any:
         return None
 
 
-def edit(
+def _edit(
     s: Session,
     clinician: Clinician,
     public_id: str,
@@ -845,6 +984,44 @@ def edit(
     if form.note:
         text += f" {form.note}"
     return Done(text, changed=True)
+
+
+EDIT_STATE = (
+    "start_at", "participant", "invite_channel", "email", "phone", "participant_tz",
+    "documents", "service", "amount_cents",
+)  # fmt: skip
+
+
+def edit(
+    s: Session,
+    clinician: Clinician,
+    public_id: str,
+    form: EditForm,
+    practice: Practice,
+    now: datetime,
+) -> Done:
+    """Apply the one-screen form (see `_edit`); the same form twice is done once."""
+    # Hashed with a key before it is stored: the fields name people.
+    wanted = _edit_state(form)
+    args = repr(astuple(form))
+
+    def holds() -> bool:
+        found = repos.session_for_clinician(s, clinician.id, public_id)
+        return found is not None and tuple(getattr(found, n) for n in EDIT_STATE) == wanted
+
+    return once(
+        s, clinician.id, "edit", public_id, args, now,
+        lambda: _edit(s, clinician, public_id, form, practice, now), holds,
+    )  # fmt: skip
+
+
+def _edit_state(form: EditForm) -> tuple[Any, ...]:
+    """The session's fields as the form would leave them (in `EDIT_STATE`'s order)."""
+    cents = None if form.amount is None else int(form.amount * 100)
+    return (
+        form.start, form.participant, form.invite_channel, form.email, form.phone,
+        form.participant_tz, form.documents, form.service, cents,
+    )  # fmt: skip
 
 
 def _told_before(

@@ -673,7 +673,7 @@ class ActionScheduleNext(Action):
                 s, clinician, saved, weeks, ctx.practice, datetime.now(UTC),
                 draft_id=f"next:{saved}:{weeks}",
             )  # fmt: skip
-        if done.new_id and not done.changed:
+        if done.new_id and not done.changed and not done.repeated:
             text = "That one is already booked: " + done.text
         else:
             text = done.text

@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
+from sessionbot import limits
+
 MAX_AGE_SECONDS = 60 * 5
+# Seconds since 1970 have 10 digits until 2286; a longer one is not a time (and int() of
+# a few thousand digits raises instead of answering).
+MAX_TIMESTAMP_DIGITS = 12
 # The metadata our own modals carry (bot/blocks.py), by callback id: a submission of one
 # without it was not made from our view.
 VIEW_METADATA: Mapping[str, tuple[str, ...]] = {"reschedule": ("id", "tz")}
@@ -36,7 +40,12 @@ def check_signature(
 ) -> Refusal | None:
     timestamp = headers.get("x-slack-request-timestamp") or ""
     signature = headers.get("x-slack-signature") or ""
-    if not timestamp.isascii() or not timestamp.isdigit() or not signature.startswith("v0="):
+    if (
+        not timestamp.isascii()
+        or not timestamp.isdigit()
+        or len(timestamp) > MAX_TIMESTAMP_DIGITS
+        or not signature.startswith("v0=")
+    ):
         return Refusal(401, "missing or malformed signature")
     if abs((now if now is not None else time.time()) - int(timestamp)) > MAX_AGE_SECONDS:
         return Refusal(401, "stale request")
@@ -57,7 +66,9 @@ def parse_body(body: bytes, content_type: str) -> dict[str, Any] | Refusal:
         return Refusal(400, "body is not UTF-8")
     if content_type.split(";", 1)[0].strip().lower() == "application/json":
         try:
-            parsed = json.loads(text)
+            parsed = limits.loads(text)
+        except limits.TooDeep:
+            return Refusal(400, "body nested too deep")
         except ValueError:
             return Refusal(400, "body is not JSON")
         return parsed if isinstance(parsed, dict) else Refusal(400, "body is not a JSON object")
@@ -68,7 +79,9 @@ def parse_body(body: bytes, content_type: str) -> dict[str, Any] | Refusal:
     if "payload" not in form:
         return form
     try:
-        payload = json.loads(form["payload"])
+        payload = limits.loads(form["payload"])
+    except limits.TooDeep:
+        return Refusal(400, "payload nested too deep")
     except ValueError:
         return Refusal(400, "payload is not JSON")
     return payload if isinstance(payload, dict) else Refusal(400, "payload is not a JSON object")
@@ -138,7 +151,7 @@ def payload_problem(body: Mapping[str, Any]) -> str | None:
         needed = VIEW_METADATA.get(view["callback_id"], ())
         if needed:
             try:
-                meta = json.loads(view.get("private_metadata") or "")
+                meta = limits.loads(view.get("private_metadata") or "")
             except ValueError:
                 meta = None
             if not isinstance(meta, dict) or not all(_text(meta.get(k)) for k in needed):

@@ -13,9 +13,13 @@ from urllib.parse import urlsplit
 import stripe
 from stripe._base_address import BaseAddresses  # the type StripeClient takes (not exported)
 
+from sessionbot import limits
 from sessionbot.settings import Settings
 
 STRIPE_CHECKOUT_ORIGIN = "https://checkout.stripe.com"
+# How old a webhook's signed timestamp may be (Stripe's own default): a captured event
+# cannot be replayed later.
+SIGNATURE_TOLERANCE = 300
 
 
 @dataclass(frozen=True)
@@ -230,16 +234,26 @@ class StripePayments:
     def verify_event(self, payload: bytes, signature: str | None) -> PaymentEvent:
         if not self._webhook_secret:
             raise InvalidSignature("STRIPE_WEBHOOK_SECRET is not set")
+        # The timestamp too: without a tolerance verify_header takes an event signed at
+        # any time, and construct_event's own check (five minutes) then raised past us.
         try:
-            stripe.WebhookSignature.verify_header(payload, signature, self._webhook_secret)
+            stripe.WebhookSignature.verify_header(
+                payload, signature, self._webhook_secret, tolerance=SIGNATURE_TOLERANCE
+            )
         except (stripe.SignatureVerificationError, ValueError) as exc:  # ValueError: not UTF-8
             raise InvalidSignature(str(exc)) from exc
         # Signed by Stripe (or with our secret): what is not an event's shape is refused
         # with a 4xx, so Stripe shows the failure in its dashboard instead of retrying a 500.
+        # Parsed here first, bounded in depth: Stripe's parser and its objects recurse.
         try:
-            event = stripe.Webhook.construct_event(payload, signature, self._webhook_secret)
+            limits.loads(payload)
+            event = stripe.Webhook.construct_event(
+                payload, signature, self._webhook_secret, tolerance=SIGNATURE_TOLERANCE
+            )
             return _event(event)
-        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        except stripe.SignatureVerificationError as exc:
+            raise InvalidSignature(str(exc)) from exc
+        except (KeyError, TypeError, AttributeError, ValueError, RecursionError) as exc:
             raise MalformedEvent(type(exc).__name__) from None
 
 

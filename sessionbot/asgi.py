@@ -18,6 +18,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from sessionbot.edge import EdgeLimits
 from sessionbot.observe import registry_for
@@ -101,7 +102,13 @@ def create_app(parts: Parts) -> Starlette:
         *page_routes(parts),
         *twilio_routes(parts),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(EdgeLimits)], lifespan=lifespan)
+    middleware = [Middleware(EdgeLimits)]
+    if parts.settings.trusted_proxies:
+        # The one rule for X-Forwarded-For/-Proto: believed only from these peers, and
+        # then the client is the nearest address in the chain that is not one of them.
+        trusted = list(parts.settings.trusted_proxies)
+        middleware.insert(0, Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted))
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.parts = parts
     app.state.store_metrics = registry_for(parts.store)
     return app

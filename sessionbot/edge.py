@@ -4,15 +4,22 @@ A URL longer than `MAX_URL` bytes gets 414; a body longer than its route's limit
 from the `Content-Length` header before a byte of the body is read, or as soon as a
 chunked body passes the limit. The body is read here once (it is small by then) and
 handed on, so no route ever reads an unbounded body.
+
+Below the app, `DeadlineH11Protocol` closes a connection whose request does not arrive
+in time (nothing sent, half the headers, half the body).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+import h11
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 log = logging.getLogger("sessionbot.edge")
 
@@ -109,3 +116,68 @@ class EdgeLimits:
         start, body = _plain(status, text)
         await send(start)
         await send(body)
+
+
+class DeadlineH11Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with a deadline for receiving each request.
+
+    uvicorn closes a connection idle after a response (`timeout_keep_alive`), but a
+    connection that sends nothing, half its headers, or half its body is kept open for
+    ever, each holding a socket (and, mid-body, a running request). Here each request's
+    headers and body must arrive within `request_timeout` seconds of the connection
+    opening or of the previous response; otherwise the connection is closed.
+    """
+
+    request_timeout: float = 15.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._deadline: asyncio.TimerHandle | None = None
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(self.request_timeout, self._expired)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _receiving(self) -> bool:
+        return self.conn.their_state in (h11.IDLE, h11.SEND_BODY)
+
+    def _expired(self) -> None:
+        self._deadline = None
+        if self.transport.is_closing() or not self._receiving():
+            return
+        busy = self.cycle is not None and not self.cycle.response_complete
+        if self.conn.their_state is h11.IDLE and busy:
+            return  # a response still being written; the next request's clock starts after
+        log.info("closed a connection: request not received within %gs", self.request_timeout)
+        if busy:
+            self.cycle.disconnected = True
+            self.cycle.message_event.set()
+        self.transport.close()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if not self._receiving():
+            self._disarm()  # the whole request is in: the app may take its time
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing() and self._receiving():
+            self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+
+def deadline_protocol(request_timeout: float) -> type[DeadlineH11Protocol]:
+    """The protocol class for `uvicorn.Config(http=...)` with this deadline."""
+    return type("DeadlineH11Protocol", (DeadlineH11Protocol,), {"request_timeout": request_timeout})

@@ -6,6 +6,7 @@ new user gets the embedded SQLite store and a local outbox with no accounts at a
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -43,6 +44,21 @@ SECRET_FIELDS = frozenset(
     }
 )
 URL_FIELDS = frozenset({"database_url", "smtp_url"})
+
+
+def _networks(value: str) -> tuple[str, ...]:
+    """`SESSIONBOT_TRUSTED_PROXIES`: comma-separated addresses or CIDRs, each checked."""
+    found = []
+    for item in (v.strip() for v in value.split(",")):
+        if not item:
+            continue
+        try:
+            found.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ConfigError(
+                f"SESSIONBOT_TRUSTED_PROXIES: {item[:50]!r} is not an address or CIDR"
+            ) from None
+    return tuple(found)
 
 
 def _without_password(url: str) -> str:
@@ -124,6 +140,12 @@ class Settings:
     # The largest call `sessionbot actions` reads (Rasa posts the whole tracker: ~4.9 KB
     # a turn, bench/bench_tracker_size.py); bigger ones get 413 before they are parsed.
     actions_max_body: int = 1024 * 1024
+    # How long `serve` waits for a request's headers and body before closing the
+    # connection (an idle keep-alive connection is closed after 5 seconds).
+    request_timeout_seconds: float = 15.0
+    # The reverse proxies (addresses or CIDRs) whose X-Forwarded-For/-Proto are believed;
+    # from anyone else those headers are ignored. Default: none.
+    trusted_proxies: tuple[str, ...] = ()
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -178,6 +200,8 @@ class Settings:
             actions_max_body=int(
                 number(env, "SESSIONBOT_ACTIONS_MAX_BODY", 1024 * 1024, minimum=1024)
             ),
+            request_timeout_seconds=number(env, "SESSIONBOT_REQUEST_TIMEOUT", 15.0, minimum=1),
+            trusted_proxies=_networks(env.get("SESSIONBOT_TRUSTED_PROXIES") or ""),
             extra={k: v for k, v in env.items() if k.startswith("SESSIONBOT_")},
         )
 

@@ -282,3 +282,26 @@ class KeyCheck(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     canary: Mapped[str] = mapped_column(String(255))  # Fernet token, read raw by the check
     written_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ActionClaim(Base):
+    """A dashboard or page action taken: the same one again (the same clinician, action,
+    session and arguments) within its window finds this row and is answered "already
+    done" with `result` instead of being done twice. Two rows per action, for the
+    window's slot and the next, so any two within one window share a slot; the unique
+    constraint makes the second of two at once lose, in any process."""
+
+    __tablename__ = "action_claims"
+    __table_args__ = (
+        UniqueConstraint("clinician_id", "action", "subject", "args_hash", "slot"),
+        Index("ix_action_claims_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinician_id: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64))  # the session's public id
+    args_hash: Mapped[str] = mapped_column(String(64))  # keyed: arguments may be private
+    slot: Mapped[int] = mapped_column(Integer)  # seconds since 1970 // window
+    result: Mapped[str | None] = mapped_column(EncryptedText())  # what the first was told
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

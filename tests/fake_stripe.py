@@ -53,6 +53,7 @@ class FakeStripe:
     charges: dict[str, dict[str, Any]] = field(default_factory=dict)  # by PaymentIntent
     webhooks: list[httpx.Response] = field(default_factory=list)
     url: str = ""
+    slow_down: float = 0.0  # seconds each Checkout creation takes (a slow Stripe)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -242,6 +243,7 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:  # noqa: N802
             form = self._record()
             if self.path == "/v1/checkout/sessions":
+                time.sleep(fake.slow_down)
                 if not self.headers.get("Authorization", "").startswith("Bearer sk_test_"):
                     return self._json(401, {"error": {"message": "Invalid API Key"}})
                 return self._json(

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import signal
+import socket
 import threading
 import time
 import urllib.parse
@@ -281,3 +282,151 @@ def test_a_dm_acknowledged_before_a_crash_is_answered_once_after_restart(
         time.sleep(3)
         assert len(fake_slack.channel(clinician.dm_channel)) == 1
         assert "replaying Slack request event" in second.log.read_text()
+
+
+def deep_requests() -> list[tuple[str, str, str, bool, dict[str, str]]]:
+    """(what, body, content type, signed, extra headers): each cheap to send, costly to
+    parse naively."""
+    levels = 300_000
+    deep_json = '{"type": "event_callback", "team_id": "T1", "x": ' + "[" * levels
+    deep_json += "]" * levels + "}"
+    # Written out as text: json.dumps itself recurses too deep for it.
+    blocks = '{"type": "rich_text_list", "elements": [' * 900
+    blocks += '{"type": "rich_text_section", "elements": []}' + "]}" * 900
+    event = {
+        "type": "event_callback",
+        "team_id": "T1",
+        "api_app_id": APP_ID,
+        "event_id": "EvDeep1",
+        "event": {
+            "type": "message",
+            "channel_type": "im",
+            "channel": "D_DEEP",
+            "user": "U_DEEP",
+            "text": "hello",
+            "ts": "1.1",
+            "blocks": "BLOCKS",
+        },
+    }
+    nested = json.dumps(event).replace(
+        '"BLOCKS"', f'[{{"type": "rich_text", "elements": [{blocks}]}}]'
+    )
+    return [
+        (
+            "a timestamp of 5,000 digits, unsigned",
+            json.dumps({"type": "event_callback"}),
+            "application/json",
+            False,
+            {"X-Slack-Request-Timestamp": "9" * 5000, "X-Slack-Signature": "v0=" + "0" * 64},
+        ),
+        ("JSON nested 300,000 deep, signed", deep_json, "application/json", True, {}),
+        ("payload= nested 300,000 deep, signed", "payload=" + "[" * levels, FORM, True, {}),
+        ("blocks nested 900 deep, signed", nested, "application/json", True, {}),
+    ]
+
+
+def test_deep_bodies_and_huge_timestamps_get_a_4xx_at_little_cost(served, fake_slack) -> None:
+    answers, took = {}, {}
+    for what, body, ctype, sign, extra in deep_requests():
+        headers = signed(body, ctype, **extra) if sign else {"Content-Type": ctype, **extra}
+        started = time.monotonic()
+        answers[what] = served.http.post("/slack/events", content=body.encode(), headers=headers)
+        took[what] = time.monotonic() - started
+    assert {w: r.status_code for w, r in answers.items() if not 400 <= r.status_code < 500} == {}
+    assert {w: t for w, t in took.items() if t > 1.0} == {}
+    assert served.http.get("/healthz").status_code == 200
+    time.sleep(0.5)  # nothing queued behind the answer either
+    assert fake_slack.of("chat.postMessage") == []
+    assert "Traceback" not in served.log.read_text()
+
+
+def test_a_stripe_event_signed_an_hour_ago_or_nested_deep_gets_400(tmp_path: Path) -> None:
+    from fake_stripe import FakeStripe, sign
+
+    with (
+        FakeStripe() as stripe,
+        serve_process(
+            tmp_path,
+            STRIPE_API_KEY="sk_test_fake",
+            STRIPE_WEBHOOK_SECRET=stripe.webhook_secret,
+            SESSIONBOT_STRIPE_API_URL=stripe.url,
+        ) as served,
+    ):
+        event = json.dumps(stripe.event("checkout.session.completed", {"id": "cs_x"})).encode()
+        stale = sign(event, stripe.webhook_secret, timestamp=int(time.time()) - 3600)
+        deep = b'{"id": "evt_1", "data": ' + b"[" * 200_000 + b"]" * 200_000 + b"}"
+        deep_900 = b'{"id": "evt_2", "type": "x", "data": ' + b'{"a": ' * 900 + b"1"
+        deep_900 += b"}" * 900 + b"}"
+        answers = {
+            "stale": served.http.post(
+                "/webhooks/stripe", content=event, headers={"Stripe-Signature": stale}
+            ),
+            **{
+                what: served.http.post(
+                    "/webhooks/stripe",
+                    content=body,
+                    headers={"Stripe-Signature": sign(body, stripe.webhook_secret)},
+                )
+                for what, body in (("deep", deep), ("deep 900", deep_900))
+            },
+        }
+        assert {w: r.status_code for w, r in answers.items()} == {
+            "stale": 400,
+            "deep": 400,
+            "deep 900": 400,
+        }
+        assert served.http.get("/healthz").status_code == 200
+        assert "Traceback" not in served.log.read_text()
+
+
+def closed_within(sock: socket.socket, seconds: float) -> float | None:
+    """Seconds until the server closed `sock` (None: still open after `seconds`)."""
+    sock.settimeout(0.2)
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        try:
+            if sock.recv(65536) == b"":
+                return time.monotonic() - started
+        except TimeoutError:
+            continue
+        except ConnectionError:
+            return time.monotonic() - started
+    return None
+
+
+def test_idle_and_half_sent_connections_are_closed(tmp_path: Path) -> None:
+    with serve_process(tmp_path, SESSIONBOT_REQUEST_TIMEOUT="1") as served:
+        port = served.http.base_url.port
+        half_body = (
+            b"POST /webhooks/twilio/sms HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n\r\nBody=hel"
+        )
+        openers: dict[str, bytes] = {
+            "nothing sent": b"",
+            "half the headers": b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ",
+            "half the body": half_body,
+            "idle after a response": b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+        }
+        socks = {}
+        for what, opener in openers.items():
+            sock = socket.create_connection(("127.0.0.1", port))
+            sock.sendall(opener)
+            socks[what] = sock
+        # All at once: the longest wait bounds the test (1 s deadline, 5 s keep-alive).
+        results: dict[str, float | None] = {}
+
+        def watch(what: str) -> None:
+            results[what] = closed_within(socks[what], 9)
+
+        threads = [threading.Thread(target=watch, args=(w,)) for w in socks]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(15)
+        for sock in socks.values():
+            sock.close()
+        assert {w: t for w, t in results.items() if t is None} == {}
+        assert results["nothing sent"] < 3 and results["half the headers"] < 3  # type: ignore[operator]
+        assert results["half the body"] < 3  # type: ignore[operator]
+        assert served.http.get("/healthz").status_code == 200
+        assert "Traceback" not in served.log.read_text()

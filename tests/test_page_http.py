@@ -12,15 +12,16 @@ from pathlib import Path
 import jwt
 import pytest
 import time_machine
-from conftest import at
+from conftest import at, make_settings
 from fake_stripe import FakeStripe
 from page_support import VIDEO_URL, Booked, book, page_parts, session_row
+from serve_process import serve_process
 from starlette.testclient import TestClient
 
 from actions import booking
 from integrations.video import JitsiRooms
 from sessionbot.asgi import create_app
-from sessionbot.wiring import Parts
+from sessionbot.wiring import Parts, build
 from store import repos
 from store.db import Store
 from store.models import OutboxMessage, ProcessedEvent
@@ -390,3 +391,63 @@ def test_a_client_guessing_links_is_throttled_and_other_clients_are_not(
     # Another client, with its own real link, is not slowed at all.
     with TestClient(client.app, base_url=PUBLIC, client=("203.0.113.9", 50000)) as other:
         assert other.get(booked.path).status_code == 200
+
+
+def test_after_thirty_wrong_links_a_real_link_from_the_same_address_still_opens(
+    client: TestClient, booked: Booked
+) -> None:
+    """A clinic behind one NAT: someone there guessing does not lock the patients out."""
+    for i in range(30):
+        assert client.get(f"/j/guess-number-{i:04d}-of-many").status_code == 404
+    assert client.get(booked.path).status_code == 200
+    refused = client.get("/j/guess-number-0031-of-many")
+    assert refused.status_code == 429
+    # The same headers as every page: no framing, the strict policy, HSTS behind https.
+    assert refused.headers["x-frame-options"] == "DENY"
+    assert "default-src 'none'" in refused.headers["content-security-policy"]
+    assert refused.headers["strict-transport-security"].startswith("max-age=")
+    assert refused.headers["cache-control"] == "no-store"
+    assert client.get(booked.path).status_code == 200
+    assert client.get(f"{booked.path}/rsvp?answer=yes").status_code == 200
+    assert client.get(f"/enter/{booked.host_token}").status_code == 303
+
+
+def test_a_configured_proxys_forwarded_for_names_the_client(
+    tmp_path: Path, store: Store, fake: FakeStripe, clock
+) -> None:
+    """Behind a trusted proxy each participant counts as their own address; the proxy's
+    own address is never the one throttled."""
+    parts = build(
+        make_settings(
+            tmp_path,
+            SESSIONBOT_PUBLIC_URL=PUBLIC,
+            SESSIONBOT_VIDEO_URL=VIDEO_URL,
+            SESSIONBOT_TRUSTED_PROXIES="10.0.0.0/8, 192.0.2.1",
+        ),
+        store=store,
+    )
+    proxy = ("10.1.2.3", 40000)
+    with TestClient(create_app(parts), base_url=PUBLIC, client=proxy) as via_proxy:
+        guesser = {"X-Forwarded-For": "198.51.100.7"}
+        for i in range(30):
+            assert via_proxy.get(f"/j/guess-{i:04d}", headers=guesser).status_code == 404
+        assert via_proxy.get("/j/guess-0031", headers=guesser).status_code == 429
+        # Another participant through the same proxy: their miss is a plain 404.
+        other = {"X-Forwarded-For": "198.51.100.8"}
+        assert via_proxy.get("/j/a-mistyped-link", headers=other).status_code == 404
+        # A forged entry to the left of the real one changes nothing.
+        forged = {"X-Forwarded-For": "203.0.113.50, 198.51.100.7"}
+        assert via_proxy.get("/j/guess-0032", headers=forged).status_code == 429
+
+
+def test_rotating_x_forwarded_for_does_not_escape_the_throttle(tmp_path: Path) -> None:
+    """`sessionbot serve` with no trusted proxy: the header is ignored, whoever sends it."""
+    with serve_process(tmp_path) as served:
+        answers = [
+            served.http.get(
+                f"/j/guess-{i:04d}-of-many", headers={"X-Forwarded-For": f"198.51.100.{i}"}
+            ).status_code
+            for i in range(32)
+        ]
+    assert answers[:30] == [404] * 30
+    assert answers[30:] == [429, 429]

@@ -3,7 +3,7 @@ this and following, and the overlap said before a move."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from conftest import at
 from fake_slack import FakeSlack, Person
@@ -52,7 +52,7 @@ def test_schedule_next_from_app_home_books_the_same_time_next_week(
 
 
 def test_remind_now_sends_one_and_refuses_a_second_click_within_ten_minutes(
-    clinician: Person, fake_slack: FakeSlack, slack_parts: Parts
+    clinician: Person, fake_slack: FakeSlack, slack_parts: Parts, clock
 ) -> None:
     schedule_jd(clinician)
     home = latest_home(fake_slack)
@@ -63,6 +63,10 @@ def test_remind_now_sends_one_and_refuses_a_second_click_within_ten_minutes(
         "by text message."
     )
     assert "reminded Tue, Nov 24, 2026, 10:00 AM EST" in str(latest_home(fake_slack, "reminded"))
+    click_on_home(clinician, home_button(home, "dash:remind"))
+    (again,) = clinician.replies()  # a double click: the same answer, nothing more sent
+    assert again.text.startswith("Remind now was already done: A reminder of the session")
+    clock.shift(timedelta(minutes=2))
     click_on_home(clinician, home_button(home, "dash:remind"))
     (refused,) = clinician.replies()
     assert refused.text.startswith("A reminder went to JD at 10:00 AM EST; I send at most one")

@@ -9,6 +9,7 @@ Origin is refused.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from actions import booking
+from actions import booking, commands
 from actions.formatting import initials, money_from_cents, when, zone_label
 from integrations import providers
 from integrations.payments import (
@@ -43,6 +44,8 @@ from web.throttle import MissThrottle
 log = logging.getLogger("sessionbot.web")
 HERE = Path(__file__).parent
 STYLESHEET = "/static/web/page.css"
+PAY_WAIT_STEPS = 100  # a second Pay Now waits up to 100 x 0.1 s for the first's page
+HSTS = "max-age=31536000"  # behind https (SESSIONBOT_PUBLIC_URL): a year, this host only
 
 templates = Environment(
     loader=FileSystemLoader(HERE / "templates"),
@@ -97,6 +100,7 @@ class Page:
         self.video = video
         origin = urlsplit(parts.settings.public_url)
         self.origin = f"{origin.scheme}://{origin.netloc}"
+        self.https = origin.scheme == "https"
         self.csp = "; ".join(
             [
                 "default-src 'none'",
@@ -116,7 +120,18 @@ class Page:
         response.headers["Content-Security-Policy"] = self.csp
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["X-Content-Type-Options"] = "nosniff"
+        if self.https:
+            response.headers["Strict-Transport-Security"] = HSTS
         return response
+
+    def too_many(self, retry_after: int) -> Response:
+        """The throttle's answer (web/throttle.py), with the same headers as every page."""
+        response = PlainTextResponse(
+            "Too many unknown links from here. Please wait a minute and try again.",
+            status_code=429,
+            headers={"Retry-After": str(retry_after)},
+        )
+        return self.secure(response)
 
     def render(self, name: str, status: int = 200, **context: Any) -> Response:
         html = templates.get_template(name).render(
@@ -233,8 +248,18 @@ class Page:
         def record() -> None:
             with self.parts.store.unit() as s:
                 row = repos.session_by_token(s, token, lock=True)
-                if row is not None:  # the clinician hears of a changed answer by DM
-                    booking.record_rsvp(s, row, answer, now(), via="the session page")
+                if row is None:
+                    return
+                at = now()
+
+                def rsvp() -> commands.Done:  # the clinician hears of a changed answer by DM
+                    changed = booking.record_rsvp(s, row, answer, at, via="the session page")
+                    return commands.Done(f"rsvp-{answer}", changed=changed)
+
+                # The same answer twice within the window (a double click) is recorded once;
+                # a change of mind back is another intent (the answer it replaces differs).
+                change = f"{row.rsvp}->{answer}"
+                commands.once(s, row.clinician_id, "rsvp", row.public_id, change, at, rsvp)
 
         await run_in_threadpool(record)
         return self.redirect(_path(token) + f"?m=rsvp-{answer}")
@@ -263,12 +288,52 @@ class Page:
         token = request.path_params["token"]
         if session.payment_status not in rules.UNPAID or self.payments is None:
             return self.redirect(_path(token))
+        # A double click (or two tabs) makes one Checkout and one call to Stripe: the
+        # first claims Pay Now; a second within the window waits for the first's page.
+        claimed = await run_in_threadpool(self.claim_pay, session)
+        for _ in range(PAY_WAIT_STEPS):
+            if claimed.mine or claimed.result is not None:
+                break
+            await asyncio.sleep(0.1)
+            claimed = await run_in_threadpool(self.claim_pay, session)
+        if not claimed.mine:
+            return self.redirect(claimed.result or _path(token))
         try:
             url = await run_in_threadpool(self.start_checkout, session, token)
         except PaymentsUnavailable as exc:
+            await run_in_threadpool(self.settle_pay, claimed, None)
             log.warning("checkout for session %s failed: %s", session.public_id, exc)
             return self.render("error.html", 502, token=token)
+        except BaseException:
+            await run_in_threadpool(self.settle_pay, claimed, None)
+            raise
+        await run_in_threadpool(self.settle_pay, claimed, url or _path(token))
         return self.redirect(url or _path(token))
+
+    def claim_pay(self, session: ScheduledSession) -> repos.ActionClaimed:
+        """Pay Now's claim, in a unit of its own (Stripe is called outside any)."""
+        # The state it starts from: after an expiry, a failure or a refund (or once the
+        # first click's Checkout is remembered) another Pay Now is another intent.
+        version = ":".join(
+            str(x)
+            for x in (
+                session.sequence, session.amount_cents, session.payment_status,
+                session.payment_ref,
+            )
+        )  # fmt: skip
+        with self.parts.store.unit() as s:
+            return repos.claim_action(
+                s, session.clinician_id, "pay", session.public_id, version, now(),
+                commands.CLAIM_WINDOW,
+            )  # fmt: skip
+
+    def settle_pay(self, claimed: repos.ActionClaimed, url: str | None) -> None:
+        """The Checkout page a repeat is sent to; None: failed, the next click tries again."""
+        with self.parts.store.unit() as s:
+            if url is None:
+                repos.release_claim(s, claimed)
+            else:
+                repos.finish_claim(s, claimed, url)
 
     def start_checkout(self, session: ScheduledSession, token: str) -> str | None:
         """The Checkout page to send the participant to (an open one is reused).
@@ -454,7 +519,9 @@ def routes(parts: Parts) -> list[BaseRoute]:
     return [
         Route(
             path,
-            throttle.guard(endpoint) if path.startswith(("/j/", "/enter/")) else endpoint,
+            throttle.guard(endpoint, page.too_many)
+            if path.startswith(("/j/", "/enter/"))
+            else endpoint,
             methods=methods,
         )
         for path, endpoint, methods in table

@@ -1,20 +1,28 @@
 """Throttling guesses at link tokens: a client that misses too often is refused a while.
 
-A token has 192 random bits, so guessing is hopeless; the throttle is about cost: without
-it one client could make the page look up some 700 tokens a second. Only misses (404)
-count, so a participant with a real link is never slowed by their own use of it.
+A token has 192 random bits, so guessing is hopeless; the throttle is about cost and
+noise: a client past its misses gets a short 429 instead of the page's 404. Only misses
+(404) count, and a real link is always looked up first and always opens: a clinic whose
+patients share one address (a NAT) is not locked out by someone else's guesses there.
+
+The client is the connection's peer address; `X-Forwarded-For` counts only when the
+peer is a configured proxy (SESSIONBOT_TRUSTED_PROXIES, applied in sessionbot/asgi.py),
+so rotating that header changes nothing. IPv6 clients count by their /64 (one host
+usually holds a whole /64).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+Refuse = Callable[[int], Response]
 
 MISSES_ALLOWED = 30
 WINDOW_SECONDS = 60.0
@@ -63,21 +71,31 @@ class MissThrottle:
                 self.misses.popitem(last=False)
         misses.append(self.clock())
 
-    def guard(self, endpoint: Endpoint) -> Endpoint:
-        """`endpoint`, refused with 429 to a client over its misses; its 404s counted."""
+    def guard(self, endpoint: Endpoint, refuse: Refuse) -> Endpoint:
+        """`endpoint`, its 404s counted; past its misses a client's 404 becomes
+        `refuse(retry_after)` (a 429). What the endpoint finds is answered as ever."""
 
         async def guarded(request: Request) -> Response:
-            client = request.client.host if request.client else "unknown"
-            wait = self.retry_after(client)
-            if wait is not None:
-                return PlainTextResponse(
-                    "Too many unknown links from here. Please wait a minute and try again.",
-                    status_code=429,
-                    headers={"Retry-After": str(wait), "Cache-Control": "no-store"},
-                )
+            client = client_key(request)
             response = await endpoint(request)
-            if response.status_code == 404:
-                self.miss(client)
-            return response
+            if response.status_code != 404:
+                return response
+            wait = self.retry_after(client)
+            self.miss(client)
+            return response if wait is None else refuse(wait)
 
         return guarded
+
+
+def client_key(request: Request) -> str:
+    """Who a request counts against: its address (an IPv6 one by its /64)."""
+    host = request.client.host if request.client else "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)

@@ -17,10 +17,12 @@ from typing import Any
 
 import uvicorn
 
+from sessionbot.edge import deadline_protocol
 from sessionbot.logs import SAFE, flush_logging
 from sessionbot.settings import Settings
 
 NAME = "serve"
+KEEP_ALIVE_SECONDS = 5  # an idle connection after a response is closed after this
 log = logging.getLogger("sessionbot.serve")
 
 
@@ -89,8 +91,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         )
     # log_config=None: uvicorn's loggers (the access log too) go through our handler,
     # which masks link tokens, e-mail addresses and phone numbers.
+    # proxy_headers=False: uvicorn would believe X-Forwarded-For from 127.0.0.1 (or
+    # $FORWARDED_ALLOW_IPS); the app believes it only from SESSIONBOT_TRUSTED_PROXIES.
     config = uvicorn.Config(
-        create_app(parts), host=args.host, port=args.port, log_level="info", log_config=None
+        create_app(parts),
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        log_config=None,
+        proxy_headers=False,
+        http=deadline_protocol(settings.request_timeout_seconds),
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     # A socket handed over is taken as it is (uvicorn's own `fd` assumes a Unix socket).
     sockets = [socket.socket(fileno=args.fd)] if args.fd is not None else None
