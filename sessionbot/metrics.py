@@ -13,9 +13,13 @@ by the web process that awaits it.
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 
 from prometheus_client import Counter, Histogram, start_http_server
+from starlette.requests import Request
+from starlette.responses import Response
 
 # Slack: what came in, what was acknowledged, what was done, and how long each took.
 SLACK_REQUESTS = Counter(
@@ -92,3 +96,43 @@ class ErrorCounter(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         ERRORS.labels(kind=".".join(record.name.split(".")[:2])).inc()
+
+
+def result_of(status: int) -> str:
+    """A response's status as a fixed word (a bounded label)."""
+    if status < 400:
+        return "ok"
+    if status == 404:
+        return "unknown"
+    if status == 429:
+        return "throttled"
+    return "refused" if status < 500 else "error"
+
+
+def counted(
+    endpoint: Callable[[Request], Awaitable[Response]], count: Callable[[str], None]
+) -> Callable[[Request], Awaitable[Response]]:
+    """`endpoint`, counting each answer by `result_of` (an exception counts as an error)."""
+
+    @functools.wraps(endpoint)
+    async def wrapped(request: Request) -> Response:
+        try:
+            response = await endpoint(request)
+        except Exception:
+            count("error")
+            raise
+        count(result_of(response.status_code))
+        return response
+
+    return wrapped
+
+
+def page_result(result: str) -> None:
+    PAGE_REQUESTS.labels(result=result).inc()
+
+
+def webhook_result(provider: str) -> Callable[[str], None]:
+    def count(result: str) -> None:
+        WEBHOOKS.labels(provider=provider, result=result).inc()
+
+    return count

@@ -26,6 +26,7 @@ from twilio.request_validator import RequestValidator, add_port, remove_port
 from actions import booking
 from actions.formatting import initials, when
 from integrations import messages
+from sessionbot.metrics import counted, webhook_result
 from sessionbot.parts import Parts
 from store import repos
 from store.crypto import keyring
@@ -127,9 +128,10 @@ def routes(parts: Parts) -> list[BaseRoute]:
         handle_status(parts, form)
         return Response(status_code=204)
 
+    twilio = webhook_result("twilio")
     return [
-        Route("/webhooks/twilio/sms", inbound_sms, methods=["POST"]),
-        Route("/webhooks/twilio/status", status_callback, methods=["POST"]),
+        Route("/webhooks/twilio/sms", counted(inbound_sms, twilio), methods=["POST"]),
+        Route("/webhooks/twilio/status", counted(status_callback, twilio), methods=["POST"]),
     ]
 
 

@@ -165,3 +165,19 @@ def test_an_error_line_is_counted_by_the_part_that_logged_it(tmp_path):
     )  # fmt: skip
     assert done.stdout.strip() == "1.0", done.stderr
     assert json.loads(done.stderr.splitlines()[0])["message"] == "could not send to [email]"
+
+
+def test_page_and_webhook_requests_are_counted_by_result(served):
+    before = scrape(served.http)
+    assert served.http.get("/j/not-a-real-token-at-all-123456").status_code == 404
+    unsigned = served.http.post("/webhooks/twilio/sms", data={"Body": "STOP"})
+    assert unsigned.status_code in (403, 404)
+    after = scrape(served.http)
+
+    def delta(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta("sessionbot_page_requests_total", result="unknown") == 1
+    moved = delta("sessionbot_webhook_requests_total", provider="twilio", result="refused")
+    moved += delta("sessionbot_webhook_requests_total", provider="twilio", result="unknown")
+    assert moved == 1

@@ -35,6 +35,7 @@ from integrations.payments import (
     checkout_origins,
 )
 from integrations.video import VideoRooms
+from sessionbot.metrics import counted, page_result, webhook_result
 from sessionbot.parts import Parts
 from store import repos
 from store.models import ScheduledSession
@@ -519,8 +520,10 @@ def routes(parts: Parts) -> list[BaseRoute]:
     return [
         Route(
             path,
-            throttle.guard(endpoint, page.too_many)
+            counted(throttle.guard(endpoint, page.too_many), page_result)
             if path.startswith(("/j/", "/enter/"))
+            else counted(endpoint, webhook_result("stripe"))
+            if path.startswith("/webhooks/")
             else endpoint,
             methods=methods,
         )
