@@ -179,7 +179,13 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
             args.host = default_host()
         from actions.context import open_store
+        from sessionbot.action_server import BindRefused, check_bind
 
+        try:  # before the store is opened: a refused server makes nothing, not even a folder
+            check_bind(_actions_host(args), settings)
+        except BindRefused as exc:
+            print(exc, file=sys.stderr)
+            return 2
         open_store(settings).dispose()  # keys checked here: the servers' workers build later
         return cmd_actions(args, settings)
     for extra in _extra_commands():
@@ -318,6 +324,19 @@ def cmd_nlu(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # actions -------------------------------------------------------------------------------
+
+
+def _actions_host(args: argparse.Namespace) -> str:
+    """The address the action server will listen on: --host, or the handed-over socket's."""
+    if args.fd is None:
+        return str(args.host)
+    import socket
+
+    sock = socket.socket(fileno=args.fd)
+    try:
+        return str(sock.getsockname()[0])
+    finally:
+        sock.detach()  # the socket stays open, for the server
 
 
 def cmd_actions(args: argparse.Namespace, settings: Settings) -> int:

@@ -179,5 +179,17 @@ class TurnProcesses:
             await self.heal()
         return await loop.run_in_executor(self.pool, _handle, *args)  # once more
 
-    def close(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
+    def close(self, timeout: float = 20.0) -> None:
+        """Stop the workers after the turns they hold (queued ones are cancelled).
+
+        Waited for, up to `timeout`: a pool left to stop on its own races the
+        interpreter's exit, which then writes to the pool's closed wake-up pipe (a
+        traceback at every stop). A worker stuck past it is left to notice its parent
+        has gone (`_exit_with_parent`)."""
+        stopping = threading.Thread(
+            target=self.pool.shutdown, kwargs={"wait": True, "cancel_futures": True}, daemon=True
+        )
+        stopping.start()
+        stopping.join(timeout)
+        if stopping.is_alive():
+            log.warning("turn processes still busy after %.0f s; leaving them", timeout)
