@@ -168,7 +168,7 @@ _BETWEEN_MESSAGE_AND_FORM = {"action_listen", "action_extract_slots", FORM_NAME}
 # Rasa intents that answer no question: the form rejects them and a rule takes over.
 CONTROL_INTENTS = {
     "cancel", "start_over", "go_back", "help", "save", "list_sessions",
-    "schedule_next", "set_agenda",
+    "schedule_next", "set_agenda", "hold",
 }  # fmt: skip
 
 
