@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from actions.extraction import typos
+from actions.extraction import spoken, typos
 from actions.extraction.amounts import find_amount, find_payment_required
 from actions.extraction.channels import find_channel
 from actions.extraction.dates import DateChoice, find_date
@@ -163,7 +163,7 @@ def extract(
         now, default_region, packages, services, requested_slot, working_hours,
         participant_region or region_of_zone(participant_zone), participant_zone,
     )  # fmt: skip
-    corrected, fixes = typos.correct(unwrap_slack_links(text))
+    corrected, fixes = typos.correct(spoken.written(unwrap_slack_links(text)))
     reader = Reader(corrected)
     found: dict[str, Any] = {}
     problems: dict[str, str] = {}
@@ -247,7 +247,7 @@ def _phone_in_their_country(
 
 def _parse_one(slot: str, text: str, ctx: Context) -> Any:
     finder = dict(_FINDERS)[slot]
-    value = finder(Reader(unwrap_slack_links(text)), ctx)
+    value = finder(Reader(spoken.written(unwrap_slack_links(text))), ctx)
     if value is None:
         raise ExtractionError(MISSING[slot](text))
     return value

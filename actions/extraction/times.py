@@ -47,14 +47,26 @@ _MERIDIEM = r"(?:\s*([ap])\.?\s?m\b\.?|([ap])\b)"
 # "tonight" only peeks, so the date finder still reads it as today.
 _PERIOD = r"(?:\s+(?:in\s+the\s+)?(morning|afternoon|evening)|(?=\s+(tonight)))?"
 
+# "4 45 pm" (dictation writes a space for the colon), "at 4 10", "at 10.15", "16h45",
+# "at 8h": the minutes are read with the hour, never left behind.
+_SPACED_MERIDIEM_TIME = re.compile(
+    rf"(?<![\d:.])\b(\d{{1,2}})\s([0-5]\d)(?!\d){_MERIDIEM}", re.IGNORECASE
+)
+_AT_SPACED = re.compile(
+    r"(?:\bat|@)\s*(\d{1,2})(?:\s|\.)([0-5]\d)(?![\d:/.\-]|\s*(?:st|nd|rd|th|min|hour|hr|day|week)\b)"
+    + _PERIOD,
+    re.IGNORECASE,
+)
+_H_CLOCK = re.compile(r"(?<![\w.:/$])(\d{1,2})\s?h(?:(\d{2})|\b)(?![\w:/])", re.IGNORECASE)
+_SPACED_ANSWER = re.compile(r"^\W*(\d{1,2})(?:\s|\.)([0-5]\d)\W*$")
 _MERIDIEM_TIME = re.compile(
     rf"(?<![\d:.])\b(\d{{1,2}})(?:[:.](\d{{2}}))?{_MERIDIEM}", re.IGNORECASE
 )
 _CLOCK = re.compile(r"(?<![\d:./$])\b(\d{1,2}):(\d{2})(?![\d:])" + _PERIOD, re.IGNORECASE)
 _OCLOCK = re.compile(rf"\b{_HOUR}\s*o'?\s?clock\b" + _PERIOD, re.IGNORECASE)
 _AT = re.compile(
-    r"(?:\bat|@)\s*(\d{1,2})(?!\d|:|/|\.\d|\s*(?:st|nd|rd|th)\b|\s*(?:min|hour|hr|day|week))\b"
-    + _PERIOD,
+    r"(?:\bat|@)\s*(\d{1,2})(?!\d|:|/|\.\d|\s*(?:st|nd|rd|th)\b|\s*(?:min|hour|hr|day|week)"
+    r"|\s\d{1,2}(?![\d/.\-:]|\s*(?:st|nd|rd|th|min|hour|hr|day|week)))\b" + _PERIOD,
     re.IGNORECASE,
 )
 _WITH_PERIOD = re.compile(
@@ -237,7 +249,15 @@ def _range(match: re.Match[str], ctx: Context) -> tuple[datetime.time, datetime.
     return start, _time_of_day(end_hour, int(m2 or 0), spoken)
 
 
+def _from_h_clock(match: re.Match[str], ctx: Context) -> datetime.time:
+    """ "16h", "16h45", "8h": a 24-hour clock, the hour as written."""
+    return _time_of_day(int(match.group(1)), int(match.group(2) or 0), match.group().strip())
+
+
 RULES = (
+    (_SPACED_MERIDIEM_TIME, _from_meridiem),
+    (_AT_SPACED, _from_clock),
+    (_H_CLOCK, _from_h_clock),
     (_RELATIVE, _from_relative),
     (_MERIDIEM_TIME, _from_meridiem),
     (_CLOCK, _from_clock),
@@ -247,7 +267,14 @@ RULES = (
     (_WITH_PERIOD, _from_with_period),
     (_MAKE_IT, lambda match, ctx: _from_clock_parts(match.group(1), match.group(2), match, ctx)),
 )
-ANSWER_RULES = (*RULES, (_BARE, _from_bare))
+ANSWER_RULES = (
+    (
+        _SPACED_ANSWER,
+        lambda match, ctx: _from_clock_parts(match.group(1), match.group(2), match, ctx),
+    ),
+    *RULES,
+    (_BARE, _from_bare),
+)
 
 
 _HINT = re.compile(r"\d|noon|midday|midnight|past|half|o'?clock|\bto\b|after|before|til", re.I)
