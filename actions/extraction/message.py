@@ -43,6 +43,7 @@ from actions.extraction.zones import (
     region_of_zone,
     short_zone,
     unknown_zone,
+    zone_label,
 )
 
 SLOT_NAMES = (
@@ -164,11 +165,88 @@ def extract(
         participant_region or region_of_zone(participant_zone), participant_zone,
     )  # fmt: skip
     corrected, fixes = typos.correct(spoken.written(unwrap_slack_links(text)))
+    typo_notes = tuple(f"I read “{typo}” as {fix.capitalize()}." for typo, fix in fixes)
+    read, _ = _read_corrected(corrected, ctx)
+    return dataclasses.replace(read, notes=typo_notes + read.notes)
+
+
+# "Austin, no wait, Phoenix", "at 3, sorry, 4", "text her... actually e-mail": a second
+# thought inside one answer. The words after the marker are read on their own; a slot
+# they give again takes their value, and both are said.
+_SECOND_THOUGHT = re.compile(
+    r"(?:[,;.…!]+\s*|\s+-+\s*|\s+)(?:no\s*,?\s*wait|wait\s*,?\s*no|no\s*,?\s*sorry|sorry"
+    r"|i\s+mean(?:t)?|actually|make\s+that|correction|scratch\s+that|oops|or\s+rather"
+    r"|(?<=[,;])\s*no(?=\s*[,;]))\b[\s,:;.…!\-]*(?=\S)",
+    re.IGNORECASE,
+)
+CHANNEL_SAID = {"email": "e-mail", "sms": "text message", "none": "no invitation"}
+
+
+def said_value(slot: str, value: Any) -> str:
+    """A value as the clinician would say it, for a note."""
+    if isinstance(value, datetime.datetime):
+        value = value.date()
+    if isinstance(value, datetime.date):
+        return value.strftime("%A, %B %-d")
+    if isinstance(value, datetime.time):
+        return _clock(value)
+    if slot == "participant_tz":
+        return zone_label(str(value))
+    if slot == "invite_channel":
+        return CHANNEL_SAID.get(str(value), str(value))
+    return str(value)
+
+
+def _read_corrected(text: str, ctx: Context) -> tuple[Extracted, str | None]:
+    """The message read, a second thought inside it taking the last value."""
+    marker = _SECOND_THOUGHT.search(text)
+    if marker is None or not text[: marker.start()].strip():
+        return _read(text, ctx)
+    first, last_slot = _read(text[: marker.start()], ctx)
+    if not first.slots():
+        return _read(text, ctx)  # "actually make it friday": nothing said before to replace
+    rest = text[marker.end() :]
+    second, _ = _read_corrected(rest, dataclasses.replace(ctx, requested_slot=last_slot))
+    if not second.slots():
+        second, _ = _read_corrected(rest, ctx)
+    replaced = {
+        slot: (value, second.slots()[slot])
+        for slot, value in first.slots().items()
+        if slot in second.slots() and second.slots()[slot] != value
+    }
+    if not replaced:
+        return _read(text, ctx)
+    found = {**first.slots(), **second.slots()}
+    problems = {k: v for k, v in first.problems.items() if k not in second.slots()}
+    problems.update(second.problems)
+    choices = {k: v for k, v in first.choices.items() if k not in second.slots()}
+    choices.update(second.choices)
+    notes = [
+        f"You said {said_value(slot, old)}, then {said_value(slot, new)}: "
+        f"I took {said_value(slot, new)}."
+        for slot, (old, new) in replaced.items()
+    ]
+    merged = Extracted(
+        **found,
+        intent=second.intent or first.intent,
+        change=second.change or first.change,
+        shift=second.shift or first.shift,
+        problems=problems,
+        choices=choices,
+        notes=(*first.notes, *notes, *second.notes),
+        unread=(*first.unread, *second.unread),
+    )
+    return merged, last_slot
+
+
+def _read(corrected: str, ctx: Context) -> tuple[Extracted, str | None]:
+    """One reading of the (written, corrected) text, and the slot of its last span."""
+    requested_slot = ctx.requested_slot
     reader = Reader(corrected)
     found: dict[str, Any] = {}
     problems: dict[str, str] = {}
     choices: dict[str, list[tuple[str, str]]] = {}
-    notes: list[str] = [f"I read “{typo}” as {fix.capitalize()}." for typo, fix in fixes]
+    notes: list[str] = []
     for slot, finder in _FINDERS:
         try:
             value = finder(reader, ctx)
@@ -223,9 +301,12 @@ def extract(
         found.pop("participant", None)
         problems[requested_slot] = MISSING[requested_slot](" ".join(left))
         left = []
-    return Extracted(
+    spans = [(start, slot) for start, _, slot in reader.claims if slot in SLOT_NAMES]
+    last_slot = max(spans)[1] if spans else None
+    read = Extracted(
         **found, problems=problems, choices=choices, notes=tuple(notes), unread=tuple(left)
     )
+    return read, last_slot
 
 
 def _phone_in_their_country(
