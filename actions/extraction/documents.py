@@ -16,8 +16,10 @@ _GENERIC_NAME_WORDS = frozenset({
 })  # fmt: skip
 _PAPERS = r"(?:documents?|docs?|forms?|paperwork|packages?|packets?|papers?)"
 NO_DOCUMENTS = re.compile(
-    rf"\b(?:no|without(?:\s+any)?|skip(?:\s+the)?|drop(?:\s+the)?|remove(?:\s+the)?"
-    rf"|don'?t\s+(?:need|send)(?:\s+any)?|nothing\s+for)\s+(?:the\s+)?{_PAPERS}\b"
+    rf"(?:\b(?:no|without(?:\s+any)?|skip(?:\s+the)?|drop(?:\s+the)?|remove(?:\s+the)?"
+    rf"|don'?t\s+(?:need|send)(?:\s+any)?|nothing\s+for|no\s+need\s+(?:of|for)(?:\s+any)?)"
+    rf"|(?<![\w/])w/o(?:\s+any)?|\bw/out)\s+(?:the\s+)?{_PAPERS}\b"
+    rf"|\b{_PAPERS}\s+(?:not\s+needed|not\s+required|none)\b"
     rf"|\b{_PAPERS}\s*:\s*none\b",
     re.IGNORECASE,
 )

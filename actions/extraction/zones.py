@@ -85,6 +85,8 @@ REGION_WORDS = {
 }  # fmt: skip
 ABBREVIATIONS = {abbr: zone for zone, name in VOCABULARY.items() for abbr in name.abbreviations}
 MIN_POPULATION = 15000
+ALTERNATE_NAMES_FROM = 1_000_000  # cities this big are also found under their other names
+SMALL_TOWN = 100_000  # ...even where a town this small has that name
 ASK_RATIO = 5  # a second zone for the same name is asked about within this population ratio
 
 
@@ -205,6 +207,25 @@ def _gazetteer() -> dict[str, tuple[Place, ...]]:
                 region not in biggest or biggest[region].population < place.population
             ):
                 biggest[region] = place
+    # Other common names of big cities (Bombay, Madras, Peking, Saigon, Calcutta): only a
+    # name no place goes by already, written in Latin letters, capitalized, not a code.
+    added: set[str] = set()
+    for city in cache.get_cities().values():
+        if int(city["population"]) < ALTERNATE_NAMES_FROM:
+            continue
+        place = next(p for p in places[city["name"].lower()] if p.name == city["name"])
+        for other in city.get("alternatenames") or ():
+            if (
+                other.isascii()
+                and other[:1].isupper()
+                and not other.isupper()
+                and len(other) >= 4
+                and other.lower() not in NOT_PLACES
+                and other.lower() not in added
+                and all(p.population < SMALL_TOWN for p in places.get(other.lower(), ()))
+            ):
+                add(other, place)  # a small town of that name stays among the choices
+                added.add(other.lower())
     for (kind, code), place in biggest.items():
         name = countries.get(code) if kind == "country" else states.get(code)
         if name:
@@ -283,6 +304,10 @@ _KNOWN = re.compile(
     rf"(?<![/\w])({words(*(re.escape(word) for word in REGION_WORDS))}){_SUFFIX}\b", re.I
 )
 _UPPER = re.compile(rf"\b({words(*ABBREVIATIONS)})\b{_SUFFIX}")
+_LOWER_ABBREVIATION = re.compile(
+    rf"(?<![\w@./\-])({words(*(re.escape(a.lower()) for a in ABBREVIATIONS if len(a) >= 3))})"
+    r"(?![\w@/\-])"
+)
 _PLACE = r"([A-Za-z][A-Za-z.'\-]*(?: [A-Za-z][A-Za-z.'\-]*){0,3})"
 # "he's in Phoenix", "she lives in lyon", "based in Austin", "client is in Ohio": any case.
 _IN_PLACE = re.compile(
@@ -453,6 +478,14 @@ def find_zone(reader: Reader, ctx: Context) -> str | None:
         spans.append(match.span())
         found.append(WORDS[" ".join(match.group(1).lower().split())])
     reader.cut_many(spans, "participant_tz")
+    if not found and reader.claims:
+        # "tmw 10a with CD ... cst no docs": a lower-case zone abbreviation among the
+        # answers of a one-line booking (alone, "est" or "pst" may be other words).
+        spans = []
+        for match in _LOWER_ABBREVIATION.finditer(reader.rest):
+            spans.append(match.span())
+            found.append(ABBREVIATIONS[match.group(1).upper()])
+        reader.cut_many(spans, "participant_tz")
     if not found and asked:
         zone = _zone_answer(reader, ctx)
         if zone:
