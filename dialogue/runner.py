@@ -299,6 +299,8 @@ class _Turn:
             handler(latest)
         else:
             self._on_inform(latest)
+            if latest.get("sessionbot_held") and self.phase == "confirm":
+                self._say("utter_not_saved")  # "wait, make it 4pm": changed, and not saved
 
     # Understanding ------------------------------------------------------------------
 
@@ -333,6 +335,7 @@ class _Turn:
         entities = found.entities()
         named: str | None = INTENT_NAMES.get(found.intent or "", found.intent)
         intent = named or ("change" if found.change else "inform")
+        held = intent == "hold"
         if intent in ("save", "affirm", "hold") and found.slots():
             intent = "inform"  # "make it 4pm and save": the change is shown before any Save
         if intent == "deny" and self.phase == "confirm" and not found.slots():
@@ -342,6 +345,7 @@ class _Turn:
             "intent": {"name": intent, "confidence": 1.0},
             "entities": entities,
             "sessionbot_nlu": True,
+            **({"sessionbot_held": True} if held and intent == "inform" else {}),
         }
 
     # Control intents -------------------------------------------------------------------

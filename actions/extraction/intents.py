@@ -80,7 +80,13 @@ INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("deny", r"\b(?:no|nope|nah|not\s+now|no\s+thanks)\b"),
     )
 )
-_SINGLE_LETTER_INTENTS = {"y": "affirm", "n": "deny", "?": "help", "??": "help"}
+_SINGLE_LETTER_INTENTS = {
+    "y": "affirm", "n": "deny", "?": "help", "??": "help",
+    # Emoji typed alone: a thumbs up is a yes (at the summary it saves, as "yes" does).
+    "👍": "affirm", "👍🏻": "affirm", "👍🏼": "affirm", "👍🏽": "affirm", "👍🏾": "affirm",
+    "👍🏿": "affirm", "✅": "affirm", "👌": "affirm", "👎": "deny", "❌": "deny", "✋": "hold",
+    "🛑": "hold", "⏸️": "hold", "⏸": "hold",
+}  # fmt: skip
 
 
 def has_intent(text: str) -> bool:

@@ -83,7 +83,19 @@ _RELATIVE = re.compile(
     rf"(?:{_MERIDIEM})?" + _PERIOD,
     re.IGNORECASE,
 )
-_BARE = re.compile(r"(?<![\w.:/$])(\d{1,2})(?::(\d{2}))?(?![\w.:/%])" + _PERIOD, re.IGNORECASE)
+# A day beside its month ("jan 9", "9 january") is a date, even while the time is asked.
+_MONTH_WORDS = (
+    "jan", "january", "feb", "february", "mar", "march", "apr", "april", "may", "jun", "june",
+    "jul", "july", "aug", "august", "sep", "sept", "september", "oct", "october", "nov",
+    "november", "dec", "december",
+)  # fmt: skip
+_NOT_AFTER_MONTH = "".join(rf"(?<!\b{m}\s)(?<!\b{m}\.\s)" for m in _MONTH_WORDS)
+_NOT_BEFORE_MONTH = rf"(?!\s+(?:of\s+)?(?:{'|'.join(_MONTH_WORDS)})\b)"
+_BARE = re.compile(
+    rf"(?<![\w.:/$]){_NOT_AFTER_MONTH}(\d{{1,2}})(?::(\d{{2}}))?(?![\w.:/%]){_NOT_BEFORE_MONTH}"
+    + _PERIOD,
+    re.IGNORECASE,
+)
 # "3-4pm", "from 3 to 4", "between 2:30 and 3:30": a start and an end. Without "from" or
 # "between", "to" makes a range only for the next hour or so ("3 to 4"; "5 to 4" is 3:55).
 _RANGE = re.compile(
