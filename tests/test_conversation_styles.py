@@ -17,6 +17,7 @@ from conftest import Chat
 from dialogue.runner import Reply
 from store import repos
 
+
 def stored(chat: Chat) -> list:
     with chat.parts.store.unit() as s:
         clinician = repos.get_clinician(s, chat.who.team_id, chat.who.user_id)

@@ -216,7 +216,7 @@ def _read_corrected(text: str, ctx: Context) -> tuple[Extracted, str | None]:
     }
     if not replaced:
         return _read(text, ctx)
-    found = {**first.slots(), **second.slots()}
+    found: dict[str, Any] = {**first.slots(), **second.slots()}
     problems = {k: v for k, v in first.problems.items() if k not in second.slots()}
     problems.update(second.problems)
     choices = {k: v for k, v in first.choices.items() if k not in second.slots()}

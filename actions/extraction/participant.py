@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from actions.extraction import spoken
 from actions.extraction.reader import Context, ExtractionError, Reader
 
 FILLER = frozenset({
@@ -226,7 +227,7 @@ def _followed_by_a_break(rest: str, end: int) -> bool:
         return True
     # "Jane Smith asap", "JD pls": only fillers between the name and the break.
     tail = _FILLER_TAIL.match(rest, end, end + 60)
-    return bool(tail) and all(word.lower() in FILLER for word in tail.group(1).split())
+    return tail is not None and all(word.lower() in FILLER for word in tail.group(1).split())
 
 
 _FILLER_TAIL = re.compile(r"((?:[ \t]+[\w/']+){1,3})(?=\s*$|\s*[,;]|\s{2})")
@@ -266,8 +267,9 @@ def parse_participant(text: str) -> str:
     """A name or initials, trimmed, whitespace collapsed, surrounding quotes removed;
     roles, short forms, dictated punctuation and emoji are never part of it ("pt JD" is
     JD), and an answer with nothing else ("none", "n/a", "idk") is no name."""
-    said = " ".join(text.split()).strip("\"'“”‘’` ")
-    name = " ".join(_EMOJI.sub("", t) for t in said.split() if not _not_name(t)).strip(" ,;:")
+    said = " ".join(spoken.punctuated(text).split()).strip("\"'“”‘’` ")
+    kept = (_EMOJI.sub("", t) for t in said.split() if not _not_name(t))
+    name = " ".join(_clean(t) if t.endswith(".") else t for t in kept).strip(" ,;:")
     if said and not name:
         raise ExtractionError(
             f"“{said[:40]}” isn't a name. Who is the session with? A name or initials, like JD."

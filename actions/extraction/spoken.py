@@ -60,10 +60,15 @@ def _numbers(text: str) -> str:
     return "".join(pieces)
 
 
+def punctuated(text: str) -> str:
+    """Punctuation said as words written as marks."""
+    if _SAID_PUNCTUATION.search(text):
+        return _SAID_PUNCTUATION.sub(_punctuation, text)
+    return text
+
+
 def written(text: str) -> str:
     """The message as it would have been typed."""
-    if _SAID_PUNCTUATION.search(text):
-        text = _SAID_PUNCTUATION.sub(_punctuation, text)
-    text = _numbers(text)
+    text = _numbers(punctuated(text))
     text = _OH_MINUTES.sub(r"\1 0\2", text)
     return _SPACED_MERIDIEM.sub(lambda m: f" {m.group(1)}m", text)
