@@ -197,8 +197,16 @@ def said_value(slot: str, value: Any) -> str:
     return str(value)
 
 
-def _read_corrected(text: str, ctx: Context) -> tuple[Extracted, str | None]:
+# A second thought is an answer's: looked for in a message of a few lines, at most this
+# many times (each one reads its parts again), so a long paste still costs linear time.
+SECOND_THOUGHTS_WITHIN = 400
+MAX_SECOND_THOUGHTS = 3
+
+
+def _read_corrected(text: str, ctx: Context, depth: int = 0) -> tuple[Extracted, str | None]:
     """The message read, a second thought inside it taking the last value."""
+    if len(text) > SECOND_THOUGHTS_WITHIN or depth >= MAX_SECOND_THOUGHTS:
+        return _read(text, ctx)
     marker = _SECOND_THOUGHT.search(text)
     if marker is None or not text[: marker.start()].strip():
         return _read(text, ctx)
@@ -206,9 +214,9 @@ def _read_corrected(text: str, ctx: Context) -> tuple[Extracted, str | None]:
     if not first.slots():
         return _read(text, ctx)  # "actually make it friday": nothing said before to replace
     rest = text[marker.end() :]
-    second, _ = _read_corrected(rest, dataclasses.replace(ctx, requested_slot=last_slot))
+    second, _ = _read_corrected(rest, dataclasses.replace(ctx, requested_slot=last_slot), depth + 1)
     if not second.slots():
-        second, _ = _read_corrected(rest, ctx)
+        second, _ = _read_corrected(rest, ctx, depth + 1)
     replaced = {
         slot: (value, second.slots()[slot])
         for slot, value in first.slots().items()
