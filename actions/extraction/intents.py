@@ -136,7 +136,8 @@ _VERB = r"(?:push|move|bump|shift|slide|make|put|set|take|bring)(?:\s+(?:it|that
 _SHIFT = re.compile(
     rf"\b(?:{_VERB}\s+(back|later|forward|up|earlier|ahead|down|out)\s+(?:by\s+)?{_AMOUNT}\s*{_UNIT}"
     rf"|(?:{_VERB}\s+)?(?:by\s+)?{_AMOUNT}\s*{_UNIT}\s+(later|earlier|sooner|after|before|back"
-    r"|forward|ahead))"
+    r"|forward|ahead)(?!\s+(?:tomorrow|today|tonight|next|this|that|the|\w+day\b|\d|(?:jan|feb"
+    r"|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b)))"
     r"|\ban\s+hour\s+and\s+a\s+half\s+(later|earlier|sooner)\b",
     re.IGNORECASE,
 )

@@ -35,7 +35,7 @@ from actions.extraction.reader import (
     Finder,
     Reader,
 )
-from actions.extraction.times import Ambiguous, SaidTime, find_time
+from actions.extraction.times import Ambiguous, SaidTime, find_soon, find_time
 from actions.extraction.zones import (
     THEIR_ZONE,
     find_offset,
@@ -101,6 +101,7 @@ _FINDERS: tuple[tuple[str, Finder], ...] = (
     ("shift", find_shift),
     ("change", find_change),
     ("participant_tz", find_offset),  # "UTC+05:30" before its 05:30 is read as a time
+    ("soon", find_soon),
     ("time", find_time),
     ("date", find_date),
     ("participant_tz", find_zone),
@@ -263,10 +264,14 @@ def _read(corrected: str, ctx: Context) -> tuple[Extracted, str | None]:
             choices[err.slot] = err.choices
             continue
         except ExtractionError as err:
-            problems[slot] = str(err)
+            problems["time" if slot == "soon" else slot] = str(err)
             continue
         if value is not None:
             found[slot] = value
+    soon: datetime.datetime | None = found.pop("soon", None)
+    if soon is not None:  # "in 45 minutes": the time and the date it falls on
+        found.setdefault("time", SaidTime(soon.time()))
+        found.setdefault("date", DateChoice(soon.date()))
     _phone_in_their_country(corrected, found, problems, ctx)
     said: SaidTime | None = found.pop("time", None)
     if said is not None and said.zone == THEIR_ZONE:

@@ -162,12 +162,24 @@ def _from_meridiem(match: re.Match[str], ctx: Context) -> datetime.time:
 
 def _from_clock(match: re.Match[str], ctx: Context) -> datetime.time:
     written, minute = match.group(1), int(match.group(2))
-    hour = hour_of_day(int(written), minute, written, match.group(3) or match.group(4), ctx)
+    period = match.group(3) or match.group(4) or period_before(match)
+    hour = hour_of_day(int(written), minute, written, period, ctx)
     return _time_of_day(hour, minute, match.group().strip())
 
 
+_PERIOD_BEFORE = re.compile(r"\b(morning|afternoon|evening|night)\W{0,3}$", re.IGNORECASE)
+
+
+def period_before(match: re.Match[str]) -> str | None:
+    """ "this morning at 6", "tomorrow evening at 7": the part of the day said before."""
+    found = _PERIOD_BEFORE.search(match.string, max(0, match.start() - 14), match.start())
+    if found is None:
+        return None
+    return "evening" if found.group(1).lower() == "night" else found.group(1)
+
+
 def _from_hour(match: re.Match[str], ctx: Context) -> datetime.time:
-    written, period = match.group(1), match.group(2) or match.group(3)
+    written, period = match.group(1), match.group(2) or match.group(3) or period_before(match)
     hour = _hour_number(written)
     if hour > 23:
         raise ExtractionError(f"“{match.group().strip()}” isn't a time of day; try 3pm or 15:30.")
@@ -241,6 +253,8 @@ def _range(match: re.Match[str], ctx: Context) -> tuple[datetime.time, datetime.
         return None
     if sep.lower() == "and" and (lead or "").lower() != "between":
         return None
+    if sep in "-–—" and not (lead or start_mer or end_mer) and (first > 12) != (last > 12):
+        return None  # "3-14" is a date (March 14), no clock range
     said_so = lead or sep in "-–—" or start_mer or end_mer
     if not said_so and not 0 < last - first <= 3:
         return None
@@ -264,6 +278,35 @@ def _range(match: re.Match[str], ctx: Context) -> tuple[datetime.time, datetime.
 def _from_h_clock(match: re.Match[str], ctx: Context) -> datetime.time:
     """ "16h", "16h45", "8h": a 24-hour clock, the hour as written."""
     return _time_of_day(int(match.group(1)), int(match.group(2) or 0), match.group().strip())
+
+
+# "in 45 minutes", "in an hour and a half", "in 2 hours": a start that soon from now.
+_SOON = re.compile(
+    r"\bin\s+(?:(\d{1,3}(?:\.5)?)\s*(minutes?|mins?|hours?|hrs?)"
+    r"|(an?\s+hour\s+and\s+a\s+half|an?\s+hour|half\s+an\s+hour|a\s+quarter\s+of\s+an\s+hour"
+    r"|an?\s+(?:hour\s+)?and\s+a\s+half\s+hours?))\b",
+    re.IGNORECASE,
+)
+_SOON_WORDS = {"an hour": 60, "a hour": 60, "half an hour": 30, "a quarter of an hour": 15}
+
+
+def find_soon(reader: Reader, ctx: Context) -> datetime.datetime | None:
+    """The start a short offset from now names, to the minute."""
+    if "in" not in reader.rest.lower():
+        return None
+    taken = reader.take_all(_SOON, "time")
+    if not taken:
+        return None
+    match = taken[0][0]
+    if match.group(1):
+        unit = 60 if match.group(2).lower().startswith("h") else 1
+        minutes = round(float(match.group(1)) * unit)
+    else:
+        said = " ".join(match.group(3).lower().split())
+        minutes = _SOON_WORDS.get(said, 90)
+    if not 0 < minutes < 24 * 60:
+        raise ExtractionError(f"“{match.group().strip()}” is too far for a time; give the date.")
+    return (ctx.now + datetime.timedelta(minutes=minutes)).replace(second=0, microsecond=0)
 
 
 RULES = (
