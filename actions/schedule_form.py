@@ -582,6 +582,18 @@ class ValidateScheduleForm(FormValidationAction):
                 if nameless and not tracker.get_slot("requested_slot")
                 else []
             )
+            places = [(w, extraction.city_zone(w)) for w in candidates] if buttons else []
+            places = [(w, zone) for w, zone in places if zone]
+            if places and len(unread) == 1:
+                # "Paris" opening a message: a person, or where the person is? Asked.
+                word, zone = places[0]
+                buttons += choice_buttons("participant_tz", [(f"{word} is where they are", zone)])
+                dispatcher.utter_message(
+                    text=f"Is “{word}” the participant, or the city they're in?",
+                    buttons=buttons,
+                    custom={"kind": "note"},
+                )
+                return
             dispatcher.utter_message(
                 text=f"{UNREAD}{words}”.", buttons=buttons, custom={"kind": "note"}
             )

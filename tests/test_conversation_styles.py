@@ -232,3 +232,98 @@ def test_european_clock_and_day_month_dates(chat_any: Chat, clock) -> None:
     assert session.participant == "Lina"
     assert start(session) == datetime(2026, 12, 4, 10, 15)
     assert session.participant_tz == "Asia/Kolkata"
+
+
+# --- dates and times as people write them; "her time"; bare answers ------------------------
+
+NOW = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("America/New_York"))
+WRITTEN = [
+    ("the second monday of next month", "date", "2026-12-14"),
+    ("the 20th of next month", "date", "2026-12-20"),
+    ("the last friday in january", "date", "2027-01-29"),
+    ("2 weeks from friday", "date", "2026-12-11"),
+    ("three days after tomorrow", "date", "2026-11-28"),
+    ("a week hence", "date", "2026-12-01"),
+    ("Nov/3", "date", "2027-11-03"),
+    ("2027-jan-05", "date", "2027-01-05"),
+    ("3-14", "date", "2027-03-14"),
+    ("the 5th of may in 2028", "date", "2028-05-05"),
+    ("the 4 of april", "date", "2027-04-04"),
+    ("4th april", "date", "2027-04-04"),
+    ("this morning at 6", "time", "06:00"),
+    ("tomorrow evening at 7", "time", "19:00"),
+    ("a quarter to one", "time", "12:45"),
+    ("at 4 10", "time", "16:10"),
+    ("4 45 pm", "time", "16:45"),
+    ("16h", "time", "16:00"),
+    ("16h45", "time", "16:45"),
+    ("at 8h", "time", "08:00"),
+    ("at 10.15", "time", "10:15"),
+    ("eight a m", "time", "08:00"),
+    ("four fifteen p m", "time", "16:15"),
+    ("half past six in the evening", "time", "18:30"),
+    ("in 45 minutes", "time", "10:45"),
+    ("in an hour and a half", "time", "11:30"),
+    ("the twenty third", "date", "2026-12-23"),
+    ("charge one hundred twenty", "amount", "120.00"),
+    ("call six one seven five five five zero one zero one", "phone", "+16175550101"),
+]
+
+
+@pytest.mark.parametrize(("text", "slot", "value"), WRITTEN)
+def test_dates_and_times_as_people_write_them(text: str, slot: str, value: str) -> None:
+    from actions.extraction import extract
+    from dialogue.slots import encode
+
+    found = extract(text, now=NOW)
+    assert encode(found.slots()).get(slot) == value, (text, found)
+
+
+@pytest.mark.parametrize("text", ["4 45 pm", "at 4 15", "four fifteen p m"])
+def test_a_time_is_never_stored_as_its_hour_alone(text: str) -> None:
+    from actions.extraction import extract
+
+    found = extract(f"JD {text}", now=NOW)
+    assert found.time is None or found.time.minute != 0, (text, found)
+
+
+def test_her_time_with_the_zone_in_the_same_message(chat_any: Chat, clock) -> None:
+    reply = chat_any.say("Sam is in chicago, the 20th at 10am her time")
+    assert "10:00 AM Central is 11:00 AM your time." in reply.text
+    for answer in ("no invite", "none", "save"):
+        chat_any.say(answer)
+    (session,) = stored(chat_any)
+    assert session.participant == "Sam"
+    assert session.participant_tz == "America/Chicago"
+    assert start(session) == datetime(2026, 12, 20, 11, 0)
+
+
+def test_the_bots_own_hint_shape_is_read(chat_any: Chat, clock) -> None:
+    chat_any.say("JD tomorrow 9am seattle, no invite, no forms")
+    chat_any.say("save")
+    (session,) = stored(chat_any)
+    assert session.participant_tz == "America/Los_Angeles"
+    assert start(session) == datetime(2026, 11, 25, 12, 0)
+
+
+def test_a_bare_city_opening_a_message_is_asked_about(chat_any: Chat, clock) -> None:
+    reply = chat_any.say("Paris, tomorrow 3pm")
+    assert "Is “Paris” the participant, or the city they're in?" in reply.text
+    reply = chat_any.click(reply, "Paris is where they are")
+    assert reply.requested_slot == "participant", reply.text
+    for answer in ("Jo", "don't notify her", "none", "save"):
+        chat_any.say(answer)
+    (session,) = stored(chat_any)
+    assert (session.participant, session.participant_tz) == ("Jo", "Europe/Paris")
+    assert session.invite_channel == "none"
+
+
+def test_a_city_alone_at_the_zone_question_is_the_zone(chat_any: Chat, clock) -> None:
+    reply = chat_any.say("JD tomorrow 3pm, don't send anything")
+    assert reply.requested_slot == "participant_tz", reply.text
+    chat_any.say("Osaka")
+    chat_any.say("none")
+    chat_any.say("save")
+    (session,) = stored(chat_any)
+    assert (session.participant, session.participant_tz) == ("JD", "Asia/Tokyo")
+    assert session.invite_channel == "none"

@@ -11,6 +11,7 @@ import re
 
 from actions.extraction import spoken
 from actions.extraction.reader import Context, ExtractionError, Reader
+from actions.extraction.zones import city_zone
 
 FILLER = frozenset({
     "schedule", "session", "sessions", "with", "for", "on", "at", "by", "a", "an", "the", "new",
@@ -196,6 +197,8 @@ def find_participant(reader: Reader, ctx: Context) -> str | None:
     lead = re.match(r"\s*", rest)
     start = lead.end() if lead else 0
     found = _name_at(rest, start, any_case=False)
+    if found and " " not in found[0] and city_zone(found[0]):
+        return None  # "Paris, tomorrow 3pm": the participant, or their city? Asked.
     if found and _followed_by_a_break(rest, found[2]) and _plausible(found[0]):
         reader.cut(start, found[2], "participant")
         return parse_participant(found[0])

@@ -268,6 +268,15 @@ def _place_label(place: Place) -> str:
     return f"{place.name}, {place.where} ({short_zone(place.zone)})"
 
 
+def city_zone(name: str) -> str | None:
+    """The zone of a city of some size by this name (one reading: the biggest), else None:
+    for asking whether a bare word is a person or a place."""
+    places = _gazetteer().get(" ".join(name.lower().split()))
+    if not places or places[0].population < SMALL_TOWN or name.lower() in NOT_PLACES:
+        return None
+    return places[0].zone
+
+
 def place_zone(name: str, ctx: Context | None = None) -> str | None:
     """The zone a place name means; raises Ambiguous when comparable places of that name
     lie in different zones (Springfield), preferring the practice's own country's place
@@ -314,6 +323,12 @@ _IN_PLACE = re.compile(
     r"\b(?:(?:hes|shes|theyre|he|she|they|client|participant|patient|who)(?:'s|’s|'re|’re|\s+is|\s+are"
     r"|\s+lives|\s+live|\s+will\s+be)?\s+(?:(?:actually|really|based|located|living|currently|now|staying)\s+){0,2}"
     r"(?:in|near)|lives?\s+in|living\s+in|based\s+in|located\s+in|out\s+of|zone\s+of)\s+" + _PLACE,
+    re.IGNORECASE,
+)
+# "Sam is in chicago", "Ana's in Lyon", "Ravi is staying in Pune": after a name, any case.
+_NAME_IN_PLACE = re.compile(
+    r"(?<=[A-Za-z])(?:'s|’s|\s+is|\s+lives|\s+is\s+(?:staying|based|living|located|currently))"
+    r"\s+(?:in|near)\s+" + _PLACE,
     re.IGNORECASE,
 )
 # A bare "in" before a capitalized place: "tomorrow 3pm, in Lyon".
@@ -420,7 +435,26 @@ def zone_after_time(rest: str, position: int, ctx: Context) -> tuple[str | None,
             zone = None
         if zone:
             return zone, lead + named.end(), False
+    # "9am seattle", "10am London" (the shape the bot's own hints use): a city of some size
+    # right after the time, in any case.
+    run = _WORDS_AFTER_TIME.match(text)
+    if run:
+        names = run.group().split(" ")
+        for count in range(len(names), 0, -1):
+            phrase = " ".join(names[:count])
+            places = _gazetteer().get(phrase.lower())
+            if not places or places[0].population < SMALL_TOWN or phrase.lower() in NOT_PLACES:
+                continue
+            try:
+                zone = place_zone(phrase, ctx)
+            except Ambiguous:
+                zone = None
+            if zone:
+                return zone, lead + len(phrase), False
     return None, 0, False
+
+
+_WORDS_AFTER_TIME = re.compile(r"[A-Za-z][A-Za-z.'\-]*(?: [A-Za-z][A-Za-z.'\-]*){0,2}")
 
 
 def find_zone(reader: Reader, ctx: Context) -> str | None:
@@ -449,7 +483,7 @@ def find_zone(reader: Reader, ctx: Context) -> str | None:
     reader.cut_many(spans, "participant_tz")
     close_call: Ambiguous | None = None
     # "he's in Phoenix" first, then a bare "in" before a capital ("in Lyon") in what is left.
-    for pattern in (_IN_PLACE, _IN_CAPITAL):
+    for pattern in (_IN_PLACE, _NAME_IN_PLACE, _IN_CAPITAL):
         spans = []
         for match in pattern.finditer(reader.rest):
             try:
