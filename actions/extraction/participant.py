@@ -229,7 +229,7 @@ def _followed_by_a_break(rest: str, end: int) -> bool:
     if after == "" or after.startswith(",") or after.startswith(";") or after == "  ":
         return True
     # "Jane Smith asap", "JD pls": only fillers between the name and the break.
-    tail = _FILLER_TAIL.match(rest, end, end + 60)
+    tail = _FILLER_TAIL.match(rest, end)
     return tail is not None and all(word.lower() in FILLER for word in tail.group(1).split())
 
 

@@ -23,7 +23,7 @@ _PUNCTUATION = {
 }  # fmt: skip
 PUNCTUATION_WORDS = frozenset(_PUNCTUATION)
 _SAID_PUNCTUATION = re.compile(
-    r"[ \t]*\b(" + "|".join(sorted(map(re.escape, _PUNCTUATION), key=len, reverse=True)) + r")\b",
+    r"(?<![ \t])[ \t]*\b(" + "|".join(sorted(map(re.escape, _PUNCTUATION), key=len, reverse=True)) + r")\b",
     re.IGNORECASE,
 )
 _NUMBER_WORD = re.compile(
@@ -40,7 +40,7 @@ _SMALL_TIME = re.compile(
     r"(?<=\bat\s)(one|two)\b|\b(one|two)\b(?=\s*(?:[ap]\.?\s?m\b|o'?clock|thirty\b|fifteen\b))",
     re.IGNORECASE,
 )
-_PROTECTED = re.compile(r"(\S*[@/]\S*)")
+_PROTECTED = re.compile(r"((?<!\S)\S*[@/]\S*)")  # from word starts only: linear
 _SPACED_MERIDIEM = re.compile(r"(?<=\d)\s*\b([ap])\.?\s+m\b\.?", re.IGNORECASE)
 _OH_MINUTES = re.compile(r"\b(\d{1,2})\s+oh\s+(\d)\b", re.IGNORECASE)
 
