@@ -68,7 +68,12 @@ PUNCTUATION_WORDS = frozenset({
     "comma", "period", "colon", "semicolon", "dash", "hyphen", "quote", "unquote",
     "newline", "exclamation", "paragraph", "paren", "bracket",
 })  # fmt: skip
-NOT_NAME = ROLES | SHORT_FORMS | NON_ANSWERS | PUNCTUATION_WORDS
+MONTH_WORDS = frozenset({
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug",
+    "sep", "sept", "oct", "nov", "dec",
+})  # fmt: skip
+NOT_NAME = ROLES | SHORT_FORMS | NON_ANSWERS | PUNCTUATION_WORDS | MONTH_WORDS
 TITLES = frozenset({"mr", "mrs", "ms", "mx", "dr", "prof", "miss"})
 _TOKEN = re.compile(r"[^\s,;:!?()\[\]{}\"“”<>*_]+")
 _NAME_TOKEN = re.compile(r"[^\W\d_](?:[^\W\d_]|['’.\-]){0,40}")

@@ -23,7 +23,9 @@ _PUNCTUATION = {
 }  # fmt: skip
 PUNCTUATION_WORDS = frozenset(_PUNCTUATION)
 _SAID_PUNCTUATION = re.compile(
-    r"(?<![ \t])[ \t]*\b(" + "|".join(sorted(map(re.escape, _PUNCTUATION), key=len, reverse=True)) + r")\b",
+    r"(?<![ \t])[ \t]*\b("
+    + "|".join(sorted(map(re.escape, _PUNCTUATION), key=len, reverse=True))
+    + r")\b",
     re.IGNORECASE,
 )
 _NUMBER_WORD = re.compile(
