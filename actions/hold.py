@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.extraction.intents import refusal
-from dialogue.domain import parse_payload
+from dialogue.domain import FORM, parse_payload
 
 
 def refused(tracker: Tracker) -> str | None:
@@ -47,5 +48,16 @@ class ActionHold(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        say_not_done(dispatcher, tracker, refused(tracker) or "save")
+        latest = tracker.latest_message or {}
+        what = refused(tracker)
+        if what is None and not latest.get("sessionbot_nlu") and _has_words(latest):
+            # A Rasa classifier's "hold" for words that refuse nothing (a dictated
+            # booking): the form reads them instead of them being dropped.
+            return [FollowupAction(FORM)]
+        say_not_done(dispatcher, tracker, what or "save")
         return []
+
+
+def _has_words(latest: dict[str, Any]) -> bool:
+    text = str(latest.get("text") or "")
+    return bool(text.strip()) and parse_payload(text) is None

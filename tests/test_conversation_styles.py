@@ -327,3 +327,23 @@ def test_a_city_alone_at_the_zone_question_is_the_zone(chat_any: Chat, clock) ->
     (session,) = stored(chat_any)
     assert (session.participant, session.participant_tz) == ("JD", "Asia/Tokyo")
     assert session.invite_channel == "none"
+
+
+def test_a_classifiers_hold_for_a_booking_hands_it_to_the_form(chat_any: Chat, clock) -> None:
+    """On a Rasa server, a classifier may call a dictated booking a refusal: the hold
+    action finds no refusal in the words and hands them to the form, which reads them."""
+    chat_any.say("schedule")
+    state = chat_any.parts.runner.state_of(chat_any.who)
+    assert state is not None
+    text = "with JD tomorrow at four fifteen p m comma no forms period"
+    latest = {"text": text, "intent": {"name": "hold", "confidence": 0.6}, "entities": []}
+    events, responses = chat_any.parts.runner.call_action("action_hold", state, latest)
+    assert events == [{"event": "followup", "timestamp": None, "name": "schedule_form"}]
+    assert responses == []
+    events, _ = chat_any.parts.runner.call_action("validate_schedule_form", state, latest)
+    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    assert (slots.get("participant"), slots.get("time")) == ("JD", "16:15"), events
+    # A refusal the classifier calls a hold stays one.
+    latest = {"text": "don't save", "intent": {"name": "hold", "confidence": 0.9}, "entities": []}
+    events, responses = chat_any.parts.runner.call_action("action_hold", state, latest)
+    assert events == [] and responses[0]["response"] == "utter_not_saved_yet"

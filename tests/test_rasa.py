@@ -281,7 +281,9 @@ def test_a_dictated_booking_as_in_the_embedded_runner(stack, embedded) -> None:
     ]
     replies = converse(stack, "T_RASA:U_DICTATED", lines)
 
-    (session,) = stored(stack, "T_RASA:U_DICTATED")
+    sessions = stored(stack, "T_RASA:U_DICTATED")
+    assert len(sessions) == 1, replies
+    (session,) = sessions
     assert session["participant"] == "JD"
     assert session["phone"] == "+16175550101"
     assert session["start"] == tomorrow_at(16, 15)
