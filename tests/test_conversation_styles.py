@@ -267,6 +267,8 @@ WRITTEN = [
     ("the twenty third", "date", "2026-12-23"),
     ("charge one hundred twenty", "amount", "120.00"),
     ("call six one seven five five five zero one zero one", "phone", "+16175550101"),
+    ("e-mail her at maria dot lopez at gmail dot com", "email", "maria.lopez@gmail.com"),
+    ("jane underscore doe at example dot org period", "email", "jane_doe@example.org"),
 ]
 
 

@@ -118,8 +118,8 @@ def leftover_words(rest: str) -> list[str]:
     found = []
     for token in _TOKEN.findall(rest):
         token = _clean(token)
-        if token and token.lower() not in FILLER:
-            found.append(token)
+        if token and token.lower() not in FILLER and _EMOJI.sub("", token):
+            found.append(token)  # an emoji alone is no word to say back
     return found
 
 

@@ -62,6 +62,25 @@ def _numbers(text: str) -> str:
     return "".join(pieces)
 
 
+# "maria dot lopez at gmail dot com": an address said aloud, its domain ending in a
+# common top-level domain.
+_TLD = r"(?:com|org|net|edu|gov|io|co|us|uk|ca|de|fr|es|it|nl|au|in|info|me|health)"
+_SAID_ADDRESS = re.compile(
+    r"(?<![\w.@])(?!(?:her|him|them|me|us|it|you|email|e-mail|mail|address)\s+at\b)"
+    r"([a-z0-9][\w\-]*(?:\s+(?:dot|underscore|dash)\s+[\w\-]+){0,4})\s+at\s+"
+    rf"([a-z0-9][\w\-]*(?:\s+dot\s+[a-z0-9][\w\-]*){{0,3}}\s+dot\s+{_TLD})\b",
+    re.IGNORECASE,
+)
+_ADDRESS_WORDS = {"dot": ".", "underscore": "_", "dash": "-"}
+
+
+def _address(match: re.Match[str]) -> str:
+    def joined(said: str) -> str:
+        return "".join(_ADDRESS_WORDS.get(w.lower(), w) for w in said.split())
+
+    return f"{joined(match.group(1))}@{joined(match.group(2))}"
+
+
 def punctuated(text: str) -> str:
     """Punctuation said as words written as marks."""
     if _SAID_PUNCTUATION.search(text):
@@ -71,6 +90,8 @@ def punctuated(text: str) -> str:
 
 def written(text: str) -> str:
     """The message as it would have been typed."""
+    if " dot " in text.lower():
+        text = _SAID_ADDRESS.sub(_address, text)
     text = _numbers(punctuated(text))
     text = _OH_MINUTES.sub(r"\1 0\2", text)
     return _SPACED_MERIDIEM.sub(lambda m: f" {m.group(1)}m", text)
