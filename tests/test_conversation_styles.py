@@ -349,3 +349,25 @@ def test_a_classifiers_hold_for_a_booking_hands_it_to_the_form(chat_any: Chat, c
     latest = {"text": "don't save", "intent": {"name": "hold", "confidence": 0.9}, "entities": []}
     events, responses = chat_any.parts.runner.call_action("action_hold", state, latest)
     assert events == [] and responses[0]["response"] == "utter_not_saved_yet"
+
+
+def test_answers_at_each_question_in_terse_and_second_language_forms(chat_any: Chat, clock) -> None:
+    chat_any.say("schedule")
+    chat_any.say("the 4 of december")
+    chat_any.say("at 4 in afternoon")
+    reply = chat_any.say("with Mr Ahmed pls")
+    assert reply.requested_slot == "invite_channel", reply.text
+    reply = chat_any.say("mumbai")  # the city, typed at the invitation question
+    assert "Participant's time zone: India (Asia/Kolkata)." in reply.text
+    assert reply.requested_slot == "invite_channel", reply.text
+    reply = chat_any.say("txt pls")
+    assert reply.requested_slot == "phone", reply.text
+    reply = chat_any.say("+1 six one seven five five five zero one zero one")
+    reply = chat_any.say("not necessary")
+    assert reply.phase == "confirm", reply.text
+    chat_any.say("ok thx")
+    (session,) = stored(chat_any)
+    assert session.participant == "Mr Ahmed"
+    assert start(session) == datetime(2026, 12, 4, 16, 0)
+    assert (session.invite_channel, session.phone) == ("sms", "+16175550101")
+    assert session.participant_tz == "Asia/Kolkata"

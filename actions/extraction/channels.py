@@ -30,10 +30,17 @@ _EMAIL = re.compile(
     rf"\b(?:(?:by|via|over|through|{_SWITCH}(?:an?\s+)?)\s*)?(?:e-?mail|eml)\b(?!\s+(?:is|should|address))",
     re.IGNORECASE,
 )
-_ANSWER_SMS = re.compile(r"^\W*(?:text|txt|phone|mobile|cell|sms)\W*$", re.IGNORECASE)
-_ANSWER_EMAIL = re.compile(r"^\W*(?:mail|email|e-mail|eml)\W*$", re.IGNORECASE)
+# A one-word answer, with the courtesies of terse typing around it ("txt pls", "ok eml").
+_COURTESY = r"(?:\W+(?:pls|plz|please|thx|thanks|ty|thank\s+you))?"
+_LEAD = r"^\W*(?:(?:ok|okay|by|via)\W+)?"
+_ANSWER_SMS = re.compile(
+    rf"{_LEAD}(?:text|txt|phone|mobile|cell|sms){_COURTESY}\W*$", re.IGNORECASE
+)
+_ANSWER_EMAIL = re.compile(rf"{_LEAD}(?:mail|email|e-mail|eml){_COURTESY}\W*$", re.IGNORECASE)
 _ANSWER_NONE = re.compile(
-    r"^\W*(?:none|no|nope|neither|nothing|skip|no\s+thanks|don'?t)\W*$", re.IGNORECASE
+    r"^\W*(?:none|no|nope|neither|nothing|skip|no\s+thanks|don'?t|no\s+need|not\s+needed"
+    rf"|not\s+necessary|not\s+required|none\s+needed|no\s+invite\s+needed){_COURTESY}\W*$",
+    re.IGNORECASE,
 )
 RULES: tuple[Rule, ...] = (
     (_NONE, constant("none")),

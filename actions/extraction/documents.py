@@ -25,7 +25,8 @@ NO_DOCUMENTS = re.compile(
 )
 _NO_DOCUMENTS_ANSWER = re.compile(
     r"^\W*(?:none|no|nope|nah|nothing|skip|n/?a|no\s+(?:thanks|thx)|no\s+documents"
-    r"|no\s+package|none\s+needed|not\s+needed)\W*$",
+    r"|no\s+package|none\s+needed|not\s+needed|no\s+need|not\s+necessary|not\s+required)"
+    r"(?:\W+(?:pls|plz|please|thx|thanks|ty))?\W*$",
     re.IGNORECASE,
 )
 

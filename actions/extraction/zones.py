@@ -520,6 +520,13 @@ def find_zone(reader: Reader, ctx: Context) -> str | None:
             spans.append(match.span())
             found.append(ABBREVIATIONS[match.group(1).upper()])
         reader.cut_many(spans, "participant_tz")
+    if not found and ctx.requested_slot not in (None, "participant", "participant_tz"):
+        # "mumbai" typed while another question is asked: a city alone is where they are.
+        answer = reader.rest.strip(" .,;:!?")
+        zone = city_zone(answer) if answer and len(answer) <= 40 else None
+        if zone:
+            reader.clear("participant_tz")
+            found.append(zone)
     if not found and asked:
         zone = _zone_answer(reader, ctx)
         if zone:
