@@ -52,6 +52,10 @@ REFUSALS = [
     "do not book it",
     "don’t submit",
     "hang on",
+    "later",
+    "let me check with her first",
+    "not now",
+    "✋",
 ]
 
 

@@ -45,7 +45,9 @@ REFUSAL = re.compile(
     r"|\bnot\s+(?:just\s+)?(?:yet|ready|so\s+fast)\b|\bhold\s+(?:off|on|up|it)\b|\bhang\s+on\b"
     r"|^\W*(?:no\W+)?wait\b(?:\s+(?:a\s+)?(?:sec|second|moment|minute|min|bit))?"
     r"|\b(?:one|a|just\s+a)\s+(?:sec|second|moment|min|minute)\b"
-    r"|\bgive\s+me\s+a\s+(?:sec|second|moment|minute)\b",
+    r"|\bgive\s+me\s+a\s+(?:sec|second|moment|minute)\b"
+    r"|^\W*(?:maybe\s+|ok\W+)?later\W*$|\blet\s+me\s+(?:check|think|confirm|double[\s-]check)\b"
+    r"|\bi'?ll\s+(?:check|confirm|get\s+back)\b",
     re.IGNORECASE,
 )
 # What a refusal refuses when it names cancelling ("don't cancel it", "no need to delete").
