@@ -101,7 +101,18 @@ def find_intent(reader: Reader, ctx: Context) -> str | None:
         reader.clear("intent")
         return _SINGLE_LETTER_INTENTS[whole]
     found = [intent for intent, pattern in INTENTS if reader.take_all(pattern, "intent")]
+    whole = REFUSAL.search(reader.text)
+    if "hold" not in found and whole and _only_service_inside(reader, whole.span()):
+        return "hold"  # "let me check": a refusal, though the service finder took "check"
     return found[0] if found else None
+
+
+def _only_service_inside(reader: Reader, span: tuple[int, int]) -> bool:
+    """Whether the words of this span were taken by nothing but the service finder (a
+    distinctive word of a service's name, like "check" of "Brief check-in")."""
+    start, end = span
+    inside = {slot for a, b, slot in reader.claims if a < end and b > start}
+    return inside <= {"service", "intent"}
 
 
 def find_change(reader: Reader, ctx: Context) -> str | None:
