@@ -101,8 +101,8 @@ def find_intent(reader: Reader, ctx: Context) -> str | None:
         reader.clear("intent")
         return _SINGLE_LETTER_INTENTS[whole]
     found = [intent for intent, pattern in INTENTS if reader.take_all(pattern, "intent")]
-    whole = REFUSAL.search(reader.text)
-    if "hold" not in found and whole and _only_service_inside(reader, whole.span()):
+    refused = REFUSAL.search(reader.text)
+    if "hold" not in found and refused and _only_service_inside(reader, refused.span()):
         return "hold"  # "let me check": a refusal, though the service finder took "check"
     return found[0] if found else None
 
