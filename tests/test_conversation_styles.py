@@ -267,6 +267,8 @@ WRITTEN = [
     ("four fifteen p m", "time", "16:15"),
     ("half past six in the evening", "time", "18:30"),
     ("in 45 minutes", "time", "10:45"),
+    ("at 0900", "time", "09:00"),
+    ("1500 hrs", "time", "15:00"),
     ("in an hour and a half", "time", "11:30"),
     ("the twenty third", "date", "2026-12-23"),
     ("charge one hundred twenty", "amount", "120.00"),

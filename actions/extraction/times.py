@@ -58,6 +58,21 @@ _AT_SPACED = re.compile(
     re.IGNORECASE,
 )
 _H_CLOCK = re.compile(r"(?<![\w.:/$])(\d{1,2})\s?h(?:(\d{2})|\b)(?![\w:/])", re.IGNORECASE)
+# "at 0900", "0930", "1500 hrs": a four-figure 24-hour clock, when a leading zero, "at"
+# or "hrs" says it is one (not a year nor an amount).
+_MILITARY = re.compile(
+    r"(?:(?:\bat|@)\s*([01]\d|2[0-3])([0-5]\d)"
+    r"|(?<![\d:./$,])\b(0\d)([0-5]\d)"
+    r"|(?<![\d:./$,])\b([01]\d|2[0-3])([0-5]\d)\s*(?:hrs?|hours)\b)(?![\d:/]|[.,]\d)",
+    re.IGNORECASE,
+)
+
+
+def _from_military(match: re.Match[str], ctx: Context) -> datetime.time:
+    hour, minute = (int(g) for g in match.groups() if g is not None)
+    return datetime.time(hour, minute)
+
+
 _SPACED_ANSWER = re.compile(r"^\W*(\d{1,2})(?:\s|\.)([0-5]\d)\W*$")
 _MERIDIEM_TIME = re.compile(
     rf"(?<![\d:.])\b(\d{{1,2}})(?:[:.](\d{{2}}))?{_MERIDIEM}", re.IGNORECASE
@@ -310,6 +325,7 @@ def find_soon(reader: Reader, ctx: Context) -> datetime.datetime | None:
 
 
 RULES = (
+    (_MILITARY, _from_military),
     (_SPACED_MERIDIEM_TIME, _from_meridiem),
     (_AT_SPACED, _from_clock),
     (_H_CLOCK, _from_h_clock),
