@@ -57,8 +57,8 @@ SHORT_FORMS = frozenset({
     "wks", "hr", "hrs", "min", "mins", "approx", "abt", "b/c", "bc", "ur",
     "pm", "am", "p.m", "a.m", "est", "cst", "mst", "pst", "edt", "cdt", "mdt", "pdt", "utc",
     "gmt", "vid", "tele", "virt", "zoom", "sched", "resched",
-    "cxl", "canc", "conf", "confirm", "ok", "okay", "thurs", "thur", "thu", "tues", "tue",
-    "weds", "wed", "mon", "fri", "sat", "sun", "tmrws", "eod", "cob", "eow", "nm", "nvm",
+    "cxl", "canc", "conf", "confirm", "ok", "okay", "thurs", "thur", "tues", "weds",
+    "tmrws", "eod", "cob", "eow", "nm", "nvm",
 })  # fmt: skip
 NON_ANSWERS = frozenset({
     "none", "n/a", "na", "nil", "nobody", "noone", "no-one", "skip", "idk", "dunno",
@@ -73,7 +73,8 @@ MONTH_WORDS = frozenset({
     "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug",
     "sep", "sept", "oct", "nov", "dec",
 })  # fmt: skip
-NOT_NAME = ROLES | SHORT_FORMS | NON_ANSWERS | PUNCTUATION_WORDS | MONTH_WORDS
+# A month name alone is never a participant ("May", "Dec"); "April Jones" is a name.
+NOT_NAME = ROLES | SHORT_FORMS | NON_ANSWERS | PUNCTUATION_WORDS
 TITLES = frozenset({"mr", "mrs", "ms", "mx", "dr", "prof", "miss"})
 _TOKEN = re.compile(r"[^\s,;:!?()\[\]{}\"“”<>*_]+")
 _NAME_TOKEN = re.compile(r"[^\W\d_](?:[^\W\d_]|['’.\-]){0,40}")
@@ -153,8 +154,8 @@ def _name_at(rest: str, start: int, *, any_case: bool) -> tuple[str, int, int] |
         end = start + match.end()
         if owner or len(taken) >= MAX_NAME_WORDS:
             break  # "Ana Ruiz's follow-up": the name ends where it owns something
-    if not any(t.lower().rstrip(".") not in TITLES for t in taken):
-        return None
+    if not any(t.lower().rstrip(".") not in TITLES | MONTH_WORDS for t in taken):
+        return None  # titles or month names only: no name
     return " ".join(taken), start, end
 
 
@@ -278,6 +279,8 @@ def parse_participant(text: str) -> str:
     said = " ".join(spoken.punctuated(text).split()).strip("\"'“”‘’` ")
     kept = (_EMOJI.sub("", t) for t in said.split() if not _not_name(t))
     name = " ".join(_clean(t) if t.endswith(".") else t for t in kept).strip(" ,;:")
+    if said and all(t.lower().strip(".,") in MONTH_WORDS | TITLES for t in name.split()):
+        name = ""  # "May", "Dec.": a month is no name
     if said and not name:
         raise ExtractionError(
             f"“{said[:40]}” isn't a name. Who is the session with? A name or initials, like JD."
