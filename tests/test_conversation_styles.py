@@ -377,3 +377,11 @@ def test_answers_at_each_question_in_terse_and_second_language_forms(chat_any: C
     assert start(session) == datetime(2026, 12, 4, 16, 0)
     assert (session.invite_channel, session.phone) == ("sms", "+16175550101")
     assert session.participant_tz == "Asia/Kolkata"
+
+
+@pytest.mark.parametrize("text", ["April, tomorrow 3pm", "with June tomorrow", "May 3 at 4pm"])
+def test_a_month_name_is_never_a_participant(text: str) -> None:
+    from actions.extraction import extract
+
+    found = extract(text, now=NOW)
+    assert found.participant is None, (text, found)
