@@ -381,6 +381,12 @@ class ValidateScheduleForm(FormValidationAction):
         The embedded runner starts each draft itself; a Rasa assistant's tracker comes
         without one, so its first call starts it here (its id is the key of its Save).
         """
+        latest = tracker.latest_message or {}
+        denied = (latest.get("intent") or {}).get("name") == "deny"
+        if denied and not latest.get("sessionbot_nlu") and fresh_message(tracker):
+            if tracker.get_slot("draft_id") and not tracker.get_slot("requested_slot"):
+                # "no" to the summary (a Rasa rule hands it to the form): nothing saved, said.
+                dispatcher.utter_message(response="utter_not_saved")
         start: list[dict[str, Any]] = []
         if not tracker.get_slot("draft_id"):
             start = new_draft_events(tracker)

@@ -273,6 +273,14 @@ def test_refusals_at_the_summary_save_nothing_as_in_the_embedded_runner(stack, e
     assert converse_embedded(embedded, "T_RASA:U_HOLD", lines) == replies
 
 
+def test_no_at_the_summary_saves_nothing_and_says_so(stack) -> None:
+    lines = ["JD tomorrow 3pm by text +1 617 555 0101, London time, intake packet", "no"]
+    replies = converse(stack, "T_RASA:U_NO", lines)
+
+    assert replies[1][0] == "OK, not saved. Say save when it's ready."
+    assert stored(stack, "T_RASA:U_NO") == []
+
+
 def test_a_dictated_booking_as_in_the_embedded_runner(stack, embedded) -> None:
     lines = [
         "JD tomorrow at four fifteen p m by text six one seven five five five zero one zero "
