@@ -383,10 +383,10 @@ class ValidateScheduleForm(FormValidationAction):
         """
         latest = tracker.latest_message or {}
         denied = (latest.get("intent") or {}).get("name") == "deny"
-        if denied and not latest.get("sessionbot_nlu") and fresh_message(tracker):
-            if tracker.get_slot("draft_id") and not tracker.get_slot("requested_slot"):
-                # "no" to the summary (a Rasa rule hands it to the form): nothing saved, said.
-                dispatcher.utter_message(response="utter_not_saved")
+        at_summary = tracker.get_slot("draft_id") and not tracker.get_slot("requested_slot")
+        if denied and at_summary and not latest.get("sessionbot_nlu") and fresh_message(tracker):
+            # "no" to the summary (a Rasa rule hands it to the form): nothing saved, said.
+            dispatcher.utter_message(response="utter_not_saved")
         start: list[dict[str, Any]] = []
         if not tracker.get_slot("draft_id"):
             start = new_draft_events(tracker)
