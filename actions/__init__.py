@@ -18,7 +18,7 @@ from rasa_sdk.interfaces import (
     ActionNotFoundException,
 )
 
-from actions import schedule_form, session_actions
+from actions import hold, schedule_form, session_actions
 
 ACTIONS = (
     schedule_form.ValidateScheduleForm,
@@ -42,6 +42,7 @@ ACTIONS = (
     session_actions.ActionStartOver,
     session_actions.ActionGoBack,
     session_actions.ActionWhichChange,
+    hold.ActionHold,
 )
 SORRY = (
     "Sorry, something went wrong on my side and nothing was saved. "

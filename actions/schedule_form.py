@@ -27,6 +27,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import answers, commands, extraction, week_words
 from actions.context import services
+from actions.extraction.intents import refusal
 from actions.formatting import clock, money, phone, zone_label
 from actions.session_actions import new_draft_events
 from dialogue.domain import FORM as FORM_NAME
@@ -164,11 +165,12 @@ def _attach_choices(found: dict[str, Any]) -> None:
 # request, is not an answer).
 ANSWER_SLOTS = frozenset(load_domain()["forms"][FORM_NAME]["required_slots"]) | {"contact_id"}
 # What a Rasa server's own actions run between the message and the form's validation.
-_BETWEEN_MESSAGE_AND_FORM = {"action_listen", "action_extract_slots", FORM_NAME}
+# ("action_hold" hands a message it finds no refusal in to the form: see actions/hold.py.)
+_BETWEEN_MESSAGE_AND_FORM = {"action_listen", "action_extract_slots", FORM_NAME, "action_hold"}
 # Rasa intents that answer no question: the form rejects them and a rule takes over.
 CONTROL_INTENTS = {
     "cancel", "start_over", "go_back", "help", "save", "list_sessions",
-    "schedule_next", "set_agenda",
+    "schedule_next", "set_agenda", "hold",
 }  # fmt: skip
 
 
@@ -186,9 +188,17 @@ def _answered(tracker: Tracker) -> list[dict[str, Any]]:
     if latest.get("sessionbot_nlu") or not requested or not fresh_message(tracker):
         return []
     intent = str((latest.get("intent") or {}).get("name") or "")
-    if intent in CONTROL_INTENTS:
+    if is_control(intent, str(latest.get("text") or "")):
         return []
     return [SlotSet(str(requested), tracker.get_slot(str(requested)))]
+
+
+def is_control(intent: str, text: str) -> bool:
+    """Whether a Rasa intent is a control word for these words: a classifier's "hold" for
+    words our reading finds no refusal in (a dictated booking) is an answer."""
+    if intent == "hold":
+        return refusal(text) is not None
+    return intent in CONTROL_INTENTS
 
 
 def fresh_message(tracker: Tracker) -> bool:
@@ -246,7 +256,7 @@ def read_rasa_message(tracker: Tracker, latest: dict[str, Any]) -> dict[str, Any
     entities = [e for e in latest.get("entities") or [] if isinstance(e, dict)]
     if parse_payload(text) is not None:
         return {str(e.get("entity")): e.get("value") for e in entities if e.get("entity")}
-    if intent in CONTROL_INTENTS or not text.strip():
+    if is_control(intent, text) or not text.strip():
         return {}
     requested = tracker.get_slot("requested_slot")
     found = _reading(tracker, text, requested)
@@ -371,6 +381,12 @@ class ValidateScheduleForm(FormValidationAction):
         The embedded runner starts each draft itself; a Rasa assistant's tracker comes
         without one, so its first call starts it here (its id is the key of its Save).
         """
+        latest = tracker.latest_message or {}
+        denied = (latest.get("intent") or {}).get("name") == "deny"
+        at_summary = tracker.get_slot("draft_id") and not tracker.get_slot("requested_slot")
+        if denied and at_summary and not latest.get("sessionbot_nlu") and fresh_message(tracker):
+            # "no" to the summary (a Rasa rule hands it to the form): nothing saved, said.
+            dispatcher.utter_message(response="utter_not_saved")
         start: list[dict[str, Any]] = []
         if not tracker.get_slot("draft_id"):
             start = new_draft_events(tracker)
@@ -582,6 +598,18 @@ class ValidateScheduleForm(FormValidationAction):
                 if nameless and not tracker.get_slot("requested_slot")
                 else []
             )
+            places = [(w, extraction.city_zone(w)) for w in candidates] if buttons else []
+            places = [(w, zone) for w, zone in places if zone]
+            if places and len(unread) == 1:
+                # "Paris" opening a message: a person, or where the person is? Asked.
+                word, zone = places[0]
+                buttons += choice_buttons("participant_tz", [(f"{word} is where they are", zone)])
+                dispatcher.utter_message(
+                    text=f"Is “{word}” the participant, or the city they're in?",
+                    buttons=buttons,
+                    custom={"kind": "note"},
+                )
+                return
             dispatcher.utter_message(
                 text=f"{UNREAD}{words}”.", buttons=buttons, custom={"kind": "note"}
             )

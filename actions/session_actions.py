@@ -21,7 +21,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import answers, booking, commands, recurrence, week_words
+from actions import answers, booking, commands, hold, recurrence, week_words
 from actions.context import sender_of, services
 from actions.extraction.zones import COMMON_ZONE_CHOICES
 from actions.formatting import money, phone, short_zone, when, zone_label
@@ -30,7 +30,7 @@ from dialogue.slots import decoded
 from store import repos
 
 # Messages that answer nothing: "back" never undoes them.
-NO_ANSWER_INTENTS = {"help", "list_sessions", "save"}
+NO_ANSWER_INTENTS = {"help", "list_sessions", "save", "hold"}
 
 
 # The zone question's buttons, from the one zone vocabulary.
@@ -484,6 +484,9 @@ class ActionSaveSession(Action):
     ) -> list[dict[str, Any]]:
         ctx = services()
         slots = tracker.current_slot_values()
+        if hold.refused(tracker):  # "don't save", whatever intent a classifier saw
+            hold.say_not_done(dispatcher, tracker, hold.refused(tracker))
+            return []
         if sender_of(tracker.sender_id) is None:
             dispatcher.utter_message(
                 text="I can't tell which clinician this conversation is for, so nothing was saved.",
@@ -752,6 +755,9 @@ class ActionCancel(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
+        if hold.refused(tracker):  # "don't cancel it"
+            hold.say_not_done(dispatcher, tracker, hold.refused(tracker))
+            return []
         if not tracker.get_slot("draft_id") and not tracker.active_loop_name:
             dispatcher.utter_message(response="utter_nothing_to_cancel")
             return []

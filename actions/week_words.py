@@ -19,6 +19,7 @@ from typing import Any
 
 from actions import commands, recurrence
 from actions.extraction import Extracted
+from actions.extraction.intents import refusal
 from dialogue.slots import decode, encode
 
 # "just once", "no repeat": the draft is one session after all.
@@ -129,12 +130,13 @@ def _blank(text: str, spans: list[tuple[int, int]]) -> str:
 
 def read(text: str, now: datetime, extract: Callable[[str], Extracted]) -> Heard:
     """One message: a week request, or the slots with any series (see the module)."""
-    weeks = recurrence.next_week_shift(text)
-    if weeks is not None:
-        return Heard(intent="schedule_next", weeks=weeks)
-    agenda = commands.agenda_request(text)
-    if agenda is not None:
-        return Heard(intent="set_agenda", agenda=agenda)
+    if refusal(text) is None:  # "don't book the same time next week" asks for nothing
+        weeks = recurrence.next_week_shift(text)
+        if weeks is not None:
+            return Heard(intent="schedule_next", weeks=weeks)
+        agenda = commands.agenda_request(text)
+        if agenda is not None:
+            return Heard(intent="set_agenda", agenda=agenda)
     once = list(_ONCE.finditer(text))
     found = recurrence.parse_recurrence(text, now.date())
     spans = [m.span() for m in once] + list(found.spans if found else ())

@@ -36,6 +36,8 @@ ONE_SHOTS = {
     "long one-shot": "with Jo Park next thursday a quarter past 4 central, by text "
     "+49 (0)151 2345 6789, he's in Phoenix, no paperwork",
     "correction": "not JD, it should be JT, and push it back 30 minutes",
+    "dictated": "Schedule a session with Jane Smith comma tomorrow at four fifteen p m period",
+    "second thought": "JD tomorrow at 3, sorry, 4, text her... actually e-mail jd@example.com",
 }
 # Units repeated to the length asked: ordinary text, and the shapes that make naive
 # patterns backtrack (long runs of digits, letters, separators, markers, @ and dots).
@@ -53,6 +55,9 @@ UNITS = {
     "many phones": "617 555 0101 ",
     "many replaced names": "not Bob ",
     "many places": "he's in Phoenix ",
+    # Dictation and second thoughts (issue 18): number words, punctuation words, markers.
+    "number words": "at four fifteen p m comma twenty third period ",
+    "second thoughts": "3pm, sorry, 4pm, no wait, ",
 }
 
 

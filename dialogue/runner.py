@@ -63,6 +63,7 @@ CONTROL_INTENTS = {
     "list_sessions",
     "schedule_next",
     "set_agenda",
+    "hold",
 }
 # Our NLU's names for two of them; the domain's names keep clear of Rasa's built-in
 # `restart` and `back` intents, which a Rasa server maps to its own default actions.
@@ -334,6 +335,8 @@ class _Turn:
             handler(latest)
         else:
             self._on_inform(latest)
+            if latest.get("sessionbot_held") and self.phase == "confirm":
+                self._say("utter_not_saved")  # "wait, make it 4pm": changed, and not saved
 
     # Understanding ------------------------------------------------------------------
 
@@ -368,13 +371,17 @@ class _Turn:
         entities = found.entities()
         named: str | None = INTENT_NAMES.get(found.intent or "", found.intent)
         intent = named or ("change" if found.change else "inform")
-        if intent in ("save", "affirm") and found.slots():
+        held = intent == "hold"
+        if intent in ("save", "affirm", "hold") and found.slots():
             intent = "inform"  # "make it 4pm and save": the change is shown before any Save
+        if intent == "deny" and self.phase == "confirm" and not found.slots():
+            intent = "hold"  # "no" to the summary: nothing saved, and said so
         return {
             "text": text,
             "intent": {"name": intent, "confidence": 1.0},
             "entities": entities,
             "sessionbot_nlu": True,
+            **({"sessionbot_held": True} if held and intent == "inform" else {}),
         }
 
     # Control intents -------------------------------------------------------------------
@@ -454,6 +461,12 @@ class _Turn:
         self.slots["requested_slot"] = slot
         self.state.misses.pop(slot, None)
         self._ask(slot)
+
+    def _on_hold(self, latest: dict[str, Any]) -> None:
+        """ "don't save", "wait", "not yet", "don't cancel it": nothing done, said so."""
+        self._call("action_hold", latest)
+        if self.phase == "form":
+            self._ask_next()
 
     def _on_save(self, latest: dict[str, Any]) -> None:
         if self.phase == "confirm":

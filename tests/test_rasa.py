@@ -261,6 +261,51 @@ def test_control_words_go_as_in_the_embedded_runner(stack, embedded) -> None:
     assert converse_embedded(embedded, "T_RASA:U_CONTROL", lines) == replies
 
 
+def test_refusals_at_the_summary_save_nothing_as_in_the_embedded_runner(stack, embedded) -> None:
+    """Issue 18: a refusal saves nothing and says so, on Rasa as in the runner; the save
+    action reads the words itself, whatever intent the classifier gave."""
+    lines = [
+        "JD tomorrow 3pm by text +1 617 555 0101, London time, intake packet",
+        "don't save",
+        "do not send it yet",
+        "hold off",
+        "don't cancel it",
+        "save",
+    ]
+    replies = converse(stack, "T_RASA:U_HOLD", lines)
+
+    assert replies[1] == replies[2] == replies[3] == ["OK, not saved. Say save when it's ready."]
+    assert replies[4] == ["OK, not cancelled: the draft is kept."]
+    assert replies[5][0].startswith("Saved: session with JD")
+    assert len(stored(stack, "T_RASA:U_HOLD")) == 1
+    assert converse_embedded(embedded, "T_RASA:U_HOLD", lines) == replies
+
+
+def test_no_at_the_summary_saves_nothing_and_says_so(stack) -> None:
+    lines = ["JD tomorrow 3pm by text +1 617 555 0101, London time, intake packet", "no"]
+    replies = converse(stack, "T_RASA:U_NO", lines)
+
+    assert replies[1][0] == "OK, not saved. Say save when it's ready."
+    assert stored(stack, "T_RASA:U_NO") == []
+
+
+def test_a_dictated_booking_as_in_the_embedded_runner(stack, embedded) -> None:
+    lines = [
+        "JD tomorrow at four fifteen p m by text six one seven five five five zero one zero "
+        "one comma London time comma no forms period",
+        "save",
+    ]
+    replies = converse(stack, "T_RASA:U_DICTATED", lines)
+
+    sessions = stored(stack, "T_RASA:U_DICTATED")
+    assert len(sessions) == 1, replies
+    (session,) = sessions
+    assert session["participant"] == "JD"
+    assert session["phone"] == "+16175550101"
+    assert session["start"] == tomorrow_at(16, 15)
+    assert converse_embedded(embedded, "T_RASA:U_DICTATED", lines) == replies
+
+
 def test_two_clinicians_at_once_each_reach_only_their_own_session(stack) -> None:
     scripts = {
         "T_RASA:U_FIRST": ["Robin Smith tomorrow 2pm no invitation", "same", "none", "save"],

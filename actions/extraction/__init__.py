@@ -29,6 +29,7 @@ from actions.extraction.participant import parse_participant
 from actions.extraction.phones import parse_phone
 from actions.extraction.reader import ExtractionError
 from actions.extraction.zones import (
+    city_zone,
     parse_zone,
     region_of_zone,
     short_zone,
@@ -38,6 +39,7 @@ from actions.extraction.zones import (
 
 __all__ = [
     "SLOT_NAMES",
+    "city_zone",
     "Extracted",
     "ExtractionError",
     "Shift",

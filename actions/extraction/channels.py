@@ -10,7 +10,10 @@ from actions.extraction.reader import Context, Reader, Rule, constant, read_rule
 _SWITCH = r"(?:switch|change|move|go|swap)(?:\s+(?:it|that|the\s+invit\w*|over))?\s+to\s+"
 _NONE = re.compile(
     r"\b(?:(?:no|without(?:\s+an?)?|skip(?:\s+the)?)\s+invit(?:e|es|ation|ations)"
-    r"|(?:don'?t|do\s+not)\s+(?:send\s+(?:an?\s+|the\s+)?invit\w*|invite(?:\s+them)?)"
+    r"|(?:don'?t|do\s+not|no\s+need\s+to)\s+(?:send\s+(?:an?\s+|the\s+|any\s+)?(?:invit\w*|anything"
+    r"|(?:a\s+)?link|notifications?)|invite(?:\s+(?:them|her|him))?"
+    r"|notify(?:\s+(?:them|her|him|the\s+(?:client|patient|participant)))?)"
+    r"|no\s+(?:notifications?|link|contact)"
     rf"|{_SWITCH}(?:no\s+invit\w*|none))\b",
     re.IGNORECASE,
 )
@@ -24,13 +27,20 @@ _SMS = re.compile(
 # beside it is already taken, so a gap, a comma or the end follows the word.
 _SMS_ALONE = re.compile(r"\b(?:text|txt)\b(?=\s*(?:[,;]|$)|\s{2})", re.IGNORECASE)
 _EMAIL = re.compile(
-    rf"\b(?:(?:by|via|over|through|{_SWITCH}(?:an?\s+)?)\s*)?e-?mail\b(?!\s+(?:is|should|address))",
+    rf"\b(?:(?:by|via|over|through|{_SWITCH}(?:an?\s+)?)\s*)?(?:e-?mail|eml)\b(?!\s+(?:is|should|address))",
     re.IGNORECASE,
 )
-_ANSWER_SMS = re.compile(r"^\W*(?:text|txt|phone|mobile|cell|sms)\W*$", re.IGNORECASE)
-_ANSWER_EMAIL = re.compile(r"^\W*(?:mail|email|e-mail)\W*$", re.IGNORECASE)
+# A one-word answer, with the courtesies of terse typing around it ("txt pls", "ok eml").
+_COURTESY = r"(?:\W+(?:pls|plz|please|thx|thanks|ty|thank\s+you))?"
+_LEAD = r"^\W*(?:(?:ok|okay|by|via)\W+)?"
+_ANSWER_SMS = re.compile(
+    rf"{_LEAD}(?:text|txt|phone|mobile|cell|sms){_COURTESY}\W*$", re.IGNORECASE
+)
+_ANSWER_EMAIL = re.compile(rf"{_LEAD}(?:mail|email|e-mail|eml){_COURTESY}\W*$", re.IGNORECASE)
 _ANSWER_NONE = re.compile(
-    r"^\W*(?:none|no|nope|neither|nothing|skip|no\s+thanks|don'?t)\W*$", re.IGNORECASE
+    r"^\W*(?:none|no|nope|neither|nothing|skip|no\s+thanks|don'?t|no\s+need|not\s+needed"
+    rf"|not\s+necessary|not\s+required|none\s+needed|no\s+invite\s+needed){_COURTESY}\W*$",
+    re.IGNORECASE,
 )
 RULES: tuple[Rule, ...] = (
     (_NONE, constant("none")),

@@ -53,7 +53,7 @@ _MONTH = rf"({words(*MONTHS)})\b\.?"
 _WEEKDAY = words(*WEEKDAYS)
 _ORDINAL = r"(?:st|nd|rd|th)"
 _DAY = rf"(\d{{1,2}}{_ORDINAL}?|{words(*(re.escape(w) for w in ORDINAL_WORDS))})"
-_YEAR = r"(?:,?\s+(\d{4}))?"
+_YEAR = r"(?:,?\s+(?:in\s+|of\s+)?(\d{4}))?"
 _COUNT_WORD = rf"\d{{1,3}}|{words(*(re.escape(word) for word in COUNT_WORDS))}"
 _COUNT = f"({_COUNT_WORD})"
 
@@ -69,16 +69,33 @@ _DAY_OF_MONTH = re.compile(
 )
 _KEYWORD = re.compile(
     r"\b(?:(?:the\s+)?day\s+after\s+(?:tomorrow|tmrw)|today|tonight|tomorrow|tmrw|tmr|tmw"
-    r"|yesterday)\b",
+    r"|yesterday|this(?=\s+(?:morning|afternoon|evening)\b))\b",
     re.IGNORECASE,
 )
 _WEEKDAY_RE = re.compile(rf"\b(?:(next|this|coming)\s+)?({_WEEKDAY})\b\.?", re.IGNORECASE)
 _FROM_BASE = rf"(today|now|tomorrow|tmrw|(?:next\s+|this\s+)?(?:{_WEEKDAY}))"
 _IN_DAYS = re.compile(
     rf"\b(?:in\s+{_COUNT}\s+(days?|weeks?)|{_COUNT}\s+(days?|weeks?)\s+(?:from|after)\s+"
-    rf"{_FROM_BASE}|{_COUNT}\s+(days?|weeks?)\s+(?:from\s+now|out))\b",
+    rf"{_FROM_BASE}|{_COUNT}\s+(days?|weeks?)\s+(?:from\s+now|out|hence))\b",
     re.IGNORECASE,
 )
+# "the 20th of next month", "the second Monday of next month", "the last Friday in March",
+# "Nov/3", "2027-jan-05", "3-14" (a date: no clock range ends at 14 when it starts at 3).
+_NTH = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4,
+        "4th": 4, "fifth": 5, "5th": 5, "last": -1}  # fmt: skip
+_WHICH_MONTH = rf"(next|this|the\s+following)\s+month|{_MONTH}(?:\s+(\d{{4}}))?"
+_DAY_OF_WHICH_MONTH = re.compile(
+    rf"\b(?:the\s+)?{_DAY}\s+(?:of|in)\s+(?:(next|this|the\s+following)\s+month)\b", re.I
+)
+_NTH_WEEKDAY = re.compile(
+    rf"\b(?:the\s+)?({words(*_NTH)})\s+({_WEEKDAY})\s+(?:of|in)\s+(?:{_WHICH_MONTH})",
+    re.IGNORECASE,
+)
+_MONTH_SLASH = re.compile(
+    rf"\b{_MONTH}[/\-](\d{{1,2}})(?:[/\-](\d{{4}}|\d{{2}}))?(?![\d/\-])", re.I
+)
+_ISO_MONTH = re.compile(rf"\b(\d{{4}})-{_MONTH}-(\d{{1,2}})\b", re.IGNORECASE)
+_DASH = re.compile(r"(?<![\d/.:$\-])\b(\d{1,2})-(\d{1,2})(?![\d\-/:])")
 _FORTNIGHT = re.compile(rf"\b(?:in\s+a\s+fortnight|a\s+fortnight\s+from\s+{_FROM_BASE})\b", re.I)
 _NEXT_WEEK = re.compile(r"\b(?:next\s+week|this\s+time\s+next\s+week)\b", re.IGNORECASE)
 # "Monday after next", "the Tuesday after next": a week after the next one.
@@ -286,12 +303,65 @@ def dateparse(text: str, ctx: Context) -> datetime.date | None:
     return parsed.date() if parsed else None
 
 
+def _month_after(today: datetime.date, months: int) -> tuple[int, int]:
+    total = today.year * 12 + today.month - 1 + months
+    return total // 12, total % 12 + 1
+
+
+def _from_day_of_which_month(match: re.Match[str], ctx: Context) -> datetime.date:
+    year, month = _month_after(ctx.today, 0 if match.group(2).lower() == "this" else 1)
+    return exact_date(year, month, _day_number(match.group(1)))
+
+
+def _from_nth_weekday(match: re.Match[str], ctx: Context) -> datetime.date:
+    nth, weekday = _NTH[match.group(1).lower()], WEEKDAYS[match.group(2).lower()]
+    if match.group(3):
+        year, month = _month_after(ctx.today, 0 if match.group(3).lower() == "this" else 1)
+    else:
+        month = MONTHS[match.group(4).lower()]
+        year = int(match.group(5)) if match.group(5) else ctx.today.year
+        if not match.group(5) and (year, month) < (ctx.today.year, ctx.today.month):
+            year += 1
+    days = [
+        day
+        for day in range(1, calendar.monthrange(year, month)[1] + 1)
+        if datetime.date(year, month, day).weekday() == weekday
+    ]
+    if nth > len(days):
+        raise ExtractionError(
+            f"{calendar.month_name[month]} {year} has no {match.group(1).lower()} "
+            f"{calendar.day_name[weekday]}."
+        )
+    return datetime.date(year, month, days[nth - 1 if nth > 0 else -1])
+
+
+def _from_month_slash(match: re.Match[str], ctx: Context) -> datetime.date:
+    month = MONTHS[match.group(1).lower()]
+    return _month_day(month, int(match.group(2)), _year(match.group(3)), ctx)
+
+
+def _from_iso_month(match: re.Match[str], _ctx: Context) -> datetime.date:
+    return exact_date(int(match.group(1)), MONTHS[match.group(2).lower()], int(match.group(3)))
+
+
+def _from_dash(match: re.Match[str], ctx: Context) -> datetime.date | None:
+    first, second = int(match.group(1)), int(match.group(2))
+    month, day = (second, first) if ctx.day_first else (first, second)
+    if not 1 <= month <= 12 or not 1 <= day <= 31:
+        return None
+    return _month_day(month, day, None, ctx)
+
+
 def _from_bare(match: re.Match[str], ctx: Context) -> datetime.date:
     return next_day_of_month(int(match.group(1)), ctx.today)
 
 
 RULES: tuple[Rule, ...] = (
     (_ISO, _from_iso),
+    (_ISO_MONTH, _from_iso_month),
+    (_NTH_WEEKDAY, _from_nth_weekday),
+    (_DAY_OF_WHICH_MONTH, _from_day_of_which_month),
+    (_MONTH_SLASH, _from_month_slash),
     (_SLASH, _from_slash),
     (_IN_DAYS, _from_days),
     (_FORTNIGHT, _from_fortnight),
@@ -304,6 +374,7 @@ RULES: tuple[Rule, ...] = (
     (_NEXT_WEEK, _from_next_week),
     (_MONTHS_AHEAD, _from_dateparser),
     (_WEEKDAY_RE, _from_weekday),
+    (_DASH, _from_dash),
 )
 ANSWER_RULES = (*RULES, (_BARE, _from_bare))
 

@@ -16,14 +16,17 @@ _GENERIC_NAME_WORDS = frozenset({
 })  # fmt: skip
 _PAPERS = r"(?:documents?|docs?|forms?|paperwork|packages?|packets?|papers?)"
 NO_DOCUMENTS = re.compile(
-    rf"\b(?:no|without(?:\s+any)?|skip(?:\s+the)?|drop(?:\s+the)?|remove(?:\s+the)?"
-    rf"|don'?t\s+(?:need|send)(?:\s+any)?|nothing\s+for)\s+(?:the\s+)?{_PAPERS}\b"
+    rf"(?:\b(?:no|without(?:\s+any)?|skip(?:\s+the)?|drop(?:\s+the)?|remove(?:\s+the)?"
+    rf"|don'?t\s+(?:need|send)(?:\s+any)?|nothing\s+for|no\s+need\s+(?:of|for)(?:\s+any)?)"
+    rf"|(?<![\w/])w/o(?:\s+any)?|\bw/out)\s+(?:the\s+)?{_PAPERS}\b"
+    rf"|\b{_PAPERS}\s+(?:not\s+needed|not\s+required|none)\b"
     rf"|\b{_PAPERS}\s*:\s*none\b",
     re.IGNORECASE,
 )
 _NO_DOCUMENTS_ANSWER = re.compile(
     r"^\W*(?:none|no|nope|nah|nothing|skip|n/?a|no\s+(?:thanks|thx)|no\s+documents"
-    r"|no\s+package|none\s+needed|not\s+needed)\W*$",
+    r"|no\s+package|none\s+needed|not\s+needed|no\s+need|not\s+necessary|not\s+required)"
+    r"(?:\W+(?:pls|plz|please|thx|thanks|ty))?\W*$",
     re.IGNORECASE,
 )
 

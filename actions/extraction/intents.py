@@ -27,9 +27,46 @@ _CHANGE = re.compile(
     re.IGNORECASE,
 )
 
+# A refusal is read before any intent: "don't save", "do not send it yet", "no, not yet",
+# "hold off", "wait", "don't cancel it" do nothing, and say so. A negation word reaches
+# over at most two words to the verb ("I don't want to save"); "send" refused with what
+# would be sent named ("don't send an invite", "don't notify her") is no invitation
+# (channels), not a refusal.
+_NEGATOR = r"(?:don'?t|dont|don’t|do\s+not|doesn'?t|never|no\s+need\s+to|not\s+going\s+to|won'?t)"
+_REFUSED_VERB = (
+    r"(?:save|book|submit|confirm|finali[sz]e|schedule|go\s+ahead|cancel|delete|remove|drop"
+    r"|discard|abort|stop|turn\s+off|change|undo|start\s+over|restart|reset"
+    r"|send(?!\s+(?:an?\s+|the\s+|any\s+|them\s+|her\s+|him\s+)?(?:invit|anything|e-?mail"
+    r"|text|sms|link|reminder|message|notification)))"
+)
+REFUSAL = re.compile(
+    rf"\b{_NEGATOR}\s+(?:[\w'’]+\s+){{0,2}}?{_REFUSED_VERB}\b(?:\s+(?:it|this|that|them))?"
+    r"(?:\s+(?:just\s+)?yet)?"
+    r"|\bnot\s+(?:just\s+)?(?:yet|ready|so\s+fast)\b|\bhold\s+(?:off|on|up|it)\b|\bhang\s+on\b"
+    r"|^\W*(?:no\W+)?wait\b(?:\s+(?:a\s+)?(?:sec|second|moment|minute|min|bit))?"
+    r"|\b(?:one|a|just\s+a)\s+(?:sec|second|moment|min|minute)\b"
+    r"|\bgive\s+me\s+a\s+(?:sec|second|moment|minute)\b"
+    r"|^\W*(?:maybe\s+|ok\W+)?later\W*$|\blet\s+me\s+(?:check|think|confirm|double[\s-]check)\b"
+    r"|\bi'?ll\s+(?:check|confirm|get\s+back)\b",
+    re.IGNORECASE,
+)
+# What a refusal refuses when it names cancelling ("don't cancel it", "no need to delete").
+_CANCEL_WORD = re.compile(r"\b(?:cancel|delete|remove|drop|discard|abort)", re.IGNORECASE)
+
+
+def refusal(text: str) -> str | None:
+    """ "save" when the message refuses to save (or to go on: "wait", "not yet"),
+    "cancel" when it refuses to cancel, None when it refuses nothing."""
+    found = REFUSAL.search(text)
+    if found is None:
+        return None
+    return "cancel" if _CANCEL_WORD.search(found.group()) else "save"
+
+
 INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (intent, re.compile(pattern, re.IGNORECASE))
     for intent, pattern in (
+        ("hold", REFUSAL.pattern),
         ("cancel", r"\b(?:cancel|never\s*mind|forget\s+it|abort|quit)\b"),
         ("restart", r"\b(?:start(?:\s+all)?\s+over|start\s+again|restart|reset|from\s+scratch)\b"),
         # "back" alone, not "push it back": a shift is taken before intents are looked for.
@@ -45,7 +82,13 @@ INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("deny", r"\b(?:no|nope|nah|not\s+now|no\s+thanks)\b"),
     )
 )
-_SINGLE_LETTER_INTENTS = {"y": "affirm", "n": "deny", "?": "help", "??": "help"}
+_SINGLE_LETTER_INTENTS = {
+    "y": "affirm", "n": "deny", "?": "help", "??": "help",
+    # Emoji typed alone: a thumbs up is a yes (at the summary it saves, as "yes" does).
+    "👍": "affirm", "👍🏻": "affirm", "👍🏼": "affirm", "👍🏽": "affirm", "👍🏾": "affirm",
+    "👍🏿": "affirm", "✅": "affirm", "👌": "affirm", "👎": "deny", "❌": "deny", "✋": "hold",
+    "🛑": "hold", "⏸️": "hold", "⏸": "hold",
+}  # fmt: skip
 
 
 def has_intent(text: str) -> bool:
@@ -58,7 +101,18 @@ def find_intent(reader: Reader, ctx: Context) -> str | None:
         reader.clear("intent")
         return _SINGLE_LETTER_INTENTS[whole]
     found = [intent for intent, pattern in INTENTS if reader.take_all(pattern, "intent")]
+    refused = REFUSAL.search(reader.text)
+    if "hold" not in found and refused and _only_service_inside(reader, refused.span()):
+        return "hold"  # "let me check": a refusal, though the service finder took "check"
     return found[0] if found else None
+
+
+def _only_service_inside(reader: Reader, span: tuple[int, int]) -> bool:
+    """Whether the words of this span were taken by nothing but the service finder (a
+    distinctive word of a service's name, like "check" of "Brief check-in")."""
+    start, end = span
+    inside = {slot for a, b, slot in reader.claims if a < end and b > start}
+    return inside <= {"service", "intent"}
 
 
 def find_change(reader: Reader, ctx: Context) -> str | None:
@@ -95,7 +149,8 @@ _VERB = r"(?:push|move|bump|shift|slide|make|put|set|take|bring)(?:\s+(?:it|that
 _SHIFT = re.compile(
     rf"\b(?:{_VERB}\s+(back|later|forward|up|earlier|ahead|down|out)\s+(?:by\s+)?{_AMOUNT}\s*{_UNIT}"
     rf"|(?:{_VERB}\s+)?(?:by\s+)?{_AMOUNT}\s*{_UNIT}\s+(later|earlier|sooner|after|before|back"
-    r"|forward|ahead))"
+    r"|forward|ahead)(?!\s+(?:tomorrow|today|tonight|next|this|that|the|\w+day\b|\d|(?:jan|feb"
+    r"|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b)))"
     r"|\ban\s+hour\s+and\s+a\s+half\s+(later|earlier|sooner)\b",
     re.IGNORECASE,
 )

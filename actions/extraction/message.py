@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from actions.extraction import typos
+from actions.extraction import spoken, typos
 from actions.extraction.amounts import find_amount, find_payment_required
 from actions.extraction.channels import find_channel
 from actions.extraction.dates import DateChoice, find_date
@@ -35,7 +35,7 @@ from actions.extraction.reader import (
     Finder,
     Reader,
 )
-from actions.extraction.times import Ambiguous, SaidTime, find_time
+from actions.extraction.times import Ambiguous, SaidTime, find_soon, find_time
 from actions.extraction.zones import (
     THEIR_ZONE,
     find_offset,
@@ -43,6 +43,7 @@ from actions.extraction.zones import (
     region_of_zone,
     short_zone,
     unknown_zone,
+    zone_label,
 )
 
 SLOT_NAMES = (
@@ -100,6 +101,7 @@ _FINDERS: tuple[tuple[str, Finder], ...] = (
     ("shift", find_shift),
     ("change", find_change),
     ("participant_tz", find_offset),  # "UTC+05:30" before its 05:30 is read as a time
+    ("soon", find_soon),
     ("time", find_time),
     ("date", find_date),
     ("participant_tz", find_zone),
@@ -163,12 +165,97 @@ def extract(
         now, default_region, packages, services, requested_slot, working_hours,
         participant_region or region_of_zone(participant_zone), participant_zone,
     )  # fmt: skip
-    corrected, fixes = typos.correct(unwrap_slack_links(text))
+    corrected, fixes = typos.correct(spoken.written(unwrap_slack_links(text)))
+    typo_notes = tuple(f"I read “{typo}” as {fix.capitalize()}." for typo, fix in fixes)
+    read, _ = _read_corrected(corrected, ctx)
+    return dataclasses.replace(read, notes=typo_notes + read.notes)
+
+
+# "Austin, no wait, Phoenix", "at 3, sorry, 4", "text her... actually e-mail": a second
+# thought inside one answer. The words after the marker are read on their own; a slot
+# they give again takes their value, and both are said.
+_SECOND_THOUGHT = re.compile(
+    r"(?:[,;.…!]+\s*|\s+-+\s*|\s+)(?:no\s*,?\s*wait|wait\s*,?\s*no|no\s*,?\s*sorry|sorry"
+    r"|i\s+mean(?:t)?|actually|make\s+that|correction|scratch\s+that|oops|or\s+rather"
+    r"|(?<=[,;])\s*no(?=\s*[,;]))\b[\s,:;.…!\-]*(?=\S)",
+    re.IGNORECASE,
+)
+CHANNEL_SAID = {"email": "e-mail", "sms": "text message", "none": "no invitation"}
+
+
+def said_value(slot: str, value: Any) -> str:
+    """A value as the clinician would say it, for a note."""
+    if isinstance(value, datetime.datetime):
+        value = value.date()
+    if isinstance(value, datetime.date):
+        return value.strftime("%A, %B %-d")
+    if isinstance(value, datetime.time):
+        return _clock(value)
+    if slot == "participant_tz":
+        return zone_label(str(value))
+    if slot == "invite_channel":
+        return CHANNEL_SAID.get(str(value), str(value))
+    return str(value)
+
+
+# A second thought is an answer's: looked for in a message of a few lines, at most this
+# many times (each one reads its parts again), so a long paste still costs linear time.
+SECOND_THOUGHTS_WITHIN = 400
+MAX_SECOND_THOUGHTS = 3
+
+
+def _read_corrected(text: str, ctx: Context, depth: int = 0) -> tuple[Extracted, str | None]:
+    """The message read, a second thought inside it taking the last value."""
+    if len(text) > SECOND_THOUGHTS_WITHIN or depth >= MAX_SECOND_THOUGHTS:
+        return _read(text, ctx)
+    marker = _SECOND_THOUGHT.search(text)
+    if marker is None or not text[: marker.start()].strip():
+        return _read(text, ctx)
+    first, last_slot = _read(text[: marker.start()], ctx)
+    if not first.slots():
+        return _read(text, ctx)  # "actually make it friday": nothing said before to replace
+    rest = text[marker.end() :]
+    second, _ = _read_corrected(rest, dataclasses.replace(ctx, requested_slot=last_slot), depth + 1)
+    if not second.slots():
+        second, _ = _read_corrected(rest, ctx, depth + 1)
+    replaced = {
+        slot: (value, second.slots()[slot])
+        for slot, value in first.slots().items()
+        if slot in second.slots() and second.slots()[slot] != value
+    }
+    if not replaced:
+        return _read(text, ctx)
+    found: dict[str, Any] = {**first.slots(), **second.slots()}
+    problems = {k: v for k, v in first.problems.items() if k not in second.slots()}
+    problems.update(second.problems)
+    choices = {k: v for k, v in first.choices.items() if k not in second.slots()}
+    choices.update(second.choices)
+    notes = [
+        f"You said {said_value(slot, old)}, then {said_value(slot, new)}: "
+        f"I took {said_value(slot, new)}."
+        for slot, (old, new) in replaced.items()
+    ]
+    merged = Extracted(
+        **found,
+        intent=second.intent or first.intent,
+        change=second.change or first.change,
+        shift=second.shift or first.shift,
+        problems=problems,
+        choices=choices,
+        notes=(*first.notes, *notes, *second.notes),
+        unread=(*first.unread, *second.unread),
+    )
+    return merged, last_slot
+
+
+def _read(corrected: str, ctx: Context) -> tuple[Extracted, str | None]:
+    """One reading of the (written, corrected) text, and the slot of its last span."""
+    requested_slot = ctx.requested_slot
     reader = Reader(corrected)
     found: dict[str, Any] = {}
     problems: dict[str, str] = {}
     choices: dict[str, list[tuple[str, str]]] = {}
-    notes: list[str] = [f"I read “{typo}” as {fix.capitalize()}." for typo, fix in fixes]
+    notes: list[str] = []
     for slot, finder in _FINDERS:
         try:
             value = finder(reader, ctx)
@@ -177,10 +264,14 @@ def extract(
             choices[err.slot] = err.choices
             continue
         except ExtractionError as err:
-            problems[slot] = str(err)
+            problems["time" if slot == "soon" else slot] = str(err)
             continue
         if value is not None:
             found[slot] = value
+    soon: datetime.datetime | None = found.pop("soon", None)
+    if soon is not None:  # "in 45 minutes": the time and the date it falls on
+        found.setdefault("time", SaidTime(soon.time()))
+        found.setdefault("date", DateChoice(soon.date()))
     _phone_in_their_country(corrected, found, problems, ctx)
     said: SaidTime | None = found.pop("time", None)
     if said is not None and said.zone == THEIR_ZONE:
@@ -223,9 +314,12 @@ def extract(
         found.pop("participant", None)
         problems[requested_slot] = MISSING[requested_slot](" ".join(left))
         left = []
-    return Extracted(
+    spans = [(start, slot) for start, _, slot in reader.claims if slot in SLOT_NAMES]
+    last_slot = max(spans)[1] if spans else None
+    read = Extracted(
         **found, problems=problems, choices=choices, notes=tuple(notes), unread=tuple(left)
     )
+    return read, last_slot
 
 
 def _phone_in_their_country(
@@ -247,7 +341,7 @@ def _phone_in_their_country(
 
 def _parse_one(slot: str, text: str, ctx: Context) -> Any:
     finder = dict(_FINDERS)[slot]
-    value = finder(Reader(unwrap_slack_links(text)), ctx)
+    value = finder(Reader(spoken.written(unwrap_slack_links(text))), ctx)
     if value is None:
         raise ExtractionError(MISSING[slot](text))
     return value

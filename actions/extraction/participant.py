@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 
+from actions.extraction import spoken
 from actions.extraction.reader import Context, ExtractionError, Reader
+from actions.extraction.zones import city_zone
 
 FILLER = frozenset({
     "schedule", "session", "sessions", "with", "for", "on", "at", "by", "a", "an", "the", "new",
@@ -36,14 +38,49 @@ FILLER = frozenset({
     "morning", "afternoon", "evening", "needed", "required", "necessary", "sounds", "good",
     "great", "perfect", "works", "fine", "thanks.", "cheers", "else", "nothing", "anything",
     "eod", "cob", "eow", "charge", "bill", "dollars", "dollar", "bucks", "usd", "fee",
-    "price", "cost", "rate",
+    "price", "cost", "rate", "pt", "pts", "clt", "appts", "mtgs", "sess", "thnx", "tyvm",
+    "tx", "approx", "abt", "kk", "np", "nm", "nvm",
 })  # fmt: skip
+# Never part of a name, wherever they stand: roles and their short forms, the short forms
+# clinicians type, dictated punctuation, and answers that name nobody ("none", "idk").
+# Those that mean nothing for the session are fillers too (never said back); the others,
+# when no finder read them, are said back as not understood.
+ROLES = frozenset({
+    "patient", "patients", "pt", "pts", "client", "clients", "clt", "cl", "participant",
+    "member", "consumer", "resident", "caller", "customer", "kiddo",
+})  # fmt: skip
+SHORT_FORMS = frozenset({
+    "appt", "appts", "apt", "mtg", "mtgs", "sess", "sesh", "f/u", "fu", "f-u", "w/", "w/o",
+    "wo", "asap", "thx", "thnx", "tx", "ty", "tyvm", "pls", "plz", "txt", "eml", "msg",
+    "sms", "re", "fyi", "btw", "tbd", "tba", "np", "kk", "docs", "doc", "info", "tmw",
+    "tmrw", "tmr", "tmrow", "tmo", "tomo", "2moro", "2day", "tdy", "tonite", "nxt", "wk",
+    "wks", "hr", "hrs", "min", "mins", "approx", "abt", "b/c", "bc", "ur",
+    "pm", "am", "p.m", "a.m", "est", "cst", "mst", "pst", "edt", "cdt", "mdt", "pdt", "utc",
+    "gmt", "vid", "tele", "virt", "zoom", "sched", "resched",
+    "cxl", "canc", "conf", "confirm", "ok", "okay", "thurs", "thur", "tues", "weds",
+    "tmrws", "eod", "cob", "eow", "nm", "nvm",
+})  # fmt: skip
+NON_ANSWERS = frozenset({
+    "none", "n/a", "na", "nil", "nobody", "noone", "no-one", "skip", "idk", "dunno",
+    "same", "tbd", "unknown", "whatever", "anyone", "nothing", "pass", "later", "-", "?",
+})  # fmt: skip
+PUNCTUATION_WORDS = frozenset({
+    "comma", "period", "colon", "semicolon", "dash", "hyphen", "quote", "unquote",
+    "newline", "exclamation", "paragraph", "paren", "bracket",
+})  # fmt: skip
+MONTH_WORDS = frozenset({
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug",
+    "sep", "sept", "oct", "nov", "dec",
+})  # fmt: skip
+# A month name alone is never a participant ("May", "Dec"); "April Jones" is a name.
+NOT_NAME = ROLES | SHORT_FORMS | NON_ANSWERS | PUNCTUATION_WORDS
 TITLES = frozenset({"mr", "mrs", "ms", "mx", "dr", "prof", "miss"})
 _TOKEN = re.compile(r"[^\s,;:!?()\[\]{}\"“”<>*_]+")
 _NAME_TOKEN = re.compile(r"[^\W\d_](?:[^\W\d_]|['’.\-]){0,40}")
 # Words that mark a name after them; a contraction or "is" may follow the marker.
 _MARKER = re.compile(
-    r"\b(?:(with|w/|for|see|seeing|meet|meeting|client|patient|participant|named|called"
+    r"\b(?:(with|w/|for|see|seeing|meet|meeting|client|patient|participant|pt|clt|named|called"
     r"|name(?:'s|’s|\s+is|\s+should\s+be|\s+to)?|should\s+be|book|booking|schedule)"
     r"|it'?s|it’s|that'?s|that’s|is\s+actually|actually|to)"
     r"(?:\s+(?:is|for|with|be|actually|called|named|a|an|the))?:?\s(?=\S)",
@@ -82,8 +119,8 @@ def leftover_words(rest: str) -> list[str]:
     found = []
     for token in _TOKEN.findall(rest):
         token = _clean(token)
-        if token and token.lower() not in FILLER:
-            found.append(token)
+        if token and token.lower() not in FILLER and _EMOJI.sub("", token):
+            found.append(token)  # an emoji alone is no word to say back
     return found
 
 
@@ -103,11 +140,13 @@ def _name_at(rest: str, start: int, *, any_case: bool) -> tuple[str, int, int] |
         if not token or not _NAME_TOKEN.fullmatch(token):
             break
         word = token.lower().rstrip(".")
+        if not taken and word in ROLES:
+            continue  # "with pt JD", "for client Ana": the role is not the name
         initial = _is_initial(token) and (any_case or token[0].isupper())
         if (
             not initial
             and word not in TITLES
-            and (word in FILLER or not (any_case or token[0].isupper()))
+            and (word in FILLER or word in NOT_NAME or not (any_case or token[0].isupper()))
         ):
             break
         owner = token[-2:] in ("'s", "’s") and len(token) > 3
@@ -115,8 +154,8 @@ def _name_at(rest: str, start: int, *, any_case: bool) -> tuple[str, int, int] |
         end = start + match.end()
         if owner or len(taken) >= MAX_NAME_WORDS:
             break  # "Ana Ruiz's follow-up": the name ends where it owns something
-    if not any(t.lower().rstrip(".") not in TITLES for t in taken):
-        return None
+    if not any(t.lower().rstrip(".") not in TITLES | MONTH_WORDS for t in taken):
+        return None  # titles or month names only: no name
     return " ".join(taken), start, end
 
 
@@ -136,6 +175,11 @@ def find_participant(reader: Reader, ctx: Context) -> str | None:
         if left:
             reader.clear("participant")
             return parse_participant(" ".join(left))
+        said = [t for t in _TOKEN.findall(rest) if _not_name(_clean(t))]
+        if said and not any(w.lower() in ("text", "txt", "sms") for w in said):
+            # "none", "n/a", "idk", "same", "pt": no name, and the question still stands.
+            reader.clear("participant")
+            return parse_participant(" ".join(said))  # raises: said back, not stored
         return None
     for match in _OWNER.finditer(rest):
         words = match.group(1).split()
@@ -159,6 +203,8 @@ def find_participant(reader: Reader, ctx: Context) -> str | None:
     lead = re.match(r"\s*", rest)
     start = lead.end() if lead else 0
     found = _name_at(rest, start, any_case=False)
+    if found and " " not in found[0] and city_zone(found[0]):
+        return None  # "Paris, tomorrow 3pm": the participant, or their city? Asked.
     if found and _followed_by_a_break(rest, found[2]) and _plausible(found[0]):
         reader.cut(start, found[2], "participant")
         return parse_participant(found[0])
@@ -186,7 +232,14 @@ def _followed_by_a_break(rest: str, end: int) -> bool:
     """An unmarked name opens the message and stands apart: a comma, a span another slot
     took (two spaces), or the end follows it."""
     after = rest[end : end + 2]
-    return after == "" or after.startswith(",") or after.startswith(";") or after == "  "
+    if after == "" or after.startswith(",") or after.startswith(";") or after == "  ":
+        return True
+    # "Jane Smith asap", "JD pls": only fillers between the name and the break.
+    tail = _FILLER_TAIL.match(rest, end)
+    return tail is not None and all(word.lower() in FILLER for word in tail.group(1).split())
+
+
+_FILLER_TAIL = re.compile(r"((?:[ \t]+[\w/']+){1,3})(?=\s*$|\s*[,;]|\s{2})")
 
 
 def _answer_words(rest: str) -> list[str]:
@@ -200,13 +253,38 @@ def _answer_words(rest: str) -> list[str]:
         flags=re.IGNORECASE,
     )
     tokens = [_clean(t) for t in _TOKEN.findall(text)]
-    kept = [t for t in tokens if t and (t.lower() not in FILLER or t.lower().rstrip(".") in TITLES)]
+    kept = [
+        t
+        for t in tokens
+        if t and not _not_name(t) and (t.lower() not in FILLER or t.lower().rstrip(".") in TITLES)
+    ]
     return kept
 
 
+_EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\ufe0f\u200d]+")
+
+
+def _not_name(token: str) -> bool:
+    """A role, a short form, a dictated punctuation word, a non-answer or an emoji."""
+    unmarked = _EMOJI.sub("", token)
+    if not unmarked:
+        return bool(token)  # emoji only
+    return unmarked.lower().strip(".,;:!?") in NOT_NAME
+
+
 def parse_participant(text: str) -> str:
-    """A name or initials, trimmed, whitespace collapsed, surrounding quotes removed."""
-    name = " ".join(text.split()).strip("\"'“”‘’` ")
+    """A name or initials, trimmed, whitespace collapsed, surrounding quotes removed;
+    roles, short forms, dictated punctuation and emoji are never part of it ("pt JD" is
+    JD), and an answer with nothing else ("none", "n/a", "idk") is no name."""
+    said = " ".join(spoken.punctuated(text).split()).strip("\"'“”‘’` ")
+    kept = (_EMOJI.sub("", t) for t in said.split() if not _not_name(t))
+    name = " ".join(_clean(t) if t.endswith(".") else t for t in kept).strip(" ,;:")
+    if said and all(t.lower().strip(".,") in MONTH_WORDS | TITLES for t in name.split()):
+        name = ""  # "May", "Dec.": a month is no name
+    if said and not name:
+        raise ExtractionError(
+            f"“{said[:40]}” isn't a name. Who is the session with? A name or initials, like JD."
+        )
     if len(name) < 2:
         raise ExtractionError("Please give at least 2 characters: a name or initials like JD.")
     if len(name) > 80:

@@ -47,14 +47,41 @@ _MERIDIEM = r"(?:\s*([ap])\.?\s?m\b\.?|([ap])\b)"
 # "tonight" only peeks, so the date finder still reads it as today.
 _PERIOD = r"(?:\s+(?:in\s+the\s+)?(morning|afternoon|evening)|(?=\s+(tonight)))?"
 
+# "4 45 pm" (dictation writes a space for the colon), "at 4 10", "at 10.15", "16h45",
+# "at 8h": the minutes are read with the hour, never left behind.
+_SPACED_MERIDIEM_TIME = re.compile(
+    rf"(?<![\d:.])\b(\d{{1,2}})\s([0-5]\d)(?!\d){_MERIDIEM}", re.IGNORECASE
+)
+_AT_SPACED = re.compile(
+    r"(?:\bat|@)\s*(\d{1,2})(?:\s|\.)([0-5]\d)(?![\d:/.\-]|\s*(?:st|nd|rd|th|min|hour|hr|day|week)\b)"
+    + _PERIOD,
+    re.IGNORECASE,
+)
+_H_CLOCK = re.compile(r"(?<![\w.:/$])(\d{1,2})\s?h(?:(\d{2})|\b)(?![\w:/])", re.IGNORECASE)
+# "at 0900", "0930", "1500 hrs": a four-figure 24-hour clock, when a leading zero, "at"
+# or "hrs" says it is one (not a year nor an amount).
+_MILITARY = re.compile(
+    r"(?:(?:\bat|@)\s*([01]\d|2[0-3])([0-5]\d)"
+    r"|(?<![\d:./$,])\b(0\d)([0-5]\d)"
+    r"|(?<![\d:./$,])\b([01]\d|2[0-3])([0-5]\d)\s*(?:hrs?|hours)\b)(?![\d:/]|[.,]\d)",
+    re.IGNORECASE,
+)
+
+
+def _from_military(match: re.Match[str], ctx: Context) -> datetime.time:
+    hour, minute = (int(g) for g in match.groups() if g is not None)
+    return datetime.time(hour, minute)
+
+
+_SPACED_ANSWER = re.compile(r"^\W*(\d{1,2})(?:\s|\.)([0-5]\d)\W*$")
 _MERIDIEM_TIME = re.compile(
     rf"(?<![\d:.])\b(\d{{1,2}})(?:[:.](\d{{2}}))?{_MERIDIEM}", re.IGNORECASE
 )
 _CLOCK = re.compile(r"(?<![\d:./$])\b(\d{1,2}):(\d{2})(?![\d:])" + _PERIOD, re.IGNORECASE)
 _OCLOCK = re.compile(rf"\b{_HOUR}\s*o'?\s?clock\b" + _PERIOD, re.IGNORECASE)
 _AT = re.compile(
-    r"(?:\bat|@)\s*(\d{1,2})(?!\d|:|/|\.\d|\s*(?:st|nd|rd|th)\b|\s*(?:min|hour|hr|day|week))\b"
-    + _PERIOD,
+    r"(?:\bat|@)\s*(\d{1,2})(?!\d|:|/|\.\d|\s*(?:st|nd|rd|th)\b|\s*(?:min|hour|hr|day|week)"
+    r"|\s\d{1,2}(?![\d/.\-:]|\s*(?:st|nd|rd|th|min|hour|hr|day|week)))\b" + _PERIOD,
     re.IGNORECASE,
 )
 _WITH_PERIOD = re.compile(
@@ -71,7 +98,19 @@ _RELATIVE = re.compile(
     rf"(?:{_MERIDIEM})?" + _PERIOD,
     re.IGNORECASE,
 )
-_BARE = re.compile(r"(?<![\w.:/$])(\d{1,2})(?::(\d{2}))?(?![\w.:/%])" + _PERIOD, re.IGNORECASE)
+# A day beside its month ("jan 9", "9 january") is a date, even while the time is asked.
+_MONTH_WORDS = (
+    "jan", "january", "feb", "february", "mar", "march", "apr", "april", "may", "jun", "june",
+    "jul", "july", "aug", "august", "sep", "sept", "september", "oct", "october", "nov",
+    "november", "dec", "december",
+)  # fmt: skip
+_NOT_AFTER_MONTH = "".join(rf"(?<!\b{m}\s)(?<!\b{m}\.\s)" for m in _MONTH_WORDS)
+_NOT_BEFORE_MONTH = rf"(?!\s+(?:of\s+)?(?:{'|'.join(_MONTH_WORDS)})\b)"
+_BARE = re.compile(
+    rf"(?<![\w.:/$]){_NOT_AFTER_MONTH}(\d{{1,2}})(?::(\d{{2}}))?(?![\w.:/%]){_NOT_BEFORE_MONTH}"
+    + _PERIOD,
+    re.IGNORECASE,
+)
 # "3-4pm", "from 3 to 4", "between 2:30 and 3:30": a start and an end. Without "from" or
 # "between", "to" makes a range only for the next hour or so ("3 to 4"; "5 to 4" is 3:55).
 _RANGE = re.compile(
@@ -138,12 +177,24 @@ def _from_meridiem(match: re.Match[str], ctx: Context) -> datetime.time:
 
 def _from_clock(match: re.Match[str], ctx: Context) -> datetime.time:
     written, minute = match.group(1), int(match.group(2))
-    hour = hour_of_day(int(written), minute, written, match.group(3) or match.group(4), ctx)
+    period = match.group(3) or match.group(4) or period_before(match)
+    hour = hour_of_day(int(written), minute, written, period, ctx)
     return _time_of_day(hour, minute, match.group().strip())
 
 
+_PERIOD_BEFORE = re.compile(r"\b(morning|afternoon|evening|night)\W{0,3}$", re.IGNORECASE)
+
+
+def period_before(match: re.Match[str]) -> str | None:
+    """ "this morning at 6", "tomorrow evening at 7": the part of the day said before."""
+    found = _PERIOD_BEFORE.search(match.string, max(0, match.start() - 14), match.start())
+    if found is None:
+        return None
+    return "evening" if found.group(1).lower() == "night" else found.group(1)
+
+
 def _from_hour(match: re.Match[str], ctx: Context) -> datetime.time:
-    written, period = match.group(1), match.group(2) or match.group(3)
+    written, period = match.group(1), match.group(2) or match.group(3) or period_before(match)
     hour = _hour_number(written)
     if hour > 23:
         raise ExtractionError(f"“{match.group().strip()}” isn't a time of day; try 3pm or 15:30.")
@@ -217,6 +268,8 @@ def _range(match: re.Match[str], ctx: Context) -> tuple[datetime.time, datetime.
         return None
     if sep.lower() == "and" and (lead or "").lower() != "between":
         return None
+    if sep in "-–—" and not (lead or start_mer or end_mer) and (first > 12) != (last > 12):
+        return None  # "3-14" is a date (March 14), no clock range
     said_so = lead or sep in "-–—" or start_mer or end_mer
     if not said_so and not 0 < last - first <= 3:
         return None
@@ -237,7 +290,45 @@ def _range(match: re.Match[str], ctx: Context) -> tuple[datetime.time, datetime.
     return start, _time_of_day(end_hour, int(m2 or 0), spoken)
 
 
+def _from_h_clock(match: re.Match[str], ctx: Context) -> datetime.time:
+    """ "16h", "16h45", "8h": a 24-hour clock, the hour as written."""
+    return _time_of_day(int(match.group(1)), int(match.group(2) or 0), match.group().strip())
+
+
+# "in 45 minutes", "in an hour and a half", "in 2 hours": a start that soon from now.
+_SOON = re.compile(
+    r"\bin\s+(?:(\d{1,3}(?:\.5)?)\s*(minutes?|mins?|hours?|hrs?)"
+    r"|(an?\s+hour\s+and\s+a\s+half|an?\s+hour|half\s+an\s+hour|a\s+quarter\s+of\s+an\s+hour"
+    r"|an?\s+(?:hour\s+)?and\s+a\s+half\s+hours?))\b",
+    re.IGNORECASE,
+)
+_SOON_WORDS = {"an hour": 60, "a hour": 60, "half an hour": 30, "a quarter of an hour": 15}
+
+
+def find_soon(reader: Reader, ctx: Context) -> datetime.datetime | None:
+    """The start a short offset from now names, to the minute."""
+    if "in" not in reader.rest.lower():
+        return None
+    taken = reader.take_all(_SOON, "time")
+    if not taken:
+        return None
+    match = taken[0][0]
+    if match.group(1):
+        unit = 60 if match.group(2).lower().startswith("h") else 1
+        minutes = round(float(match.group(1)) * unit)
+    else:
+        said = " ".join(match.group(3).lower().split())
+        minutes = _SOON_WORDS.get(said, 90)
+    if not 0 < minutes < 24 * 60:
+        raise ExtractionError(f"“{match.group().strip()}” is too far for a time; give the date.")
+    return (ctx.now + datetime.timedelta(minutes=minutes)).replace(second=0, microsecond=0)
+
+
 RULES = (
+    (_MILITARY, _from_military),
+    (_SPACED_MERIDIEM_TIME, _from_meridiem),
+    (_AT_SPACED, _from_clock),
+    (_H_CLOCK, _from_h_clock),
     (_RELATIVE, _from_relative),
     (_MERIDIEM_TIME, _from_meridiem),
     (_CLOCK, _from_clock),
@@ -247,7 +338,14 @@ RULES = (
     (_WITH_PERIOD, _from_with_period),
     (_MAKE_IT, lambda match, ctx: _from_clock_parts(match.group(1), match.group(2), match, ctx)),
 )
-ANSWER_RULES = (*RULES, (_BARE, _from_bare))
+ANSWER_RULES = (
+    (
+        _SPACED_ANSWER,
+        lambda match, ctx: _from_clock_parts(match.group(1), match.group(2), match, ctx),
+    ),
+    *RULES,
+    (_BARE, _from_bare),
+)
 
 
 _HINT = re.compile(r"\d|noon|midday|midnight|past|half|o'?clock|\bto\b|after|before|til", re.I)

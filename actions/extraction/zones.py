@@ -85,6 +85,8 @@ REGION_WORDS = {
 }  # fmt: skip
 ABBREVIATIONS = {abbr: zone for zone, name in VOCABULARY.items() for abbr in name.abbreviations}
 MIN_POPULATION = 15000
+ALTERNATE_NAMES_FROM = 1_000_000  # cities this big are also found under their other names
+SMALL_TOWN = 100_000  # ...even where a town this small has that name
 ASK_RATIO = 5  # a second zone for the same name is asked about within this population ratio
 
 
@@ -205,6 +207,25 @@ def _gazetteer() -> dict[str, tuple[Place, ...]]:
                 region not in biggest or biggest[region].population < place.population
             ):
                 biggest[region] = place
+    # Other common names of big cities (Bombay, Madras, Peking, Saigon, Calcutta): only a
+    # name no place goes by already, written in Latin letters, capitalized, not a code.
+    added: set[str] = set()
+    for city in cache.get_cities().values():
+        if int(city["population"]) < ALTERNATE_NAMES_FROM:
+            continue
+        place = next(p for p in places[city["name"].lower()] if p.name == city["name"])
+        for other in city.get("alternatenames") or ():
+            if (
+                other.isascii()
+                and other[:1].isupper()
+                and not other.isupper()
+                and len(other) >= 4
+                and other.lower() not in NOT_PLACES
+                and other.lower() not in added
+                and all(p.population < SMALL_TOWN for p in places.get(other.lower(), ()))
+            ):
+                add(other, place)  # a small town of that name stays among the choices
+                added.add(other.lower())
     for (kind, code), place in biggest.items():
         name = countries.get(code) if kind == "country" else states.get(code)
         if name:
@@ -247,6 +268,15 @@ def _place_label(place: Place) -> str:
     return f"{place.name}, {place.where} ({short_zone(place.zone)})"
 
 
+def city_zone(name: str) -> str | None:
+    """The zone of a city of some size by this name (one reading: the biggest), else None:
+    for asking whether a bare word is a person or a place."""
+    places = _gazetteer().get(" ".join(name.lower().split()))
+    if not places or places[0].population < SMALL_TOWN or name.lower() in NOT_PLACES:
+        return None
+    return places[0].zone
+
+
 def place_zone(name: str, ctx: Context | None = None) -> str | None:
     """The zone a place name means; raises Ambiguous when comparable places of that name
     lie in different zones (Springfield), preferring the practice's own country's place
@@ -283,12 +313,22 @@ _KNOWN = re.compile(
     rf"(?<![/\w])({words(*(re.escape(word) for word in REGION_WORDS))}){_SUFFIX}\b", re.I
 )
 _UPPER = re.compile(rf"\b({words(*ABBREVIATIONS)})\b{_SUFFIX}")
+_LOWER_ABBREVIATION = re.compile(
+    rf"(?<![\w@./\-])({words(*(re.escape(a.lower()) for a in ABBREVIATIONS if len(a) >= 3))})"
+    r"(?![\w@/\-])"
+)
 _PLACE = r"([A-Za-z][A-Za-z.'\-]*(?: [A-Za-z][A-Za-z.'\-]*){0,3})"
 # "he's in Phoenix", "she lives in lyon", "based in Austin", "client is in Ohio": any case.
 _IN_PLACE = re.compile(
     r"\b(?:(?:hes|shes|theyre|he|she|they|client|participant|patient|who)(?:'s|’s|'re|’re|\s+is|\s+are"
     r"|\s+lives|\s+live|\s+will\s+be)?\s+(?:(?:actually|really|based|located|living|currently|now|staying)\s+){0,2}"
     r"(?:in|near)|lives?\s+in|living\s+in|based\s+in|located\s+in|out\s+of|zone\s+of)\s+" + _PLACE,
+    re.IGNORECASE,
+)
+# "Sam is in chicago", "Ana's in Lyon", "Ravi is staying in Pune": after a name, any case.
+_NAME_IN_PLACE = re.compile(
+    r"(?<=[A-Za-z])(?:'s|’s|\s+is|\s+lives|\s+is\s+(?:staying|based|living|located|currently))"
+    r"\s+(?:in|near)\s+" + _PLACE,
     re.IGNORECASE,
 )
 # A bare "in" before a capitalized place: "tomorrow 3pm, in Lyon".
@@ -395,7 +435,26 @@ def zone_after_time(rest: str, position: int, ctx: Context) -> tuple[str | None,
             zone = None
         if zone:
             return zone, lead + named.end(), False
+    # "9am seattle", "10am London" (the shape the bot's own hints use): a city of some size
+    # right after the time, in any case.
+    run = _WORDS_AFTER_TIME.match(text)
+    if run:
+        names = run.group().split(" ")
+        for count in range(len(names), 0, -1):
+            phrase = " ".join(names[:count])
+            places = _gazetteer().get(phrase.lower())
+            if not places or places[0].population < SMALL_TOWN or phrase.lower() in NOT_PLACES:
+                continue
+            try:
+                zone = place_zone(phrase, ctx)
+            except Ambiguous:
+                zone = None
+            if zone:
+                return zone, lead + len(phrase), False
     return None, 0, False
+
+
+_WORDS_AFTER_TIME = re.compile(r"[A-Za-z][A-Za-z.'\-]*(?: [A-Za-z][A-Za-z.'\-]*){0,2}")
 
 
 def find_zone(reader: Reader, ctx: Context) -> str | None:
@@ -424,7 +483,7 @@ def find_zone(reader: Reader, ctx: Context) -> str | None:
     reader.cut_many(spans, "participant_tz")
     close_call: Ambiguous | None = None
     # "he's in Phoenix" first, then a bare "in" before a capital ("in Lyon") in what is left.
-    for pattern in (_IN_PLACE, _IN_CAPITAL):
+    for pattern in (_IN_PLACE, _NAME_IN_PLACE, _IN_CAPITAL):
         spans = []
         for match in pattern.finditer(reader.rest):
             try:
@@ -453,6 +512,21 @@ def find_zone(reader: Reader, ctx: Context) -> str | None:
         spans.append(match.span())
         found.append(WORDS[" ".join(match.group(1).lower().split())])
     reader.cut_many(spans, "participant_tz")
+    if not found and reader.claims:
+        # "tmw 10a with CD ... cst no docs": a lower-case zone abbreviation among the
+        # answers of a one-line booking (alone, "est" or "pst" may be other words).
+        spans = []
+        for match in _LOWER_ABBREVIATION.finditer(reader.rest):
+            spans.append(match.span())
+            found.append(ABBREVIATIONS[match.group(1).upper()])
+        reader.cut_many(spans, "participant_tz")
+    if not found and ctx.requested_slot not in (None, "participant", "participant_tz"):
+        # "mumbai" typed while another question is asked: a city alone is where they are.
+        answer = reader.rest.strip(" .,;:!?")
+        zone = city_zone(answer) if answer and len(answer) <= 40 else None
+        if zone:
+            reader.clear("participant_tz")
+            found.append(zone)
     if not found and asked:
         zone = _zone_answer(reader, ctx)
         if zone:
