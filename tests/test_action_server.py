@@ -108,8 +108,14 @@ def rasa_request(text: str, slots: dict) -> dict:
     }
 
 
+def _a_day_ahead() -> str:
+    """Tomorrow in New York: "3pm" on it is never past, whatever the hour this runs at (the
+    action server is another process, so its clock cannot be frozen from here)."""
+    return (datetime.now(ZoneInfo("America/New_York")) + timedelta(days=1)).date().isoformat()
+
+
 def test_rasa_webhook_gives_the_same_events_as_the_embedded_runner(action_server, parts) -> None:
-    today = datetime.now(ZoneInfo("America/New_York")).date().isoformat()
+    today = _a_day_ahead()
     slots = {
         "clinician_tz": "America/New_York",
         "requested_slot": "participant",
@@ -177,7 +183,7 @@ def test_an_error_answers_with_an_apology_and_no_body_or_log_carries_the_tracker
 
 def test_a_call_without_the_domain_is_served_not_answered_449(action_server) -> None:
     """Rasa's `enable_selective_domain` leaves the domain out; Rasa 3.6 can't handle 449."""
-    today = datetime.now(ZoneInfo("America/New_York")).date().isoformat()
+    today = _a_day_ahead()
     tracker = rasa_request("3pm", {"date": today, "requested_slot": "time", "draft_id": "d-2"})
     answer = action_server.post(
         "/webhook",
@@ -282,7 +288,7 @@ def rasa_parsed(text: str, slots: dict, entities: list[tuple[str, str]]) -> dict
 
 
 def test_an_entity_from_rasa_never_stops_the_rest_of_the_text_being_read(parts) -> None:
-    today = datetime.now(ZoneInfo("America/New_York")).date().isoformat()
+    today = _a_day_ahead()
     slots = {"clinician_tz": "America/New_York", "requested_slot": "time", "date": today}
     slots["draft_id"] = "d-4"
     text = "4pm with JD by text +1 617 555 0101, London time, intake packet"
@@ -295,7 +301,7 @@ def test_an_entity_from_rasa_never_stops_the_rest_of_the_text_being_read(parts) 
 
 
 def test_rasa_entities_fill_what_our_reading_left_but_never_words_of_another_slot(parts) -> None:
-    today = datetime.now(ZoneInfo("America/New_York")).date().isoformat()
+    today = _a_day_ahead()
     slots = {"clinician_tz": "America/New_York", "requested_slot": "invite_channel"}
     slots.update({"date": today, "time": "23:59", "draft_id": "d-5"})
     # A name our reading leaves alone here (it is not asked, nor marked by "with"/"for")
