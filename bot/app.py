@@ -41,6 +41,7 @@ from bot.manifest import BOT_SCOPES
 from dialogue.domain import BotMessage, message_from_dispatch
 from dialogue.runner import Reply, Who
 from dialogue.slots import read_date, read_time
+from sessionbot.logs import request_context
 from sessionbot.metrics import SESSIONS_SAVED, TURN_SECONDS, TURNS
 from sessionbot.parts import Parts
 from store import repos
@@ -382,6 +383,12 @@ class SlackFace:
             repos.record_post(s, who.team_id, who.user_id, channel, ts)
 
     async def turn(
+        self, client: AsyncWebClient, who: Who, text: str, turn_id: str, place: Place
+    ) -> None:
+        with request_context(turn_id):  # every line of the turn, here and in its process
+            await self._turn(client, who, text, turn_id, place)
+
+    async def _turn(
         self, client: AsyncWebClient, who: Who, text: str, turn_id: str, place: Place
     ) -> None:
         preface: list[BotMessage] = []

@@ -20,7 +20,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from sessionbot.edge import EdgeLimits
+from sessionbot.edge import EdgeLimits, RequestIds
 from sessionbot.observe import registry_for
 from sessionbot.parts import Parts
 
@@ -102,7 +102,7 @@ def create_app(parts: Parts) -> Starlette:
         *page_routes(parts),
         *twilio_routes(parts),
     ]
-    middleware = [Middleware(EdgeLimits)]
+    middleware = [Middleware(RequestIds), Middleware(EdgeLimits)]
     if parts.settings.trusted_proxies:
         # The one rule for X-Forwarded-For/-Proto: believed only from these peers, and
         # then the client is the nearest address in the chain that is not one of them.

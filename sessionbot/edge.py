@@ -21,6 +21,8 @@ import h11
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from sessionbot.logs import request_context
+
 log = logging.getLogger("sessionbot.edge")
 
 KIB = 1024
@@ -181,3 +183,29 @@ class DeadlineH11Protocol(H11Protocol):
 def deadline_protocol(request_timeout: float) -> type[DeadlineH11Protocol]:
     """The protocol class for `uvicorn.Config(http=...)` with this deadline."""
     return type("DeadlineH11Protocol", (DeadlineH11Protocol,), {"request_timeout": request_timeout})
+
+
+@dataclass
+class RequestIds:
+    """Every HTTP request runs inside a request id (`sessionbot.logs.request_context`): the
+    caller's `X-Request-Id` when it is a short plain token (a proxy's), else a new one. Each
+    log line of the request carries it, and the answer names it in `X-Request-Id`, so an
+    operator can find a caller's request in the logs."""
+
+    app: ASGIApp
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope.get("headers") or []).get(b"x-request-id", b"")
+        with request_context(given.decode("latin-1")[:64] or None) as request_id:
+
+            async def named(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    headers = list(message.get("headers") or [])
+                    headers.append((b"x-request-id", request_id.encode()))
+                    message = {**message, "headers": headers}
+                await send(message)
+
+            await self.app(scope, receive, named)

@@ -38,6 +38,7 @@ from integrations.slack_notify import (
     DROPPED_BECAUSE,
     token_hash,
 )
+from sessionbot.logs import request_context
 from sessionbot.metrics import OUTBOX_FAILED, OUTBOX_SENT
 from sessionbot.practice import Practice
 from sessionbot.settings import Settings
@@ -177,7 +178,11 @@ class Worker:
                 if stop and stop.is_set():
                     self.release([x.id for x in batch[i:] if isinstance(x, Outgoing)])
                     return stats
-                stats.add(item if isinstance(item, str) else self.deliver(item))
+                if isinstance(item, str):
+                    stats.add(item)
+                    continue
+                with request_context(f"outbox-{item.id}"):  # its lines, searchable together
+                    stats.add(self.deliver(item))
         return stats
 
     def run_forever(self, stop: threading.Event, poll: float = 2.0) -> Stats:

@@ -27,7 +27,7 @@ from typing import Any
 
 from dialogue.domain import BotMessage
 from dialogue.runner import Reply, Who
-from sessionbot.logs import configure_logging
+from sessionbot.logs import configure_logging, request_context
 from sessionbot.settings import Settings
 
 log = logging.getLogger("sessionbot.turns")
@@ -86,7 +86,8 @@ def _handle(
     preface: Sequence[BotMessage],
 ) -> Reply:
     assert _parts is not None, "worker not started"
-    return _parts.runner.handle(who, text, turn_id=turn_id, reply_to=reply_to, preface=preface)
+    with request_context(turn_id):  # the turn's lines carry its id, as the web process's do
+        return _parts.runner.handle(who, text, turn_id=turn_id, reply_to=reply_to, preface=preface)
 
 
 class TurnProcesses:

@@ -161,3 +161,28 @@ def test_on_a_terminal_lines_stay_human(tmp_path) -> None:
     with out.open("w") as f:
         _run_logging(f, SESSIONBOT_LOG_FORMAT="text")
     assert "WARNING sessionbot.probe: could not text [phone]" in out.read_text()
+
+
+def test_a_requests_lines_carry_its_request_id_and_the_answer_names_it(tmp_path) -> None:
+    import json
+    import time
+
+    from fake_slack import BOT_TOKEN, SIGNING_SECRET
+    from serve_process import serve_process
+
+    with serve_process(
+        tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET
+    ) as served:
+        given = served.http.post(
+            "/slack/events", json={"type": "event_callback"}, headers={"X-Request-Id": "trace-42"}
+        )
+        assert given.status_code == 401 and given.headers["x-request-id"] == "trace-42"
+        made = served.http.post(
+            "/slack/events", json={}, headers={"X-Request-Id": "<script>alert(1)</script>"}
+        )
+        assert made.headers["x-request-id"] != "<script>alert(1)</script>"
+        assert len(made.headers["x-request-id"]) == 16
+        time.sleep(0.5)  # the log is written on a logging thread
+        lines = [json.loads(x) for x in served.log.read_text().splitlines() if x.startswith("{")]
+    refused = [x for x in lines if x["message"].startswith("refused a Slack request")]
+    assert [x.get("request_id") for x in refused] == ["trace-42", made.headers["x-request-id"]]
