@@ -63,11 +63,15 @@ def _parser() -> argparse.ArgumentParser:
     nlu.add_argument("text", nargs="*", help="texts (default: lines of standard input)")
 
     db = sub.add_parser("db", help="database migrations")
-    db.add_argument("action", choices=["upgrade"])
+    db.add_argument(
+        "action", choices=["upgrade"], help="upgrade: bring the schema up to this version"
+    )
 
     actions = sub.add_parser("actions", help="rasa-sdk action server for a Rasa assistant")
     where = actions.add_mutually_exclusive_group()
-    where.add_argument("--port", type=int, default=5055)
+    where.add_argument(
+        "--port", type=int, default=5055, help="port to listen on (default %(default)s)"
+    )
     where.add_argument(
         "--fd",
         type=int,

@@ -188,3 +188,22 @@ def test_check_with_a_wrong_key_names_the_key(tmp_path):
     done = sessionbot(tmp_path, "check", SESSIONBOT_ENCRYPTION_KEY=other)
     assert done.returncode == 2
     assert "SESSIONBOT_ENCRYPTION_KEY cannot read this database" in done.stdout
+
+
+def test_every_option_of_every_command_says_what_it_does():
+    import argparse
+
+    from sessionbot.cli import _parser
+
+    missing = []
+
+    def walk(parser: argparse.ArgumentParser, name: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub, subparser in action.choices.items():
+                    walk(subparser, f"{name} {sub}")
+            elif action.help is None and not isinstance(action, argparse._HelpAction):
+                missing.append(f"{name} {action.option_strings or action.dest}")
+
+    walk(_parser(), "sessionbot")
+    assert not missing

@@ -28,8 +28,14 @@ log = logging.getLogger("sessionbot.serve")
 
 def add_parser(sub: Any) -> None:
     serve = sub.add_parser(NAME, help="the web process: Slack, participant page, webhooks")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default %(default)s; 0.0.0.0 in the container image)",
+    )
+    serve.add_argument(
+        "--port", type=int, default=8000, help="port to listen on (default %(default)s)"
+    )
     serve.add_argument(
         "--fd",
         type=int,
