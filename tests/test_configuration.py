@@ -207,3 +207,25 @@ def test_every_option_of_every_command_says_what_it_does():
 
     walk(_parser(), "sessionbot")
     assert not missing
+
+
+def test_output_cut_short_by_its_reader_is_no_traceback(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SESSIONBOT_", "SLACK_"))}
+    env.update(SESSIONBOT_DATA_DIR=str(tmp_path / "data"), HOME=str(tmp_path))
+    shell = "\n".join(
+        f"JD{i} tomorrow {1 + i % 8}pm, no invitation, no documents\nsave" for i in range(12)
+    )
+    booked = subprocess.run(
+        [sys.executable, "-m", "sessionbot.cli", "shell"],
+        input=shell, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert booked.returncode == 0, booked.stderr
+    sessions = subprocess.Popen(
+        [sys.executable, "-m", "sessionbot.cli", "sessions", "--json"],
+        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert sessions.stdout is not None and sessions.stderr is not None
+    sessions.stdout.read(10)
+    sessions.stdout.close()  # as `| head -c 10` does
+    assert "Traceback" not in sessions.stderr.read().decode()
+    sessions.wait(timeout=60)
