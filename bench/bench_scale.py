@@ -306,7 +306,8 @@ class Watch:
         with self.engine.connect() as conn:
             rows = conn.execute(
                 sa.text(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()"
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = :db AND pid <> pg_backend_pid()"
                 ),
                 {"db": DB_NAME},
             )
@@ -336,7 +337,11 @@ class Watch:
                 row = conn.execute(query, {"db": DB_NAME}).one()
                 conn.commit()
                 self.samples.append(
-                    dict(zip(("total", "active", "idle_tx", "lock", "lwlock", "io"), row))
+                    dict(
+                        zip(
+                            ("total", "active", "idle_tx", "lock", "lwlock", "io"), row, strict=True
+                        )
+                    )
                 )
                 pg = postgres_sockets()
                 per_role: Counter[str] = Counter()
@@ -625,6 +630,12 @@ def per(r: dict[str, Any], seconds: float, without: str = "") -> float:
     return 1000 * cores * w["wall"] / max(r["saved"], 1)
 
 
+def per_text(r: dict[str, Any], role: str) -> float:
+    """CPU milliseconds of `role` per text sent over the window."""
+    w = r["watch"]
+    return 1000 * w["cores"].get(role, 0.0) * w["wall"] / max(r["sent"], 1)
+
+
 def counts(text: str) -> list[int]:
     return [int(v) for v in text.split(",") if v.strip()]
 
@@ -643,7 +654,8 @@ def run_web(args: argparse.Namespace, folder: Path) -> list[dict[str, Any]]:
                     f"web x{n} ({r['turn_processes']} turn processes): {r['saved']} conversations "
                     f"saved in {args.seconds:.0f} s = {r['rate']:.2f}/s; turn p50 "
                     f"{r['turn_p50']:.0f} ms p99 {r['turn_p99']:.0f} ms; conversation p50 "
-                    f"{r['conv_p50']:.2f} s; failures {r['failures'] or 0}; exit {r['exit_codes']}; "
+                    f"{r['conv_p50']:.2f} s; failures {r['failures'] or 0}; "
+                    f"exit {r['exit_codes']}; "
                     f"CPU per saved conversation {per(r, args.seconds):.0f} ms (all ours), "
                     f"{per(r, args.seconds, 'bench'):.0f} ms (without this script and its fakes)",
                     flush=True,
@@ -672,10 +684,8 @@ def run_workers(args: argparse.Namespace, folder: Path) -> list[dict[str, Any]]:
                 print(
                     f"worker x{n}: {r['sent']}/{r['messages']} texts in {r['elapsed']:.2f} s = "
                     f"{r['rate']:.1f}/s; exit {r['exit_codes']}; CPU per text "
-                    f"{1000 * r['watch']['cores'].get('worker', 0) * r['watch']['wall'] / max(r['sent'], 1):.1f} ms "
-                    f"(workers), "
-                    f"{1000 * r['watch']['cores'].get('postgres', 0) * r['watch']['wall'] / max(r['sent'], 1):.1f} ms "
-                    f"(PostgreSQL)",
+                    f"{per_text(r, 'worker'):.1f} ms (workers), "
+                    f"{per_text(r, 'postgres'):.1f} ms (PostgreSQL)",
                     flush=True,
                 )
                 print(describe(r["watch"]), flush=True)
