@@ -127,6 +127,16 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def rss_mib(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def machine_busy() -> tuple[float, float]:
     """(busy, total) CPU seconds of the whole machine so far, all cores."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -355,8 +365,10 @@ class Watch:
         self.thread.join(5)
         wall = time.monotonic() - self.t0
         cpu: Counter[str] = Counter()
+        rss: Counter[str] = Counter()
         for pid, role in self._pids().items():
             cpu[role] += cpu_seconds(pid) - self.cpu0.get(pid, 0.0)
+            rss[role] += rss_mib(pid)
         cpu["postgres"] = sum(cpu_seconds(pid) - c for pid, c in self.backends0.items())
         cpu["bench"] = time.process_time() - self.self0
         busy, total = machine_busy()
@@ -376,12 +388,14 @@ class Watch:
             "pg_lock_waits_max": max(s["lock"] for s in samples),
             "pg_lock_waits_mean": statistics.mean(s["lock"] for s in samples),
             "conns_max": dict(self.conns),
+            "rss": dict(rss),
         }
 
 
 def describe(w: dict[str, Any]) -> str:
     cores = ", ".join(f"{k} {v:.2f}" for k, v in sorted(w["cores"].items()))
     conns = ", ".join(f"{k} {v}" for k, v in sorted(w["conns_max"].items()))
+    rss = ", ".join(f"{k} {v:.0f}" for k, v in sorted(w["rss"].items()))
     return (
         f"    CPU (cores busy): {cores}; all ours {w['ours_cores']:.2f}; "
         f"whole machine {w['machine_cores']:.2f} of {os.cpu_count()} "
@@ -389,7 +403,8 @@ def describe(w: dict[str, Any]) -> str:
         f"    PostgreSQL: backends max {w['pg_backends_max']}, active mean "
         f"{w['pg_active_mean']:.1f} max {w['pg_active_max']}, idle in transaction max "
         f"{w['pg_idle_tx_max']}, waiting on a lock mean {w['pg_lock_waits_mean']:.2f} max "
-        f"{w['pg_lock_waits_max']}; connections held (max, by role): {conns}"
+        f"{w['pg_lock_waits_max']}; connections held (max, by role): {conns}\n"
+        f"    memory at the end (RSS MiB, all processes of a role): {rss}"
     )
 
 
@@ -412,6 +427,13 @@ class QuickSlack(FakeSlack):
 
     def _view_problems(self, view: dict[str, Any]) -> list[str]:
         return []
+
+
+def quiet_server(fake: FakeSlack) -> FakeSlack:
+    """No traceback for a call whose caller hung up: a web process stopped at the end of
+    its phase with a post to Slack in flight (socketserver prints each one)."""
+    fake.server.handle_error = lambda request, address: None  # type: ignore[method-assign]
+    return fake
 
 
 @dataclass
@@ -642,7 +664,7 @@ def counts(text: str) -> list[int]:
 
 def run_web(args: argparse.Namespace, folder: Path) -> list[dict[str, Any]]:
     db_url = fresh_db(args.db)
-    fake = (FakeSlack if args.validate_blocks else QuickSlack)().start()
+    fake = quiet_server((FakeSlack if args.validate_blocks else QuickSlack)()).start()
     results = []
     try:
         for round_ in range(args.rounds):
