@@ -122,8 +122,9 @@ def test_serve_leaves_no_process_behind_however_it_ends(
     assert left == [], f"still running after serve ended: {left}"
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_reply_sent_to_another_process_while_slack_still_answers_the_last_is_answered_once(
-    tmp_path: Path, fake_slack: FakeSlack
+    tmp_path: Path, fake_slack: FakeSlack, backend: str, request: pytest.FixtureRequest
 ) -> None:
     """Two `serve` processes on one store, turns spread over them (a load balancer): the
     clinician says "save" as soon as the summary shows, while the process that posted it
@@ -132,12 +133,14 @@ def test_a_reply_sent_to_another_process_while_slack_still_answers_the_last_is_a
     at 2 and 4 web processes)."""
     env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET}
     env["SLACK_API_URL"] = fake_slack.url
+    if backend == "postgresql":  # the database of a deployment with many web processes
+        env["SESSIONBOT_DATABASE_URL"] = request.getfixturevalue("pg_url")
     with (
         serve_process(tmp_path, log_name="a.log", **env) as a,
         serve_process(tmp_path, log_name="b.log", **env) as b,
     ):
-        at_a = Person(a, fake_slack, "U_TWO")  # type: ignore[arg-type]
-        at_b = Person(b, fake_slack, "U_TWO")  # type: ignore[arg-type]
+        at_a = Person(a, fake_slack, "U_RACE")  # type: ignore[arg-type]
+        at_b = Person(b, fake_slack, "U_RACE")  # type: ignore[arg-type]
         channel = at_a.dm_channel
         assert at_a.dm_event("JD tomorrow 3pm by text +1 617 555 0101, intake packet").is_success
         wait_for_messages(fake_slack, channel, 1)
