@@ -64,6 +64,10 @@ class Place:
 
 # A turn's answer is tried this many times (backoff 1 s doubling to 5 min: about 40 min).
 REPLY_TRIES = 15
+# How long a turn waits for an answer that another web process is posting to this
+# clinician (see `SlackFace.settle`), and how often it looks.
+SETTLE_SECONDS = 5.0
+SETTLE_EVERY = 0.05
 REPLY_BACKOFF_CAP = 300.0
 # Slack's own trouble, worth trying again (with 5xx, 429 and network errors); any other
 # error (channel_not_found, account_inactive, token_revoked, ...) will not pass later.
@@ -382,6 +386,30 @@ class SlackFace:
         with self.parts.store.unit() as s:
             repos.record_post(s, who.team_id, who.user_id, channel, ts)
 
+    async def settle(self, who: Who, turn_id: str) -> None:
+        """Wait, at most `SETTLE_SECONDS`, until no earlier answer to this clinician is
+        still being posted by another web process.
+
+        Behind a load balancer the clinician's next message may reach another process
+        while the one that posted the last answer waits for Slack to confirm it (the
+        clinician answers as soon as it shows). This turn would then post that answer a
+        second time (it is still pending) and, after Save, refuse to save a summary it
+        thinks unseen. In one process the clinician's lock already orders the two. An
+        answer that Slack refused is not waited for; one whose process died is posted
+        with this turn's after the wait, as before."""
+        deadline = time.monotonic() + SETTLE_SECONDS
+        since = datetime.now(UTC) - timedelta(seconds=self.parts.settings.slack_inbox_lease_seconds)
+        while await self.off(self._in_flight, who, turn_id, since):
+            if time.monotonic() >= deadline:
+                return
+            await asyncio.sleep(SETTLE_EVERY)
+
+    def _in_flight(self, who: Who, turn_id: str, since: datetime) -> int:
+        with self.parts.store.reading() as s:
+            return repos.replies_in_flight(
+                s, who.team_id, who.user_id, besides=turn_id, since=since
+            )
+
     async def turn(
         self, client: AsyncWebClient, who: Who, text: str, turn_id: str, place: Place
     ) -> None:
@@ -391,6 +419,7 @@ class SlackFace:
     async def _turn(
         self, client: AsyncWebClient, who: Who, text: str, turn_id: str, place: Place
     ) -> None:
+        await self.settle(who, turn_id)
         preface: list[BotMessage] = []
         if who.tz is None:  # Slack gave no zone and none is stored: ask once, first
             to = {"channel": place.channel, "thread_ts": place.thread_ts}

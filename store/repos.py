@@ -711,6 +711,30 @@ def replies_pending(s: Session, team_id: str, user_id: str, limit: int = 10) -> 
     )
 
 
+def replies_in_flight(
+    s: Session, team_id: str, user_id: str, *, besides: str, since: datetime
+) -> int:
+    """How many of a clinician's answers, recorded since `since` by turns other than
+    `besides` (and its resumed part), are pending and never refused by Slack: being
+    posted by the process that ran their turn."""
+    return (
+        s.scalar(
+            select(func.count())
+            .select_from(SlackReply)
+            .where(
+                SlackReply.team_id == team_id,
+                SlackReply.user_id == user_id,
+                SlackReply.status == "pending",
+                SlackReply.attempts == 0,
+                SlackReply.created_at >= since,
+                SlackReply.turn_id != besides,
+                SlackReply.turn_id != f"{besides}:resumed",
+            )
+        )
+        or 0
+    )
+
+
 def reply_delivered(
     s: Session, turn_id: str, now: datetime, posts: list[tuple[str, str, str, str]]
 ) -> None:

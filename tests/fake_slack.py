@@ -103,6 +103,9 @@ class FakeSlack:
         self.failures: dict[str, list[tuple[int, dict[str, str], dict[str, Any]]]] = {}
         self.socket_url: str | None = None  # what `apps.connections.open` hands out
         self.delays: dict[str, float] = {}  # method -> seconds its answers take
+        # method -> seconds its answer is held after the call is recorded (and a message
+        # shows in its channel): the app waits for Slack while the clinician already reads
+        self.holds: dict[str, float] = {}
         # method -> (failing until (monotonic), seconds each call hangs, the answer)
         self.outages: dict[str, tuple[float, float, tuple[int, dict[str, str], Any]]] = {}
         self.changed = threading.Condition()
@@ -182,6 +185,11 @@ class FakeSlack:
         body = {"ok": False, "error": "ratelimited" if status == 429 else error}
         self.outages[method] = (time.monotonic() + seconds, hang, (status, headers, body))
 
+    def hold(self, method: str, seconds: float) -> None:
+        """From now on `method` takes effect at once but answers only after `seconds`
+        (0: at once again): the message shows while the app still waits for Slack."""
+        self.holds[method] = seconds
+
     def slow_down(self, method: str, seconds: float) -> None:
         """From now on `method` answers only after `seconds` (0: at once again)."""
         self.delays[method] = seconds
@@ -201,6 +209,7 @@ class FakeSlack:
             return result
         if self.delays.get(method):
             time.sleep(self.delays[method])
+        hold = self.holds.get(method, 0.0)
         for key in ("blocks", "view"):
             if isinstance(args.get(key), str):
                 args[key] = json.loads(args[key])
@@ -212,6 +221,7 @@ class FakeSlack:
                 return result
             body = self._answer(method, args)
             self.changed.notify_all()
+        time.sleep(hold)
         return 200, {}, body
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:

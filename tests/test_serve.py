@@ -120,3 +120,38 @@ def test_serve_leaves_no_process_behind_however_it_ends(
     while (left := processes_of(tmp_path / "data")) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert left == [], f"still running after serve ended: {left}"
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_reply_sent_to_another_process_while_slack_still_answers_the_last_is_answered_once(
+    tmp_path: Path, fake_slack: FakeSlack, backend: str, request: pytest.FixtureRequest
+) -> None:
+    """Two `serve` processes on one store, turns spread over them (a load balancer): the
+    clinician says "save" as soon as the summary shows, while the process that posted it
+    still waits for Slack's answer (so has not recorded it delivered). The save must not be
+    refused as unseen, and no answer may be posted twice (bench/bench_scale.py found both
+    at 2 and 4 web processes)."""
+    env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET}
+    env["SLACK_API_URL"] = fake_slack.url
+    if backend == "postgresql":  # the database of a deployment with many web processes
+        env["SESSIONBOT_DATABASE_URL"] = request.getfixturevalue("pg_url")
+    with (
+        serve_process(tmp_path, log_name="a.log", **env) as a,
+        serve_process(tmp_path, log_name="b.log", **env) as b,
+    ):
+        at_a = Person(a, fake_slack, "U_RACE")  # type: ignore[arg-type]
+        at_b = Person(b, fake_slack, "U_RACE")  # type: ignore[arg-type]
+        channel = at_a.dm_channel
+        assert at_a.dm_event("JD tomorrow 3pm by text +1 617 555 0101, intake packet").is_success
+        wait_for_messages(fake_slack, channel, 1)
+        fake_slack.hold("chat.postMessage", 2.5)
+        assert at_a.dm_event("Pacific").is_success
+        wait_for_messages(fake_slack, channel, 2)  # shown; A still waits for Slack
+        fake_slack.hold("chat.postMessage", 0)
+        assert at_b.dm_event("save").is_success
+        wait_for_messages(fake_slack, channel, 3)
+        fake_slack.quiet(1.5)
+        said = fake_slack.channel(channel)
+    assert said[1].text.startswith("*New scheduled session*: please check, then Save.")
+    assert len(said) == 3, [m.text[:60] for m in said]
+    assert "Enter Meeting" in json.dumps(said[2].blocks), said[2].text[:120]
