@@ -47,15 +47,15 @@ class StoreOpenError(RuntimeError):
 
 
 class MissingKey(StoreOpenError):
-    pass
+    """No key is configured for a database that is not the embedded default."""
 
 
 class KeyMismatch(StoreOpenError):
-    pass
+    """The configured keys cannot read this database's data."""
 
 
 class NotMigrated(StoreOpenError):
-    pass
+    """The schema is behind this version: `sessionbot db upgrade` first."""
 
 
 NOT_MIGRATED = (
