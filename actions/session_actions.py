@@ -27,6 +27,7 @@ from actions.extraction.zones import COMMON_ZONE_CHOICES
 from actions.formatting import money, phone, short_zone, when, zone_label
 from dialogue.domain import FORM, render_response
 from dialogue.slots import decoded
+from ground.channel import Channel
 from store import repos
 
 # Messages that answer nothing: "back" never undoes them.
@@ -88,13 +89,11 @@ def missing_answers(slots: dict[str, Any]) -> list[str]:
     """What the draft still lacks before it can be saved, in the form's words."""
     needed = {"date": "date", "time": "time", "participant": "participant"}
     missing = [label for slot, label in needed.items() if not slots.get(slot)]
-    channel = slots.get("invite_channel")
-    if channel not in ("email", "sms", "none"):
+    channel = Channel.invitation(slots.get("invite_channel"))
+    if channel is None:
         missing.append("invitation")
-    elif channel == "email" and not slots.get("email"):
-        missing.append("e-mail address")
-    elif channel == "sms" and not slots.get("phone"):
-        missing.append("mobile number")
+    elif channel.address and not slots.get(channel.address):
+        missing.append(channel.words.address_said)
     if not slots.get("participant_tz"):
         missing.append("time zone")
     if not slots.get("documents"):
@@ -365,11 +364,8 @@ def summary_lines(
     if draft.participant_tz != mine:
         lines.append(f"   {when(draft.start, draft.participant_tz)} for {draft.participant}")
     lines.append(f"• Participant: {draft.participant}" + mark("participant"))
-    invitation = {
-        "email": f"E-mail to {draft.email}",
-        "sms": f"Text message to {phone(draft.phone or '')}",
-        "none": "No invitation",
-    }[draft.invite_channel]
+    address = phone(draft.phone or "") if draft.invite_channel.address == "phone" else draft.email
+    invitation = draft.invite_channel.words.summary.format(address=address)
     lines.append(f"• Invitation: {invitation}" + mark("invite_channel", "email", "phone"))
     lines.append(
         f"• Participant's time zone: {zone_label(draft.participant_tz)}" + mark("participant_tz")
@@ -535,13 +531,13 @@ class ActionSaveSession(Action):
             text += f" ({when(draft.start, draft.participant_tz)} for them)"
         text += "."
         configured = {
-            "email": ctx.settings.email_configured,
-            "sms": ctx.settings.sms_configured,
+            Channel.EMAIL: ctx.settings.email_configured,
+            Channel.SMS: ctx.settings.sms_configured,
         }.get(draft.invite_channel)
         if configured:
             text += " The invitation is on its way."
         elif configured is False:
-            kind = "E-mail" if draft.invite_channel == "email" else "Text messaging"
+            kind = draft.invite_channel.words.kind
             text += (
                 f" {kind} isn't set up here, so the invitation goes to the local outbox"
                 " (`sessionbot outbox`)."
