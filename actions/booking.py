@@ -59,7 +59,7 @@ def draft_from_slots(slots: Mapping[str, Any], practice: Practice) -> Draft:
     channel = Channel.invitation(filled.invite_channel)
     if not filled.draft_id or channel is None:
         raise SlotValueError("a draft and its invitation are needed")
-    tz = filled.clinician_tz or practice.default_timezone
+    tz = practice.zone_of(filled.clinician_tz)
     paid = bool(filled.payment_required)
     service = filled.service if paid else None
     return Draft(
@@ -286,7 +286,13 @@ def withdraw_pending(s: Session, session: ScheduledSession) -> int:
 
 
 def record_rsvp(
-    s: Session, session: ScheduledSession, answer: str, now: datetime, *, via: str
+    s: Session,
+    session: ScheduledSession,
+    answer: str,
+    now: datetime,
+    *,
+    via: str,
+    practice: Practice,
 ) -> bool:
     """The participant's yes/no; the clinician gets a DM when it changes. False if unchanged."""
     answer = answer.strip().lower()
@@ -297,7 +303,7 @@ def record_rsvp(
     session.rsvp = answer
     from actions.formatting import initials, when
 
-    zone = session.clinician.tz or "UTC"
+    zone = practice.zone_of(session.clinician.tz)
     said = "will attend" if answer == "yes" else "can't make it"
     notify_clinician(
         s,

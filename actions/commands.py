@@ -108,7 +108,7 @@ def _what(session: ScheduledSession, tz: str) -> str:
 
 
 def clinician_zone(clinician: Clinician, practice: Practice) -> str:
-    return clinician.tz or practice.default_timezone
+    return practice.zone_of(clinician.tz)
 
 
 NOT_FOUND = Done("I couldn't find that session among yours.", changed=False, found=False)

@@ -106,7 +106,7 @@ def shown(slot: str, value: Any) -> str:
 
 
 def clinician_now(tracker: Tracker) -> datetime:
-    tz = tracker.get_slot("clinician_tz") or services().practice.default_timezone
+    tz = services().practice.zone_of(tracker.get_slot("clinician_tz"))
     return datetime.now(ZoneInfo(tz))
 
 
@@ -1033,4 +1033,4 @@ class ValidateScheduleForm(FormValidationAction):
         return {"amount": cents}
 
     def _default_zone(self, tracker: Tracker) -> str:
-        return tracker.get_slot("clinician_tz") or services().practice.default_timezone
+        return services().practice.zone_of(tracker.get_slot("clinician_tz"))

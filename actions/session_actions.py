@@ -239,7 +239,7 @@ class ActionAskParticipantTz(AskAction):
     async def ask(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> None:
-        mine = tracker.get_slot("clinician_tz") or services().practice.default_timezone
+        mine = services().practice.zone_of(tracker.get_slot("clinician_tz"))
         default = mine
         zones = [default, *(z for z in COMMON_ZONES if z != default)]
         who = tracker.get_slot("participant") or "the participant"
@@ -351,7 +351,7 @@ def summary_lines(
     """The draft in words, as the clinician checks it before Save; the lines of slots
     changed since the last summary they saw are marked."""
     practice = services().practice
-    mine = slots.get("clinician_tz") or practice.default_timezone
+    mine = practice.zone_of(slots.get("clinician_tz"))
 
     def mark(*names: str) -> str:
         return CHANGED if changed.intersection(names) else ""
@@ -512,7 +512,7 @@ class ActionSaveSession(Action):
                 custom={"kind": "error"},
             )
             return [SlotSet("time", None)]
-        mine = slots.get("clinician_tz") or ctx.practice.default_timezone
+        mine = ctx.practice.zone_of(slots.get("clinician_tz"))
         problem = answers.saved_draft_problem(
             draft, mine, ctx.practice, now, payments=ctx.payments_enabled
         )
@@ -620,7 +620,7 @@ def save_series(
             "enter_meeting_url": enter,
             "participant_url": page,
             "start": first.start_at.astimezone(UTC).isoformat(),
-            "clinician_tz": slots.get("clinician_tz") or ctx.practice.default_timezone,
+            "clinician_tz": ctx.practice.zone_of(slots.get("clinician_tz")),
             "participant_tz": draft.participant_tz,
         },
     )
@@ -717,7 +717,7 @@ class ActionListSessions(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         ctx = services()
-        mine = tracker.get_slot("clinician_tz") or ctx.practice.default_timezone
+        mine = ctx.practice.zone_of(tracker.get_slot("clinician_tz"))
         with ctx.store.reading() as s:
             who = sender_of(tracker.sender_id)
             clinician = repos.find_clinician(s, *who) if who else None

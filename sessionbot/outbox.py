@@ -467,7 +467,7 @@ class Worker:
         clinician_id, start_at, tz = brief
         if message.kind in INVITE_KINDS:
             repos.set_invite_status(s, message.session_id, "failed")
-        zone = tz or self.practice.default_timezone
+        zone = self.practice.zone_of(tz)
         booking.notify_clinician(
             s,
             clinician_id,
@@ -590,7 +590,7 @@ class Worker:
         now: datetime,
         what: str,
     ) -> None:
-        zone = session.clinician.tz or self.practice.default_timezone
+        zone = self.practice.zone_of(session.clinician.tz)
         text = (
             f"The {message.kind} for your session with {initials(session.participant)} "
             f"on {when(session.start_at, zone)} {what}"
