@@ -30,8 +30,8 @@ from actions.context import services
 from actions.extraction.intents import refusal
 from actions.formatting import clock, money, phone, zone_label
 from actions.session_actions import new_draft_events
+from dialogue.domain import CONTROL_INTENTS, load_domain, parse_payload
 from dialogue.domain import FORM as FORM_NAME
-from dialogue.domain import load_domain, parse_payload
 from dialogue.slots import SlotValueError, decode, decoded, encode
 from ground.channel import Channel
 from store import repos
@@ -167,11 +167,6 @@ ANSWER_SLOTS = frozenset(load_domain()["forms"][FORM_NAME]["required_slots"]) | 
 # What a Rasa server's own actions run between the message and the form's validation.
 # ("action_hold" hands a message it finds no refusal in to the form: see actions/hold.py.)
 _BETWEEN_MESSAGE_AND_FORM = {"action_listen", "action_extract_slots", FORM_NAME, "action_hold"}
-# Rasa intents that answer no question: the form rejects them and a rule takes over.
-CONTROL_INTENTS = {
-    "cancel", "start_over", "go_back", "help", "save", "list_sessions",
-    "schedule_next", "set_agenda", "hold",
-}  # fmt: skip
 
 
 def _answered(tracker: Tracker) -> list[dict[str, Any]]:
