@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from actions import commands, extraction
 from actions.booking import Draft
+from ground.channel import Channel
 from sessionbot.practice import Practice
 
 MAX_DAYS_AHEAD = 366 * 2  # as the date question: "more than two years ahead"
@@ -49,11 +50,13 @@ def saved_draft_problem(
     problem = _same_after_parsing(extraction.parse_participant, draft.participant)
     if problem:
         return "participant", problem
-    if draft.invite_channel == "email":
+    channel = Channel.invitation(draft.invite_channel)
+    address = channel.address if channel is not None else None
+    if address == "email":
         problem = _same_after_parsing(extraction.parse_email, draft.email or "")
         if problem:
             return "email", problem
-    if draft.invite_channel == "sms":
+    if address == "phone":
         region = practice.default_region
         theirs = extraction.region_of_zone(draft.participant_tz)
         problem = _same_after_parsing(

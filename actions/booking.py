@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from actions.formatting import cents
 from dialogue.slots import Filled, SlotValueError
+from ground.channel import Channel
 from sessionbot.practice import Practice
 from store import repos
 from store.crypto import keyring
@@ -40,7 +41,7 @@ class Draft:
     start: datetime
     duration_min: int
     participant: str
-    invite_channel: str
+    invite_channel: Channel
     email: str | None
     phone: str | None
     participant_tz: str
@@ -55,10 +56,10 @@ def draft_from_slots(slots: Mapping[str, Any], practice: Practice) -> Draft:
     filled = Filled.of(slots)
     if filled.date is None or filled.time is None or not filled.participant:
         raise SlotValueError("the date, the time and the participant are needed")
-    channel = filled.invite_channel
-    if not filled.draft_id or channel is None or channel not in ("email", "sms", "none"):
+    channel = Channel.invitation(filled.invite_channel)
+    if not filled.draft_id or channel is None:
         raise SlotValueError("a draft and its invitation are needed")
-    tz = filled.clinician_tz or practice.default_timezone
+    tz = practice.zone_of(filled.clinician_tz)
     paid = bool(filled.payment_required)
     service = filled.service if paid else None
     return Draft(
@@ -68,8 +69,8 @@ def draft_from_slots(slots: Mapping[str, Any], practice: Practice) -> Draft:
         duration_min=practice.duration_for(service),
         participant=filled.participant,
         invite_channel=channel,
-        email=filled.email if channel == "email" else None,
-        phone=filled.phone if channel == "sms" else None,
+        email=filled.email if channel.address == "email" else None,
+        phone=filled.phone if channel.address == "phone" else None,
         participant_tz=filled.participant_tz or tz,
         documents=None if filled.documents in (None, "none") else filled.documents,
         service=service,
@@ -86,7 +87,7 @@ def draft_from_session(session: ScheduledSession, draft_id: str, start: datetime
         start=start,
         duration_min=session.duration_min,
         participant=session.participant,
-        invite_channel=session.invite_channel,
+        invite_channel=Channel(session.invite_channel),
         email=session.email,
         phone=session.phone,
         participant_tz=session.participant_tz,
@@ -114,7 +115,7 @@ def _session_fields(
         "service": draft.service,
         "amount_cents": cents(draft.amount) if draft.amount is not None else None,
         "currency": practice.currency,
-        "invite_status": "queued" if draft.invite_channel != "none" else "not_sent",
+        "invite_status": "queued" if draft.invite_channel != Channel.NONE else "not_sent",
         "payment_status": "pending" if draft.amount is not None else "not_required",
     }
 
@@ -212,7 +213,7 @@ def plan_messages(
 ) -> None:
     """Queue `first` (invitation, update, cancellation) now (or at `first_due`) and the
     reminders still ahead."""
-    if session.invite_channel == "none":
+    if session.invite_channel == Channel.NONE:
         return
     version = session.sequence
     queue(s, session, first, due_at=first_due or now, key=f"{first}:{version}")
@@ -262,11 +263,18 @@ def notify_clinician(
         session_id=session_id,
         clinician_id=clinician_id,
         kind="clinician_notice",
-        channel="slack",
+        channel=Channel.SLACK,
         due_at=now,
         payload=text,
         dedupe_key=dedupe_key,
     )
+
+
+def address_on(session: ScheduledSession, channel: Channel) -> str | None:
+    """The participant's address on `channel` (None for no invitation)."""
+    if channel.address == "email":
+        return session.email
+    return session.phone if channel.address == "phone" else None
 
 
 def withdraw_pending(s: Session, session: ScheduledSession) -> int:
@@ -278,7 +286,13 @@ def withdraw_pending(s: Session, session: ScheduledSession) -> int:
 
 
 def record_rsvp(
-    s: Session, session: ScheduledSession, answer: str, now: datetime, *, via: str
+    s: Session,
+    session: ScheduledSession,
+    answer: str,
+    now: datetime,
+    *,
+    via: str,
+    practice: Practice,
 ) -> bool:
     """The participant's yes/no; the clinician gets a DM when it changes. False if unchanged."""
     answer = answer.strip().lower()
@@ -289,7 +303,7 @@ def record_rsvp(
     session.rsvp = answer
     from actions.formatting import initials, when
 
-    zone = session.clinician.tz or "UTC"
+    zone = practice.zone_of(session.clinician.tz)
     said = "will attend" if answer == "yes" else "can't make it"
     notify_clinician(
         s,
@@ -334,7 +348,7 @@ def cancel(s: Session, session: ScheduledSession, practice: Practice, now: datet
     session.sequence += 1
     if invitation_left(s, session):
         plan_messages(s, session, practice, now, first="cancellation")
-    elif session.invite_channel != "none":
+    elif session.invite_channel != Channel.NONE:
         session.invite_status = "withdrawn"
     return True
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from actions import booking, extraction
 from actions.formatting import clock, initials, money, short_zone, when
 from dialogue.slots import SlotValueError, read_date, read_time
+from ground.channel import Channel
 from sessionbot.practice import Practice
 from store import repos
 from store.models import Clinician, ScheduledSession
@@ -107,7 +108,7 @@ def _what(session: ScheduledSession, tz: str) -> str:
 
 
 def clinician_zone(clinician: Clinician, practice: Practice) -> str:
-    return clinician.tz or practice.default_timezone
+    return practice.zone_of(clinician.tz)
 
 
 NOT_FOUND = Done("I couldn't find that session among yours.", changed=False, found=False)
@@ -261,7 +262,7 @@ def _cancel(
         return Done(f"{what[0].upper()}{what[1:]} was already cancelled.", changed=False)
     if booking.invitation_left(s, session):
         told = " The participant will be told."
-    elif session.invite_channel != "none":
+    elif session.invite_channel != Channel.NONE:
         told = " Their invitation hadn't gone out yet, so they get no notice."
     else:
         told = ""
@@ -302,7 +303,7 @@ def reschedule_prompt(
         return None
     tz = clinician_zone(clinician, practice)
     text = f"Move {_what(session, tz)}."
-    if session.invite_channel != "none":
+    if session.invite_channel != Channel.NONE:
         text += (
             " The participant will get an update."
             if booking.invitation_left(s, session)
@@ -452,8 +453,10 @@ MAX_WEEKS_AHEAD = 52
 
 
 def _told(session: ScheduledSession) -> str:
-    by = {"email": " by e-mail", "sms": " by text message"}.get(session.invite_channel)
-    return f" The invitation goes out{by}." if by else " No invitation is sent (none was chosen)."
+    channel = Channel.invitation(session.invite_channel)
+    if channel is None or channel is Channel.NONE:
+        return " No invitation is sent (none was chosen)."
+    return f" The invitation goes out by {channel.said}."
 
 
 def _schedule_next(
@@ -555,7 +558,7 @@ def book_series(
         f"Saved {len(sessions)} sessions with {initials(draft.participant)}, from "
         f"{when(sessions[0].start_at, tz)} to {when(sessions[-1].start_at, tz)}."
     )
-    if draft.invite_channel != "none":
+    if draft.invite_channel != Channel.NONE:
         text += (
             " Each has its own invitation, sent a week before it (the first ones now),"
             " and its own reminders."
@@ -579,7 +582,8 @@ def _remind_now(
     who = initials(session.participant)
     if session.status == "cancelled":
         return Done("That session was cancelled: no reminder was sent.", changed=False)
-    if session.invite_channel == "none":
+    channel = Channel.invitation(session.invite_channel)
+    if channel is None or channel is Channel.NONE:
         return Done(
             f"The session with {who} has no invitation channel (“No invitation”), so "
             "there is no way to remind them. Edit the session to add an e-mail or a phone.",
@@ -604,10 +608,9 @@ def _remind_now(
         due_at=now,
         key=f"reminder:now:{int(now.timestamp())}:{session.sequence}",
     )
-    by = "e-mail" if session.invite_channel == "email" else "text message"
     return Done(
         f"A reminder of the session on {when(session.start_at, tz)} is on its way to "
-        f"{who} by {by}.",
+        f"{who} by {channel.said}.",
         changed=True,
     )
 
@@ -756,7 +759,6 @@ EDIT_FIELDS = (
     "date", "time", "participant", "invite_channel", "email", "phone",
     "participant_tz", "documents", "service", "amount",
 )  # fmt: skip
-CHANNEL_WORDS = {"email": "e-mail", "sms": "text message", "none": "no invitation"}
 
 
 @dataclass(frozen=True)
@@ -765,7 +767,7 @@ class EditForm:
 
     start: datetime
     participant: str
-    invite_channel: str
+    invite_channel: Channel
     email: str | None
     phone: str | None
     participant_tz: str
@@ -821,13 +823,13 @@ def read_edit(
                 problems[check.field] = check.problem or "Pick another time."
             start, note = check.start, check.note
     participant = _parsed(problems, "participant", extraction.parse_participant, text)
-    channel = text("invite_channel")
-    if channel not in CHANNEL_WORDS:
+    channel = Channel.invitation(text("invite_channel"))
+    if channel is None:
         problems["invite_channel"] = "Pick how the participant is invited."
     email = phone = None
-    if channel == "email" or text("email"):
+    if (channel is not None and channel.address == "email") or text("email"):
         email = _parsed(problems, "email", extraction.parse_email, text)
-    if channel == "sms" or text("phone"):
+    if (channel is not None and channel.address == "phone") or text("phone"):
         phone = _parsed(
             problems,
             "phone",
@@ -853,13 +855,14 @@ def read_edit(
     if problems:
         return None, problems
     assert start is not None and participant is not None and zone is not None
+    assert channel is not None
     return (
         EditForm(
             start=start,
             participant=participant,
             invite_channel=channel,
-            email=email if channel == "email" else None,
-            phone=phone if channel == "sms" else None,
+            email=email if channel.address == "email" else None,
+            phone=phone if channel.address == "phone" else None,
             participant_tz=zone,
             documents=None if documents == "none" else documents,
             service=None if service == "none" else service,
@@ -904,7 +907,7 @@ def _edit(
     if form.participant != session.participant:
         said.append("the participant's name")
     if form.invite_channel != session.invite_channel:
-        old, new = CHANNEL_WORDS[session.invite_channel], CHANNEL_WORDS[form.invite_channel]
+        old, new = Channel.said_of(session.invite_channel), form.invite_channel.said
         said.append(f"invitation {old} → {new}")
     if form.email != session.email and form.email:
         said.append("the e-mail address")
@@ -936,8 +939,8 @@ def _edit(
         for name in ("invite_channel", "email", "phone", "participant_tz", "documents")
     )
     told = booking.invitation_left(s, session)
-    told_by = session.invite_channel if told else "none"
-    told_at = session.email if told_by == "email" else session.phone if told_by == "sms" else None
+    told_by = (Channel.invitation(session.invite_channel) if told else None) or Channel.NONE
+    told_at = booking.address_on(session, told_by)
     session.participant = form.participant
     session.invite_channel = form.invite_channel
     session.email, session.phone = form.email, form.phone
@@ -956,7 +959,7 @@ def _edit(
         session.sequence += 1
         if moved:
             session.rsvp = None
-        if session.invite_channel == "none":
+        if session.invite_channel == Channel.NONE:
             session.invite_status = "not_sent"
             text += _told_before(s, session, told_by, told_at, moved, now)
         else:
@@ -1027,7 +1030,7 @@ def _edit_state(form: EditForm) -> tuple[Any, ...]:
 def _told_before(
     s: Session,
     session: ScheduledSession,
-    told_by: str,
+    told_by: Channel,
     address: str | None,
     moved: bool,
     now: datetime,
@@ -1036,10 +1039,10 @@ def _told_before(
     new time still reaches them once the way they were told (their calendar entry must
     not keep the old one), so the address they were told at is kept for it; after that,
     and for any other change, nothing more goes that way."""
-    if told_by == "none":
+    if told_by is Channel.NONE:
         return ""
-    by = CHANNEL_WORDS[told_by]
-    invited_now = session.invite_channel != "none"
+    by = told_by.said
+    invited_now = session.invite_channel != Channel.NONE
     if not moved:
         return (
             ""
@@ -1055,7 +1058,7 @@ def _told_before(
                 "of the new one: please let them know."
             )
         )
-    if told_by == "email":
+    if told_by.address == "email":
         session.email = address
     else:
         session.phone, session.phone_index = address, booking.phone_index(address)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from actions import commands
 from actions.formatting import initials, when
 from dialogue.slots import read_time
+from ground.channel import Channel
 from sessionbot.practice import Practice
 from store import repos
 
@@ -59,7 +60,7 @@ def plan_agendas(s: Session, now: datetime, practice: Practice, public_url: str)
             session_id=None,
             clinician_id=clinician.id,
             kind="clinician_notice",
-            channel="slack",
+            channel=Channel.SLACK,
             due_at=now,
             payload=text,
             dedupe_key=key,
@@ -90,7 +91,7 @@ def plan_nudges(s: Session, now: datetime, practice: Practice, public_url: str) 
             session_id=session.id,
             clinician_id=session.clinician_id,
             kind="clinician_notice",
-            channel="slack",
+            channel=Channel.SLACK,
             due_at=now,
             payload=nudge_text(minutes, initials(session.participant), session.start_at, tz),
             dedupe_key=key,

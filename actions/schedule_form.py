@@ -30,9 +30,10 @@ from actions.context import services
 from actions.extraction.intents import refusal
 from actions.formatting import clock, money, phone, zone_label
 from actions.session_actions import new_draft_events
+from dialogue.domain import CONTROL_INTENTS, load_domain, parse_payload
 from dialogue.domain import FORM as FORM_NAME
-from dialogue.domain import load_domain, parse_payload
 from dialogue.slots import SlotValueError, decode, decoded, encode
+from ground.channel import Channel
 from store import repos
 
 MISSING = object()
@@ -53,7 +54,6 @@ SLOT_LABELS = {
     "service": "Service",
     "amount": "Amount",
 }
-CHANNEL_WORDS = {"email": "e-mail", "sms": "text message", "none": "no invitation"}
 MERIDIEM_WORDS = {
     **dict.fromkeys(("pm", "p.m", "p.m.", "afternoon", "in the afternoon", "evening",
                      "in the evening", "at night", "i meant pm", "pm please"), "pm"),
@@ -87,7 +87,7 @@ def shown(slot: str, value: Any) -> str:
     if slot == "time":
         return clock(decode("time", value))
     if slot == "invite_channel":
-        return CHANNEL_WORDS.get(str(value), str(value))
+        return Channel.said_of(value)
     if slot == "phone":
         return phone(str(value))
     if slot == "participant_tz":
@@ -106,7 +106,7 @@ def shown(slot: str, value: Any) -> str:
 
 
 def clinician_now(tracker: Tracker) -> datetime:
-    tz = tracker.get_slot("clinician_tz") or services().practice.default_timezone
+    tz = services().practice.zone_of(tracker.get_slot("clinician_tz"))
     return datetime.now(ZoneInfo(tz))
 
 
@@ -167,11 +167,6 @@ ANSWER_SLOTS = frozenset(load_domain()["forms"][FORM_NAME]["required_slots"]) | 
 # What a Rasa server's own actions run between the message and the form's validation.
 # ("action_hold" hands a message it finds no refusal in to the form: see actions/hold.py.)
 _BETWEEN_MESSAGE_AND_FORM = {"action_listen", "action_extract_slots", FORM_NAME, "action_hold"}
-# Rasa intents that answer no question: the form rejects them and a rule takes over.
-CONTROL_INTENTS = {
-    "cancel", "start_over", "go_back", "help", "save", "list_sessions",
-    "schedule_next", "set_agenda", "hold",
-}  # fmt: skip
 
 
 def _answered(tracker: Tracker) -> list[dict[str, Any]]:
@@ -464,11 +459,9 @@ class ValidateScheduleForm(FormValidationAction):
     ) -> list[str]:
         """E-mail only for e-mail invitations, phone only for text, payment when set up."""
         slots = ["date", "time", "participant", "invite_channel"]
-        channel = tracker.get_slot("invite_channel")
-        if channel == "email":
-            slots.append("email")
-        elif channel == "sms":
-            slots.append("phone")
+        channel = Channel.invitation(tracker.get_slot("invite_channel"))
+        if channel is not None and channel.address:
+            slots.append(channel.address)
         slots += ["participant_tz", "documents"]
         if services().payments_enabled:
             slots.append("payment_required")
@@ -666,23 +659,23 @@ class ValidateScheduleForm(FormValidationAction):
         given = understand(tracker)
         if tracker.get_slot("invite_channel") is None:
             if isinstance(given.get("email"), str):
-                return {"invite_channel": "email"}
+                return {"invite_channel": Channel.EMAIL}
             if isinstance(given.get("phone"), str):
-                return {"invite_channel": "sms"}
+                return {"invite_channel": Channel.SMS}
         return {}
 
     def extract_email(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         found = self._extract("email", tracker)
-        self._unused_address(dispatcher, tracker, found, "email", "e-mail address")
+        self._unused_address(dispatcher, tracker, found, Channel.EMAIL, "e-mail address")
         return found
 
     def extract_phone(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         found = self._extract("phone", tracker)
-        self._unused_address(dispatcher, tracker, found, "sms", "number")
+        self._unused_address(dispatcher, tracker, found, Channel.SMS, "number")
         return found
 
     def _unused_address(
@@ -690,7 +683,7 @@ class ValidateScheduleForm(FormValidationAction):
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
         found: dict[str, Any],
-        channel: str,
+        channel: Channel,
         what: str,
     ) -> None:
         """An address for a channel the invitation does not go by is not used: say so,
@@ -702,8 +695,8 @@ class ValidateScheduleForm(FormValidationAction):
         chosen = said if isinstance(said, str) else tracker.get_slot("invite_channel")
         if chosen in (None, channel):
             return
-        how = CHANNEL_WORDS.get(str(chosen), str(chosen))
-        switch = "send it by text" if channel == "sms" else "send it by e-mail"
+        how = Channel.said_of(chosen)
+        switch = "send it by text" if channel is Channel.SMS else "send it by e-mail"
         dispatcher.utter_message(
             text=f"The invitation goes by {how}, so I didn't use that {what}; "
             f"say “{switch}” to use it.",
@@ -912,7 +905,7 @@ class ValidateScheduleForm(FormValidationAction):
     def validate_invite_channel(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if is_invalid(value) or value not in ("email", "sms", "none"):
+        if is_invalid(value) or Channel.invitation(value) is None:
             message = (
                 value["invalid"]
                 if is_invalid(value)
@@ -1035,4 +1028,4 @@ class ValidateScheduleForm(FormValidationAction):
         return {"amount": cents}
 
     def _default_zone(self, tracker: Tracker) -> str:
-        return tracker.get_slot("clinician_tz") or services().practice.default_timezone
+        return services().practice.zone_of(tracker.get_slot("clinician_tz"))

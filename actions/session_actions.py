@@ -27,6 +27,7 @@ from actions.extraction.zones import COMMON_ZONE_CHOICES
 from actions.formatting import money, phone, short_zone, when, zone_label
 from dialogue.domain import FORM, render_response
 from dialogue.slots import decoded
+from ground.channel import Channel
 from store import repos
 
 # Messages that answer nothing: "back" never undoes them.
@@ -88,13 +89,11 @@ def missing_answers(slots: dict[str, Any]) -> list[str]:
     """What the draft still lacks before it can be saved, in the form's words."""
     needed = {"date": "date", "time": "time", "participant": "participant"}
     missing = [label for slot, label in needed.items() if not slots.get(slot)]
-    channel = slots.get("invite_channel")
-    if channel not in ("email", "sms", "none"):
+    channel = Channel.invitation(slots.get("invite_channel"))
+    if channel is None:
         missing.append("invitation")
-    elif channel == "email" and not slots.get("email"):
-        missing.append("e-mail address")
-    elif channel == "sms" and not slots.get("phone"):
-        missing.append("mobile number")
+    elif channel.address and not slots.get(channel.address):
+        missing.append(channel.words.address_said)
     if not slots.get("participant_tz"):
         missing.append("time zone")
     if not slots.get("documents"):
@@ -240,7 +239,7 @@ class ActionAskParticipantTz(AskAction):
     async def ask(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> None:
-        mine = tracker.get_slot("clinician_tz") or services().practice.default_timezone
+        mine = services().practice.zone_of(tracker.get_slot("clinician_tz"))
         default = mine
         zones = [default, *(z for z in COMMON_ZONES if z != default)]
         who = tracker.get_slot("participant") or "the participant"
@@ -352,7 +351,7 @@ def summary_lines(
     """The draft in words, as the clinician checks it before Save; the lines of slots
     changed since the last summary they saw are marked."""
     practice = services().practice
-    mine = slots.get("clinician_tz") or practice.default_timezone
+    mine = practice.zone_of(slots.get("clinician_tz"))
 
     def mark(*names: str) -> str:
         return CHANGED if changed.intersection(names) else ""
@@ -365,11 +364,8 @@ def summary_lines(
     if draft.participant_tz != mine:
         lines.append(f"   {when(draft.start, draft.participant_tz)} for {draft.participant}")
     lines.append(f"• Participant: {draft.participant}" + mark("participant"))
-    invitation = {
-        "email": f"E-mail to {draft.email}",
-        "sms": f"Text message to {phone(draft.phone or '')}",
-        "none": "No invitation",
-    }[draft.invite_channel]
+    address = phone(draft.phone or "") if draft.invite_channel.address == "phone" else draft.email
+    invitation = draft.invite_channel.words.summary.format(address=address)
     lines.append(f"• Invitation: {invitation}" + mark("invite_channel", "email", "phone"))
     lines.append(
         f"• Participant's time zone: {zone_label(draft.participant_tz)}" + mark("participant_tz")
@@ -516,7 +512,7 @@ class ActionSaveSession(Action):
                 custom={"kind": "error"},
             )
             return [SlotSet("time", None)]
-        mine = slots.get("clinician_tz") or ctx.practice.default_timezone
+        mine = ctx.practice.zone_of(slots.get("clinician_tz"))
         problem = answers.saved_draft_problem(
             draft, mine, ctx.practice, now, payments=ctx.payments_enabled
         )
@@ -535,13 +531,13 @@ class ActionSaveSession(Action):
             text += f" ({when(draft.start, draft.participant_tz)} for them)"
         text += "."
         configured = {
-            "email": ctx.settings.email_configured,
-            "sms": ctx.settings.sms_configured,
+            Channel.EMAIL: ctx.settings.email_configured,
+            Channel.SMS: ctx.settings.sms_configured,
         }.get(draft.invite_channel)
         if configured:
             text += " The invitation is on its way."
         elif configured is False:
-            kind = "E-mail" if draft.invite_channel == "email" else "Text messaging"
+            kind = draft.invite_channel.words.kind
             text += (
                 f" {kind} isn't set up here, so the invitation goes to the local outbox"
                 " (`sessionbot outbox`)."
@@ -624,7 +620,7 @@ def save_series(
             "enter_meeting_url": enter,
             "participant_url": page,
             "start": first.start_at.astimezone(UTC).isoformat(),
-            "clinician_tz": slots.get("clinician_tz") or ctx.practice.default_timezone,
+            "clinician_tz": ctx.practice.zone_of(slots.get("clinician_tz")),
             "participant_tz": draft.participant_tz,
         },
     )
@@ -721,7 +717,7 @@ class ActionListSessions(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         ctx = services()
-        mine = tracker.get_slot("clinician_tz") or ctx.practice.default_timezone
+        mine = ctx.practice.zone_of(tracker.get_slot("clinician_tz"))
         with ctx.store.reading() as s:
             who = sender_of(tracker.sender_id)
             clinician = repos.find_clinician(s, *who) if who else None

@@ -36,6 +36,7 @@ from actions.commands import SessionRow
 from actions.formatting import short_zone
 from actions.session_actions import COMMON_ZONES
 from dialogue.domain import BotMessage, Button
+from ground.channel import INVITATIONS, Channel
 
 TEXT_LIMIT = 3000
 OPTION_TEXT_LIMIT = 75
@@ -294,7 +295,7 @@ def dashboard_blocks(
     if not rows:
         blocks.append(SectionBlock(text="You have no upcoming sessions."))
     for row in rows:
-        invitation = "no invitation" if row.invite_channel == "none" else row.invite_status
+        invitation = "no invitation" if row.invite_channel == Channel.NONE else row.invite_status
         status = (
             f"Invitation: {invitation} ({row.invite_channel}) · RSVP: {row.rsvp or '—'}"
             f" · Payment: {PAYMENT_LABELS.get(row.payment_status, row.payment_status)}"
@@ -362,7 +363,7 @@ def _more_buttons(row: SessionRow, tz: str) -> list[ButtonElement]:
     from actions.formatting import when
 
     out = [ButtonElement(text="Schedule Next", action_id="dash:schedule_next", value=row.public_id)]
-    if row.invite_channel != "none":
+    if row.invite_channel != Channel.NONE:
         out.append(ButtonElement(text="Remind now", action_id="dash:remind", value=row.public_id))
     out.append(ButtonElement(text="Edit", action_id="dash:edit", value=row.public_id))
     if row.series_id:
@@ -443,11 +444,7 @@ def notice_blocks(text: str) -> list[Block]:
     return [SectionBlock(text=MarkdownTextObject(text=clip(text)))]
 
 
-CHANNEL_OPTIONS = (
-    ("email", "E-mail invitation"),
-    ("sms", "Text message invitation"),
-    ("none", "No invitation"),
-)
+CHANNEL_OPTIONS = tuple((str(c), c.words.choice) for c in INVITATIONS)
 
 
 def _static(

@@ -12,6 +12,22 @@ from typing import Any
 import yaml
 
 FORM = "schedule_form"
+# The intents that answer no question: the form rejects them and a rule (a Rasa server)
+# or the runner's handler takes over. "change" is not among them: it names what to
+# change, and the form reads it as an answer (the runner handles it too: runner.py).
+CONTROL_INTENTS = frozenset(
+    {
+        "cancel",
+        "start_over",
+        "go_back",
+        "help",
+        "save",
+        "list_sessions",
+        "schedule_next",
+        "set_agenda",
+        "hold",
+    }
+)
 _PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})")
 
 

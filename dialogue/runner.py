@@ -23,7 +23,14 @@ from zoneinfo import ZoneInfo
 import rasa_sdk
 from rasa_sdk.executor import ActionExecutor
 
-from dialogue.domain import FORM, BotMessage, load_domain, message_from_dispatch, parse_payload
+from dialogue.domain import (
+    CONTROL_INTENTS,
+    FORM,
+    BotMessage,
+    load_domain,
+    message_from_dispatch,
+    parse_payload,
+)
 from dialogue.domain import render_response as render
 from dialogue.tracker import Held, TrackerState
 from store import repos
@@ -53,18 +60,8 @@ LIST_WORDS = {
 }
 # "change" with nothing said of what: the Change… button's words, typed.
 CHANGE_WORDS = {"change", "edit", "change something", "i want to change something", "modify"}
-CONTROL_INTENTS = {
-    "cancel",
-    "start_over",
-    "go_back",
-    "help",
-    "save",
-    "change",
-    "list_sessions",
-    "schedule_next",
-    "set_agenda",
-    "hold",
-}
+# The intents the runner handles itself (`_on_<intent>`): the control intents and change.
+HANDLED_INTENTS = CONTROL_INTENTS | {"change"}
 # Our NLU's names for two of them; the domain's names keep clear of Rasa's built-in
 # `restart` and `back` intents, which a Rasa server maps to its own default actions.
 INTENT_NAMES = {"restart": "start_over", "back": "go_back"}
@@ -328,7 +325,7 @@ class _Turn:
             return
         latest = self._understand(text, requested)
         intent = latest["intent"]["name"]
-        handler = getattr(self, f"_on_{intent}", None) if intent in CONTROL_INTENTS else None
+        handler = getattr(self, f"_on_{intent}", None) if intent in HANDLED_INTENTS else None
         if intent == "affirm" and self.phase in ("confirm", "idle"):
             handler = self._on_save  # "yes" to the summary; nothing to say yes to when idle
         if handler is not None:

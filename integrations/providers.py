@@ -9,8 +9,11 @@ this file and the adapter's own module, nowhere else.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
+from ground.channel import Channel
 from integrations import local_outbox, mail
+from integrations.channels import ChannelAdapter, EmailChannel, SmsChannel
 from integrations.mail import MailSender
 from integrations.payments import Payments, StripePayments
 from integrations.slack_notify import ClinicianNotifier, SlackNotifier
@@ -25,6 +28,16 @@ class Senders:
     mail: MailSender
     sms: SmsSender
     slack: ClinicianNotifier
+
+    @cached_property
+    def adapters(self) -> dict[Channel, ChannelAdapter]:
+        """The one table: which adapter sends a participant's messages on each channel."""
+        return {Channel.EMAIL: EmailChannel(self.mail), Channel.SMS: SmsChannel(self.sms)}
+
+    def adapter(self, channel: Channel | None) -> ChannelAdapter | None:
+        """None for a channel without an adapter: the worker fails such a row, it never
+        sends it on another channel."""
+        return self.adapters.get(channel) if channel is not None else None
 
 
 def senders(settings: Settings, store: Store) -> Senders:
@@ -54,6 +67,13 @@ def senders(settings: Settings, store: Store) -> Senders:
             engine=store.engine,
         )
     return Senders(mail=mail_sender, sms=sms_sender, slack=slack)
+
+
+def local() -> Senders:
+    """Every channel to the local outbox."""
+    return Senders(
+        mail=local_outbox.LocalMail(), sms=local_outbox.LocalSms(), slack=local_outbox.LocalSlack()
+    )
 
 
 def payments(settings: Settings) -> Payments | None:

@@ -210,7 +210,7 @@ def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
     from sessionbot.wiring import build
 
     parts = build(settings)
-    tz = args.tz or parts.practice.default_timezone
+    tz = parts.practice.zone_of(args.tz)
     return Shell(parts.runner, team=args.team, user=args.user, tz=tz, settings=settings).run(
         sys.stdin, sys.stdout
     )
@@ -275,7 +275,7 @@ def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
             limit=10_000,
         )
         records = [session_record(r, parts.practice, settings.public_url) for r in rows]
-        tz = clinician.tz or parts.practice.default_timezone
+        tz = parts.practice.zone_of(clinician.tz)
     if args.json:
         json.dump(records, sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -318,7 +318,7 @@ def cmd_nlu(args: argparse.Namespace, settings: Settings) -> int:
     from sessionbot.wiring import make_nlu
 
     practice = load_practice(settings.practice_file)
-    tz = ZoneInfo(args.tz or practice.default_timezone)
+    tz = ZoneInfo(practice.zone_of(args.tz))
     if args.now:
         now = datetime.fromisoformat(args.now)
         now = now.replace(tzinfo=tz) if now.tzinfo is None else now.astimezone(tz)

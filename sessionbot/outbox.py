@@ -24,14 +24,15 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from actions import booking, daily
 from actions.formatting import initials, when
-from integrations import local_outbox, mail, messages
+from ground.channel import Channel
+from integrations import local_outbox, messages
+from integrations.channels import Letter
 from integrations.errors import DeliveryError, PermanentError, TransientError
 from integrations.providers import Senders
 from integrations.slack_notify import (
@@ -60,6 +61,10 @@ UNPREPARABLE = {
         "its data is encrypted under a key this worker does not have",
         "Ask whoever runs sessionbot to check SESSIONBOT_ENCRYPTION_KEY; "
         "the participant was not told.",
+    ),
+    "unknown_channel": (
+        "it is for a channel this worker has no way to send",
+        "Tell whoever runs sessionbot; the participant was not told.",
     ),
     "bad_header": (
         "the e-mail address or subject has a line break, which no e-mail can carry",
@@ -315,6 +320,8 @@ class Worker:
         self, s: Session, message: OutboxMessage, now: datetime, batch: Batch
     ) -> Outgoing | str:
         if message.kind == "clinician_notice":
+            if Channel.of(message.channel) is not Channel.SLACK:
+                raise Unpreparable("unknown_channel")
             return self._notice(s, message, batch.payloads.get(message.id))
         sessions, opted_out = batch.sessions, batch.opted_out
         session = sessions.get(message.session_id) if message.session_id else None
@@ -333,45 +340,33 @@ class Worker:
             message.claimed_until = None
             log.info("outbox %s (%s): withdrawn", message.id, message.kind)
             return "withdrawn"
-        view = self._view(session)
-        kind, session_id = message.kind, session.id
-        if message.channel == "sms":
-            phone = session.phone or ""
-            if opted_out.intersection(_phone_indexes(session)):
-                self._opted_out(s, message, session, now)
-                return "opted_out"
-            body = messages.sms(message.kind, view)
-            sender = self.senders.sms
-            return Outgoing(
-                id=message.id,
-                channel="sms",
-                send=lambda: sender.send(phone, body),
-                preview=lambda: local_outbox.preview_sms(phone, body),
-                kind=kind,
-                session_id=session_id,
-                version=version,
-                on_demand=on_demand,
-            )
+        adapter = self.senders.adapter(Channel.invitation(message.channel))
+        if adapter is None:
+            raise Unpreparable("unknown_channel")
+        if adapter.texts_phone and opted_out.intersection(_phone_indexes(session)):
+            self._opted_out(s, message, session, now)
+            return "opted_out"
+        letter = Letter(
+            kind=message.kind,
+            view=self._view(session),
+            email=session.email or "",
+            phone=session.phone or "",
+            uid=f"{session.public_id}@sessionbot",
+            sequence=session.sequence,
+            mail_from=self.settings.mail_from,
+            now=now,
+        )
         try:
-            email: EmailMessage = mail.compose(
-                message.kind,
-                view,
-                to=session.email or "",
-                sender=self.settings.mail_from,
-                uid=f"{session.public_id}@sessionbot",
-                sequence=session.sequence,
-                now=now,
-            )
+            prepared = adapter.prepare(letter)
         except ValueError:  # the email package refuses a header with CR or LF in it
             raise Unpreparable("bad_header") from None
-        mailer = self.senders.mail
         return Outgoing(
             id=message.id,
-            channel="email",
-            send=lambda: mailer.send(email),
-            preview=lambda: local_outbox.preview_email(email),
-            kind=kind,
-            session_id=session_id,
+            channel=message.channel,
+            send=prepared.send,
+            preview=prepared.preview,
+            kind=message.kind,
+            session_id=session.id,
             version=version,
             on_demand=on_demand,
         )
@@ -397,7 +392,7 @@ class Worker:
         slack = self.senders.slack
         return Outgoing(
             id=message.id,
-            channel="slack",
+            channel=Channel.SLACK,
             send=lambda: slack.send(team, user, text, button=button),
             preview=lambda: local_outbox.preview_slack(user, text, button),
         )
@@ -477,7 +472,7 @@ class Worker:
         clinician_id, start_at, tz = brief
         if message.kind in INVITE_KINDS:
             repos.set_invite_status(s, message.session_id, "failed")
-        zone = tz or self.practice.default_timezone
+        zone = self.practice.zone_of(tz)
         booking.notify_clinician(
             s,
             clinician_id,
@@ -551,13 +546,17 @@ class Worker:
                 if isinstance(error, PermanentError)
                 else (
                     f"We gave up after {message.attempts} tries; check the "
-                    f"{'mail server' if message.channel == 'email' else 'Twilio'} settings."
+                    f"{self._provider(message.channel)} settings."
                 )
             )
             self._tell_clinician(
                 s, message, session, now, f"could not be sent ({error}). {fix}".strip()
             )
             return "failed"
+
+    def _provider(self, channel: str) -> str:
+        adapter = self.senders.adapter(Channel.of(channel))
+        return adapter.provider if adapter is not None else "sending"
 
     def _opted_out(
         self,
@@ -596,7 +595,7 @@ class Worker:
         now: datetime,
         what: str,
     ) -> None:
-        zone = session.clinician.tz or self.practice.default_timezone
+        zone = self.practice.zone_of(session.clinician.tz)
         text = (
             f"The {message.kind} for your session with {initials(session.participant)} "
             f"on {when(session.start_at, zone)} {what}"

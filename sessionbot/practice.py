@@ -57,6 +57,10 @@ class Practice:
     # A DM to the clinician this long before each session, with Enter Meeting; None: off.
     nudge_before: timedelta | None = None
 
+    def zone_of(self, clinician_tz: str | None) -> str:
+        """A clinician's zone: their own, else the practice's default (never UTC)."""
+        return clinician_tz or self.default_timezone
+
     def package(self, key: str | None) -> DocumentPackage | None:
         return next((p for p in self.documents if p.key == key), None)
 

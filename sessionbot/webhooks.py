@@ -176,7 +176,7 @@ def handle_inbound(parts: Parts, form: dict[str, str]) -> str | None:
             if session is None:
                 return "We found no upcoming session for this number."
             answer = "yes" if word in YES_WORDS else "no"
-            booking.record_rsvp(s, session, answer, now, via="text")
+            booking.record_rsvp(s, session, answer, now, via="text", practice=parts.practice)
             log.info("inbound sms: rsvp %s recorded", answer)
             return (
                 "Thanks, we've let them know."
@@ -204,7 +204,7 @@ def _tell_clinicians(
         if session.clinician_id in told:
             continue
         told.add(session.clinician_id)
-        zone = session.clinician.tz or parts.practice.default_timezone
+        zone = parts.practice.zone_of(session.clinician.tz)
         booking.notify_clinician(
             s,
             session.clinician_id,
@@ -238,7 +238,7 @@ def handle_status(parts: Parts, form: dict[str, str]) -> None:
             session.invite_status = status
         if status == "failed":
             code = form.get("ErrorCode") or "unknown"
-            zone = session.clinician.tz or parts.practice.default_timezone
+            zone = parts.practice.zone_of(session.clinician.tz)
             booking.notify_clinician(
                 s,
                 session.clinician_id,

@@ -311,3 +311,16 @@ def test_an_oversized_twilio_body_gets_413(texting) -> None:
         "/webhooks/twilio/sms", data=form, headers={"X-Twilio-Signature": sign(SMS_URL, form)}
     )
     assert answer.status_code == 413
+
+
+def test_a_clinician_without_a_zone_hears_of_an_rsvp_in_the_practices_zone(texting, clock) -> None:
+    """Slack gave no zone for the clinician: the practice's default (New York) is theirs,
+    as everywhere else; the RSVP notice said the time in UTC."""
+    parts, client = texting
+    booked = schedule(parts, TEXT_BOOKING)  # tomorrow 3pm, New York
+    session_id = session(parts, booked.public_id).id
+    with parts.store.unit() as s:
+        s.get(ScheduledSession, session_id).clinician.tz = None
+    text_in(client, "Y", "SM1")
+    (notice,) = [n for n in clinician_notices(parts) if "will attend" in n]
+    assert "3:00 PM EST" in notice and "UTC" not in notice

@@ -249,3 +249,55 @@ def test_a_notice_under_another_key_fails_alone(tmp_path, poisoned, fake_twilio)
         statuses = dict(s.execute(sa.select(OutboxMessage.id, OutboxMessage.status)).all())
     assert statuses[first.id] == "failed"
     assert statuses[second.id] == "local"  # the other DM went (to the local outbox here)
+
+
+def test_a_message_for_a_channel_without_an_adapter_fails_alone_and_is_never_emailed(
+    tmp_path, poisoned, smtp_server
+) -> None:
+    """A channel the worker cannot send (a newer version's "whatsapp", a typo) is an
+    error with a fixed reason, never an e-mail (today: it went out as an e-mail)."""
+    parts = wired_parts(tmp_path, poisoned, smtp=smtp_server)
+    book_many(parts, 3, channel="email")
+    bad = invitation_rows(parts)[1]
+    with parts.store.unit() as s:
+        s.get(OutboxMessage, bad.id).channel = "whatsapp"
+    before = failed_count("unknown_channel")
+
+    stats = worker(parts).run_once()
+
+    assert stats.counts["sent"] == 2 and stats.counts["failed"] == 1
+    assert sorted(r.rcpt_tos[0] for r in smtp_server.received) == [
+        "p0@example.com",
+        "p2@example.com",
+    ]
+    rows = {m.id: m for m in invitation_rows(parts)}
+    assert rows[bad.id].status == "failed"
+    assert rows[bad.id].last_error == "it is for a channel this worker has no way to send"
+    (notice,) = clinician_notices(parts)
+    assert "The invitation for your session with P1 on " in notice
+    assert "no way to send" in notice and "example" not in notice
+    assert failed_count("unknown_channel") == before + 1
+
+
+def test_a_clinician_notice_on_another_channel_fails_instead_of_going_to_slack(
+    tmp_path, poisoned
+) -> None:
+    parts = wired_parts(tmp_path, poisoned)
+    book_many(parts, 1)
+    with parts.store.unit() as s:
+        clinician = repos.get_clinician(s, "T_TEST", "U_CLIN1")
+        booking.notify_clinician(
+            s, clinician.id, "notice", dedupe_key="notice:test:1", now=datetime.now(UTC)
+        )
+    (notice,) = (m for m in outbox(parts) if m.kind == "clinician_notice")
+    with parts.store.unit() as s:
+        s.get(OutboxMessage, notice.id).channel = "email"
+
+    worker(parts).run_once()
+
+    with parts.store.unit() as s:
+        row = s.get(OutboxMessage, notice.id)
+        assert (row.status, row.last_error) == (
+            "failed",
+            "it is for a channel this worker has no way to send",
+        )

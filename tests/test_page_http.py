@@ -451,3 +451,18 @@ def test_rotating_x_forwarded_for_does_not_escape_the_throttle(tmp_path: Path) -
         ]
     assert answers[:30] == [404] * 30
     assert answers[30:] == [429, 429]
+
+
+def test_a_clinician_without_a_zone_hears_of_a_payment_in_the_practices_zone(
+    client: TestClient, fake: FakeStripe, app_parts: Parts, booked: Booked
+) -> None:
+    """No zone from Slack: the practice's (New York), as everywhere else; it said UTC."""
+    with app_parts.store.unit() as s:
+        repos.get_clinician(s, "T_TEST", "U_CLIN1").tz = None
+    pay(client, booked, csrf(client, booked))
+    (cs_id,) = fake.sessions
+    fake.sessions[cs_id].update(status="complete", payment_status="paid")
+    body, headers = fake.signed(fake.event("checkout.session.completed", fake.sessions[cs_id]))
+    assert client.post("/webhooks/stripe", content=body, headers=headers).text == "recorded"
+    (notice,) = notices(app_parts, booked.public_id)
+    assert notice.payload.endswith(" EST.") and "UTC" not in notice.payload

@@ -84,7 +84,7 @@ def checkout_idempotency_key(session: ScheduledSession, replacing: str | None = 
 
 
 def record_payment(
-    s: Session, session: ScheduledSession, checkout: Checkout, now: datetime
+    s: Session, session: ScheduledSession, checkout: Checkout, now: datetime, *, practice: Practice
 ) -> bool:
     """Mark the session paid once (webhook or return from Checkout) and tell the clinician.
 
@@ -114,7 +114,7 @@ def record_payment(
         s,
         session,
         f"Payment received: {_money(session, session.amount_cents)} "
-        f"from {initials(session.participant)} for the session on {_start(session)}.",
+        f"from {initials(session.participant)} for the session on {_start(session, practice)}.",
         key=f"paid:{checkout.id}",
         now=now,
     )
@@ -123,7 +123,7 @@ def record_payment(
 
 
 def record_payment_failed(
-    s: Session, session: ScheduledSession, checkout: Checkout, now: datetime
+    s: Session, session: ScheduledSession, checkout: Checkout, now: datetime, *, practice: Practice
 ) -> bool:
     """A delayed payment method (a bank debit) failed after Checkout: unpaid, and told."""
     if session.payment_status != "pending" or checkout.reference != session.public_id:
@@ -136,8 +136,8 @@ def record_payment_failed(
         s,
         session,
         f"The payment of {_money(session, session.amount_cents)} from "
-        f"{initials(session.participant)} for the session on {_start(session)} did not go "
-        "through (their bank declined it). Their session page asks them to pay again; "
+        f"{initials(session.participant)} for the session on {_start(session, practice)} did not "
+        "go through (their bank declined it). Their session page asks them to pay again; "
         "Enter Meeting stays closed until they do.",
         key=f"payment_failed:{checkout.id}",
         now=now,
@@ -146,7 +146,9 @@ def record_payment_failed(
     return True
 
 
-def record_refund(s: Session, session: ScheduledSession, refund: Refund, now: datetime) -> bool:
+def record_refund(
+    s: Session, session: ScheduledSession, refund: Refund, now: datetime, *, practice: Practice
+) -> bool:
     """A refund of the session's payment, full or partial; told once per amount.
 
     Stripe's `amount_refunded` is the total so far, so a late event of an earlier, smaller
@@ -169,10 +171,10 @@ def record_refund(s: Session, session: ScheduledSession, refund: Refund, now: da
     who = initials(session.participant)
     amount = _money(session, refund.refunded_cents)
     if session.status == "cancelled":  # the usual refund: nothing about entering to say
-        what = f"the cancelled session on {_start(session)}"
+        what = f"the cancelled session on {_start(session, practice)}"
         after = ""
     else:
-        what = f"the session on {_start(session)}"
+        what = f"the session on {_start(session, practice)}"
         after = (
             " The session requires payment, so Enter Meeting is closed until they pay again."
             if full
@@ -192,8 +194,8 @@ def _money(session: ScheduledSession, cents: int | None) -> str:
     return money_from_cents(cents, session.currency)
 
 
-def _start(session: ScheduledSession) -> str:
-    return when(session.start_at, session.clinician.tz or "UTC")
+def _start(session: ScheduledSession, practice: Practice) -> str:
+    return when(session.start_at, practice.zone_of(session.clinician.tz))
 
 
 def _tell(s: Session, session: ScheduledSession, text: str, *, key: str, now: datetime) -> None:

@@ -254,7 +254,9 @@ class Page:
                 at = now()
 
                 def rsvp() -> commands.Done:  # the clinician hears of a changed answer by DM
-                    changed = booking.record_rsvp(s, row, answer, at, via="the session page")
+                    changed = booking.record_rsvp(
+                        s, row, answer, at, via="the session page", practice=self.parts.practice
+                    )
                     return commands.Done(f"rsvp-{answer}", changed=changed)
 
                 # The same answer twice within the window (a double click) is recorded once;
@@ -375,7 +377,9 @@ class Page:
     def record(self, public_id: str, checkout: Any) -> bool:
         with self.parts.store.unit() as s:
             session = repos.session_by_public_id(s, public_id, lock=True)
-            return session is not None and rules.record_payment(s, session, checkout, now())
+            return session is not None and rules.record_payment(
+                s, session, checkout, now(), practice=self.parts.practice
+            )
 
     async def paid(self, request: Request) -> Response:
         """Back from Checkout: confirm with Stripe (the webhook may not have come yet)."""
@@ -429,7 +433,11 @@ class Page:
                 session = repos.session_by_payment_intent(s, refund.payment_intent, lock=True)
                 if session is None:
                     return "unknown payment"
-                return "recorded" if rules.record_refund(s, session, refund, now()) else "ok"
+                return (
+                    "recorded"
+                    if rules.record_refund(s, session, refund, now(), practice=self.parts.practice)
+                    else "ok"
+                )
         if checkout is None:
             return "ignored"
         if event.type == "checkout.session.expired":
@@ -445,7 +453,11 @@ class Page:
             session = repos.session_by_public_id(s, checkout.reference or "", lock=True)
             if session is None:
                 return "unknown session"
-            return "recorded" if record(s, session, checkout, now()) else "ok"
+            return (
+                "recorded"
+                if record(s, session, checkout, now(), practice=self.parts.practice)
+                else "ok"
+            )
 
     # The video room -------------------------------------------------------------------
 

@@ -1,11 +1,12 @@
-"""How the participant is invited: "email", "sms" or "none" ("by text", "switch to e-mail",
-"send it by text instead", "no invite")."""
+"""How the participant is invited: a `Channel` ("by text", "switch to e-mail", "send it by
+text instead", "no invite"). A new channel adds its words here."""
 
 from __future__ import annotations
 
 import re
 
 from actions.extraction.reader import Context, Reader, Rule, constant, read_rules, rules_finder
+from ground.channel import Channel
 
 _SWITCH = r"(?:switch|change|move|go|swap)(?:\s+(?:it|that|the\s+invit\w*|over))?\s+to\s+"
 _NONE = re.compile(
@@ -43,19 +44,23 @@ _ANSWER_NONE = re.compile(
     re.IGNORECASE,
 )
 RULES: tuple[Rule, ...] = (
-    (_NONE, constant("none")),
-    (_SMS, constant("sms")),
-    (_EMAIL, constant("email")),
+    (_NONE, constant(Channel.NONE)),
+    (_SMS, constant(Channel.SMS)),
+    (_EMAIL, constant(Channel.EMAIL)),
 )
 ANSWER_RULES = (
     *RULES,
-    (_ANSWER_SMS, constant("sms")),
-    (_ANSWER_EMAIL, constant("email")),
-    (_ANSWER_NONE, constant("none")),
+    (_ANSWER_SMS, constant(Channel.SMS)),
+    (_ANSWER_EMAIL, constant(Channel.EMAIL)),
+    (_ANSWER_NONE, constant(Channel.NONE)),
 )
 # While the name is asked, "text" or "email" alone still answer how to invite: nobody is
 # called "txt". ("no" is not among them: it answers nothing about the name.)
-_NAME_ASKED_RULES = (*RULES, (_ANSWER_SMS, constant("sms")), (_ANSWER_EMAIL, constant("email")))
+_NAME_ASKED_RULES = (
+    *RULES,
+    (_ANSWER_SMS, constant(Channel.SMS)),
+    (_ANSWER_EMAIL, constant(Channel.EMAIL)),
+)
 _find = rules_finder(RULES, ANSWER_RULES, "invite_channel")
 
 
@@ -65,5 +70,5 @@ def find_channel(reader: Reader, ctx: Context) -> str | None:
     else:
         found = _find(reader, ctx)
     if found is None and reader.claims:  # "text" among other answers, its number taken
-        found = read_rules(reader, ((_SMS_ALONE, constant("sms")),), ctx, "invite_channel")
+        found = read_rules(reader, ((_SMS_ALONE, constant(Channel.SMS)),), ctx, "invite_channel")
     return found

@@ -45,6 +45,7 @@ from actions.extraction.zones import (
     unknown_zone,
     zone_label,
 )
+from ground.channel import Channel
 
 SLOT_NAMES = (
     "date",
@@ -180,7 +181,6 @@ _SECOND_THOUGHT = re.compile(
     r"|(?<=[,;])\s*no(?=\s*[,;]))\b[\s,:;.…!\-]*(?=\S)",
     re.IGNORECASE,
 )
-CHANNEL_SAID = {"email": "e-mail", "sms": "text message", "none": "no invitation"}
 
 
 def said_value(slot: str, value: Any) -> str:
@@ -194,7 +194,7 @@ def said_value(slot: str, value: Any) -> str:
     if slot == "participant_tz":
         return zone_label(str(value))
     if slot == "invite_channel":
-        return CHANNEL_SAID.get(str(value), str(value))
+        return Channel.said_of(value)
     return str(value)
 
 
@@ -371,5 +371,5 @@ def parse_amount(text: str) -> Decimal:
 
 
 def parse_channel(text: str) -> str:
-    """How the participant is invited: "email", "sms" or "none"."""
+    """How the participant is invited: a `Channel` (e-mail, text message or none)."""
     return _parse_one("invite_channel", text, Context(now=EPOCH, requested_slot="invite_channel"))

@@ -15,16 +15,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from integrations import providers
     from integrations.local_outbox import LABEL, LOCAL_STATUS
     from sessionbot.wiring import build
     from store import repos
 
     parts = build(settings)
-    what = {
-        "email": "SMTP (SESSIONBOT_SMTP_URL)",
-        "sms": "Twilio (TWILIO_*)",
-        "slack": "Slack (SLACK_BOT_TOKEN)",
-    }
+    what: dict[str, str] = {c: a.setup for c, a in providers.local().adapters.items()}
+    what["slack"] = "Slack (SLACK_BOT_TOKEN)"
     with parts.store.unit() as s:
         rows = repos.list_outbox(s, statuses=None if args.all else (LOCAL_STATUS,), limit=1000)
         if not rows:
