@@ -79,11 +79,15 @@ class Throttle:
                 time.sleep(min(start - now, 0.5))
 
     def throttled(self) -> float:
-        """The provider said 429: pause the channel, longer each time in a row."""
+        """The provider said 429: pause the channel, longer each time in a row. The other
+        sends that were in flight with it and say 429 too do not lengthen the pause."""
         with self._lock:
+            now = time.monotonic()
+            if now < self._paused_until:
+                return self._paused_until - now
             self.strikes += 1
             pause = min(self.cap, self.base * 2 ** (self.strikes - 1))
-            self._paused_until = max(self._paused_until, time.monotonic() + pause)
+            self._paused_until = now + pause
             return pause
 
     def succeeded(self) -> None:
