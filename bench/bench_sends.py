@@ -8,6 +8,7 @@ a duplicate fails the run.
 
     PYTHONPATH=$PWD python bench/bench_sends.py --db postgresql+psycopg://postgres@127.0.0.1:5432/test
     PYTHONPATH=$PWD python bench/bench_sends.py --db sqlite   # the embedded store
+    ... --texts 0 --emails 0 --baseline 0 --burst 10000       # 10,000 due at once, 2 workers
 """
 
 from __future__ import annotations
@@ -81,14 +82,14 @@ def queue(settings: Settings, n: int, tag: str, channel: str) -> None:
     parts.store.dispose()
 
 
-def work(settings: Settings, limits: Limits, batch: int | None, out: mp.Queue) -> None:
+def work(settings: Settings, limits: Limits, batch: int | None, out: mp.Queue, name: str) -> None:
     parts = build(settings)
     worker = Worker(
         parts.store,
         parts.practice,
         settings,
         senders(settings, parts.store),
-        worker_id="bench",
+        worker_id=name,
         batch=batch,
         limits=limits,
     )
@@ -99,14 +100,24 @@ def work(settings: Settings, limits: Limits, batch: int | None, out: mp.Queue) -
     parts.store.dispose()
 
 
-def run(settings: Settings, limits: Limits, batch: int | None) -> tuple[int, float, float]:
+def run(
+    settings: Settings, limits: Limits, batch: int | None, workers: int = 1
+) -> tuple[int, float, float]:
+    """Texts sent, wall seconds until the last worker is done, and the workers' CPU."""
     ctx = mp.get_context("fork")
     out: mp.Queue = ctx.Queue()
-    p = ctx.Process(target=work, args=(settings, limits, batch, out))
-    p.start()
-    result = out.get()
-    p.join()
-    return result
+    procs = [
+        ctx.Process(target=work, args=(settings, limits, batch, out, f"bench{i}"))
+        for i in range(workers)
+    ]
+    began = time.perf_counter()
+    for p in procs:
+        p.start()
+    results = [out.get() for _ in procs]
+    elapsed = time.perf_counter() - began
+    for p in procs:
+        p.join()
+    return sum(r[0] for r in results), elapsed, sum(r[2] for r in results)
 
 
 def main() -> int:
@@ -118,6 +129,9 @@ def main() -> int:
     parser.add_argument("--texts", type=int, default=1000)
     parser.add_argument("--emails", type=int, default=400)
     parser.add_argument("--baseline", type=int, default=40, help="messages for one at a time")
+    parser.add_argument(
+        "--burst", type=int, default=0, help="then this many texts due at once, 2 workers"
+    )
     args = parser.parse_args()
 
     fake, server = start_fake_twilio()
@@ -143,6 +157,8 @@ def main() -> int:
             ("sms", args.texts, ("617", "212")),
             ("email", args.emails, ("a", "b")),
         ):
+            if not n or not args.baseline:
+                continue
             for (mode, limits, batch, count), tag in zip(
                 (
                     ("one at a time", ONE_AT_A_TIME, 10, args.baseline),
@@ -161,10 +177,17 @@ def main() -> int:
                 )
             ratio = rates[channel, "concurrent"] / rates[channel, "one at a time"]
             print(f"{channel:5} ratio concurrent / one at a time: {ratio:.1f}x")
+        if args.burst:
+            queue(settings, args.burst, "312", "sms")
+            sent, elapsed, cpu = run(settings, Limits(), None, workers=2)
+            print(
+                f"burst: {sent} texts due at once, 2 workers: all sent {elapsed:.1f} s after "
+                f"they started ({sent / elapsed:.1f}/s); worker CPU {1000 * cpu / sent:.1f} ms each"
+            )
     texts = Counter(m["To"] for m in fake.messages)
     mails = Counter(r.rcpt_tos[0] for r in recorder.received)
     duplicates = sum(c - 1 for c in texts.values()) + sum(c - 1 for c in mails.values())
-    expected = 2 * args.baseline + args.texts + args.emails
+    expected = 2 * args.baseline + args.texts + args.emails + args.burst
     print(
         f"duplicates: {duplicates}; "
         f"received {sum(texts.values()) + sum(mails.values())} of {expected}"
