@@ -123,6 +123,9 @@ class Outgoing:
     session_id: int | None = None
     version: int | None = None
     on_demand: bool = False  # a "Remind now": wanted until the session ends
+    # Whose messages keep their order (a session's participant, a clinician): sent one
+    # after another, never side by side (set by `claim_prepared`).
+    order_key: str = ""
 
 
 @dataclass
@@ -190,44 +193,61 @@ class Worker:
         """
         stats = Stats()
         self.plan_day()
-        inflight: dict[Future[str | None], int] = {}
+        inflight: dict[Future[str | None], Outgoing] = {}
+        held: list[Outgoing] = []  # waiting for an earlier message to the same person
+        busy: set[str] = set()
         unsent: list[int] = []
+
+        def start(item: Outgoing) -> None:
+            if item.order_key in busy:
+                held.append(item)
+                return
+            busy.add(item.order_key)
+            future = self.lanes.submit(item.channel, partial(self._send_in_lane, item, stop))
+            inflight[future] = item
+
+        def finished(future: Future[str | None]) -> None:
+            item = inflight.pop(future)
+            busy.discard(item.order_key)
+            outcome = future.result()  # the database gone: raised here, stops all
+            if outcome is None:
+                unsent.append(item.id)
+            else:
+                stats.add(outcome)
+            waiting = next((x for x in held if x.order_key == item.order_key), None)
+            if waiting is not None and not (stop and stop.is_set()):
+                held.remove(waiting)
+                start(waiting)
+
         try:
             while not (stop and stop.is_set()):
-                if len(inflight) <= self.batch // 2:
-                    batch = self.claim_prepared(self.batch - len(inflight))
+                if len(inflight) + len(held) <= self.batch // 2:
+                    batch = self.claim_prepared(self.batch - len(inflight) - len(held))
                     if not batch and not inflight:
                         break
                     for item in batch:
                         if isinstance(item, str):
                             stats.add(item)
                         else:
-                            future = self.lanes.submit(
-                                item.channel, partial(self._send_in_lane, item, stop)
-                            )
-                            inflight[future] = item.id
+                            start(item)
                     if not inflight:
                         continue
                 done, _ = wait(inflight, timeout=0.2, return_when=FIRST_COMPLETED)
                 for future in done:
-                    message_id = inflight.pop(future)
-                    outcome = future.result()  # the database gone: raised here, stops all
-                    if outcome is None:
-                        unsent.append(message_id)
-                    else:
-                        stats.add(outcome)
+                    finished(future)
         finally:
             # Stopping (or failing): what has not begun is not begun; what has, finishes.
+            unsent.extend(x.id for x in held)
             for future in list(inflight):
                 if future.cancel():
-                    unsent.append(inflight.pop(future))
+                    unsent.append(inflight.pop(future).id)
             if inflight:
                 wait(inflight)
-            for future, message_id in inflight.items():
-                if not future.cancelled() and future.exception() is None:
+            for future, item in inflight.items():
+                if future.exception() is None:
                     outcome = future.result()
                     if outcome is None:
-                        unsent.append(message_id)
+                        unsent.append(item.id)
                     else:
                         stats.add(outcome)
         self.release(unsent)
@@ -298,7 +318,15 @@ class Worker:
             )
             notices = [r.id for r in rows if r.kind == "clinician_notice"]
             batch.payloads = repos.outbox_payloads(s, notices)
-            return [self._prepare_one(s, row, now, batch) for row in rows]
+            prepared = [self._prepare_one(s, row, now, batch) for row in rows]
+        for row, item in zip(rows, prepared, strict=True):
+            if isinstance(item, Outgoing):
+                item.order_key = (
+                    f"session:{row.session_id}"
+                    if _of_a_session(row)
+                    else f"clinician:{row.clinician_id}"
+                )
+        return prepared
 
     def release(self, message_ids: list[int]) -> None:
         """Give claimed, unsent messages back (a stop in the middle of a batch)."""

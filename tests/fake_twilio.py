@@ -32,6 +32,7 @@ class Sent:
     path: str
     form: dict[str, str]
     authorization: str
+    at: float = 0.0  # time.monotonic() when it arrived
 
 
 @dataclass
@@ -97,7 +98,7 @@ def _handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length).decode()
             form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
-            record = Sent(self.path, form, self.headers.get("Authorization", ""))
+            record = Sent(self.path, form, self.headers.get("Authorization", ""), time.monotonic())
             with fake.lock:
                 fake.requests.append(record)
                 mode = fake.failures.pop(0) if fake.failures else None

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from outbox_kit import book_many, outbox, wired_parts, worker
+from outbox_kit import CLINICIAN, book_many, outbox, wired_parts, worker
 
+from actions import commands
 from sessionbot.outbox import Retry
 from sessionbot.sending import Limits
+from store import repos
+from store.models import ScheduledSession
 
 
 def test_forty_texts_go_out_at_once_not_one_after_another(tmp_path, store, fake_twilio) -> None:
@@ -48,6 +51,39 @@ def test_e_mails_go_out_at_once_each_once(tmp_path, store, smtp_server) -> None:
     assert stats.counts["sent"] == 16
     per_address = Counter(r.rcpt_tos[0] for r in smtp_server.received)
     assert len(per_address) == 16 and set(per_address.values()) == {1}
+
+
+def test_two_texts_to_one_participant_go_one_after_the_other_in_order(
+    tmp_path, store, fake_twilio
+) -> None:
+    """An invitation and a "Remind now" for each of 3 sessions, all due at once: the 3
+    participants are texted side by side, but each gets the invitation first and the
+    reminder only once it went."""
+    parts = wired_parts(tmp_path, store, twilio=fake_twilio)
+    book_many(parts, 3)
+    now = datetime.now(UTC)
+    with parts.store.unit() as s:
+        me = repos.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
+        for row in [m for m in repos.list_outbox(s) if m.kind == "invitation"]:
+            found = s.get(ScheduledSession, row.session_id)
+            assert commands.remind_now(s, me, found.public_id, parts.practice, now).changed
+    fake_twilio.latency = 0.3
+    w = worker(parts)
+    try:
+        assert w.run_once().counts["sent"] == 6
+    finally:
+        w.close()
+    arrivals: dict[str, list[tuple[float, str]]] = {}
+    for r in fake_twilio.requests:
+        kind = "reminder" if "reminder" in r.form["Body"].lower() else "invitation"
+        arrivals.setdefault(r.form["To"], []).append((r.at, kind))
+    assert len(arrivals) == 3
+    for texts in arrivals.values():
+        (first_at, first), (second_at, second) = sorted(texts)
+        assert (first, second) == ("invitation", "reminder")
+        assert second_at - first_at >= 0.25  # after the first was answered
+    firsts = sorted(min(texts)[0] for texts in arrivals.values())
+    assert firsts[-1] - firsts[0] < 0.25  # the three participants side by side
 
 
 def test_a_channel_throttled_for_a_while_slows_down_and_loses_nothing(
