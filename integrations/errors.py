@@ -8,7 +8,14 @@ class DeliveryError(Exception):
 
 
 class TransientError(DeliveryError):
-    """The provider or the network may accept it later (SMTP 4xx, refused, timeout, 429, 5xx)."""
+    """The provider or the network may accept it later (SMTP 4xx, refused, timeout, 429, 5xx).
+
+    `rate_limited`: the provider said "too many" (HTTP 429, SMTP 421): the worker pauses
+    the whole channel for a while, not only this message."""
+
+    def __init__(self, message: str, *, rate_limited: bool = False) -> None:
+        super().__init__(message)
+        self.rate_limited = rate_limited
 
 
 class PermanentError(DeliveryError):

@@ -23,6 +23,7 @@ with STARTTLS whenever the server offers it; `smtps://` is TLS from the first by
 
 from __future__ import annotations
 
+import copy
 import smtplib
 import ssl
 from datetime import UTC, datetime, timedelta
@@ -222,6 +223,13 @@ class SmtpSender:
         self._conn = self._connect()
         return self._conn
 
+    def twin(self) -> SmtpSender:
+        """Another sender with these settings and a connection of its own: one connection
+        is one SMTP dialogue, so each sending thread gets its twin (sessionbot/sending.py)."""
+        twin = copy.copy(self)
+        twin._conn = None
+        return twin
+
     def close(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
@@ -260,8 +268,8 @@ class SmtpSender:
 
 
 def _by_code(code: int, what: str) -> TransientError | PermanentError:
-    if 400 <= code < 500:
-        return TransientError(f"SMTP {code}: {what} for now")
+    if 400 <= code < 500:  # 421: the server closes the connection, "too many" among others
+        return TransientError(f"SMTP {code}: {what} for now", rate_limited=code == 421)
     return PermanentError(
         f"SMTP {code}: {what}",
         fix="The mail server refused the participant's e-mail address; check it, "

@@ -109,7 +109,10 @@ class SlackNotifier:
         except SlackApiError as exc:
             error = str(exc.response.get("error", ""))
             if exc.response.status_code == 429 or exc.response.status_code >= 500:
-                raise TransientError(f"Slack HTTP {exc.response.status_code}") from None
+                raise TransientError(
+                    f"Slack HTTP {exc.response.status_code}",
+                    rate_limited=exc.response.status_code == 429,
+                ) from None
             if error in PERMANENT:
                 raise PermanentError(f"Slack: {error}") from None
             raise TransientError(f"Slack: {error}") from None

@@ -9,6 +9,7 @@ to the configured base instead.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
@@ -35,7 +36,45 @@ class SmsSender(Protocol):
         ...
 
 
-class BaseUrlHttpClient(TwilioHttpClient):
+# Connections kept to Twilio: at least the worker's texts in flight (sessionbot/sending.py).
+POOL_SIZE = 32
+
+
+class SharedHttpClient(TwilioHttpClient):
+    """A Twilio HTTP client that threads can share.
+
+    The SDK's client stores each call's request and response on itself and returns the
+    stored response, so two threads could swap responses (one text recorded with another's
+    sid, or a 429 read as a success). Here those two are kept per thread. Its pool keeps
+    `POOL_SIZE` connections (the SDK's default, cores + 4, would reconnect most sends).
+    """
+
+    def __init__(self, *, timeout: float = 15.0, logger: logging.Logger) -> None:
+        self._per_thread = threading.local()
+        super().__init__(timeout=timeout, logger=logger)
+        assert self.session is not None
+        adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=POOL_SIZE)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+
+    @property
+    def _test_only_last_response(self) -> Response | None:
+        return getattr(self._per_thread, "response", None)
+
+    @_test_only_last_response.setter
+    def _test_only_last_response(self, value: Response | None) -> None:
+        self._per_thread.response = value
+
+    @property
+    def _test_only_last_request(self) -> object:
+        return getattr(self._per_thread, "request", None)
+
+    @_test_only_last_request.setter
+    def _test_only_last_request(self, value: object) -> None:
+        self._per_thread.request = value
+
+
+class BaseUrlHttpClient(SharedHttpClient):
     """A Twilio HTTP client that sends every request to another base URL."""
 
     def __init__(self, base_url: str, *, timeout: float = 15.0) -> None:
@@ -43,9 +82,6 @@ class BaseUrlHttpClient(TwilioHttpClient):
         super().__init__(timeout=timeout, logger=logging.getLogger("sessionbot.twilio.http"))
         base = urlsplit(base_url.rstrip("/"))
         self._scheme, self._netloc, self._prefix = base.scheme, base.netloc, base.path
-        if self._scheme == "http":
-            assert self.session is not None
-            self.session.mount("http://", requests.adapters.HTTPAdapter())
 
     def request(self, method: str, url: str, *args: object, **kwargs: object) -> Response:
         parts = urlsplit(url)
@@ -72,7 +108,7 @@ class TwilioSender:
         http = (
             BaseUrlHttpClient(api_url, timeout=timeout)
             if api_url
-            else TwilioHttpClient(timeout=timeout, logger=logging.getLogger("sessionbot.twilio"))
+            else SharedHttpClient(timeout=timeout, logger=logging.getLogger("sessionbot.twilio"))
         )
         self.client = Client(account_sid, auth_token, http_client=http)
         self.from_number = from_number
@@ -110,7 +146,9 @@ def classify(exc: TwilioRestException) -> TransientError | PermanentError:
             "or reschedule with an e-mail invitation.",
         )
     if exc.status == 429 or exc.status >= 500:
-        return TransientError(f"Twilio HTTP {exc.status} (code {code})")
+        return TransientError(
+            f"Twilio HTTP {exc.status} (code {code})", rate_limited=exc.status == 429
+        )
     return PermanentError(
         f"Twilio HTTP {exc.status} (code {code})",
         fix="Twilio refused the text message; check the phone number and the Twilio account.",

@@ -22,8 +22,10 @@ import socket
 import threading
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -42,6 +44,7 @@ from integrations.slack_notify import (
 from sessionbot.logs import request_context
 from sessionbot.metrics import OUTBOX_FAILED, OUTBOX_SENT
 from sessionbot.practice import Practice
+from sessionbot.sending import Lanes, Limits, per_thread
 from sessionbot.settings import Settings
 from store import repos
 from store.crypto import UndecryptableError, keyring
@@ -125,6 +128,9 @@ class Outgoing:
     session_id: int | None = None
     version: int | None = None
     on_demand: bool = False  # a "Remind now": wanted until the session ends
+    # Whose messages keep their order (a session's participant, a clinician): sent one
+    # after another, never side by side (set by `claim_prepared`).
+    order_key: str = ""
 
 
 @dataclass
@@ -148,17 +154,32 @@ class Worker:
         senders: Senders,
         *,
         worker_id: str | None = None,
-        batch: int = 10,
-        lease: timedelta = timedelta(minutes=5),
+        batch: int | None = None,
+        lease: timedelta | None = None,
         retry: Retry = Retry(),
+        limits: Limits | None = None,
     ) -> None:
         self.store = store
         self.practice = practice
         self.settings = settings
-        self.senders = senders
+        self.limits = limits or Limits(
+            sms=settings.worker_sms_concurrency,
+            email=settings.worker_email_concurrency,
+            slack=settings.worker_slack_concurrency,
+            sms_rate=settings.worker_sms_rate,
+            email_rate=settings.worker_email_rate,
+            slack_rate=settings.worker_slack_rate,
+        )
+        # Senders that keep a connection (SMTP) get one per sending thread.
+        self.senders = per_thread(senders)
+        self.lanes = Lanes(self.limits)
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
-        self.batch = batch
-        self.lease = lease
+        # Rows claimed and not yet done: as many as the lanes send at once. A batch of
+        # one channel waits at most batch / its lane rounds of one send each (e-mail:
+        # 28 / 8 = 4 rounds of at most the SMTP timeout, 20 s) plus a 429 pause (at most
+        # 60 s): well inside the 5-minute lease.
+        self.batch = batch or self.limits.total
+        self.lease = lease or timedelta(seconds=settings.outbox_lease_seconds)
         self.retry = retry
         # Single-workspace mode: which bot token is in use (a revoked one is not used).
         self._slack_token_hash = (
@@ -170,25 +191,81 @@ class Worker:
     def run_once(self, stop: threading.Event | None = None) -> Stats:
         """Send everything due now (including notices queued on the way), then return.
 
-        With `stop` set meanwhile, it returns after the message in hand and gives the
-        rest of its claimed batch back at once (no waiting for the lease).
+        Claimed messages go to their channel's lane and are sent concurrently (bounded per
+        channel, sessionbot/sending.py); more are claimed as the lanes free up. With `stop`
+        set meanwhile, it returns once the sends already begun are finished, and gives
+        the rest of what it claimed back at once (no waiting for the lease).
         """
         stats = Stats()
         self.plan_day()
-        while not (stop and stop.is_set()):
-            batch = self.claim_prepared()
-            if not batch:
-                break
-            for i, item in enumerate(batch):
-                if stop and stop.is_set():
-                    self.release([x.id for x in batch[i:] if isinstance(x, Outgoing)])
-                    return stats
-                if isinstance(item, str):
-                    stats.add(item)
-                    continue
-                with request_context(f"outbox-{item.id}"):  # its lines, searchable together
-                    stats.add(self.deliver(item))
+        inflight: dict[Future[str | None], Outgoing] = {}
+        held: list[Outgoing] = []  # waiting for an earlier message to the same person
+        busy: set[str] = set()
+        unsent: list[int] = []
+
+        def start(item: Outgoing) -> None:
+            if item.order_key in busy:
+                held.append(item)
+                return
+            busy.add(item.order_key)
+            future = self.lanes.submit(item.channel, partial(self._send_in_lane, item, stop))
+            inflight[future] = item
+
+        def finished(future: Future[str | None]) -> None:
+            item = inflight.pop(future)
+            busy.discard(item.order_key)
+            outcome = future.result()  # the database gone: raised here, stops all
+            if outcome is None:
+                unsent.append(item.id)
+            else:
+                stats.add(outcome)
+            waiting = next((x for x in held if x.order_key == item.order_key), None)
+            if waiting is not None and not (stop and stop.is_set()):
+                held.remove(waiting)
+                start(waiting)
+
+        try:
+            while not (stop and stop.is_set()):
+                if len(inflight) + len(held) <= self.batch // 2:
+                    batch = self.claim_prepared(self.batch - len(inflight) - len(held))
+                    if not batch and not inflight:
+                        break
+                    for item in batch:
+                        if isinstance(item, str):
+                            stats.add(item)
+                        else:
+                            start(item)
+                    if not inflight:
+                        continue
+                done, _ = wait(inflight, timeout=0.2, return_when=FIRST_COMPLETED)
+                for future in done:
+                    finished(future)
+        finally:
+            # Stopping (or failing): what has not begun is not begun; what has, finishes.
+            unsent.extend(x.id for x in held)
+            for future in list(inflight):
+                if future.cancel():
+                    unsent.append(inflight.pop(future).id)
+            if inflight:
+                wait(inflight)
+            for future, item in inflight.items():
+                if future.exception() is None:
+                    outcome = future.result()
+                    if outcome is None:
+                        unsent.append(item.id)
+                    else:
+                        stats.add(outcome)
+        self.release(unsent)
         return stats
+
+    def _send_in_lane(self, item: Outgoing, stop: threading.Event | None) -> str | None:
+        """In the channel's lane: wait out a pause of the channel, then deliver. None: not
+        begun because of a stop (the message is given back)."""
+        self.lanes.throttle(item.channel).wait(stop)
+        if stop is not None and stop.is_set():
+            return None
+        with request_context(f"outbox-{item.id}"):  # its lines, searchable together
+            return self.deliver(item)
 
     def run_forever(self, stop: threading.Event, poll: float = 2.0) -> Stats:
         total = Stats()
@@ -203,7 +280,8 @@ class Worker:
         return total
 
     def close(self) -> None:
-        """Let go of kept connections (the SMTP session)."""
+        """Stop the sending threads and let go of kept connections (the SMTP sessions)."""
+        self.lanes.shutdown()
         for sender in (self.senders.mail, self.senders.sms, self.senders.slack):
             close = getattr(sender, "close", None)
             if close is not None:
@@ -228,7 +306,7 @@ class Worker:
             rows = repos.claim_due(s, self.worker_id, now, now + self.lease, self.batch)
             return [row.id for row in rows]
 
-    def claim_prepared(self) -> list[Outgoing | str]:
+    def claim_prepared(self, limit: int | None = None) -> list[Outgoing | str]:
         """Claim a batch and prepare every send in the same transaction.
 
         The batch's sessions, clinicians, opt-outs and notices' text are read with one
@@ -237,7 +315,7 @@ class Worker:
         """
         now = datetime.now(UTC)
         with self.store.unit() as s:
-            rows = repos.claim_due(s, self.worker_id, now, now + self.lease, self.batch)
+            rows = repos.claim_due(s, self.worker_id, now, now + self.lease, limit or self.batch)
             if not rows:
                 return []
             batch = _read_batch(
@@ -245,7 +323,15 @@ class Worker:
             )
             notices = [r.id for r in rows if r.kind == "clinician_notice"]
             batch.payloads = repos.outbox_payloads(s, notices)
-            return [self._prepare_one(s, row, now, batch) for row in rows]
+            prepared = [self._prepare_one(s, row, now, batch) for row in rows]
+        for row, item in zip(rows, prepared, strict=True):
+            if isinstance(item, Outgoing):
+                item.order_key = (
+                    f"session:{row.session_id}"
+                    if _of_a_session(row)
+                    else f"clinician:{row.clinician_id}"
+                )
+        return prepared
 
     def release(self, message_ids: list[int]) -> None:
         """Give claimed, unsent messages back (a stop in the middle of a batch)."""
@@ -272,13 +358,20 @@ class Worker:
         """Re-check, send with no transaction open, record the outcome."""
         if outgoing.session_id is not None and not self._still_current(outgoing):
             return "withdrawn"
+        throttle = self.lanes.throttle(outgoing.channel)
         try:
             ref = outgoing.send()
         except DeliveryError as exc:
+            if isinstance(exc, TransientError) and exc.rate_limited:
+                pause = throttle.throttled()
+                log.warning(
+                    "%s: the provider says too many; paused %.0f s", outgoing.channel, pause
+                )
             return self._failed(outgoing.id, exc)
         except Exception as exc:  # a bug or an unexpected library error: retry, log type only
             log.exception("outbox %s: unexpected error", outgoing.id)
             return self._failed(outgoing.id, TransientError(f"unexpected {type(exc).__name__}"))
+        throttle.succeeded()
         return self._sent(outgoing, ref)
 
     def _still_current(self, outgoing: Outgoing) -> bool:

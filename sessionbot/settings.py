@@ -134,6 +134,15 @@ class Settings:
     video_app_secret: str | None = None
     # How long a Slack request may stay unprocessed before another sweep runs it again.
     slack_inbox_lease_seconds: float = 30.0
+    # The outbox worker: sends in flight at once per channel, an optional rate of ours
+    # (sends a second, 0: none), and how long a claimed batch is held (sessionbot/sending.py).
+    worker_sms_concurrency: int = 16
+    worker_email_concurrency: int = 8
+    worker_slack_concurrency: int = 4
+    worker_sms_rate: float = 0.0
+    worker_email_rate: float = 0.0
+    worker_slack_rate: float = 0.0
+    outbox_lease_seconds: float = 300.0
     # The shared secret Rasa's `action_endpoint` sends (`token:` in endpoints.yml, as
     # `?token=`); `sessionbot actions` refuses every call without it.
     actions_token: str | None = None
@@ -196,6 +205,19 @@ class Settings:
             video_app_id=get("SESSIONBOT_VIDEO_APP_ID"),
             video_app_secret=get("SESSIONBOT_VIDEO_APP_SECRET"),
             slack_inbox_lease_seconds=number(env, "SESSIONBOT_SLACK_INBOX_LEASE", 30.0, minimum=1),
+            worker_sms_concurrency=int(
+                number(env, "SESSIONBOT_WORKER_SMS_CONCURRENCY", 16, minimum=1)
+            ),
+            worker_email_concurrency=int(
+                number(env, "SESSIONBOT_WORKER_EMAIL_CONCURRENCY", 8, minimum=1)
+            ),
+            worker_slack_concurrency=int(
+                number(env, "SESSIONBOT_WORKER_SLACK_CONCURRENCY", 4, minimum=1)
+            ),
+            worker_sms_rate=number(env, "SESSIONBOT_WORKER_SMS_RATE", 0.0),
+            worker_email_rate=number(env, "SESSIONBOT_WORKER_EMAIL_RATE", 0.0),
+            worker_slack_rate=number(env, "SESSIONBOT_WORKER_SLACK_RATE", 0.0),
+            outbox_lease_seconds=number(env, "SESSIONBOT_OUTBOX_LEASE", 300.0, minimum=1),
             actions_token=get("SESSIONBOT_ACTIONS_TOKEN"),
             actions_max_body=int(
                 number(env, "SESSIONBOT_ACTIONS_MAX_BODY", 1024 * 1024, minimum=1024)

@@ -2,8 +2,10 @@
 
 It accepts `POST /2010-04-01/Accounts/{sid}/Messages.json` as Twilio does (form body,
 Basic auth) and answers a Message resource. It can fail: `fail_next("429", "500",
-"drop")` answers the next requests with those, `reject(number, code)` gives a permanent
-Twilio error for one number. `sign()` makes the X-Twilio-Signature of a webhook call.
+"drop")` answers the next requests with those, `busy_for(seconds)` answers every request
+429 for that long (a rate limit for a while), `reject(number, code)` gives a permanent
+Twilio error for one number. `latency` delays every answer (requests are answered
+concurrently, each in a thread). `sign()` makes the X-Twilio-Signature of a webhook call.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class Sent:
     path: str
     form: dict[str, str]
     authorization: str
+    at: float = 0.0  # time.monotonic() when it arrived
 
 
 @dataclass
@@ -39,7 +42,16 @@ class FakeTwilio:
     failures: list[str] = field(default_factory=list)
     rejected: dict[str, int] = field(default_factory=dict)
     latency: float = 0.0
+    busy_until: float = 0.0  # time.monotonic() until which every request gets a 429
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def busy_for(self, seconds: float) -> None:
+        self.busy_until = time.monotonic() + seconds
+
+    @property
+    def throttled(self) -> int:
+        """Requests answered 429."""
+        return sum(1 for r in self.requests if r.form.get("_status") == "429")
 
     def fail_next(self, *modes: str) -> None:
         with self.lock:
@@ -86,10 +98,14 @@ def _handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length).decode()
             form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
-            record = Sent(self.path, form, self.headers.get("Authorization", ""))
+            record = Sent(self.path, form, self.headers.get("Authorization", ""), time.monotonic())
             with fake.lock:
                 fake.requests.append(record)
                 mode = fake.failures.pop(0) if fake.failures else None
+                if mode is None and time.monotonic() < fake.busy_until:
+                    mode = "429"
+                if mode:
+                    form["_status"] = mode
             if fake.latency:
                 time.sleep(fake.latency)
             if mode == "drop":

@@ -1,6 +1,7 @@
 """A local SMTP server (aiosmtpd) on loopback that records every message it accepts.
 
-`outage(n)` answers the next n DATA commands with 451 (try later); `refuse(addr)` answers
+`outage(n)` answers the next n DATA commands with 451 (try later); `latency` delays
+every DATA answer (connections are served concurrently); `refuse(addr)` answers
 RCPT for that address with 550 (no such user), as real mail servers do.
 
 `secure_smtp` starts one with TLS: a certificate for 127.0.0.1 signed by a CA made at
@@ -10,6 +11,7 @@ or implicit TLS (smtps), and AUTH that records each login and whether TLS was on
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
 import ssl
@@ -67,6 +69,7 @@ class Recorder:
     received: list[Received] = field(default_factory=list)
     refused: set[str] = field(default_factory=set)
     failures_left: int = 0
+    latency: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def outage(self, n: int) -> None:
@@ -83,6 +86,8 @@ class Recorder:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        if self.latency:
+            await asyncio.sleep(self.latency)
         with self.lock:
             if self.failures_left > 0:
                 self.failures_left -= 1

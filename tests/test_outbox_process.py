@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -61,7 +62,7 @@ class Running:
         wait_for(lambda: "SIGTERM stops it" in self.output)
 
 
-def start_worker(tmp_path: Path, fake_twilio: FakeTwilio) -> Running:
+def start_worker(tmp_path: Path, fake_twilio: FakeTwilio, **extra: str) -> Running:
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(tmp_path),
@@ -70,6 +71,7 @@ def start_worker(tmp_path: Path, fake_twilio: FakeTwilio) -> Running:
         "SESSIONBOT_ENCRYPTION_KEY": make_settings(tmp_path).encryption_keys[0],
         "SESSIONBOT_PUBLIC_URL": "https://sessions.example.test",
         **fake_twilio.env(),
+        **extra,
     }
     return Running(
         subprocess.Popen(
@@ -95,7 +97,7 @@ def test_sigterm_finishes_the_text_in_hand_and_gives_the_rest_back(
 ) -> None:
     fake_twilio.latency = 1.0  # Twilio takes a second: the signal lands mid-request
     book_many(texting, 3)
-    worker = start_worker(tmp_path, fake_twilio)
+    worker = start_worker(tmp_path, fake_twilio, SESSIONBOT_WORKER_SMS_CONCURRENCY="1")
     try:
         worker.wait_ready()
         wait_for(lambda: len(fake_twilio.requests) >= 1)
@@ -115,6 +117,73 @@ def test_sigterm_finishes_the_text_in_hand_and_gives_the_rest_back(
     fake_twilio.latency = 0.0
     assert run_worker(texting).counts["sent"] == 2  # at once: no lease to wait out
     assert len({m["To"] for m in fake_twilio.messages}) == 3
+
+
+def test_sigterm_mid_batch_finishes_the_texts_in_flight_and_gives_the_rest_back(
+    tmp_path: Path, texting: Parts, fake_twilio: FakeTwilio
+) -> None:
+    """4 texts at once: the 4 begun are finished, the 8 others claimed with them go back
+    at once, untried."""
+    fake_twilio.latency = 1.0
+    book_many(texting, 12)
+    worker = start_worker(tmp_path, fake_twilio, SESSIONBOT_WORKER_SMS_CONCURRENCY="4")
+    try:
+        worker.wait_ready()
+        wait_for(lambda: len(fake_twilio.requests) >= 4)
+        worker.process.send_signal(signal.SIGTERM)
+        assert worker.process.wait(timeout=30) == 0
+    finally:
+        worker.process.kill()
+    assert len(fake_twilio.requests) == 4  # none begun after the signal
+    assert len(fake_twilio.messages) == 4  # the ones in flight were finished
+    invitations = [m for m in outbox(texting) if m.kind == "invitation"]
+    assert sorted(m.status for m in invitations) == ["pending"] * 8 + ["sent"] * 4
+    assert {m.attempts for m in invitations if m.status == "pending"} == {0}
+    assert all(m.claimed_by is None for m in invitations if m.status == "pending")
+    fake_twilio.latency = 0.0
+    assert run_worker(texting).counts["sent"] == 8  # at once: no lease to wait out
+    assert len({m["To"] for m in fake_twilio.messages}) == 12
+
+
+def test_a_worker_killed_mid_batch_is_taken_over_after_the_lease_without_duplicates(
+    tmp_path: Path, texting: Parts, fake_twilio: FakeTwilio
+) -> None:
+    """kill -9 while 8 texts are in flight; a second worker sends the rest once the
+    2-second lease is out. Only a text the dead worker had handed to Twilio and not yet
+    recorded can go twice (README: the one documented duplicate)."""
+    fake_twilio.latency = 0.3
+    book_many(texting, 60)
+    short = {"SESSIONBOT_OUTBOX_LEASE": "2", "SESSIONBOT_WORKER_SMS_CONCURRENCY": "8"}
+    first = start_worker(tmp_path, fake_twilio, **short)
+    try:
+        first.wait_ready()
+        wait_for(lambda: len(fake_twilio.messages) >= 16)
+        first.process.kill()  # SIGKILL: nothing is given back, nothing recorded after
+        first.process.wait(timeout=10)
+    finally:
+        first.process.kill()
+    # (A request cut by the kill may have reached the fake without its body.)
+    asked_before_kill = {r.form.get("To") for r in list(fake_twilio.requests)}
+    recorded = {
+        m.session_id for m in outbox(texting) if m.kind == "invitation" and m.status == "sent"
+    }
+    assert 0 < len(recorded) < 60  # killed mid-batch
+    second = start_worker(tmp_path, fake_twilio, **short)
+    try:
+        second.wait_ready()
+        wait_for(lambda: len({m["To"] for m in fake_twilio.messages}) == 60, timeout=60)
+        wait_for(lambda: {m.status for m in outbox(texting) if m.kind == "invitation"} == {"sent"})
+        second.process.send_signal(signal.SIGTERM)
+        assert second.process.wait(timeout=30) == 0
+    finally:
+        second.process.kill()
+    per_number = Counter(m["To"] for m in fake_twilio.messages)
+    twice = {number for number, n in per_number.items() if n > 1}
+    assert max(per_number.values()) <= 2
+    # Each duplicate was in flight at the kill: asked of Twilio by the dead worker.
+    assert twice <= asked_before_kill
+    assert len(twice) <= 8  # at most the texts in flight at once
+    assert "Traceback" not in second.output
 
 
 def test_an_idle_worker_stops_at_once_on_sigterm(

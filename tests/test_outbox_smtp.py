@@ -11,6 +11,8 @@ from datetime import timedelta
 from outbox_kit import outbox, run_worker, schedule, session, wired_parts, worker
 from smtp_server import PASSWORD, USER, Login
 
+from sessionbot.sending import Limits
+
 EMAIL_BOOKING = "JD tomorrow 3pm by email jd@example.com, intake packet"
 
 
@@ -78,17 +80,24 @@ def test_a_refused_login_keeps_the_invitation_for_later(
     assert "not-the-password" not in (error or "")
 
 
-def test_a_batch_of_invitations_shares_one_connection_and_one_login(
+def test_each_sending_thread_keeps_one_connection_and_one_login(
     tmp_path, store, secure_smtp, clock
 ) -> None:
+    """E-mails go 2 at once here: at most 2 connections (SMTP is one dialogue at a time),
+    each logged in once and kept for the next batch."""
     server = secure_smtp("starttls")
     parts = wired_parts(tmp_path, store, smtp=server)
     schedule(parts, EMAIL_BOOKING)
     schedule(parts, "Robin tomorrow 4pm by email robin@example.com, no documents")
     schedule(parts, "Sam tomorrow 5pm by email sam@example.com, no documents")
-    w = worker(parts)
+    w = worker(parts, limits=Limits(email=2))
     assert w.run_once().counts["sent"] == 3
     assert len(server.received) == 3
-    assert len(server.logins) == 1
+    assert 1 <= len(server.logins) <= 2
+    logins = len(server.logins)
+    schedule(parts, "Kim tomorrow 6pm by email kim@example.com, no documents")
+    schedule(parts, "Lee tomorrow 7pm by email lee@example.com, no documents")
+    assert w.run_once().counts["sent"] == 2
+    assert len(server.logins) == logins  # the kept connections, no new login
     clock.shift(timedelta(minutes=1))
     w.close()
