@@ -96,7 +96,11 @@ def _handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:  # noqa: N802
             length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length).decode()
+            body = self.rfile.read(length)
+            if len(body) < length:  # the caller died mid-request: nothing was sent
+                self.close_connection = True
+                return
+            raw = body.decode()
             form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
             record = Sent(self.path, form, self.headers.get("Authorization", ""), time.monotonic())
             with fake.lock:
