@@ -21,23 +21,20 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_worker import KEY, fresh_db  # noqa: E402
+from bench_worker import KEY, fresh_db, queue  # noqa: E402
 from fake_twilio import start_fake_twilio  # noqa: E402
 from smtp_server import BoundController, Recorder  # noqa: E402
 
-from actions import booking  # noqa: E402
 from integrations.providers import senders  # noqa: E402
 from sessionbot.outbox import Worker  # noqa: E402
 from sessionbot.sending import Limits  # noqa: E402
 from sessionbot.settings import Settings  # noqa: E402
 from sessionbot.wiring import build  # noqa: E402
-from store import repos  # noqa: E402
 from store.db import Store  # noqa: E402
 
 ONE_AT_A_TIME = Limits(sms=1, email=1, slack=1)
@@ -57,29 +54,6 @@ def settings_for(url: str, twilio_url: str, smtp_url: str, data: str) -> Setting
             "SESSIONBOT_MAIL_FROM": "Bench Practice <sessions@practice.example>",
         }
     )
-
-
-def queue(settings: Settings, n: int, tag: str, channel: str) -> None:
-    parts = build(settings)
-    now = datetime.now(UTC)
-    with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, "T_BENCH", "U_BENCH")
-        for i in range(n):
-            draft = booking.Draft(
-                draft_id=f"{tag}-{i}",
-                start=now + timedelta(days=3, minutes=i),
-                duration_min=50,
-                participant=f"P{i}",
-                invite_channel=channel,
-                email=f"p{tag}{i}@example.com" if channel == "email" else None,
-                phone=f"+1{tag}{i:06d}" if channel == "sms" else None,
-                participant_tz="America/Los_Angeles",
-                documents=None,
-                service=None,
-                amount=None,
-            )
-            booking.book(s, clinician, draft, parts.practice, now)
-    parts.store.dispose()
 
 
 def work(settings: Settings, limits: Limits, batch: int | None, out: mp.Queue, name: str) -> None:

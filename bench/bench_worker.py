@@ -63,7 +63,8 @@ def fresh_db(admin_url: str) -> str:
     return bench
 
 
-def queue(settings: Settings, n: int, tag: str) -> None:
+def queue(settings: Settings, n: int, tag: str, channel: str = "sms") -> None:
+    """`n` sessions booked as the conversation books them, invited by `channel`."""
     parts = build(settings)
     now = datetime.now(UTC)
     with parts.store.unit() as s:
@@ -74,9 +75,9 @@ def queue(settings: Settings, n: int, tag: str) -> None:
                 start=now + timedelta(days=3, minutes=i),
                 duration_min=50,
                 participant=f"P{i}",
-                invite_channel="sms",
-                email=None,
-                phone=f"+1{tag}{i:06d}",
+                invite_channel=channel,
+                email=f"p{tag}{i}@example.com" if channel == "email" else None,
+                phone=f"+1{tag}{i:06d}" if channel == "sms" else None,
                 participant_tz="America/Los_Angeles",
                 documents=None,
                 service=None,
