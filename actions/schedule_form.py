@@ -568,15 +568,18 @@ class ValidateScheduleForm(FormValidationAction):
 
     def _say_notes(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
         """Once a turn: how something was read ("4:30 PM Central is 5:30 PM your time"),
-        the other date a phrase could mean (with a button), and the words not understood."""
+        the other date a phrase or the other country a number could mean (with a button),
+        and the words not understood."""
         if memo().noted:
             return
         memo().noted = True
         found = understand(tracker)
         offers = {entry["slot"]: entry["choices"] for entry in found.get("choices") or []}
         for note in found.get("notes") or []:
-            offer = offers.pop("date", None) if note.startswith("I took ") else None
-            buttons = choice_buttons("date", offer) if offer else []
+            # The note of a close call carries its other reading as a button.
+            slot = "date" if note.startswith("I took ") else "phone" if "I read " in note else None
+            offer = offers.pop(slot, None) if slot else None
+            buttons = choice_buttons(slot, offer) if slot and offer else []
             dispatcher.utter_message(text=note, buttons=buttons, custom={"kind": "note"})
         unread = [w for w in found.get("unread") or [] if w not in self._contact_words(tracker)]
         if unread:

@@ -385,3 +385,29 @@ def test_a_month_name_is_never_a_participant(text: str) -> None:
 
     found = extract(text, now=NOW)
     assert found.participant is None, (text, found)
+
+
+def test_a_number_valid_in_both_countries_is_taken_in_one_and_the_other_offered(
+    chat_any: Chat, clock
+) -> None:
+    """"617 555 0102" for a participant in Mumbai is a US number and an Indian one: the
+    bot says which it took and offers the other with a button, never settling it silently."""
+    reply = chat_any.say("Maria tomorrow 5pm, she is in bombay, by text 617 555 0102, no docs")
+    assert "I read 617 555 0102 as +1 617-555-0102; if you meant +91 61755 50102, say so." in (
+        reply.text
+    )
+    reply = chat_any.click(reply, "+91 61755 50102")
+    assert "Phone: +1 617-555-0102 → +91 61755 50102." in reply.text
+    chat_any.say("save")
+    (session,) = stored(chat_any)
+    assert session.phone == "+916175550102"
+
+
+def test_a_number_valid_only_in_one_country_is_taken_without_a_question(
+    chat_any: Chat, clock
+) -> None:
+    reply = chat_any.say("Sam tomorrow 5pm, he is in London, by text 07911 123456, no docs")
+    assert "I read" not in reply.text and "if you meant" not in reply.text
+    chat_any.say("save")
+    (session,) = stored(chat_any)
+    assert session.phone == "+447911123456"

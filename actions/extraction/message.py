@@ -26,7 +26,7 @@ from actions.extraction.documents import find_documents, find_service
 from actions.extraction.emails import find_email, unwrap_slack_links
 from actions.extraction.intents import Shift, find_change, find_intent, find_shift
 from actions.extraction.participant import find_participant, leftover_words
-from actions.extraction.phones import find_phone
+from actions.extraction.phones import find_phone, international, other_country_reading
 from actions.extraction.reader import (
     EPOCH,
     NO_CHOICES,
@@ -273,6 +273,7 @@ def _read(corrected: str, ctx: Context) -> tuple[Extracted, str | None]:
         found.setdefault("time", SaidTime(soon.time()))
         found.setdefault("date", DateChoice(soon.date()))
     _phone_in_their_country(corrected, found, problems, ctx)
+    _phone_of_another_country(corrected, found, choices, notes, ctx)
     said: SaidTime | None = found.pop("time", None)
     if said is not None and said.zone == THEIR_ZONE:
         theirs = found.get("participant_tz")
@@ -337,6 +338,33 @@ def _phone_in_their_country(
     if phone:
         found["phone"] = phone
         del problems["phone"]
+
+
+def _phone_of_another_country(
+    text: str,
+    found: dict[str, Any],
+    choices: dict[str, list[tuple[str, str]]],
+    notes: list[str],
+    ctx: Context,
+) -> None:
+    """A number typed without its country code that is valid in both the practice's country
+    and the participant's is taken in one and the other is offered, in words and a button."""
+    phone = found.get("phone")
+    theirs = region_of_zone(found.get("participant_tz")) or ctx.participant_region
+    if not phone or not theirs or "phone" in choices:
+        return
+    regions = list(dict.fromkeys([theirs.upper(), ctx.default_region.upper()]))
+    if len(regions) < 2:
+        return
+    other = other_country_reading(text, phone, regions)
+    if other is None:
+        return
+    typed, alternative = other
+    choices["phone"] = [(international(alternative), alternative)]
+    notes.append(
+        f"I read {typed} as {international(phone)}; "
+        f"if you meant {international(alternative)}, say so."
+    )
 
 
 def _parse_one(slot: str, text: str, ctx: Context) -> Any:

@@ -179,3 +179,29 @@ def parse_phone(
             raise phone_problem(text, default_region)
         raise ExtractionError("I couldn't find a phone number there; try +1 617 555 0101.")
     return phone
+
+
+def other_country_reading(text: str, phone: str, regions: list[str]) -> tuple[str, str] | None:
+    """When the number typed without a country code (`phone` as read) is also a valid number
+    in the other region that could be meant (the practice's or the participant's country),
+    that reading: (the digits as typed, E.164). "617 555 0102" for a participant in India
+    is +91 61755 50102 or +1 617-555-0102: a close call, offered, not settled silently."""
+    taken = phonenumbers.region_code_for_number(phonenumbers.parse(phone))
+    for region in regions:
+        if region == taken:
+            continue
+        matcher = PhoneNumberMatcher(text, region, leniency=Leniency.VALID, max_tries=MATCHER_TRIES)
+        for match in matcher:
+            if match.raw_string.lstrip().startswith(("+", "00")):
+                continue  # a country code was given: nothing to choose
+            other = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+            same_typed = valid_phone(match.raw_string, taken) == phone
+            if other != phone and same_typed:
+                return match.raw_string.strip(), other
+    return None
+
+
+def international(phone: str) -> str:
+    """+16175550102 as +1 617-555-0102, as the summary shows a number."""
+    number = phonenumbers.parse(phone)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
