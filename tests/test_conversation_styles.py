@@ -390,7 +390,7 @@ def test_a_month_name_is_never_a_participant(text: str) -> None:
 def test_a_number_valid_in_both_countries_is_taken_in_one_and_the_other_offered(
     chat_any: Chat, clock
 ) -> None:
-    """"617 555 0102" for a participant in Mumbai is a US number and an Indian one: the
+    """ "617 555 0102" for a participant in Mumbai is a US number and an Indian one: the
     bot says which it took and offers the other with a button, never settling it silently."""
     reply = chat_any.say("Maria tomorrow 5pm, she is in bombay, by text 617 555 0102, no docs")
     assert "I read 617 555 0102 as +1 617-555-0102; if you meant +91 61755 50102, say so." in (

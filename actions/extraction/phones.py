@@ -187,6 +187,8 @@ def other_country_reading(text: str, phone: str, regions: list[str]) -> tuple[st
     that reading: (the digits as typed, E.164). "617 555 0102" for a participant in India
     is +91 61755 50102 or +1 617-555-0102: a close call, offered, not settled silently."""
     taken = phonenumbers.region_code_for_number(phonenumbers.parse(phone))
+    if taken is None:
+        return None
     for region in regions:
         if region == taken:
             continue
