@@ -33,7 +33,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
-from actions import commands
+from actions import edit_form
 from actions.extraction import zone_choices
 from bot import blocks, guard, inbox, installs, lifecycle
 from bot.inbox import Inbox
@@ -41,8 +41,9 @@ from bot.manifest import BOT_SCOPES
 from dialogue.domain import BotMessage, message_from_dispatch
 from dialogue.runner import Reply, Who
 from dialogue.slots import read_date, read_time
-from sessionbot.logs import request_context
-from sessionbot.metrics import SESSIONS_SAVED, TURN_SECONDS, TURNS
+from ground.logs import request_context
+from ground.metrics import SESSIONS_SAVED, TURN_SECONDS, TURNS
+from scheduling import commands
 from sessionbot.parts import Parts
 from store import repos
 
@@ -953,7 +954,7 @@ class SlackFace:
                     "service": session.service,
                     "amount": None if amount is None else f"{amount / 100:.2f}",
                 }
-            return commands.read_edit(
+            return edit_form.read_edit(
                 raw, tz, datetime.now(UTC), parts.practice, current_start=session.start_at
             )
 

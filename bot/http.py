@@ -11,7 +11,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot import guard
-from sessionbot.metrics import SLACK_ACK_SECONDS, SLACK_REQUESTS
+from ground.metrics import SLACK_ACK_SECONDS, SLACK_REQUESTS
 from sessionbot.parts import Parts
 
 log = logging.getLogger("sessionbot.slack")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from actions.formatting import generic_abbreviation, short_zone
+from ground.formatting import generic_abbreviation, short_zone
 
 SUBJECTS = {
     "invitation": "Invitation: video session on {day}",

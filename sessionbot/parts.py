@@ -12,8 +12,8 @@ from typing import Any, Protocol
 
 from dialogue.domain import BotMessage
 from dialogue.runner import Reply, Runner, Who
-from sessionbot.practice import Practice
-from sessionbot.settings import Settings
+from ground.practice import Practice
+from ground.settings import Settings
 from store.db import Store
 
 

@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime
 
 from conftest import TEST_KEY, make_session
 
-from actions import commands
+from ground.practice import Practice
+from scheduling import commands
 from sessionbot.cli import LOCAL_TEAM, main
-from sessionbot.practice import Practice
 from sessionbot.wiring import Parts
 from store import repos
 

@@ -14,7 +14,7 @@ from conftest import TEST_KEY, _truncate
 from cryptography.fernet import Fernet
 from outbox_kit import book_many, clinician_notices, outbox, wired_parts, worker
 
-from actions import booking
+from scheduling import booking
 from store import repos
 from store.crypto import Keyring
 from store.db import Store

@@ -41,11 +41,10 @@ from actions.extraction.zones import (
     find_offset,
     find_zone,
     region_of_zone,
-    short_zone,
     unknown_zone,
-    zone_label,
 )
 from ground.channel import Channel
+from ground.zones import short_zone, zone_label
 
 SLOT_NAMES = (
     "date",

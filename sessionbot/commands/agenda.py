@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from ground.settings import Settings
 from sessionbot.commands import add_clinician
-from sessionbot.settings import Settings
 
 NAME = "agenda"
 
@@ -24,7 +24,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import UTC, date, datetime
     from zoneinfo import ZoneInfo
 
-    from actions import commands
+    from scheduling import commands
     from sessionbot.wiring import build
     from store import repos
 

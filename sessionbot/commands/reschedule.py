@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ground.settings import Settings
 from sessionbot.commands import add_clinician
-from sessionbot.settings import Settings
 
 NAME = "reschedule"
 
@@ -20,7 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import UTC, datetime
 
-    from actions import commands
+    from scheduling import commands
     from sessionbot.wiring import build
     from store import repos
 

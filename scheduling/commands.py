@@ -25,11 +25,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from actions import booking, extraction
-from actions.formatting import clock, initials, money, short_zone, when
-from dialogue.slots import SlotValueError, read_date, read_time
 from ground.channel import Channel
-from sessionbot.practice import Practice
+from ground.formatting import clock, initials, money, short_zone, when
+from ground.practice import Practice
+from ground.session import SessionSpec
+from scheduling import booking
 from store import repos
 from store.models import Clinician, ScheduledSession
 
@@ -489,7 +489,7 @@ def _schedule_next(
     check = check_start(day, local.hour, local.minute, tz, now, practice)
     if check.start is None:
         return Done(f"{check.problem} Nothing was booked.", changed=False)
-    draft = booking.draft_from_session(session, draft_id, check.start)
+    draft = booking.spec_from_session(session, draft_id, check.start)
     overlap = overlap_note(s, clinician, check.start, session.duration_min, practice)
     made, new = booking.book(s, clinician, draft, practice, now)
     later = "1 week" if weeks == 1 else f"{weeks} weeks"
@@ -541,7 +541,7 @@ class SeriesBooked:
 def book_series(
     s: Session,
     clinician: Clinician,
-    draft: booking.Draft,
+    draft: SessionSpec,
     starts: Sequence[datetime],
     practice: Practice,
     now: datetime,
@@ -555,10 +555,10 @@ def book_series(
     sessions, made = booking.book_series(s, clinician, draft, list(starts), practice, now)
     tz = clinician_zone(clinician, practice)
     text = (
-        f"Saved {len(sessions)} sessions with {initials(draft.participant)}, from "
+        f"Saved {len(sessions)} sessions with {initials(draft.lead.name)}, from "
         f"{when(sessions[0].start_at, tz)} to {when(sessions[-1].start_at, tz)}."
     )
-    if draft.invite_channel != Channel.NONE:
+    if draft.lead.channel != Channel.NONE:
         text += (
             " Each has its own invitation, sent a week before it (the first ones now),"
             " and its own reminders."
@@ -740,15 +740,15 @@ def set_agenda(s: Session, clinician: Clinician, at: str | None) -> Done:
     if at is not None and agenda_clock(at) != at:
         return Done("Give the agenda time as HH:MM, like 07:30. Nothing was changed.", False)
     if clinician.agenda_at == at:
-        said = "off" if at is None else f"at {clock(read_time(at))}"
+        said = "off" if at is None else f"at {clock(time.fromisoformat(at))}"
         return Done(f"Your morning agenda is already {said}.", changed=False)
     clinician.agenda_at = at
     if at is None:
         return Done("I'll stop sending your morning agenda.", changed=True)
     zone = clinician.tz or "your zone"
     return Done(
-        f"I'll send your agenda every morning at {clock(read_time(at))} ({zone}): the day's "
-        "sessions, and nothing on a day without any.",
+        f"I'll send your agenda every morning at {clock(time.fromisoformat(at))} ({zone}): "
+        "the day's sessions, and nothing on a day without any.",
         changed=True,
     )
 
@@ -788,101 +788,6 @@ def amount_problem(amount: Decimal, practice: Practice) -> str | None:
             f"{money(amount)} is more than this practice's maximum of {money(practice.max_amount)}."
         )
     return None
-
-
-def read_edit(
-    raw: dict[str, str | None],
-    tz: str,
-    now: datetime,
-    practice: Practice,
-    *,
-    current_start: datetime | None = None,
-) -> tuple[EditForm | None, dict[str, str]]:
-    """The form's fields (strings, as typed or picked) checked by the conversation's own
-    rules, or the problem of each field by name (nothing is half-taken)."""
-    problems: dict[str, str] = {}
-
-    def text(name: str) -> str:
-        return (raw.get(name) or "").strip()
-
-    start: datetime | None = None
-    note = None
-    try:
-        day, at = read_date(text("date")), read_time(text("time"))
-        hour, minute = at.hour, at.minute
-        wall = datetime.combine(day, at, tzinfo=ZoneInfo(tz))
-    except SlotValueError:
-        problems["date"] = "Pick a date and a time."
-    else:
-        unchanged = current_start is not None and wall.astimezone(UTC) == current_start
-        if unchanged:
-            start = current_start
-        else:
-            check = check_start(day, hour, minute, tz, now, practice)
-            if check.start is None:
-                problems[check.field] = check.problem or "Pick another time."
-            start, note = check.start, check.note
-    participant = _parsed(problems, "participant", extraction.parse_participant, text)
-    channel = Channel.invitation(text("invite_channel"))
-    if channel is None:
-        problems["invite_channel"] = "Pick how the participant is invited."
-    email = phone = None
-    if (channel is not None and channel.address == "email") or text("email"):
-        email = _parsed(problems, "email", extraction.parse_email, text)
-    if (channel is not None and channel.address == "phone") or text("phone"):
-        phone = _parsed(
-            problems,
-            "phone",
-            lambda value: extraction.parse_phone(value, practice.default_region),
-            text,
-        )
-    zone = _parsed(problems, "participant_tz", extraction.parse_zone, text)
-    documents = text("documents") or "none"
-    if documents != "none" and practice.package(documents) is None:
-        problems["documents"] = "Pick one of the practice's document packages, or none."
-    service = text("service") or "none"
-    amount = None
-    if service != "none":
-        if practice.service(service) is None:
-            problems["service"] = "Pick one of the practice's services, or no payment."
-        elif not text("amount"):
-            problems["amount"] = "Give the amount to charge, like 120."
-        else:
-            amount = _parsed(problems, "amount", extraction.parse_amount, text)
-            said = amount_problem(amount, practice) if amount is not None else None
-            if said:
-                problems["amount"] = said
-    if problems:
-        return None, problems
-    assert start is not None and participant is not None and zone is not None
-    assert channel is not None
-    return (
-        EditForm(
-            start=start,
-            participant=participant,
-            invite_channel=channel,
-            email=email if channel.address == "email" else None,
-            phone=phone if channel.address == "phone" else None,
-            participant_tz=zone,
-            documents=None if documents == "none" else documents,
-            service=None if service == "none" else service,
-            amount=amount,
-            note=note,
-        ),
-        {},
-    )
-
-
-def _parsed(problems: dict[str, str], name: str, parse: Any, text: Any) -> Any:
-    value = text(name)
-    if not value:
-        problems[name] = "This is needed."
-        return None
-    try:
-        return parse(value)
-    except extraction.ExtractionError as exc:
-        problems[name] = str(exc)
-        return None
 
 
 def _edit(
@@ -1095,7 +1000,7 @@ def series_preview(
 ) -> SeriesPreview:
     """Expand a series the clinician asked for and say it, overlaps flagged: the one call
     the conversation's summary needs (then `book_series` with the starts on Save)."""
-    from actions import recurrence
+    from scheduling import recurrence
 
     tz = clinician_zone(clinician, practice)
     found = recurrence.expand(wanted, first, hour, minute, tz, now, practice)

@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 
-# One zone vocabulary for reading, showing and saying zones: it lives with the extraction.
-from actions.extraction.zones import generic_abbreviation, short_zone, zone_label
+from ground.zones import generic_abbreviation, short_zone, zone_label
 
 __all__ = [
     "cents", "clock", "generic_abbreviation", "initials", "money", "phone", "short_zone",

@@ -17,9 +17,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from actions.commands import check_start
-from actions.formatting import when
-from sessionbot.practice import Practice
+from ground.formatting import when
+from ground.practice import Practice
+from scheduling.commands import check_start
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
