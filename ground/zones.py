@@ -14,33 +14,29 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class ZoneName:
     """How one zone is named: ``short`` in messages, ``label`` in lists, ``words`` and
-    ``abbreviations`` as typed, ``generic`` the season-free abbreviation a short text
-    writes after a time ("3:00 PM ET")."""
+    ``abbreviations`` as typed."""
 
     short: str
     label: str
     words: tuple[str, ...] = ()
     abbreviations: tuple[str, ...] = ()
-    generic: str | None = None
 
 
 VOCABULARY: dict[str, ZoneName] = {
     "America/New_York": ZoneName("Eastern", "Eastern Time",
                                  ("eastern", "new york", "nyc", "dc", "philly"),
-                                 ("ET", "EST", "EDT"), generic="ET"),
-    "America/Detroit": ZoneName("Detroit", "Detroit", generic="ET"),
+                                 ("ET", "EST", "EDT")),
+    "America/Detroit": ZoneName("Detroit", "Detroit"),
     "America/Chicago": ZoneName("Central", "Central Time", ("central", "chicago"),
-                                ("CT", "CST", "CDT"), generic="CT"),
-    "America/Denver": ZoneName("Mountain", "Mountain Time", ("mountain",), ("MT", "MST", "MDT"),
-                               generic="MT"),
-    "America/Phoenix": ZoneName("Arizona", "Arizona Time", ("arizona",), generic="MST"),
+                                ("CT", "CST", "CDT")),
+    "America/Denver": ZoneName("Mountain", "Mountain Time", ("mountain",), ("MT", "MST", "MDT")),
+    "America/Phoenix": ZoneName("Arizona", "Arizona Time", ("arizona",)),
     "America/Los_Angeles": ZoneName("Pacific", "Pacific Time",
                                     ("pacific", "los angeles", "la", "l.a", "sf", "vegas"),
-                                    ("PT", "PST", "PDT"), generic="PT"),
+                                    ("PT", "PST", "PDT")),
     "America/Anchorage": ZoneName("Alaska", "Alaska Time", ("alaska", "alaskan"),
-                                  ("AKT", "AKST", "AKDT"), generic="AKT"),
-    "Pacific/Honolulu": ZoneName("Hawaii", "Hawaii Time", ("hawaii", "hawaiian"), ("HST",),
-                                 generic="HT"),
+                                  ("AKT", "AKST", "AKDT")),
+    "Pacific/Honolulu": ZoneName("Hawaii", "Hawaii Time", ("hawaii", "hawaiian"), ("HST",)),
     "UTC": ZoneName("UTC", "Coordinated Universal Time", ("utc", "gmt", "zulu"),
                     ("UTC", "GMT", "Z")),
     "Europe/London": ZoneName("London", "London", ("london", "uk"), ("BST",)),
@@ -77,12 +73,6 @@ def _fixed_offset_name(zone: str) -> str | None:
     if not found:
         return None
     return f"UTC{'+' if found.group(1) == '-' else '-'}{found.group(2)}"
-
-
-def generic_abbreviation(zone: str) -> str | None:
-    """ "ET" for New York in any season; None for a zone people name otherwise."""
-    known = VOCABULARY.get(zone)
-    return known.generic if known else None
 
 
 def zone_label(zone: str) -> str:
