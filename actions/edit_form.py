@@ -11,7 +11,8 @@ from actions import extraction
 from dialogue.slots import SlotValueError, read_date, read_time
 from ground.channel import Channel
 from ground.practice import Practice
-from scheduling.commands import EditForm, amount_problem, check_start
+from scheduling.commands import EditForm, amount_problem
+from scheduling.starts import check_start
 
 
 def read_edit(

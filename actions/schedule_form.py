@@ -34,7 +34,7 @@ from dialogue.domain import FORM as FORM_NAME
 from dialogue.slots import SlotValueError, decode, decoded, encode
 from ground.channel import Channel
 from ground.formatting import clock, money, phone, zone_label
-from scheduling import commands
+from scheduling import commands, starts
 from store import repos
 
 MISSING = object()
@@ -834,7 +834,7 @@ class ValidateScheduleForm(FormValidationAction):
     def _start_problem(self, day: date, at: time, now: datetime) -> str | None:
         """The one rule for a new start (scheduling/commands.py), in the conversation's words
         for a start that has passed."""
-        check = commands.check_start(day, at.hour, at.minute, str(now.tzinfo), now)
+        check = starts.check_start(day, at.hour, at.minute, str(now.tzinfo), now)
         if check.start is not None:
             return None
         if check.skipped:

@@ -43,7 +43,7 @@ from dialogue.runner import Reply, Who
 from dialogue.slots import read_date, read_time
 from ground.logs import request_context
 from ground.metrics import SESSIONS_SAVED, TURN_SECONDS, TURNS
-from scheduling import commands
+from scheduling import commands, starts
 from sessionbot.parts import Parts
 from store import repos
 
@@ -731,7 +731,7 @@ class SlackFace:
 
     def new_start(
         self, view: dict[str, Any]
-    ) -> tuple[dict[str, Any], commands.StartCheck | None, dict[str, str]]:
+    ) -> tuple[dict[str, Any], starts.StartCheck | None, dict[str, str]]:
         """The modal's new start in the clinician's zone, or the errors to show by its fields.
 
         The view comes from the request: its metadata and values are checked, not trusted
@@ -753,7 +753,7 @@ class SlackFace:
             day_value, at = read_date(day), read_time(clock)
             zone = str(meta.get("tz") or "UTC")
             now = datetime.now(UTC)
-            check = commands.check_start(
+            check = starts.check_start(
                 day_value, at.hour, at.minute, zone, now, self.parts.practice
             )
         except (ValueError, KeyError):
@@ -824,7 +824,7 @@ class SlackFace:
         await self.publish_home(client, who)
 
     def _reschedule(
-        self, who: Who, public_id: str, check: commands.StartCheck, view_id: str
+        self, who: Who, public_id: str, check: starts.StartCheck, view_id: str
     ) -> str | None:
         parts = self.parts
         with parts.store.unit() as s:

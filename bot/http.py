@@ -37,6 +37,7 @@ def routes(parts: Parts) -> list[BaseRoute]:
             Route("/slack/oauth_redirect", not_configured, methods=["GET"]),
         ]
 
+    # Deferred, not a circle: Bolt and the Slack face load only where Slack is configured.
     from bot.app import bolt_app
 
     handler = AsyncSlackRequestHandler(bolt_app(parts))

@@ -18,8 +18,8 @@ import re
 import zoneinfo
 from dataclasses import dataclass
 
-from actions.extraction.reader import Context, ExtractionError, Reader, words
-from actions.extraction.times import Ambiguous
+from actions.extraction.reader import EPOCH, Ambiguous, Context, ExtractionError, Reader, words
+from actions.extraction.vocabulary import leftover_words
 from ground.zones import (  # the one vocabulary, shared with every face
     VOCABULARY,
     short_zone,
@@ -497,9 +497,6 @@ def _zone_answer(reader: Reader, ctx: Context) -> str | None:
 
 def parse_zone(text: str, ctx: Context | None = None) -> str:
     """An IANA zone name from a city, a US zone word, an abbreviation or an IANA name."""
-    from actions.extraction.participant import leftover_words
-    from actions.extraction.reader import EPOCH
-
     ctx = ctx or Context(now=EPOCH, requested_slot="participant_tz")
     zone = zone_named(text, loose=True, ctx=ctx)
     if zone is None:

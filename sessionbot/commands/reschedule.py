@@ -20,7 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import UTC, datetime
 
-    from scheduling import commands
+    from scheduling import commands, starts
     from sessionbot.wiring import build
     from store import repos
 
@@ -35,11 +35,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         clinician = repos.get_clinician(s, args.team, args.user)
         if wanted.tzinfo is None:  # a wall time in the clinician's zone: the same rule as Slack
             zone = commands.clinician_zone(clinician, parts.practice)
-            check = commands.check_start(
+            check = starts.check_start(
                 wanted.date(), wanted.hour, wanted.minute, zone, now, parts.practice
             )
         else:
-            check = commands.check_aware_start(wanted, now, parts.practice)
+            check = starts.check_aware_start(wanted, now, parts.practice)
         overlap = None
         if check.start is not None:  # said before the move; the clinician may mean it
             overlap = commands.move_overlap(s, clinician, args.id, check.start, parts.practice)
