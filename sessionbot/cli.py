@@ -261,21 +261,12 @@ def session_record(session: Any, practice: Any, public_url: str) -> dict[str, An
 
 def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
     from ground.formatting import money, when
+    from scheduling.service import Actor
     from sessionbot.wiring import build
-    from store import repos
 
     parts = build(settings)
-    with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, args.team, args.user)
-        rows = repos.list_sessions(
-            s,
-            clinician.id,
-            after=None if args.all else datetime.now(UTC),
-            include_cancelled=args.all,
-            limit=10_000,
-        )
-        records = [session_record(r, parts.practice, settings.public_url) for r in rows]
-        tz = parts.practice.zone_of(clinician.tz)
+    rows, tz = parts.scheduler.sessions(Actor(args.team, args.user), include_past=args.all)
+    records = [session_record(r, parts.practice, settings.public_url) for r in rows]
     if args.json:
         json.dump(records, sys.stdout, indent=2)
         sys.stdout.write("\n")
