@@ -109,6 +109,16 @@ class Scheduler:
         with self._acting(who) as (_, clinician):
             return commands.clinician_zone(clinician, self.practice)
 
+    def own_zone(self, who: Actor) -> str | None:
+        """The zone stored for the clinician (None: never given)."""
+        with self._acting(who) as (_s, clinician):
+            return clinician.tz
+
+    def contacts(self, who: Actor, query: str, limit: int = 50) -> list[tuple[int, str]]:
+        """The clinician's contacts whose names match `query`: (id, name)."""
+        with self._acting(who) as (s, clinician):
+            return [(c.id, c.name) for c in repos.find_contacts(s, clinician.id, query, limit)]
+
     def dashboard(self, who: Actor, page: int = 0, *, size: int = 5) -> DashboardPage:
         with self._acting(who) as (s, clinician):
             return commands.dashboard(
