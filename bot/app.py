@@ -35,7 +35,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from actions import edit_form
 from actions.extraction import zone_choices
-from bot import blocks, guard, inbox, installs, lifecycle
+from bot import asks, blocks, guard, inbox, installs, lifecycle
 from bot.inbox import Inbox
 from bot.manifest import BOT_SCOPES
 from dialogue.domain import BotMessage, message_from_dispatch
@@ -177,6 +177,7 @@ def create_bolt_app(parts: Parts) -> AsyncApp:
     )
     face = SlackFace(parts)
     face.attach(app)
+    asks.attach(app, face)  # Accept and Decline under a participant's request
     lifecycle.attach(app, parts)
     app._sessionbot_face = face  # type: ignore[attr-defined]  # the inbox sweeper finds it
     return app

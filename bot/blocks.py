@@ -302,9 +302,12 @@ def dashboard_blocks(
             status += " · part of a series"
         if row.reminded_at is not None:
             status += f" · reminded {when(row.reminded_at, tz)}"
+        waiting = " · :hourglass: *waiting*" if row.waiting else ""
         blocks.append(
             SectionBlock(
-                text=MarkdownTextObject(text=f"*{when(row.start, tz)}* · {row.participant}"),
+                text=MarkdownTextObject(
+                    text=f"*{when(row.start, tz)}* · {row.participant}{waiting}"
+                ),
             )
         )
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=status)]))

@@ -26,7 +26,7 @@ from ground.channel import Channel
 from ground.formatting import clock, initials, money, short_zone, when
 from ground.practice import Practice
 from ground.session import SessionSpec
-from scheduling import booking, recurrence
+from scheduling import booking, recurrence, waiting
 from scheduling.starts import StartCheck, check_start
 from store import repos
 from store.models import Clinician, ScheduledSession
@@ -268,6 +268,7 @@ class SessionRow:
     enter_meeting_url: str
     series_id: str | None = None
     reminded_at: datetime | None = None
+    waiting: bool = False  # the participant pressed Enter in this join window
 
 
 @dataclass(frozen=True)
@@ -305,6 +306,7 @@ def dashboard(
             enter_meeting_url=booking.enter_meeting_url(public_url, x),
             series_id=x.series_id,
             reminded_at=x.reminded_at,
+            waiting=waiting.is_waiting(x, practice, now),
         )
         for x in found
     ]
