@@ -9,13 +9,12 @@ again.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from scheduling import page_requests
-from store import repos
+from scheduling.service import Actor
 
 if TYPE_CHECKING:
     from bot.app import SlackFace
@@ -25,21 +24,18 @@ ACTIONS = re.compile(r"^ask:(accept:\d|decline)$")
 
 
 def answer(face: SlackFace, who: Who, action_id: str, value: str, key: str) -> str | None:
-    """The clinician's answer to a request, in one unit; None for a repeat of this click."""
+    """The clinician's answer to a request (the scheduler's one unit); None for a repeat
+    of this very click (Slack's retry)."""
     if not value.isdigit():
         return "I couldn't find that request among yours."
-    parts = face.parts
-    now = datetime.now(UTC)
-    with parts.store.unit() as s:
-        if not repos.first_time(s, key):
-            return None
-        clinician = repos.get_clinician(s, who.team_id, who.user_id)
-        if action_id.startswith(page_requests.ACCEPT):
-            number = int(action_id.removeprefix(page_requests.ACCEPT))
-            done = page_requests.accept(s, clinician, int(value), number, parts.practice, now)
-        else:
-            done = page_requests.decline(s, clinician, int(value), parts.practice, now)
-        return done.text
+    scheduler = face.parts.scheduler
+    actor = Actor(who.team_id, who.user_id)
+    if action_id.startswith(page_requests.ACCEPT):
+        number = int(action_id.removeprefix(page_requests.ACCEPT))
+        done = scheduler.accept_request(actor, int(value), number, once=key)
+    else:
+        done = scheduler.decline_request(actor, int(value), once=key)
+    return None if done is None else done.text
 
 
 def attach(app: AsyncApp, face: SlackFace) -> None:

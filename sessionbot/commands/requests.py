@@ -38,28 +38,22 @@ def _iso(at: Any) -> str:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from datetime import UTC, datetime
-
     from ground.formatting import when
-    from scheduling import commands, page_requests
+    from scheduling.service import Actor
     from sessionbot.wiring import build
-    from store import repos
 
-    parts = build(settings)
-    now = datetime.now(UTC)
-    with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, args.team, args.user)
-        if args.answer == "accept":
-            done = page_requests.accept(s, clinician, args.id, args.time, parts.practice, now)
-        elif args.answer == "decline":
-            done = page_requests.decline(s, clinician, args.id, parts.practice, now)
-        else:
-            found = page_requests.listed(s, clinician, everything=args.all)
-            zone = commands.clinician_zone(clinician, parts.practice)
-            done = None
-    if done is not None:
+    scheduler = build(settings).scheduler
+    who = Actor(args.team, args.user)
+    if args.answer in ("accept", "decline"):
+        done = (
+            scheduler.accept_request(who, args.id, args.time)
+            if args.answer == "accept"
+            else scheduler.decline_request(who, args.id)
+        )
+        assert done is not None  # no idempotency key: never a repeat
         print(done.text)
         return 0 if done.changed else 1
+    found, zone = scheduler.requests(who, everything=args.all)
     if args.json:
         records = [
             {
