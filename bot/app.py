@@ -621,7 +621,12 @@ class SlackFace:
                 size=blocks.DASHBOARD_PAGE,
             )
         return blocks.dashboard_blocks(
-            found.rows, page=found.page, total=found.total, tz=found.tz, agenda_at=found.agenda_at
+            found.rows,
+            page=found.page,
+            total=found.total,
+            tz=found.tz,
+            agenda_at=found.agenda_at,
+            waiting=found.waiting,
         )
 
     async def publish_home(self, client: AsyncWebClient, who: Who, page: int = 0) -> None:

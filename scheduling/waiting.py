@@ -2,13 +2,13 @@
 
 The clinician hears of it at once by a Slack DM with their own Enter Meeting (through the
 outbox, so a Slack hiccup is retried; the local outbox without Slack), once per session
-and time: a double click or a reload sends one. The dashboard says "waiting" while the
-entry falls in the session's current join window.
+and time: a double click or a reload sends one. The dashboard says "waiting" until the
+session's end while the entry falls in its current join window.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -24,11 +24,13 @@ PREFIX = "waiting:"
 
 
 def is_waiting(session: ScheduledSession, practice: Practice, now: datetime) -> bool:
-    """The participant entered in this session's join window, which has not closed."""
+    """The participant entered in this session's current join window (not a window of
+    an earlier time), and the session has not ended."""
     if session.entered_at is None or session.status == "cancelled":
         return False
     opens, closes = booking.join_window(session, practice)
-    return opens <= session.entered_at <= closes and now <= closes
+    ends = session.start_at + timedelta(minutes=session.duration_min)
+    return opens <= session.entered_at <= closes and now < ends
 
 
 def participant_entered(

@@ -103,6 +103,31 @@ def test_pressing_enter_in_the_window_tells_the_clinician_once_in_the_local_outb
     assert dashboard_row(app_parts).waiting
 
 
+def test_the_dashboard_says_waiting_until_the_sessions_end(
+    client: TestClient, app_parts: Parts, booked: Booked, clock: time_machine.Coordinates
+) -> None:
+    from datetime import UTC, datetime
+
+    def shown() -> commands.DashboardPage:
+        with app_parts.store.unit() as s:
+            clinician = repos.get_clinician(s, "T_TEST", "U_CLIN1")
+            now = datetime.now(UTC)
+            return commands.dashboard(s, clinician, 0, now, app_parts.practice, PUBLIC)
+
+    clock.move_to(START - timedelta(minutes=5))
+    client.get(f"{booked.path}/enter")
+    clock.move_to(START + timedelta(minutes=10))  # under way: off the upcoming list
+    found = shown()
+    assert found.rows == []
+    (waiting,) = found.waiting
+    assert waiting.participant == "J.D."
+    assert waiting.enter_meeting_url == f"{PUBLIC}/enter/{booked.host_token}"
+    clock.move_to(START + timedelta(minutes=49))  # a 50-minute session
+    assert len(shown().waiting) == 1
+    clock.move_to(START + timedelta(minutes=50))  # its end
+    assert shown().waiting == ()
+
+
 def test_enter_before_the_window_tells_no_one(
     client: TestClient, app_parts: Parts, booked: Booked, clock: time_machine.Coordinates
 ) -> None:

@@ -54,6 +54,14 @@ def test_the_waiting_dm_has_enter_meeting_and_app_home_says_waiting(
     clinician.event({"type": "app_home_opened", "user": "U_CLIN1", "tab": "home"})
     (home,) = fake_slack.wait_calls("views.publish", 1)
     assert "* · J.D. · :hourglass: *waiting*" in texts(home.args["view"])
+    clock.move_to(START + timedelta(minutes=10))  # begun: in the waiting room section
+    clinician.event({"type": "app_home_opened", "user": "U_CLIN1", "tab": "home"})
+    (_, home) = fake_slack.wait_calls("views.publish", 2)
+    blocks = home.args["view"]["blocks"]
+    assert blocks[4]["text"]["text"] == "*In the waiting room now*"
+    assert blocks[5]["text"]["text"].endswith("· J.D. · :hourglass: *waiting*")
+    assert blocks[5]["accessory"]["url"] == button["url"]
+    assert "You have no upcoming sessions." in texts(blocks)
 
 
 def test_a_request_for_another_time_accepted_from_slack_moves_the_session(
