@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from actions import booking, daily
 from actions.formatting import initials, when
 from ground.channel import Channel
-from integrations import local_outbox, messages
+from integrations import calendar, local_outbox, messages
 from integrations.channels import Letter
 from integrations.errors import DeliveryError, PermanentError, TransientError
 from integrations.providers import Senders
@@ -444,7 +444,7 @@ class Worker:
             view=self._view(session),
             email=session.email or "",
             phone=session.phone or "",
-            uid=f"{session.public_id}@sessionbot",
+            uid=calendar.uid_of(session.public_id),
             sequence=session.sequence,
             mail_from=self.settings.mail_from,
             now=now,
