@@ -113,8 +113,14 @@ def feed_rows(s: Session, clinician_id: int, now: datetime) -> list[FeedRow]:
     c = ScheduledSession
     query = (
         select(
-            c.public_id, c.sequence, c.start_at, c.duration_min, c.status, c.participant,
-            c.host_token, c.updated_at,
+            c.public_id,
+            c.sequence,
+            c.start_at,
+            c.duration_min,
+            c.status,
+            c.participant,
+            c.host_token,
+            c.updated_at,
         )  # fmt: skip
         .where(c.clinician_id == clinician_id, c.start_at >= now - FEED_WINDOW)
         .order_by(c.start_at, c.id)

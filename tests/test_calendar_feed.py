@@ -102,7 +102,9 @@ def reschedule(parts: Parts, public_id: str, start: datetime) -> None:
     with parts.store.unit() as s:
         clinician = repos.get_clinician(s, TEAM, USER)
         check = commands.check_aware_start(start, datetime.now(UTC), parts.practice)
-        done = commands.reschedule(s, clinician, public_id, check, parts.practice, datetime.now(UTC))
+        done = commands.reschedule(
+            s, clinician, public_id, check, parts.practice, datetime.now(UTC)
+        )
     assert done.changed, done.text
 
 

@@ -218,9 +218,7 @@ def test_the_invitations_event_is_in_the_participants_zone_with_its_rules(
     assert "DTSTART;TZID=America/Los_Angeles:20261125T120000" in attachment
 
 
-def test_the_invitation_and_the_clinicians_feed_hold_one_event(
-    parts: Parts, smtp_server
-) -> None:
+def test_the_invitation_and_the_clinicians_feed_hold_one_event(parts: Parts, smtp_server) -> None:
     """The same UID and SEQUENCE in the participant's e-mail and the clinician's feed, each
     in its reader's zone: a calendar that has both sees one session."""
     booked = schedule(parts, BOOKING, tz_answer="Pacific")

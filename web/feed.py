@@ -106,7 +106,9 @@ class Feed:
             headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
         )
 
-    def answer(self, secret: str, if_none_match: str | None, if_modified_since: str | None) -> Answer:
+    def answer(
+        self, secret: str, if_none_match: str | None, if_modified_since: str | None
+    ) -> Answer:
         at = now()
         with self.parts.store.reading() as s:
             clinician = feeds.clinician_by_feed(s, secret)

@@ -35,7 +35,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             if shown.changed:  # none before: the one just made is the new link
                 print(shown.text)
                 return 0
-            done, _ = calendar_link.rotate(s, clinician, settings.public_url, seen, datetime.now(UTC))
+            done, _ = calendar_link.rotate(
+                s, clinician, settings.public_url, seen, datetime.now(UTC)
+            )
         else:
             done, _ = calendar_link.show(s, clinician, settings.public_url)
     print(done.text)
