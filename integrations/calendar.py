@@ -24,6 +24,7 @@ import icalendar
 
 PRODID = "-//sessionbot//video sessions//EN"
 UID_DOMAIN = "sessionbot"
+END = b"END:VCALENDAR\r\n"
 
 
 def uid_of(public_id: str) -> str:
@@ -97,14 +98,32 @@ def _address(person: Person) -> icalendar.vCalAddress:
     return prop
 
 
+@dataclass(frozen=True)
+class Built:
+    """One event serialized (icalendar folds and escapes it), with what its calendar
+    needs to know of it: the TZID it uses (None for UTC itself) and its local year."""
+
+    ical: bytes
+    tzid: str | None
+    year: int
+
+
+def build(session: SessionEvent) -> Built:
+    event = vevent(session)
+    tzid = event["DTSTART"].params.get("TZID")
+    year = session.start.astimezone(ZoneInfo(session.tz)).year
+    return Built(event.to_ical(), str(tzid) if tzid else None, year)
+
+
 def calendar(
-    sessions: Iterable[SessionEvent],
+    sessions: Iterable[SessionEvent | Built],
     *,
     method: str | None = None,
     name: str | None = None,
     refresh: timedelta | None = None,
 ) -> bytes:
-    """A VCALENDAR of these events, with the VTIMEZONE of every zone they use.
+    """A VCALENDAR of these events (or events already built: a feed keeps them between
+    polls), with the VTIMEZONE of every zone they use.
 
     `method` for iTIP (an e-mail's REQUEST or CANCEL); a published feed has none, and
     then `name` and `refresh` (RFC 7986) tell a subscribing calendar what it is and how
@@ -122,23 +141,19 @@ def calendar(
     if refresh is not None:
         cal.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
         cal.add("x-published-ttl", icalendar.vDuration(refresh))
-    events: list[icalendar.Event] = []
+    events = [s if isinstance(s, Built) else build(s) for s in sessions]
     spans: dict[str, tuple[int, int]] = {}  # a TZID used: the first and last year
-    for session in sessions:
-        event = vevent(session)
-        events.append(event)
-        tzid = event["DTSTART"].params.get("TZID")
-        if tzid:  # none for UTC itself, written as UTC
-            year = session.start.astimezone(ZoneInfo(session.tz)).year
-            first, last = spans.get(tzid, (year, year))
-            spans[tzid] = (min(first, year), max(last, year))
+    for event in events:
+        if event.tzid:
+            first, last = spans.get(event.tzid, (event.year, event.year))
+            spans[event.tzid] = (min(first, event.year), max(last, event.year))
     if len(spans) == 1 and name:
         cal.add("x-wr-timezone", next(iter(spans)))
     for tzid, (first, last) in sorted(spans.items()):
         cal.add_component(vtimezone(tzid, first, last))
-    for event in events:
-        cal.add_component(event)
-    return cal.to_ical()
+    # The events go in as icalendar wrote them, before the calendar's END line.
+    head = cal.to_ical().removesuffix(END)
+    return b"".join([head, *(e.ical for e in events), END])
 
 
 def vtimezone(tz: str, first_year: int, last_year: int) -> icalendar.Timezone:

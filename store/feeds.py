@@ -2,9 +2,11 @@
 
 A feed's secret is looked up by its SHA-256 (as a participant's link token is), so the
 database alone never gives a working URL; the secret is kept encrypted beside it to be
-shown again to its clinician. The feed reads only the columns an event needs (one
-encrypted value besides the link: the participant's name, for initials), by the
-clinician's (clinician_id, start_at) index, so a clinician's long history costs nothing.
+shown again to its clinician. The feed reads its sessions by the clinician's
+(clinician_id, start_at) index, so a long history costs nothing, and in two steps: the
+plain columns of every session in its window, then the two encrypted values an event
+needs (the participant's name, for initials; the host token, for Enter Meeting) only of
+the sessions whose event it has not built before.
 """
 
 from __future__ import annotations
@@ -98,13 +100,14 @@ def _aware(value: datetime | str | None) -> datetime | None:
 
 @dataclass(frozen=True)
 class FeedRow:
+    """A session as the feed lists it: plain columns, nothing decrypted."""
+
+    id: int
     public_id: str
     sequence: int
     start_at: datetime
     duration_min: int
     status: str
-    participant: str  # decrypted in memory, for initials only
-    host_token: str
     updated_at: datetime
 
 
@@ -112,17 +115,19 @@ def feed_rows(s: Session, clinician_id: int, now: datetime) -> list[FeedRow]:
     """The clinician's sessions of the last 30 days and to come, in time order."""
     c = ScheduledSession
     query = (
-        select(
-            c.public_id,
-            c.sequence,
-            c.start_at,
-            c.duration_min,
-            c.status,
-            c.participant,
-            c.host_token,
-            c.updated_at,
-        )  # fmt: skip
+        select(c.id, c.public_id, c.sequence, c.start_at, c.duration_min, c.status, c.updated_at)
         .where(c.clinician_id == clinician_id, c.start_at >= now - FEED_WINDOW)
         .order_by(c.start_at, c.id)
     )
     return [FeedRow(*row) for row in s.execute(query)]
+
+
+def feed_details(s: Session, ids: list[int]) -> dict[int, tuple[str, str]]:
+    """The participant's name (for initials) and the host token (for Enter Meeting) of
+    these sessions, decrypted: read only for events the feed has not built before."""
+    c = ScheduledSession
+    found: dict[int, tuple[str, str]] = {}
+    for chunk in range(0, len(ids), 500):
+        query = select(c.id, c.participant, c.host_token).where(c.id.in_(ids[chunk : chunk + 500]))
+        found.update({row.id: (row.participant, row.host_token) for row in s.execute(query)})
+    return found

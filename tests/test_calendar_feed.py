@@ -16,7 +16,8 @@ from pathlib import Path
 import icalendar
 import pytest
 import vobject
-from conftest import at, make_settings
+from conftest import TEST_KEY, at, make_settings
+from cryptography.fernet import Fernet
 from starlette.testclient import TestClient
 
 from actions import booking, calendar_link, commands
@@ -28,6 +29,7 @@ from sessionbot.wiring import Parts, build
 from store import repos
 from store.db import Store
 from store.models import ScheduledSession
+from store.rotation import rotate as rotate_keys
 
 PUBLIC = "https://sessions.example.test"
 TEAM, USER = "T_TEST", "U_CLIN1"
@@ -307,3 +309,43 @@ def test_calendar_url_prints_the_link_and_rotate_replaces_it(
     assert url() == first
     rotated = url("--rotate")
     assert rotated != first and url() == rotated
+
+
+def test_a_renamed_participant_shows_new_initials_on_the_next_poll(
+    parts: Parts, client: TestClient, clock
+) -> None:
+    """A change that does not move the session (its SEQUENCE stays) still reaches the
+    feed: the event is built again, not served as it was kept."""
+    session = book(parts, at("2026-11-25 15:00"))
+    path = feed_path(parts)
+    first = client.get(path)
+    assert "Video session · M.O." in first.text
+    clock.shift(timedelta(minutes=1))
+    with parts.store.unit() as s:
+        row = repos.session_by_public_id(s, session.public_id, lock=True)
+        assert row is not None
+        row.participant = "Zebulon Fairweather-Ngata"
+    again = client.get(path, headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 200
+    assert "Video session · Z.F." in again.text and "M.O." not in again.text
+
+
+def test_the_feed_link_outlives_a_key_rotation(tmp_path: Path, clock) -> None:
+    """`sessionbot keys rotate` re-encrypts the kept link; the same URL still opens."""
+    url = f"sqlite:///{tmp_path / 'keys.db'}"
+    old, new = TEST_KEY, Fernet.generate_key().decode()
+    store = Store.open(url, [old])
+    parts = build(make_settings(tmp_path, SESSIONBOT_PUBLIC_URL=PUBLIC), store=store)
+    session = book(parts, at("2026-11-25 15:00"))
+    path = feed_path(parts)
+    store.dispose()
+    store = Store.open(url, [new, old])
+    assert rotate_keys(store)["values re-encrypted"] > 0
+    store.dispose()
+    store = Store.open(url, [new])
+    parts = build(make_settings(tmp_path, SESSIONBOT_PUBLIC_URL=PUBLIC), store=store)
+    assert feed_path(parts) == path
+    with TestClient(create_app(parts), base_url=PUBLIC) as client:
+        ours, _ = read(client.get(path).content)
+    assert set(ours) == {uid_of(session.public_id)}
+    store.dispose()

@@ -9,14 +9,19 @@ initials only: no name, e-mail or phone is in it.
 
 A repeat poll is cheap: the validators (ETag, Last-Modified) come from one aggregate
 over the clinician's index, and a matching If-None-Match / If-Modified-Since is answered
-304 before any event is built. An unknown or malformed secret is a 404 after at most one
-indexed look-up, and its misses count in the same throttle as the participant's links.
+304 before any event is built. A poll after a change rebuilds only the events of the
+sessions that changed: the others are kept built (`Built`), keyed by the plain columns
+that stamp every change, so only the changed sessions' names and links are decrypted.
+An unknown or malformed secret is a 404 after at most one indexed look-up, and its
+misses count in the same throttle as the participant's links.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
@@ -36,6 +41,8 @@ FORMAT = "1"  # bump when the feed's shape changes, so every cached copy is repl
 REFRESH = timedelta(hours=1)
 MEDIA_TYPE = "text/calendar; charset=utf-8"
 PATH = "/cal/{secret}.ics"
+# Events kept built between polls: ~0.5 KB each, so at most ~10 MB in a process.
+EVENTS_KEPT = 20_000
 
 
 def now() -> datetime:
@@ -69,8 +76,9 @@ class Answer:
 
 
 class Feed:
-    def __init__(self, parts: Parts) -> None:
+    def __init__(self, parts: Parts, events: Built | None = None) -> None:
         self.parts = parts
+        self.events = events if events is not None else Built()
 
     async def show(self, request: Request) -> Response:
         secret = request.path_params["secret"]
@@ -121,8 +129,9 @@ class Feed:
             if _not_modified(etag, modified, if_none_match, if_modified_since):
                 return Answer(304, etag=etag, last_modified=modified)
             rows = feeds.feed_rows(s, clinician.id, at)
-        body = self.body(rows, tz)
-        return Answer(200, body, etag, modified)
+            missing = [row.id for row in rows if self.events.get(_key(row, tz)) is None]
+            details = feeds.feed_details(s, missing) if missing else {}
+        return Answer(200, self.body(rows, tz, details), etag, modified)
 
     def etag(self, clinician_id: int, tz: str, state: feeds.FeedState) -> str:
         """Everything the body is made of, short of the body: the sessions in the window
@@ -135,28 +144,73 @@ class Feed:
         digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:32]
         return f'"{digest}"'
 
-    def body(self, rows: list[feeds.FeedRow], tz: str) -> bytes:
+    def body(
+        self, rows: list[feeds.FeedRow], tz: str, details: dict[int, tuple[str, str]]
+    ) -> bytes:
+        """The calendar: each event as built before (while its session is unchanged), or
+        built now from its `details` and kept for the next poll."""
         public_url = self.parts.settings.public_url
         events = []
         for row in rows:
-            cancelled = row.status == "cancelled"
-            who = feed_initials(row.participant)
-            events.append(
-                calendar.SessionEvent(
-                    uid=calendar.uid_of(row.public_id),
-                    sequence=row.sequence,
-                    start=row.start_at,
-                    duration_min=row.duration_min,
-                    tz=tz,
-                    summary=f"{'Cancelled: ' if cancelled else ''}Video session · {who}",
-                    stamp=row.updated_at,
-                    last_modified=row.updated_at,
-                    cancelled=cancelled,
-                    url=f"{public_url}/enter/{row.host_token}",  # web/routes.py's host_enter
+            key = _key(row, tz)
+            built = self.events.get(key)
+            if built is None:
+                participant, host_token = details[row.id]
+                cancelled = row.status == "cancelled"
+                who = feed_initials(participant)
+                built = calendar.build(
+                    calendar.SessionEvent(
+                        uid=calendar.uid_of(row.public_id),
+                        sequence=row.sequence,
+                        start=row.start_at,
+                        duration_min=row.duration_min,
+                        tz=tz,
+                        summary=f"{'Cancelled: ' if cancelled else ''}Video session · {who}",
+                        stamp=row.updated_at,
+                        last_modified=row.updated_at,
+                        cancelled=cancelled,
+                        url=f"{public_url}/enter/{host_token}",  # web/routes.py's host_enter
+                    )
                 )
-            )
+                self.events.put(key, built)
+            events.append(built)
         name = f"{self.parts.practice.name}: sessions"
         return calendar.calendar(events, name=name, refresh=REFRESH)
+
+
+EventKey = tuple[str, int, str, datetime, int, datetime, str]
+
+
+def _key(row: feeds.FeedRow, tz: str) -> EventKey:
+    """Everything an event is made of that can change (any change to the session moves
+    `updated_at` too; its host token and public id never change)."""
+    return (
+        row.public_id, row.sequence, row.status, row.start_at, row.duration_min,
+        row.updated_at, tz,
+    )  # fmt: skip
+
+
+class Built:
+    """The events built lately, by what they were built from: a poll rebuilds only the
+    sessions changed since (least recently used first out, at `size`)."""
+
+    def __init__(self, size: int = EVENTS_KEPT) -> None:
+        self.size = size
+        self.kept: OrderedDict[EventKey, calendar.Built] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: EventKey) -> calendar.Built | None:
+        with self.lock:
+            found = self.kept.get(key)
+            if found is not None:
+                self.kept.move_to_end(key)
+            return found
+
+    def put(self, key: EventKey, built: calendar.Built) -> None:
+        with self.lock:
+            self.kept[key] = built
+            while len(self.kept) > self.size:
+                self.kept.popitem(last=False)
 
 
 def _not_modified(
