@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -73,17 +73,18 @@ class FeedState:
 
 
 def feed_state(s: Session, clinician_id: int, now: datetime) -> FeedState:
-    """One aggregate over the clinician's index: the sessions in the window, their last
-    change, and when the newest session older than the window left it."""
+    """Two look-ups on the clinician's index: the sessions in the window (how many, their
+    last change), and when the newest session older than the window left it."""
     since = now - FEED_WINDOW
-    in_window = ScheduledSession.start_at >= since
-    count, updated, left = s.execute(
-        select(
-            func.count(case((in_window, 1))),
-            func.max(case((in_window, ScheduledSession.updated_at))),
-            func.max(case((~in_window, ScheduledSession.start_at))),
-        ).where(ScheduledSession.clinician_id == clinician_id)
+    c = ScheduledSession
+    count, updated = s.execute(
+        select(func.count(), func.max(c.updated_at)).where(
+            c.clinician_id == clinician_id, c.start_at >= since
+        )
     ).one()
+    left = s.execute(
+        select(func.max(c.start_at)).where(c.clinician_id == clinician_id, c.start_at < since)
+    ).scalar()
     left_at = _aware(left)
     times = [t for t in (_aware(updated), left_at + FEED_WINDOW if left_at else None) if t]
     return FeedState(count=int(count or 0), changed=max(times) if times else None)

@@ -25,6 +25,7 @@ from ground.channel import Channel
 from integrations.calendar import uid_of
 from sessionbot import cli
 from sessionbot.asgi import create_app
+from sessionbot.logs import redact
 from sessionbot.wiring import Parts, build
 from store import repos
 from store.db import Store
@@ -349,3 +350,9 @@ def test_the_feed_link_outlives_a_key_rotation(tmp_path: Path, clock) -> None:
         ours, _ = read(client.get(path).content)
     assert set(ours) == {uid_of(session.public_id)}
     store.dispose()
+
+
+def test_a_feed_link_in_a_log_line_is_masked(parts: Parts, clock) -> None:
+    path = feed_path(parts)
+    line = redact(f'127.0.0.1:5000 - "GET {path} HTTP/1.1" 200')
+    assert path not in line and "/cal/[token]" in line
