@@ -129,9 +129,10 @@ class Feed:
             if _not_modified(etag, modified, if_none_match, if_modified_since):
                 return Answer(304, etag=etag, last_modified=modified)
             rows = feeds.feed_rows(s, clinician.id, at)
-            missing = [row.id for row in rows if self.events.get(_key(row, tz)) is None]
+            kept = {row.id: self.events.get(_key(row, tz)) for row in rows}
+            missing = [session_id for session_id, built in kept.items() if built is None]
             details = feeds.feed_details(s, missing) if missing else {}
-        return Answer(200, self.body(rows, tz, details), etag, modified)
+        return Answer(200, self.body(rows, tz, kept, details), etag, modified)
 
     def etag(self, clinician_id: int, tz: str, state: feeds.FeedState) -> str:
         """Everything the body is made of, short of the body: the sessions in the window
@@ -145,16 +146,21 @@ class Feed:
         return f'"{digest}"'
 
     def body(
-        self, rows: list[feeds.FeedRow], tz: str, details: dict[int, tuple[str, str]]
+        self,
+        rows: list[feeds.FeedRow],
+        tz: str,
+        kept: dict[int, calendar.Built | None],
+        details: dict[int, tuple[str, str]],
     ) -> bytes:
-        """The calendar: each event as built before (while its session is unchanged), or
-        built now from its `details` and kept for the next poll."""
+        """The calendar: each event as `kept` from before (its session unchanged since),
+        or built now from its `details` and kept for the next poll."""
         public_url = self.parts.settings.public_url
         events = []
         for row in rows:
-            key = _key(row, tz)
-            built = self.events.get(key)
+            built = kept.get(row.id)
             if built is None:
+                if row.id not in details:  # deleted between the two reads: gone from it
+                    continue
                 participant, host_token = details[row.id]
                 cancelled = row.status == "cancelled"
                 who = feed_initials(participant)
@@ -172,7 +178,7 @@ class Feed:
                         url=f"{public_url}/enter/{host_token}",  # web/routes.py's host_enter
                     )
                 )
-                self.events.put(key, built)
+                self.events.put(_key(row, tz), built)
             events.append(built)
         name = f"{self.parts.practice.name}: sessions"
         return calendar.calendar(events, name=name, refresh=REFRESH)
