@@ -121,13 +121,16 @@ def calendar(
     method: str | None = None,
     name: str | None = None,
     refresh: timedelta | None = None,
+    zone: tuple[str, int] | None = None,
 ) -> bytes:
     """A VCALENDAR of these events (or events already built: a feed keeps them between
     polls), with the VTIMEZONE of every zone they use.
 
     `method` for iTIP (an e-mail's REQUEST or CANCEL); a published feed has none, and
     then `name` and `refresh` (RFC 7986) tell a subscribing calendar what it is and how
-    often to look again.
+    often to look again, and `zone` (the zone and the current year) is its own zone:
+    named, with its VTIMEZONE even while no event uses it (a calendar holds at least
+    one component).
     """
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
@@ -143,6 +146,8 @@ def calendar(
         cal.add("x-published-ttl", icalendar.vDuration(refresh))
     events = [s if isinstance(s, Built) else build(s) for s in sessions]
     spans: dict[str, tuple[int, int]] = {}  # a TZID used: the first and last year
+    if zone is not None and not events:
+        spans[zone[0]] = (zone[1], zone[1])
     for event in events:
         if event.tzid:
             first, last = spans.get(event.tzid, (event.year, event.year))

@@ -356,3 +356,13 @@ def test_a_feed_link_in_a_log_line_is_masked(parts: Parts, clock) -> None:
     path = feed_path(parts)
     line = redact(f'127.0.0.1:5000 - "GET {path} HTTP/1.1" 200')
     assert path not in line and "/cal/[token]" in line
+
+
+def test_a_feed_without_sessions_is_a_valid_calendar_in_the_clinicians_zone(
+    parts: Parts, client: TestClient, clock
+) -> None:
+    body = client.get(feed_path(parts)).content
+    cal = icalendar.Calendar.from_ical(body)
+    assert [str(tz["TZID"]) for tz in cal.walk("VTIMEZONE")] == [EASTERN]
+    assert str(cal["X-WR-TIMEZONE"]) == EASTERN
+    assert read(body) == ({}, {})

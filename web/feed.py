@@ -25,6 +25,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
+from zoneinfo import ZoneInfo
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -181,7 +182,8 @@ class Feed:
                 self.events.put(_key(row, tz), built)
             events.append(built)
         name = f"{self.parts.practice.name}: sessions"
-        return calendar.calendar(events, name=name, refresh=REFRESH)
+        year = now().astimezone(ZoneInfo(tz)).year
+        return calendar.calendar(events, name=name, refresh=REFRESH, zone=(tz, year))
 
 
 EventKey = tuple[str, int, str, datetime, int, datetime, str]
