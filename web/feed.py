@@ -31,7 +31,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from actions import commands
 from integrations import calendar
 from sessionbot.parts import Parts
 from store import feeds
@@ -123,7 +122,7 @@ class Feed:
             clinician = feeds.clinician_by_feed(s, secret)
             if clinician is None:
                 return Answer(404)
-            tz = commands.clinician_zone(clinician, self.parts.practice)
+            tz = self.parts.practice.zone_of(clinician.tz)  # theirs, else the practice's
             state = feeds.feed_state(s, clinician.id, at)
             etag = self.etag(clinician.id, tz, state)
             modified = state.changed.replace(microsecond=0) if state.changed else None
