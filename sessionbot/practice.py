@@ -56,6 +56,10 @@ class Practice:
     remind_every: timedelta = timedelta(minutes=10)  # "Remind now" at most this often
     # A DM to the clinician this long before each session, with Enter Meeting; None: off.
     nudge_before: timedelta | None = None
+    # How long participant data (name, e-mail, phone) is kept after a session ends, and
+    # Slack inbox bodies and conversation drafts after their last use (README, "Retention").
+    retention_days: int = 365
+    inbox_retention_days: int = 30
 
     def zone_of(self, clinician_tz: str | None) -> str:
         """A clinician's zone: their own, else the practice's default (never UTC)."""
@@ -74,6 +78,13 @@ class Practice:
 
 class PracticeFileError(ValueError):
     """The practice file cannot be used; the message says which entry and why."""
+
+
+def _days(data: dict, name: str, default: int) -> int:
+    days = int(data.get(name, default))
+    if days < 1:
+        raise ValueError(f"{name} must be at least 1 day, not {days}")
+    return days
 
 
 def parse_practice(data: dict) -> Practice:
@@ -123,6 +134,8 @@ def parse_practice(data: dict) -> Practice:
             working_hours=working_hours,
             max_series=int(data.get("max_series", 52)),
             nudge_before=timedelta(minutes=int(nudge)) if nudge else None,
+            retention_days=_days(data, "retention_days", 365),
+            inbox_retention_days=_days(data, "inbox_retention_days", 30),
         )
     except (KeyError, ValueError, ArithmeticError, TypeError) as exc:
         raise PracticeFileError(f"practice file: {exc!r}") from exc

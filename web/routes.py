@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.orm import object_session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
@@ -37,7 +38,7 @@ from integrations.payments import (
 from integrations.video import VideoRooms
 from sessionbot.metrics import counted, page_result, webhook_result
 from sessionbot.parts import Parts
-from store import repos
+from store import audit, repos
 from store.models import ScheduledSession
 from web import access as rules
 from web.throttle import MissThrottle
@@ -176,9 +177,14 @@ class Page:
 
     # Loading --------------------------------------------------------------------------
 
-    def load(self, token: str) -> ScheduledSession | None:
+    def load(self, token: str, *, disclosed: str | None = None) -> ScheduledSession | None:
+        """The session of a participant link; `disclosed` names the audit action when
+        what follows shows the participant something (the page, the room)."""
         with self.parts.store.unit() as s:
-            return repos.session_by_token(s, token)
+            session = repos.session_by_token(s, token)
+            if session is not None and disclosed is not None:
+                audit.record(s, actor=audit.PARTICIPANT, action=disclosed, session_id=session.id)
+            return session
 
     def foreign_origin(self, request: Request) -> bool:
         # With Referrer-Policy no-referrer, browsers send `Origin: null` on our own forms.
@@ -206,11 +212,16 @@ class Page:
             if session is not None:
                 change(session)
 
+    def note(self, session_id: int, actor: str, action: str) -> None:
+        """An audit row of its own (a disclosure decided after the session was read)."""
+        with self.parts.store.unit() as s:
+            audit.record(s, actor=actor, action=action, session_id=session_id)
+
     # The page -------------------------------------------------------------------------
 
     async def show(self, request: Request) -> Response:
         token = request.path_params["token"]
-        session = await run_in_threadpool(self.load, token)
+        session = await run_in_threadpool(lambda: self.load(token, disclosed="page_opened"))
         if session is None:
             return self.not_found()
         return self.page(session, token, request.query_params.get("m"))
@@ -277,7 +288,13 @@ class Page:
         at = now()
 
         def confirm(row: ScheduledSession) -> None:
-            row.documents_confirmed_at = row.documents_confirmed_at or at
+            s = object_session(row)
+            if row.documents_confirmed_at is None and s is not None:
+                row.documents_confirmed_at = at
+                audit.record(
+                    s, actor=audit.PARTICIPANT, action="documents_confirmed", session_id=row.id,
+                    fields=["documents_confirmed_at"],
+                )  # fmt: skip
 
         await run_in_threadpool(self.update, token, confirm)
         return self.redirect(_path(token) + "?m=documents")
@@ -478,6 +495,7 @@ class Page:
             not_before=state.opens_at,
             expires=state.closes_at,
         )
+        await run_in_threadpool(self.note, session.id, audit.PARTICIPANT, "enter_meeting")
         log.info("participant entered session %s", session.public_id)
         return self.secure(RedirectResponse(url, status_code=303))
 
@@ -503,6 +521,8 @@ class Page:
             not_before=at,
             expires=state.closes_at,
         )
+        host = audit.staff(session.clinician.team_id, session.clinician.user_id)
+        await run_in_threadpool(self.note, session.id, host, "enter_meeting")
         return self.secure(RedirectResponse(url, status_code=303))
 
     async def stylesheet(self, request: Request) -> Response:
