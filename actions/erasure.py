@@ -17,6 +17,7 @@ notice has gone (`erase_requested_at`; the worker, then the retention run, finis
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections import Counter
@@ -61,7 +62,9 @@ class Person:
     emails: set[str] = field(default_factory=set)
     phones: set[str] = field(default_factory=set)
 
-    def add(self, clinician_id: int, name: str | None, email: str | None, phone: str | None) -> bool:
+    def add(
+        self, clinician_id: int, name: str | None, email: str | None, phone: str | None
+    ) -> bool:
         """Take a row's details; True when that taught something new."""
         before = (len(self.names), len(self.emails), len(self.phones))
         if name and name.strip():
@@ -72,7 +75,9 @@ class Person:
             self.phones.add(phone)
         return before != (len(self.names), len(self.emails), len(self.phones))
 
-    def is_row(self, clinician_id: int, name: str | None, email: str | None, phone: str | None) -> bool:
+    def is_row(
+        self, clinician_id: int, name: str | None, email: str | None, phone: str | None
+    ) -> bool:
         return (
             (clinician_id, _fold(name or "")) in self.names
             or (email or "").strip().casefold() in self.emails
@@ -114,10 +119,8 @@ def _national(phone: str) -> str:
 def _readings(text: str) -> list[str]:
     """The text as stored, as a form body decoded, and the strings of its JSON."""
     out = [text, unquote_plus(text)]
-    try:
+    with contextlib.suppress(ValueError):
         out.append("\n".join(_strings(json.loads(text))))
-    except ValueError:
-        pass
     return out
 
 
@@ -175,7 +178,9 @@ def find(
     while learning:  # until no row teaches anything new
         learning = False
         for x in sessions:
-            if x.id not in found_s and person.is_row(x.clinician_id, x.participant, x.email, x.phone):
+            if x.id not in found_s and person.is_row(
+                x.clinician_id, x.participant, x.email, x.phone
+            ):
                 found_s[x.id] = x
                 learning |= person.add(x.clinician_id, x.participant, x.email, x.phone)
         for c in contacts:
@@ -299,15 +304,18 @@ def scrub(s: Session, person: Person) -> Counter[str]:
     """Delete the stored texts that mention the person: conversation drafts, Slack inbox
     bodies and replies, action results, notices' texts; a STOP keeps only its index."""
     counts: Counter[str] = Counter()
-    for model, what in (
-        (Tracker, "conversation drafts deleted"),
-        (SlackInbox, "Slack inbox bodies deleted"),
-        (SlackReply, "Slack replies deleted"),
-    ):
-        for row in s.scalars(select(model)):
-            if person.mentioned_in(row.state if model is Tracker else row.body):
-                s.delete(row)
-                counts[what] += 1
+    for tracker in s.scalars(select(Tracker)):
+        if person.mentioned_in(tracker.state):
+            s.delete(tracker)
+            counts["conversation drafts deleted"] += 1
+    for inbound in s.scalars(select(SlackInbox)):
+        if person.mentioned_in(inbound.body):
+            s.delete(inbound)
+            counts["Slack inbox bodies deleted"] += 1
+    for reply in s.scalars(select(SlackReply)):
+        if person.mentioned_in(reply.body):
+            s.delete(reply)
+            counts["Slack replies deleted"] += 1
     for claim in s.scalars(select(ActionClaim).where(ActionClaim.result.is_not(None))):
         if person.mentioned_in(claim.result):
             s.delete(claim)
@@ -395,5 +403,4 @@ def retention(s: Session, practice: Practice, now: datetime) -> Counter[str]:
 
 def _deleted(s: Session, statement: Any) -> int:
     result = s.execute(statement.execution_options(synchronize_session=False))
-    return int(result.rowcount or 0)
-
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -160,7 +160,9 @@ def _owners(s: Session, entries: list[Entry]) -> list[Entry]:
     )
     owner = {row[0]: staff(row[1], row[2]) for row in rows}
     return [
-        Entry(e.at, e.actor, e.action, e.session_id, e.contact_id, owner.get(e.session_id), e.fields)
+        Entry(
+            e.at, e.actor, e.action, e.session_id, e.contact_id, owner.get(e.session_id), e.fields
+        )
         if e.session_id in owner and e.for_clinician is None
         else e
         for e in entries
@@ -242,7 +244,9 @@ def _walk(s: Session, size: int = 1000) -> Iterator[AuditRow]:
     last = 0
     while True:
         rows = list(
-            s.scalars(select(AuditRow).where(AuditRow.seq > last).order_by(AuditRow.seq).limit(size))
+            s.scalars(
+                select(AuditRow).where(AuditRow.seq > last).order_by(AuditRow.seq).limit(size)
+            )
         )
         if not rows:
             return

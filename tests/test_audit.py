@@ -26,7 +26,7 @@ from sessionbot.wiring import Parts
 from store import audit, repos
 from store.crypto import keyring
 from store.db import Store, encrypted_columns
-from store.models import AuditRow, ScheduledSession
+from store.models import AuditRow
 
 ME = f"{CLINICIAN.team_id}:{CLINICIAN.user_id}"
 NAME, EMAIL, PHONE = "Jane Doe", "jane.doe@example.com", "+16175550142"
@@ -103,7 +103,9 @@ def test_a_sessions_life_is_audited_step_by_step_with_its_actors_and_no_phi(
         moved = commands.reschedule(s, me, booked.public_id, check, parts.practice, now)
         assert moved.changed, moved.text
     with parts.store.unit() as s:
-        reminded = commands.remind_now(s, _clinician(parts, s), booked.public_id, parts.practice, now)
+        reminded = commands.remind_now(
+            s, _clinician(parts, s), booked.public_id, parts.practice, now
+        )
         assert reminded.changed, reminded.text
     run_worker(parts)
     with parts.store.unit() as s:
@@ -257,7 +259,9 @@ def test_forget_leaves_no_trace_of_the_person_even_decrypted(
     with parts.store.unit() as s:  # the first is over by now
         row = repos.session_by_public_id(s, past.public_id)
         row.start_at = datetime.now(UTC) - timedelta(days=2)
-        repos.inbox_add(s, [("ev1", json.dumps({"text": "move Jane Doe to 4pm"}))], datetime.now(UTC))
+        repos.inbox_add(
+            s, [("ev1", json.dumps({"text": "move Jane Doe to 4pm"}))], datetime.now(UTC)
+        )
     assert NAME in dump(parts.store)
 
     code, _, err = cli(parts, tmp_path, monkeypatch, capsys, "forget", "--phone", "617-555-0142")
@@ -344,4 +348,3 @@ def test_the_practice_file_sets_retention(tmp_path) -> None:
     assert parse_practice({}).retention_days == 365
     with pytest.raises(PracticeFileError):
         parse_practice({"retention_days": 0})
-
