@@ -263,7 +263,7 @@ def session_record(session: Any, practice: Any, public_url: str) -> dict[str, An
 def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
     from actions.formatting import money, when
     from sessionbot.wiring import build
-    from store import repos
+    from store import audit, repos
 
     parts = build(settings)
     with parts.store.unit() as s:
@@ -277,6 +277,9 @@ def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
         )
         records = [session_record(r, parts.practice, settings.public_url) for r in rows]
         tz = parts.practice.zone_of(clinician.tz)
+        if args.json:  # the participants' details leave the database: a disclosure
+            who = audit.staff(args.team, args.user)
+            audit.record(s, actor=who, action="sessions_exported", for_clinician=who)
     if args.json:
         json.dump(records, sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -11,22 +11,29 @@ from __future__ import annotations
 
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import TEST_KEY
+from conftest import TEST_KEY, at, make_session
+from fake_stripe import FakeStripe
 from outbox_kit import CLINICIAN, run_worker, schedule, wired_parts
+from page_support import book, page_parts
+from starlette.testclient import TestClient
 
 from actions import booking, commands, erasure
 from ground.channel import Channel
+from sessionbot.asgi import create_app
 from sessionbot.cli import main
+from sessionbot.practice import PracticeFileError, parse_practice
 from sessionbot.wiring import Parts
 from store import audit, repos
 from store.crypto import keyring
 from store.db import Store, encrypted_columns
 from store.models import AuditRow
+from store.rotation import rotate
 
 ME = f"{CLINICIAN.team_id}:{CLINICIAN.user_id}"
 NAME, EMAIL, PHONE = "Jane Doe", "jane.doe@example.com", "+16175550142"
@@ -195,8 +202,6 @@ def test_audit_verify_finds_a_row_removed_from_the_middle_or_the_end(
 
 
 def test_concurrent_writers_keep_one_chain(store: Store) -> None:
-    from concurrent.futures import ThreadPoolExecutor
-
     def write(i: int) -> None:
         with store.unit() as s:
             audit.record(s, actor="system", action="page_opened", session_id=i)
@@ -213,8 +218,6 @@ def test_the_audit_command_filters_by_session_user_and_time(
 ) -> None:
     with parts_any.store.unit() as s:
         me = _clinician(parts_any, s)
-        from conftest import make_session
-
         mine, _ = make_session(s, me.id, start_at=datetime.now(UTC) + timedelta(days=2))
         audit.session_event(s, mine, "session_created")
         audit.record(s, actor="T_TEST:U_OTHER", action="session_created", session_id=999,
@@ -287,6 +290,7 @@ def test_forget_leaves_no_trace_of_the_person_even_decrypted(
         assert records[gone]["participant"] == "erased"
         assert records[gone]["email"] is None and records[gone]["phone"] is None
     assert records[other.public_id]["participant"] == "Robin Roe"
+    assert (ME, "sessions_exported") in steps(parts.store)  # the export is a disclosure
     erased = [r for r in audit_rows(parts.store) if r.action == "contact_erased"]
     assert len(erased) == 1 and erased[0].actor == "system"
     with parts.store.reading() as s:
@@ -296,8 +300,6 @@ def test_forget_leaves_no_trace_of_the_person_even_decrypted(
 def test_forget_by_email_within_one_clinician(parts_any: Parts) -> None:
     now = datetime.now(UTC)
     with parts_any.store.unit() as s:
-        from conftest import make_session
-
         me = _clinician(parts_any, s)
         other = repos.get_clinician(s, "T_TEST", "U_OTHER")
         mine, _ = make_session(s, me.id, start_at=now - timedelta(days=3))
@@ -319,8 +321,6 @@ def test_retention_erases_only_what_is_old_enough(
     now = datetime.now(UTC)
     days = parts_any.practice.retention_days
     with parts_any.store.unit() as s:
-        from conftest import make_session
-
         me = _clinician(parts_any, s)
         old, _ = make_session(s, me.id, start_at=now - timedelta(days=days + 2))
         recent, _ = make_session(s, me.id, start_at=now - timedelta(days=days - 2))
@@ -341,10 +341,47 @@ def test_retention_erases_only_what_is_old_enough(
 
 
 def test_the_practice_file_sets_retention(tmp_path) -> None:
-    from sessionbot.practice import PracticeFileError, parse_practice
-
     practice = parse_practice({"retention_days": 2190, "inbox_retention_days": 7})
     assert (practice.retention_days, practice.inbox_retention_days) == (2190, 7)
     assert parse_practice({}).retention_days == 365
     with pytest.raises(PracticeFileError):
         parse_practice({"retention_days": 0})
+
+
+# The participant page and the keys ------------------------------------------------------
+
+
+def test_the_participant_page_payment_and_enter_meeting_are_audited(tmp_path, store, clock) -> None:
+    start = at("2026-11-25 15:00")
+    public = "https://sessions.example.test"
+    with FakeStripe() as fake:
+        parts = page_parts(tmp_path, store, fake, public)
+        booked = book(parts, start)
+        with TestClient(create_app(parts), base_url=public, follow_redirects=False) as client:
+            page = client.get(booked.path).text
+            token = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)  # type: ignore[union-attr]
+            clock.move_to(start - timedelta(minutes=10))
+            client.post(f"{booked.path}/documents", data={"csrf": token, "confirm": "yes"})
+            client.post(f"{booked.path}/pay", data={"csrf": token})
+            (cs_id,) = fake.sessions
+            fake.sessions[cs_id].update(status="complete", payment_status="paid")
+            body, headers = fake.signed(
+                fake.event("checkout.session.completed", fake.sessions[cs_id])
+            )
+            client.post("/webhooks/stripe", content=body, headers=headers)
+            assert client.get(f"{booked.path}/enter").status_code == 303
+            assert client.get(f"/enter/{booked.host_token}").status_code == 303
+    got = [(a, b) for a, b in steps(parts.store) if b != "page_opened"]
+    assert got == [
+        ("T_TEST:U_CLIN1", "session_created"),
+        ("participant", "documents_confirmed"),
+        ("participant", "payment_received"),
+        ("participant", "enter_meeting"),
+        ("T_TEST:U_CLIN1", "enter_meeting"),
+    ]
+    assert ("participant", "page_opened") in steps(parts.store)
+
+
+def test_a_key_rotation_is_audited(parts_any: Parts) -> None:
+    rotate(parts_any.store)
+    assert steps(parts_any.store)[-1] == ("system", "keys_rotated")
