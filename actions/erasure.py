@@ -232,6 +232,8 @@ def forget(
         if _notice_waiting(s, x.id):
             x.erase_requested_at = now
             waiting.add(x.id)
+    # An earlier `forget`'s sessions still waiting for their notice stay waiting.
+    waiting |= {x.id for x in found.sessions if x.erase_requested_at is not None}
     ids = [x.id for x in found.sessions]
     if ids:
         counts["messages withdrawn"] += _withdraw(s, ids, keep=waiting)

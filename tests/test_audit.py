@@ -277,6 +277,10 @@ def test_forget_leaves_no_trace_of_the_person_even_decrypted(
     )  # fmt: skip
     assert code == 0, out
     assert "upcoming sessions cancelled: 1" in out and "Slack inbox bodies deleted: 1" in out
+    code, out, _ = cli(parts, tmp_path, monkeypatch, capsys, "forget", "--email", "x@y.test")
+    assert code == 1 and "nothing was erased" in out
+    code, out, _ = cli(parts, tmp_path, monkeypatch, capsys, "forget", "--phone", PHONE)
+    assert code == 0 and "sessions erased once their cancellation has gone: 1" in out
     run_worker(parts)  # the cancellation goes to them, once; then their session is erased
     told = [m for m in fake_twilio.messages if m["To"] == PHONE]
     assert len(told) == 3 and "cancel" in told[-1]["Body"].lower()
@@ -292,7 +296,8 @@ def test_forget_leaves_no_trace_of_the_person_even_decrypted(
     assert records[other.public_id]["participant"] == "Robin Roe"
     assert (ME, "sessions_exported") in steps(parts.store)  # the export is a disclosure
     erased = [r for r in audit_rows(parts.store) if r.action == "contact_erased"]
-    assert len(erased) == 1 and erased[0].actor == "system"
+    assert len(erased) == 2 and {r.actor for r in erased} == {"system"}  # one per forget
+    assert ("system", "session_erased") in steps(parts.store, ahead.id)  # after its notice
     with parts.store.reading() as s:
         assert audit.verify(s).intact
 
