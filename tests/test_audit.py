@@ -37,7 +37,7 @@ from store.rotation import rotate
 
 ME = f"{CLINICIAN.team_id}:{CLINICIAN.user_id}"
 NAME, EMAIL, PHONE = "Jane Doe", "jane.doe@example.com", "+16175550142"
-PHONE_DIGITS = ("6175550142", "617 555 0142", "617-555-0142", "(617) 555-0142", "5550142")
+NATIONAL = "6175550142"
 
 
 def _clinician(parts: Parts, s):  # type: ignore[no-untyped-def]
@@ -61,13 +61,26 @@ def assert_no_phi(text: str, *, names=(NAME,), emails=(EMAIL,)) -> None:  # type
     """No name (or part of one), e-mail (or its local part) or phone digits in any format."""
     folded = text.casefold()
     for name in names:
-        for word in name.casefold().split():
+        for word in (w for w in name.casefold().split() if len(w) > 1):
             assert not re.search(rf"(?<!\w){re.escape(word)}(?!\w)", folded), word
     for email in emails:
         assert email.casefold() not in folded and email.split("@")[0].casefold() not in folded
-    digits = re.sub(r"\D", "", text)
-    for phone in PHONE_DIGITS:
-        assert re.sub(r"\D", "", phone) not in digits, phone
+    # The number in any format: +1 617 555 0142, (617) 555-0142, 617.555.0142, 6175550142;
+    # runs of digits and separators are read whole (never digits glued across values).
+    for run in re.findall(r"\d[\d \t().+-]{5,}\d", text):
+        assert NATIONAL not in re.sub(r"\D", "", run), run
+    for local in ("555-0142", "555 0142", "555.0142"):
+        assert local not in text
+
+
+@pytest.mark.parametrize(
+    "leak", ["to JANE", "doe.", "jane.doe@EXAMPLE.com", "+1 (617) 555-0142", "617.555.0142",
+             "tel:6175550142", "555 0142"],
+)  # fmt: skip
+def test_the_scan_finds_each_way_the_person_may_be_written(leak: str) -> None:
+    with pytest.raises(AssertionError):
+        assert_no_phi(f"row 12: {leak} at 2026-12-01")
+    assert_no_phi("row 12: J.D. at 2026-12-01, seq 6175, hash 55501420aa")
 
 
 def cli(parts: Parts, tmp_path: Path, monkeypatch, capsys, *args: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
