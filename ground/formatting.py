@@ -79,6 +79,8 @@ def cents(amount: Decimal | str) -> int:
 def initials(name: str) -> str:
     """What the dashboard shows by default: 'Jane Doe' -> 'J.D.', 'JD' -> 'JD'."""
     words = name.split()
+    if not words:  # an erased participant (scheduling/erasure.py)
+        return "(erased)"
     if len(words) == 1 and len(name) <= 4:
         return name
     return "".join(w[0].upper() + "." for w in words if w)

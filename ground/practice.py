@@ -60,6 +60,10 @@ class Practice:
     # after it the page says it is a late cancellation, with the practice's words on fees.
     cancel_notice_hours: int = 24
     late_cancel_policy: str | None = None
+    # How long participant data (name, e-mail, phone) is kept after a session ends, and
+    # Slack inbox bodies and conversation drafts after their last use (README, "Retention").
+    retention_days: int = 365
+    inbox_retention_days: int = 30
 
     def zone_of(self, clinician_tz: str | None) -> str:
         """A clinician's zone: their own, else the practice's default (never UTC)."""
@@ -78,6 +82,13 @@ class Practice:
 
 class PracticeFileError(ValueError):
     """The practice file cannot be used; the message says which entry and why."""
+
+
+def _days(data: dict, name: str, default: int) -> int:
+    days = int(data.get(name, default))
+    if days < 1:
+        raise ValueError(f"{name} must be at least 1 day, not {days}")
+    return days
 
 
 def parse_practice(data: dict) -> Practice:
@@ -131,6 +142,8 @@ def parse_practice(data: dict) -> Practice:
             late_cancel_policy=str(data["late_cancel_policy"]).strip() or None
             if data.get("late_cancel_policy")
             else None,
+            retention_days=_days(data, "retention_days", 365),
+            inbox_retention_days=_days(data, "inbox_retention_days", 30),
         )
     except (KeyError, ValueError, ArithmeticError, TypeError) as exc:
         raise PracticeFileError(f"practice file: {exc!r}") from exc

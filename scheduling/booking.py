@@ -18,7 +18,7 @@ from ground.channel import Channel
 from ground.formatting import initials, when
 from ground.practice import Practice
 from ground.session import Money, Participant, SessionSpec
-from store import repos
+from store import audit, repos
 from store.crypto import keyring
 from store.models import Clinician, ScheduledSession
 
@@ -99,6 +99,7 @@ def book(
     )
     _remember_contact(s, clinician, spec)
     plan_messages(s, session, practice, now, first="invitation")
+    audit.session_event(s, session, "session_created")
     return session, True
 
 
@@ -140,6 +141,7 @@ def book_series(
     for session in sessions:
         ahead = max(now, session.start_at - SERIES_INVITE_AHEAD)
         plan_messages(s, session, practice, now, first="invitation", first_due=ahead)
+        audit.session_event(s, session, "session_created")
     return sessions, True
 
 
@@ -264,6 +266,7 @@ def record_rsvp(
     if session.status == "cancelled" or session.rsvp == answer:
         return False
     session.rsvp = answer
+    audit.record(s, actor=audit.PARTICIPANT, action="rsvp", session_id=session.id, fields=["rsvp"])
     zone = practice.zone_of(session.clinician.tz)
     said = "will attend" if answer == "yes" else "can't make it"
     notify_clinician(
@@ -311,6 +314,7 @@ def cancel(s: Session, session: ScheduledSession, practice: Practice, now: datet
         plan_messages(s, session, practice, now, first="cancellation")
     elif session.invite_channel != Channel.NONE:
         session.invite_status = "withdrawn"
+    audit.session_event(s, session, "session_cancelled", fields=["status"])
     return True
 
 
@@ -329,6 +333,7 @@ def reschedule(
         session.phone_index = phone_index(session.phone)
     # Someone never invited gets the invitation at the new time, not an "update".
     plan_messages(s, session, practice, now, first="update" if told else "invitation")
+    audit.session_event(s, session, "session_rescheduled", fields=["start_at"])
 
 
 def join_window(session: ScheduledSession, practice: Practice) -> tuple[datetime, datetime]:

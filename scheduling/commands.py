@@ -28,7 +28,7 @@ from ground.practice import Practice
 from ground.session import SessionSpec
 from scheduling import booking, recurrence, waiting
 from scheduling.starts import StartCheck, check_start
-from store import repos
+from store import audit, repos
 from store.models import Clinician, ScheduledSession
 
 DASHBOARD_PAGE = 5
@@ -457,6 +457,8 @@ def _schedule_next(
     draft = booking.spec_from_session(session, draft_id, check.start)
     overlap = overlap_note(s, clinician, check.start, session.duration_min, practice)
     made, new = booking.book(s, clinician, draft, practice, now)
+    if new:
+        audit.session_event(s, session, "schedule_next")
     later = "1 week" if weeks == 1 else f"{weeks} weeks"
     text = (
         f"Booked the session with {initials(session.participant)} on {when(made.start_at, tz)}"
@@ -566,6 +568,7 @@ def _remind_now(
             changed=False,
         )
     session.reminded_at = now
+    audit.session_event(s, session, "remind_now")
     booking.queue(
         s,
         session,
@@ -808,6 +811,7 @@ def _edit(
         getattr(form, name) != getattr(session, name)
         for name in ("invite_channel", "email", "phone", "participant_tz", "documents")
     )
+    changed = _changed_fields(session, form, cents_now)
     told = booking.invitation_left(s, session)
     told_by = (Channel.invitation(session.invite_channel) if told else None) or Channel.NONE
     told_at = booking.address_on(session, told_by)
@@ -854,9 +858,21 @@ def _edit(
         phone=form.phone,
         participant_tz=form.participant_tz,
     )
+    audit.session_event(s, session, "session_changed", fields=changed)
     if form.note:
         text += f" {form.note}"
     return Done(text, changed=True)
+
+
+def _changed_fields(session: ScheduledSession, form: EditForm, cents: int | None) -> list[str]:
+    """The names of the session's fields the form changes (the audit's; never values)."""
+    wanted = {
+        "start_at": form.start, "participant": form.participant,
+        "invite_channel": form.invite_channel, "email": form.email, "phone": form.phone,
+        "participant_tz": form.participant_tz, "documents": form.documents,
+        "service": form.service, "amount_cents": cents,
+    }  # fmt: skip
+    return [name for name, value in wanted.items() if getattr(session, name) != value]
 
 
 EDIT_STATE = (

@@ -27,7 +27,7 @@ from ground.session import SessionSpec
 from scheduling import booking, commands, page_requests
 from scheduling.commands import Agenda, DashboardPage, Done, EditForm
 from scheduling.starts import StartCheck, check_aware_start, check_start
-from store import repos
+from store import audit, repos
 from store.db import Store
 from store.models import Clinician, ScheduledSession
 
@@ -134,11 +134,15 @@ class Scheduler:
             return commands.agenda(s, clinician, day, self.practice, self.public_url)
 
     def sessions(
-        self, who: Actor, *, include_past: bool = False, limit: int = 10_000
+        self, who: Actor, *, include_past: bool = False, limit: int = 10_000, export: bool = False
     ) -> tuple[list[ScheduledSession], str]:
         """The clinician's sessions, upcoming only unless `include_past` (then cancelled
-        ones too), read-only; and their zone."""
+        ones too), read-only; and their zone. `export`: the participants' details leave the
+        database (`sessions --json`), a disclosure the audit records."""
         with self._acting(who) as (s, clinician):
+            if export:
+                staff = audit.staff(who.team, who.user)
+                audit.record(s, actor=staff, action="sessions_exported", for_clinician=staff)
             rows = repos.list_sessions(
                 s,
                 clinician.id,

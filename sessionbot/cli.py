@@ -105,7 +105,17 @@ def _extra_commands() -> list[Any]:
 
     found = []
     names = ("serve", "manifest", "worker", "outbox", "cancel", "reschedule", "keys", "check")
-    for name in (*names, "next", "remind", "agenda", "requests", "calendar_url"):
+    for name in (
+        *names,
+        "next",
+        "remind",
+        "agenda",
+        "requests",
+        "calendar_url",
+        "audit",
+        "forget",
+        "retention",
+    ):
         try:
             found.append(importlib.import_module(f"sessionbot.commands.{name}"))
         except ModuleNotFoundError as exc:
@@ -226,10 +236,11 @@ def session_record(session: Any, practice: Any, public_url: str) -> dict[str, An
         "id": session.public_id,
         "start": session.start_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "duration_min": session.duration_min,
-        "participant": session.participant,
+        "participant": "erased" if session.erased_at is not None else session.participant,
         "invite_channel": session.invite_channel,
         "email": session.email,
         "phone": session.phone,
+        "erased": session.erased_at is not None,
         "participant_tz": session.participant_tz,
         "documents": session.documents,
         "service": session.service,
@@ -265,7 +276,9 @@ def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
     from sessionbot.wiring import build
 
     parts = build(settings)
-    rows, tz = parts.scheduler.sessions(Actor(args.team, args.user), include_past=args.all)
+    rows, tz = parts.scheduler.sessions(
+        Actor(args.team, args.user), include_past=args.all, export=args.json
+    )
     records = [session_record(r, parts.practice, settings.public_url) for r in rows]
     if args.json:
         json.dump(records, sys.stdout, indent=2)

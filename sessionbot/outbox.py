@@ -44,9 +44,9 @@ from integrations.slack_notify import (
     DROPPED_BECAUSE,
     token_hash,
 )
-from scheduling import booking, daily, page_requests, waiting
+from scheduling import booking, daily, erasure, page_requests, waiting
 from sessionbot.sending import Lanes, Limits, per_thread
-from store import repos
+from store import audit, repos
 from store.crypto import UndecryptableError, keyring
 from store.db import Store
 from store.models import Clinician, OutboxMessage, ScheduledSession
@@ -180,6 +180,7 @@ class Worker:
         # 60 s): well inside the 5-minute lease.
         self.batch = batch or self.limits.total
         self.lease = lease or timedelta(seconds=settings.outbox_lease_seconds)
+        self._retained_on: str | None = None  # the day (UTC) retention was applied
         self.retry = retry
         # Single-workspace mode: which bot token is in use (a revoked one is not used).
         self._slack_token_hash = (
@@ -198,6 +199,7 @@ class Worker:
         """
         stats = Stats()
         self.plan_day()
+        self.apply_retention()
         inflight: dict[Future[str | None], Outgoing] = {}
         held: list[Outgoing] = []  # waiting for an earlier message to the same person
         busy: set[str] = set()
@@ -298,6 +300,24 @@ class Worker:
         except UndecryptableError:
             log.warning("agendas not planned: a session is under a key this worker lacks")
             return 0
+
+    def apply_retention(self) -> Counter[str] | None:
+        """The practice's retention, once a day across every worker (the first to see
+        the day does it); None when it was done today already."""
+        now = datetime.now(UTC)
+        day = now.date().isoformat()
+        if self._retained_on == day:
+            return None
+        with self.store.unit() as s:
+            counts = (
+                erasure.retention(s, self.practice, now)
+                if repos.first_time(s, f"retention:{day}")
+                else None
+            )
+        self._retained_on = day
+        if counts is not None:
+            log.info("retention: %s", ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+        return counts
 
     def claim(self) -> list[int]:
         """Claim due messages without preparing them (their ids, for `process`)."""
@@ -552,6 +572,7 @@ class Worker:
             log.info("outbox %s (%s): retry: %s", message.id, message.kind, phrase)
             return "retry"
         message.status = "failed"
+        _audited(s, message.kind, message.session_id, "failed")
         _count_failed(reason)
         log.warning("outbox %s (%s): failed: %s", message.id, message.kind, phrase)
         if message.kind == "clinician_notice" or not message.session_id:
@@ -599,6 +620,7 @@ class Worker:
                 return "sent_late"
             if outgoing.kind in INVITE_KINDS and outgoing.session_id is not None:
                 repos.set_invite_status(s, outgoing.session_id, "local_outbox" if local else "sent")
+            _audited(s, outgoing.kind, outgoing.session_id, "sent")
         OUTBOX_SENT.labels(channel=outgoing.channel).inc()
         log.info("outbox %s (%s/%s): %s", outgoing.id, outgoing.kind, outgoing.channel, status)
         return status
@@ -623,6 +645,7 @@ class Worker:
                 )
                 return "retry"
             message.status = "failed"
+            _audited(s, message.kind, message.session_id, "failed")
             opted_out = isinstance(error, PermanentError) and error.opted_out
             if not opted_out:
                 _count_failed("permanent" if isinstance(error, PermanentError) else "gave_up")
@@ -666,6 +689,8 @@ class Worker:
         message.status = "failed"
         message.last_error = "the number has opted out of texts (STOP)"
         message.claimed_until = None
+        if not record:  # (recorded by `_failed` when the provider said so)
+            _audited(s, message.kind, message.session_id, "failed")
         _count_failed("opted_out")
         if record and session.phone:
             repos.set_sms_opt_out(
@@ -704,6 +729,16 @@ class Worker:
             now=now,
             session_id=session.id,
         )
+
+
+def _audited(s: Session, kind: str, session_id: int | None, outcome: str) -> None:
+    """A message to a participant sent or given up on: an audit row (the system's); the
+    last notice to a participant whose erasure waited for it lets the erasure finish."""
+    if kind not in SESSION_KINDS or not session_id:
+        return
+    audit.record(s, actor=audit.SYSTEM, action=f"{kind}_{outcome}", session_id=session_id)
+    if kind == "cancellation":
+        erasure.finish_requested(s, session_id, datetime.now(UTC))
 
 
 def _version_of(message: OutboxMessage) -> int | None:

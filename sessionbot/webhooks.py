@@ -28,7 +28,7 @@ from ground.metrics import counted, webhook_result
 from integrations import messages
 from scheduling import booking
 from sessionbot.parts import Parts
-from store import repos
+from store import audit, repos
 from store.crypto import keyring
 from store.models import ScheduledSession
 
@@ -150,6 +150,7 @@ def handle_inbound(parts: Parts, form: dict[str, str]) -> str | None:
             if not repos.set_sms_opt_out(s, index, True, phone=phone):
                 log.info("inbound sms: opt-out already recorded")
                 return None  # a second STOP: recorded and told the first time
+            audit.record(s, actor=audit.PARTICIPANT, action="sms_opted_out")
             _tell_clinicians(
                 s,
                 parts,
@@ -164,6 +165,7 @@ def handle_inbound(parts: Parts, form: dict[str, str]) -> str | None:
             return None  # Twilio's own STOP handling answers the participant
         if word in START_WORDS or (opted_out and word in YES_WORDS):
             if repos.set_sms_opt_out(s, index, False):
+                audit.record(s, actor=audit.PARTICIPANT, action="sms_opted_in")
                 _tell_clinicians(
                     s, parts, phone, now, sid, "replied START: texts reach them again."
                 )

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from store import audit  # noqa: F401  (its listeners write the audit rows at commit)
 from store.crypto import (
     CANARY,
     EncryptedText,

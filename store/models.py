@@ -143,6 +143,10 @@ class ScheduledSession(Base):
     # When the participant last pressed Enter Meeting on their page (0011): "waiting" on
     # the dashboard while it falls in the session's current join window.
     entered_at: Mapped[datetime | None]
+    # The participant's name, e-mail and phone were erased (`sessionbot forget`, or the
+    # retention run); `erase_requested_at`: erased once its last notice has gone (0013).
+    erased_at: Mapped[datetime | None]
+    erase_requested_at: Mapped[datetime | None]
 
     clinician: Mapped[Clinician] = relationship(lazy="joined")
 
@@ -335,7 +339,7 @@ class ActionClaim(Base):
 
 
 class CalendarFeed(Base):
-    """A clinician's live calendar feed (`/cal/<secret>.ics`, migration 0011).
+    """A clinician's live calendar feed (`/cal/<secret>.ics`, migration 0012).
 
     The secret (192 random bits) is found by its SHA-256 alone, so the database does not
     hold the URL; the secret itself is kept encrypted, so its clinician can be shown it
@@ -351,3 +355,38 @@ class CalendarFeed(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     token: Mapped[str] = mapped_column(EncryptedText(512))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditRow(Base):
+    """One change or disclosure, append-only (store/audit.py): who, what, which session or
+    contact, for which clinician, the names of the fields changed; never a value. `hash`
+    is over the row's content and the previous row's hash (`prev_hash`), in `seq` order."""
+
+    __tablename__ = "audit"
+    __table_args__ = (
+        Index("ix_audit_session", "session_id"),
+        Index("ix_audit_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(80))  # "T:U", "participant", "system"
+    action: Mapped[str] = mapped_column(String(40))
+    session_id: Mapped[int | None]  # no foreign key: the row outlives what it names
+    contact_id: Mapped[int | None]
+    for_clinician: Mapped[str | None] = mapped_column(String(80))  # "T:U"
+    fields: Mapped[str | None] = mapped_column(String(255))  # names, comma-separated
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """One row: the chain's last `seq` and hash. Writers lock it, so rows chain in order
+    in any number of processes, and a row cut off the end shows."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    hash: Mapped[str] = mapped_column(String(64))

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from store import audit
 from store.crypto import Keyring, UndecryptableError, keyring
 from store.db import Store, encrypted_columns, raw
 
@@ -48,6 +49,8 @@ def rotate(
             progress(f"{name}: {counts['values re-encrypted'] - before} values re-encrypted")
     if not counts["values left unreadable"]:
         store.rewrite_canary()
+        with store.unit() as s:
+            audit.record(s, actor=audit.SYSTEM, action="keys_rotated")
     return counts
 
 

@@ -77,13 +77,14 @@ def paid(client: TestClient, fake: FakeStripe, booked: Booked) -> str:
 
 
 def notices(parts: Parts, public_id: str) -> list[str]:
+    """The clinician's notices of the session's money (the waiting-room DM left out)."""
     with parts.store.unit() as s:
         row = repos.session_by_public_id(s, public_id)
         assert row is not None
         return [
             m.payload or ""
             for m in repos.outbox_for_session(s, row.id)
-            if m.kind == "clinician_notice"
+            if m.kind == "clinician_notice" and " is waiting: " not in (m.payload or "")
         ]
 
 

@@ -18,6 +18,7 @@ from ground.formatting import initials, money_from_cents, when
 from ground.practice import Document, DocumentPackage, Practice
 from integrations.payments import Checkout, Refund
 from scheduling import booking
+from store import audit
 from store.crypto import keyring
 from store.models import ScheduledSession
 
@@ -110,6 +111,10 @@ def record_payment(
     session.payment_ref = checkout.id
     session.payment_intent = checkout.payment_intent
     session.refunded_cents = None
+    audit.record(
+        s, actor=audit.PARTICIPANT, action="payment_received", session_id=session.id,
+        fields=["payment_status"],
+    )  # fmt: skip
     _tell(
         s,
         session,
@@ -132,6 +137,10 @@ def record_payment_failed(
         return False  # an older Checkout than the one the page now offers
     session.payment_status = "payment_failed"
     session.payment_ref = checkout.id
+    audit.record(
+        s, actor=audit.SYSTEM, action="payment_failed", session_id=session.id,
+        fields=["payment_status"],
+    )  # fmt: skip
     _tell(
         s,
         session,
@@ -168,6 +177,10 @@ def record_refund(
     full = refund.full or refund.refunded_cents >= paid
     session.refunded_cents = refund.refunded_cents
     session.payment_status = "refunded" if full else "partially_refunded"
+    audit.record(
+        s, actor=audit.SYSTEM, action="refund", session_id=session.id,
+        fields=["payment_status", "refunded_cents"],
+    )  # fmt: skip
     who = initials(session.participant)
     amount = _money(session, refund.refunded_cents)
     if session.status == "cancelled":  # the usual refund: nothing about entering to say

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.orm import object_session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
@@ -38,7 +39,7 @@ from integrations.video import VideoRooms
 from scheduling import booking, commands, waiting
 from scheduling.page_requests import PageAsks
 from sessionbot.parts import Parts
-from store import repos
+from store import audit, repos
 from store.models import ScheduledSession
 from web import access as rules
 from web.feed import PATH as FEED_PATH
@@ -195,9 +196,14 @@ class Page:
 
     # Loading --------------------------------------------------------------------------
 
-    def load(self, token: str) -> ScheduledSession | None:
+    def load(self, token: str, *, disclosed: str | None = None) -> ScheduledSession | None:
+        """The session of a participant link; `disclosed` names the audit action when
+        what follows shows the participant something (the page, the room)."""
         with self.parts.store.unit() as s:
-            return repos.session_by_token(s, token)
+            session = repos.session_by_token(s, token)
+            if session is not None and disclosed is not None:
+                audit.record(s, actor=audit.PARTICIPANT, action=disclosed, session_id=session.id)
+            return session
 
     def foreign_origin(self, request: Request) -> bool:
         # With Referrer-Policy no-referrer, browsers send `Origin: null` on our own forms.
@@ -225,11 +231,16 @@ class Page:
             if session is not None:
                 change(session)
 
+    def note(self, session_id: int, actor: str, action: str) -> None:
+        """An audit row of its own (a disclosure decided after the session was read)."""
+        with self.parts.store.unit() as s:
+            audit.record(s, actor=actor, action=action, session_id=session_id)
+
     # The page -------------------------------------------------------------------------
 
     async def show(self, request: Request) -> Response:
         token = request.path_params["token"]
-        session = await run_in_threadpool(self.load, token)
+        session = await run_in_threadpool(lambda: self.load(token, disclosed="page_opened"))
         if session is None:
             return self.not_found()
         asks = await run_in_threadpool(self.requests.state, session)
@@ -297,7 +308,13 @@ class Page:
         at = now()
 
         def confirm(row: ScheduledSession) -> None:
-            row.documents_confirmed_at = row.documents_confirmed_at or at
+            s = object_session(row)
+            if row.documents_confirmed_at is None and s is not None:
+                row.documents_confirmed_at = at
+                audit.record(
+                    s, actor=audit.PARTICIPANT, action="documents_confirmed", session_id=row.id,
+                    fields=["documents_confirmed_at"],
+                )  # fmt: skip
 
         await run_in_threadpool(self.update, token, confirm)
         return self.redirect(_path(token) + "?m=documents")
@@ -508,6 +525,7 @@ class Page:
             row = repos.session_by_token(s, token, lock=True)
             if row is not None:
                 waiting.participant_entered(s, row, self.parts.practice, now())
+                audit.record(s, actor=audit.PARTICIPANT, action="enter_meeting", session_id=row.id)
 
     async def host_enter(self, request: Request) -> Response:
         """The clinician's Enter Meeting: the same room, as moderator, until the window ends."""
@@ -531,6 +549,8 @@ class Page:
             not_before=at,
             expires=state.closes_at,
         )
+        host = audit.staff(session.clinician.team_id, session.clinician.user_id)
+        await run_in_threadpool(self.note, session.id, host, "enter_meeting")
         return self.secure(RedirectResponse(url, status_code=303))
 
     async def stylesheet(self, request: Request) -> Response:

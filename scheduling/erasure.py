@@ -1,0 +1,408 @@
+"""Erasure (`sessionbot forget`) and retention of participant data.
+
+A person is found by a phone, an e-mail or a contact, then by everything those rows
+name: the same name at the same clinician (a contact is one name per clinician), any
+session with one of their e-mails or phones. What they were is erased everywhere it is
+stored: their sessions keep the time, status, payment state and the audit's ids, with
+the name emptied (shown as "erased") and the e-mail, phone and its index gone; their
+contacts are deleted; pending messages to them are withdrawn and every stored message
+text of their sessions dropped; conversation drafts, Slack inbox bodies, Slack replies
+and action results that mention them are deleted. A STOP keeps its keyed index (the
+number is never texted again) but not the number.
+
+Upcoming sessions are refused unless cancelled with it: the cancellation goes to the
+participant as for any cancellation, so those sessions keep the address until their
+notice has gone (`erase_requested_at`; the worker, then the retention run, finish them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import unquote_plus
+
+import phonenumbers
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from ground.practice import Practice
+from scheduling import booking
+from store import audit
+from store.crypto import keyring
+from store.models import (
+    ActionClaim,
+    Contact,
+    OutboxMessage,
+    ScheduledSession,
+    SlackInbox,
+    SlackReply,
+    SmsOptOut,
+    Tracker,
+)
+
+ERASED = ""  # the stored name of an erased session's participant
+ERASED_FIELDS = ("email", "participant", "phone")
+WAITING = ("pending", "sending")
+
+
+def is_erased(session: ScheduledSession) -> bool:
+    return session.erased_at is not None
+
+
+@dataclass
+class Person:
+    """What identifies the person: names (by clinician), e-mails, phones (E.164)."""
+
+    names: set[tuple[int, str]] = field(default_factory=set)
+    emails: set[str] = field(default_factory=set)
+    phones: set[str] = field(default_factory=set)
+
+    def add(
+        self, clinician_id: int, name: str | None, email: str | None, phone: str | None
+    ) -> bool:
+        """Take a row's details; True when that taught something new."""
+        before = (len(self.names), len(self.emails), len(self.phones))
+        if name and name.strip():
+            self.names.add((clinician_id, _fold(name)))
+        if email:
+            self.emails.add(email.strip().casefold())
+        if phone:
+            self.phones.add(phone)
+        return before != (len(self.names), len(self.emails), len(self.phones))
+
+    def is_row(
+        self, clinician_id: int, name: str | None, email: str | None, phone: str | None
+    ) -> bool:
+        return (
+            (clinician_id, _fold(name or "")) in self.names
+            or (email or "").strip().casefold() in self.emails
+            or (phone or "") in self.phones
+        )
+
+    def mentioned_in(self, text: str | None) -> bool:
+        """Whether a stored text (JSON, a form body, plain words) names them anywhere."""
+        if not text:
+            return False
+        for form in _readings(text):
+            folded = _fold(form)
+            if any(e in folded for e in self.emails):
+                return True
+            if any(_word(n).search(folded) for _, n in self.names if n):
+                return True
+            digits = re.sub(r"\D", "", form)
+            if any(_national(p) in digits for p in self.phones):
+                return True
+        return False
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def _word(name: str) -> re.Pattern[str]:
+    return re.compile(r"(?<!\w)" + re.escape(name) + r"(?!\w)")
+
+
+def _national(phone: str) -> str:
+    """+16175550101 → 6175550101: the digits of the number in any format."""
+    try:
+        return str(phonenumbers.parse(phone).national_number)
+    except phonenumbers.NumberParseException:
+        return re.sub(r"\D", "", phone)
+
+
+def _readings(text: str) -> list[str]:
+    """The text as stored, as a form body decoded, and the strings of its JSON."""
+    out = [text, unquote_plus(text)]
+    with contextlib.suppress(ValueError):
+        out.append("\n".join(_strings(json.loads(text))))
+    return out
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value, *_readings(value)[1:]] if value[:1] in "{[" else [value]
+    if isinstance(value, dict):
+        return [x for k, v in value.items() for x in (str(k), *_strings(v))]
+    if isinstance(value, list):
+        return [x for v in value for x in _strings(v)]
+    return []
+
+
+# Finding the person ------------------------------------------------------------------
+
+
+@dataclass
+class Found:
+    person: Person
+    sessions: list[ScheduledSession]
+    contacts: list[Contact]
+    contact_id: int | None = None  # the contact the erasure was asked for (or the first)
+
+
+def find(
+    s: Session,
+    *,
+    phone: str | None = None,
+    email: str | None = None,
+    contact_id: int | None = None,
+    clinician_id: int | None = None,
+) -> Found:
+    """The person's sessions (not erased yet) and contacts, within one clinician's when
+    given. Rows are decrypted to compare: erasure is rare and must miss nothing."""
+    person = Person()
+    if phone:
+        person.phones.add(phone)
+    if email:
+        person.emails.add(email.strip().casefold())
+    sessions_q = select(ScheduledSession).where(ScheduledSession.erased_at.is_(None))
+    contacts_q = select(Contact)
+    if clinician_id is not None:
+        sessions_q = sessions_q.where(ScheduledSession.clinician_id == clinician_id)
+        contacts_q = contacts_q.where(Contact.clinician_id == clinician_id)
+    sessions = list(s.scalars(sessions_q.order_by(ScheduledSession.id)))
+    contacts = list(s.scalars(contacts_q.order_by(Contact.id)))
+    asked = None
+    if contact_id is not None:
+        asked = next((c for c in contacts if c.id == contact_id), None)
+        if asked is not None:
+            person.add(asked.clinician_id, asked.name, asked.email, asked.phone)
+    found_s: dict[int, ScheduledSession] = {}
+    found_c: dict[int, Contact] = {} if asked is None else {asked.id: asked}
+    learning = bool(person.names or person.emails or person.phones)
+    while learning:  # until no row teaches anything new
+        learning = False
+        for x in sessions:
+            if x.id not in found_s and person.is_row(
+                x.clinician_id, x.participant, x.email, x.phone
+            ):
+                found_s[x.id] = x
+                learning |= person.add(x.clinician_id, x.participant, x.email, x.phone)
+        for c in contacts:
+            if c.id not in found_c and person.is_row(c.clinician_id, c.name, c.email, c.phone):
+                found_c[c.id] = c
+                learning |= person.add(c.clinician_id, c.name, c.email, c.phone)
+    chosen = contact_id if asked is not None else min(found_c, default=None)
+    return Found(person, list(found_s.values()), list(found_c.values()), chosen)
+
+
+def upcoming(found: Found, now: datetime) -> list[ScheduledSession]:
+    return [
+        x
+        for x in found.sessions
+        if x.status != "cancelled" and x.start_at + timedelta(minutes=x.duration_min) > now
+    ]
+
+
+# Erasing -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    """What `forget` did (counts only), or the upcoming sessions that stopped it."""
+
+    refused: list[ScheduledSession] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+
+
+def forget(
+    s: Session,
+    found: Found,
+    practice: Practice,
+    now: datetime,
+    *,
+    actor: str,
+    cancel_upcoming: bool = False,
+) -> Forgotten:
+    """Erase the person `find` found; one audit row records it (by `actor`)."""
+    ahead = upcoming(found, now)
+    if ahead and not cancel_upcoming:
+        return Forgotten(refused=ahead)
+    counts: Counter[str] = Counter()
+    audit.acting_as(s, actor)
+    waiting: set[int] = set()
+    for x in ahead:
+        if booking.cancel(s, x, practice, now):
+            counts["upcoming sessions cancelled"] += 1
+        if _notice_waiting(s, x.id):
+            x.erase_requested_at = now
+            waiting.add(x.id)
+    # An earlier `forget`'s sessions still waiting for their notice stay waiting.
+    waiting |= {x.id for x in found.sessions if x.erase_requested_at is not None}
+    ids = [x.id for x in found.sessions]
+    if ids:
+        counts["messages withdrawn"] += _withdraw(s, ids, keep=waiting)
+    for x in found.sessions:
+        if x.id not in waiting:
+            _erase_session(s, x, now)
+            counts["sessions erased"] += 1
+    counts["sessions erased once their cancellation has gone"] = len(waiting)
+    for c in found.contacts:
+        s.delete(c)
+        counts["contacts deleted"] += 1
+    counts.update(scrub(s, found.person))
+    audit.record(
+        s, actor=actor, action="contact_erased", contact_id=found.contact_id, fields=ERASED_FIELDS
+    )
+    return Forgotten(counts=+counts)
+
+
+def _notice_waiting(s: Session, session_id: int) -> bool:
+    return bool(
+        s.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(
+                OutboxMessage.session_id == session_id,
+                OutboxMessage.kind == "cancellation",
+                OutboxMessage.status.in_(WAITING),
+            )
+        )
+    )
+
+
+def _withdraw(s: Session, session_ids: list[int], *, keep: set[int]) -> int:
+    """Withdraw what was still to go to them (but the cancellations of `keep`), and drop
+    the stored text of every message of their sessions."""
+    s.flush()
+    result = s.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.session_id.in_(session_ids),
+            OutboxMessage.status == "pending",
+            ~(OutboxMessage.session_id.in_(keep) & (OutboxMessage.kind == "cancellation")),
+        )
+        .values(status="withdrawn")
+        .execution_options(synchronize_session=False)
+    )
+    done = set(session_ids) - keep
+    if done:
+        _drop_texts(s, done)
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _drop_texts(s: Session, session_ids: set[int]) -> None:
+    s.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.session_id.in_(session_ids))
+        .values(payload=None, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _erase_session(s: Session, session: ScheduledSession, now: datetime) -> None:
+    session.participant = ERASED
+    session.email = session.phone = session.phone_index = None
+    session.erased_at = now
+    session.erase_requested_at = None
+
+
+def scrub(s: Session, person: Person) -> Counter[str]:
+    """Delete the stored texts that mention the person: conversation drafts, Slack inbox
+    bodies and replies, action results, notices' texts; a STOP keeps only its index."""
+    counts: Counter[str] = Counter()
+    for tracker in s.scalars(select(Tracker)):
+        if person.mentioned_in(tracker.state):
+            s.delete(tracker)
+            counts["conversation drafts deleted"] += 1
+    for inbound in s.scalars(select(SlackInbox)):
+        if person.mentioned_in(inbound.body):
+            s.delete(inbound)
+            counts["Slack inbox bodies deleted"] += 1
+    for reply in s.scalars(select(SlackReply)):
+        if person.mentioned_in(reply.body):
+            s.delete(reply)
+            counts["Slack replies deleted"] += 1
+    for claim in s.scalars(select(ActionClaim).where(ActionClaim.result.is_not(None))):
+        if person.mentioned_in(claim.result):
+            s.delete(claim)
+            counts["action results deleted"] += 1
+    for message in s.scalars(select(OutboxMessage).where(OutboxMessage.payload.is_not(None))):
+        if person.mentioned_in(message.payload) or person.mentioned_in(message.last_error):
+            message.payload = message.last_error = None
+            counts["message texts dropped"] += 1
+    indexes = [i for p in person.phones for i in keyring().blind_indexes(p)]
+    if indexes:
+        result = s.execute(
+            update(SmsOptOut)
+            .where(SmsOptOut.phone_index.in_(indexes), SmsOptOut.phone.is_not(None))
+            .values(phone=None)
+            .execution_options(synchronize_session=False)
+        )
+        counts["text opt-outs kept without the number"] += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return counts
+
+
+def finish_requested(s: Session, session_id: int, now: datetime) -> bool:
+    """Erase a session whose erasure waited for its cancellation notice, once no notice
+    is left to go (sent or given up); True when it was erased now."""
+    session = s.get(ScheduledSession, session_id)
+    if session is None or session.erase_requested_at is None or _notice_waiting(s, session_id):
+        return False
+    _erase_session(s, session, now)
+    _drop_texts(s, {session_id})
+    audit.record(
+        s, actor=audit.SYSTEM, action="session_erased", session_id=session_id, fields=ERASED_FIELDS
+    )
+    return True
+
+
+# Retention ---------------------------------------------------------------------------
+
+
+def retention(s: Session, practice: Practice, now: datetime) -> Counter[str]:
+    """Erase what the practice keeps no longer (counts of what was erased)."""
+    counts: Counter[str] = Counter()
+    cutoff = now - timedelta(days=practice.retention_days)
+    ended = s.scalars(
+        select(ScheduledSession).where(
+            ScheduledSession.erased_at.is_(None), ScheduledSession.start_at < cutoff
+        )
+    )
+    for x in ended:
+        if x.start_at + timedelta(minutes=x.duration_min) < cutoff:
+            _erase_session(s, x, now)
+            _drop_texts(s, {x.id})
+            counts["sessions erased"] += 1
+    # An erasure whose cancellation notice was given up on long ago.
+    stale = s.scalars(
+        select(ScheduledSession.id).where(
+            ScheduledSession.erase_requested_at < now - timedelta(days=1)
+        )
+    )
+    for session_id in list(stale):
+        counts["sessions erased"] += finish_requested(s, session_id, now)
+    counts["contacts deleted"] = _deleted(s, delete(Contact).where(Contact.last_used_at < cutoff))
+    inbox = now - timedelta(days=practice.inbox_retention_days)
+    counts["Slack inbox bodies deleted"] = _deleted(
+        s, delete(SlackInbox).where(SlackInbox.received_at < inbox)
+    )
+    counts["Slack replies deleted"] = _deleted(
+        s, delete(SlackReply).where(SlackReply.created_at < inbox)
+    )
+    counts["conversation drafts deleted"] = _deleted(
+        s, delete(Tracker).where(Tracker.updated_at < inbox)
+    )
+    counts["notice texts dropped"] = _deleted(
+        s,
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.kind == "clinician_notice",
+            OutboxMessage.created_at < inbox,
+            OutboxMessage.status.not_in(WAITING),
+            OutboxMessage.payload.is_not(None),
+        )
+        .values(payload=None),
+    )
+    audit.record(s, actor=audit.SYSTEM, action="retention_applied")
+    return counts
+
+
+def _deleted(s: Session, statement: Any) -> int:
+    result = s.execute(statement.execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
