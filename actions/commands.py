@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from actions import booking, extraction
+from actions import booking, extraction, refunds
 from actions.formatting import clock, initials, money, short_zone, when
 from dialogue.slots import SlotValueError, read_date, read_time
 from ground.channel import Channel
@@ -182,12 +182,20 @@ def once(
 
 
 def cancel(
-    s: Session, clinician: Clinician, public_id: str, practice: Practice, now: datetime
+    s: Session,
+    clinician: Clinician,
+    public_id: str,
+    practice: Practice,
+    now: datetime,
+    *,
+    refund: str | None = None,
 ) -> Done:
-    """Cancel one session; the participant is told if they were invited."""
+    """Cancel one session; the participant is told if they were invited. A paid session
+    needs `refund` (actions/refunds.py: full, none, less_fee): without it nothing changes
+    and the answer asks; the refund is made after the unit commits (sessionbot/refunds.py)."""
     return once(
-        s, clinician.id, "cancel", public_id, "", now,
-        lambda: _cancel(s, clinician, public_id, practice, now),
+        s, clinician.id, "cancel", public_id, f"refund={refund}" if refund else "", now,
+        lambda: _cancel(s, clinician, public_id, practice, now, refund),
     )  # fmt: skip
 
 
@@ -252,21 +260,39 @@ def remind_now(
 
 
 def _cancel(
-    s: Session, clinician: Clinician, public_id: str, practice: Practice, now: datetime
+    s: Session,
+    clinician: Clinician,
+    public_id: str,
+    practice: Practice,
+    now: datetime,
+    refund: str | None = None,
 ) -> Done:
     session = repos.session_for_clinician(s, clinician.id, public_id, lock=True)
     if session is None:
         return NOT_FOUND
     what = _what(session, clinician_zone(clinician, practice))
+    offered = refunds.offer(session, practice, now)
+    option = None
+    if offered is not None:
+        option = offered.option(refund) if refund else None
+        if option is None:
+            problem = refunds.needs_choice(offered)
+            if refund == refunds.LESS_FEE:
+                problem = "No late-cancellation fee applies to this session. " + problem
+            return Done(problem, changed=False)
     if not booking.cancel(s, session, practice, now):
         return Done(f"{what[0].upper()}{what[1:]} was already cancelled.", changed=False)
+    paid_words = ""
+    if option is not None:
+        refunds.choose(session, option)
+        paid_words = refunds.choice_words(session)
     if booking.invitation_left(s, session):
         told = " The participant will be told."
     elif session.invite_channel != Channel.NONE:
         told = " Their invitation hadn't gone out yet, so they get no notice."
     else:
         told = ""
-    return Done(f"Cancelled {what}.{told}", changed=True)
+    return Done(f"Cancelled {what}.{told}{paid_words}", changed=True)
 
 
 def _reschedule(
@@ -513,6 +539,15 @@ def _cancel_series(
         return _cancel(s, clinician, public_id, practice, now)
     tz = clinician_zone(clinician, practice)
     following = repos.series_sessions(s, session.series_id, from_start=session.start_at, lock=True)
+    paid = [x for x in following if refunds.offer(x, practice, now) is not None]
+    if paid:  # each paid one's money is a choice of its own, never made for a whole series
+        dates = ", ".join(when(x.start_at, tz) for x in paid)
+        return Done(
+            f"{len(paid)} of these sessions {'is' if len(paid) == 1 else 'are'} paid ({dates}): "
+            "cancel each paid one on its own, to choose its refund, then the rest. "
+            "Nothing was changed.",
+            changed=False,
+        )
     cancelled = [x for x in following if booking.cancel(s, x, practice, now)]
     if not cancelled:
         return Done("Those sessions were already cancelled.", changed=False)

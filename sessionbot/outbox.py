@@ -31,11 +31,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from actions import booking, daily
+from actions import refunds as paid_cancellations
 from actions.formatting import initials, when
 from ground.channel import Channel
 from integrations import local_outbox, messages
 from integrations.channels import Letter
 from integrations.errors import DeliveryError, PermanentError, TransientError
+from integrations.payments import Payments
 from integrations.providers import Senders
 from integrations.slack_notify import (
     DROPPED_BECAUSE,
@@ -43,6 +45,7 @@ from integrations.slack_notify import (
 )
 from sessionbot.logs import request_context
 from sessionbot.metrics import OUTBOX_FAILED, OUTBOX_SENT
+from sessionbot import refunds
 from sessionbot.practice import Practice
 from sessionbot.sending import Lanes, Limits, per_thread
 from sessionbot.settings import Settings
@@ -158,8 +161,10 @@ class Worker:
         lease: timedelta | None = None,
         retry: Retry = Retry(),
         limits: Limits | None = None,
+        payments: Payments | None = None,
     ) -> None:
         self.store = store
+        self.payments = payments  # paid cancellations' refunds left to make (`settle_refunds`)
         self.practice = practice
         self.settings = settings
         self.limits = limits or Limits(
@@ -198,6 +203,7 @@ class Worker:
         """
         stats = Stats()
         self.plan_day()
+        self.settle_refunds()  # first: a cancellation notice says what was refunded
         inflight: dict[Future[str | None], Outgoing] = {}
         held: list[Outgoing] = []  # waiting for an earlier message to the same person
         busy: set[str] = set()
@@ -286,6 +292,11 @@ class Worker:
             close = getattr(sender, "close", None)
             if close is not None:
                 close()
+
+    def settle_refunds(self) -> int:
+        """Make the refunds chosen with a cancellation and not made yet (a face that
+        stopped before Stripe answered, or one that had no Stripe): each outcome DM'd."""
+        return refunds.settle_pending(self.store, self.payments, self.practice, datetime.now(UTC))
 
     def plan_day(self) -> int:
         """Queue the clinicians' morning agendas and pre-session nudges due now.
@@ -523,6 +534,7 @@ class Worker:
             rsvp_yes_url=f"{page}/rsvp?answer=yes",
             rsvp_no_url=f"{page}/rsvp?answer=no",
             clinician=session.clinician.display_name,
+            refund=paid_cancellations.participant_words(session),
         )
 
     # Outcomes ------------------------------------------------------------------------

@@ -56,6 +56,10 @@ class Practice:
     remind_every: timedelta = timedelta(minutes=10)  # "Remind now" at most this often
     # A DM to the clinician this long before each session, with Enter Meeting; None: off.
     nudge_before: timedelta | None = None
+    # Kept from a paid session's refund when it is cancelled less than `cancel_notice`
+    # before its start (in `currency`); None: no fee, a cancellation is refunded or not.
+    late_cancel_fee: Decimal | None = None
+    cancel_notice: timedelta = timedelta(hours=24)
 
     def zone_of(self, clinician_tz: str | None) -> str:
         """A clinician's zone: their own, else the practice's default (never UTC)."""
@@ -86,6 +90,13 @@ def parse_practice(data: dict) -> Practice:
         if not 0 <= working_hours[0] < working_hours[1] <= 24:
             raise ValueError(f"working_hours must be 0 <= start < end <= 24, not {working_hours}")
         nudge = data.get("agenda", {}).get("nudge_minutes_before")
+        fee = data.get("late_cancel_fee")
+        late_cancel_fee = Decimal(str(fee)).quantize(Decimal("0.01")) if fee else None
+        if late_cancel_fee is not None and late_cancel_fee < 0:
+            raise ValueError(f"late_cancel_fee must be positive, not {fee!r}")
+        notice_hours = float(data.get("cancel_notice_hours", 24))
+        if not 0 <= notice_hours <= 24 * 30:
+            raise ValueError(f"cancel_notice_hours must be 0 to 720, not {notice_hours!r}")
         services = tuple(
             Service(
                 key=str(s["key"]),
@@ -123,6 +134,8 @@ def parse_practice(data: dict) -> Practice:
             working_hours=working_hours,
             max_series=int(data.get("max_series", 52)),
             nudge_before=timedelta(minutes=int(nudge)) if nudge else None,
+            late_cancel_fee=late_cancel_fee or None,
+            cancel_notice=timedelta(hours=notice_hours),
         )
     except (KeyError, ValueError, ArithmeticError, TypeError) as exc:
         raise PracticeFileError(f"practice file: {exc!r}") from exc

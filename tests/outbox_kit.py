@@ -9,7 +9,7 @@ from conftest import Chat, make_settings
 
 from actions import booking
 from dialogue.runner import Who
-from integrations.providers import senders
+from integrations.providers import payments, senders
 from sessionbot.outbox import Retry, Stats, Worker
 from sessionbot.wiring import Parts, build
 from store import repos
@@ -76,6 +76,7 @@ def session(parts: Parts, public_id: str) -> ScheduledSession:
 
 def worker(parts: Parts, **kw) -> Worker:
     kw.setdefault("retry", Retry())
+    kw.setdefault("payments", payments(parts.settings))  # None without Stripe settings
     return Worker(
         parts.store,
         parts.practice,

@@ -1,0 +1,390 @@
+"""Cancelling a paid session: the one who cancels chooses the refund (full, none, less the
+late-cancellation fee), Stripe's Refunds API makes it once, the participant's notice says
+it, and a refund Stripe refuses is said and stays visible until retried.
+
+Real parts: the local fake Stripe (HTTP, Idempotency-Key honoured), the local SMTP server,
+the `sessionbot` command line and the worker, on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from conftest import TEST_KEY, at
+from fake_stripe import FakeStripe
+from outbox_kit import worker
+
+from actions import booking, commands
+from actions import refunds as paid
+from integrations.providers import payments
+from sessionbot import cli
+from sessionbot.settings import Settings
+from sessionbot.wiring import Parts, build
+from store import repos
+from store.db import Store
+from web import access
+
+PRACTICE = """
+name = "Example Practice"
+default_timezone = "America/New_York"
+currency = "usd"
+late_cancel_fee = "50.00"
+cancel_notice_hours = 24
+
+[[services]]
+key = "initial"
+name = "Initial consultation"
+price = "180.00"
+minutes = 60
+"""
+EARLY = at("2026-11-27 15:00")  # three days after the frozen now (Tue Nov 24, 10:00)
+LATE = at("2026-11-24 18:00")  # eight hours after it: inside the 24 hours' notice
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeStripe]:
+    with FakeStripe() as running:
+        yield running
+
+
+@pytest.fixture
+def environ(
+    tmp_path: Path, store: Store, fake: FakeStripe, smtp_server, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    """The settings of the command line and of the parts, pointed at the fakes."""
+    practice = tmp_path / "practice.toml"
+    practice.write_text(PRACTICE)
+    env = {
+        "SESSIONBOT_DATA_DIR": str(tmp_path / "data"),
+        "SESSIONBOT_ENCRYPTION_KEY": TEST_KEY,
+        "SESSIONBOT_PUBLIC_URL": "https://sessions.example.test",
+        "SESSIONBOT_DATABASE_URL": store.engine.url.render_as_string(hide_password=False),
+        "SESSIONBOT_PRACTICE_FILE": str(practice),
+        "SESSIONBOT_SMTP_URL": smtp_server.url,
+        "SESSIONBOT_MAIL_FROM": "Example Practice <sessions@practice.example>",
+        "STRIPE_API_KEY": "sk_test_fake",
+        "STRIPE_WEBHOOK_SECRET": fake.webhook_secret,
+        "SESSIONBOT_STRIPE_API_URL": fake.url,
+        "HOME": str(tmp_path),
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    return env
+
+
+@pytest.fixture
+def app(environ: dict[str, str], store: Store) -> Parts:
+    return build(Settings.from_env(environ, dotenv=False), store=store)
+
+
+@dataclass
+class Cli:
+    code: int
+    out: str
+
+
+def sessionbot(capsys, *args: str) -> Cli:
+    code = cli.main([*args, "--user", "U_CLIN1", "--team", "T_TEST"])
+    return Cli(code, capsys.readouterr().out.strip())
+
+
+def paid_session(app: Parts, fake: FakeStripe, start: datetime) -> str:
+    """A $180.00 session, invited by e-mail (the invitation sent), and paid at Stripe."""
+    draft = booking.Draft(
+        draft_id=uuid.uuid4().hex,
+        start=start,
+        duration_min=60,
+        participant="Jane Doe",
+        invite_channel="email",
+        email="jane.doe@example.com",
+        phone=None,
+        participant_tz="America/Los_Angeles",
+        documents=None,
+        service="initial",
+        amount=Decimal("180.00"),
+    )
+    now = datetime.now(UTC)
+    with app.store.unit() as s:
+        who = repos.get_clinician(s, "T_TEST", "U_CLIN1", tz="America/New_York")
+        session, _ = booking.book(s, who, draft, app.practice, now)
+        public_id = session.public_id
+    worker(app).run_once()  # the invitation goes out
+    stripe = payments(app.settings)
+    assert stripe is not None
+    checkout = stripe.create_checkout(
+        reference=public_id,
+        description="Initial consultation",
+        amount_cents=18000,
+        currency="usd",
+        success_url="https://sessions.example.test/ok",
+        cancel_url="https://sessions.example.test/no",
+        idempotency_key=f"test-{public_id}",
+    )
+    fake.pay(checkout.id)
+    with app.store.unit() as s:
+        row = repos.session_by_public_id(s, public_id, lock=True)
+        assert row is not None
+        assert access.record_payment(
+            s, row, stripe.retrieve_checkout(checkout.id), now, practice=app.practice
+        )
+    return public_id
+
+
+def row(app: Parts, public_id: str):  # type: ignore[no-untyped-def]
+    with app.store.unit() as s:
+        return repos.session_by_public_id(s, public_id)
+
+
+def cancellation_email(app: Parts, smtp_server) -> str:
+    """The worker's next round; the cancellation notice's text as the participant reads it."""
+    worker(app).run_once()
+    notices = [r for r in smtp_server.received if r.message["Subject"].startswith("Cancelled")]
+    assert len(notices) == 1, [r.message["Subject"] for r in smtp_server.received]
+    body = notices[0].message.get_body(("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
+def refunded_amounts(fake: FakeStripe) -> list[int]:
+    return [r["amount"] for r in fake.refunds_made()]
+
+
+# Asked, never guessed -----------------------------------------------------------------
+
+
+def test_cancelling_a_paid_session_without_a_refund_choice_is_refused_and_says_the_choices(
+    app: Parts, fake: FakeStripe, capsys, clock
+) -> None:
+    public_id = paid_session(app, fake, EARLY)
+    said = sessionbot(capsys, "cancel", public_id)
+    assert said.code == 2
+    assert "J.D. paid $180.00 for this session." in said.out
+    assert "Full refund ($180.00), No refund." in said.out
+    assert "late-cancellation" not in said.out  # three days ahead: no fee
+    assert "--refund full|none|less-fee" in said.out
+    assert row(app, public_id).status == "scheduled"
+    assert fake.refund_calls() == []
+
+    less_fee = sessionbot(capsys, "cancel", public_id, "--refund", "less-fee")
+    assert less_fee.code == 2
+    assert less_fee.out.startswith("No late-cancellation fee applies to this session.")
+    assert row(app, public_id).status == "scheduled"
+
+
+def test_a_late_cancellation_offers_the_refund_less_the_fee(
+    app: Parts, fake: FakeStripe, capsys, clock
+) -> None:
+    public_id = paid_session(app, fake, LATE)
+    said = sessionbot(capsys, "cancel", public_id)
+    assert said.code == 2
+    assert "less than 24 hours before the start, so the late-cancellation fee applies" in said.out
+    assert "Refund less the late-cancellation fee ($130.00; $50.00 kept)" in said.out
+
+
+# Full, none, less the fee: each refund made once ---------------------------------------
+
+
+def test_a_full_refund_is_made_once_told_and_in_the_participants_notice(
+    app: Parts, fake: FakeStripe, smtp_server, capsys, clock
+) -> None:
+    public_id = paid_session(app, fake, EARLY)
+    said = sessionbot(capsys, "cancel", public_id, "--refund", "full")
+    assert said.code == 0, said.out
+    assert said.out.startswith("Cancelled the session with J.D. on Fri, Nov 27, 2026, 3:00 PM EST.")
+    assert said.out.endswith("Refunded $180.00 to J.D.'s card.")
+
+    again = sessionbot(capsys, "cancel", public_id, "--refund", "full")  # a repeated call
+    assert again.code == 0 and again.out.startswith("Cancel was already done: Cancelled")
+    clock.shift(3600)  # and an hour later, past the double-click window
+    later = sessionbot(capsys, "cancel", public_id, "--refund", "full")
+    assert later.code == 0
+    assert later.out.endswith("was already cancelled. Refunded $180.00 to J.D.'s card.")
+
+    assert refunded_amounts(fake) == [18000]
+    (call,) = fake.refund_calls()
+    assert call.form["payment_intent"] == row(app, public_id).payment_intent
+    assert call.form["amount"] == "18000" and call.form["metadata[session]"] == public_id
+    assert call.headers["Idempotency-Key"].startswith("sessionbot-refund-")
+    found = row(app, public_id)
+    assert (found.status, found.refund_state, found.payment_status) == (
+        "cancelled",
+        "refunded",
+        "refunded",
+    )
+    assert found.refund_ref == fake.refunds_made()[0]["id"]
+    text = cancellation_email(app, smtp_server)
+    assert "Your video session with" in text and "has been cancelled" in text
+    assert "Your payment of $180.00 has been refunded in full to the card you paid with." in text
+
+
+def test_no_refund_makes_no_stripe_call_and_the_notice_says_the_payment_was_kept(
+    app: Parts, fake: FakeStripe, smtp_server, capsys, clock
+) -> None:
+    public_id = paid_session(app, fake, EARLY)
+    said = sessionbot(capsys, "cancel", public_id, "--refund", "none")
+    assert said.code == 0
+    assert said.out.endswith("No refund: the payment is kept.")
+    assert fake.refund_calls() == []
+    found = row(app, public_id)
+    assert (found.refund_state, found.payment_status) == ("kept", "paid")
+    text = cancellation_email(app, smtp_server)
+    assert "Your payment of $180.00 was not refunded." in text
+    assert fake.refund_calls() == []  # the worker's round made none either
+
+
+def test_a_late_cancellation_refunds_the_payment_less_the_fee(
+    app: Parts, fake: FakeStripe, smtp_server, capsys, clock
+) -> None:
+    public_id = paid_session(app, fake, LATE)
+    said = sessionbot(capsys, "cancel", public_id, "--refund", "less-fee")
+    assert said.code == 0, said.out
+    assert said.out.endswith(
+        "Refunded $130.00 to J.D.'s card ($50.00 kept as the late-cancellation fee)."
+    )
+    assert sessionbot(capsys, "cancel", public_id, "--refund", "less-fee").code == 0
+    assert refunded_amounts(fake) == [13000]
+    assert len(fake.refund_calls()) == 1
+    assert row(app, public_id).payment_status == "partially_refunded"
+    text = cancellation_email(app, smtp_server)
+    assert (
+        "$130.00 of your $180.00 payment has been refunded to the card you paid with; "
+        "the late-cancellation fee of $50.00 was kept."
+    ) in text
+
+
+def test_stripes_webhook_of_our_refund_confirms_it_without_a_second_notice(
+    app: Parts, fake: FakeStripe, capsys, clock
+) -> None:
+    public_id = paid_session(app, fake, EARLY)
+    assert sessionbot(capsys, "cancel", public_id, "--refund", "full").code == 0
+    charge = fake.charges[row(app, public_id).payment_intent]
+    event = fake.event("charge.refunded", charge)
+    stripe = payments(app.settings)
+    assert stripe is not None
+    verified = stripe.verify_event(*_signed(fake, event))
+    with app.store.unit() as s:
+        found = repos.session_by_public_id(s, public_id, lock=True)
+        assert verified.refund is not None and found is not None
+        assert not access.record_refund(s, found, verified.refund, clock_now(), practice=app.practice)
+        notices = [m for m in repos.outbox_for_session(s, found.id) if m.kind == "clinician_notice"]
+    assert [n.payload for n in notices if (n.payload or "").startswith("Refunded")] == []
+
+
+def _signed(fake: FakeStripe, event: dict) -> tuple[bytes, str]:
+    body, headers = fake.signed(event)
+    return body, headers["Stripe-Signature"]
+
+
+def clock_now() -> datetime:
+    return datetime.now(UTC)
+
+
+# Refused: said, visible, never lost ----------------------------------------------------
+
+
+def test_a_refused_refund_is_said_the_session_stays_cancelled_and_retry_makes_one(
+    app: Parts, fake: FakeStripe, smtp_server, capsys, clock
+) -> None:
+    public_id = paid_session(app, fake, EARLY)
+    fake.refuse_refunds = "card_declined"
+    said = sessionbot(capsys, "cancel", public_id, "--refund", "full")
+    assert said.code == 3
+    assert (
+        "The refund of $180.00 to J.D. did not go through: the card's bank declined the refund. "
+        "The session is still cancelled"
+    ) in said.out
+    found = row(app, public_id)
+    assert (found.status, found.refund_state, found.payment_status) == (
+        "cancelled",
+        "failed",
+        "paid",
+    )
+    assert refunded_amounts(fake) == []
+
+    # The dashboard keeps it in sight, with the words.
+    with app.store.unit() as s:
+        clinician = repos.get_clinician(s, "T_TEST", "U_CLIN1")
+        shown = paid.dashboard_rows(s, clinician, app.practice, datetime.now(UTC))
+    assert [(r.public_id, r.state) for r in shown] == [(public_id, "failed")]
+    assert "refund failed: the card's bank declined the refund" in shown[0].text
+
+    # The participant hears of the cancellation now, and that the refund is coming.
+    text = cancellation_email(app, smtp_server)
+    assert "A refund of $180.00 is being arranged" in text
+    assert refunded_amounts(fake) == []  # the worker does not retry a refusal on its own
+
+    # Retried with the same key, Stripe would repeat its refusal: a new attempt, a new key.
+    fake.refuse_refunds = None
+    retried = sessionbot(capsys, "cancel", public_id, "--retry-refund")
+    assert retried.code == 0 and retried.out == "Refunded $180.00 to J.D.'s card."
+    assert sessionbot(capsys, "cancel", public_id, "--retry-refund").code == 1
+    assert refunded_amounts(fake) == [18000]
+    keys = [c.headers["Idempotency-Key"] for c in fake.refund_calls()]
+    assert len(keys) == 2 and len(set(keys)) == 2
+    assert row(app, public_id).refund_state == "refunded"
+
+
+def test_stripe_out_of_reach_is_said_and_the_refund_left_failed(
+    app: Parts, fake: FakeStripe, capsys, clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    public_id = paid_session(app, fake, EARLY)
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+    try:
+        port = closed.getsockname()[1]
+        monkeypatch.setenv("SESSIONBOT_STRIPE_API_URL", f"http://127.0.0.1:{port}")
+        said = sessionbot(capsys, "cancel", public_id, "--refund", "full")
+    finally:
+        closed.close()
+    assert said.code == 3
+    assert "did not go through: Stripe could not be reached." in said.out
+    assert row(app, public_id).refund_state == "failed"
+    assert os.environ["SESSIONBOT_STRIPE_API_URL"] != fake.url
+
+
+def test_a_refund_chosen_where_stripe_was_not_called_is_made_by_the_worker_and_told(
+    app: Parts, fake: FakeStripe, smtp_server, clock
+) -> None:
+    """A face that stopped after the cancellation committed (or had no Stripe): the worker
+    makes the refund before the notice goes, and tells the clinician by DM."""
+    public_id = paid_session(app, fake, EARLY)
+    now = datetime.now(UTC)
+    with app.store.unit() as s:
+        clinician = repos.get_clinician(s, "T_TEST", "U_CLIN1")
+        done = commands.cancel(s, clinician, public_id, app.practice, now, refund="full")
+    assert done.changed and done.text.endswith("Refunding $180.00 to the participant's card.")
+    text = cancellation_email(app, smtp_server)  # the worker with Stripe
+    assert "Your payment of $180.00 has been refunded in full" in text
+    assert refunded_amounts(fake) == [18000]
+    with app.store.unit() as s:
+        found = repos.session_by_public_id(s, public_id)
+        assert found is not None
+        told = [m.payload for m in repos.outbox_for_session(s, found.id)]
+    assert sum("Refunded $180.00 to J.D.'s card." in (m or "") for m in told) == 1
+    worker(app).run_once()
+    assert len(fake.refund_calls()) == 1
+
+
+def test_a_series_with_a_paid_occurrence_is_not_cancelled_wholesale(
+    app: Parts, fake: FakeStripe, clock
+) -> None:
+    public_id = paid_session(app, fake, EARLY)
+    with app.store.unit() as s:
+        found = repos.session_by_public_id(s, public_id, lock=True)
+        assert found is not None
+        found.series_id = "series-1"
+        clinician = repos.get_clinician(s, "T_TEST", "U_CLIN1")
+    with app.store.unit() as s:
+        done = commands.cancel_series(s, clinician, public_id, app.practice, datetime.now(UTC))
+    assert not done.changed
+    assert done.text.startswith("1 of these sessions is paid (Fri, Nov 27, 2026, 3:00 PM EST)")
+    assert row(app, public_id).status == "scheduled"
