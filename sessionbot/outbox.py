@@ -43,9 +43,9 @@ from integrations.slack_notify import (
     DROPPED_BECAUSE,
     token_hash,
 )
+from sessionbot import refunds
 from sessionbot.logs import request_context
 from sessionbot.metrics import OUTBOX_FAILED, OUTBOX_SENT
-from sessionbot import refunds
 from sessionbot.practice import Practice
 from sessionbot.sending import Lanes, Limits, per_thread
 from sessionbot.settings import Settings

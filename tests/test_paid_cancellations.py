@@ -274,7 +274,9 @@ def test_stripes_webhook_of_our_refund_confirms_it_without_a_second_notice(
     with app.store.unit() as s:
         found = repos.session_by_public_id(s, public_id, lock=True)
         assert verified.refund is not None and found is not None
-        assert not access.record_refund(s, found, verified.refund, clock_now(), practice=app.practice)
+        assert not access.record_refund(
+            s, found, verified.refund, clock_now(), practice=app.practice
+        )
         notices = [m for m in repos.outbox_for_session(s, found.id) if m.kind == "clinician_notice"]
     assert [n.payload for n in notices if (n.payload or "").startswith("Refunded")] == []
 

@@ -69,9 +69,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         else:
             done = commands.cancel(s, clinician, args.id, parts.practice, now, refund=choice)
         session = repos.session_for_clinician(s, clinician.id, args.id)
-        asked = session is not None and not done.changed and refunds.offer(
-            session, parts.practice, now
-        ) is not None
+        asked = (
+            session is not None
+            and not done.changed
+            and refunds.offer(session, parts.practice, now) is not None
+        )
     if asked:
         print(f"{done.text} Run again with --refund full|none|less-fee.")
         return NEEDS_CHOICE
