@@ -352,6 +352,7 @@ class SessionRow:
     enter_meeting_url: str
     series_id: str | None = None
     reminded_at: datetime | None = None
+    paid: bool = False  # cancelling it asks what to refund (actions/refunds.py)
 
 
 @dataclass(frozen=True)
@@ -361,6 +362,7 @@ class DashboardPage:
     total: int
     tz: str
     agenda_at: str | None = None  # the morning agenda DM's time, None: off
+    refund_rows: Sequence[refunds.RefundRow] = ()  # recent cancellations' refunds, failed first
 
 
 def dashboard(
@@ -389,11 +391,17 @@ def dashboard(
             enter_meeting_url=booking.enter_meeting_url(public_url, x),
             series_id=x.series_id,
             reminded_at=x.reminded_at,
+            paid=x.payment_status in refunds.PAID and x.payment_intent is not None,
         )
         for x in found
     ]
     return DashboardPage(
-        rows, page, total, clinician_zone(clinician, practice), clinician.agenda_at
+        rows,
+        page,
+        total,
+        clinician_zone(clinician, practice),
+        clinician.agenda_at,
+        refunds.dashboard_rows(s, clinician, practice, now),
     )
 
 

@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import os
 import socket
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from conftest import TEST_KEY, at
 from fake_stripe import FakeStripe
 from outbox_kit import worker
+from refund_kit import PRACTICE, paid_session
 
-from actions import booking, commands
+from actions import commands
 from actions import refunds as paid
 from integrations.providers import payments
 from sessionbot import cli
@@ -32,19 +31,6 @@ from store import repos
 from store.db import Store
 from web import access
 
-PRACTICE = """
-name = "Example Practice"
-default_timezone = "America/New_York"
-currency = "usd"
-late_cancel_fee = "50.00"
-cancel_notice_hours = 24
-
-[[services]]
-key = "initial"
-name = "Initial consultation"
-price = "180.00"
-minutes = 60
-"""
 EARLY = at("2026-11-27 15:00")  # three days after the frozen now (Tue Nov 24, 10:00)
 LATE = at("2026-11-24 18:00")  # eight hours after it: inside the 24 hours' notice
 
@@ -97,48 +83,6 @@ def sessionbot(capsys, *args: str) -> Cli:
     return Cli(code, capsys.readouterr().out.strip())
 
 
-def paid_session(app: Parts, fake: FakeStripe, start: datetime) -> str:
-    """A $180.00 session, invited by e-mail (the invitation sent), and paid at Stripe."""
-    draft = booking.Draft(
-        draft_id=uuid.uuid4().hex,
-        start=start,
-        duration_min=60,
-        participant="Jane Doe",
-        invite_channel="email",
-        email="jane.doe@example.com",
-        phone=None,
-        participant_tz="America/Los_Angeles",
-        documents=None,
-        service="initial",
-        amount=Decimal("180.00"),
-    )
-    now = datetime.now(UTC)
-    with app.store.unit() as s:
-        who = repos.get_clinician(s, "T_TEST", "U_CLIN1", tz="America/New_York")
-        session, _ = booking.book(s, who, draft, app.practice, now)
-        public_id = session.public_id
-    worker(app).run_once()  # the invitation goes out
-    stripe = payments(app.settings)
-    assert stripe is not None
-    checkout = stripe.create_checkout(
-        reference=public_id,
-        description="Initial consultation",
-        amount_cents=18000,
-        currency="usd",
-        success_url="https://sessions.example.test/ok",
-        cancel_url="https://sessions.example.test/no",
-        idempotency_key=f"test-{public_id}",
-    )
-    fake.pay(checkout.id)
-    with app.store.unit() as s:
-        row = repos.session_by_public_id(s, public_id, lock=True)
-        assert row is not None
-        assert access.record_payment(
-            s, row, stripe.retrieve_checkout(checkout.id), now, practice=app.practice
-        )
-    return public_id
-
-
 def row(app: Parts, public_id: str):  # type: ignore[no-untyped-def]
     with app.store.unit() as s:
         return repos.session_by_public_id(s, public_id)
@@ -164,7 +108,7 @@ def refunded_amounts(fake: FakeStripe) -> list[int]:
 def test_cancelling_a_paid_session_without_a_refund_choice_is_refused_and_says_the_choices(
     app: Parts, fake: FakeStripe, capsys, clock
 ) -> None:
-    public_id = paid_session(app, fake, EARLY)
+    public_id = paid_session(app, fake, EARLY, team="T_TEST")
     said = sessionbot(capsys, "cancel", public_id)
     assert said.code == 2
     assert "J.D. paid $180.00 for this session." in said.out
@@ -183,7 +127,7 @@ def test_cancelling_a_paid_session_without_a_refund_choice_is_refused_and_says_t
 def test_a_late_cancellation_offers_the_refund_less_the_fee(
     app: Parts, fake: FakeStripe, capsys, clock
 ) -> None:
-    public_id = paid_session(app, fake, LATE)
+    public_id = paid_session(app, fake, LATE, team="T_TEST")
     said = sessionbot(capsys, "cancel", public_id)
     assert said.code == 2
     assert "less than 24 hours before the start, so the late-cancellation fee applies" in said.out
@@ -196,7 +140,7 @@ def test_a_late_cancellation_offers_the_refund_less_the_fee(
 def test_a_full_refund_is_made_once_told_and_in_the_participants_notice(
     app: Parts, fake: FakeStripe, smtp_server, capsys, clock
 ) -> None:
-    public_id = paid_session(app, fake, EARLY)
+    public_id = paid_session(app, fake, EARLY, team="T_TEST")
     said = sessionbot(capsys, "cancel", public_id, "--refund", "full")
     assert said.code == 0, said.out
     assert said.out.startswith("Cancelled the session with J.D. on Fri, Nov 27, 2026, 3:00 PM EST.")
@@ -229,7 +173,7 @@ def test_a_full_refund_is_made_once_told_and_in_the_participants_notice(
 def test_no_refund_makes_no_stripe_call_and_the_notice_says_the_payment_was_kept(
     app: Parts, fake: FakeStripe, smtp_server, capsys, clock
 ) -> None:
-    public_id = paid_session(app, fake, EARLY)
+    public_id = paid_session(app, fake, EARLY, team="T_TEST")
     said = sessionbot(capsys, "cancel", public_id, "--refund", "none")
     assert said.code == 0
     assert said.out.endswith("No refund: the payment is kept.")
@@ -244,7 +188,7 @@ def test_no_refund_makes_no_stripe_call_and_the_notice_says_the_payment_was_kept
 def test_a_late_cancellation_refunds_the_payment_less_the_fee(
     app: Parts, fake: FakeStripe, smtp_server, capsys, clock
 ) -> None:
-    public_id = paid_session(app, fake, LATE)
+    public_id = paid_session(app, fake, LATE, team="T_TEST")
     said = sessionbot(capsys, "cancel", public_id, "--refund", "less-fee")
     assert said.code == 0, said.out
     assert said.out.endswith(
@@ -264,7 +208,7 @@ def test_a_late_cancellation_refunds_the_payment_less_the_fee(
 def test_stripes_webhook_of_our_refund_confirms_it_without_a_second_notice(
     app: Parts, fake: FakeStripe, capsys, clock
 ) -> None:
-    public_id = paid_session(app, fake, EARLY)
+    public_id = paid_session(app, fake, EARLY, team="T_TEST")
     assert sessionbot(capsys, "cancel", public_id, "--refund", "full").code == 0
     charge = fake.charges[row(app, public_id).payment_intent]
     event = fake.event("charge.refunded", charge)
@@ -296,7 +240,7 @@ def clock_now() -> datetime:
 def test_a_refused_refund_is_said_the_session_stays_cancelled_and_retry_makes_one(
     app: Parts, fake: FakeStripe, smtp_server, capsys, clock
 ) -> None:
-    public_id = paid_session(app, fake, EARLY)
+    public_id = paid_session(app, fake, EARLY, team="T_TEST")
     fake.refuse_refunds = "card_declined"
     said = sessionbot(capsys, "cancel", public_id, "--refund", "full")
     assert said.code == 3
@@ -338,7 +282,7 @@ def test_a_refused_refund_is_said_the_session_stays_cancelled_and_retry_makes_on
 def test_stripe_out_of_reach_is_said_and_the_refund_left_failed(
     app: Parts, fake: FakeStripe, capsys, clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    public_id = paid_session(app, fake, EARLY)
+    public_id = paid_session(app, fake, EARLY, team="T_TEST")
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
     try:
@@ -358,7 +302,7 @@ def test_a_refund_chosen_where_stripe_was_not_called_is_made_by_the_worker_and_t
 ) -> None:
     """A face that stopped after the cancellation committed (or had no Stripe): the worker
     makes the refund before the notice goes, and tells the clinician by DM."""
-    public_id = paid_session(app, fake, EARLY)
+    public_id = paid_session(app, fake, EARLY, team="T_TEST")
     now = datetime.now(UTC)
     with app.store.unit() as s:
         clinician = repos.get_clinician(s, "T_TEST", "U_CLIN1")
@@ -379,7 +323,7 @@ def test_a_refund_chosen_where_stripe_was_not_called_is_made_by_the_worker_and_t
 def test_a_series_with_a_paid_occurrence_is_not_cancelled_wholesale(
     app: Parts, fake: FakeStripe, clock
 ) -> None:
-    public_id = paid_session(app, fake, EARLY)
+    public_id = paid_session(app, fake, EARLY, team="T_TEST")
     with app.store.unit() as s:
         found = repos.session_by_public_id(s, public_id, lock=True)
         assert found is not None
