@@ -8,6 +8,7 @@ the `sessionbot` command line and the worker, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from collections.abc import Iterator
@@ -165,6 +166,13 @@ def test_a_full_refund_is_made_once_told_and_in_the_participants_notice(
         "refunded",
     )
     assert found.refund_ref == fake.refunds_made()[0]["id"]
+    listed = sessionbot(capsys, "sessions", "--all", "--json")
+    (record,) = json.loads(listed.out)
+    assert (record["status"], record["refund"], record["refund_amount"]) == (
+        "cancelled",
+        "refunded",
+        "180.00",
+    )
     text = cancellation_email(app, smtp_server)
     assert "Your video session with" in text and "has been cancelled" in text
     assert "Your payment of $180.00 has been refunded in full to the card you paid with." in text
