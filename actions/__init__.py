@@ -18,7 +18,7 @@ from rasa_sdk.interfaces import (
     ActionNotFoundException,
 )
 
-from actions import hold, schedule_form, session_actions
+from actions import cancel_actions, hold, schedule_form, session_actions
 
 ACTIONS = (
     schedule_form.ValidateScheduleForm,
@@ -39,6 +39,7 @@ ACTIONS = (
     session_actions.ActionScheduleNext,
     session_actions.ActionSetAgenda,
     session_actions.ActionCancel,
+    cancel_actions.ActionCancelSession,
     session_actions.ActionStartOver,
     session_actions.ActionGoBack,
     session_actions.ActionWhichChange,

@@ -17,13 +17,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import TEST_KEY, at
+from conftest import TEST_KEY, Chat, at
 from fake_stripe import FakeStripe
 from outbox_kit import worker
 from refund_kit import PRACTICE, paid_session
 
 from actions import commands
 from actions import refunds as paid
+from dialogue.runner import Who
 from integrations.providers import payments
 from sessionbot import cli
 from sessionbot.settings import Settings
@@ -342,3 +343,57 @@ def test_a_series_with_a_paid_occurrence_is_not_cancelled_wholesale(
     assert not done.changed
     assert done.text.startswith("1 of these sessions is paid (Fri, Nov 27, 2026, 3:00 PM EST)")
     assert row(app, public_id).status == "scheduled"
+
+
+# In the conversation: "cancel my 3pm" ---------------------------------------------------
+
+
+def test_cancel_my_3pm_asks_with_the_refund_buttons_and_one_refund_is_made(
+    app: Parts, fake: FakeStripe, smtp_server, clock
+) -> None:
+    public_id = paid_session(app, fake, EARLY, team="T_TEST")
+    chat = Chat(app, Who("T_TEST", "U_CLIN1", tz="America/New_York"))
+    asked = chat.say("cancel my 3pm")
+    assert asked.text == (
+        "Cancel the session with J.D. on Fri, Nov 27, 2026, 3:00 PM EST? "
+        "J.D. paid $180.00 for this session. Refund it?"
+    )
+    titles = [b.title for m in asked.messages for b in m.buttons]
+    assert titles == ["Full refund ($180.00)", "No refund", "Keep it"]
+    assert row(app, public_id).status == "scheduled"  # nothing before a click
+
+    done = chat.click(asked, "Full refund")
+    assert done.text.startswith("Cancelled the session with J.D. on Fri, Nov 27, 2026")
+    assert "Refunding $180.00 to the participant's card." in done.text
+    again = chat.click(asked, "Full refund")  # a double click
+    assert again.text.startswith("Cancel was already done: Cancelled")
+    assert chat.click(asked, "No refund").text.endswith("was already cancelled.")
+
+    text = cancellation_email(app, smtp_server)  # the worker makes the refund, then sends
+    assert "Your payment of $180.00 has been refunded in full" in text
+    assert len(fake.refund_calls()) == 1 and refunded_amounts(fake) == [18000]
+
+
+def test_cancel_in_the_conversation_names_no_session_or_several_or_keeps_it(
+    app: Parts, fake: FakeStripe, clock
+) -> None:
+    first = paid_session(app, fake, EARLY, team="T_TEST")
+    paid_session(app, fake, at("2026-11-30 15:00"), team="T_TEST")
+    chat = Chat(app, Who("T_TEST", "U_CLIN1", tz="America/New_York"))
+    assert chat.say("cancel").text.startswith("There's nothing in progress to cancel.")
+    assert chat.say("cancel my 9am").text == (
+        "I couldn't find an upcoming session of yours at 9:00 AM. Nothing was cancelled. "
+        "Say “sessions” to see them."
+    )
+    which = chat.say("cancel my 3pm")
+    assert which.text == "Which session at 3:00 PM do you want to cancel?"
+    titles = [b.title for m in which.messages for b in m.buttons]
+    assert titles == [
+        "Fri, Nov 27, 2026, 3:00 PM EST · J.D.",
+        "Mon, Nov 30, 2026, 3:00 PM EST · J.D.",
+    ]
+    asked = chat.click(which, "Fri, Nov 27")
+    assert asked.text.startswith("Cancel the session with J.D. on Fri, Nov 27, 2026")
+    assert chat.click(asked, "Keep it").text == "OK, the session is kept."
+    assert row(app, first).status == "scheduled"
+    assert fake.refund_calls() == []
