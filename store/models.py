@@ -92,6 +92,8 @@ class ScheduledSession(Base):
         Index("ix_sessions_clinician_start_status", "clinician_id", "start_at", "status"),
         Index("ix_sessions_phone_index", "phone_index"),
         Index("ix_sessions_payment_intent", "payment_intent"),
+        # The worker's round looks for refunds still to make (migration 0011).
+        Index("ix_sessions_refund_state", "refund_state"),
         Index("ix_sessions_series", "series_id", "start_at"),
         Index("ix_sessions_start", "start_at"),
     )

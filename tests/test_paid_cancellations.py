@@ -13,7 +13,8 @@ import os
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -25,8 +26,10 @@ from refund_kit import PRACTICE, paid_session
 from actions import commands
 from actions import refunds as paid
 from dialogue.runner import Who
+from integrations import messages
 from integrations.providers import payments
 from sessionbot import cli
+from sessionbot.practice import PracticeFileError, load_practice, parse_practice
 from sessionbot.settings import Settings
 from sessionbot.wiring import Parts, build
 from store import repos
@@ -397,3 +400,50 @@ def test_cancel_in_the_conversation_names_no_session_or_several_or_keeps_it(
     assert chat.click(asked, "Keep it").text == "OK, the session is kept."
     assert row(app, first).status == "scheduled"
     assert fake.refund_calls() == []
+
+
+def test_a_payment_already_refunded_at_stripe_is_said_as_such(
+    app: Parts, fake: FakeStripe, capsys, clock
+) -> None:
+    public_id = paid_session(app, fake, EARLY, team="T_TEST")
+    (checkout,) = fake.sessions
+    fake.refund(checkout)  # refunded in Stripe's Dashboard; its webhook not here yet
+    said = sessionbot(capsys, "cancel", public_id, "--refund", "full")
+    assert said.code == 3
+    assert "did not go through: the payment was already refunded at Stripe." in said.out
+    assert row(app, public_id).refund_state == "failed"
+
+
+def test_the_practice_file_sets_the_late_cancellation_fee_and_notice() -> None:
+    default = parse_practice({})
+    assert default.late_cancel_fee is None and default.cancel_notice == timedelta(hours=24)
+    set_ = parse_practice({"late_cancel_fee": "50", "cancel_notice_hours": 48})
+    assert set_.late_cancel_fee == Decimal("50.00") and set_.cancel_notice == timedelta(hours=48)
+    for wrong in (
+        {"late_cancel_fee": "-5"},
+        {"late_cancel_fee": "lots"},
+        {"cancel_notice_hours": -1},
+    ):
+        with pytest.raises(PracticeFileError):
+            parse_practice(wrong)
+    example = load_practice(None)
+    assert example.late_cancel_fee is None and example.cancel_notice == timedelta(hours=24)
+
+
+def test_a_texted_cancellation_says_the_refund_and_other_texts_do_not() -> None:
+    view = messages.SessionView(
+        start=EARLY,
+        duration_min=60,
+        participant_tz="America/Los_Angeles",
+        host="Example Practice",
+        page_url="https://sessions.example.test/j/x",
+        rsvp_yes_url="https://sessions.example.test/j/x/rsvp?answer=yes",
+        rsvp_no_url="https://sessions.example.test/j/x/rsvp?answer=no",
+        refund="Your payment of $180.00 has been refunded in full to the card you paid with.",
+    )
+    assert messages.sms("cancellation", view) == (
+        "Example Practice: your video session Fri Nov 27, 12:00 PM PT is cancelled. "
+        "Your payment of $180.00 has been refunded in full to the card you paid with."
+    )
+    assert "refunded" not in messages.sms("reminder", view)
+    assert "refunded" not in messages.email("update", view).text

@@ -23,10 +23,12 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("refund_attempt", sa.Integer(), nullable=False, server_default="0")
         )
+        batch.create_index("ix_sessions_refund_state", ["refund_state"])
 
 
 def downgrade() -> None:
     with op.batch_alter_table("scheduled_sessions") as batch:
+        batch.drop_index("ix_sessions_refund_state")
         for name in (
             "refund_attempt",
             "refund_error",
