@@ -286,6 +286,8 @@ def _cancel(
     if option is not None:
         refunds.choose(session, option)
         paid_words = refunds.choice_words(session)
+    elif refund and refund != refunds.NONE:  # a refund asked of a session with no payment
+        paid_words = " It had no payment to refund."
     if booking.invitation_left(s, session):
         told = " The participant will be told."
     elif session.invite_channel != Channel.NONE:

@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import TEST_KEY, Chat, at
+from conftest import TEST_KEY, Chat, at, make_session
 from fake_stripe import FakeStripe
 from outbox_kit import worker
 from refund_kit import PRACTICE, paid_session
@@ -447,3 +447,16 @@ def test_a_texted_cancellation_says_the_refund_and_other_texts_do_not() -> None:
     )
     assert "refunded" not in messages.sms("reminder", view)
     assert "refunded" not in messages.email("update", view).text
+
+
+def test_a_refund_asked_for_an_unpaid_session_is_said_to_have_nothing_to_refund(
+    app: Parts, fake: FakeStripe, capsys, clock
+) -> None:
+    with app.store.unit() as s:
+        clinician = repos.get_clinician(s, "T_TEST", "U_CLIN1", tz="America/New_York")
+        session, _ = make_session(s, clinician.id, start_at=EARLY)
+        public_id = session.public_id
+    said = sessionbot(capsys, "cancel", public_id, "--refund", "full")
+    assert said.code == 0
+    assert said.out.endswith("It had no payment to refund.")
+    assert fake.refund_calls() == []
