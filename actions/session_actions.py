@@ -21,7 +21,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import answers, hold, week_words
+from actions import answers, cancel_actions, hold, week_words
 from actions.context import sender_of, services
 from dialogue.domain import FORM, render_response
 from dialogue.slots import decoded, spec_from_slots
@@ -766,7 +766,9 @@ class ActionCancel(Action):
             hold.say_not_done(dispatcher, tracker, hold.refused(tracker))
             return []
         if not tracker.get_slot("draft_id") and not tracker.active_loop_name:
-            dispatcher.utter_message(response="utter_nothing_to_cancel")
+            # "cancel my 3pm": a saved session, asked about (actions/cancel_actions.py).
+            if not cancel_actions.offer_to_cancel(dispatcher, tracker):
+                dispatcher.utter_message(response="utter_nothing_to_cancel")
             return []
         dispatcher.utter_message(response="utter_cancelled")
         return [{"event": "active_loop", "name": None}, *clear_draft_events()]

@@ -39,6 +39,7 @@ from actions.extraction import zone_choices
 from bot import asks, blocks, calendar_home, guard, inbox, installs, lifecycle
 from bot.inbox import Inbox
 from bot.manifest import BOT_SCOPES
+from bot.paid_cancel import PaidCancellations
 from dialogue.domain import BotMessage, message_from_dispatch
 from dialogue.runner import Reply, Who
 from dialogue.slots import read_date, read_time
@@ -257,6 +258,7 @@ class SlackFace:
         app.action(re.compile(r"^turn:"))(ack=self.ack, lazy=[done(self.on_turn_action)])
         app.action(re.compile(r"^dash:(enter|page_link)$"))(ack=self.ack, lazy=[done(self.noop)])
         app.action("dash:cancel")(ack=self.ack, lazy=[done(self.on_cancel)])
+        PaidCancellations(self).attach(app, done)  # a paid session's Cancel, Retry refund
         app.action("dash:reschedule")(ack=self.ack, lazy=[done(self.on_reschedule)])
         app.action(re.compile(r"^dash:(schedule_next|remind|cancel_series)$"))(
             ack=self.ack, lazy=[done(self.on_dash_command)]
@@ -626,6 +628,7 @@ class SlackFace:
             tz=found.tz,
             agenda_at=found.agenda_at,
             waiting=found.waiting,
+            refunds=found.refund_rows,
         )
 
     async def publish_home(self, client: AsyncWebClient, who: Who, page: int = 0) -> None:

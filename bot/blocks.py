@@ -27,6 +27,7 @@ from slack_sdk.models.blocks import (
     MarkdownTextObject,
     Option,
     PlainTextInputElement,
+    RadioButtonsElement,
     SectionBlock,
     StaticSelectElement,
 )
@@ -37,6 +38,7 @@ from dialogue.domain import BotMessage, Button
 from ground.channel import INVITATIONS, Channel
 from ground.formatting import short_zone, when, zone_label
 from scheduling.commands import SessionRow
+from scheduling.refunds import FAILED, Offer, RefundRow
 
 TEXT_LIMIT = 3000
 OPTION_TEXT_LIMIT = 75
@@ -276,6 +278,7 @@ def dashboard_blocks(
     tz: str,
     agenda_at: str | None = None,
     waiting: Sequence[SessionRow] = (),
+    refunds: Sequence[RefundRow] = (),
 ) -> list[Block]:
 
     pages = max(1, -(-total // DASHBOARD_PAGE))
@@ -341,25 +344,13 @@ def dashboard_blocks(
                     ButtonElement(
                         text="Reschedule", action_id="dash:reschedule", value=row.public_id
                     ),
-                    ButtonElement(
-                        text="Cancel",
-                        action_id="dash:cancel",
-                        value=row.public_id,
-                        style="danger",
-                        confirm=ConfirmObject(
-                            title="Cancel this session?",
-                            text=f"Cancel the session on {when(row.start, tz)}? "
-                            "The participant will be told.",
-                            confirm="Cancel session",
-                            deny="Keep it",
-                            style="danger",
-                        ),
-                    ),
+                    _cancel_button(row, tz),
                     *_more_buttons(row, tz),
                 ],
             )
         )
         blocks.append(DividerBlock())
+    blocks += refund_blocks(refunds)
     if pages > 1:
         paging: list[ButtonElement] = []
         if page > 0:
@@ -373,6 +364,79 @@ def dashboard_blocks(
         )
         blocks.append(ActionsBlock(block_id="paging", elements=paging))
     return blocks
+
+
+def _cancel_button(row: SessionRow, tz: str) -> ButtonElement:
+    """Cancel, confirmed in Slack's own dialog; a paid session's opens the refund form."""
+    from ground.formatting import when
+
+    if row.paid:
+        return ButtonElement(
+            text="Cancel", action_id="dash:cancel_paid", value=row.public_id, style="danger"
+        )
+    return ButtonElement(
+        text="Cancel",
+        action_id="dash:cancel",
+        value=row.public_id,
+        style="danger",
+        confirm=ConfirmObject(
+            title="Cancel this session?",
+            text=f"Cancel the session on {when(row.start, tz)}? The participant will be told.",
+            confirm="Cancel session",
+            deny="Keep it",
+            style="danger",
+        ),
+    )
+
+
+def refund_blocks(rows: Sequence[RefundRow]) -> list[Block]:
+    """The refunds of recent paid cancellations: where each stands; Retry refund on one
+    that Stripe refused."""
+    if not rows:
+        return []
+    out: list[Block] = [HeaderBlock(text="Refunds of cancelled sessions")]
+    for row in rows:
+        mark = "⚠ " if row.state == FAILED else ""
+        out.append(
+            SectionBlock(
+                block_id=f"refund:{row.public_id}",
+                text=MarkdownTextObject(text=clip(f"{mark}{row.participant} · {row.text}")),
+                accessory=(
+                    ButtonElement(
+                        text="Retry refund",
+                        action_id="dash:retry_refund",
+                        value=row.public_id,
+                        style="primary",
+                    )
+                    if row.state == FAILED
+                    else None
+                ),
+            )
+        )
+    out.append(DividerBlock())
+    return out
+
+
+def cancel_paid_modal(public_id: str, offer: Offer, description: str) -> View:
+    """Cancel a paid session: what to refund is chosen here (nothing preselected: a
+    choice about money is asked, not guessed); submitting is the confirmation."""
+    options = [Option(value=o.choice, text=clip(o.label, OPTION_TEXT_LIMIT)) for o in offer.options]
+    return View(
+        type="modal",
+        callback_id="cancel_paid",
+        private_metadata=json.dumps({"id": public_id}),
+        title="Cancel session",
+        submit="Cancel session",
+        close="Keep it",
+        blocks=[
+            SectionBlock(text=MarkdownTextObject(text=clip(f"{description} {offer.question}"))),
+            InputBlock(
+                block_id="refund",
+                label="The payment",
+                element=RadioButtonsElement(action_id="refund", options=options),
+            ),
+        ],
+    )
 
 
 def _more_buttons(row: SessionRow, tz: str) -> list[ButtonElement]:

@@ -26,7 +26,7 @@ MAX_AGE_SECONDS = 60 * 5
 MAX_TIMESTAMP_DIGITS = 12
 # The metadata our own modals carry (bot/blocks.py), by callback id: a submission of one
 # without it was not made from our view.
-VIEW_METADATA: Mapping[str, tuple[str, ...]] = {"reschedule": ("id", "tz")}
+VIEW_METADATA: Mapping[str, tuple[str, ...]] = {"reschedule": ("id", "tz"), "cancel_paid": ("id",)}
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ CONTROL_INTENTS = frozenset(
         "schedule_next",
         "set_agenda",
         "hold",
+        "cancel_session",
     }
 )
 _PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})")

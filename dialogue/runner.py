@@ -384,8 +384,8 @@ class _Turn:
     # Control intents -------------------------------------------------------------------
 
     def _on_cancel(self, latest: dict[str, Any]) -> None:
-        if self.phase == "idle":
-            self._say("utter_nothing_to_cancel")
+        if self.phase == "idle":  # "cancel my 3pm": the action asks about a saved session
+            self._call("action_cancel", latest)
             return
         self._reset()
         self._say("utter_cancelled")
@@ -430,6 +430,12 @@ class _Turn:
         # A session was booked: the caller refreshes what shows the clinician's sessions.
         booked = next((e["value"] for e in events if e.get("name") == "saved_session_id"), None)
         self.saved_session_id = booked or self.saved_session_id
+        if self.phase == "form":
+            self._ask_next()
+
+    def _on_cancel_session(self, latest: dict[str, Any]) -> None:
+        # A click on "cancel my 3pm"'s buttons: cancelled (the refund chosen) or kept.
+        self._call("action_cancel_session", latest)
         if self.phase == "form":
             self._ask_next()
 

@@ -56,14 +56,20 @@ class Practice:
     remind_every: timedelta = timedelta(minutes=10)  # "Remind now" at most this often
     # A DM to the clinician this long before each session, with Enter Meeting; None: off.
     nudge_before: timedelta | None = None
-    # A participant may cancel from their page until this many hours before the start;
-    # after it the page says it is a late cancellation, with the practice's words on fees.
+    # A cancellation less than this many hours before the start is late: the participant's
+    # page says so, with the practice's words on fees (`late_cancel_policy`), and a paid
+    # session's refund may keep `late_cancel_fee` (in `currency`; None: no fee).
     cancel_notice_hours: int = 24
     late_cancel_policy: str | None = None
+    late_cancel_fee: Decimal | None = None
     # How long participant data (name, e-mail, phone) is kept after a session ends, and
     # Slack inbox bodies and conversation drafts after their last use (README, "Retention").
     retention_days: int = 365
     inbox_retention_days: int = 30
+
+    @property
+    def cancel_notice(self) -> timedelta:
+        return timedelta(hours=self.cancel_notice_hours)
 
     def zone_of(self, clinician_tz: str | None) -> str:
         """A clinician's zone: their own, else the practice's default (never UTC)."""
@@ -101,6 +107,10 @@ def parse_practice(data: dict) -> Practice:
         if not 0 <= working_hours[0] < working_hours[1] <= 24:
             raise ValueError(f"working_hours must be 0 <= start < end <= 24, not {working_hours}")
         nudge = data.get("agenda", {}).get("nudge_minutes_before")
+        fee = data.get("late_cancel_fee")
+        late_cancel_fee = Decimal(str(fee)).quantize(Decimal("0.01")) if fee else None
+        if late_cancel_fee is not None and late_cancel_fee < 0:
+            raise ValueError(f"late_cancel_fee must be positive, not {fee!r}")
         services = tuple(
             Service(
                 key=str(s["key"]),
@@ -142,6 +152,7 @@ def parse_practice(data: dict) -> Practice:
             late_cancel_policy=str(data["late_cancel_policy"]).strip() or None
             if data.get("late_cancel_policy")
             else None,
+            late_cancel_fee=late_cancel_fee or None,
             retention_days=_days(data, "retention_days", 365),
             inbox_retention_days=_days(data, "inbox_retention_days", 30),
         )

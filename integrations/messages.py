@@ -54,6 +54,9 @@ class SessionView:
     rsvp_yes_url: str
     rsvp_no_url: str
     clinician: str | None = None  # their display name, when Slack gave one
+    # A paid session's cancellation: what was refunded, or that nothing was (the words of
+    # scheduling/refunds.py `participant_words`); None for an unpaid session.
+    refund: str | None = None
 
     @property
     def with_whom(self) -> str:
@@ -73,6 +76,9 @@ def email(kind: str, view: SessionView) -> EmailText:
     at = when(view.start, view.participant_tz, style="long")
     lead = LEADS[kind].format(host=view.with_whom)
     lines = [lead, "", f"When: {at}", f"Length: {view.duration_min} minutes"]
+    refund = view.refund if kind == "cancellation" else None
+    if refund:
+        lines += ["", refund]
     if kind != "cancellation":
         lines += ["", f"Your session page (join from here): {view.page_url}"]
     if kind in ("invitation", "update"):
@@ -89,6 +95,8 @@ def email(kind: str, view: SessionView) -> EmailText:
     e = html.escape
     parts = [f"<p>{e(lead)}</p>", f"<p><strong>When:</strong> {e(at)}<br>"]
     parts.append(f"<strong>Length:</strong> {view.duration_min} minutes</p>")
+    if refund:
+        parts.append(f"<p>{e(refund)}</p>")
     if kind != "cancellation":
         parts.append(f'<p><a href="{e(view.page_url)}">Open your session page</a></p>')
     if kind in ("invitation", "update"):
@@ -103,11 +111,12 @@ def email(kind: str, view: SessionView) -> EmailText:
 
 
 def sms(kind: str, view: SessionView) -> str:
-    return SMS[kind].format(
+    text = SMS[kind].format(
         host=view.host,
         when=when(view.start, view.participant_tz, style="short"),
         link=view.page_url,
     )
+    return f"{text} {view.refund}" if kind == "cancellation" and view.refund else text
 
 
 HELP_REPLY = (

@@ -1,4 +1,5 @@
-"""Payments: a small Protocol and its Stripe implementation (Checkout Sessions, webhooks).
+"""Payments: a small Protocol and its Stripe implementation (Checkout Sessions, refunds,
+webhooks).
 
 The real one talks to Stripe's API through the `stripe` SDK at a base URL that settings
 can change (`SESSIONBOT_STRIPE_API_URL`, for the local fake in tests).
@@ -70,6 +71,52 @@ class PaymentsUnavailable(RuntimeError):
     """Stripe could not be reached or refused the call: the SDK's error, kept inside."""
 
 
+@dataclass(frozen=True)
+class RefundMade:
+    """A refund Stripe accepted (`succeeded` or `pending` at the bank: either way, made)."""
+
+    id: str
+    amount_cents: int
+    currency: str
+    status: str
+
+
+class RefundRefused(RuntimeError):
+    """Stripe did not make the refund; `reason` says why in the clinician's words (never
+    a card number or a name: Stripe's own message is not passed on)."""
+
+    def __init__(self, reason: str, *, code: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+# Stripe's error codes a clinician can act on, in their words.
+REFUSALS = {
+    "charge_already_refunded": "the payment was already refunded at Stripe",
+    "charge_disputed": "the payment is disputed (a chargeback), so Stripe refuses a refund",
+    "amount_too_large": "the amount is more than what is left of the payment",
+    "insufficient_funds": "the Stripe balance is too low to pay the refund",
+    "expired_or_canceled_card": "the card the participant paid with is closed",
+}
+
+
+def refusal(error: stripe.StripeError) -> RefundRefused:
+    """A Stripe error as a refusal in words."""
+    code = getattr(error, "code", None)
+    if code in REFUSALS:
+        return RefundRefused(REFUSALS[code], code=code)
+    if isinstance(error, stripe.CardError):
+        return RefundRefused("the card's bank declined the refund", code=code or "card_error")
+    if isinstance(error, stripe.APIConnectionError):
+        return RefundRefused("Stripe could not be reached", code="unreachable")
+    if isinstance(error, stripe.AuthenticationError | stripe.PermissionError):
+        return RefundRefused("Stripe refused our API key", code="api_key")
+    if isinstance(error, stripe.RateLimitError):
+        return RefundRefused("Stripe was busy and asked us to wait", code="rate_limited")
+    return RefundRefused(f"Stripe refused it ({code or type(error).__name__})", code=code)
+
+
 class Payments(Protocol):
     def create_checkout(
         self,
@@ -86,6 +133,17 @@ class Payments(Protocol):
     def retrieve_checkout(self, checkout_id: str) -> Checkout: ...
 
     def verify_event(self, payload: bytes, signature: str | None) -> PaymentEvent: ...
+
+    def refund(
+        self,
+        *,
+        payment_intent: str,
+        amount_cents: int,
+        reference: str,
+        idempotency_key: str,
+    ) -> RefundMade:
+        """Refund `amount_cents` of the payment; RefundRefused when Stripe does not."""
+        ...
 
 
 def _checkout(found: Any) -> Checkout:
@@ -230,6 +288,38 @@ class StripePayments:
         except stripe.StripeError as exc:
             raise PaymentsUnavailable(type(exc).__name__) from None
         return _checkout(found)
+
+    def refund(
+        self,
+        *,
+        payment_intent: str,
+        amount_cents: int,
+        reference: str,
+        idempotency_key: str,
+    ) -> RefundMade:
+        try:
+            made = self._client.v1.refunds.create(
+                params={
+                    "payment_intent": payment_intent,
+                    "amount": amount_cents,
+                    "reason": "requested_by_customer",
+                    "metadata": {"session": reference},
+                },
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise refusal(exc) from None
+        obj: dict[str, Any] = made.to_dict()
+        status = _maybe_text(obj.get("status")) or "pending"
+        if status in ("failed", "canceled"):
+            raise RefundRefused("the card's bank returned the refund", code=f"refund_{status}")
+        amount = _cents(obj.get("amount"))
+        return RefundMade(
+            id=_text(obj["id"]),
+            amount_cents=amount if amount is not None else amount_cents,
+            currency=_text(obj["currency"]),
+            status=status,
+        )
 
     def verify_event(self, payload: bytes, signature: str | None) -> PaymentEvent:
         if not self._webhook_secret:

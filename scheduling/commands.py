@@ -26,7 +26,7 @@ from ground.channel import Channel
 from ground.formatting import clock, initials, money, short_zone, when
 from ground.practice import Practice
 from ground.session import SessionSpec
-from scheduling import booking, recurrence, waiting
+from scheduling import booking, recurrence, refunds, waiting
 from scheduling.starts import StartCheck, check_start
 from store import audit, repos
 from store.models import Clinician, ScheduledSession
@@ -125,12 +125,20 @@ def once(
 
 
 def cancel(
-    s: Session, clinician: Clinician, public_id: str, practice: Practice, now: datetime
+    s: Session,
+    clinician: Clinician,
+    public_id: str,
+    practice: Practice,
+    now: datetime,
+    *,
+    refund: str | None = None,
 ) -> Done:
-    """Cancel one session; the participant is told if they were invited."""
+    """Cancel one session; the participant is told if they were invited. A paid session
+    needs `refund` (scheduling/refunds.py: full, none, less_fee): without it nothing changes
+    and the answer asks; the refund is made after the unit commits (sessionbot/refunds.py)."""
     return once(
-        s, clinician.id, "cancel", public_id, "", now,
-        lambda: _cancel(s, clinician, public_id, practice, now),
+        s, clinician.id, "cancel", public_id, f"refund={refund}" if refund else "", now,
+        lambda: _cancel(s, clinician, public_id, practice, now, refund),
     )  # fmt: skip
 
 
@@ -195,21 +203,41 @@ def remind_now(
 
 
 def _cancel(
-    s: Session, clinician: Clinician, public_id: str, practice: Practice, now: datetime
+    s: Session,
+    clinician: Clinician,
+    public_id: str,
+    practice: Practice,
+    now: datetime,
+    refund: str | None = None,
 ) -> Done:
     session = repos.session_for_clinician(s, clinician.id, public_id, lock=True)
     if session is None:
         return NOT_FOUND
     what = _what(session, clinician_zone(clinician, practice))
+    offered = refunds.offer(session, practice, now)
+    option = None
+    if offered is not None:
+        option = offered.option(refund) if refund else None
+        if option is None:
+            problem = refunds.needs_choice(offered)
+            if refund == refunds.LESS_FEE:
+                problem = "No late-cancellation fee applies to this session. " + problem
+            return Done(problem, changed=False)
     if not booking.cancel(s, session, practice, now):
         return Done(f"{what[0].upper()}{what[1:]} was already cancelled.", changed=False)
+    paid_words = ""
+    if option is not None:
+        refunds.choose(session, option)
+        paid_words = refunds.choice_words(session)
+    elif refund and refund != refunds.NONE:  # a refund asked of a session with no payment
+        paid_words = " It had no payment to refund."
     if booking.invitation_left(s, session):
         told = " The participant will be told."
     elif session.invite_channel != Channel.NONE:
         told = " Their invitation hadn't gone out yet, so they get no notice."
     else:
         told = ""
-    return Done(f"Cancelled {what}.{told}", changed=True)
+    return Done(f"Cancelled {what}.{told}{paid_words}", changed=True)
 
 
 def _reschedule(
@@ -270,6 +298,7 @@ class SessionRow:
     series_id: str | None = None
     reminded_at: datetime | None = None
     waiting: bool = False  # the participant pressed Enter in this join window
+    paid: bool = False  # cancelling it asks what to refund (scheduling/refunds.py)
 
 
 @dataclass(frozen=True)
@@ -282,6 +311,7 @@ class DashboardPage:
     # Sessions under way whose participant is in the waiting room (they have left the
     # upcoming list at their start; "waiting" holds until the session's end).
     waiting: tuple[SessionRow, ...] = ()
+    refund_rows: Sequence[refunds.RefundRow] = ()  # recent cancellations' refunds, failed first
 
 
 WAITING_SHOWN = 3  # at most this many under way on a dashboard (Slack's 100 blocks)
@@ -315,6 +345,7 @@ def dashboard(
         clinician_zone(clinician, practice),
         clinician.agenda_at,
         tuple(under_way[-WAITING_SHOWN:]),
+        refunds.dashboard_rows(s, clinician, practice, now),
     )
 
 
@@ -333,6 +364,7 @@ def _session_row(
         series_id=x.series_id,
         reminded_at=x.reminded_at,
         waiting=waiting.is_waiting(x, practice, now),
+        paid=x.payment_status in refunds.PAID and x.payment_intent is not None,
     )
 
 
@@ -480,6 +512,15 @@ def _cancel_series(
         return _cancel(s, clinician, public_id, practice, now)
     tz = clinician_zone(clinician, practice)
     following = repos.series_sessions(s, session.series_id, from_start=session.start_at, lock=True)
+    paid = [x for x in following if refunds.offer(x, practice, now) is not None]
+    if paid:  # each paid one's money is a choice of its own, never made for a whole series
+        dates = ", ".join(when(x.start_at, tz) for x in paid)
+        return Done(
+            f"{len(paid)} of these sessions {'is' if len(paid) == 1 else 'are'} paid ({dates}): "
+            "cancel each paid one on its own, to choose its refund, then the rest. "
+            "Nothing was changed.",
+            changed=False,
+        )
     cancelled = [x for x in following if booking.cancel(s, x, practice, now)]
     if not cancelled:
         return Done("Those sessions were already cancelled.", changed=False)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from ground.practice import Practice
 from ground.session import SessionSpec
-from scheduling import booking, commands, page_requests
+from scheduling import booking, commands, page_requests, refunds
 from scheduling.commands import Agenda, DashboardPage, Done, EditForm
 from scheduling.starts import StartCheck, check_aware_start, check_start
 from store import audit, repos
@@ -60,6 +60,13 @@ class Moved:
     done: Done
     check: StartCheck
     overlap: str | None  # what the new time overlaps, in words, when it moved
+
+
+@dataclass(frozen=True)
+class RefundState:
+    asks: bool  # the session is paid and still live: cancelling it asks what to refund
+    state: str | None  # scheduling/refunds.py: pending, made, failed, kept; None: none chosen
+    words: str  # where it stands, for the clinician
 
 
 @dataclass(frozen=True)
@@ -182,11 +189,46 @@ class Scheduler:
             )
 
     def cancel(
-        self, who: Actor, public_id: str, *, series: bool = False, once: str | None = None
+        self,
+        who: Actor,
+        public_id: str,
+        *,
+        series: bool = False,
+        refund: str | None = None,
+        once: str | None = None,
     ) -> Done | None:
-        """Cancel a session (with `series`, it and the following ones of its series)."""
-        rule = commands.cancel_series if series else commands.cancel
-        return self._run(who, once, lambda s, c: rule(s, c, public_id, self.practice, self.clock()))
+        """Cancel a session (with `series`, it and the following ones of its series). A paid
+        one needs `refund` (scheduling/refunds.py); without it nothing changes and the
+        answer asks. The refund itself is made after the commit (sessionbot/refunds.py)."""
+
+        def rule(s: Session, clinician: Clinician) -> Done:
+            if series:
+                return commands.cancel_series(s, clinician, public_id, self.practice, self.clock())
+            return commands.cancel(
+                s, clinician, public_id, self.practice, self.clock(), refund=refund
+            )
+
+        return self._run(who, once, rule)
+
+    def refund_state(self, who: Actor, public_id: str) -> RefundState | None:
+        """Where a cancelled session's refund stands, as the clinician is told it; None
+        when the session is not one of theirs."""
+        with self._acting(who) as (s, clinician):
+            session = repos.session_for_clinician(s, clinician.id, public_id)
+            if session is None:
+                return None
+            return RefundState(
+                asks=refunds.offer(session, self.practice, self.clock()) is not None,
+                state=session.refund_state,
+                words=refunds.outcome_words(session, self.practice),
+            )
+
+    def retry_refund(self, who: Actor, public_id: str) -> str | None:
+        """Make a refused refund pending again (a new attempt); None when it may be made,
+        else why not."""
+        with self._acting(who) as (s, clinician):
+            found, why = refunds.retry(s, clinician, public_id, self.practice, self.clock())
+            return None if found is not None else why or "Nothing to retry."
 
     def reschedule(
         self, who: Actor, public_id: str, check: StartCheck, *, once: str | None = None

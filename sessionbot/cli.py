@@ -259,6 +259,13 @@ def session_record(session: Any, practice: Any, public_url: str) -> dict[str, An
             if session.refunded_cents
             else None
         ),
+        # A paid cancellation's refund: pending | refunded | failed | kept (none chosen).
+        "refund": session.refund_state,
+        "refund_amount": (
+            str((Decimal(session.refund_cents) / 100).quantize(Decimal("0.01")))
+            if session.refund_state
+            else None
+        ),
         "enter_meeting_url": booking.enter_meeting_url(public_url, session),
         "participant_url": booking.participant_url(public_url, session),
         "series_id": session.series_id,

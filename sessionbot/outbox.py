@@ -39,12 +39,15 @@ from ground.settings import Settings
 from integrations import calendar, local_outbox, messages
 from integrations.channels import Letter
 from integrations.errors import DeliveryError, PermanentError, TransientError
+from integrations.payments import Payments
 from integrations.providers import Senders
 from integrations.slack_notify import (
     DROPPED_BECAUSE,
     token_hash,
 )
 from scheduling import booking, daily, erasure, page_requests, waiting
+from scheduling import refunds as paid_cancellations
+from sessionbot import refunds
 from sessionbot.sending import Lanes, Limits, per_thread
 from store import audit, repos
 from store.crypto import UndecryptableError, keyring
@@ -158,8 +161,10 @@ class Worker:
         lease: timedelta | None = None,
         retry: Retry = Retry(),
         limits: Limits | None = None,
+        payments: Payments | None = None,
     ) -> None:
         self.store = store
+        self.payments = payments  # paid cancellations' refunds left to make (`settle_refunds`)
         self.practice = practice
         self.settings = settings
         self.limits = limits or Limits(
@@ -200,6 +205,7 @@ class Worker:
         stats = Stats()
         self.plan_day()
         self.apply_retention()
+        self.settle_refunds()  # first: a cancellation notice says what was refunded
         inflight: dict[Future[str | None], Outgoing] = {}
         held: list[Outgoing] = []  # waiting for an earlier message to the same person
         busy: set[str] = set()
@@ -288,6 +294,11 @@ class Worker:
             close = getattr(sender, "close", None)
             if close is not None:
                 close()
+
+    def settle_refunds(self) -> int:
+        """Make the refunds chosen with a cancellation and not made yet (a face that
+        stopped before Stripe answered, or one that had no Stripe): each outcome DM'd."""
+        return refunds.settle_pending(self.store, self.payments, self.practice, datetime.now(UTC))
 
     def plan_day(self) -> int:
         """Queue the clinicians' morning agendas and pre-session nudges due now.
@@ -546,6 +557,7 @@ class Worker:
             rsvp_yes_url=f"{page}/rsvp?answer=yes",
             rsvp_no_url=f"{page}/rsvp?answer=no",
             clinician=session.clinician.display_name,
+            refund=paid_cancellations.participant_words(session),
         )
 
     # Outcomes ------------------------------------------------------------------------

@@ -92,6 +92,8 @@ class ScheduledSession(Base):
         Index("ix_sessions_clinician_start_status", "clinician_id", "start_at", "status"),
         Index("ix_sessions_phone_index", "phone_index"),
         Index("ix_sessions_payment_intent", "payment_intent"),
+        # The worker's round looks for refunds still to make (migration 0014).
+        Index("ix_sessions_refund_state", "refund_state"),
         Index("ix_sessions_series", "series_id", "start_at"),
         Index("ix_sessions_start", "start_at"),
     )
@@ -125,6 +127,16 @@ class ScheduledSession(Base):
     # so far (migration 0006).
     payment_intent: Mapped[str | None] = mapped_column(String(64))
     refunded_cents: Mapped[int | None]
+    # What the clinician chose for the payment when cancelling (migration 0014): the
+    # choice (full | none | less_fee), the cents to refund, where the refund stands
+    # (pending | refunded | failed | kept), Stripe's refund id, the words of a refusal,
+    # and the attempt (each Retry refund after a refusal is a new idempotency key).
+    refund_choice: Mapped[str | None] = mapped_column(String(8))
+    refund_cents: Mapped[int | None]
+    refund_state: Mapped[str | None] = mapped_column(String(16))
+    refund_ref: Mapped[str | None] = mapped_column(String(64))
+    refund_error: Mapped[str | None] = mapped_column(String(200))
+    refund_attempt: Mapped[int] = mapped_column(default=0, server_default="0")
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     token: Mapped[str] = mapped_column(EncryptedText(512))
     host_token_hash: Mapped[str] = mapped_column(String(64), unique=True)

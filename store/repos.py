@@ -436,6 +436,36 @@ def entered_under_way(
     return list(s.scalars(query))
 
 
+def cancelled_with_refund(
+    s: Session, clinician_id: int, *, since: datetime, limit: int = 10
+) -> list[ScheduledSession]:
+    """A clinician's cancelled paid sessions with a refund chosen, cancelled since `since`
+    (a refund that failed whenever it was cancelled), newest first."""
+    query = (
+        select(ScheduledSession)
+        .where(
+            ScheduledSession.clinician_id == clinician_id,
+            ScheduledSession.status == "cancelled",
+            ScheduledSession.refund_state.is_not(None),
+            or_(ScheduledSession.cancelled_at >= since, ScheduledSession.refund_state == "failed"),
+        )
+        .order_by(ScheduledSession.cancelled_at.desc(), ScheduledSession.id.desc())
+        .limit(limit)
+    )
+    return list(s.scalars(query))
+
+
+def pending_refunds(s: Session, *, limit: int = 20) -> list[str]:
+    """Public ids of cancelled sessions whose chosen refund is not made yet (the worker's)."""
+    query = (
+        select(ScheduledSession.public_id)
+        .where(ScheduledSession.refund_state == "pending")
+        .order_by(ScheduledSession.id)
+        .limit(limit)
+    )
+    return list(s.scalars(query))
+
+
 def count_sessions(
     s: Session, clinician_id: int, *, after: datetime | None = None, include_cancelled: bool = False
 ) -> int:

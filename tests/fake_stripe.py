@@ -1,8 +1,9 @@
 """A local fake of Stripe's API and hosted Checkout page, on loopback port 0.
 
 It answers the calls the `stripe` SDK makes (`POST /v1/checkout/sessions`, `GET
-/v1/checkout/sessions/{id}`), honours Idempotency-Key like Stripe (same key, same
-session), records every request, and serves a "checkout page": paying there posts a
+/v1/checkout/sessions/{id}`, `POST /v1/refunds`), honours Idempotency-Key like Stripe (same
+key, same answer: the same session, the same refund or the same refusal), records every
+request, and serves a "checkout page": paying there posts a
 signed `checkout.session.completed` webhook to the app and redirects to success_url.
 
 What happens later at Stripe is driven from the test: `refund()` (the Dashboard's Refund
@@ -10,6 +11,11 @@ button: a `charge.refunded` with the Charge as Stripe sends it, `amount_refunded
 cumulative), `expire()` (`checkout.session.expired`), `fail_async()` (a bank debit that
 failed after Checkout: `checkout.session.async_payment_failed`). Objects carry the
 fields of Stripe's API reference that the app reads, with Stripe's id prefixes.
+
+A refund through the API refuses what Stripe refuses (nothing left to refund:
+`charge_already_refunded`; more than is left: `amount_too_large`), and `refuse_refunds`
+makes the next ones fail as a declined card would (402, `card_error`); it sends the
+`charge.refunded` webhook as Stripe does.
 """
 
 from __future__ import annotations
@@ -54,6 +60,8 @@ class FakeStripe:
     webhooks: list[httpx.Response] = field(default_factory=list)
     url: str = ""
     slow_down: float = 0.0  # seconds each Checkout creation takes (a slow Stripe)
+    refuse_refunds: str | None = None  # a card error's code for every API refund, or None
+    answers: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)  # by key
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -135,23 +143,67 @@ class FakeStripe:
         left = charge["amount"] - charge["amount_refunded"]
         amount = left if amount is None else amount
         assert 0 < amount <= left, "Stripe refuses a refund over what is left"
+        return self._refund_charge(charge, amount, {})[1]
+
+    def _refund_charge(
+        self, charge: dict[str, Any], amount: int, metadata: dict[str, str]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         charge["amount_refunded"] += amount
         charge["refunded"] = charge["amount_refunded"] == charge["amount"]
-        charge["refunds"]["data"].insert(
-            0,
-            {
-                "id": "re_" + secrets.token_hex(12),
-                "object": "refund",
-                "amount": amount,
-                "charge": charge["id"],
-                "currency": charge["currency"],
-                "payment_intent": charge["payment_intent"],
-                "status": "succeeded",
-            },
-        )
+        refund = {
+            "id": "re_" + secrets.token_hex(12),
+            "object": "refund",
+            "amount": amount,
+            "charge": charge["id"],
+            "currency": charge["currency"],
+            "payment_intent": charge["payment_intent"],
+            "metadata": metadata,
+            "reason": "requested_by_customer",
+            "status": "succeeded",
+        }
+        charge["refunds"]["data"].insert(0, refund)
         event = self.event("charge.refunded", charge)
         self._send(event)
-        return event
+        return refund, event
+
+    def create_refund(self, form: dict[str, str], key: str | None) -> tuple[int, dict[str, Any]]:
+        """`POST /v1/refunds`: the same key gives the same answer, a refusal included."""
+        with self._lock:
+            if key and key in self.answers:
+                return self.answers[key]
+            answer = self._new_refund(form)
+            if key:
+                self.answers[key] = answer
+        return answer
+
+    def _new_refund(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        charge = self.charges.get(form.get("payment_intent", ""))
+        if charge is None:
+            return _error(404, "invalid_request_error", "resource_missing", "No such payment")
+        if self.refuse_refunds:
+            return _error(402, "card_error", self.refuse_refunds, "Your card was declined.")
+        left = charge["amount"] - charge["amount_refunded"]
+        if left == 0:
+            return _error(
+                400,
+                "invalid_request_error",
+                "charge_already_refunded",
+                f"Charge {charge['id']} has already been refunded.",
+            )
+        amount = int(form.get("amount") or left)
+        if not 0 < amount <= left:
+            return _error(400, "invalid_request_error", "amount_too_large", "Amount too large.")
+        metadata = {k[9:-1]: v for k, v in form.items() if k.startswith("metadata[")}
+        refund, _ = self._refund_charge(charge, amount, metadata)
+        return 200, refund
+
+    def refunds_made(self) -> list[dict[str, Any]]:
+        """Every refund that moved money, across charges, oldest first."""
+        made = [r for c in self.charges.values() for r in c["refunds"]["data"]]
+        return list(reversed(made))
+
+    def refund_calls(self) -> list[Recorded]:
+        return [r for r in self.requests if r.method == "POST" and r.path == "/v1/refunds"]
 
     def expire(self, cs_id: str) -> dict[str, Any]:
         """Nobody paid in time: Stripe expires the Checkout (its url is gone)."""
@@ -207,6 +259,10 @@ class FakeStripe:
         ]
 
 
+def _error(status: int, kind: str, code: str, message: str) -> tuple[int, dict[str, Any]]:
+    return status, {"error": {"type": kind, "code": code, "message": message}}
+
+
 def _page(session: dict[str, Any]) -> bytes:
     amount = f"${session['amount_total'] / 100:,.2f}"
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -249,6 +305,10 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                 return self._json(
                     200, fake.create_session(form, self.headers.get("Idempotency-Key"))
                 )
+            if self.path == "/v1/refunds":
+                if not self.headers.get("Authorization", "").startswith("Bearer sk_test_"):
+                    return self._json(401, {"error": {"message": "Invalid API Key"}})
+                return self._json(*fake.create_refund(form, self.headers.get("Idempotency-Key")))
             if self.path.startswith("/pay/") and self.path[5:] in fake.sessions:
                 session = fake.complete(self.path[5:])
                 target = session["success_url"].replace("{CHECKOUT_SESSION_ID}", session["id"])

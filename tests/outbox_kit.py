@@ -9,7 +9,7 @@ from conftest import Chat, make_settings
 
 from dialogue.runner import Who
 from ground.session import SessionSpec
-from integrations.providers import senders
+from integrations.providers import payments, senders
 from scheduling import booking
 from sessionbot.outbox import Retry, Stats, Worker
 from sessionbot.wiring import Parts, build
@@ -77,6 +77,7 @@ def session(parts: Parts, public_id: str) -> ScheduledSession:
 
 def worker(parts: Parts, **kw) -> Worker:
     kw.setdefault("retry", Retry())
+    kw.setdefault("payments", payments(parts.settings))  # None without Stripe settings
     return Worker(
         parts.store,
         parts.practice,

@@ -261,6 +261,47 @@ def test_control_words_go_as_in_the_embedded_runner(stack, embedded) -> None:
     assert converse_embedded(embedded, "T_RASA:U_CONTROL", lines) == replies
 
 
+def test_cancel_my_3pm_asks_with_buttons_and_cancels_as_in_the_embedded_runner(
+    stack, embedded
+) -> None:
+    """A saved session cancelled in words: asked with Cancel it / Keep it, cancelled only
+    by the click; on Rasa (its rules, the button's payload) as in the runner."""
+    sender = "T_RASA:U_CANCEL"
+    booked = ["JD tomorrow 3pm by email jd@example.com, London time, no documents", "save"]
+
+    def cancel(say) -> list[list[str]]:  # type: ignore[no-untyped-def]
+        asked = say("cancel my 3pm")
+        (question,) = [m for m in asked if m.get("buttons")]
+        titles = [b["title"] for b in question["buttons"]]
+        assert titles == ["Cancel it", "Keep it"], titles
+        kept = say(question["buttons"][1]["payload"])
+        done = say(question["buttons"][0]["payload"])
+        return [texts(asked), texts(kept), texts(done)]
+
+    converse(stack, sender, booked)
+    assert len(stored(stack, sender)) == 1
+    on_rasa = cancel(lambda line: stack.say(sender, line))
+    assert on_rasa[0][-1].startswith("Cancel the session with JD on ")
+    assert on_rasa[1] == ["OK, the session is kept."]
+    assert on_rasa[2][0].startswith("Cancelled the session with JD on ")
+    assert stored(stack, sender) == []  # no upcoming session left
+
+    team, user = sender.split(":")
+    converse_embedded(embedded, sender, booked)
+
+    def embedded_say(line: str) -> list[dict]:
+        reply = embedded.runner.handle(Who(team, user), line)
+        return [
+            {
+                "text": m.text,
+                "buttons": [{"title": b.title, "payload": b.payload} for b in m.buttons],
+            }
+            for m in reply.messages
+        ]
+
+    assert cancel(embedded_say) == on_rasa
+
+
 def test_refusals_at_the_summary_save_nothing_as_in_the_embedded_runner(stack, embedded) -> None:
     """Issue 18: a refusal saves nothing and says so, on Rasa as in the runner; the save
     action reads the words itself, whatever intent the classifier gave."""

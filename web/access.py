@@ -198,7 +198,11 @@ def record_refund(
         if full
         else f"Partly refunded: {amount} of {_money(session, paid)} to {who} for {what}.{after}"
     )
-    _tell(s, session, text, key=f"refund:{refund.payment_intent}:{refund.refunded_cents}", now=now)
+    # A refund the clinician chose when cancelling is told by the one who made it
+    # (sessionbot/refunds.py); this event only confirms it.
+    if not (session.status == "cancelled" and session.refund_state in ("pending", "refunded")):
+        key = f"refund:{refund.payment_intent}:{refund.refunded_cents}"
+        _tell(s, session, text, key=key, now=now)
     log.info("session %s: %s", session.public_id, session.payment_status)
     return True
 

@@ -24,7 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from integrations.providers import senders
+    from integrations.providers import payments, senders
     from sessionbot.outbox import Worker
     from sessionbot.wiring import build
 
@@ -42,7 +42,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     ):
         if not ok:
             print(f"{what}: not configured; they go to the local outbox (`sessionbot outbox`).")
-    worker = Worker(parts.store, parts.practice, settings, senders(settings, parts.store))
+    worker = Worker(
+        parts.store,
+        parts.practice,
+        settings,
+        senders(settings, parts.store),
+        payments=payments(settings),
+    )
     if args.once:
         stats = worker.run_once()
         worker.close()

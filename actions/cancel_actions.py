@@ -1,0 +1,197 @@
+"""The conversation's cancellation of a saved session: "cancel my 3pm".
+
+With no draft open, a "cancel" that names a time, a date or a participant looks among the
+clinician's upcoming sessions: one found is asked about with buttons (Cancel it / Keep it,
+or for a paid session the refund choices of scheduling/refunds.py and Keep it); several are
+listed to pick from. Nothing is cancelled without a click. The click is the intent
+`cancel_session` with entities `session_ref` (the public id) and `refund`, `confirm` or
+`keep`; `action_cancel_session` then runs the clinician's command (actions/commands.py
+`cancel`), so the same rules hold as on the dashboard and in the CLI. A chosen refund is
+made by the worker (sessionbot/refunds.py), which tells the clinician by DM.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import extraction
+from actions.context import sender_of, services
+from ground.formatting import clock, initials, when
+from ground.practice import Practice
+from scheduling import commands, refunds
+from store import repos
+from store.models import Clinician, ScheduledSession
+
+INTENT = "cancel_session"
+SHOWN = 5  # sessions offered at most when several fit
+
+
+def payload(public_id: str, **more: Any) -> str:
+    return f"/{INTENT}" + json.dumps({"session_ref": public_id, **more}, separators=(",", ":"))
+
+
+def _entity(tracker: Tracker, name: str) -> Any:
+    for entity in (tracker.latest_message or {}).get("entities") or []:
+        if isinstance(entity, dict) and entity.get("entity") == name:
+            return entity.get("value")
+    return None
+
+
+def _clinician(s: Any, tracker: Tracker) -> Clinician | None:
+    who = sender_of(tracker.sender_id)
+    return repos.get_clinician(s, *who) if who else None
+
+
+def sessions_named(
+    s: Any, clinician: Clinician, text: str, practice: Practice, now: datetime
+) -> tuple[list[ScheduledSession], str] | None:
+    """The upcoming sessions a "cancel …" message names (by time, date, participant), with
+    how it named them; None when it names none (a plain "cancel")."""
+    tz = practice.zone_of(clinician.tz)
+    found = extraction.extract(
+        text, now=now.astimezone(ZoneInfo(tz)), default_region=practice.default_region
+    )
+    at, day, who = found.time, found.date, found.participant
+    if at is None and day is None and not who:
+        return None
+    named = " ".join(
+        part
+        for part in (
+            f"with {who}" if who else "",
+            f"on {day.strftime('%a, %b %-d')}" if day else "",
+            f"at {clock(at)}" if at else "",
+        )
+        if part
+    )
+    wanted = str(who).replace(".", "").casefold() if who else None
+    fits = []
+    for session in repos.list_sessions(s, clinician.id, after=now, limit=500):
+        local = session.start_at.astimezone(ZoneInfo(tz))
+        if at is not None and (local.hour, local.minute) != (at.hour, at.minute):
+            continue
+        if day is not None and local.date() != day:
+            continue
+        if wanted is not None and wanted not in (
+            session.participant.casefold(),
+            initials(session.participant).replace(".", "").casefold(),
+        ):
+            continue
+        fits.append(session)
+    return fits, named
+
+
+def ask_to_cancel(
+    dispatcher: CollectingDispatcher, session: ScheduledSession, practice: Practice, tz: str
+) -> None:
+    """The question before cancelling one session: Cancel it / Keep it, or for a paid one
+    what to refund (nothing preselected)."""
+    what = f"the session with {initials(session.participant)} on {when(session.start_at, tz)}"
+    offer = refunds.offer(session, practice, datetime.now(UTC))
+    keep = {"title": "Keep it", "payload": payload(session.public_id, keep=True)}
+    if offer is None:
+        buttons = [
+            {"title": "Cancel it", "payload": payload(session.public_id, confirm=True)},
+            keep,
+        ]
+        text = f"Cancel {what}? The participant will be told."
+    else:
+        buttons = [
+            {"title": o.label, "payload": payload(session.public_id, refund=o.choice)}
+            for o in offer.options
+        ] + [keep]
+        text = f"Cancel {what}? {offer.question}"
+    dispatcher.utter_message(text=text, buttons=buttons, custom={"kind": "info"})
+
+
+def offer_to_cancel(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """ "cancel my 3pm" with no draft open: ask about the session(s) it names. False when
+    the message names none (the caller says there is nothing in progress to cancel)."""
+    ctx = services()
+    text = str((tracker.latest_message or {}).get("text") or "")
+    now = datetime.now(UTC)
+    with ctx.store.reading() as s:
+        who = sender_of(tracker.sender_id)
+        clinician = repos.find_clinician(s, *who) if who else None
+        if clinician is None or not text:
+            return False
+        named = sessions_named(s, clinician, text, ctx.practice, now)
+        if named is None:
+            return False
+        fits, how = named
+        tz = ctx.practice.zone_of(clinician.tz)
+        if not fits:
+            dispatcher.utter_message(
+                text=f"I couldn't find an upcoming session of yours {how}. Nothing was "
+                "cancelled. Say “sessions” to see them.",
+                custom={"kind": "error"},
+            )
+        elif len(fits) == 1:
+            ask_to_cancel(dispatcher, fits[0], ctx.practice, tz)
+        else:
+            buttons = [
+                {
+                    "title": f"{when(x.start_at, tz)} · {initials(x.participant)}",
+                    "payload": payload(x.public_id),
+                }
+                for x in fits[:SHOWN]
+            ]
+            more = f" (the first {SHOWN} of {len(fits)})" if len(fits) > SHOWN else ""
+            dispatcher.utter_message(
+                text=f"Which session {how} do you want to cancel?{more}",
+                buttons=buttons,
+                custom={"kind": "info"},
+            )
+    return True
+
+
+class ActionCancelSession(Action):
+    """A click on the question's buttons: cancel (with the refund chosen), or keep it."""
+
+    def name(self) -> str:
+        return "action_cancel_session"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        ref = _entity(tracker, "session_ref")
+        if not isinstance(ref, str) or not ref or len(ref) > 32:
+            dispatcher.utter_message(
+                text="Which session? Say it with its time, like “cancel my 3pm”.",
+                custom={"kind": "error"},
+            )
+            return []
+        if _entity(tracker, "keep") is True:
+            dispatcher.utter_message(text="OK, the session is kept.", custom={"kind": "info"})
+            return []
+        choice = refunds.read_choice(_entity(tracker, "refund"))
+        ctx = services()
+        now = datetime.now(UTC)
+        with ctx.store.unit() as s:
+            clinician = _clinician(s, tracker)
+            found = (
+                repos.session_for_clinician(s, clinician.id, ref) if clinician is not None else None
+            )
+            if clinician is None or found is None:
+                dispatcher.utter_message(text=commands.NOT_FOUND.text, custom={"kind": "error"})
+                return []
+            if choice is None and _entity(tracker, "confirm") is not True:
+                if found.status == "cancelled":
+                    dispatcher.utter_message(
+                        text="That session is already cancelled.", custom={"kind": "info"}
+                    )
+                else:
+                    tz = ctx.practice.zone_of(clinician.tz)
+                    ask_to_cancel(dispatcher, found, ctx.practice, tz)
+                return []
+            done = commands.cancel(s, clinician, ref, ctx.practice, now, refund=choice)
+        pending = done.changed and choice not in (None, refunds.NONE)
+        text = f"{done.text} I'll tell you here when Stripe has made it." if pending else done.text
+        dispatcher.utter_message(text=text, custom={"kind": "info" if done.found else "error"})
+        return []

@@ -1,0 +1,185 @@
+"""Slack's face of paid cancellations: the dashboard's Cancel on a paid session opens a form
+that asks what to refund (full, none, less the late-cancellation fee), and Retry refund
+on a refund Stripe refused.
+
+The rules are actions/commands.py `cancel` and scheduling/refunds.py; the refund is made by
+sessionbot/refunds.py after the cancellation commits, and its outcome is said in the DM
+with the cancellation. A form submitted twice (a double click, Slack's retry) is done
+once: the form's id is claimed; two forms with the same choice meet the command's claim.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import blocks
+from dialogue.runner import Who
+from ground.formatting import initials, when
+from integrations.payments import Payments
+from integrations.providers import payments
+from scheduling import commands, refunds
+from sessionbot import refunds as making
+from sessionbot.parts import Parts
+from store import repos
+
+T = TypeVar("T")
+
+
+class Face(Protocol):
+    """What these listeners use of the Slack face (bot/app.py `SlackFace`)."""
+
+    parts: Parts
+
+    async def off(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T: ...
+
+    async def who(self, client: AsyncWebClient, team: str, user: str) -> Who: ...
+
+    async def tell(self, client: AsyncWebClient, who: Who, text: str) -> None: ...
+
+    async def refresh(
+        self, client: AsyncWebClient, who: Who, body: dict[str, Any], page: int = 0
+    ) -> None: ...
+
+    async def open_form(
+        self, client: AsyncWebClient, who: Who, body: dict[str, Any], view: Any, what: str
+    ) -> None: ...
+
+    async def told_from_form(
+        self, client: AsyncWebClient, who: Who, said: str, view: dict[str, Any]
+    ) -> None: ...
+
+
+def chosen_refund(view: dict[str, Any]) -> str | None:
+    """The radio's value in a submitted form, when it is one of the choices."""
+    values = (view.get("state") or {}).get("values") or {}
+    node: Any = values.get("refund", {}).get("refund", {}) if isinstance(values, dict) else {}
+    selected = node.get("selected_option") if isinstance(node, dict) else None
+    value = selected.get("value") if isinstance(selected, dict) else None
+    return refunds.read_choice(value) if isinstance(value, str) else None
+
+
+def form_session(view: dict[str, Any]) -> str | None:
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return None
+    found = meta.get("id") if isinstance(meta, dict) else None
+    return found if isinstance(found, str) and len(found) <= 32 else None
+
+
+class PaidCancellations:
+    def __init__(self, face: Face) -> None:
+        self.face = face
+        self.parts = face.parts
+        self.payments: Payments | None = payments(face.parts.settings)
+
+    def attach(self, app: Any, done: Callable[[Any], Any]) -> None:
+        ack = self.ack
+        app.action("dash:cancel_paid")(ack=ack, lazy=[done(self.on_cancel_paid)])
+        app.view("cancel_paid")(ack=self.ack_form, lazy=[done(self.on_form)])
+        app.action("dash:retry_refund")(ack=ack, lazy=[done(self.on_retry)])
+
+    @staticmethod
+    async def ack(ack: AsyncAck) -> None:
+        await ack()
+
+    # Cancel: the form ------------------------------------------------------------------
+
+    async def on_cancel_paid(
+        self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        client = context.client
+        face = self.face
+        who = await face.who(client, str(context.team_id), str(context.user_id))
+        form, said = await face.off(self._form, who, str(action.get("value")))
+        if said is not None:
+            await face.tell(client, who, said)
+            await face.refresh(client, who, body)
+            return
+        await face.open_form(client, who, body, form, "cancel")
+
+    def _form(self, who: Who, public_id: str) -> tuple[Any, str | None]:
+        """The form for a paid session; for one no longer paid (refunded meanwhile) or
+        gone, what to say instead."""
+        parts = self.parts
+        now = datetime.now(UTC)
+        with parts.store.unit() as s:
+            clinician = repos.get_clinician(s, who.team_id, who.user_id)
+            session = repos.session_for_clinician(s, clinician.id, public_id)
+            if session is None or session.status == "cancelled":
+                return None, "That session is already cancelled, or isn't among yours."
+            offer = refunds.offer(session, parts.practice, now)
+            if offer is None:
+                return None, (
+                    "That session has no payment left to refund; cancel it with the "
+                    "dashboard's Cancel again."
+                )
+            tz = commands.clinician_zone(clinician, parts.practice)
+            start = when(session.start_at, tz)
+            who_ = initials(session.participant)
+            what = f"Cancel the session with {who_} on {start}? The participant will be told."
+            return blocks.cancel_paid_modal(public_id, offer, what), None
+
+    async def ack_form(self, ack: AsyncAck, view: dict[str, Any]) -> None:
+        if chosen_refund(view) is None:
+            await ack(response_action="errors", errors={"refund": "Choose what to refund."})
+        else:
+            await ack()
+
+    async def on_form(
+        self, view: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        client = context.client
+        face = self.face
+        choice, public_id = chosen_refund(view), form_session(view)
+        if choice is None or public_id is None:
+            return
+        who = await face.who(client, str(context.team_id), str(context.user_id))
+        said = await face.off(self._cancel, who, public_id, choice, str(view.get("id")))
+        if said is None:  # this very form was already submitted
+            return
+        await face.told_from_form(client, who, said, view)
+
+    def _cancel(self, who: Who, public_id: str, choice: str, view_id: str) -> str | None:
+        parts = self.parts
+        now = datetime.now(UTC)
+        with parts.store.unit() as s:
+            if not repos.first_time(s, f"slack:cancel_paid:{view_id}"):
+                return None
+            clinician = repos.get_clinician(s, who.team_id, who.user_id)
+            done = commands.cancel(s, clinician, public_id, parts.practice, now, refund=choice)
+        if not done.changed:
+            return done.text
+        settled = making.settle(parts.store, self.payments, parts.practice, public_id, now)
+        if settled.state in (None, refunds.KEPT):
+            return done.text
+        return f"{done.text} {settled.text}"
+
+    # Retry refund ----------------------------------------------------------------------
+
+    async def on_retry(
+        self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        client = context.client
+        face = self.face
+        who = await face.who(client, str(context.team_id), str(context.user_id))
+        said = await face.off(self._retry, who, str(action.get("value")))
+        await face.tell(client, who, said)
+        await face.refresh(client, who, body)
+
+    def _retry(self, who: Who, public_id: str) -> str:
+        parts = self.parts
+        now = datetime.now(UTC)
+        with parts.store.unit() as s:
+            clinician = repos.get_clinician(s, who.team_id, who.user_id)
+            found, why = refunds.retry(s, clinician, public_id, parts.practice, now)
+        if found is None:
+            return why or ""
+        return making.settle(parts.store, self.payments, parts.practice, public_id, now).text
