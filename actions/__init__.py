@@ -18,7 +18,7 @@ from rasa_sdk.interfaces import (
     ActionNotFoundException,
 )
 
-from actions import hold, schedule_form, session_actions
+from actions import hold, hours, schedule_form, session_actions
 
 ACTIONS = (
     schedule_form.ValidateScheduleForm,
@@ -38,6 +38,7 @@ ACTIONS = (
     session_actions.ActionListSessions,
     session_actions.ActionScheduleNext,
     session_actions.ActionSetAgenda,
+    hours.ActionSetHours,
     session_actions.ActionCancel,
     session_actions.ActionStartOver,
     session_actions.ActionGoBack,

@@ -33,7 +33,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
-from actions import commands
+from actions import commands, hours
 from actions.extraction import zone_choices
 from bot import blocks, guard, inbox, installs, lifecycle
 from bot.inbox import Inbox
@@ -256,6 +256,8 @@ class SlackFace:
         app.action("dash:edit")(ack=self.ack, lazy=[done(self.on_edit)])
         app.action("dash:agenda")(ack=self.ack, lazy=[done(self.on_agenda)])
         app.view("edit")(ack=self.ack_edit, lazy=[done(self.on_edited)])
+        app.action("dash:hours")(ack=self.ack, lazy=[done(self.on_hours)])
+        app.view("hours")(ack=self.ack_hours, lazy=[done(self.on_hours_saved)])
         app.options("turn:contact")(self.contact_options)
         app.options("turn:zone")(self.zone_options)
         app.action(re.compile(r"^me:zone"))(ack=self.ack, lazy=[done(self.on_my_zone)])
@@ -779,7 +781,8 @@ class SlackFace:
     def _overlap_form(
         self, team: str, user: str, meta: dict[str, Any], start: datetime
     ) -> Any | None:
-        """The form again with what `start` overlaps, unless that was already shown."""
+        """The form again with what `start` overlaps, or that it is outside the working
+        hours (asked, not refused), unless that was already shown."""
         if meta.get("confirmed") == start.isoformat():
             return None
         parts = self.parts
@@ -787,7 +790,9 @@ class SlackFace:
             clinician = repos.find_clinician(s, team, user)
             if clinician is None:
                 return None
-            overlap = commands.move_overlap(s, clinician, meta["id"], start, parts.practice)
+            moved = commands.move_overlap(s, clinician, meta["id"], start, parts.practice)
+            outside = hours.start_question(clinician, start, parts.practice, datetime.now(UTC))
+            overlap = " ".join(said for said in (outside, moved) if said) or None
             found = commands.reschedule_prompt(s, clinician, meta["id"], parts.practice)
             if overlap is None or found is None:
                 return None
@@ -971,8 +976,40 @@ class SlackFace:
         _, problems = await self.off(self._checked_edit, team, user, meta, raw)
         if problems:
             await ack(response_action="errors", errors=problems)
+            return
+        warned = await self.off(self._edit_warning, team, user, meta, raw, view)
+        if warned is not None:  # said before the change; submitting again saves anyway
+            await ack(response_action="update", view=warned)
         else:
             await ack()
+
+    def _edit_warning(
+        self,
+        team: str,
+        user: str,
+        meta: dict[str, Any],
+        raw: dict[str, str | None],
+        view: dict[str, Any],
+    ) -> dict[str, Any] | None:
+        """The form again, asking about a new start outside the working hours, unless it
+        was already asked for that start."""
+        form, problems = self._checked_edit(team, user, meta, raw)
+        if form is None or problems or meta.get("confirmed") == form.start.isoformat():
+            return None
+        parts = self.parts
+        with parts.store.reading() as s:
+            clinician = repos.find_clinician(s, team, user)
+            session = (
+                repos.session_for_clinician(s, clinician.id, meta["id"]) if clinician else None
+            )
+            if clinician is None or session is None or session.start_at == form.start:
+                return None
+            now = datetime.now(UTC)
+            question = hours.start_question(clinician, form.start, parts.practice, now)
+        if question is None:
+            return None
+        text = f"⚠ {question} Press Save changes again to keep it, or change the time."
+        return blocks.warned_view(view, text, {**meta, "confirmed": form.start.isoformat()})
 
     async def on_edited(self, view: dict[str, Any], context: AsyncBoltContext) -> None:
         client = context.client
@@ -980,6 +1017,8 @@ class SlackFace:
         if meta is None:
             return
         who = await self.who(client, str(context.team_id), str(context.user_id))
+        if await self.off(self._edit_warning, who.team_id, who.user_id, meta, raw, view):
+            return  # the form asks about the working hours; nothing changes until resubmitted
         said = await self.off(self._edit, who, meta, raw, str(view.get("id")))
         if said is None:
             return
@@ -1000,6 +1039,62 @@ class SlackFace:
             clinician = repos.get_clinician(s, who.team_id, who.user_id)
             done = commands.edit(s, clinician, meta["id"], form, parts.practice, datetime.now(UTC))
             return done.text
+
+    # Working hours on App Home -------------------------------------------------------------
+
+    async def on_hours(
+        self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        client = context.client
+        who = await self.who(client, str(context.team_id), str(context.user_id))
+        view = await self.off(self._hours_view, who)
+        await self.open_form(client, who, body, view, "working hours")
+
+    def _hours_view(self, who: Who) -> Any:
+        parts = self.parts
+        with parts.store.reading() as s:
+            clinician = repos.find_clinician(s, who.team_id, who.user_id)
+            own = clinician.working_hours if clinician else None
+            said = (
+                hours.show_hours(clinician, parts.practice)
+                if clinician
+                else hours.show_hours_default(parts.practice)
+            )
+        return blocks.hours_modal(own, said)
+
+    @staticmethod
+    def hours_field(view: dict[str, Any]) -> str:
+        values = (view.get("state") or {}).get("values") or {}
+        node: Any = values.get("hours") if isinstance(values, dict) else None
+        node = node.get("hours") if isinstance(node, dict) else None
+        value = node.get("value") if isinstance(node, dict) else None
+        return value.strip() if isinstance(value, str) else ""
+
+    async def ack_hours(self, ack: AsyncAck, view: dict[str, Any]) -> None:
+        said = self.hours_field(view)
+        problem = hours.hours_problem(said) if said else None
+        if problem:
+            await ack(response_action="errors", errors={"hours": problem})
+        else:
+            await ack()
+
+    async def on_hours_saved(self, view: dict[str, Any], context: AsyncBoltContext) -> None:
+        said = self.hours_field(view)
+        if said and hours.hours_problem(said):
+            return  # the form said why
+        client = context.client
+        who = await self.who(client, str(context.team_id), str(context.user_id))
+        told = await self.off(self._set_hours, who, said)
+        await self.tell(client, who, told)
+        await self.publish_home(client, who)
+
+    def _set_hours(self, who: Who, said: str) -> str:
+        parts = self.parts
+        with parts.store.unit() as s:
+            clinician = repos.get_clinician(s, who.team_id, who.user_id, tz=who.tz)
+            if not said:
+                return hours.clear_hours(clinician, parts.practice).text
+            return hours.set_hours(clinician, said, parts.practice).text
 
     # Type-ahead options ---------------------------------------------------------------------
 
