@@ -300,9 +300,7 @@ def test_reschedule_outside_the_hours_is_asked_in_the_form_then_done_if_meant(
     form = fake_slack.wait_calls("views.open", 1)[0].args["view"]
     warned = clinician.submit(form, new_time("2026-11-29", "15:00")).json()
     assert warned["response_action"] == "update"
-    assert (
-        "Sunday 3:00 PM is outside your working hours. Book it anyway?" in str(warned["view"])
-    )
+    assert "Sunday 3:00 PM is outside your working hours. Book it anyway?" in str(warned["view"])
     assert "Press Reschedule again to move it anyway." in str(warned["view"])
     fake_slack.quiet()
     assert sessions_of(slack_parts, "U_CLIN1")[0].start_at == at("2026-11-25 15:00")
