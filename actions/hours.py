@@ -206,7 +206,7 @@ def tracker_bounds(tracker: Tracker) -> tuple[int, int]:
 def accept(tracker: Tracker, found: dict[str, Any]) -> list[dict[str, Any]]:
     """The Yes button's acceptance, kept on the tracker before the form validates."""
     said = found.get(HOURS_OK)
-    if not isinstance(said, str):
+    if not isinstance(said, str) or len(said) > 400:  # a key is ~100 characters
         return []
     tracker.slots[HOURS_OK] = said
     return [SlotSet(HOURS_OK, said)]

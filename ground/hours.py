@@ -218,7 +218,10 @@ def parse_hours(text: str) -> WorkingHours:
                 pending.append(value)
         last_kind = kind
     spans += [Span(WEEKDAYS, a, b) for a, b in pending]  # no days said: Monday to Friday
-    return WorkingHours(tuple(spans))
+    found = WorkingHours(tuple(spans))
+    if len(found.spec) > MAX_CHARS:  # what the store keeps
+        raise HoursError(f"That's too many ranges for working hours; say them {EXAMPLE}.")
+    return found
 
 
 def _blank(text: str, spans: list[tuple[int, int]]) -> str:

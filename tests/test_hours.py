@@ -74,6 +74,8 @@ def test_hours_are_read_as_people_write_them(said: str, spec: str) -> None:
         ("Mon 25-26", "“25:00” isn't a time of day"),
         ("Funday 9-5", "I couldn't read “Funday”"),
         ("Mon 17:00-09:00", "ends before it starts"),
+        ("Mon 7-8, " * 20, "too many ranges"),
+        ("Mon-Fri 9-5 " * 30, "too long"),
     ],
 )
 def test_hours_that_cannot_be_read_say_why(said: str, why: str) -> None:
