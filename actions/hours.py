@@ -203,17 +203,35 @@ def tracker_bounds(tracker: Tracker) -> tuple[int, int]:
         return close_call_bounds(repos.find_clinician(s, *who), practice)
 
 
+PENDING = "?"  # the hours_ok slot while the question waits: "?" and the key asked about
+YES_WORDS = frozenset(
+    {"yes", "y", "yep", "yes please", "ok", "okay", "sure", "book it", "book it anyway",
+     "book them", "book them anyway", "yes, book it", "yes, book it anyway", "keep it"}
+)  # fmt: skip
+
+
 def accept(tracker: Tracker, found: dict[str, Any]) -> list[dict[str, Any]]:
-    """The Yes button's acceptance, kept on the tracker before the form validates."""
+    """A Yes to the question (its button, or typed while it waits), kept on the tracker
+    before the form validates: the start asked about is the draft's again."""
     said = found.get(HOURS_OK)
-    if not isinstance(said, str) or len(said) > 400:  # a key is ~100 characters
+    if isinstance(said, str) and len(said) <= 400:  # a key is ~100 characters
+        tracker.slots[HOURS_OK] = said
+        return [SlotSet(HOURS_OK, said)]
+    pending = tracker.get_slot(HOURS_OK)
+    text = " ".join(str((tracker.latest_message or {}).get("text") or "").casefold().split())
+    waiting = tracker.get_slot("requested_slot") == "time" and tracker.get_slot("time") is None
+    if not (isinstance(pending, str) and pending.startswith(PENDING) and waiting):
         return []
-    tracker.slots[HOURS_OK] = said
-    return [SlotSet(HOURS_OK, said)]
+    if text.rstrip(".!") not in YES_WORDS:
+        return []
+    key = pending.removeprefix(PENDING)
+    at = key.split(" ")[1]
+    tracker.slots.update({HOURS_OK: key, "time": at})
+    return [SlotSet(HOURS_OK, key), SlotSet("time", at)]
 
 
 def ask_if_outside(
-    dispatcher: CollectingDispatcher, tracker: Tracker, series: Any, found: dict[str, Any]
+    dispatcher: CollectingDispatcher, tracker: Tracker, series: Any, just_accepted: bool
 ) -> list[dict[str, Any]]:
     """After the form's validation: a start (or any occurrence) outside the hours, not yet
     accepted, is asked, and the time is held back until the clinician answers."""
@@ -223,7 +241,7 @@ def ask_if_outside(
         return []
     key = accepted_key(day, at, series)
     if slots.get(HOURS_OK) == key:
-        if found.get(HOURS_OK) == key:
+        if just_accepted:
             them = "them" if week_words.series_of(series) is not None else "it"
             dispatcher.utter_message(
                 text=f"Booking {them} outside your working hours, as you said.",
@@ -244,14 +262,20 @@ def ask_if_outside(
         starts = list(recurrence.expand(wanted, day, at.hour, at.minute, tz, now, practice).starts)
     question = outside_question(starts, tz, hours, now) if starts else None
     if question is None:
-        return []
+        pending = slots.get(HOURS_OK)
+        stale = isinstance(pending, str) and pending.startswith(PENDING)
+        return [SlotSet(HOURS_OK, None)] if stale else []
     yes = "Yes, book them anyway" if len(starts) > 1 else "Yes, book it anyway"
     buttons = [
         {"title": yes, "payload": "/inform" + json.dumps({"time": encode(at), HOURS_OK: key})},
         {"title": "Change the time", "payload": '/change{"slot":"time"}'},
     ]
     dispatcher.utter_message(text=question, buttons=buttons, custom={"kind": "error"})
-    return [SlotSet("time", None), SlotSet("requested_slot", "time")]
+    return [
+        SlotSet("time", None),
+        SlotSet("requested_slot", "time"),
+        SlotSet(HOURS_OK, PENDING + key),
+    ]
 
 
 def _entity(tracker: Tracker, name: str) -> Any:

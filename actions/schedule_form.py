@@ -403,7 +403,7 @@ class ValidateScheduleForm(FormValidationAction):
         self._hint_after_misses(dispatcher, tracker, events)
         series = self._series(dispatcher, tracker)
         wanted = next((e["value"] for e in series), tracker.get_slot("series"))
-        outside = hours.ask_if_outside(dispatcher, tracker, wanted, found)
+        outside = hours.ask_if_outside(dispatcher, tracker, wanted, bool(accepted))
         return [
             *start, *(SlotSet(k, v) for k, v in cleared.items()), *accepted, *answered, *events,
             *series, *outside,

@@ -106,6 +106,19 @@ def test_a_start_outside_the_practice_hours_is_asked_and_booked_with_yes(
     assert session.start_at == at("2026-11-29 03:00")
 
 
+def test_a_typed_yes_books_it_too(tmp_path: Path, sqlite_store, clock) -> None:
+    chat = practice_chat(tmp_path, sqlite_store)
+    reply = chat.say("JD sunday 3am, no invite, no documents")
+    assert "Book it anyway?" in reply.text
+    reply = chat.say("yes")
+    assert "Booking it outside your working hours, as you said." in reply.text
+    assert slots(chat)["time"] == "03:00"
+    chat.say("same")
+    chat.say("save")
+    (session,) = saved(chat)
+    assert session.start_at == at("2026-11-29 03:00")
+
+
 def test_a_start_outside_the_hours_changed_to_a_time_inside(
     tmp_path: Path, sqlite_store, clock
 ) -> None:

@@ -547,7 +547,7 @@ def test_working_hours_said_and_a_start_outside_them_asked_as_in_the_embedded_ru
             for b in m.get("buttons") or []
             if b["title"].startswith("Yes")
         )
-        for line in (yes, "same", "save"):
+        for line in (yes, "same", "save", "JD tomorrow 4am no invitation, no documents", "yes"):
             said.append(say(line))
         return said
 
@@ -564,6 +564,8 @@ def test_working_hours_said_and_a_start_outside_them_asked_as_in_the_embedded_ru
         assert "Booking it outside your working hours, as you said." in words[2]
         assert "*New scheduled session*" in words[3]
         assert words[4].startswith("Saved: session with JD")
+        assert "4:00 AM is outside your working hours" in words[5]
+        assert "Booking it outside your working hours, as you said." in words[6]  # typed
     (session,) = stored(stack, sender)
     assert session["start"] == tomorrow_at(3)
     assert embedded_stored(embedded, sender) == [comparable(session)]
