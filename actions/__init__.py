@@ -19,6 +19,8 @@ from rasa_sdk.interfaces import (
 )
 
 from actions import hold, hours, schedule_form, session_actions
+from actions.context import sender_of, services
+from dialogue.domain import load_domain
 
 ACTIONS = (
     schedule_form.ValidateScheduleForm,
@@ -74,8 +76,6 @@ class SessionbotExecutor(ActionExecutor):
     def update_and_return_domain(
         self, payload: dict[str, Any], action_name: str
     ) -> dict[str, Any] | None:
-        from dialogue.domain import load_domain
-
         return load_domain()
 
     async def run(self, action_call: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
@@ -99,8 +99,6 @@ class SessionbotExecutor(ActionExecutor):
             )
 
     async def _refusal(self, action_call: Any) -> ActionExecutorRunResult | None:
-        from actions.context import sender_of, services
-
         check = services().admits
         if check is None or not isinstance(action_call, dict):
             return None

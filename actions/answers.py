@@ -5,7 +5,7 @@ Save cannot trust that validation ran: over a Rasa assistant the tracker comes f
 outside (`sessionbot actions`), and a tracker posted by hand could carry any slot value.
 So what Save stores passes the very rules the conversation uses: the same parsers
 (`actions.extraction`), the same zone check, the same amount rule as the Edit form
-(`commands.amount_problem`) and the one rule for a new start (`commands.check_start`).
+(`commands.amount_problem`) and the one rule for a new start (`starts.check_start`).
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from actions import commands, extraction
-from actions.booking import Draft
+from actions import extraction
 from ground.channel import Channel
-from sessionbot.practice import Practice
+from ground.practice import Practice
+from ground.session import SessionSpec
+from scheduling import commands, starts
 
 MAX_DAYS_AHEAD = 366 * 2  # as the date question: "more than two years ahead"
 
@@ -43,44 +44,44 @@ def _same_after_parsing(parse: object, value: str) -> str | None:
 
 
 def saved_draft_problem(
-    draft: Draft, clinician_tz: str, practice: Practice, now: datetime, *, payments: bool
+    draft: SessionSpec, clinician_tz: str, practice: Practice, now: datetime, *, payments: bool
 ) -> tuple[str, str] | None:
     """The first answer of `draft` that the conversation would refuse, as (slot, why);
     None when Save may store it."""
-    problem = _same_after_parsing(extraction.parse_participant, draft.participant)
+    problem = _same_after_parsing(extraction.parse_participant, draft.lead.name)
     if problem:
         return "participant", problem
-    channel = Channel.invitation(draft.invite_channel)
+    channel = Channel.invitation(draft.lead.channel)
     address = channel.address if channel is not None else None
     if address == "email":
-        problem = _same_after_parsing(extraction.parse_email, draft.email or "")
+        problem = _same_after_parsing(extraction.parse_email, draft.lead.email or "")
         if problem:
             return "email", problem
     if address == "phone":
         region = practice.default_region
-        theirs = extraction.region_of_zone(draft.participant_tz)
+        theirs = extraction.region_of_zone(draft.lead.tz)
         problem = _same_after_parsing(
-            lambda text: extraction.parse_phone(text, region, theirs), draft.phone or ""
+            lambda text: extraction.parse_phone(text, region, theirs), draft.lead.phone or ""
         )
         if problem:
             return "phone", problem
-    for slot, zone in (("participant_tz", draft.participant_tz), ("clinician_tz", clinician_tz)):
+    for slot, zone in (("participant_tz", draft.lead.tz), ("clinician_tz", clinician_tz)):
         problem = zone_problem(zone)
         if problem:
             return slot, problem
     if draft.documents is not None and practice.package(draft.documents) is None:
         return "documents", "That isn't one of this practice's document packages."
-    if draft.service is not None or draft.amount is not None:
+    if draft.service is not None or draft.price is not None:
         if not payments or practice.service(draft.service) is None:
             return "service", "That isn't one of this practice's services."
-        if draft.amount is None:
+        if draft.price is None:
             return "amount", "The amount is missing."
-        problem = commands.amount_problem(draft.amount, practice)
+        problem = commands.amount_problem(draft.price.amount, practice)
         if problem:
             return "amount", problem
     # The wall time as given, in the clinician's zone (the draft's start is made so).
     day, at = draft.start.date(), draft.start.time()
-    check = commands.check_start(day, at.hour, at.minute, clinician_tz, now)
+    check = starts.check_start(day, at.hour, at.minute, clinician_tz, now)
     if check.start is None:
         return check.field, check.problem or "That time has passed: pick a later time."
     if (day - now.astimezone(ZoneInfo(clinician_tz)).date()).days > MAX_DAYS_AHEAD:

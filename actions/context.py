@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
-from sessionbot.practice import Practice
-from sessionbot.settings import Settings
+from ground.practice import Practice
+from ground.settings import Settings
 from store.db import Store
 
 # Whether a sender ("TEAM", "USER") may use the actions at all (see `Services.admits`).

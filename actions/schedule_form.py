@@ -25,15 +25,16 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions import answers, commands, extraction, hours, week_words
+from actions import answers, extraction, hours, week_words
 from actions.context import services
 from actions.extraction.intents import refusal
-from actions.formatting import clock, money, phone, zone_label
 from actions.session_actions import new_draft_events
 from dialogue.domain import CONTROL_INTENTS, load_domain, parse_payload
 from dialogue.domain import FORM as FORM_NAME
 from dialogue.slots import SlotValueError, decode, decoded, encode
 from ground.channel import Channel
+from ground.formatting import clock, money, phone, zone_label
+from scheduling import commands, starts
 from store import repos
 
 MISSING = object()
@@ -839,9 +840,9 @@ class ValidateScheduleForm(FormValidationAction):
         return out
 
     def _start_problem(self, day: date, at: time, now: datetime) -> str | None:
-        """The one rule for a new start (actions/commands.py), in the conversation's words
+        """The one rule for a new start (scheduling/commands.py), in the conversation's words
         for a start that has passed."""
-        check = commands.check_start(day, at.hour, at.minute, str(now.tzinfo), now)
+        check = starts.check_start(day, at.hour, at.minute, str(now.tzinfo), now)
         if check.start is not None:
             return None
         if check.skipped:

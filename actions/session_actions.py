@@ -21,13 +21,15 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import answers, booking, commands, hold, recurrence, week_words
+from actions import answers, hold, week_words
 from actions.context import sender_of, services
-from actions.extraction.zones import COMMON_ZONE_CHOICES
-from actions.formatting import money, phone, short_zone, when, zone_label
 from dialogue.domain import FORM, render_response
-from dialogue.slots import decoded
+from dialogue.slots import decoded, spec_from_slots
 from ground.channel import Channel
+from ground.formatting import money, phone, short_zone, when, zone_label
+from ground.session import SessionSpec
+from ground.zones import COMMON_ZONE_CHOICES
+from scheduling import booking, commands, recurrence
 from store import repos
 
 # Messages that answer nothing: "back" never undoes them.
@@ -110,12 +112,12 @@ def missing_answers(slots: dict[str, Any]) -> list[str]:
     return missing
 
 
-def complete_draft(slots: dict[str, Any]) -> booking.Draft | None:
+def complete_draft(slots: dict[str, Any]) -> SessionSpec | None:
     """The draft, or None while an answer is missing or unreadable (never an exception)."""
     if missing_answers(slots):
         return None
     try:
-        return booking.draft_from_slots(slots, services().practice)
+        return spec_from_slots(slots, services().practice)
     except (KeyError, TypeError, ValueError, ArithmeticError):
         return None
 
@@ -353,7 +355,7 @@ def summary_values(slots: dict[str, Any]) -> dict[str, Any]:
 
 
 def summary_lines(
-    slots: dict[str, Any], draft: booking.Draft, changed: frozenset[str] = frozenset()
+    slots: dict[str, Any], draft: SessionSpec, changed: frozenset[str] = frozenset()
 ) -> list[str]:
     """The draft in words, as the clinician checks it before Save; the lines of slots
     changed since the last summary they saw are marked."""
@@ -368,31 +370,32 @@ def summary_lines(
         f"• When: {when(draft.start, mine)} (your time), {draft.duration_min} min"
         + mark("date", "time"),
     ]
-    if draft.participant_tz != mine:
-        lines.append(f"   {when(draft.start, draft.participant_tz)} for {draft.participant}")
-    lines.append(f"• Participant: {draft.participant}" + mark("participant"))
-    address = phone(draft.phone or "") if draft.invite_channel.address == "phone" else draft.email
-    invitation = draft.invite_channel.words.summary.format(address=address)
-    lines.append(f"• Invitation: {invitation}" + mark("invite_channel", "email", "phone"))
-    lines.append(
-        f"• Participant's time zone: {zone_label(draft.participant_tz)}" + mark("participant_tz")
+    for person in draft.participants:
+        if person.tz != mine:
+            lines.append(f"   {when(draft.start, person.tz)} for {person.name}")
+    names = ", ".join(person.name for person in draft.participants)
+    lines.append(f"• Participant: {names}" + mark("participant"))
+    address = (
+        phone(draft.lead.phone or "") if draft.lead.channel.address == "phone" else draft.lead.email
     )
+    invitation = draft.lead.channel.words.summary.format(address=address)
+    lines.append(f"• Invitation: {invitation}" + mark("invite_channel", "email", "phone"))
+    lines.append(f"• Participant's time zone: {zone_label(draft.lead.tz)}" + mark("participant_tz"))
     package = practice.package(draft.documents)
     lines.append(f"• Documents: {package.name if package else 'None'}" + mark("documents"))
     if services().payments_enabled:
         service = practice.service(draft.service)
         paid = mark("payment_required", "service", "amount")
-        if service and draft.amount is not None:
-            lines.append(
-                f"• Payment: {service.name}, {money(draft.amount, practice.currency)}" + paid
-            )
+        if service and draft.price is not None:
+            price = money(draft.price.amount, draft.price.currency)
+            lines.append(f"• Payment: {service.name}, {price}" + paid)
         else:
             lines.append("• Payment: not required" + paid)
     return lines
 
 
 def series_preview(
-    s: Any, clinician: Any, slots: dict[str, Any], draft: booking.Draft, now: datetime
+    s: Any, clinician: Any, slots: dict[str, Any], draft: SessionSpec, now: datetime
 ) -> commands.SeriesPreview | None:
     """The series the draft asks for, expanded and checked (None: one session)."""
     wanted = week_words.series_of(slots.get("series"))
@@ -407,7 +410,7 @@ def series_preview(
 
 
 def week_lines(
-    tracker: Tracker, slots: dict[str, Any], draft: booking.Draft, changed: frozenset[str]
+    tracker: Tracker, slots: dict[str, Any], draft: SessionSpec, changed: frozenset[str]
 ) -> list[str]:
     """What the summary adds from the clinician's week: the series' dates (or why it
     can't be booked), or what the one session overlaps (they may still save)."""
@@ -503,6 +506,11 @@ class ActionSaveSession(Action):
             elif not slots.get("draft_id"):
                 dispatcher.utter_message(response="utter_nothing_to_save")
             else:
+                for slot in ("participant_tz", "clinician_tz"):
+                    # A zone no one has (from a tracker made outside) makes no session.
+                    problem = slots.get(slot) and answers.zone_problem(slots.get(slot))
+                    if problem:
+                        return refuse_unusable(dispatcher, slot, problem)
                 say_missing(dispatcher, slots)
             return []
         if tracker.get_slot("summary_shown") != summary_values(slots):
@@ -533,18 +541,18 @@ class ActionSaveSession(Action):
             enter = booking.enter_meeting_url(ctx.settings.public_url, session)
             page = booking.participant_url(ctx.settings.public_url, session)
             public_id = session.public_id
-        text = f"Saved: session with {draft.participant}, {when(draft.start, mine)}"
-        if draft.participant_tz != mine:
-            text += f" ({when(draft.start, draft.participant_tz)} for them)"
+        text = f"Saved: session with {draft.lead.name}, {when(draft.start, mine)}"
+        if draft.lead.tz != mine:
+            text += f" ({when(draft.start, draft.lead.tz)} for them)"
         text += "."
         configured = {
             Channel.EMAIL: ctx.settings.email_configured,
             Channel.SMS: ctx.settings.sms_configured,
-        }.get(draft.invite_channel)
+        }.get(draft.lead.channel)
         if configured:
             text += " The invitation is on its way."
         elif configured is False:
-            kind = draft.invite_channel.words.kind
+            kind = draft.lead.channel.words.kind
             text += (
                 f" {kind} isn't set up here, so the invitation goes to the local outbox"
                 " (`sessionbot outbox`)."
@@ -558,7 +566,7 @@ class ActionSaveSession(Action):
                 "participant_url": page,
                 "start": draft.start.astimezone(UTC).isoformat(),
                 "clinician_tz": mine,
-                "participant_tz": draft.participant_tz,
+                "participant_tz": draft.lead.tz,
             },
         )
         # The draft is done with: a Rasa assistant starts the next one from nothing (the
@@ -594,7 +602,7 @@ def save_series(
     dispatcher: CollectingDispatcher,
     tracker: Tracker,
     slots: dict[str, Any],
-    draft: booking.Draft,
+    draft: SessionSpec,
     now: datetime,
 ) -> list[dict[str, Any]]:
     """Save every occurrence of the series the summary showed, in one unit of work; a
@@ -628,7 +636,7 @@ def save_series(
             "participant_url": page,
             "start": first.start_at.astimezone(UTC).isoformat(),
             "clinician_tz": ctx.practice.zone_of(slots.get("clinician_tz")),
-            "participant_tz": draft.participant_tz,
+            "participant_tz": draft.lead.tz,
         },
     )
     return [*clear_draft_events(), SlotSet("saved_session_id", last_id)]

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from actions import commands, recurrence
 from actions.extraction import Extracted
 from actions.extraction.hours import hours_request
 from actions.extraction.intents import refusal
 from dialogue.slots import decode, encode
+from scheduling import commands, recurrence
 
 # "just once", "no repeat": the draft is one session after all.
 _ONCE = re.compile(

@@ -34,7 +34,7 @@ from cryptography.fernet import Fernet
 
 from actions import extraction
 from dialogue.runner import Runner, Who
-from sessionbot.settings import Settings
+from ground.settings import Settings
 from sessionbot.wiring import build, make_nlu
 from store import repos
 

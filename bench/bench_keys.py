@@ -24,8 +24,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
-from actions import booking
-from sessionbot.practice import load_practice
+from ground.practice import load_practice
+from ground.session import SessionSpec
+from scheduling import booking
 from store import repos
 from store.crypto import keyring
 from store.db import Store, encrypted_columns, raw
@@ -42,7 +43,7 @@ def fill(store: Store, rows: int) -> None:
     with store.unit() as s:
         clinician = repos.get_clinician(s, "T_BENCH", "U_BENCH")
         for i in range(rows):
-            draft = booking.Draft(
+            draft = SessionSpec.for_one(
                 draft_id=f"bench-{i}",
                 start=now + timedelta(days=3, minutes=i),
                 duration_min=50,

@@ -34,7 +34,7 @@ import rasa_kit  # noqa: E402
 
 from actions.context import open_store  # noqa: E402
 from dialogue.runner import Who  # noqa: E402
-from sessionbot.settings import Settings  # noqa: E402
+from ground.settings import Settings  # noqa: E402
 from sessionbot.wiring import build  # noqa: E402
 
 SETUP, TURN = "tomorrow 3pm", "make it 4pm instead"

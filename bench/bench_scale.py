@@ -56,8 +56,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, Person, signed_headers  # noqa: E402
 from fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, start_fake_twilio  # noqa: E402
 
-from actions import booking  # noqa: E402
-from sessionbot.settings import Settings  # noqa: E402
+from ground.session import SessionSpec
+from ground.settings import Settings  # noqa: E402
+from scheduling import booking  # noqa: E402
 from sessionbot.wiring import build  # noqa: E402
 from store import repos  # noqa: E402
 from store.db import Store  # noqa: E402
@@ -586,7 +587,7 @@ def queue_texts(db_url: str, folder: Path, count: int, area: int) -> float:
     with parts.store.unit() as s:
         clinician = repos.get_clinician(s, "T_BENCH", f"U_AREA{area}")
         for i in range(count):
-            draft = booking.Draft(
+            draft = SessionSpec.for_one(
                 draft_id=f"{area}-{i}",
                 start=now + timedelta(days=3, minutes=i),
                 duration_min=50,

@@ -30,10 +30,10 @@ from bench_worker import KEY, fresh_db, queue  # noqa: E402
 from fake_twilio import start_fake_twilio  # noqa: E402
 from smtp_server import BoundController, Recorder  # noqa: E402
 
+from ground.settings import Settings  # noqa: E402
 from integrations.providers import senders  # noqa: E402
 from sessionbot.outbox import Worker  # noqa: E402
 from sessionbot.sending import Limits  # noqa: E402
-from sessionbot.settings import Settings  # noqa: E402
 from sessionbot.wiring import build  # noqa: E402
 from store.db import Store  # noqa: E402
 

@@ -50,8 +50,8 @@ from fake_slack import (  # noqa: E402
 )
 
 from bot.app import web_client  # noqa: E402
+from ground.settings import Settings  # noqa: E402
 from sessionbot.asgi import create_app  # noqa: E402
-from sessionbot.settings import Settings  # noqa: E402
 from sessionbot.turns import TurnProcesses  # noqa: E402
 from sessionbot.wiring import Parts, build  # noqa: E402
 from store import repos  # noqa: E402

@@ -27,8 +27,8 @@ import actions_process  # noqa: E402
 import rasa_kit  # noqa: E402
 
 from actions.context import open_store  # noqa: E402
+from ground.settings import Settings  # noqa: E402
 from sessionbot.action_server import MAX_BODY  # noqa: E402
-from sessionbot.settings import Settings  # noqa: E402
 
 CYCLE = [
     "JD tomorrow 3pm by text +1 617 555 0101, intake packet",

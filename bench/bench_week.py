@@ -30,8 +30,9 @@ from cryptography.fernet import Fernet
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from actions import booking, commands  # noqa: E402
-from sessionbot.practice import Practice  # noqa: E402
+from ground.practice import Practice  # noqa: E402
+from ground.session import SessionSpec
+from scheduling import booking, commands  # noqa: E402
 from store import repos  # noqa: E402
 from store.db import Store  # noqa: E402
 
@@ -52,8 +53,8 @@ def fresh_store(url: str | None, folder: str) -> Store:
     return Store.open(bench.render_as_string(hide_password=False), [KEY], upgrade=True)
 
 
-def draft(start: datetime) -> booking.Draft:
-    return booking.Draft(
+def draft(start: datetime) -> SessionSpec:
+    return SessionSpec.for_one(
         draft_id=uuid.uuid4().hex,
         start=start,
         duration_min=50,

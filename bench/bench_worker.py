@@ -26,10 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from fake_twilio import start_fake_twilio  # noqa: E402
 
-from actions import booking  # noqa: E402
+from ground.session import SessionSpec
+from ground.settings import Settings  # noqa: E402
 from integrations.providers import senders
+from scheduling import booking  # noqa: E402
 from sessionbot.outbox import Worker  # noqa: E402
-from sessionbot.settings import Settings  # noqa: E402
 from sessionbot.wiring import build  # noqa: E402
 from store import repos  # noqa: E402
 from store.db import Store  # noqa: E402
@@ -70,7 +71,7 @@ def queue(settings: Settings, n: int, tag: str, channel: str = "sms") -> None:
     with parts.store.unit() as s:
         clinician = repos.get_clinician(s, "T_BENCH", "U_BENCH")
         for i in range(n):
-            draft = booking.Draft(
+            draft = SessionSpec.for_one(
                 draft_id=f"{tag}-{i}",
                 start=now + timedelta(days=3, minutes=i),
                 duration_min=50,

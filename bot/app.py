@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import json
 import logging
 import random
@@ -33,7 +34,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
-from actions import commands, hours
+from actions import edit_form
 from actions.extraction import zone_choices
 from bot import blocks, guard, inbox, installs, lifecycle
 from bot.inbox import Inbox
@@ -41,8 +42,12 @@ from bot.manifest import BOT_SCOPES
 from dialogue.domain import BotMessage, message_from_dispatch
 from dialogue.runner import Reply, Who
 from dialogue.slots import read_date, read_time
-from sessionbot.logs import request_context
-from sessionbot.metrics import SESSIONS_SAVED, TURN_SECONDS, TURNS
+from ground.logs import request_context
+from ground.metrics import SESSIONS_SAVED, TURN_SECONDS, TURNS
+from scheduling import starts
+from scheduling.commands import EDIT_FIELDS, EditForm, agenda_clock
+from scheduling.hours import hours_problem
+from scheduling.service import Actor
 from sessionbot.parts import Parts
 from store import repos
 
@@ -202,6 +207,11 @@ def _selected(values: Any, block: str, *path: str) -> str | None:
     for key in path:
         node = node.get(key) if isinstance(node, dict) else None
     return node if isinstance(node, str) and len(node) <= 32 else None
+
+
+def actor(who: Who) -> Actor:
+    """The clinician a Slack user is, as the scheduling service takes them."""
+    return Actor(who.team_id, who.user_id, who.tz)
 
 
 class SlackFace:
@@ -560,8 +570,7 @@ class SlackFace:
         return who
 
     def _stored_zone(self, team: str, user: str) -> str | None:
-        with self.parts.store.unit() as s:
-            return repos.get_clinician(s, team, user).tz
+        return self.parts.scheduler.own_zone(Actor(team, user))
 
     def known_zone(self, who: Who, zone: str) -> Who:
         who = Who(who.team_id, who.user_id, tz=zone, display_name=who.display_name)
@@ -608,18 +617,7 @@ class SlackFace:
     # The dashboard ------------------------------------------------------------------------
 
     def _dashboard(self, who: Who, page: int) -> list[Block]:
-        parts = self.parts
-        with parts.store.unit() as s:
-            clinician = repos.get_clinician(s, who.team_id, who.user_id, tz=who.tz)
-            found = commands.dashboard(
-                s,
-                clinician,
-                page,
-                datetime.now(UTC),
-                parts.practice,
-                parts.settings.public_url,
-                size=blocks.DASHBOARD_PAGE,
-            )
+        found = self.parts.scheduler.dashboard(actor(who), page, size=blocks.DASHBOARD_PAGE)
         return blocks.dashboard_blocks(
             found.rows, page=found.page, total=found.total, tz=found.tz, agenda_at=found.agenda_at
         )
@@ -690,12 +688,8 @@ class SlackFace:
         await self.refresh(client, who, body)
 
     def _cancel(self, who: Who, public_id: str, key: str) -> str | None:
-        parts = self.parts
-        with parts.store.unit() as s:
-            if not repos.first_time(s, key):
-                return None
-            clinician = repos.get_clinician(s, who.team_id, who.user_id)
-            return commands.cancel(s, clinician, public_id, parts.practice, datetime.now(UTC)).text
+        done = self.parts.scheduler.cancel(actor(who), public_id, once=key)
+        return None if done is None else done.text
 
     async def on_reschedule(
         self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
@@ -720,19 +714,14 @@ class SlackFace:
             )
 
     def _session_view(self, who: Who, public_id: str) -> Any:
-        parts = self.parts
-        with parts.store.unit() as s:
-            clinician = repos.get_clinician(s, who.team_id, who.user_id)
-            found = commands.reschedule_prompt(s, clinician, public_id, parts.practice)
-            if found is None:
-                return None
-            session, text = found
-            tz = commands.clinician_zone(clinician, parts.practice)
-            return blocks.reschedule_modal(public_id, session.start_at, tz, text, 0)
+        found = self.parts.scheduler.form(actor(who), public_id)
+        if found is None:
+            return None
+        return blocks.reschedule_modal(public_id, found.start, found.tz, found.text, 0)
 
     def new_start(
         self, view: dict[str, Any]
-    ) -> tuple[dict[str, Any], commands.StartCheck | None, dict[str, str]]:
+    ) -> tuple[dict[str, Any], starts.StartCheck | None, dict[str, str]]:
         """The modal's new start in the clinician's zone, or the errors to show by its fields.
 
         The view comes from the request: its metadata and values are checked, not trusted
@@ -754,7 +743,7 @@ class SlackFace:
             day_value, at = read_date(day), read_time(clock)
             zone = str(meta.get("tz") or "UTC")
             now = datetime.now(UTC)
-            check = commands.check_start(
+            check = starts.check_start(
                 day_value, at.hour, at.minute, zone, now, self.parts.practice
             )
         except (ValueError, KeyError):
@@ -785,20 +774,17 @@ class SlackFace:
         hours (asked, not refused), unless that was already shown."""
         if meta.get("confirmed") == start.isoformat():
             return None
-        parts = self.parts
-        with parts.store.reading() as s:
-            clinician = repos.find_clinician(s, team, user)
-            if clinician is None:
-                return None
-            moved = commands.move_overlap(s, clinician, meta["id"], start, parts.practice)
-            outside = hours.start_question(clinician, start, parts.practice, datetime.now(UTC))
-            overlap = " ".join(said for said in (outside, moved) if said) or None
-            found = commands.reschedule_prompt(s, clinician, meta["id"], parts.practice)
-            if overlap is None or found is None:
-                return None
-            tz = commands.clinician_zone(clinician, parts.practice)
-            page = meta["page"] if isinstance(meta.get("page"), int) else 0
-            return blocks.reschedule_modal(meta["id"], start, tz, found[1], page, overlap=overlap)
+        scheduler, who = self.parts.scheduler, Actor(team, user)
+        moved = scheduler.move_overlap(who, meta["id"], start)
+        outside = scheduler.hours_question(who, start)
+        overlap = " ".join(said for said in (outside, moved) if said) or None
+        found = scheduler.form(who, meta["id"]) if overlap is not None else None
+        if overlap is None or found is None:
+            return None
+        page = meta["page"] if isinstance(meta.get("page"), int) else 0
+        return blocks.reschedule_modal(
+            meta["id"], start, found.tz, found.text, page, overlap=overlap
+        )
 
     async def on_rescheduled(
         self, view: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
@@ -828,17 +814,12 @@ class SlackFace:
         await self.publish_home(client, who)
 
     def _reschedule(
-        self, who: Who, public_id: str, check: commands.StartCheck, view_id: str
+        self, who: Who, public_id: str, check: starts.StartCheck, view_id: str
     ) -> str | None:
-        parts = self.parts
-        with parts.store.unit() as s:
-            if not repos.first_time(s, f"slack:reschedule:{view_id}"):
-                return None
-            clinician = repos.get_clinician(s, who.team_id, who.user_id)
-            done = commands.reschedule(
-                s, clinician, public_id, check, parts.practice, datetime.now(UTC)
-            )
-            return done.text
+        done = self.parts.scheduler.reschedule(
+            actor(who), public_id, check, once=f"slack:reschedule:{view_id}"
+        )
+        return None if done is None else done.text
 
     async def on_dash_command(
         self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
@@ -856,22 +837,15 @@ class SlackFace:
         await self.refresh(client, who, body)
 
     def _dash_command(self, who: Who, name: str, public_id: str, key: str) -> str | None:
-        parts = self.parts
-        now = datetime.now(UTC)
-        with parts.store.unit() as s:
-            if not repos.first_time(s, key):
-                return None
-            clinician = repos.get_clinician(s, who.team_id, who.user_id)
-            if name == "dash:schedule_next":
-                draft_id = f"slack-next:{uuid.uuid4().hex}"
-                done = commands.schedule_next(
-                    s, clinician, public_id, 1, parts.practice, now, draft_id=draft_id
-                )
-            elif name == "dash:remind":
-                done = commands.remind_now(s, clinician, public_id, parts.practice, now)
-            else:
-                done = commands.cancel_series(s, clinician, public_id, parts.practice, now)
-            return done.text
+        scheduler, asking = self.parts.scheduler, actor(who)
+        if name == "dash:schedule_next":
+            draft_id = f"slack-next:{uuid.uuid4().hex}"
+            done = scheduler.schedule_next(asking, public_id, 1, draft_id=draft_id, once=key)
+        elif name == "dash:remind":
+            done = scheduler.remind(asking, public_id, once=key)
+        else:
+            done = scheduler.cancel(asking, public_id, series=True, once=key)
+        return None if done is None else done.text
 
     async def on_agenda(
         self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
@@ -879,7 +853,7 @@ class SlackFace:
         """The morning agenda picked on the dashboard: a time, or off."""
         selected = action.get("selected_option")
         value = selected.get("value") if isinstance(selected, dict) else None
-        wanted = None if value == "off" else commands.agenda_clock(str(value or ""))
+        wanted = None if value == "off" else agenda_clock(str(value or ""))
         if wanted is None and value != "off":
             return
         client = context.client
@@ -889,9 +863,7 @@ class SlackFace:
         await self.refresh(client, who, body)
 
     def _set_agenda(self, who: Who, wanted: str | None) -> str:
-        with self.parts.store.unit() as s:
-            clinician = repos.get_clinician(s, who.team_id, who.user_id, tz=who.tz)
-            return commands.set_agenda(s, clinician, wanted).text
+        return self.parts.scheduler.set_agenda(actor(who), wanted).text
 
     # Edit in one screen ------------------------------------------------------------------
 
@@ -905,18 +877,12 @@ class SlackFace:
 
     def _edit_view(self, who: Who, public_id: str) -> Any:
         parts = self.parts
-        with parts.store.reading() as s:
-            clinician = repos.find_clinician(s, who.team_id, who.user_id)
-            found = None
-            if clinician is not None:
-                found = commands.reschedule_prompt(s, clinician, public_id, parts.practice)
-            if clinician is None or found is None:
-                return None
-            session, _ = found
-            tz = commands.clinician_zone(clinician, parts.practice)
-            text = "Change any field, then Save changes. The participant hears what concerns them."
-            payments = parts.settings.payments_configured and bool(parts.practice.services)
-            return blocks.edit_modal(session, tz, parts.practice, text, payments=payments)
+        found = parts.scheduler.form(actor(who), public_id)
+        if found is None:
+            return None
+        text = "Change any field, then Save changes. The participant hears what concerns them."
+        payments = parts.settings.payments_configured and bool(parts.practice.services)
+        return blocks.edit_modal(found.session, found.tz, parts.practice, text, payments=payments)
 
     @staticmethod
     def edit_fields(view: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, str | None]]:
@@ -929,7 +895,7 @@ class SlackFace:
             meta = None
         values = (view.get("state") or {}).get("values") or {}
         raw: dict[str, str | None] = {}
-        for name in commands.EDIT_FIELDS:
+        for name in EDIT_FIELDS:
             node = values.get(name) if isinstance(values, dict) else None
             node = node.get(name) if isinstance(node, dict) else None
             node = node if isinstance(node, dict) else {}
@@ -942,25 +908,21 @@ class SlackFace:
 
     def _checked_edit(
         self, team: str, user: str, meta: dict[str, Any], raw: dict[str, str | None]
-    ) -> tuple[commands.EditForm | None, dict[str, str]]:
+    ) -> tuple[EditForm | None, dict[str, str]]:
         parts = self.parts
-        with parts.store.reading() as s:
-            clinician = repos.find_clinician(s, team, user)
-            session = (
-                repos.session_for_clinician(s, clinician.id, meta["id"]) if clinician else None
-            )
-            if clinician is None or session is None or session.status == "cancelled":
-                return None, {"date": "I couldn't find that session among yours."}
-            tz = commands.clinician_zone(clinician, parts.practice)
-            if raw.get("service") is None:  # no payment fields on the form: kept as they are
-                amount = session.amount_cents
-                raw = raw | {
-                    "service": session.service,
-                    "amount": None if amount is None else f"{amount / 100:.2f}",
-                }
-            return commands.read_edit(
-                raw, tz, datetime.now(UTC), parts.practice, current_start=session.start_at
-            )
+        found = parts.scheduler.form(Actor(team, user), meta["id"])
+        if found is None:
+            return None, {"date": "I couldn't find that session among yours."}
+        session = found.session
+        if raw.get("service") is None:  # no payment fields on the form: kept as they are
+            amount = session.amount_cents
+            raw = raw | {
+                "service": session.service,
+                "amount": None if amount is None else f"{amount / 100:.2f}",
+            }
+        return edit_form.read_edit(
+            raw, found.tz, datetime.now(UTC), parts.practice, current_start=session.start_at
+        )
 
     async def ack_edit(
         self, ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext
@@ -996,16 +958,9 @@ class SlackFace:
         form, problems = self._checked_edit(team, user, meta, raw)
         if form is None or problems or meta.get("confirmed") == form.start.isoformat():
             return None
-        parts = self.parts
-        with parts.store.reading() as s:
-            clinician = repos.find_clinician(s, team, user)
-            session = (
-                repos.session_for_clinician(s, clinician.id, meta["id"]) if clinician else None
-            )
-            if clinician is None or session is None or session.start_at == form.start:
-                return None
-            now = datetime.now(UTC)
-            question = hours.start_question(clinician, form.start, parts.practice, now)
+        question = self.parts.scheduler.edit_hours_question(
+            Actor(team, user), meta["id"], form.start
+        )
         if question is None:
             return None
         text = f"⚠ {question} Press Save changes again to keep it, or change the time."
@@ -1030,15 +985,12 @@ class SlackFace:
         form, problems = self._checked_edit(who.team_id, who.user_id, meta, raw)
         if form is None or problems:
             return None  # the form showed the problems
-        parts = self.parts
-        said = json.dumps(raw, sort_keys=True)
-        with parts.store.unit() as s:
-            # The same form submitted twice with the same fields (a double click) is done once.
-            if not repos.first_time(s, f"slack:edit:{view_id}:{repos.hash_token(said)[:16]}"):
-                return None
-            clinician = repos.get_clinician(s, who.team_id, who.user_id)
-            done = commands.edit(s, clinician, meta["id"], form, parts.practice, datetime.now(UTC))
-            return done.text
+        # The same form submitted twice with the same fields (a double click) is done once.
+        said = hashlib.sha256(json.dumps(raw, sort_keys=True).encode()).hexdigest()[:16]
+        done = self.parts.scheduler.edit(
+            actor(who), meta["id"], form, once=f"slack:edit:{view_id}:{said}"
+        )
+        return None if done is None else done.text
 
     # Working hours on App Home -------------------------------------------------------------
 
@@ -1051,15 +1003,7 @@ class SlackFace:
         await self.open_form(client, who, body, view, "working hours")
 
     def _hours_view(self, who: Who) -> Any:
-        parts = self.parts
-        with parts.store.reading() as s:
-            clinician = repos.find_clinician(s, who.team_id, who.user_id)
-            own = clinician.working_hours if clinician else None
-            said = (
-                hours.show_hours(clinician, parts.practice)
-                if clinician
-                else hours.show_hours_default(parts.practice)
-            )
+        own, said = self.parts.scheduler.own_hours(actor(who))
         return blocks.hours_modal(own, said)
 
     @staticmethod
@@ -1072,7 +1016,7 @@ class SlackFace:
 
     async def ack_hours(self, ack: AsyncAck, view: dict[str, Any]) -> None:
         said = self.hours_field(view)
-        problem = hours.hours_problem(said) if said else None
+        problem = hours_problem(said) if said else None
         if problem:
             await ack(response_action="errors", errors={"hours": problem})
         else:
@@ -1080,7 +1024,7 @@ class SlackFace:
 
     async def on_hours_saved(self, view: dict[str, Any], context: AsyncBoltContext) -> None:
         said = self.hours_field(view)
-        if said and hours.hours_problem(said):
+        if said and hours_problem(said):
             return  # the form said why
         client = context.client
         who = await self.who(client, str(context.team_id), str(context.user_id))
@@ -1089,12 +1033,7 @@ class SlackFace:
         await self.publish_home(client, who)
 
     def _set_hours(self, who: Who, said: str) -> str:
-        parts = self.parts
-        with parts.store.unit() as s:
-            clinician = repos.get_clinician(s, who.team_id, who.user_id, tz=who.tz)
-            if not said:
-                return hours.clear_hours(clinician, parts.practice).text
-            return hours.set_hours(clinician, said, parts.practice).text
+        return self.parts.scheduler.set_hours(actor(who), said).text
 
     # Type-ahead options ---------------------------------------------------------------------
 
@@ -1107,11 +1046,8 @@ class SlackFace:
         await ack(options=blocks.options(pairs))
 
     def _contacts(self, team: str, user: str, query: str) -> list[tuple[str, str]]:
-        with self.parts.store.unit() as s:
-            clinician = repos.get_clinician(s, team, user)
-            return [
-                (str(c.id), c.name) for c in repos.find_contacts(s, clinician.id, query, limit=50)
-            ]
+        found = self.parts.scheduler.contacts(Actor(team, user), query)
+        return [(str(contact_id), name) for contact_id, name in found]
 
     async def zone_options(self, ack: AsyncAck, payload: dict[str, Any]) -> None:
         await ack(options=blocks.options(zone_choices(str(payload.get("value") or ""))))

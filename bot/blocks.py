@@ -32,11 +32,11 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from actions.commands import SessionRow
-from actions.formatting import short_zone
 from actions.session_actions import COMMON_ZONES
 from dialogue.domain import BotMessage, Button
 from ground.channel import INVITATIONS, Channel
+from ground.formatting import short_zone, when, zone_label
+from scheduling.commands import SessionRow
 
 TEXT_LIMIT = 3000
 OPTION_TEXT_LIMIT = 75
@@ -158,7 +158,6 @@ def time_select(initial: str | None = None, action_id: str = "turn:time") -> Sta
 
 def saved_blocks(message: BotMessage) -> list[Block]:
     """The confirmation after Save: both local times and the Enter Meeting button."""
-    from actions.formatting import when
 
     custom = message.custom
     start = datetime.fromisoformat(custom["start"])
@@ -276,7 +275,6 @@ def dashboard_blocks(
     tz: str,
     agenda_at: str | None = None,
 ) -> list[Block]:
-    from actions.formatting import when, zone_label
 
     pages = max(1, -(-total // DASHBOARD_PAGE))
     blocks: list[Block] = [
@@ -366,7 +364,6 @@ def dashboard_blocks(
 def _more_buttons(row: SessionRow, tz: str) -> list[ButtonElement]:
     """Schedule Next, Remind now (only with an invitation channel), Edit, and for an
     occurrence of a series the choice to cancel it and the following ones."""
-    from actions.formatting import when
 
     out = [ButtonElement(text="Schedule Next", action_id="dash:schedule_next", value=row.public_id)]
     if row.invite_channel != Channel.NONE:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from sessionbot import limits
+from ground import limits
 
 MAX_AGE_SECONDS = 60 * 5
 # Seconds since 1970 have 10 digits until 2286; a longer one is not a time (and int() of

@@ -11,7 +11,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot import guard
-from sessionbot.metrics import SLACK_ACK_SECONDS, SLACK_REQUESTS
+from ground.metrics import SLACK_ACK_SECONDS, SLACK_REQUESTS
 from sessionbot.parts import Parts
 
 log = logging.getLogger("sessionbot.slack")
@@ -37,6 +37,7 @@ def routes(parts: Parts) -> list[BaseRoute]:
             Route("/slack/oauth_redirect", not_configured, methods=["GET"]),
         ]
 
+    # Deferred, not a circle: Bolt and the Slack face load only where Slack is configured.
     from bot.app import bolt_app
 
     handler = AsyncSlackRequestHandler(bolt_app(parts))

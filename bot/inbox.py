@@ -31,7 +31,7 @@ from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-from sessionbot.metrics import SLACK_EVENTS
+from ground.metrics import SLACK_EVENTS
 from store import repos
 from store.db import Store
 

@@ -17,6 +17,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from ground.channel import Channel
+from ground.practice import Practice
+from ground.session import Money, Participant, SessionSpec
 
 
 class SlotValueError(ValueError):
@@ -168,3 +173,35 @@ class Filled:
     def of(cls, slots: Mapping[str, Any]) -> Filled:
         """Raises SlotValueError when a slot holds what it cannot."""
         return cls(**{f.name: decode(f.name, slots.get(f.name)) for f in dataclasses.fields(cls)})
+
+
+def spec_from_slots(slots: Mapping[str, Any], practice: Practice) -> SessionSpec:
+    """The session the slots describe: the one place the conversation's answers become the
+    typed session. Raises ValueError (SlotValueError) when an answer it needs is missing or
+    is not what its slot holds."""
+    filled = Filled.of(slots)
+    if filled.date is None or filled.time is None or not filled.participant:
+        raise SlotValueError("the date, the time and the participant are needed")
+    channel = Channel.invitation(filled.invite_channel)
+    if not filled.draft_id or channel is None:
+        raise SlotValueError("a draft and its invitation are needed")
+    tz = practice.zone_of(filled.clinician_tz)
+    paid = bool(filled.payment_required)
+    service = filled.service if paid else None
+    participant = Participant(
+        name=filled.participant,
+        channel=channel,
+        email=filled.email if channel.address == "email" else None,
+        phone=filled.phone if channel.address == "phone" else None,
+        zone=ZoneInfo(filled.participant_tz or tz),
+    )
+    return SessionSpec(
+        draft_id=filled.draft_id,
+        # The wall time the clinician gave, in their zone.
+        start=datetime.combine(filled.date, filled.time, tzinfo=ZoneInfo(tz)),
+        duration_min=practice.duration_for(service),
+        participants=(participant,),
+        documents=None if filled.documents in (None, "none") else filled.documents,
+        service=service,
+        price=Money.of(filled.amount, practice.currency) if paid and filled.amount else None,
+    )

@@ -10,9 +10,8 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from actions.formatting import generic_abbreviation, short_zone
+from ground.formatting import when
 
 SUBJECTS = {
     "invitation": "Invitation: video session on {day}",
@@ -63,33 +62,11 @@ class EmailText:
     html: str
 
 
-def short_time(start: datetime, tz: str) -> str:
-    """'Tue Dec 1, 12:00 PM PT' (for texts)."""
-    local = start.astimezone(ZoneInfo(tz))
-    abbrev = generic_abbreviation(tz) or local.tzname() or short_zone(tz)
-    if abbrev.startswith(("+", "-")):
-        abbrev = short_zone(tz)
-    return f"{local.strftime('%a %b %-d')}, {local.strftime('%-I:%M %p')} {abbrev}"
-
-
-def long_time(start: datetime, tz: str) -> str:
-    """'Tuesday, December 1, 2026 at 12:00 PM PST (Pacific time, America/Los_Angeles)'."""
-    local = start.astimezone(ZoneInfo(tz))
-    name = short_zone(tz)
-    zone = f"{name} time, {tz}" if name != tz else tz
-    return (
-        f"{local.strftime('%A, %B %-d, %Y')} at {local.strftime('%-I:%M %p')} "
-        f"{local.tzname()} ({zone})"
-    )
-
-
 def email(kind: str, view: SessionView) -> EmailText:
-    local = view.start.astimezone(ZoneInfo(view.participant_tz))
-    day = f"{local.strftime('%a %b %-d')}, {local.strftime('%-I:%M %p')} {local.tzname()}"
-    subject = SUBJECTS[kind].format(day=day)
-    when = long_time(view.start, view.participant_tz)
+    subject = SUBJECTS[kind].format(day=when(view.start, view.participant_tz, style="short"))
+    at = when(view.start, view.participant_tz, style="long")
     lead = LEADS[kind].format(host=view.with_whom)
-    lines = [lead, "", f"When: {when}", f"Length: {view.duration_min} minutes"]
+    lines = [lead, "", f"When: {at}", f"Length: {view.duration_min} minutes"]
     if kind != "cancellation":
         lines += ["", f"Your session page (join from here): {view.page_url}"]
     if kind in ("invitation", "update"):
@@ -104,7 +81,7 @@ def email(kind: str, view: SessionView) -> EmailText:
     text = "\n".join(lines) + "\n"
 
     e = html.escape
-    parts = [f"<p>{e(lead)}</p>", f"<p><strong>When:</strong> {e(when)}<br>"]
+    parts = [f"<p>{e(lead)}</p>", f"<p><strong>When:</strong> {e(at)}<br>"]
     parts.append(f"<strong>Length:</strong> {view.duration_min} minutes</p>")
     if kind != "cancellation":
         parts.append(f'<p><a href="{e(view.page_url)}">Open your session page</a></p>')
@@ -121,7 +98,9 @@ def email(kind: str, view: SessionView) -> EmailText:
 
 def sms(kind: str, view: SessionView) -> str:
     return SMS[kind].format(
-        host=view.host, when=short_time(view.start, view.participant_tz), link=view.page_url
+        host=view.host,
+        when=when(view.start, view.participant_tz, style="short"),
+        link=view.page_url,
     )
 
 

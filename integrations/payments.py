@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 import stripe
 from stripe._base_address import BaseAddresses  # the type StripeClient takes (not exported)
 
-from sessionbot import limits
-from sessionbot.settings import Settings
+from ground import limits
+from ground.settings import Settings
 
 STRIPE_CHECKOUT_ORIGIN = "https://checkout.stripe.com"
 # How old a webhook's signed timestamp may be (Stripe's own default): a captured event

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from ground.channel import Channel
+from ground.settings import Settings
 from integrations import local_outbox, mail
 from integrations.channels import ChannelAdapter, EmailChannel, SmsChannel
 from integrations.mail import MailSender
@@ -19,7 +20,6 @@ from integrations.payments import Payments, StripePayments
 from integrations.slack_notify import ClinicianNotifier, SlackNotifier
 from integrations.sms import SmsSender, TwilioSender
 from integrations.video import JitsiRooms, VideoRooms
-from sessionbot.settings import Settings
 from store.db import Store
 
 

@@ -36,7 +36,7 @@ from rasa_sdk.interfaces import ActionExecutionRejection
 from sanic import Request, Sanic, response
 from sanic.exceptions import SanicException
 
-from sessionbot.settings import Settings
+from ground.settings import Settings
 from store.db import Store
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def check_bind(host: str, settings: Settings) -> None:
 def create_app(settings: Settings | None = None) -> Sanic:
     """The app of the server process."""
     from actions import make_executor
-    from sessionbot.logs import configure_logging
+    from ground.logs import configure_logging
     from sessionbot.wiring import build
 
     configure_logging(default="INFO")

@@ -19,9 +19,9 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ground.logs import configure_logging
+from ground.settings import Settings
 from sessionbot.commands import DEFAULT_USER, LOCAL_TEAM
-from sessionbot.logs import configure_logging
-from sessionbot.settings import Settings
 
 
 def _zone(value: str) -> str:
@@ -122,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     long_running = args.command in ("serve", "worker", "actions")
     configure_logging(default="INFO" if long_running else "WARNING", background=long_running)
     if long_running:
-        from sessionbot.metrics import ErrorCounter
+        from ground.metrics import ErrorCounter
 
         logging.getLogger().addHandler(ErrorCounter())
     try:
@@ -152,8 +152,8 @@ def stopping_fault(exc: BaseException) -> tuple[int, str] | None:
     None for anything else: a bug, whose traceback is wanted."""
     from sqlalchemy.exc import InterfaceError, OperationalError
 
-    from sessionbot.practice import PracticeFileError
-    from sessionbot.settings import ConfigError
+    from ground.practice import PracticeFileError
+    from ground.settings import ConfigError
     from store.db import StoreOpenError
 
     if isinstance(exc, ConfigError | PracticeFileError | StoreOpenError):
@@ -220,7 +220,7 @@ def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def session_record(session: Any, practice: Any, public_url: str) -> dict[str, Any]:
-    from actions import booking
+    from scheduling import booking
 
     return {
         "id": session.public_id,
@@ -260,22 +260,13 @@ def session_record(session: Any, practice: Any, public_url: str) -> dict[str, An
 
 
 def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
-    from actions.formatting import money, when
+    from ground.formatting import money, when
+    from scheduling.service import Actor
     from sessionbot.wiring import build
-    from store import repos
 
     parts = build(settings)
-    with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, args.team, args.user)
-        rows = repos.list_sessions(
-            s,
-            clinician.id,
-            after=None if args.all else datetime.now(UTC),
-            include_cancelled=args.all,
-            limit=10_000,
-        )
-        records = [session_record(r, parts.practice, settings.public_url) for r in rows]
-        tz = parts.practice.zone_of(clinician.tz)
+    rows, tz = parts.scheduler.sessions(Actor(args.team, args.user), include_past=args.all)
+    records = [session_record(r, parts.practice, settings.public_url) for r in rows]
     if args.json:
         json.dump(records, sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -314,7 +305,7 @@ def nlu_record(text: str, found: Any) -> dict[str, Any]:
 
 
 def cmd_nlu(args: argparse.Namespace, settings: Settings) -> int:
-    from sessionbot.practice import load_practice
+    from ground.practice import load_practice
     from sessionbot.wiring import make_nlu
 
     practice = load_practice(settings.practice_file)

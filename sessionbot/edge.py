@@ -21,7 +21,7 @@ import h11
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from sessionbot.logs import request_context
+from ground.logs import request_context
 
 log = logging.getLogger("sessionbot.edge")
 
@@ -187,7 +187,7 @@ def deadline_protocol(request_timeout: float) -> type[DeadlineH11Protocol]:
 
 @dataclass
 class RequestIds:
-    """Every HTTP request runs inside a request id (`sessionbot.logs.request_context`): the
+    """Every HTTP request runs inside a request id (`ground.logs.request_context`): the
     caller's `X-Request-Id` when it is a short plain token (a proxy's), else a new one. Each
     log line of the request carries it, and the answer names it in `X-Request-Id`, so an
     operator can find a caller's request in the logs."""

@@ -30,9 +30,12 @@ from functools import partial
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from actions import booking, daily
-from actions.formatting import initials, when
 from ground.channel import Channel
+from ground.formatting import initials, when
+from ground.logs import request_context
+from ground.metrics import OUTBOX_FAILED, OUTBOX_SENT
+from ground.practice import Practice
+from ground.settings import Settings
 from integrations import local_outbox, messages
 from integrations.channels import Letter
 from integrations.errors import DeliveryError, PermanentError, TransientError
@@ -41,11 +44,8 @@ from integrations.slack_notify import (
     DROPPED_BECAUSE,
     token_hash,
 )
-from sessionbot.logs import request_context
-from sessionbot.metrics import OUTBOX_FAILED, OUTBOX_SENT
-from sessionbot.practice import Practice
+from scheduling import booking, daily
 from sessionbot.sending import Lanes, Limits, per_thread
-from sessionbot.settings import Settings
 from store import repos
 from store.crypto import UndecryptableError, keyring
 from store.db import Store

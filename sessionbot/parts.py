@@ -7,13 +7,14 @@ and never build or read settings themselves.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from dialogue.domain import BotMessage
 from dialogue.runner import Reply, Runner, Who
-from sessionbot.practice import Practice
-from sessionbot.settings import Settings
+from ground.practice import Practice
+from ground.settings import Settings
+from scheduling.service import Scheduler
 from store.db import Store
 
 
@@ -48,3 +49,8 @@ class Parts:
     runner: Runner
     # The web process's turns in worker processes (`sessionbot serve`); None: in threads.
     turns: TurnService | None = None
+    # The scheduling rules' front door (one transaction a call), for every face.
+    scheduler: Scheduler = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.scheduler = Scheduler(self.store, self.practice, self.settings.public_url)

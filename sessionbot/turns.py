@@ -27,8 +27,8 @@ from typing import Any
 
 from dialogue.domain import BotMessage
 from dialogue.runner import Reply, Who
-from sessionbot.logs import configure_logging, request_context
-from sessionbot.settings import Settings
+from ground.logs import configure_logging, request_context
+from ground.settings import Settings
 
 log = logging.getLogger("sessionbot.turns")
 _parts = None  # the worker process's own parts, built by `_start_worker`

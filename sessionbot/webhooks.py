@@ -23,10 +23,10 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from twilio.request_validator import RequestValidator, add_port, remove_port
 
-from actions import booking
-from actions.formatting import initials, when
+from ground.formatting import initials, when
+from ground.metrics import counted, webhook_result
 from integrations import messages
-from sessionbot.metrics import counted, webhook_result
+from scheduling import booking
 from sessionbot.parts import Parts
 from store import repos
 from store.crypto import keyring

@@ -7,12 +7,12 @@ from collections.abc import Callable
 from datetime import datetime
 
 from actions import context, extraction, make_executor, week_words
-from actions.formatting import zone_label
 from dialogue.runner import Runner
+from ground.formatting import zone_label
 from ground.hours import HoursError, parse_hours
+from ground.practice import Practice, load_practice
+from ground.settings import Settings
 from sessionbot.parts import Parts
-from sessionbot.practice import Practice, load_practice
-from sessionbot.settings import Settings
 from store.db import Store
 
 __all__ = ["Parts", "build", "make_nlu"]  # Parts lives in sessionbot.parts; kept here too

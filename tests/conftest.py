@@ -19,7 +19,7 @@ import time_machine
 from cryptography.fernet import Fernet
 
 from dialogue.runner import Reply, Who
-from sessionbot.settings import Settings
+from ground.settings import Settings
 from sessionbot.wiring import Parts, build
 from store import repos
 from store.db import Store

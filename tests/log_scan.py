@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from sessionbot.logs import RedactingFilter, set_library_levels
+from ground.logs import RedactingFilter, set_library_levels
 
 # The participants the tests make up (tests/*.py): names, e-mails, phone digits.
 NAMES = (

@@ -7,9 +7,10 @@ from pathlib import Path
 
 from conftest import Chat, make_settings
 
-from actions import booking
 from dialogue.runner import Who
+from ground.session import SessionSpec
 from integrations.providers import senders
+from scheduling import booking
 from sessionbot.outbox import Retry, Stats, Worker
 from sessionbot.wiring import Parts, build
 from store import repos
@@ -50,7 +51,7 @@ def book_many(parts: Parts, n: int, *, channel: str = "sms") -> None:
     with parts.store.unit() as s:
         clinician = repos.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
         for i in range(n):
-            draft = booking.Draft(
+            draft = SessionSpec.for_one(
                 draft_id=f"bulk-{i}",
                 start=now + timedelta(days=3, minutes=i),
                 duration_min=50,

@@ -1,5 +1,5 @@
 """Builders for the participant page tests: the app on a real uvicorn server in a thread,
-settings pointing at the fake Stripe, and sessions booked through `actions.booking`.
+settings pointing at the fake Stripe, and sessions booked through `scheduling.booking`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import uvicorn
 from conftest import make_settings
 from fake_stripe import FakeStripe
 
-from actions import booking
+from ground.session import SessionSpec
+from scheduling import booking
 from sessionbot.asgi import create_app
 from sessionbot.wiring import Parts, build
 from store import repos
@@ -63,7 +64,7 @@ def book(
     team: str = "T_TEST",
 ) -> Booked:
     """A session saved the way the conversation saves it."""
-    draft = booking.Draft(
+    draft = SessionSpec.for_one(
         draft_id=uuid.uuid4().hex,
         start=start,
         duration_min=parts.practice.duration_for(service),

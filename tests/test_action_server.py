@@ -553,8 +553,8 @@ def test_one_workspace_by_token_serves_its_own_senders_only(tmp_path: Path, fake
         assert len(fake_slack.of("auth.test")) == 1
 
         from actions.context import open_store
+        from ground.settings import Settings
         from integrations.slack_notify import token_hash
-        from sessionbot.settings import Settings
         from store import repos
 
         store = open_store(Settings.from_env(env, dotenv=False))

@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime
 
 from conftest import TEST_KEY, make_session
 
-from actions import commands
+from ground.practice import Practice
+from scheduling import commands, starts
 from sessionbot.cli import LOCAL_TEAM, main
-from sessionbot.practice import Practice
 from sessionbot.wiring import Parts
 from store import repos
 
@@ -17,13 +17,13 @@ EASTERN = "America/New_York"
 
 
 def test_a_start_the_clocks_skip_is_refused() -> None:
-    check = commands.check_start(date(2027, 3, 14), 2, 30, EASTERN, NOW)
+    check = starts.check_start(date(2027, 3, 14), 2, 30, EASTERN, NOW)
     assert check.start is None
     assert check.problem == "2:30 AM doesn't exist on March 14: the clocks move forward then."
 
 
 def test_a_start_that_happens_twice_takes_the_first_and_says_so() -> None:
-    check = commands.check_start(date(2027, 11, 7), 1, 30, EASTERN, NOW)
+    check = starts.check_start(date(2027, 11, 7), 1, 30, EASTERN, NOW)
     assert check.start == datetime(2027, 11, 7, 5, 30, tzinfo=UTC)  # 1:30 AM EDT
     assert check.note == (
         "1:30 AM happens twice on November 7 (the clocks go back); I took the first, EDT."
@@ -31,20 +31,20 @@ def test_a_start_that_happens_twice_takes_the_first_and_says_so() -> None:
 
 
 def test_past_dates_and_times_are_refused_by_their_field() -> None:
-    yesterday = commands.check_start(date(2026, 11, 23), 16, 0, EASTERN, NOW)
+    yesterday = starts.check_start(date(2026, 11, 23), 16, 0, EASTERN, NOW)
     assert (yesterday.field, yesterday.problem) == (
         "date",
         "That date has passed: pick today or a later date.",
     )
-    earlier = commands.check_start(date(2026, 11, 24), 9, 0, EASTERN, NOW)
+    earlier = starts.check_start(date(2026, 11, 24), 9, 0, EASTERN, NOW)
     assert (earlier.field, earlier.problem) == ("time", "That time has passed: pick a later time.")
 
 
 def test_a_start_inside_the_join_window_is_allowed_and_said() -> None:
-    check = commands.check_start(date(2026, 11, 24), 10, 10, EASTERN, NOW, Practice())
+    check = starts.check_start(date(2026, 11, 24), 10, 10, EASTERN, NOW, Practice())
     assert check.start == datetime(2026, 11, 24, 15, 10, tzinfo=UTC)
     assert check.note == "The join window is already open: Enter Meeting works from now."
-    later = commands.check_start(date(2026, 11, 24), 11, 0, EASTERN, NOW, Practice())
+    later = starts.check_start(date(2026, 11, 24), 11, 0, EASTERN, NOW, Practice())
     assert later.note is None
 
 

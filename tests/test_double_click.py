@@ -19,7 +19,7 @@ from page_support import Booked, book, page_parts, reserve_port, serving
 from test_slack_home import home_button, new_time, schedule_jd, sessions_of
 from test_slack_week import edit_values, latest_home
 
-from actions import commands
+from scheduling import commands
 from sessionbot.wiring import Parts
 from store import repos
 from store.db import Store

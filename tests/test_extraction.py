@@ -20,7 +20,7 @@ from actions.extraction import (
     parse_zone,
     zone_choices,
 )
-from actions.formatting import zone_label
+from ground.formatting import zone_label
 
 PACKAGES = {"intake": "Intake packet", "consent": "Consent forms"}
 SERVICES = {"initial": "Initial consultation", "followup": "Follow-up session"}

@@ -31,7 +31,7 @@ BOOKING = "JD tomorrow 3pm by email jd@example.com, intake packet"
 
 @pytest.fixture
 def parts(tmp_path: Path, store, smtp_server, clock) -> Parts:
-    example = (Path(__file__).parents[1] / "sessionbot" / "example_practice.toml").read_text()
+    example = (Path(__file__).parents[1] / "ground" / "example_practice.toml").read_text()
     practice = tmp_path / "practice.toml"
     practice.write_text(example.replace('name = "Example Practice"', f'name = "{PRACTICE}"'))
     parts = wired_parts(

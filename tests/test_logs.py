@@ -6,8 +6,8 @@ import logging
 
 from log_scan import findings
 
-from sessionbot.logs import MAX_LINE, RedactingFilter, redact
-from sessionbot.settings import Settings
+from ground.logs import MAX_LINE, RedactingFilter, redact
+from ground.settings import Settings
 
 
 def test_emails_and_phones_in_log_lines_and_tracebacks_are_masked(caplog) -> None:
@@ -93,7 +93,7 @@ def test_the_run_wide_log_scan_finds_a_participant() -> None:
 
 LOG_SNIPPET = """
 import logging
-from sessionbot.logs import configure_logging, request_context
+from ground.logs import configure_logging, request_context
 configure_logging(default="INFO")
 log = logging.getLogger("sessionbot.probe")
 log.info("started")

@@ -150,8 +150,8 @@ def test_the_workers_send_counter_moves(tmp_path, fake_twilio):
 def test_an_error_line_is_counted_by_the_part_that_logged_it(tmp_path):
     script = (
         "import logging\n"
-        "from sessionbot.logs import configure_logging\n"
-        "from sessionbot.metrics import ERRORS, ErrorCounter\n"
+        "from ground.logs import configure_logging\n"
+        "from ground.metrics import ERRORS, ErrorCounter\n"
         "configure_logging(default='INFO')\n"
         "logging.getLogger().addHandler(ErrorCounter())\n"
         "logging.getLogger('sessionbot.outbox').error('could not send to jane@example.com')\n"

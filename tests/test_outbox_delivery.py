@@ -70,7 +70,7 @@ def test_text_invitation_reads_participants_time_and_carries_no_health_details(
     (sms,) = fake_twilio.messages
     assert sms["To"] == "+16175550101"
     assert sms["From"] == "+15005550006"
-    assert "12:00 PM PT" in sms["Body"]
+    assert "12:00 PM PST" in sms["Body"]
     assert "Wed Nov 25" in sms["Body"]
     assert f"/j/{booked.token}" in sms["Body"]
     assert "intake" not in sms["Body"].lower()
@@ -172,7 +172,7 @@ def test_reschedule_withdraws_old_reminders_and_sends_an_update(
     run_worker(parts)
     bodies = [m["Body"] for m in fake_twilio.messages]
     assert len(bodies) == 2
-    assert "moved to Fri Nov 27, 1:00 PM PT" in bodies[1]
+    assert "moved to Fri Nov 27, 1:00 PM PST" in bodies[1]
     # The old reminder times (Nov 24 3 PM, Nov 25 2 PM ET) pass silently...
     for hour in ("2026-11-24 15:00", "2026-11-25 14:00"):
         clock.move_to(at(hour))
@@ -185,7 +185,7 @@ def test_reschedule_withdraws_old_reminders_and_sends_an_update(
     run_worker(parts)
     bodies = [m["Body"] for m in fake_twilio.messages]
     assert len(bodies) == 4
-    assert all("reminder, video session Fri Nov 27, 1:00 PM PT" in b for b in bodies[2:])
+    assert all("reminder, video session Fri Nov 27, 1:00 PM PST" in b for b in bodies[2:])
 
 
 def test_no_invitation_sends_nothing_ever(tmp_path, store, smtp_server, fake_twilio, clock) -> None:
@@ -358,7 +358,7 @@ def test_cancelling_after_the_invitation_was_sent_tells_the_participant(
     run_worker(parts)
     bodies = [m["Body"] for m in fake_twilio.messages]
     assert len(bodies) == 2
-    assert "Wed Nov 25, 12:00 PM PT is cancelled" in bodies[1]
+    assert "Wed Nov 25, 12:00 PM PST is cancelled" in bodies[1]
 
 
 def test_moving_a_session_before_its_invitation_left_sends_an_invitation_not_an_update(

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from outbox_kit import CLINICIAN, book_many, outbox, wired_parts, worker
 
-from actions import commands
+from scheduling import commands
 from sessionbot.outbox import Retry
 from sessionbot.sending import Limits
 from store import repos

@@ -20,7 +20,8 @@ from outbox_kit import (
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from actions import booking
+from ground.session import SessionSpec
+from scheduling import booking
 from sessionbot.webhooks import routes
 from store import repos
 from store.crypto import Keyring, keyring, set_keyring
@@ -176,7 +177,7 @@ def book_texts_to_others(parts, n: int) -> None:
     with parts.store.unit() as s:
         clinician = repos.get_clinician(s, "T_TEST", "U_OTHER")
         for i in range(n):
-            draft = booking.Draft(
+            draft = SessionSpec.for_one(
                 draft_id=f"other-{i}",
                 start=now + timedelta(days=2, minutes=i),
                 duration_min=50,

@@ -18,8 +18,8 @@ from page_support import VIDEO_URL, Booked, book, page_parts, session_row
 from serve_process import serve_process
 from starlette.testclient import TestClient
 
-from actions import booking
 from integrations.video import JitsiRooms
+from scheduling import booking
 from sessionbot.asgi import create_app
 from sessionbot.wiring import Parts, build
 from store import repos

@@ -205,7 +205,7 @@ def test_a_partial_refund_keeps_enter_meeting_open_and_a_later_one_completes_it(
 def test_a_refund_after_the_session_was_cancelled_is_told_as_such(
     client: TestClient, fake: FakeStripe, app_parts: Parts, booked: Booked
 ) -> None:
-    from actions import booking
+    from scheduling import booking
 
     cs_id = paid(client, fake, booked)
     with app_parts.store.unit() as s:

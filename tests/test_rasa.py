@@ -29,7 +29,7 @@ from conftest import TEST_KEY
 
 from actions.context import open_store
 from dialogue.runner import Who
-from sessionbot.settings import Settings
+from ground.settings import Settings
 from sessionbot.wiring import Parts, build
 
 EASTERN = ZoneInfo("America/New_York")

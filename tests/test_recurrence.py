@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from actions import commands, recurrence
-from actions.recurrence import Recurrence
-from sessionbot.practice import Practice
+from ground.practice import Practice
+from scheduling import commands, recurrence
+from scheduling.recurrence import Recurrence
 
 TODAY = date(2026, 11, 24)  # a Tuesday
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # 10:00 AM Eastern

@@ -18,8 +18,8 @@ from fake_slack import FakeSlack, Person, SlackApp, slack_env
 from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 
-from actions import booking
 from integrations.providers import senders
+from scheduling import booking
 from sessionbot.asgi import create_app
 from sessionbot.outbox import Worker
 from sessionbot.wiring import Parts, build

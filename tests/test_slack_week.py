@@ -9,7 +9,8 @@ from conftest import at
 from fake_slack import FakeSlack, Person
 from test_slack_home import click_on_home, home_button, new_time, schedule_jd, sessions_of
 
-from actions import booking, commands
+from ground.session import SessionSpec
+from scheduling import commands
 from sessionbot.wiring import Parts
 from store import repos
 
@@ -92,7 +93,7 @@ def test_cancel_this_and_following_from_app_home(
     now = datetime.now(UTC)
     with slack_parts.store.unit() as s:
         me = repos.get_clinician(s, "T1", "U_CLIN1", tz="America/New_York")
-        draft = booking.Draft(
+        draft = SessionSpec.for_one(
             "series-draft", at("2026-12-01 10:00"), 50, "Jane Doe", "none",
             None, None, "America/New_York", None, None, None,
         )  # fmt: skip

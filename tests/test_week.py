@@ -10,9 +10,11 @@ import pytest
 import time_machine
 from conftest import TEST_KEY, at, make_session
 
-from actions import booking, commands, recurrence
+from actions import edit_form
+from ground.practice import Practice
+from ground.session import SessionSpec
+from scheduling import commands, recurrence
 from sessionbot.cli import LOCAL_TEAM, main
-from sessionbot.practice import Practice
 from sessionbot.wiring import Parts
 from store import repos
 
@@ -126,8 +128,8 @@ def test_next_says_when_the_new_time_overlaps_and_books_it_anyway(
 # Series ------------------------------------------------------------------------------------
 
 
-def draft_for(clinician_tz: str = EASTERN, channel: str = "email") -> booking.Draft:
-    return booking.Draft(
+def draft_for(clinician_tz: str = EASTERN, channel: str = "email") -> SessionSpec:
+    return SessionSpec.for_one(
         draft_id="draft-series-1",
         start=at("2026-12-01 10:00"),
         duration_min=50,
@@ -358,12 +360,12 @@ def test_edit_of_a_paid_session_keeps_its_price_and_a_rename_tells_no_one(
     with parts_any.store.unit() as s:
         me = repos.get_clinician(s, LOCAL_TEAM, "U_CLI")
         start = repos.session_by_public_id(s, paid).start_at
-        form, problems = commands.read_edit(
+        form, problems = edit_form.read_edit(
             edit_raw(amount="95.50"), EASTERN, now, practice, current_start=start
         )
         assert problems == {} and form is not None
         refused = commands.edit(s, me, paid, form, practice, now)
-        renamed, _ = commands.read_edit(
+        renamed, _ = edit_form.read_edit(
             edit_raw(participant="Janet Doe"), EASTERN, now, practice, current_start=start
         )
         assert renamed is not None
@@ -393,10 +395,10 @@ def test_an_invited_participant_set_to_no_invitation_still_hears_of_a_new_time(
                 channel="email", due_at=now, status="sent", dedupe_key=f"{public_id}:inv",
             )  # fmt: skip
         start = repos.session_by_public_id(s, invited).start_at
-        moved, _ = commands.read_edit(
+        moved, _ = edit_form.read_edit(
             edit_raw(invite_channel="none", time="16:00"), EASTERN, now, practice
         )
-        same_time, _ = commands.read_edit(
+        same_time, _ = edit_form.read_edit(
             edit_raw(invite_channel="none", participant="Sam Roe"),
             EASTERN, now, practice, current_start=start,
         )  # fmt: skip
@@ -437,7 +439,7 @@ def test_a_participant_invited_by_email_then_moved_to_text_hears_the_new_time_bo
             s, session_id=session.id, clinician_id=me.id, kind="invitation",
             channel="email", due_at=now, status="sent", dedupe_key=f"{public_id}:inv",
         )  # fmt: skip
-        form, problems = commands.read_edit(
+        form, problems = edit_form.read_edit(
             edit_raw(invite_channel="sms", phone="+1 617 555 0101", time="16:00"),
             EASTERN, now, practice,
         )  # fmt: skip
@@ -457,9 +459,9 @@ def test_a_participant_invited_by_email_then_moved_to_text_hears_the_new_time_bo
 
 def test_edit_checks_amounts_by_the_conversations_rules(parts_any: Parts, clock) -> None:
     now = datetime.now(UTC)
-    _, problems = commands.read_edit(edit_raw(amount="5000"), EASTERN, now, parts_any.practice)
+    _, problems = edit_form.read_edit(edit_raw(amount="5000"), EASTERN, now, parts_any.practice)
     assert problems == {"amount": "$5,000.00 is more than this practice's maximum of $2,000.00."}
-    _, problems = commands.read_edit(
+    _, problems = edit_form.read_edit(
         edit_raw(invite_channel="sms", phone="12", participant="J"),
         EASTERN,
         now,

@@ -14,10 +14,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from actions import booking
-from actions.formatting import initials, money_from_cents, when
+from ground.formatting import initials, money_from_cents, when
+from ground.practice import Document, DocumentPackage, Practice
 from integrations.payments import Checkout, Refund
-from sessionbot.practice import Document, DocumentPackage, Practice
+from scheduling import booking
 from store.crypto import keyring
 from store.models import ScheduledSession
 

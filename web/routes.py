@@ -23,8 +23,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from actions import booking, commands
-from actions.formatting import initials, money_from_cents, when, zone_label
+from ground.formatting import initials, money_from_cents, when, zone_label
+from ground.metrics import counted, page_result, webhook_result
 from integrations import providers
 from integrations.payments import (
     InvalidSignature,
@@ -35,7 +35,7 @@ from integrations.payments import (
     checkout_origins,
 )
 from integrations.video import VideoRooms
-from sessionbot.metrics import counted, page_result, webhook_result
+from scheduling import booking, commands
 from sessionbot.parts import Parts
 from store import repos
 from store.models import ScheduledSession

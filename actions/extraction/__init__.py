@@ -32,10 +32,9 @@ from actions.extraction.zones import (
     city_zone,
     parse_zone,
     region_of_zone,
-    short_zone,
     zone_choices,
-    zone_label,
 )
+from ground.zones import short_zone, zone_label
 
 __all__ = [
     "SLOT_NAMES",

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 import dateparser
 
+from actions.extraction.intents import has_intent
 from actions.extraction.reader import (
+    Ambiguous,
     Context,
     ExtractionError,
     Reader,
@@ -24,7 +26,7 @@ from actions.extraction.reader import (
     read_all_rules,
     words,
 )
-from actions.extraction.times import Ambiguous
+from actions.extraction.vocabulary import leftover_words
 
 MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
 MONTHS |= {name.lower(): number for number, name in enumerate(calendar.month_abbr) if name}
@@ -412,9 +414,6 @@ def _day_of(value: DateChoice | datetime.date) -> datetime.date:
 
 def _date_answer(reader: Reader, ctx: Context) -> datetime.date | None:
     """When the date was asked for, dateparser reads whatever is left, once."""
-    from actions.extraction.intents import has_intent
-    from actions.extraction.participant import leftover_words
-
     left = leftover_words(reader.rest)
     if not left or has_intent(reader.rest):
         return None

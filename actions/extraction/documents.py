@@ -7,8 +7,7 @@ import functools
 import re
 from collections.abc import Mapping
 
-from actions.extraction.reader import Context, Reader
-from actions.extraction.times import Ambiguous
+from actions.extraction.reader import Ambiguous, Context, Reader
 
 _GENERIC_NAME_WORDS = frozenset({
     "packet", "package", "packages", "forms", "form", "documents", "document", "paperwork",

@@ -25,27 +25,28 @@ from actions.extraction.dates import DateChoice, find_date
 from actions.extraction.documents import find_documents, find_service
 from actions.extraction.emails import find_email, unwrap_slack_links
 from actions.extraction.intents import Shift, find_change, find_intent, find_shift
-from actions.extraction.participant import find_participant, leftover_words
+from actions.extraction.participant import find_participant
 from actions.extraction.phones import find_phone, international, other_country_reading
 from actions.extraction.reader import (
     EPOCH,
     NO_CHOICES,
+    Ambiguous,
     Context,
     ExtractionError,
     Finder,
     Reader,
 )
-from actions.extraction.times import Ambiguous, SaidTime, find_soon, find_time
+from actions.extraction.times import SaidTime, find_soon, find_time
+from actions.extraction.vocabulary import leftover_words
 from actions.extraction.zones import (
     THEIR_ZONE,
     find_offset,
     find_zone,
     region_of_zone,
-    short_zone,
     unknown_zone,
-    zone_label,
 )
 from ground.channel import Channel
+from ground.zones import short_zone, zone_label
 
 SLOT_NAMES = (
     "date",

@@ -11,72 +11,19 @@ import re
 
 from actions.extraction import spoken
 from actions.extraction.reader import Context, ExtractionError, Reader
+from actions.extraction.vocabulary import (
+    EMOJI,
+    FILLER,
+    MONTH_WORDS,
+    NOT_NAME,
+    ROLES,
+    TITLES,
+    TOKEN,
+    clean_token,
+    is_initial,
+)
 from actions.extraction.zones import city_zone
 
-FILLER = frozenset({
-    "schedule", "session", "sessions", "with", "for", "on", "at", "by", "a", "an", "the", "new",
-    "book", "please", "pls", "plz", "invite", "via", "and", "send", "to", "it", "make",
-    "instead", "actually", "change", "set", "up", "setup", "appointment", "appt", "video",
-    "call", "meeting", "client", "patient", "can", "could", "would", "you", "i", "i'd", "want",
-    "like", "need", "let's", "lets", "let", "me", "my", "her", "him", "them", "their", "his",
-    "is", "of", "in", "next", "hi", "hey", "hello", "thanks", "thank", "thx", "ty", "time",
-    "date", "from", "invitation", "link", "should", "be", "i'm", "im", "we", "also", "us",
-    "our", "name", "participant", "called", "named", "or", "oh", "um", "uh", "rather", "than",
-    "not", "move", "reschedule", "put", "push", "shift", "see", "meet", "do", "get", "have",
-    "will", "that", "this", "there", "forms", "form", "packet", "package", "documents",
-    "paperwork", "it's", "that's", "its", "thats", "he's", "she's", "he", "she", "they",
-    "sorry", "oops", "wait", "just", "so", "ok", "okay", "sure", "yes", "no", "but", "then",
-    "please.", "sth", "smth", "something", "someone", "somebody", "anyone", "one", "session.",
-    "asap", "quick", "quickly", "really", "now", "right", "correction", "fix", "update",
-    "meant", "mean", "typo", "sent", "number", "address", "cell", "mobile", "phone", "email",
-    "e-mail", "are", "was", "were", "am", "as", "if", "any", "all", "again", "way",
-    "prefer", "prefers", "preferred", "should've", "go", "add", "include", "use", "using",
-    "only", "same", "still", "more", "less", "later", "earlier", "back", "here",
-    "what", "when", "where", "who", "how", "why", "which", "lol", "btw", "fyi", "hmm",
-    "ah", "gonna", "wanna", "needs", "to-do", "pm", "dr", "mr", "mrs", "ms",
-    "sched", "u", "ur", "w/", "mtg", "sesh", "vid", "telehealth", "zoom", "nah", "yeah",
-    "morning", "afternoon", "evening", "needed", "required", "necessary", "sounds", "good",
-    "great", "perfect", "works", "fine", "thanks.", "cheers", "else", "nothing", "anything",
-    "eod", "cob", "eow", "charge", "bill", "dollars", "dollar", "bucks", "usd", "fee",
-    "price", "cost", "rate", "pt", "pts", "clt", "appts", "mtgs", "sess", "thnx", "tyvm",
-    "tx", "approx", "abt", "kk", "np", "nm", "nvm",
-})  # fmt: skip
-# Never part of a name, wherever they stand: roles and their short forms, the short forms
-# clinicians type, dictated punctuation, and answers that name nobody ("none", "idk").
-# Those that mean nothing for the session are fillers too (never said back); the others,
-# when no finder read them, are said back as not understood.
-ROLES = frozenset({
-    "patient", "patients", "pt", "pts", "client", "clients", "clt", "cl", "participant",
-    "member", "consumer", "resident", "caller", "customer", "kiddo",
-})  # fmt: skip
-SHORT_FORMS = frozenset({
-    "appt", "appts", "apt", "mtg", "mtgs", "sess", "sesh", "f/u", "fu", "f-u", "w/", "w/o",
-    "wo", "asap", "thx", "thnx", "tx", "ty", "tyvm", "pls", "plz", "txt", "eml", "msg",
-    "sms", "re", "fyi", "btw", "tbd", "tba", "np", "kk", "docs", "doc", "info", "tmw",
-    "tmrw", "tmr", "tmrow", "tmo", "tomo", "2moro", "2day", "tdy", "tonite", "nxt", "wk",
-    "wks", "hr", "hrs", "min", "mins", "approx", "abt", "b/c", "bc", "ur",
-    "pm", "am", "p.m", "a.m", "est", "cst", "mst", "pst", "edt", "cdt", "mdt", "pdt", "utc",
-    "gmt", "vid", "tele", "virt", "zoom", "sched", "resched",
-    "cxl", "canc", "conf", "confirm", "ok", "okay", "thurs", "thur", "tues", "weds",
-    "tmrws", "eod", "cob", "eow", "nm", "nvm",
-})  # fmt: skip
-NON_ANSWERS = frozenset({
-    "none", "n/a", "na", "nil", "nobody", "noone", "no-one", "skip", "idk", "dunno",
-    "same", "tbd", "unknown", "whatever", "anyone", "nothing", "pass", "later", "-", "?",
-})  # fmt: skip
-PUNCTUATION_WORDS = frozenset({
-    "comma", "period", "colon", "semicolon", "dash", "hyphen", "quote", "unquote",
-    "newline", "exclamation", "paragraph", "paren", "bracket",
-})  # fmt: skip
-MONTH_WORDS = frozenset({
-    "january", "february", "march", "april", "may", "june", "july", "august", "september",
-    "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug",
-    "sep", "sept", "oct", "nov", "dec",
-})  # fmt: skip
-# A month name alone is never a participant ("May", "Dec"); "April Jones" is a name.
-NOT_NAME = ROLES | SHORT_FORMS | NON_ANSWERS | PUNCTUATION_WORDS
-TITLES = frozenset({"mr", "mrs", "ms", "mx", "dr", "prof", "miss"})
-_TOKEN = re.compile(r"[^\s,;:!?()\[\]{}\"“”<>*_]+")
 _NAME_TOKEN = re.compile(r"[^\W\d_](?:[^\W\d_]|['’.\-]){0,40}")
 # Words that mark a name after them; a contraction or "is" may follow the marker.
 _MARKER = re.compile(
@@ -97,33 +44,6 @@ _OWNER = re.compile(
 MAX_NAME_WORDS = 4
 
 
-def _clean(token: str) -> str:
-    token = token.strip("-–—'’")
-    if (
-        token.count(".") == 1
-        and token.endswith(".")
-        and token[:-1].lower() not in TITLES
-        and not _is_initial(token)
-    ):
-        token = token[:-1]  # sentence end, not initials like "J.D.", "K." nor "Mr."
-    return token
-
-
-def _is_initial(token: str) -> bool:
-    """One letter and its period: "K." of "Dr. K. O'Brien", "J." of "Mary J. Blige"."""
-    return len(token) == 2 and token[0].isalpha() and token[1] == "."
-
-
-def leftover_words(rest: str) -> list[str]:
-    """The words nobody claimed, fillers dropped."""
-    found = []
-    for token in _TOKEN.findall(rest):
-        token = _clean(token)
-        if token and token.lower() not in FILLER and _EMOJI.sub("", token):
-            found.append(token)  # an emoji alone is no word to say back
-    return found
-
-
 def _name_at(rest: str, start: int, *, any_case: bool) -> tuple[str, int, int] | None:
     """The name that begins at start: up to four name-like words, stopping at a filler,
     a comma or a span another slot took (two spaces or more); title words kept."""
@@ -134,7 +54,7 @@ def _name_at(rest: str, start: int, *, any_case: bool) -> tuple[str, int, int] |
         if match.start() != expected:
             break  # a comma or other punctuation ends the name
         expected = match.end()
-        gap, token = match.group(1), _clean(match.group(2))
+        gap, token = match.group(1), clean_token(match.group(2))
         if taken and len(gap) >= 2:
             break
         if not token or not _NAME_TOKEN.fullmatch(token):
@@ -142,7 +62,7 @@ def _name_at(rest: str, start: int, *, any_case: bool) -> tuple[str, int, int] |
         word = token.lower().rstrip(".")
         if not taken and word in ROLES:
             continue  # "with pt JD", "for client Ana": the role is not the name
-        initial = _is_initial(token) and (any_case or token[0].isupper())
+        initial = is_initial(token) and (any_case or token[0].isupper())
         if (
             not initial
             and word not in TITLES
@@ -175,7 +95,7 @@ def find_participant(reader: Reader, ctx: Context) -> str | None:
         if left:
             reader.clear("participant")
             return parse_participant(" ".join(left))
-        said = [t for t in _TOKEN.findall(rest) if _not_name(_clean(t))]
+        said = [t for t in TOKEN.findall(rest) if _not_name(clean_token(t))]
         if said and not any(w.lower() in ("text", "txt", "sms") for w in said):
             # "none", "n/a", "idk", "same", "pt": no name, and the question still stands.
             reader.clear("participant")
@@ -252,7 +172,7 @@ def _answer_words(rest: str) -> list[str]:
         count=1,
         flags=re.IGNORECASE,
     )
-    tokens = [_clean(t) for t in _TOKEN.findall(text)]
+    tokens = [clean_token(t) for t in TOKEN.findall(text)]
     kept = [
         t
         for t in tokens
@@ -261,12 +181,9 @@ def _answer_words(rest: str) -> list[str]:
     return kept
 
 
-_EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\ufe0f\u200d]+")
-
-
 def _not_name(token: str) -> bool:
     """A role, a short form, a dictated punctuation word, a non-answer or an emoji."""
-    unmarked = _EMOJI.sub("", token)
+    unmarked = EMOJI.sub("", token)
     if not unmarked:
         return bool(token)  # emoji only
     return unmarked.lower().strip(".,;:!?") in NOT_NAME
@@ -277,8 +194,8 @@ def parse_participant(text: str) -> str:
     roles, short forms, dictated punctuation and emoji are never part of it ("pt JD" is
     JD), and an answer with nothing else ("none", "n/a", "idk") is no name."""
     said = " ".join(spoken.punctuated(text).split()).strip("\"'“”‘’` ")
-    kept = (_EMOJI.sub("", t) for t in said.split() if not _not_name(t))
-    name = " ".join(_clean(t) if t.endswith(".") else t for t in kept).strip(" ,;:")
+    kept = (EMOJI.sub("", t) for t in said.split() if not _not_name(t))
+    name = " ".join(clean_token(t) if t.endswith(".") else t for t in kept).strip(" ,;:")
     if said and all(t.lower().strip(".,") in MONTH_WORDS | TITLES for t in name.split()):
         name = ""  # "May", "Dec.": a month is no name
     if said and not name:

@@ -159,3 +159,12 @@ def rules_finder(rules: tuple[Rule, ...], answer_rules: tuple[Rule, ...], slot: 
         return read_rules(reader, chosen, ctx, slot)
 
     return find
+
+
+class Ambiguous(ExtractionError):
+    """Two readings fit; ``choices`` are (label, value) pairs to offer as buttons."""
+
+    def __init__(self, message: str, slot: str, choices: list[tuple[str, str]]) -> None:
+        super().__init__(message)
+        self.slot = slot
+        self.choices = choices

@@ -12,7 +12,8 @@ import datetime
 import re
 from dataclasses import dataclass
 
-from actions.extraction.reader import Context, ExtractionError, Reader, words
+from actions.extraction.reader import Ambiguous, Context, ExtractionError, Reader, words
+from actions.extraction.zones import zone_after_time
 
 
 @dataclass(frozen=True)
@@ -23,15 +24,6 @@ class SaidTime:
     zone: str | None = None
     mine: bool = False  # "3pm my time": the clinician's own zone, not the participant's
     until: datetime.time | None = None  # "3-4pm": the end said with it (the start is taken)
-
-
-class Ambiguous(ExtractionError):
-    """Two readings fit; ``choices`` are (label, value) pairs to offer as buttons."""
-
-    def __init__(self, message: str, slot: str, choices: list[tuple[str, str]]) -> None:
-        super().__init__(message)
-        self.slot = slot
-        self.choices = choices
 
 
 NUMBER_WORDS = {
@@ -353,8 +345,6 @@ _HINT = re.compile(r"\d|noon|midday|midnight|past|half|o'?clock|\bto\b|after|bef
 
 def find_time(reader: Reader, ctx: Context) -> SaidTime | None:
     """The first time not replaced ("4pm instead of 3pm"), and the zone beside it."""
-    from actions.extraction.zones import zone_after_time
-
     if not _HINT.search(reader.rest):
         return None  # every time has a figure or one of these words
     rules = ANSWER_RULES if ctx.requested_slot == "time" else RULES

@@ -18,59 +18,13 @@ import re
 import zoneinfo
 from dataclasses import dataclass
 
-from actions.extraction.reader import Context, ExtractionError, Reader, words
-from actions.extraction.times import Ambiguous
-
-
-@dataclass(frozen=True)
-class ZoneName:
-    """How one zone is named: ``short`` in messages, ``label`` in lists, ``words`` and
-    ``abbreviations`` as typed, ``generic`` the season-free abbreviation a short text
-    writes after a time ("3:00 PM ET")."""
-
-    short: str
-    label: str
-    words: tuple[str, ...] = ()
-    abbreviations: tuple[str, ...] = ()
-    generic: str | None = None
-
-
-VOCABULARY: dict[str, ZoneName] = {
-    "America/New_York": ZoneName("Eastern", "Eastern Time",
-                                 ("eastern", "new york", "nyc", "dc", "philly"),
-                                 ("ET", "EST", "EDT"), generic="ET"),
-    "America/Detroit": ZoneName("Detroit", "Detroit", generic="ET"),
-    "America/Chicago": ZoneName("Central", "Central Time", ("central", "chicago"),
-                                ("CT", "CST", "CDT"), generic="CT"),
-    "America/Denver": ZoneName("Mountain", "Mountain Time", ("mountain",), ("MT", "MST", "MDT"),
-                               generic="MT"),
-    "America/Phoenix": ZoneName("Arizona", "Arizona Time", ("arizona",), generic="MST"),
-    "America/Los_Angeles": ZoneName("Pacific", "Pacific Time",
-                                    ("pacific", "los angeles", "la", "l.a", "sf", "vegas"),
-                                    ("PT", "PST", "PDT"), generic="PT"),
-    "America/Anchorage": ZoneName("Alaska", "Alaska Time", ("alaska", "alaskan"),
-                                  ("AKT", "AKST", "AKDT"), generic="AKT"),
-    "Pacific/Honolulu": ZoneName("Hawaii", "Hawaii Time", ("hawaii", "hawaiian"), ("HST",),
-                                 generic="HT"),
-    "UTC": ZoneName("UTC", "Coordinated Universal Time", ("utc", "gmt", "zulu"),
-                    ("UTC", "GMT", "Z")),
-    "Europe/London": ZoneName("London", "London", ("london", "uk"), ("BST",)),
-    "Europe/Paris": ZoneName("Paris", "Paris", ("paris",), ("CET", "CEST")),
-    "Europe/Berlin": ZoneName("Berlin", "Berlin", ("berlin",)),
-    "Asia/Kolkata": ZoneName("India", "India", ("india",), ("IST",)),
-    "Asia/Tokyo": ZoneName("Tokyo", "Tokyo", ("tokyo",), ("JST",)),
-    "Australia/Sydney": ZoneName("Sydney", "Sydney", ("sydney",), ("AEST", "AEDT")),
-    "America/Toronto": ZoneName("Toronto", "Toronto", ("toronto",)),
-}  # fmt: skip
-
-# Offered as buttons when the participant's zone is asked, after the clinician's own.
-COMMON_ZONE_CHOICES = (
-    "America/New_York",
-    "America/Chicago",
-    "America/Denver",
-    "America/Los_Angeles",
-    "Europe/London",
+from actions.extraction.reader import EPOCH, Ambiguous, Context, ExtractionError, Reader, words
+from actions.extraction.vocabulary import leftover_words
+from ground.zones import (  # the one vocabulary, shared with every face
+    VOCABULARY,
+    short_zone,
 )
+
 ZONE_AREAS = (
     "Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe",
     "Indian", "Pacific",
@@ -88,23 +42,6 @@ MIN_POPULATION = 15000
 ALTERNATE_NAMES_FROM = 1_000_000  # cities this big are also found under their other names
 SMALL_TOWN = 100_000  # ...even where a town this small has that name
 ASK_RATIO = 5  # a second zone for the same name is asked about within this population ratio
-
-
-def short_zone(zone: str) -> str:
-    """What a message says: "Eastern", "London", "Buenos Aires", "UTC+2"."""
-    known = VOCABULARY.get(zone)
-    if known:
-        return known.short
-    offset = _fixed_offset_name(zone)
-    return offset or zone.rsplit("/", 1)[-1].replace("_", " ")
-
-
-def _fixed_offset_name(zone: str) -> str | None:
-    """ "Etc/GMT-2" as people write it: "UTC+2" (the IANA name's sign is the other way)."""
-    found = re.fullmatch(r"Etc/GMT([+-])(\d{1,2})", zone)
-    if not found:
-        return None
-    return f"UTC{'+' if found.group(1) == '-' else '-'}{found.group(2)}"
 
 
 _OFFSET = re.compile(r"\b(?:UTC|GMT)\s?([+\-−])\s?(\d{1,2})(?::?([0-5]\d))?(?!\d)", re.I)
@@ -140,21 +77,6 @@ def find_offset(reader: Reader, ctx: Context) -> str | None:
         reader.cut(match.start(), match.end(), "participant_tz")
         return offset_zone(match)
     return None
-
-
-def generic_abbreviation(zone: str) -> str | None:
-    """ "ET" for New York in any season; None for a zone people name otherwise."""
-    known = VOCABULARY.get(zone)
-    return known.generic if known else None
-
-
-def zone_label(zone: str) -> str:
-    """What the summary shows: "Eastern (America/New_York)", or the IANA name alone."""
-    known = VOCABULARY.get(zone)
-    offset = _fixed_offset_name(zone)
-    if offset:
-        return f"{offset} (a fixed offset: no daylight saving)"
-    return f"{known.short} ({zone})" if known and known.short != zone else zone
 
 
 # --- the gazetteer ------------------------------------------------------------------------
@@ -575,9 +497,6 @@ def _zone_answer(reader: Reader, ctx: Context) -> str | None:
 
 def parse_zone(text: str, ctx: Context | None = None) -> str:
     """An IANA zone name from a city, a US zone word, an abbreviation or an IANA name."""
-    from actions.extraction.participant import leftover_words
-    from actions.extraction.reader import EPOCH
-
     ctx = ctx or Context(now=EPOCH, requested_slot="participant_tz")
     zone = zone_named(text, loose=True, ctx=ctx)
     if zone is None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from ground.settings import Settings
 from sessionbot.commands import add_clinician
-from sessionbot.settings import Settings
 
 NAME = "agenda"
 
@@ -21,12 +21,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from datetime import UTC, date, datetime
-    from zoneinfo import ZoneInfo
+    from datetime import date
 
-    from actions import commands
+    from scheduling import commands
+    from scheduling.service import Actor
     from sessionbot.wiring import build
-    from store import repos
 
     day = None
     if args.date:
@@ -35,18 +34,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         except ValueError:
             print(f"Not a date (YYYY-MM-DD): {args.date!r}")
             return 2
-    parts = build(settings)
-    with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, args.team, args.user)
-        if args.daily is not None:
-            wanted = None if args.daily.lower() == "off" else commands.agenda_clock(args.daily)
-            if wanted is None and args.daily.lower() != "off":
-                print("Give the agenda time as HH:MM (like 07:30), or off.")
-                return 2
-            print(commands.set_agenda(s, clinician, wanted).text)
-            return 0
-        tz = commands.clinician_zone(clinician, parts.practice)
-        day = day or datetime.now(UTC).astimezone(ZoneInfo(tz)).date()
-        found = commands.agenda(s, clinician, day, parts.practice, settings.public_url)
+    scheduler = build(settings).scheduler
+    who = Actor(args.team, args.user)
+    if args.daily is not None:
+        wanted = None if args.daily.lower() == "off" else commands.agenda_clock(args.daily)
+        if wanted is None and args.daily.lower() != "off":
+            print("Give the agenda time as HH:MM (like 07:30), or off.")
+            return 2
+        print(scheduler.set_agenda(who, wanted).text)
+        return 0
+    found = scheduler.agenda(who, day)
     print("\n".join(commands.agenda_lines(found)))
     return 0

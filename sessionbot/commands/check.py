@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-from sessionbot.settings import Settings
+from ground.settings import Settings
 
 NAME = "check"
 
@@ -93,7 +93,7 @@ def _store(settings: Settings) -> Iterator[Finding]:
 
 
 def _practice(settings: Settings) -> Finding:
-    from sessionbot.practice import PracticeFileError, load_practice
+    from ground.practice import PracticeFileError, load_practice
 
     try:
         practice = load_practice(settings.practice_file)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import argparse
 
+from ground.settings import Settings
 from sessionbot.commands import add_clinician
-from sessionbot.settings import Settings
 
 NAME = "hours"
 
@@ -24,22 +24,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from actions import hours
+    from scheduling.hours import hours_problem
+    from scheduling.service import Actor
     from sessionbot.wiring import build
-    from store import repos
 
-    parts = build(settings)
-    with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, args.team, args.user)
-        if args.show:
-            print(hours.show_hours(clinician, parts.practice))
-            return 0
-        if args.clear:
-            print(hours.clear_hours(clinician, parts.practice).text)
-            return 0
-        problem = hours.hours_problem(args.set)
-        if problem:
-            print(f"{problem} Nothing was changed.")
-            return 2
-        print(hours.set_hours(clinician, args.set, parts.practice).text)
+    scheduler = build(settings).scheduler
+    who = Actor(args.team, args.user)
+    if args.show:
+        print(scheduler.own_hours(who)[1])
+        return 0
+    if args.clear:
+        print(scheduler.set_hours(who, "").text)
+        return 0
+    problem = hours_problem(args.set)
+    if problem:
+        print(f"{problem} Nothing was changed.")
+        return 2
+    print(scheduler.set_hours(who, args.set).text)
     return 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sessionbot.settings import Settings
+from ground.settings import Settings
 
 NAME = "keys"
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from sessionbot.settings import Settings
+from ground.settings import Settings
 
 NAME = "manifest"
 

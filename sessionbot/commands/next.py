@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from ground.settings import Settings
 from sessionbot.commands import add_clinician
-from sessionbot.settings import Settings
 
 NAME = "next"
 
@@ -20,24 +20,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     import uuid
-    from datetime import UTC, datetime
 
-    from actions import commands
+    from scheduling.service import Actor
     from sessionbot.wiring import build
-    from store import repos
 
-    parts = build(settings)
-    with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, args.team, args.user)
-        done = commands.schedule_next(
-            s,
-            clinician,
-            args.id,
-            args.weeks,
-            parts.practice,
-            datetime.now(UTC),
-            draft_id=f"cli-next:{uuid.uuid4().hex}",
-        )
+    done = build(settings).scheduler.schedule_next(
+        Actor(args.team, args.user), args.id, args.weeks, draft_id=f"cli-next:{uuid.uuid4().hex}"
+    )
+    assert done is not None  # no idempotency key: never a repeat
     print(done.text)
     if done.new_id is None:
         return 1

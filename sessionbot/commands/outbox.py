@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from sessionbot.settings import Settings
+from ground.settings import Settings
 
 NAME = "outbox"
 

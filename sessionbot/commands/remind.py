@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from ground.settings import Settings
 from sessionbot.commands import add_clinician
-from sessionbot.settings import Settings
 
 NAME = "remind"
 
@@ -18,15 +18,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from datetime import UTC, datetime
-
-    from actions import commands
+    from scheduling.service import Actor
     from sessionbot.wiring import build
-    from store import repos
 
-    parts = build(settings)
-    with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, args.team, args.user)
-        done = commands.remind_now(s, clinician, args.id, parts.practice, datetime.now(UTC))
+    done = build(settings).scheduler.remind(Actor(args.team, args.user), args.id)
+    assert done is not None  # no idempotency key: never a repeat
     print(done.text)
     return 0 if done.changed else 1

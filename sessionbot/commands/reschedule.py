@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ground.settings import Settings
 from sessionbot.commands import add_clinician
-from sessionbot.settings import Settings
 
 NAME = "reschedule"
 
@@ -18,33 +18,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from datetime import UTC, datetime
+    from datetime import datetime
 
-    from actions import commands
+    from scheduling.service import Actor
     from sessionbot.wiring import build
-    from store import repos
 
     try:
         wanted = datetime.fromisoformat(args.to)
     except ValueError:
         print(f"Not an ISO 8601 time: {args.to!r}")
         return 2
-    parts = build(settings)
-    now = datetime.now(UTC)
-    with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, args.team, args.user)
-        if wanted.tzinfo is None:  # a wall time in the clinician's zone: the same rule as Slack
-            zone = commands.clinician_zone(clinician, parts.practice)
-            check = commands.check_start(
-                wanted.date(), wanted.hour, wanted.minute, zone, now, parts.practice
-            )
-        else:
-            check = commands.check_aware_start(wanted, now, parts.practice)
-        overlap = None
-        if check.start is not None:  # said before the move; the clinician may mean it
-            overlap = commands.move_overlap(s, clinician, args.id, check.start, parts.practice)
-        done = commands.reschedule(s, clinician, args.id, check, parts.practice, now)
-    if overlap and done.changed:
+    moved = build(settings).scheduler.move(Actor(args.team, args.user), args.id, wanted)
+    assert moved is not None  # no idempotency key: never a repeat
+    done, check, overlap = moved.done, moved.check, moved.overlap
+    if overlap:
         print(f"Note: {overlap}")
     print(done.text)
     if not done.found:

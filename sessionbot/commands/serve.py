@@ -17,9 +17,9 @@ from typing import Any
 
 import uvicorn
 
+from ground.logs import SAFE, flush_logging
+from ground.settings import Settings
 from sessionbot.edge import deadline_protocol
-from sessionbot.logs import SAFE, flush_logging
-from sessionbot.settings import Settings
 
 NAME = "serve"
 KEEP_ALIVE_SECONDS = 5  # an idle connection after a response is closed after this

@@ -7,7 +7,7 @@ import logging
 import signal
 import threading
 
-from sessionbot.settings import Settings
+from ground.settings import Settings
 
 NAME = "worker"
 
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     parts = build(settings)
     if args.metrics_port is not None:
-        from sessionbot.metrics import serve_metrics
+        from ground.metrics import serve_metrics
 
         port = serve_metrics(args.metrics_port)
         print(f"metrics: http://127.0.0.1:{port}/metrics", flush=True)

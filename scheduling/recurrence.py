@@ -4,7 +4,7 @@
 March 1", "same time next week": `parse_recurrence` reads the repeating part of a message
 into a typed `Recurrence` (weekday, interval in weeks, count or until) with the spans it
 claimed, so the rest ("at 10am") is left to the time slot; `expand` turns it into starts
-through the one rule for a new start (`commands.check_start`), refusing the whole series
+through the one rule for a new start (`starts.check_start`), refusing the whole series
 (nothing half-written) when it is longer than the practice allows or any occurrence is past
 or skipped by the clocks; `summary_lines` lists the first few dates, the count and the
 overlaps for the summary before Save. Pure: no store, no Slack.
@@ -17,9 +17,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from actions.commands import check_start
-from actions.formatting import when
-from sessionbot.practice import Practice
+from ground.formatting import when
+from ground.practice import Practice
+from scheduling.starts import check_start
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 

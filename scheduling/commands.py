@@ -5,10 +5,7 @@ return: the rules (whose session it is, whether a new start is possible, what th
 participant will hear) and the words of the answer live here once. Each command works in
 the caller's unit of work and never commits on its own.
 
-One rule for a new start everywhere (`check_start`): in the future; not a wall time that
-the clocks skip (spring forward); for a wall time that happens twice (fall back), the
-first of the two, said so; and a start so near that the join window is already open is
-allowed, and said so.
+A new start is checked by the one rule in `scheduling.starts`.
 """
 
 from __future__ import annotations
@@ -25,71 +22,16 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from actions import booking, extraction
-from actions.formatting import clock, initials, money, short_zone, when
-from dialogue.slots import SlotValueError, read_date, read_time
 from ground.channel import Channel
-from sessionbot.practice import Practice
+from ground.formatting import clock, initials, money, short_zone, when
+from ground.practice import Practice
+from ground.session import SessionSpec
+from scheduling import booking, recurrence
+from scheduling.starts import StartCheck, check_start
 from store import repos
 from store.models import Clinician, ScheduledSession
 
 DASHBOARD_PAGE = 5
-
-
-@dataclass(frozen=True)
-class StartCheck:
-    """A new start as the clinician gave it: the start, or why there is none; and a note
-    to add to the answer (the repeated hour taken, the window already open)."""
-
-    start: datetime | None
-    problem: str | None = None
-    note: str | None = None
-    field: str = "time"  # which of a form's fields the problem is about: "date" or "time"
-    skipped: bool = False  # the wall time does not exist that day (the clocks go forward)
-
-
-def check_start(
-    day: date, hour: int, minute: int, tz: str, now: datetime, practice: Practice | None = None
-) -> StartCheck:
-    """The wall time `day hour:minute` in zone `tz`, checked against `now`."""
-    zone = ZoneInfo(tz)
-    wall = datetime(day.year, day.month, day.day, hour, minute)
-    first = wall.replace(tzinfo=zone, fold=0)
-    second = wall.replace(tzinfo=zone, fold=1)
-    shown = first.strftime("%-I:%M %p")
-    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall:
-        return StartCheck(
-            None,
-            f"{shown} doesn't exist on {day.strftime('%B %-d')}: the clocks move forward then.",
-            skipped=True,
-        )
-    note = None
-    if first.utcoffset() != second.utcoffset():
-        note = (
-            f"{shown} happens twice on {day.strftime('%B %-d')} (the clocks go back); "
-            f"I took the first, {first.tzname()}."
-        )
-    start = first.astimezone(UTC)
-    if start <= now:
-        if day < now.astimezone(zone).date():
-            return StartCheck(
-                None, "That date has passed: pick today or a later date.", None, "date"
-            )
-        return StartCheck(None, "That time has passed: pick a later time.")
-    if practice is not None and start - practice.join_before <= now:
-        opens = "The join window is already open: Enter Meeting works from now."
-        note = f"{note} {opens}" if note else opens
-    return StartCheck(start, None, note)
-
-
-def check_aware_start(start: datetime, now: datetime, practice: Practice) -> StartCheck:
-    """A start given with its offset (ISO 8601 with +hh:mm): only the future is checked."""
-    if start <= now:
-        return StartCheck(None, "That time has passed: pick a later time.")
-    note = None
-    if start - practice.join_before <= now:
-        note = "The join window is already open: Enter Meeting works from now."
-    return StartCheck(start.astimezone(UTC), None, note)
 
 
 @dataclass(frozen=True)
@@ -489,7 +431,7 @@ def _schedule_next(
     check = check_start(day, local.hour, local.minute, tz, now, practice)
     if check.start is None:
         return Done(f"{check.problem} Nothing was booked.", changed=False)
-    draft = booking.draft_from_session(session, draft_id, check.start)
+    draft = booking.spec_from_session(session, draft_id, check.start)
     overlap = overlap_note(s, clinician, check.start, session.duration_min, practice)
     made, new = booking.book(s, clinician, draft, practice, now)
     later = "1 week" if weeks == 1 else f"{weeks} weeks"
@@ -541,7 +483,7 @@ class SeriesBooked:
 def book_series(
     s: Session,
     clinician: Clinician,
-    draft: booking.Draft,
+    draft: SessionSpec,
     starts: Sequence[datetime],
     practice: Practice,
     now: datetime,
@@ -555,10 +497,10 @@ def book_series(
     sessions, made = booking.book_series(s, clinician, draft, list(starts), practice, now)
     tz = clinician_zone(clinician, practice)
     text = (
-        f"Saved {len(sessions)} sessions with {initials(draft.participant)}, from "
+        f"Saved {len(sessions)} sessions with {initials(draft.lead.name)}, from "
         f"{when(sessions[0].start_at, tz)} to {when(sessions[-1].start_at, tz)}."
     )
-    if draft.invite_channel != Channel.NONE:
+    if draft.lead.channel != Channel.NONE:
         text += (
             " Each has its own invitation, sent a week before it (the first ones now),"
             " and its own reminders."
@@ -740,15 +682,15 @@ def set_agenda(s: Session, clinician: Clinician, at: str | None) -> Done:
     if at is not None and agenda_clock(at) != at:
         return Done("Give the agenda time as HH:MM, like 07:30. Nothing was changed.", False)
     if clinician.agenda_at == at:
-        said = "off" if at is None else f"at {clock(read_time(at))}"
+        said = "off" if at is None else f"at {clock(time.fromisoformat(at))}"
         return Done(f"Your morning agenda is already {said}.", changed=False)
     clinician.agenda_at = at
     if at is None:
         return Done("I'll stop sending your morning agenda.", changed=True)
     zone = clinician.tz or "your zone"
     return Done(
-        f"I'll send your agenda every morning at {clock(read_time(at))} ({zone}): the day's "
-        "sessions, and nothing on a day without any.",
+        f"I'll send your agenda every morning at {clock(time.fromisoformat(at))} ({zone}): "
+        "the day's sessions, and nothing on a day without any.",
         changed=True,
     )
 
@@ -788,101 +730,6 @@ def amount_problem(amount: Decimal, practice: Practice) -> str | None:
             f"{money(amount)} is more than this practice's maximum of {money(practice.max_amount)}."
         )
     return None
-
-
-def read_edit(
-    raw: dict[str, str | None],
-    tz: str,
-    now: datetime,
-    practice: Practice,
-    *,
-    current_start: datetime | None = None,
-) -> tuple[EditForm | None, dict[str, str]]:
-    """The form's fields (strings, as typed or picked) checked by the conversation's own
-    rules, or the problem of each field by name (nothing is half-taken)."""
-    problems: dict[str, str] = {}
-
-    def text(name: str) -> str:
-        return (raw.get(name) or "").strip()
-
-    start: datetime | None = None
-    note = None
-    try:
-        day, at = read_date(text("date")), read_time(text("time"))
-        hour, minute = at.hour, at.minute
-        wall = datetime.combine(day, at, tzinfo=ZoneInfo(tz))
-    except SlotValueError:
-        problems["date"] = "Pick a date and a time."
-    else:
-        unchanged = current_start is not None and wall.astimezone(UTC) == current_start
-        if unchanged:
-            start = current_start
-        else:
-            check = check_start(day, hour, minute, tz, now, practice)
-            if check.start is None:
-                problems[check.field] = check.problem or "Pick another time."
-            start, note = check.start, check.note
-    participant = _parsed(problems, "participant", extraction.parse_participant, text)
-    channel = Channel.invitation(text("invite_channel"))
-    if channel is None:
-        problems["invite_channel"] = "Pick how the participant is invited."
-    email = phone = None
-    if (channel is not None and channel.address == "email") or text("email"):
-        email = _parsed(problems, "email", extraction.parse_email, text)
-    if (channel is not None and channel.address == "phone") or text("phone"):
-        phone = _parsed(
-            problems,
-            "phone",
-            lambda value: extraction.parse_phone(value, practice.default_region),
-            text,
-        )
-    zone = _parsed(problems, "participant_tz", extraction.parse_zone, text)
-    documents = text("documents") or "none"
-    if documents != "none" and practice.package(documents) is None:
-        problems["documents"] = "Pick one of the practice's document packages, or none."
-    service = text("service") or "none"
-    amount = None
-    if service != "none":
-        if practice.service(service) is None:
-            problems["service"] = "Pick one of the practice's services, or no payment."
-        elif not text("amount"):
-            problems["amount"] = "Give the amount to charge, like 120."
-        else:
-            amount = _parsed(problems, "amount", extraction.parse_amount, text)
-            said = amount_problem(amount, practice) if amount is not None else None
-            if said:
-                problems["amount"] = said
-    if problems:
-        return None, problems
-    assert start is not None and participant is not None and zone is not None
-    assert channel is not None
-    return (
-        EditForm(
-            start=start,
-            participant=participant,
-            invite_channel=channel,
-            email=email if channel.address == "email" else None,
-            phone=phone if channel.address == "phone" else None,
-            participant_tz=zone,
-            documents=None if documents == "none" else documents,
-            service=None if service == "none" else service,
-            amount=amount,
-            note=note,
-        ),
-        {},
-    )
-
-
-def _parsed(problems: dict[str, str], name: str, parse: Any, text: Any) -> Any:
-    value = text(name)
-    if not value:
-        problems[name] = "This is needed."
-        return None
-    try:
-        return parse(value)
-    except extraction.ExtractionError as exc:
-        problems[name] = str(exc)
-        return None
 
 
 def _edit(
@@ -1085,7 +932,7 @@ class SeriesPreview:
 def series_preview(
     s: Session,
     clinician: Clinician,
-    wanted: Any,  # recurrence.Recurrence (imported late: recurrence imports this module)
+    wanted: recurrence.Recurrence,
     first: date,
     hour: int,
     minute: int,
@@ -1095,8 +942,6 @@ def series_preview(
 ) -> SeriesPreview:
     """Expand a series the clinician asked for and say it, overlaps flagged: the one call
     the conversation's summary needs (then `book_series` with the starts on Save)."""
-    from actions import recurrence
-
     tz = clinician_zone(clinician, practice)
     found = recurrence.expand(wanted, first, hour, minute, tz, now, practice)
     if found.problem is not None:

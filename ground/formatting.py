@@ -8,23 +8,42 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 
-# One zone vocabulary for reading, showing and saying zones: it lives with the extraction.
-from actions.extraction.zones import generic_abbreviation, short_zone, zone_label
+from ground.zones import short_zone, zone_label
 
 __all__ = [
-    "cents", "clock", "generic_abbreviation", "initials", "money", "phone", "short_zone",
+    "cents", "clock", "initials", "money", "phone", "short_zone",
     "when", "zone_label",
 ]  # fmt: skip
 
 
-def when(start: datetime, tz: str, *, with_date: bool = True) -> str:
-    """'Tue, Dec 1, 2026, 3:00 PM EST' in the given zone."""
+def zone_abbreviation(local: datetime, tz: str) -> str:
+    """The one way a time's zone is written after it, on every face (Slack, texts, e-mails,
+    the page, the CLI): the season's abbreviation ("EST", "PDT", "MST"), or the zone's short
+    name where it has none ("+03" is written "Istanbul")."""
+    name = local.tzname() or ""
+    return name if name and not name.startswith(("+", "-")) else short_zone(tz)
+
+
+def when(start: datetime, tz: str, *, with_date: bool = True, style: str = "full") -> str:
+    """An instant in `tz`, the one renderer of a time with its zone:
+
+    - "full": 'Tue, Dec 1, 2026, 3:00 PM EST' (Slack, the CLI, the page);
+      with_date=False: '3:00 PM EST';
+    - "short": 'Tue Dec 1, 3:00 PM EST' (a text message's few characters);
+    - "long": 'Tuesday, December 1, 2026 at 3:00 PM EST (Eastern time, America/New_York)'
+      (an e-mail).
+    """
     local = start.astimezone(ZoneInfo(tz))
-    clock = local.strftime("%-I:%M %p")
-    abbrev = local.tzname() or tz
+    at = f"{local.strftime('%-I:%M %p')} {zone_abbreviation(local, tz)}"
+    if style == "short":
+        return f"{local.strftime('%a %b %-d')}, {at}"
+    if style == "long":
+        name = short_zone(tz)
+        zone = f"{name} time, {tz}" if name != tz else tz
+        return f"{local.strftime('%A, %B %-d, %Y')} at {at} ({zone})"
     if not with_date:
-        return f"{clock} {abbrev}"
-    return f"{local.strftime('%a, %b %-d, %Y')}, {clock} {abbrev}"
+        return at
+    return f"{local.strftime('%a, %b %-d, %Y')}, {at}"
 
 
 def clock(at: time) -> str:

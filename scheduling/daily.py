@@ -9,16 +9,15 @@ long before each session with its Enter Meeting link.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from actions import commands
-from actions.formatting import initials, when
-from dialogue.slots import read_time
 from ground.channel import Channel
-from sessionbot.practice import Practice
+from ground.formatting import initials, when
+from ground.practice import Practice
+from scheduling import commands
 from store import repos
 
 NUDGE_PREFIX = "nudge:"  # the dedupe key of a nudge (the worker adds its Enter Meeting)
@@ -32,7 +31,7 @@ def agenda_due(agenda_at: str, tz: str, now: datetime) -> tuple[str, datetime] |
     today = now.astimezone(zone).date()
     # A wall time the clocks skip (2:30 on the spring-forward day) is read as the same
     # instant UTC would give: it fires at 3:30 new time, once.
-    due = datetime.combine(today, read_time(agenda_at), zone).astimezone(UTC)
+    due = datetime.combine(today, time.fromisoformat(agenda_at), zone).astimezone(UTC)
     if due <= now < due + AGENDA_LATE:
         return today.isoformat(), due
     return None

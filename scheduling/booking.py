@@ -8,19 +8,16 @@ outbox that the worker sends from.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from actions.formatting import cents
-from dialogue.slots import Filled, SlotValueError
 from ground.channel import Channel
-from sessionbot.practice import Practice
+from ground.formatting import initials, when
+from ground.practice import Practice
+from ground.session import Money, Participant, SessionSpec
 from store import repos
 from store.crypto import keyring
 from store.models import Clinician, ScheduledSession
@@ -33,109 +30,74 @@ LEFT_STATUSES = ("sent", "sending", "local")
 SERIES_INVITE_AHEAD = timedelta(days=7)
 
 
-@dataclass(frozen=True)
-class Draft:
-    """A session as the conversation has it just before Save."""
-
-    draft_id: str
-    start: datetime
-    duration_min: int
-    participant: str
-    invite_channel: Channel
-    email: str | None
-    phone: str | None
-    participant_tz: str
-    documents: str | None
-    service: str | None
-    amount: Decimal | None
-
-
-def draft_from_slots(slots: Mapping[str, Any], practice: Practice) -> Draft:
-    """The draft the slots describe. Raises ValueError (SlotValueError) when an answer it
-    needs is missing or is not what its slot holds."""
-    filled = Filled.of(slots)
-    if filled.date is None or filled.time is None or not filled.participant:
-        raise SlotValueError("the date, the time and the participant are needed")
-    channel = Channel.invitation(filled.invite_channel)
-    if not filled.draft_id or channel is None:
-        raise SlotValueError("a draft and its invitation are needed")
-    tz = practice.zone_of(filled.clinician_tz)
-    paid = bool(filled.payment_required)
-    service = filled.service if paid else None
-    return Draft(
-        draft_id=filled.draft_id,
-        # The wall time the clinician gave, in their zone.
-        start=datetime.combine(filled.date, filled.time, tzinfo=ZoneInfo(tz)),
-        duration_min=practice.duration_for(service),
-        participant=filled.participant,
-        invite_channel=channel,
-        email=filled.email if channel.address == "email" else None,
-        phone=filled.phone if channel.address == "phone" else None,
-        participant_tz=filled.participant_tz or tz,
-        documents=None if filled.documents in (None, "none") else filled.documents,
-        service=service,
-        amount=filled.amount if paid and filled.amount else None,
-    )
-
-
-def draft_from_session(session: ScheduledSession, draft_id: str, start: datetime) -> Draft:
+def spec_from_session(session: ScheduledSession, draft_id: str, start: datetime) -> SessionSpec:
     """A new session like `session` at `start`: the same participant, channel, address,
-    zone, documents, service, amount and length (Schedule Next)."""
-    amount = session.amount_cents
-    return Draft(
+    zone, documents, service, price and length (Schedule Next)."""
+    price = None
+    if session.amount_cents is not None:
+        price = Money(session.amount_cents, session.currency)
+    return SessionSpec(
         draft_id=draft_id,
         start=start,
         duration_min=session.duration_min,
-        participant=session.participant,
-        invite_channel=Channel(session.invite_channel),
-        email=session.email,
-        phone=session.phone,
-        participant_tz=session.participant_tz,
+        participants=(participant_of(session),),
         documents=session.documents,
         service=session.service,
-        amount=None if amount is None else (Decimal(amount) / 100).quantize(Decimal("0.01")),
+        price=price,
+    )
+
+
+def participant_of(session: ScheduledSession) -> Participant:
+    """The session's participant as the typed value (the store keeps one per session)."""
+    return Participant(
+        name=session.participant,
+        channel=Channel(session.invite_channel),
+        email=session.email,
+        phone=session.phone,
+        zone=ZoneInfo(session.participant_tz),
     )
 
 
 def _session_fields(
-    clinician: Clinician, draft: Draft, practice: Practice, draft_id: str, start: datetime
+    clinician: Clinician, spec: SessionSpec, practice: Practice, draft_id: str, start: datetime
 ) -> dict[str, Any]:
+    lead = spec.lead
     return {
         "clinician_id": clinician.id,
         "draft_id": draft_id,
         "start_at": start,
-        "duration_min": draft.duration_min,
-        "participant": draft.participant,
-        "invite_channel": draft.invite_channel,
-        "email": draft.email,
-        "phone": draft.phone,
-        "phone_index": phone_index(draft.phone),
-        "participant_tz": draft.participant_tz,
-        "documents": draft.documents,
-        "service": draft.service,
-        "amount_cents": cents(draft.amount) if draft.amount is not None else None,
-        "currency": practice.currency,
-        "invite_status": "queued" if draft.invite_channel != Channel.NONE else "not_sent",
-        "payment_status": "pending" if draft.amount is not None else "not_required",
+        "duration_min": spec.duration_min,
+        "participant": lead.name,
+        "invite_channel": lead.channel,
+        "email": lead.email if lead.channel.address == "email" else None,
+        "phone": lead.phone if lead.channel.address == "phone" else None,
+        "phone_index": phone_index(lead.phone if lead.channel.address == "phone" else None),
+        "participant_tz": lead.tz,
+        "documents": spec.documents,
+        "service": spec.service,
+        "amount_cents": spec.price.cents if spec.price is not None else None,
+        "currency": spec.price.currency if spec.price is not None else practice.currency,
+        "invite_status": "queued" if lead.channel != Channel.NONE else "not_sent",
+        "payment_status": "pending" if spec.price is not None else "not_required",
     }
 
 
 def book(
-    s: Session, clinician: Clinician, draft: Draft, practice: Practice, now: datetime
+    s: Session, clinician: Clinician, spec: SessionSpec, practice: Practice, now: datetime
 ) -> tuple[ScheduledSession, bool]:
     """Store the session once per draft; returns it and whether it was made now.
 
     The idempotency key is the clinician's own (see `draft_key`), so a draft id that came
     with another clinician's tracker finds nothing of theirs.
     """
-    key = draft_key(clinician.id, draft.draft_id)
+    key = draft_key(clinician.id, spec.draft_id)
     existing = repos.session_by_draft(s, key)
     if existing is not None and existing.clinician_id == clinician.id:
         return existing, False
     session, _token = repos.create_session(
-        s, **_session_fields(clinician, draft, practice, key, draft.start)
+        s, **_session_fields(clinician, spec, practice, key, spec.start)
     )
-    _remember_contact(s, clinician, draft)
+    _remember_contact(s, clinician, spec)
     plan_messages(s, session, practice, now, first="invitation")
     return session, True
 
@@ -148,7 +110,7 @@ def series_draft_id(draft_id: str, index: int) -> str:
 def book_series(
     s: Session,
     clinician: Clinician,
-    draft: Draft,
+    spec: SessionSpec,
     starts: list[datetime],
     practice: Practice,
     now: datetime,
@@ -156,7 +118,7 @@ def book_series(
     """Store every occurrence of a series in the caller's one unit of work: one insert of
     the sessions (each its own links, room and reminders), one of their messages, all
     sharing a `series_id`. Once per draft: a second Save returns what the first stored."""
-    existing = repos.session_by_draft(s, draft_key(clinician.id, draft.draft_id))
+    existing = repos.session_by_draft(s, draft_key(clinician.id, spec.draft_id))
     if existing is not None and existing.clinician_id == clinician.id:
         if existing.series_id is None:
             return [existing], False
@@ -165,32 +127,33 @@ def book_series(
     rows = [
         _session_fields(
             clinician,
-            draft,
+            spec,
             practice,
-            draft_key(clinician.id, series_draft_id(draft.draft_id, i)),
+            draft_key(clinician.id, series_draft_id(spec.draft_id, i)),
             start,
         )
         | {"series_id": series_id}
         for i, start in enumerate(starts)
     ]
     sessions = repos.create_sessions(s, rows)
-    _remember_contact(s, clinician, draft)
+    _remember_contact(s, clinician, spec)
     for session in sessions:
         ahead = max(now, session.start_at - SERIES_INVITE_AHEAD)
         plan_messages(s, session, practice, now, first="invitation", first_due=ahead)
     return sessions, True
 
 
-def _remember_contact(s: Session, clinician: Clinician, draft: Draft) -> None:
-    repos.upsert_contact(
-        s,
-        clinician.id,
-        name=draft.participant,
-        invite_channel=draft.invite_channel,
-        email=draft.email,
-        phone=draft.phone,
-        participant_tz=draft.participant_tz,
-    )
+def _remember_contact(s: Session, clinician: Clinician, spec: SessionSpec) -> None:
+    for participant in spec.participants:
+        repos.upsert_contact(
+            s,
+            clinician.id,
+            name=participant.name,
+            invite_channel=participant.channel,
+            email=participant.email,
+            phone=participant.phone,
+            participant_tz=participant.tz,
+        )
 
 
 def draft_key(clinician_id: int, draft_id: str) -> str:
@@ -301,8 +264,6 @@ def record_rsvp(
     if session.status == "cancelled" or session.rsvp == answer:
         return False
     session.rsvp = answer
-    from actions.formatting import initials, when
-
     zone = practice.zone_of(session.clinician.tz)
     said = "will attend" if answer == "yes" else "can't make it"
     notify_clinician(

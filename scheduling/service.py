@@ -1,0 +1,289 @@
+"""The scheduling rules' front door: one call, one transaction, for every face.
+
+Slack, the command line, the participant's page, the webhooks, the worker and the
+conversation's actions ask the `Scheduler` (held in the process's parts) to book, cancel,
+move, repeat, remind, edit, list and queue. Each call opens its own unit of work, finds
+the acting clinician, runs the rule in `scheduling.commands` / `scheduling.booking` and
+commits what it did with it, or nothing. A face never opens a transaction of its own for
+these, and never reads the store to decide a rule.
+
+`once` is a face's idempotency key (a Slack action's timestamp, a modal's view id): a
+call whose key was seen already returns None and does nothing, in the same transaction
+as the work, so a retried request can neither do it twice nor lose it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from ground.practice import Practice
+from ground.session import SessionSpec
+from scheduling import booking, commands, hours
+from scheduling.commands import Agenda, DashboardPage, Done, EditForm
+from scheduling.starts import StartCheck, check_aware_start, check_start
+from store import repos
+from store.db import Store
+from store.models import Clinician, ScheduledSession
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks: a clinician of a workspace (Slack's team and user ids, or the CLI's)."""
+
+    team: str
+    user: str
+    tz: str | None = None  # their zone as Slack gave it; stored when given
+
+
+@dataclass(frozen=True)
+class Booked:
+    """A saved session as the faces say it."""
+
+    public_id: str
+    created: bool  # False: the same draft was saved before (a second Save)
+    enter_meeting_url: str
+    participant_url: str
+
+
+@dataclass(frozen=True)
+class Moved:
+    done: Done
+    check: StartCheck
+    overlap: str | None  # what the new time overlaps, in words, when it moved
+
+
+@dataclass(frozen=True)
+class SessionForm:
+    """A session as a form to move or edit it shows it."""
+
+    public_id: str
+    start: datetime
+    tz: str  # the clinician's zone
+    text: str  # the words above the form
+    session: ScheduledSession  # read-only, detached after the call
+
+
+class Scheduler:
+    def __init__(
+        self,
+        store: Store,
+        practice: Practice,
+        public_url: str,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.store = store
+        self.practice = practice
+        self.public_url = public_url
+        self.clock = clock
+
+    @contextmanager
+    def _acting(self, who: Actor, once: str | None = None) -> Iterator[tuple[Session, Clinician]]:
+        with self.store.unit() as s:
+            if once is not None and not repos.first_time(s, once):
+                raise _Repeated
+            yield s, repos.get_clinician(s, who.team, who.user, tz=who.tz)
+
+    def _run(
+        self, who: Actor, once: str | None, rule: Callable[[Session, Clinician], Done]
+    ) -> Done | None:
+        try:
+            with self._acting(who, once) as (s, clinician):
+                return rule(s, clinician)
+        except _Repeated:
+            return None
+
+    # Reading ------------------------------------------------------------------------------
+
+    def zone(self, who: Actor) -> str:
+        """The clinician's zone: their own, else the practice's."""
+        with self._acting(who) as (_, clinician):
+            return commands.clinician_zone(clinician, self.practice)
+
+    def own_zone(self, who: Actor) -> str | None:
+        """The zone stored for the clinician (None: never given)."""
+        with self._acting(who) as (_s, clinician):
+            return clinician.tz
+
+    def contacts(self, who: Actor, query: str, limit: int = 50) -> list[tuple[int, str]]:
+        """The clinician's contacts whose names match `query`: (id, name)."""
+        with self._acting(who) as (s, clinician):
+            return [(c.id, c.name) for c in repos.find_contacts(s, clinician.id, query, limit)]
+
+    def dashboard(self, who: Actor, page: int = 0, *, size: int = 5) -> DashboardPage:
+        with self._acting(who) as (s, clinician):
+            return commands.dashboard(
+                s, clinician, page, self.clock(), self.practice, self.public_url, size=size
+            )
+
+    def agenda(self, who: Actor, day: date | None = None) -> Agenda:
+        """The clinician's sessions of `day` (default: today in their zone)."""
+        with self._acting(who) as (s, clinician):
+            if day is None:
+                tz = ZoneInfo(commands.clinician_zone(clinician, self.practice))
+                day = self.clock().astimezone(tz).date()
+            return commands.agenda(s, clinician, day, self.practice, self.public_url)
+
+    def sessions(
+        self, who: Actor, *, include_past: bool = False, limit: int = 10_000
+    ) -> tuple[list[ScheduledSession], str]:
+        """The clinician's sessions, upcoming only unless `include_past` (then cancelled
+        ones too), read-only; and their zone."""
+        with self._acting(who) as (s, clinician):
+            rows = repos.list_sessions(
+                s,
+                clinician.id,
+                after=None if include_past else self.clock(),
+                include_cancelled=include_past,
+                limit=limit,
+            )
+            return rows, commands.clinician_zone(clinician, self.practice)
+
+    def form(self, who: Actor, public_id: str) -> SessionForm | None:
+        """The session to move or edit and the words above its form; None when it is not
+        one of theirs or cannot be changed."""
+        with self._acting(who) as (s, clinician):
+            found = commands.reschedule_prompt(s, clinician, public_id, self.practice)
+            if found is None:
+                return None
+            session, text = found
+            tz = commands.clinician_zone(clinician, self.practice)
+            return SessionForm(public_id, session.start_at, tz, text, session)
+
+    def move_overlap(self, who: Actor, public_id: str, start: datetime) -> str | None:
+        """What moving the session to `start` would overlap, in words (None: nothing)."""
+        with self._acting(who) as (s, clinician):
+            return commands.move_overlap(s, clinician, public_id, start, self.practice)
+
+    # Changing -----------------------------------------------------------------------------
+
+    def book(self, who: Actor, spec: SessionSpec) -> Booked:
+        """Save a session once per draft (a second Save finds the first)."""
+        with self._acting(who) as (s, clinician):
+            session, created = booking.book(s, clinician, spec, self.practice, self.clock())
+            return Booked(
+                session.public_id,
+                created,
+                booking.enter_meeting_url(self.public_url, session),
+                booking.participant_url(self.public_url, session),
+            )
+
+    def cancel(
+        self, who: Actor, public_id: str, *, series: bool = False, once: str | None = None
+    ) -> Done | None:
+        """Cancel a session (with `series`, it and the following ones of its series)."""
+        rule = commands.cancel_series if series else commands.cancel
+        return self._run(who, once, lambda s, c: rule(s, c, public_id, self.practice, self.clock()))
+
+    def reschedule(
+        self, who: Actor, public_id: str, check: StartCheck, *, once: str | None = None
+    ) -> Done | None:
+        """Move a session to the start `check` found (or say why not)."""
+        return self._run(
+            who,
+            once,
+            lambda s, c: commands.reschedule(s, c, public_id, check, self.practice, self.clock()),
+        )
+
+    def move(
+        self, who: Actor, public_id: str, wanted: datetime, *, once: str | None = None
+    ) -> Moved | None:
+        """Move a session to `wanted`: a wall time in the clinician's zone when it has no
+        offset (the same rule as Slack's form), else that instant; what it overlaps is said
+        with it."""
+        try:
+            with self._acting(who, once) as (s, clinician):
+                now = self.clock()
+                if wanted.tzinfo is None:
+                    zone = commands.clinician_zone(clinician, self.practice)
+                    check = check_start(
+                        wanted.date(), wanted.hour, wanted.minute, zone, now, self.practice
+                    )
+                else:
+                    check = check_aware_start(wanted, now, self.practice)
+                overlap = None
+                if check.start is not None:  # said with the move; the clinician may mean it
+                    overlap = commands.move_overlap(
+                        s, clinician, public_id, check.start, self.practice
+                    )
+                done = commands.reschedule(s, clinician, public_id, check, self.practice, now)
+                return Moved(done, check, overlap if done.changed else None)
+        except _Repeated:
+            return None
+
+    def schedule_next(
+        self, who: Actor, public_id: str, weeks: int, *, draft_id: str, once: str | None = None
+    ) -> Done | None:
+        """A new session `weeks` later at the same wall time."""
+        return self._run(
+            who,
+            once,
+            lambda s, c: commands.schedule_next(
+                s, c, public_id, weeks, self.practice, self.clock(), draft_id=draft_id
+            ),
+        )
+
+    def remind(self, who: Actor, public_id: str, *, once: str | None = None) -> Done | None:
+        """A reminder to the participant now."""
+        return self._run(
+            who,
+            once,
+            lambda s, c: commands.remind_now(s, c, public_id, self.practice, self.clock()),
+        )
+
+    def edit(
+        self, who: Actor, public_id: str, form: EditForm, *, once: str | None = None
+    ) -> Done | None:
+        """Apply the one-screen Edit form."""
+        return self._run(
+            who,
+            once,
+            lambda s, c: commands.edit(s, c, public_id, form, self.practice, self.clock()),
+        )
+
+    def set_agenda(self, who: Actor, at: str | None) -> Done:
+        """The morning agenda DM at `at` ('HH:MM', their zone), or off."""
+        with self._acting(who) as (s, clinician):
+            return commands.set_agenda(s, clinician, at)
+
+    # Working hours ------------------------------------------------------------------------
+
+    def own_hours(self, who: Actor) -> tuple[str | None, str]:
+        """The clinician's own hours spec (None: the practice's apply) and the hours in words."""
+        with self._acting(who) as (_s, clinician):
+            return clinician.working_hours, hours.show_hours(clinician, self.practice)
+
+    def set_hours(self, who: Actor, text: str) -> Done:
+        """Their own working hours, stored once read (else said back, nothing changed);
+        an empty text clears them (the practice's apply)."""
+        with self._acting(who) as (_s, clinician):
+            if not text.strip():
+                return hours.clear_hours(clinician, self.practice)
+            return hours.set_hours(clinician, text, self.practice)
+
+    def hours_question(self, who: Actor, start: datetime) -> str | None:
+        """The question for a new start outside their working hours (None: inside, or no
+        hours apply): asked by the forms before they move anything."""
+        with self._acting(who) as (_s, clinician):
+            return hours.start_question(clinician, start, self.practice, self.clock())
+
+    def edit_hours_question(self, who: Actor, public_id: str, start: datetime) -> str | None:
+        """As `hours_question`, only when the Edit form moves the session's start."""
+        with self._acting(who) as (s, clinician):
+            session = repos.session_for_clinician(s, clinician.id, public_id)
+            if session is None or session.start_at == start:
+                return None
+            return hours.start_question(clinician, start, self.practice, self.clock())
+
+
+class _Repeated(Exception):
+    """The face's idempotency key was seen: nothing is done again."""
