@@ -474,7 +474,12 @@ def hours_modal(own: str | None, said: str) -> View:
             InputBlock(
                 block_id="hours",
                 label="Your working hours (your time zone)",
-                element=_text("hours", own, "Mon-Fri 9-5, or Mon 9-12, Wed 13-17"),
+                element=PlainTextInputElement(
+                    action_id="hours",
+                    initial_value=own or None,
+                    placeholder="Mon-Fri 9-5, or Mon 9-12, Wed 13-17",
+                    max_length=200,
+                ),
                 optional=True,
                 hint="Empty: the practice's hours. A start outside them is asked, not refused.",
             ),

@@ -42,7 +42,7 @@ _TIMES = re.compile(
     re.IGNORECASE,
 )
 _FILLER = re.compile(
-    r"\b(?:from|on|and|at|my|working|work|hours|are|is|i|work|every|only|the|s)\b|[,;:&+/]",
+    r"\b(?:from|on|and|at|my|working|work|hours|are|is|i|every|only|the)\b|[,;:&+/]",
     re.IGNORECASE,
 )
 
