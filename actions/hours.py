@@ -12,6 +12,7 @@ assistant.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -32,6 +33,7 @@ from scheduling.hours import (
     clear_hours,
     close_call_bounds,
     hours_of,
+    hours_problem,
     outside_question,
     set_hours,
     show_hours,
@@ -78,6 +80,7 @@ def tracker_bounds(tracker: Tracker) -> tuple[int, int]:
         return close_call_bounds(repos.find_clinician(s, *who), practice)
 
 
+_KEY = re.compile(r"\d{4}-\d{2}-\d{2} (\d{2}:\d{2}) ")
 PENDING = "?"  # the hours_ok slot while the question waits: "?" and the key asked about
 YES_WORDS = frozenset(
     {"yes", "y", "yep", "yes please", "ok", "okay", "sure", "book it", "book it anyway",
@@ -100,7 +103,10 @@ def accept(tracker: Tracker, found: dict[str, Any]) -> list[dict[str, Any]]:
     if text.rstrip(".!") not in YES_WORDS:
         return []
     key = pending.removeprefix(PENDING)
-    at = key.split(" ")[1]
+    asked = _KEY.match(key)
+    if asked is None:  # not one this form wrote (a hand-made payload): nothing taken
+        return []
+    at = asked.group(1)
     tracker.slots.update({HOURS_OK: key, "time": at})
     return [SlotSet(HOURS_OK, key), SlotSet("time", at)]
 
@@ -173,7 +179,7 @@ def say_hours_request(dispatcher: CollectingDispatcher, tracker: Tracker, wanted
     with ctx.store.unit() as s:
         clinician = repos.get_clinician(s, *who)
         done = hours_command(clinician, wanted, ctx.practice)
-    refused = not done.changed and wanted not in (CLEAR, SHOW) and "already" not in done.text
+    refused = wanted not in (CLEAR, SHOW) and hours_problem(wanted) is not None
     dispatcher.utter_message(text=done.text, custom={"kind": "error" if refused else "info"})
 
 

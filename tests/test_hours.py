@@ -119,6 +119,15 @@ def test_a_typed_yes_books_it_too(tmp_path: Path, sqlite_store, clock) -> None:
     assert session.start_at == at("2026-11-29 03:00")
 
 
+def test_a_hand_made_yes_payload_takes_nothing(tmp_path: Path, sqlite_store, clock) -> None:
+    chat = practice_chat(tmp_path, sqlite_store)
+    chat.say("JD sunday 3am, no invite, no documents")
+    chat.say('/inform{"hours_ok": "?not a key"}')
+    reply = chat.say("yes")
+    assert "Sorry" not in reply.text
+    assert slots(chat)["time"] is None and saved(chat) == []
+
+
 def test_a_start_outside_the_hours_changed_to_a_time_inside(
     tmp_path: Path, sqlite_store, clock
 ) -> None:
