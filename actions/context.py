@@ -13,6 +13,7 @@ from functools import cached_property
 
 from ground.practice import Practice
 from ground.settings import Settings
+from scheduling.service import Scheduler
 from store.db import Store
 
 # Whether a sender ("TEAM", "USER") may use the actions at all (see `Services.admits`).
@@ -28,6 +29,11 @@ class Services:
     # handed Slack's verified identity or the terminal's). The action server, whose
     # trackers come from outside, sets a check: a sender it refuses reaches no action.
     admits: SenderCheck | None = None
+
+    @cached_property
+    def scheduler(self) -> Scheduler:
+        """The scheduling rules' front door (one transaction a call)."""
+        return Scheduler(self.store, self.practice, self.settings.public_url)
 
     @cached_property
     def payments_enabled(self) -> bool:

@@ -30,6 +30,7 @@ from ground.formatting import money, phone, short_zone, when, zone_label
 from ground.session import SessionSpec
 from ground.zones import COMMON_ZONE_CHOICES
 from scheduling import booking, commands, recurrence
+from scheduling.service import Actor
 from store import repos
 
 # Messages that answer nothing: "back" never undoes them.
@@ -52,6 +53,15 @@ def clinician_of(s: Any, tracker: Tracker) -> Any:
     """The tracker's clinician, made on first sight; None when the sender names nobody."""
     who = sender_of(tracker.sender_id)
     return repos.get_clinician(s, *who) if who else None
+
+
+def actor_of(tracker: Tracker) -> Actor:
+    """The tracker's clinician as the scheduling service takes them (the sender was
+    checked: an action that changes anything runs only for a sender naming a clinician)."""
+    who = sender_of(tracker.sender_id)
+    if who is None:
+        raise ValueError("a conversation whose sender names no clinician")
+    return Actor(*who)
 
 
 def clinician_id_of(s: Any, tracker: Tracker) -> int | None:
@@ -535,12 +545,9 @@ class ActionSaveSession(Action):
             return refuse_unusable(dispatcher, *problem)
         if week_words.series_of(slots.get("series")) is not None:
             return save_series(dispatcher, tracker, slots, draft, now)
-        with ctx.store.unit() as s:
-            clinician = clinician_of(s, tracker)
-            session, created = booking.book(s, clinician, draft, ctx.practice, now)
-            enter = booking.enter_meeting_url(ctx.settings.public_url, session)
-            page = booking.participant_url(ctx.settings.public_url, session)
-            public_id = session.public_id
+        booked = ctx.scheduler.book(actor_of(tracker), draft)
+        created, enter, page = booked.created, booked.enter_meeting_url, booked.participant_url
+        public_id = booked.public_id
         text = f"Saved: session with {draft.lead.name}, {when(draft.start, mine)}"
         if draft.lead.tz != mine:
             text += f" ({when(draft.start, draft.lead.tz)} for them)"
@@ -681,12 +688,10 @@ class ActionScheduleNext(Action):
                 custom={"kind": "info"},
             )
             return []
-        with ctx.store.unit() as s:
-            clinician = clinician_of(s, tracker)
-            done = commands.schedule_next(
-                s, clinician, saved, weeks, ctx.practice, datetime.now(UTC),
-                draft_id=f"next:{saved}:{weeks}",
-            )  # fmt: skip
+        done = ctx.scheduler.schedule_next(
+            actor_of(tracker), saved, weeks, draft_id=f"next:{saved}:{weeks}"
+        )
+        assert done is not None  # no idempotency key: never a repeat
         if done.new_id and not done.changed and not done.repeated:
             text = "That one is already booked: " + done.text
         else:
@@ -716,10 +721,8 @@ class ActionSetAgenda(Action):
                 custom={"kind": "error"},
             )
             return []
-        ctx = services()
-        with ctx.store.unit() as s:
-            clinician = clinician_of(s, tracker)
-            done = commands.set_agenda(s, clinician, None if wanted == "off" else wanted)
+        scheduler = services().scheduler
+        done = scheduler.set_agenda(actor_of(tracker), None if wanted == "off" else wanted)
         dispatcher.utter_message(text=done.text, custom={"kind": "info"})
         return []
 

@@ -36,7 +36,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from actions import edit_form
 from actions.extraction import zone_choices
-from bot import blocks, guard, inbox, installs, lifecycle
+from bot import asks, blocks, guard, inbox, installs, lifecycle
 from bot.inbox import Inbox
 from bot.manifest import BOT_SCOPES
 from dialogue.domain import BotMessage, message_from_dispatch
@@ -181,6 +181,7 @@ def create_bolt_app(parts: Parts) -> AsyncApp:
     )
     face = SlackFace(parts)
     face.attach(app)
+    asks.attach(app, face)  # Accept and Decline under a participant's request
     lifecycle.attach(app, parts)
     app._sessionbot_face = face  # type: ignore[attr-defined]  # the inbox sweeper finds it
     return app
@@ -619,7 +620,12 @@ class SlackFace:
     def _dashboard(self, who: Who, page: int) -> list[Block]:
         found = self.parts.scheduler.dashboard(actor(who), page, size=blocks.DASHBOARD_PAGE)
         return blocks.dashboard_blocks(
-            found.rows, page=found.page, total=found.total, tz=found.tz, agenda_at=found.agenda_at
+            found.rows,
+            page=found.page,
+            total=found.total,
+            tz=found.tz,
+            agenda_at=found.agenda_at,
+            waiting=found.waiting,
         )
 
     async def publish_home(self, client: AsyncWebClient, who: Who, page: int = 0) -> None:

@@ -41,7 +41,8 @@ from scheduling.commands import SessionRow
 TEXT_LIMIT = 3000
 OPTION_TEXT_LIMIT = 75
 BUTTONS_PER_ACTIONS = 25
-# 4 blocks a session: 80 + header, paging and footer < Slack's 100 blocks of a view.
+# 4 blocks a session: 80 + header, at most 5 of the waiting room (commands.WAITING_SHOWN),
+# paging and footer < Slack's 100 blocks of a view.
 DASHBOARD_PAGE = 20
 
 # Action ids: every dialogue element starts with "turn:" (one listener turns it into
@@ -274,6 +275,7 @@ def dashboard_blocks(
     total: int,
     tz: str,
     agenda_at: str | None = None,
+    waiting: Sequence[SessionRow] = (),
 ) -> list[Block]:
 
     pages = max(1, -(-total // DASHBOARD_PAGE))
@@ -296,6 +298,23 @@ def dashboard_blocks(
         ),
         DividerBlock(),
     ]
+    if waiting:  # begun, so off the upcoming list: one line each with Enter Meeting
+        blocks.append(SectionBlock(text=MarkdownTextObject(text="*In the waiting room now*")))
+        for row in waiting:
+            blocks.append(
+                SectionBlock(
+                    text=MarkdownTextObject(
+                        text=f"*{when(row.start, tz)}* · {row.participant} · :hourglass: *waiting*"
+                    ),
+                    accessory=ButtonElement(
+                        text="Enter Meeting",
+                        url=row.enter_meeting_url,
+                        action_id="dash:enter",
+                        style="primary",
+                    ),
+                )
+            )
+        blocks.append(DividerBlock())
     if not rows:
         blocks.append(SectionBlock(text="You have no upcoming sessions."))
     for row in rows:
@@ -308,9 +327,10 @@ def dashboard_blocks(
             status += " · part of a series"
         if row.reminded_at is not None:
             status += f" · reminded {when(row.reminded_at, tz)}"
+        here = " · :hourglass: *waiting*" if row.waiting else ""
         blocks.append(
             SectionBlock(
-                text=MarkdownTextObject(text=f"*{when(row.start, tz)}* · {row.participant}"),
+                text=MarkdownTextObject(text=f"*{when(row.start, tz)}* · {row.participant}{here}"),
             )
         )
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=status)]))

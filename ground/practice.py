@@ -61,6 +61,10 @@ class Practice:
     remind_every: timedelta = timedelta(minutes=10)  # "Remind now" at most this often
     # A DM to the clinician this long before each session, with Enter Meeting; None: off.
     nudge_before: timedelta | None = None
+    # A participant may cancel from their page until this many hours before the start;
+    # after it the page says it is a late cancellation, with the practice's words on fees.
+    cancel_notice_hours: int = 24
+    late_cancel_policy: str | None = None
 
     def zone_of(self, clinician_tz: str | None) -> str:
         """A clinician's zone: their own, else the practice's default (never UTC)."""
@@ -137,9 +141,20 @@ def parse_practice(data: dict) -> Practice:
             hours=default_hours,
             max_series=int(data.get("max_series", 52)),
             nudge_before=timedelta(minutes=int(nudge)) if nudge else None,
+            cancel_notice_hours=_hours(data.get("cancel_notice_hours", 24)),
+            late_cancel_policy=str(data["late_cancel_policy"]).strip() or None
+            if data.get("late_cancel_policy")
+            else None,
         )
     except (KeyError, ValueError, ArithmeticError, TypeError) as exc:
         raise PracticeFileError(f"practice file: {exc!r}") from exc
+
+
+def _hours(value: object) -> int:
+    hours = int(str(value))
+    if not 0 <= hours <= 24 * 14:
+        raise ValueError(f"cancel_notice_hours must be 0 to 336 hours, not {hours}")
+    return hours
 
 
 def load_practice(path: Path | None) -> Practice:

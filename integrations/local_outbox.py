@@ -6,6 +6,7 @@ have been sent in the row's (encrypted) payload; `sessionbot outbox` prints them
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from email.message import EmailMessage
 
 LOCAL_STATUS = "local"
@@ -30,7 +31,13 @@ class LocalSlack:
     local = True
 
     def send(
-        self, team_id: str, user_id: str, text: str, *, button: tuple[str, str] | None = None
+        self,
+        team_id: str,
+        user_id: str,
+        text: str,
+        *,
+        button: tuple[str, str] | None = None,
+        actions: Sequence[tuple[str, str, str]] = (),
     ) -> str:
         return "local"
 
@@ -49,6 +56,13 @@ def preview_sms(to: str, body: str) -> str:
     return f"To: {to}\n\n{body}\n"
 
 
-def preview_slack(user_id: str, text: str, button: tuple[str, str] | None = None) -> str:
+def preview_slack(
+    user_id: str,
+    text: str,
+    button: tuple[str, str] | None = None,
+    actions: Sequence[tuple[str, str, str]] = (),
+) -> str:
     under = f"[{button[0]}: {button[1]}]\n" if button else ""
+    if actions:
+        under += " ".join(f"[{label}]" for label, _id, _value in actions) + "\n"
     return f"To: Slack user {user_id}\n\n{text}\n{under}"

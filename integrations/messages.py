@@ -1,4 +1,5 @@
-"""The wording of what a participant receives: invitation, update, cancellation, reminder.
+"""The wording of what a participant receives: invitation, update, cancellation, reminder,
+and the answer "declined" to their request for another time.
 
 Times are written in the participant's zone and name it. E-mails carry the page link and
 RSVP links; texts stay short and carry no health details (no specialty, no reason for the
@@ -18,6 +19,7 @@ SUBJECTS = {
     "update": "Updated: your video session is now {day}",
     "cancellation": "Cancelled: video session on {day}",
     "reminder": "Reminder: video session {day}",
+    "declined": "Your video session stays on {day}",
 }
 
 LEADS = {
@@ -25,6 +27,8 @@ LEADS = {
     "update": "Your video session with {host} has a new time.",
     "cancellation": "Your video session with {host} has been cancelled.",
     "reminder": "A reminder of your upcoming video session with {host}.",
+    "declined": "{host} could not take the times you proposed, so your video session stays "
+    "as planned.",
 }
 
 SMS = {
@@ -33,6 +37,8 @@ SMS = {
     "update": "{host}: your video session moved to {when}. Details: {link} Reply Y/N.",
     "cancellation": "{host}: your video session {when} is cancelled.",
     "reminder": "{host}: reminder, video session {when}. Join: {link}",
+    "declined": "{host}: the times you proposed could not be taken; your video session stays "
+    "{when}. Details: {link}",
 }
 
 

@@ -7,6 +7,7 @@ that slack_sdk's `SQLAlchemyInstallationStore` holds for the clinician's team.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Protocol
 
 from slack_sdk import WebClient
@@ -32,27 +33,46 @@ def token_hash(token: str | None) -> str | None:
     return hashlib.sha256(token.encode()).hexdigest() if token else None
 
 
+# A button that answers in Slack: (label, action id, value); the bot listens to its id.
+Action = tuple[str, str, str]
+
+
 class ClinicianNotifier(Protocol):
     local: bool
 
     def send(
-        self, team_id: str, user_id: str, text: str, *, button: tuple[str, str] | None = None
+        self,
+        team_id: str,
+        user_id: str,
+        text: str,
+        *,
+        button: tuple[str, str] | None = None,
+        actions: Sequence[Action] = (),
     ) -> str:
-        """DM the clinician (with a link `button`, (label, url), under the text when
-        given); returns the message timestamp."""
+        """DM the clinician (with a link `button`, (label, url), and `actions` under the
+        text when given); returns the message timestamp."""
         ...
 
 
-def notice_blocks(text: str, button: tuple[str, str]) -> list[dict[str, object]]:
-    """The text, then one link button (Enter Meeting): Block Kit from slack_sdk's models.
-    Its action id is the dashboard's, whose listener only acks (Slack opens the URL)."""
-    label, url = button
-    return [
-        SectionBlock(text=MarkdownTextObject(text=text[:3000])).to_dict(),
-        ActionsBlock(
-            elements=[ButtonElement(text=label, url=url, action_id="dash:enter", style="primary")]
-        ).to_dict(),
-    ]
+def notice_blocks(
+    text: str, button: tuple[str, str] | None, actions: Sequence[Action] = ()
+) -> list[dict[str, object]]:
+    """The text, then a link button (Enter Meeting: its action id is the dashboard's,
+    whose listener only acks while Slack opens the URL) and the answering buttons (Accept,
+    Decline): Block Kit from slack_sdk's models."""
+    elements = []
+    if button is not None:
+        label, url = button
+        elements.append(ButtonElement(text=label, url=url, action_id="dash:enter", style="primary"))
+    for label, action_id, value in actions[:25]:
+        style = "danger" if action_id.endswith("decline") else None
+        elements.append(
+            ButtonElement(text=label[:75], action_id=action_id, value=value, style=style)
+        )
+    blocks = [SectionBlock(text=MarkdownTextObject(text=text[:3000])).to_dict()]
+    if elements:
+        blocks.append(ActionsBlock(elements=elements).to_dict())
+    return blocks
 
 
 class SlackNotifier:
@@ -96,7 +116,13 @@ class SlackNotifier:
         return bot.bot_token
 
     def send(
-        self, team_id: str, user_id: str, text: str, *, button: tuple[str, str] | None = None
+        self,
+        team_id: str,
+        user_id: str,
+        text: str,
+        *,
+        button: tuple[str, str] | None = None,
+        actions: Sequence[Action] = (),
     ) -> str:
         token = self._token_for(team_id)
         client = self._clients.get(token)
@@ -104,7 +130,7 @@ class SlackNotifier:
             client = WebClient(token=token, base_url=self.base_url, timeout=15)
             self._clients[token] = client
         try:
-            blocks = notice_blocks(text, button) if button else None
+            blocks = notice_blocks(text, button, actions) if button or actions else None
             response = client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
         except SlackApiError as exc:
             error = str(exc.response.get("error", ""))

@@ -26,7 +26,7 @@ from ground.channel import Channel
 from ground.formatting import clock, initials, money, short_zone, when
 from ground.practice import Practice
 from ground.session import SessionSpec
-from scheduling import booking, recurrence
+from scheduling import booking, recurrence, waiting
 from scheduling.starts import StartCheck, check_start
 from store import repos
 from store.models import Clinician, ScheduledSession
@@ -268,6 +268,7 @@ class SessionRow:
     enter_meeting_url: str
     series_id: str | None = None
     reminded_at: datetime | None = None
+    waiting: bool = False  # the participant pressed Enter in this join window
 
 
 @dataclass(frozen=True)
@@ -277,6 +278,13 @@ class DashboardPage:
     total: int
     tz: str
     agenda_at: str | None = None  # the morning agenda DM's time, None: off
+    # Sessions under way whose participant is in the waiting room (they have left the
+    # upcoming list at their start; "waiting" holds until the session's end).
+    waiting: tuple[SessionRow, ...] = ()
+
+
+WAITING_SHOWN = 3  # at most this many under way on a dashboard (Slack's 100 blocks)
+UNDER_WAY_LOOKBACK = timedelta(days=1)  # longer than any session and its window
 
 
 def dashboard(
@@ -293,23 +301,37 @@ def dashboard(
     total = repos.count_sessions(s, clinician.id, after=now)
     page = max(0, min(page, (total - 1) // size)) if total else 0
     found = repos.list_sessions(s, clinician.id, after=now, limit=size, offset=page * size)
-    rows = [
-        SessionRow(
-            public_id=x.public_id,
-            start=x.start_at,
-            participant=initials(x.participant),
-            invite_channel=x.invite_channel,
-            invite_status=x.invite_status,
-            rsvp=x.rsvp,
-            payment_status=x.payment_status,
-            enter_meeting_url=booking.enter_meeting_url(public_url, x),
-            series_id=x.series_id,
-            reminded_at=x.reminded_at,
-        )
-        for x in found
+    rows = [_session_row(x, now, practice, public_url) for x in found]
+    under_way = [
+        _session_row(x, now, practice, public_url)
+        for x in repos.entered_under_way(s, clinician.id, now - UNDER_WAY_LOOKBACK, now)
+        if waiting.is_waiting(x, practice, now)
     ]
     return DashboardPage(
-        rows, page, total, clinician_zone(clinician, practice), clinician.agenda_at
+        rows,
+        page,
+        total,
+        clinician_zone(clinician, practice),
+        clinician.agenda_at,
+        tuple(under_way[-WAITING_SHOWN:]),
+    )
+
+
+def _session_row(
+    x: ScheduledSession, now: datetime, practice: Practice, public_url: str
+) -> SessionRow:
+    return SessionRow(
+        public_id=x.public_id,
+        start=x.start_at,
+        participant=initials(x.participant),
+        invite_channel=x.invite_channel,
+        invite_status=x.invite_status,
+        rsvp=x.rsvp,
+        payment_status=x.payment_status,
+        enter_meeting_url=booking.enter_meeting_url(public_url, x),
+        series_id=x.series_id,
+        reminded_at=x.reminded_at,
+        waiting=waiting.is_waiting(x, practice, now),
     )
 
 

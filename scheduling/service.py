@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from ground.practice import Practice
 from ground.session import SessionSpec
-from scheduling import booking, commands, hours
+from scheduling import booking, commands, hours, page_requests
 from scheduling.commands import Agenda, DashboardPage, Done, EditForm
 from scheduling.starts import StartCheck, check_aware_start, check_start
 from store import repos
@@ -248,6 +248,38 @@ class Scheduler:
             who,
             once,
             lambda s, c: commands.edit(s, c, public_id, form, self.practice, self.clock()),
+        )
+
+    # Participants' requests for another time (scheduling/page_requests.py) ------------------
+
+    def requests(
+        self, who: Actor, *, everything: bool = False
+    ) -> tuple[list[page_requests.Listed], str]:
+        """The clinician's open requests (all with `everything`), and their zone."""
+        with self._acting(who) as (s, clinician):
+            found = page_requests.listed(s, clinician, everything=everything)
+            return found, commands.clinician_zone(clinician, self.practice)
+
+    def accept_request(
+        self, who: Actor, request_id: int, number: int, *, once: str | None = None
+    ) -> Done | None:
+        """Move the session to the request's time `number` (1-based)."""
+        return self._run(
+            who,
+            once,
+            lambda s, c: page_requests.accept(
+                s, c, request_id, number, self.practice, self.clock()
+            ),
+        )
+
+    def decline_request(
+        self, who: Actor, request_id: int, *, once: str | None = None
+    ) -> Done | None:
+        """Keep the session; the participant is told."""
+        return self._run(
+            who,
+            once,
+            lambda s, c: page_requests.decline(s, c, request_id, self.practice, self.clock()),
         )
 
     def set_agenda(self, who: Actor, at: str | None) -> Done:

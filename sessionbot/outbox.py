@@ -44,7 +44,7 @@ from integrations.slack_notify import (
     DROPPED_BECAUSE,
     token_hash,
 )
-from scheduling import booking, daily
+from scheduling import booking, daily, page_requests, waiting
 from sessionbot.sending import Lanes, Limits, per_thread
 from store import repos
 from store.crypto import UndecryptableError, keyring
@@ -53,7 +53,7 @@ from store.models import Clinician, OutboxMessage, ScheduledSession
 
 log = logging.getLogger(__name__)
 
-SESSION_KINDS = ("invitation", "update", "cancellation", "reminder")
+SESSION_KINDS = ("invitation", "update", "cancellation", "reminder", "declined")
 INVITE_KINDS = ("invitation", "update")
 
 
@@ -477,17 +477,20 @@ class Worker:
         team, user = clinician.team_id, clinician.user_id
         text = keyring().decrypt(stored) if stored else ""  # UndecryptableError: failed alone
         button = None
-        if message.dedupe_key.startswith(daily.NUDGE_PREFIX) and message.session_id:
+        key = message.dedupe_key
+        if key.startswith((daily.NUDGE_PREFIX, waiting.PREFIX)) and message.session_id:
             session = s.get(ScheduledSession, message.session_id)
-            if session is not None:  # the nudge before a session: its Enter Meeting
+            if session is not None:  # the nudge, the waiting room: its Enter Meeting
                 url = booking.enter_meeting_url(self.settings.public_url, session)
                 button = ("Enter Meeting", url)
+        # A participant's request: Accept each time, Decline (none once answered).
+        actions = page_requests.notice_buttons(s, key, self.practice)
         slack = self.senders.slack
         return Outgoing(
             id=message.id,
             channel=Channel.SLACK,
-            send=lambda: slack.send(team, user, text, button=button),
-            preview=lambda: local_outbox.preview_slack(user, text, button),
+            send=lambda: slack.send(team, user, text, button=button, actions=actions),
+            preview=lambda: local_outbox.preview_slack(user, text, button, actions),
         )
 
     @staticmethod

@@ -143,8 +143,35 @@ class ScheduledSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     cancelled_at: Mapped[datetime | None]
+    # When the participant last pressed Enter Meeting on their page (0011): "waiting" on
+    # the dashboard while it falls in the session's current join window.
+    entered_at: Mapped[datetime | None]
 
     clinician: Mapped[Clinician] = relationship(lazy="joined")
+
+
+class ParticipantRequest(Base):
+    """Other times a participant asked for on their page (0011): up to three starts
+    (ISO 8601, UTC, as a JSON list); open until the clinician accepts one or declines."""
+
+    __tablename__ = "participant_requests"
+    __table_args__ = (
+        Index("ix_participant_requests_clinician", "clinician_id", "status"),
+        Index("ix_participant_requests_session", "session_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("scheduled_sessions.id", ondelete="CASCADE"))
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("clinicians.id", ondelete="CASCADE"))
+    times: Mapped[str] = mapped_column(Text)
+    # open | accepted | declined | replaced (a newer request) | closed (the session
+    # was cancelled)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    chosen: Mapped[int | None]  # which time (1-based) was accepted
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None]
+
+    session: Mapped[ScheduledSession] = relationship(lazy="joined")
 
 
 class Tracker(Base):

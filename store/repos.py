@@ -417,6 +417,25 @@ def list_sessions(
     return list(s.scalars(query))
 
 
+def entered_under_way(
+    s: Session, clinician_id: int, begun_after: datetime, now: datetime
+) -> list[ScheduledSession]:
+    """The clinician's live sessions begun since `begun_after` whose participant pressed
+    Enter (the waiting room's candidates once a session is under way), by start."""
+    query = (
+        select(ScheduledSession)
+        .where(
+            ScheduledSession.clinician_id == clinician_id,
+            ScheduledSession.start_at >= begun_after,
+            ScheduledSession.start_at < now,
+            ScheduledSession.status != "cancelled",
+            ScheduledSession.entered_at.is_not(None),
+        )
+        .order_by(ScheduledSession.start_at, ScheduledSession.id)
+    )
+    return list(s.scalars(query))
+
+
 def count_sessions(
     s: Session, clinician_id: int, *, after: datetime | None = None, include_cancelled: bool = False
 ) -> int:

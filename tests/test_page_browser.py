@@ -18,6 +18,7 @@ from conftest import at
 from fake_stripe import FakeStripe
 from page_support import VIDEO_URL, book, page_parts, reserve_port, serving, session_row
 
+from store import repos
 from store.db import Store
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -98,3 +99,46 @@ def test_participant_rsvps_pays_and_enters_only_inside_the_window(
             page.wait_for_url(f"{VIDEO_URL}/**")
             assert page.url == f"{VIDEO_URL}/{booked.room_name}"
             browser.close()
+
+
+def test_participant_asks_for_another_time_in_their_own_zone(
+    tmp_path: Path, sqlite_store: Store
+) -> None:
+    """Typed in the participant's zone, a wrong time is said by the form, the request is
+    shown back, and the clinician's notice carries both zones."""
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    with time_machine.travel(at("2026-11-24 10:00"), tick=True):
+        sock = reserve_port()
+        public_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        parts = page_parts(tmp_path, sqlite_store, None, public_url)
+        booked = book(parts, START, documents=None, service=None, amount=None)
+        with serving(parts, sock), sync_playwright() as p:
+            browser = launch(p)
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.goto(public_url + booked.path)
+            assert "Pacific (America/Los_Angeles)" in page.locator(".ask .zone").inner_text()
+
+            page.locator("#date1").fill("2026-11-20")  # the week before: refused by name
+            page.locator("#time1").fill("09:00")
+            page.get_by_role("button", name="Ask for another time").click()
+            page.wait_for_load_state()
+            assert "Time 1: That date has passed" in page.get_by_role("alert").inner_text()
+            assert page.locator("#date1").input_value() == "2026-11-20"  # kept to correct
+
+            page.locator("#date1").fill("2026-11-27")
+            page.locator("#date2").fill("2026-11-30")
+            page.locator("#time2").fill("10:15")
+            page.get_by_role("button", name="Ask for another time").click()
+            page.wait_for_url(f"**{booked.path}?m=asked")
+            asked = page.locator(".asked").inner_text()
+            assert "Fri, Nov 27, 2026, 9:00 AM PST" in asked
+            assert "Mon, Nov 30, 2026, 10:15 AM PST" in asked
+            if os.environ.get("SESSIONBOT_ASK_SCREENSHOT_TO"):
+                page.screenshot(path=os.environ["SESSIONBOT_ASK_SCREENSHOT_TO"], full_page=True)
+            browser.close()
+        with parts.store.unit() as s:
+            row = repos.session_by_public_id(s, booked.public_id)
+            assert row is not None
+            (notice,) = repos.outbox_for_session(s, row.id)
+        assert notice.kind == "clinician_notice"
+        assert "(Fri, Nov 27, 2026, 9:00 AM PST theirs)" in (notice.payload or "")

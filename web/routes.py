@@ -35,11 +35,13 @@ from integrations.payments import (
     checkout_origins,
 )
 from integrations.video import VideoRooms
-from scheduling import booking, commands
+from scheduling import booking, commands, waiting
+from scheduling.page_requests import PageAsks
 from sessionbot.parts import Parts
 from store import repos
 from store.models import ScheduledSession
 from web import access as rules
+from web.page_requests import PageRequests
 from web.throttle import MissThrottle
 
 log = logging.getLogger("sessionbot.web")
@@ -63,6 +65,7 @@ NOTICES = {
     "payment-processing": "Your payment is being processed; this page will show it shortly.",
     "payment-cancelled": "Payment was not completed. You can try again.",
     "not-yet": "Enter Meeting is not open yet.",
+    "asked": "Your request was sent to your clinician, who will answer soon.",
 }
 
 
@@ -102,6 +105,7 @@ class Page:
         origin = urlsplit(parts.settings.public_url)
         self.origin = f"{origin.scheme}://{origin.netloc}"
         self.https = origin.scheme == "https"
+        self.requests = PageRequests(self)  # Ask for another time, Cancel
         self.csp = "; ".join(
             [
                 "default-src 'none'",
@@ -149,7 +153,16 @@ class Page:
     def redirect(self, url: str) -> Response:
         return self.secure(RedirectResponse(url, status_code=303))
 
-    def page(self, session: ScheduledSession, token: str, notice: str | None = None) -> Response:
+    def page(
+        self,
+        session: ScheduledSession,
+        token: str,
+        notice: str | None = None,
+        *,
+        asks: PageAsks | None = None,
+        status: int = 200,
+        **extra: Any,
+    ) -> Response:
         at = now()
         state = rules.access(session, self.parts.practice, at)
         if state.gone:
@@ -158,6 +171,10 @@ class Page:
         service = self.parts.practice.service(session.service)
         return self.render(
             "page.html",
+            status,
+            asks=asks,
+            asked=[when(t, tz) for t in asks.open_times] if asks else [],
+            **extra,
             session=session,
             state=state,
             token=token,
@@ -213,7 +230,8 @@ class Page:
         session = await run_in_threadpool(self.load, token)
         if session is None:
             return self.not_found()
-        return self.page(session, token, request.query_params.get("m"))
+        asks = await run_in_threadpool(self.requests.state, session)
+        return self.page(session, token, request.query_params.get("m"), asks=asks)
 
     async def rsvp_confirm(self, request: Request) -> Response:
         """The e-mail's Yes/No links: a GET only shows a form (link scanners must not vote)."""
@@ -478,8 +496,16 @@ class Page:
             not_before=state.opens_at,
             expires=state.closes_at,
         )
+        await run_in_threadpool(self.entered, token)
         log.info("participant entered session %s", session.public_id)
         return self.secure(RedirectResponse(url, status_code=303))
+
+    def entered(self, token: str) -> None:
+        """The waiting room: the clinician is told once (scheduling/waiting.py)."""
+        with self.parts.store.unit() as s:
+            row = repos.session_by_token(s, token, lock=True)
+            if row is not None:
+                waiting.participant_entered(s, row, self.parts.practice, now())
 
     async def host_enter(self, request: Request) -> Response:
         """The clinician's Enter Meeting: the same room, as moderator, until the window ends."""
@@ -524,6 +550,9 @@ def routes(parts: Parts) -> list[BaseRoute]:
         ("/j/{token}/pay", page.pay, ["POST"]),
         ("/j/{token}/paid", page.paid, ["GET"]),
         ("/j/{token}/enter", page.enter, ["GET"]),
+        ("/j/{token}/ask", page.requests.ask, ["POST"]),
+        ("/j/{token}/cancel", page.requests.cancel_confirm, ["GET"]),
+        ("/j/{token}/cancel", page.requests.cancel, ["POST"]),
         ("/enter/{host_token}", page.host_enter, ["GET"]),
         ("/webhooks/stripe", page.stripe_webhook, ["POST"]),
         (STYLESHEET, page.stylesheet, ["GET"]),

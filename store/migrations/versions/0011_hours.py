@@ -2,14 +2,14 @@
 ground.hours writes it ("Mon-Thu 09:00-17:00"); NULL is the practice's default.
 
 Revision ID: 0011_hours
-Revises: 0010
+Revises: 0011 (0011_requests; re-chained when main was merged in)
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_hours"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
