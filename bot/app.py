@@ -36,7 +36,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from actions import edit_form
 from actions.extraction import zone_choices
-from bot import asks, blocks, guard, inbox, installs, lifecycle
+from bot import asks, blocks, calendar_home, guard, inbox, installs, lifecycle
 from bot.inbox import Inbox
 from bot.manifest import BOT_SCOPES
 from dialogue.domain import BotMessage, message_from_dispatch
@@ -44,7 +44,7 @@ from dialogue.runner import Reply, Who
 from dialogue.slots import read_date, read_time
 from ground.logs import request_context
 from ground.metrics import SESSIONS_SAVED, TURN_SECONDS, TURNS
-from scheduling import starts
+from scheduling import calendar_link, starts
 from scheduling.commands import EDIT_FIELDS, EditForm, agenda_clock
 from scheduling.hours import hours_problem
 from scheduling.service import Actor
@@ -273,6 +273,9 @@ class SlackFace:
         app.options("turn:zone")(self.zone_options)
         app.action(re.compile(r"^me:zone"))(ack=self.ack, lazy=[done(self.on_my_zone)])
         app.options("me:zone")(self.zone_options)
+        app.action(re.compile(calendar_home.ACTIONS))(
+            ack=self.ack, lazy=[done(self.on_calendar_link)]
+        )
 
     @staticmethod
     async def payload_check(body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
@@ -629,7 +632,8 @@ class SlackFace:
         )
 
     async def publish_home(self, client: AsyncWebClient, who: Who, page: int = 0) -> None:
-        view = blocks.home_view(await self.off(self._dashboard, who, page))
+        dashboard = await self.off(self._dashboard, who, page)
+        view = blocks.home_view([*dashboard, *calendar_home.home_blocks()])
         await self.call(client.views_publish, user_id=who.user_id, view=view)
 
     async def on_home_opened(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
@@ -870,6 +874,41 @@ class SlackFace:
 
     def _set_agenda(self, who: Who, wanted: str | None) -> str:
         return self.parts.scheduler.set_agenda(actor(who), wanted).text
+
+    # The calendar feed --------------------------------------------------------------------
+
+    async def on_calendar_link(self, action: dict[str, Any], context: AsyncBoltContext) -> None:
+        """App Home's "Send me the link", or the DM's "Make a new link": the link goes to
+        the clinician's DM only, wherever the button was."""
+        client = context.client
+        who = await self.who(client, str(context.team_id), str(context.user_id))
+        channel = await self.dm(client, who.team_id, who.user_id)
+        if channel is None:
+            return
+        rotate = action.get("action_id") == calendar_home.ROTATE
+        seen = str(action.get("value") or "")[:32]
+        text, fingerprint = await self.off(self._calendar_link, who, rotate, seen)
+        sent = await self.call(
+            client.chat_postMessage,
+            channel=channel,
+            text=text,
+            blocks=calendar_home.link_blocks(text, fingerprint),
+            unfurl_links=False,
+        )
+        if sent is not None and isinstance(sent.get("ts"), str):
+            await self.off(self._record, who, channel, sent["ts"])
+
+    def _calendar_link(self, who: Who, rotate: bool, seen: str) -> tuple[str, str]:
+        public_url = self.parts.settings.public_url
+        with self.parts.store.unit() as s:
+            clinician = repos.get_clinician(s, who.team_id, who.user_id, tz=who.tz)
+            if rotate:
+                done, fingerprint = calendar_link.rotate(
+                    s, clinician, public_url, seen, datetime.now(UTC)
+                )
+            else:
+                done, fingerprint = calendar_link.show(s, clinician, public_url)
+        return done.text, fingerprint
 
     # Edit in one screen ------------------------------------------------------------------
 

@@ -51,8 +51,8 @@ PAYLOAD_LOGGERS = ("slack_bolt", "sessionbot.slack.bolt")
 # linear time (the unbounded `[\w.+-]+@` of before was quadratic on a long word).
 _EMAIL = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
 _PHONE = re.compile(r"\+?\d[\d\s().-]{6,24}\d")
-# Link tokens are secrets too: the participant page, the clinician's Enter Meeting.
-_LINK = re.compile(r"/(j|enter)/[A-Za-z0-9_-]{16,64}")
+# Link tokens are secrets too: the participant page, the clinician's Enter Meeting and feed.
+_LINK = re.compile(r"/(j|enter|cal)/[A-Za-z0-9_-]{16,64}")
 # Client addresses (participants' among them) are personal data as well.
 _IP = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b")
 

@@ -11,7 +11,9 @@ shows it as an invitation rather than a file:
       application/ics; name="invite.ics"                 (the same calendar, as a file)
 
 with `Date` and `Message-ID` (smtplib adds neither). Updates and cancellations carry the
-same UID with SEQUENCE = the session's version, which goes up with every change.
+same UID with SEQUENCE = the session's version, which goes up with every change; the event
+is built by integrations/calendar.py (the clinician's feed holds the same one), its times in
+the participant's zone with a TZID and VTIMEZONE.
 
 RSVP: the calendar does not ask for a reply (`RSVP=FALSE` on the attendee). A calendar's
 reply is an e-mail to the ORGANIZER, and sessionbot reads no mailbox; the participant
@@ -26,15 +28,14 @@ from __future__ import annotations
 import copy
 import smtplib
 import ssl
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
-import icalendar
-
+from integrations import calendar as events
 from integrations import messages
 from integrations.errors import PermanentError, TransientError
 
@@ -56,6 +57,7 @@ def calendar(
     sequence: int,
     start: datetime,
     duration_min: int,
+    tz: str,
     kind: str,
     organizer: str,
     organizer_name: str,
@@ -64,36 +66,25 @@ def calendar(
     summary: str,
     now: datetime,
 ) -> bytes:
-    """An iTIP `.ics`: REQUEST (CONFIRMED) for invitation/update/reminder, CANCEL otherwise."""
-    cancelled = kind == "cancellation"
-    cal = icalendar.Calendar()
-    cal.add("prodid", "-//sessionbot//video sessions//EN")
-    cal.add("version", "2.0")
-    cal.add("method", ICS_METHOD.get(kind, "REQUEST"))
-    event = icalendar.Event()
-    event.add("uid", uid)
-    event.add("sequence", sequence)
-    event.add("dtstamp", now.astimezone(UTC))
-    event.add("dtstart", start.astimezone(UTC))
-    event.add("dtend", (start + timedelta(minutes=duration_min)).astimezone(UTC))
-    event.add("summary", summary)
-    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    event.add("transp", "OPAQUE")
-    if not cancelled:
-        event.add("url", url)
-        event.add("location", url)
-    organizer_prop = icalendar.vCalAddress(f"mailto:{organizer}")
-    organizer_prop.params["cn"] = icalendar.vText(organizer_name)
-    event.add("organizer", organizer_prop)
-    attendee_prop = icalendar.vCalAddress(f"mailto:{attendee}")
-    attendee_prop.params["cutype"] = icalendar.vText("INDIVIDUAL")
-    attendee_prop.params["role"] = icalendar.vText("REQ-PARTICIPANT")
-    attendee_prop.params["partstat"] = icalendar.vText("NEEDS-ACTION")
-    # No calendar reply: it would go to the organizer's mailbox, which nobody reads.
-    attendee_prop.params["rsvp"] = icalendar.vText("FALSE")
-    event.add("attendee", attendee_prop)
-    cal.add_component(event)
-    return cal.to_ical()
+    """An iTIP `.ics`: REQUEST (CONFIRMED) for invitation/update/reminder, CANCEL otherwise.
+
+    The event is the one the clinician's feed holds (integrations/calendar.py), written
+    in the participant's zone `tz` with its VTIMEZONE.
+    """
+    event = events.SessionEvent(
+        uid=uid,
+        sequence=sequence,
+        start=start,
+        duration_min=duration_min,
+        tz=tz,
+        summary=summary,
+        stamp=now,
+        cancelled=kind == "cancellation",
+        url=url,
+        organizer=events.Person(organizer, organizer_name),
+        attendee=events.Person(attendee),
+    )
+    return events.calendar([event], method=ICS_METHOD.get(kind, "REQUEST"))
 
 
 def compose(
@@ -123,6 +114,7 @@ def compose(
         sequence=sequence,
         start=view.start,
         duration_min=view.duration_min,
+        tz=view.participant_tz,
         kind=kind,
         organizer=from_address,
         organizer_name=from_name or view.host,

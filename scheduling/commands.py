@@ -75,6 +75,7 @@ ACTION_NAMES = {
     "edit": "Edit",
     "rsvp": "RSVP",
     "pay": "Pay Now",
+    "rotate_feed": "Make a new calendar link",
 }
 
 

@@ -105,7 +105,7 @@ def _extra_commands() -> list[Any]:
 
     found = []
     names = ("serve", "manifest", "worker", "outbox", "cancel", "reschedule", "keys", "check")
-    for name in (*names, "next", "remind", "agenda", "requests", "hours"):
+    for name in (*names, "next", "remind", "agenda", "requests", "calendar_url", "hours"):
         try:
             found.append(importlib.import_module(f"sessionbot.commands.{name}"))
         except ModuleNotFoundError as exc:

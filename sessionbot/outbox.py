@@ -36,7 +36,7 @@ from ground.logs import request_context
 from ground.metrics import OUTBOX_FAILED, OUTBOX_SENT
 from ground.practice import Practice
 from ground.settings import Settings
-from integrations import local_outbox, messages
+from integrations import calendar, local_outbox, messages
 from integrations.channels import Letter
 from integrations.errors import DeliveryError, PermanentError, TransientError
 from integrations.providers import Senders
@@ -444,7 +444,7 @@ class Worker:
             view=self._view(session),
             email=session.email or "",
             phone=session.phone or "",
-            uid=f"{session.public_id}@sessionbot",
+            uid=calendar.uid_of(session.public_id),
             sequence=session.sequence,
             mail_from=self.settings.mail_from,
             now=now,

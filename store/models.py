@@ -335,3 +335,22 @@ class ActionClaim(Base):
     slot: Mapped[int] = mapped_column(Integer)  # seconds since 1970 // window
     result: Mapped[str | None] = mapped_column(EncryptedText())  # what the first was told
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CalendarFeed(Base):
+    """A clinician's live calendar feed (`/cal/<secret>.ics`, migration 0011).
+
+    The secret (192 random bits) is found by its SHA-256 alone, so the database does not
+    hold the URL; the secret itself is kept encrypted, so its clinician can be shown it
+    again (App Home, `sessionbot calendar-url`). A new secret replaces the row's: the
+    old URL answers 404 at once.
+    """
+
+    __tablename__ = "calendar_feeds"
+
+    clinician_id: Mapped[int] = mapped_column(
+        ForeignKey("clinicians.id", ondelete="CASCADE"), primary_key=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token: Mapped[str] = mapped_column(EncryptedText(512))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -7,7 +7,7 @@ The raw message is parsed with the standard library's strict policy; the calenda
 from __future__ import annotations
 
 import re
-from datetime import UTC
+from datetime import UTC, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import parseaddr, parsedate_to_datetime
@@ -19,7 +19,10 @@ import vobject
 from conftest import at
 from outbox_kit import CLINICIAN, cancel, reschedule, run_worker, schedule, wired_parts
 from smtp_server import Received
+from starlette.testclient import TestClient
 
+from scheduling import calendar_link
+from sessionbot.asgi import create_app
 from sessionbot.wiring import Parts
 from store import repos
 
@@ -189,3 +192,47 @@ def test_an_update_and_a_cancellation_carry_the_same_uid_a_higher_sequence_and_c
         "multipart/alternative",
         ["text/plain", "text/html", "text/calendar"],
     ]
+
+
+def test_the_invitations_event_is_in_the_participants_zone_with_its_rules(
+    parts: Parts, smtp_server
+) -> None:
+    """No UTC times: the start is the participant's wall time under a TZID whose
+    VTIMEZONE is in the file, so their calendar shows 12:00 PM Pacific (3 PM Eastern)."""
+    schedule(parts, BOOKING, tz_answer="Pacific")
+    run_worker(parts)
+    message = strict(smtp_server.received[0])
+    cal, event, other = events(message)
+    assert event["DTSTART"].params["TZID"] == "America/Los_Angeles"
+    assert event["DTEND"].params["TZID"] == "America/Los_Angeles"
+    raw = calendar_part(message).get_payload(decode=True).decode("utf-8")
+    assert "DTSTART;TZID=America/Los_Angeles:20261125T120000" in raw
+    assert not re.search(r"^DT(START|END)[:;].*Z\r?$", raw, re.M)
+    assert [str(tz["TZID"]) for tz in cal.walk("VTIMEZONE")] == ["America/Los_Angeles"]
+    assert event.decoded("DTSTART") == at("2026-11-25 15:00")
+    # vobject resolves the TZID from the file's own VTIMEZONE: Pacific standard time.
+    start = other.vevent.dtstart.value
+    assert (start.hour, start.minute) == (12, 0)
+    assert start.utcoffset() == timedelta(hours=-8)
+    attachment = attached_ics(message).get_payload(decode=True).decode("utf-8")
+    assert "DTSTART;TZID=America/Los_Angeles:20261125T120000" in attachment
+
+
+def test_the_invitation_and_the_clinicians_feed_hold_one_event(parts: Parts, smtp_server) -> None:
+    """The same UID and SEQUENCE in the participant's e-mail and the clinician's feed, each
+    in its reader's zone: a calendar that has both sees one session."""
+    booked = schedule(parts, BOOKING, tz_answer="Pacific")
+    run_worker(parts)
+    _, invited, _ = events(strict(smtp_server.received[0]))
+    with parts.store.unit() as s:
+        clinician = repos.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
+        done, _ = calendar_link.show(s, clinician, parts.settings.public_url)
+    (url,) = re.findall(r"https://\S+\.ics", done.text)
+    with TestClient(create_app(parts), base_url=parts.settings.public_url) as client:
+        body = client.get(url.removeprefix(parts.settings.public_url)).content
+    (in_feed,) = icalendar.Calendar.from_ical(body).walk("VEVENT")
+    assert str(in_feed["UID"]) == str(invited["UID"]) == f"{booked.public_id}@sessionbot"
+    assert int(in_feed["SEQUENCE"]) == int(invited["SEQUENCE"]) == 0
+    assert in_feed.decoded("DTSTART") == invited.decoded("DTSTART")
+    assert in_feed["DTSTART"].params["TZID"] == "America/New_York"  # the clinician's
+    assert invited["DTSTART"].params["TZID"] == "America/Los_Angeles"  # the participant's

@@ -41,6 +41,8 @@ from sessionbot.parts import Parts
 from store import repos
 from store.models import ScheduledSession
 from web import access as rules
+from web.feed import PATH as FEED_PATH
+from web.feed import Feed
 from web.page_requests import PageRequests
 from web.throttle import MissThrottle
 
@@ -556,13 +558,14 @@ def routes(parts: Parts) -> list[BaseRoute]:
         ("/enter/{host_token}", page.host_enter, ["GET"]),
         ("/webhooks/stripe", page.stripe_webhook, ["POST"]),
         (STYLESHEET, page.stylesheet, ["GET"]),
+        (FEED_PATH, Feed(parts).show, ["GET"]),  # the clinician's calendar (web/feed.py)
     ]
-    throttle = MissThrottle()
+    throttle = MissThrottle()  # guesses at any link (a page's, a feed's) count together
     return [
         Route(
             path,
             counted(throttle.guard(endpoint, page.too_many), page_result)
-            if path.startswith(("/j/", "/enter/"))
+            if path.startswith(("/j/", "/enter/", "/cal/"))
             else counted(endpoint, webhook_result("stripe"))
             if path.startswith("/webhooks/")
             else endpoint,

@@ -1,15 +1,15 @@
 """A clinician's own working hours: `clinicians.working_hours`, the spec as
 ground.hours writes it ("Mon-Thu 09:00-17:00"); NULL is the practice's default.
 
-Revision ID: 0011_hours
-Revises: 0011 (0011_requests; re-chained when main was merged in)
+Revision ID: 0013_hours
+Revises: 0012 (0012_feed; re-chained when main was merged in)
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_hours"
-down_revision = "0011"
+revision = "0013_hours"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
