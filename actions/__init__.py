@@ -18,7 +18,7 @@ from rasa_sdk.interfaces import (
     ActionNotFoundException,
 )
 
-from actions import cancel_actions, hold, schedule_form, session_actions
+from actions import cancel_actions, hold, hours, schedule_form, session_actions
 from actions.context import sender_of, services
 from dialogue.domain import load_domain
 
@@ -40,6 +40,7 @@ ACTIONS = (
     session_actions.ActionListSessions,
     session_actions.ActionScheduleNext,
     session_actions.ActionSetAgenda,
+    hours.ActionSetHours,
     session_actions.ActionCancel,
     cancel_actions.ActionCancelSession,
     session_actions.ActionStartOver,

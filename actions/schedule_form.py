@@ -25,7 +25,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions import answers, extraction, week_words
+from actions import answers, extraction, hours, week_words
 from actions.context import services
 from actions.extraction.intents import refusal
 from actions.session_actions import new_draft_events
@@ -230,7 +230,7 @@ def _reading(tracker: Tracker, text: str, requested: str | None) -> dict[str, An
             packages={p.key: p.name for p in practice.documents},
             services={s.key: s.name for s in practice.services},
             requested_slot=requested,
-            working_hours=practice.working_hours,
+            working_hours=hours.tracker_bounds(tracker),
             participant_zone=decoded("participant_tz", tracker.get_slot("participant_tz")),
         ),
     )
@@ -392,14 +392,22 @@ class ValidateScheduleForm(FormValidationAction):
         _drop_unchanged_candidates(tracker)
         cleared = self._change_request(tracker, domain)
         tracker.slots.update(cleared)
+        found = understand(tracker)
+        if isinstance(found.get("hours"), str):
+            # "my hours are 9 to 5" that a Rasa classifier handed to the form.
+            hours.say_hours_request(dispatcher, tracker, found["hours"])
+        accepted = hours.accept(tracker, found)  # the Yes to a start outside the hours
         memo().before = dict(tracker.slots)
         answered = _answered(tracker)  # before validation: the slot asked for this message
         events = await super().run(dispatcher, tracker, domain)
         _unread_left_to_the_error(dispatcher)
         self._hint_after_misses(dispatcher, tracker, events)
         series = self._series(dispatcher, tracker)
+        wanted = next((e["value"] for e in series), tracker.get_slot("series"))
+        outside = hours.ask_if_outside(dispatcher, tracker, wanted, bool(accepted))
         return [
-            *start, *(SlotSet(k, v) for k, v in cleared.items()), *answered, *events, *series
+            *start, *(SlotSet(k, v) for k, v in cleared.items()), *accepted, *answered, *events,
+            *series, *outside,
         ]  # fmt: skip
 
     def _series(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:

@@ -349,7 +349,14 @@ SUMMARY_SLOTS = (
 CHANGED = "  ✎ _changed_"
 
 # The slots of one draft: a save, a cancel or a start over clears them all.
-DRAFT_SLOTS = (*SUMMARY_SLOTS, "contact_id", "draft_id", "requested_slot", "summary_shown")
+DRAFT_SLOTS = (
+    *SUMMARY_SLOTS,
+    "contact_id",
+    "draft_id",
+    "requested_slot",
+    "summary_shown",
+    "hours_ok",
+)
 
 
 def summary_values(slots: dict[str, Any]) -> dict[str, Any]:

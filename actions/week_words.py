@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from actions.extraction import Extracted
+from actions.extraction.hours import hours_request
 from actions.extraction.intents import refusal
 from dialogue.slots import decode, encode
 from scheduling import commands, recurrence
@@ -41,6 +42,7 @@ class Heard(Extracted):
     series: dict[str, Any] | str | None = None
     weeks: int | None = None
     agenda: str | None = None
+    hours: str | None = None  # "my hours are 9 to 5 mon-thu": the hours as said
 
     def found(self) -> dict[str, Any]:
         """The reading as the form takes it, each value as a tracker keeps it (JSON): the
@@ -49,7 +51,7 @@ class Heard(Extracted):
         a week request)."""
         found: dict[str, Any] = {k: encode(v) for k, v in self.slots().items()}
         found.update({k: {"invalid": why} for k, why in dict(self.problems).items()})
-        for name in ("series", "weeks", "agenda", "shift", "notes", "unread"):
+        for name in ("series", "weeks", "agenda", "hours", "shift", "notes", "unread"):
             value = getattr(self, name)
             if value:
                 found[name] = encode(value)
@@ -137,6 +139,9 @@ def read(text: str, now: datetime, extract: Callable[[str], Extracted]) -> Heard
         agenda = commands.agenda_request(text)
         if agenda is not None:
             return Heard(intent="set_agenda", agenda=agenda)
+        hours = hours_request(text)
+        if hours is not None:
+            return Heard(intent="set_hours", hours=hours)
     once = list(_ONCE.finditer(text))
     found = recurrence.parse_recurrence(text, now.date())
     spans = [m.span() for m in once] + list(found.spans if found else ())

@@ -47,6 +47,7 @@ from ground.logs import request_context
 from ground.metrics import SESSIONS_SAVED, TURN_SECONDS, TURNS
 from scheduling import calendar_link, starts
 from scheduling.commands import EDIT_FIELDS, EditForm, agenda_clock
+from scheduling.hours import hours_problem
 from scheduling.service import Actor
 from sessionbot.parts import Parts
 from store import repos
@@ -268,6 +269,8 @@ class SlackFace:
         app.action("dash:edit")(ack=self.ack, lazy=[done(self.on_edit)])
         app.action("dash:agenda")(ack=self.ack, lazy=[done(self.on_agenda)])
         app.view("edit")(ack=self.ack_edit, lazy=[done(self.on_edited)])
+        app.action("dash:hours")(ack=self.ack, lazy=[done(self.on_hours)])
+        app.view("hours")(ack=self.ack_hours, lazy=[done(self.on_hours_saved)])
         app.options("turn:contact")(self.contact_options)
         app.options("turn:zone")(self.zone_options)
         app.action(re.compile(r"^me:zone"))(ack=self.ack, lazy=[done(self.on_my_zone)])
@@ -780,11 +783,14 @@ class SlackFace:
     def _overlap_form(
         self, team: str, user: str, meta: dict[str, Any], start: datetime
     ) -> Any | None:
-        """The form again with what `start` overlaps, unless that was already shown."""
+        """The form again with what `start` overlaps, or that it is outside the working
+        hours (asked, not refused), unless that was already shown."""
         if meta.get("confirmed") == start.isoformat():
             return None
         scheduler, who = self.parts.scheduler, Actor(team, user)
-        overlap = scheduler.move_overlap(who, meta["id"], start)
+        moved = scheduler.move_overlap(who, meta["id"], start)
+        outside = scheduler.hours_question(who, start)
+        overlap = " ".join(said for said in (outside, moved) if said) or None
         found = scheduler.form(who, meta["id"]) if overlap is not None else None
         if overlap is None or found is None:
             return None
@@ -980,8 +986,33 @@ class SlackFace:
         _, problems = await self.off(self._checked_edit, team, user, meta, raw)
         if problems:
             await ack(response_action="errors", errors=problems)
+            return
+        warned = await self.off(self._edit_warning, team, user, meta, raw, view)
+        if warned is not None:  # said before the change; submitting again saves anyway
+            await ack(response_action="update", view=warned)
         else:
             await ack()
+
+    def _edit_warning(
+        self,
+        team: str,
+        user: str,
+        meta: dict[str, Any],
+        raw: dict[str, str | None],
+        view: dict[str, Any],
+    ) -> dict[str, Any] | None:
+        """The form again, asking about a new start outside the working hours, unless it
+        was already asked for that start."""
+        form, problems = self._checked_edit(team, user, meta, raw)
+        if form is None or problems or meta.get("confirmed") == form.start.isoformat():
+            return None
+        question = self.parts.scheduler.edit_hours_question(
+            Actor(team, user), meta["id"], form.start
+        )
+        if question is None:
+            return None
+        text = f"⚠ {question} Press Save changes again to keep it, or change the time."
+        return blocks.warned_view(view, text, {**meta, "confirmed": form.start.isoformat()})
 
     async def on_edited(self, view: dict[str, Any], context: AsyncBoltContext) -> None:
         client = context.client
@@ -989,6 +1020,8 @@ class SlackFace:
         if meta is None:
             return
         who = await self.who(client, str(context.team_id), str(context.user_id))
+        if await self.off(self._edit_warning, who.team_id, who.user_id, meta, raw, view):
+            return  # the form asks about the working hours; nothing changes until resubmitted
         said = await self.off(self._edit, who, meta, raw, str(view.get("id")))
         if said is None:
             return
@@ -1006,6 +1039,49 @@ class SlackFace:
             actor(who), meta["id"], form, once=f"slack:edit:{view_id}:{said}"
         )
         return None if done is None else done.text
+
+    # Working hours on App Home -------------------------------------------------------------
+
+    async def on_hours(
+        self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        client = context.client
+        who = await self.who(client, str(context.team_id), str(context.user_id))
+        view = await self.off(self._hours_view, who)
+        await self.open_form(client, who, body, view, "working hours")
+
+    def _hours_view(self, who: Who) -> Any:
+        own, said = self.parts.scheduler.own_hours(actor(who))
+        return blocks.hours_modal(own, said)
+
+    @staticmethod
+    def hours_field(view: dict[str, Any]) -> str:
+        values = (view.get("state") or {}).get("values") or {}
+        node: Any = values.get("hours") if isinstance(values, dict) else None
+        node = node.get("hours") if isinstance(node, dict) else None
+        value = node.get("value") if isinstance(node, dict) else None
+        return value.strip() if isinstance(value, str) else ""
+
+    async def ack_hours(self, ack: AsyncAck, view: dict[str, Any]) -> None:
+        said = self.hours_field(view)
+        problem = hours_problem(said) if said else None
+        if problem:
+            await ack(response_action="errors", errors={"hours": problem})
+        else:
+            await ack()
+
+    async def on_hours_saved(self, view: dict[str, Any], context: AsyncBoltContext) -> None:
+        said = self.hours_field(view)
+        if said and hours_problem(said):
+            return  # the form said why
+        client = context.client
+        who = await self.who(client, str(context.team_id), str(context.user_id))
+        told = await self.off(self._set_hours, who, said)
+        await self.tell(client, who, told)
+        await self.publish_home(client, who)
+
+    def _set_hours(self, who: Who, said: str) -> str:
+        return self.parts.scheduler.set_hours(actor(who), said).text
 
     # Type-ahead options ---------------------------------------------------------------------
 

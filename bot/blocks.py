@@ -292,7 +292,13 @@ def dashboard_blocks(
                 )
             ]
         ),
-        ActionsBlock(block_id="agenda", elements=[agenda_select(agenda_at)]),
+        ActionsBlock(
+            block_id="agenda",
+            elements=[
+                agenda_select(agenda_at),
+                ButtonElement(text="Working hours", action_id="dash:hours", value="hours"),
+            ],
+        ),
         DividerBlock(),
     ]
     if waiting:  # begun, so off the upcoming list: one line each with Enter Meeting
@@ -517,6 +523,50 @@ def reschedule_modal(
                 element=DatePickerElement(action_id="date", initial_date=local.date().isoformat()),
             ),
             InputBlock(block_id="time", label=f"New time ({tz})", element=select),
+        ],
+    )
+
+
+def warned_view(view: dict[str, Any], text: str, meta: dict[str, Any]) -> dict[str, Any]:
+    """A submitted form again, as it was, with a warning under its description and
+    `meta` (what was warned about): Slack keeps what was typed, since every input keeps
+    its block and action ids; submitting again is the confirmation."""
+    kept = [
+        b
+        for b in view.get("blocks") or []
+        if isinstance(b, dict) and b.get("block_id") != "warning"
+    ]
+    warning = SectionBlock(block_id="warning", text=MarkdownTextObject(text=clip(text)))
+    return {
+        "type": "modal",
+        **{k: view[k] for k in ("callback_id", "title", "submit", "close") if view.get(k)},
+        "private_metadata": json.dumps(meta),
+        "blocks": [*kept[:1], warning.to_dict(), *kept[1:]],
+    }
+
+
+def hours_modal(own: str | None, said: str) -> View:
+    """A clinician's own working hours: one line, read by the one parser of hours."""
+    return View(
+        type="modal",
+        callback_id="hours",
+        title="Working hours",
+        submit="Save hours",
+        close="Keep them",
+        blocks=[
+            SectionBlock(text=MarkdownTextObject(text=clip(said))),
+            InputBlock(
+                block_id="hours",
+                label="Your working hours (your time zone)",
+                element=PlainTextInputElement(
+                    action_id="hours",
+                    initial_value=own or None,
+                    placeholder="Mon-Fri 9-5, or Mon 9-12, Wed 13-17",
+                    max_length=200,
+                ),
+                optional=True,
+                hint="Empty: the practice's hours. A start outside them is asked, not refused.",
+            ),
         ],
     )
 

@@ -25,6 +25,7 @@ CONTROL_INTENTS = frozenset(
         "list_sessions",
         "schedule_next",
         "set_agenda",
+        "set_hours",
         "hold",
         "cancel_session",
     }

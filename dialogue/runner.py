@@ -83,7 +83,8 @@ class Understanding(Protocol):
 
 
 # (text, now in the clinician's zone, the slot asked for, the draft's participant zone)
-NLU = Callable[[str, datetime, "str | None", "str | None"], Understanding]
+# text, now, the slot asked, the draft's participant zone, the clinician's own hours spec
+NLU = Callable[[str, datetime, "str | None", "str | None", "str | None"], Understanding]
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,7 @@ class Runner:
                 return Reply(duplicate=True, phase=state.phase)
             tz = clinician.tz or who.tz or self.default_tz
             turn = _Turn(self, state, who, tz)
+            turn.own_hours = clinician.working_hours
             turn.undelivered = lambda shown: repos.reply_undelivered(s, shown)
             if len(text) > MAX_MESSAGE_CHARS:
                 turn._say("utter_too_long", length=f"{len(text):,}", limit=f"{MAX_MESSAGE_CHARS:,}")
@@ -306,6 +308,7 @@ class _Turn:
         self.tz = tz
         self.messages: list[BotMessage] = []
         self.saved_session_id: str | None = None
+        self.own_hours: str | None = None  # the clinician's working hours ("at 7" reads them)
         # Whether a turn's recorded answer has not reached the clinician (see `handle`).
         self.undelivered: Callable[[str], bool] = lambda turn_id: False
 
@@ -364,7 +367,9 @@ class _Turn:
             }
         now = datetime.now(ZoneInfo(self.tz))
         theirs = self.slots.get("participant_tz") if self.phase != "idle" else None
-        found = self.runner.nlu(text, now, requested, theirs if isinstance(theirs, str) else None)
+        found = self.runner.nlu(
+            text, now, requested, theirs if isinstance(theirs, str) else None, self.own_hours
+        )
         entities = found.entities()
         named: str | None = INTENT_NAMES.get(found.intent or "", found.intent)
         intent = named or ("change" if found.change else "inform")
@@ -441,6 +446,11 @@ class _Turn:
 
     def _on_set_agenda(self, latest: dict[str, Any]) -> None:
         self._call("action_set_agenda", latest)
+        if self.phase == "form":
+            self._ask_next()
+
+    def _on_set_hours(self, latest: dict[str, Any]) -> None:
+        self._call("action_set_hours", latest)
         if self.phase == "form":
             self._ask_next()
 

@@ -14,6 +14,8 @@ from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from ground.hours import HoursError, WorkingHours, parse_hours
+
 
 @dataclass(frozen=True)
 class Document:
@@ -52,6 +54,9 @@ class Practice:
     services: tuple[Service, ...] = field(default_factory=tuple)
     # Hours (start, end) the practice sees clients: "at 5" is 5 PM when only 17:00 fits.
     working_hours: tuple[int, int] = (8, 20)
+    # The default working hours (`working_hours = "Mon-Fri 08:00-18:00"`, in each
+    # clinician's own zone): a start outside them is asked. None: nothing is asked.
+    hours: WorkingHours | None = None
     max_series: int = 52  # the most occurrences one series may have
     remind_every: timedelta = timedelta(minutes=10)  # "Remind now" at most this often
     # A DM to the clinician this long before each session, with Enter Meeting; None: off.
@@ -103,7 +108,15 @@ def parse_practice(data: dict) -> Practice:
         ZoneInfo(data.get("default_timezone", "America/New_York"))
         window = data.get("join_window", {})
         hours = data.get("working_hours", {})
-        working_hours = (int(hours.get("start", 8)), int(hours.get("end", 20)))
+        default_hours = None
+        if isinstance(hours, str):
+            try:
+                default_hours = parse_hours(hours)
+            except HoursError as exc:
+                raise ValueError(f"working_hours {hours!r}: {exc}") from None
+            working_hours = default_hours.bounds()
+        else:  # the older table: only what close calls ("at 5") read
+            working_hours = (int(hours.get("start", 8)), int(hours.get("end", 20)))
         if not 0 <= working_hours[0] < working_hours[1] <= 24:
             raise ValueError(f"working_hours must be 0 <= start < end <= 24, not {working_hours}")
         nudge = data.get("agenda", {}).get("nudge_minutes_before")
@@ -146,6 +159,7 @@ def parse_practice(data: dict) -> Practice:
             documents=documents,
             services=services,
             working_hours=working_hours,
+            hours=default_hours,
             max_series=int(data.get("max_series", 52)),
             nudge_before=timedelta(minutes=int(nudge)) if nudge else None,
             cancel_notice_hours=_hours(data.get("cancel_notice_hours", 24)),

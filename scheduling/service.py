@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from ground.practice import Practice
 from ground.session import SessionSpec
-from scheduling import booking, commands, page_requests, refunds
+from scheduling import booking, commands, hours, page_requests, refunds
 from scheduling.commands import Agenda, DashboardPage, Done, EditForm
 from scheduling.starts import StartCheck, check_aware_start, check_start
 from store import audit, repos
@@ -332,6 +332,35 @@ class Scheduler:
         """The morning agenda DM at `at` ('HH:MM', their zone), or off."""
         with self._acting(who) as (s, clinician):
             return commands.set_agenda(s, clinician, at)
+
+    # Working hours ------------------------------------------------------------------------
+
+    def own_hours(self, who: Actor) -> tuple[str | None, str]:
+        """The clinician's own hours spec (None: the practice's apply) and the hours in words."""
+        with self._acting(who) as (_s, clinician):
+            return clinician.working_hours, hours.show_hours(clinician, self.practice)
+
+    def set_hours(self, who: Actor, text: str) -> Done:
+        """Their own working hours, stored once read (else said back, nothing changed);
+        an empty text clears them (the practice's apply)."""
+        with self._acting(who) as (_s, clinician):
+            if not text.strip():
+                return hours.clear_hours(clinician, self.practice)
+            return hours.set_hours(clinician, text, self.practice)
+
+    def hours_question(self, who: Actor, start: datetime) -> str | None:
+        """The question for a new start outside their working hours (None: inside, or no
+        hours apply): asked by the forms before they move anything."""
+        with self._acting(who) as (_s, clinician):
+            return hours.start_question(clinician, start, self.practice, self.clock())
+
+    def edit_hours_question(self, who: Actor, public_id: str, start: datetime) -> str | None:
+        """As `hours_question`, only when the Edit form moves the session's start."""
+        with self._acting(who) as (s, clinician):
+            session = repos.session_for_clinician(s, clinician.id, public_id)
+            if session is None or session.start_at == start:
+                return None
+            return hours.start_question(clinician, start, self.practice, self.clock())
 
 
 class _Repeated(Exception):

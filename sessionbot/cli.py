@@ -115,6 +115,7 @@ def _extra_commands() -> list[Any]:
         "audit",
         "forget",
         "retention",
+        "hours",
     ):
         try:
             found.append(importlib.import_module(f"sessionbot.commands.{name}"))
@@ -338,7 +339,7 @@ def cmd_nlu(args: argparse.Namespace, settings: Settings) -> int:
     nlu = make_nlu(practice)
     texts = args.text or (line.rstrip("\n") for line in sys.stdin)
     for text in texts:
-        print(json.dumps(nlu_record(text, nlu(text, now, None, None)), ensure_ascii=False))
+        print(json.dumps(nlu_record(text, nlu(text, now, None, None, None)), ensure_ascii=False))
     return 0
 
 

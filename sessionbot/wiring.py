@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import datetime
 
 from actions import context, extraction, make_executor, week_words
 from dialogue.runner import Runner
 from ground.formatting import zone_label
+from ground.hours import HoursError, parse_hours
 from ground.practice import Practice, load_practice
 from ground.settings import Settings
 from sessionbot.parts import Parts
@@ -18,18 +20,33 @@ __all__ = ["Parts", "build", "make_nlu"]  # Parts lives in sessionbot.parts; kep
 
 def make_nlu(
     practice: Practice,
-) -> Callable[[str, datetime, str | None, str | None], week_words.Heard]:
+) -> Callable[[str, datetime, str | None, str | None, str | None], week_words.Heard]:
     packages = {p.key: p.name for p in practice.documents}
     services = {s.key: s.name for s in practice.services}
 
     def nlu(
-        text: str, now: datetime, requested_slot: str | None, theirs: str | None = None
+        text: str,
+        now: datetime,
+        requested_slot: str | None,
+        theirs: str | None = None,
+        own_hours: str | None = None,
     ) -> week_words.Heard:
-        """`theirs`: the draft's participant zone ("10am her time", a national number)."""
-        return week_words.read(text, now, lambda words: slots(words, now, requested_slot, theirs))
+        """`theirs`: the draft's participant zone ("10am her time", a national number);
+        `own_hours`: the clinician's working hours, which close calls ("at 7") read."""
+        bounds = practice.working_hours
+        if own_hours:
+            with contextlib.suppress(HoursError):
+                bounds = parse_hours(own_hours).bounds()
+        return week_words.read(
+            text, now, lambda words: slots(words, now, requested_slot, theirs, bounds)
+        )
 
     def slots(
-        text: str, now: datetime, requested_slot: str | None, theirs: str | None
+        text: str,
+        now: datetime,
+        requested_slot: str | None,
+        theirs: str | None,
+        bounds: tuple[int, int],
     ) -> extraction.Extracted:
         return extraction.extract(
             text,
@@ -38,7 +55,7 @@ def make_nlu(
             packages=packages,
             services=services,
             requested_slot=requested_slot,
-            working_hours=practice.working_hours,
+            working_hours=bounds,
             participant_zone=theirs,
         )
 

@@ -61,6 +61,9 @@ class Clinician(Base):
     tz: Mapped[str | None] = mapped_column(String(64))
     # The local wall time ("07:30") of the morning agenda DM; None: not wanted (0007).
     agenda_at: Mapped[str | None] = mapped_column(String(5))
+    # Their own working hours, as ground.hours writes them ("Mon-Thu 09:00-17:00");
+    # None: the practice's default (0011).
+    working_hours: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -572,3 +572,41 @@ def test_a_port_where_another_rasa_answers_is_never_taken_for_ours(tmp_path: Pat
     assert f"rasa run found no port of its own in {rasa_kit.RASA_ATTEMPTS} tries" in message
     for other in others:
         assert f"port {other.server_address[1]}: another server answers there (401)" in message
+
+
+def test_working_hours_said_and_a_start_outside_them_asked_as_in_the_embedded_runner(
+    stack, embedded
+) -> None:
+    sender = "T_RASA:U_HOURS"
+
+    def run(say) -> list[list[dict]]:  # type: ignore[no-untyped-def]
+        said = [say("my hours are Mon-Fri 9-5")]
+        said.append(say("JD tomorrow 3am no invitation, no documents"))
+        yes = next(
+            b["payload"]
+            for m in said[-1]
+            for b in m.get("buttons") or []
+            if b["title"].startswith("Yes")
+        )
+        for line in (yes, "same", "save", "JD tomorrow 4am no invitation, no documents", "yes"):
+            said.append(say(line))
+        return said
+
+    def embedded_say(line: str) -> list[dict]:
+        team, user = sender.split(":")
+        return [m.to_dict() for m in embedded.runner.handle(Who(team, user), line).messages]
+
+    for replies in (run(lambda line: stack.say(sender, line)), run(embedded_say)):
+        words = [" ".join(texts(r)) for r in replies]
+        assert words[0].startswith(
+            "Your working hours are now Monday to Friday, 9:00 AM to 5:00 PM"
+        )
+        assert "3:00 AM is outside your working hours. Book it anyway?" in words[1]
+        assert "Booking it outside your working hours, as you said." in words[2]
+        assert "*New scheduled session*" in words[3]
+        assert words[4].startswith("Saved: session with JD")
+        assert "4:00 AM is outside your working hours" in words[5]
+        assert "Booking it outside your working hours, as you said." in words[6]  # typed
+    (session,) = stored(stack, sender)
+    assert session["start"] == tomorrow_at(3)
+    assert embedded_stored(embedded, sender) == [comparable(session)]
