@@ -356,6 +356,7 @@ def signed_headers(
 ) -> dict[str, str]:
     timestamp = str(int(time.time()) - age)
     signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
+    assert signature is not None  # None only without a timestamp or a body
     return {
         "Content-Type": content_type,
         "X-Slack-Request-Timestamp": timestamp,

@@ -93,7 +93,7 @@ def record(parts: Parts, public_id: str) -> dict:
         return session_record(row, parts.practice, PUBLIC)
 
 
-def can_enter(client: TestClient, booked: Booked, clock: time_machine.Coordinates) -> bool:
+def can_enter(client: TestClient, booked: Booked, clock: time_machine.Traveller) -> bool:
     clock.move_to(START - timedelta(minutes=5))
     try:
         return client.get(f"{booked.path}/enter").headers["location"].startswith("https://meet.")
@@ -150,7 +150,7 @@ def test_a_full_refund_leaves_the_session_unpaid_and_the_clinician_is_told(
     fake: FakeStripe,
     app_parts: Parts,
     booked: Booked,
-    clock: time_machine.Coordinates,
+    clock: time_machine.Traveller,
 ) -> None:
     confirm_documents(client, booked)
     cs_id = paid(client, fake, booked)
@@ -176,7 +176,7 @@ def test_a_partial_refund_keeps_enter_meeting_open_and_a_later_one_completes_it(
     fake: FakeStripe,
     app_parts: Parts,
     booked: Booked,
-    clock: time_machine.Coordinates,
+    clock: time_machine.Traveller,
 ) -> None:
     confirm_documents(client, booked)
     cs_id = paid(client, fake, booked)
@@ -210,6 +210,7 @@ def test_a_refund_after_the_session_was_cancelled_is_told_as_such(
     cs_id = paid(client, fake, booked)
     with app_parts.store.unit() as s:
         row = repos.session_by_public_id(s, booked.public_id, lock=True)
+        assert row is not None
         booking.cancel(s, row, app_parts.practice, at("2026-11-24 10:00"))
     assert post(client, fake, fake.refund(cs_id)) == "recorded"
     assert notices(app_parts, booked.public_id)[-1] == (

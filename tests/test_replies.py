@@ -37,7 +37,7 @@ def served_on(
 ) -> Iterator[SimpleNamespace]:
     url = store.engine.url.render_as_string(hide_password=False)
     env = slack_env(fake, SESSIONBOT_DATABASE_URL=url, SESSIONBOT_SLACK_INBOX_LEASE=LEASE)
-    with serve_process(tmp_path, log_name=log_name, **env) as served:
+    with serve_process(tmp_path, log_name=log_name, env=env) as served:
         yield served
 
 
