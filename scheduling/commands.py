@@ -923,7 +923,7 @@ def edit(
     )  # fmt: skip
 
 
-def _edit_state(form: EditForm) -> tuple[Any, ...]:
+def _edit_state(form: EditForm) -> tuple[object, ...]:
     """The session's fields as the form would leave them (in `EDIT_STATE`'s order)."""
     cents = None if form.amount is None else int(form.amount * 100)
     return (

@@ -90,6 +90,7 @@ def notices(parts: Parts, public_id: str) -> list[str]:
 def record(parts: Parts, public_id: str) -> dict:
     with parts.store.unit() as s:
         row = repos.session_by_public_id(s, public_id)
+        assert row is not None
         return session_record(row, parts.practice, PUBLIC)
 
 
