@@ -10,13 +10,22 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 
 import httpx
 import pytest
 from conftest import TEST_KEY
 from log_scan import scan_later
+
+
+@dataclass(frozen=True)
+class Served:
+    """A running `sessionbot serve`: a client on it, its output file, the process."""
+
+    http: httpx.Client
+    log: Path
+    proc: subprocess.Popen[bytes]
 
 
 @contextmanager
@@ -27,7 +36,7 @@ def serve_process(
     healthy: bool = True,
     env: Mapping[str, str] | None = None,
     **more_env: str,
-) -> Iterator[SimpleNamespace]:
+) -> Iterator[Served]:
     """Yields `http` (a client on the process), `log` (its output file) and `proc`, once
     /healthz answers (at once with `healthy=False`). The process's environment: `env` (a
     mapping, so that mypy need not fear a key named `healthy`) and the keyword arguments.
@@ -67,7 +76,7 @@ def serve_process(
         else:
             if healthy:
                 pytest.fail("sessionbot serve did not start:\n" + log.read_text())
-        yield SimpleNamespace(http=http, log=log, proc=proc)
+        yield Served(http=http, log=log, proc=proc)
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)

@@ -298,7 +298,7 @@ def test_two_serve_processes_given_the_same_click_at_once_book_one(
         serve_process(tmp_path, log_name="a.log", env=env) as a,
         serve_process(tmp_path, log_name="b.log", env=env) as b,
     ):
-        people = [Person(x, fake_slack, "U_TWO") for x in (a, b)]  # type: ignore[arg-type]
+        people = [Person(x, fake_slack, "U_TWO") for x in (a, b)]
         button = {"type": "button", "action_id": "dash:schedule_next", "value": source}
         together = threading.Barrier(2, timeout=10)
 

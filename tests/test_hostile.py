@@ -262,7 +262,7 @@ def test_a_dm_acknowledged_before_a_crash_is_answered_once_after_restart(
     # Slack is slow to open the DM: the turn has not run when the process dies.
     fake_slack.slow_down("conversations.open", 5)
     with serve_process(tmp_path, log_name="first.log", env=env) as first:
-        clinician = Person(first, fake_slack, "U_CRASH")  # type: ignore[arg-type]
+        clinician = Person(first, fake_slack, "U_CRASH")
         body, ctype = clinician.dm_body("schedule JD tomorrow at 3pm")
         assert clinician.post(body, ctype).status_code == 200
         first.proc.send_signal(signal.SIGKILL)

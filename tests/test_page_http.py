@@ -165,7 +165,9 @@ def test_the_emails_rsvp_link_asks_before_it_records(
     assert form.status_code == 200
     assert "No, I can&#39;t attend" in form.text or "No, I can't attend" in form.text
     assert session_row(app_parts, booked.public_id).rsvp is None
-    token = re.search(r'name="csrf" value="([0-9a-f]+)"', form.text).group(1)  # type: ignore[union-attr]
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', form.text)
+    assert found is not None
+    token = found.group(1)
     client.post(f"{booked.path}/rsvp", data={"answer": "no", "csrf": token})
     assert session_row(app_parts, booked.public_id).rsvp == "no"
     assert "Your answer: <strong>No</strong>" in client.get(booked.path).text

@@ -104,7 +104,9 @@ def can_enter(client: TestClient, booked: Booked, clock: time_machine.Traveller)
 
 def confirm_documents(client: TestClient, booked: Booked) -> None:
     page = client.get(booked.path).text
-    token = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)  # type: ignore[union-attr]
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+    assert found is not None
+    token = found.group(1)
     client.post(f"{booked.path}/documents", data={"csrf": token, "confirm": "yes"})
 
 

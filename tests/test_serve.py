@@ -139,8 +139,8 @@ def test_a_reply_sent_to_another_process_while_slack_still_answers_the_last_is_a
         serve_process(tmp_path, log_name="a.log", env=env) as a,
         serve_process(tmp_path, log_name="b.log", env=env) as b,
     ):
-        at_a = Person(a, fake_slack, "U_RACE")  # type: ignore[arg-type]
-        at_b = Person(b, fake_slack, "U_RACE")  # type: ignore[arg-type]
+        at_a = Person(a, fake_slack, "U_RACE")
+        at_b = Person(b, fake_slack, "U_RACE")
         channel = at_a.dm_channel
         assert at_a.dm_event("JD tomorrow 3pm by text +1 617 555 0101, intake packet").is_success
         wait_for_messages(fake_slack, channel, 1)
