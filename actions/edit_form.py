@@ -3,8 +3,9 @@ rules (the same parsers as a message) into the scheduling rules' `EditForm`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from actions import extraction
@@ -13,6 +14,8 @@ from ground.channel import Channel
 from ground.practice import Practice
 from scheduling.commands import EditForm, amount_problem
 from scheduling.starts import check_start
+
+T = TypeVar("T")
 
 
 def read_edit(
@@ -98,7 +101,9 @@ def read_edit(
     )
 
 
-def _parsed(problems: dict[str, str], name: str, parse: Any, text: Any) -> Any:
+def _parsed(
+    problems: dict[str, str], name: str, parse: Callable[[str], T], text: Callable[[str], str]
+) -> T | None:
     value = text(name)
     if not value:
         problems[name] = "This is needed."

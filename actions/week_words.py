@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -76,7 +76,7 @@ class Heard(Extracted):
         return entities
 
 
-def found_in(entities: list[Any]) -> dict[str, Any]:
+def found_in(entities: Sequence[object]) -> dict[str, Any]:
     """A reading back from its entities (`Heard.entities`, or a button's payload)."""
     found: dict[str, Any] = {}
     for entity in entities:
@@ -104,7 +104,7 @@ def series_value(found: recurrence.Recurrence) -> dict[str, Any]:
     }
 
 
-def series_of(value: Any) -> recurrence.Recurrence | None:
+def series_of(value: object) -> recurrence.Recurrence | None:
     """The slot's value back as a recurrence; None for anything else."""
     if not isinstance(value, dict):
         return None

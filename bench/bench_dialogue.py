@@ -119,6 +119,7 @@ def bench_turn(rounds: int) -> dict[str, float]:
     with parts.store.unit() as s:
         clinician_id = repos.get_clinician(s, who.team_id, who.user_id).id
         state = repos.load_tracker(s, clinician_id)
+    assert state is not None  # the warm-up turns saved one
 
     def parts_alone() -> None:
         nlu(text, datetime.now(ZoneInfo(TZ)), "participant", None)
@@ -129,7 +130,7 @@ def bench_turn(rounds: int) -> dict[str, float]:
 
     proc, url = start_action_server(env)
     try:
-        remote = Runner(parts.store, RemoteExecutor(url), nlu, default_tz=TZ)  # type: ignore[arg-type]
+        remote = Runner(parts.store, RemoteExecutor(url), nlu, default_tz=TZ)
         results["turn_http"] = per_call(lambda: remote.handle(who, text), max(rounds // 4, 10))
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

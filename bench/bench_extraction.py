@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import dateparser
@@ -84,7 +85,7 @@ def bench_one_shot(rounds: int) -> None:
     )
     print(f"dateparser.parse('next Tuesday')        {bare * 1e3:8.3f} ms   (baseline)")
     for name, text in ONE_SHOTS.items():
-        took = per_call(lambda text=text: read(text), rounds)
+        took = per_call(partial(read, text), rounds)
         print(
             f"extract({name:<16})               {took * 1e3:8.3f} ms   "
             f"{took / bare:6.2f}x  (aim <= 3x)"
@@ -101,7 +102,7 @@ def bench_lengths(rounds: int) -> None:
         for length in (1_000, 10_000, 100_000):
             text = (unit * (length // len(unit) + 1))[:length]
             times[length] = per_call(
-                lambda text=text: read(text), max(1, rounds // (length // 1000)), repeat=3
+                partial(read, text), max(1, rounds // (length // 1000)), repeat=3
             )
         ten = times[10_000] / (10 * times[1_000])
         hundred = times[100_000] / (100 * times[1_000])

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -84,6 +85,12 @@ def main() -> None:
         def who(i: int, kind: str) -> Who:
             return Who("T_BENCH", f"U_{kind}_{i}")
 
+        def embedded(kind: str, text: str, i: int) -> object:
+            return parts.runner.handle(who(i, kind), text)
+
+        def remote(kind: str, text: str, i: int) -> None:
+            rasa_say(who(i, kind).sender_id, text)
+
         # Warm both paths (first calls load models and caches).
         for i in range(3):
             parts.runner.handle(who(i, "warm"), SETUP)
@@ -92,13 +99,13 @@ def main() -> None:
         results: dict[str, list[float]] = {"embedded": [], "rasa": [], "parse": []}
         for n in range(3):  # interleaved passes, so load swings hit both alike
             results["embedded"] += timed(
-                lambda i, n=n: parts.runner.handle(who(i, f"emb{n}"), SETUP),
-                lambda i, n=n: parts.runner.handle(who(i, f"emb{n}"), TURN),
+                partial(embedded, f"emb{n}", SETUP),
+                partial(embedded, f"emb{n}", TURN),
                 rounds,
             )
             results["rasa"] += timed(
-                lambda i, n=n: rasa_say(who(i, f"rasa{n}").sender_id, SETUP),
-                lambda i, n=n: rasa_say(who(i, f"rasa{n}").sender_id, TURN),
+                partial(remote, f"rasa{n}", SETUP),
+                partial(remote, f"rasa{n}", TURN),
                 rounds,
             )
             results["parse"] += timed(

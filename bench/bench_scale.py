@@ -41,7 +41,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -277,7 +277,7 @@ def wait_running(p: Proc) -> None:
     raise SystemExit(f"worker did not start in {START_TIMEOUT:.0f} s:\n{p.log.read_text()}")
 
 
-def stop_all(procs: list[Proc]) -> list[int | None]:
+def stop_all(procs: list[Proc]) -> list[int]:
     for p in procs:
         if p.proc.poll() is None:
             p.proc.send_signal(signal.SIGTERM)
@@ -365,8 +365,8 @@ class Watch:
         self.stop.set()
         self.thread.join(5)
         wall = time.monotonic() - self.t0
-        cpu: Counter[str] = Counter()
-        rss: Counter[str] = Counter()
+        cpu: defaultdict[str, float] = defaultdict(float)
+        rss: defaultdict[str, float] = defaultdict(float)
         for pid, role in self._pids().items():
             cpu[role] += cpu_seconds(pid) - self.cpu0.get(pid, 0.0)
             rss[role] += rss_mib(pid)
@@ -433,7 +433,7 @@ class QuickSlack(FakeSlack):
 def quiet_server(fake: FakeSlack) -> FakeSlack:
     """No traceback for a call whose caller hung up: a web process stopped at the end of
     its phase with a post to Slack in flight (socketserver prints each one)."""
-    fake.server.handle_error = lambda request, address: None  # type: ignore[method-assign]
+    fake.server.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
     return fake
 
 

@@ -229,6 +229,7 @@ def seed(parts: Parts, total: int, heavy: int, light: int = 10) -> None:
         ids = [o.id for o in owners]
         template_id = template.id
     table = ScheduledSession.__table__
+    assert isinstance(table, sa.Table)
     # The same table with its encrypted columns as plain text: ciphertext copied as is.
     raw = sa.table(
         table.name,

@@ -108,13 +108,13 @@ def main() -> int:
 
         def save_one() -> None:
             with store.unit() as s:
-                me = s.get(type(saver), ids[0])
+                me = s.get_one(type(saver), ids[0])
                 start = first + timedelta(minutes=next(slot))
                 booking.book(s, me, draft(start), PRACTICE, NOW)
 
         def save_series() -> None:
             with store.unit() as s:
-                me = s.get(type(saver), ids[0])
+                me = s.get_one(type(saver), ids[0])
                 start = first + timedelta(minutes=next(slot))
                 commands.book_series(s, me, draft(start), weekly(start, 52), PRACTICE, NOW)
 
@@ -122,11 +122,11 @@ def main() -> int:
 
         # A year of the busy clinician: 100 series of 52 weekly occurrences.
         with store.unit() as s:
-            me = s.get(type(saver), ids[1])
+            me = s.get_one(type(saver), ids[1])
             for i in range(100):
                 start = first + timedelta(hours=i % 10, days=i // 10)
                 commands.book_series(s, me, draft(start), weekly(start, 52), PRACTICE, NOW)
-            other = s.get(type(saver), ids[2])
+            other = s.get_one(type(saver), ids[2])
             for i in range(20):
                 booking.book(s, other, draft(first + timedelta(hours=i)), PRACTICE, NOW)
 
@@ -148,7 +148,7 @@ def main() -> int:
         def page(clinician_id: int) -> Callable[[], object]:
             def show() -> object:
                 with store.reading() as s:
-                    me = s.get(type(saver), clinician_id)
+                    me = s.get_one(type(saver), clinician_id)
                     return commands.dashboard(s, me, 0, NOW, PRACTICE, "https://x.example")
 
             return show

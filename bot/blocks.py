@@ -37,8 +37,10 @@ from actions.session_actions import COMMON_ZONES
 from dialogue.domain import BotMessage, Button
 from ground.channel import INVITATIONS, Channel
 from ground.formatting import short_zone, when, zone_label
+from ground.practice import Practice
 from scheduling.commands import SessionRow
 from scheduling.refunds import FAILED, Offer, RefundRow
+from store.models import ScheduledSession
 
 TEXT_LIMIT = 3000
 OPTION_TEXT_LIMIT = 75
@@ -594,7 +596,9 @@ def _text(
     )
 
 
-def edit_modal(session: Any, tz: str, practice: Any, description: str, *, payments: bool) -> View:
+def edit_modal(
+    session: ScheduledSession, tz: str, practice: Practice, description: str, *, payments: bool
+) -> View:
     """Every field of a session on one screen, prefilled; submitting is the confirmation
     (checked by the conversation's rules, problems shown by their fields)."""
     local = session.start_at.astimezone(ZoneInfo(tz))

@@ -87,11 +87,11 @@ def parse_body(body: bytes, content_type: str) -> dict[str, Any] | Refusal:
     return payload if isinstance(payload, dict) else Refusal(400, "payload is not a JSON object")
 
 
-def _text(value: Any) -> bool:
+def _text(value: object) -> bool:
     return isinstance(value, str) and 0 < len(value) <= 255
 
 
-def _has(node: Any, *path: str) -> bool:
+def _has(node: object, *path: str) -> bool:
     for key in path:
         if not isinstance(node, dict):
             return False
@@ -99,7 +99,7 @@ def _has(node: Any, *path: str) -> bool:
     return _text(node)
 
 
-def payload_problem(body: Mapping[str, Any]) -> str | None:
+def payload_problem(body: Mapping[str, object]) -> str | None:
     """What is missing from a payload that the listeners rely on (None when it is whole).
 
     Only what Slack always sends is required; a payload without it is not from Slack."""

@@ -6,10 +6,11 @@ editing; from a pipe it reads one line a turn, echoes it, and exits at end of in
 
 from __future__ import annotations
 
-from typing import Any, TextIO
+from typing import TextIO
 
 from dialogue.domain import BotMessage
 from dialogue.runner import Runner, Who
+from ground.settings import Settings
 
 BANNER = (
     "sessionbot shell: schedule a session as clinician {user} ({tz}). "
@@ -19,7 +20,7 @@ BANNER = (
 
 class Shell:
     def __init__(
-        self, runner: Runner, *, team: str, user: str, tz: str, settings: Any = None
+        self, runner: Runner, *, team: str, user: str, tz: str, settings: Settings | None = None
     ) -> None:
         self.runner = runner
         self.who = Who(team_id=team, user_id=user, tz=tz)

@@ -49,7 +49,7 @@ def encode(value: object) -> Any:
     raise TypeError(f"a slot cannot hold a {type(value).__name__}")
 
 
-def read_date(raw: Any) -> date:
+def read_date(raw: object) -> date:
     if isinstance(raw, date) and not isinstance(raw, datetime):
         return raw
     if not isinstance(raw, str):
@@ -60,7 +60,7 @@ def read_date(raw: Any) -> date:
         raise SlotValueError("not a date") from None
 
 
-def read_time(raw: Any) -> time:
+def read_time(raw: object) -> time:
     if isinstance(raw, time):
         return raw.replace(second=0, microsecond=0, tzinfo=None)
     hour, sep, minute = raw.partition(":") if isinstance(raw, str) else ("", "", "")
@@ -72,7 +72,7 @@ def read_time(raw: Any) -> time:
         raise SlotValueError("not a clock time") from None
 
 
-def read_money(raw: Any) -> Decimal:
+def read_money(raw: object) -> Decimal:
     if isinstance(raw, bool) or not isinstance(raw, (str, int, float, Decimal)):
         raise SlotValueError("not an amount")
     try:
@@ -84,19 +84,19 @@ def read_money(raw: Any) -> Decimal:
     return amount
 
 
-def read_flag(raw: Any) -> bool:
+def read_flag(raw: object) -> bool:
     if isinstance(raw, bool):
         return raw
     raise SlotValueError("not yes or no")
 
 
-def read_text(raw: Any) -> str:
+def read_text(raw: object) -> str:
     if isinstance(raw, str):
         return raw
     raise SlotValueError("not text")
 
 
-def read_id(raw: Any) -> int:
+def read_id(raw: object) -> int:
     if isinstance(raw, int) and not isinstance(raw, bool):
         return raw
     if isinstance(raw, str) and raw.isdigit():
@@ -104,7 +104,7 @@ def read_id(raw: Any) -> int:
     raise SlotValueError("not an id")
 
 
-def read_object(raw: Any) -> dict[str, Any]:
+def read_object(raw: object) -> dict[str, Any]:
     if isinstance(raw, dict):
         return raw
     raise SlotValueError("not an object")

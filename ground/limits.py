@@ -9,6 +9,7 @@ afterwards (Bolt, Stripe's objects, our own readers) recurses again; a payload n
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 MAX_JSON_DEPTH = 64
@@ -18,13 +19,13 @@ class TooDeep(ValueError):
     """Nested deeper than `MAX_JSON_DEPTH` (or than the parser's own recursion)."""
 
 
-def depth_ok(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+def depth_ok(value: object, limit: int = MAX_JSON_DEPTH) -> bool:
     """Whether `value` (parsed JSON) nests at most `limit` containers deep; no recursion."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
+    stack: list[tuple[object, int]] = [(value, 1)]
     while stack:
         node, depth = stack.pop()
         if isinstance(node, dict):
-            children: Any = node.values()
+            children: Iterable[object] = node.values()
         elif isinstance(node, list):
             children = node
         else:

@@ -164,7 +164,7 @@ def _checkout(found: Any) -> Checkout:
     )
 
 
-def _intent(value: Any) -> str | None:
+def _intent(value: object) -> str | None:
     """A PaymentIntent's id, whether Stripe sent the id or the expanded object."""
     return _maybe_text(value.get("id") if isinstance(value, dict) else value)
 
@@ -184,19 +184,19 @@ def _refund(obj: dict[str, Any]) -> Refund:
     )
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError("expected a string")
     return value
 
 
-def _maybe_text(value: Any) -> str | None:
+def _maybe_text(value: object) -> str | None:
     if value is not None and not isinstance(value, str):
         raise ValueError("expected a string")
     return value or None
 
 
-def _cents(value: Any) -> int | None:
+def _cents(value: object) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):

@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import astuple, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -945,7 +944,7 @@ def edit(
     )  # fmt: skip
 
 
-def _edit_state(form: EditForm) -> tuple[Any, ...]:
+def _edit_state(form: EditForm) -> tuple[object, ...]:
     """The session's fields as the form would leave them (in `EDIT_STATE`'s order)."""
     cents = None if form.amount is None else int(form.amount * 100)
     return (

@@ -16,12 +16,16 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ground.logs import configure_logging
 from ground.settings import Settings
 from sessionbot.commands import DEFAULT_USER, LOCAL_TEAM
+
+if TYPE_CHECKING:  # for annotations only: the commands import their parts when run
+    from ground.practice import Practice
+    from store.models import ScheduledSession
 
 
 def _zone(value: str) -> str:
@@ -230,7 +234,9 @@ def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
 # sessions ------------------------------------------------------------------------------
 
 
-def session_record(session: Any, practice: Any, public_url: str) -> dict[str, Any]:
+def session_record(
+    session: ScheduledSession, practice: Practice, public_url: str
+) -> dict[str, Any]:
     from scheduling import booking
 
     return {

@@ -19,8 +19,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
+
+if TYPE_CHECKING:  # the store is only handed through here
+    from store.db import Store
 
 # The fake Slack app whose installs name the practice's workspaces in the tests.
 CLIENT_ENV = {"SLACK_CLIENT_ID": "111.222", "SLACK_CLIENT_SECRET": "fake-client-secret"}
@@ -33,19 +37,20 @@ class ActionsProcess:
     log: Path
     token: str | None = None
 
-    def client(self, **kwargs: object) -> httpx.Client:
-        """An HTTP client of this server that sends its token, as Rasa does."""
+    def client(self, *, timeout: float = 5.0) -> httpx.Client:
+        """An HTTP client of this server that sends its token, as Rasa does (5 s: httpx's
+        own default timeout)."""
         params = {"token": self.token} if self.token else {}
-        return httpx.Client(base_url=self.url, params=params, **kwargs)  # type: ignore[arg-type]
+        return httpx.Client(base_url=self.url, params=params, timeout=timeout)
 
 
-def install_team(store: object, team: str) -> None:
+def install_team(store: Store, team: str) -> None:
     """An OAuth install of the fake app (CLIENT_ENV) into `team`, kept in `store`."""
     from slack_sdk.oauth.installation_store import Installation
 
     from bot.installs import installation_store
 
-    installs = installation_store(CLIENT_ENV["SLACK_CLIENT_ID"], store.engine)  # type: ignore[attr-defined]
+    installs = installation_store(CLIENT_ENV["SLACK_CLIENT_ID"], store.engine)
     installs.store.save(
         Installation(
             app_id="A_TEST",

@@ -17,12 +17,15 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 from cryptography.fernet import Fernet
+from sqlalchemy.orm import Session
 
 from dialogue.runner import Reply, Who
+from dialogue.tracker import TrackerState
 from ground.settings import Settings
 from sessionbot.wiring import Parts, build
 from store import repos
 from store.db import Store
+from store.models import ScheduledSession
 
 # Fixtures of one area live in their own modules, handed to every test as plugins.
 pytest_plugins = ["log_scan", "fake_slack", "fake_twilio", "smtp_server"]
@@ -49,6 +52,7 @@ def settings(tmp_path: Path) -> Settings:
 
 
 def _admin(sql: str) -> None:
+    assert PG_URL, "only reached with SESSIONBOT_TEST_DATABASE_URL set"
     admin = sa.create_engine(sa.make_url(PG_URL), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(sql)
@@ -107,10 +111,12 @@ def parts_any(settings: Settings, store: Store) -> Parts:
     return build(settings, store=store)
 
 
-def make_session(s, clinician_id: int, **overrides):  # type: ignore[no-untyped-def]
+def make_session(
+    s: Session, clinician_id: int, **overrides: object
+) -> tuple[ScheduledSession, str]:
     """Store a session directly (no conversation): an e-mail invitation for Jane Doe on
     Tue Dec 1, 3 PM Eastern unless overridden. Returns (session, participant token)."""
-    fields = dict(
+    fields: dict[str, object] = dict(
         clinician_id=clinician_id,
         start_at=datetime(2026, 12, 1, 15, 0, tzinfo=EASTERN),
         duration_min=50,
@@ -129,7 +135,7 @@ def at(wall: str, tz: str = "America/New_York") -> datetime:
 
 
 @pytest.fixture
-def clock() -> Iterator[time_machine.Coordinates]:
+def clock() -> Iterator[time_machine.Traveller]:
     """Frozen at Tuesday 2026-11-24 10:00 Eastern unless a test moves it."""
     with time_machine.travel(at("2026-11-24 10:00"), tick=False) as traveller:
         yield traveller
@@ -156,6 +162,12 @@ class Chat:
                 if button.title.startswith(title_start):
                     return self.say(button.payload)
         raise AssertionError(f"no button {title_start!r} in {reply.text!r}")
+
+    def state(self) -> TrackerState:
+        """The saved conversation (a test that has talked knows there is one)."""
+        state = self.parts.runner.state_of(self.who)
+        assert state is not None, "no conversation saved"
+        return state
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import pytest
@@ -356,6 +356,7 @@ def signed_headers(
 ) -> dict[str, str]:
     timestamp = str(int(time.time()) - age)
     signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
+    assert signature is not None  # None only without a timestamp or a body
     return {
         "Content-Type": content_type,
         "X-Slack-Request-Timestamp": timestamp,
@@ -366,11 +367,18 @@ def signed_headers(
 _ids = itertools.count(1)
 
 
+class Reachable(Protocol):
+    """What a Person posts through: a client on the running app (a SlackApp, a process)."""
+
+    @property
+    def http(self) -> httpx.Client: ...
+
+
 @dataclass
 class Person:
     """A clinician in a workspace, talking to the bot through signed requests."""
 
-    app: SlackApp
+    app: Reachable
     slack: FakeSlack
     user: str
     team: str = "T1"

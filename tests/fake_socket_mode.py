@@ -41,7 +41,7 @@ class FakeSocketMode:
     def start(self) -> FakeSocketMode:
         self._thread.start()
         self._server = self._run(self._listen())
-        port = self._server.sockets[0].getsockname()[1]
+        port = next(iter(self._server.sockets)).getsockname()[1]
         self.url = f"ws://127.0.0.1:{port}{PATH}"
         return self
 

@@ -118,8 +118,8 @@ def _handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
                 return
             if mode in ("429", "500"):
                 status = int(mode)
-                code = 20429 if status == 429 else 20500
-                self._json(status, {"code": code, "message": "busy", "status": status})
+                busy = 20429 if status == 429 else 20500
+                self._json(status, {"code": busy, "message": "busy", "status": status})
                 return
             if not self.path.endswith("/Messages.json"):
                 self._json(404, {"code": 20404, "message": "not found", "status": 404})

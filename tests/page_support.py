@@ -25,6 +25,7 @@ from sessionbot.asgi import create_app
 from sessionbot.wiring import Parts, build
 from store import repos
 from store.db import Store
+from store.models import ScheduledSession
 
 VIDEO_URL = "https://meet.example.test"
 
@@ -110,6 +111,8 @@ def serving(parts: Parts, sock: socket.socket) -> Iterator[str]:
         sock.close()
 
 
-def session_row(parts: Parts, public_id: str):  # type: ignore[no-untyped-def]
+def session_row(parts: Parts, public_id: str) -> ScheduledSession:
     with parts.store.unit() as s:
-        return repos.session_by_public_id(s, public_id)
+        row = repos.session_by_public_id(s, public_id)
+        assert row is not None, public_id
+        return row

@@ -8,10 +8,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -19,12 +19,27 @@ from conftest import TEST_KEY
 from log_scan import scan_later
 
 
+@dataclass(frozen=True)
+class Served:
+    """A running `sessionbot serve`: a client on it, its output file, the process."""
+
+    http: httpx.Client
+    log: Path
+    proc: subprocess.Popen[bytes]
+
+
 @contextmanager
 def serve_process(
-    tmp_path: Path, *, log_name: str = "serve.log", healthy: bool = True, **env: str
-) -> Iterator[SimpleNamespace]:
+    tmp_path: Path,
+    *,
+    log_name: str = "serve.log",
+    healthy: bool = True,
+    env: Mapping[str, str] | None = None,
+    **more_env: str,
+) -> Iterator[Served]:
     """Yields `http` (a client on the process), `log` (its output file) and `proc`, once
-    /healthz answers (at once with `healthy=False`).
+    /healthz answers (at once with `healthy=False`). The process's environment: `env` (a
+    mapping, so that mypy need not fear a key named `healthy`) and the keyword arguments.
 
     A second process on the same `tmp_path` finds the first one's store."""
     # Bound here and handed over: no other test process can take the port in between.
@@ -37,7 +52,7 @@ def serve_process(
         SESSIONBOT_DATA_DIR=str(tmp_path / "data"),
         SESSIONBOT_ENCRYPTION_KEY=TEST_KEY,
         SESSIONBOT_PUBLIC_URL=f"http://127.0.0.1:{port}",
-        **env,
+        **{**(env or {}), **more_env},
     )
     log = tmp_path / log_name
     proc = subprocess.Popen(
@@ -61,7 +76,7 @@ def serve_process(
         else:
             if healthy:
                 pytest.fail("sessionbot serve did not start:\n" + log.read_text())
-        yield SimpleNamespace(http=http, log=log, proc=proc)
+        yield Served(http=http, log=log, proc=proc)
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)

@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthenticatorType, AuthResult, Envelope, LoginPassword, Session
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -219,12 +219,15 @@ class SecureSmtp(SmtpServer):
     ca_file: str = ""
 
 
-def _authenticator(logins: list[Login]):  # type: ignore[no-untyped-def]
-    def check(server, session, envelope, mechanism, auth_data) -> AuthResult:  # type: ignore[no-untyped-def]
+def _authenticator(logins: list[Login]) -> AuthenticatorType:
+    def check(
+        server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: object
+    ) -> AuthResult:
         if not isinstance(auth_data, LoginPassword):
             return AuthResult(success=False, handled=False)
         user, password = auth_data.login.decode(), auth_data.password.decode()
         # STARTTLS sets session.ssl; implicit TLS (smtps) shows on the transport.
+        assert server.transport is not None  # connected: it is logging in
         over_tls = session.ssl is not None or server.transport.get_extra_info("ssl_object")
         logins.append(Login(mechanism, user, password, over_tls=bool(over_tls)))
         return AuthResult(success=(user, password) == (USER, PASSWORD))
@@ -249,7 +252,7 @@ def secure_smtp_fixture(tmp_path: Path) -> Iterator[SecureServer]:
     def start(mode: str = "starttls", *, user: str = USER, password: str = PASSWORD) -> SecureSmtp:
         recorder = Recorder()
         logins: list[Login] = []
-        kwargs: dict[str, object] = {
+        kwargs: dict[str, Any] = {  # aiosmtpd's SMTP options, of many types
             "authenticator": _authenticator(logins),
             "auth_require_tls": False,
         }

@@ -427,7 +427,7 @@ def test_a_sender_of_no_installed_workspace_gets_a_refusal_and_nothing_is_made(s
     assert clinicians_and_sessions(store) == (0, 0)
 
 
-BAD_VALUES = [
+BAD_VALUES: list[tuple[str, dict[str, object]]] = [
     ("email", {"invite_channel": "email", "email": "a@b.example\r\nBcc: x@evil.example"}),
     ("email", {"invite_channel": "email", "email": "not an address"}),
     ("phone", {"invite_channel": "sms", "phone": "12345"}),

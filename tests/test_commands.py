@@ -66,7 +66,8 @@ def test_the_cli_refuses_a_skipped_wall_time_and_changes_nothing(
         "2:30 AM doesn't exist on March 14: the clocks move forward then. Nothing was changed."
     )
     with parts_any.store.unit() as s:
-        assert repos.session_by_public_id(s, public_id).start_at == before
+        row = repos.session_by_public_id(s, public_id)
+        assert row is not None and row.start_at == before
 
 
 def test_cancel_names_the_session_and_is_told_once(parts_any: Parts) -> None:

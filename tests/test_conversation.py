@@ -98,12 +98,12 @@ def test_a_bad_answer_gets_one_friendly_message_and_loses_nothing(
     chat.say("schedule")
     for answer in slot_answers:
         chat.say(answer)
-    before = chat.parts.runner.state_of(chat.who).slots
+    before = chat.state().slots
     asked = before["requested_slot"]
     reply = chat.say(bad)
     assert len(reply.messages) == 1, reply.text
     assert expected.lower() in reply.text.lower()
-    after = chat.parts.runner.state_of(chat.who).slots
+    after = chat.state().slots
     assert after["requested_slot"] == asked
     for slot in ("date", "time", "participant", "invite_channel"):
         assert after.get(slot) == before.get(slot)
@@ -121,7 +121,7 @@ def test_a_correction_mid_form_changes_the_earlier_answer(chat: Chat, clock) -> 
     reply = chat.say("make it 4pm instead")
     assert "Time: 3:00 PM → 4:00 PM." in reply.text
     assert reply.requested_slot == "participant"
-    assert chat.parts.runner.state_of(chat.who).slots["time"] == "16:00"
+    assert chat.state().slots["time"] == "16:00"
 
 
 def test_change_from_the_summary_asks_that_slot_again(chat: Chat, clock) -> None:
@@ -148,7 +148,7 @@ def test_empty_line_and_gibberish_get_one_message(chat: Chat, clock) -> None:
     chat.say("schedule")
     reply = chat.say("   ")
     assert len(reply.messages) == 1 and "didn't get anything" in reply.text
-    assert chat.parts.runner.state_of(chat.who).slots["requested_slot"] == "date"
+    assert chat.state().slots["requested_slot"] == "date"
 
 
 def test_back_start_over_cancel_and_help(chat: Chat, clock) -> None:
@@ -160,7 +160,7 @@ def test_back_start_over_cancel_and_help(chat: Chat, clock) -> None:
     assert "Answer each question" in chat.say("help").text
     reply = chat.say("start over")
     assert reply.requested_slot == "date"
-    assert chat.parts.runner.state_of(chat.who).slots.get("date") is None
+    assert chat.state().slots.get("date") is None
     assert "Nothing was saved" in chat.say("cancel").text
     assert "nothing in progress" in chat.say("cancel").text
 
@@ -171,7 +171,8 @@ def test_restart_in_the_middle_continues_where_it_was(settings, sqlite_store: St
     restarted = build(settings, store=sqlite_store)  # a new process on the same store
     reply = restarted.runner.handle(who, "by text 617 555 0101")
     assert reply.requested_slot == "participant_tz"
-    assert restarted.runner.state_of(who).slots["participant"] == "JD"
+    state = restarted.runner.state_of(who)
+    assert state is not None and state.slots["participant"] == "JD"
 
 
 def test_a_retried_turn_does_nothing_twice(chat: Chat, clock) -> None:
@@ -189,7 +190,7 @@ def test_a_known_contact_fills_channel_phone_and_zone(chat: Chat, clock) -> None
     chat.say("save")
     reply = chat.say("JD Friday 10am")
     assert reply.requested_slot == "documents"
-    slots = chat.parts.runner.state_of(chat.who).slots
+    slots = chat.state().slots
     assert slots["invite_channel"] == "sms"
     assert slots["phone"] == "+16175550101"
     assert slots["participant_tz"] == "America/Los_Angeles"
@@ -214,7 +215,7 @@ def test_around_midnight_tomorrow_is_the_next_calendar_day(chat: Chat) -> None:
     with time_machine.travel(at("2026-11-24 23:50"), tick=False):
         reply = chat.say("tomorrow 9am")
         assert reply.requested_slot == "participant"
-        assert chat.parts.runner.state_of(chat.who).slots["date"] == "2026-11-25"
+        assert chat.state().slots["date"] == "2026-11-25"
 
 
 def test_a_time_skipped_by_daylight_saving_is_refused(chat: Chat) -> None:
@@ -265,7 +266,7 @@ def test_concurrent_turns_of_one_clinician_never_lose_each_other(chat_any: Chat,
             )
         )
     assert all(not r.duplicate for r in replies)
-    state = chat_any.parts.runner.state_of(chat_any.who)
+    state = chat_any.state()
     assert {f"t{i}" for i in range(12)} <= set(state.turn_ids)
 
 

@@ -11,21 +11,22 @@ import pytest
 from conftest import Chat, make_settings
 
 from dialogue.runner import Reply, Who
-from sessionbot.wiring import build
+from sessionbot.wiring import Parts, build
 from store import repos
+from store.db import Store
 
 EASTERN_ZONE = ZoneInfo("America/New_York")
 
 
 @pytest.fixture
-def paying(tmp_path: Path, store) -> Chat:  # type: ignore[no-untyped-def]
+def paying(tmp_path: Path, store: Store) -> Chat:
     """A practice that takes payments, on each store."""
     settings = make_settings(tmp_path, STRIPE_API_KEY="sk_test_not_a_real_key")
     return Chat(build(settings, store=store), Who("T_TEST", "U_CLIN1", tz="America/New_York"))
 
 
 @pytest.fixture
-def chat(parts_any) -> Chat:  # type: ignore[no-untyped-def]
+def chat(parts_any: Parts) -> Chat:
     """Every conversation here runs on SQLite and, when it is set up, PostgreSQL."""
     return Chat(parts_any, Who("T_TEST", "U_CLIN1", tz="America/New_York"))
 
@@ -191,7 +192,7 @@ def test_stray_words_never_become_the_participant(chat: Chat, clock) -> None:
     reply = chat.say("schedule sth for thu 4pm")
     assert reply.requested_slot == "participant"
     reply = chat.say("that's for Mr. Alvarez")
-    assert chat.parts.runner.state_of(chat.who).slots["participant"] == "Mr. Alvarez"
+    assert chat.state().slots["participant"] == "Mr. Alvarez"
     chat.say("no invite")
     reply = chat.say("same as mine")
     reply = chat.say("skip documents")
@@ -206,7 +207,7 @@ def test_a_known_contact_typed_in_lower_case_is_recognised(chat: Chat, clock) ->
     chat.say("same")
     chat.say("save")
     reply = chat.say("jane doe friday 10am")
-    slots = chat.parts.runner.state_of(chat.who).slots
+    slots = chat.state().slots
     assert slots["participant"] == "Jane Doe"
     assert slots["phone"] == "+16175550101"
     assert not any("didn't understand" in n for n in notes(reply))
@@ -229,7 +230,7 @@ def test_a_shift_past_midnight_moves_the_date(chat: Chat, clock) -> None:
 def test_save_refuses_a_draft_that_differs_from_the_summary_shown(chat: Chat, clock) -> None:
     chat.say("JD tomorrow 3pm no invitation, no documents")
     chat.say("same")
-    state = chat.parts.runner.state_of(chat.who)
+    state = chat.state()
     assert state.slots["summary_shown"]["time"] == "15:00"
     with chat.parts.store.unit() as s:  # a draft changed behind the clinician's back
         clinician = repos.get_clinician(s, chat.who.team_id, chat.who.user_id)
@@ -258,19 +259,19 @@ def test_an_unplaced_word_may_be_named_the_participant_with_a_button(chat: Chat,
     (offer,) = [m for m in reply.messages if m.kind == "note"]
     assert offer.text == "I didn't understand “blorpx”."
     reply = chat.click(reply, "“blorpx” is the participant")
-    assert chat.parts.runner.state_of(chat.who).slots["participant"] == "blorpx"
+    assert chat.state().slots["participant"] == "blorpx"
     assert reply.requested_slot == "participant_tz"
 
 
 def test_lower_case_initials_opening_a_message_are_the_participant(chat: Chat, clock) -> None:
     reply = chat.say("jd tmrw 2p no invite no forms")
-    assert chat.parts.runner.state_of(chat.who).slots["participant"] == "jd"
+    assert chat.state().slots["participant"] == "jd"
     assert not notes(reply)
 
 
 def test_a_name_stops_at_a_comma(chat: Chat, clock) -> None:
     reply = chat.say("tomorrow 9am with Lee Chen, text +1 (415) 555-0123, she's in SF, no docs")
-    slots = chat.parts.runner.state_of(chat.who).slots
+    slots = chat.state().slots
     assert (slots["participant"], slots["invite_channel"]) == ("Lee Chen", "sms")
     assert slots["participant_tz"] == "America/Los_Angeles"
     assert reply.phase == "confirm"
@@ -293,7 +294,7 @@ def test_at_7_is_asked_when_the_practice_sees_clients_at_both_7s(
     reply = chat.say("JD tomorrow at 7, no invite, no documents")
     assert "Do you mean 7:00 AM or 7:00 PM?" in reply.text
     reply = chat.click(reply, "7:00 PM")
-    assert chat.parts.runner.state_of(chat.who).slots["time"] == "19:00"
+    assert chat.state().slots["time"] == "19:00"
 
 
 def test_payment_dropped_and_added_back_at_the_summary(paying: Chat, clock) -> None:
@@ -311,7 +312,7 @@ def test_an_answer_to_another_question_is_said_not_taken_silently(chat: Chat, cl
     assert "Participant's time zone: Berlin (Europe/Berlin)." in acks(reply)
     assert reply.requested_slot == "phone"
     reply = chat.say("030 1234567")  # a Berlin number, read in the participant's country
-    assert chat.parts.runner.state_of(chat.who).slots["phone"] == "+49301234567"
+    assert chat.state().slots["phone"] == "+49301234567"
 
 
 def test_back_at_the_summary_marks_the_line_it_changed_back(chat_any: Chat, clock) -> None:

@@ -16,6 +16,7 @@ from conftest import Chat
 
 from dialogue.runner import Reply
 from store import repos
+from store.models import ScheduledSession
 
 
 def stored(chat: Chat) -> list:
@@ -24,7 +25,7 @@ def stored(chat: Chat) -> list:
         return repos.list_sessions(s, clinician.id, include_cancelled=True)
 
 
-def start(session) -> datetime:  # type: ignore[no-untyped-def]
+def start(session: ScheduledSession) -> datetime:
     return session.start_at.astimezone(ZoneInfo("America/New_York")).replace(tzinfo=None)
 
 

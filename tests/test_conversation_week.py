@@ -145,7 +145,7 @@ def test_a_series_no_clinician_could_say_is_not_kept(chat: Chat, clock) -> None:
     # a clear answer, and the draft as it was.
     reply = chat.say('/inform{"series":{"interval":0,"count":3}}')
     assert "Repeats" not in reply.text
-    assert chat.parts.runner.state_of(chat.who).slots.get("series") is None
+    assert chat.state().slots.get("series") is None
     reply = chat.say("every 0 weeks for 6 weeks")
     assert "Repeats" not in reply.text
     reply = chat.say("save")

@@ -258,7 +258,7 @@ def healthcheck_command() -> list[str]:
     return json.loads(args.split("CMD", 1)[1])
 
 
-def test_the_image_command_starts_with_nothing_but_its_data_volume(tmp_path):
+def test_the_image_command_starts_with_nothing_but_its_data_volume(tmp_path: Path) -> None:
     """The image's CMD, as the image runs it: its user, an empty /data it owns, and no
     settings at all (no key, no database): the embedded default on the volume, healthy."""
     command = image_command()

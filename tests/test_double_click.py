@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -156,7 +156,7 @@ def test_schedule_next_from_two_threads_at_once_books_one(parts_any: Parts) -> N
             if not overlap:
                 together.wait()
             with parts_any.store.unit() as s:
-                clinician = s.get(type(me), me_id)
+                clinician = s.get_one(type(me), me_id)
                 if overlap:
                     together.wait()
                 answers.append(
@@ -223,7 +223,7 @@ def page(tmp_path: Path, store: Store, fake_stripe: FakeStripe) -> Iterator[tupl
         yield parts, url
 
 
-def at_once(count: int, post: callable) -> list[httpx.Response]:  # type: ignore[valid-type]
+def at_once(count: int, post: Callable[[], httpx.Response]) -> list[httpx.Response]:
     together = threading.Barrier(count, timeout=10)
     answers: list[httpx.Response] = []
 
@@ -272,6 +272,7 @@ def test_two_rsvp_posts_tell_the_clinician_once(page: tuple[Parts, str]) -> None
     assert [a.headers["location"].endswith("?m=rsvp-no") for a in answers] == [True, True]
     with parts.store.unit() as s:
         row = repos.session_by_public_id(s, booked.public_id)
+        assert row is not None
         told = [m for m in repos.outbox_for_session(s, row.id) if m.kind == "clinician_notice"]
     assert len(told) == 1
 
@@ -294,10 +295,10 @@ def test_two_serve_processes_given_the_same_click_at_once_book_one(
         source, me_id = session.public_id, me.id
     env = slack_env(fake_slack)
     with (
-        serve_process(tmp_path, log_name="a.log", **env) as a,
-        serve_process(tmp_path, log_name="b.log", **env) as b,
+        serve_process(tmp_path, log_name="a.log", env=env) as a,
+        serve_process(tmp_path, log_name="b.log", env=env) as b,
     ):
-        people = [Person(x, fake_slack, "U_TWO") for x in (a, b)]  # type: ignore[arg-type]
+        people = [Person(x, fake_slack, "U_TWO") for x in (a, b)]
         button = {"type": "button", "action_id": "dash:schedule_next", "value": source}
         together = threading.Barrier(2, timeout=10)
 

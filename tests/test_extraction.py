@@ -2,7 +2,9 @@
 
 import datetime
 import zoneinfo
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import TypedDict, Unpack
 
 import pytest
 
@@ -35,9 +37,21 @@ def at(wall_time: str, zone: str = "America/New_York") -> datetime.datetime:
 NOW = at("2026-11-24 10:00")  # a Tuesday
 
 
-def read(text: str, now: datetime.datetime = NOW, **options: object) -> Extracted:
+class Options(TypedDict, total=False):
+    """The keyword arguments of `extract` a test may set."""
+
+    default_region: str
+    packages: Mapping[str, str]
+    services: Mapping[str, str]
+    requested_slot: str | None
+    working_hours: tuple[int, int]
+    participant_region: str | None
+    participant_zone: str | None
+
+
+def read(text: str, now: datetime.datetime = NOW, **options: Unpack[Options]) -> Extracted:
     options = {"packages": PACKAGES, "services": SERVICES, **options}
-    return extract(text, now=now, **options)  # type: ignore[arg-type]
+    return extract(text, now=now, **options)
 
 
 def day(iso: str) -> datetime.date:

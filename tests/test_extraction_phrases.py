@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime
 import zoneinfo
 from decimal import Decimal
+from typing import TypedDict, Unpack
 
 import pytest
 
-from actions.extraction import extract, parse_phone, parse_zone
+from actions.extraction import Extracted, extract, parse_phone, parse_zone
 
 PACKAGES = {
     "intake": "Intake packet",
@@ -21,10 +22,19 @@ NY = zoneinfo.ZoneInfo("America/New_York")
 NOW = datetime.datetime(2026, 11, 24, 10, 0, tzinfo=NY)
 
 
-def read(text: str, requested: str | None = None, **options: object):  # type: ignore[no-untyped-def]
+class Options(TypedDict, total=False):
+    """The keyword arguments of `extract` a test may set."""
+
+    default_region: str
+    working_hours: tuple[int, int]
+    participant_region: str | None
+    participant_zone: str | None
+
+
+def read(text: str, requested: str | None = None, **options: Unpack[Options]) -> Extracted:
     return extract(
         text, now=NOW, packages=PACKAGES, services=SERVICES, requested_slot=requested, **options
-    )  # type: ignore[arg-type]
+    )
 
 
 # --- dates ---------------------------------------------------------------------------------

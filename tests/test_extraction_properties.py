@@ -126,7 +126,7 @@ def test_the_session_stored_is_the_last_summary_shown(store_dir: Path, steps) ->
             if reply.requested_slot == "email":
                 reply = chat.say("asked@example.com")
         assert reply.phase == "confirm", (steps, reply.text)
-        shown = chat.parts.runner.state_of(chat.who).slots["summary_shown"]
+        shown = chat.state().slots["summary_shown"]
         chat.say("save")
         with store.unit() as s:
             clinician = repos.get_clinician(s, "T_P", "U_P")

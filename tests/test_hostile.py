@@ -34,7 +34,7 @@ def slack_env(fake: FakeSlack, **extra: str) -> dict[str, str]:
 
 @pytest.fixture
 def served(tmp_path: Path, fake_slack: FakeSlack):
-    with serve_process(tmp_path, **slack_env(fake_slack)) as served:
+    with serve_process(tmp_path, env=slack_env(fake_slack)) as served:
         yield served
 
 
@@ -217,8 +217,8 @@ def test_forged_and_stale_requests_leave_no_name_in_the_log(served) -> None:
 
 
 def test_hostile_requests_do_not_hold_up_health_or_other_clinicians(served, fake_slack) -> None:
-    patient = Person(served, fake_slack, "U_PASTER")  # type: ignore[arg-type]
-    other = Person(served, fake_slack, "U_OTHER")  # type: ignore[arg-type]
+    patient = Person(served, fake_slack, "U_PASTER")
+    other = Person(served, fake_slack, "U_OTHER")
     base = str(served.http.base_url)
     results: dict[str, Any] = {}
 
@@ -261,15 +261,15 @@ def test_a_dm_acknowledged_before_a_crash_is_answered_once_after_restart(
     env = slack_env(fake_slack, SESSIONBOT_SLACK_INBOX_LEASE="1")
     # Slack is slow to open the DM: the turn has not run when the process dies.
     fake_slack.slow_down("conversations.open", 5)
-    with serve_process(tmp_path, log_name="first.log", **env) as first:
-        clinician = Person(first, fake_slack, "U_CRASH")  # type: ignore[arg-type]
+    with serve_process(tmp_path, log_name="first.log", env=env) as first:
+        clinician = Person(first, fake_slack, "U_CRASH")
         body, ctype = clinician.dm_body("schedule JD tomorrow at 3pm")
         assert clinician.post(body, ctype).status_code == 200
         first.proc.send_signal(signal.SIGKILL)
         first.proc.wait(timeout=10)
     assert fake_slack.channel(clinician.dm_channel) == []
     fake_slack.slow_down("conversations.open", 0)
-    with serve_process(tmp_path, log_name="second.log", **env) as second:
+    with serve_process(tmp_path, log_name="second.log", env=env) as second:
         (reply,) = wait_for(fake_slack, clinician.dm_channel, 1, timeout=20)
         assert reply.text == "How should I invite JD?"  # the words survived the crash
         # Slack's own retry of the same event, and more sweeps: still answered once.

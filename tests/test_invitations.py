@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from datetime import UTC, timedelta
 from email import message_from_bytes, policy
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.utils import parseaddr, parsedate_to_datetime
 from pathlib import Path
+from typing import Any
 
 import icalendar
 import pytest
@@ -59,7 +60,7 @@ def strict(received: Received) -> EmailMessage:
 
 
 def shape(message: EmailMessage) -> list:
-    def tree(part: EmailMessage):  # type: ignore[no-untyped-def]
+    def tree(part: MIMEPart) -> Any:  # a content type, or [type, [the parts' trees]]
         if part.is_multipart():
             return [part.get_content_type(), [tree(p) for p in part.iter_parts()]]
         return part.get_content_type()
@@ -67,21 +68,24 @@ def shape(message: EmailMessage) -> list:
     return tree(message)
 
 
-def calendar_part(message: EmailMessage) -> EmailMessage:
+def calendar_part(message: EmailMessage) -> MIMEPart:
     alternative = next(message.iter_parts())
     return [p for p in alternative.iter_parts() if p.get_content_type() == "text/calendar"][0]
 
 
-def attached_ics(message: EmailMessage) -> EmailMessage:
+def attached_ics(message: EmailMessage) -> MIMEPart:
     (attachment,) = list(message.iter_attachments())
     return attachment
 
 
-def events(message: EmailMessage) -> tuple[icalendar.Calendar, icalendar.Event, object]:
-    """The calendar by icalendar, its one event, and the same calendar read by vobject."""
+def events(message: EmailMessage) -> tuple[icalendar.Calendar, icalendar.Event, Any]:
+    """The calendar by icalendar, its one event, and the same calendar read by vobject
+    (untyped, hence Any)."""
     raw = calendar_part(message).get_payload(decode=True)
+    assert isinstance(raw, bytes)
     cal = icalendar.Calendar.from_ical(raw)
     (event,) = cal.walk("VEVENT")
+    assert isinstance(event, icalendar.Event)
     return cal, event, vobject.readOne(raw.decode("utf-8"))
 
 
@@ -135,7 +139,9 @@ def test_organizer_and_attendee_are_right_and_the_calendar_asks_no_reply(
     assert vevent.dtstart.value == at("2026-11-25 15:00")
     assert vevent.uid.value == f"{booked.public_id}@sessionbot"
     # The answer goes where sessionbot hears it: the links, not a calendar reply.
-    text = message.get_body(preferencelist=("plain",)).get_content()
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    text = body.get_content()
     assert f"/j/{booked.token}/rsvp?answer=yes" in text
     assert "replies to this e-mail are not read" in text
 
@@ -146,14 +152,19 @@ def test_accented_names_are_right_in_every_part(parts: Parts, smtp_server) -> No
     message = strict(smtp_server.received[0])
     assert parseaddr(str(message["From"])) == (PRACTICE, FROM)
     with_whom = f"{CLINICIAN_NAME} ({PRACTICE})"
-    assert with_whom in message.get_body(preferencelist=("plain",)).get_content()
-    html = message.get_body(preferencelist=("html",)).get_content()
+    plain = message.get_body(preferencelist=("plain",))
+    html_part = message.get_body(preferencelist=("html",))
+    assert plain is not None and html_part is not None
+    assert with_whom in plain.get_content()
+    html = html_part.get_content()
     assert with_whom in html
     _, event, other = events(message)
     assert str(event["SUMMARY"]) == f"Video session with {with_whom}"
     assert other.vevent.summary.value == f"Video session with {with_whom}"
     assert other.vevent.organizer.params["CN"] == [PRACTICE]
-    attachment = attached_ics(message).get_payload(decode=True).decode("utf-8")
+    payload = attached_ics(message).get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    attachment = payload.decode("utf-8")
     assert f"Video session with {with_whom}" in attachment.replace("\r\n ", "")
 
 
@@ -174,7 +185,7 @@ def test_an_update_and_a_cancellation_carry_the_same_uid_a_higher_sequence_and_c
     assert len(ids) == 3
     found = [events(m) for m in (invitation, update, cancellation)]
     assert {str(event["UID"]) for _, event, _ in found} == {f"{booked.public_id}@sessionbot"}
-    assert [int(event["SEQUENCE"]) for _, event, _ in found] == [0, 1, 2]
+    assert [int(event["SEQUENCE"]) for _, event, _ in found] == [0, 1, 2]  # type: ignore[arg-type]  # icalendar: a property typed as any value class
     assert [other.vevent.sequence.value for _, _, other in found] == ["0", "1", "2"]
     assert [str(cal["METHOD"]) for cal, _, _ in found] == ["REQUEST", "REQUEST", "CANCEL"]
     assert [calendar_part(m).get_param("method") for m in (invitation, update, cancellation)] == [

@@ -237,7 +237,8 @@ def test_keys_rotate_leaves_everything_readable_with_the_new_key_alone(
         clinician = repos.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
         names = sorted(x.participant for x in repos.list_sessions(s, clinician.id))
         assert names == ["JD", "Robin"]
-        assert repos.contact_by_name(s, clinician.id, "jd").phone == PHONE
+        contact = repos.contact_by_name(s, clinician.id, "jd")
+        assert contact is not None and contact.phone == PHONE
         assert repos.sms_opted_out(s, keyring().blind_indexes(PHONE))
     assert [m.payload for m in outbox(after) if m.kind == "clinician_notice"]  # readable
     schedule(after, AGAIN)

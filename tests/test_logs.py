@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
+from typing import IO
 
 from log_scan import findings
 
@@ -104,11 +108,7 @@ with request_context('evil"\\n{"level": "DEBUG"}'):
 """
 
 
-def _run_logging(stderr, **env):  # type: ignore[no-untyped-def]
-    import os
-    import subprocess
-    import sys
-
+def _run_logging(stderr: IO[str] | int, **env: str) -> subprocess.CompletedProcess[bytes]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONBOT_")}
     return subprocess.run(
         [sys.executable, "-c", LOG_SNIPPET], stderr=stderr, env={**clean, **env}, timeout=60

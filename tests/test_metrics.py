@@ -55,7 +55,7 @@ def served(tmp_path: Path, fake_slack: FakeSlack):
 
 def test_slack_turn_and_session_metrics_move_with_a_conversation(served, fake_slack):
     before = scrape(served.http)
-    clinician = Person(served, fake_slack, "U_METRICS")  # type: ignore[arg-type]
+    clinician = Person(served, fake_slack, "U_METRICS")
     turns = ["JD tomorrow 3pm by text +1 617 555 0101, intake packet", "Pacific", "save"]
     for i, text in enumerate(turns, 1):
         body, ctype = clinician.dm_body(text)
@@ -93,7 +93,7 @@ def test_slack_turn_and_session_metrics_move_with_a_conversation(served, fake_sl
 
 
 def test_no_label_carries_participant_data_or_an_id(served, fake_slack):
-    clinician = Person(served, fake_slack, "U_LABELS")  # type: ignore[arg-type]
+    clinician = Person(served, fake_slack, "U_LABELS")
     body, ctype = clinician.dm_body("Dana Whitfield tomorrow 3pm by text +1 617 555 0101")
     clinician.post(body, ctype)
     wait_for(fake_slack, clinician.dm_channel, 1)

@@ -286,7 +286,9 @@ def test_a_running_worker_counts_the_poison_row_in_its_metrics(
         worker.wait_ready()
         wait_for(lambda: len(fake_twilio.messages) == 2)
         wait_for(lambda: {m.id: m.status for m in outbox(texting)}[bad] == "failed")
-        url = re.search(r"metrics: (http://127\.0\.0\.1:\d+/metrics)", worker.output).group(1)
+        found = re.search(r"metrics: (http://127\.0\.0\.1:\d+/metrics)", worker.output)
+        assert found is not None, worker.output
+        url = found.group(1)
         scraped = httpx.get(url, timeout=5).text
         assert 'sessionbot_outbox_failed_total{reason="unreadable"} 1.0' in scraped
         assert worker.process.poll() is None  # still running

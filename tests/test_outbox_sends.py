@@ -65,7 +65,7 @@ def test_two_texts_to_one_participant_go_one_after_the_other_in_order(
     with parts.store.unit() as s:
         me = repos.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
         for row in [m for m in repos.list_outbox(s) if m.kind == "invitation"]:
-            found = s.get(ScheduledSession, row.session_id)
+            found = s.get_one(ScheduledSession, row.session_id)
             assert commands.remind_now(s, me, found.public_id, parts.practice, now).changed
     fake_twilio.latency = 0.3
     w = worker(parts)

@@ -134,6 +134,7 @@ def test_delivery_reports_update_the_invitation_status(texting, clock) -> None:
     booked = schedule(parts, TEXT_BOOKING)
     run_worker(parts)
     (invitation,) = [m for m in outbox(parts) if m.kind == "invitation"]
+    assert invitation.provider_ref is not None
     form = {"MessageSid": invitation.provider_ref, "MessageStatus": "delivered"}
     response = client.post(
         "/webhooks/twilio/status", data=form, headers={"X-Twilio-Signature": sign(STATUS_URL, form)}
@@ -202,6 +203,7 @@ def test_a_reply_finds_its_session_without_opening_other_participants_rows(
     book_texts_to_others(parts, 40)
     with parts.store.unit() as s:
         stored = repos.session_by_id(s, booked.id)
+        assert stored is not None
         assert stored.phone_index == keyring().blind_index(PHONE)
     counting_keyring.decrypted = 0
     reply = text_in(client, "Y", "SM1")

@@ -202,7 +202,7 @@ def test_an_address_with_a_line_feed_fails_alone_and_the_others_are_sent(
     assert "example" not in notice  # the address is not repeated anywhere
     assert failed_count("bad_header") == before + 1
     with parts.store.unit() as s:
-        assert s.get(ScheduledSession, bad.session_id).invite_status == "failed"
+        assert s.get_one(ScheduledSession, bad.session_id).invite_status == "failed"
 
 
 def test_a_session_under_another_key_fails_alone_and_its_clinician_is_told(
@@ -261,7 +261,7 @@ def test_a_message_for_a_channel_without_an_adapter_fails_alone_and_is_never_ema
     book_many(parts, 3, channel="email")
     bad = invitation_rows(parts)[1]
     with parts.store.unit() as s:
-        s.get(OutboxMessage, bad.id).channel = "whatsapp"
+        s.get_one(OutboxMessage, bad.id).channel = "whatsapp"
     before = failed_count("unknown_channel")
 
     stats = worker(parts).run_once()
@@ -292,12 +292,12 @@ def test_a_clinician_notice_on_another_channel_fails_instead_of_going_to_slack(
         )
     (notice,) = (m for m in outbox(parts) if m.kind == "clinician_notice")
     with parts.store.unit() as s:
-        s.get(OutboxMessage, notice.id).channel = "email"
+        s.get_one(OutboxMessage, notice.id).channel = "email"
 
     worker(parts).run_once()
 
     with parts.store.unit() as s:
-        row = s.get(OutboxMessage, notice.id)
+        row = s.get_one(OutboxMessage, notice.id)
         assert (row.status, row.last_error) == (
             "failed",
             "it is for a channel this worker has no way to send",

@@ -11,6 +11,7 @@ import os
 import shutil
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import time_machine
@@ -21,6 +22,9 @@ from page_support import VIDEO_URL, book, page_parts, reserve_port, serving, ses
 from store import repos
 from store.db import Store
 
+if TYPE_CHECKING:  # playwright is optional: the tests skip without it
+    from playwright.sync_api import Browser, Playwright
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 START = at("2026-11-25 15:00")  # 3 PM Eastern
 
@@ -30,7 +34,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def launch(playwright):  # type: ignore[no-untyped-def]
+def launch(playwright: Playwright) -> Browser:
     return playwright.chromium.launch(
         executable_path=CHROMIUM,
         args=[

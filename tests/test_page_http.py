@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import jwt
 import pytest
 import time_machine
@@ -60,7 +61,7 @@ def csrf(client: TestClient, booked: Booked) -> str:
     return match.group(1)
 
 
-def pay(client: TestClient, booked: Booked, token: str):  # type: ignore[no-untyped-def]
+def pay(client: TestClient, booked: Booked, token: str) -> httpx.Response:
     return client.post(f"{booked.path}/pay", data={"csrf": token})
 
 
@@ -126,7 +127,7 @@ def test_a_cancelled_sessions_link_is_no_longer_available(
 
 
 def test_the_link_closes_with_the_join_window(
-    client: TestClient, booked: Booked, clock: time_machine.Coordinates
+    client: TestClient, booked: Booked, clock: time_machine.Traveller
 ) -> None:
     clock.move_to(START + timedelta(minutes=60 + 29))  # a 60-minute session, +30 min
     assert client.get(booked.path).status_code == 200
@@ -164,18 +165,21 @@ def test_the_emails_rsvp_link_asks_before_it_records(
     assert form.status_code == 200
     assert "No, I can&#39;t attend" in form.text or "No, I can't attend" in form.text
     assert session_row(app_parts, booked.public_id).rsvp is None
-    token = re.search(r'name="csrf" value="([0-9a-f]+)"', form.text).group(1)  # type: ignore[union-attr]
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', form.text)
+    assert found is not None
+    token = found.group(1)
     client.post(f"{booked.path}/rsvp", data={"answer": "no", "csrf": token})
     assert session_row(app_parts, booked.public_id).rsvp == "no"
     assert "Your answer: <strong>No</strong>" in client.get(booked.path).text
     with app_parts.store.unit() as s:
         session = repos.session_by_public_id(s, booked.public_id)
+        assert session is not None
         notices = [
             m.payload
             for m in repos.outbox_for_session(s, session.id)
             if m.kind == "clinician_notice"
         ]
-    assert len(notices) == 1 and "can't make it" in notices[0]
+    assert len(notices) == 1 and notices[0] is not None and "can't make it" in notices[0]
 
 
 def test_double_click_on_pay_now_makes_one_checkout_session(
@@ -266,6 +270,7 @@ def test_a_replayed_webhook_is_recorded_once(
     assert row.payment_status == "paid" and row.paid_at is not None
     (notice,) = notices(app_parts, booked.public_id)
     assert notice.channel == "slack"
+    assert notice.payload is not None
     assert notice.payload.startswith("Payment received: $180.00 from J.D.")
     assert "✓ Paid $180.00 for Initial consultation" in client.get(booked.path).text
 
@@ -287,7 +292,7 @@ def test_enter_meeting_opens_only_in_the_window_after_payment_and_documents(
     fake: FakeStripe,
     app_parts: Parts,
     booked: Booked,
-    clock: time_machine.Coordinates,
+    clock: time_machine.Traveller,
 ) -> None:
     token = csrf(client, booked)
     page = client.get(booked.path).text
@@ -314,7 +319,7 @@ def test_enter_meeting_opens_only_in_the_window_after_payment_and_documents(
 
 
 def test_a_session_without_payment_or_documents_opens_in_the_window(
-    client: TestClient, app_parts: Parts, clock: time_machine.Coordinates
+    client: TestClient, app_parts: Parts, clock: time_machine.Traveller
 ) -> None:
     free = book(app_parts, START, documents=None, service=None, amount=None)
     page = client.get(free.path).text
@@ -325,7 +330,7 @@ def test_a_session_without_payment_or_documents_opens_in_the_window(
 
 
 def test_the_clinicians_enter_link_leads_to_the_same_room(
-    client: TestClient, app_parts: Parts, clock: time_machine.Coordinates
+    client: TestClient, app_parts: Parts, clock: time_machine.Traveller
 ) -> None:
     free = book(app_parts, START, documents=None, service=None, amount=None)
     clock.move_to(START - timedelta(minutes=5))
@@ -465,4 +470,5 @@ def test_a_clinician_without_a_zone_hears_of_a_payment_in_the_practices_zone(
     body, headers = fake.signed(fake.event("checkout.session.completed", fake.sessions[cs_id]))
     assert client.post("/webhooks/stripe", content=body, headers=headers).text == "recorded"
     (notice,) = notices(app_parts, booked.public_id)
+    assert notice.payload is not None
     assert notice.payload.endswith(" EST.") and "UTC" not in notice.payload

@@ -91,10 +91,11 @@ def notices(parts: Parts, public_id: str) -> list[str]:
 def record(parts: Parts, public_id: str) -> dict:
     with parts.store.unit() as s:
         row = repos.session_by_public_id(s, public_id)
+        assert row is not None
         return session_record(row, parts.practice, PUBLIC)
 
 
-def can_enter(client: TestClient, booked: Booked, clock: time_machine.Coordinates) -> bool:
+def can_enter(client: TestClient, booked: Booked, clock: time_machine.Traveller) -> bool:
     clock.move_to(START - timedelta(minutes=5))
     try:
         return client.get(f"{booked.path}/enter").headers["location"].startswith("https://meet.")
@@ -104,7 +105,9 @@ def can_enter(client: TestClient, booked: Booked, clock: time_machine.Coordinate
 
 def confirm_documents(client: TestClient, booked: Booked) -> None:
     page = client.get(booked.path).text
-    token = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)  # type: ignore[union-attr]
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+    assert found is not None
+    token = found.group(1)
     client.post(f"{booked.path}/documents", data={"csrf": token, "confirm": "yes"})
 
 
@@ -151,7 +154,7 @@ def test_a_full_refund_leaves_the_session_unpaid_and_the_clinician_is_told(
     fake: FakeStripe,
     app_parts: Parts,
     booked: Booked,
-    clock: time_machine.Coordinates,
+    clock: time_machine.Traveller,
 ) -> None:
     confirm_documents(client, booked)
     cs_id = paid(client, fake, booked)
@@ -177,7 +180,7 @@ def test_a_partial_refund_keeps_enter_meeting_open_and_a_later_one_completes_it(
     fake: FakeStripe,
     app_parts: Parts,
     booked: Booked,
-    clock: time_machine.Coordinates,
+    clock: time_machine.Traveller,
 ) -> None:
     confirm_documents(client, booked)
     cs_id = paid(client, fake, booked)
@@ -211,6 +214,7 @@ def test_a_refund_after_the_session_was_cancelled_is_told_as_such(
     cs_id = paid(client, fake, booked)
     with app_parts.store.unit() as s:
         row = repos.session_by_public_id(s, booked.public_id, lock=True)
+        assert row is not None
         booking.cancel(s, row, app_parts.practice, at("2026-11-24 10:00"))
     assert post(client, fake, fake.refund(cs_id)) == "recorded"
     assert notices(app_parts, booked.public_id)[-1] == (

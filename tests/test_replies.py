@@ -17,11 +17,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from fake_slack import FakeSlack, Message, Person, slack_env
-from serve_process import serve_process
+from serve_process import Served, serve_process
 from sqlalchemy import func, select
 
 from store.db import Store
@@ -34,10 +33,10 @@ FIRST = "JD tomorrow 3pm by text +1 617 555 0101, intake packet"
 @contextmanager
 def served_on(
     tmp_path: Path, fake: FakeSlack, store: Store, log_name: str = "serve.log"
-) -> Iterator[SimpleNamespace]:
+) -> Iterator[Served]:
     url = store.engine.url.render_as_string(hide_password=False)
     env = slack_env(fake, SESSIONBOT_DATABASE_URL=url, SESSIONBOT_SLACK_INBOX_LEASE=LEASE)
-    with serve_process(tmp_path, log_name=log_name, **env) as served:
+    with serve_process(tmp_path, log_name=log_name, env=env) as served:
         yield served
 
 
@@ -75,7 +74,7 @@ def test_an_answer_slack_refused_for_a_while_arrives_once_slack_is_back(
     tmp_path: Path, fake_slack: FakeSlack, store: Store
 ) -> None:
     with served_on(tmp_path, fake_slack, store) as served:
-        clinician = Person(served, fake_slack, "U_OUTAGE")  # type: ignore[arg-type]
+        clinician = Person(served, fake_slack, "U_OUTAGE")
         # Slack answers 500 for a while: slack_sdk's own retries are spent too. Long enough
         # to cover the turn's first post and its retries on a loaded machine (4 s did not:
         # a slow turn posted after the outage and the sweeper's retry was never needed).
@@ -96,7 +95,7 @@ def test_a_save_while_the_summary_never_arrived_stores_nothing(
     tmp_path: Path, fake_slack: FakeSlack, store: Store
 ) -> None:
     with served_on(tmp_path, fake_slack, store) as served:
-        clinician = Person(served, fake_slack, "U_UNSEEN")  # type: ignore[arg-type]
+        clinician = Person(served, fake_slack, "U_UNSEEN")
         dm(clinician, FIRST)
         wait_messages(fake_slack, clinician.dm_channel, 1)
         # Slack's own trouble (200, ok: false) while the summary is posted.
@@ -125,7 +124,7 @@ def test_a_reply_cut_off_by_a_kill_is_posted_by_the_next_serve(
     # The answer's post hangs (and never lands): the turn committed, the post did not.
     fake_slack.fail_for("chat.postMessage", 60.0, hang=60.0)
     with served_on(tmp_path, fake_slack, store, "first.log") as first:
-        clinician = Person(first, fake_slack, "U_KILLED")  # type: ignore[arg-type]
+        clinician = Person(first, fake_slack, "U_KILLED")
         dm(clinician, FIRST)
         fake_slack.wait_calls("chat.postMessage", 1)
         first.proc.send_signal(signal.SIGKILL)
@@ -164,7 +163,7 @@ def test_a_killed_turn_process_is_replaced_and_health_says_so_meanwhile(
     tmp_path: Path, fake_slack: FakeSlack, sqlite_store: Store
 ) -> None:
     with served_on(tmp_path, fake_slack, sqlite_store) as served:
-        clinician = Person(served, fake_slack, "U_POOL")  # type: ignore[arg-type]
+        clinician = Person(served, fake_slack, "U_POOL")
         workers = turn_processes(served.proc.pid)
         assert len(workers) == 2, workers
         os.kill(workers[0], signal.SIGKILL)
@@ -238,7 +237,7 @@ def test_the_turn_a_killed_process_was_running_is_run_again(
     """The clinician's row is held by another transaction, so the turn waits inside its
     turn process; every turn process is killed meanwhile: the turn is run once more."""
     with served_on(tmp_path, fake_slack, store) as served:
-        clinician = Person(served, fake_slack, "U_INFLIGHT")  # type: ignore[arg-type]
+        clinician = Person(served, fake_slack, "U_INFLIGHT")
         dm(clinician, FIRST)
         wait_messages(fake_slack, clinician.dm_channel, 1)
         with store.engine.connect() as conn:

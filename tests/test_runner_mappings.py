@@ -5,12 +5,16 @@ form; the form's validation then checks what they set)."""
 from __future__ import annotations
 
 import copy
+from typing import Any
 
-from rasa_sdk import Action
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from dialogue.domain import FORM
 from dialogue.runner import Who
+from sessionbot.wiring import Parts
 
 
 class GuessZone(Action):
@@ -21,12 +25,14 @@ class GuessZone(Action):
     def name(self) -> str:
         return "action_guess_zone"
 
-    async def run(self, dispatcher, tracker, domain):  # type: ignore[no-untyped-def]
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         GuessZone.calls += 1
         return [SlotSet("participant_tz", "Europe/London")]
 
 
-def with_mappings(parts, **mappings):  # type: ignore[no-untyped-def]
+def with_mappings(parts: Parts, **mappings: list[dict[str, object]]) -> Parts:
     domain = copy.deepcopy(parts.runner.domain)
     for slot, slot_mappings in mappings.items():
         domain["slots"][slot]["mappings"] = slot_mappings

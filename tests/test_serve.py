@@ -40,7 +40,7 @@ def wait_for_messages(fake: FakeSlack, channel: str, count: int) -> list:
 
 
 def test_serve_carries_a_conversation_to_an_enter_meeting_button(served, fake_slack) -> None:
-    clinician = Person(served, fake_slack, "U_SERVE")  # type: ignore[arg-type]
+    clinician = Person(served, fake_slack, "U_SERVE")
     turns = [
         "JD tomorrow 3pm by text +1 617 555 0101, intake packet",
         "Pacific",
@@ -136,11 +136,11 @@ def test_a_reply_sent_to_another_process_while_slack_still_answers_the_last_is_a
     if backend == "postgresql":  # the database of a deployment with many web processes
         env["SESSIONBOT_DATABASE_URL"] = request.getfixturevalue("pg_url")
     with (
-        serve_process(tmp_path, log_name="a.log", **env) as a,
-        serve_process(tmp_path, log_name="b.log", **env) as b,
+        serve_process(tmp_path, log_name="a.log", env=env) as a,
+        serve_process(tmp_path, log_name="b.log", env=env) as b,
     ):
-        at_a = Person(a, fake_slack, "U_RACE")  # type: ignore[arg-type]
-        at_b = Person(b, fake_slack, "U_RACE")  # type: ignore[arg-type]
+        at_a = Person(a, fake_slack, "U_RACE")
+        at_b = Person(b, fake_slack, "U_RACE")
         channel = at_a.dm_channel
         assert at_a.dm_event("JD tomorrow 3pm by text +1 617 555 0101, intake packet").is_success
         wait_for_messages(fake_slack, channel, 1)

@@ -94,7 +94,9 @@ def test_oauth_install_round_trip(
     try:
         page = app.http.get("/slack/install")
         assert page.status_code == 200
-        state = re.search(r"state=([\w-]+)", page.text).group(1)
+        found = re.search(r"state=([\w-]+)", page.text)
+        assert found is not None
+        state = found.group(1)
         assert "client_id=111.222" in page.text and "im%3Ahistory" in page.text.replace(":", "%3A")
         # The browser returns the state cookie (set Secure; this test server is plain HTTP).
         cookie = page.headers["set-cookie"].split(";", 1)[0]

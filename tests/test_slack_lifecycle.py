@@ -98,7 +98,9 @@ def app(oauth_parts: Parts, clock) -> Iterator[SlackApp]:
 def oauth_install(app: SlackApp) -> None:
     """Slack's install flow through /slack/install (the fake installs team T_NEW)."""
     page = app.http.get("/slack/install")
-    state = re.search(r"state=([\w-]+)", page.text).group(1)  # type: ignore[union-attr]
+    found = re.search(r"state=([\w-]+)", page.text)
+    assert found is not None
+    state = found.group(1)
     cookie = page.headers["set-cookie"].split(";", 1)[0]
     done = app.http.get(
         "/slack/oauth_redirect",

@@ -121,7 +121,9 @@ def test_a_refund_is_told_by_dm_and_shows_on_the_dashboard_and_in_sessions_json(
         try:
             stripe.webhook_url = f"{app.url}/webhooks/stripe"
             page = app.http.get(booked.path).text
-            csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)  # type: ignore[union-attr]
+            found = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+            assert found is not None
+            csrf = found.group(1)
             checkout = app.http.post(f"{booked.path}/pay", data={"csrf": csrf})
             cs_id = checkout.headers["location"].rsplit("/", 1)[1]
             stripe.complete(cs_id)

@@ -68,7 +68,7 @@ def test_socket_mode_carries_a_conversation_to_an_enter_meeting_button(
     assert opened.token == APP_TOKEN
     assert fake_socket.paths == ["/link"]
 
-    clinician = Person(served, fake_slack, "U_SOCKET")  # type: ignore[arg-type]
+    clinician = Person(served, fake_slack, "U_SOCKET")
     envelopes = []
     for text in ("JD tomorrow 3pm by text +1 617 555 0101, intake packet", "Pacific", "save"):
         envelopes.append(say(fake_socket, clinician, text))
@@ -116,7 +116,7 @@ def test_a_retried_envelope_is_acked_and_done_once(
     fake_slack: FakeSlack,
     fake_socket: FakeSocketMode,
 ) -> None:
-    clinician = Person(served, fake_slack, "U_RETRY")  # type: ignore[arg-type]
+    clinician = Person(served, fake_slack, "U_RETRY")
     say(fake_socket, clinician, "JD tomorrow 3pm by text +1 617 555 0101, intake packet")
     clinician.replies()
     say(fake_socket, clinician, "Pacific")

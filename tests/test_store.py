@@ -20,8 +20,10 @@ def test_times_are_stored_in_utc_and_come_back_aware(store: Store) -> None:
         session_id = session.id
     with store.unit() as s:
         loaded = repos.session_by_id(s, session_id)
+        assert loaded is not None
         assert loaded.start_at == datetime(2026, 12, 1, 20, 0, tzinfo=UTC)
-        assert loaded.start_at.utcoffset().total_seconds() == 0
+        offset = loaded.start_at.utcoffset()
+        assert offset is not None and offset.total_seconds() == 0
 
 
 def test_participant_data_is_ciphertext_in_the_database(store: Store) -> None:
@@ -45,7 +47,8 @@ def test_link_tokens_are_found_by_hash_only(store: Store) -> None:
         session, token = make_session(s, clinician.id)
         assert session.token_hash == repos.hash_token(token) != token
     with store.unit() as s:
-        assert repos.session_by_token(s, token).participant == "Jane Doe"
+        found = repos.session_by_token(s, token)
+        assert found is not None and found.participant == "Jane Doe"
         other = "y" if token.endswith("x") else "x"  # a token one character off
         assert repos.session_by_token(s, token[:-1] + other) is None
 
@@ -78,7 +81,8 @@ def test_contacts_are_offered_by_prefix_and_only_to_their_clinician(store: Store
         assert names("ja") == ["Jane Doe"]
         assert names("j") == ["JD", "Jane Doe", "John Smith"]
         assert names("smi") == ["John Smith"]
-        assert repos.contact_by_name(s, mine.id, "  jane   DOE ").name == "Jane Doe"
+        jane = repos.contact_by_name(s, mine.id, "  jane   DOE ")
+        assert jane is not None and jane.name == "Jane Doe"
         assert repos.contact_by_name(s, mine.id, "Janet Other") is None
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
 from conftest import TEST_KEY, at, make_session
+from sqlalchemy.orm import Session
 
 from actions import edit_form
 from ground.practice import Practice
@@ -17,12 +19,13 @@ from scheduling import commands, recurrence
 from sessionbot.cli import LOCAL_TEAM, main
 from sessionbot.wiring import Parts
 from store import repos
+from store.models import ScheduledSession
 
 EASTERN = "America/New_York"
 
 
 @pytest.fixture
-def cli(parts_any: Parts, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def cli(parts_any: Parts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`sessionbot …` (through `run_cli`) runs on the test's store."""
     url = parts_any.store.engine.url.render_as_string(hide_password=False)
     monkeypatch.setenv("SESSIONBOT_DATABASE_URL", url)
@@ -32,14 +35,14 @@ def cli(parts_any: Parts, tmp_path, monkeypatch) -> None:  # type: ignore[no-unt
     monkeypatch.chdir(tmp_path)
 
 
-def run_cli(capsys, *argv: str) -> tuple[int, list[str]]:  # type: ignore[no-untyped-def]
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str]]:
     code = main([*argv, "--user", "U_CLI"])
     return code, capsys.readouterr().out.strip().splitlines()
 
 
-def a_session(parts: Parts, **overrides):  # type: ignore[no-untyped-def]
+def a_session(parts: Parts, **overrides: object) -> str:
     """Jane Doe, by e-mail, paid follow-up with the intake packet, for clinician U_CLI."""
-    fields = dict(
+    fields: dict[str, object] = dict(
         draft_id=None,
         start_at=at("2026-12-01 15:00"),
         documents="intake",
@@ -55,7 +58,13 @@ def a_session(parts: Parts, **overrides):  # type: ignore[no-untyped-def]
         return session.public_id
 
 
-def records(capsys) -> list[dict]:  # type: ignore[no-untyped-def]
+def stored(s: Session, public_id: str) -> ScheduledSession:
+    session = repos.session_by_public_id(s, public_id)
+    assert session is not None, public_id
+    return session
+
+
+def records(capsys: pytest.CaptureFixture[str]) -> list[dict]:
     assert main(["sessions", "--json", "--all", "--user", "U_CLI"]) == 0
     return json.loads(capsys.readouterr().out)
 
@@ -86,7 +95,7 @@ def test_next_books_the_same_session_a_week_later_and_prints_its_id(
     )
     assert new["enter_meeting_url"] != old["enter_meeting_url"]  # its own links and room
     with parts_any.store.unit() as s:
-        made = repos.session_by_public_id(s, new_id)
+        made = stored(s, new_id)
         kinds = [m.kind for m in repos.outbox_for_session(s, made.id)]
     assert kinds == ["invitation", "reminder", "reminder"]  # like any new session
 
@@ -169,7 +178,7 @@ def test_a_series_is_saved_in_one_go_sharing_a_series_id(
     assert len(rows) == 6 and len({r["series_id"] for r in rows}) == 1 and rows[0]["series_id"]
     assert len({r["participant_url"] for r in rows}) == 6  # each its own links
     with parts_any.store.unit() as s:
-        first, last = (repos.session_by_public_id(s, rows[i]["id"]) for i in (0, -1))
+        first, last = (stored(s, rows[i]["id"]) for i in (0, -1))
         first_invite = repos.outbox_for_session(s, first.id)[0]
         last_invite = repos.outbox_for_session(s, last.id)[0]
     assert first_invite.kind == last_invite.kind == "invitation"
@@ -251,7 +260,7 @@ def test_remind_now_queues_one_reminder_and_refuses_a_second_within_ten_minutes(
     clock.shift(timedelta(minutes=7))
     assert run_cli(capsys, "remind", source)[0] == 0
     with parts_any.store.unit() as s:
-        session = repos.session_by_public_id(s, source)
+        session = stored(s, source)
         asked = [m for m in repos.outbox_for_session(s, session.id) if ":now:" in m.dedupe_key]
     assert [m.channel for m in asked] == ["email", "email"]
     assert records(capsys)[0]["reminded_at"] == "2026-11-24T15:11:00Z"
@@ -359,7 +368,7 @@ def test_edit_of_a_paid_session_keeps_its_price_and_a_rename_tells_no_one(
     practice = parts_any.practice
     with parts_any.store.unit() as s:
         me = repos.get_clinician(s, LOCAL_TEAM, "U_CLI")
-        start = repos.session_by_public_id(s, paid).start_at
+        start = stored(s, paid).start_at
         form, problems = edit_form.read_edit(
             edit_raw(amount="95.50"), EASTERN, now, practice, current_start=start
         )
@@ -370,7 +379,7 @@ def test_edit_of_a_paid_session_keeps_its_price_and_a_rename_tells_no_one(
         )
         assert renamed is not None
         done = commands.edit(s, me, paid, renamed, practice, now)
-        session = repos.session_by_public_id(s, paid)
+        session = stored(s, paid)
         planned = repos.outbox_for_session(s, session.id)
     assert refused.text == (
         "The session is already paid, so its service and amount stay as they are. "
@@ -389,12 +398,12 @@ def test_an_invited_participant_set_to_no_invitation_still_hears_of_a_new_time(
     with parts_any.store.unit() as s:
         me = repos.get_clinician(s, LOCAL_TEAM, "U_CLI")
         for public_id in (invited, quiet):
-            session = repos.session_by_public_id(s, public_id)
+            session = stored(s, public_id)
             repos.add_outbox(
                 s, session_id=session.id, clinician_id=me.id, kind="invitation",
                 channel="email", due_at=now, status="sent", dedupe_key=f"{public_id}:inv",
             )  # fmt: skip
-        start = repos.session_by_public_id(s, invited).start_at
+        start = stored(s, invited).start_at
         moved, _ = edit_form.read_edit(
             edit_raw(invite_channel="none", time="16:00"), EASTERN, now, practice
         )
@@ -408,14 +417,14 @@ def test_an_invited_participant_set_to_no_invitation_still_hears_of_a_new_time(
         queued = {
             public_id: [
                 (m.kind, m.channel)
-                for m in repos.outbox_for_session(s, repos.session_by_public_id(s, public_id).id)
+                for m in repos.outbox_for_session(s, stored(s, public_id).id)
                 if m.status == "pending"
             ]
             for public_id in (invited, quiet)
         }
         # kept for that one update; the other's address goes with its invitation
-        kept_address = repos.session_by_public_id(s, invited).email
-        dropped_address = repos.session_by_public_id(s, quiet).email
+        kept_address = stored(s, invited).email
+        dropped_address = stored(s, quiet).email
     assert (kept_address, dropped_address) == ("jane.doe@example.com", None)
     assert "invitation e-mail → no invitation" in told.text
     assert told.text.endswith("the new time goes to them there once, then nothing.")
@@ -434,7 +443,7 @@ def test_a_participant_invited_by_email_then_moved_to_text_hears_the_new_time_bo
     public_id = a_session(parts_any)
     with parts_any.store.unit() as s:
         me = repos.get_clinician(s, LOCAL_TEAM, "U_CLI")
-        session = repos.session_by_public_id(s, public_id)
+        session = stored(s, public_id)
         repos.add_outbox(
             s, session_id=session.id, clinician_id=me.id, kind="invitation",
             channel="email", due_at=now, status="sent", dedupe_key=f"{public_id}:inv",
@@ -445,7 +454,7 @@ def test_a_participant_invited_by_email_then_moved_to_text_hears_the_new_time_bo
         )  # fmt: skip
         assert form is not None, problems
         done = commands.edit(s, me, public_id, form, practice, now)
-        session = repos.session_by_public_id(s, public_id)
+        session = stored(s, public_id)
         queued = {
             (m.kind, m.channel) for m in repos.outbox_for_session(s, session.id)
             if m.status == "pending"
@@ -502,7 +511,7 @@ def test_a_reminder_asked_for_during_the_session_is_still_sent(parts_any: Parts,
     outgoing = senders(parts_any.settings, parts_any.store)
     Worker(parts_any.store, parts_any.practice, parts_any.settings, outgoing).run_once()
     with parts_any.store.unit() as s:
-        session = repos.session_by_public_id(s, started)
+        session = stored(s, started)
         (asked,) = [m for m in repos.outbox_for_session(s, session.id) if ":now:" in m.dedupe_key]
     assert asked.status == "local" and "Reminder: video session" in (asked.payload or "")
 

@@ -28,6 +28,7 @@ from ground.formatting import initials, money_from_cents, when, zone_label
 from ground.metrics import counted, page_result, webhook_result
 from integrations import providers
 from integrations.payments import (
+    Checkout,
     InvalidSignature,
     MalformedEvent,
     PaymentEvent,
@@ -411,7 +412,7 @@ class Page:
         self.update(token, remember)
         return checkout.url
 
-    def record(self, public_id: str, checkout: Any) -> bool:
+    def record(self, public_id: str, checkout: Checkout) -> bool:
         with self.parts.store.unit() as s:
             session = repos.session_by_public_id(s, public_id, lock=True)
             return session is not None and rules.record_payment(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
 
 import yaml
 
@@ -18,7 +17,7 @@ from ground.settings import Settings
 NAME = "manifest"
 
 
-def add_parser(sub: Any) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     manifest = sub.add_parser(NAME, help="the Slack app manifest for a deployment")
     manifest.add_argument(
         "--url", required=True, help="public base URL, e.g. https://bot.clinic.org"

@@ -13,7 +13,6 @@ import logging
 import signal
 import socket
 from collections.abc import Iterator
-from typing import Any
 
 import uvicorn
 
@@ -26,7 +25,7 @@ KEEP_ALIVE_SECONDS = 5  # an idle connection after a response is closed after th
 log = logging.getLogger("sessionbot.serve")
 
 
-def add_parser(sub: Any) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     serve = sub.add_parser(NAME, help="the web process: Slack, participant page, webhooks")
     serve.add_argument(
         "--host",
@@ -53,7 +52,7 @@ class Server(uvicorn.Server):
     """uvicorn, naming the address it listens on (its own line has the address masked, as
     client addresses are), and writing out the log before a re-raised SIGTERM ends it."""
 
-    async def startup(self, sockets: Any = None) -> None:
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.started:
             for server in self.servers:
@@ -125,7 +124,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             super().__init__(config)
             self.handler = handler
 
-        async def shutdown(self, sockets: Any = None) -> None:
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
             await self.handler.close_async()  # first: Slack stops sending while HTTP drains
             await super().shutdown(sockets)
 
