@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
 import httpx
@@ -38,7 +39,7 @@ APP_UID = 10001
 
 def settings_names() -> set[str]:
     """Every environment variable the settings read (the README documents each)."""
-    source = (ROOT / "sessionbot" / "settings.py").read_text()
+    source = (ROOT / "ground" / "settings.py").read_text()
     names = set(re.findall(r'"((?:SESSIONBOT|SLACK|TWILIO|STRIPE)_[A-Z_]+)"', source))
     return names - {"SESSIONBOT_DATA_DIR"}  # the image sets it (/data, its volume)
 
@@ -232,6 +233,20 @@ def test_dockerignore_keeps_venvs_git_and_secrets_out_of_the_build_context():
     assert ".venv" not in let_in and ".git" not in let_in and ".env" not in let_in
     copied = {a.split()[0] for i, a in instructions() if i == "COPY"}
     assert copied <= let_in | {"pyproject.toml", "README.md"}, copied - let_in
+
+
+def test_the_image_builds_every_package_the_project_installs():
+    """A package added to pyproject (scheduling/ was once forgotten) is in the image."""
+    include = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    packages = {p.rstrip("*") for p in include["packages"]["find"]["include"]}
+    copied = {a.split()[0] for i, a in instructions() if i == "COPY"}
+    let_in = {
+        r[1:].rstrip("/")
+        for r in (ROOT / ".dockerignore").read_text().splitlines()
+        if r.startswith("!")
+    }
+    assert packages <= copied, packages - copied
+    assert packages <= let_in, packages - let_in
 
 
 def test_the_image_pins_every_dependency_at_a_version_pyproject_allows():
