@@ -34,7 +34,7 @@ from dialogue.domain import FORM as FORM_NAME
 from dialogue.slots import SlotValueError, decode, decoded, encode
 from ground.channel import Channel
 from ground.formatting import clock, money, phone, zone_label
-from scheduling import commands, starts
+from scheduling import editing, starts
 from store import repos
 
 MISSING = object()
@@ -1032,7 +1032,7 @@ class ValidateScheduleForm(FormValidationAction):
             return self._reject(
                 dispatcher, tracker, "amount", "I couldn't read that amount. Try “120” or “$95.50”."
             )
-        problem = commands.amount_problem(amount, practice)  # the one rule, as the Edit form
+        problem = editing.amount_problem(amount, practice)  # the one rule, as the Edit form
         if problem:
             return self._reject(dispatcher, tracker, "amount", problem)
         cents = encode(amount.quantize(Decimal("0.01")))

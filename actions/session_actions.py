@@ -29,7 +29,7 @@ from ground.channel import Channel
 from ground.formatting import money, phone, short_zone, when, zone_label
 from ground.session import SessionSpec
 from ground.zones import COMMON_ZONE_CHOICES
-from scheduling import booking, commands, recurrence
+from scheduling import agendas, booking, clashes, recurrence, results, series_plans
 from scheduling.service import Actor
 from store import repos
 
@@ -406,14 +406,14 @@ def summary_lines(
 
 def series_preview(
     s: Any, clinician: Any, slots: dict[str, Any], draft: SessionSpec, now: datetime
-) -> commands.SeriesPreview | None:
+) -> series_plans.SeriesPreview | None:
     """The series the draft asks for, expanded and checked (None: one session)."""
     wanted = week_words.series_of(slots.get("series"))
     if wanted is None:
         return None
     practice = services().practice
-    local = draft.start.astimezone(ZoneInfo(commands.clinician_zone(clinician, practice)))
-    return commands.series_preview(
+    local = draft.start.astimezone(ZoneInfo(results.clinician_zone(clinician, practice)))
+    return series_plans.series_preview(
         s, clinician, wanted, local.date(), local.hour, local.minute, draft.duration_min,
         practice, now,
     )  # fmt: skip
@@ -432,9 +432,7 @@ def week_lines(
             return []  # nobody to look up; Save says so
         preview = series_preview(s, clinician, slots, draft, datetime.now(UTC))
         if preview is None:
-            note = commands.overlap_note(
-                s, clinician, draft.start, draft.duration_min, ctx.practice
-            )
+            note = clashes.overlap_note(s, clinician, draft.start, draft.duration_min, ctx.practice)
             return [f"⚠ {note} You can still save it."] if note else []
     if preview.problem:
         return [
@@ -626,7 +624,7 @@ def save_series(
                 custom={"kind": "error"},
             )
             return []
-        booked = commands.book_series(s, clinician, draft, preview.starts, ctx.practice, now)
+        booked = series_plans.book_series(s, clinician, draft, preview.starts, ctx.practice, now)
         first = booked.sessions[0]
         public_id = first.public_id
         # "same time next week" after a series goes on from its last session.
@@ -713,7 +711,7 @@ class ActionSetAgenda(Action):
     ) -> list[dict[str, Any]]:
         wanted = entity_value(tracker, "agenda")
         if wanted is None and (tracker.latest_message or {}).get("text"):
-            wanted = commands.agenda_request(str(tracker.latest_message["text"]))
+            wanted = agendas.agenda_request(str(tracker.latest_message["text"]))
         if not isinstance(wanted, str) or sender_of(tracker.sender_id) is None:
             dispatcher.utter_message(
                 text="Say a time for your morning agenda, like “send me my agenda at 7:30”, "

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from ground.channel import Channel
 from ground.formatting import initials, when
 from ground.practice import Practice
-from scheduling import commands
+from scheduling import agendas, results
 from store import repos
 
 NUDGE_PREFIX = "nudge:"  # the dedupe key of a nudge (the worker adds its Enter Meeting)
@@ -40,7 +40,7 @@ def agenda_due(agenda_at: str, tz: str, now: datetime) -> tuple[str, datetime] |
 def plan_agendas(s: Session, now: datetime, practice: Practice, public_url: str) -> int:
     planned = 0
     for clinician in repos.clinicians_with_agenda(s):
-        tz = commands.clinician_zone(clinician, practice)
+        tz = results.clinician_zone(clinician, practice)
         due = agenda_due(clinician.agenda_at or "", tz, now)
         if due is None:
             continue
@@ -48,12 +48,12 @@ def plan_agendas(s: Session, now: datetime, practice: Practice, public_url: str)
         key = f"agenda:{clinician.id}:{day}"
         if repos.outbox_has(s, key):  # sent (or planned) already: nothing to compute
             continue
-        found = commands.agenda(
+        found = agendas.agenda(
             s, clinician, datetime.fromisoformat(day).date(), practice, public_url
         )
         if not [row for row in found.rows if row.status != "cancelled"]:
             continue  # no DM on a day without sessions
-        text = "Your agenda for " + "\n".join(commands.agenda_lines(found))
+        text = "Your agenda for " + "\n".join(agendas.agenda_lines(found))
         planned += repos.add_outbox_once(
             s,
             session_id=None,
@@ -84,7 +84,7 @@ def plan_nudges(s: Session, now: datetime, practice: Practice, public_url: str) 
         key = f"{NUDGE_PREFIX}{session.public_id}:{session.sequence}"  # moved: nudged again
         if repos.outbox_has(s, key):
             continue
-        tz = commands.clinician_zone(session.clinician, practice)
+        tz = results.clinician_zone(session.clinician, practice)
         planned += repos.add_outbox_once(
             s,
             session_id=session.id,

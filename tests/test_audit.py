@@ -25,7 +25,7 @@ from starlette.testclient import TestClient
 
 from ground.channel import Channel
 from ground.practice import PracticeFileError, parse_practice
-from scheduling import booking, commands, erasure, starts
+from scheduling import booking, commands, editing, erasure, starts
 from sessionbot.asgi import create_app
 from sessionbot.cli import main
 from sessionbot.wiring import Parts
@@ -108,12 +108,12 @@ def test_a_sessions_life_is_audited_step_by_step_with_its_actors_and_no_phi(
     with parts.store.unit() as s:
         me = _clinician(parts, s)
         session = repos.session_for_clinician(s, me.id, booked.public_id)
-        form = commands.EditForm(
+        form = editing.EditForm(
             start=session.start_at, participant="Jane Q Doe", invite_channel=Channel.EMAIL,
             email="jane.q@example.com", phone=None, participant_tz=session.participant_tz,
             documents=session.documents, service=None, amount=None,
         )  # fmt: skip
-        edited = commands.edit(s, me, booked.public_id, form, parts.practice, now)
+        edited = editing.edit(s, me, booked.public_id, form, parts.practice, now)
         assert edited.changed, edited.text
     with parts.store.unit() as s:
         me = _clinician(parts, s)

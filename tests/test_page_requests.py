@@ -17,7 +17,7 @@ from outbox_kit import clinician_notices, outbox, run_worker
 from page_support import Booked, book, page_parts, session_row
 from starlette.testclient import TestClient
 
-from scheduling import commands, page_requests, starts
+from scheduling import commands, dashboards, page_requests, results, starts
 from sessionbot.asgi import create_app
 from sessionbot.wiring import Parts
 from store import participant_requests, repos
@@ -58,19 +58,19 @@ def requests_of(parts: Parts, public_id: str) -> list:
         return participant_requests.for_session(s, row.id)
 
 
-def dashboard_row(parts: Parts) -> commands.SessionRow:
+def dashboard_row(parts: Parts) -> dashboards.SessionRow:
     from datetime import UTC, datetime
 
     with parts.store.unit() as s:
         clinician = repos.get_clinician(s, "T_TEST", "U_CLIN1")
-        found = commands.dashboard(
+        found = dashboards.dashboard(
             s, clinician, 0, datetime.now(UTC), parts.practice, parts.settings.public_url
         )
     (row,) = found.rows
     return row
 
 
-def answer(parts: Parts, how: str, request_id: int, number: int = 1) -> commands.Done:
+def answer(parts: Parts, how: str, request_id: int, number: int = 1) -> results.Done:
     from datetime import UTC, datetime
 
     with parts.store.unit() as s:
@@ -108,11 +108,11 @@ def test_the_dashboard_says_waiting_until_the_sessions_end(
 ) -> None:
     from datetime import UTC, datetime
 
-    def shown() -> commands.DashboardPage:
+    def shown() -> dashboards.DashboardPage:
         with app_parts.store.unit() as s:
             clinician = repos.get_clinician(s, "T_TEST", "U_CLIN1")
             now = datetime.now(UTC)
-            return commands.dashboard(s, clinician, 0, now, app_parts.practice, PUBLIC)
+            return dashboards.dashboard(s, clinician, 0, now, app_parts.practice, PUBLIC)
 
     clock.move_to(START - timedelta(minutes=5))
     client.get(f"{booked.path}/enter")
