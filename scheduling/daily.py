@@ -14,10 +14,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from ground.channel import Channel
 from ground.formatting import initials, when
 from ground.practice import Practice
-from scheduling import agendas, results
+from scheduling import agendas, queue, results
 from store import repos
 
 NUDGE_PREFIX = "nudge:"  # the dedupe key of a nudge (the worker adds its Enter Meeting)
@@ -54,16 +53,7 @@ def plan_agendas(s: Session, now: datetime, practice: Practice, public_url: str)
         if not [row for row in found.rows if row.status != "cancelled"]:
             continue  # no DM on a day without sessions
         text = "Your agenda for " + "\n".join(agendas.agenda_lines(found))
-        planned += repos.add_outbox_once(
-            s,
-            session_id=None,
-            clinician_id=clinician.id,
-            kind="clinician_notice",
-            channel=Channel.SLACK,
-            due_at=now,
-            payload=text,
-            dedupe_key=key,
-        )
+        planned += queue.put(s, queue.notice(clinician.id, None, text, key, now), once=True)
     return planned
 
 
@@ -85,15 +75,9 @@ def plan_nudges(s: Session, now: datetime, practice: Practice, public_url: str) 
         if repos.outbox_has(s, key):
             continue
         tz = results.clinician_zone(session.clinician, practice)
-        planned += repos.add_outbox_once(
-            s,
-            session_id=session.id,
-            clinician_id=session.clinician_id,
-            kind="clinician_notice",
-            channel=Channel.SLACK,
-            due_at=now,
-            payload=nudge_text(minutes, initials(session.participant), session.start_at, tz),
-            dedupe_key=key,
+        text = nudge_text(minutes, initials(session.participant), session.start_at, tz)
+        planned += queue.put(
+            s, queue.notice(session.clinician_id, session.id, text, key, now), once=True
         )
     return planned
 
