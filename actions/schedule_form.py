@@ -25,7 +25,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions import answers, extraction, hours, week_words
+from actions import answers, extraction, hours, needed, week_words
 from actions.context import services
 from actions.extraction.intents import refusal
 from actions.session_actions import new_draft_events
@@ -466,17 +466,10 @@ class ValidateScheduleForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
-        """E-mail only for e-mail invitations, phone only for text, payment when set up."""
-        slots = ["date", "time", "participant", "invite_channel"]
-        channel = Channel.invitation(tracker.get_slot("invite_channel"))
-        if channel is not None and channel.address:
-            slots.append(channel.address)
-        slots += ["participant_tz", "documents"]
-        if services().payments_enabled:
-            slots.append("payment_required")
-            if tracker.get_slot("payment_required"):
-                slots += ["service", "amount"]
-        return slots
+        """The answers this draft needs (actions/needed.py, the one rule Save reads too)."""
+        return needed.needed_slots(
+            tracker.current_slot_values(), payments=services().payments_enabled
+        )
 
     async def get_extraction_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

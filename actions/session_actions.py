@@ -21,7 +21,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import answers, cancel_actions, hold, week_words
+from actions import answers, cancel_actions, hold, needed, week_words
 from actions.context import sender_of, services
 from dialogue.domain import FORM, render_response
 from dialogue.slots import decoded, spec_from_slots
@@ -99,27 +99,7 @@ def clear_draft_events() -> list[dict[str, Any]]:
 
 def missing_answers(slots: dict[str, Any]) -> list[str]:
     """What the draft still lacks before it can be saved, in the form's words."""
-    needed = {"date": "date", "time": "time", "participant": "participant"}
-    missing = [label for slot, label in needed.items() if not slots.get(slot)]
-    channel = Channel.invitation(slots.get("invite_channel"))
-    if channel is None:
-        missing.append("invitation")
-    elif channel.address and not slots.get(channel.address):
-        missing.append(channel.words.address_said)
-    if not slots.get("participant_tz"):
-        missing.append("time zone")
-    if not slots.get("documents"):
-        missing.append("documents")
-    if services().payments_enabled:
-        if slots.get("payment_required") is None:
-            missing.append("payment")
-        elif slots.get("payment_required") and not slots.get("service"):
-            missing.append("service")
-        elif slots.get("payment_required") and not slots.get("amount"):
-            missing.append("amount")
-    if not slots.get("draft_id"):
-        missing.append("draft")
-    return missing
+    return needed.missing(slots, payments=services().payments_enabled)
 
 
 def complete_draft(slots: dict[str, Any]) -> SessionSpec | None:
