@@ -23,6 +23,7 @@ from ground.channel import Channel
 from ground.formatting import initials, when
 from ground.practice import Practice
 from scheduling import booking, clashes, commands, results
+from scheduling import hours as working
 from scheduling.starts import check_aware_start, check_start
 from store import participant_requests as asks
 from store.models import Clinician, ParticipantRequest, ScheduledSession
@@ -56,6 +57,10 @@ def read_times(
     Blank pairs are skipped; at most `MAX_TIMES` are read."""
     starts: list[datetime] = []
     problems: list[str] = []
+    # Only times inside the clinician's working hours are offered (theirs, else the
+    # practice's; none set: any time).
+    hours = working.hours_of(session.clinician, practice)
+    clinician_tz = practice.zone_of(session.clinician.tz)
     for number, (day_text, clock_text) in enumerate(fields[:MAX_TIMES], start=1):
         day_text, clock_text = day_text.strip(), clock_text.strip()
         if not day_text and not clock_text:
@@ -77,6 +82,10 @@ def read_times(
             problems.append(f"{label}: that is more than a year ahead.")
         elif start == session.start_at:
             problems.append(f"{label}: that is the session's current time.")
+        elif hours is not None and not working.inside(start, clinician_tz, hours):
+            problems.append(
+                f"{label}: that is outside the hours sessions are held; please pick another."
+            )
         elif start in starts:
             problems.append(f"{label}: the same as time {starts.index(start) + 1}.")
         else:

@@ -18,6 +18,7 @@ from page_support import Booked, book, page_parts, session_row
 from starlette.testclient import TestClient
 
 from scheduling import commands, dashboards, page_requests, results, starts
+from scheduling import hours as working
 from sessionbot.asgi import create_app
 from sessionbot.wiring import Parts
 from store import participant_requests, repos
@@ -367,3 +368,24 @@ def test_guessing_at_the_request_forms_is_throttled_like_the_page(
     assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
     assert client.get("/j/guess-number-0032-of-many/cancel").status_code == 429
     assert client.get(booked.path).status_code == 200  # a real link always opens
+
+
+def test_only_times_inside_the_clinicians_working_hours_are_taken(
+    client: TestClient, app_parts: Parts, booked: Booked
+) -> None:
+    """The clinician works Mon-Fri 9-5 Eastern: Saturday is refused by name; Friday 9:00 AM
+    Pacific (12:00 PM Eastern) is taken."""
+    with app_parts.store.unit() as s:
+        row = repos.session_by_public_id(s, booked.public_id)
+        assert row is not None
+        said = working.set_hours(row.clinician, "Mon-Fri 09:00-17:00", app_parts.practice)
+        assert said.changed
+    token = csrf(client, booked)
+    saturday = {"csrf": token, "date1": "2026-11-28", "time1": "10:00"}
+    refused = client.post(f"{booked.path}/ask", data=saturday)
+    assert refused.status_code == 422
+    assert "Time 1: that is outside the hours sessions are held" in refused.text
+    assert requests_of(app_parts, booked.public_id) == []
+    friday = {"csrf": token, "date1": "2026-11-27", "time1": "09:00"}
+    assert client.post(f"{booked.path}/ask", data=friday).status_code == 303
+    assert len(requests_of(app_parts, booked.public_id)) == 1
