@@ -270,7 +270,7 @@ def session_record(
         "refund": session.refund_state,
         "refund_amount": (
             str((Decimal(session.refund_cents) / 100).quantize(Decimal("0.01")))
-            if session.refund_state
+            if session.refund_state and session.refund_cents is not None
             else None
         ),
         "enter_meeting_url": booking.enter_meeting_url(public_url, session),

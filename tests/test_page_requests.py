@@ -41,7 +41,7 @@ def client(app_parts: Parts) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def booked(app_parts: Parts, clock: time_machine.Coordinates) -> Booked:
+def booked(app_parts: Parts, clock: time_machine.Traveller) -> Booked:
     """A session with nothing to pay or confirm first: Enter opens with the window."""
     return book(app_parts, START, documents=None, service=None, amount=None)
 
@@ -87,7 +87,7 @@ def answer(parts: Parts, how: str, request_id: int, number: int = 1) -> results.
 
 
 def test_pressing_enter_in_the_window_tells_the_clinician_once_in_the_local_outbox(
-    client: TestClient, app_parts: Parts, booked: Booked, clock: time_machine.Coordinates
+    client: TestClient, app_parts: Parts, booked: Booked, clock: time_machine.Traveller
 ) -> None:
     clock.move_to(START - timedelta(minutes=5))
     assert not dashboard_row(app_parts).waiting
@@ -105,7 +105,7 @@ def test_pressing_enter_in_the_window_tells_the_clinician_once_in_the_local_outb
 
 
 def test_the_dashboard_says_waiting_until_the_sessions_end(
-    client: TestClient, app_parts: Parts, booked: Booked, clock: time_machine.Coordinates
+    client: TestClient, app_parts: Parts, booked: Booked, clock: time_machine.Traveller
 ) -> None:
     from datetime import UTC, datetime
 
@@ -130,7 +130,7 @@ def test_the_dashboard_says_waiting_until_the_sessions_end(
 
 
 def test_enter_before_the_window_tells_no_one(
-    client: TestClient, app_parts: Parts, booked: Booked, clock: time_machine.Coordinates
+    client: TestClient, app_parts: Parts, booked: Booked, clock: time_machine.Traveller
 ) -> None:
     clock.move_to(START - timedelta(minutes=20))  # the window opens 15 minutes before
     assert client.get(f"{booked.path}/enter").headers["location"].endswith("?m=not-yet")
@@ -139,7 +139,7 @@ def test_enter_before_the_window_tells_no_one(
 
 
 def test_a_moved_session_tells_again_when_they_enter_at_the_new_time(
-    client: TestClient, app_parts: Parts, booked: Booked, clock: time_machine.Coordinates
+    client: TestClient, app_parts: Parts, booked: Booked, clock: time_machine.Traveller
 ) -> None:
     from datetime import UTC, datetime
 
@@ -234,7 +234,7 @@ def test_forms_without_the_page_token_or_from_elsewhere_are_refused(
 
 
 def test_a_begun_session_offers_neither_and_refuses_both(
-    client: TestClient, app_parts: Parts, booked: Booked, clock: time_machine.Coordinates
+    client: TestClient, app_parts: Parts, booked: Booked, clock: time_machine.Traveller
 ) -> None:
     token = csrf(client, booked)
     clock.move_to(START + timedelta(minutes=5))
@@ -252,7 +252,7 @@ def test_a_begun_session_offers_neither_and_refuses_both(
 
 
 def test_an_accepted_time_moves_the_session_with_the_usual_update(
-    client: TestClient, app_parts: Parts, store: Store, clock: time_machine.Coordinates
+    client: TestClient, app_parts: Parts, store: Store, clock: time_machine.Traveller
 ) -> None:
     booked = book(app_parts, START, documents=None, service=None, amount=None)
     with app_parts.store.unit() as s:  # invited by e-mail, and the invitation went out
@@ -319,7 +319,7 @@ def test_another_clinicians_request_is_not_found(
 
 
 def test_a_late_cancellation_says_so_with_the_practices_words_and_tells_the_clinician(
-    client: TestClient, app_parts: Parts, booked: Booked, clock: time_machine.Coordinates
+    client: TestClient, app_parts: Parts, booked: Booked, clock: time_machine.Traveller
 ) -> None:
     clock.move_to(START - timedelta(hours=5))
     policy = "Sessions cancelled with less than 24 hours' notice may be charged the full fee."

@@ -482,6 +482,7 @@ def test_edit_checks_amounts_by_the_conversations_rules(parts_any: Parts, clock)
 def test_series_preview_lists_the_dates_and_flags_an_overlap(parts_any: Parts, clock) -> None:
     a_session(parts_any, participant="Sam Roe", start_at=at("2026-12-15 10:30"))
     wanted = recurrence.parse_recurrence("every Tuesday for 4 weeks", date(2026, 11, 24))
+    assert wanted is not None
     with parts_any.store.unit() as s:
         me = repos.get_clinician(s, LOCAL_TEAM, "U_CLI")
         shown = series_plans.series_preview(
