@@ -41,7 +41,7 @@ from scheduling.dashboards import DashboardPage
 from scheduling.editing import EditForm
 from scheduling.results import Done
 from scheduling.starts import StartCheck, check_aware_start, check_start
-from store import audit, repos
+from store import audit, claim_rows, clinician_rows, session_rows
 from store.db import Store
 from store.models import Clinician, ScheduledSession
 
@@ -110,9 +110,9 @@ class Scheduler:
     @contextmanager
     def _acting(self, who: Actor, once: str | None = None) -> Iterator[tuple[Session, Clinician]]:
         with self.store.unit() as s:
-            if once is not None and not repos.first_time(s, once):
+            if once is not None and not claim_rows.first_time(s, once):
                 raise _Repeated
-            yield s, repos.get_clinician(s, who.team, who.user, tz=who.tz)
+            yield s, clinician_rows.get_clinician(s, who.team, who.user, tz=who.tz)
 
     def _run(
         self, who: Actor, once: str | None, rule: Callable[[Session, Clinician], Done]
@@ -138,7 +138,9 @@ class Scheduler:
     def contacts(self, who: Actor, query: str, limit: int = 50) -> list[tuple[int, str]]:
         """The clinician's contacts whose names match `query`: (id, name)."""
         with self._acting(who) as (s, clinician):
-            return [(c.id, c.name) for c in repos.find_contacts(s, clinician.id, query, limit)]
+            return [
+                (c.id, c.name) for c in clinician_rows.find_contacts(s, clinician.id, query, limit)
+            ]
 
     def dashboard(self, who: Actor, page: int = 0, *, size: int = 5) -> DashboardPage:
         with self._acting(who) as (s, clinician):
@@ -164,7 +166,7 @@ class Scheduler:
             if export:
                 staff = audit.staff(who.team, who.user)
                 audit.record(s, actor=staff, action="sessions_exported", for_clinician=staff)
-            rows = repos.list_sessions(
+            rows = session_rows.list_sessions(
                 s,
                 clinician.id,
                 after=None if include_past else self.clock(),
@@ -228,7 +230,7 @@ class Scheduler:
         """Where a cancelled session's refund stands, as the clinician is told it; None
         when the session is not one of theirs."""
         with self._acting(who) as (s, clinician):
-            session = repos.session_for_clinician(s, clinician.id, public_id)
+            session = session_rows.session_for_clinician(s, clinician.id, public_id)
             if session is None:
                 return None
             return RefundState(
@@ -371,7 +373,7 @@ class Scheduler:
     def edit_hours_question(self, who: Actor, public_id: str, start: datetime) -> str | None:
         """As `hours_question`, only when the Edit form moves the session's start."""
         with self._acting(who) as (s, clinician):
-            session = repos.session_for_clinician(s, clinician.id, public_id)
+            session = session_rows.session_for_clinician(s, clinician.id, public_id)
             if session is None or session.start_at == start:
                 return None
             return hours.start_question(clinician, start, self.practice, self.clock())
