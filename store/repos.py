@@ -650,6 +650,17 @@ def inbox_claim_lapsed(
     return [(row.key, row.body) for row in rows]
 
 
+def inbox_renew(s: Session, keys: list[str], now: datetime) -> None:
+    """The heartbeat of a live web process: the requests it still works on stay claimed
+    (a processed one is left as it is)."""
+    s.execute(
+        update(SlackInbox)
+        .where(SlackInbox.key.in_(keys), SlackInbox.processed_at.is_(None))
+        .values(claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def inbox_prune(s: Session, before: datetime) -> int:
     """Forget requests received before `before` (processed, or given up on)."""
     result = s.execute(delete(SlackInbox).where(SlackInbox.received_at < before))
@@ -934,6 +945,22 @@ def record_sent(
 
 def withdraw_claimed(s: Session, message_id: int, worker_id: str) -> None:
     s.execute(_claimed(message_id, worker_id).values(status="withdrawn", claimed_until=None))
+
+
+def renew_claims(s: Session, message_ids: list[int], worker_id: str, lease_until: datetime) -> int:
+    """The heartbeat of a live worker: extend its claim on the messages it still holds
+    (not yet recorded, not taken over); returns how many."""
+    result = s.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(message_ids),
+            OutboxMessage.claimed_by == worker_id,
+            OutboxMessage.status == "sending",
+        )
+        .values(claimed_until=lease_until)
+        .execution_options(**_PLAIN)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def release_claims(s: Session, message_ids: list[int], worker_id: str) -> None:
