@@ -54,6 +54,11 @@ KEEP = timedelta(days=1)
 # The longest this process renews a request it works on: a turn is seconds, a post that
 # Slack holds up ends in `Undelivered`; past this the claim lapses and a sweep runs it.
 HOLD_MAX = 120.0
+# Lazy work (turns, posts) under way at once in this process. The event loop that runs it
+# also acknowledges Slack: with every request's work started at once, a burst of DMs
+# fills the loop with work and the acks wait behind it (bench/bench_acks.py). Beyond
+# this many, work waits its turn (its request is already kept, its claim renewed).
+WORKING = 4
 
 
 def key_of(body: Mapping[str, Any]) -> str | None:
@@ -106,6 +111,7 @@ class Inbox:
         self.held: dict[str, float] = {}
         self.beating: asyncio.Task[None] | None = None
         self.prune_at = 0.0
+        self.working = asyncio.Semaphore(WORKING)
 
     async def _off(self, fn: Callable[..., Any], *args: Any) -> Any:
         loop = asyncio.get_running_loop()
@@ -185,7 +191,8 @@ class Inbox:
         async def lazy(args: AsyncArgs) -> None:
             key = args.context.get(KEY)
             try:
-                await fn(**{name: getattr(args, name) for name in wanted})
+                async with self.working:
+                    await fn(**{name: getattr(args, name) for name in wanted})
             except Undelivered as later:  # kept, for the sweeper to run again later
                 if key:
                     self.held.pop(key, None)  # before `_later`: no renewal after it

@@ -62,26 +62,15 @@ async def metrics(request: Request) -> Response:
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
-async def _warm_up(parts: Parts) -> None:
-    assert parts.turns is not None
-    try:
-        await parts.turns.warm_up()
-    except Exception as exc:  # noqa: BLE001 - a dead one is replaced by `watch`
-        log.error("turn processes did not warm up: %s", type(exc).__name__)
-
-
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     """At start, the turn processes warmed up and the Slack inbox's sweeper started:
     requests that a dead process acknowledged but never ran are run now (and, every few
     seconds, any whose claim lapses)."""
     parts: Parts = app.state.parts
-    watching = warming = None
+    watching = None
     if parts.turns is not None:
-        # Warmed up while the port is open, not before (2-3 s of spawning and importing
-        # on 2 cores): Slack's requests are acknowledged and kept at once, and a turn that
-        # comes first waits in the pool's queue for its process.
-        warming = asyncio.get_running_loop().create_task(_warm_up(parts))
+        await parts.turns.warm_up()
         watching = asyncio.get_running_loop().create_task(parts.turns.watch())
     bolt = getattr(parts, "_bolt_app", None)  # made by the Slack routes, or Socket Mode
     inbox = None
@@ -95,9 +84,8 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     finally:
         if inbox is not None:
             await inbox.stop()
-        for task in (warming, watching):
-            if task is not None:
-                task.cancel()
+        if watching is not None:
+            watching.cancel()
         if parts.turns is not None:
             parts.turns.close()
 
