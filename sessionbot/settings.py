@@ -145,6 +145,10 @@ class Settings:
     worker_email_rate: float = 0.0
     worker_slack_rate: float = 0.0
     outbox_lease_seconds: float = 8.0  # renewed by the worker's heartbeat every quarter
+    # A server database's connections per process: kept open, and more for a burst
+    # (README: sizing them, and PgBouncer).
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
     # The shared secret Rasa's `action_endpoint` sends (`token:` in endpoints.yml, as
     # `?token=`); `sessionbot actions` refuses every call without it.
     actions_token: str | None = None
@@ -220,6 +224,8 @@ class Settings:
             worker_email_rate=number(env, "SESSIONBOT_WORKER_EMAIL_RATE", 0.0),
             worker_slack_rate=number(env, "SESSIONBOT_WORKER_SLACK_RATE", 0.0),
             outbox_lease_seconds=number(env, "SESSIONBOT_OUTBOX_LEASE", 8.0, minimum=1),
+            db_pool_size=int(number(env, "SESSIONBOT_DB_POOL_SIZE", 10, minimum=1)),
+            db_max_overflow=int(number(env, "SESSIONBOT_DB_MAX_OVERFLOW", 20, minimum=0)),
             actions_token=get("SESSIONBOT_ACTIONS_TOKEN"),
             actions_max_body=int(
                 number(env, "SESSIONBOT_ACTIONS_MAX_BODY", 1024 * 1024, minimum=1024)
