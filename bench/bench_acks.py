@@ -18,6 +18,9 @@ the app is given time to drain its turns before the next rate. Ours and bare alt
 rate by rate. Reported per rate: p50, p99, acks over 3 s (Slack's limit), failures; and
 the highest rate each held with p99 < 100 ms.
 
+`--memory N` (after the rates): N more DMs at 20/s to each, drained, then the resident
+memory (RSS) of ours (the web process and its turn processes) and of bare.
+
 `--profile FILE`: ours runs under pyinstrument (the event loop's thread, which acks);
 the text report goes to FILE when it stops.
 """
@@ -230,13 +233,14 @@ def main() -> int:
     parser.add_argument("--db", default="sqlite", help="sqlite, or a PostgreSQL admin URL")
     parser.add_argument("--bare-inline-ack", action="store_true")
     parser.add_argument("--profile", default=None)
+    parser.add_argument("--memory", type=int, default=0)
     parser.add_argument("--bare-child", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--slack", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_child is not None:
         bare_child(args.bare_child, args.slack, args.bare_inline_ack)
         return 0
-    rates = [float(r) for r in args.rates.split(",")]
+    rates = [float(r) for r in args.rates.split(",") if r]
     with tempfile.TemporaryDirectory(prefix="bench-acks-") as tmp:
         folder = Path(tmp)
         if args.db == "sqlite":
@@ -268,6 +272,20 @@ def main() -> int:
                     if r["p99"] < 100 and not r["failed"]:
                         held[name] = max(held[name], rate)
                     drain(fake)
+            if args.memory:
+                for p in (ours, bare):
+                    asyncio.run(burst(p.url, 20, args.memory / 20))
+                    drain(fake)
+                web = kit.rss_mib(ours.proc.pid)
+                turns = [kit.rss_mib(c) for c in kit.children(ours.proc.pid)]
+                base = kit.rss_mib(bare.proc.pid)
+                print(
+                    f"memory after {args.memory} more DMs: ours web {web:.0f} MiB + "
+                    f"{len(turns)} turn processes {sum(turns):.0f} MiB = {web + sum(turns):.0f}"
+                    f" MiB; bare {base:.0f} MiB; ratio web alone {web / base:.2f}x, with "
+                    f"turn processes {(web + sum(turns)) / base:.2f}x",
+                    flush=True,
+                )
         finally:
             if args.profile:
                 ours.proc.send_signal(signal.SIGINT)  # pyinstrument writes on SIGINT
