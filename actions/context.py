@@ -78,4 +78,6 @@ def open_store(settings: Settings, *, for_upgrade: bool = False) -> Store:
         settings.encryption_keys,
         settings.data_dir / "encryption.key" if settings.is_embedded_default else None,
         require_schema=not for_upgrade,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
     )

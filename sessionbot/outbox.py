@@ -6,6 +6,11 @@ later with backoff and jitter, or failed with a DM to the clinician saying what 
 A worker killed between send and finish leaves the row `sending`; when its lease runs out
 another worker sends it again, so that one message can arrive twice (README).
 
+The lease is short (`SESSIONBOT_OUTBOX_LEASE`, 8 s) and a live worker renews it every
+quarter of it for the rows it still holds (a heartbeat thread, `sessionbot/sending.py`):
+a killed worker's claims are taken over within one lease, while a live one keeps its
+claims however long its sends or a provider's 429 pause take.
+
 Each row is prepared in a savepoint of its own: a row that cannot be prepared (its data
 under a key this worker lacks, an address with a line break that no e-mail header can
 hold) is marked failed with a fixed reason, its clinician is told, it is counted in
@@ -48,7 +53,7 @@ from integrations.slack_notify import (
 from scheduling import booking, daily, erasure, page_requests, waiting
 from scheduling import refunds as paid_cancellations
 from sessionbot import refunds
-from sessionbot.sending import Lanes, Limits, per_thread
+from sessionbot.sending import Heartbeat, Lanes, Limits, per_thread
 from store import audit, claim_rows, outbox_rows, session_rows, slack_rows
 from store.crypto import UndecryptableError, keyring
 from store.db import Store
@@ -180,12 +185,13 @@ class Worker:
         self.lanes = Lanes(self.limits)
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         # Rows claimed and not yet done: as many as the lanes send at once. A batch of
-        # one channel waits at most batch / its lane rounds of one send each (e-mail:
-        # 28 / 8 = 4 rounds of at most the SMTP timeout, 20 s) plus a 429 pause (at most
-        # 60 s): well inside the 5-minute lease.
+        # one channel may wait several rounds of sends plus a 429 pause (at most 60 s),
+        # longer than the lease: the heartbeat renews the claims it still holds.
         self.batch = batch or self.limits.total
         self.lease = lease or timedelta(seconds=settings.outbox_lease_seconds)
         self._retained_on: str | None = None  # the day (UTC) retention was applied
+        self.held: set[int] = set()  # claimed by `run_once`, not yet recorded or given back
+        self._held_lock = threading.Lock()
         self.retry = retry
         # Single-workspace mode: which bot token is in use (a revoked one is not used).
         self._slack_token_hash = (
@@ -202,6 +208,31 @@ class Worker:
         set meanwhile, it returns once the sends already begun are finished, and gives
         the rest of what it claimed back at once (no waiting for the lease).
         """
+        try:
+            with Heartbeat(self.lease.total_seconds() / 4, self.renew, name="outbox-heartbeat"):
+                return self._run_once(stop)
+        finally:  # what is still held (a failure half-way) lapses with its lease
+            with self._held_lock:
+                self.held.clear()
+
+    def _hold(self, ids: list[int]) -> None:
+        with self._held_lock:
+            self.held.update(ids)
+
+    def _let_go(self, ids: list[int]) -> None:
+        with self._held_lock:
+            self.held.difference_update(ids)
+
+    def renew(self) -> int:
+        """Extend the lease of the rows this worker still holds (the heartbeat's beat)."""
+        with self._held_lock:
+            ids = sorted(self.held)
+        if not ids:
+            return 0
+        with self.store.unit() as s:
+            return outbox_rows.renew_claims(s, ids, self.worker_id, datetime.now(UTC) + self.lease)
+
+    def _run_once(self, stop: threading.Event | None) -> Stats:
         stats = Stats()
         self.plan_day()
         self.apply_retention()
@@ -223,6 +254,7 @@ class Worker:
             item = inflight.pop(future)
             busy.discard(item.order_key)
             outcome = future.result()  # the database gone: raised here, stops all
+            self._let_go([item.id])
             if outcome is None:
                 unsent.append(item.id)
             else:
@@ -238,6 +270,7 @@ class Worker:
                     batch = self.claim_prepared(self.batch - len(inflight) - len(held))
                     if not batch and not inflight:
                         break
+                    self._hold([x.id for x in batch if isinstance(x, Outgoing)])
                     for item in batch:
                         if isinstance(item, str):
                             stats.add(item)
@@ -257,6 +290,7 @@ class Worker:
             if inflight:
                 wait(inflight)
             for future, item in inflight.items():
+                self._let_go([item.id])
                 if future.exception() is None:
                     outcome = future.result()
                     if outcome is None:
@@ -371,6 +405,7 @@ class Worker:
         if message_ids:
             with self.store.unit() as s:
                 outbox_rows.release_claims(s, message_ids, self.worker_id)
+            self._let_go(message_ids)
 
     # One message ---------------------------------------------------------------------
 

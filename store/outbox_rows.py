@@ -263,3 +263,19 @@ def set_sms_opt_out(
     row.opted_out = opted_out
     s.flush()
     return True
+
+
+def renew_claims(s: Session, message_ids: list[int], worker_id: str, lease_until: datetime) -> int:
+    """The heartbeat of a live worker: extend its claim on the messages it still holds
+    (not yet recorded, not taken over); returns how many."""
+    result = s.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(message_ids),
+            OutboxMessage.claimed_by == worker_id,
+            OutboxMessage.status == "sending",
+        )
+        .values(claimed_until=lease_until)
+        .execution_options(**_PLAIN)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

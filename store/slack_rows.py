@@ -234,3 +234,14 @@ def clear_slack_revocation(s: Session, team_id: str) -> None:
     row = s.get(SlackRevocation, team_id)
     if row is not None:
         s.delete(row)
+
+
+def inbox_renew(s: Session, keys: list[str], now: datetime) -> None:
+    """The heartbeat of a live web process: the requests it still works on stay claimed
+    (a processed one is left as it is)."""
+    s.execute(
+        update(SlackInbox)
+        .where(SlackInbox.key.in_(keys), SlackInbox.processed_at.is_(None))
+        .values(claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )

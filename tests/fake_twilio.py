@@ -153,9 +153,16 @@ def _handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's listen backlog is 5: a worker's 16 sending threads (or several
+    # workers') connecting at once would overflow it, and the kernel would drop their
+    # SYNs, resent a second (then 3, 7 s) later (as fake_slack.py found).
+    request_queue_size = 128
+
+
 def start_fake_twilio() -> tuple[FakeTwilio, ThreadingHTTPServer]:
     fake = FakeTwilio()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    server = _Server(("127.0.0.1", 0), _handler(fake))
     server.daemon_threads = True
     fake.url = f"http://127.0.0.1:{server.server_address[1]}"
     threading.Thread(target=server.serve_forever, daemon=True).start()
