@@ -22,7 +22,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import answers, cancel_actions, hold, week_words
-from actions.context import sender_of, services
+from actions.context import actor_of_sender, sender_of, services
 from dialogue.domain import FORM, render_response
 from dialogue.slots import decoded, spec_from_slots
 from ground.channel import Channel
@@ -58,10 +58,10 @@ def clinician_of(s: Any, tracker: Tracker) -> Any:
 def actor_of(tracker: Tracker) -> Actor:
     """The tracker's clinician as the scheduling service takes them (the sender was
     checked: an action that changes anything runs only for a sender naming a clinician)."""
-    who = sender_of(tracker.sender_id)
+    who = actor_of_sender(tracker.sender_id) if sender_of(tracker.sender_id) else None
     if who is None:
         raise ValueError("a conversation whose sender names no clinician")
-    return Actor(*who)
+    return who
 
 
 def clinician_id_of(s: Any, tracker: Tracker) -> int | None:
