@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -36,7 +36,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from actions import edit_form
 from actions.extraction import zone_choices
-from bot import asks, blocks, calendar_home, guard, inbox, installs, lifecycle
+from bot import asks, blocks, calendar_home, guard, inbox, installs, lifecycle, staff
 from bot.inbox import Inbox
 from bot.manifest import BOT_SCOPES
 from bot.paid_cancel import PaidCancellations
@@ -213,7 +213,7 @@ def _selected(values: Any, block: str, *path: str) -> str | None:
 
 def actor(who: Who) -> Actor:
     """The clinician a Slack user is, as the scheduling service takes them."""
-    return Actor(who.team_id, who.user_id, who.tz)
+    return Actor(who.team_id, who.user_id, who.tz, for_user=who.for_user)
 
 
 class SlackFace:
@@ -251,7 +251,7 @@ class SlackFace:
     def attach(self, app: AsyncApp) -> None:
         app.use(self.inbox.middleware)
         app.middleware(self.payload_check)
-        done = self.inbox.processed
+        done = staff.refusing(self, self.inbox.processed)
         app.event("message")(ack=self.ack, lazy=[done(self.on_direct_message)])
         app.event("app_home_opened")(ack=self.ack, lazy=[done(self.on_home_opened)])
         app.command("/schedule")(ack=self.ack_schedule, lazy=[done(self.on_schedule)])
@@ -341,11 +341,13 @@ class SlackFace:
 
     async def on_schedule(self, command: dict[str, Any], context: AsyncBoltContext) -> None:
         team, user = str(context.team_id), str(context.user_id)
+        clinician, said = staff.split_for(command.get("text") or "")  # "for @Dr Lee …"
+        await self.off(self.parts.scheduler.act_for, Actor(team, user, for_user=clinician))
         who = await self.who(context.client, team, user)
         channel = await self.dm(context.client, team, user)
         if channel is None:
             return
-        text = (command.get("text") or "").strip() or "schedule"
+        text = said or "schedule"
         # Locked like a DM's turn: a click on its answer waits until the answer is
         # recorded as ours (else the click could not mark it answered).
         async with self.lock(who):
@@ -559,6 +561,12 @@ class SlackFace:
     # Who is talking -----------------------------------------------------------------------
 
     async def who(self, client: AsyncWebClient, team: str, user: str) -> Who:
+        """The user, with the clinician they work for now (bot/staff.py), if staff."""
+        own = await self.own_who(client, team, user)
+        acting = await self.off(self.parts.scheduler.acting_for, team, user)
+        return replace(own, for_user=acting) if acting else own
+
+    async def own_who(self, client: AsyncWebClient, team: str, user: str) -> Who:
         """The clinician, with the zone Slack gives (asked once, then stored)."""
         key = (team, user)
         if key in self.zones:
@@ -647,6 +655,9 @@ class SlackFace:
 
     async def on_sessions(self, command: dict[str, Any], context: AsyncBoltContext) -> None:
         client = context.client
+        clinician, _ = staff.split_for(command.get("text") or "")
+        asking = Actor(str(context.team_id), str(context.user_id), for_user=clinician)
+        await self.off(self.parts.scheduler.act_for, asking, reads=True)
         who = await self.who(client, str(context.team_id), str(context.user_id))
         view = blocks.sessions_modal(await self.off(self._dashboard, who, 0))
         opened = await self.call(client.views_open, trigger_id=command["trigger_id"], view=view)

@@ -175,6 +175,27 @@ class Scheduler:
         with self.store.reading() as s:
             return store_roles.held(s, team)
 
+    def acting_for(self, team: str, user: str) -> str | None:
+        """The clinician a staff member works for in Slack now (None: themself)."""
+        with self.store.reading() as s:
+            return store_roles.acting_for(s, team, user)
+
+    def act_for(self, who: Actor, *, reads: bool = False) -> None:
+        """From now on `who.user` works for `who.for_user` in Slack (None: for themself),
+        once their role allows it (`reads`: only to read); else `roles.Refused`, audited,
+        and they work for themself again."""
+        if who.staff:
+            try:
+                with self._acting(who, reads=reads) as (s, _clinician):
+                    store_roles.set_acting_for(s, who.team, who.user, who.for_user)
+                return
+            except roles.Refused:
+                with self.store.unit() as s:
+                    store_roles.set_acting_for(s, who.team, who.user, None)
+                raise
+        with self.store.unit() as s:
+            store_roles.set_acting_for(s, who.team, who.user, None)
+
     def first_admin(self, team: str, user: str) -> bool:
         """`user` becomes the practice's first admin when it has none."""
         with self.store.unit() as s:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
-from store.models import StaffRole
+from store.models import StaffActing, StaffRole
 
 ADMIN, SCHEDULER, SUPERVISOR = "admin", "scheduler", "supervisor"
 ROLES = (ADMIN, SCHEDULER, SUPERVISOR)
@@ -89,3 +89,20 @@ def _has(s: Session, team: str, user: str, role: str, clinician: str) -> bool:
             )
         )
     )
+
+
+def acting_for(s: Session, team: str, user: str) -> str | None:
+    """The clinician this staff member works for in Slack now (None: for themself)."""
+    found = s.scalar(
+        select(StaffActing.clinician_user).where(
+            StaffActing.team_id == team, StaffActing.user_id == user
+        )
+    )
+    return None if found is None else str(found)
+
+
+def set_acting_for(s: Session, team: str, user: str, clinician: str | None) -> None:
+    s.execute(delete(StaffActing).where(StaffActing.team_id == team, StaffActing.user_id == user))
+    if clinician is not None:
+        s.add(StaffActing(team_id=team, user_id=user, clinician_user=clinician))
+        s.flush()
