@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from bot.app import SlackFace
 
 # Slack sends a mention in a command's text as <@U123|name> (or <@U123>).
-_FOR = re.compile(r"^\s*for\s+<@([A-Z0-9]{2,32})(?:\|[^>]{0,80})?>\s*(.*)$", re.S | re.I)
+_FOR = re.compile(r"^\s*for\s+<@([A-Z0-9_]{2,32})(?:\|[^>]{0,80})?>\s*(.*)$", re.S | re.I)
 
 Listener = Callable[..., Awaitable[Any]]
 

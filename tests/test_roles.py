@@ -109,9 +109,7 @@ def test_a_scheduler_books_moves_and_cancels_for_their_clinician(cli: Cli) -> No
     for action in ("session_created", "session_rescheduled", "session_cancelled"):
         assert (f"{TEAM}:{SCHED}", action, f"{TEAM}:{DR}") in staff, staff
     assert not [a for a in staff if a[0] == f"{TEAM}:{DR}"]  # the clinician did none of it
-    dump = "\n".join(
-        f"{r.actor} {r.action} {r.for_clinician} {r.fields}" for r in cli.audit()
-    )
+    dump = "\n".join(f"{r.actor} {r.action} {r.for_clinician} {r.fields}" for r in cli.audit())
     assert_no_phi(dump, names=(NAME,), emails=(EMAIL,))
 
 
@@ -161,9 +159,7 @@ def test_a_supervisor_reads_initials_and_no_contact_details(cli: Cli) -> None:
     assert again["participant"] == NAME and again["email"] == EMAIL
     exported = [r for r in cli.audit() if r.action == "sessions_exported"]
     assert (exported[-1].actor, exported[-1].for_clinician) == (f"{TEAM}:{DR}", f"{TEAM}:{DR}")
-    assert (f"{TEAM}:{SUPER}", f"{TEAM}:{DR}") in [
-        (r.actor, r.for_clinician) for r in exported
-    ]
+    assert (f"{TEAM}:{SUPER}", f"{TEAM}:{DR}") in [(r.actor, r.for_clinician) for r in exported]
 
 
 def test_roles_are_granted_listed_and_revoked_with_audit_rows(cli: Cli) -> None:
