@@ -31,7 +31,7 @@ from ground.session import SessionSpec
 from ground.zones import COMMON_ZONE_CHOICES
 from scheduling import booking, commands, recurrence
 from scheduling.service import Actor
-from store import repos
+from store import audit, repos
 
 # Messages that answer nothing: "back" never undoes them.
 NO_ANSWER_INTENTS = {"help", "list_sessions", "save", "hold"}
@@ -618,6 +618,9 @@ def save_series(
     ctx = services()
     with ctx.store.unit() as s:
         clinician = clinician_of(s, tracker)
+        asking = actor_of_sender(tracker.sender_id)
+        if clinician is not None and asking is not None and asking.staff:  # checked: role
+            audit.acting_as(s, audit.staff(asking.team, asking.user))
         preview = series_preview(s, clinician, slots, draft, now)
         if preview is None or preview.problem:
             problem = preview.problem if preview else "I couldn't read the series."

@@ -79,6 +79,7 @@ def redact(s: Session, sessions: list[ScheduledSession]) -> None:
         session.participant = initials(session.participant)
         session.email = None
         session.phone = None
+        session.token = session.host_token = ""  # no way into the room or the page
 
 
 def booked_notice(staff_user: str, session: ScheduledSession, tz: str) -> str:

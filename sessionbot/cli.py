@@ -295,8 +295,11 @@ def session_record(
             if session.refund_state
             else None
         ),
-        "enter_meeting_url": booking.enter_meeting_url(public_url, session),
-        "participant_url": booking.participant_url(public_url, session),
+        # None: a supervisor's read (scheduling/roles.py), no way into the room or page.
+        "enter_meeting_url": booking.enter_meeting_url(public_url, session)
+        if session.host_token
+        else None,
+        "participant_url": booking.participant_url(public_url, session) if session.token else None,
         "series_id": session.series_id,
         "reminded_at": (
             session.reminded_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
@@ -331,7 +334,8 @@ def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
             f"    invitation: {r['invite_channel']} ({r['invite_status']})"
             f"  rsvp: {r['rsvp'] or '-'}{pay}"
         )
-        print(f"    Enter Meeting: {r['enter_meeting_url']}")
+        if r["enter_meeting_url"]:
+            print(f"    Enter Meeting: {r['enter_meeting_url']}")
     return 0
 
 

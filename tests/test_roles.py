@@ -153,6 +153,7 @@ def test_a_supervisor_reads_initials_and_no_contact_details(cli: Cli) -> None:
     assert seen["id"] == full["id"] and seen["start"] == full["start"]
     assert seen["participant"] == "J.D."
     assert seen["email"] is None and seen["phone"] is None
+    assert seen["enter_meeting_url"] is None and seen["participant_url"] is None
     assert_no_phi(json.dumps(seen), names=(NAME,), emails=(EMAIL,))
     # Nothing of the redaction reached the database: the clinician still sees it all.
     (again,) = cli.sessions("--user", DR)
@@ -179,3 +180,36 @@ def test_roles_are_granted_listed_and_revoked_with_audit_rows(cli: Cli) -> None:
                if r.action.startswith("role_")]  # fmt: skip
     assert ("role_granted", f"{TEAM}:{DR}", "grantee_u_front,scheduler") in actions
     assert ("role_revoked", f"{TEAM}:{DR}", "grantee_u_front,scheduler") in actions
+
+
+def test_the_first_shell_user_of_the_embedded_default_is_its_admin(
+    tmp_path: Path,
+    monkeypatch,
+    capsys,
+    clock,  # type: ignore[no-untyped-def]
+) -> None:
+    monkeypatch.setenv("SESSIONBOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SESSIONBOT_PUBLIC_URL", "https://sessions.example.test")
+    for name in ("SESSIONBOT_ENCRYPTION_KEY", "SESSIONBOT_DATABASE_URL", "STRIPE_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args: str, stdin: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        code = main(list(args))
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    assert run("shell", "--user", "U_OWNER")[0] == 0
+    assert run("shell", "--user", DR, stdin=BOOK)[0] == 0  # the second is a clinician only
+    code, out, _ = run("roles", "list", "--json")
+    assert json.loads(out) == [
+        {"team": TEAM, "user": "U_OWNER", "role": "admin", "clinician": None}
+    ]
+    # An admin acts for any clinician of the practice.
+    code, out, err = run("sessions", "--json", "--user", "U_OWNER", "--as", DR)
+    assert code == 0, err
+    (seen,) = json.loads(out)
+    assert seen["participant"] == NAME
+    code, out, err = run("sessions", "--json", "--user", DR, "--as", "U_OWNER")
+    assert code == REFUSED and "not assigned" in err
