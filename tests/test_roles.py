@@ -18,8 +18,9 @@ from conftest import TEST_KEY
 from test_audit import assert_no_phi
 
 from sessionbot.cli import REFUSED, main
-from store import audit
+from store import audit, repos
 from store.db import Store
+from store.models import AuditRow
 
 TEAM = "T_LOCAL"
 DR, SCHED, OTHER, SUPER = "U_DRLEE", "U_FRONT", "U_OTHER", "U_SUPER"
@@ -28,7 +29,7 @@ BOOK = f"{NAME} tomorrow 3pm {EMAIL} Pacific, intake packet\nsave\n"
 
 
 class Cli:
-    def __init__(self, store: Store, tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, store: Store, tmp_path: Path, monkeypatch, capsys) -> None:
         url = store.engine.url.render_as_string(hide_password=False)
         monkeypatch.setenv("SESSIONBOT_DATABASE_URL", url)
         monkeypatch.setenv("SESSIONBOT_ENCRYPTION_KEY", TEST_KEY)
@@ -48,28 +49,26 @@ class Cli:
         out = self.capsys.readouterr()
         return code, out.out, out.err
 
-    def sessions(self, *who: str) -> list[dict]:  # type: ignore[type-arg]
+    def sessions(self, *who: str) -> list[dict]:
         code, out, err = self("sessions", "--json", *who)
         assert code == 0, err
         return list(json.loads(out))
 
     def notices(self) -> list[str]:
         with self.store.reading() as s:
-            from store import repos
-
             return [
                 m.payload or ""
                 for m in repos.list_outbox(s, limit=1000)
                 if m.kind == "clinician_notice"
             ]
 
-    def audit(self) -> list[audit.AuditRow]:  # type: ignore[name-defined]
+    def audit(self) -> list[AuditRow]:
         with self.store.reading() as s:
             return audit.rows(s)
 
 
 @pytest.fixture
-def cli(store: Store, tmp_path: Path, monkeypatch, capsys, clock) -> Cli:  # type: ignore[no-untyped-def]
+def cli(store: Store, tmp_path: Path, monkeypatch, capsys, clock) -> Cli:
     run = Cli(store, tmp_path, monkeypatch, capsys)
     code, out, err = run("roles", "grant", "--team", TEAM, "--user", SCHED, "--role",
                          "scheduler", "--clinician", DR)  # fmt: skip
@@ -186,7 +185,7 @@ def test_the_first_shell_user_of_the_embedded_default_is_its_admin(
     tmp_path: Path,
     monkeypatch,
     capsys,
-    clock,  # type: ignore[no-untyped-def]
+    clock,
 ) -> None:
     monkeypatch.setenv("SESSIONBOT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("SESSIONBOT_PUBLIC_URL", "https://sessions.example.test")
