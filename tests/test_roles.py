@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 from conftest import TEST_KEY
+from test_action_server import call, full_draft
 from test_audit import assert_no_phi
 
+from dialogue.runner import _run
 from sessionbot.cli import REFUSED, main
 from store import audit, repos
 from store.db import Store
@@ -212,3 +214,31 @@ def test_the_first_shell_user_of_the_embedded_default_is_its_admin(
     assert seen["participant"] == NAME
     code, out, err = run("sessions", "--json", "--user", DR, "--as", "U_OWNER")
     assert code == REFUSED and "not assigned" in err
+
+
+def test_the_actions_check_the_role_of_a_staff_sender(parts_any) -> None:  # type: ignore[no-untyped-def]
+    """A Rasa tracker (the action server's or the embedded runner's) whose sender is a
+    staff member for a clinician, "T:STAFF>CLINICIAN", saves for the clinician only when
+    the role allows it; otherwise nothing is saved for anyone."""
+    parts = parts_any
+    assert parts.scheduler.grant_role("T_A", "U_FRONT", "scheduler", ["U_DR"])
+    assert parts.scheduler.grant_role("T_A", "U_SUPER", "supervisor", ["U_DR"])
+
+    def save(sender: str, draft: str) -> str:
+        result = _run(parts.runner.executor.run(call("action_save_session", full_draft(
+            sender, draft, "Robin Smith"))))  # fmt: skip
+        return str(result.responses[0]["text"])
+
+    assert save("T_A:U_FRONT>U_DR", "d-1").startswith("Saved: session with Robin Smith")
+    assert save("T_A:U_OTHER>U_DR", "d-2").startswith("You are not assigned to schedule for U_DR")
+    assert "supervisor you can see their sessions but not change" in save("T_A:U_SUPER>U_DR", "d-3")
+    with parts.store.reading() as s:
+        owners = [
+            (r.actor, r.for_clinician) for r in audit.rows(s) if r.action == "session_created"
+        ]
+        for user in ("U_OTHER", "U_SUPER", "U_FRONT"):
+            mine = repos.find_clinician(s, "T_A", user)
+            assert mine is None or not repos.list_sessions(s, mine.id, after=None)
+        refused = [(r.actor, r.for_clinician) for r in audit.rows(s) if r.action == "refused"]
+    assert owners == [("T_A:U_FRONT", "T_A:U_DR")]
+    assert refused == [("T_A:U_OTHER", "T_A:U_DR"), ("T_A:U_SUPER", "T_A:U_DR")]
