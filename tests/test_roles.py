@@ -216,7 +216,7 @@ def test_the_first_shell_user_of_the_embedded_default_is_its_admin(
     assert code == REFUSED and "not assigned" in err
 
 
-def test_the_actions_check_the_role_of_a_staff_sender(parts_any) -> None:  # type: ignore[no-untyped-def]
+def test_the_actions_check_the_role_of_a_staff_sender(parts_any) -> None:
     """A Rasa tracker (the action server's or the embedded runner's) whose sender is a
     staff member for a clinician, "T:STAFF>CLINICIAN", saves for the clinician only when
     the role allows it; otherwise nothing is saved for anyone."""
