@@ -34,13 +34,8 @@ class Refused(Exception):
 
 def role_for(s: Session, team: str, staff_user: str, clinician_user: str) -> str | None:
     """The strongest role `staff_user` holds over `clinician_user` (None: none)."""
-    if roles.is_admin(s, team, staff_user):
-        return ADMIN
-    if roles.assigned(s, team, staff_user, SCHEDULER, clinician_user):
-        return SCHEDULER
-    if roles.assigned(s, team, staff_user, SUPERVISOR, clinician_user):
-        return SUPERVISOR
-    return None
+    held = roles.over(s, team, staff_user, clinician_user)
+    return next((role for role in (ADMIN, SCHEDULER, SUPERVISOR) if role in held), None)
 
 
 def permit(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, or_, select
 from sqlalchemy.orm import Session
 
 from store.models import StaffActing, StaffRole
@@ -68,6 +68,21 @@ def is_admin(s: Session, team: str, user: str) -> bool:
 
 def assigned(s: Session, team: str, user: str, role: str, clinician: str) -> bool:
     return _has(s, team, user, role, clinician)
+
+
+def over(s: Session, team: str, user: str, clinician: str) -> set[str]:
+    """The roles `user` holds over `clinician` (an admin's over everyone), one query."""
+    rows = s.scalars(
+        select(StaffRole.role).where(
+            StaffRole.team_id == team,
+            StaffRole.user_id == user,
+            or_(
+                (StaffRole.role == ADMIN) & (StaffRole.clinician_user == ""),
+                StaffRole.clinician_user == clinician,
+            ),
+        )
+    )
+    return set(rows)
 
 
 def any_admin(s: Session, team: str) -> bool:
