@@ -5,7 +5,7 @@ Save cannot trust that validation ran: over a Rasa assistant the tracker comes f
 outside (`sessionbot actions`), and a tracker posted by hand could carry any slot value.
 So what Save stores passes the very rules the conversation uses: the same parsers
 (`actions.extraction`), the same zone check, the same amount rule as the Edit form
-(`commands.amount_problem`) and the one rule for a new start (`starts.check_start`).
+(`editing.amount_problem`) and the one rule for a new start (`starts.check_start`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from actions import extraction
 from ground.channel import Channel
 from ground.practice import Practice
 from ground.session import SessionSpec
-from scheduling import commands, starts
+from scheduling import editing, starts
 
 MAX_DAYS_AHEAD = 366 * 2  # as the date question: "more than two years ahead"
 
@@ -76,7 +76,7 @@ def saved_draft_problem(
             return "service", "That isn't one of this practice's services."
         if draft.price is None:
             return "amount", "The amount is missing."
-        problem = commands.amount_problem(draft.price.amount, practice)
+        problem = editing.amount_problem(draft.price.amount, practice)
         if problem:
             return "amount", problem
     # The wall time as given, in the clinician's zone (the draft's start is made so).

@@ -25,7 +25,7 @@ from actions import extraction
 from actions.context import sender_of, services
 from ground.formatting import clock, initials, when
 from ground.practice import Practice
-from scheduling import commands, refunds
+from scheduling import commands, refunds, results
 from store import repos
 from store.models import Clinician, ScheduledSession
 
@@ -179,7 +179,7 @@ class ActionCancelSession(Action):
                 repos.session_for_clinician(s, clinician.id, ref) if clinician is not None else None
             )
             if clinician is None or found is None:
-                dispatcher.utter_message(text=commands.NOT_FOUND.text, custom={"kind": "error"})
+                dispatcher.utter_message(text=results.NOT_FOUND.text, custom={"kind": "error"})
                 return []
             if choice is None and _entity(tracker, "confirm") is not True:
                 if found.status == "cancelled":

@@ -12,7 +12,7 @@ from actions import extraction
 from dialogue.slots import SlotValueError, read_date, read_time
 from ground.channel import Channel
 from ground.practice import Practice
-from scheduling.commands import EditForm, amount_problem
+from scheduling.editing import EditForm, amount_problem
 from scheduling.starts import check_start
 
 T = TypeVar("T")

@@ -28,7 +28,6 @@ from dialogue.slots import decoded, encode
 from ground.hours import WorkingHours
 from ground.practice import Practice
 from scheduling import recurrence
-from scheduling.commands import Done
 from scheduling.hours import (
     clear_hours,
     close_call_bounds,
@@ -38,6 +37,7 @@ from scheduling.hours import (
     set_hours,
     show_hours,
 )
+from scheduling.results import Done
 from scheduling.starts import check_start
 from store import repos
 from store.models import Clinician

@@ -25,7 +25,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions import answers, extraction, hours, week_words
+from actions import answers, extraction, hours, needed, week_words
 from actions.context import sender_of, services
 from actions.extraction.intents import refusal
 from actions.session_actions import new_draft_events
@@ -34,7 +34,7 @@ from dialogue.domain import FORM as FORM_NAME
 from dialogue.slots import SlotValueError, decode, decoded, encode
 from ground.channel import Channel
 from ground.formatting import clock, money, phone, zone_label
-from scheduling import commands, starts
+from scheduling import editing, starts
 from store import repos
 
 MISSING = object()
@@ -466,17 +466,10 @@ class ValidateScheduleForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
-        """E-mail only for e-mail invitations, phone only for text, payment when set up."""
-        slots = ["date", "time", "participant", "invite_channel"]
-        channel = Channel.invitation(tracker.get_slot("invite_channel"))
-        if channel is not None and channel.address:
-            slots.append(channel.address)
-        slots += ["participant_tz", "documents"]
-        if services().payments_enabled:
-            slots.append("payment_required")
-            if tracker.get_slot("payment_required"):
-                slots += ["service", "amount"]
-        return slots
+        """The answers this draft needs (actions/needed.py, the one rule Save reads too)."""
+        return needed.needed_slots(
+            tracker.current_slot_values(), payments=services().payments_enabled
+        )
 
     async def get_extraction_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -1032,7 +1025,7 @@ class ValidateScheduleForm(FormValidationAction):
             return self._reject(
                 dispatcher, tracker, "amount", "I couldn't read that amount. Try “120” or “$95.50”."
             )
-        problem = commands.amount_problem(amount, practice)  # the one rule, as the Edit form
+        problem = editing.amount_problem(amount, practice)  # the one rule, as the Edit form
         if problem:
             return self._reject(dispatcher, tracker, "amount", problem)
         cents = encode(amount.quantize(Decimal("0.01")))

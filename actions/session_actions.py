@@ -21,7 +21,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import answers, cancel_actions, hold, week_words
+from actions import answers, cancel_actions, hold, needed, week_words
 from actions.context import actor_of_sender, sender_of, services
 from dialogue.domain import FORM, render_response
 from dialogue.slots import decoded, spec_from_slots
@@ -29,7 +29,7 @@ from ground.channel import Channel
 from ground.formatting import money, phone, short_zone, when, zone_label
 from ground.session import SessionSpec
 from ground.zones import COMMON_ZONE_CHOICES
-from scheduling import booking, commands, recurrence
+from scheduling import agendas, booking, clashes, recurrence, results, series_plans
 from scheduling.service import Actor
 from store import audit, repos
 
@@ -99,27 +99,7 @@ def clear_draft_events() -> list[dict[str, Any]]:
 
 def missing_answers(slots: dict[str, Any]) -> list[str]:
     """What the draft still lacks before it can be saved, in the form's words."""
-    needed = {"date": "date", "time": "time", "participant": "participant"}
-    missing = [label for slot, label in needed.items() if not slots.get(slot)]
-    channel = Channel.invitation(slots.get("invite_channel"))
-    if channel is None:
-        missing.append("invitation")
-    elif channel.address and not slots.get(channel.address):
-        missing.append(channel.words.address_said)
-    if not slots.get("participant_tz"):
-        missing.append("time zone")
-    if not slots.get("documents"):
-        missing.append("documents")
-    if services().payments_enabled:
-        if slots.get("payment_required") is None:
-            missing.append("payment")
-        elif slots.get("payment_required") and not slots.get("service"):
-            missing.append("service")
-        elif slots.get("payment_required") and not slots.get("amount"):
-            missing.append("amount")
-    if not slots.get("draft_id"):
-        missing.append("draft")
-    return missing
+    return needed.missing(slots, payments=services().payments_enabled)
 
 
 def complete_draft(slots: dict[str, Any]) -> SessionSpec | None:
@@ -406,14 +386,14 @@ def summary_lines(
 
 def series_preview(
     s: Any, clinician: Any, slots: dict[str, Any], draft: SessionSpec, now: datetime
-) -> commands.SeriesPreview | None:
+) -> series_plans.SeriesPreview | None:
     """The series the draft asks for, expanded and checked (None: one session)."""
     wanted = week_words.series_of(slots.get("series"))
     if wanted is None:
         return None
     practice = services().practice
-    local = draft.start.astimezone(ZoneInfo(commands.clinician_zone(clinician, practice)))
-    return commands.series_preview(
+    local = draft.start.astimezone(ZoneInfo(results.clinician_zone(clinician, practice)))
+    return series_plans.series_preview(
         s, clinician, wanted, local.date(), local.hour, local.minute, draft.duration_min,
         practice, now,
     )  # fmt: skip
@@ -432,9 +412,7 @@ def week_lines(
             return []  # nobody to look up; Save says so
         preview = series_preview(s, clinician, slots, draft, datetime.now(UTC))
         if preview is None:
-            note = commands.overlap_note(
-                s, clinician, draft.start, draft.duration_min, ctx.practice
-            )
+            note = clashes.overlap_note(s, clinician, draft.start, draft.duration_min, ctx.practice)
             return [f"⚠ {note} You can still save it."] if note else []
     if preview.problem:
         return [
@@ -629,7 +607,7 @@ def save_series(
                 custom={"kind": "error"},
             )
             return []
-        booked = commands.book_series(s, clinician, draft, preview.starts, ctx.practice, now)
+        booked = series_plans.book_series(s, clinician, draft, preview.starts, ctx.practice, now)
         first = booked.sessions[0]
         public_id = first.public_id
         # "same time next week" after a series goes on from its last session.
@@ -716,7 +694,7 @@ class ActionSetAgenda(Action):
     ) -> list[dict[str, Any]]:
         wanted = entity_value(tracker, "agenda")
         if wanted is None and (tracker.latest_message or {}).get("text"):
-            wanted = commands.agenda_request(str(tracker.latest_message["text"]))
+            wanted = agendas.agenda_request(str(tracker.latest_message["text"]))
         if not isinstance(wanted, str) or sender_of(tracker.sender_id) is None:
             dispatcher.utter_message(
                 text="Say a time for your morning agenda, like “send me my agenda at 7:30”, "

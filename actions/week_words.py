@@ -21,7 +21,7 @@ from actions.extraction import Extracted
 from actions.extraction.hours import hours_request
 from actions.extraction.intents import refusal
 from dialogue.slots import decode, encode
-from scheduling import commands, recurrence
+from scheduling import agendas, recurrence
 
 # "just once", "no repeat": the draft is one session after all.
 _ONCE = re.compile(
@@ -136,7 +136,7 @@ def read(text: str, now: datetime, extract: Callable[[str], Extracted]) -> Heard
         weeks = recurrence.next_week_shift(text)
         if weeks is not None:
             return Heard(intent="schedule_next", weeks=weeks)
-        agenda = commands.agenda_request(text)
+        agenda = agendas.agenda_request(text)
         if agenda is not None:
             return Heard(intent="set_agenda", agenda=agenda)
         hours = hours_request(text)

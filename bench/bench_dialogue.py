@@ -122,7 +122,7 @@ def bench_turn(rounds: int) -> dict[str, float]:
     assert state is not None  # the warm-up turns saved one
 
     def parts_alone() -> None:
-        nlu(text, datetime.now(ZoneInfo(TZ)), "participant", None)
+        nlu(text, datetime.now(ZoneInfo(TZ)), "participant", None, None)
         with parts.store.unit() as s:
             repos.save_tracker(s, clinician_id, state)
 

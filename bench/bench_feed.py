@@ -28,6 +28,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +121,10 @@ def main() -> None:
         ),
     }
     feed = Feed(parts)  # one process's feed: its built events kept between polls
+
+    def fresh(secret: str) -> object:  # a fresh process's feed, built inside the timing
+        return Feed(parts).answer(secret, None, None)
+
     events, etags = {}, {}
     for name, secret in secrets.items():  # warm up: imports, zoneinfo, statements
         answer = Feed(parts).answer(secret, None, None)
@@ -132,9 +137,9 @@ def main() -> None:
         for name, secret in secrets.items():
             # A fresh process (nothing built yet), a poll without validators (every event
             # kept built), a conditional poll (304).
-            cold[name].append(timed(lambda s=secret: Feed(parts).answer(s, None, None)))
-            warm[name].append(timed(lambda s=secret: feed.answer(s, None, None)))
-            repeat[name].append(timed(lambda s=secret, e=etags[name]: feed.answer(s, e, None)))
+            cold[name].append(timed(partial(fresh, secret)))
+            warm[name].append(timed(partial(feed.answer, secret, None, None)))
+            repeat[name].append(timed(partial(feed.answer, secret, etags[name], None)))
     cold_base = statistics.median(cold["small (20)"])
     warm_base = statistics.median(warm["small (20)"])
     print(f"store: {store.engine.dialect.name}; rounds: {args.rounds}; median ms per request")
@@ -144,7 +149,7 @@ def main() -> None:
     )
     for name, secret in secrets.items():
         c, w = statistics.median(cold[name]), statistics.median(warm[name])
-        peak = peak_kib(lambda s=secret: Feed(parts).answer(s, None, None))
+        peak = peak_kib(partial(fresh, secret))
         print(
             f"{name:<19}{events[name]:>7}{c:>10.2f}{c / cold_base:>6.1f}x{w:>10.2f}"
             f"{w / warm_base:>6.1f}x{statistics.median(repeat[name]):>7.2f}{peak:>10.0f}"

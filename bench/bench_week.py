@@ -2,12 +2,12 @@
 
 Each figure is a ratio against a baseline measured in the same run (interleaved rounds):
 
-1. saving a 52-week series (`commands.book_series`: 52 sessions, each with its own links,
+1. saving a 52-week series (`series_plans.book_series`: 52 sessions, each with its own links,
    room and three messages, in one transaction with one outbox plan) / saving one session
    (`booking.book`, its own transaction); aim <= 20x;
-2. the overlap check of a 52-week series before Save (`commands.find_overlaps` against a
+2. the overlap check of a 52-week series before Save (`clashes.find_overlaps` against a
    year of the clinician's sessions) / the same check of one start;
-3. the dashboard's first page (`commands.dashboard`) for a clinician with 100 series of
+3. the dashboard's first page (`dashboards.dashboard`) for a clinician with 100 series of
    52 occurrences (5,200 sessions) / one with 20 single sessions.
 
 Run: python bench/bench_week.py [--rounds N] [--database-url postgresql+psycopg://...]
@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ground.practice import Practice  # noqa: E402
 from ground.session import SessionSpec
-from scheduling import booking, commands  # noqa: E402
+from scheduling import booking, clashes, dashboards, series_plans  # noqa: E402
 from store import repos  # noqa: E402
 from store.db import Store  # noqa: E402
 
@@ -116,7 +116,7 @@ def main() -> int:
             with store.unit() as s:
                 me = s.get_one(type(saver), ids[0])
                 start = first + timedelta(minutes=next(slot))
-                commands.book_series(s, me, draft(start), weekly(start, 52), PRACTICE, NOW)
+                series_plans.book_series(s, me, draft(start), weekly(start, 52), PRACTICE, NOW)
 
         one, series = interleaved(save_one, save_series, args.rounds)
 
@@ -125,7 +125,7 @@ def main() -> int:
             me = s.get_one(type(saver), ids[1])
             for i in range(100):
                 start = first + timedelta(hours=i % 10, days=i // 10)
-                commands.book_series(s, me, draft(start), weekly(start, 52), PRACTICE, NOW)
+                series_plans.book_series(s, me, draft(start), weekly(start, 52), PRACTICE, NOW)
             other = s.get_one(type(saver), ids[2])
             for i in range(20):
                 booking.book(s, other, draft(first + timedelta(hours=i)), PRACTICE, NOW)
@@ -139,7 +139,7 @@ def main() -> int:
             def check() -> object:
                 with store.reading() as s:
                     starts = weekly(first + timedelta(hours=3, minutes=30), count)
-                    return commands.find_overlaps(s, ids[1], starts, 50)
+                    return clashes.find_overlaps(s, ids[1], starts, 50)
 
             return check
 
@@ -149,7 +149,7 @@ def main() -> int:
             def show() -> object:
                 with store.reading() as s:
                     me = s.get_one(type(saver), clinician_id)
-                    return commands.dashboard(s, me, 0, NOW, PRACTICE, "https://x.example")
+                    return dashboards.dashboard(s, me, 0, NOW, PRACTICE, "https://x.example")
 
             return show
 

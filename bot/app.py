@@ -46,7 +46,8 @@ from dialogue.slots import read_date, read_time
 from ground.logs import request_context
 from ground.metrics import SESSIONS_SAVED, TURN_SECONDS, TURNS
 from scheduling import calendar_link, starts
-from scheduling.commands import EDIT_FIELDS, EditForm, agenda_clock
+from scheduling.agendas import agenda_clock
+from scheduling.editing import EDIT_FIELDS, EditForm
 from scheduling.hours import hours_problem
 from scheduling.service import Actor
 from sessionbot.parts import Parts

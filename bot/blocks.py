@@ -38,14 +38,14 @@ from dialogue.domain import BotMessage, Button
 from ground.channel import INVITATIONS, Channel
 from ground.formatting import short_zone, when, zone_label
 from ground.practice import Practice
-from scheduling.commands import SessionRow
+from scheduling.dashboards import SessionRow
 from scheduling.refunds import FAILED, Offer, RefundRow
 from store.models import ScheduledSession
 
 TEXT_LIMIT = 3000
 OPTION_TEXT_LIMIT = 75
 BUTTONS_PER_ACTIONS = 25
-# 4 blocks a session: 80 + header, at most 5 of the waiting room (commands.WAITING_SHOWN),
+# 4 blocks a session: 80 + header, at most 5 of the waiting room (dashboards.WAITING_SHOWN),
 # paging and footer < Slack's 100 blocks of a view.
 DASHBOARD_PAGE = 20
 

@@ -24,7 +24,7 @@ from dialogue.runner import Who
 from ground.formatting import initials, when
 from integrations.payments import Payments
 from integrations.providers import payments
-from scheduling import commands, refunds
+from scheduling import commands, refunds, results
 from sessionbot import refunds as making
 from sessionbot.parts import Parts
 from store import repos
@@ -121,7 +121,7 @@ class PaidCancellations:
                     "That session has no payment left to refund; cancel it with the "
                     "dashboard's Cancel again."
                 )
-            tz = commands.clinician_zone(clinician, parts.practice)
+            tz = results.clinician_zone(clinician, parts.practice)
             start = when(session.start_at, tz)
             who_ = initials(session.participant)
             what = f"Cancel the session with {who_} on {start}? The participant will be told."

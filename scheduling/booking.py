@@ -18,6 +18,7 @@ from ground.channel import Channel
 from ground.formatting import initials, when
 from ground.practice import Practice
 from ground.session import Money, Participant, SessionSpec
+from scheduling import queue as outbox
 from store import audit, repos
 from store.crypto import keyring
 from store.models import Clinician, ScheduledSession
@@ -202,14 +203,16 @@ def queue(
 ) -> None:
     """One message to the participant in the outbox: by the session's channel unless
     `channel` says otherwise; `key` (after the session's public id) makes it once only."""
-    repos.add_outbox(
+    outbox.put(
         s,
-        session_id=session.id,
-        clinician_id=session.clinician_id,
-        kind=kind,
-        channel=channel or session.invite_channel,
-        due_at=due_at,
-        dedupe_key=f"{session.public_id}:{key}",
+        outbox.Message(
+            kind=kind,
+            channel=Channel(channel or session.invite_channel),
+            due_at=due_at,
+            dedupe_key=f"{session.public_id}:{key}",
+            session_id=session.id,
+            clinician_id=session.clinician_id,
+        ),
     )
 
 
@@ -223,15 +226,17 @@ def notify_clinician(
     session_id: int | None = None,
 ) -> None:
     """A Slack DM to the clinician, sent by the worker (text is encrypted at rest)."""
-    repos.add_outbox(
+    outbox.put(
         s,
-        session_id=session_id,
-        clinician_id=clinician_id,
-        kind="clinician_notice",
-        channel=Channel.SLACK,
-        due_at=now,
-        payload=text,
-        dedupe_key=dedupe_key,
+        outbox.Message(
+            kind="clinician_notice",
+            channel=Channel.SLACK,
+            due_at=now,
+            dedupe_key=dedupe_key,
+            session_id=session_id,
+            clinician_id=clinician_id,
+            payload=text,
+        ),
     )
 
 

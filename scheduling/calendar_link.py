@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from scheduling import commands
+from scheduling import results
 from store import feeds
 from store.models import Clinician
 
@@ -39,34 +39,34 @@ def fingerprint(secret: str) -> str:
     return hashlib.sha256(b"feed-fingerprint:" + secret.encode()).hexdigest()[:16]
 
 
-def show(s: Session, clinician: Clinician, public_url: str) -> tuple[commands.Done, str]:
+def show(s: Session, clinician: Clinician, public_url: str) -> tuple[results.Done, str]:
     """The clinician's feed link in words, made on first use; and its fingerprint."""
     secret, made = feeds.feed_secret(s, clinician.id)
     url = feed_url(public_url, secret)
     lead = "I made your calendar feed" if made else "Your calendar feed"
     text = f"{lead}: {url}\n{HOW_TO_ADD}\n{KEEP_PRIVATE}"
-    return commands.Done(text, changed=made), fingerprint(secret)
+    return results.Done(text, changed=made), fingerprint(secret)
 
 
 def rotate(
     s: Session, clinician: Clinician, public_url: str, seen: str, now: datetime
-) -> tuple[commands.Done, str]:
+) -> tuple[results.Done, str]:
     """A new link in place of the one whose fingerprint is `seen`; the old one answers
     404 from now on. The same click again (a double click) is answered with the first's
     words, not a third link."""
     made: list[str] = []
 
-    def replace() -> commands.Done:
+    def replace() -> results.Done:
         secret, _ = feeds.feed_secret(s, clinician.id, rotate=True)
         made.append(secret)
         url = feed_url(public_url, secret)
-        return commands.Done(
+        return results.Done(
             "I made a new calendar feed link; the old one stopped working just now. "
             f"Subscribe your calendar to the new one (and remove the old): {url}\n{HOW_TO_ADD}",
             changed=True,
         )
 
-    done = commands.once(s, clinician.id, ROTATE, "calendar", seen, now, replace)
+    done = results.once(s, clinician.id, ROTATE, "calendar", seen, now, replace)
     if made:
         return done, fingerprint(made[0])
     current, _ = feeds.feed_secret(s, clinician.id)

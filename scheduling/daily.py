@@ -14,10 +14,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from ground.channel import Channel
 from ground.formatting import initials, when
 from ground.practice import Practice
-from scheduling import commands
+from scheduling import agendas, queue, results
 from store import repos
 
 NUDGE_PREFIX = "nudge:"  # the dedupe key of a nudge (the worker adds its Enter Meeting)
@@ -40,7 +39,7 @@ def agenda_due(agenda_at: str, tz: str, now: datetime) -> tuple[str, datetime] |
 def plan_agendas(s: Session, now: datetime, practice: Practice, public_url: str) -> int:
     planned = 0
     for clinician in repos.clinicians_with_agenda(s):
-        tz = commands.clinician_zone(clinician, practice)
+        tz = results.clinician_zone(clinician, practice)
         due = agenda_due(clinician.agenda_at or "", tz, now)
         if due is None:
             continue
@@ -48,22 +47,13 @@ def plan_agendas(s: Session, now: datetime, practice: Practice, public_url: str)
         key = f"agenda:{clinician.id}:{day}"
         if repos.outbox_has(s, key):  # sent (or planned) already: nothing to compute
             continue
-        found = commands.agenda(
+        found = agendas.agenda(
             s, clinician, datetime.fromisoformat(day).date(), practice, public_url
         )
         if not [row for row in found.rows if row.status != "cancelled"]:
             continue  # no DM on a day without sessions
-        text = "Your agenda for " + "\n".join(commands.agenda_lines(found))
-        planned += repos.add_outbox_once(
-            s,
-            session_id=None,
-            clinician_id=clinician.id,
-            kind="clinician_notice",
-            channel=Channel.SLACK,
-            due_at=now,
-            payload=text,
-            dedupe_key=key,
-        )
+        text = "Your agenda for " + "\n".join(agendas.agenda_lines(found))
+        planned += queue.put(s, queue.notice(clinician.id, None, text, key, now), once=True)
     return planned
 
 
@@ -84,16 +74,10 @@ def plan_nudges(s: Session, now: datetime, practice: Practice, public_url: str) 
         key = f"{NUDGE_PREFIX}{session.public_id}:{session.sequence}"  # moved: nudged again
         if repos.outbox_has(s, key):
             continue
-        tz = commands.clinician_zone(session.clinician, practice)
-        planned += repos.add_outbox_once(
-            s,
-            session_id=session.id,
-            clinician_id=session.clinician_id,
-            kind="clinician_notice",
-            channel=Channel.SLACK,
-            due_at=now,
-            payload=nudge_text(minutes, initials(session.participant), session.start_at, tz),
-            dedupe_key=key,
+        tz = results.clinician_zone(session.clinician, practice)
+        text = nudge_text(minutes, initials(session.participant), session.start_at, tz)
+        planned += queue.put(
+            s, queue.notice(session.clinician_id, session.id, text, key, now), once=True
         )
     return planned
 

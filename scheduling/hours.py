@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from ground.formatting import clock
 from ground.hours import HoursError, WorkingHours, parse_hours
 from ground.practice import Practice
-from scheduling.commands import Done
+from scheduling.results import Done
 from store.models import Clinician
 
 LISTED = 5  # the most occurrences of a series named in the question

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from ground.channel import Channel
 from ground.formatting import initials, when
 from ground.practice import Practice
-from scheduling import booking, commands
+from scheduling import booking, clashes, commands, results
+from scheduling import hours as working
 from scheduling.starts import check_aware_start, check_start
 from store import participant_requests as asks
 from store.models import Clinician, ParticipantRequest, ScheduledSession
@@ -56,6 +57,10 @@ def read_times(
     Blank pairs are skipped; at most `MAX_TIMES` are read."""
     starts: list[datetime] = []
     problems: list[str] = []
+    # Only times inside the clinician's working hours are offered (theirs, else the
+    # practice's; none set: any time).
+    hours = working.hours_of(session.clinician, practice)
+    clinician_tz = practice.zone_of(session.clinician.tz)
     for number, (day_text, clock_text) in enumerate(fields[:MAX_TIMES], start=1):
         day_text, clock_text = day_text.strip(), clock_text.strip()
         if not day_text and not clock_text:
@@ -77,6 +82,10 @@ def read_times(
             problems.append(f"{label}: that is more than a year ahead.")
         elif start == session.start_at:
             problems.append(f"{label}: that is the session's current time.")
+        elif hours is not None and not working.inside(start, clinician_tz, hours):
+            problems.append(
+                f"{label}: that is outside the hours sessions are held; please pick another."
+            )
         elif start in starts:
             problems.append(f"{label}: the same as time {starts.index(start) + 1}.")
         else:
@@ -207,21 +216,21 @@ def cancel(s: Session, session: ScheduledSession, practice: Practice, now: datet
 
 # The clinician's answer ---------------------------------------------------------------------
 
-NO_REQUEST = commands.Done("I couldn't find that request among yours.", changed=False, found=False)
+NO_REQUEST = results.Done("I couldn't find that request among yours.", changed=False, found=False)
 
 
 def _open(
     s: Session, clinician: Clinician, request_id: int
-) -> tuple[ParticipantRequest | None, commands.Done | None]:
+) -> tuple[ParticipantRequest | None, results.Done | None]:
     request = asks.for_clinician(s, clinician.id, request_id, lock=True)
     if request is None:
         return None, NO_REQUEST
     if request.status != asks.OPEN:
         said = STATUS_WORDS.get(request.status, request.status)
-        return None, commands.Done(f"That request was already {said}.", changed=False)
+        return None, results.Done(f"That request was already {said}.", changed=False)
     if request.session.status == "cancelled":
         request.status = "closed"
-        return None, commands.Done(
+        return None, results.Done(
             "That session was cancelled, so there is nothing to move.", changed=False
         )
     return request, None
@@ -234,7 +243,7 @@ def accept(
     number: int,
     practice: Practice,
     now: datetime,
-) -> commands.Done:
+) -> results.Done:
     """Move the session to the request's time `number` (1-based) by the one reschedule
     rule; the participant gets the usual update and fresh reminders."""
     request, refused = _open(s, clinician, request_id)
@@ -242,26 +251,26 @@ def accept(
         return refused or NO_REQUEST
     times = asks.decode_times(request.times)
     if not 1 <= number <= len(times):
-        return commands.Done(f"Pick a time from 1 to {len(times)}. Nothing was changed.", False)
+        return results.Done(f"Pick a time from 1 to {len(times)}. Nothing was changed.", False)
     session = request.session
     check = check_aware_start(times[number - 1], now, practice)
     overlap = None
     if check.start is not None:  # said with the move: the clinician chose this time
-        overlap = commands.move_overlap(s, clinician, session.public_id, check.start, practice)
+        overlap = clashes.move_overlap(s, clinician, session.public_id, check.start, practice)
     done = commands.reschedule(s, clinician, session.public_id, check, practice, now)
     if check.start is not None and session.start_at == check.start:
         request.status, request.chosen, request.answered_at = "accepted", number, now
         told = " The participant will get an update." if booking.invitation_left(s, session) else ""
         said = f"Accepted {initials(session.participant)}'s request. {done.text}{told}"
-        return commands.Done(f"{said} {overlap}" if overlap else said, changed=True)
-    return commands.Done(
+        return results.Done(f"{said} {overlap}" if overlap else said, changed=True)
+    return results.Done(
         f"{done.text} You can accept another of their times, or decline.", changed=False
     )
 
 
 def decline(
     s: Session, clinician: Clinician, request_id: int, practice: Practice, now: datetime
-) -> commands.Done:
+) -> results.Done:
     """Decline the request: the session stays; the participant is told on their channel
     (and on their page)."""
     request, refused = _open(s, clinician, request_id)
@@ -280,7 +289,7 @@ def decline(
         text += f" They will be told by {channel.said}."
     else:
         text += " They will see it on their session page (they have no invitation channel)."
-    return commands.Done(text, changed=True)
+    return results.Done(text, changed=True)
 
 
 # The DM's buttons --------------------------------------------------------------------------

@@ -267,7 +267,7 @@ def summary_lines(
 ) -> list[str]:
     """The series as the summary before Save shows it: how many and how often, the first
     few dates, the last, and every occurrence that overlaps another session (by index:
-    the words of `commands.overlap_text`)."""
+    the words of `clashes.overlap_text`)."""
     if not starts:
         return []
     how = f", {recurrence.describe()}" if recurrence is not None else ""

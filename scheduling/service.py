@@ -24,8 +24,23 @@ from sqlalchemy.orm import Session
 
 from ground.practice import Practice
 from ground.session import SessionSpec
-from scheduling import booking, commands, hours, page_requests, refunds, roles
-from scheduling.commands import Agenda, DashboardPage, Done, EditForm
+from scheduling import (
+    agendas,
+    booking,
+    clashes,
+    commands,
+    dashboards,
+    editing,
+    hours,
+    page_requests,
+    refunds,
+    results,
+    roles,
+)
+from scheduling.agendas import Agenda
+from scheduling.dashboards import DashboardPage
+from scheduling.editing import EditForm
+from scheduling.results import Done
 from scheduling.starts import StartCheck, check_aware_start, check_start
 from store import audit, repos
 from store import roles as store_roles
@@ -206,7 +221,7 @@ class Scheduler:
     def zone(self, who: Actor) -> str:
         """The clinician's zone: their own, else the practice's."""
         with self._acting(who, reads=True) as (_, clinician):
-            return commands.clinician_zone(clinician, self.practice)
+            return results.clinician_zone(clinician, self.practice)
 
     def own_zone(self, who: Actor) -> str | None:
         """The zone stored for the clinician (None: never given)."""
@@ -220,7 +235,7 @@ class Scheduler:
 
     def dashboard(self, who: Actor, page: int = 0, *, size: int = 5) -> DashboardPage:
         with self._acting(who, reads=True) as (s, clinician):
-            return commands.dashboard(
+            return dashboards.dashboard(
                 s, clinician, page, self.clock(), self.practice, self.public_url, size=size
             )
 
@@ -228,9 +243,9 @@ class Scheduler:
         """The clinician's sessions of `day` (default: today in their zone)."""
         with self._acting(who, reads=True) as (s, clinician):
             if day is None:
-                tz = ZoneInfo(commands.clinician_zone(clinician, self.practice))
+                tz = ZoneInfo(results.clinician_zone(clinician, self.practice))
                 day = self.clock().astimezone(tz).date()
-            return commands.agenda(s, clinician, day, self.practice, self.public_url)
+            return agendas.agenda(s, clinician, day, self.practice, self.public_url)
 
     def sessions(
         self, who: Actor, *, include_past: bool = False, limit: int = 10_000, export: bool = False
@@ -255,7 +270,7 @@ class Scheduler:
             )
             if s.info.get(STAFF_ROLE) == roles.SUPERVISOR:
                 roles.redact(s, rows)
-            return rows, commands.clinician_zone(clinician, self.practice)
+            return rows, results.clinician_zone(clinician, self.practice)
 
     def form(self, who: Actor, public_id: str) -> SessionForm | None:
         """The session to move or edit and the words above its form; None when it is not
@@ -265,13 +280,13 @@ class Scheduler:
             if found is None:
                 return None
             session, text = found
-            tz = commands.clinician_zone(clinician, self.practice)
+            tz = results.clinician_zone(clinician, self.practice)
             return SessionForm(public_id, session.start_at, tz, text, session)
 
     def move_overlap(self, who: Actor, public_id: str, start: datetime) -> str | None:
         """What moving the session to `start` would overlap, in words (None: nothing)."""
         with self._acting(who) as (s, clinician):
-            return commands.move_overlap(s, clinician, public_id, start, self.practice)
+            return clashes.move_overlap(s, clinician, public_id, start, self.practice)
 
     # Changing -----------------------------------------------------------------------------
 
@@ -280,7 +295,7 @@ class Scheduler:
         with self._acting(who) as (s, clinician):
             session, created = booking.book(s, clinician, spec, self.practice, self.clock())
             if created and who.staff:  # the clinician hears who booked what
-                tz = commands.clinician_zone(clinician, self.practice)
+                tz = results.clinician_zone(clinician, self.practice)
                 booking.notify_clinician(
                     s,
                     clinician.id,
@@ -358,7 +373,7 @@ class Scheduler:
             with self._acting(who, once) as (s, clinician):
                 now = self.clock()
                 if wanted.tzinfo is None:
-                    zone = commands.clinician_zone(clinician, self.practice)
+                    zone = results.clinician_zone(clinician, self.practice)
                     check = check_start(
                         wanted.date(), wanted.hour, wanted.minute, zone, now, self.practice
                     )
@@ -366,7 +381,7 @@ class Scheduler:
                     check = check_aware_start(wanted, now, self.practice)
                 overlap = None
                 if check.start is not None:  # said with the move; the clinician may mean it
-                    overlap = commands.move_overlap(
+                    overlap = clashes.move_overlap(
                         s, clinician, public_id, check.start, self.practice
                     )
                 done = commands.reschedule(s, clinician, public_id, check, self.practice, now)
@@ -401,7 +416,7 @@ class Scheduler:
         return self._run(
             who,
             once,
-            lambda s, c: commands.edit(s, c, public_id, form, self.practice, self.clock()),
+            lambda s, c: editing.edit(s, c, public_id, form, self.practice, self.clock()),
         )
 
     # Participants' requests for another time (scheduling/page_requests.py) ------------------
@@ -412,7 +427,7 @@ class Scheduler:
         """The clinician's open requests (all with `everything`), and their zone."""
         with self._acting(who) as (s, clinician):
             found = page_requests.listed(s, clinician, everything=everything)
-            return found, commands.clinician_zone(clinician, self.practice)
+            return found, results.clinician_zone(clinician, self.practice)
 
     def accept_request(
         self, who: Actor, request_id: int, number: int, *, once: str | None = None
@@ -439,7 +454,7 @@ class Scheduler:
     def set_agenda(self, who: Actor, at: str | None) -> Done:
         """The morning agenda DM at `at` ('HH:MM', their zone), or off."""
         with self._acting(who) as (s, clinician):
-            return commands.set_agenda(s, clinician, at)
+            return agendas.set_agenda(s, clinician, at)
 
     # Working hours ------------------------------------------------------------------------
 

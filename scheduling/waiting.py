@@ -12,11 +12,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from ground.channel import Channel
 from ground.formatting import initials, when
 from ground.practice import Practice
-from scheduling import booking
-from store import repos
+from scheduling import booking, queue
 from store.models import ScheduledSession
 
 # The dedupe key of the DM (the worker adds the clinician's Enter Meeting to it).
@@ -46,13 +44,5 @@ def participant_entered(
         f"{initials(session.participant)} is waiting: your session on "
         f"{when(session.start_at, zone)}."
     )
-    return repos.add_outbox_once(
-        s,
-        session_id=session.id,
-        clinician_id=session.clinician_id,
-        kind="clinician_notice",
-        channel=Channel.SLACK,
-        due_at=now,
-        payload=text,
-        dedupe_key=f"{PREFIX}{session.public_id}:{session.sequence}",
-    )
+    key = f"{PREFIX}{session.public_id}:{session.sequence}"
+    return queue.put(s, queue.notice(session.clinician_id, session.id, text, key, now), once=True)

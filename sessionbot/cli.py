@@ -292,7 +292,7 @@ def session_record(
         "refund": session.refund_state,
         "refund_amount": (
             str((Decimal(session.refund_cents) / 100).quantize(Decimal("0.01")))
-            if session.refund_state
+            if session.refund_state and session.refund_cents is not None
             else None
         ),
         # None: a supervisor's read (scheduling/roles.py), no way into the room or page.

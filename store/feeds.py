@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -70,6 +70,7 @@ class FeedState:
 
     count: int
     changed: datetime | None  # the latest change to a session in it (or one leaving it)
+    versions: int = 0  # the sum of their versions and cancellations: moves with any notice
 
 
 def feed_state(s: Session, clinician_id: int, now: datetime) -> FeedState:
@@ -77,17 +78,22 @@ def feed_state(s: Session, clinician_id: int, now: datetime) -> FeedState:
     last change), and when the newest session older than the window left it."""
     since = now - FEED_WINDOW
     c = ScheduledSession
-    count, updated = s.execute(
-        select(func.count(), func.max(c.updated_at)).where(
-            c.clinician_id == clinician_id, c.start_at >= since
-        )
+    count, updated, versions = s.execute(
+        select(
+            func.count(),
+            func.max(c.updated_at),
+            func.coalesce(func.sum(c.sequence), 0)
+            + func.coalesce(func.sum(case((c.status == "cancelled", 1), else_=0)), 0),
+        ).where(c.clinician_id == clinician_id, c.start_at >= since)
     ).one()
     left = s.execute(
         select(func.max(c.start_at)).where(c.clinician_id == clinician_id, c.start_at < since)
     ).scalar()
     left_at = _aware(left)
     times = [t for t in (_aware(updated), left_at + FEED_WINDOW if left_at else None) if t]
-    return FeedState(count=int(count or 0), changed=max(times) if times else None)
+    return FeedState(
+        count=int(count or 0), changed=max(times) if times else None, versions=int(versions or 0)
+    )
 
 
 def _aware(value: datetime | str | None) -> datetime | None:

@@ -25,14 +25,14 @@ from starlette.testclient import TestClient
 
 from ground.channel import Channel
 from ground.practice import PracticeFileError, parse_practice
-from scheduling import booking, commands, erasure, starts
+from scheduling import booking, commands, editing, erasure, starts
 from sessionbot.asgi import create_app
 from sessionbot.cli import main
 from sessionbot.wiring import Parts
 from store import audit, repos
 from store.crypto import keyring
 from store.db import Store, encrypted_columns
-from store.models import AuditRow
+from store.models import AuditRow, ScheduledSession
 from store.rotation import rotate
 
 ME = f"{CLINICIAN.team_id}:{CLINICIAN.user_id}"
@@ -40,7 +40,7 @@ NAME, EMAIL, PHONE = "Jane Doe", "jane.doe@example.com", "+16175550142"
 NATIONAL = "6175550142"
 
 
-def _clinician(parts: Parts, s):  # type: ignore[no-untyped-def]
+def _clinician(parts: Parts, s):
     return repos.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
 
 
@@ -57,7 +57,7 @@ def steps(store: Store, session_id: int | None = None) -> list[tuple[str, str]]:
     ]
 
 
-def assert_no_phi(text: str, *, names=(NAME,), emails=(EMAIL,)) -> None:  # type: ignore[no-untyped-def]
+def assert_no_phi(text: str, *, names=(NAME,), emails=(EMAIL,)) -> None:
     """No name (or part of one), e-mail (or its local part) or phone digits in any format."""
     folded = text.casefold()
     for name in names:
@@ -83,7 +83,7 @@ def test_the_scan_finds_each_way_the_person_may_be_written(leak: str) -> None:
     assert_no_phi("row 12: J.D. at 2026-12-01, seq 6175, hash 55501420aa")
 
 
-def cli(parts: Parts, tmp_path: Path, monkeypatch, capsys, *args: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+def cli(parts: Parts, tmp_path: Path, monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
     url = parts.store.engine.url.render_as_string(hide_password=False)
     monkeypatch.setenv("SESSIONBOT_DATABASE_URL", url)
     monkeypatch.setenv("SESSIONBOT_ENCRYPTION_KEY", TEST_KEY)
@@ -108,12 +108,13 @@ def test_a_sessions_life_is_audited_step_by_step_with_its_actors_and_no_phi(
     with parts.store.unit() as s:
         me = _clinician(parts, s)
         session = repos.session_for_clinician(s, me.id, booked.public_id)
-        form = commands.EditForm(
+        assert session is not None
+        form = editing.EditForm(
             start=session.start_at, participant="Jane Q Doe", invite_channel=Channel.EMAIL,
             email="jane.q@example.com", phone=None, participant_tz=session.participant_tz,
             documents=session.documents, service=None, amount=None,
         )  # fmt: skip
-        edited = commands.edit(s, me, booked.public_id, form, parts.practice, now)
+        edited = editing.edit(s, me, booked.public_id, form, parts.practice, now)
         assert edited.changed, edited.text
     with parts.store.unit() as s:
         me = _clinician(parts, s)
@@ -130,6 +131,7 @@ def test_a_sessions_life_is_audited_step_by_step_with_its_actors_and_no_phi(
     run_worker(parts)
     with parts.store.unit() as s:
         session = repos.session_by_public_id(s, booked.public_id, lock=True)
+        assert session is not None
         assert booking.record_rsvp(s, session, "yes", now, via="text", practice=parts.practice)
     with parts.store.unit() as s:
         me = _clinician(parts, s)
@@ -174,7 +176,7 @@ def test_free_text_and_values_are_refused_at_the_door(parts_any: Parts) -> None:
             dict(actor=ME, action="session_changed", for_clinician="Dr Lee"),
         ):
             with pytest.raises(ValueError):
-                audit.record(s, **bad)  # type: ignore[arg-type]
+                audit.record(s, **bad)
     assert audit_rows(parts_any.store) == []
 
 
@@ -274,6 +276,7 @@ def test_forget_leaves_no_trace_of_the_person_even_decrypted(
     run_worker(parts)  # the invitations go out
     with parts.store.unit() as s:  # the first is over by now
         row = repos.session_by_public_id(s, past.public_id)
+        assert row is not None
         row.start_at = datetime.now(UTC) - timedelta(days=2)
         repos.inbox_add(
             s, [("ev1", json.dumps({"text": "move Jane Doe to 4pm"}))], datetime.now(UTC)
@@ -326,8 +329,8 @@ def test_forget_by_email_within_one_clinician(parts_any: Parts) -> None:
         done = erasure.forget(s, found, parts_any.practice, now, actor=ME)
     assert done.counts["sessions erased"] == 1
     with parts_any.store.reading() as s:
-        assert repos.session_by_id(s, mine.id).participant == erasure.ERASED
-        assert repos.session_by_id(s, theirs.id).email == EMAIL
+        assert s.get_one(ScheduledSession, mine.id).participant == erasure.ERASED
+        assert s.get_one(ScheduledSession, theirs.id).email == EMAIL
 
 
 # Retention -----------------------------------------------------------------------------
@@ -349,9 +352,9 @@ def test_retention_erases_only_what_is_old_enough(
     assert "sessions erased: 1" in out and "Slack inbox bodies deleted: 1" in out
     assert NAME not in out and EMAIL not in out
     with parts_any.store.reading() as s:
-        assert repos.session_by_id(s, old.id).erased_at is not None
-        assert repos.session_by_id(s, old.id).email is None
-        kept = repos.session_by_id(s, recent.id)
+        assert s.get_one(ScheduledSession, old.id).erased_at is not None
+        assert s.get_one(ScheduledSession, old.id).email is None
+        kept = s.get_one(ScheduledSession, recent.id)
         assert (kept.participant, kept.email) == (NAME, EMAIL)
         left = s.scalars(sa.select(sa.text("key")).select_from(sa.text("slack_inbox"))).all()
     assert left == ["new"]

@@ -19,7 +19,7 @@ from page_support import Booked, book, page_parts, reserve_port, serving
 from test_slack_home import home_button, new_time, schedule_jd, sessions_of
 from test_slack_week import edit_values, latest_home
 
-from scheduling import commands
+from scheduling import commands, results
 from sessionbot.wiring import Parts
 from store import repos
 from store.db import Store
@@ -144,7 +144,7 @@ def test_schedule_next_from_two_threads_at_once_books_one(parts_any: Parts) -> N
         session, _ = make_session(s, me.id, start_at=at("2026-12-01 15:00"))
         source, me_id = session.public_id, me.id
     together = threading.Barrier(2, timeout=10)
-    answers: list[commands.Done] = []
+    answers: list[results.Done] = []
     errors: list[BaseException] = []
 
     # On PostgreSQL both transactions are open before either claims; SQLite's units take
@@ -183,7 +183,7 @@ def test_schedule_next_from_two_threads_at_once_books_one(parts_any: Parts) -> N
 
 
 def test_a_claim_holds_for_its_window_and_a_refusal_leaves_none(store: Store) -> None:
-    window = commands.CLAIM_WINDOW
+    window = results.CLAIM_WINDOW
     t0 = datetime(2026, 11, 24, 15, 0, 29, tzinfo=UTC)  # one second before a slot turns
     with store.unit() as s:
         first = repos.claim_action(s, 7, "schedule_next", "S1", "weeks=1", t0, window)

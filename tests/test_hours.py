@@ -135,7 +135,9 @@ def test_a_start_outside_the_hours_changed_to_a_time_inside(
     reply = chat.say("JD tomorrow 7pm, no invite, no documents")
     assert "Wednesday 7:00 PM is outside your working hours" in reply.text
     reply = chat.click(reply, "Change the time")
-    assert chat.parts.runner.state_of(chat.who).requested_slot == "time"
+    state = chat.parts.runner.state_of(chat.who)
+    assert state is not None
+    assert state.requested_slot == "time"
     reply = chat.say("4pm")
     assert "outside" not in reply.text
     reply = chat.say("same")

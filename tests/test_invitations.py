@@ -216,7 +216,9 @@ def test_the_invitations_event_is_in_the_participants_zone_with_its_rules(
     cal, event, other = events(message)
     assert event["DTSTART"].params["TZID"] == "America/Los_Angeles"
     assert event["DTEND"].params["TZID"] == "America/Los_Angeles"
-    raw = calendar_part(message).get_payload(decode=True).decode("utf-8")
+    payload = calendar_part(message).get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    raw = payload.decode("utf-8")
     assert "DTSTART;TZID=America/Los_Angeles:20261125T120000" in raw
     assert not re.search(r"^DT(START|END)[:;].*Z\r?$", raw, re.M)
     assert [str(tz["TZID"]) for tz in cal.walk("VTIMEZONE")] == ["America/Los_Angeles"]
@@ -225,7 +227,9 @@ def test_the_invitations_event_is_in_the_participants_zone_with_its_rules(
     start = other.vevent.dtstart.value
     assert (start.hour, start.minute) == (12, 0)
     assert start.utcoffset() == timedelta(hours=-8)
-    attachment = attached_ics(message).get_payload(decode=True).decode("utf-8")
+    payload = attached_ics(message).get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    attachment = payload.decode("utf-8")
     assert "DTSTART;TZID=America/Los_Angeles:20261125T120000" in attachment
 
 
@@ -243,7 +247,9 @@ def test_the_invitation_and_the_clinicians_feed_hold_one_event(parts: Parts, smt
         body = client.get(url.removeprefix(parts.settings.public_url)).content
     (in_feed,) = icalendar.Calendar.from_ical(body).walk("VEVENT")
     assert str(in_feed["UID"]) == str(invited["UID"]) == f"{booked.public_id}@sessionbot"
-    assert int(in_feed["SEQUENCE"]) == int(invited["SEQUENCE"]) == 0
+    feed_sequence, invited_sequence = in_feed["SEQUENCE"], invited["SEQUENCE"]
+    assert isinstance(feed_sequence, int) and isinstance(invited_sequence, int)  # vInt
+    assert int(feed_sequence) == int(invited_sequence) == 0
     assert in_feed.decoded("DTSTART") == invited.decoded("DTSTART")
     assert in_feed["DTSTART"].params["TZID"] == "America/New_York"  # the clinician's
     assert invited["DTSTART"].params["TZID"] == "America/Los_Angeles"  # the participant's

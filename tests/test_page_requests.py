@@ -17,7 +17,8 @@ from outbox_kit import clinician_notices, outbox, run_worker
 from page_support import Booked, book, page_parts, session_row
 from starlette.testclient import TestClient
 
-from scheduling import commands, page_requests, starts
+from scheduling import commands, dashboards, page_requests, results, starts
+from scheduling import hours as working
 from sessionbot.asgi import create_app
 from sessionbot.wiring import Parts
 from store import participant_requests, repos
@@ -40,7 +41,7 @@ def client(app_parts: Parts) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def booked(app_parts: Parts, clock: time_machine.Coordinates) -> Booked:
+def booked(app_parts: Parts, clock: time_machine.Traveller) -> Booked:
     """A session with nothing to pay or confirm first: Enter opens with the window."""
     return book(app_parts, START, documents=None, service=None, amount=None)
 
@@ -58,19 +59,19 @@ def requests_of(parts: Parts, public_id: str) -> list:
         return participant_requests.for_session(s, row.id)
 
 
-def dashboard_row(parts: Parts) -> commands.SessionRow:
+def dashboard_row(parts: Parts) -> dashboards.SessionRow:
     from datetime import UTC, datetime
 
     with parts.store.unit() as s:
         clinician = repos.get_clinician(s, "T_TEST", "U_CLIN1")
-        found = commands.dashboard(
+        found = dashboards.dashboard(
             s, clinician, 0, datetime.now(UTC), parts.practice, parts.settings.public_url
         )
     (row,) = found.rows
     return row
 
 
-def answer(parts: Parts, how: str, request_id: int, number: int = 1) -> commands.Done:
+def answer(parts: Parts, how: str, request_id: int, number: int = 1) -> results.Done:
     from datetime import UTC, datetime
 
     with parts.store.unit() as s:
@@ -86,7 +87,7 @@ def answer(parts: Parts, how: str, request_id: int, number: int = 1) -> commands
 
 
 def test_pressing_enter_in_the_window_tells_the_clinician_once_in_the_local_outbox(
-    client: TestClient, app_parts: Parts, booked: Booked, clock: time_machine.Coordinates
+    client: TestClient, app_parts: Parts, booked: Booked, clock: time_machine.Traveller
 ) -> None:
     clock.move_to(START - timedelta(minutes=5))
     assert not dashboard_row(app_parts).waiting
@@ -104,15 +105,15 @@ def test_pressing_enter_in_the_window_tells_the_clinician_once_in_the_local_outb
 
 
 def test_the_dashboard_says_waiting_until_the_sessions_end(
-    client: TestClient, app_parts: Parts, booked: Booked, clock: time_machine.Coordinates
+    client: TestClient, app_parts: Parts, booked: Booked, clock: time_machine.Traveller
 ) -> None:
     from datetime import UTC, datetime
 
-    def shown() -> commands.DashboardPage:
+    def shown() -> dashboards.DashboardPage:
         with app_parts.store.unit() as s:
             clinician = repos.get_clinician(s, "T_TEST", "U_CLIN1")
             now = datetime.now(UTC)
-            return commands.dashboard(s, clinician, 0, now, app_parts.practice, PUBLIC)
+            return dashboards.dashboard(s, clinician, 0, now, app_parts.practice, PUBLIC)
 
     clock.move_to(START - timedelta(minutes=5))
     client.get(f"{booked.path}/enter")
@@ -129,7 +130,7 @@ def test_the_dashboard_says_waiting_until_the_sessions_end(
 
 
 def test_enter_before_the_window_tells_no_one(
-    client: TestClient, app_parts: Parts, booked: Booked, clock: time_machine.Coordinates
+    client: TestClient, app_parts: Parts, booked: Booked, clock: time_machine.Traveller
 ) -> None:
     clock.move_to(START - timedelta(minutes=20))  # the window opens 15 minutes before
     assert client.get(f"{booked.path}/enter").headers["location"].endswith("?m=not-yet")
@@ -138,7 +139,7 @@ def test_enter_before_the_window_tells_no_one(
 
 
 def test_a_moved_session_tells_again_when_they_enter_at_the_new_time(
-    client: TestClient, app_parts: Parts, booked: Booked, clock: time_machine.Coordinates
+    client: TestClient, app_parts: Parts, booked: Booked, clock: time_machine.Traveller
 ) -> None:
     from datetime import UTC, datetime
 
@@ -233,7 +234,7 @@ def test_forms_without_the_page_token_or_from_elsewhere_are_refused(
 
 
 def test_a_begun_session_offers_neither_and_refuses_both(
-    client: TestClient, app_parts: Parts, booked: Booked, clock: time_machine.Coordinates
+    client: TestClient, app_parts: Parts, booked: Booked, clock: time_machine.Traveller
 ) -> None:
     token = csrf(client, booked)
     clock.move_to(START + timedelta(minutes=5))
@@ -251,7 +252,7 @@ def test_a_begun_session_offers_neither_and_refuses_both(
 
 
 def test_an_accepted_time_moves_the_session_with_the_usual_update(
-    client: TestClient, app_parts: Parts, store: Store, clock: time_machine.Coordinates
+    client: TestClient, app_parts: Parts, store: Store, clock: time_machine.Traveller
 ) -> None:
     booked = book(app_parts, START, documents=None, service=None, amount=None)
     with app_parts.store.unit() as s:  # invited by e-mail, and the invitation went out
@@ -318,7 +319,7 @@ def test_another_clinicians_request_is_not_found(
 
 
 def test_a_late_cancellation_says_so_with_the_practices_words_and_tells_the_clinician(
-    client: TestClient, app_parts: Parts, booked: Booked, clock: time_machine.Coordinates
+    client: TestClient, app_parts: Parts, booked: Booked, clock: time_machine.Traveller
 ) -> None:
     clock.move_to(START - timedelta(hours=5))
     policy = "Sessions cancelled with less than 24 hours' notice may be charged the full fee."
@@ -367,3 +368,24 @@ def test_guessing_at_the_request_forms_is_throttled_like_the_page(
     assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
     assert client.get("/j/guess-number-0032-of-many/cancel").status_code == 429
     assert client.get(booked.path).status_code == 200  # a real link always opens
+
+
+def test_only_times_inside_the_clinicians_working_hours_are_taken(
+    client: TestClient, app_parts: Parts, booked: Booked
+) -> None:
+    """The clinician works Mon-Fri 9-5 Eastern: Saturday is refused by name; Friday 9:00 AM
+    Pacific (12:00 PM Eastern) is taken."""
+    with app_parts.store.unit() as s:
+        row = repos.session_by_public_id(s, booked.public_id)
+        assert row is not None
+        said = working.set_hours(row.clinician, "Mon-Fri 09:00-17:00", app_parts.practice)
+        assert said.changed
+    token = csrf(client, booked)
+    saturday = {"csrf": token, "date1": "2026-11-28", "time1": "10:00"}
+    refused = client.post(f"{booked.path}/ask", data=saturday)
+    assert refused.status_code == 422
+    assert "Time 1: that is outside the hours sessions are held" in refused.text
+    assert requests_of(app_parts, booked.public_id) == []
+    friday = {"csrf": token, "date1": "2026-11-27", "time1": "09:00"}
+    assert client.post(f"{booked.path}/ask", data=friday).status_code == 303
+    assert len(requests_of(app_parts, booked.public_id)) == 1

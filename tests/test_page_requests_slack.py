@@ -40,7 +40,7 @@ def test_the_waiting_dm_has_enter_meeting_and_app_home_says_waiting(
     slack_parts: Parts,
     fake_slack: FakeSlack,
     clinician: Person,
-    clock: time_machine.Coordinates,
+    clock: time_machine.Traveller,
 ) -> None:
     booked = book(slack_parts, START, documents=None, service=None, amount=None, team="T1")
     clock.move_to(START - timedelta(minutes=5))

@@ -88,7 +88,7 @@ def sessionbot(capsys, *args: str) -> Cli:
     return Cli(code, capsys.readouterr().out.strip())
 
 
-def row(app: Parts, public_id: str):  # type: ignore[no-untyped-def]
+def row(app: Parts, public_id: str):
     with app.store.unit() as s:
         return repos.session_by_public_id(s, public_id)
 

@@ -269,7 +269,7 @@ def test_cancel_my_3pm_asks_with_buttons_and_cancels_as_in_the_embedded_runner(
     sender = "T_RASA:U_CANCEL"
     booked = ["JD tomorrow 3pm by email jd@example.com, London time, no documents", "save"]
 
-    def cancel(say) -> list[list[str]]:  # type: ignore[no-untyped-def]
+    def cancel(say) -> list[list[str]]:
         asked = say("cancel my 3pm")
         (question,) = [m for m in asked if m.get("buttons")]
         titles = [b["title"] for b in question["buttons"]]
@@ -579,7 +579,7 @@ def test_working_hours_said_and_a_start_outside_them_asked_as_in_the_embedded_ru
 ) -> None:
     sender = "T_RASA:U_HOURS"
 
-    def run(say) -> list[list[dict]]:  # type: ignore[no-untyped-def]
+    def run(say) -> list[list[dict]]:
         said = [say("my hours are Mon-Fri 9-5")]
         said.append(say("JD tomorrow 3am no invitation, no documents"))
         yes = next(

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from ground.practice import Practice
-from scheduling import commands, recurrence
+from scheduling import clashes, recurrence
 from scheduling.recurrence import Recurrence
 
 TODAY = date(2026, 11, 24)  # a Tuesday
@@ -131,8 +131,8 @@ def test_summary_lists_the_first_dates_the_count_and_the_overlaps() -> None:
     rec = recurrence.parse_recurrence("every Tuesday for 6 weeks", TODAY)
     assert rec is not None
     found = recurrence.expand(rec, date(2026, 12, 1), 10, 0, EASTERN, NOW, Practice())
-    clash = commands.overlap_text(
-        [commands.Overlap("x", "S.R.", datetime(2026, 12, 29, 15, 30, tzinfo=UTC))], EASTERN
+    clash = clashes.overlap_text(
+        [clashes.Overlap("x", "S.R.", datetime(2026, 12, 29, 15, 30, tzinfo=UTC))], EASTERN
     )
     lines = recurrence.summary_lines(found.starts, EASTERN, rec, {4: clash})
     assert lines == [

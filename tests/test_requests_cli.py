@@ -44,7 +44,7 @@ def client(parts: Parts) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def booked(parts: Parts, clock: time_machine.Coordinates) -> Booked:
+def booked(parts: Parts, clock: time_machine.Traveller) -> Booked:
     return book(parts, START, documents=None, service=None, amount=None)
 
 
@@ -56,7 +56,7 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str], status: int = 0) ->
 def test_the_waiting_dm_is_in_the_local_outbox(
     client: TestClient,
     booked: Booked,
-    clock: time_machine.Coordinates,
+    clock: time_machine.Traveller,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     clock.move_to(START - timedelta(minutes=10))

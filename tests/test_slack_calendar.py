@@ -34,13 +34,17 @@ def test_app_home_sends_the_calendar_link_to_the_dm_and_a_new_link_replaces_it(
     (sent,) = clinician.replies()
     assert sent.channel == clinician.dm_channel
     assert "Google Calendar" in sent.text and "keep it to yourself" in sent.text
-    old = LINK.search(sent.text).group(1)
+    link = LINK.search(sent.text)
+    assert link is not None
+    old = link.group(1)
     assert running.http.get(old).status_code == 200
     assert running.http.get(old).headers["content-type"].startswith("text/calendar")
 
     renewed = clinician.click(sent, "Make a new link")
     assert "the old one stopped working" in renewed.text
-    new = LINK.search(renewed.text).group(1)
+    link = LINK.search(renewed.text)
+    assert link is not None
+    new = link.group(1)
     assert new != old
     assert running.http.get(old).status_code == 404
     assert running.http.get(new).status_code == 200

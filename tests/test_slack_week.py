@@ -10,7 +10,7 @@ from fake_slack import FakeSlack, Person
 from test_slack_home import click_on_home, home_button, new_time, schedule_jd, sessions_of
 
 from ground.session import SessionSpec
-from scheduling import commands
+from scheduling import series_plans
 from sessionbot.wiring import Parts
 from store import repos
 
@@ -98,7 +98,7 @@ def test_cancel_this_and_following_from_app_home(
             None, None, "America/New_York", None, None, None,
         )  # fmt: skip
         starts = [at(f"2026-12-{d:02d} 10:00") for d in (1, 8, 15)]
-        commands.book_series(s, me, draft, starts, slack_parts.practice, now)
+        series_plans.book_series(s, me, draft, starts, slack_parts.practice, now)
     clinician.event({"type": "app_home_opened", "user": clinician.user, "tab": "home"})
     home = latest_home(fake_slack, "Dec 15")
     series = buttons(home, "dash:cancel_series")

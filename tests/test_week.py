@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from actions import edit_form
 from ground.practice import Practice
 from ground.session import SessionSpec
-from scheduling import commands, recurrence
+from scheduling import agendas, clashes, commands, editing, recurrence, series_plans
 from sessionbot.cli import LOCAL_TEAM, main
 from sessionbot.wiring import Parts
 from store import repos
@@ -153,14 +153,14 @@ def draft_for(clinician_tz: str = EASTERN, channel: str = "email") -> SessionSpe
     )
 
 
-def save_series(parts: Parts, text: str, now: datetime) -> commands.SeriesBooked:
+def save_series(parts: Parts, text: str, now: datetime) -> series_plans.SeriesBooked:
     rec = recurrence.parse_recurrence(text, date(2026, 11, 24))
     assert rec is not None
     found = recurrence.expand(rec, date(2026, 12, 1), 10, 0, EASTERN, now, parts.practice)
     assert found.problem is None, found.problem
     with parts.store.unit() as s:
         clinician = repos.get_clinician(s, LOCAL_TEAM, "U_CLI", tz=EASTERN)
-        return commands.book_series(
+        return series_plans.book_series(
             s, clinician, draft_for(), list(found.starts), parts.practice, now
         )
 
@@ -227,11 +227,11 @@ def test_overlaps_name_the_other_session_by_initials_and_time(parts_any: Parts, 
     a_session(parts_any, participant="Ann Lee", start_at=at("2026-12-01 16:20"))
     with parts_any.store.unit() as s:
         me = repos.get_clinician(s, LOCAL_TEAM, "U_CLI")
-        found = commands.find_overlaps(
+        found = clashes.find_overlaps(
             s, me.id, [at("2026-12-01 15:00"), at("2026-12-01 17:10"), at("2026-12-01 16:00")], 50
         )
     assert set(found) == {0, 2}  # 5:10 PM starts as Ann Lee's session ends
-    assert commands.overlap_text(found[2], EASTERN) == (
+    assert clashes.overlap_text(found[2], EASTERN) == (
         "It overlaps your sessions with S.R. on Tue, Dec 1, 2026, 3:30 PM EST and "
         "A.L. on Tue, Dec 1, 2026, 4:20 PM EST."
     )
@@ -330,7 +330,7 @@ def test_agenda_preference_is_stored_and_said(cli, parts_any: Parts, capsys, clo
     ],
 )
 def test_agenda_requests_in_words(text: str, wanted: str | None) -> None:
-    assert commands.agenda_request(text) == wanted
+    assert agendas.agenda_request(text) == wanted
 
 
 def test_series_longer_than_the_practice_allows_is_refused() -> None:
@@ -373,12 +373,12 @@ def test_edit_of_a_paid_session_keeps_its_price_and_a_rename_tells_no_one(
             edit_raw(amount="95.50"), EASTERN, now, practice, current_start=start
         )
         assert problems == {} and form is not None
-        refused = commands.edit(s, me, paid, form, practice, now)
+        refused = editing.edit(s, me, paid, form, practice, now)
         renamed, _ = edit_form.read_edit(
             edit_raw(participant="Janet Doe"), EASTERN, now, practice, current_start=start
         )
         assert renamed is not None
-        done = commands.edit(s, me, paid, renamed, practice, now)
+        done = editing.edit(s, me, paid, renamed, practice, now)
         session = stored(s, paid)
         planned = repos.outbox_for_session(s, session.id)
     assert refused.text == (
@@ -412,8 +412,8 @@ def test_an_invited_participant_set_to_no_invitation_still_hears_of_a_new_time(
             EASTERN, now, practice, current_start=start,
         )  # fmt: skip
         assert moved is not None and same_time is not None
-        told = commands.edit(s, me, invited, moved, practice, now)
-        kept = commands.edit(s, me, quiet, same_time, practice, now)
+        told = editing.edit(s, me, invited, moved, practice, now)
+        kept = editing.edit(s, me, quiet, same_time, practice, now)
         queued = {
             public_id: [
                 (m.kind, m.channel)
@@ -453,7 +453,7 @@ def test_a_participant_invited_by_email_then_moved_to_text_hears_the_new_time_bo
             EASTERN, now, practice,
         )  # fmt: skip
         assert form is not None, problems
-        done = commands.edit(s, me, public_id, form, practice, now)
+        done = editing.edit(s, me, public_id, form, practice, now)
         session = stored(s, public_id)
         queued = {
             (m.kind, m.channel) for m in repos.outbox_for_session(s, session.id)
@@ -482,9 +482,10 @@ def test_edit_checks_amounts_by_the_conversations_rules(parts_any: Parts, clock)
 def test_series_preview_lists_the_dates_and_flags_an_overlap(parts_any: Parts, clock) -> None:
     a_session(parts_any, participant="Sam Roe", start_at=at("2026-12-15 10:30"))
     wanted = recurrence.parse_recurrence("every Tuesday for 4 weeks", date(2026, 11, 24))
+    assert wanted is not None
     with parts_any.store.unit() as s:
         me = repos.get_clinician(s, LOCAL_TEAM, "U_CLI")
-        shown = commands.series_preview(
+        shown = series_plans.series_preview(
             s, me, wanted, date(2026, 12, 1), 10, 0, 50, parts_any.practice, datetime.now(UTC)
         )
     assert shown.problem is None and len(shown.starts) == 4

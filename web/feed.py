@@ -43,6 +43,10 @@ MEDIA_TYPE = "text/calendar; charset=utf-8"
 PATH = "/cal/{secret}.ics"
 # Events kept built between polls: ~1.1 KB each with its key, so at most ~22 MB a process.
 EVENTS_KEPT = 20_000
+# Whole feeds kept by their ETag: a poll without validators of an unchanged feed is served
+# from memory after the one aggregate (a calendar that ignores ETags costs no rebuild).
+# Bounded by bytes (a 2,000-session feed is ~2 MB), least recently used out first.
+BODIES_KEPT_BYTES = 32 * 1024 * 1024
 
 
 def now() -> datetime:
@@ -79,6 +83,7 @@ class Feed:
     def __init__(self, parts: Parts, events: Built | None = None) -> None:
         self.parts = parts
         self.events = events if events is not None else Built()
+        self.bodies = Bodies()
 
     async def show(self, request: Request) -> Response:
         secret = request.path_params["secret"]
@@ -128,19 +133,26 @@ class Feed:
             modified = state.changed.replace(microsecond=0) if state.changed else None
             if _not_modified(etag, modified, if_none_match, if_modified_since):
                 return Answer(304, etag=etag, last_modified=modified)
+            # The body also depends on the year (its VTIMEZONE's range).
+            whole = (etag, at.astimezone(ZoneInfo(tz)).year)
+            served = self.bodies.get(whole)
+            if served is not None:
+                return Answer(200, served, etag, modified)
             rows = feeds.feed_rows(s, clinician.id, at)
             kept = {row.id: self.events.get(_key(row, tz)) for row in rows}
             missing = [session_id for session_id, built in kept.items() if built is None]
             details = feeds.feed_details(s, missing) if missing else {}
-        return Answer(200, self.body(rows, tz, kept, details), etag, modified)
+        body = self.body(rows, tz, kept, details)
+        self.bodies.put(whole, body)
+        return Answer(200, body, etag, modified)
 
     def etag(self, clinician_id: int, tz: str, state: feeds.FeedState) -> str:
         """Everything the body is made of, short of the body: the sessions in the window
         (how many, their last change), the zone, the practice's name and the links' base."""
         changed = state.changed.isoformat() if state.changed else "-"
         parts = (
-            FORMAT, clinician_id, tz, state.count, changed, self.parts.practice.name,
-            self.parts.settings.public_url,
+            FORMAT, clinician_id, tz, state.count, changed, state.versions,
+            self.parts.practice.name, self.parts.settings.public_url,
         )  # fmt: skip
         digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:32]
         return f'"{digest}"'
@@ -218,6 +230,34 @@ class Built:
             self.kept[key] = built
             while len(self.kept) > self.size:
                 self.kept.popitem(last=False)
+
+
+class Bodies:
+    """Whole feeds by (ETag, year), at most `size` bytes, least recently used out first."""
+
+    def __init__(self, size: int = BODIES_KEPT_BYTES) -> None:
+        self.size = size
+        self.used = 0
+        self.kept: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[str, int]) -> bytes | None:
+        with self.lock:
+            found = self.kept.get(key)
+            if found is not None:
+                self.kept.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, int], body: bytes) -> None:
+        if len(body) > self.size:
+            return
+        with self.lock:
+            old = self.kept.pop(key, None)
+            self.used += len(body) - (len(old) if old is not None else 0)
+            self.kept[key] = body
+            while self.used > self.size:
+                _, dropped = self.kept.popitem(last=False)
+                self.used -= len(dropped)
 
 
 def _not_modified(

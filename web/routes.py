@@ -37,7 +37,7 @@ from integrations.payments import (
     checkout_origins,
 )
 from integrations.video import VideoRooms
-from scheduling import booking, commands, waiting
+from scheduling import booking, results, waiting
 from scheduling.page_requests import PageAsks
 from sessionbot.parts import Parts
 from store import audit, repos
@@ -285,16 +285,16 @@ class Page:
                     return
                 at = now()
 
-                def rsvp() -> commands.Done:  # the clinician hears of a changed answer by DM
+                def rsvp() -> results.Done:  # the clinician hears of a changed answer by DM
                     changed = booking.record_rsvp(
                         s, row, answer, at, via="the session page", practice=self.parts.practice
                     )
-                    return commands.Done(f"rsvp-{answer}", changed=changed)
+                    return results.Done(f"rsvp-{answer}", changed=changed)
 
                 # The same answer twice within the window (a double click) is recorded once;
                 # a change of mind back is another intent (the answer it replaces differs).
                 change = f"{row.rsvp}->{answer}"
-                commands.once(s, row.clinician_id, "rsvp", row.public_id, change, at, rsvp)
+                results.once(s, row.clinician_id, "rsvp", row.public_id, change, at, rsvp)
 
         await run_in_threadpool(record)
         return self.redirect(_path(token) + f"?m=rsvp-{answer}")
@@ -365,7 +365,7 @@ class Page:
         with self.parts.store.unit() as s:
             return repos.claim_action(
                 s, session.clinician_id, "pay", session.public_id, version, now(),
-                commands.CLAIM_WINDOW,
+                results.CLAIM_WINDOW,
             )  # fmt: skip
 
     def settle_pay(self, claimed: repos.ActionClaimed, url: str | None) -> None:

@@ -23,7 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import date
 
-    from scheduling import commands
+    from scheduling import agendas
     from scheduling.service import Actor
     from sessionbot.wiring import build
 
@@ -37,12 +37,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     scheduler = build(settings).scheduler
     who = Actor(args.team, args.user, for_user=args.for_user)
     if args.daily is not None:
-        wanted = None if args.daily.lower() == "off" else commands.agenda_clock(args.daily)
+        wanted = None if args.daily.lower() == "off" else agendas.agenda_clock(args.daily)
         if wanted is None and args.daily.lower() != "off":
             print("Give the agenda time as HH:MM (like 07:30), or off.")
             return 2
         print(scheduler.set_agenda(who, wanted).text)
         return 0
     found = scheduler.agenda(who, day)
-    print("\n".join(commands.agenda_lines(found)))
+    print("\n".join(agendas.agenda_lines(found)))
     return 0
