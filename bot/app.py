@@ -799,7 +799,7 @@ class SlackFace:
         hours (asked, not refused), unless that was already shown."""
         if meta.get("confirmed") == start.isoformat():
             return None
-        scheduler, who = self.parts.scheduler, Actor(team, user)
+        scheduler, who = self.parts.scheduler, staff.asking(self.parts.scheduler, team, user)
         moved = scheduler.move_overlap(who, meta["id"], start)
         outside = scheduler.hours_question(who, start)
         overlap = " ".join(said for said in (outside, moved) if said) or None
@@ -970,7 +970,7 @@ class SlackFace:
         self, team: str, user: str, meta: dict[str, Any], raw: dict[str, str | None]
     ) -> tuple[EditForm | None, dict[str, str]]:
         parts = self.parts
-        found = parts.scheduler.form(Actor(team, user), meta["id"])
+        found = parts.scheduler.form(staff.asking(parts.scheduler, team, user), meta["id"])
         if found is None:
             return None, {"date": "I couldn't find that session among yours."}
         session = found.session
@@ -1019,7 +1019,7 @@ class SlackFace:
         if form is None or problems or meta.get("confirmed") == form.start.isoformat():
             return None
         question = self.parts.scheduler.edit_hours_question(
-            Actor(team, user), meta["id"], form.start
+            staff.asking(self.parts.scheduler, team, user), meta["id"], form.start
         )
         if question is None:
             return None
@@ -1106,7 +1106,7 @@ class SlackFace:
         await ack(options=blocks.options(pairs))
 
     def _contacts(self, team: str, user: str, query: str) -> list[tuple[str, str]]:
-        found = self.parts.scheduler.contacts(Actor(team, user), query)
+        found = self.parts.scheduler.contacts(staff.asking(self.parts.scheduler, team, user), query)
         return [(str(contact_id), name) for contact_id, name in found]
 
     async def zone_options(self, ack: AsyncAck, payload: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from dialogue.runner import Who
 from scheduling.roles import Refused
+from scheduling.service import Actor, Scheduler
 
 if TYPE_CHECKING:
     from bot.app import SlackFace
@@ -51,3 +52,9 @@ def refusing(face: SlackFace, processed: Callable[[Listener], Any]) -> Callable[
         return processed(run)
 
     return wrap
+
+
+def asking(scheduler: Scheduler, team: str, user: str) -> Actor:
+    """The user as the service takes them in a modal's ack: with the clinician they
+    work for now, if staff (the service checks the role on the call)."""
+    return Actor(team, user, for_user=scheduler.acting_for(team, user))

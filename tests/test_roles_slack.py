@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fake_slack import FakeSlack, Person, SlackApp
 from slack_sdk.oauth.installation_store import Installation
-from test_slack_home import click_on_home, home_button, sessions_of
+from test_slack_home import click_on_home, home_button, new_time, sessions_of
 from test_slack_week import latest_home
 
 from bot.installs import installation_store
@@ -55,6 +55,16 @@ def test_a_scheduler_books_for_their_clinician_and_cancels_from_app_home(
     # The scheduler's App Home is the clinician's dashboard now; its Cancel works for them.
     front.event({"type": "app_home_opened", "user": "U_FRONT", "tab": "home"})
     home = latest_home(fake_slack, "JD")
+    click_on_home(front, home_button(home, "dash:reschedule"))
+    (opened,) = fake_slack.wait_calls("views.open", 1)
+    assert "Move the session with JD on Wed, Nov 25, 2026, 3:00 PM EST" in str(opened.args)
+    response = front.submit(opened.args["view"], new_time("2026-11-27", "16:30"))
+    assert response.status_code == 200 and not response.text
+    moved = fake_slack.wait(lambda: [m for m in front.messages() if m.text.startswith("Moved")])
+    assert moved[-1].text == "Moved the session with JD to Fri, Nov 27, 2026, 4:30 PM EST."
+    (session,) = sessions_of(slack_parts, DR)
+    assert session.start_at.isoformat() == "2026-11-27T21:30:00+00:00"
+    home = latest_home(fake_slack, "Nov 27")
     click_on_home(front, home_button(home, "dash:cancel"))
     told = fake_slack.wait(lambda: [m for m in front.messages() if m.text.startswith("Cancelled")])
     assert "JD" in told[-1].text
