@@ -35,7 +35,7 @@ from dialogue.slots import SlotValueError, decode, decoded, encode
 from ground.channel import Channel
 from ground.formatting import clock, money, phone, zone_label
 from scheduling import editing, starts
-from store import repos
+from store import clinician_rows
 
 MISSING = object()
 MISSES_BEFORE_HELP = 3  # as the embedded runner (dialogue/runner.py)
@@ -631,13 +631,13 @@ class ValidateScheduleForm(FormValidationAction):
             return None
         team, user = sender_of(tracker.sender_id) or ("", "")
         with services().store.reading() as s:
-            clinician = repos.find_clinician(s, team, user)
+            clinician = clinician_rows.find_clinician(s, team, user)
             if clinician is None:
                 return None
             for size in range(min(len(unread), 4), 0, -1):
                 for first in range(len(unread) - size + 1):
                     name = " ".join(unread[first : first + size])
-                    if repos.contact_by_name(s, clinician.id, name) is not None:
+                    if clinician_rows.contact_by_name(s, clinician.id, name) is not None:
                         return name
         return None
 
@@ -870,11 +870,11 @@ class ValidateScheduleForm(FormValidationAction):
             return self._reject(dispatcher, tracker, "participant", value)
         team, user = sender_of(tracker.sender_id) or ("", "")
         with services().store.reading() as s:
-            clinician = repos.find_clinician(s, team, user)
+            clinician = clinician_rows.find_clinician(s, team, user)
             contacts_of = clinician.id if clinician else None
             if isinstance(value, dict) and "contact_id" in value:
                 contact = (
-                    repos.contact_by_id(s, contacts_of, int(value["contact_id"]))
+                    clinician_rows.contact_by_id(s, contacts_of, int(value["contact_id"]))
                     if contacts_of
                     else None
                 )
@@ -890,7 +890,9 @@ class ValidateScheduleForm(FormValidationAction):
                     name = extraction.parse_participant(str(value))
                 except extraction.ExtractionError as exc:
                     return self._reject(dispatcher, tracker, "participant", str(exc))
-                contact = repos.contact_by_name(s, contacts_of, name) if contacts_of else None
+                contact = (
+                    clinician_rows.contact_by_name(s, contacts_of, name) if contacts_of else None
+                )
                 if contact is None:
                     self._acknowledge(dispatcher, tracker, "participant", name)
                     return {"participant": name, "contact_id": None}

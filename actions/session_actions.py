@@ -31,7 +31,7 @@ from ground.session import SessionSpec
 from ground.zones import COMMON_ZONE_CHOICES
 from scheduling import agendas, booking, clashes, recurrence, results, series_plans
 from scheduling.service import Actor
-from store import audit, repos
+from store import audit, clinician_rows, session_rows
 
 # Messages that answer nothing: "back" never undoes them.
 NO_ANSWER_INTENTS = {"help", "list_sessions", "save", "hold"}
@@ -52,7 +52,7 @@ def button(title: str, payload: str) -> dict[str, str]:
 def clinician_of(s: Any, tracker: Tracker) -> Any:
     """The tracker's clinician, made on first sight; None when the sender names nobody."""
     who = sender_of(tracker.sender_id)
-    return repos.get_clinician(s, *who) if who else None
+    return clinician_rows.get_clinician(s, *who) if who else None
 
 
 def actor_of(tracker: Tracker) -> Actor:
@@ -66,7 +66,7 @@ def actor_of(tracker: Tracker) -> Actor:
 
 def clinician_id_of(s: Any, tracker: Tracker) -> int | None:
     who = sender_of(tracker.sender_id)
-    found = repos.find_clinician(s, *who) if who else None
+    found = clinician_rows.find_clinician(s, *who) if who else None
     return found.id if found else None
 
 
@@ -79,7 +79,7 @@ def clinician_tz_of(tracker: Tracker) -> str:
     who = sender_of(tracker.sender_id)
     if who:
         with ctx.store.reading() as s:
-            found = repos.find_clinician(s, *who)
+            found = clinician_rows.find_clinician(s, *who)
             if found is not None and found.tz:
                 return str(found.tz)
     return ctx.practice.default_timezone
@@ -217,7 +217,9 @@ class ActionAskParticipant(AskAction):
     ) -> None:
         with services().store.reading() as s:
             clinician_id = clinician_id_of(s, tracker)
-            recent = repos.find_contacts(s, clinician_id, "", limit=5) if clinician_id else []
+            recent = (
+                clinician_rows.find_contacts(s, clinician_id, "", limit=5) if clinician_id else []
+            )
             buttons = [button(c.name, inform("contact_id", c.id)) for c in recent]
         text = "Who is the session with? Type a name or initials"
         text += ", or pick someone you've scheduled before." if buttons else "."
@@ -407,7 +409,7 @@ def week_lines(
     ctx = services()
     with ctx.store.reading() as s:
         who = sender_of(tracker.sender_id)
-        clinician = repos.find_clinician(s, *who) if who else None
+        clinician = clinician_rows.find_clinician(s, *who) if who else None
         if clinician is None:
             return []  # nobody to look up; Save says so
         preview = series_preview(s, clinician, slots, draft, datetime.now(UTC))
@@ -719,14 +721,16 @@ class ActionListSessions(Action):
         mine = ctx.practice.zone_of(tracker.get_slot("clinician_tz"))
         with ctx.store.reading() as s:
             who = sender_of(tracker.sender_id)
-            clinician = repos.find_clinician(s, *who) if who else None
+            clinician = clinician_rows.find_clinician(s, *who) if who else None
             if clinician is None:
                 dispatcher.utter_message(
                     text="You have no upcoming sessions.", custom={"kind": "list"}
                 )
                 return []
-            upcoming = repos.list_sessions(s, clinician.id, after=datetime.now(UTC), limit=10)
-            total = repos.count_sessions(s, clinician.id, after=datetime.now(UTC))
+            upcoming = session_rows.list_sessions(
+                s, clinician.id, after=datetime.now(UTC), limit=10
+            )
+            total = session_rows.count_sessions(s, clinician.id, after=datetime.now(UTC))
             lines = [
                 f"• {when(x.start_at, clinician.tz or mine)}: {x.participant}" for x in upcoming
             ]

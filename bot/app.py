@@ -51,7 +51,7 @@ from scheduling.editing import EDIT_FIELDS, EditForm
 from scheduling.hours import hours_problem
 from scheduling.service import Actor
 from sessionbot.parts import Parts
-from store import repos
+from store import clinician_rows, slack_rows
 
 log = logging.getLogger("sessionbot.slack")
 MESSAGE_BLOCK_LIMIT = 50
@@ -401,11 +401,11 @@ class SlackFace:
 
     def _ours(self, who: Who, channel: str, ts: str) -> bool:
         with self.parts.store.reading() as s:
-            return repos.posted_to(s, who.team_id, who.user_id, channel, ts)
+            return slack_rows.posted_to(s, who.team_id, who.user_id, channel, ts)
 
     def _record(self, who: Who, channel: str, ts: str) -> None:
         with self.parts.store.unit() as s:
-            repos.record_post(s, who.team_id, who.user_id, channel, ts)
+            slack_rows.record_post(s, who.team_id, who.user_id, channel, ts)
 
     async def settle(self, who: Who, turn_id: str) -> None:
         """Wait, at most `SETTLE_SECONDS`, until no earlier answer to this clinician is
@@ -427,7 +427,7 @@ class SlackFace:
 
     def _in_flight(self, who: Who, turn_id: str, since: datetime) -> int:
         with self.parts.store.reading() as s:
-            return repos.replies_in_flight(
+            return slack_rows.replies_in_flight(
                 s, who.team_id, who.user_id, besides=turn_id, since=since
             )
 
@@ -511,18 +511,20 @@ class SlackFace:
 
     def _pending(self, who: Who) -> list[tuple[str, str]]:
         with self.parts.store.reading() as s:
-            return [(r.turn_id, r.body) for r in repos.replies_pending(s, who.team_id, who.user_id)]
+            return [
+                (r.turn_id, r.body) for r in slack_rows.replies_pending(s, who.team_id, who.user_id)
+            ]
 
     def _not_delivered(self, turn_id: str, error: str, transient: bool) -> int:
         with self.parts.store.unit() as s:
-            return repos.reply_not_delivered(
+            return slack_rows.reply_not_delivered(
                 s, turn_id, error, final=not transient, max_tries=REPLY_TRIES
             )
 
     def _delivered(self, who: Who, turn_id: str, channel: str, posted: list[str]) -> None:
         with self.parts.store.unit() as s:
             posts = [(who.team_id, who.user_id, channel, ts) for ts in posted]
-            repos.reply_delivered(s, turn_id, datetime.now(UTC), posts)
+            slack_rows.reply_delivered(s, turn_id, datetime.now(UTC), posts)
 
     async def post_all(
         self, client: AsyncWebClient, place: Place, messages: Sequence[BotMessage]
@@ -916,7 +918,7 @@ class SlackFace:
     def _calendar_link(self, who: Who, rotate: bool, seen: str) -> tuple[str, str]:
         public_url = self.parts.settings.public_url
         with self.parts.store.unit() as s:
-            clinician = repos.get_clinician(s, who.team_id, who.user_id, tz=who.tz)
+            clinician = clinician_rows.get_clinician(s, who.team_id, who.user_id, tz=who.tz)
             if rotate:
                 done, fingerprint = calendar_link.rotate(
                     s, clinician, public_url, seen, datetime.now(UTC)

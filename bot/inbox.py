@@ -32,7 +32,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from ground.metrics import SLACK_EVENTS
-from store import repos
+from store import slack_rows
 from store.db import Store
 
 log = logging.getLogger("sessionbot.slack.inbox")
@@ -97,7 +97,7 @@ class Inbox:
 
     def _add(self, rows: list[tuple[str, str]]) -> None:
         with self.store.unit() as s:
-            repos.inbox_add(s, rows, datetime.now(UTC))
+            slack_rows.inbox_add(s, rows, datetime.now(UTC))
 
     async def keep(self, key: str, body: str) -> None:
         """Return once the request is in the store (with whatever else came meanwhile)."""
@@ -125,18 +125,20 @@ class Inbox:
 
     def _done(self, key: str) -> None:
         with self.store.unit() as s:
-            repos.inbox_done(s, key, datetime.now(UTC))
+            slack_rows.inbox_done(s, key, datetime.now(UTC))
 
     def _later(self, key: str, retry_in: float) -> None:
         at = datetime.now(UTC) + timedelta(seconds=retry_in)
         with self.store.unit() as s:
-            repos.inbox_later(s, key, at, self.lease.total_seconds())
+            slack_rows.inbox_later(s, key, at, self.lease.total_seconds())
 
     def _claim(self) -> list[tuple[str, str]]:
         now = datetime.now(UTC)
         with self.store.unit() as s:
-            repos.inbox_prune(s, now - KEEP)
-            return repos.inbox_claim_lapsed(s, now, now - self.lease, max_attempts=MAX_ATTEMPTS)
+            slack_rows.inbox_prune(s, now - KEEP)
+            return slack_rows.inbox_claim_lapsed(
+                s, now, now - self.lease, max_attempts=MAX_ATTEMPTS
+            )
 
     async def middleware(
         self, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[Any]]

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session as OrmSession
 
 from scheduling import roles
-from store import repos
+from store import slack_rows
 
 STATE_EXPIRATION_SECONDS = 600
 
@@ -39,7 +39,7 @@ class ThreadedInstallationStore(AsyncInstallationStore):
         self.store.save(installation)
         if installation.team_id:  # installed again after an uninstall: post there again
             with OrmSession(self.store.engine) as s, s.begin():
-                repos.clear_slack_revocation(s, installation.team_id)
+                slack_rows.clear_slack_revocation(s, installation.team_id)
                 if installation.user_id:  # the installer is the practice's first admin
                     roles.first_admin(s, installation.team_id, installation.user_id)
 

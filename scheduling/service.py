@@ -42,7 +42,7 @@ from scheduling.dashboards import DashboardPage
 from scheduling.editing import EditForm
 from scheduling.results import Done
 from scheduling.starts import StartCheck, check_aware_start, check_start
-from store import audit, repos
+from store import audit, claim_rows, clinician_rows, session_rows
 from store import roles as store_roles
 from store.db import Store
 from store.models import Clinician, ScheduledSession
@@ -131,10 +131,10 @@ class Scheduler:
         else `roles.Refused` is raised after the refusal's audit row is committed."""
         refused: roles.Refused | None = None
         with self.store.unit() as s:
-            if once is not None and not repos.first_time(s, once):
+            if once is not None and not claim_rows.first_time(s, once):
                 raise _Repeated
             if not who.staff:
-                yield s, repos.get_clinician(s, who.team, who.user, tz=who.tz)
+                yield s, clinician_rows.get_clinician(s, who.team, who.user, tz=who.tz)
                 return
             role, refused = roles.permit(
                 s, who.team, who.user, who.clinician_user, changes=not reads
@@ -143,7 +143,7 @@ class Scheduler:
                 s.info[STAFF_ROLE] = role
                 audit.acting_as(s, audit.staff(who.team, who.user))
                 try:
-                    yield s, repos.get_clinician(s, who.team, who.clinician_user)
+                    yield s, clinician_rows.get_clinician(s, who.team, who.clinician_user)
                 finally:
                     s.info.pop(STAFF_ROLE, None)
         if refused is not None:
@@ -231,7 +231,9 @@ class Scheduler:
     def contacts(self, who: Actor, query: str, limit: int = 50) -> list[tuple[int, str]]:
         """The clinician's contacts whose names match `query`: (id, name)."""
         with self._acting(who) as (s, clinician):
-            return [(c.id, c.name) for c in repos.find_contacts(s, clinician.id, query, limit)]
+            return [
+                (c.id, c.name) for c in clinician_rows.find_contacts(s, clinician.id, query, limit)
+            ]
 
     def dashboard(self, who: Actor, page: int = 0, *, size: int = 5) -> DashboardPage:
         with self._acting(who, reads=True) as (s, clinician):
@@ -261,7 +263,7 @@ class Scheduler:
                     action="sessions_exported",
                     for_clinician=audit.staff(who.team, who.clinician_user),
                 )
-            rows = repos.list_sessions(
+            rows = session_rows.list_sessions(
                 s,
                 clinician.id,
                 after=None if include_past else self.clock(),
@@ -337,7 +339,7 @@ class Scheduler:
         """Where a cancelled session's refund stands, as the clinician is told it; None
         when the session is not one of theirs."""
         with self._acting(who, reads=True) as (s, clinician):
-            session = repos.session_for_clinician(s, clinician.id, public_id)
+            session = session_rows.session_for_clinician(s, clinician.id, public_id)
             if session is None:
                 return None
             return RefundState(
@@ -480,7 +482,7 @@ class Scheduler:
     def edit_hours_question(self, who: Actor, public_id: str, start: datetime) -> str | None:
         """As `hours_question`, only when the Edit form moves the session's start."""
         with self._acting(who) as (s, clinician):
-            session = repos.session_for_clinician(s, clinician.id, public_id)
+            session = session_rows.session_for_clinician(s, clinician.id, public_id)
             if session is None or session.start_at == start:
                 return None
             return hours.start_question(clinician, start, self.practice, self.clock())

@@ -20,7 +20,7 @@ from test_audit import assert_no_phi
 
 from dialogue.runner import _run
 from sessionbot.cli import REFUSED, main
-from store import audit, repos
+from store import audit, clinician_rows, outbox_rows, session_rows
 from store.db import Store
 from store.models import AuditRow
 
@@ -60,7 +60,7 @@ class Cli:
         with self.store.reading() as s:
             return [
                 m.payload or ""
-                for m in repos.list_outbox(s, limit=1000)
+                for m in outbox_rows.list_outbox(s, limit=1000)
                 if m.kind == "clinician_notice"
             ]
 
@@ -237,8 +237,8 @@ def test_the_actions_check_the_role_of_a_staff_sender(parts_any) -> None:
             (r.actor, r.for_clinician) for r in audit.rows(s) if r.action == "session_created"
         ]
         for user in ("U_OTHER", "U_SUPER", "U_FRONT"):
-            mine = repos.find_clinician(s, "T_A", user)
-            assert mine is None or not repos.list_sessions(s, mine.id, after=None)
+            mine = clinician_rows.find_clinician(s, "T_A", user)
+            assert mine is None or not session_rows.list_sessions(s, mine.id, after=None)
         refused = [(r.actor, r.for_clinician) for r in audit.rows(s) if r.action == "refused"]
     assert owners == [("T_A:U_FRONT", "T_A:U_DR")]
     assert refused == [("T_A:U_OTHER", "T_A:U_DR"), ("T_A:U_SUPER", "T_A:U_DR")]

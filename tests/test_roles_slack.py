@@ -13,7 +13,7 @@ from test_slack_week import latest_home
 
 from bot.installs import installation_store
 from sessionbot.wiring import Parts
-from store import audit, repos, roles
+from store import audit, outbox_rows, roles
 from store.db import Store
 
 TEAM, DR = "T1", "U_CLIN1"
@@ -44,7 +44,7 @@ def test_a_scheduler_books_for_their_clinician_and_cancels_from_app_home(
     (session,) = sessions_of(slack_parts, DR)  # the clinician's, not the scheduler's
     assert sessions_of(slack_parts, "U_FRONT") == []
     with slack_parts.store.reading() as s:
-        notices = [m.payload for m in repos.list_outbox(s) if m.kind == "clinician_notice"]
+        notices = [m.payload for m in outbox_rows.list_outbox(s) if m.kind == "clinician_notice"]
         made = [(r.actor, r.for_clinician) for r in audit.rows(s) if r.action == "session_created"]
     assert notices == [
         "<@U_FRONT> booked a session for you with JD on Wed, Nov 25, 2026, 3:00 PM EST. "
