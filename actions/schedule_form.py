@@ -26,7 +26,7 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions import answers, extraction, hours, needed, week_words
-from actions.context import services
+from actions.context import sender_of, services
 from actions.extraction.intents import refusal
 from actions.session_actions import new_draft_events
 from dialogue.domain import CONTROL_INTENTS, load_domain, parse_payload
@@ -629,7 +629,7 @@ class ValidateScheduleForm(FormValidationAction):
         unread = found.get("unread") or []
         if not unread or "participant" in found or tracker.get_slot("requested_slot"):
             return None
-        team, _, user = tracker.sender_id.partition(":")
+        team, user = sender_of(tracker.sender_id) or ("", "")
         with services().store.reading() as s:
             clinician = clinician_rows.find_clinician(s, team, user)
             if clinician is None:
@@ -868,7 +868,7 @@ class ValidateScheduleForm(FormValidationAction):
     ) -> dict[str, Any]:
         if is_invalid(value):
             return self._reject(dispatcher, tracker, "participant", value)
-        team, _, user = tracker.sender_id.partition(":")
+        team, user = sender_of(tracker.sender_id) or ("", "")
         with services().store.reading() as s:
             clinician = clinician_rows.find_clinician(s, team, user)
             contacts_of = clinician.id if clinician else None

@@ -22,7 +22,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import answers, cancel_actions, hold, needed, week_words
-from actions.context import sender_of, services
+from actions.context import actor_of_sender, sender_of, services
 from dialogue.domain import FORM, render_response
 from dialogue.slots import decoded, spec_from_slots
 from ground.channel import Channel
@@ -31,7 +31,7 @@ from ground.session import SessionSpec
 from ground.zones import COMMON_ZONE_CHOICES
 from scheduling import agendas, booking, clashes, recurrence, results, series_plans
 from scheduling.service import Actor
-from store import clinician_rows, session_rows
+from store import audit, clinician_rows, session_rows
 
 # Messages that answer nothing: "back" never undoes them.
 NO_ANSWER_INTENTS = {"help", "list_sessions", "save", "hold"}
@@ -58,10 +58,10 @@ def clinician_of(s: Any, tracker: Tracker) -> Any:
 def actor_of(tracker: Tracker) -> Actor:
     """The tracker's clinician as the scheduling service takes them (the sender was
     checked: an action that changes anything runs only for a sender naming a clinician)."""
-    who = sender_of(tracker.sender_id)
+    who = actor_of_sender(tracker.sender_id) if sender_of(tracker.sender_id) else None
     if who is None:
         raise ValueError("a conversation whose sender names no clinician")
-    return Actor(*who)
+    return who
 
 
 def clinician_id_of(s: Any, tracker: Tracker) -> int | None:
@@ -598,6 +598,9 @@ def save_series(
     ctx = services()
     with ctx.store.unit() as s:
         clinician = clinician_of(s, tracker)
+        asking = actor_of_sender(tracker.sender_id)
+        if clinician is not None and asking is not None and asking.staff:  # checked: role
+            audit.acting_as(s, audit.staff(asking.team, asking.user))
         preview = series_preview(s, clinician, slots, draft, now)
         if preview is None or preview.problem:
             problem = preview.problem if preview else "I couldn't read the series."

@@ -95,9 +95,12 @@ class Who:
     user_id: str
     tz: str | None = None
     display_name: str | None = None
+    for_user: str | None = None  # a staff member booking for this clinician (roles)
 
     @property
     def sender_id(self) -> str:
+        if self.for_user and self.for_user != self.user_id:
+            return f"{self.team_id}:{self.user_id}>{self.for_user}"
         return f"{self.team_id}:{self.user_id}"
 
 

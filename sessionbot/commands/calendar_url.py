@@ -17,7 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--rotate", action="store_true", help="make a new link; the old one stops at once"
     )
-    add_clinician(p)
+    add_clinician(p, acting=False)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
