@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from ground.channel import Channel
 from ground.formatting import initials, when
+from ground.language import resolve
 from ground.logs import request_context
 from ground.metrics import OUTBOX_FAILED, OUTBOX_SENT
 from ground.practice import Practice
@@ -558,6 +559,7 @@ class Worker:
             rsvp_no_url=f"{page}/rsvp?answer=no",
             clinician=session.clinician.display_name,
             refund=paid_cancellations.participant_words(session),
+            language=resolve(session.language, self.practice.language),
         )
 
     # Outcomes ------------------------------------------------------------------------

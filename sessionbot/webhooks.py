@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 STOP_WORDS = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "optout", "revoke"}
 START_WORDS = {"start", "unstop", "optin"}
 HELP_WORDS = {"help", "info"}
-YES_WORDS = {"y", "yes", "yep", "yeah", "confirm"}
+YES_WORDS = {"y", "yes", "yep", "yeah", "confirm", "s", "si", "sí"}  # "S"/"Sí": Spanish texts
 NO_WORDS = {"n", "no", "nope"}
 
 
