@@ -11,11 +11,12 @@ from pathlib import Path
 
 import icalendar
 import pytest
-from conftest import at
-from outbox_kit import CLINICIAN, run_worker, wired_parts
+from conftest import Chat, at
+from outbox_kit import CLINICIAN, run_worker, session, wired_parts
 from page_support import book, page_parts
 from starlette.testclient import TestClient
 
+from dialogue.runner import Who
 from ground.language import available, by_name, translations
 from ground.practice import PracticeFileError, parse_practice
 from ground.session import SessionSpec
@@ -226,3 +227,49 @@ def test_a_price_is_written_for_the_page_in_spanish(tmp_path, store: Store, cloc
         page = client.get(booked.path)
     assert "La consulta se pondrá en contacto con usted para el pago." in page.text
     assert "Se abre después del pago." in page.text
+
+
+# The conversation --------------------------------------------------------------------------
+
+
+def test_the_clinician_says_spanish_and_the_contact_remembers_it(
+    tmp_path, store: Store, smtp_server, clock
+) -> None:
+    parts = wired_parts(tmp_path, store, smtp=smtp_server)
+    chat = Chat(parts, CLINICIAN)
+    reply = chat.say(
+        "Ana Ruiz tomorrow 3pm by email ana@example.com, no documents, she speaks spanish"
+    )
+    if reply.requested_slot == "participant_tz":
+        reply = chat.say("Pacific")
+    said = "\n".join(text for _, text in chat.transcript)
+    assert "The participant's messages and page will be in Spanish." in said
+    assert reply.phase == "confirm" and "• Language: Spanish" in reply.text
+    saved = chat.say("save")
+    assert saved.saved_session_id
+    assert session(parts, saved.saved_session_id).language == "es"
+    assert run_worker(parts).counts["sent"] == 1
+    (mail,) = smtp_server.received
+    assert mail.message["Subject"] == "Invitación: sesión por video el mié, 25 nov, 12:00 PST"
+
+    # Booked again by name: the contact brings the e-mail, the zone and the language.
+    again = chat.say("Ana Ruiz friday 10am, no documents")
+    assert again.phase == "confirm", again.text
+    assert "• Language: Spanish" in again.text
+    saved = chat.say("save")
+    assert session(parts, saved.saved_session_id).language == "es"
+
+
+def test_en_espanol_is_read_and_english_is_not_named_in_the_summary(
+    tmp_path, store: Store, clock
+) -> None:
+    parts = wired_parts(tmp_path, store)
+    chat = Chat(parts, CLINICIAN)
+    reply = chat.say("Luis Gómez tomorrow 4pm, no invite, no documents, en español, Pacific")
+    assert reply.phase == "confirm", reply.text
+    assert "• Language: Spanish" in reply.text
+    plain = Chat(parts, Who("T_TEST", "U_CLIN2", tz="America/New_York")).say(
+        "Robin Roe tomorrow 5pm, no invite, no documents, Pacific"
+    )
+    assert plain.phase == "confirm", plain.text
+    assert "Language" not in plain.text
