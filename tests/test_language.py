@@ -257,6 +257,7 @@ def test_the_clinician_says_spanish_and_the_contact_remembers_it(
     assert again.phase == "confirm", again.text
     assert "• Language: Spanish" in again.text
     saved = chat.say("save")
+    assert saved.saved_session_id
     assert session(parts, saved.saved_session_id).language == "es"
 
 
