@@ -127,6 +127,24 @@ def test_every_message_of_the_template_has_a_spanish_translation() -> None:
     assert by_name("Spanish") == by_name("español") == by_name("espanol") == "es"
 
 
+def test_the_template_holds_every_message_the_code_marks() -> None:
+    """Words added to the code and not extracted would never reach a translator: the
+    template is what `pybabel extract -F babel.cfg -k N_` finds in the code now."""
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+    from babel.messages.frontend import parse_mapping_cfg
+    from babel.messages.pofile import read_po
+
+    root = Path(__file__).parents[1]
+    with (root / "babel.cfg").open() as f:
+        methods, options = parse_mapping_cfg(f)
+    keywords = {**DEFAULT_KEYWORDS, "N_": None}
+    marked = {m[2] for m in extract_from_dir(str(root), methods, options, keywords)}
+    with (root / "ground" / "locale" / "messages.pot").open("rb") as f:
+        template = {m.id for m in read_po(f) if m.id}
+    assert "Video session with {whom}" in marked
+    assert marked == template
+
+
 def test_the_practice_default_is_read_and_an_unknown_language_refused() -> None:
     assert parse_practice({}).language == "en"
     assert parse_practice({"language": "es"}).language == "es"
