@@ -549,6 +549,7 @@ class Worker:
 
     def _view(self, session: ScheduledSession) -> messages.SessionView:
         page = booking.participant_url(self.settings.public_url, session)
+        language = resolve(session.language, self.practice.language)
         return messages.SessionView(
             start=session.start_at,
             duration_min=session.duration_min,
@@ -558,8 +559,8 @@ class Worker:
             rsvp_yes_url=f"{page}/rsvp?answer=yes",
             rsvp_no_url=f"{page}/rsvp?answer=no",
             clinician=session.clinician.display_name,
-            refund=paid_cancellations.participant_words(session),
-            language=resolve(session.language, self.practice.language),
+            refund=paid_cancellations.participant_words(session, language),
+            language=language,
         )
 
     # Outcomes ------------------------------------------------------------------------

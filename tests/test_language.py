@@ -22,11 +22,12 @@ from ground.practice import PracticeFileError, parse_practice
 from ground.session import SessionSpec
 from integrations import messages
 from scheduling import booking
+from scheduling.refunds import REFUNDED, participant_words
 from sessionbot.asgi import create_app
 from sessionbot.wiring import Parts
 from store import repos
 from store.db import Store
-from store.models import Contact
+from store.models import Contact, ScheduledSession
 
 START = at("2026-12-01 15:00")  # Tue Dec 1, 3 PM Eastern: 12 PM in Los Angeles
 
@@ -143,6 +144,18 @@ def test_the_template_holds_every_message_the_code_marks() -> None:
         template = {m.id for m in read_po(f) if m.id}
     assert "Video session with {whom}" in marked
     assert marked == template
+
+
+def test_a_paid_cancellations_refund_is_said_in_the_participants_language() -> None:
+    row = ScheduledSession(
+        refund_state=REFUNDED, amount_cents=18000, refund_cents=18000, currency="usd"
+    )
+    assert participant_words(row) == (
+        "Your payment of $180.00 has been refunded in full to the card you paid with."
+    )
+    assert participant_words(row, "es") == (
+        "Su pago de $180.00 se le reembolsó por completo a la tarjeta con la que pagó."
+    )
 
 
 def test_the_practice_default_is_read_and_an_unknown_language_refused() -> None:
