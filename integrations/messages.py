@@ -141,9 +141,10 @@ def sms(kind: str, view: SessionView) -> str:
     return f"{text} {view.refund}" if kind == "cancellation" and view.refund else text
 
 
-HELP_REPLY = (
+# Replies to a participant's text (sessionbot/webhooks.py, translated there).
+HELP_REPLY = N_(
     "Session reminders. Reply Y to confirm, N if you can't attend, STOP to opt out. "
     "Msg&data rates may apply."
 )
-STOP_REPLY = "You will receive no more texts from us. Reply START to receive them again."
-START_REPLY = "You will receive session texts again. Reply STOP to opt out."
+STOP_REPLY = N_("You will receive no more texts from us. Reply START to receive them again.")
+START_REPLY = N_("You will receive session texts again. Reply STOP to opt out.")

@@ -101,8 +101,11 @@ def test_a_spanish_participant_answers_si_as_their_text_asks(texting, fake_twili
     run_worker(parts)
     (sent,) = fake_twilio.messages
     assert "Responda S para confirmar, N si no puede asistir." in sent["Body"]
-    text_in(client, "Sí", "SM1")
+    reply = text_in(client, "Sí", "SM1")
+    assert "<Message>Gracias, ya se lo hemos comunicado.</Message>" in reply.text
     assert session(parts, booked.public_id).rsvp == "yes"
+    help_reply = text_in(client, "help", "SM0")
+    assert "Recordatorios de sesiones. Responda S para confirmar" in help_reply.text
     text_in(client, "n", "SM2")
     assert session(parts, booked.public_id).rsvp == "no"
     clock.shift(timedelta(minutes=1))
