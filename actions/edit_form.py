@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 from actions import extraction
 from dialogue.slots import SlotValueError, read_date, read_time
 from ground.channel import Channel
+from ground.language import normalize
 from ground.practice import Practice
-from scheduling.editing import EditForm, amount_problem
+from scheduling.editing import DEFAULT_LANGUAGE, KEEP_LANGUAGE, EditForm, amount_problem
 from scheduling.starts import check_start
 
 T = TypeVar("T")
@@ -80,6 +81,9 @@ def read_edit(
             said = amount_problem(amount, practice) if amount is not None else None
             if said:
                 problems["amount"] = said
+    language = text("language") or KEEP_LANGUAGE
+    if language not in (KEEP_LANGUAGE, DEFAULT_LANGUAGE) and normalize(language) != language:
+        problems["language"] = "Pick one of the offered languages."
     if problems:
         return None, problems
     assert start is not None and participant is not None and zone is not None
@@ -96,6 +100,7 @@ def read_edit(
             service=None if service == "none" else service,
             amount=amount,
             note=note,
+            language=language,
         ),
         {},
     )

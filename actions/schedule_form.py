@@ -25,7 +25,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions import answers, extraction, hours, needed, week_words
+from actions import answers, extraction, hours, languages, needed, week_words
 from actions.context import sender_of, services
 from actions.extraction.intents import refusal
 from actions.session_actions import new_draft_events
@@ -405,9 +405,10 @@ class ValidateScheduleForm(FormValidationAction):
         series = self._series(dispatcher, tracker)
         wanted = next((e["value"] for e in series), tracker.get_slot("series"))
         outside = hours.ask_if_outside(dispatcher, tracker, wanted, bool(accepted))
+        language = languages.said(dispatcher, tracker, understand(tracker))
         return [
             *start, *(SlotSet(k, v) for k, v in cleared.items()), *accepted, *answered, *events,
-            *series, *outside,
+            *series, *outside, *language,
         ]  # fmt: skip
 
     def _series(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
@@ -903,6 +904,7 @@ class ValidateScheduleForm(FormValidationAction):
                 "email": contact.email,
                 "phone": contact.phone,
                 "participant_tz": contact.participant_tz,
+                "language": contact.language,
             }
             for slot, known_value in known.items():
                 if known_value and tracker.get_slot(slot) is None:

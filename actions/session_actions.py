@@ -21,7 +21,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import answers, cancel_actions, hold, needed, week_words
+from actions import answers, cancel_actions, hold, languages, needed, week_words
 from actions.context import actor_of_sender, sender_of, services
 from dialogue.domain import FORM, render_response
 from dialogue.slots import decoded, spec_from_slots
@@ -327,6 +327,7 @@ SUMMARY_SLOTS = (
     "service",
     "amount",
     "series",
+    "language",
 )
 CHANGED = "  ✎ _changed_"
 
@@ -373,6 +374,8 @@ def summary_lines(
     invitation = draft.lead.channel.words.summary.format(address=address)
     lines.append(f"• Invitation: {invitation}" + mark("invite_channel", "email", "phone"))
     lines.append(f"• Participant's time zone: {zone_label(draft.lead.tz)}" + mark("participant_tz"))
+    if language := languages.summary_line(slots):
+        lines.append(language + mark("language"))
     package = practice.package(draft.documents)
     lines.append(f"• Documents: {package.name if package else 'None'}" + mark("documents"))
     if services().payments_enabled:

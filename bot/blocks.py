@@ -37,8 +37,10 @@ from actions.session_actions import COMMON_ZONES
 from dialogue.domain import BotMessage, Button
 from ground.channel import INVITATIONS, Channel
 from ground.formatting import short_zone, when, zone_label
+from ground.language import available, name_of
 from ground.practice import Practice
 from scheduling.dashboards import SessionRow
+from scheduling.editing import DEFAULT_LANGUAGE
 from scheduling.refunds import FAILED, Offer, RefundRow
 from store.models import ScheduledSession
 
@@ -580,6 +582,12 @@ def notice_blocks(text: str) -> list[Block]:
 CHANNEL_OPTIONS = tuple((str(c), c.words.choice) for c in INVITATIONS)
 
 
+def language_options(practice: Practice) -> list[tuple[str, str]]:
+    """The Edit form's languages: the practice's default, then every catalog's."""
+    default = (DEFAULT_LANGUAGE, f"The practice's default ({name_of(practice.language)})")
+    return [default, *((code, name_of(code)) for code in available())]
+
+
 def _static(
     action_id: str, pairs: Sequence[tuple[str, str]], initial: str | None
 ) -> StaticSelectElement:
@@ -648,6 +656,12 @@ def edit_modal(
         ),
         field(
             "documents", "Documents", _static("documents", packages, session.documents or "none")
+        ),
+        field(
+            "language",
+            "Participant's language",
+            _static("language", language_options(practice), session.language or DEFAULT_LANGUAGE),
+            hint="their texts, e-mails and page",
         ),
     ]
     if payments:  # as in the conversation: offered only when payments are set up

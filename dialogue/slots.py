@@ -168,6 +168,7 @@ class Filled:
     clinician_tz: str | None = None
     contact_id: int | None = None
     draft_id: str | None = None
+    language: str | None = None  # the participant's ("es"); None: the practice's
 
     @classmethod
     def of(cls, slots: Mapping[str, Any]) -> Filled:
@@ -194,6 +195,7 @@ def spec_from_slots(slots: Mapping[str, Any], practice: Practice) -> SessionSpec
         email=filled.email if channel.address == "email" else None,
         phone=filled.phone if channel.address == "phone" else None,
         zone=ZoneInfo(filled.participant_tz or tz),
+        language=filled.language,
     )
     return SessionSpec(
         draft_id=filled.draft_id,

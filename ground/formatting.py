@@ -7,12 +7,14 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import phonenumbers
+from babel.dates import format_date, format_skeleton, format_time, get_timezone_name
 
+from ground.language import SOURCE
 from ground.zones import short_zone, zone_label
 
 __all__ = [
     "cents", "clock", "initials", "money", "phone", "short_zone",
-    "when", "zone_label",
+    "when", "zone_label", "zone_label_in", "zone_name",
 ]  # fmt: skip
 
 
@@ -24,7 +26,14 @@ def zone_abbreviation(local: datetime, tz: str) -> str:
     return name if name and not name.startswith(("+", "-")) else short_zone(tz)
 
 
-def when(start: datetime, tz: str, *, with_date: bool = True, style: str = "full") -> str:
+def when(
+    start: datetime,
+    tz: str,
+    *,
+    with_date: bool = True,
+    style: str = "full",
+    language: str = SOURCE,
+) -> str:
     """An instant in `tz`, the one renderer of a time with its zone:
 
     - "full": 'Tue, Dec 1, 2026, 3:00 PM EST' (Slack, the CLI, the page);
@@ -32,8 +41,13 @@ def when(start: datetime, tz: str, *, with_date: bool = True, style: str = "full
     - "short": 'Tue Dec 1, 3:00 PM EST' (a text message's few characters);
     - "long": 'Tuesday, December 1, 2026 at 3:00 PM EST (Eastern time, America/New_York)'
       (an e-mail).
+
+    Another `language` (a participant's) writes the date and clock as its locale does
+    (Babel, CLDR), with the same zone abbreviation: 'mar, 1 dic, 12:00 PST'.
     """
     local = start.astimezone(ZoneInfo(tz))
+    if language != SOURCE:
+        return _when_in(local, tz, language, with_date=with_date, style=style)
     at = f"{local.strftime('%-I:%M %p')} {zone_abbreviation(local, tz)}"
     if style == "short":
         return f"{local.strftime('%a %b %-d')}, {at}"
@@ -44,6 +58,32 @@ def when(start: datetime, tz: str, *, with_date: bool = True, style: str = "full
     if not with_date:
         return at
     return f"{local.strftime('%a, %b %-d, %Y')}, {at}"
+
+
+def _when_in(local: datetime, tz: str, language: str, *, with_date: bool, style: str) -> str:
+    at = f"{format_time(local, 'short', locale=language)} {zone_abbreviation(local, tz)}"
+    if style == "short":
+        return f"{format_skeleton('MMMEd', local, locale=language)}, {at}"
+    if style == "long":
+        zone = f"{zone_name(tz, language)}, {tz}"
+        return f"{format_date(local, 'full', locale=language)}, {at} ({zone})"
+    if not with_date:
+        return at
+    return f"{format_skeleton('yMMMEd', local, locale=language)}, {at}"
+
+
+def zone_name(tz: str, language: str = SOURCE) -> str:
+    """A zone's name in a participant's language: 'hora del Pacífico'."""
+    if language == SOURCE:
+        return short_zone(tz)
+    return get_timezone_name(ZoneInfo(tz), "long", locale=language)
+
+
+def zone_label_in(tz: str, language: str = SOURCE) -> str:
+    """`zone_label` in a participant's language: 'hora del Pacífico (America/Los_Angeles)'."""
+    if language == SOURCE:
+        return zone_label(tz)
+    return f"{zone_name(tz, language)} ({tz})"
 
 
 def clock(at: time) -> str:

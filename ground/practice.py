@@ -15,6 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ground.hours import HoursError, WorkingHours, parse_hours
+from ground.language import available, normalize
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,9 @@ class Practice:
     # Slack inbox bodies and conversation drafts after their last use (README, "Retention").
     retention_days: int = 365
     inbox_retention_days: int = 30
+    # What participants read (texts, e-mails, the page) when theirs is not known: a code
+    # with a catalog in ground/locale ("en", "es"). Clinicians read English.
+    language: str = "en"
 
     @property
     def cancel_notice(self) -> timedelta:
@@ -169,9 +173,18 @@ def parse_practice(data: dict) -> Practice:
             late_cancel_fee=late_cancel_fee or None,
             retention_days=_days(data, "retention_days", 365),
             inbox_retention_days=_days(data, "inbox_retention_days", 30),
+            language=_language(data.get("language", "en")),
         )
     except (KeyError, ValueError, ArithmeticError, TypeError) as exc:
         raise PracticeFileError(f"practice file: {exc!r}") from exc
+
+
+def _language(value: object) -> str:
+    code = normalize(str(value))
+    if code is None:
+        offered = ", ".join(available())
+        raise ValueError(f"language {value!r} has no message catalog; one of: {offered}")
+    return code
 
 
 def _hours(value: object) -> int:

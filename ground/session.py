@@ -47,6 +47,8 @@ class Participant:
     email: str | None
     phone: str | None
     zone: ZoneInfo
+    # What they read ("es", ground/language.py); None: the practice's default.
+    language: str | None = None
 
     def __post_init__(self) -> None:
         if self.channel == Channel.SLACK:
@@ -102,9 +104,10 @@ class SessionSpec:
         service: str | None = None,
         amount: Decimal | None = None,
         currency: str = "usd",
+        language: str | None = None,
     ) -> SessionSpec:
         """A session with one participant, from the values as a form or a row has them."""
         person = Participant(participant, Channel(invite_channel), email, phone,
-                             ZoneInfo(participant_tz))  # fmt: skip
+                             ZoneInfo(participant_tz), language)  # fmt: skip
         price = Money.of(amount, currency) if amount is not None else None
         return cls(draft_id, start, duration_min, (person,), documents, service, price)

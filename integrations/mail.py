@@ -35,6 +35,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
+from ground.language import translations
 from integrations import calendar as events
 from integrations import messages
 from integrations.errors import PermanentError, TransientError
@@ -65,6 +66,7 @@ def calendar(
     url: str,
     summary: str,
     now: datetime,
+    link_label: str = "Enter Meeting",
 ) -> bytes:
     """An iTIP `.ics`: REQUEST (CONFIRMED) for invitation/update/reminder, CANCEL otherwise.
 
@@ -81,6 +83,7 @@ def calendar(
         stamp=now,
         cancelled=kind == "cancellation",
         url=url,
+        link_label=link_label,
         organizer=events.Person(organizer, organizer_name),
         attendee=events.Person(attendee),
     )
@@ -99,6 +102,7 @@ def compose(
 ) -> EmailMessage:
     """The whole e-mail: text, HTML and calendar alternatives, and the calendar file."""
     words = messages.email(kind, view)
+    _ = translations(view.language).gettext
     from_name, from_address = parseaddr(sender)
     from_address = from_address or "no-reply@localhost"
     msg = EmailMessage()
@@ -120,8 +124,9 @@ def compose(
         organizer_name=from_name or view.host,
         attendee=to,
         url=view.page_url,
-        summary=f"Video session with {view.with_whom}",
+        summary=_("Video session with {whom}").format(whom=view.with_whom),
         now=now,
+        link_label=_("Enter Meeting"),
     )
     msg.set_content(words.text, charset="utf-8")
     msg.add_alternative(words.html, subtype="html", charset="utf-8")

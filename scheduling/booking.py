@@ -56,6 +56,7 @@ def participant_of(session: ScheduledSession) -> Participant:
         email=session.email,
         phone=session.phone,
         zone=ZoneInfo(session.participant_tz),
+        language=session.language,
     )
 
 
@@ -74,6 +75,7 @@ def _session_fields(
         "phone": lead.phone if lead.channel.address == "phone" else None,
         "phone_index": phone_index(lead.phone if lead.channel.address == "phone" else None),
         "participant_tz": lead.tz,
+        "language": lead.language,
         "documents": spec.documents,
         "service": spec.service,
         "amount_cents": spec.price.cents if spec.price is not None else None,
@@ -148,7 +150,7 @@ def book_series(
 
 def _remember_contact(s: Session, clinician: Clinician, spec: SessionSpec) -> None:
     for participant in spec.participants:
-        clinician_rows.upsert_contact(
+        contact = clinician_rows.upsert_contact(
             s,
             clinician.id,
             name=participant.name,
@@ -157,6 +159,7 @@ def _remember_contact(s: Session, clinician: Clinician, spec: SessionSpec) -> No
             phone=participant.phone,
             participant_tz=participant.tz,
         )
+        contact.language = participant.language or contact.language
 
 
 def draft_key(clinician_id: int, draft_id: str) -> str:

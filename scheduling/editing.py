@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ground.channel import Channel
 from ground.formatting import initials, money, when
+from ground.language import name_of
 from ground.practice import Practice
 from scheduling import booking
 from scheduling.results import NOT_FOUND, Done, clinician_zone, once
@@ -19,8 +20,11 @@ from store.models import Clinician, ScheduledSession
 
 EDIT_FIELDS = (
     "date", "time", "participant", "invite_channel", "email", "phone",
-    "participant_tz", "documents", "service", "amount",
+    "participant_tz", "documents", "service", "amount", "language",
 )  # fmt: skip
+# The form's language field: the session's language as it is (a form without the field),
+# or the practice's default; else a language's code ("es").
+KEEP_LANGUAGE, DEFAULT_LANGUAGE = "keep", "default"
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,13 @@ class EditForm:
     service: str | None
     amount: Decimal | None
     note: str | None = None  # what the start's check said (the repeated hour taken)
+    language: str = KEEP_LANGUAGE  # KEEP_LANGUAGE, DEFAULT_LANGUAGE or a code ("es")
+
+    def language_of(self, session: ScheduledSession) -> str | None:
+        """The participant's language the form leaves (None: the practice's default)."""
+        if self.language == KEEP_LANGUAGE:
+            return session.language
+        return None if self.language == DEFAULT_LANGUAGE else self.language
 
 
 def amount_problem(amount: Decimal, practice: Practice) -> str | None:
@@ -84,6 +95,9 @@ def _edit(
         said.append(f"their zone {session.participant_tz} → {form.participant_tz}")
     if form.documents != session.documents:
         said.append(f"documents {session.documents or 'none'} → {form.documents or 'none'}")
+    language = form.language_of(session)
+    if language != session.language:
+        said.append(f"their language {_language(session.language)} → {_language(language)}")
     paying = (form.service, cents_now) != (session.service, session.amount_cents)
     if paying:
         if session.payment_status in ("paid", "partially_refunded"):
@@ -101,9 +115,13 @@ def _edit(
     same_channel = form.invite_channel == session.invite_channel
     # What the participant hears of: the time, how and where they are reached, their
     # zone, the documents (a new name or a new price alone is not worth a message).
-    for_participant = moved or any(
-        getattr(form, name) != getattr(session, name)
-        for name in ("invite_channel", "email", "phone", "participant_tz", "documents")
+    for_participant = (
+        moved
+        or language != session.language
+        or any(
+            getattr(form, name) != getattr(session, name)
+            for name in ("invite_channel", "email", "phone", "participant_tz", "documents")
+        )
     )
     changed = _changed_fields(session, form, cents_now)
     told = booking.invitation_left(s, session)
@@ -115,6 +133,7 @@ def _edit(
     session.phone_index = booking.phone_index(form.phone)
     session.participant_tz = form.participant_tz
     session.documents = form.documents
+    session.language = language
     if paying:
         session.service, session.amount_cents = form.service, cents_now
         session.duration_min = practice.duration_for(form.service)
@@ -143,7 +162,7 @@ def _edit(
             )
             if not same_channel:
                 text += _told_before(s, session, told_by, told_at, moved, now)
-    clinician_rows.upsert_contact(
+    contact = clinician_rows.upsert_contact(
         s,
         clinician.id,
         name=form.participant,
@@ -152,6 +171,7 @@ def _edit(
         phone=form.phone,
         participant_tz=form.participant_tz,
     )
+    contact.language = language or contact.language
     audit.session_event(s, session, "session_changed", fields=changed)
     if form.note:
         text += f" {form.note}"
@@ -164,7 +184,7 @@ def _changed_fields(session: ScheduledSession, form: EditForm, cents: int | None
         "start_at": form.start, "participant": form.participant,
         "invite_channel": form.invite_channel, "email": form.email, "phone": form.phone,
         "participant_tz": form.participant_tz, "documents": form.documents,
-        "service": form.service, "amount_cents": cents,
+        "service": form.service, "amount_cents": cents, "language": form.language_of(session),
     }  # fmt: skip
     return [name for name, value in wanted.items() if getattr(session, name) != value]
 
@@ -190,7 +210,11 @@ def edit(
 
     def holds() -> bool:
         found = session_rows.session_for_clinician(s, clinician.id, public_id)
-        return found is not None and tuple(getattr(found, n) for n in EDIT_STATE) == wanted
+        return (
+            found is not None
+            and tuple(getattr(found, n) for n in EDIT_STATE) == wanted
+            and found.language == form.language_of(found)
+        )
 
     return once(
         s, clinician.id, "edit", public_id, args, now,
@@ -205,6 +229,10 @@ def _edit_state(form: EditForm) -> tuple[object, ...]:
         form.start, form.participant, form.invite_channel, form.email, form.phone,
         form.participant_tz, form.documents, form.service, cents,
     )  # fmt: skip
+
+
+def _language(code: str | None) -> str:
+    return name_of(code) if code else "the practice's default"
 
 
 def _told_before(

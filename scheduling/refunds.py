@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from ground.formatting import cents, initials, money_from_cents, when
+from ground.language import SOURCE, translations
 from ground.practice import Practice
 from store import session_rows
 from store.models import Clinician, ScheduledSession
@@ -191,8 +192,10 @@ def _fee_note(session: ScheduledSession) -> str:
     return f" ({money_from_cents(kept, session.currency)} kept as the late-cancellation fee)"
 
 
-def participant_words(session: ScheduledSession) -> str | None:
-    """The cancellation notice's line about the money; None for an unpaid session."""
+def participant_words(session: ScheduledSession, language: str = SOURCE) -> str | None:
+    """The cancellation notice's line about the money, in the participant's language
+    (ground/language.py); None for an unpaid session."""
+    _ = translations(language).gettext
     state = session.refund_state
     if state is None:
         return None
@@ -201,16 +204,20 @@ def participant_words(session: ScheduledSession) -> str | None:
     back = money_from_cents(session.refund_cents, currency)
     total = money_from_cents(paid, currency)
     if state == KEPT:
-        return f"Your payment of {total} was not refunded."
+        return _("Your payment of {total} was not refunded.").format(total=total)
     if state == REFUNDED and session.refund_choice == LESS_FEE:
         kept = money_from_cents(paid - (session.refund_cents or 0), currency)
-        return (
-            f"{back} of your {total} payment has been refunded to the card you paid with; "
-            f"the late-cancellation fee of {kept} was kept."
-        )
+        return _(
+            "{back} of your {total} payment has been refunded to the card you paid with; "
+            "the late-cancellation fee of {kept} was kept."
+        ).format(back=back, total=total, kept=kept)
     if state == REFUNDED:
-        return f"Your payment of {total} has been refunded in full to the card you paid with."
-    return f"A refund of {back} is being arranged; you will get a confirmation when it is made."
+        return _(
+            "Your payment of {total} has been refunded in full to the card you paid with."
+        ).format(total=total)
+    return _(
+        "A refund of {back} is being arranged; you will get a confirmation when it is made."
+    ).format(back=back)
 
 
 # Retry refund ----------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from ground.channel import Channel
 from ground.formatting import initials, when
+from ground.language import resolve
 from ground.logs import request_context
 from ground.metrics import OUTBOX_FAILED, OUTBOX_SENT
 from ground.practice import Practice
@@ -585,6 +586,7 @@ class Worker:
 
     def _view(self, session: ScheduledSession) -> messages.SessionView:
         page = booking.participant_url(self.settings.public_url, session)
+        language = resolve(session.language, self.practice.language)
         return messages.SessionView(
             start=session.start_at,
             duration_min=session.duration_min,
@@ -594,7 +596,8 @@ class Worker:
             rsvp_yes_url=f"{page}/rsvp?answer=yes",
             rsvp_no_url=f"{page}/rsvp?answer=no",
             clinician=session.clinician.display_name,
-            refund=paid_cancellations.participant_words(session),
+            refund=paid_cancellations.participant_words(session, language),
+            language=language,
         )
 
     # Outcomes ------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute, Route
 from twilio.request_validator import RequestValidator, add_port, remove_port
 
 from ground.formatting import initials, when
+from ground.language import N_, resolve, translations
 from ground.metrics import counted, webhook_result
 from integrations import messages
 from scheduling import booking
@@ -37,8 +38,11 @@ log = logging.getLogger(__name__)
 STOP_WORDS = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "optout", "revoke"}
 START_WORDS = {"start", "unstop", "optin"}
 HELP_WORDS = {"help", "info"}
-YES_WORDS = {"y", "yes", "yep", "yeah", "confirm"}
+YES_WORDS = {"y", "yes", "yep", "yeah", "confirm", "s", "si", "sí"}  # "S"/"Sí": Spanish texts
 NO_WORDS = {"n", "no", "nope"}
+NO_SESSION = N_("We found no upcoming session for this number.")
+THANKS_YES = N_("Thanks, we've let them know.")
+THANKS_NO = N_("Thanks, we've let them know you can't make it.")
 
 
 def twiml(text: str | None = None) -> Response:
@@ -136,7 +140,18 @@ def routes(parts: Parts) -> list[BaseRoute]:
 
 
 def handle_inbound(parts: Parts, form: dict[str, str]) -> str | None:
-    """Record what the participant texted; returns the reply to text back, if any."""
+    """Record what the participant texted; returns the reply to text back, if any, in the
+    language of their next session (else the practice's)."""
+    reply = _handle_inbound(parts, form)
+    if reply is None:
+        return None
+    with parts.store.reading() as s:
+        session = _latest_upcoming(s, form.get("From", ""), datetime.now(UTC))
+        language = resolve(session.language if session else None, parts.practice.language)
+    return translations(language).gettext(reply)
+
+
+def _handle_inbound(parts: Parts, form: dict[str, str]) -> str | None:
     phone = form.get("From", "")
     word = " ".join(form.get("Body", "").split()).strip(" .!").casefold()
     sid = form.get("MessageSid") or form.get("SmsSid") or ""
@@ -176,15 +191,11 @@ def handle_inbound(parts: Parts, form: dict[str, str]) -> str | None:
         if word in YES_WORDS or word in NO_WORDS:
             session = _latest_upcoming(s, phone, now)
             if session is None:
-                return "We found no upcoming session for this number."
+                return NO_SESSION
             answer = "yes" if word in YES_WORDS else "no"
             booking.record_rsvp(s, session, answer, now, via="text", practice=parts.practice)
             log.info("inbound sms: rsvp %s recorded", answer)
-            return (
-                "Thanks, we've let them know."
-                if answer == "yes"
-                else ("Thanks, we've let them know you can't make it.")
-            )
+            return THANKS_YES if answer == "yes" else THANKS_NO
     return messages.HELP_REPLY
 
 

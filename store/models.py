@@ -81,6 +81,7 @@ class Contact(Base):
     email: Mapped[str | None] = mapped_column(EncryptedText(512))
     phone: Mapped[str | None] = mapped_column(EncryptedText(512))
     participant_tz: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(16))  # None: the practice's (0016)
     sms_opted_out: Mapped[bool] = mapped_column(default=False)
     last_used_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -116,6 +117,8 @@ class ScheduledSession(Base):
     # Keyed blind index of `phone` (E.164) for inbound texts; NULL on rows made before it.
     phone_index: Mapped[str | None] = mapped_column(String(64))
     participant_tz: Mapped[str] = mapped_column(String(64))
+    # What the participant reads ("es"); None: the practice's default (0016).
+    language: Mapped[str | None] = mapped_column(String(16))
     documents: Mapped[str | None] = mapped_column(String(64))
     service: Mapped[str | None] = mapped_column(String(64))
     amount_cents: Mapped[int | None]

@@ -63,6 +63,7 @@ def book(
     amount: str | None = "180.00",
     clinician: str = "Dr. Rivera",
     team: str = "T_TEST",
+    language: str | None = None,
 ) -> Booked:
     """A session saved the way the conversation saves it."""
     draft = SessionSpec.for_one(
@@ -77,6 +78,7 @@ def book(
         documents=documents,
         service=service,
         amount=Decimal(amount) if amount else None,
+        language=language,
     )
     with parts.store.unit() as s:
         who = clinician_rows.get_clinician(s, team, "U_CLIN1", tz="America/New_York")

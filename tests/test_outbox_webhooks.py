@@ -94,6 +94,25 @@ def test_y_records_rsvp_yes_and_the_clinician_hears_of_it(texting, clock) -> Non
     assert session(parts, booked.public_id).rsvp == "no"
 
 
+def test_a_spanish_participant_answers_si_as_their_text_asks(texting, fake_twilio, clock) -> None:
+    """The Spanish invitation says "Responda S para confirmar": S and Sí are a yes."""
+    parts, client = texting
+    booked = schedule(parts, TEXT_BOOKING + ", she speaks Spanish")
+    run_worker(parts)
+    (sent,) = fake_twilio.messages
+    assert "Responda S para confirmar, N si no puede asistir." in sent["Body"]
+    reply = text_in(client, "Sí", "SM1")
+    assert "<Message>Gracias, ya se lo hemos comunicado.</Message>" in reply.text
+    assert session(parts, booked.public_id).rsvp == "yes"
+    help_reply = text_in(client, "help", "SM0")
+    assert "Recordatorios de sesiones. Responda S para confirmar" in help_reply.text
+    text_in(client, "n", "SM2")
+    assert session(parts, booked.public_id).rsvp == "no"
+    clock.shift(timedelta(minutes=1))
+    text_in(client, "s", "SM3")
+    assert session(parts, booked.public_id).rsvp == "yes"
+
+
 def test_help_gets_an_answer(texting) -> None:
     _, client = texting
     assert "STOP to opt out" in text_in(client, "HELP", "SM1").text

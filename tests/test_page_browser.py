@@ -146,3 +146,33 @@ def test_participant_asks_for_another_time_in_their_own_zone(
             (notice,) = outbox_rows.outbox_for_session(s, row.id)
         assert notice.kind == "clinician_notice"
         assert "(Fri, Nov 27, 2026, 9:00 AM PST theirs)" in (notice.payload or "")
+
+
+def test_a_spanish_participant_reads_and_answers_their_page_in_spanish(
+    tmp_path: Path, sqlite_store: Store
+) -> None:
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    with time_machine.travel(at("2026-11-24 10:00"), tick=True):
+        sock = reserve_port()
+        public_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        parts = page_parts(tmp_path, sqlite_store, None, public_url)
+        booked = book(parts, START, language="es", amount=None, service=None, documents=None)
+        with serving(parts, sock), sync_playwright() as p:
+            browser = launch(p)
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.goto(public_url + booked.path)
+            assert page.locator("html").get_attribute("lang") == "es"
+            assert page.locator("h1").inner_text() == "Su sesión con Dr. Rivera"
+            assert page.locator(".time").inner_text() == "mié, 25 nov 2026, 12:00 PST"
+            assert "hora del Pacífico" in page.locator(".zone").first.inner_text()
+            assert page.get_by_role("button", name="Entrar a la sesión").is_disabled()
+            why = page.locator("#enter-why").inner_text()
+            assert "Se abre a las mié, 25 nov 2026, 11:45 PST" in why
+
+            page.get_by_role("button", name="Sí, asistiré").click()
+            page.wait_for_url("**?m=rsvp-yes")
+            notice = page.get_by_role("status").first.inner_text()
+            assert notice == "Gracias: su profesional verá que piensa asistir."
+            assert "Su respuesta: Sí. Puede cambiarla." in page.locator("#rsvp ~ p").inner_text()
+            browser.close()
+        assert session_row(parts, booked.public_id).rsvp == "yes"

@@ -171,6 +171,19 @@ def test_one_message_schedules_a_session_as_the_embedded_runner_does(stack, embe
     assert embedded_stored(embedded, "T_RASA:U_ONE") == [comparable(session)]
 
 
+def test_she_speaks_spanish_sets_the_language_as_in_the_embedded_runner(stack, embedded) -> None:
+    lines = [
+        "Ana Ruiz tomorrow 3pm by text +1 617 555 0101, no documents, Pacific, she speaks spanish",
+        "save",
+    ]
+    replies = converse(stack, "T_RASA:U_LANG", lines)
+
+    assert "The participant's messages and page will be in Spanish." in replies[0]
+    assert "• Language: Spanish" in replies[0][-1]
+    assert replies[1][0].startswith("Saved: session with Ana Ruiz")
+    assert converse_embedded(embedded, "T_RASA:U_LANG", lines) == replies
+
+
 def test_a_time_in_the_participants_zone_and_their_national_number_as_embedded(
     stack, embedded
 ) -> None:

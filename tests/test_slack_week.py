@@ -13,6 +13,7 @@ from ground.session import SessionSpec
 from scheduling import series_plans
 from sessionbot.wiring import Parts
 from store import clinician_rows, outbox_rows
+from store.models import Contact
 
 
 def latest_home(fake: FakeSlack, containing: str = "") -> dict:
@@ -200,6 +201,7 @@ def test_edit_opens_every_field_prefilled_and_checks_them_like_the_conversation(
         "phone": "+16175550101",
         "participant_tz": "America/Los_Angeles",
         "documents": "intake",
+        "language": "default",
     }  # no service or amount: payments are not set up (as in the conversation)
     bad = clinician.submit(
         form,
@@ -236,6 +238,33 @@ def test_edit_opens_every_field_prefilled_and_checks_them_like_the_conversation(
         None,
         1,
     )
+
+
+def test_edit_sets_the_participants_language_said_in_words_and_remembered(
+    clinician: Person, fake_slack: FakeSlack, slack_parts: Parts
+) -> None:
+    schedule_jd(clinician)
+    click_on_home(clinician, home_button(latest_home(fake_slack), "dash:edit"))
+    form = fake_slack.wait_calls("views.open", 1)[0].args["view"]
+    (block,) = [b for b in form["blocks"] if b.get("block_id") == "language"]
+    options = [(o["value"], o["text"]["text"]) for o in block["element"]["options"]]
+    assert options == [
+        ("default", "The practice's default (English)"),
+        ("en", "English"),
+        ("es", "Spanish"),
+    ]
+    good = clinician.submit(form, edit_values(form, language="es"))
+    assert good.status_code == 200 and not good.text
+    (told,) = [m for m in clinician.replies() if m.text.startswith("Updated")]
+    assert told.text.startswith(
+        "Updated the session with JD: their language the practice's default → Spanish. "
+        "The participant will get"
+    )
+    (session,) = sessions_of(slack_parts, "U_CLIN1")
+    assert (session.language, session.sequence) == ("es", 1)
+    with slack_parts.store.unit() as s:
+        (contact,) = s.query(Contact).all()
+        assert contact.language == "es"
 
 
 def test_the_morning_agenda_is_picked_on_app_home_and_kept(

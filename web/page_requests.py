@@ -12,11 +12,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ground.formatting import when, zone_label
 from scheduling import page_requests as rules
 from store import session_rows
 from store.models import ScheduledSession
-from web import access
+from web import access, words
 
 if TYPE_CHECKING:
     from web.routes import Page
@@ -83,14 +82,15 @@ class PageRequests:
             return self.page.gone()
         if not rules.can_change(session, at):
             return self.page.redirect(f"/j/{token}")
-        tz = session.participant_tz
+        said = words.said(session, self.parts.practice)
         return self.page.render(
             "cancel.html",
+            language=said.language,
             token=token,
             csrf=access.csrf_token(session),
-            clinician=session.clinician.display_name or "Your clinician",
-            start=when(session.start_at, tz),
-            zone=zone_label(tz),
+            clinician=said.clinician,
+            start=said.start,
+            zone=said.zone,
             late=rules.is_late(session, self.parts.practice, at),
         )
 
@@ -122,12 +122,13 @@ class PageRequests:
         )
 
     def cancelled(self, session: ScheduledSession, late: bool) -> Response:
-        tz = session.participant_tz
+        said = words.said(session, self.parts.practice)
         return self.page.render(
             "cancelled.html",
-            clinician=session.clinician.display_name or "Your clinician",
-            start=when(session.start_at, tz),
-            zone=zone_label(tz),
+            language=said.language,
+            clinician=said.clinician,
+            start=said.start,
+            zone=said.zone,
             late=late,
         )
 

@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import object_session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ground.formatting import initials, money_from_cents, when, zone_label
+from ground.formatting import initials, money_from_cents, when
+from ground.language import N_, SOURCE
 from ground.metrics import counted, page_result, webhook_result
 from integrations import providers
 from integrations.payments import (
@@ -43,6 +43,7 @@ from sessionbot.parts import Parts
 from store import audit, claim_rows, session_rows
 from store.models import ScheduledSession
 from web import access as rules
+from web import words
 from web.feed import PATH as FEED_PATH
 from web.feed import Feed
 from web.page_requests import PageRequests
@@ -54,22 +55,15 @@ STYLESHEET = "/static/web/page.css"
 PAY_WAIT_STEPS = 100  # a second Pay Now waits up to 100 x 0.1 s for the first's page
 HSTS = "max-age=31536000"  # behind https (SESSIONBOT_PUBLIC_URL): a year, this host only
 
-templates = Environment(
-    loader=FileSystemLoader(HERE / "templates"),
-    autoescape=select_autoescape(["html"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-
-NOTICES = {
-    "rsvp-yes": "Thank you: the clinician will see that you plan to attend.",
-    "rsvp-no": "Thank you: the clinician will see that you cannot attend.",
-    "documents": "Thank you for confirming the documents.",
-    "paid": "Payment received. Thank you.",
-    "payment-processing": "Your payment is being processed; this page will show it shortly.",
-    "payment-cancelled": "Payment was not completed. You can try again.",
-    "not-yet": "Enter Meeting is not open yet.",
-    "asked": "Your request was sent to your clinician, who will answer soon.",
+NOTICES = {  # in the participant's language (web/words.py); marked for the catalog
+    "rsvp-yes": N_("Thank you: the clinician will see that you plan to attend."),
+    "rsvp-no": N_("Thank you: the clinician will see that you cannot attend."),
+    "documents": N_("Thank you for confirming the documents."),
+    "paid": N_("Payment received. Thank you."),
+    "payment-processing": N_("Your payment is being processed; this page will show it shortly."),
+    "payment-cancelled": N_("Payment was not completed. You can try again."),
+    "not-yet": N_("Enter Meeting is not open yet."),
+    "asked": N_("Your request was sent to your clinician, who will answer soon."),
 }
 
 
@@ -142,9 +136,15 @@ class Page:
         )
         return self.secure(response)
 
-    def render(self, name: str, status: int = 200, **context: Any) -> Response:
-        html = templates.get_template(name).render(
-            practice=self.parts.practice, stylesheet=STYLESHEET, **context
+    def render(
+        self, name: str, status: int = 200, *, language: str = SOURCE, **context: Any
+    ) -> Response:
+        html = (
+            words.templates(language)
+            .get_template(name)
+            .render(
+                practice=self.parts.practice, stylesheet=STYLESHEET, language=language, **context
+            )
         )
         return self.secure(HTMLResponse(html, status_code=status))
 
@@ -173,26 +173,30 @@ class Page:
             return self.gone()
         tz = session.participant_tz
         service = self.parts.practice.service(session.service)
+        said = words.said(session, self.parts.practice)
+        lang = said.language
+        notice_words = NOTICES.get(notice or "")
         return self.render(
             "page.html",
             status,
+            language=lang,
             asks=asks,
-            asked=[when(t, tz) for t in asks.open_times] if asks else [],
+            asked=[when(t, tz, language=lang) for t in asks.open_times] if asks else [],
             **extra,
             session=session,
             state=state,
             token=token,
             csrf=rules.csrf_token(session),
-            clinician=session.clinician.display_name or "Your clinician",
-            start=when(session.start_at, tz),
-            zone=zone_label(tz),
-            opens_at=when(state.opens_at, tz),
+            clinician=said.clinician,
+            start=said.start,
+            zone=said.zone,
+            opens_at=when(state.opens_at, tz, language=lang),
             amount=money_from_cents(session.amount_cents, session.currency),
             refunded=money_from_cents(session.refunded_cents, session.currency),
-            service=service.name if service else "Session",
-            paid_at=when(session.paid_at, tz) if session.paid_at else None,
+            service=service.name if service else words.gettext(lang, N_("Session")),
+            paid_at=when(session.paid_at, tz, language=lang) if session.paid_at else None,
             payments_ready=self.payments is not None,
-            notice=NOTICES.get(notice or ""),
+            notice=words.gettext(lang, notice_words) if notice_words else None,
         )
 
     # Loading --------------------------------------------------------------------------
@@ -258,15 +262,16 @@ class Page:
         answer = request.query_params.get("answer")
         if answer not in ("yes", "no"):
             return self.redirect(_path(token))
-        tz = session.participant_tz
+        said = words.said(session, self.parts.practice)
         return self.render(
             "rsvp.html",
+            language=said.language,
             token=token,
             answer=answer,
             csrf=rules.csrf_token(session),
-            clinician=session.clinician.display_name or "Your clinician",
-            start=when(session.start_at, tz),
-            zone=zone_label(tz),
+            clinician=said.clinician,
+            start=said.start,
+            zone=said.zone,
         )
 
     async def rsvp(self, request: Request) -> Response:

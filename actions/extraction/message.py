@@ -25,6 +25,7 @@ from actions.extraction.dates import DateChoice, find_date
 from actions.extraction.documents import find_documents, find_service
 from actions.extraction.emails import find_email, unwrap_slack_links
 from actions.extraction.intents import Shift, find_change, find_intent, find_shift
+from actions.extraction.languages import find_language
 from actions.extraction.participant import find_participant
 from actions.extraction.phones import find_phone, international, other_country_reading
 from actions.extraction.reader import (
@@ -60,6 +61,7 @@ SLOT_NAMES = (
     "documents",
     "service",
     "payment_required",
+    "language",
 )
 
 
@@ -81,6 +83,7 @@ class Extracted:
     documents: str | None = None
     service: str | None = None
     payment_required: bool | None = None
+    language: str | None = None  # the participant's ("es"): actions/extraction/languages.py
     intent: str | None = None
     change: str | None = None
     shift: Shift | None = None
@@ -102,6 +105,7 @@ _FINDERS: tuple[tuple[str, Finder], ...] = (
     ("amount", find_amount),
     ("shift", find_shift),
     ("change", find_change),
+    ("language", find_language),  # "in Spanish" before a zone or a name reads it
     ("participant_tz", find_offset),  # "UTC+05:30" before its 05:30 is read as a time
     ("soon", find_soon),
     ("time", find_time),

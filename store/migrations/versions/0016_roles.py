@@ -1,14 +1,14 @@
 """Roles in a practice: `staff_roles` (team, user, role, the clinician assigned) and
 `staff_acting` (the clinician a staff member works for in Slack, "/schedule for @X").
 
-Revision ID: 0016_roles
+Revision ID: 0016
 Revises: 0015
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016_roles"
+revision = "0016"
 down_revision = "0015"
 branch_labels = None
 depends_on = None
