@@ -45,7 +45,7 @@ from integrations.slack_notify import (
     DROPPED_BECAUSE,
     token_hash,
 )
-from scheduling import booking, daily, erasure, page_requests, waiting
+from scheduling import booking, daily, erasure, page_requests, participants, waiting
 from scheduling import refunds as paid_cancellations
 from sessionbot import refunds
 from sessionbot.sending import Lanes, Limits, per_thread
@@ -464,17 +464,21 @@ class Worker:
             message.claimed_until = None
             log.info("outbox %s (%s): withdrawn", message.id, message.kind)
             return "withdrawn"
+        who = participants.recipient(session, message.guest_id)
+        if who is None:  # a participant taken off the session
+            message.status, message.claimed_until = "withdrawn", None
+            return "withdrawn"
         adapter = self.senders.adapter(Channel.invitation(message.channel))
         if adapter is None:
             raise Unpreparable("unknown_channel")
-        if adapter.texts_phone and opted_out.intersection(_phone_indexes(session)):
+        if adapter.texts_phone and opted_out.intersection(_phone_indexes(who)):
             self._opted_out(s, message, session, now)
             return "opted_out"
         letter = Letter(
             kind=message.kind,
-            view=self._view(session),
-            email=session.email or "",
-            phone=session.phone or "",
+            view=self._view(session, who),
+            email=who.email or "",
+            phone=who.phone or "",
             uid=calendar.uid_of(session.public_id),
             sequence=session.sequence,
             mail_from=self.settings.mail_from,
@@ -546,12 +550,12 @@ class Worker:
         # (refused once the session is over) is still wanted in the session.
         return on_demand or not (kind == "reminder" and start_at <= now)
 
-    def _view(self, session: ScheduledSession) -> messages.SessionView:
-        page = booking.participant_url(self.settings.public_url, session)
+    def _view(self, session: ScheduledSession, who: participants.Recipient) -> messages.SessionView:
+        page = participants.participant_url(self.settings.public_url, who)
         return messages.SessionView(
             start=session.start_at,
             duration_min=session.duration_min,
-            participant_tz=session.participant_tz,
+            participant_tz=who.tz,
             host=self.practice.name,
             page_url=page,
             rsvp_yes_url=f"{page}/rsvp?answer=yes",
@@ -773,7 +777,7 @@ def _count_failed(reason: str) -> None:
     OUTBOX_FAILED.labels(reason=reason).inc()
 
 
-def _phone_indexes(session: ScheduledSession) -> set[str]:
+def _phone_indexes(session: ScheduledSession | participants.Recipient) -> set[str]:
     """The number's blind indexes: the stored one and every configured key's."""
     found = set(keyring().blind_indexes(session.phone)) if session.phone else set()
     if session.phone_index:
@@ -794,5 +798,11 @@ def _read_batch(s: Session, session_ids: set[int]) -> Batch:
                 sessions.update(repos.sessions_by_ids(s, {session_id}, fresh=True))
             except UndecryptableError:
                 unreadable.add(session_id)
-    indexes = [i for x in sessions.values() if x.phone for i in _phone_indexes(x)]
+    indexes = [
+        i
+        for x in sessions.values()
+        for who in participants.recipients(x)
+        if who.phone
+        for i in _phone_indexes(who)
+    ]
     return Batch(sessions, unreadable, repos.sms_opted_out_among(s, indexes))

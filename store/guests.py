@@ -1,0 +1,33 @@
+"""A session's other participants (`session_guests`, 0016): participants 2..N of a
+couples or family session. The session's own columns stay the first participant's."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from store.models import ScheduledSession, SessionGuest
+from store.repos import hash_token
+
+
+def add_guest(s: Session, session: ScheduledSession, **fields: Any) -> SessionGuest:
+    """Another participant with their own page token (192 random bits, stored hashed)."""
+    token = secrets.token_urlsafe(24)
+    position = 2 + max((g.position - 1 for g in session.guests), default=0)
+    guest = SessionGuest(position=position, token=token, token_hash=hash_token(token), **fields)
+    session.guests.append(guest)
+    return guest
+
+
+def guest_by_token(s: Session, token: str, *, lock: bool = False) -> SessionGuest | None:
+    query = select(SessionGuest).where(SessionGuest.token_hash == hash_token(token))
+    if lock:
+        query = query.with_for_update()
+    return s.scalars(query).first()
+
+
+def guest_of(session: ScheduledSession, guest_id: int | None) -> SessionGuest | None:
+    return next((g for g in session.guests if g.id == guest_id), None)
