@@ -29,6 +29,7 @@ from store.models import (
     OutboxMessage,
     ProcessedEvent,
     ScheduledSession,
+    SessionGuest,
     SlackInbox,
     SlackPost,
     SlackReply,
@@ -377,7 +378,12 @@ def session_for_clinician(
 
 
 def session_by_token(s: Session, token: str, *, lock: bool = False) -> ScheduledSession | None:
-    query = select(ScheduledSession).where(ScheduledSession.token_hash == hash_token(token))
+    """The session of a participant link: the first participant's, or another's (0016)."""
+    hashed = hash_token(token)
+    guest = select(SessionGuest.session_id).where(SessionGuest.token_hash == hashed)
+    query = select(ScheduledSession).where(
+        (ScheduledSession.token_hash == hashed) | ScheduledSession.id.in_(guest.scalar_subquery())
+    )
     if lock:
         query = query.with_for_update(of=ScheduledSession)
     return s.scalars(query).one_or_none()

@@ -4,16 +4,21 @@ in their own zone with their own page link; one room, one payment for the sessio
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import TEST_KEY
+from conftest import TEST_KEY, at
+from fake_stripe import FakeStripe
 from outbox_kit import CLINICIAN, outbox, run_worker, wired_parts
+from page_support import VIDEO_URL, page_parts
+from starlette.testclient import TestClient
 
 from ground.channel import Channel
 from ground.session import Money, Participant, SessionSpec
 from scheduling import booking, participants
+from sessionbot.asgi import create_app
 from sessionbot.cli import main
 from store import repos
 
@@ -36,7 +41,7 @@ def couple(draft: str = "couple-1", *, extra: int = 0, price: Money | None = Non
     return SessionSpec(draft, start, 50, people, price=price)
 
 
-def book_couple(parts, spec: SessionSpec):  # type: ignore[no-untyped-def]
+def book_couple(parts, spec: SessionSpec):
     now = datetime.now(UTC)
     with parts.store.unit() as s:
         clinician = repos.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
@@ -57,7 +62,7 @@ def test_a_couples_session_invites_each_on_their_own_channel_with_their_own_link
     assert mail.rcpt_tos == [LEAD_EMAIL]
     (text,) = fake_twilio.messages
     assert text["To"] == GUEST_PHONE
-    body = mail.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    body = mail.message.get_body(("plain",)).get_content()
     lead_link = f"/j/{session.token}"
     assert lead_link in body and lead_link not in text["Body"]
     guest_link = f"/j/{session.guests[0].token}"
@@ -138,3 +143,92 @@ def test_a_removed_participant_gets_nothing_more(tmp_path, store, smtp_server, f
         assert participants.remove_guest(s, found, found.guests[0].id)
     run_worker(parts)
     assert len(smtp_server.received) == 1 and fake_twilio.messages == []
+
+
+# The conversation ---------------------------------------------------------------------
+
+
+def test_a_couples_session_in_the_conversation_asks_each_ones_invitation(
+    chat_any, clock, store
+) -> None:
+    reply = chat_any.say("with JD and MK tomorrow 3pm by text +1 617 555 0101, intake packet")
+    assert "Added MK" in reply.text
+    assert reply.requested_slot == "participant_tz", reply.text
+    reply = chat_any.say("Pacific")
+    assert reply.requested_slot == "others", reply.text
+    assert "How should MK get their invitation?" in reply.text
+    reply = chat_any.say("mk@example.com in London")
+    assert reply.phase == "confirm", reply.text
+    assert "• MK: E-mail to mk@example.com" in reply.text
+    assert "for MK" in reply.text  # their time in their own zone
+    assert "Participant: JD, MK" in reply.text
+
+    reply = chat_any.say("also invite the mother, AL")
+    assert "Added AL" in reply.text and reply.requested_slot == "others"
+    reply = chat_any.say("no invitation")
+    assert reply.phase == "confirm", reply.text
+    assert "• AL: No invitation" in reply.text or "• AL:" in reply.text
+    reply = chat_any.say("remove MK")
+    assert "Removed MK." in reply.text and reply.phase == "confirm"
+    assert "• MK:" not in reply.text
+    reply = chat_any.say("save")
+    assert reply.saved_session_id, reply.text
+    with chat_any.parts.store.unit() as s:
+        clinician = repos.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
+        (session,) = repos.list_sessions(s, clinician.id, after=None, include_cancelled=True)
+        assert session.participant == "JD"
+        assert [(g.participant, g.invite_channel) for g in session.guests] == [("AL", "none")]
+
+
+def test_the_practices_limit_is_said_never_a_silent_cut(chat, clock) -> None:
+    reply = chat.say("with JD, MK, AL, LR, SB, TC and PQ tomorrow 3pm, no invitation")
+    assert "at most 6 participants" in reply.text, reply.text
+    assert "Added" not in reply.text
+    assert "MK" in reply.text and "PQ" in reply.text  # who was not added, named
+    reply = chat.say("add MK")
+    assert "Added MK" in reply.text
+
+
+# The pages ----------------------------------------------------------------------------
+
+
+def test_each_participants_link_opens_the_page_and_one_payment_opens_every_enter(
+    tmp_path, store, clock
+) -> None:
+
+    public = "https://sessions.example.test"
+    start = at("2026-11-25 15:00")
+    with FakeStripe() as fake:
+        parts = page_parts(tmp_path, store, fake, public)
+        people = (
+            Participant("Jane Doe", Channel.NONE, None, None, ZoneInfo("America/Los_Angeles")),
+            Participant("Mark Kay", Channel.NONE, None, None, ZoneInfo("Europe/London")),
+        )
+        spec = SessionSpec("pages-1", start, 50, people, service="initial",
+                           price=Money.of("180.00"))  # fmt: skip
+        with parts.store.unit() as s:
+            clinician = repos.get_clinician(s, "T_TEST", "U_CLIN1", tz="America/New_York")
+            session, _ = booking.book(s, clinician, spec, parts.practice, datetime.now(UTC))
+            lead, guest = f"/j/{session.token}", f"/j/{session.guests[0].token}"
+            room = session.room_name
+        with TestClient(create_app(parts), base_url=public, follow_redirects=False) as client:
+            assert client.get("/j/not-a-guest-token").status_code == 404
+            page = client.get(guest)
+            assert page.status_code == 200 and "Pay" in page.text
+            clock.move_to(start - timedelta(minutes=10))
+            for path in (lead, guest):
+                assert client.get(f"{path}/enter").headers["location"].endswith("?m=not-yet")
+            # The partner pays, once, for the session.
+            token = re.search(r'name="csrf" value="([0-9a-f]+)"', client.get(guest).text)
+            assert token
+            client.post(f"{guest}/pay", data={"csrf": token.group(1)})
+            (cs_id,) = fake.sessions
+            fake.sessions[cs_id].update(status="complete", payment_status="paid")
+            body, headers = fake.signed(
+                fake.event("checkout.session.completed", fake.sessions[cs_id])
+            )
+            client.post("/webhooks/stripe", content=body, headers=headers)
+            for path in (lead, guest):  # every participant's Enter opens, into one room
+                enter = client.get(f"{path}/enter")
+                assert enter.status_code == 303
+                assert enter.headers["location"] == f"{VIDEO_URL}/{room}"

@@ -25,6 +25,7 @@ from actions.extraction.dates import DateChoice, find_date
 from actions.extraction.documents import find_documents, find_service
 from actions.extraction.emails import find_email, unwrap_slack_links
 from actions.extraction.intents import Shift, find_change, find_intent, find_shift
+from actions.extraction.others import find_others
 from actions.extraction.participant import find_participant
 from actions.extraction.phones import find_phone, international, other_country_reading
 from actions.extraction.reader import (
@@ -60,6 +61,7 @@ SLOT_NAMES = (
     "documents",
     "service",
     "payment_required",
+    "others",
 )
 
 
@@ -81,6 +83,7 @@ class Extracted:
     documents: str | None = None
     service: str | None = None
     payment_required: bool | None = None
+    others: dict[str, Any] | None = None  # {"add": [names], "remove": [names]}
     intent: str | None = None
     change: str | None = None
     shift: Shift | None = None
@@ -111,6 +114,7 @@ _FINDERS: tuple[tuple[str, Finder], ...] = (
     ("documents", find_documents),
     ("service", find_service),
     ("intent", find_intent),
+    ("others", find_others),
     ("participant", find_participant),
 )
 
