@@ -348,6 +348,8 @@ def reschedule(
     session.start_at = new_start
     session.sequence += 1
     session.rsvp = None
+    for guest in session.guests:  # every participant answers again for the new time
+        guest.rsvp = None
     if session.phone and session.phone_index is None:  # a row from before the index
         session.phone_index = phone_index(session.phone)
     # Someone never invited gets the invitation at the new time, not an "update".

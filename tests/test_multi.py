@@ -215,6 +215,14 @@ def test_each_participants_link_opens_the_page_and_one_payment_opens_every_enter
             assert client.get("/j/not-a-guest-token").status_code == 404
             page = client.get(guest)
             assert page.status_code == 200 and "Pay" in page.text
+            assert "8:00 PM GMT" in page.text  # the time in the partner's own zone
+            assert "12:00 PM PST" in client.get(lead).text and "GMT" not in client.get(lead).text
+            # Each one's own RSVP: the partner's yes is theirs, not the first participant's.
+            csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
+            assert csrf
+            client.post(f"{guest}/rsvp", data={"csrf": csrf.group(1), "answer": "yes"})
+            assert "Your answer: <strong>Yes</strong>" in client.get(guest).text
+            assert "Your answer:" not in client.get(lead).text
             clock.move_to(start - timedelta(minutes=10))
             for path in (lead, guest):
                 assert client.get(f"{path}/enter").headers["location"].endswith("?m=not-yet")
@@ -232,3 +240,14 @@ def test_each_participants_link_opens_the_page_and_one_payment_opens_every_enter
                 enter = client.get(f"{path}/enter")
                 assert enter.status_code == 303
                 assert enter.headers["location"] == f"{VIDEO_URL}/{room}"
+        with parts.store.unit() as s:
+            found = repos.session_by_public_id(s, session.public_id)
+            assert found is not None
+            assert found.rsvp is None and found.guests[0].rsvp == "yes"
+            assert found.entered_at is not None and found.guests[0].entered_at is not None
+            notices = [m.payload or "" for m in repos.list_outbox(s, limit=100)]
+            waiting = [text for text in notices if "is waiting" in text]
+            assert sorted(waiting) == sorted(
+                ["J.D. is waiting: your session on Wed, Nov 25, 2026, 3:00 PM EST.",
+                 "M.K. is waiting: your session on Wed, Nov 25, 2026, 3:00 PM EST."]
+            )  # fmt: skip
