@@ -15,6 +15,7 @@ from outbox_kit import CLINICIAN, outbox, run_worker, wired_parts
 from page_support import VIDEO_URL, page_parts
 from starlette.testclient import TestClient
 
+from bot import blocks
 from ground.channel import Channel
 from ground.session import Money, Participant, SessionSpec
 from scheduling import booking, participants
@@ -251,3 +252,15 @@ def test_each_participants_link_opens_the_page_and_one_payment_opens_every_enter
                 ["J.D. is waiting: your session on Wed, Nov 25, 2026, 3:00 PM EST.",
                  "M.K. is waiting: your session on Wed, Nov 25, 2026, 3:00 PM EST."]
             )  # fmt: skip
+
+
+def test_the_slack_edit_form_lists_the_other_participants(tmp_path, store) -> None:
+    parts = wired_parts(tmp_path, store)
+    session = book_couple(parts, couple())
+    with parts.store.unit() as s:
+        found = repos.session_by_id(s, session.id)
+        assert found is not None
+        view = blocks.edit_modal(found, "America/New_York", parts.practice, "Edit", payments=False)
+    text = json.dumps(view.to_dict())
+    assert "Also in this session" in text
+    assert "Mark Kay: text message, London (Europe/London)" in text
