@@ -96,6 +96,21 @@ def recipient(session: ScheduledSession, guest_id: int | None) -> Recipient | No
     return _of_guest(found) if found is not None else None
 
 
+def set_invite_status(session: ScheduledSession, guest_id: int | None, status: str) -> None:
+    """Where the invitation of this participant stands (the session's own: the first's)."""
+    if guest_id is None:
+        session.invite_status = status
+        return
+    found = guests.guest_of(session, guest_id)
+    if found is not None:
+        found.invite_status = status
+
+
+def invite_status_of(session: ScheduledSession, guest_id: int | None) -> str:
+    found = guests.guest_of(session, guest_id) if guest_id is not None else None
+    return found.invite_status if found is not None else session.invite_status
+
+
 def guest_fields(person: Participant) -> dict[str, Any]:
     address = person.channel.address
     phone = person.phone if address == "phone" else None

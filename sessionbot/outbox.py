@@ -49,7 +49,7 @@ from scheduling import booking, daily, erasure, page_requests, participants, wai
 from scheduling import refunds as paid_cancellations
 from sessionbot import refunds
 from sessionbot.sending import Lanes, Limits, per_thread
-from store import audit, repos
+from store import audit, guests, repos
 from store.crypto import UndecryptableError, keyring
 from store.db import Store
 from store.models import Clinician, OutboxMessage, ScheduledSession
@@ -131,6 +131,7 @@ class Outgoing:
     session_id: int | None = None
     version: int | None = None
     on_demand: bool = False  # a "Remind now": wanted until the session ends
+    guest_id: int | None = None  # to a session's other participant (None: the first)
     # Whose messages keep their order (a session's participant, a clinician): sent one
     # after another, never side by side (set by `claim_prepared`).
     order_key: str = ""
@@ -497,6 +498,7 @@ class Worker:
             session_id=session.id,
             version=version,
             on_demand=on_demand,
+            guest_id=message.guest_id,
         )
 
     def _notice(self, s: Session, message: OutboxMessage, stored: str | None) -> Outgoing | str:
@@ -595,7 +597,7 @@ class Worker:
             return "failed"
         if session is not None:
             if message.kind in INVITE_KINDS:
-                session.invite_status = "failed"
+                participants.set_invite_status(session, message.guest_id, "failed")
             self._tell_clinician(s, message, session, now, f"could not be sent: {phrase}. {fix}")
             return "failed"
         # The session itself cannot be read: no initials to name, only its time.
@@ -634,8 +636,11 @@ class Worker:
             if not recorded:  # the lease ran out and another worker took it over
                 log.warning("outbox %s: sent, but the claim had expired", outgoing.id)
                 return "sent_late"
-            if outgoing.kind in INVITE_KINDS and outgoing.session_id is not None:
-                repos.set_invite_status(s, outgoing.session_id, "local_outbox" if local else "sent")
+            sent = "local_outbox" if local else "sent"
+            if outgoing.kind in INVITE_KINDS and outgoing.guest_id is not None:
+                guests.set_invite_status(s, outgoing.guest_id, sent)
+            elif outgoing.kind in INVITE_KINDS and outgoing.session_id is not None:
+                repos.set_invite_status(s, outgoing.session_id, sent)
             _audited(s, outgoing.kind, outgoing.session_id, "sent")
         OUTBOX_SENT.labels(channel=outgoing.channel).inc()
         log.info("outbox %s (%s/%s): %s", outgoing.id, outgoing.kind, outgoing.channel, status)
@@ -675,7 +680,7 @@ class Worker:
                 self._opted_out(s, message, session, now, record=True)
                 return "opted_out"
             if message.kind in INVITE_KINDS:
-                session.invite_status = "failed"
+                participants.set_invite_status(session, message.guest_id, "failed")
             fix = (
                 error.fix
                 if isinstance(error, PermanentError)
@@ -708,12 +713,12 @@ class Worker:
         if not record:  # (recorded by `_failed` when the provider said so)
             _audited(s, message.kind, message.session_id, "failed")
         _count_failed("opted_out")
-        if record and session.phone:
-            repos.set_sms_opt_out(
-                s, keyring().blind_indexes(session.phone), True, phone=session.phone
-            )
-        if message.kind in INVITE_KINDS or session.invite_status != "failed":
-            session.invite_status = "opted_out"
+        who = participants.recipient(session, message.guest_id) or participants.first(session)
+        if record and who.phone:  # the number that said STOP: theirs
+            repos.set_sms_opt_out(s, keyring().blind_indexes(who.phone), True, phone=who.phone)
+        status = participants.invite_status_of(session, message.guest_id)
+        if message.kind in INVITE_KINDS or status != "failed":
+            participants.set_invite_status(session, message.guest_id, "opted_out")
         self._tell_clinician(
             s,
             message,
@@ -733,8 +738,9 @@ class Worker:
         what: str,
     ) -> None:
         zone = self.practice.zone_of(session.clinician.tz)
+        who = participants.recipient(session, message.guest_id) or participants.first(session)
         text = (
-            f"The {message.kind} for your session with {initials(session.participant)} "
+            f"The {message.kind} for your session with {initials(who.name)} "
             f"on {when(session.start_at, zone)} {what}"
         )
         booking.notify_clinician(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from store.models import ScheduledSession, SessionGuest
@@ -27,6 +27,11 @@ def guest_by_token(s: Session, token: str, *, lock: bool = False) -> SessionGues
     if lock:
         query = query.with_for_update()
     return s.scalars(query).first()
+
+
+def set_invite_status(s: Session, guest_id: int, status: str) -> None:
+    """A plain UPDATE (nothing loaded or decrypted), as for the first participant's."""
+    s.execute(update(SessionGuest).where(SessionGuest.id == guest_id).values(invite_status=status))
 
 
 def guest_of(session: ScheduledSession, guest_id: int | None) -> SessionGuest | None:

@@ -22,6 +22,7 @@ from scheduling import booking, participants
 from sessionbot.asgi import create_app
 from sessionbot.cli import main
 from store import repos
+from store.crypto import keyring
 
 LEAD_EMAIL = "jd@example.com"
 GUEST_PHONE = "+16175550142"
@@ -264,3 +265,25 @@ def test_the_slack_edit_form_lists_the_other_participants(tmp_path, store) -> No
     text = json.dumps(view.to_dict())
     assert "Also in this session" in text
     assert "Mark Kay: text message, London (Europe/London)" in text
+
+
+def test_a_partners_stop_is_theirs_alone_and_the_clinician_hears_whose(
+    tmp_path, store, smtp_server, fake_twilio
+) -> None:
+    parts = wired_parts(tmp_path, store, smtp=smtp_server, twilio=fake_twilio)
+    spec = couple()
+    lead = Participant("Jane Doe", Channel.SMS, None, "+16175550101", ZoneInfo("America/Chicago"))
+    spec = SessionSpec("stop-1", spec.start, 50, (lead, spec.participants[1]))
+    session = book_couple(parts, spec)
+    fake_twilio.reject(GUEST_PHONE, 21610)  # the partner's number said STOP
+    run_worker(parts)
+    assert [m["To"] for m in fake_twilio.messages] == ["+16175550101"]
+    with parts.store.unit() as s:
+        found = repos.session_by_id(s, session.id)
+        assert found is not None
+        assert found.invite_status == "sent" and found.guests[0].invite_status == "opted_out"
+        indexes = keyring().blind_indexes
+        assert repos.sms_opted_out(s, indexes(GUEST_PHONE))
+        assert not repos.sms_opted_out(s, indexes("+16175550101"))
+    told = [m.payload or "" for m in outbox(parts) if m.kind == "clinician_notice"]
+    assert any("with M.K." in text and "STOP" in text for text in told), told
