@@ -624,13 +624,17 @@ def test_a_couples_session_with_each_ones_invitation_as_in_the_embedded_runner(
         "with JD and MK tomorrow 3pm by text +1 617 555 0101, no documents",
         "Pacific",
         "mk@example.com in London",
+        "also invite the mother, AL",
+        "no invitation",
+        "remove MK",
         "save",
     ]
     replies = converse(stack, "T_RASA:U_COUPLE", lines)
     assert any("How should MK get their invitation?" in m for m in replies[1]), replies
+    assert "Added AL to the session." in replies[3] and "Removed MK." in replies[5]
     (session,) = stored(stack, "T_RASA:U_COUPLE")
     assert [(p["participant"], p["invite_channel"], p["participant_tz"])
             for p in session["participants"]] == [
-        ("JD", "sms", "America/Los_Angeles"), ("MK", "email", "Europe/London")
+        ("JD", "sms", "America/Los_Angeles"), ("AL", "none", "America/Los_Angeles")
     ]  # fmt: skip
     assert converse_embedded(embedded, "T_RASA:U_COUPLE", lines) == replies
