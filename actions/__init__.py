@@ -18,7 +18,7 @@ from rasa_sdk.interfaces import (
     ActionNotFoundException,
 )
 
-from actions import cancel_actions, hold, hours, schedule_form, session_actions
+from actions import cancel_actions, hold, hours, others_form, schedule_form, session_actions
 from actions.context import actor_of_sender, sender_of, services
 from dialogue.domain import load_domain
 from scheduling.roles import Refused
@@ -33,6 +33,7 @@ ACTIONS = (
     session_actions.ActionAskPaymentRequired,
     session_actions.ActionAskParticipant,
     session_actions.ActionAskParticipantTz,
+    others_form.ActionAskOthers,
     session_actions.ActionAskDocuments,
     session_actions.ActionAskService,
     session_actions.ActionAskAmount,

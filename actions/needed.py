@@ -13,6 +13,7 @@ SAID = {
     "invite_channel": "invitation",
     "participant_tz": "time zone",
     "payment_required": "payment",
+    "others": "the other participants' invitations",
 }
 
 
@@ -23,7 +24,10 @@ def needed_slots(slots: Mapping[str, Any], *, payments: bool) -> list[str]:
     channel = Channel.invitation(slots.get("invite_channel"))
     if channel is not None and channel.address:
         needed.append(channel.address)
-    needed += ["participant_tz", "documents"]
+    needed.append("participant_tz")
+    if slots.get("others") is not None:  # asked while one is pending (actions/others_form)
+        needed.append("others")
+    needed.append("documents")
     if payments:
         needed.append("payment_required")
         if slots.get("payment_required"):
@@ -31,12 +35,26 @@ def needed_slots(slots: Mapping[str, Any], *, payments: bool) -> list[str]:
     return needed
 
 
+def _others_pending(raw: Any) -> bool:
+    """Another participant whose invitation is not settled yet (asked in turn)."""
+    for person in raw if isinstance(raw, list) else []:
+        if not isinstance(person, dict):
+            continue
+        channel = Channel.invitation(person.get("invite_channel"))
+        if channel is None or (channel.address and not person.get(channel.address)):
+            return True
+    return False
+
+
 def missing(slots: Mapping[str, Any], *, payments: bool) -> list[str]:
     """The needed answers not given yet, in words; "draft" when there is no draft."""
     said = []
     for slot in needed_slots(slots, payments=payments):
         value = slots.get(slot)
-        if value is None if slot == "payment_required" else not value:  # "no payment" answers
+        if slot == "others":
+            if _others_pending(value):
+                said.append(SAID[slot])
+        elif value is None if slot == "payment_required" else not value:  # "no payment" answers
             channel = Channel.of(slots.get("invite_channel"))
             address = channel is not None and slot == channel.address
             said.append(channel.words.address_said if address and channel else SAID.get(slot, slot))

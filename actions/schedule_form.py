@@ -25,7 +25,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions import answers, extraction, hours, languages, needed, week_words
+from actions import answers, extraction, hours, languages, needed, others_form, week_words
 from actions.context import sender_of, services
 from actions.extraction.intents import refusal
 from actions.session_actions import new_draft_events
@@ -472,6 +472,12 @@ class ValidateScheduleForm(FormValidationAction):
             tracker.current_slot_values(), payments=services().payments_enabled
         )
 
+    async def next_requested_slot(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
+        return SlotSet("requested_slot", others_form.next_requested(required, tracker.slots))
+
     async def get_extraction_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
@@ -480,8 +486,10 @@ class ValidateScheduleForm(FormValidationAction):
         events: dict[str, Any] = {}
         for slot in self.domain_slots(domain):
             method = getattr(self, f"extract_{slot}", None)
-            if method is None:
-                continue
+            if method is None or (
+                others_form.answering(tracker) and slot in others_form.ANSWER_SLOTS
+            ):
+                continue  # (an answer about another participant fills only theirs)
             found = await utils.call_potential_coroutine(method(dispatcher, tracker, domain))
             found = found if isinstance(found, dict) else {}
             events.update(found)
@@ -715,6 +723,16 @@ class ValidateScheduleForm(FormValidationAction):
         if self._requested(tracker, "participant_tz") and self._text(tracker) in SAME_ZONE_WORDS:
             return {"participant_tz": self._default_zone(tracker)}
         return self._extract("participant_tz", tracker)
+
+    def extract_others(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return others_form.extract(tracker, understand(tracker))
+
+    def validate_others(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return others_form.validate(value, dispatcher, tracker, self._before(tracker, "others"))
 
     def extract_documents(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

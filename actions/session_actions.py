@@ -347,6 +347,16 @@ def summary_values(slots: dict[str, Any]) -> dict[str, Any]:
     return {slot: slots.get(slot) for slot in SUMMARY_SLOTS}
 
 
+def others_lines(draft: SessionSpec, marked: str) -> list[str]:
+    """Each other participant's own invitation and zone (couples and family sessions)."""
+    lines = []
+    for person in draft.participants[1:]:
+        address = phone(person.phone or "") if person.channel.address == "phone" else person.email
+        invitation = person.channel.words.summary.format(address=address)
+        lines.append(f"• {person.name}: {invitation}, {zone_label(person.tz)}" + marked)
+    return lines
+
+
 def summary_lines(
     slots: dict[str, Any], draft: SessionSpec, changed: frozenset[str] = frozenset()
 ) -> list[str]:
@@ -374,6 +384,7 @@ def summary_lines(
     invitation = draft.lead.channel.words.summary.format(address=address)
     lines.append(f"• Invitation: {invitation}" + mark("invite_channel", "email", "phone"))
     lines.append(f"• Participant's time zone: {zone_label(draft.lead.tz)}" + mark("participant_tz"))
+    lines += others_lines(draft, mark("others"))
     if language := languages.summary_line(slots):
         lines.append(language + mark("language"))
     package = practice.package(draft.documents)

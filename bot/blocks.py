@@ -604,6 +604,19 @@ def _text(
     )
 
 
+def others_blocks(session: ScheduledSession) -> list[Block]:
+    """The session's other participants, listed (read-only here: each keeps their own
+    invitation, zone and link; the fields above are the first participant's)."""
+    if not session.guests:
+        return []
+    lines = [
+        f"• {g.participant}: {Channel.said_of(g.invite_channel)}, {zone_label(g.participant_tz)}"
+        for g in session.guests
+    ]
+    text = "*Also in this session* (the fields above are the first participant's):\n"
+    return [SectionBlock(text=MarkdownTextObject(text=clip(text + "\n".join(lines))))]
+
+
 def edit_modal(
     session: ScheduledSession, tz: str, practice: Practice, description: str, *, payments: bool
 ) -> View:
@@ -654,6 +667,7 @@ def edit_modal(
             _text("participant_tz", session.participant_tz),
             hint="a zone or a city, like Eastern or London",
         ),
+        *others_blocks(session),
         field(
             "documents", "Documents", _static("documents", packages, session.documents or "none")
         ),

@@ -104,6 +104,15 @@ def read_id(raw: object) -> int:
     raise SlotValueError("not an id")
 
 
+def read_people(raw: object) -> list[dict[str, Any]]:
+    """Other participants: a list of objects, each with a name."""
+    if isinstance(raw, list) and all(
+        isinstance(p, dict) and isinstance(p.get("participant"), str) for p in raw
+    ):
+        return [dict(p) for p in raw]
+    raise SlotValueError("not a list of participants")
+
+
 def read_object(raw: object) -> dict[str, Any]:
     if isinstance(raw, dict):
         return raw
@@ -128,6 +137,7 @@ READERS: dict[str, Callable[[Any], Any]] = {
     "requested_slot": read_text,
     "contact_id": read_id,
     "summary_shown": read_object,
+    "others": read_people,
     # A series is an object here; actions/week_words.series_of reads it as a recurrence
     # (and refuses one no clinician could have said). "once" drops one.
     "series": lambda raw: raw if isinstance(raw, (dict, str)) else read_object(raw),
@@ -169,11 +179,26 @@ class Filled:
     contact_id: int | None = None
     draft_id: str | None = None
     language: str | None = None  # the participant's ("es"); None: the practice's
+    others: list[dict[str, Any]] | None = None
 
     @classmethod
     def of(cls, slots: Mapping[str, Any]) -> Filled:
         """Raises SlotValueError when a slot holds what it cannot."""
         return cls(**{f.name: decode(f.name, slots.get(f.name)) for f in dataclasses.fields(cls)})
+
+
+def _other(person: Mapping[str, Any], first: Participant) -> Participant:
+    """Another participant as the `others` slot keeps them (zone: the first's unless said)."""
+    channel = Channel.invitation(person.get("invite_channel"))
+    if channel is None:
+        raise SlotValueError(f"how {person.get('participant')} is invited is needed")
+    return Participant(
+        name=str(person["participant"]),
+        channel=channel,
+        email=person.get("email") if channel.address == "email" else None,
+        phone=person.get("phone") if channel.address == "phone" else None,
+        zone=ZoneInfo(str(person.get("participant_tz") or first.tz)),
+    )
 
 
 def spec_from_slots(slots: Mapping[str, Any], practice: Practice) -> SessionSpec:
@@ -197,12 +222,13 @@ def spec_from_slots(slots: Mapping[str, Any], practice: Practice) -> SessionSpec
         zone=ZoneInfo(filled.participant_tz or tz),
         language=filled.language,
     )
+    people = (participant, *(_other(p, participant) for p in filled.others or []))
     return SessionSpec(
         draft_id=filled.draft_id,
         # The wall time the clinician gave, in their zone.
         start=datetime.combine(filled.date, filled.time, tzinfo=ZoneInfo(tz)),
         duration_min=practice.duration_for(service),
-        participants=(participant,),
+        participants=people,
         documents=None if filled.documents in (None, "none") else filled.documents,
         service=service,
         price=Money.of(filled.amount, practice.currency) if paid and filled.amount else None,

@@ -59,6 +59,7 @@ class Practice:
     # clinician's own zone): a start outside them is asked. None: nothing is asked.
     hours: WorkingHours | None = None
     max_series: int = 52  # the most occurrences one series may have
+    max_participants: int = 6  # the most participants one session may have (said when passed)
     remind_every: timedelta = timedelta(minutes=10)  # "Remind now" at most this often
     # A DM to the clinician this long before each session, with Enter Meeting; None: off.
     nudge_before: timedelta | None = None
@@ -165,6 +166,7 @@ def parse_practice(data: dict) -> Practice:
             working_hours=working_hours,
             hours=default_hours,
             max_series=int(data.get("max_series", 52)),
+            max_participants=max(1, int(data.get("max_participants", 6))),
             nudge_before=timedelta(minutes=int(nudge)) if nudge else None,
             cancel_notice_hours=_hours(data.get("cancel_notice_hours", 24)),
             late_cancel_policy=str(data["late_cancel_policy"]).strip() or None

@@ -18,6 +18,7 @@ from ground.channel import Channel
 from ground.formatting import initials, when
 from ground.practice import Practice
 from ground.session import Money, Participant, SessionSpec
+from scheduling import participants as others
 from scheduling import queue as outbox
 from store import audit, clinician_rows, outbox_rows, session_rows
 from store.crypto import keyring
@@ -97,9 +98,11 @@ def book(
     existing = session_rows.session_by_draft(s, key)
     if existing is not None and existing.clinician_id == clinician.id:
         return existing, False
+    others.check_limit(len(spec.participants), practice.max_participants)
     session, _token = session_rows.create_session(
         s, **_session_fields(clinician, spec, practice, key, spec.start)
     )
+    others.add_others(s, session, spec.participants[1:])
     _remember_contact(s, clinician, spec)
     plan_messages(s, session, practice, now, first="invitation")
     audit.session_event(s, session, "session_created")
@@ -127,6 +130,7 @@ def book_series(
         if existing.series_id is None:
             return [existing], False
         return session_rows.series_sessions(s, existing.series_id), False
+    others.check_limit(len(spec.participants), practice.max_participants)
     series_id = session_rows.new_series_id()
     rows = [
         _session_fields(
@@ -142,6 +146,7 @@ def book_series(
     sessions = session_rows.create_sessions(s, rows)
     _remember_contact(s, clinician, spec)
     for session in sessions:
+        others.add_others(s, session, spec.participants[1:])
         ahead = max(now, session.start_at - SERIES_INVITE_AHEAD)
         plan_messages(s, session, practice, now, first="invitation", first_due=ahead)
         audit.session_event(s, session, "session_created")
@@ -181,18 +186,22 @@ def plan_messages(
     first_due: datetime | None = None,
 ) -> None:
     """Queue `first` (invitation, update, cancellation) now (or at `first_due`) and the
-    reminders still ahead."""
-    if session.invite_channel == Channel.NONE:
-        return
+    reminders still ahead, to every participant invited (each on their own channel)."""
     version = session.sequence
-    queue(s, session, first, due_at=first_due or now, key=f"{first}:{version}")
-    if first == "cancellation":
-        return
-    for offset in practice.reminder_offsets:
-        due = session.start_at - offset
-        if due > now:
-            seconds = int(offset.total_seconds())
-            queue(s, session, "reminder", due_at=due, key=f"reminder:{seconds}:{version}")
+    for who in others.recipients(session):
+        if who.channel == Channel.NONE:
+            continue
+        channel, guest = who.channel.value, who.guest_id
+        key = f"{first}:{version}"
+        queue(s, session, first, due_at=first_due or now, key=key, channel=channel, guest_id=guest)
+        if first == "cancellation":
+            continue
+        for offset in practice.reminder_offsets:
+            due = session.start_at - offset
+            if due > now:
+                seconds = int(offset.total_seconds())
+                key = f"reminder:{seconds}:{version}"
+                queue(s, session, "reminder", due_at=due, key=key, channel=channel, guest_id=guest)
 
 
 def queue(
@@ -203,9 +212,13 @@ def queue(
     due_at: datetime,
     key: str,
     channel: str | None = None,
+    guest_id: int | None = None,
 ) -> None:
     """One message to the participant in the outbox: by the session's channel unless
-    `channel` says otherwise; `key` (after the session's public id) makes it once only."""
+    `channel` says otherwise; `key` (after the session's public id) makes it once only.
+    `guest_id`: to that other participant of the session (not the first)."""
+    if guest_id is not None:
+        key = f"g{guest_id}:{key}"
     outbox.put(
         s,
         outbox.Message(
@@ -215,6 +228,7 @@ def queue(
             dedupe_key=f"{session.public_id}:{key}",
             session_id=session.id,
             clinician_id=session.clinician_id,
+            guest_id=guest_id,
         ),
     )
 
@@ -337,6 +351,8 @@ def reschedule(
     session.start_at = new_start
     session.sequence += 1
     session.rsvp = None
+    for guest in session.guests:  # every participant answers again for the new time
+        guest.rsvp = None
     if session.phone and session.phone_index is None:  # a row from before the index
         session.phone_index = phone_index(session.phone)
     # Someone never invited gets the invitation at the new time, not an "update".

@@ -298,6 +298,8 @@ def _drop_texts(s: Session, session_ids: set[int]) -> None:
 def _erase_session(s: Session, session: ScheduledSession, now: datetime) -> None:
     session.participant = ERASED
     session.email = session.phone = session.phone_index = None
+    for guest in session.guests:  # a couples or family session's others, with it
+        guest.participant, guest.email, guest.phone, guest.phone_index = ERASED, None, None, None
     session.erased_at = now
     session.erase_requested_at = None
 

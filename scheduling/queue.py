@@ -34,6 +34,7 @@ class Message:
     session_id: int | None = None
     clinician_id: int | None = None
     payload: str | None = None  # a notice's words (encrypted at rest)
+    guest_id: int | None = None  # to a session's other participant (None: the first)
 
     def __post_init__(self) -> None:
         if not isinstance(self.channel, Channel):
@@ -76,6 +77,7 @@ class SqlOutbox:
             "session_id": message.session_id,
             "clinician_id": message.clinician_id,
             "payload": message.payload,
+            "guest_id": message.guest_id,
         }
         if once:
             return outbox_rows.add_outbox_once(s, **fields)

@@ -259,7 +259,7 @@ def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
 def session_record(
     session: ScheduledSession, practice: Practice, public_url: str
 ) -> dict[str, Any]:
-    from scheduling import booking
+    from scheduling import booking, participants
 
     return {
         "id": session.public_id,
@@ -306,6 +306,7 @@ def session_record(
             if session.reminded_at
             else None
         ),
+        "participants": participants.records(session, public_url),
     }
 
 

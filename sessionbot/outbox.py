@@ -51,11 +51,11 @@ from integrations.slack_notify import (
     DROPPED_BECAUSE,
     token_hash,
 )
-from scheduling import booking, daily, erasure, page_requests, waiting
+from scheduling import booking, daily, erasure, page_requests, participants, waiting
 from scheduling import refunds as paid_cancellations
 from sessionbot import refunds
 from sessionbot.sending import Heartbeat, Lanes, Limits, per_thread
-from store import audit, claim_rows, outbox_rows, session_rows, slack_rows
+from store import audit, claim_rows, guests, outbox_rows, session_rows, slack_rows
 from store.crypto import UndecryptableError, keyring
 from store.db import Store
 from store.models import Clinician, OutboxMessage, ScheduledSession
@@ -137,6 +137,7 @@ class Outgoing:
     session_id: int | None = None
     version: int | None = None
     on_demand: bool = False  # a "Remind now": wanted until the session ends
+    guest_id: int | None = None  # to a session's other participant (None: the first)
     # Whose messages keep their order (a session's participant, a clinician): sent one
     # after another, never side by side (set by `claim_prepared`).
     order_key: str = ""
@@ -502,17 +503,21 @@ class Worker:
             message.claimed_until = None
             log.info("outbox %s (%s): withdrawn", message.id, message.kind)
             return "withdrawn"
+        who = participants.recipient(session, message.guest_id)
+        if who is None:  # a participant taken off the session
+            message.status, message.claimed_until = "withdrawn", None
+            return "withdrawn"
         adapter = self.senders.adapter(Channel.invitation(message.channel))
         if adapter is None:
             raise Unpreparable("unknown_channel")
-        if adapter.texts_phone and opted_out.intersection(_phone_indexes(session)):
+        if adapter.texts_phone and opted_out.intersection(_phone_indexes(who)):
             self._opted_out(s, message, session, now)
             return "opted_out"
         letter = Letter(
             kind=message.kind,
-            view=self._view(session),
-            email=session.email or "",
-            phone=session.phone or "",
+            view=self._view(session, who),
+            email=who.email or "",
+            phone=who.phone or "",
             uid=calendar.uid_of(session.public_id),
             sequence=session.sequence,
             mail_from=self.settings.mail_from,
@@ -531,6 +536,7 @@ class Worker:
             session_id=session.id,
             version=version,
             on_demand=on_demand,
+            guest_id=message.guest_id,
         )
 
     def _notice(self, s: Session, message: OutboxMessage, stored: str | None) -> Outgoing | str:
@@ -584,13 +590,13 @@ class Worker:
         # (refused once the session is over) is still wanted in the session.
         return on_demand or not (kind == "reminder" and start_at <= now)
 
-    def _view(self, session: ScheduledSession) -> messages.SessionView:
-        page = booking.participant_url(self.settings.public_url, session)
+    def _view(self, session: ScheduledSession, who: participants.Recipient) -> messages.SessionView:
+        page = participants.participant_url(self.settings.public_url, who)
         language = resolve(session.language, self.practice.language)
         return messages.SessionView(
             start=session.start_at,
             duration_min=session.duration_min,
-            participant_tz=session.participant_tz,
+            participant_tz=who.tz,
             host=self.practice.name,
             page_url=page,
             rsvp_yes_url=f"{page}/rsvp?answer=yes",
@@ -631,7 +637,7 @@ class Worker:
             return "failed"
         if session is not None:
             if message.kind in INVITE_KINDS:
-                session.invite_status = "failed"
+                participants.set_invite_status(session, message.guest_id, "failed")
             self._tell_clinician(s, message, session, now, f"could not be sent: {phrase}. {fix}")
             return "failed"
         # The session itself cannot be read: no initials to name, only its time.
@@ -670,10 +676,11 @@ class Worker:
             if not recorded:  # the lease ran out and another worker took it over
                 log.warning("outbox %s: sent, but the claim had expired", outgoing.id)
                 return "sent_late"
-            if outgoing.kind in INVITE_KINDS and outgoing.session_id is not None:
-                session_rows.set_invite_status(
-                    s, outgoing.session_id, "local_outbox" if local else "sent"
-                )
+            sent = "local_outbox" if local else "sent"
+            if outgoing.kind in INVITE_KINDS and outgoing.guest_id is not None:
+                guests.set_invite_status(s, outgoing.guest_id, sent)
+            elif outgoing.kind in INVITE_KINDS and outgoing.session_id is not None:
+                session_rows.set_invite_status(s, outgoing.session_id, sent)
             _audited(s, outgoing.kind, outgoing.session_id, "sent")
         OUTBOX_SENT.labels(channel=outgoing.channel).inc()
         log.info("outbox %s (%s/%s): %s", outgoing.id, outgoing.kind, outgoing.channel, status)
@@ -715,7 +722,7 @@ class Worker:
                 self._opted_out(s, message, session, now, record=True)
                 return "opted_out"
             if message.kind in INVITE_KINDS:
-                session.invite_status = "failed"
+                participants.set_invite_status(session, message.guest_id, "failed")
             fix = (
                 error.fix
                 if isinstance(error, PermanentError)
@@ -748,12 +755,14 @@ class Worker:
         if not record:  # (recorded by `_failed` when the provider said so)
             _audited(s, message.kind, message.session_id, "failed")
         _count_failed("opted_out")
-        if record and session.phone:
+        who = participants.recipient(session, message.guest_id) or participants.first(session)
+        if record and who.phone:  # the number that said STOP: theirs
             outbox_rows.set_sms_opt_out(
-                s, keyring().blind_indexes(session.phone), True, phone=session.phone
+                s, keyring().blind_indexes(who.phone), True, phone=who.phone
             )
-        if message.kind in INVITE_KINDS or session.invite_status != "failed":
-            session.invite_status = "opted_out"
+        status = participants.invite_status_of(session, message.guest_id)
+        if message.kind in INVITE_KINDS or status != "failed":
+            participants.set_invite_status(session, message.guest_id, "opted_out")
         self._tell_clinician(
             s,
             message,
@@ -773,8 +782,9 @@ class Worker:
         what: str,
     ) -> None:
         zone = self.practice.zone_of(session.clinician.tz)
+        who = participants.recipient(session, message.guest_id) or participants.first(session)
         text = (
-            f"The {message.kind} for your session with {initials(session.participant)} "
+            f"The {message.kind} for your session with {initials(who.name)} "
             f"on {when(session.start_at, zone)} {what}"
         )
         booking.notify_clinician(
@@ -817,7 +827,7 @@ def _count_failed(reason: str) -> None:
     OUTBOX_FAILED.labels(reason=reason).inc()
 
 
-def _phone_indexes(session: ScheduledSession) -> set[str]:
+def _phone_indexes(session: ScheduledSession | participants.Recipient) -> set[str]:
     """The number's blind indexes: the stored one and every configured key's."""
     found = set(keyring().blind_indexes(session.phone)) if session.phone else set()
     if session.phone_index:
@@ -838,5 +848,11 @@ def _read_batch(s: Session, session_ids: set[int]) -> Batch:
                 sessions.update(session_rows.sessions_by_ids(s, {session_id}, fresh=True))
             except UndecryptableError:
                 unreadable.add(session_id)
-    indexes = [i for x in sessions.values() if x.phone for i in _phone_indexes(x)]
+    indexes = [
+        i
+        for x in sessions.values()
+        for who in participants.recipients(x)
+        if who.phone
+        for i in _phone_indexes(who)
+    ]
     return Batch(sessions, unreadable, outbox_rows.sms_opted_out_among(s, indexes))

@@ -167,6 +167,39 @@ class ScheduledSession(Base):
     erase_requested_at: Mapped[datetime | None]
 
     clinician: Mapped[Clinician] = relationship(lazy="joined")
+    # Participants 2..N of a couples or family session (0016); the columns above are the
+    # first's.
+    guests: Mapped[list[SessionGuest]] = relationship(
+        lazy="selectin", order_by="SessionGuest.position", cascade="all, delete-orphan"
+    )
+
+
+class SessionGuest(Base):
+    """Another participant of a session (migration 0016): their own name, channel,
+    address, zone, page link (stored hashed, like the session's), RSVP and Enter; the
+    room and the payment are the session's."""
+
+    __tablename__ = "session_guests"
+    __table_args__ = (
+        Index("ix_session_guests_session", "session_id"),
+        Index("ix_session_guests_phone_index", "phone_index"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("scheduled_sessions.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)  # 2, 3, ...: the order they were named
+    participant: Mapped[str] = mapped_column(EncryptedText(512))
+    invite_channel: Mapped[str] = mapped_column(String(8))
+    email: Mapped[str | None] = mapped_column(EncryptedText(512))
+    phone: Mapped[str | None] = mapped_column(EncryptedText(512))
+    phone_index: Mapped[str | None] = mapped_column(String(64))
+    participant_tz: Mapped[str] = mapped_column(String(64))
+    invite_status: Mapped[str] = mapped_column(String(16), default="pending")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token: Mapped[str] = mapped_column(EncryptedText(512))
+    rsvp: Mapped[str | None] = mapped_column(String(8))
+    entered_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ParticipantRequest(Base):
@@ -233,6 +266,10 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     provider_ref: Mapped[str | None]
     payload: Mapped[str | None] = mapped_column(EncryptedText())
+    # The session's other participant this message is for (0016); NULL: the first.
+    guest_id: Mapped[int | None] = mapped_column(
+        ForeignKey("session_guests.id", ondelete="CASCADE")
+    )
     dedupe_key: Mapped[str] = mapped_column(String(128), unique=True, insert_sentinel=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

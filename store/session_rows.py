@@ -15,6 +15,7 @@ from store.crypto import hash_token, keyring
 from store.models import (
     Clinician,
     ScheduledSession,
+    SessionGuest,
 )
 from store.outbox_rows import _indexes
 
@@ -160,7 +161,12 @@ def session_for_clinician(
 
 
 def session_by_token(s: Session, token: str, *, lock: bool = False) -> ScheduledSession | None:
-    query = select(ScheduledSession).where(ScheduledSession.token_hash == hash_token(token))
+    """The session of a participant link: the first participant's, or another's (0016)."""
+    hashed = hash_token(token)
+    guest = select(SessionGuest.session_id).where(SessionGuest.token_hash == hashed)
+    query = select(ScheduledSession).where(
+        (ScheduledSession.token_hash == hashed) | ScheduledSession.id.in_(guest.scalar_subquery())
+    )
     if lock:
         query = query.with_for_update(of=ScheduledSession)
     return s.scalars(query).one_or_none()

@@ -12,6 +12,7 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -19,7 +20,10 @@ from conftest import at
 from fake_stripe import FakeStripe
 from page_support import VIDEO_URL, book, page_parts, reserve_port, serving, session_row
 
-from store import outbox_rows, session_rows
+from ground.channel import Channel
+from ground.session import Participant, SessionSpec
+from scheduling import booking
+from store import clinician_rows, outbox_rows, session_rows
 from store.db import Store
 
 if TYPE_CHECKING:  # playwright is optional: the tests skip without it
@@ -176,3 +180,36 @@ def test_a_spanish_participant_reads_and_answers_their_page_in_spanish(
             assert "Su respuesta: Sí. Puede cambiarla." in page.locator("#rsvp ~ p").inner_text()
             browser.close()
         assert session_row(parts, booked.public_id).rsvp == "yes"
+
+
+def test_a_partners_own_link_shows_their_zone_and_records_their_answer(
+    tmp_path: Path, sqlite_store: Store
+) -> None:
+    """A couples session: the second participant's link, in Chromium."""
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    with FakeStripe() as fake, time_machine.travel(at("2026-11-24 10:00"), tick=True):
+        sock = reserve_port()
+        public_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        parts = page_parts(tmp_path, sqlite_store, fake, public_url)
+        people = (
+            Participant("Jane Doe", Channel.NONE, None, None, ZoneInfo("America/Los_Angeles")),
+            Participant("Mark Kay", Channel.NONE, None, None, ZoneInfo("Europe/London")),
+        )
+        with parts.store.unit() as s:
+            who = clinician_rows.get_clinician(s, "T_TEST", "U_CLIN1", tz="America/New_York")
+            session, _ = booking.book(
+                s, who, SessionSpec("couple", START, 50, people), parts.practice, START
+            )
+            path = f"/j/{session.guests[0].token}"
+        with serving(parts, sock), sync_playwright() as p:
+            browser = launch(p)
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.goto(public_url + path)
+            assert "8:00 PM GMT" in page.locator(".time").inner_text()
+            assert "London" in page.locator(".zone").first.inner_text()
+            page.get_by_role("button", name="Yes, I will attend").click()
+            page.wait_for_url("**?m=rsvp-yes")
+            assert "Your answer: Yes" in page.locator("body").inner_text()
+            browser.close()
+        row = session_row(parts, session.public_id)
+        assert row.rsvp is None and row.guests[0].rsvp == "yes"

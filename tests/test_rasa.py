@@ -131,7 +131,12 @@ def converse_embedded(parts: Parts, sender: str, lines: list[str]) -> list[list[
 def comparable(record: dict) -> dict:
     """A stored session without what is made fresh for each (ids, links)."""
     drop = {"id", "enter_meeting_url", "participant_url"}
-    return {k: v for k, v in record.items() if k not in drop}
+    kept = {k: v for k, v in record.items() if k not in drop}
+    if "participants" in kept:
+        kept["participants"] = [
+            {k: v for k, v in p.items() if k not in drop} for p in kept["participants"]
+        ]
+    return kept
 
 
 def embedded_stored(parts: Parts, sender: str) -> list[dict]:
@@ -623,3 +628,26 @@ def test_working_hours_said_and_a_start_outside_them_asked_as_in_the_embedded_ru
     (session,) = stored(stack, sender)
     assert session["start"] == tomorrow_at(3)
     assert embedded_stored(embedded, sender) == [comparable(session)]
+
+
+def test_a_couples_session_with_each_ones_invitation_as_in_the_embedded_runner(
+    stack, embedded
+) -> None:
+    lines = [
+        "with JD and MK tomorrow 3pm by text +1 617 555 0101, no documents",
+        "Pacific",
+        "mk@example.com in London",
+        "also invite the mother, AL",
+        "no invitation",
+        "remove MK",
+        "save",
+    ]
+    replies = converse(stack, "T_RASA:U_COUPLE", lines)
+    assert any("How should MK get their invitation?" in m for m in replies[1]), replies
+    assert "Added AL to the session." in replies[3] and "Removed MK." in replies[5]
+    (session,) = stored(stack, "T_RASA:U_COUPLE")
+    assert [(p["participant"], p["invite_channel"], p["participant_tz"])
+            for p in session["participants"]] == [
+        ("JD", "sms", "America/Los_Angeles"), ("AL", "none", "America/Los_Angeles")
+    ]  # fmt: skip
+    assert converse_embedded(embedded, "T_RASA:U_COUPLE", lines) == replies

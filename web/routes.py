@@ -37,7 +37,7 @@ from integrations.payments import (
     checkout_origins,
 )
 from integrations.video import VideoRooms
-from scheduling import booking, results, waiting
+from scheduling import guest_page, results
 from scheduling.page_requests import PageAsks
 from sessionbot.parts import Parts
 from store import audit, claim_rows, session_rows
@@ -171,9 +171,9 @@ class Page:
         state = rules.access(session, self.parts.practice, at)
         if state.gone:
             return self.gone()
-        tz = session.participant_tz
+        tz = guest_page.zone_for(session, token)
         service = self.parts.practice.service(session.service)
-        said = words.said(session, self.parts.practice)
+        said = words.said(session, self.parts.practice, tz)
         lang = said.language
         notice_words = NOTICES.get(notice or "")
         return self.render(
@@ -186,6 +186,7 @@ class Page:
             session=session,
             state=state,
             token=token,
+            rsvp=guest_page.answer_of(session, token),
             csrf=rules.csrf_token(session),
             clinician=said.clinician,
             start=said.start,
@@ -262,7 +263,8 @@ class Page:
         answer = request.query_params.get("answer")
         if answer not in ("yes", "no"):
             return self.redirect(_path(token))
-        said = words.said(session, self.parts.practice)
+        tz = guest_page.zone_for(session, token)
+        said = words.said(session, self.parts.practice, tz)
         return self.render(
             "rsvp.html",
             language=said.language,
@@ -291,14 +293,15 @@ class Page:
                 at = now()
 
                 def rsvp() -> results.Done:  # the clinician hears of a changed answer by DM
-                    changed = booking.record_rsvp(
-                        s, row, answer, at, via="the session page", practice=self.parts.practice
-                    )
+                    changed = guest_page.record_rsvp(
+                        s, row, token, answer, at, via="the session page",
+                        practice=self.parts.practice,
+                    )  # fmt: skip
                     return results.Done(f"rsvp-{answer}", changed=changed)
 
                 # The same answer twice within the window (a double click) is recorded once;
                 # a change of mind back is another intent (the answer it replaces differs).
-                change = f"{row.rsvp}->{answer}"
+                change = f"{guest_page.rsvp_of(row, token)}->{answer}"
                 results.once(s, row.clinician_id, "rsvp", row.public_id, change, at, rsvp)
 
         await run_in_threadpool(record)
@@ -518,7 +521,7 @@ class Page:
             return self.redirect(_path(token) + "?m=not-yet")
         url = self.video.join_url(
             session.room_name,
-            display_name=initials(session.participant),
+            display_name=initials(guest_page.name_for(session, token)),
             host=False,
             not_before=state.opens_at,
             expires=state.closes_at,
@@ -532,7 +535,7 @@ class Page:
         with self.parts.store.unit() as s:
             row = session_rows.session_by_token(s, token, lock=True)
             if row is not None:
-                waiting.participant_entered(s, row, self.parts.practice, now())
+                guest_page.entered(s, row, token, self.parts.practice, now())
                 audit.record(s, actor=audit.PARTICIPANT, action="enter_meeting", session_id=row.id)
 
     async def host_enter(self, request: Request) -> Response:

@@ -51,9 +51,11 @@ class Said:
     zone: str
 
 
-def said(session: ScheduledSession, practice: Practice) -> Said:
+def said(session: ScheduledSession, practice: Practice, tz: str | None = None) -> Said:
+    """The page's words of the session, in the participant's language and in `tz` (the
+    zone of the participant whose link it is; default the first participant's)."""
     language = language_of(session, practice)
-    tz = session.participant_tz
+    tz = tz or session.participant_tz
     return Said(
         language=language,
         clinician=session.clinician.display_name or gettext(language, N_("Your clinician")),

@@ -26,6 +26,7 @@ from actions.extraction.documents import find_documents, find_service
 from actions.extraction.emails import find_email, unwrap_slack_links
 from actions.extraction.intents import Shift, find_change, find_intent, find_shift
 from actions.extraction.languages import find_language
+from actions.extraction.others import find_others
 from actions.extraction.participant import find_participant
 from actions.extraction.phones import find_phone, international, other_country_reading
 from actions.extraction.reader import (
@@ -62,6 +63,7 @@ SLOT_NAMES = (
     "service",
     "payment_required",
     "language",
+    "others",
 )
 
 
@@ -84,6 +86,7 @@ class Extracted:
     service: str | None = None
     payment_required: bool | None = None
     language: str | None = None  # the participant's ("es"): actions/extraction/languages.py
+    others: dict[str, Any] | None = None  # {"add": [names], "remove": [names]}
     intent: str | None = None
     change: str | None = None
     shift: Shift | None = None
@@ -115,6 +118,7 @@ _FINDERS: tuple[tuple[str, Finder], ...] = (
     ("documents", find_documents),
     ("service", find_service),
     ("intent", find_intent),
+    ("others", find_others),
     ("participant", find_participant),
 )
 
