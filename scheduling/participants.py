@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ground.channel import Channel
+from ground.language import resolve
 from ground.session import Participant
 from store import audit, guests
 from store.crypto import keyring
@@ -143,9 +144,14 @@ def _iso(at: datetime | None) -> str | None:
     return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def records(session: ScheduledSession, public_url: str) -> list[dict[str, Any]]:
-    """`sessions --json`'s `participants`: every participant, the first one first."""
+def records(
+    session: ScheduledSession, public_url: str, default_language: str | None = None
+) -> list[dict[str, Any]]:
+    """`sessions --json`'s `participants`: every participant, the first one first. The
+    language is the session's (every participant reads the session's language), else the
+    practice's."""
     erased = session.erased_at is not None
+    language = resolve(session.language, default_language)
     return [
         {
             "participant": "erased" if erased else who.name,
@@ -153,7 +159,7 @@ def records(session: ScheduledSession, public_url: str) -> list[dict[str, Any]]:
             "email": who.email,
             "phone": who.phone,
             "participant_tz": who.tz,
-            "language": None,
+            "language": language,
             "participant_url": participant_url(public_url, who),
             "rsvp": who.rsvp,
             "entered_at": _iso(who.entered_at),

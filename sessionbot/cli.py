@@ -306,7 +306,7 @@ def session_record(
             if session.reminded_at
             else None
         ),
-        "participants": participants.records(session, public_url),
+        "participants": participants.records(session, public_url, practice.language),
     }
 
 

@@ -99,7 +99,7 @@ def test_a_couples_session_invites_each_on_their_own_channel_with_their_own_link
         "email": None,
         "phone": GUEST_PHONE,
         "participant_tz": "Europe/London",
-        "language": None,
+        "language": "en",  # the session's, else the practice's
         "participant_url": f"https://sessions.example.test{guest_link}",
         "rsvp": None,
         "entered_at": None,
