@@ -12,6 +12,7 @@ the sessions whose event it has not built before.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +20,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from store import clinician_rows, roles
 from store.crypto import hash_token
 from store.models import CalendarFeed, Clinician, ScheduledSession, utcnow
 
@@ -73,7 +75,7 @@ class FeedState:
     versions: int = 0  # the sum of their versions and cancellations: moves with any notice
 
 
-def feed_state(s: Session, clinician_id: int, now: datetime) -> FeedState:
+def feed_state(s: Session, clinician_ids: Sequence[int], now: datetime) -> FeedState:
     """Two look-ups on the clinician's index: the sessions in the window (how many, their
     last change), and when the newest session older than the window left it."""
     since = now - FEED_WINDOW
@@ -84,10 +86,10 @@ def feed_state(s: Session, clinician_id: int, now: datetime) -> FeedState:
             func.max(c.updated_at),
             func.coalesce(func.sum(c.sequence), 0)
             + func.coalesce(func.sum(case((c.status == "cancelled", 1), else_=0)), 0),
-        ).where(c.clinician_id == clinician_id, c.start_at >= since)
+        ).where(c.clinician_id.in_(clinician_ids), c.start_at >= since)
     ).one()
     left = s.execute(
-        select(func.max(c.start_at)).where(c.clinician_id == clinician_id, c.start_at < since)
+        select(func.max(c.start_at)).where(c.clinician_id.in_(clinician_ids), c.start_at < since)
     ).scalar()
     left_at = _aware(left)
     times = [t for t in (_aware(updated), left_at + FEED_WINDOW if left_at else None) if t]
@@ -110,6 +112,7 @@ class FeedRow:
     """A session as the feed lists it: plain columns, nothing decrypted."""
 
     id: int
+    clinician_id: int
     public_id: str
     sequence: int
     start_at: datetime
@@ -118,12 +121,13 @@ class FeedRow:
     updated_at: datetime
 
 
-def feed_rows(s: Session, clinician_id: int, now: datetime) -> list[FeedRow]:
-    """The clinician's sessions of the last 30 days and to come, in time order."""
+def feed_rows(s: Session, clinician_ids: Sequence[int], now: datetime) -> list[FeedRow]:
+    """These clinicians' sessions of the last 30 days and to come, in time order."""
     c = ScheduledSession
+    columns = (c.id, c.clinician_id, c.public_id, c.sequence, c.start_at, c.duration_min)
     query = (
-        select(c.id, c.public_id, c.sequence, c.start_at, c.duration_min, c.status, c.updated_at)
-        .where(c.clinician_id == clinician_id, c.start_at >= now - FEED_WINDOW)
+        select(*columns, c.status, c.updated_at)
+        .where(c.clinician_id.in_(clinician_ids), c.start_at >= now - FEED_WINDOW)
         .order_by(c.start_at, c.id)
     )
     return [FeedRow(*row) for row in s.execute(query)]
@@ -137,4 +141,18 @@ def feed_details(s: Session, ids: list[int]) -> dict[int, tuple[str, str]]:
     for chunk in range(0, len(ids), 500):
         query = select(c.id, c.participant, c.host_token).where(c.id.in_(ids[chunk : chunk + 500]))
         found.update({row.id: (row.participant, row.host_token) for row in s.execute(query)})
+    return found
+
+
+def feed_clinicians(s: Session, owner: Clinician) -> dict[int, str]:
+    """Whose sessions a feed holds besides its owner's: the clinicians a scheduler or a
+    supervisor is assigned to (store/roles.py), by id, with the name to show them by
+    (their Slack display name, else their user id). An admin's feed is their own."""
+    found: dict[int, str] = {}
+    for held in roles.held(s, owner.team_id, owner.user_id):
+        if held.role not in (roles.SCHEDULER, roles.SUPERVISOR) or not held.clinician:
+            continue
+        clinician = clinician_rows.find_clinician(s, owner.team_id, held.clinician)
+        if clinician is not None and clinician.id != owner.id:
+            found[clinician.id] = clinician.display_name or clinician.user_id
     return found

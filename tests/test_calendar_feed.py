@@ -28,7 +28,7 @@ from scheduling import booking, calendar_link, commands, starts
 from sessionbot import cli
 from sessionbot.asgi import create_app
 from sessionbot.wiring import Parts, build
-from store import clinician_rows, session_rows
+from store import clinician_rows, roles, session_rows
 from store.db import Store
 from store.models import ScheduledSession
 from store.rotation import rotate as rotate_keys
@@ -376,3 +376,29 @@ def test_a_feed_without_sessions_is_a_valid_calendar_in_the_clinicians_zone(
     assert [str(tz["TZID"]) for tz in cal.walk("VTIMEZONE")] == [EASTERN]
     assert str(cal["X-WR-TIMEZONE"]) == EASTERN
     assert read(body) == ({}, {})
+
+
+def test_a_schedulers_and_a_supervisors_feed_hold_their_clinicians_sessions(
+    parts: Parts, client: TestClient
+) -> None:
+    """Dr Lee's front desk (a scheduler) and her supervisor each subscribe to their own
+    feed: it holds Dr Lee's sessions, named for her, with initials and without her Enter
+    Meeting link; a staff member not assigned to her sees none of them."""
+    start = datetime.now(UTC) + timedelta(days=2)
+    lee = book(parts, start, user="U_LEE")
+    with parts.store.unit() as s:
+        clinician_rows.get_clinician(s, TEAM, "U_LEE").display_name = "Dr Lee"
+        roles.grant(s, TEAM, "U_DESK", roles.SCHEDULER, "U_LEE", by="system")
+        roles.grant(s, TEAM, "U_SUPER", roles.SUPERVISOR, "U_LEE", by="system")
+        roles.grant(s, TEAM, "U_OTHER", roles.SCHEDULER, "U_NOT_LEE", by="system")
+    for staff in ("U_DESK", "U_SUPER"):
+        body = client.get(feed_path(parts, staff)).content
+        by_icalendar, _ = read(body)
+        event = by_icalendar[uid_of(lee.public_id)]
+        assert str(event["SUMMARY"]) == "Video session · M.O. · for Dr Lee"
+        assert "URL" not in event and b"/enter/" not in body
+        assert b"Marguerite" not in body and b"okonkwo" not in body.lower()
+    other = client.get(feed_path(parts, "U_OTHER")).content
+    assert uid_of(lee.public_id) not in read(other)[0]
+    own = read(client.get(feed_path(parts, "U_LEE")).content)[0][uid_of(lee.public_id)]
+    assert "for Dr Lee" not in str(own["SUMMARY"]) and "/enter/" in str(own["URL"])

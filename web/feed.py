@@ -128,8 +128,11 @@ class Feed:
             if clinician is None:
                 return Answer(404)
             tz = self.parts.practice.zone_of(clinician.tz)  # theirs, else the practice's
-            state = feeds.feed_state(s, clinician.id, at)
-            etag = self.etag(clinician.id, tz, state)
+            # A scheduler's or a supervisor's feed also holds their clinicians' sessions.
+            others = feeds.feed_clinicians(s, clinician)
+            ids = [clinician.id, *sorted(others)]
+            state = feeds.feed_state(s, ids, at)
+            etag = self.etag(ids, others, tz, state)
             modified = state.changed.replace(microsecond=0) if state.changed else None
             if _not_modified(etag, modified, if_none_match, if_modified_since):
                 return Answer(304, etag=etag, last_modified=modified)
@@ -138,20 +141,23 @@ class Feed:
             served = self.bodies.get(whole)
             if served is not None:
                 return Answer(200, served, etag, modified)
-            rows = feeds.feed_rows(s, clinician.id, at)
-            kept = {row.id: self.events.get(_key(row, tz)) for row in rows}
+            rows = feeds.feed_rows(s, ids, at)
+            keys = {row.id: _key(row, tz, others.get(row.clinician_id)) for row in rows}
+            kept = {row.id: self.events.get(keys[row.id]) for row in rows}
             missing = [session_id for session_id, built in kept.items() if built is None]
             details = feeds.feed_details(s, missing) if missing else {}
-        body = self.body(rows, tz, kept, details)
+        body = self.body(rows, tz, kept, details, others, keys)
         self.bodies.put(whole, body)
         return Answer(200, body, etag, modified)
 
-    def etag(self, clinician_id: int, tz: str, state: feeds.FeedState) -> str:
-        """Everything the body is made of, short of the body: the sessions in the window
-        (how many, their last change), the zone, the practice's name and the links' base."""
+    def etag(self, ids: list[int], others: dict[int, str], tz: str, state: feeds.FeedState) -> str:
+        """Everything the body is made of, short of the body: whose sessions (and the names
+        of the others'), the sessions in the window (how many, their last change, their
+        versions), the zone, the practice's name and the links' base."""
         changed = state.changed.isoformat() if state.changed else "-"
+        whose = ",".join(f"{i}={others.get(i, '')}" for i in ids)
         parts = (
-            FORMAT, clinician_id, tz, state.count, changed, state.versions,
+            FORMAT, whose, tz, state.count, changed, state.versions,
             self.parts.practice.name, self.parts.settings.public_url,
         )  # fmt: skip
         digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:32]
@@ -163,6 +169,8 @@ class Feed:
         tz: str,
         kept: dict[int, calendar.Built | None],
         details: dict[int, tuple[str, str]],
+        others: dict[int, str],
+        keys: dict[int, EventKey],
     ) -> bytes:
         """The calendar: each event as `kept` from before (its session unchanged since),
         or built now from its `details` and kept for the next poll."""
@@ -176,6 +184,11 @@ class Feed:
                 participant, host_token = details[row.id]
                 cancelled = row.status == "cancelled"
                 who = feed_initials(participant)
+                # Another clinician's session (a scheduler's or supervisor's feed): named
+                # for whom it is, and without their Enter Meeting (the host's own link).
+                theirs = others.get(row.clinician_id)
+                for_whom = f" · for {theirs}" if theirs is not None else ""
+                enter = f"{public_url}/enter/{host_token}" if theirs is None else None
                 built = calendar.build(
                     calendar.SessionEvent(
                         uid=calendar.uid_of(row.public_id),
@@ -183,29 +196,32 @@ class Feed:
                         start=row.start_at,
                         duration_min=row.duration_min,
                         tz=tz,
-                        summary=f"{'Cancelled: ' if cancelled else ''}Video session · {who}",
+                        summary=(
+                            f"{'Cancelled: ' if cancelled else ''}Video session · {who}{for_whom}"
+                        ),
                         stamp=row.updated_at,
                         last_modified=row.updated_at,
                         cancelled=cancelled,
-                        url=f"{public_url}/enter/{host_token}",  # web/routes.py's host_enter
+                        url=enter,  # web/routes.py's host_enter
                     )
                 )
-                self.events.put(_key(row, tz), built)
+                self.events.put(keys[row.id], built)
             events.append(built)
         name = f"{self.parts.practice.name}: sessions"
         year = now().astimezone(ZoneInfo(tz)).year
         return calendar.calendar(events, name=name, refresh=REFRESH, zone=(tz, year))
 
 
-EventKey = tuple[str, int, str, datetime, int, datetime, str]
+EventKey = tuple[str, int, str, datetime, int, datetime, str, str | None]
 
 
-def _key(row: feeds.FeedRow, tz: str) -> EventKey:
+def _key(row: feeds.FeedRow, tz: str, theirs: str | None) -> EventKey:
     """Everything an event is made of that can change (any change to the session moves
-    `updated_at` too; its host token and public id never change)."""
+    `updated_at` too; its host token and public id never change), and whose feed shows it
+    (`theirs`: another clinician's name, in a scheduler's or supervisor's feed)."""
     return (
         row.public_id, row.sequence, row.status, row.start_at, row.duration_min,
-        row.updated_at, tz,
+        row.updated_at, tz, theirs,
     )  # fmt: skip
 
 
