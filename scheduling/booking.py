@@ -33,8 +33,8 @@ SERIES_INVITE_AHEAD = timedelta(days=7)
 
 
 def spec_from_session(session: ScheduledSession, draft_id: str, start: datetime) -> SessionSpec:
-    """A new session like `session` at `start`: the same participant, channel, address,
-    zone, documents, service, price and length (Schedule Next)."""
+    """A new session like `session` at `start`: the same participants (each with their
+    channel, address and zone), documents, service, price and length (Schedule Next)."""
     price = None
     if session.amount_cents is not None:
         price = Money(session.amount_cents, session.currency)
@@ -42,7 +42,10 @@ def spec_from_session(session: ScheduledSession, draft_id: str, start: datetime)
         draft_id=draft_id,
         start=start,
         duration_min=session.duration_min,
-        participants=(participant_of(session),),
+        participants=tuple(
+            Participant(who.name, who.channel, who.email, who.phone, ZoneInfo(who.tz))
+            for who in others.recipients(session)
+        ),
         documents=session.documents,
         service=session.service,
         price=price,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from ground.channel import Channel
 from ground.formatting import initials, when
 from ground.practice import Practice
-from scheduling import booking, refunds
+from scheduling import booking, participants, refunds
 from scheduling.clashes import overlap_note
 from scheduling.results import NOT_FOUND, Done, clinician_zone, once, what_session
 from scheduling.starts import StartCheck, check_start
@@ -291,8 +291,8 @@ def _remind_now(
     who = initials(session.participant)
     if session.status == "cancelled":
         return Done("That session was cancelled: no reminder was sent.", changed=False)
-    channel = Channel.invitation(session.invite_channel)
-    if channel is None or channel is Channel.NONE:
+    reachable = [p for p in participants.recipients(session) if p.channel is not Channel.NONE]
+    if not reachable:
         return Done(
             f"The session with {who} has no invitation channel (“No invitation”), so "
             "there is no way to remind them. Edit the session to add an e-mail or a phone.",
@@ -311,15 +311,19 @@ def _remind_now(
         )
     session.reminded_at = now
     audit.session_event(s, session, "remind_now")
-    booking.queue(
-        s,
-        session,
-        "reminder",
-        due_at=now,
-        key=f"reminder:now:{int(now.timestamp())}:{session.sequence}",
-    )
+    for person in reachable:  # every participant invited, each on their own channel
+        booking.queue(
+            s,
+            session,
+            "reminder",
+            due_at=now,
+            key=f"reminder:now:{int(now.timestamp())}:{session.sequence}",
+            channel=person.channel.value,
+            guest_id=person.guest_id,
+        )
+    told = [f"{initials(p.name)} by {p.channel.said}" for p in reachable]
+    listed = told[0] if len(told) == 1 else ", ".join(told[:-1]) + " and " + told[-1]
     return Done(
-        f"A reminder of the session on {when(session.start_at, tz)} is on its way to "
-        f"{who} by {channel.said}.",
+        f"A reminder of the session on {when(session.start_at, tz)} is on its way to {listed}.",
         changed=True,
     )

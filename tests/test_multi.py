@@ -19,6 +19,7 @@ from bot import blocks
 from ground.channel import Channel
 from ground.session import Money, Participant, SessionSpec
 from scheduling import booking, participants
+from scheduling.service import Actor
 from sessionbot.asgi import create_app
 from sessionbot.cli import main
 from store import clinician_rows, outbox_rows, session_rows
@@ -287,3 +288,27 @@ def test_a_partners_stop_is_theirs_alone_and_the_clinician_hears_whose(
         assert not outbox_rows.sms_opted_out(s, indexes("+16175550101"))
     told = [m.payload or "" for m in outbox(parts) if m.kind == "clinician_notice"]
     assert any("with M.K." in text and "STOP" in text for text in told), told
+
+
+def test_remind_now_and_schedule_next_reach_every_participant(tmp_path, store) -> None:
+    """Remind now reminds each participant on their own channel; Schedule Next books the
+    same couple a week later, each with their own invitation."""
+    parts = wired_parts(tmp_path, store)
+    session = book_couple(parts, couple())
+    scheduler, who = parts.scheduler, Actor(CLINICIAN.team_id, CLINICIAN.user_id)
+    reminded = scheduler.remind(who, session.public_id)
+    assert reminded is not None and reminded.changed
+    assert reminded.text.endswith("on its way to J.D. by e-mail and M.K. by text message.")
+    now_reminders = [m for m in outbox(parts) if m.kind == "reminder" and ":now:" in m.dedupe_key]
+    assert sorted((m.channel, m.guest_id is not None) for m in now_reminders) == [
+        ("email", False), ("sms", True)
+    ]  # fmt: skip
+    nxt = scheduler.schedule_next(who, session.public_id, 1, draft_id="next-couple")
+    assert nxt is not None and nxt.new_id is not None
+    with parts.store.unit() as s:
+        later = session_rows.session_by_public_id(s, nxt.new_id)
+        assert later is not None
+        names = [p.name for p in participants.recipients(later)]
+        assert names == ["Jane Doe", "Mark Kay"]
+        invites = [m for m in outbox_rows.outbox_for_session(s, later.id) if m.kind == "invitation"]
+    assert sorted(m.channel for m in invites) == ["email", "sms"]
