@@ -71,6 +71,10 @@ class Practice:
     # Slack inbox bodies and conversation drafts after their last use (README, "Retention").
     retention_days: int = 365
     inbox_retention_days: int = 30
+    # `sms_consent = "ask"`: the conversation asks once per new mobile number whether the
+    # participant agreed to texts, and no text goes to a number without a recorded Yes.
+    # False (absent or "off"): nothing is asked, texts go as before.
+    sms_consent: bool = False
 
     @property
     def cancel_notice(self) -> timedelta:
@@ -169,9 +173,18 @@ def parse_practice(data: dict) -> Practice:
             late_cancel_fee=late_cancel_fee or None,
             retention_days=_days(data, "retention_days", 365),
             inbox_retention_days=_days(data, "inbox_retention_days", 30),
+            sms_consent=_sms_consent(data.get("sms_consent", "off")),
         )
     except (KeyError, ValueError, ArithmeticError, TypeError) as exc:
         raise PracticeFileError(f"practice file: {exc!r}") from exc
+
+
+def _sms_consent(value: object) -> bool:
+    if value in ("ask", True):
+        return True
+    if value in ("off", False):
+        return False
+    raise ValueError(f'sms_consent must be "ask" or "off", not {value!r}')
 
 
 def _hours(value: object) -> int:

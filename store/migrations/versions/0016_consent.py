@@ -1,0 +1,28 @@
+"""Text-message consent (`sms_consent = "ask"`): `sms_consents`, one row per number
+(its blind index; no number stored): agreed or not, when, and who recorded it.
+
+Revision ID: 0016_consent
+Revises: 0015
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0016_consent"
+down_revision = "0015"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "sms_consents",
+        sa.Column("phone_index", sa.String(length=64), primary_key=True),
+        sa.Column("agreed", sa.Boolean(), nullable=False),
+        sa.Column("recorded_by", sa.String(length=80), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("sms_consents")
