@@ -16,9 +16,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from ground.channel import Channel
 from ground.formatting import initials
 from ground.formatting import phone as phone_words
-from ground.channel import Channel
 from ground.practice import Practice
 from scheduling import queue
 from store import consents
