@@ -214,3 +214,16 @@ def test_no_audit_row_holds_the_number(tmp_path, store, fake_twilio, clock) -> N
     assert "sms_consent_recorded" in dumped and "sms_consent_withdrawn" in dumped
     for digits in ("6175550101", "617-555-0101", "617 555", "0101"):
         assert digits not in dumped
+
+
+def test_a_typed_no_is_taken_and_a_later_number_is_asked(
+    tmp_path, sqlite_store, fake_twilio, clock
+) -> None:
+    parts = asking_parts(tmp_path, sqlite_store, fake_twilio)
+    chat = Chat(parts, CLINICIAN)
+    chat.say(BOOKING)
+    reply = chat.say("no")
+    assert "Then no text messages to JD" in reply.text
+    reply = chat.say("by text +1 617 555 0101")  # changed their mind: asked again
+    assert QUESTION in reply.text
+    assert chat.state().slots["phone"] is None
