@@ -50,7 +50,8 @@ def may_text(s: Session, practice: Practice, indexes: Iterable[str]) -> bool:
 
 def record_answer(s: Session, actor: str, phone: str, agreed: bool, now: datetime) -> bool:
     """The clinician's (`actor`, "T:U") answer for the number, with the time."""
-    return consents.record_consent(s, keyring().blind_indexes(phone), agreed, by=actor, at=now)
+    indexes = keyring().blind_indexes(phone)
+    return consents.record_consent(s, indexes, agreed, by=actor, at=now, phone=phone)
 
 
 def question(participant: str | None, phone: str) -> str:

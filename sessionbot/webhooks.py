@@ -148,7 +148,7 @@ def handle_inbound(parts: Parts, form: dict[str, str]) -> str | None:
         opted_out = repos.sms_opted_out(s, index)
         if word in STOP_WORDS:
             if parts.practice.sms_consent:  # consent withdrawn too, by the participant
-                consents.withdraw(s, index, now)
+                consents.withdraw(s, index, now, phone)
             if not repos.set_sms_opt_out(s, index, True, phone=phone):
                 log.info("inbound sms: opt-out already recorded")
                 return None  # a second STOP: recorded and told the first time
@@ -167,7 +167,9 @@ def handle_inbound(parts: Parts, form: dict[str, str]) -> str | None:
             return None  # Twilio's own STOP handling answers the participant
         if word in START_WORDS or (opted_out and word in YES_WORDS):
             if parts.practice.sms_consent:  # the participant's own Yes to texts
-                consents.record_consent(s, index, True, by=consents.PARTICIPANT, at=now)
+                consents.record_consent(
+                    s, index, True, by=consents.PARTICIPANT, at=now, phone=phone
+                )
             if repos.set_sms_opt_out(s, index, False):
                 audit.record(s, actor=audit.PARTICIPANT, action="sms_opted_in")
                 _tell_clinicians(

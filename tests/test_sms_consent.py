@@ -10,17 +10,21 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import Chat, at
+from conftest import TEST_KEY, Chat, at
+from cryptography.fernet import Fernet
 from outbox_kit import CLINICIAN, clinician_notices, outbox, run_worker, session, wired_parts
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from test_outbox_webhooks import text_in
 
 from ground.practice import PracticeFileError, parse_practice
+from scheduling import erasure, sms_consent
 from sessionbot.webhooks import routes
 from store import consents, repos
 from store.crypto import keyring
+from store.db import Store
 from store.models import AuditRow
+from store.rotation import rotate
 
 PHONE = "+16175550101"
 # The example practice (its document packages), asking.
@@ -227,3 +231,27 @@ def test_a_typed_no_is_taken_and_a_later_number_is_asked(
     reply = chat.say("by text +1 617 555 0101")  # changed their mind: asked again
     assert QUESTION in reply.text
     assert chat.state().slots["phone"] is None
+
+
+def test_consent_survives_a_key_rotation_and_forget_keeps_it_without_the_number(
+    tmp_path, clock
+) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    old, new = TEST_KEY, Fernet.generate_key().decode()
+    store = Store.open(url, [old], upgrade=True)
+    with store.unit() as s:
+        sms_consent.record_answer(s, "T_TEST:U_CLIN1", PHONE, True, NOW)
+    store.dispose()
+    store = Store.open(url, [new, old])
+    assert rotate(store)["blind indexes recomputed"] >= 1
+    store.dispose()
+    store = Store.open(url, [new])  # the old key gone: the consent still found
+    with store.reading() as s:
+        assert consents.agreed_among(s, keyring().blind_indexes(PHONE))
+    with store.unit() as s:
+        found = erasure.find(s, phone=PHONE)
+        erasure.forget(s, found, parse_practice({}), NOW, actor="system")
+    with store.reading() as s:
+        assert consents.agreed_among(s, keyring().blind_indexes(PHONE))  # kept by index
+        assert s.execute(sa.text("SELECT phone FROM sms_consents")).scalars().all() == [None]
+    store.dispose()

@@ -1,5 +1,5 @@
 """Text-message consent (`sms_consent = "ask"`): `sms_consents`, one row per number
-(its blind index; no number stored): agreed or not, when, and who recorded it.
+(its blind index; the number encrypted, for key rotation): agreed or not, when, and who recorded it.
 
 Revision ID: 0016_consent
 Revises: 0015
@@ -18,6 +18,7 @@ def upgrade() -> None:
     op.create_table(
         "sms_consents",
         sa.Column("phone_index", sa.String(length=64), primary_key=True),
+        sa.Column("phone", sa.String(length=512), nullable=True),
         sa.Column("agreed", sa.Boolean(), nullable=False),
         sa.Column("recorded_by", sa.String(length=80), nullable=False),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
