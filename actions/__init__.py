@@ -19,8 +19,9 @@ from rasa_sdk.interfaces import (
 )
 
 from actions import cancel_actions, hold, hours, schedule_form, session_actions
-from actions.context import sender_of, services
+from actions.context import actor_of_sender, sender_of, services
 from dialogue.domain import load_domain
+from scheduling.roles import Refused
 
 ACTIONS = (
     schedule_form.ValidateScheduleForm,
@@ -82,7 +83,7 @@ class SessionbotExecutor(ActionExecutor):
     async def run(self, action_call: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         action_call = _well_formed(action_call)
         try:
-            refusal = await self._refusal(action_call)
+            refusal = await self._refusal(action_call) or await _by_role(action_call)
             if refusal is not None:
                 return refusal
             return await super().run(action_call, *args, **kwargs)
@@ -113,6 +114,23 @@ class SessionbotExecutor(ActionExecutor):
         return ActionExecutorRunResult(
             events=[], responses=[{"text": NOT_YOURS, "custom": {"kind": "error"}}]
         )
+
+
+async def _by_role(action_call: Any) -> ActionExecutorRunResult | None:
+    """A staff member's conversation for a clinician ("T:STAFF>CLINICIAN") whose role
+    does not allow booking for them: the refusal in words (audited), no action run."""
+    tracker = action_call.get("tracker") if isinstance(action_call, dict) else None
+    sender = tracker.get("sender_id") if isinstance(tracker, dict) else None
+    asking = actor_of_sender(sender if isinstance(sender, str) else None)
+    if asking is None or not asking.staff:
+        return None
+    try:
+        await asyncio.to_thread(services().scheduler.may_act, asking)
+    except Refused as exc:
+        return ActionExecutorRunResult(
+            events=[], responses=[{"text": exc.words, "custom": {"kind": "error"}}]
+        )
+    return None
 
 
 def _where(exc: BaseException) -> str:

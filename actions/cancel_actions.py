@@ -26,7 +26,7 @@ from actions.context import sender_of, services
 from ground.formatting import clock, initials, when
 from ground.practice import Practice
 from scheduling import commands, refunds, results
-from store import repos
+from store import clinician_rows, session_rows
 from store.models import Clinician, ScheduledSession
 
 INTENT = "cancel_session"
@@ -46,7 +46,7 @@ def _entity(tracker: Tracker, name: str) -> Any:
 
 def _clinician(s: Any, tracker: Tracker) -> Clinician | None:
     who = sender_of(tracker.sender_id)
-    return repos.get_clinician(s, *who) if who else None
+    return clinician_rows.get_clinician(s, *who) if who else None
 
 
 def sessions_named(
@@ -72,7 +72,7 @@ def sessions_named(
     )
     wanted = str(who).replace(".", "").casefold() if who else None
     fits = []
-    for session in repos.list_sessions(s, clinician.id, after=now, limit=500):
+    for session in session_rows.list_sessions(s, clinician.id, after=now, limit=500):
         local = session.start_at.astimezone(ZoneInfo(tz))
         if at is not None and (local.hour, local.minute) != (at.hour, at.minute):
             continue
@@ -118,7 +118,7 @@ def offer_to_cancel(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
     now = datetime.now(UTC)
     with ctx.store.reading() as s:
         who = sender_of(tracker.sender_id)
-        clinician = repos.find_clinician(s, *who) if who else None
+        clinician = clinician_rows.find_clinician(s, *who) if who else None
         if clinician is None or not text:
             return False
         named = sessions_named(s, clinician, text, ctx.practice, now)
@@ -176,7 +176,9 @@ class ActionCancelSession(Action):
         with ctx.store.unit() as s:
             clinician = _clinician(s, tracker)
             found = (
-                repos.session_for_clinician(s, clinician.id, ref) if clinician is not None else None
+                session_rows.session_for_clinician(s, clinician.id, ref)
+                if clinician is not None
+                else None
             )
             if clinician is None or found is None:
                 dispatcher.utter_message(text=results.NOT_FOUND.text, custom={"kind": "error"})

@@ -13,7 +13,8 @@ from functools import cached_property
 
 from ground.practice import Practice
 from ground.settings import Settings
-from scheduling.service import Scheduler
+from scheduling import roles
+from scheduling.service import Actor, Scheduler
 from store.db import Store
 
 # Whether a sender ("TEAM", "USER") may use the actions at all (see `Services.admits`).
@@ -61,11 +62,39 @@ def sender_of(sender_id: str | None) -> tuple[str, str] | None:
 
     Everything an action looks up is keyed by this pair; a sender id of any other shape
     names no clinician, so such a tracker reaches nobody's sessions.
+
+    A staff member's conversation for a clinician is "TEAM:STAFF>CLINICIAN": it names the
+    clinician, and only while the staff member may book for them (an admin, or their
+    scheduler); everything it changes goes through `actor_of_sender`, checked again.
     """
+    found = _parse(sender_id)
+    if found is None:
+        return None
+    team, user, for_user = found
+    if for_user is None:
+        return team, user
+    with services().store.reading() as s:
+        allowed = roles.role_for(s, team, user, for_user) in (roles.ADMIN, roles.SCHEDULER)
+    return (team, for_user) if allowed else None
+
+
+def actor_of_sender(sender_id: str | None) -> Actor | None:
+    """The sender as the scheduling service takes it (a staff member with the clinician
+    they act for); None when the sender names nobody."""
+    found = _parse(sender_id)
+    return None if found is None else Actor(found[0], found[1], for_user=found[2])
+
+
+def _parse(sender_id: str | None) -> tuple[str, str, str | None] | None:
     team, sep, user = (sender_id or "").partition(":")
     if not sep or not team.strip() or not user.strip() or ":" in user:
         return None
-    return team, user
+    staff, arrow, for_user = user.partition(">")
+    if not arrow:
+        return team, user, None
+    if not staff.strip() or not for_user.strip() or ">" in for_user:
+        return None
+    return team, staff, for_user
 
 
 def open_store(settings: Settings, *, for_upgrade: bool = False) -> Store:
@@ -78,4 +107,6 @@ def open_store(settings: Settings, *, for_upgrade: bool = False) -> Store:
         settings.encryption_keys,
         settings.data_dir / "encryption.key" if settings.is_embedded_default else None,
         require_schema=not for_upgrade,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
     )

@@ -39,7 +39,7 @@ from scheduling.hours import (
 )
 from scheduling.results import Done
 from scheduling.starts import check_start
-from store import repos
+from store import clinician_rows
 from store.models import Clinician
 
 HOURS_OK = "hours_ok"  # the slot: the draft's start (and series) accepted outside hours
@@ -66,7 +66,7 @@ def _tracker_hours(tracker: Tracker) -> WorkingHours | None:
     practice = services().practice
     who = sender_of(tracker.sender_id)
     with services().store.reading() as s:
-        clinician = repos.find_clinician(s, *who) if who else None
+        clinician = clinician_rows.find_clinician(s, *who) if who else None
         return hours_of(clinician, practice)
 
 
@@ -77,7 +77,7 @@ def tracker_bounds(tracker: Tracker) -> tuple[int, int]:
     if who is None:
         return practice.working_hours
     with services().store.reading() as s:
-        return close_call_bounds(repos.find_clinician(s, *who), practice)
+        return close_call_bounds(clinician_rows.find_clinician(s, *who), practice)
 
 
 _KEY = re.compile(r"\d{4}-\d{2}-\d{2} (\d{2}:\d{2}) ")
@@ -177,7 +177,7 @@ def say_hours_request(dispatcher: CollectingDispatcher, tracker: Tracker, wanted
         return
     ctx = services()
     with ctx.store.unit() as s:
-        clinician = repos.get_clinician(s, *who)
+        clinician = clinician_rows.get_clinician(s, *who)
         done = hours_command(clinician, wanted, ctx.practice)
     refused = wanted not in (CLEAR, SHOW) and hours_problem(wanted) is not None
     dispatcher.utter_message(text=done.text, custom={"kind": "error" if refused else "info"})

@@ -26,7 +26,7 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions import answers, extraction, hours, needed, sms_consent, week_words
-from actions.context import services
+from actions.context import sender_of, services
 from actions.extraction.intents import refusal
 from actions.session_actions import new_draft_events
 from dialogue.domain import CONTROL_INTENTS, load_domain, parse_payload
@@ -35,7 +35,7 @@ from dialogue.slots import SlotValueError, decode, decoded, encode
 from ground.channel import Channel
 from ground.formatting import clock, money, phone, zone_label
 from scheduling import editing, starts
-from store import repos
+from store import clinician_rows
 
 MISSING = object()
 MISSES_BEFORE_HELP = 3  # as the embedded runner (dialogue/runner.py)
@@ -631,15 +631,15 @@ class ValidateScheduleForm(FormValidationAction):
         unread = found.get("unread") or []
         if not unread or "participant" in found or tracker.get_slot("requested_slot"):
             return None
-        team, _, user = tracker.sender_id.partition(":")
+        team, user = sender_of(tracker.sender_id) or ("", "")
         with services().store.reading() as s:
-            clinician = repos.find_clinician(s, team, user)
+            clinician = clinician_rows.find_clinician(s, team, user)
             if clinician is None:
                 return None
             for size in range(min(len(unread), 4), 0, -1):
                 for first in range(len(unread) - size + 1):
                     name = " ".join(unread[first : first + size])
-                    if repos.contact_by_name(s, clinician.id, name) is not None:
+                    if clinician_rows.contact_by_name(s, clinician.id, name) is not None:
                         return name
         return None
 
@@ -870,13 +870,13 @@ class ValidateScheduleForm(FormValidationAction):
     ) -> dict[str, Any]:
         if is_invalid(value):
             return self._reject(dispatcher, tracker, "participant", value)
-        team, _, user = tracker.sender_id.partition(":")
+        team, user = sender_of(tracker.sender_id) or ("", "")
         with services().store.reading() as s:
-            clinician = repos.find_clinician(s, team, user)
+            clinician = clinician_rows.find_clinician(s, team, user)
             contacts_of = clinician.id if clinician else None
             if isinstance(value, dict) and "contact_id" in value:
                 contact = (
-                    repos.contact_by_id(s, contacts_of, int(value["contact_id"]))
+                    clinician_rows.contact_by_id(s, contacts_of, int(value["contact_id"]))
                     if contacts_of
                     else None
                 )
@@ -892,7 +892,9 @@ class ValidateScheduleForm(FormValidationAction):
                     name = extraction.parse_participant(str(value))
                 except extraction.ExtractionError as exc:
                     return self._reject(dispatcher, tracker, "participant", str(exc))
-                contact = repos.contact_by_name(s, contacts_of, name) if contacts_of else None
+                contact = (
+                    clinician_rows.contact_by_name(s, contacts_of, name) if contacts_of else None
+                )
                 if contact is None:
                     self._acknowledge(dispatcher, tracker, "participant", name)
                     return {"participant": name, "contact_id": None}

@@ -22,7 +22,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import answers, cancel_actions, hold, needed, week_words
-from actions.context import sender_of, services
+from actions.context import actor_of_sender, sender_of, services
 from dialogue.domain import FORM, render_response
 from dialogue.slots import decoded, spec_from_slots
 from ground.channel import Channel
@@ -31,7 +31,7 @@ from ground.session import SessionSpec
 from ground.zones import COMMON_ZONE_CHOICES
 from scheduling import agendas, booking, clashes, recurrence, results, series_plans
 from scheduling.service import Actor
-from store import repos
+from store import audit, clinician_rows, session_rows
 
 # Messages that answer nothing: "back" never undoes them.
 NO_ANSWER_INTENTS = {"help", "list_sessions", "save", "hold"}
@@ -52,21 +52,21 @@ def button(title: str, payload: str) -> dict[str, str]:
 def clinician_of(s: Any, tracker: Tracker) -> Any:
     """The tracker's clinician, made on first sight; None when the sender names nobody."""
     who = sender_of(tracker.sender_id)
-    return repos.get_clinician(s, *who) if who else None
+    return clinician_rows.get_clinician(s, *who) if who else None
 
 
 def actor_of(tracker: Tracker) -> Actor:
     """The tracker's clinician as the scheduling service takes them (the sender was
     checked: an action that changes anything runs only for a sender naming a clinician)."""
-    who = sender_of(tracker.sender_id)
+    who = actor_of_sender(tracker.sender_id) if sender_of(tracker.sender_id) else None
     if who is None:
         raise ValueError("a conversation whose sender names no clinician")
-    return Actor(*who)
+    return who
 
 
 def clinician_id_of(s: Any, tracker: Tracker) -> int | None:
     who = sender_of(tracker.sender_id)
-    found = repos.find_clinician(s, *who) if who else None
+    found = clinician_rows.find_clinician(s, *who) if who else None
     return found.id if found else None
 
 
@@ -79,7 +79,7 @@ def clinician_tz_of(tracker: Tracker) -> str:
     who = sender_of(tracker.sender_id)
     if who:
         with ctx.store.reading() as s:
-            found = repos.find_clinician(s, *who)
+            found = clinician_rows.find_clinician(s, *who)
             if found is not None and found.tz:
                 return str(found.tz)
     return ctx.practice.default_timezone
@@ -217,7 +217,9 @@ class ActionAskParticipant(AskAction):
     ) -> None:
         with services().store.reading() as s:
             clinician_id = clinician_id_of(s, tracker)
-            recent = repos.find_contacts(s, clinician_id, "", limit=5) if clinician_id else []
+            recent = (
+                clinician_rows.find_contacts(s, clinician_id, "", limit=5) if clinician_id else []
+            )
             buttons = [button(c.name, inform("contact_id", c.id)) for c in recent]
         text = "Who is the session with? Type a name or initials"
         text += ", or pick someone you've scheduled before." if buttons else "."
@@ -408,7 +410,7 @@ def week_lines(
     ctx = services()
     with ctx.store.reading() as s:
         who = sender_of(tracker.sender_id)
-        clinician = repos.find_clinician(s, *who) if who else None
+        clinician = clinician_rows.find_clinician(s, *who) if who else None
         if clinician is None:
             return []  # nobody to look up; Save says so
         preview = series_preview(s, clinician, slots, draft, datetime.now(UTC))
@@ -597,6 +599,9 @@ def save_series(
     ctx = services()
     with ctx.store.unit() as s:
         clinician = clinician_of(s, tracker)
+        asking = actor_of_sender(tracker.sender_id)
+        if clinician is not None and asking is not None and asking.staff:  # checked: role
+            audit.acting_as(s, audit.staff(asking.team, asking.user))
         preview = series_preview(s, clinician, slots, draft, now)
         if preview is None or preview.problem:
             problem = preview.problem if preview else "I couldn't read the series."
@@ -717,14 +722,16 @@ class ActionListSessions(Action):
         mine = ctx.practice.zone_of(tracker.get_slot("clinician_tz"))
         with ctx.store.reading() as s:
             who = sender_of(tracker.sender_id)
-            clinician = repos.find_clinician(s, *who) if who else None
+            clinician = clinician_rows.find_clinician(s, *who) if who else None
             if clinician is None:
                 dispatcher.utter_message(
                     text="You have no upcoming sessions.", custom={"kind": "list"}
                 )
                 return []
-            upcoming = repos.list_sessions(s, clinician.id, after=datetime.now(UTC), limit=10)
-            total = repos.count_sessions(s, clinician.id, after=datetime.now(UTC))
+            upcoming = session_rows.list_sessions(
+                s, clinician.id, after=datetime.now(UTC), limit=10
+            )
+            total = session_rows.count_sessions(s, clinician.id, after=datetime.now(UTC))
             lines = [
                 f"• {when(x.start_at, clinician.tz or mine)}: {x.participant}" for x in upcoming
             ]

@@ -21,10 +21,10 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import sender_of, services
+from actions.session_actions import actor_of
 from ground.channel import Channel
 from ground.formatting import initials
 from scheduling import sms_consent
-from scheduling.service import Actor
 
 SMS_CONSENT_OK = "sms_consent_ok"  # the slot: "?" + the number asked about, or the number agreed
 PENDING = "?"
@@ -66,11 +66,10 @@ def accept(
     """The answer to the question, recorded before the form validates (time, clinician);
     Yes puts the number back on the draft, No drops the text invitation."""
     answered = _answer(tracker, found)
-    who = sender_of(tracker.sender_id)
-    if answered is None or who is None:
+    if answered is None or sender_of(tracker.sender_id) is None:
         return []
     agreed, phone = answered
-    services().scheduler.record_sms_consent(Actor(*who), phone, agreed)
+    services().scheduler.record_sms_consent(actor_of(tracker), phone, agreed)
     participant = tracker.get_slot("participant")
     name = initials(participant) if isinstance(participant, str) and participant else "They"
     if agreed:

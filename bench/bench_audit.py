@@ -28,7 +28,7 @@ from ground.channel import Channel  # noqa: E402
 from ground.practice import Practice  # noqa: E402
 from ground.session import SessionSpec  # noqa: E402
 from scheduling import booking  # noqa: E402
-from store import audit, repos  # noqa: E402
+from store import audit, clinician_rows  # noqa: E402
 from store.db import Store  # noqa: E402
 
 KEY = Fernet.generate_key().decode()
@@ -64,7 +64,7 @@ def save(store: Store, user: str, *, audited: bool) -> float:
     )
     began = time.perf_counter()
     with store.unit() as s:
-        clinician = repos.get_clinician(s, "T_BENCH", user)
+        clinician = clinician_rows.get_clinician(s, "T_BENCH", user)
         booking.book(s, clinician, draft, PRACTICE, now)
         if not audited:
             s.info.pop("audit_pending", None)  # Save as it was before the audit trail

@@ -36,7 +36,7 @@ from actions import extraction
 from dialogue.runner import Runner, Who
 from ground.settings import Settings
 from sessionbot.wiring import build, make_nlu
-from store import repos
+from store import clinician_rows
 
 ONE_SHOT = "JD tomorrow 3pm by text +1 617 555 0101, intake packet"
 TZ = "America/New_York"
@@ -117,14 +117,14 @@ def bench_turn(rounds: int) -> dict[str, float]:
         parts.runner.handle(who, text)
 
     with parts.store.unit() as s:
-        clinician_id = repos.get_clinician(s, who.team_id, who.user_id).id
-        state = repos.load_tracker(s, clinician_id)
+        clinician_id = clinician_rows.get_clinician(s, who.team_id, who.user_id).id
+        state = clinician_rows.load_tracker(s, clinician_id)
     assert state is not None  # the warm-up turns saved one
 
     def parts_alone() -> None:
         nlu(text, datetime.now(ZoneInfo(TZ)), "participant", None, None)
         with parts.store.unit() as s:
-            repos.save_tracker(s, clinician_id, state)
+            clinician_rows.save_tracker(s, clinician_id, state)
 
     results = {"turn": per_call(turn, rounds), "parts": per_call(parts_alone, rounds)}
 

@@ -37,7 +37,7 @@ from cryptography.fernet import Fernet
 from ground.settings import Settings
 from scheduling import calendar_link
 from sessionbot.wiring import build
-from store import feeds, repos
+from store import clinician_rows, feeds, session_rows
 from store.db import Store
 from web.feed import Feed
 
@@ -48,7 +48,7 @@ PUBLIC = "https://sessions.example.test"
 def fill(store: Store, user: str, starts: list[datetime]) -> str:
     """A clinician with sessions at `starts`; returns their feed's secret."""
     with store.unit() as s:
-        clinician = repos.get_clinician(s, "T_BENCH", user, tz="America/New_York")
+        clinician = clinician_rows.get_clinician(s, "T_BENCH", user, tz="America/New_York")
         rows = [
             dict(
                 clinician_id=clinician.id,
@@ -64,7 +64,7 @@ def fill(store: Store, user: str, starts: list[datetime]) -> str:
             for i, start in enumerate(starts)
         ]
         for chunk in range(0, len(rows), 500):
-            repos.create_sessions(s, rows[chunk : chunk + 500])
+            session_rows.create_sessions(s, rows[chunk : chunk + 500])
         secret, _ = feeds.feed_secret(s, clinician.id)
     return secret
 
@@ -156,7 +156,7 @@ def main() -> None:
         )
     # The link a clinician is shown is the one measured.
     with store.unit() as s:
-        clinician = repos.get_clinician(s, "T_BENCH", "U_SMALL")
+        clinician = clinician_rows.get_clinician(s, "T_BENCH", "U_SMALL")
         shown, _ = calendar_link.show(s, clinician, PUBLIC)
     assert secrets["small (20)"] in shown.text
     store.dispose()

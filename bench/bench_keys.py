@@ -27,7 +27,7 @@ from cryptography.fernet import Fernet
 from ground.practice import load_practice
 from ground.session import SessionSpec
 from scheduling import booking
-from store import repos
+from store import clinician_rows, outbox_rows
 from store.crypto import keyring
 from store.db import Store, encrypted_columns, raw
 from store.rotation import INDEXES, _batches, rotate
@@ -41,7 +41,7 @@ def fill(store: Store, rows: int) -> None:
     practice = load_practice(None)
     now = datetime.now(UTC)
     with store.unit() as s:
-        clinician = repos.get_clinician(s, "T_BENCH", "U_BENCH")
+        clinician = clinician_rows.get_clinician(s, "T_BENCH", "U_BENCH")
         for i in range(rows):
             draft = SessionSpec.for_one(
                 draft_id=f"bench-{i}",
@@ -59,7 +59,7 @@ def fill(store: Store, rows: int) -> None:
             booking.book(s, clinician, draft, practice, now)
             if i % 10 == 0:
                 phone = f"+1617555{i:04d}"
-                repos.set_sms_opt_out(s, keyring().blind_indexes(phone), True, phone=phone)
+                outbox_rows.set_sms_opt_out(s, keyring().blind_indexes(phone), True, phone=phone)
 
 
 def baseline(store: Store, batch: int) -> int:

@@ -60,7 +60,9 @@ from ground.session import SessionSpec
 from ground.settings import Settings  # noqa: E402
 from scheduling import booking  # noqa: E402
 from sessionbot.wiring import build  # noqa: E402
-from store import repos  # noqa: E402
+from store import (
+    clinician_rows,  # noqa: E402
+)
 from store.db import Store  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -585,7 +587,7 @@ def queue_texts(db_url: str, folder: Path, count: int, area: int) -> float:
     parts = build(settings)
     now = datetime.now(UTC)
     with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, "T_BENCH", f"U_AREA{area}")
+        clinician = clinician_rows.get_clinician(s, "T_BENCH", f"U_AREA{area}")
         for i in range(count):
             draft = SessionSpec.for_one(
                 draft_id=f"{area}-{i}",

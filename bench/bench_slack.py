@@ -54,7 +54,9 @@ from ground.settings import Settings  # noqa: E402
 from sessionbot.asgi import create_app  # noqa: E402
 from sessionbot.turns import TurnProcesses  # noqa: E402
 from sessionbot.wiring import Parts, build  # noqa: E402
-from store import repos  # noqa: E402
+from store import (
+    clinician_rows,  # noqa: E402
+)
 from store.crypto import EncryptedText  # noqa: E402
 from store.db import Store  # noqa: E402
 from store.models import ScheduledSession  # noqa: E402
@@ -214,9 +216,9 @@ def seed(parts: Parts, total: int, heavy: int, light: int = 10) -> None:
     reused (Fernet per row would dominate the seeding); rows go in by executemany."""
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=2)
     with parts.store.unit() as s:
-        owners = [repos.get_clinician(s, "T1", "U_HEAVY", tz="America/New_York")]
-        owners.append(repos.get_clinician(s, "T1", "U_LIGHT", tz="America/New_York"))
-        owners += [repos.get_clinician(s, "T1", f"U_OTHER{i:03d}") for i in range(900)]
+        owners = [clinician_rows.get_clinician(s, "T1", "U_HEAVY", tz="America/New_York")]
+        owners.append(clinician_rows.get_clinician(s, "T1", "U_LIGHT", tz="America/New_York"))
+        owners += [clinician_rows.get_clinician(s, "T1", f"U_OTHER{i:03d}") for i in range(900)]
         template, _ = make_session(
             s,
             owners[1].id,

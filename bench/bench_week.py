@@ -33,7 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ground.practice import Practice  # noqa: E402
 from ground.session import SessionSpec
 from scheduling import booking, clashes, dashboards, series_plans  # noqa: E402
-from store import repos  # noqa: E402
+from store import (
+    clinician_rows,  # noqa: E402
+)
 from store.db import Store  # noqa: E402
 
 KEY = Fernet.generate_key().decode()
@@ -99,9 +101,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         store = fresh_store(args.database_url, folder)
         with store.unit() as s:
-            saver = repos.get_clinician(s, "T_BENCH", "U_SAVE", tz="America/New_York")
-            busy = repos.get_clinician(s, "T_BENCH", "U_BUSY", tz="America/New_York")
-            light = repos.get_clinician(s, "T_BENCH", "U_LIGHT", tz="America/New_York")
+            saver = clinician_rows.get_clinician(s, "T_BENCH", "U_SAVE", tz="America/New_York")
+            busy = clinician_rows.get_clinician(s, "T_BENCH", "U_BUSY", tz="America/New_York")
+            light = clinician_rows.get_clinician(s, "T_BENCH", "U_LIGHT", tz="America/New_York")
             ids = (saver.id, busy.id, light.id)
         first = NOW + timedelta(days=7)
         slot = iter(range(10**6))

@@ -32,7 +32,9 @@ from integrations.providers import senders
 from scheduling import booking  # noqa: E402
 from sessionbot.outbox import Worker  # noqa: E402
 from sessionbot.wiring import build  # noqa: E402
-from store import repos  # noqa: E402
+from store import (
+    clinician_rows,  # noqa: E402
+)
 from store.db import Store  # noqa: E402
 
 KEY = Fernet.generate_key().decode()
@@ -69,7 +71,7 @@ def queue(settings: Settings, n: int, tag: str, channel: str = "sms") -> None:
     parts = build(settings)
     now = datetime.now(UTC)
     with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, "T_BENCH", "U_BENCH")
+        clinician = clinician_rows.get_clinician(s, "T_BENCH", "U_BENCH")
         for i in range(n):
             draft = SessionSpec.for_one(
                 draft_id=f"{tag}-{i}",

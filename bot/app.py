@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -36,7 +36,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from actions import edit_form
 from actions.extraction import zone_choices
-from bot import asks, blocks, calendar_home, guard, inbox, installs, lifecycle
+from bot import asks, blocks, calendar_home, guard, inbox, installs, lifecycle, staff
 from bot.inbox import Inbox
 from bot.manifest import BOT_SCOPES
 from bot.paid_cancel import PaidCancellations
@@ -51,7 +51,7 @@ from scheduling.editing import EDIT_FIELDS, EditForm
 from scheduling.hours import hours_problem
 from scheduling.service import Actor
 from sessionbot.parts import Parts
-from store import repos
+from store import clinician_rows, slack_rows
 
 log = logging.getLogger("sessionbot.slack")
 MESSAGE_BLOCK_LIMIT = 50
@@ -214,7 +214,7 @@ def _selected(values: Any, block: str, *path: str) -> str | None:
 
 def actor(who: Who) -> Actor:
     """The clinician a Slack user is, as the scheduling service takes them."""
-    return Actor(who.team_id, who.user_id, who.tz)
+    return Actor(who.team_id, who.user_id, who.tz, for_user=who.for_user)
 
 
 class SlackFace:
@@ -252,7 +252,7 @@ class SlackFace:
     def attach(self, app: AsyncApp) -> None:
         app.use(self.inbox.middleware)
         app.middleware(self.payload_check)
-        done = self.inbox.processed
+        done = staff.refusing(self, self.inbox.processed)
         app.event("message")(ack=self.ack, lazy=[done(self.on_direct_message)])
         app.event("app_home_opened")(ack=self.ack, lazy=[done(self.on_home_opened)])
         app.command("/schedule")(ack=self.ack_schedule, lazy=[done(self.on_schedule)])
@@ -342,11 +342,13 @@ class SlackFace:
 
     async def on_schedule(self, command: dict[str, Any], context: AsyncBoltContext) -> None:
         team, user = str(context.team_id), str(context.user_id)
+        clinician, said = staff.split_for(command.get("text") or "")  # "for @Dr Lee …"
+        await self.off(self.parts.scheduler.act_for, Actor(team, user, for_user=clinician))
         who = await self.who(context.client, team, user)
         channel = await self.dm(context.client, team, user)
         if channel is None:
             return
-        text = (command.get("text") or "").strip() or "schedule"
+        text = said or "schedule"
         # Locked like a DM's turn: a click on its answer waits until the answer is
         # recorded as ours (else the click could not mark it answered).
         async with self.lock(who):
@@ -399,11 +401,11 @@ class SlackFace:
 
     def _ours(self, who: Who, channel: str, ts: str) -> bool:
         with self.parts.store.reading() as s:
-            return repos.posted_to(s, who.team_id, who.user_id, channel, ts)
+            return slack_rows.posted_to(s, who.team_id, who.user_id, channel, ts)
 
     def _record(self, who: Who, channel: str, ts: str) -> None:
         with self.parts.store.unit() as s:
-            repos.record_post(s, who.team_id, who.user_id, channel, ts)
+            slack_rows.record_post(s, who.team_id, who.user_id, channel, ts)
 
     async def settle(self, who: Who, turn_id: str) -> None:
         """Wait, at most `SETTLE_SECONDS`, until no earlier answer to this clinician is
@@ -425,7 +427,7 @@ class SlackFace:
 
     def _in_flight(self, who: Who, turn_id: str, since: datetime) -> int:
         with self.parts.store.reading() as s:
-            return repos.replies_in_flight(
+            return slack_rows.replies_in_flight(
                 s, who.team_id, who.user_id, besides=turn_id, since=since
             )
 
@@ -509,18 +511,20 @@ class SlackFace:
 
     def _pending(self, who: Who) -> list[tuple[str, str]]:
         with self.parts.store.reading() as s:
-            return [(r.turn_id, r.body) for r in repos.replies_pending(s, who.team_id, who.user_id)]
+            return [
+                (r.turn_id, r.body) for r in slack_rows.replies_pending(s, who.team_id, who.user_id)
+            ]
 
     def _not_delivered(self, turn_id: str, error: str, transient: bool) -> int:
         with self.parts.store.unit() as s:
-            return repos.reply_not_delivered(
+            return slack_rows.reply_not_delivered(
                 s, turn_id, error, final=not transient, max_tries=REPLY_TRIES
             )
 
     def _delivered(self, who: Who, turn_id: str, channel: str, posted: list[str]) -> None:
         with self.parts.store.unit() as s:
             posts = [(who.team_id, who.user_id, channel, ts) for ts in posted]
-            repos.reply_delivered(s, turn_id, datetime.now(UTC), posts)
+            slack_rows.reply_delivered(s, turn_id, datetime.now(UTC), posts)
 
     async def post_all(
         self, client: AsyncWebClient, place: Place, messages: Sequence[BotMessage]
@@ -560,6 +564,12 @@ class SlackFace:
     # Who is talking -----------------------------------------------------------------------
 
     async def who(self, client: AsyncWebClient, team: str, user: str) -> Who:
+        """The user, with the clinician they work for now (bot/staff.py), if staff."""
+        own = await self.own_who(client, team, user)
+        acting = await self.off(self.parts.scheduler.acting_for, team, user)
+        return replace(own, for_user=acting) if acting else own
+
+    async def own_who(self, client: AsyncWebClient, team: str, user: str) -> Who:
         """The clinician, with the zone Slack gives (asked once, then stored)."""
         key = (team, user)
         if key in self.zones:
@@ -648,6 +658,9 @@ class SlackFace:
 
     async def on_sessions(self, command: dict[str, Any], context: AsyncBoltContext) -> None:
         client = context.client
+        clinician, _ = staff.split_for(command.get("text") or "")
+        asking = Actor(str(context.team_id), str(context.user_id), for_user=clinician)
+        await self.off(self.parts.scheduler.act_for, asking, reads=True)
         who = await self.who(client, str(context.team_id), str(context.user_id))
         view = blocks.sessions_modal(await self.off(self._dashboard, who, 0))
         opened = await self.call(client.views_open, trigger_id=command["trigger_id"], view=view)
@@ -788,7 +801,7 @@ class SlackFace:
         hours (asked, not refused), unless that was already shown."""
         if meta.get("confirmed") == start.isoformat():
             return None
-        scheduler, who = self.parts.scheduler, Actor(team, user)
+        scheduler, who = self.parts.scheduler, staff.asking(self.parts.scheduler, team, user)
         moved = scheduler.move_overlap(who, meta["id"], start)
         outside = scheduler.hours_question(who, start)
         overlap = " ".join(said for said in (outside, moved) if said) or None
@@ -905,7 +918,7 @@ class SlackFace:
     def _calendar_link(self, who: Who, rotate: bool, seen: str) -> tuple[str, str]:
         public_url = self.parts.settings.public_url
         with self.parts.store.unit() as s:
-            clinician = repos.get_clinician(s, who.team_id, who.user_id, tz=who.tz)
+            clinician = clinician_rows.get_clinician(s, who.team_id, who.user_id, tz=who.tz)
             if rotate:
                 done, fingerprint = calendar_link.rotate(
                     s, clinician, public_url, seen, datetime.now(UTC)
@@ -959,7 +972,7 @@ class SlackFace:
         self, team: str, user: str, meta: dict[str, Any], raw: dict[str, str | None]
     ) -> tuple[EditForm | None, dict[str, str]]:
         parts = self.parts
-        found = parts.scheduler.form(Actor(team, user), meta["id"])
+        found = parts.scheduler.form(staff.asking(parts.scheduler, team, user), meta["id"])
         if found is None:
             return None, {"date": "I couldn't find that session among yours."}
         session = found.session
@@ -1008,7 +1021,7 @@ class SlackFace:
         if form is None or problems or meta.get("confirmed") == form.start.isoformat():
             return None
         question = self.parts.scheduler.edit_hours_question(
-            Actor(team, user), meta["id"], form.start
+            staff.asking(self.parts.scheduler, team, user), meta["id"], form.start
         )
         if question is None:
             return None
@@ -1095,7 +1108,7 @@ class SlackFace:
         await ack(options=blocks.options(pairs))
 
     def _contacts(self, team: str, user: str, query: str) -> list[tuple[str, str]]:
-        found = self.parts.scheduler.contacts(Actor(team, user), query)
+        found = self.parts.scheduler.contacts(staff.asking(self.parts.scheduler, team, user), query)
         return [(str(contact_id), name) for contact_id, name in found]
 
     async def zone_options(self, ack: AsyncAck, payload: dict[str, Any]) -> None:

@@ -29,7 +29,7 @@ def answer(face: SlackFace, who: Who, action_id: str, value: str, key: str) -> s
     if not value.isdigit():
         return "I couldn't find that request among yours."
     scheduler = face.parts.scheduler
-    actor = Actor(who.team_id, who.user_id)
+    actor = Actor(who.team_id, who.user_id, for_user=who.for_user)
     if action_id.startswith(page_requests.ACCEPT):
         number = int(action_id.removeprefix(page_requests.ACCEPT))
         done = scheduler.accept_request(actor, int(value), number, once=key)

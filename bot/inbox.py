@@ -9,6 +9,13 @@ died, or the work failed) and runs them again through the same Bolt app, up to
 `MAX_ATTEMPTS` times. The row's key is the turn id, so a retry from Slack, a replay and
 a second process never double a turn: the runner records turn ids in the tracker.
 
+Claims are short (`SESSIONBOT_SLACK_INBOX_LEASE`, 8 s) and kept alive: while this
+process works on a request (written by it, or replayed), a heartbeat renews the row's
+claim every quarter of the lease, and the sweep looks every quarter too, so a request of
+a process killed mid-turn is run again by another process within one lease and one sweep
+(at most 10 s), and a live process's long turn is not run twice meanwhile. A request is
+held at most `HOLD_MAX` (a listener that never finished); then its claim lapses.
+
 A turn's answer is recorded with the turn and the row stays unprocessed until Slack took
 the answer: a listener that could not post it raises `Undelivered`, and the row is run
 again after a backoff (the replayed turn finds itself done and posts the recorded answer).
@@ -21,6 +28,7 @@ import functools
 import inspect
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -32,7 +40,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from ground.metrics import SLACK_EVENTS
-from store import repos
+from store import slack_rows
 from store.db import Store
 
 log = logging.getLogger("sessionbot.slack.inbox")
@@ -43,6 +51,14 @@ MAX_ATTEMPTS = 3
 # Events whose work runs after the ack (lazy listeners), so a crash could lose it.
 LAZY_EVENTS = frozenset({"message", "app_home_opened"})
 KEEP = timedelta(days=1)
+# The longest this process renews a request it works on: a turn is seconds, a post that
+# Slack holds up ends in `Undelivered`; past this the claim lapses and a sweep runs it.
+HOLD_MAX = 120.0
+# Lazy work (turns, posts) under way at once in this process. The event loop that runs it
+# also acknowledges Slack: with every request's work started at once, a burst of DMs
+# fills the loop with work and the acks wait behind it (bench/bench_acks.py). Beyond
+# this many, work waits its turn (its request is already kept, its claim renewed).
+WORKING = 4
 
 
 def key_of(body: Mapping[str, Any]) -> str | None:
@@ -90,6 +106,12 @@ class Inbox:
         # one, which takes them all in one transaction (one round trip, one fsync).
         self.waiting: list[tuple[str, str, asyncio.Future[None]]] = []
         self.writing = False
+        # Requests this process works on (key: when it took them, monotonic), whose
+        # claims the heartbeat renews.
+        self.held: dict[str, float] = {}
+        self.beating: asyncio.Task[None] | None = None
+        self.prune_at = 0.0
+        self.working = asyncio.Semaphore(WORKING)
 
     async def _off(self, fn: Callable[..., Any], *args: Any) -> Any:
         loop = asyncio.get_running_loop()
@@ -97,7 +119,7 @@ class Inbox:
 
     def _add(self, rows: list[tuple[str, str]]) -> None:
         with self.store.unit() as s:
-            repos.inbox_add(s, rows, datetime.now(UTC))
+            slack_rows.inbox_add(s, rows, datetime.now(UTC))
 
     async def keep(self, key: str, body: str) -> None:
         """Return once the request is in the store (with whatever else came meanwhile)."""
@@ -125,18 +147,31 @@ class Inbox:
 
     def _done(self, key: str) -> None:
         with self.store.unit() as s:
-            repos.inbox_done(s, key, datetime.now(UTC))
+            slack_rows.inbox_done(s, key, datetime.now(UTC))
 
     def _later(self, key: str, retry_in: float) -> None:
         at = datetime.now(UTC) + timedelta(seconds=retry_in)
         with self.store.unit() as s:
-            repos.inbox_later(s, key, at, self.lease.total_seconds())
+            slack_rows.inbox_later(s, key, at, self.lease.total_seconds())
+
+    def _renew(self) -> None:
+        # Read here, in the inbox's thread, so a key let go meanwhile is not renewed
+        # after its `_later` (which runs after this in the same thread).
+        now = time.monotonic()
+        keys = [k for k, since in self.held.copy().items() if now - since < HOLD_MAX]
+        if keys:
+            with self.store.unit() as s:
+                slack_rows.inbox_renew(s, keys, datetime.now(UTC))
 
     def _claim(self) -> list[tuple[str, str]]:
         now = datetime.now(UTC)
         with self.store.unit() as s:
-            repos.inbox_prune(s, now - KEEP)
-            return repos.inbox_claim_lapsed(s, now, now - self.lease, max_attempts=MAX_ATTEMPTS)
+            if time.monotonic() >= self.prune_at:  # old rows go once a minute
+                slack_rows.inbox_prune(s, now - KEEP)
+                self.prune_at = time.monotonic() + 60
+            return slack_rows.inbox_claim_lapsed(
+                s, now, now - self.lease, max_attempts=MAX_ATTEMPTS
+            )
 
     async def middleware(
         self, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[Any]]
@@ -148,6 +183,7 @@ class Inbox:
             if not req.context.get(REPLAY):
                 await self.keep(key, json.dumps(req.body))
                 SLACK_EVENTS.labels(stage="received").inc()
+            self.held[key] = time.monotonic()
         return await next()
 
     def processed(self, fn: Callable[..., Awaitable[Any]]) -> Callable[[AsyncArgs], Any]:
@@ -157,13 +193,20 @@ class Inbox:
         async def lazy(args: AsyncArgs) -> None:
             key = args.context.get(KEY)
             try:
-                await fn(**{name: getattr(args, name) for name in wanted})
+                async with self.working:
+                    await fn(**{name: getattr(args, name) for name in wanted})
             except Undelivered as later:  # kept, for the sweeper to run again later
                 if key:
+                    self.held.pop(key, None)  # before `_later`: no renewal after it
                     await self._off(self._later, key, later.retry_in)
                     SLACK_EVENTS.labels(stage="later").inc()
                 return
+            except BaseException:  # failed: its claim lapses, a sweep runs it again
+                if key:
+                    self.held.pop(key, None)
+                raise
             if key:
+                self.held.pop(key, None)
                 await self._off(self._done, key)
                 SLACK_EVENTS.labels(stage="processed").inc()
 
@@ -174,13 +217,29 @@ class Inbox:
 
     def start(self, app: AsyncApp, *, every: float) -> None:
         """Sweep now and then every `every` seconds, on the running loop."""
+        loop = asyncio.get_running_loop()
         if self.sweeping is None:
-            self.sweeping = asyncio.get_running_loop().create_task(self._sweep(app, every))
+            self.sweeping = loop.create_task(self._sweep(app, every))
+        if self.beating is None:
+            self.beating = loop.create_task(self._beat(self.lease.total_seconds() / 4))
 
     async def stop(self) -> None:
-        if self.sweeping is not None:
-            self.sweeping.cancel()
-            self.sweeping = None
+        for task in (self.sweeping, self.beating):
+            if task is not None:
+                task.cancel()
+        self.sweeping = self.beating = None
+
+    async def _beat(self, every: float) -> None:
+        """Renew the claims of the requests this process still works on."""
+        while True:
+            await asyncio.sleep(every)
+            now = time.monotonic()
+            for key in [k for k, since in self.held.items() if now - since >= HOLD_MAX]:
+                del self.held[key]
+            try:
+                await self._off(self._renew)
+            except Exception as exc:  # the next beat tries again
+                log.warning("inbox heartbeat failed: %s", type(exc).__name__)
 
     async def _sweep(self, app: AsyncApp, every: float) -> None:
         while True:

@@ -18,7 +18,8 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session as OrmSession
 
-from store import repos
+from scheduling import roles
+from store import slack_rows
 
 STATE_EXPIRATION_SECONDS = 600
 
@@ -38,7 +39,9 @@ class ThreadedInstallationStore(AsyncInstallationStore):
         self.store.save(installation)
         if installation.team_id:  # installed again after an uninstall: post there again
             with OrmSession(self.store.engine) as s, s.begin():
-                repos.clear_slack_revocation(s, installation.team_id)
+                slack_rows.clear_slack_revocation(s, installation.team_id)
+                if installation.user_id:  # the installer is the practice's first admin
+                    roles.first_admin(s, installation.team_id, installation.user_id)
 
     async def async_save_bot(self, bot: Bot) -> None:
         await asyncio.to_thread(self.store.save_bot, bot)

@@ -21,7 +21,7 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from integrations.slack_notify import DROPPED_BECAUSE, token_hash
 from sessionbot.parts import Parts
-from store import repos
+from store import slack_rows
 
 log = logging.getLogger("sessionbot.slack")
 
@@ -31,7 +31,7 @@ def revoke(parts: Parts, team_id: str, reason: str) -> int:
     settings = parts.settings
     single = None if settings.slack_client_id else token_hash(settings.slack_bot_token)
     with parts.store.unit() as s:
-        dropped = repos.revoke_slack_workspace(
+        dropped = slack_rows.revoke_slack_workspace(
             s,
             team_id,
             reason=reason,

@@ -27,7 +27,7 @@ from integrations.providers import payments
 from scheduling import commands, refunds, results
 from sessionbot import refunds as making
 from sessionbot.parts import Parts
-from store import repos
+from store import claim_rows, clinician_rows, session_rows
 
 T = TypeVar("T")
 
@@ -111,8 +111,8 @@ class PaidCancellations:
         parts = self.parts
         now = datetime.now(UTC)
         with parts.store.unit() as s:
-            clinician = repos.get_clinician(s, who.team_id, who.user_id)
-            session = repos.session_for_clinician(s, clinician.id, public_id)
+            clinician = clinician_rows.get_clinician(s, who.team_id, who.user_id)
+            session = session_rows.session_for_clinician(s, clinician.id, public_id)
             if session is None or session.status == "cancelled":
                 return None, "That session is already cancelled, or isn't among yours."
             offer = refunds.offer(session, parts.practice, now)
@@ -151,9 +151,9 @@ class PaidCancellations:
         parts = self.parts
         now = datetime.now(UTC)
         with parts.store.unit() as s:
-            if not repos.first_time(s, f"slack:cancel_paid:{view_id}"):
+            if not claim_rows.first_time(s, f"slack:cancel_paid:{view_id}"):
                 return None
-            clinician = repos.get_clinician(s, who.team_id, who.user_id)
+            clinician = clinician_rows.get_clinician(s, who.team_id, who.user_id)
             done = commands.cancel(s, clinician, public_id, parts.practice, now, refund=choice)
         if not done.changed:
             return done.text
@@ -178,7 +178,7 @@ class PaidCancellations:
         parts = self.parts
         now = datetime.now(UTC)
         with parts.store.unit() as s:
-            clinician = repos.get_clinician(s, who.team_id, who.user_id)
+            clinician = clinician_rows.get_clinician(s, who.team_id, who.user_id)
             found, why = refunds.retry(s, clinician, public_id, parts.practice, now)
         if found is None:
             return why or ""

@@ -33,7 +33,7 @@ from dialogue.domain import (
 )
 from dialogue.domain import render_response as render
 from dialogue.tracker import Held, TrackerState
-from store import repos
+from store import clinician_rows, slack_rows
 from store.db import Store
 
 MISSES_BEFORE_HELP = 3
@@ -95,9 +95,12 @@ class Who:
     user_id: str
     tz: str | None = None
     display_name: str | None = None
+    for_user: str | None = None  # a staff member booking for this clinician (roles)
 
     @property
     def sender_id(self) -> str:
+        if self.for_user and self.for_user != self.user_id:
+            return f"{self.team_id}:{self.user_id}>{self.for_user}"
         return f"{self.team_id}:{self.user_id}"
 
 
@@ -174,7 +177,7 @@ class Runner:
         With `reply_to` (where the face posts it), the answer (`preface` and the turn's
         messages) is recorded with the turn, in its transaction, for the face to deliver."""
         with self.store.unit() as s:
-            clinician, saved = repos.open_conversation(
+            clinician, saved = clinician_rows.open_conversation(
                 s, who.team_id, who.user_id, tz=who.tz, display_name=who.display_name
             )
             state = self._state(saved, who)
@@ -183,7 +186,7 @@ class Runner:
             tz = clinician.tz or who.tz or self.default_tz
             turn = _Turn(self, state, who, tz)
             turn.own_hours = clinician.working_hours
-            turn.undelivered = lambda shown: repos.reply_undelivered(s, shown)
+            turn.undelivered = lambda shown: slack_rows.reply_undelivered(s, shown)
             if len(text) > MAX_MESSAGE_CHARS:
                 turn._say("utter_too_long", length=f"{len(text):,}", limit=f"{MAX_MESSAGE_CHARS:,}")
             else:
@@ -192,11 +195,11 @@ class Runner:
             state.remember(turn_id)
             if turn_id and any(m.kind == "summary" for m in turn.messages):
                 state.summary_turn = turn_id
-            repos.save_tracker(s, clinician.id, state.to_json())
+            clinician_rows.save_tracker(s, clinician.id, state.to_json())
             answer = [*preface, *turn.messages]
             if reply_to is not None and turn_id and answer:
                 body = {"to": dict(reply_to), "messages": [m.to_dict() for m in answer]}
-                repos.reply_record(
+                slack_rows.reply_record(
                     s, turn_id, who.team_id, who.user_id, json.dumps(body, separators=(",", ":"))
                 )
         return Reply(
@@ -218,10 +221,10 @@ class Runner:
         turn's answer, as `handle` records its own.
         """
         with self.store.unit() as s:
-            clinician = repos.get_clinician(s, who.team_id, who.user_id, lock=True)
+            clinician = clinician_rows.get_clinician(s, who.team_id, who.user_id, lock=True)
             if clinician.tz:  # told meanwhile (another process, another click)
                 return ZoneGate(zone=clinician.tz)
-            state = self._state(repos.load_tracker(s, clinician.id), who)
+            state = self._state(clinician_rows.load_tracker(s, clinician.id), who)
             if state.seen(turn_id):
                 return ZoneGate()
             state.remember(turn_id)
@@ -238,18 +241,18 @@ class Runner:
                     state.held = None
                     thanks = render("utter_own_zone_thanks", {"zone_label": label})
                     gate = ZoneGate(zone=zone, pending=held.text, question=thanks)
-            repos.save_tracker(s, clinician.id, state.to_json())
+            clinician_rows.save_tracker(s, clinician.id, state.to_json())
             if reply_to is not None and gate.zone is None and gate.question is not None:
                 body = {"to": dict(reply_to), "messages": [gate.question.to_dict()]}
-                repos.reply_record(
+                slack_rows.reply_record(
                     s, turn_id, who.team_id, who.user_id, json.dumps(body, separators=(",", ":"))
                 )
             return gate
 
     def state_of(self, who: Who) -> TrackerState | None:
         with self.store.unit() as s:
-            clinician = repos.get_clinician(s, who.team_id, who.user_id)
-            saved = repos.load_tracker(s, clinician.id)
+            clinician = clinician_rows.get_clinician(s, who.team_id, who.user_id)
+            saved = clinician_rows.load_tracker(s, clinician.id)
             return None if saved is None else self._state(saved, who)
 
     def _state(self, saved: dict[str, Any] | None, who: Who) -> TrackerState:

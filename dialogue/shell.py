@@ -16,14 +16,25 @@ BANNER = (
     "sessionbot shell: schedule a session as clinician {user} ({tz}). "
     "Type “help” for help, Ctrl-D to quit."
 )
+BANNER_FOR = (
+    "sessionbot shell: schedule sessions for clinician {clinician}, as {user}. "
+    "Type “help” for help, Ctrl-D to quit."
+)
 
 
 class Shell:
     def __init__(
-        self, runner: Runner, *, team: str, user: str, tz: str, settings: Settings | None = None
+        self,
+        runner: Runner,
+        *,
+        team: str,
+        user: str,
+        tz: str,
+        settings: Settings | None = None,
+        for_user: str | None = None,
     ) -> None:
         self.runner = runner
-        self.who = Who(team_id=team, user_id=user, tz=tz)
+        self.who = Who(team_id=team, user_id=user, tz=tz, for_user=for_user)
         self.tz = tz
         self.choices: list[str] = []
 
@@ -31,7 +42,11 @@ class Shell:
         interactive = stdin.isatty() and stdout.isatty()
         if interactive:
             import readline  # noqa: F401  (line editing and history for input())
-        stdout.write(BANNER.format(user=self.who.user_id, tz=self.tz) + "\n")
+        if self.who.for_user:
+            banner = BANNER_FOR.format(user=self.who.user_id, clinician=self.who.for_user)
+        else:
+            banner = BANNER.format(user=self.who.user_id, tz=self.tz)
+        stdout.write(banner + "\n")
         self._show_pending(stdout)
         while True:
             try:

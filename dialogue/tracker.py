@@ -1,6 +1,6 @@
 """A clinician's conversation as the embedded runner keeps it between turns.
 
-Stored (encrypted) as JSON by `store.repos.save_tracker`; `to_json` and `from_json` are
+Stored (encrypted) as JSON by `store.clinician_rows.save_tracker`; `to_json` and `from_json` are
 the only way in and out, so the stored shape is written down here once. The slots hold
 JSON values (`dialogue/slots.py` says how each is written and read).
 """

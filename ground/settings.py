@@ -132,8 +132,10 @@ class Settings:
     video_base_url: str = "https://meet.jit.si"
     video_app_id: str | None = None
     video_app_secret: str | None = None
-    # How long a Slack request may stay unprocessed before another sweep runs it again.
-    slack_inbox_lease_seconds: float = 30.0
+    # How long a Slack request's claim lasts unless its process renews it (a heartbeat
+    # every quarter of it while the work runs, and a sweep as often): a dead process's
+    # request is run again by another process within this and one sweep (8 + 2 s).
+    slack_inbox_lease_seconds: float = 8.0
     # The outbox worker: sends in flight at once per channel, an optional rate of ours
     # (sends a second, 0: none), and how long a claimed batch is held (sessionbot/sending.py).
     worker_sms_concurrency: int = 16
@@ -142,7 +144,11 @@ class Settings:
     worker_sms_rate: float = 0.0
     worker_email_rate: float = 0.0
     worker_slack_rate: float = 0.0
-    outbox_lease_seconds: float = 300.0
+    outbox_lease_seconds: float = 8.0  # renewed by the worker's heartbeat every quarter
+    # A server database's connections per process: kept open, and more for a burst
+    # (README: sizing them, and PgBouncer).
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
     # The shared secret Rasa's `action_endpoint` sends (`token:` in endpoints.yml, as
     # `?token=`); `sessionbot actions` refuses every call without it.
     actions_token: str | None = None
@@ -204,7 +210,7 @@ class Settings:
             video_base_url=(env.get("SESSIONBOT_VIDEO_URL") or "https://meet.jit.si").rstrip("/"),
             video_app_id=get("SESSIONBOT_VIDEO_APP_ID"),
             video_app_secret=get("SESSIONBOT_VIDEO_APP_SECRET"),
-            slack_inbox_lease_seconds=number(env, "SESSIONBOT_SLACK_INBOX_LEASE", 30.0, minimum=1),
+            slack_inbox_lease_seconds=number(env, "SESSIONBOT_SLACK_INBOX_LEASE", 8.0, minimum=1),
             worker_sms_concurrency=int(
                 number(env, "SESSIONBOT_WORKER_SMS_CONCURRENCY", 16, minimum=1)
             ),
@@ -217,7 +223,9 @@ class Settings:
             worker_sms_rate=number(env, "SESSIONBOT_WORKER_SMS_RATE", 0.0),
             worker_email_rate=number(env, "SESSIONBOT_WORKER_EMAIL_RATE", 0.0),
             worker_slack_rate=number(env, "SESSIONBOT_WORKER_SLACK_RATE", 0.0),
-            outbox_lease_seconds=number(env, "SESSIONBOT_OUTBOX_LEASE", 300.0, minimum=1),
+            outbox_lease_seconds=number(env, "SESSIONBOT_OUTBOX_LEASE", 8.0, minimum=1),
+            db_pool_size=int(number(env, "SESSIONBOT_DB_POOL_SIZE", 10, minimum=1)),
+            db_max_overflow=int(number(env, "SESSIONBOT_DB_MAX_OVERFLOW", 20, minimum=0)),
             actions_token=get("SESSIONBOT_ACTIONS_TOKEN"),
             actions_max_body=int(
                 number(env, "SESSIONBOT_ACTIONS_MAX_BODY", 1024 * 1024, minimum=1024)

@@ -14,7 +14,7 @@ from ground.formatting import clock, initials, short_zone, when
 from ground.practice import Practice
 from scheduling import booking
 from scheduling.results import Done, clinician_zone
-from store import repos
+from store import session_rows
 from store.models import Clinician
 
 
@@ -55,7 +55,7 @@ def agenda(
             payment_status=x.payment_status,
             enter_meeting_url=booking.enter_meeting_url(public_url, x),
         )
-        for x in repos.sessions_on(s, clinician.id, begin, end)
+        for x in session_rows.sessions_on(s, clinician.id, begin, end)
     ]
     return Agenda(day, tz, rows)
 

@@ -19,7 +19,7 @@ from ground.formatting import initials, when
 from ground.practice import Practice
 from ground.session import Money, Participant, SessionSpec
 from scheduling import queue as outbox
-from store import audit, repos
+from store import audit, clinician_rows, outbox_rows, session_rows
 from store.crypto import keyring
 from store.models import Clinician, ScheduledSession
 
@@ -92,10 +92,10 @@ def book(
     with another clinician's tracker finds nothing of theirs.
     """
     key = draft_key(clinician.id, spec.draft_id)
-    existing = repos.session_by_draft(s, key)
+    existing = session_rows.session_by_draft(s, key)
     if existing is not None and existing.clinician_id == clinician.id:
         return existing, False
-    session, _token = repos.create_session(
+    session, _token = session_rows.create_session(
         s, **_session_fields(clinician, spec, practice, key, spec.start)
     )
     _remember_contact(s, clinician, spec)
@@ -120,12 +120,12 @@ def book_series(
     """Store every occurrence of a series in the caller's one unit of work: one insert of
     the sessions (each its own links, room and reminders), one of their messages, all
     sharing a `series_id`. Once per draft: a second Save returns what the first stored."""
-    existing = repos.session_by_draft(s, draft_key(clinician.id, spec.draft_id))
+    existing = session_rows.session_by_draft(s, draft_key(clinician.id, spec.draft_id))
     if existing is not None and existing.clinician_id == clinician.id:
         if existing.series_id is None:
             return [existing], False
-        return repos.series_sessions(s, existing.series_id), False
-    series_id = repos.new_series_id()
+        return session_rows.series_sessions(s, existing.series_id), False
+    series_id = session_rows.new_series_id()
     rows = [
         _session_fields(
             clinician,
@@ -137,7 +137,7 @@ def book_series(
         | {"series_id": series_id}
         for i, start in enumerate(starts)
     ]
-    sessions = repos.create_sessions(s, rows)
+    sessions = session_rows.create_sessions(s, rows)
     _remember_contact(s, clinician, spec)
     for session in sessions:
         ahead = max(now, session.start_at - SERIES_INVITE_AHEAD)
@@ -148,7 +148,7 @@ def book_series(
 
 def _remember_contact(s: Session, clinician: Clinician, spec: SessionSpec) -> None:
     for participant in spec.participants:
-        repos.upsert_contact(
+        clinician_rows.upsert_contact(
             s,
             clinician.id,
             name=participant.name,
@@ -249,7 +249,7 @@ def address_on(session: ScheduledSession, channel: Channel) -> str | None:
 
 def withdraw_pending(s: Session, session: ScheduledSession) -> int:
     """Take back every message not sent yet (old reminders after a change)."""
-    pending = repos.pending_outbox(s, session.id)
+    pending = outbox_rows.pending_outbox(s, session.id)
     for message in pending:
         message.status = "withdrawn"
     return len(pending)
@@ -298,7 +298,7 @@ def invitation_left(s: Session, session: ScheduledSession) -> bool:
     """
     return any(
         m.kind in TOLD_KINDS and m.status in LEFT_STATUSES
-        for m in repos.outbox_for_session(s, session.id)
+        for m in outbox_rows.outbox_for_session(s, session.id)
     )
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ground.formatting import initials, when
 from ground.practice import Practice
 from scheduling.results import clinician_zone
-from store import repos
+from store import session_rows
 from store.models import Clinician
 
 
@@ -41,9 +41,11 @@ def find_overlaps(
         return {}
     length = timedelta(minutes=duration_min)
     # A session that may still run at a new start began at most its longest length before.
-    back = timedelta(minutes=repos.longest_session(s, clinician_id))
+    back = timedelta(minutes=session_rows.longest_session(s, clinician_id))
     windows = [(start - back, start + length) for start in starts]
-    busy = [row for row in repos.busy_between(s, clinician_id, windows) if row[0] not in exclude]
+    busy = [
+        row for row in session_rows.busy_between(s, clinician_id, windows) if row[0] not in exclude
+    ]
     # Sorted by start (the query's order): each new time looks only at the sessions that
     # begin within a day before it and before its end.
     begins = [row[1] for row in busy]
@@ -54,7 +56,7 @@ def find_overlaps(
         for session_id, other, minutes in busy[low : bisect.bisect_left(begins, end)]:
             if start < other + timedelta(minutes=minutes):
                 hits.setdefault(index, []).append(session_id)
-    labels = repos.session_labels(s, {i for ids in hits.values() for i in ids})
+    labels = session_rows.session_labels(s, {i for ids in hits.values() for i in ids})
     return {
         index: [Overlap(labels[i][0], initials(labels[i][1]), labels[i][2]) for i in ids]
         for index, ids in hits.items()
@@ -84,7 +86,7 @@ def move_overlap(
     s: Session, clinician: Clinician, public_id: str, start: datetime, practice: Practice
 ) -> str | None:
     """What a move of this session to `start` would overlap, in words (None: nothing)."""
-    session = repos.session_for_clinician(s, clinician.id, public_id)
+    session = session_rows.session_for_clinician(s, clinician.id, public_id)
     if session is None:
         return None
     return overlap_note(s, clinician, start, session.duration_min, practice, exclude=[session.id])

@@ -22,7 +22,7 @@ from scheduling import booking, refunds
 from scheduling.clashes import overlap_note
 from scheduling.results import NOT_FOUND, Done, clinician_zone, once, what_session
 from scheduling.starts import StartCheck, check_start
-from store import audit, repos
+from store import audit, session_rows
 from store.models import Clinician, ScheduledSession
 
 
@@ -68,7 +68,7 @@ def reschedule(
         return _reschedule(s, clinician, public_id, check, practice, now)
 
     def holds() -> bool:
-        found = repos.session_for_clinician(s, clinician.id, public_id)
+        found = session_rows.session_for_clinician(s, clinician.id, public_id)
         return found is not None and found.start_at == start
 
     return once(
@@ -112,7 +112,7 @@ def _cancel(
     now: datetime,
     refund: str | None = None,
 ) -> Done:
-    session = repos.session_for_clinician(s, clinician.id, public_id, lock=True)
+    session = session_rows.session_for_clinician(s, clinician.id, public_id, lock=True)
     if session is None:
         return NOT_FOUND
     what = what_session(session, clinician_zone(clinician, practice))
@@ -151,7 +151,7 @@ def _reschedule(
     now: datetime,
 ) -> Done:
     """Move a session to the start `check` found (or say why not: nothing changes)."""
-    session = repos.session_for_clinician(s, clinician.id, public_id, lock=True)
+    session = session_rows.session_for_clinician(s, clinician.id, public_id, lock=True)
     if session is None or session.status == "cancelled":
         return NOT_FOUND
     if check.start is None:
@@ -171,7 +171,7 @@ def reschedule_prompt(
     s: Session, clinician: Clinician, public_id: str, practice: Practice
 ) -> tuple[ScheduledSession, str] | None:
     """The session to move and the words above the form, or None when it can't be moved."""
-    session = repos.session_for_clinician(s, clinician.id, public_id)
+    session = session_rows.session_for_clinician(s, clinician.id, public_id)
     if session is None or session.status == "cancelled":
         return None
     tz = clinician_zone(clinician, practice)
@@ -208,7 +208,7 @@ def _schedule_next(
     """A new session `weeks` later at the same wall time in the clinician's zone (across a
     clock change), like the old one in everything else; its invitation goes out like any
     new session's. `draft_id` makes a repeated request (a retried click) book once."""
-    session = repos.session_for_clinician(s, clinician.id, public_id)
+    session = session_rows.session_for_clinician(s, clinician.id, public_id)
     if session is None:
         return NOT_FOUND
     if not 1 <= weeks <= MAX_WEEKS_AHEAD:
@@ -244,13 +244,15 @@ def _cancel_series(
 ) -> Done:
     """Cancel this occurrence and the following ones of its series (a single session is
     cancelled alone)."""
-    session = repos.session_for_clinician(s, clinician.id, public_id, lock=True)
+    session = session_rows.session_for_clinician(s, clinician.id, public_id, lock=True)
     if session is None:
         return NOT_FOUND
     if session.series_id is None:
         return _cancel(s, clinician, public_id, practice, now)
     tz = clinician_zone(clinician, practice)
-    following = repos.series_sessions(s, session.series_id, from_start=session.start_at, lock=True)
+    following = session_rows.series_sessions(
+        s, session.series_id, from_start=session.start_at, lock=True
+    )
     paid = [x for x in following if refunds.offer(x, practice, now) is not None]
     if paid:  # each paid one's money is a choice of its own, never made for a whole series
         dates = ", ".join(when(x.start_at, tz) for x in paid)
@@ -282,7 +284,7 @@ def _remind_now(
     """A reminder to the participant now, on their channel, through the outbox; at most
     one in `practice.remind_every`. The session row is locked, so two clicks at once
     send one."""
-    session = repos.session_for_clinician(s, clinician.id, public_id, lock=True)
+    session = session_rows.session_for_clinician(s, clinician.id, public_id, lock=True)
     if session is None:
         return NOT_FOUND
     tz = clinician_zone(clinician, practice)

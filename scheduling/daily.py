@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from ground.formatting import initials, when
 from ground.practice import Practice
 from scheduling import agendas, queue, results
-from store import repos
+from store import clinician_rows, outbox_rows, session_rows
 
 NUDGE_PREFIX = "nudge:"  # the dedupe key of a nudge (the worker adds its Enter Meeting)
 # An agenda not sent by then (the worker was down all morning) is not sent that day.
@@ -38,14 +38,14 @@ def agenda_due(agenda_at: str, tz: str, now: datetime) -> tuple[str, datetime] |
 
 def plan_agendas(s: Session, now: datetime, practice: Practice, public_url: str) -> int:
     planned = 0
-    for clinician in repos.clinicians_with_agenda(s):
+    for clinician in clinician_rows.clinicians_with_agenda(s):
         tz = results.clinician_zone(clinician, practice)
         due = agenda_due(clinician.agenda_at or "", tz, now)
         if due is None:
             continue
         day, _ = due
         key = f"agenda:{clinician.id}:{day}"
-        if repos.outbox_has(s, key):  # sent (or planned) already: nothing to compute
+        if outbox_rows.outbox_has(s, key):  # sent (or planned) already: nothing to compute
             continue
         found = agendas.agenda(
             s, clinician, datetime.fromisoformat(day).date(), practice, public_url
@@ -70,9 +70,9 @@ def plan_nudges(s: Session, now: datetime, practice: Practice, public_url: str) 
         return 0
     planned = 0
     minutes = int(practice.nudge_before.total_seconds() // 60)
-    for session in repos.starting_between(s, now, now + practice.nudge_before):
+    for session in session_rows.starting_between(s, now, now + practice.nudge_before):
         key = f"{NUDGE_PREFIX}{session.public_id}:{session.sequence}"  # moved: nudged again
-        if repos.outbox_has(s, key):
+        if outbox_rows.outbox_has(s, key):
             continue
         tz = results.clinician_zone(session.clinician, practice)
         text = nudge_text(minutes, initials(session.participant), session.start_at, tz)

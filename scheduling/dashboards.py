@@ -13,7 +13,7 @@ from ground.formatting import initials
 from ground.practice import Practice
 from scheduling import booking, refunds, waiting
 from scheduling.results import clinician_zone
-from store import repos
+from store import session_rows
 from store.models import Clinician, ScheduledSession
 
 DASHBOARD_PAGE = 5
@@ -67,13 +67,13 @@ def dashboard(
     size: int = DASHBOARD_PAGE,
 ) -> DashboardPage:
     """One page of the clinician's upcoming sessions (a page past the end shows the last)."""
-    total = repos.count_sessions(s, clinician.id, after=now)
+    total = session_rows.count_sessions(s, clinician.id, after=now)
     page = max(0, min(page, (total - 1) // size)) if total else 0
-    found = repos.list_sessions(s, clinician.id, after=now, limit=size, offset=page * size)
+    found = session_rows.list_sessions(s, clinician.id, after=now, limit=size, offset=page * size)
     rows = [_session_row(x, now, practice, public_url) for x in found]
     under_way = [
         _session_row(x, now, practice, public_url)
-        for x in repos.entered_under_way(s, clinician.id, now - UNDER_WAY_LOOKBACK, now)
+        for x in session_rows.entered_under_way(s, clinician.id, now - UNDER_WAY_LOOKBACK, now)
         if waiting.is_waiting(x, practice, now)
     ]
     return DashboardPage(

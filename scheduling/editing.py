@@ -14,7 +14,7 @@ from ground.formatting import initials, money, when
 from ground.practice import Practice
 from scheduling import booking
 from scheduling.results import NOT_FOUND, Done, clinician_zone, once
-from store import audit, repos
+from store import audit, clinician_rows, session_rows
 from store.models import Clinician, ScheduledSession
 
 EDIT_FIELDS = (
@@ -63,7 +63,7 @@ def _edit(
     """Apply the one-screen form: every change said (old and new; the participant's
     details only named, they are private), the participant told once of what concerns
     them, fresh reminders when the time moved."""
-    session = repos.session_for_clinician(s, clinician.id, public_id, lock=True)
+    session = session_rows.session_for_clinician(s, clinician.id, public_id, lock=True)
     if session is None or session.status == "cancelled":
         return NOT_FOUND
     tz = clinician_zone(clinician, practice)
@@ -143,7 +143,7 @@ def _edit(
             )
             if not same_channel:
                 text += _told_before(s, session, told_by, told_at, moved, now)
-    repos.upsert_contact(
+    clinician_rows.upsert_contact(
         s,
         clinician.id,
         name=form.participant,
@@ -189,7 +189,7 @@ def edit(
     args = repr(astuple(form))
 
     def holds() -> bool:
-        found = repos.session_for_clinician(s, clinician.id, public_id)
+        found = session_rows.session_for_clinician(s, clinician.id, public_id)
         return found is not None and tuple(getattr(found, n) for n in EDIT_STATE) == wanted
 
     return once(

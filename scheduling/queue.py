@@ -22,7 +22,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from ground.channel import Channel
-from store import repos
+from store import outbox_rows
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,8 @@ class SqlOutbox:
             "payload": message.payload,
         }
         if once:
-            return repos.add_outbox_once(s, **fields)
-        repos.add_outbox(s, **fields)
+            return outbox_rows.add_outbox_once(s, **fields)
+        outbox_rows.add_outbox(s, **fields)
         return True
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from ground.formatting import cents, initials, money_from_cents, when
 from ground.practice import Practice
-from store import repos
+from store import session_rows
 from store.models import Clinician, ScheduledSession
 
 FULL, NONE, LESS_FEE = "full", "none", "less_fee"
@@ -222,7 +222,7 @@ def retry(
     """Make a refused refund pending again, as a new attempt (a new idempotency key: Stripe
     answers a key it refused with the same refusal). Returns the session to settle, or
     None and why not. A second click while it is pending changes nothing."""
-    session = repos.session_for_clinician(s, clinician.id, public_id, lock=True)
+    session = session_rows.session_for_clinician(s, clinician.id, public_id, lock=True)
     if session is None:
         return None, "I couldn't find that session among yours."
     if session.refund_state == FAILED:
@@ -252,7 +252,7 @@ def dashboard_rows(
 ) -> list[RefundRow]:
     """The refunds of the clinician's recent cancellations, failed ones first."""
     tz = practice.zone_of(clinician.tz)
-    found = repos.cancelled_with_refund(s, clinician.id, since=now - SHOWN_FOR)
+    found = session_rows.cancelled_with_refund(s, clinician.id, since=now - SHOWN_FOR)
     found.sort(key=lambda x: (x.refund_state != FAILED, x.start_at))
     return [
         RefundRow(

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ground.formatting import initials, when
 from ground.practice import Practice
-from store import repos
+from store import claim_rows
 from store.models import Clinician, ScheduledSession
 
 
@@ -83,9 +83,9 @@ def once(
     `holds` says whether what the earlier one did still stands (the session is at the
     time it was moved to); when it does not (moved back since), the action is done again.
     """
-    claimed = repos.claim_action(s, clinician_id, action, public_id, args, now, CLAIM_WINDOW)
+    claimed = claim_rows.claim_action(s, clinician_id, action, public_id, args, now, CLAIM_WINDOW)
     if not claimed.mine and claimed.result is not None and holds is not None and not holds():
-        claimed = repos.claim_action(
+        claimed = claim_rows.claim_action(
             s, clinician_id, action, public_id, args, now, CLAIM_WINDOW, superseded=True
         )
     if not claimed.mine:
@@ -93,7 +93,7 @@ def once(
     done = run()
     if done.changed:
         result = json.dumps({"text": done.text, "new_id": done.new_id})
-        repos.finish_claim(s, claimed, result)
+        claim_rows.finish_claim(s, claimed, result)
     else:
-        repos.release_claim(s, claimed)
+        claim_rows.release_claim(s, claimed)
     return done

@@ -35,6 +35,7 @@ from scheduling import (
     page_requests,
     refunds,
     results,
+    roles,
     sms_consent,
 )
 from scheduling.agendas import Agenda
@@ -42,9 +43,12 @@ from scheduling.dashboards import DashboardPage
 from scheduling.editing import EditForm
 from scheduling.results import Done
 from scheduling.starts import StartCheck, check_aware_start, check_start
-from store import audit, repos
+from store import audit, claim_rows, clinician_rows, session_rows
+from store import roles as store_roles
 from store.db import Store
 from store.models import Clinician, ScheduledSession
+
+STAFF_ROLE = "staff_role"  # the role a staff member acts under in this unit
 
 
 def utc_now() -> datetime:
@@ -58,6 +62,17 @@ class Actor:
     team: str
     user: str
     tz: str | None = None  # their zone as Slack gave it; stored when given
+    # The clinician acted for by a staff member (`user`: a scheduler, supervisor or admin,
+    # scheduling/roles.py); None: the user acts for themself.
+    for_user: str | None = None
+
+    @property
+    def clinician_user(self) -> str:
+        return self.for_user or self.user
+
+    @property
+    def staff(self) -> bool:
+        return self.for_user is not None and self.for_user != self.user
 
 
 @dataclass(frozen=True)
@@ -109,11 +124,31 @@ class Scheduler:
         self.clock = clock
 
     @contextmanager
-    def _acting(self, who: Actor, once: str | None = None) -> Iterator[tuple[Session, Clinician]]:
+    def _acting(
+        self, who: Actor, once: str | None = None, *, reads: bool = False
+    ) -> Iterator[tuple[Session, Clinician]]:
+        """The unit and the clinician acted for. A staff member (`who.for_user`) must hold
+        a role over that clinician that allows the call (`reads`: it changes nothing);
+        else `roles.Refused` is raised after the refusal's audit row is committed."""
+        refused: roles.Refused | None = None
         with self.store.unit() as s:
-            if once is not None and not repos.first_time(s, once):
+            if once is not None and not claim_rows.first_time(s, once):
                 raise _Repeated
-            yield s, repos.get_clinician(s, who.team, who.user, tz=who.tz)
+            if not who.staff:
+                yield s, clinician_rows.get_clinician(s, who.team, who.user, tz=who.tz)
+                return
+            role, refused = roles.permit(
+                s, who.team, who.user, who.clinician_user, changes=not reads
+            )
+            if refused is None:
+                s.info[STAFF_ROLE] = role
+                audit.acting_as(s, audit.staff(who.team, who.user))
+                try:
+                    yield s, clinician_rows.get_clinician(s, who.team, who.clinician_user)
+                finally:
+                    s.info.pop(STAFF_ROLE, None)
+        if refused is not None:
+            raise refused
 
     def _run(
         self, who: Actor, once: str | None, rule: Callable[[Session, Clinician], Done]
@@ -124,32 +159,92 @@ class Scheduler:
         except _Repeated:
             return None
 
+    def may_act(self, who: Actor) -> None:
+        """Raise `roles.Refused` (audited) unless `who` may change the sessions of the
+        clinician acted for (always, for their own)."""
+        with self._acting(who):
+            pass
+
+    # Roles (scheduling/roles.py); `by` None: the command line's operator -----------------
+
+    def grant_role(
+        self, team: str, user: str, role: str, clinicians: list[str], *, by: str | None = None
+    ) -> list[str]:
+        with self.store.unit() as s:
+            try:
+                return roles.grant(s, team, user, role, clinicians, by=by)
+            except roles.Refused as exc:  # its audit row commits with this unit
+                refused = exc
+        raise refused
+
+    def revoke_role(
+        self, team: str, user: str, role: str, clinicians: list[str], *, by: str | None = None
+    ) -> int:
+        with self.store.unit() as s:
+            try:
+                return roles.revoke(s, team, user, role, clinicians, by=by)
+            except roles.Refused as exc:  # its audit row commits with this unit
+                refused = exc
+        raise refused
+
+    def roles_held(self, team: str | None = None) -> list[store_roles.Held]:
+        with self.store.reading() as s:
+            return store_roles.held(s, team)
+
+    def acting_for(self, team: str, user: str) -> str | None:
+        """The clinician a staff member works for in Slack now (None: themself)."""
+        with self.store.reading() as s:
+            return store_roles.acting_for(s, team, user)
+
+    def act_for(self, who: Actor, *, reads: bool = False) -> None:
+        """From now on `who.user` works for `who.for_user` in Slack (None: for themself),
+        once their role allows it (`reads`: only to read); else `roles.Refused`, audited,
+        and they work for themself again."""
+        if who.staff:
+            try:
+                with self._acting(who, reads=reads) as (s, _clinician):
+                    store_roles.set_acting_for(s, who.team, who.user, who.for_user)
+                return
+            except roles.Refused:
+                with self.store.unit() as s:
+                    store_roles.set_acting_for(s, who.team, who.user, None)
+                raise
+        with self.store.unit() as s:
+            store_roles.set_acting_for(s, who.team, who.user, None)
+
+    def first_admin(self, team: str, user: str) -> bool:
+        """`user` becomes the practice's first admin when it has none."""
+        with self.store.unit() as s:
+            return roles.first_admin(s, team, user)
+
     # Reading ------------------------------------------------------------------------------
 
     def zone(self, who: Actor) -> str:
         """The clinician's zone: their own, else the practice's."""
-        with self._acting(who) as (_, clinician):
+        with self._acting(who, reads=True) as (_, clinician):
             return results.clinician_zone(clinician, self.practice)
 
     def own_zone(self, who: Actor) -> str | None:
         """The zone stored for the clinician (None: never given)."""
-        with self._acting(who) as (_s, clinician):
+        with self._acting(who, reads=True) as (_s, clinician):
             return clinician.tz
 
     def contacts(self, who: Actor, query: str, limit: int = 50) -> list[tuple[int, str]]:
         """The clinician's contacts whose names match `query`: (id, name)."""
         with self._acting(who) as (s, clinician):
-            return [(c.id, c.name) for c in repos.find_contacts(s, clinician.id, query, limit)]
+            return [
+                (c.id, c.name) for c in clinician_rows.find_contacts(s, clinician.id, query, limit)
+            ]
 
     def dashboard(self, who: Actor, page: int = 0, *, size: int = 5) -> DashboardPage:
-        with self._acting(who) as (s, clinician):
+        with self._acting(who, reads=True) as (s, clinician):
             return dashboards.dashboard(
                 s, clinician, page, self.clock(), self.practice, self.public_url, size=size
             )
 
     def agenda(self, who: Actor, day: date | None = None) -> Agenda:
         """The clinician's sessions of `day` (default: today in their zone)."""
-        with self._acting(who) as (s, clinician):
+        with self._acting(who, reads=True) as (s, clinician):
             if day is None:
                 tz = ZoneInfo(results.clinician_zone(clinician, self.practice))
                 day = self.clock().astimezone(tz).date()
@@ -161,17 +256,23 @@ class Scheduler:
         """The clinician's sessions, upcoming only unless `include_past` (then cancelled
         ones too), read-only; and their zone. `export`: the participants' details leave the
         database (`sessions --json`), a disclosure the audit records."""
-        with self._acting(who) as (s, clinician):
+        with self._acting(who, reads=True) as (s, clinician):
             if export:
-                staff = audit.staff(who.team, who.user)
-                audit.record(s, actor=staff, action="sessions_exported", for_clinician=staff)
-            rows = repos.list_sessions(
+                audit.record(
+                    s,
+                    actor=audit.staff(who.team, who.user),
+                    action="sessions_exported",
+                    for_clinician=audit.staff(who.team, who.clinician_user),
+                )
+            rows = session_rows.list_sessions(
                 s,
                 clinician.id,
                 after=None if include_past else self.clock(),
                 include_cancelled=include_past,
                 limit=limit,
             )
+            if s.info.get(STAFF_ROLE) == roles.SUPERVISOR:
+                roles.redact(s, rows)
             return rows, results.clinician_zone(clinician, self.practice)
 
     def form(self, who: Actor, public_id: str) -> SessionForm | None:
@@ -196,6 +297,16 @@ class Scheduler:
         """Save a session once per draft (a second Save finds the first)."""
         with self._acting(who) as (s, clinician):
             session, created = booking.book(s, clinician, spec, self.practice, self.clock())
+            if created and who.staff:  # the clinician hears who booked what
+                tz = results.clinician_zone(clinician, self.practice)
+                booking.notify_clinician(
+                    s,
+                    clinician.id,
+                    roles.booked_notice(who.user, session, tz),
+                    dedupe_key=f"booked-for:{session.public_id}",
+                    now=self.clock(),
+                    session_id=session.id,
+                )
             return Booked(
                 session.public_id,
                 created,
@@ -228,8 +339,8 @@ class Scheduler:
     def refund_state(self, who: Actor, public_id: str) -> RefundState | None:
         """Where a cancelled session's refund stands, as the clinician is told it; None
         when the session is not one of theirs."""
-        with self._acting(who) as (s, clinician):
-            session = repos.session_for_clinician(s, clinician.id, public_id)
+        with self._acting(who, reads=True) as (s, clinician):
+            session = session_rows.session_for_clinician(s, clinician.id, public_id)
             if session is None:
                 return None
             return RefundState(
@@ -352,7 +463,7 @@ class Scheduler:
 
     def own_hours(self, who: Actor) -> tuple[str | None, str]:
         """The clinician's own hours spec (None: the practice's apply) and the hours in words."""
-        with self._acting(who) as (_s, clinician):
+        with self._acting(who, reads=True) as (_s, clinician):
             return clinician.working_hours, hours.show_hours(clinician, self.practice)
 
     def set_hours(self, who: Actor, text: str) -> Done:
@@ -372,7 +483,7 @@ class Scheduler:
     def edit_hours_question(self, who: Actor, public_id: str, start: datetime) -> str | None:
         """As `hours_question`, only when the Edit form moves the session's start."""
         with self._acting(who) as (s, clinician):
-            session = repos.session_for_clinician(s, clinician.id, public_id)
+            session = session_rows.session_for_clinician(s, clinician.id, public_id)
             if session is None or session.start_at == start:
                 return None
             return hours.start_question(clinician, start, self.practice, self.clock())
@@ -383,8 +494,9 @@ class Scheduler:
             return sms_consent.needs_asking(s, self.practice, phone)
 
     def record_sms_consent(self, who: Actor, phone: str, agreed: bool) -> None:
-        """The clinician's answer for the number, with the time and who (audited)."""
-        with self.store.unit() as s:
+        """The answer for the number, with the time and who recorded it (`who.user`: the
+        clinician, or the staff member booking for them; audited)."""
+        with self._acting(who) as (s, _clinician):
             actor = audit.staff(who.team, who.user)
             sms_consent.record_answer(s, actor, phone, agreed, self.clock())
 

@@ -189,13 +189,13 @@ class InstalledSenders:
 
     def __call__(self, team: str, user: str) -> bool:
         from sessionbot.commands import DEFAULT_USER, LOCAL_TEAM
-        from store import repos
+        from store import clinician_rows, slack_rows
 
         if team == LOCAL_TEAM:
             if user == DEFAULT_USER:
                 return True
             with self.store.reading() as s:
-                return repos.find_clinician(s, team, user) is not None
+                return clinician_rows.find_clinician(s, team, user) is not None
         settings = self.settings
         if self._installs is not None:
             return self._installs.find_bot(enterprise_id=None, team_id=team) is not None
@@ -206,7 +206,7 @@ class InstalledSenders:
                 return False
             with self.store.reading() as s:
                 hashed = token_hash(settings.slack_bot_token)
-                return repos.slack_revocation(s, team, hashed) is None
+                return slack_rows.slack_revocation(s, team, hashed) is None
         return False
 
     def single_team(self) -> str | None:

@@ -78,7 +78,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         from bot.app import slack_inbox
 
         inbox = slack_inbox(bolt)
-        inbox.start(bolt, every=max(0.5, parts.settings.slack_inbox_lease_seconds / 3))
+        inbox.start(bolt, every=max(0.25, parts.settings.slack_inbox_lease_seconds / 4))
     try:
         yield
     finally:

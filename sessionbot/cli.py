@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ground.logs import configure_logging
 from ground.settings import Settings
-from sessionbot.commands import DEFAULT_USER, LOCAL_TEAM
+from sessionbot.commands import DEFAULT_USER, LOCAL_TEAM, add_as
 
 if TYPE_CHECKING:  # for annotations only: the commands import their parts when run
     from ground.practice import Practice
@@ -50,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     shell.add_argument("--user", default=DEFAULT_USER, help="clinician id (default %(default)s)")
     shell.add_argument("--team", default=LOCAL_TEAM, help=argparse.SUPPRESS)
     shell.add_argument("--tz", type=_zone, help="the clinician's time zone (IANA)")
+    add_as(shell)
 
     sessions = sub.add_parser("sessions", help="the dashboard in a terminal")
     sessions.add_argument("--user", default=DEFAULT_USER, help="clinician id (default %(default)s)")
@@ -61,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sessions.add_argument("--json", action="store_true", help="a JSON list of sessions")
     sessions.add_argument("--all", action="store_true", help="include past and cancelled")
+    add_as(sessions)
 
     nlu = sub.add_parser("nlu", help="what extraction finds in each text, as JSON lines")
     nlu.add_argument("--now", help="wall time in --tz (ISO 8601; default: now)")
@@ -120,6 +122,7 @@ def _extra_commands() -> list[Any]:
         "forget",
         "retention",
         "hours",
+        "roles",
     ):
         try:
             found.append(importlib.import_module(f"sessionbot.commands.{name}"))
@@ -149,6 +152,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
         return 1
     except Exception as exc:
+        words = refusal(exc)
+        if words is not None:  # a staff member's role does not allow it (audited)
+            print(words, file=sys.stderr)
+            return REFUSED
         fault = stopping_fault(exc)
         if fault is None or args.debug:
             raise
@@ -159,6 +166,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 BAD_CONFIGURATION = 2  # as argparse does for a bad command line
 STOPPED = 1
+REFUSED = 4  # `--as C`: the role of --user does not allow it
+
+
+def refusal(exc: BaseException) -> str | None:
+    """The words of a refusal by role (scheduling/roles.py), else None."""
+    from scheduling.roles import Refused
+
+    return exc.words if isinstance(exc, Refused) else None
 
 
 def stopping_fault(exc: BaseException) -> tuple[int, str] | None:
@@ -222,13 +237,20 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
     from dialogue.shell import Shell
+    from scheduling.service import Actor
     from sessionbot.wiring import build
 
     parts = build(settings)
     tz = parts.practice.zone_of(args.tz)
-    return Shell(parts.runner, team=args.team, user=args.user, tz=tz, settings=settings).run(
-        sys.stdin, sys.stdout
-    )
+    if args.for_user:  # refused (in words, audited) unless --user may book for them
+        parts.scheduler.may_act(Actor(args.team, args.user, for_user=args.for_user))
+    elif settings.is_embedded_default:  # the first shell user is the practice's admin
+        parts.scheduler.first_admin(args.team, args.user)
+    shell = Shell(
+        parts.runner, team=args.team, user=args.user, tz=tz, settings=settings,
+        for_user=args.for_user,
+    )  # fmt: skip
+    return shell.run(sys.stdin, sys.stdout)
 
 
 # sessions ------------------------------------------------------------------------------
@@ -273,8 +295,11 @@ def session_record(
             if session.refund_state and session.refund_cents is not None
             else None
         ),
-        "enter_meeting_url": booking.enter_meeting_url(public_url, session),
-        "participant_url": booking.participant_url(public_url, session),
+        # None: a supervisor's read (scheduling/roles.py), no way into the room or page.
+        "enter_meeting_url": booking.enter_meeting_url(public_url, session)
+        if session.host_token
+        else None,
+        "participant_url": booking.participant_url(public_url, session) if session.token else None,
         "series_id": session.series_id,
         "reminded_at": (
             session.reminded_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
@@ -291,7 +316,7 @@ def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
 
     parts = build(settings)
     rows, tz = parts.scheduler.sessions(
-        Actor(args.team, args.user), include_past=args.all, export=args.json
+        Actor(args.team, args.user, for_user=args.for_user), include_past=args.all, export=args.json
     )
     records = [session_record(r, parts.practice, settings.public_url) for r in rows]
     if args.json:
@@ -309,7 +334,8 @@ def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
             f"    invitation: {r['invite_channel']} ({r['invite_status']})"
             f"  rsvp: {r['rsvp'] or '-'}{pay}"
         )
-        print(f"    Enter Meeting: {r['enter_meeting_url']}")
+        if r["enter_meeting_url"]:
+            print(f"    Enter Meeting: {r['enter_meeting_url']}")
     return 0
 
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from prometheus_client.core import CollectorRegistry, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from store import repos
+from store import overview
 from store.db import Store
 
 
@@ -24,9 +24,9 @@ class StoreCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         now = datetime.now(UTC)
         with self.store.reading() as s:
-            inbox_depth, inbox_age = repos.inbox_overview(s, now)
-            outbox, outbox_age = repos.outbox_overview(s, now)
-            sessions = repos.sessions_by_status(s)
+            inbox_depth, inbox_age = overview.inbox_overview(s, now)
+            outbox, outbox_age = overview.outbox_overview(s, now)
+            sessions = overview.sessions_by_status(s)
         yield GaugeMetricFamily(
             "sessionbot_inbox_depth",
             "Slack requests kept but not yet processed",

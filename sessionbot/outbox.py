@@ -6,6 +6,11 @@ later with backoff and jitter, or failed with a DM to the clinician saying what 
 A worker killed between send and finish leaves the row `sending`; when its lease runs out
 another worker sends it again, so that one message can arrive twice (README).
 
+The lease is short (`SESSIONBOT_OUTBOX_LEASE`, 8 s) and a live worker renews it every
+quarter of it for the rows it still holds (a heartbeat thread, `sessionbot/sending.py`):
+a killed worker's claims are taken over within one lease, while a live one keeps its
+claims however long its sends or a provider's 429 pause take.
+
 Each row is prepared in a savepoint of its own: a row that cannot be prepared (its data
 under a key this worker lacks, an address with a line break that no e-mail header can
 hold) is marked failed with a fixed reason, its clinician is told, it is counted in
@@ -48,8 +53,8 @@ from integrations.slack_notify import (
 from scheduling import booking, daily, erasure, page_requests, sms_consent, waiting
 from scheduling import refunds as paid_cancellations
 from sessionbot import refunds
-from sessionbot.sending import Lanes, Limits, per_thread
-from store import audit, repos
+from sessionbot.sending import Heartbeat, Lanes, Limits, per_thread
+from store import audit, claim_rows, outbox_rows, session_rows, slack_rows
 from store.crypto import UndecryptableError, keyring
 from store.db import Store
 from store.models import Clinician, OutboxMessage, ScheduledSession
@@ -180,12 +185,13 @@ class Worker:
         self.lanes = Lanes(self.limits)
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         # Rows claimed and not yet done: as many as the lanes send at once. A batch of
-        # one channel waits at most batch / its lane rounds of one send each (e-mail:
-        # 28 / 8 = 4 rounds of at most the SMTP timeout, 20 s) plus a 429 pause (at most
-        # 60 s): well inside the 5-minute lease.
+        # one channel may wait several rounds of sends plus a 429 pause (at most 60 s),
+        # longer than the lease: the heartbeat renews the claims it still holds.
         self.batch = batch or self.limits.total
         self.lease = lease or timedelta(seconds=settings.outbox_lease_seconds)
         self._retained_on: str | None = None  # the day (UTC) retention was applied
+        self.held: set[int] = set()  # claimed by `run_once`, not yet recorded or given back
+        self._held_lock = threading.Lock()
         self.retry = retry
         # Single-workspace mode: which bot token is in use (a revoked one is not used).
         self._slack_token_hash = (
@@ -202,6 +208,31 @@ class Worker:
         set meanwhile, it returns once the sends already begun are finished, and gives
         the rest of what it claimed back at once (no waiting for the lease).
         """
+        try:
+            with Heartbeat(self.lease.total_seconds() / 4, self.renew, name="outbox-heartbeat"):
+                return self._run_once(stop)
+        finally:  # what is still held (a failure half-way) lapses with its lease
+            with self._held_lock:
+                self.held.clear()
+
+    def _hold(self, ids: list[int]) -> None:
+        with self._held_lock:
+            self.held.update(ids)
+
+    def _let_go(self, ids: list[int]) -> None:
+        with self._held_lock:
+            self.held.difference_update(ids)
+
+    def renew(self) -> int:
+        """Extend the lease of the rows this worker still holds (the heartbeat's beat)."""
+        with self._held_lock:
+            ids = sorted(self.held)
+        if not ids:
+            return 0
+        with self.store.unit() as s:
+            return outbox_rows.renew_claims(s, ids, self.worker_id, datetime.now(UTC) + self.lease)
+
+    def _run_once(self, stop: threading.Event | None) -> Stats:
         stats = Stats()
         self.plan_day()
         self.apply_retention()
@@ -223,6 +254,7 @@ class Worker:
             item = inflight.pop(future)
             busy.discard(item.order_key)
             outcome = future.result()  # the database gone: raised here, stops all
+            self._let_go([item.id])
             if outcome is None:
                 unsent.append(item.id)
             else:
@@ -238,6 +270,7 @@ class Worker:
                     batch = self.claim_prepared(self.batch - len(inflight) - len(held))
                     if not batch and not inflight:
                         break
+                    self._hold([x.id for x in batch if isinstance(x, Outgoing)])
                     for item in batch:
                         if isinstance(item, str):
                             stats.add(item)
@@ -257,6 +290,7 @@ class Worker:
             if inflight:
                 wait(inflight)
             for future, item in inflight.items():
+                self._let_go([item.id])
                 if future.exception() is None:
                     outcome = future.result()
                     if outcome is None:
@@ -322,7 +356,7 @@ class Worker:
         with self.store.unit() as s:
             counts = (
                 erasure.retention(s, self.practice, now)
-                if repos.first_time(s, f"retention:{day}")
+                if claim_rows.first_time(s, f"retention:{day}")
                 else None
             )
         self._retained_on = day
@@ -334,7 +368,7 @@ class Worker:
         """Claim due messages without preparing them (their ids, for `process`)."""
         now = datetime.now(UTC)
         with self.store.unit() as s:
-            rows = repos.claim_due(s, self.worker_id, now, now + self.lease, self.batch)
+            rows = outbox_rows.claim_due(s, self.worker_id, now, now + self.lease, self.batch)
             return [row.id for row in rows]
 
     def claim_prepared(self, limit: int | None = None) -> list[Outgoing | str]:
@@ -346,14 +380,16 @@ class Worker:
         """
         now = datetime.now(UTC)
         with self.store.unit() as s:
-            rows = repos.claim_due(s, self.worker_id, now, now + self.lease, limit or self.batch)
+            rows = outbox_rows.claim_due(
+                s, self.worker_id, now, now + self.lease, limit or self.batch
+            )
             if not rows:
                 return []
             batch = _read_batch(
                 s, {r.session_id for r in rows if r.session_id and _of_a_session(r)}
             )
             notices = [r.id for r in rows if r.kind == "clinician_notice"]
-            batch.payloads = repos.outbox_payloads(s, notices)
+            batch.payloads = outbox_rows.outbox_payloads(s, notices)
             prepared = [self._prepare_one(s, row, now, batch) for row in rows]
         for row, item in zip(rows, prepared, strict=True):
             if isinstance(item, Outgoing):
@@ -368,7 +404,8 @@ class Worker:
         """Give claimed, unsent messages back (a stop in the middle of a batch)."""
         if message_ids:
             with self.store.unit() as s:
-                repos.release_claims(s, message_ids, self.worker_id)
+                outbox_rows.release_claims(s, message_ids, self.worker_id)
+            self._let_go(message_ids)
 
     # One message ---------------------------------------------------------------------
 
@@ -376,12 +413,12 @@ class Worker:
         """Prepare and deliver one message already claimed by this worker."""
         now = datetime.now(UTC)
         with self.store.unit() as s:
-            message = repos.claimed_message(s, message_id, self.worker_id)
+            message = outbox_rows.claimed_message(s, message_id, self.worker_id)
             if message is None:
                 return "lost_claim"
             ids = {message.session_id} if message.session_id and _of_a_session(message) else set()
             batch = _read_batch(s, ids)
-            batch.payloads = repos.outbox_payloads(s, [message.id])
+            batch.payloads = outbox_rows.outbox_payloads(s, [message.id])
             outcome = self._prepare_one(s, message, now, batch)
         return outcome if isinstance(outcome, str) else self.deliver(outcome)
 
@@ -409,12 +446,12 @@ class Worker:
         """The session's state now (a cheap read: no participant data is decrypted)."""
         now = datetime.now(UTC)
         with self.store.unit() as s:
-            state = repos.session_state(s, outgoing.session_id or 0)
+            state = session_rows.session_state(s, outgoing.session_id or 0)
             if state is not None and self._wanted(
                 outgoing.kind, outgoing.version, *state, now, on_demand=outgoing.on_demand
             ):
                 return True
-            repos.withdraw_claimed(s, outgoing.id, self.worker_id)
+            outbox_rows.withdraw_claimed(s, outgoing.id, self.worker_id)
         log.info("outbox %s (%s): withdrawn", outgoing.id, outgoing.kind)
         return False
 
@@ -502,7 +539,7 @@ class Worker:
     def _notice(self, s: Session, message: OutboxMessage, stored: str | None) -> Outgoing | str:
         clinician = s.get(Clinician, message.clinician_id)
         assert clinician is not None
-        revoked = repos.slack_revocation(s, clinician.team_id, self._slack_token_hash)
+        revoked = slack_rows.slack_revocation(s, clinician.team_id, self._slack_token_hash)
         if revoked is not None:  # the workspace let the app go (bot/lifecycle.py)
             message.status = "dropped"
             message.last_error = DROPPED_BECAUSE.get(revoked.reason, revoked.reason)
@@ -599,12 +636,12 @@ class Worker:
             self._tell_clinician(s, message, session, now, f"could not be sent: {phrase}. {fix}")
             return "failed"
         # The session itself cannot be read: no initials to name, only its time.
-        brief = repos.session_brief(s, message.session_id)
+        brief = session_rows.session_brief(s, message.session_id)
         if brief is None:
             return "failed"
         clinician_id, start_at, tz = brief
         if message.kind in INVITE_KINDS:
-            repos.set_invite_status(s, message.session_id, "failed")
+            session_rows.set_invite_status(s, message.session_id, "failed")
         zone = self.practice.zone_of(tz)
         booking.notify_clinician(
             s,
@@ -622,7 +659,7 @@ class Worker:
         local = ref == "local"
         status = local_outbox.LOCAL_STATUS if local else "sent"
         with self.store.unit() as s:
-            recorded = repos.record_sent(
+            recorded = outbox_rows.record_sent(
                 s,
                 outgoing.id,
                 self.worker_id,
@@ -635,7 +672,9 @@ class Worker:
                 log.warning("outbox %s: sent, but the claim had expired", outgoing.id)
                 return "sent_late"
             if outgoing.kind in INVITE_KINDS and outgoing.session_id is not None:
-                repos.set_invite_status(s, outgoing.session_id, "local_outbox" if local else "sent")
+                session_rows.set_invite_status(
+                    s, outgoing.session_id, "local_outbox" if local else "sent"
+                )
             _audited(s, outgoing.kind, outgoing.session_id, "sent")
         OUTBOX_SENT.labels(channel=outgoing.channel).inc()
         log.info("outbox %s (%s/%s): %s", outgoing.id, outgoing.kind, outgoing.channel, status)
@@ -644,7 +683,7 @@ class Worker:
     def _failed(self, message_id: int, error: DeliveryError) -> str:
         now = datetime.now(UTC)
         with self.store.unit() as s:
-            message = repos.claimed_message(s, message_id, self.worker_id)
+            message = outbox_rows.claimed_message(s, message_id, self.worker_id)
             if message is None:
                 return "lost_claim"
             message.last_error = str(error)
@@ -668,7 +707,9 @@ class Worker:
             log.warning("outbox %s (%s): failed: %s", message_id, message.kind, error)
             if message.kind == "clinician_notice":
                 return "failed"
-            session = repos.session_by_id(s, message.session_id) if message.session_id else None
+            session = (
+                session_rows.session_by_id(s, message.session_id) if message.session_id else None
+            )
             if session is None:
                 return "failed"
             if isinstance(error, PermanentError) and error.opted_out:
@@ -709,7 +750,7 @@ class Worker:
             _audited(s, message.kind, message.session_id, "failed")
         _count_failed("opted_out")
         if record and session.phone:
-            repos.set_sms_opt_out(
+            outbox_rows.set_sms_opt_out(
                 s, keyring().blind_indexes(session.phone), True, phone=session.phone
             )
         if message.kind in INVITE_KINDS or session.invite_status != "failed":
@@ -810,13 +851,13 @@ def _read_batch(s: Session, session_ids: set[int]) -> Batch:
     so only the rows of that session fail."""
     unreadable: set[int] = set()
     try:
-        sessions = repos.sessions_by_ids(s, session_ids)
+        sessions = session_rows.sessions_by_ids(s, session_ids)
     except UndecryptableError:
         sessions = {}
         for session_id in sorted(session_ids):
             try:
-                sessions.update(repos.sessions_by_ids(s, {session_id}, fresh=True))
+                sessions.update(session_rows.sessions_by_ids(s, {session_id}, fresh=True))
             except UndecryptableError:
                 unreadable.add(session_id)
     indexes = [i for x in sessions.values() if x.phone for i in _phone_indexes(x)]
-    return Batch(sessions, unreadable, repos.sms_opted_out_among(s, indexes))
+    return Batch(sessions, unreadable, outbox_rows.sms_opted_out_among(s, indexes))

@@ -19,7 +19,7 @@ from datetime import datetime
 from ground.practice import Practice
 from integrations.payments import Payments, RefundMade, RefundRefused
 from scheduling import booking, refunds
-from store import repos
+from store import session_rows
 from store.db import Store
 
 log = logging.getLogger("sessionbot.refunds")
@@ -51,7 +51,7 @@ def settle(
     """Make the session's pending refund (or say where it stands). `tell`: also DM the
     clinician the outcome (for callers that have no one to answer, the worker)."""
     with store.unit() as s:
-        session = repos.session_by_public_id(s, public_id)
+        session = session_rows.session_by_public_id(s, public_id)
         if session is None:
             return Settled(None, "")
         if session.refund_state != refunds.PENDING:
@@ -70,7 +70,7 @@ def settle(
         reason = exc.reason
         log.warning("session %s: refund refused (%s)", public_id, exc.code or "no code")
     with store.unit() as s:
-        session = repos.session_by_public_id(s, public_id, lock=True)
+        session = session_rows.session_by_public_id(s, public_id, lock=True)
         assert session is not None
         if session.refund_state == refunds.PENDING and session.refund_attempt == attempt:
             if made is not None:
@@ -97,7 +97,7 @@ def settle_pending(
     if payments is None:
         return 0  # left pending: a worker with Stripe set up makes them
     with store.unit() as s:
-        waiting = repos.pending_refunds(s)
+        waiting = session_rows.pending_refunds(s)
     for public_id in waiting:
         settle(store, payments, practice, public_id, now, tell=True)
     return len(waiting)

@@ -9,11 +9,16 @@ can also keep a rate (sends a second) below what the provider allows.
 
 A sender that keeps a connection and is not thread-safe (`SmtpSender`) gets one twin per
 sending thread (`PerThread`); `close()` closes them all.
+
+While a worker holds claimed messages, a `Heartbeat` thread renews their short lease
+(8 s by default, every quarter of it), so a dead worker's claims are free again within
+a lease, and a live one keeps them however long a send or a 429 pause takes.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +27,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 
 def channel_name(channel: object) -> str:
@@ -131,6 +138,39 @@ class Lanes:
             pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+class Heartbeat:
+    """Calls `beat` every `every` seconds in a thread of its own while the block runs.
+
+    A beat that fails is logged (its kind only) and the next one tries again: the holder's
+    own work meets the same failure and decides what to do about it."""
+
+    def __init__(self, every: float, beat: Callable[[], object], *, name: str) -> None:
+        self.every = every
+        self.beat = beat
+        self.name = name
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> Heartbeat:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.beat()
+            except Exception as exc:  # the kind only: no row's content
+                log.warning("%s: a heartbeat failed: %s", self.name, type(exc).__name__)
 
 
 class Twinnable(Protocol):

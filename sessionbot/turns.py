@@ -32,6 +32,7 @@ from ground.settings import Settings
 
 log = logging.getLogger("sessionbot.turns")
 _parts = None  # the worker process's own parts, built by `_start_worker`
+TURN_NICE = 10  # added to a turn process's niceness (the web process keeps its own)
 
 
 def _start_worker(settings: Settings, log_level: str, parent: int) -> None:
@@ -43,6 +44,10 @@ def _start_worker(settings: Settings, log_level: str, parent: int) -> None:
     # the web process ended while this one was still starting, and it would wait forever.
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     _parts = build(settings)
+    # Then below the web process: when turns need more CPU than there is, the loop that
+    # acks Slack (3 s) and answers health still gets its share, and turns queue instead
+    # (bench/bench_acks.py). After the start, which `serve` waits for before it listens.
+    os.nice(TURN_NICE)
 
 
 class _SpawnedWithoutCtrlC(multiprocessing.context.SpawnProcess):

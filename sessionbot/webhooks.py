@@ -28,7 +28,7 @@ from ground.metrics import counted, webhook_result
 from integrations import messages
 from scheduling import booking
 from sessionbot.parts import Parts
-from store import audit, consents, repos
+from store import audit, claim_rows, consents, outbox_rows, session_rows
 from store.crypto import keyring
 from store.models import ScheduledSession
 
@@ -143,13 +143,13 @@ def handle_inbound(parts: Parts, form: dict[str, str]) -> str | None:
     now = datetime.now(UTC)
     index = keyring().blind_indexes(phone)  # every key's: a STOP before a rotation holds
     with parts.store.unit() as s:
-        if sid and not repos.first_time(s, f"twilio:sms:{sid}"):
+        if sid and not claim_rows.first_time(s, f"twilio:sms:{sid}"):
             return None  # a retry of a message already handled
-        opted_out = repos.sms_opted_out(s, index)
+        opted_out = outbox_rows.sms_opted_out(s, index)
         if word in STOP_WORDS:
             if parts.practice.sms_consent:  # consent withdrawn too, by the participant
                 consents.withdraw(s, index, now, phone)
-            if not repos.set_sms_opt_out(s, index, True, phone=phone):
+            if not outbox_rows.set_sms_opt_out(s, index, True, phone=phone):
                 log.info("inbound sms: opt-out already recorded")
                 return None  # a second STOP: recorded and told the first time
             audit.record(s, actor=audit.PARTICIPANT, action="sms_opted_out")
@@ -170,7 +170,7 @@ def handle_inbound(parts: Parts, form: dict[str, str]) -> str | None:
                 consents.record_consent(
                     s, index, True, by=consents.PARTICIPANT, at=now, phone=phone
                 )
-            if repos.set_sms_opt_out(s, index, False):
+            if outbox_rows.set_sms_opt_out(s, index, False):
                 audit.record(s, actor=audit.PARTICIPANT, action="sms_opted_in")
                 _tell_clinicians(
                     s, parts, phone, now, sid, "replied START: texts reach them again."
@@ -195,7 +195,7 @@ def handle_inbound(parts: Parts, form: dict[str, str]) -> str | None:
 
 
 def _sessions_for(s: Session, phone: str, now: datetime) -> list[ScheduledSession]:
-    return repos.upcoming_sms_sessions(s, now, keyring().blind_indexes(phone))
+    return session_rows.upcoming_sms_sessions(s, now, keyring().blind_indexes(phone))
 
 
 def _latest_upcoming(s: Session, phone: str, now: datetime) -> ScheduledSession | None:
@@ -234,12 +234,12 @@ def handle_status(parts: Parts, form: dict[str, str]) -> None:
         return
     now = datetime.now(UTC)
     with parts.store.unit() as s:
-        if not repos.first_time(s, f"twilio:status:{sid}:{status}"):
+        if not claim_rows.first_time(s, f"twilio:status:{sid}:{status}"):
             return
-        message = repos.outbox_by_provider_ref(s, sid)
+        message = outbox_rows.outbox_by_provider_ref(s, sid)
         if message is None or message.session_id is None:
             return
-        session = repos.session_by_id(s, message.session_id)
+        session = session_rows.session_by_id(s, message.session_id)
         if session is None:
             return
         if message.kind in ("invitation", "update"):

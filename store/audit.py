@@ -213,9 +213,12 @@ def _after_rollback(s: Session, previous: SessionTransaction) -> None:
         s.info.pop(_ACTOR_OVERRIDE, None)
 
 
-@event.listens_for(Session, "after_commit")
-def _after_commit(s: Session) -> None:
-    s.info.pop(_ACTOR_OVERRIDE, None)
+@event.listens_for(Session, "after_transaction_end")
+def _after_end(s: Session, transaction: SessionTransaction) -> None:
+    # The unit's end only: a savepoint released inside it (a claim, a first-seen key)
+    # fires "after_commit" too, and must not drop who acts for the rest of the unit.
+    if transaction.parent is None:
+        s.info.pop(_ACTOR_OVERRIDE, None)
 
 
 # Reading and checking -----------------------------------------------------------------

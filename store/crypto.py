@@ -130,3 +130,8 @@ class EncryptedText(TypeDecorator[str]):
 
     def process_result_value(self, value: str | None, dialect: object) -> str | None:
         return None if value is None else keyring().decrypt(value)
+
+
+def hash_token(token: str) -> str:
+    """A link's token as the store finds it: its SHA-256 (the token itself is never kept)."""
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -97,7 +97,10 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> Engine:
+    """`pool_size` and `max_overflow` (a server database only): the connections one
+    process keeps open, and how many more it may open for a burst
+    (SESSIONBOT_DB_POOL_SIZE, SESSIONBOT_DB_MAX_OVERFLOW)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -128,7 +131,7 @@ def make_engine(url: str) -> Engine:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
 
 
 class Store:
@@ -151,6 +154,8 @@ class Store:
         *,
         upgrade: bool | None = None,
         require_schema: bool = True,
+        pool_size: int = 10,
+        max_overflow: int = 20,
     ) -> Store:
         """Connect; keys from the environment, else the embedded key file (given only
         for the embedded default store). Raises StoreOpenError (one line) when no key is
@@ -170,7 +175,7 @@ class Store:
         except ValueError as exc:
             raise StoreOpenError(str(exc)) from None
         try:
-            engine = make_engine(url)
+            engine = make_engine(url, pool_size=pool_size, max_overflow=max_overflow)
         except OSError as exc:  # the embedded store's folder cannot be made
             raise StoreOpenError(f"the database cannot be reached ({exc.strerror})") from None
         store = cls(engine)

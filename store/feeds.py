@@ -19,8 +19,8 @@ from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from store.crypto import hash_token
 from store.models import CalendarFeed, Clinician, ScheduledSession, utcnow
-from store.repos import hash_token
 
 SECRET_BYTES = 24  # 192 bits, as the participant's link
 FEED_WINDOW = timedelta(days=30)  # the past the feed keeps: the last 30 days

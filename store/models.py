@@ -421,3 +421,35 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, default=0)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class StaffRole(Base):
+    """A role in a practice (a Slack team): `admin`, `scheduler` or `supervisor` of
+    `user_id`; a scheduler's or supervisor's row names the clinician they are assigned to
+    (`clinician_user`, "" for a role over nobody yet, or for an admin)."""
+
+    __tablename__ = "staff_roles"
+    __table_args__ = (UniqueConstraint("team_id", "user_id", "role", "clinician_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(20))
+    clinician_user: Mapped[str] = mapped_column(String(64), default="")
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    granted_by: Mapped[str] = mapped_column(String(80))  # "T:U" or "operator"
+
+
+class StaffActing(Base):
+    """The clinician a staff member is working for in Slack ("/schedule for @Dr Lee"):
+    their conversation, App Home and buttons act for that clinician until they switch
+    back ("/schedule" alone). Each call is checked against their role again."""
+
+    __tablename__ = "staff_acting"
+    __table_args__ = (UniqueConstraint("team_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    clinician_user: Mapped[str] = mapped_column(String(64))
+    since: Mapped[datetime] = mapped_column(default=utcnow)

@@ -23,7 +23,7 @@ from dialogue.runner import Reply, Who
 from dialogue.tracker import TrackerState
 from ground.settings import Settings
 from sessionbot.wiring import Parts, build
-from store import repos
+from store import session_rows
 from store.db import Store
 from store.models import ScheduledSession
 
@@ -127,7 +127,7 @@ def make_session(
         participant_tz="America/Los_Angeles",
     )
     fields.update(overrides)
-    return repos.create_session(s, **fields)
+    return session_rows.create_session(s, **fields)
 
 
 def at(wall: str, tz: str = "America/New_York") -> datetime:

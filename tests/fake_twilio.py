@@ -43,6 +43,8 @@ class FakeTwilio:
     rejected: dict[str, int] = field(default_factory=dict)
     latency: float = 0.0
     busy_until: float = 0.0  # time.monotonic() until which every request gets a 429
+    in_flight: int = 0  # requests being answered now
+    peak: int = 0  # the most ever answered at once (how concurrently a client sent)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def busy_for(self, seconds: float) -> None:
@@ -111,7 +113,12 @@ def _handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
                 if mode:
                     form["_status"] = mode
             if fake.latency:
+                with fake.lock:
+                    fake.in_flight += 1
+                    fake.peak = max(fake.peak, fake.in_flight)
                 time.sleep(fake.latency)
+                with fake.lock:
+                    fake.in_flight -= 1
             if mode == "drop":
                 self.close_connection = True
                 self.connection.shutdown(2)
@@ -146,9 +153,16 @@ def _handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's listen backlog is 5: a worker's 16 sending threads (or several
+    # workers') connecting at once would overflow it, and the kernel would drop their
+    # SYNs, resent a second (then 3, 7 s) later (as fake_slack.py found).
+    request_queue_size = 128
+
+
 def start_fake_twilio() -> tuple[FakeTwilio, ThreadingHTTPServer]:
     fake = FakeTwilio()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    server = _Server(("127.0.0.1", 0), _handler(fake))
     server.daemon_threads = True
     fake.url = f"http://127.0.0.1:{server.server_address[1]}"
     threading.Thread(target=server.serve_forever, daemon=True).start()

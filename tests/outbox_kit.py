@@ -13,7 +13,7 @@ from integrations.providers import payments, senders
 from scheduling import booking
 from sessionbot.outbox import Retry, Stats, Worker
 from sessionbot.wiring import Parts, build
-from store import repos
+from store import clinician_rows, outbox_rows, session_rows
 from store.db import Store
 from store.models import OutboxMessage, ScheduledSession
 
@@ -49,7 +49,7 @@ def book_many(parts: Parts, n: int, *, channel: str = "sms") -> None:
     """n sessions saved at once (numbers +1617555nnnn): n invitations due now."""
     now = datetime.now(UTC)
     with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
+        clinician = clinician_rows.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
         for i in range(n):
             draft = SessionSpec.for_one(
                 draft_id=f"bulk-{i}",
@@ -69,8 +69,8 @@ def book_many(parts: Parts, n: int, *, channel: str = "sms") -> None:
 
 def session(parts: Parts, public_id: str) -> ScheduledSession:
     with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
-        found = repos.session_for_clinician(s, clinician.id, public_id)
+        clinician = clinician_rows.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
+        found = session_rows.session_for_clinician(s, clinician.id, public_id)
         assert found is not None
         return found
 
@@ -93,23 +93,23 @@ def run_worker(parts: Parts) -> Stats:
 
 def cancel(parts: Parts, public_id: str) -> None:
     with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
-        found = repos.session_for_clinician(s, clinician.id, public_id, lock=True)
+        clinician = clinician_rows.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
+        found = session_rows.session_for_clinician(s, clinician.id, public_id, lock=True)
         assert found is not None
         booking.cancel(s, found, parts.practice, datetime.now(UTC))
 
 
 def reschedule(parts: Parts, public_id: str, new_start: datetime) -> None:
     with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
-        found = repos.session_for_clinician(s, clinician.id, public_id, lock=True)
+        clinician = clinician_rows.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
+        found = session_rows.session_for_clinician(s, clinician.id, public_id, lock=True)
         assert found is not None
         booking.reschedule(s, found, new_start, parts.practice, datetime.now(UTC))
 
 
 def outbox(parts: Parts) -> list[OutboxMessage]:
     with parts.store.unit() as s:
-        return repos.list_outbox(s, limit=10_000)
+        return outbox_rows.list_outbox(s, limit=10_000)
 
 
 def clinician_notices(parts: Parts) -> list[str]:

@@ -23,7 +23,7 @@ from ground.session import SessionSpec
 from scheduling import booking
 from sessionbot.asgi import create_app
 from sessionbot.wiring import Parts, build
-from store import repos
+from store import clinician_rows, session_rows
 from store.db import Store
 from store.models import ScheduledSession
 
@@ -79,7 +79,7 @@ def book(
         amount=Decimal(amount) if amount else None,
     )
     with parts.store.unit() as s:
-        who = repos.get_clinician(s, team, "U_CLIN1", tz="America/New_York")
+        who = clinician_rows.get_clinician(s, team, "U_CLIN1", tz="America/New_York")
         who.display_name = clinician
         session, _ = booking.book(s, who, draft, parts.practice, datetime.now(UTC))
         return Booked(session.public_id, session.token, session.host_token, session.room_name)
@@ -113,6 +113,6 @@ def serving(parts: Parts, sock: socket.socket) -> Iterator[str]:
 
 def session_row(parts: Parts, public_id: str) -> ScheduledSession:
     with parts.store.unit() as s:
-        row = repos.session_by_public_id(s, public_id)
+        row = session_rows.session_by_public_id(s, public_id)
         assert row is not None, public_id
         return row

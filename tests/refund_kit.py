@@ -14,7 +14,7 @@ from ground.session import SessionSpec
 from integrations.providers import payments
 from scheduling import booking
 from sessionbot.wiring import Parts
-from store import repos
+from store import clinician_rows, session_rows
 from web import access
 
 PRACTICE = """
@@ -49,7 +49,7 @@ def paid_session(app: Parts, fake: FakeStripe, start: datetime, *, team: str) ->
     )
     now = datetime.now(UTC)
     with app.store.unit() as s:
-        who = repos.get_clinician(s, team, "U_CLIN1", tz="America/New_York")
+        who = clinician_rows.get_clinician(s, team, "U_CLIN1", tz="America/New_York")
         session, _ = booking.book(s, who, draft, app.practice, now)
         public_id = session.public_id
     worker(app).run_once()  # the invitation goes out
@@ -66,7 +66,7 @@ def paid_session(app: Parts, fake: FakeStripe, start: datetime, *, team: str) ->
     )
     fake.pay(checkout.id)
     with app.store.unit() as s:
-        row = repos.session_by_public_id(s, public_id, lock=True)
+        row = session_rows.session_by_public_id(s, public_id, lock=True)
         assert row is not None
         assert access.record_payment(
             s, row, stripe.retrieve_checkout(checkout.id), now, practice=app.practice

@@ -71,6 +71,8 @@ class Recorder:
     failures_left: int = 0
     latency: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    in_flight: int = 0  # DATA commands being answered now
+    peak: int = 0  # the most ever answered at once (how concurrently a client sent)
 
     def outage(self, n: int) -> None:
         with self.lock:
@@ -87,7 +89,12 @@ class Recorder:
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
         if self.latency:
+            with self.lock:
+                self.in_flight += 1
+                self.peak = max(self.peak, self.in_flight)
             await asyncio.sleep(self.latency)
+            with self.lock:
+                self.in_flight -= 1
         with self.lock:
             if self.failures_left > 0:
                 self.failures_left -= 1

@@ -555,11 +555,11 @@ def test_one_workspace_by_token_serves_its_own_senders_only(tmp_path: Path, fake
         from actions.context import open_store
         from ground.settings import Settings
         from integrations.slack_notify import token_hash
-        from store import repos
+        from store import slack_rows
 
         store = open_store(Settings.from_env(env, dotenv=False))
         with store.unit() as s:
-            repos.revoke_slack_workspace(
+            slack_rows.revoke_slack_workspace(
                 s, "T1", reason="tokens_revoked", token_hash=token_hash(BOT_TOKEN),
                 dropped_because="revoked",
             )  # fmt: skip

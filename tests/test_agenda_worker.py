@@ -11,7 +11,7 @@ from fake_slack import FakeSlack, slack_env
 from outbox_kit import worker
 
 from sessionbot.wiring import Parts, build
-from store import repos
+from store import clinician_rows, session_rows
 from store.db import Store
 
 PRACTICE = """
@@ -39,7 +39,7 @@ def run_at(parts: Parts, moment: datetime) -> None:
 
 def book(parts: Parts, agenda_at: str | None = "07:30") -> None:
     with parts.store.unit() as s:
-        me = repos.get_clinician(s, "T_TEST", "U_CLIN1", tz="America/New_York")
+        me = clinician_rows.get_clinician(s, "T_TEST", "U_CLIN1", tz="America/New_York")
         me.agenda_at = agenda_at
         for i, start in enumerate(["2027-03-13 10:00", "2027-03-15 10:00", "2027-03-15 08:00"]):
             make_session(
@@ -93,8 +93,8 @@ def test_a_nudge_comes_minutes_before_each_session_with_enter_meeting(
     (nudge,) = dms(fake_slack)
     (posted,) = fake_slack.of("chat.postMessage")
     with parts.store.unit() as s:
-        me = repos.get_clinician(s, "T_TEST", "U_CLIN1")
-        (monday,) = [x for x in repos.list_sessions(s, me.id) if x.participant == "Sam Roe"]
+        me = clinician_rows.get_clinician(s, "T_TEST", "U_CLIN1")
+        (monday,) = [x for x in session_rows.list_sessions(s, me.id) if x.participant == "Sam Roe"]
         enter = f"https://sessions.example.test/enter/{monday.host_token}"
     assert nudge == "In 10 minutes: your session with S.R. at 10:00 AM EDT."
     (button,) = posted.args["blocks"][1]["elements"]  # the fake checked the blocks

@@ -29,7 +29,7 @@ from scheduling import booking, commands, editing, erasure, starts
 from sessionbot.asgi import create_app
 from sessionbot.cli import main
 from sessionbot.wiring import Parts
-from store import audit, repos
+from store import audit, clinician_rows, session_rows, slack_rows
 from store.crypto import keyring
 from store.db import Store, encrypted_columns
 from store.models import AuditRow, ScheduledSession
@@ -41,7 +41,7 @@ NATIONAL = "6175550142"
 
 
 def _clinician(parts: Parts, s):
-    return repos.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
+    return clinician_rows.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
 
 
 def audit_rows(store: Store) -> list[AuditRow]:
@@ -107,7 +107,7 @@ def test_a_sessions_life_is_audited_step_by_step_with_its_actors_and_no_phi(
     now = datetime.now(UTC)
     with parts.store.unit() as s:
         me = _clinician(parts, s)
-        session = repos.session_for_clinician(s, me.id, booked.public_id)
+        session = session_rows.session_for_clinician(s, me.id, booked.public_id)
         assert session is not None
         form = editing.EditForm(
             start=session.start_at, participant="Jane Q Doe", invite_channel=Channel.EMAIL,
@@ -130,7 +130,7 @@ def test_a_sessions_life_is_audited_step_by_step_with_its_actors_and_no_phi(
         assert reminded.changed, reminded.text
     run_worker(parts)
     with parts.store.unit() as s:
-        session = repos.session_by_public_id(s, booked.public_id, lock=True)
+        session = session_rows.session_by_public_id(s, booked.public_id, lock=True)
         assert session is not None
         assert booking.record_rsvp(s, session, "yes", now, via="text", practice=parts.practice)
     with parts.store.unit() as s:
@@ -275,10 +275,10 @@ def test_forget_leaves_no_trace_of_the_person_even_decrypted(
     other = schedule(parts, "Robin Roe tomorrow 4pm by text +1 617 555 0199, intake packet")
     run_worker(parts)  # the invitations go out
     with parts.store.unit() as s:  # the first is over by now
-        row = repos.session_by_public_id(s, past.public_id)
+        row = session_rows.session_by_public_id(s, past.public_id)
         assert row is not None
         row.start_at = datetime.now(UTC) - timedelta(days=2)
-        repos.inbox_add(
+        slack_rows.inbox_add(
             s, [("ev1", json.dumps({"text": "move Jane Doe to 4pm"}))], datetime.now(UTC)
         )
     assert NAME in dump(parts.store)
@@ -322,7 +322,7 @@ def test_forget_by_email_within_one_clinician(parts_any: Parts) -> None:
     now = datetime.now(UTC)
     with parts_any.store.unit() as s:
         me = _clinician(parts_any, s)
-        other = repos.get_clinician(s, "T_TEST", "U_OTHER")
+        other = clinician_rows.get_clinician(s, "T_TEST", "U_OTHER")
         mine, _ = make_session(s, me.id, start_at=now - timedelta(days=3))
         theirs, _ = make_session(s, other.id, start_at=now - timedelta(days=3))
         found = erasure.find(s, email="JANE.DOE@example.com", clinician_id=me.id)
@@ -345,8 +345,8 @@ def test_retention_erases_only_what_is_old_enough(
         me = _clinician(parts_any, s)
         old, _ = make_session(s, me.id, start_at=now - timedelta(days=days + 2))
         recent, _ = make_session(s, me.id, start_at=now - timedelta(days=days - 2))
-        repos.inbox_add(s, [("old", "{}")], now - timedelta(days=31))
-        repos.inbox_add(s, [("new", "{}")], now - timedelta(days=29))
+        slack_rows.inbox_add(s, [("old", "{}")], now - timedelta(days=31))
+        slack_rows.inbox_add(s, [("new", "{}")], now - timedelta(days=29))
     code, out, _ = cli(parts_any, tmp_path, monkeypatch, capsys, "retention", "run")
     assert code == 0
     assert "sessions erased: 1" in out and "Slack inbox bodies deleted: 1" in out

@@ -28,7 +28,7 @@ from scheduling import booking, calendar_link, commands, starts
 from sessionbot import cli
 from sessionbot.asgi import create_app
 from sessionbot.wiring import Parts, build
-from store import repos
+from store import clinician_rows, session_rows
 from store.db import Store
 from store.models import ScheduledSession
 from store.rotation import rotate as rotate_keys
@@ -78,7 +78,7 @@ def book(
         amount=None,
     )
     with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, TEAM, user, tz=EASTERN)
+        clinician = clinician_rows.get_clinician(s, TEAM, user, tz=EASTERN)
         session, _ = booking.book(s, clinician, draft, parts.practice, datetime.now(UTC))
         return session
 
@@ -86,7 +86,7 @@ def book(
 def feed_path(parts: Parts, user: str = USER) -> str:
     """The path of the clinician's feed, as `calendar-url` and App Home show it."""
     with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, TEAM, user, tz=EASTERN)
+        clinician = clinician_rows.get_clinician(s, TEAM, user, tz=EASTERN)
         done, _ = calendar_link.show(s, clinician, PUBLIC)
     (url,) = re.findall(r"https://\S+\.ics", done.text)
     return url.removeprefix(PUBLIC)
@@ -94,7 +94,7 @@ def feed_path(parts: Parts, user: str = USER) -> str:
 
 def rotate(parts: Parts) -> str:
     with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, TEAM, USER)
+        clinician = clinician_rows.get_clinician(s, TEAM, USER)
         _, seen = calendar_link.show(s, clinician, PUBLIC)
         done, _ = calendar_link.rotate(s, clinician, PUBLIC, seen, datetime.now(UTC))
     assert "the old one stopped working" in done.text
@@ -104,7 +104,7 @@ def rotate(parts: Parts) -> str:
 
 def reschedule(parts: Parts, public_id: str, start: datetime) -> None:
     with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, TEAM, USER)
+        clinician = clinician_rows.get_clinician(s, TEAM, USER)
         check = starts.check_aware_start(start, datetime.now(UTC), parts.practice)
         done = commands.reschedule(
             s, clinician, public_id, check, parts.practice, datetime.now(UTC)
@@ -114,7 +114,7 @@ def reschedule(parts: Parts, public_id: str, start: datetime) -> None:
 
 def cancel(parts: Parts, public_id: str) -> None:
     with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, TEAM, USER)
+        clinician = clinician_rows.get_clinician(s, TEAM, USER)
         done = commands.cancel(s, clinician, public_id, parts.practice, datetime.now(UTC))
     assert done.changed, done.text
 
@@ -276,12 +276,12 @@ def test_a_new_link_stops_the_old_one_at_once(parts: Parts, client: TestClient, 
 def test_a_double_click_on_make_a_new_link_makes_one(parts: Parts, clock) -> None:
     feed_path(parts)
     with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, TEAM, USER)
+        clinician = clinician_rows.get_clinician(s, TEAM, USER)
         _, seen = calendar_link.show(s, clinician, PUBLIC)
     answers = []
     for _ in range(2):
         with parts.store.unit() as s:
-            clinician = repos.get_clinician(s, TEAM, USER)
+            clinician = clinician_rows.get_clinician(s, TEAM, USER)
             answers.append(calendar_link.rotate(s, clinician, PUBLIC, seen, datetime.now(UTC)))
     (first, _), (second, _) = answers
     assert second.repeated
@@ -333,7 +333,7 @@ def test_a_renamed_participant_shows_new_initials_on_the_next_poll(
     assert "Video session · M.O." in first.text
     clock.shift(timedelta(minutes=1))
     with parts.store.unit() as s:
-        row = repos.session_by_public_id(s, session.public_id, lock=True)
+        row = session_rows.session_by_public_id(s, session.public_id, lock=True)
         assert row is not None
         row.participant = "Zebulon Fairweather-Ngata"
     again = client.get(path, headers={"If-None-Match": first.headers["etag"]})

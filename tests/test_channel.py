@@ -12,7 +12,7 @@ from ground.session import SessionSpec
 from integrations import providers
 from scheduling import booking, queue
 from sessionbot.parts import Parts
-from store import repos
+from store import clinician_rows, outbox_rows
 
 
 def test_every_invitation_channel_but_none_has_an_adapter_and_the_others_none() -> None:
@@ -59,7 +59,7 @@ def test_producers_reach_the_outbox_only_through_its_seam(parts: Parts) -> None:
             "America/New_York",
         )  # fmt: skip
         with parts.store.unit() as s:
-            clinician = repos.get_clinician(s, "T_SEAM", "U_SEAM")
+            clinician = clinician_rows.get_clinician(s, "T_SEAM", "U_SEAM")
             booking.book(s, clinician, spec, parts.practice, datetime.now(UTC))
     finally:
         queue.use(queue.SqlOutbox())
@@ -67,4 +67,4 @@ def test_producers_reach_the_outbox_only_through_its_seam(parts: Parts) -> None:
     assert kinds[0] == "invitation" and "reminder" in kinds
     assert all(m.channel is Channel.EMAIL for m in recording.put_messages)
     with parts.store.unit() as s:
-        assert repos.list_outbox(s, statuses=None, limit=10) == []  # nothing in the table
+        assert outbox_rows.list_outbox(s, statuses=None, limit=10) == []  # nothing in the table

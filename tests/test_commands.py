@@ -10,7 +10,7 @@ from ground.practice import Practice
 from scheduling import commands, starts
 from sessionbot.cli import LOCAL_TEAM, main
 from sessionbot.wiring import Parts
-from store import repos
+from store import clinician_rows, session_rows
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # Tuesday 10:00 AM Eastern
 EASTERN = "America/New_York"
@@ -52,7 +52,7 @@ def test_the_cli_refuses_a_skipped_wall_time_and_changes_nothing(
     parts_any: Parts, tmp_path, capsys, monkeypatch
 ) -> None:
     with parts_any.store.unit() as s:
-        clinician = repos.get_clinician(s, LOCAL_TEAM, "U_CLI", tz=EASTERN)
+        clinician = clinician_rows.get_clinician(s, LOCAL_TEAM, "U_CLI", tz=EASTERN)
         session, _ = make_session(s, clinician.id, start_at=datetime(2027, 3, 10, 20, tzinfo=UTC))
         public_id, before = session.public_id, session.start_at
     url = parts_any.store.engine.url.render_as_string(hide_password=False)
@@ -66,17 +66,17 @@ def test_the_cli_refuses_a_skipped_wall_time_and_changes_nothing(
         "2:30 AM doesn't exist on March 14: the clocks move forward then. Nothing was changed."
     )
     with parts_any.store.unit() as s:
-        row = repos.session_by_public_id(s, public_id)
+        row = session_rows.session_by_public_id(s, public_id)
         assert row is not None and row.start_at == before
 
 
 def test_cancel_names_the_session_and_is_told_once(parts_any: Parts) -> None:
     with parts_any.store.unit() as s:
-        clinician = repos.get_clinician(s, "T1", "U_CANCEL", tz=EASTERN)
+        clinician = clinician_rows.get_clinician(s, "T1", "U_CANCEL", tz=EASTERN)
         session, _ = make_session(s, clinician.id, start_at=datetime(2026, 12, 1, 20, tzinfo=UTC))
         first = commands.cancel(s, clinician, session.public_id, parts_any.practice, NOW)
         second = commands.cancel(s, clinician, session.public_id, parts_any.practice, NOW)
-        other = repos.get_clinician(s, "T1", "U_OTHER", tz=EASTERN)
+        other = clinician_rows.get_clinician(s, "T1", "U_OTHER", tz=EASTERN)
         foreign = commands.cancel(s, other, session.public_id, parts_any.practice, NOW)
     assert first.text == (
         "Cancelled the session with J.D. on Tue, Dec 1, 2026, 3:00 PM EST. "

@@ -217,11 +217,11 @@ def test_output_cut_short_by_its_reader_is_no_traceback(tmp_path):
 
     from sessionbot.commands import DEFAULT_USER, LOCAL_TEAM
     from sessionbot.wiring import build
-    from store import repos
+    from store import clinician_rows
 
     parts = build(make_settings(tmp_path))
     with parts.store.unit() as s:  # more JSON than a pipe holds (64 KiB)
-        me = repos.get_clinician(s, LOCAL_TEAM, DEFAULT_USER)
+        me = clinician_rows.get_clinician(s, LOCAL_TEAM, DEFAULT_USER)
         first = datetime.now(UTC) + timedelta(days=1)
         for i in range(150):
             make_session(s, me.id, start_at=first + timedelta(hours=i))

@@ -10,14 +10,14 @@ from conftest import Chat, at, make_settings
 
 from dialogue.runner import Who
 from sessionbot.wiring import build
-from store import repos
+from store import clinician_rows, session_rows
 from store.db import Store
 
 
 def saved_sessions(chat: Chat) -> list:
     with chat.parts.store.unit() as s:
-        clinician = repos.get_clinician(s, chat.who.team_id, chat.who.user_id)
-        return repos.list_sessions(s, clinician.id, include_cancelled=True)
+        clinician = clinician_rows.get_clinician(s, chat.who.team_id, chat.who.user_id)
+        return session_rows.list_sessions(s, clinician.id, include_cancelled=True)
 
 
 def errors(reply) -> list[str]:
@@ -286,8 +286,8 @@ def test_another_clinicians_contact_cannot_be_chosen(parts, clock) -> None:
     theirs.say("same")
     theirs.say("save")
     with parts.store.unit() as s:
-        other = repos.get_clinician(s, "T_TEST", "U_TWO")
-        (contact,) = repos.find_contacts(s, other.id)
+        other = clinician_rows.get_clinician(s, "T_TEST", "U_TWO")
+        (contact,) = clinician_rows.find_contacts(s, other.id)
         contact_id = contact.id
     mine.say("tomorrow 4pm")
     reply = mine.say(f'/inform{{"contact_id": {contact_id}}}')

@@ -12,7 +12,7 @@ from conftest import Chat, make_settings
 
 from dialogue.runner import Reply, Who
 from sessionbot.wiring import Parts, build
-from store import repos
+from store import clinician_rows, session_rows
 from store.db import Store
 
 EASTERN_ZONE = ZoneInfo("America/New_York")
@@ -33,8 +33,8 @@ def chat(parts_any: Parts) -> Chat:
 
 def saved_sessions(chat: Chat) -> list:
     with chat.parts.store.unit() as s:
-        clinician = repos.get_clinician(s, chat.who.team_id, chat.who.user_id)
-        return repos.list_sessions(s, clinician.id, include_cancelled=True)
+        clinician = clinician_rows.get_clinician(s, chat.who.team_id, chat.who.user_id)
+        return session_rows.list_sessions(s, clinician.id, include_cancelled=True)
 
 
 def acks(reply: Reply) -> list[str]:
@@ -233,9 +233,9 @@ def test_save_refuses_a_draft_that_differs_from_the_summary_shown(chat: Chat, cl
     state = chat.state()
     assert state.slots["summary_shown"]["time"] == "15:00"
     with chat.parts.store.unit() as s:  # a draft changed behind the clinician's back
-        clinician = repos.get_clinician(s, chat.who.team_id, chat.who.user_id)
+        clinician = clinician_rows.get_clinician(s, chat.who.team_id, chat.who.user_id)
         state.slots["time"] = "16:00"
-        repos.save_tracker(s, clinician.id, state.to_json())
+        clinician_rows.save_tracker(s, clinician.id, state.to_json())
     reply = chat.say("save")
     assert reply.saved_session_id is None
     assert "changed since the summary" in reply.text

@@ -15,14 +15,14 @@ import pytest
 from conftest import Chat
 
 from dialogue.runner import Reply
-from store import repos
+from store import clinician_rows, session_rows
 from store.models import ScheduledSession
 
 
 def stored(chat: Chat) -> list:
     with chat.parts.store.unit() as s:
-        clinician = repos.get_clinician(s, chat.who.team_id, chat.who.user_id)
-        return repos.list_sessions(s, clinician.id, include_cancelled=True)
+        clinician = clinician_rows.get_clinician(s, chat.who.team_id, chat.who.user_id)
+        return session_rows.list_sessions(s, clinician.id, include_cancelled=True)
 
 
 def start(session: ScheduledSession) -> datetime:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from conftest import Chat, at, make_session
 
-from store import repos
+from store import clinician_rows, session_rows
 
 
 def saved_sessions(chat: Chat) -> list:
     with chat.parts.store.unit() as s:
-        clinician = repos.get_clinician(s, chat.who.team_id, chat.who.user_id)
-        return repos.list_sessions(s, clinician.id, include_cancelled=True)
+        clinician = clinician_rows.get_clinician(s, chat.who.team_id, chat.who.user_id)
+        return session_rows.list_sessions(s, clinician.id, include_cancelled=True)
 
 
 def errors(reply) -> list[str]:
@@ -114,7 +114,7 @@ def test_same_time_next_week_with_nothing_saved_or_a_draft_open(chat: Chat, cloc
 
 def test_an_overlap_is_flagged_at_the_summary_and_may_still_be_saved(chat_any: Chat, clock) -> None:
     with chat_any.parts.store.unit() as s:
-        clinician = repos.get_clinician(s, chat_any.who.team_id, chat_any.who.user_id)
+        clinician = clinician_rows.get_clinician(s, chat_any.who.team_id, chat_any.who.user_id)
         make_session(s, clinician.id, start_at=at("2026-11-25 14:30"), participant="Ann Lee")
     chat_any.say("JD tomorrow 3pm no invitation, no documents")
     reply = chat_any.say("same")
@@ -128,12 +128,12 @@ def test_the_morning_agenda_asked_for_and_stopped_in_words(chat_any: Chat, clock
     reply = chat_any.say("send me my agenda at 7:30")
     assert "every morning at 7:30 AM" in reply.text
     with chat_any.parts.store.unit() as s:
-        clinician = repos.get_clinician(s, chat_any.who.team_id, chat_any.who.user_id)
+        clinician = clinician_rows.get_clinician(s, chat_any.who.team_id, chat_any.who.user_id)
         assert clinician.agenda_at == "07:30"
     reply = chat_any.say("stop my agenda")
     assert "stop sending" in reply.text
     with chat_any.parts.store.unit() as s:
-        clinician = repos.get_clinician(s, chat_any.who.team_id, chat_any.who.user_id)
+        clinician = clinician_rows.get_clinician(s, chat_any.who.team_id, chat_any.who.user_id)
         assert clinician.agenda_at is None
     assert saved_sessions(chat_any) == []
 

@@ -21,7 +21,7 @@ from test_slack_week import edit_values, latest_home
 
 from scheduling import commands, results
 from sessionbot.wiring import Parts
-from store import repos
+from store import claim_rows, clinician_rows, outbox_rows, session_rows
 from store.db import Store
 
 _ts = itertools.count(1)
@@ -55,7 +55,7 @@ def outbox(parts: Parts, user: str = "U_CLIN1") -> list:
         return [
             m
             for x in sessions
-            for m in repos.outbox_for_session(s, x.id)
+            for m in outbox_rows.outbox_for_session(s, x.id)
             if m.kind != "clinician_notice"
         ]
 
@@ -140,7 +140,7 @@ def test_schedule_next_from_two_threads_at_once_books_one(parts_any: Parts) -> N
     transaction: one books, the other reads its answer."""
     now = datetime(2026, 11, 24, 15, tzinfo=UTC)
     with parts_any.store.unit() as s:
-        me = repos.get_clinician(s, "T1", "U_RACE", tz="America/New_York")
+        me = clinician_rows.get_clinician(s, "T1", "U_RACE", tz="America/New_York")
         session, _ = make_session(s, me.id, start_at=at("2026-12-01 15:00"))
         source, me_id = session.public_id, me.id
     together = threading.Barrier(2, timeout=10)
@@ -174,7 +174,7 @@ def test_schedule_next_from_two_threads_at_once_books_one(parts_any: Parts) -> N
         thread.join(30)
     assert errors == []
     with parts_any.store.unit() as s:
-        mine = repos.list_sessions(s, me_id, include_cancelled=True)
+        mine = session_rows.list_sessions(s, me_id, include_cancelled=True)
     assert [x.start_at for x in mine] == [at("2026-12-01 15:00"), at("2026-12-08 15:00")]
     assert sorted(a.text.startswith("Schedule Next was already done") for a in answers) == [
         False,
@@ -186,23 +186,27 @@ def test_a_claim_holds_for_its_window_and_a_refusal_leaves_none(store: Store) ->
     window = results.CLAIM_WINDOW
     t0 = datetime(2026, 11, 24, 15, 0, 29, tzinfo=UTC)  # one second before a slot turns
     with store.unit() as s:
-        first = repos.claim_action(s, 7, "schedule_next", "S1", "weeks=1", t0, window)
+        first = claim_rows.claim_action(s, 7, "schedule_next", "S1", "weeks=1", t0, window)
         assert first.mine
-        repos.finish_claim(s, first, "booked")
+        claim_rows.finish_claim(s, first, "booked")
     for later in (timedelta(seconds=2), window - timedelta(seconds=1)):
         with store.unit() as s:
-            again = repos.claim_action(s, 7, "schedule_next", "S1", "weeks=1", t0 + later, window)
+            again = claim_rows.claim_action(
+                s, 7, "schedule_next", "S1", "weeks=1", t0 + later, window
+            )
         assert (again.mine, again.result) == (False, "booked"), later
     with store.unit() as s:  # other arguments, another session, another clinician: theirs
-        assert repos.claim_action(s, 7, "schedule_next", "S1", "weeks=2", t0, window).mine
-        assert repos.claim_action(s, 7, "schedule_next", "S2", "weeks=1", t0, window).mine
-        assert repos.claim_action(s, 8, "schedule_next", "S1", "weeks=1", t0, window).mine
+        assert claim_rows.claim_action(s, 7, "schedule_next", "S1", "weeks=2", t0, window).mine
+        assert claim_rows.claim_action(s, 7, "schedule_next", "S2", "weeks=1", t0, window).mine
+        assert claim_rows.claim_action(s, 8, "schedule_next", "S1", "weeks=1", t0, window).mine
     with store.unit() as s:  # once the window has passed, the action is done again
-        past = repos.claim_action(s, 7, "schedule_next", "S1", "weeks=1", t0 + window, window)
+        past = claim_rows.claim_action(s, 7, "schedule_next", "S1", "weeks=1", t0 + window, window)
         assert past.mine
-        repos.release_claim(s, past)  # ...and refused: the next try is not "already done"
+        claim_rows.release_claim(s, past)  # ...and refused: the next try is not "already done"
     with store.unit() as s:
-        assert repos.claim_action(s, 7, "schedule_next", "S1", "weeks=1", t0 + window, window).mine
+        assert claim_rows.claim_action(
+            s, 7, "schedule_next", "S1", "weeks=1", t0 + window, window
+        ).mine
 
 
 # The participant page ---------------------------------------------------------------------
@@ -271,9 +275,11 @@ def test_two_rsvp_posts_tell_the_clinician_once(page: tuple[Parts, str]) -> None
         answers = at_once(2, lambda: http.post(f"{booked.path}/rsvp", data=form))
     assert [a.headers["location"].endswith("?m=rsvp-no") for a in answers] == [True, True]
     with parts.store.unit() as s:
-        row = repos.session_by_public_id(s, booked.public_id)
+        row = session_rows.session_by_public_id(s, booked.public_id)
         assert row is not None
-        told = [m for m in repos.outbox_for_session(s, row.id) if m.kind == "clinician_notice"]
+        told = [
+            m for m in outbox_rows.outbox_for_session(s, row.id) if m.kind == "clinician_notice"
+        ]
     assert len(told) == 1
 
 
@@ -289,7 +295,7 @@ def test_two_serve_processes_given_the_same_click_at_once_book_one(
     (tmp_path / "data").mkdir()
     store = Store.open(f"sqlite:///{tmp_path / 'data' / 'sessionbot.db'}", [TEST_KEY])
     with store.unit() as s:
-        me = repos.get_clinician(s, "T1", "U_TWO", tz="America/New_York")
+        me = clinician_rows.get_clinician(s, "T1", "U_TWO", tz="America/New_York")
         start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=2)
         session, _ = make_session(s, me.id, start_at=start, invite_channel="none", email=None)
         source, me_id = session.public_id, me.id
@@ -313,7 +319,7 @@ def test_two_serve_processes_given_the_same_click_at_once_book_one(
             thread.join(30)
         said = sorted((m.text for m in people[0].replies(2)), key=lambda t: "already" in t)
     with store.unit() as s:
-        mine = repos.list_sessions(s, me_id, include_cancelled=True)
+        mine = session_rows.list_sessions(s, me_id, include_cancelled=True)
     store.dispose()
     assert len(mine) == 2 and mine[0].start_at == start  # the first and one more
     assert said[0].startswith("Booked the session with J.D.")

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from actions.extraction import extract, parse_phone
 from dialogue.runner import Who
 from sessionbot.wiring import build
-from store import repos
+from store import clinician_rows, session_rows
 from store.db import Store
 
 FORMATS = (
@@ -129,8 +129,8 @@ def test_the_session_stored_is_the_last_summary_shown(store_dir: Path, steps) ->
         shown = chat.state().slots["summary_shown"]
         chat.say("save")
         with store.unit() as s:
-            clinician = repos.get_clinician(s, "T_P", "U_P")
-            (session,) = repos.list_sessions(s, clinician.id)
+            clinician = clinician_rows.get_clinician(s, "T_P", "U_P")
+            (session,) = session_rows.list_sessions(s, clinician.id)
             zone = zoneinfo.ZoneInfo("America/New_York")
             start = session.start_at.astimezone(zone)
             assert start.date().isoformat() == shown["date"]

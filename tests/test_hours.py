@@ -18,7 +18,7 @@ from ground.hours import HoursError, parse_hours
 from scheduling import hours
 from sessionbot import cli
 from sessionbot.wiring import Parts, build
-from store import repos
+from store import clinician_rows, session_rows
 
 WEEKDAYS_8_TO_6 = 'name = "Weekday practice"\nworking_hours = "Mon-Fri 08:00-18:00"\n'
 
@@ -33,8 +33,8 @@ def practice_chat(tmp_path: Path, store, text: str = WEEKDAYS_8_TO_6, *, user: s
 
 def saved(chat: Chat) -> list:
     with chat.parts.store.unit() as s:
-        clinician = repos.get_clinician(s, chat.who.team_id, chat.who.user_id)
-        return repos.list_sessions(s, clinician.id, include_cancelled=True)
+        clinician = clinician_rows.get_clinician(s, chat.who.team_id, chat.who.user_id)
+        return session_rows.list_sessions(s, clinician.id, include_cancelled=True)
 
 
 def slots(chat: Chat) -> dict:
@@ -211,7 +211,7 @@ def test_own_hours_said_in_words_are_said_back_and_win_over_the_practice(
     reply = chat.say("my hours are 9 to 5 mon-thu")
     assert "Your working hours are now Monday to Thursday, 9:00 AM to 5:00 PM" in reply.text
     with sqlite_store.unit() as s:
-        me = repos.get_clinician(s, "T_TEST", "U_CLIN1")
+        me = clinician_rows.get_clinician(s, "T_TEST", "U_CLIN1")
         assert me.working_hours == "Mon-Thu 09:00-17:00"
     # Friday is inside the practice's hours, not inside hers: hers apply.
     reply = chat.say("JD friday 10am, no invite, no documents")
@@ -234,7 +234,10 @@ def test_hours_it_cannot_read_are_said_back_and_not_stored(
     assert "I couldn't read “whenever the kids are at school” as working hours" in reply.text
     assert "Nothing was changed" in reply.text
     with sqlite_store.unit() as s:
-        assert repos.get_clinician(s, "T_TEST", "U_CLIN1").working_hours == "Mon-Fri 09:00-17:00"
+        assert (
+            clinician_rows.get_clinician(s, "T_TEST", "U_CLIN1").working_hours
+            == "Mon-Fri 09:00-17:00"
+        )
 
 
 def test_hours_said_in_the_middle_of_a_draft_keep_the_draft(
@@ -313,7 +316,7 @@ def test_the_command_line_sets_shows_and_clears_hours(
 
 def set_own_hours(parts: Parts, spec: str, user: str = "U_CLIN1") -> None:
     with parts.store.unit() as s:
-        me = repos.get_clinician(s, "T1", user)
+        me = clinician_rows.get_clinician(s, "T1", user)
         assert hours.set_hours(me, spec, parts.practice).changed
 
 
@@ -406,11 +409,11 @@ def test_app_home_sets_own_hours_in_a_small_form(
     assert "I couldn't read" in bad.json()["errors"]["hours"]
     fake_slack.quiet()
     with slack_parts.store.unit() as s:
-        assert repos.get_clinician(s, "T1", "U_CLIN1").working_hours is None
+        assert clinician_rows.get_clinician(s, "T1", "U_CLIN1").working_hours is None
     good = clinician.submit(form, typed("Mon 9-12, Wed 13-17"))
     assert good.status_code == 200 and not good.text
     (told,) = [m for m in clinician.replies() if m.text.startswith("Your working hours")]
     assert "Monday, 9:00 AM to 12:00 PM; Wednesday, 1:00 PM to 5:00 PM" in told.text
     with slack_parts.store.unit() as s:
-        saved_spec = repos.get_clinician(s, "T1", "U_CLIN1").working_hours
+        saved_spec = clinician_rows.get_clinician(s, "T1", "U_CLIN1").working_hours
     assert saved_spec == "Mon 09:00-12:00, Wed 13:00-17:00"

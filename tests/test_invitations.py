@@ -25,7 +25,7 @@ from starlette.testclient import TestClient
 from scheduling import calendar_link
 from sessionbot.asgi import create_app
 from sessionbot.wiring import Parts
-from store import repos
+from store import clinician_rows
 
 PRACTICE = "Clínica Peña"
 CLINICIAN_NAME = "Dr. Zoë Müller"
@@ -46,7 +46,9 @@ def parts(tmp_path: Path, store, smtp_server, clock) -> Parts:
         SESSIONBOT_MAIL_FROM=f"{PRACTICE} <{FROM}>",
     )
     with parts.store.unit() as s:
-        repos.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id, display_name=CLINICIAN_NAME)
+        clinician_rows.get_clinician(
+            s, CLINICIAN.team_id, CLINICIAN.user_id, display_name=CLINICIAN_NAME
+        )
     return parts
 
 
@@ -240,7 +242,7 @@ def test_the_invitation_and_the_clinicians_feed_hold_one_event(parts: Parts, smt
     run_worker(parts)
     _, invited, _ = events(strict(smtp_server.received[0]))
     with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
+        clinician = clinician_rows.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
         done, _ = calendar_link.show(s, clinician, parts.settings.public_url)
     (url,) = re.findall(r"https://\S+\.ics", done.text)
     with TestClient(create_app(parts), base_url=parts.settings.public_url) as client:

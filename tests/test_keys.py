@@ -22,7 +22,7 @@ from starlette.testclient import TestClient
 
 from sessionbot.webhooks import routes
 from sessionbot.wiring import Parts, build
-from store import repos
+from store import clinician_rows, outbox_rows, session_rows
 from store.crypto import Keyring, keyring
 from store.db import KeyMismatch, Store, encrypted_columns, raw
 from store.models import Contact
@@ -202,10 +202,10 @@ def test_with_new_and_old_keys_a_stopped_number_stays_stopped_and_the_contact_is
     invitations = [m for m in outbox(rotated) if m.kind == "invitation"]
     assert [m.status for m in sorted(invitations, key=lambda m: m.id)] == ["sent", "failed"]
     with rotated.store.unit() as s:
-        assert repos.sms_opted_out(s, keyring().blind_indexes(PHONE))
+        assert outbox_rows.sms_opted_out(s, keyring().blind_indexes(PHONE))
     text_in(rotated, "START", "SM2")  # START finds the STOP written under the old key
     with rotated.store.unit() as s:
-        assert not repos.sms_opted_out(s, keyring().blind_indexes(PHONE))
+        assert not outbox_rows.sms_opted_out(s, keyring().blind_indexes(PHONE))
     rotated.store.dispose()
 
 
@@ -234,12 +234,12 @@ def test_keys_rotate_leaves_everything_readable_with_the_new_key_alone(
         Store.open(db_url, [OLD])  # the key check moved to NEW too
     after = parts_with(tmp_path, db_url, [NEW], fake_twilio)
     with after.store.unit() as s:
-        clinician = repos.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
-        names = sorted(x.participant for x in repos.list_sessions(s, clinician.id))
+        clinician = clinician_rows.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
+        names = sorted(x.participant for x in session_rows.list_sessions(s, clinician.id))
         assert names == ["JD", "Robin"]
-        contact = repos.contact_by_name(s, clinician.id, "jd")
+        contact = clinician_rows.contact_by_name(s, clinician.id, "jd")
         assert contact is not None and contact.phone == PHONE
-        assert repos.sms_opted_out(s, keyring().blind_indexes(PHONE))
+        assert outbox_rows.sms_opted_out(s, keyring().blind_indexes(PHONE))
     assert [m.payload for m in outbox(after) if m.kind == "clinician_notice"]  # readable
     schedule(after, AGAIN)
     run_worker(after)

@@ -16,7 +16,7 @@ from outbox_kit import CLINICIAN, book_many, outbox, wired_parts, worker
 from scheduling import commands
 from sessionbot.outbox import Retry
 from sessionbot.sending import Limits
-from store import repos
+from store import clinician_rows, outbox_rows
 from store.models import ScheduledSession
 
 
@@ -25,12 +25,12 @@ def test_forty_texts_go_out_at_once_not_one_after_another(tmp_path, store, fake_
     book_many(parts, 40)
     fake_twilio.latency = 0.2  # one after another: 8 s
     w = worker(parts)
-    began = time.monotonic()
     try:
         stats = w.run_once()
     finally:
         w.close()
-    assert time.monotonic() - began < 4
+    # Side by side, not one after another (the time it takes is measured in bench/).
+    assert fake_twilio.peak >= 8, fake_twilio.peak
     assert stats.counts["sent"] == 40
     per_number = Counter(m["To"] for m in fake_twilio.messages)
     assert len(per_number) == 40 and set(per_number.values()) == {1}
@@ -42,12 +42,12 @@ def test_e_mails_go_out_at_once_each_once(tmp_path, store, smtp_server) -> None:
     book_many(parts, 16, channel="email")
     smtp_server.recorder.latency = 0.2  # one after another: 3.2 s
     w = worker(parts, limits=Limits(email=8))
-    began = time.monotonic()
     try:
         stats = w.run_once()
     finally:
         w.close()
-    assert time.monotonic() - began < 2
+    # Side by side up to the limit, never past it (the time it takes is measured in bench/).
+    assert 4 <= smtp_server.recorder.peak <= 8, smtp_server.recorder.peak
     assert stats.counts["sent"] == 16
     per_address = Counter(r.rcpt_tos[0] for r in smtp_server.received)
     assert len(per_address) == 16 and set(per_address.values()) == {1}
@@ -63,8 +63,8 @@ def test_two_texts_to_one_participant_go_one_after_the_other_in_order(
     book_many(parts, 3)
     now = datetime.now(UTC)
     with parts.store.unit() as s:
-        me = repos.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
-        for row in [m for m in repos.list_outbox(s) if m.kind == "invitation"]:
+        me = clinician_rows.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
+        for row in [m for m in outbox_rows.list_outbox(s) if m.kind == "invitation"]:
             found = s.get_one(ScheduledSession, row.session_id)
             assert commands.remind_now(s, me, found.public_id, parts.practice, now).changed
     fake_twilio.latency = 0.3

@@ -23,7 +23,7 @@ from starlette.testclient import TestClient
 from ground.session import SessionSpec
 from scheduling import booking
 from sessionbot.webhooks import routes
-from store import repos
+from store import clinician_rows, outbox_rows, session_rows
 from store.crypto import Keyring, keyring, set_keyring
 from store.models import ProcessedEvent, ScheduledSession
 
@@ -60,7 +60,7 @@ def test_stop_then_a_reminder_sends_no_text_and_the_clinician_is_told(
     assert len(fake_twilio.messages) == 1
     assert text_in(client, "STOP", "SM1").status_code == 200
     with parts.store.unit() as s:
-        assert repos.sms_opted_out(s, keyring().blind_index(PHONE))
+        assert outbox_rows.sms_opted_out(s, keyring().blind_index(PHONE))
     clock.move_to(at("2026-11-24 15:00"))  # the 24-hour reminder is due
     run_worker(parts)
     assert len(fake_twilio.messages) == 1
@@ -123,7 +123,7 @@ def test_a_forged_twilio_signature_gets_403_and_nothing_is_recorded(texting) -> 
     )
     assert status.status_code == 403
     with parts.store.unit() as s:
-        assert not repos.sms_opted_out(s, keyring().blind_index(PHONE))
+        assert not outbox_rows.sms_opted_out(s, keyring().blind_index(PHONE))
         assert s.query(ProcessedEvent).count() == 0
     assert session(parts, booked.public_id).rsvp is None
     assert len(outbox(parts)) == before
@@ -176,7 +176,7 @@ def counting_keyring():
 def book_texts_to_others(parts, n: int) -> None:
     now = datetime.now(UTC)
     with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, "T_TEST", "U_OTHER")
+        clinician = clinician_rows.get_clinician(s, "T_TEST", "U_OTHER")
         for i in range(n):
             draft = SessionSpec.for_one(
                 draft_id=f"other-{i}",
@@ -202,7 +202,7 @@ def test_a_reply_finds_its_session_without_opening_other_participants_rows(
     booked = schedule(parts, TEXT_BOOKING)
     book_texts_to_others(parts, 40)
     with parts.store.unit() as s:
-        stored = repos.session_by_id(s, booked.id)
+        stored = session_rows.session_by_id(s, booked.id)
         assert stored is not None
         assert stored.phone_index == keyring().blind_index(PHONE)
     counting_keyring.decrypted = 0
@@ -240,7 +240,7 @@ def test_a_repeated_stop_is_recorded_once_and_told_once(texting, clock) -> None:
     for sid in ("SM1", "SM2", "SM3"):  # three texts: new MessageSids, not Twilio retries
         assert text_in(client, "STOP", sid).status_code == 200
     with parts.store.unit() as s:
-        assert repos.sms_opted_out(s, keyring().blind_index(PHONE))
+        assert outbox_rows.sms_opted_out(s, keyring().blind_index(PHONE))
     assert sum("replied STOP" in n for n in clinician_notices(parts)) == 1
     text_in(client, "START", "SM4")
     text_in(client, "start", "SM5")
@@ -292,7 +292,7 @@ def test_a_body_that_is_not_utf8_is_refused_after_the_signature_and_stores_nothi
     )
     assert status.status_code == 403
     with parts.store.unit() as s:
-        assert not repos.sms_opted_out(s, keyring().blind_index(PHONE))
+        assert not outbox_rows.sms_opted_out(s, keyring().blind_index(PHONE))
         assert s.query(ProcessedEvent).count() == 0
     assert len(outbox(parts)) == before
     assert session(parts, booked.public_id).rsvp is None

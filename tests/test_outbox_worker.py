@@ -15,7 +15,7 @@ from cryptography.fernet import Fernet
 from outbox_kit import book_many, clinician_notices, outbox, wired_parts, worker
 
 from scheduling import booking
-from store import repos
+from store import clinician_rows
 from store.crypto import Keyring
 from store.db import Store
 from store.models import OutboxMessage, ScheduledSession
@@ -232,7 +232,7 @@ def test_a_notice_under_another_key_fails_alone(tmp_path, poisoned, fake_twilio)
     parts = wired_parts(tmp_path, poisoned, twilio=fake_twilio)
     book_many(parts, 2)
     with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, "T_TEST", "U_CLIN1")
+        clinician = clinician_rows.get_clinician(s, "T_TEST", "U_CLIN1")
         for n in (1, 2):
             booking.notify_clinician(
                 s, clinician.id, f"notice {n}", dedupe_key=f"notice:test:{n}", now=datetime.now(UTC)
@@ -286,7 +286,7 @@ def test_a_clinician_notice_on_another_channel_fails_instead_of_going_to_slack(
     parts = wired_parts(tmp_path, poisoned)
     book_many(parts, 1)
     with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, "T_TEST", "U_CLIN1")
+        clinician = clinician_rows.get_clinician(s, "T_TEST", "U_CLIN1")
         booking.notify_clinician(
             s, clinician.id, "notice", dedupe_key="notice:test:1", now=datetime.now(UTC)
         )

@@ -19,7 +19,7 @@ from conftest import at
 from fake_stripe import FakeStripe
 from page_support import VIDEO_URL, book, page_parts, reserve_port, serving, session_row
 
-from store import repos
+from store import outbox_rows, session_rows
 from store.db import Store
 
 if TYPE_CHECKING:  # playwright is optional: the tests skip without it
@@ -141,8 +141,8 @@ def test_participant_asks_for_another_time_in_their_own_zone(
                 page.screenshot(path=os.environ["SESSIONBOT_ASK_SCREENSHOT_TO"], full_page=True)
             browser.close()
         with parts.store.unit() as s:
-            row = repos.session_by_public_id(s, booked.public_id)
+            row = session_rows.session_by_public_id(s, booked.public_id)
             assert row is not None
-            (notice,) = repos.outbox_for_session(s, row.id)
+            (notice,) = outbox_rows.outbox_for_session(s, row.id)
         assert notice.kind == "clinician_notice"
         assert "(Fri, Nov 27, 2026, 9:00 AM PST theirs)" in (notice.payload or "")

@@ -23,7 +23,7 @@ from integrations.video import JitsiRooms
 from scheduling import booking
 from sessionbot.asgi import create_app
 from sessionbot.wiring import Parts, build
-from store import repos
+from store import clinician_rows, outbox_rows, session_rows
 from store.db import Store
 from store.models import OutboxMessage, ProcessedEvent
 
@@ -67,9 +67,11 @@ def pay(client: TestClient, booked: Booked, token: str) -> httpx.Response:
 
 def notices(parts: Parts, public_id: str) -> list[OutboxMessage]:
     with parts.store.unit() as s:
-        row = repos.session_by_public_id(s, public_id)
+        row = session_rows.session_by_public_id(s, public_id)
         assert row is not None
-        return [m for m in repos.outbox_for_session(s, row.id) if m.kind == "clinician_notice"]
+        return [
+            m for m in outbox_rows.outbox_for_session(s, row.id) if m.kind == "clinician_notice"
+        ]
 
 
 def processed(parts: Parts) -> int:
@@ -115,7 +117,7 @@ def test_a_cancelled_sessions_link_is_no_longer_available(
 ) -> None:
     token = csrf(client, booked)
     with app_parts.store.unit() as s:
-        row = repos.session_by_public_id(s, booked.public_id)
+        row = session_rows.session_by_public_id(s, booked.public_id)
         assert row is not None
         booking.cancel(s, row, app_parts.practice, at("2026-11-24 10:00"))
     page = client.get(booked.path)
@@ -172,11 +174,11 @@ def test_the_emails_rsvp_link_asks_before_it_records(
     assert session_row(app_parts, booked.public_id).rsvp == "no"
     assert "Your answer: <strong>No</strong>" in client.get(booked.path).text
     with app_parts.store.unit() as s:
-        session = repos.session_by_public_id(s, booked.public_id)
+        session = session_rows.session_by_public_id(s, booked.public_id)
         assert session is not None
         notices = [
             m.payload
-            for m in repos.outbox_for_session(s, session.id)
+            for m in outbox_rows.outbox_for_session(s, session.id)
             if m.kind == "clinician_notice"
         ]
     assert len(notices) == 1 and notices[0] is not None and "can't make it" in notices[0]
@@ -463,7 +465,7 @@ def test_a_clinician_without_a_zone_hears_of_a_payment_in_the_practices_zone(
 ) -> None:
     """No zone from Slack: the practice's (New York), as everywhere else; it said UTC."""
     with app_parts.store.unit() as s:
-        repos.get_clinician(s, "T_TEST", "U_CLIN1").tz = None
+        clinician_rows.get_clinician(s, "T_TEST", "U_CLIN1").tz = None
     pay(client, booked, csrf(client, booked))
     (cs_id,) = fake.sessions
     fake.sessions[cs_id].update(status="complete", payment_status="paid")

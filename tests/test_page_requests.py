@@ -21,7 +21,7 @@ from scheduling import commands, dashboards, page_requests, results, starts
 from scheduling import hours as working
 from sessionbot.asgi import create_app
 from sessionbot.wiring import Parts
-from store import participant_requests, repos
+from store import clinician_rows, participant_requests, session_rows
 from store.db import Store
 
 PUBLIC = "https://sessions.example.test"
@@ -54,7 +54,7 @@ def csrf(client: TestClient, booked: Booked) -> str:
 
 def requests_of(parts: Parts, public_id: str) -> list:
     with parts.store.unit() as s:
-        row = repos.session_by_public_id(s, public_id)
+        row = session_rows.session_by_public_id(s, public_id)
         assert row is not None
         return participant_requests.for_session(s, row.id)
 
@@ -63,7 +63,7 @@ def dashboard_row(parts: Parts) -> dashboards.SessionRow:
     from datetime import UTC, datetime
 
     with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, "T_TEST", "U_CLIN1")
+        clinician = clinician_rows.get_clinician(s, "T_TEST", "U_CLIN1")
         found = dashboards.dashboard(
             s, clinician, 0, datetime.now(UTC), parts.practice, parts.settings.public_url
         )
@@ -75,7 +75,7 @@ def answer(parts: Parts, how: str, request_id: int, number: int = 1) -> results.
     from datetime import UTC, datetime
 
     with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, "T_TEST", "U_CLIN1")
+        clinician = clinician_rows.get_clinician(s, "T_TEST", "U_CLIN1")
         if how == "accept":
             return page_requests.accept(
                 s, clinician, request_id, number, parts.practice, datetime.now(UTC)
@@ -111,7 +111,7 @@ def test_the_dashboard_says_waiting_until_the_sessions_end(
 
     def shown() -> dashboards.DashboardPage:
         with app_parts.store.unit() as s:
-            clinician = repos.get_clinician(s, "T_TEST", "U_CLIN1")
+            clinician = clinician_rows.get_clinician(s, "T_TEST", "U_CLIN1")
             now = datetime.now(UTC)
             return dashboards.dashboard(s, clinician, 0, now, app_parts.practice, PUBLIC)
 
@@ -147,7 +147,7 @@ def test_a_moved_session_tells_again_when_they_enter_at_the_new_time(
     client.get(f"{booked.path}/enter")
     later = START + timedelta(hours=2)
     with app_parts.store.unit() as s:
-        clinician = repos.get_clinician(s, "T_TEST", "U_CLIN1")
+        clinician = clinician_rows.get_clinician(s, "T_TEST", "U_CLIN1")
         check = starts.check_aware_start(later, datetime.now(UTC), app_parts.practice)
         now = datetime.now(UTC)
         commands.reschedule(s, clinician, booked.public_id, check, app_parts.practice, now)
@@ -256,7 +256,7 @@ def test_an_accepted_time_moves_the_session_with_the_usual_update(
 ) -> None:
     booked = book(app_parts, START, documents=None, service=None, amount=None)
     with app_parts.store.unit() as s:  # invited by e-mail, and the invitation went out
-        row = repos.session_by_public_id(s, booked.public_id, lock=True)
+        row = session_rows.session_by_public_id(s, booked.public_id, lock=True)
         assert row is not None
         row.invite_channel, row.email = "email", "jane.doe@example.com"
     token = csrf(client, booked)
@@ -282,7 +282,7 @@ def test_a_declined_request_is_told_to_the_participant_and_the_session_stays(
     client: TestClient, app_parts: Parts, booked: Booked
 ) -> None:
     with app_parts.store.unit() as s:
-        row = repos.session_by_public_id(s, booked.public_id, lock=True)
+        row = session_rows.session_by_public_id(s, booked.public_id, lock=True)
         assert row is not None
         row.invite_channel, row.email = "email", "jane.doe@example.com"
     client.post(f"{booked.path}/ask", data={"csrf": csrf(client, booked), **FORM})
@@ -310,7 +310,7 @@ def test_another_clinicians_request_is_not_found(
     client.post(f"{booked.path}/ask", data={"csrf": csrf(client, booked), **FORM})
     (request,) = requests_of(app_parts, booked.public_id)
     with app_parts.store.unit() as s:
-        other = repos.get_clinician(s, "T_TEST", "U_OTHER")
+        other = clinician_rows.get_clinician(s, "T_TEST", "U_OTHER")
         done = page_requests.accept(s, other, request.id, 1, app_parts.practice, datetime.now(UTC))
     assert not done.found and session_row(app_parts, booked.public_id).start_at == START
 
@@ -376,7 +376,7 @@ def test_only_times_inside_the_clinicians_working_hours_are_taken(
     """The clinician works Mon-Fri 9-5 Eastern: Saturday is refused by name; Friday 9:00 AM
     Pacific (12:00 PM Eastern) is taken."""
     with app_parts.store.unit() as s:
-        row = repos.session_by_public_id(s, booked.public_id)
+        row = session_rows.session_by_public_id(s, booked.public_id)
         assert row is not None
         said = working.set_hours(row.clinician, "Mon-Fri 09:00-17:00", app_parts.practice)
         assert said.changed

@@ -32,7 +32,7 @@ from scheduling import commands
 from scheduling import refunds as paid
 from sessionbot import cli
 from sessionbot.wiring import Parts, build
-from store import repos
+from store import clinician_rows, outbox_rows, session_rows
 from store.db import Store
 from web import access
 
@@ -90,7 +90,7 @@ def sessionbot(capsys, *args: str) -> Cli:
 
 def row(app: Parts, public_id: str):
     with app.store.unit() as s:
-        return repos.session_by_public_id(s, public_id)
+        return session_rows.session_by_public_id(s, public_id)
 
 
 def cancellation_email(app: Parts, smtp_server) -> str:
@@ -228,12 +228,14 @@ def test_stripes_webhook_of_our_refund_confirms_it_without_a_second_notice(
     assert stripe is not None
     verified = stripe.verify_event(*_signed(fake, event))
     with app.store.unit() as s:
-        found = repos.session_by_public_id(s, public_id, lock=True)
+        found = session_rows.session_by_public_id(s, public_id, lock=True)
         assert verified.refund is not None and found is not None
         assert not access.record_refund(
             s, found, verified.refund, clock_now(), practice=app.practice
         )
-        notices = [m for m in repos.outbox_for_session(s, found.id) if m.kind == "clinician_notice"]
+        notices = [
+            m for m in outbox_rows.outbox_for_session(s, found.id) if m.kind == "clinician_notice"
+        ]
     assert [n.payload for n in notices if (n.payload or "").startswith("Refunded")] == []
 
 
@@ -270,7 +272,7 @@ def test_a_refused_refund_is_said_the_session_stays_cancelled_and_retry_makes_on
 
     # The dashboard keeps it in sight, with the words.
     with app.store.unit() as s:
-        clinician = repos.get_clinician(s, "T_TEST", "U_CLIN1")
+        clinician = clinician_rows.get_clinician(s, "T_TEST", "U_CLIN1")
         shown = paid.dashboard_rows(s, clinician, app.practice, datetime.now(UTC))
     assert [(r.public_id, r.state) for r in shown] == [(public_id, "failed")]
     assert "refund failed: the card's bank declined the refund" in shown[0].text
@@ -317,16 +319,16 @@ def test_a_refund_chosen_where_stripe_was_not_called_is_made_by_the_worker_and_t
     public_id = paid_session(app, fake, EARLY, team="T_TEST")
     now = datetime.now(UTC)
     with app.store.unit() as s:
-        clinician = repos.get_clinician(s, "T_TEST", "U_CLIN1")
+        clinician = clinician_rows.get_clinician(s, "T_TEST", "U_CLIN1")
         done = commands.cancel(s, clinician, public_id, app.practice, now, refund="full")
     assert done.changed and done.text.endswith("Refunding $180.00 to the participant's card.")
     text = cancellation_email(app, smtp_server)  # the worker with Stripe
     assert "Your payment of $180.00 has been refunded in full" in text
     assert refunded_amounts(fake) == [18000]
     with app.store.unit() as s:
-        found = repos.session_by_public_id(s, public_id)
+        found = session_rows.session_by_public_id(s, public_id)
         assert found is not None
-        told = [m.payload for m in repos.outbox_for_session(s, found.id)]
+        told = [m.payload for m in outbox_rows.outbox_for_session(s, found.id)]
     assert sum("Refunded $180.00 to J.D.'s card." in (m or "") for m in told) == 1
     worker(app).run_once()
     assert len(fake.refund_calls()) == 1
@@ -337,10 +339,10 @@ def test_a_series_with_a_paid_occurrence_is_not_cancelled_wholesale(
 ) -> None:
     public_id = paid_session(app, fake, EARLY, team="T_TEST")
     with app.store.unit() as s:
-        found = repos.session_by_public_id(s, public_id, lock=True)
+        found = session_rows.session_by_public_id(s, public_id, lock=True)
         assert found is not None
         found.series_id = "series-1"
-        clinician = repos.get_clinician(s, "T_TEST", "U_CLIN1")
+        clinician = clinician_rows.get_clinician(s, "T_TEST", "U_CLIN1")
     with app.store.unit() as s:
         done = commands.cancel_series(s, clinician, public_id, app.practice, datetime.now(UTC))
     assert not done.changed
@@ -453,7 +455,7 @@ def test_a_refund_asked_for_an_unpaid_session_is_said_to_have_nothing_to_refund(
     app: Parts, fake: FakeStripe, capsys, clock
 ) -> None:
     with app.store.unit() as s:
-        clinician = repos.get_clinician(s, "T_TEST", "U_CLIN1", tz="America/New_York")
+        clinician = clinician_rows.get_clinician(s, "T_TEST", "U_CLIN1", tz="America/New_York")
         session, _ = make_session(s, clinician.id, start_at=EARLY)
         public_id = session.public_id
     said = sessionbot(capsys, "cancel", public_id, "--refund", "full")

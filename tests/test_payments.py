@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 from sessionbot.asgi import create_app
 from sessionbot.cli import session_record
 from sessionbot.wiring import Parts
-from store import repos
+from store import outbox_rows, session_rows
 from store.db import Store
 from store.models import ProcessedEvent
 
@@ -79,18 +79,18 @@ def paid(client: TestClient, fake: FakeStripe, booked: Booked) -> str:
 def notices(parts: Parts, public_id: str) -> list[str]:
     """The clinician's notices of the session's money (the waiting-room DM left out)."""
     with parts.store.unit() as s:
-        row = repos.session_by_public_id(s, public_id)
+        row = session_rows.session_by_public_id(s, public_id)
         assert row is not None
         return [
             m.payload or ""
-            for m in repos.outbox_for_session(s, row.id)
+            for m in outbox_rows.outbox_for_session(s, row.id)
             if m.kind == "clinician_notice" and " is waiting: " not in (m.payload or "")
         ]
 
 
 def record(parts: Parts, public_id: str) -> dict:
     with parts.store.unit() as s:
-        row = repos.session_by_public_id(s, public_id)
+        row = session_rows.session_by_public_id(s, public_id)
         assert row is not None
         return session_record(row, parts.practice, PUBLIC)
 
@@ -213,7 +213,7 @@ def test_a_refund_after_the_session_was_cancelled_is_told_as_such(
 
     cs_id = paid(client, fake, booked)
     with app_parts.store.unit() as s:
-        row = repos.session_by_public_id(s, booked.public_id, lock=True)
+        row = session_rows.session_by_public_id(s, booked.public_id, lock=True)
         assert row is not None
         booking.cancel(s, row, app_parts.practice, at("2026-11-24 10:00"))
     assert post(client, fake, fake.refund(cs_id)) == "recorded"

@@ -137,12 +137,12 @@ def comparable(record: dict) -> dict:
 def embedded_stored(parts: Parts, sender: str) -> list[dict]:
     """What the embedded runner stored for the sender, as `sessionbot sessions --json`."""
     from sessionbot.cli import session_record
-    from store import repos
+    from store import clinician_rows, session_rows
 
     team, user = sender.split(":")
     with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, team, user)
-        rows = repos.list_sessions(s, clinician.id, after=None, limit=50)
+        clinician = clinician_rows.get_clinician(s, team, user)
+        rows = session_rows.list_sessions(s, clinician.id, after=None, limit=50)
         url = "https://sessions.example.test"
         return [comparable(session_record(r, parts.practice, url)) for r in rows]
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from fake_slack import FakeSlack, Person, find_element, option
 
 from sessionbot.wiring import Parts
-from store import repos
+from store import clinician_rows, session_rows
 
 
 def sessions_of(parts: Parts, user: str, team: str = "T1") -> list:
     with parts.store.unit() as s:
-        found = repos.get_clinician(s, team, user)
-        return repos.list_sessions(s, found.id, include_cancelled=True)
+        found = clinician_rows.get_clinician(s, team, user)
+        return session_rows.list_sessions(s, found.id, include_cancelled=True)
 
 
 def enter_meeting_buttons(message) -> list[dict]:
@@ -133,7 +133,7 @@ def test_a_bad_input_is_answered_once(clinician: Person, fake_slack: FakeSlack) 
 
 def stored_zone(parts: Parts, user: str, team: str = "T1") -> str | None:
     with parts.store.unit() as s:
-        return repos.get_clinician(s, team, user).tz
+        return clinician_rows.get_clinician(s, team, user).tz
 
 
 def test_clinician_without_a_slack_zone_is_asked_once_then_the_conversation_goes_on(

@@ -12,19 +12,19 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 
 from sessionbot.asgi import create_app
 from sessionbot.wiring import Parts, build
-from store import repos
+from store import clinician_rows, session_rows
 from store.db import Store
 
 
 def sessions_of(parts: Parts, user: str, team: str = "T1") -> list:
     with parts.store.unit() as s:
-        found = repos.get_clinician(s, team, user)
-        return repos.list_sessions(s, found.id, include_cancelled=True)
+        found = clinician_rows.get_clinician(s, team, user)
+        return session_rows.list_sessions(s, found.id, include_cancelled=True)
 
 
 def add_sessions(parts: Parts, user: str, count: int) -> None:
     with parts.store.unit() as s:
-        owner = repos.get_clinician(s, "T1", user, tz="America/New_York")
+        owner = clinician_rows.get_clinician(s, "T1", user, tz="America/New_York")
         for i in range(count):
             make_session(
                 s,

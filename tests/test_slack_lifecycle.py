@@ -23,7 +23,7 @@ from scheduling import booking
 from sessionbot.asgi import create_app
 from sessionbot.outbox import Worker
 from sessionbot.wiring import Parts, build
-from store import repos
+from store import clinician_rows, outbox_rows
 from store.db import Store
 from store.models import OutboxMessage
 
@@ -55,7 +55,7 @@ def install(parts: Parts, team_id: str, bot_token: str) -> None:
 def notify(parts: Parts, team: str, user: str, text: str) -> None:
     """A notice for the clinician, queued as the webhooks and the worker queue them."""
     with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, team, user)
+        clinician = clinician_rows.get_clinician(s, team, user)
         booking.notify_clinician(
             s, clinician.id, text, dedupe_key=f"test:{team}:{text}", now=datetime.now(UTC)
         )
@@ -63,7 +63,9 @@ def notify(parts: Parts, team: str, user: str, text: str) -> None:
 
 def notices(parts: Parts) -> dict[str, OutboxMessage]:
     with parts.store.unit() as s:
-        return {m.payload or "": m for m in repos.list_outbox(s) if m.kind == "clinician_notice"}
+        return {
+            m.payload or "": m for m in outbox_rows.list_outbox(s) if m.kind == "clinician_notice"
+        }
 
 
 def run_worker(parts: Parts) -> None:

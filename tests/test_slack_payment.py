@@ -12,7 +12,7 @@ from fake_slack import FakeSlack, Person, SlackApp, find_button, find_element, o
 
 from sessionbot.asgi import create_app
 from sessionbot.wiring import Parts, build
-from store import repos
+from store import clinician_rows, session_rows
 from store.db import Store
 
 
@@ -61,7 +61,9 @@ def test_clicked_conversation_with_payment_saves_the_amount_as_pending(
     saved = clinician.click(summary, "Save")
     assert saved.text.startswith("Saved: session with Jane Doe")
     with paying_parts.store.unit() as s:
-        (session,) = repos.list_sessions(s, repos.get_clinician(s, "T1", "U_CLIN1").id)
+        (session,) = session_rows.list_sessions(
+            s, clinician_rows.get_clinician(s, "T1", "U_CLIN1").id
+        )
         assert (session.service, session.amount_cents) == ("followup", 9550)
         assert session.payment_status == "pending"
     # The dashboard shows the payment status.
@@ -85,7 +87,9 @@ def test_the_price_is_charged_as_it_is_with_one_click(
     summary = clinician.click(ask_amount, "Charge $60.00")
     clinician.click(summary, "Save")
     with paying_parts.store.unit() as s:
-        (session,) = repos.list_sessions(s, repos.get_clinician(s, "T1", "U_CLIN1").id)
+        (session,) = session_rows.list_sessions(
+            s, clinician_rows.get_clinician(s, "T1", "U_CLIN1").id
+        )
         assert (session.amount_cents, session.payment_status) == (6000, "pending")
 
 

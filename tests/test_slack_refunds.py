@@ -19,7 +19,7 @@ from refund_kit import PRACTICE, paid_session
 
 from sessionbot.asgi import create_app
 from sessionbot.wiring import Parts, build
-from store import repos
+from store import session_rows
 from store.db import Store
 
 START = at("2026-11-27 15:00")
@@ -88,7 +88,7 @@ def choose(option: str) -> dict:
 
 def state(parts: Parts, public_id: str) -> tuple[str, str | None]:
     with parts.store.unit() as s:
-        found = repos.session_by_public_id(s, public_id)
+        found = session_rows.session_by_public_id(s, public_id)
         assert found is not None
         return found.status, found.refund_state
 

@@ -9,13 +9,13 @@ import time
 from fake_slack import SIGNING_SECRET, FakeSlack, Person, find_button, signed_headers
 
 from sessionbot.wiring import Parts
-from store import repos
+from store import clinician_rows, session_rows
 
 
 def sessions_of(parts: Parts, user: str, team: str = "T1") -> list:
     with parts.store.unit() as s:
-        found = repos.get_clinician(s, team, user)
-        return repos.list_sessions(s, found.id, include_cancelled=True)
+        found = clinician_rows.get_clinician(s, team, user)
+        return session_rows.list_sessions(s, found.id, include_cancelled=True)
 
 
 def schedule_jd(person: Person) -> None:

@@ -12,7 +12,7 @@ from test_slack_home import click_on_home, home_button, new_time, schedule_jd, s
 from ground.session import SessionSpec
 from scheduling import series_plans
 from sessionbot.wiring import Parts
-from store import repos
+from store import clinician_rows, outbox_rows
 
 
 def latest_home(fake: FakeSlack, containing: str = "") -> dict:
@@ -73,7 +73,9 @@ def test_remind_now_sends_one_and_refuses_a_second_click_within_ten_minutes(
     assert refused.text.startswith("A reminder went to JD at 10:00 AM EST; I send at most one")
     (session,) = sessions_of(slack_parts, "U_CLIN1")
     with slack_parts.store.unit() as s:
-        asked = [m for m in repos.outbox_for_session(s, session.id) if ":now:" in m.dedupe_key]
+        asked = [
+            m for m in outbox_rows.outbox_for_session(s, session.id) if ":now:" in m.dedupe_key
+        ]
     assert [m.channel for m in asked] == ["sms"]
 
 
@@ -92,7 +94,7 @@ def test_cancel_this_and_following_from_app_home(
 ) -> None:
     now = datetime.now(UTC)
     with slack_parts.store.unit() as s:
-        me = repos.get_clinician(s, "T1", "U_CLIN1", tz="America/New_York")
+        me = clinician_rows.get_clinician(s, "T1", "U_CLIN1", tz="America/New_York")
         draft = SessionSpec.for_one(
             "series-draft", at("2026-12-01 10:00"), 50, "Jane Doe", "none",
             None, None, "America/New_York", None, None, None,
@@ -121,7 +123,7 @@ def test_a_move_onto_another_session_is_said_in_the_form_first_then_done_if_mean
 ) -> None:
     schedule_jd(clinician)  # Wed Nov 25, 3 PM
     with slack_parts.store.unit() as s:
-        me = repos.get_clinician(s, "T1", "U_CLIN1")
+        me = clinician_rows.get_clinician(s, "T1", "U_CLIN1")
         from conftest import make_session
 
         make_session(s, me.id, participant="Sam Roe", start_at=at("2026-11-27 16:00"))
@@ -251,7 +253,7 @@ def test_the_morning_agenda_is_picked_on_app_home_and_kept(
     (told,) = clinician.replies()
     assert told.text.startswith("I'll send your agenda every morning at 7:30 AM (America/New_York)")
     with slack_parts.store.unit() as s:
-        assert repos.get_clinician(s, "T1", "U_CLIN1").agenda_at == "07:30"
+        assert clinician_rows.get_clinician(s, "T1", "U_CLIN1").agenda_at == "07:30"
     shown = fake_slack.wait(
         lambda: [
             c

@@ -17,7 +17,7 @@ from dialogue.runner import Who
 from dialogue.slots import Filled, SlotValueError, decode, encode
 from dialogue.tracker import Held, TrackerState
 from sessionbot.wiring import build
-from store import repos
+from store import clinician_rows
 
 MONEY = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("99999.99"), places=2)
 
@@ -105,9 +105,9 @@ def test_the_stored_tracker_round_trips_and_an_older_row_still_loads() -> None:
 
 def test_the_store_refuses_a_tracker_that_is_not_json(chat: Chat) -> None:
     with chat.parts.store.unit() as s:
-        clinician = repos.get_clinician(s, "T_TEST", "U_X")
+        clinician = clinician_rows.get_clinician(s, "T_TEST", "U_X")
         with pytest.raises(TypeError):
-            repos.save_tracker(s, clinician.id, {"slots": {"amount": Decimal("1.00")}})
+            clinician_rows.save_tracker(s, clinician.id, {"slots": {"amount": Decimal("1.00")}})
 
 
 @pytest.mark.parametrize(

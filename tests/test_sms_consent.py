@@ -20,7 +20,7 @@ from test_outbox_webhooks import text_in
 from ground.practice import PracticeFileError, parse_practice
 from scheduling import erasure, sms_consent
 from sessionbot.webhooks import routes
-from store import consents, repos
+from store import clinician_rows, consents, session_rows
 from store.crypto import keyring
 from store.db import Store
 from store.models import AuditRow
@@ -48,8 +48,8 @@ def consent(parts) -> consents.Consent | None:
 
 def saved(parts) -> list:
     with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
-        return repos.list_sessions(s, clinician.id, include_cancelled=True)
+        clinician = clinician_rows.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
+        return session_rows.list_sessions(s, clinician.id, include_cancelled=True)
 
 
 def audit_rows(parts) -> list[tuple[str, str]]:

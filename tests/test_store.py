@@ -9,17 +9,17 @@ import sqlalchemy as sa
 from conftest import TEST_KEY, make_session
 from cryptography.fernet import Fernet
 
-from store import repos
+from store import claim_rows, clinician_rows, crypto, session_rows
 from store.db import KeyMismatch, Store
 
 
 def test_times_are_stored_in_utc_and_come_back_aware(store: Store) -> None:
     with store.unit() as s:
-        clinician = repos.get_clinician(s, "T1", "U1", tz="America/New_York")
+        clinician = clinician_rows.get_clinician(s, "T1", "U1", tz="America/New_York")
         session, _ = make_session(s, clinician.id)
         session_id = session.id
     with store.unit() as s:
-        loaded = repos.session_by_id(s, session_id)
+        loaded = session_rows.session_by_id(s, session_id)
         assert loaded is not None
         assert loaded.start_at == datetime(2026, 12, 1, 20, 0, tzinfo=UTC)
         offset = loaded.start_at.utcoffset()
@@ -28,9 +28,9 @@ def test_times_are_stored_in_utc_and_come_back_aware(store: Store) -> None:
 
 def test_participant_data_is_ciphertext_in_the_database(store: Store) -> None:
     with store.unit() as s:
-        clinician = repos.get_clinician(s, "T1", "U1")
+        clinician = clinician_rows.get_clinician(s, "T1", "U1")
         make_session(s, clinician.id, phone="+16175550101")
-        repos.save_tracker(s, clinician.id, {"slots": {"participant": "Jane Doe"}})
+        clinician_rows.save_tracker(s, clinician.id, {"slots": {"participant": "Jane Doe"}})
     with store.engine.connect() as conn:
         row = conn.execute(
             sa.text("select participant, email, token from scheduled_sessions")
@@ -43,22 +43,22 @@ def test_participant_data_is_ciphertext_in_the_database(store: Store) -> None:
 
 def test_link_tokens_are_found_by_hash_only(store: Store) -> None:
     with store.unit() as s:
-        clinician = repos.get_clinician(s, "T1", "U1")
+        clinician = clinician_rows.get_clinician(s, "T1", "U1")
         session, token = make_session(s, clinician.id)
-        assert session.token_hash == repos.hash_token(token) != token
+        assert session.token_hash == crypto.hash_token(token) != token
     with store.unit() as s:
-        found = repos.session_by_token(s, token)
+        found = session_rows.session_by_token(s, token)
         assert found is not None and found.participant == "Jane Doe"
         other = "y" if token.endswith("x") else "x"  # a token one character off
-        assert repos.session_by_token(s, token[:-1] + other) is None
+        assert session_rows.session_by_token(s, token[:-1] + other) is None
 
 
 def test_contacts_are_offered_by_prefix_and_only_to_their_clinician(store: Store) -> None:
     with store.unit() as s:
-        mine = repos.get_clinician(s, "T1", "U1")
-        other = repos.get_clinician(s, "T1", "U2")
+        mine = clinician_rows.get_clinician(s, "T1", "U1")
+        other = clinician_rows.get_clinician(s, "T1", "U2")
         for name in ("Jane Doe", "John Smith", "JD"):
-            repos.upsert_contact(
+            clinician_rows.upsert_contact(
                 s,
                 mine.id,
                 name=name,
@@ -67,7 +67,7 @@ def test_contacts_are_offered_by_prefix_and_only_to_their_clinician(store: Store
                 phone=None,
                 participant_tz=None,
             )
-        repos.upsert_contact(
+        clinician_rows.upsert_contact(
             s,
             other.id,
             name="Janet Other",
@@ -77,20 +77,23 @@ def test_contacts_are_offered_by_prefix_and_only_to_their_clinician(store: Store
             participant_tz=None,
         )
     with store.unit() as s:
-        names = lambda prefix: sorted(c.name for c in repos.find_contacts(s, mine.id, prefix))  # noqa: E731
+
+        def names(prefix: str) -> list[str]:
+            return sorted(c.name for c in clinician_rows.find_contacts(s, mine.id, prefix))
+
         assert names("ja") == ["Jane Doe"]
         assert names("j") == ["JD", "Jane Doe", "John Smith"]
         assert names("smi") == ["John Smith"]
-        jane = repos.contact_by_name(s, mine.id, "  jane   DOE ")
+        jane = clinician_rows.contact_by_name(s, mine.id, "  jane   DOE ")
         assert jane is not None and jane.name == "Jane Doe"
-        assert repos.contact_by_name(s, mine.id, "Janet Other") is None
+        assert clinician_rows.contact_by_name(s, mine.id, "Janet Other") is None
 
 
 def test_a_contact_is_updated_not_duplicated(store: Store) -> None:
     with store.unit() as s:
-        clinician = repos.get_clinician(s, "T1", "U1")
+        clinician = clinician_rows.get_clinician(s, "T1", "U1")
         for phone in ("+16175550101", "+16175550102"):
-            repos.upsert_contact(
+            clinician_rows.upsert_contact(
                 s,
                 clinician.id,
                 name="JD",
@@ -100,7 +103,7 @@ def test_a_contact_is_updated_not_duplicated(store: Store) -> None:
                 participant_tz="America/Chicago",
             )
     with store.unit() as s:
-        (contact,) = repos.find_contacts(s, clinician.id, "")
+        (contact,) = clinician_rows.find_contacts(s, clinician.id, "")
         assert contact.phone == "+16175550102"
 
 
@@ -108,12 +111,12 @@ def test_an_old_key_still_decrypts_after_rotation(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'rot.db'}"
     old = Store.open(url, [TEST_KEY])
     with old.unit() as s:
-        clinician = repos.get_clinician(s, "T1", "U1")
+        clinician = clinician_rows.get_clinician(s, "T1", "U1")
         make_session(s, clinician.id)
     old.dispose()
     rotated = Store.open(url, [Fernet.generate_key().decode(), TEST_KEY])
     with rotated.unit() as s:
-        assert repos.list_sessions(s, clinician.id)[0].participant == "Jane Doe"
+        assert session_rows.list_sessions(s, clinician.id)[0].participant == "Jane Doe"
     rotated.dispose()
     with pytest.raises(KeyMismatch, match="cannot read this database"):
         Store.open(url, [Fernet.generate_key().decode()])  # refused at open (tests/test_keys.py)
@@ -122,10 +125,10 @@ def test_an_old_key_still_decrypts_after_rotation(tmp_path) -> None:
 
 def test_an_inbound_event_is_recorded_once(store: Store) -> None:
     with store.unit() as s:
-        assert repos.first_time(s, "slack:Ev1")
-        assert not repos.first_time(s, "slack:Ev1")
+        assert claim_rows.first_time(s, "slack:Ev1")
+        assert not claim_rows.first_time(s, "slack:Ev1")
     with store.unit() as s:
-        assert not repos.first_time(s, "slack:Ev1")
+        assert not claim_rows.first_time(s, "slack:Ev1")
 
 
 def test_the_migrations_build_exactly_the_models(store: Store) -> None:

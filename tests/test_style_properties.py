@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from actions.extraction import ExtractionError, extract, parse_participant
 from dialogue.runner import Who
 from sessionbot.wiring import build
-from store import repos
+from store import clinician_rows, session_rows
 from store.db import Store
 
 EASTERN = zoneinfo.ZoneInfo("America/New_York")
@@ -36,8 +36,8 @@ CASES = [str, str.lower, str.upper, str.capitalize]
 
 def _stored(chat: Chat) -> list:
     with chat.parts.store.unit() as s:
-        clinician = repos.get_clinician(s, chat.who.team_id, chat.who.user_id)
-        return repos.list_sessions(s, clinician.id, include_cancelled=True)
+        clinician = clinician_rows.get_clinician(s, chat.who.team_id, chat.who.user_id)
+        return session_rows.list_sessions(s, clinician.id, include_cancelled=True)
 
 
 @given(

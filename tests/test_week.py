@@ -18,7 +18,7 @@ from ground.session import SessionSpec
 from scheduling import agendas, clashes, commands, editing, recurrence, series_plans
 from sessionbot.cli import LOCAL_TEAM, main
 from sessionbot.wiring import Parts
-from store import repos
+from store import clinician_rows, outbox_rows, session_rows
 from store.models import ScheduledSession
 
 EASTERN = "America/New_York"
@@ -53,13 +53,13 @@ def a_session(parts: Parts, **overrides: object) -> str:
     )
     fields.update(overrides)
     with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, LOCAL_TEAM, "U_CLI", tz=EASTERN)
+        clinician = clinician_rows.get_clinician(s, LOCAL_TEAM, "U_CLI", tz=EASTERN)
         session, _ = make_session(s, clinician.id, **fields)
         return session.public_id
 
 
 def stored(s: Session, public_id: str) -> ScheduledSession:
-    session = repos.session_by_public_id(s, public_id)
+    session = session_rows.session_by_public_id(s, public_id)
     assert session is not None, public_id
     return session
 
@@ -96,7 +96,7 @@ def test_next_books_the_same_session_a_week_later_and_prints_its_id(
     assert new["enter_meeting_url"] != old["enter_meeting_url"]  # its own links and room
     with parts_any.store.unit() as s:
         made = stored(s, new_id)
-        kinds = [m.kind for m in repos.outbox_for_session(s, made.id)]
+        kinds = [m.kind for m in outbox_rows.outbox_for_session(s, made.id)]
     assert kinds == ["invitation", "reminder", "reminder"]  # like any new session
 
 
@@ -159,7 +159,7 @@ def save_series(parts: Parts, text: str, now: datetime) -> series_plans.SeriesBo
     found = recurrence.expand(rec, date(2026, 12, 1), 10, 0, EASTERN, now, parts.practice)
     assert found.problem is None, found.problem
     with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, LOCAL_TEAM, "U_CLI", tz=EASTERN)
+        clinician = clinician_rows.get_clinician(s, LOCAL_TEAM, "U_CLI", tz=EASTERN)
         return series_plans.book_series(
             s, clinician, draft_for(), list(found.starts), parts.practice, now
         )
@@ -179,8 +179,8 @@ def test_a_series_is_saved_in_one_go_sharing_a_series_id(
     assert len({r["participant_url"] for r in rows}) == 6  # each its own links
     with parts_any.store.unit() as s:
         first, last = (stored(s, rows[i]["id"]) for i in (0, -1))
-        first_invite = repos.outbox_for_session(s, first.id)[0]
-        last_invite = repos.outbox_for_session(s, last.id)[0]
+        first_invite = outbox_rows.outbox_for_session(s, first.id)[0]
+        last_invite = outbox_rows.outbox_for_session(s, last.id)[0]
     assert first_invite.kind == last_invite.kind == "invitation"
     assert first_invite.due_at == now
     assert last_invite.due_at == at("2026-12-29 10:00")  # a week before its session
@@ -226,7 +226,7 @@ def test_overlaps_name_the_other_session_by_initials_and_time(parts_any: Parts, 
     a_session(parts_any, participant="Sam Roe", start_at=at("2026-12-01 15:30"))
     a_session(parts_any, participant="Ann Lee", start_at=at("2026-12-01 16:20"))
     with parts_any.store.unit() as s:
-        me = repos.get_clinician(s, LOCAL_TEAM, "U_CLI")
+        me = clinician_rows.get_clinician(s, LOCAL_TEAM, "U_CLI")
         found = clashes.find_overlaps(
             s, me.id, [at("2026-12-01 15:00"), at("2026-12-01 17:10"), at("2026-12-01 16:00")], 50
         )
@@ -261,7 +261,9 @@ def test_remind_now_queues_one_reminder_and_refuses_a_second_within_ten_minutes(
     assert run_cli(capsys, "remind", source)[0] == 0
     with parts_any.store.unit() as s:
         session = stored(s, source)
-        asked = [m for m in repos.outbox_for_session(s, session.id) if ":now:" in m.dedupe_key]
+        asked = [
+            m for m in outbox_rows.outbox_for_session(s, session.id) if ":now:" in m.dedupe_key
+        ]
     assert [m.channel for m in asked] == ["email", "email"]
     assert records(capsys)[0]["reminded_at"] == "2026-11-24T15:11:00Z"
 
@@ -276,7 +278,7 @@ def test_remind_now_refuses_without_a_channel_or_once_the_session_is_over(
     code, lines = run_cli(capsys, "remind", over)
     assert (code, lines) == (1, ["The session with J.D. is over: no reminder was sent."])
     with parts_any.store.unit() as s:
-        assert not [m for m in repos.list_outbox(s) if ":now:" in m.dedupe_key]
+        assert not [m for m in outbox_rows.list_outbox(s) if ":now:" in m.dedupe_key]
 
 
 # The agenda ---------------------------------------------------------------------------------
@@ -313,7 +315,7 @@ def test_agenda_preference_is_stored_and_said(cli, parts_any: Parts, capsys, clo
     code, lines = run_cli(capsys, "agenda", "--daily", "7:30am")
     assert code == 0 and lines[0].startswith("I'll send your agenda every morning at 7:30 AM")
     with parts_any.store.unit() as s:
-        assert repos.get_clinician(s, LOCAL_TEAM, "U_CLI").agenda_at == "07:30"
+        assert clinician_rows.get_clinician(s, LOCAL_TEAM, "U_CLI").agenda_at == "07:30"
     assert run_cli(capsys, "agenda", "--daily", "off")[1] == [
         "I'll stop sending your morning agenda."
     ]
@@ -367,7 +369,7 @@ def test_edit_of_a_paid_session_keeps_its_price_and_a_rename_tells_no_one(
     now = datetime.now(UTC)
     practice = parts_any.practice
     with parts_any.store.unit() as s:
-        me = repos.get_clinician(s, LOCAL_TEAM, "U_CLI")
+        me = clinician_rows.get_clinician(s, LOCAL_TEAM, "U_CLI")
         start = stored(s, paid).start_at
         form, problems = edit_form.read_edit(
             edit_raw(amount="95.50"), EASTERN, now, practice, current_start=start
@@ -380,7 +382,7 @@ def test_edit_of_a_paid_session_keeps_its_price_and_a_rename_tells_no_one(
         assert renamed is not None
         done = editing.edit(s, me, paid, renamed, practice, now)
         session = stored(s, paid)
-        planned = repos.outbox_for_session(s, session.id)
+        planned = outbox_rows.outbox_for_session(s, session.id)
     assert refused.text == (
         "The session is already paid, so its service and amount stay as they are. "
         "Nothing was changed."
@@ -396,10 +398,10 @@ def test_an_invited_participant_set_to_no_invitation_still_hears_of_a_new_time(
     practice = parts_any.practice
     invited, quiet = a_session(parts_any), a_session(parts_any, participant="Sam Roe")
     with parts_any.store.unit() as s:
-        me = repos.get_clinician(s, LOCAL_TEAM, "U_CLI")
+        me = clinician_rows.get_clinician(s, LOCAL_TEAM, "U_CLI")
         for public_id in (invited, quiet):
             session = stored(s, public_id)
-            repos.add_outbox(
+            outbox_rows.add_outbox(
                 s, session_id=session.id, clinician_id=me.id, kind="invitation",
                 channel="email", due_at=now, status="sent", dedupe_key=f"{public_id}:inv",
             )  # fmt: skip
@@ -417,7 +419,7 @@ def test_an_invited_participant_set_to_no_invitation_still_hears_of_a_new_time(
         queued = {
             public_id: [
                 (m.kind, m.channel)
-                for m in repos.outbox_for_session(s, stored(s, public_id).id)
+                for m in outbox_rows.outbox_for_session(s, stored(s, public_id).id)
                 if m.status == "pending"
             ]
             for public_id in (invited, quiet)
@@ -442,9 +444,9 @@ def test_a_participant_invited_by_email_then_moved_to_text_hears_the_new_time_bo
     practice = parts_any.practice
     public_id = a_session(parts_any)
     with parts_any.store.unit() as s:
-        me = repos.get_clinician(s, LOCAL_TEAM, "U_CLI")
+        me = clinician_rows.get_clinician(s, LOCAL_TEAM, "U_CLI")
         session = stored(s, public_id)
-        repos.add_outbox(
+        outbox_rows.add_outbox(
             s, session_id=session.id, clinician_id=me.id, kind="invitation",
             channel="email", due_at=now, status="sent", dedupe_key=f"{public_id}:inv",
         )  # fmt: skip
@@ -456,7 +458,7 @@ def test_a_participant_invited_by_email_then_moved_to_text_hears_the_new_time_bo
         done = editing.edit(s, me, public_id, form, practice, now)
         session = stored(s, public_id)
         queued = {
-            (m.kind, m.channel) for m in repos.outbox_for_session(s, session.id)
+            (m.kind, m.channel) for m in outbox_rows.outbox_for_session(s, session.id)
             if m.status == "pending"
         }  # fmt: skip
     assert done.text.endswith(
@@ -484,7 +486,7 @@ def test_series_preview_lists_the_dates_and_flags_an_overlap(parts_any: Parts, c
     wanted = recurrence.parse_recurrence("every Tuesday for 4 weeks", date(2026, 11, 24))
     assert wanted is not None
     with parts_any.store.unit() as s:
-        me = repos.get_clinician(s, LOCAL_TEAM, "U_CLI")
+        me = clinician_rows.get_clinician(s, LOCAL_TEAM, "U_CLI")
         shown = series_plans.series_preview(
             s, me, wanted, date(2026, 12, 1), 10, 0, 50, parts_any.practice, datetime.now(UTC)
         )
@@ -506,14 +508,16 @@ def test_a_reminder_asked_for_during_the_session_is_still_sent(parts_any: Parts,
 
     started = a_session(parts_any, start_at=at("2026-11-24 09:45"))  # 15 minutes in
     with parts_any.store.unit() as s:
-        me = repos.get_clinician(s, LOCAL_TEAM, "U_CLI")
+        me = clinician_rows.get_clinician(s, LOCAL_TEAM, "U_CLI")
         done = commands.remind_now(s, me, started, parts_any.practice, datetime.now(UTC))
     assert done.changed
     outgoing = senders(parts_any.settings, parts_any.store)
     Worker(parts_any.store, parts_any.practice, parts_any.settings, outgoing).run_once()
     with parts_any.store.unit() as s:
         session = stored(s, started)
-        (asked,) = [m for m in repos.outbox_for_session(s, session.id) if ":now:" in m.dedupe_key]
+        (asked,) = [
+            m for m in outbox_rows.outbox_for_session(s, session.id) if ":now:" in m.dedupe_key
+        ]
     assert asked.status == "local" and "Reminder: video session" in (asked.payload or "")
 
 

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from ground.formatting import when, zone_label
 from scheduling import page_requests as rules
-from store import repos
+from store import session_rows
 from store.models import ScheduledSession
 from web import access
 
@@ -62,7 +62,7 @@ class PageRequests:
         times (none: the session can no longer be moved from the page)."""
         practice = self.parts.practice
         with self.parts.store.unit() as s:
-            row = repos.session_by_token(s, token, lock=True)
+            row = session_rows.session_by_token(s, token, lock=True)
             at = now()
             if row is None or not rules.can_change(row, at):
                 return []
@@ -135,7 +135,7 @@ class PageRequests:
         """Cancelled now: whether it was late; None when it could not be."""
         practice = self.parts.practice
         with self.parts.store.unit() as s:
-            row = repos.session_by_token(s, token, lock=True)
+            row = session_rows.session_by_token(s, token, lock=True)
             at = now()
             if row is None:
                 return None

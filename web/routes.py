@@ -40,7 +40,7 @@ from integrations.video import VideoRooms
 from scheduling import booking, results, waiting
 from scheduling.page_requests import PageAsks
 from sessionbot.parts import Parts
-from store import audit, repos
+from store import audit, claim_rows, session_rows
 from store.models import ScheduledSession
 from web import access as rules
 from web.feed import PATH as FEED_PATH
@@ -201,7 +201,7 @@ class Page:
         """The session of a participant link; `disclosed` names the audit action when
         what follows shows the participant something (the page, the room)."""
         with self.parts.store.unit() as s:
-            session = repos.session_by_token(s, token)
+            session = session_rows.session_by_token(s, token)
             if session is not None and disclosed is not None:
                 audit.record(s, actor=audit.PARTICIPANT, action=disclosed, session_id=session.id)
             return session
@@ -228,7 +228,7 @@ class Page:
 
     def update(self, token: str, change: Callable[[ScheduledSession], None]) -> None:
         with self.parts.store.unit() as s:
-            session = repos.session_by_token(s, token, lock=True)
+            session = session_rows.session_by_token(s, token, lock=True)
             if session is not None:
                 change(session)
 
@@ -280,7 +280,7 @@ class Page:
 
         def record() -> None:
             with self.parts.store.unit() as s:
-                row = repos.session_by_token(s, token, lock=True)
+                row = session_rows.session_by_token(s, token, lock=True)
                 if row is None:
                     return
                 at = now()
@@ -351,7 +351,7 @@ class Page:
         await run_in_threadpool(self.settle_pay, claimed, url or _path(token))
         return self.redirect(url or _path(token))
 
-    def claim_pay(self, session: ScheduledSession) -> repos.ActionClaimed:
+    def claim_pay(self, session: ScheduledSession) -> claim_rows.ActionClaimed:
         """Pay Now's claim, in a unit of its own (Stripe is called outside any)."""
         # The state it starts from: after an expiry, a failure or a refund (or once the
         # first click's Checkout is remembered) another Pay Now is another intent.
@@ -363,18 +363,18 @@ class Page:
             )
         )  # fmt: skip
         with self.parts.store.unit() as s:
-            return repos.claim_action(
+            return claim_rows.claim_action(
                 s, session.clinician_id, "pay", session.public_id, version, now(),
                 results.CLAIM_WINDOW,
             )  # fmt: skip
 
-    def settle_pay(self, claimed: repos.ActionClaimed, url: str | None) -> None:
+    def settle_pay(self, claimed: claim_rows.ActionClaimed, url: str | None) -> None:
         """The Checkout page a repeat is sent to; None: failed, the next click tries again."""
         with self.parts.store.unit() as s:
             if url is None:
-                repos.release_claim(s, claimed)
+                claim_rows.release_claim(s, claimed)
             else:
-                repos.finish_claim(s, claimed, url)
+                claim_rows.finish_claim(s, claimed, url)
 
     def start_checkout(self, session: ScheduledSession, token: str) -> str | None:
         """The Checkout page to send the participant to (an open one is reused).
@@ -414,7 +414,7 @@ class Page:
 
     def record(self, public_id: str, checkout: Checkout) -> bool:
         with self.parts.store.unit() as s:
-            session = repos.session_by_public_id(s, public_id, lock=True)
+            session = session_rows.session_by_public_id(s, public_id, lock=True)
             return session is not None and rules.record_payment(
                 s, session, checkout, now(), practice=self.parts.practice
             )
@@ -466,9 +466,11 @@ class Page:
             if not refund.payment_intent:
                 return "ignored"
             with self.parts.store.unit() as s:
-                if not repos.first_time(s, f"stripe:{event.id}"):
+                if not claim_rows.first_time(s, f"stripe:{event.id}"):
                     return "duplicate"
-                session = repos.session_by_payment_intent(s, refund.payment_intent, lock=True)
+                session = session_rows.session_by_payment_intent(
+                    s, refund.payment_intent, lock=True
+                )
                 if session is None:
                     return "unknown payment"
                 return (
@@ -486,9 +488,9 @@ class Page:
         if record is None:
             return "ignored"
         with self.parts.store.unit() as s:
-            if not repos.first_time(s, f"stripe:{event.id}"):
+            if not claim_rows.first_time(s, f"stripe:{event.id}"):
                 return "duplicate"
-            session = repos.session_by_public_id(s, checkout.reference or "", lock=True)
+            session = session_rows.session_by_public_id(s, checkout.reference or "", lock=True)
             if session is None:
                 return "unknown session"
             return (
@@ -523,7 +525,7 @@ class Page:
     def entered(self, token: str) -> None:
         """The waiting room: the clinician is told once (scheduling/waiting.py)."""
         with self.parts.store.unit() as s:
-            row = repos.session_by_token(s, token, lock=True)
+            row = session_rows.session_by_token(s, token, lock=True)
             if row is not None:
                 waiting.participant_entered(s, row, self.parts.practice, now())
                 audit.record(s, actor=audit.PARTICIPANT, action="enter_meeting", session_id=row.id)
@@ -534,7 +536,7 @@ class Page:
 
         def load() -> ScheduledSession | None:
             with self.parts.store.unit() as s:
-                return repos.session_by_host_token(s, host_token)
+                return session_rows.session_by_host_token(s, host_token)
 
         session = await run_in_threadpool(load)
         if session is None:

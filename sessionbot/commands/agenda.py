@@ -35,7 +35,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             print(f"Not a date (YYYY-MM-DD): {args.date!r}")
             return 2
     scheduler = build(settings).scheduler
-    who = Actor(args.team, args.user)
+    who = Actor(args.team, args.user, for_user=args.for_user)
     if args.daily is not None:
         wanted = None if args.daily.lower() == "off" else agendas.agenda_clock(args.daily)
         if wanted is None and args.daily.lower() != "off":

@@ -34,7 +34,7 @@ def _since(text: str) -> datetime:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from actions.context import open_store
-    from store import audit, repos
+    from store import audit, session_rows
 
     store = open_store(settings)
     try:
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 return 1
             session_id = None
             if args.session:
-                found = repos.session_by_public_id(s, args.session)
+                found = session_rows.session_by_public_id(s, args.session)
                 if found is None:
                     print(f"sessionbot audit: no session {args.session}", file=sys.stderr)
                     return 1

@@ -17,7 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--rotate", action="store_true", help="make a new link; the old one stops at once"
     )
-    add_clinician(p)
+    add_clinician(p, acting=False)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -25,11 +25,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     from scheduling import calendar_link
     from sessionbot.wiring import build
-    from store import repos
+    from store import clinician_rows
 
     parts = build(settings)
     with parts.store.unit() as s:
-        clinician = repos.get_clinician(s, args.team, args.user)
+        clinician = clinician_rows.get_clinician(s, args.team, args.user)
         if args.rotate:
             shown, seen = calendar_link.show(s, clinician, settings.public_url)
             if shown.changed:  # none before: the one just made is the new link

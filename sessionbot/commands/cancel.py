@@ -50,7 +50,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from sessionbot.wiring import build
 
     parts = build(settings)
-    scheduler, who, now = parts.scheduler, Actor(args.team, args.user), datetime.now(UTC)
+    scheduler, who, now = (
+        parts.scheduler,
+        Actor(args.team, args.user, for_user=args.for_user),
+        datetime.now(UTC),
+    )
     if args.retry_refund:
         why = scheduler.retry_refund(who, args.id)
         if why is not None:

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from actions.extraction.phones import parse_phone
     from scheduling import erasure
     from sessionbot.wiring import build
-    from store import audit, repos
+    from store import audit, clinician_rows
 
     if (args.team is None) != (args.user is None):
         print("sessionbot forget: give --team and --user together", file=sys.stderr)
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         clinician_id = None
         actor = audit.SYSTEM
         if args.team is not None:
-            clinician = repos.find_clinician(s, args.team, args.user)
+            clinician = clinician_rows.find_clinician(s, args.team, args.user)
             if clinician is None:
                 print("sessionbot forget: no such clinician; nothing was erased", file=sys.stderr)
                 return 1

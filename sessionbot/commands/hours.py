@@ -29,7 +29,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from sessionbot.wiring import build
 
     scheduler = build(settings).scheduler
-    who = Actor(args.team, args.user)
+    who = Actor(args.team, args.user, for_user=args.for_user)
     if args.show:
         print(scheduler.own_hours(who)[1])
         return 0

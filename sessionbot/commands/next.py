@@ -25,7 +25,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from sessionbot.wiring import build
 
     done = build(settings).scheduler.schedule_next(
-        Actor(args.team, args.user), args.id, args.weeks, draft_id=f"cli-next:{uuid.uuid4().hex}"
+        Actor(args.team, args.user, for_user=args.for_user),
+        args.id,
+        args.weeks,
+        draft_id=f"cli-next:{uuid.uuid4().hex}",
     )
     assert done is not None  # no idempotency key: never a repeat
     print(done.text)

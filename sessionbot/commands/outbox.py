@@ -18,13 +18,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from integrations import providers
     from integrations.local_outbox import LABEL, LOCAL_STATUS
     from sessionbot.wiring import build
-    from store import repos
+    from store import outbox_rows
 
     parts = build(settings)
     what: dict[str, str] = {c: a.setup for c, a in providers.local().adapters.items()}
     what["slack"] = "Slack (SLACK_BOT_TOKEN)"
     with parts.store.unit() as s:
-        rows = repos.list_outbox(s, statuses=None if args.all else (LOCAL_STATUS,), limit=1000)
+        rows = outbox_rows.list_outbox(
+            s, statuses=None if args.all else (LOCAL_STATUS,), limit=1000
+        )
         if not rows:
             print("The local outbox is empty.")
             return 0

@@ -21,7 +21,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from scheduling.service import Actor
     from sessionbot.wiring import build
 
-    done = build(settings).scheduler.remind(Actor(args.team, args.user), args.id)
+    done = build(settings).scheduler.remind(
+        Actor(args.team, args.user, for_user=args.for_user), args.id
+    )
     assert done is not None  # no idempotency key: never a repeat
     print(done.text)
     return 0 if done.changed else 1

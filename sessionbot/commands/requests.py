@@ -43,7 +43,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from sessionbot.wiring import build
 
     scheduler = build(settings).scheduler
-    who = Actor(args.team, args.user)
+    who = Actor(args.team, args.user, for_user=args.for_user)
     if args.answer in ("accept", "decline"):
         done = (
             scheduler.accept_request(who, args.id, args.time)

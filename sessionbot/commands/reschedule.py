@@ -28,7 +28,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError:
         print(f"Not an ISO 8601 time: {args.to!r}")
         return 2
-    moved = build(settings).scheduler.move(Actor(args.team, args.user), args.id, wanted)
+    moved = build(settings).scheduler.move(
+        Actor(args.team, args.user, for_user=args.for_user), args.id, wanted
+    )
     assert moved is not None  # no idempotency key: never a repeat
     done, check, overlap = moved.done, moved.check, moved.overlap
     if overlap:

@@ -2,14 +2,14 @@
 (its blind index; the number encrypted, for key rotation): agreed or not, when, and who recorded it.
 
 Revision ID: 0016_consent
-Revises: 0015
+Revises: 0016_roles
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0016_consent"
-down_revision = "0015"
+down_revision = "0016_roles"  # on main after roles; the lead re-chains at merge
 branch_labels = None
 depends_on = None
 
