@@ -25,7 +25,16 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions import answers, extraction, hours, languages, needed, others_form, week_words
+from actions import (
+    answers,
+    extraction,
+    hours,
+    languages,
+    needed,
+    others_form,
+    sms_consent,
+    week_words,
+)
 from actions.context import sender_of, services
 from actions.extraction.intents import refusal
 from actions.session_actions import new_draft_events
@@ -397,6 +406,7 @@ class ValidateScheduleForm(FormValidationAction):
             # "my hours are 9 to 5" that a Rasa classifier handed to the form.
             hours.say_hours_request(dispatcher, tracker, found["hours"])
         accepted = hours.accept(tracker, found)  # the Yes to a start outside the hours
+        consented = sms_consent.accept(dispatcher, tracker, found)  # the consent question's answer
         memo().before = dict(tracker.slots)
         answered = _answered(tracker)  # before validation: the slot asked for this message
         events = await super().run(dispatcher, tracker, domain)
@@ -406,9 +416,10 @@ class ValidateScheduleForm(FormValidationAction):
         wanted = next((e["value"] for e in series), tracker.get_slot("series"))
         outside = hours.ask_if_outside(dispatcher, tracker, wanted, bool(accepted))
         language = languages.said(dispatcher, tracker, understand(tracker))
+        consent = sms_consent.ask_if_needed(dispatcher, tracker)
         return [
-            *start, *(SlotSet(k, v) for k, v in cleared.items()), *accepted, *answered, *events,
-            *series, *outside, *language,
+            *start, *(SlotSet(k, v) for k, v in cleared.items()), *accepted, *consented,
+            *answered, *events, *series, *outside, *language, *consent,
         ]  # fmt: skip
 
     def _series(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:

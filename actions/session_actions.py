@@ -339,6 +339,7 @@ DRAFT_SLOTS = (
     "requested_slot",
     "summary_shown",
     "hours_ok",
+    "sms_consent_ok",
 )
 
 

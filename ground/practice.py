@@ -76,6 +76,10 @@ class Practice:
     # What participants read (texts, e-mails, the page) when theirs is not known: a code
     # with a catalog in ground/locale ("en", "es"). Clinicians read English.
     language: str = "en"
+    # `sms_consent = "ask"`: the conversation asks once per new mobile number whether the
+    # participant agreed to texts, and no text goes to a number without a recorded Yes.
+    # False (absent or "off"): nothing is asked, texts go as before.
+    sms_consent: bool = False
 
     @property
     def cancel_notice(self) -> timedelta:
@@ -176,6 +180,7 @@ def parse_practice(data: dict) -> Practice:
             retention_days=_days(data, "retention_days", 365),
             inbox_retention_days=_days(data, "inbox_retention_days", 30),
             language=_language(data.get("language", "en")),
+            sms_consent=_sms_consent(data.get("sms_consent", "off")),
         )
     except (KeyError, ValueError, ArithmeticError, TypeError) as exc:
         raise PracticeFileError(f"practice file: {exc!r}") from exc
@@ -187,6 +192,14 @@ def _language(value: object) -> str:
         offered = ", ".join(available())
         raise ValueError(f"language {value!r} has no message catalog; one of: {offered}")
     return code
+
+
+def _sms_consent(value: object) -> bool:
+    if value in ("ask", True):
+        return True
+    if value in ("off", False):
+        return False
+    raise ValueError(f'sms_consent must be "ask" or "off", not {value!r}')
 
 
 def _hours(value: object) -> int:

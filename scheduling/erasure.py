@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from ground.practice import Practice
 from scheduling import booking
-from store import audit
+from store import audit, consents
 from store.crypto import keyring
 from store.models import (
     ActionClaim,
@@ -337,6 +337,7 @@ def scrub(s: Session, person: Person) -> Counter[str]:
             .execution_options(synchronize_session=False)
         )
         counts["text opt-outs kept without the number"] += int(result.rowcount or 0)  # type: ignore[attr-defined]
+        consents.forget_numbers(s, indexes)
     return counts
 
 

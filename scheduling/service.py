@@ -36,6 +36,7 @@ from scheduling import (
     refunds,
     results,
     roles,
+    sms_consent,
 )
 from scheduling.agendas import Agenda
 from scheduling.dashboards import DashboardPage
@@ -486,6 +487,18 @@ class Scheduler:
             if session is None or session.start_at == start:
                 return None
             return hours.start_question(clinician, start, self.practice, self.clock())
+
+    def sms_consent_needed(self, phone: str | None) -> bool:
+        """`sms_consent = "ask"` and no Yes recorded for this number: it is asked."""
+        with self.store.reading() as s:
+            return sms_consent.needs_asking(s, self.practice, phone)
+
+    def record_sms_consent(self, who: Actor, phone: str, agreed: bool) -> None:
+        """The answer for the number, with the time and who recorded it (`who.user`: the
+        clinician, or the staff member booking for them; audited)."""
+        with self._acting(who) as (s, _clinician):
+            actor = audit.staff(who.team, who.user)
+            sms_consent.record_answer(s, actor, phone, agreed, self.clock())
 
 
 class _Repeated(Exception):

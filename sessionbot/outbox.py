@@ -51,7 +51,7 @@ from integrations.slack_notify import (
     DROPPED_BECAUSE,
     token_hash,
 )
-from scheduling import booking, daily, erasure, page_requests, participants, waiting
+from scheduling import booking, daily, erasure, page_requests, participants, sms_consent, waiting
 from scheduling import refunds as paid_cancellations
 from sessionbot import refunds
 from sessionbot.sending import Heartbeat, Lanes, Limits, per_thread
@@ -513,6 +513,10 @@ class Worker:
         if adapter.texts_phone and opted_out.intersection(_phone_indexes(who)):
             self._opted_out(s, message, session, now)
             return "opted_out"
+        if adapter.texts_phone and not sms_consent.may_text(
+            s, self.practice, _phone_indexes(session)
+        ):
+            return self._no_consent(s, message, session, now)
         letter = Letter(
             kind=message.kind,
             view=self._view(session, who),
@@ -772,6 +776,26 @@ class Worker:
             "Reach them another way (reschedule with an e-mail invitation), or ask them "
             "to reply START.",
         )
+
+    def _no_consent(
+        self, s: Session, message: OutboxMessage, session: ScheduledSession, now: datetime
+    ) -> str:
+        """A text to a number with no recorded consent (`sms_consent = "ask"`): withheld,
+        and the clinician told once per session (not once per reminder)."""
+        message.status = "failed"
+        message.last_error = "no consent to text messages is recorded for the number"
+        message.claimed_until = None
+        _audited(s, message.kind, message.session_id, "failed")
+        _count_failed(sms_consent.WITHHELD)
+        if message.kind in INVITE_KINDS or session.invite_status != "failed":
+            session.invite_status = sms_consent.WITHHELD
+        zone = self.practice.zone_of(session.clinician.tz)
+        text = (
+            f"The {message.kind} for your session with {initials(session.participant)} "
+            f"on {when(session.start_at, zone)} {sms_consent.withheld_words()}"
+        )
+        sms_consent.tell_once(s, session.clinician_id, session.id, text, now)
+        return sms_consent.WITHHELD
 
     def _tell_clinician(
         self,

@@ -29,7 +29,7 @@ from ground.metrics import counted, webhook_result
 from integrations import messages
 from scheduling import booking
 from sessionbot.parts import Parts
-from store import audit, claim_rows, outbox_rows, session_rows
+from store import audit, claim_rows, consents, outbox_rows, session_rows
 from store.crypto import keyring
 from store.models import ScheduledSession
 
@@ -162,6 +162,8 @@ def _handle_inbound(parts: Parts, form: dict[str, str]) -> str | None:
             return None  # a retry of a message already handled
         opted_out = outbox_rows.sms_opted_out(s, index)
         if word in STOP_WORDS:
+            if parts.practice.sms_consent:  # consent withdrawn too, by the participant
+                consents.withdraw(s, index, now, phone)
             if not outbox_rows.set_sms_opt_out(s, index, True, phone=phone):
                 log.info("inbound sms: opt-out already recorded")
                 return None  # a second STOP: recorded and told the first time
@@ -179,6 +181,10 @@ def _handle_inbound(parts: Parts, form: dict[str, str]) -> str | None:
             log.info("inbound sms: opt-out recorded")
             return None  # Twilio's own STOP handling answers the participant
         if word in START_WORDS or (opted_out and word in YES_WORDS):
+            if parts.practice.sms_consent:  # the participant's own Yes to texts
+                consents.record_consent(
+                    s, index, True, by=consents.PARTICIPANT, at=now, phone=phone
+                )
             if outbox_rows.set_sms_opt_out(s, index, False):
                 audit.record(s, actor=audit.PARTICIPANT, action="sms_opted_in")
                 _tell_clinicians(

@@ -344,6 +344,22 @@ class SmsOptOut(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class SmsConsent(Base):
+    """Whether a number's owner agreed to texts (the practice's `sms_consent = "ask"`),
+    keyed by blind index like `SmsOptOut`. `recorded_by`: the
+    clinician ("T:U") who recorded the answer, or "participant" (an inbound STOP)."""
+
+    __tablename__ = "sms_consents"
+
+    phone_index: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The number, encrypted, only so `keys rotate` can index the row again (as for
+    # `sms_opt_outs`); `forget` empties it and the row stays by its index.
+    phone: Mapped[str | None] = mapped_column(EncryptedText(512))
+    agreed: Mapped[bool] = mapped_column()
+    recorded_by: Mapped[str] = mapped_column(String(80))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class SlackRevocation(Base):
     """A workspace that uninstalled the app or revoked its bot token: nothing is posted there.
 

@@ -26,6 +26,7 @@ INDEXES = {
     "contacts": ("name_index", "name"),
     "scheduled_sessions": ("phone_index", "phone"),
     "sms_opt_outs": ("phone_index", "phone"),  # the primary key itself
+    "sms_consents": ("phone_index", "phone"),  # the same
 }
 
 

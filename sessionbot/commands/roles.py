@@ -23,7 +23,9 @@ ROLE_NAMES = ("admin", "scheduler", "supervisor")
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(NAME, help="staff roles: schedulers, supervisors, admins")
-    p.add_argument("what", choices=["grant", "revoke", "list"])
+    p.add_argument(
+        "what", choices=["grant", "revoke", "list"], help="grant a role, revoke one, or list them"
+    )
     p.add_argument(
         "--team", default=None, help=f"Slack workspace id (grant/revoke: default {LOCAL_TEAM})"
     )
