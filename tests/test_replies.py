@@ -217,7 +217,8 @@ def test_a_post_that_never_reached_slack_is_tried_again(fake_slack: FakeSlack) -
 
 
 def failure_of_post(url: str) -> tuple[str, bool, float]:
-    from bot.app import _post_failure, web_client
+    from bot.app import web_client
+    from bot.delivery import _post_failure
 
     async def post() -> BaseException:
         client = web_client(url, "xoxb-test-token")
