@@ -1,7 +1,7 @@
 """The participant's language in the conversation: "she speaks Spanish", "en español",
 "in Spanish" (read by actions/extraction/languages.py) set the `language` slot, said back
 in words; the summary names it when it is not the practice's default; a known contact
-brings their remembered language (actions/schedule_form.py `validate_participant`)."""
+brings their remembered language (actions/form_validators.py `validate_participant`)."""
 
 from __future__ import annotations
 
