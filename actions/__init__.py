@@ -18,27 +18,37 @@ from rasa_sdk.interfaces import (
     ActionNotFoundException,
 )
 
-from actions import cancel_actions, hold, hours, others_form, schedule_form, session_actions
+from actions import (
+    cancel_actions,
+    hold,
+    hours,
+    others_form,
+    questions,
+    saving,
+    schedule_form,
+    session_actions,
+    summary,
+)
 from actions.context import actor_of_sender, sender_of, services
 from dialogue.domain import load_domain
 from scheduling.roles import Refused
 
 ACTIONS = (
     schedule_form.ValidateScheduleForm,
-    session_actions.ActionAskDate,
-    session_actions.ActionAskTime,
-    session_actions.ActionAskInviteChannel,
-    session_actions.ActionAskEmail,
-    session_actions.ActionAskPhone,
-    session_actions.ActionAskPaymentRequired,
-    session_actions.ActionAskParticipant,
-    session_actions.ActionAskParticipantTz,
+    questions.ActionAskDate,
+    questions.ActionAskTime,
+    questions.ActionAskInviteChannel,
+    questions.ActionAskEmail,
+    questions.ActionAskPhone,
+    questions.ActionAskPaymentRequired,
+    questions.ActionAskParticipant,
+    questions.ActionAskParticipantTz,
     others_form.ActionAskOthers,
-    session_actions.ActionAskDocuments,
-    session_actions.ActionAskService,
-    session_actions.ActionAskAmount,
-    session_actions.ActionShowSummary,
-    session_actions.ActionSaveSession,
+    questions.ActionAskDocuments,
+    questions.ActionAskService,
+    questions.ActionAskAmount,
+    summary.ActionShowSummary,
+    saving.ActionSaveSession,
     session_actions.ActionListSessions,
     session_actions.ActionScheduleNext,
     session_actions.ActionSetAgenda,

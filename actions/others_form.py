@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import services
-from actions.session_actions import AskAction
+from actions.questions import AskAction
 from ground.channel import Channel
 from ground.formatting import phone
 from ground.zones import zone_label

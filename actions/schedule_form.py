@@ -29,6 +29,7 @@ from actions import (
     week_words,
 )
 from actions.context import sender_of, services
+from actions.drafts import new_draft_events
 from actions.form_reading import (
     ANSWER_SLOTS,
     KEEP_WORDS,
@@ -51,7 +52,6 @@ from actions.form_reading import (
     unread_left_to_the_error,
 )
 from actions.form_validators import Validators
-from actions.session_actions import new_draft_events
 from dialogue.slots import decoded, encode
 from ground.channel import Channel
 from store import clinician_rows

@@ -21,7 +21,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import sender_of, services
-from actions.session_actions import actor_of
+from actions.drafts import actor_of
 from ground.channel import Channel
 from ground.formatting import initials
 from scheduling import sms_consent

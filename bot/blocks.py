@@ -33,7 +33,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from actions.session_actions import COMMON_ZONES
+from actions.drafts import COMMON_ZONES
 from dialogue.domain import BotMessage, Button
 from ground.channel import INVITATIONS, Channel
 from ground.formatting import short_zone, when, zone_label

@@ -229,7 +229,7 @@ def test_save_and_summary_on_an_unfinished_draft_say_what_is_missing(parts) -> N
 
 
 def full_draft(sender: str, draft_id: str, participant: str) -> dict:
-    from actions.session_actions import summary_values
+    from actions.summary import summary_values
 
     tomorrow = (datetime.now(ZoneInfo("America/New_York")) + timedelta(days=1)).date()
     slots = {
@@ -443,7 +443,7 @@ BAD_VALUES: list[tuple[str, dict[str, object]]] = [
 
 def test_save_checks_every_value_again_and_stores_nothing_it_would_refuse(served) -> None:
     """A tracker posted from outside never went through the form's validation."""
-    from actions.session_actions import summary_values
+    from actions.summary import summary_values
 
     server, store = served
     with server.client(timeout=30) as rasa:

@@ -1,0 +1,147 @@
+"""A draft in the conversation: whose it is (the sender's clinician), its slots made and
+cleared, what it still lacks, and the typed session once complete."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import needed
+from actions.context import actor_of_sender, sender_of, services
+from dialogue.slots import spec_from_slots
+from ground.session import SessionSpec
+from ground.zones import COMMON_ZONE_CHOICES
+from scheduling.service import Actor
+from store import clinician_rows
+
+# Messages that answer nothing: "back" never undoes them.
+NO_ANSWER_INTENTS = {"help", "list_sessions", "save", "hold"}
+
+
+# The zone question's buttons, from the one zone vocabulary.
+COMMON_ZONES = COMMON_ZONE_CHOICES
+
+
+def inform(slot: str, value: Any) -> str:
+    return "/inform" + json.dumps({slot: value}, separators=(",", ":"))
+
+
+def button(title: str, payload: str) -> dict[str, str]:
+    return {"title": title, "payload": payload}
+
+
+def clinician_of(s: Any, tracker: Tracker) -> Any:
+    """The tracker's clinician, made on first sight; None when the sender names nobody."""
+    who = sender_of(tracker.sender_id)
+    return clinician_rows.get_clinician(s, *who) if who else None
+
+
+def actor_of(tracker: Tracker) -> Actor:
+    """The tracker's clinician as the scheduling service takes them (the sender was
+    checked: an action that changes anything runs only for a sender naming a clinician)."""
+    who = actor_of_sender(tracker.sender_id) if sender_of(tracker.sender_id) else None
+    if who is None:
+        raise ValueError("a conversation whose sender names no clinician")
+    return who
+
+
+def clinician_id_of(s: Any, tracker: Tracker) -> int | None:
+    who = sender_of(tracker.sender_id)
+    found = clinician_rows.find_clinician(s, *who) if who else None
+    return found.id if found else None
+
+
+def clinician_tz_of(tracker: Tracker) -> str:
+    """The clinician's zone: the draft's, else the one stored for them, else the practice's."""
+    ctx = services()
+    given = tracker.get_slot("clinician_tz")
+    if isinstance(given, str) and given:
+        return given
+    who = sender_of(tracker.sender_id)
+    if who:
+        with ctx.store.reading() as s:
+            found = clinician_rows.find_clinician(s, *who)
+            if found is not None and found.tz:
+                return str(found.tz)
+    return ctx.practice.default_timezone
+
+
+def new_draft_events(tracker: Tracker) -> list[dict[str, Any]]:
+    """A fresh draft: its own id (the idempotency key of its Save) and the clinician's zone."""
+    return [
+        SlotSet("draft_id", uuid.uuid4().hex),
+        SlotSet("clinician_tz", clinician_tz_of(tracker)),
+    ]
+
+
+# The answers the summary shows (a change to any one is marked there).
+SUMMARY_SLOTS = (
+    "date",
+    "time",
+    "participant",
+    "invite_channel",
+    "email",
+    "phone",
+    "participant_tz",
+    "documents",
+    "payment_required",
+    "service",
+    "amount",
+    "series",
+    "language",
+)
+
+
+def clear_draft_events() -> list[dict[str, Any]]:
+    return [SlotSet(name, None) for name in DRAFT_SLOTS]
+
+
+def missing_answers(slots: dict[str, Any]) -> list[str]:
+    """What the draft still lacks before it can be saved, in the form's words."""
+    return needed.missing(slots, payments=services().payments_enabled)
+
+
+def complete_draft(slots: dict[str, Any]) -> SessionSpec | None:
+    """The draft, or None while an answer is missing or unreadable (never an exception)."""
+    if missing_answers(slots):
+        return None
+    try:
+        return spec_from_slots(slots, services().practice)
+    except (KeyError, TypeError, ValueError, ArithmeticError):
+        return None
+
+
+def error_said_this_turn(tracker: Tracker) -> bool:
+    """Whether the form's validation already answered this message with an error."""
+    events = [e for e in tracker.events or [] if isinstance(e, dict)]
+    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=-1)
+    return any(
+        e.get("event") == "bot"
+        and ((e.get("data") or {}).get("custom") or {}).get("kind") == "error"
+        for e in events[last_user + 1 :]
+    )
+
+
+# The slots of one draft: a save, a cancel or a start over clears them all.
+DRAFT_SLOTS = (
+    *SUMMARY_SLOTS,
+    "contact_id",
+    "draft_id",
+    "requested_slot",
+    "summary_shown",
+    "hours_ok",
+    "sms_consent_ok",
+)
+
+
+def say_missing(dispatcher: CollectingDispatcher, slots: dict[str, Any]) -> None:
+    missing = [m for m in missing_answers(slots) if m != "draft"] or ["date"]
+    dispatcher.utter_message(
+        text=f"There's more to answer before I can save: the {', '.join(missing)}.",
+        custom={"kind": "info"},
+    )

@@ -1,0 +1,191 @@
+"""Save: the summary the clinician saw, checked again by the conversation's rules, booked
+once through the scheduling service (one session or a whole series), and said."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import answers, hold, week_words
+from actions.context import actor_of_sender, sender_of, services
+from actions.drafts import (
+    actor_of,
+    clear_draft_events,
+    clinician_of,
+    complete_draft,
+    say_missing,
+)
+from actions.summary import series_preview, show_summary, summary_values
+from ground.channel import Channel
+from ground.formatting import when
+from ground.session import SessionSpec
+from scheduling import booking, series_plans
+from store import audit
+
+
+class ActionSaveSession(Action):
+    """Save once per draft: a second Save of the same draft finds the first session."""
+
+    def name(self) -> str:
+        return "action_save_session"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        ctx = services()
+        slots = tracker.current_slot_values()
+        if hold.refused(tracker):  # "don't save", whatever intent a classifier saw
+            hold.say_not_done(dispatcher, tracker, hold.refused(tracker))
+            return []
+        if sender_of(tracker.sender_id) is None:
+            dispatcher.utter_message(
+                text="I can't tell which clinician this conversation is for, so nothing was saved.",
+                custom={"kind": "error"},
+            )
+            return []
+        draft = complete_draft(slots)
+        if draft is None:
+            if not slots.get("draft_id") and slots.get("saved_session_id"):
+                dispatcher.utter_message(response="utter_already_saved")
+            elif not slots.get("draft_id"):
+                dispatcher.utter_message(response="utter_nothing_to_save")
+            else:
+                for slot in ("participant_tz", "clinician_tz"):
+                    # A zone no one has (from a tracker made outside) makes no session.
+                    problem = slots.get(slot) and answers.zone_problem(slots.get(slot))
+                    if problem:
+                        return refuse_unusable(dispatcher, slot, problem)
+                say_missing(dispatcher, slots)
+            return []
+        if tracker.get_slot("summary_shown") != summary_values(slots):
+            # Something changed after the last summary: nothing is stored unseen.
+            dispatcher.utter_message(
+                text="The draft changed since the summary you saw; please check it again.",
+                custom={"kind": "error"},
+            )
+            return show_summary(dispatcher, tracker)
+        now = datetime.now(UTC)
+        if draft.start <= now:
+            dispatcher.utter_message(
+                text="That start time has passed while we were talking. Please pick a new time.",
+                custom={"kind": "error"},
+            )
+            return [SlotSet("time", None)]
+        mine = ctx.practice.zone_of(slots.get("clinician_tz"))
+        problem = answers.saved_draft_problem(
+            draft, mine, ctx.practice, now, payments=ctx.payments_enabled
+        )
+        if problem is not None:
+            return refuse_unusable(dispatcher, *problem)
+        if week_words.series_of(slots.get("series")) is not None:
+            return save_series(dispatcher, tracker, slots, draft, now)
+        booked = ctx.scheduler.book(actor_of(tracker), draft)
+        created, enter, page = booked.created, booked.enter_meeting_url, booked.participant_url
+        public_id = booked.public_id
+        text = f"Saved: session with {draft.lead.name}, {when(draft.start, mine)}"
+        if draft.lead.tz != mine:
+            text += f" ({when(draft.start, draft.lead.tz)} for them)"
+        text += "."
+        configured = {
+            Channel.EMAIL: ctx.settings.email_configured,
+            Channel.SMS: ctx.settings.sms_configured,
+        }.get(draft.lead.channel)
+        if configured:
+            text += " The invitation is on its way."
+        elif configured is False:
+            kind = draft.lead.channel.words.kind
+            text += (
+                f" {kind} isn't set up here, so the invitation goes to the local outbox"
+                " (`sessionbot outbox`)."
+            )
+        dispatcher.utter_message(
+            text=text if created else "That session was already saved.",
+            custom={
+                "kind": "saved",
+                "session_id": public_id,
+                "enter_meeting_url": enter,
+                "participant_url": page,
+                "start": draft.start.astimezone(UTC).isoformat(),
+                "clinician_tz": mine,
+                "participant_tz": draft.lead.tz,
+            },
+        )
+        # The draft is done with: a Rasa assistant starts the next one from nothing (the
+        # embedded runner resets its own state the same way).
+        return [*clear_draft_events(), SlotSet("saved_session_id", public_id)]
+
+
+def refuse_unusable(dispatcher: CollectingDispatcher, slot: str, why: str) -> list[dict[str, Any]]:
+    """Save found an answer the conversation would have refused (a tracker can come from
+    outside): nothing is stored, the clinician is told which answer, and it is asked again."""
+    label = {"clinician_tz": "Your time zone"}.get(slot) or SLOT_NAMES.get(slot, slot)
+    dispatcher.utter_message(
+        text=f"Nothing was saved: I can't use that {label.lower()}. {why}",
+        custom={"kind": "error", "slot": slot},
+    )
+    return [SlotSet(slot, None)]
+
+
+SLOT_NAMES = {
+    "date": "Date",
+    "time": "Time",
+    "participant": "Participant name",
+    "email": "E-mail address",
+    "phone": "Mobile number",
+    "participant_tz": "Participant's time zone",
+    "documents": "Document package",
+    "service": "Service",
+    "amount": "Amount",
+}
+
+
+def save_series(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    slots: dict[str, Any],
+    draft: SessionSpec,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Save every occurrence of the series the summary showed, in one unit of work; a
+    series that can't be booked (too long, a date past or skipped by the clocks) is
+    refused whole, with its reason, and nothing is stored."""
+    ctx = services()
+    with ctx.store.unit() as s:
+        clinician = clinician_of(s, tracker)
+        asking = actor_of_sender(tracker.sender_id)
+        if clinician is not None and asking is not None and asking.staff:  # checked: role
+            audit.acting_as(s, audit.staff(asking.team, asking.user))
+        preview = series_preview(s, clinician, slots, draft, now)
+        if preview is None or preview.problem:
+            problem = preview.problem if preview else "I couldn't read the series."
+            dispatcher.utter_message(
+                text=f"Nothing was saved. {problem} Say “just once” to book one session.",
+                custom={"kind": "error"},
+            )
+            return []
+        booked = series_plans.book_series(s, clinician, draft, preview.starts, ctx.practice, now)
+        first = booked.sessions[0]
+        public_id = first.public_id
+        # "same time next week" after a series goes on from its last session.
+        last_id = booked.sessions[-1].public_id
+        enter = booking.enter_meeting_url(ctx.settings.public_url, first)
+        page = booking.participant_url(ctx.settings.public_url, first)
+    dispatcher.utter_message(
+        text=booked.text if booked.made else "That series was already saved.",
+        custom={
+            "kind": "saved",
+            "session_id": public_id,
+            "series_size": len(booked.sessions),
+            "enter_meeting_url": enter,
+            "participant_url": page,
+            "start": first.start_at.astimezone(UTC).isoformat(),
+            "clinician_tz": ctx.practice.zone_of(slots.get("clinician_tz")),
+            "participant_tz": draft.lead.tz,
+        },
+    )
+    return [*clear_draft_events(), SlotSet("saved_session_id", last_id)]
