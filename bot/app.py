@@ -30,7 +30,7 @@ from bot.inbox import Inbox
 from bot.manifest import BOT_SCOPES
 from bot.paid_cancel import PaidCancellations
 from dialogue.domain import BotMessage
-from dialogue.runner import Reply, Who
+from dialogue.turn_io import Reply, Who
 from ground.logs import request_context
 from ground.metrics import SESSIONS_SAVED, TURN_SECONDS, TURNS
 from scheduling.service import Actor

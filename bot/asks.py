@@ -18,7 +18,7 @@ from scheduling.service import Actor
 
 if TYPE_CHECKING:
     from bot.app import SlackFace
-    from dialogue.runner import Who
+    from dialogue.turn_io import Who
 
 ACTIONS = re.compile(r"^ask:(accept:\d|decline)$")
 

@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from actions.extraction import zone_choices
 from bot import blocks, calendar_home, staff
 from bot.face import FaceCore, actor
-from dialogue.runner import Who
+from dialogue.turn_io import Who
 from scheduling import calendar_link
 from scheduling.agendas import agenda_clock
 from scheduling.service import Actor

@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import blocks, inbox
 from bot.face import FaceCore
 from dialogue.domain import BotMessage, message_from_dispatch
-from dialogue.runner import Who
+from dialogue.turn_io import Who
 from store import slack_rows
 
 log = logging.getLogger("sessionbot.slack")

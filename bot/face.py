@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.inbox import Inbox
-from dialogue.runner import Who
+from dialogue.turn_io import Who
 from scheduling.service import Actor
 from sessionbot.parts import Parts
 from store import slack_rows

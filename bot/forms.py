@@ -16,8 +16,8 @@ from actions import edit_form
 from bot import blocks, staff
 from bot.dashboard import Dashboard
 from bot.face import actor
-from dialogue.runner import Who
 from dialogue.slots import read_date, read_time
+from dialogue.turn_io import Who
 from scheduling import starts
 from scheduling.editing import EDIT_FIELDS, EditForm
 from scheduling.hours import hours_problem

@@ -20,7 +20,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
-from dialogue.runner import Who
+from dialogue.turn_io import Who
 from ground.formatting import initials, when
 from integrations.payments import Payments
 from integrations.providers import payments

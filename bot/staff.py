@@ -12,7 +12,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from dialogue.runner import Who
+from dialogue.turn_io import Who
 from scheduling.roles import Refused
 from scheduling.service import Actor, Scheduler
 

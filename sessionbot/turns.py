@@ -26,7 +26,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from dialogue.domain import BotMessage
-from dialogue.runner import Reply, Who
+from dialogue.turn_io import Reply, Who
 from ground.logs import configure_logging, request_context
 from ground.settings import Settings
 

@@ -19,8 +19,8 @@ import time_machine
 from cryptography.fernet import Fernet
 from sqlalchemy.orm import Session
 
-from dialogue.runner import Reply, Who
 from dialogue.tracker import TrackerState
+from dialogue.turn_io import Reply, Who
 from ground.settings import Settings
 from sessionbot.wiring import Parts, build
 from store import session_rows

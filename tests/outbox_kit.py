@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import Chat, make_settings
 
-from dialogue.runner import Who
+from dialogue.turn_io import Who
 from ground.session import SessionSpec
 from integrations.providers import payments, senders
 from scheduling import booking

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from conftest import Chat, at, make_settings
 
-from dialogue.runner import Who
+from dialogue.turn_io import Who
 from sessionbot.wiring import build
 from store import clinician_rows, session_rows
 from store.db import Store

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import Chat, make_settings
 
-from dialogue.runner import Reply, Who
+from dialogue.turn_io import Reply, Who
 from sessionbot.wiring import Parts, build
 from store import clinician_rows, session_rows
 from store.db import Store

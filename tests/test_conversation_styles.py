@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import Chat
 
-from dialogue.runner import Reply
+from dialogue.turn_io import Reply
 from store import clinician_rows, session_rows
 from store.models import ScheduledSession
 

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from actions.extraction import extract, parse_phone
-from dialogue.runner import Who
+from dialogue.turn_io import Who
 from sessionbot.wiring import build
 from store import clinician_rows, session_rows
 from store.db import Store

@@ -13,7 +13,7 @@ from fake_slack import FakeSlack, Person
 from test_slack_home import click_on_home, home_button, new_time, schedule_jd, sessions_of
 from test_slack_week import edit_values, latest_home
 
-from dialogue.runner import Who
+from dialogue.turn_io import Who
 from ground.hours import HoursError, parse_hours
 from scheduling import hours
 from sessionbot import cli

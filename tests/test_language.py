@@ -16,7 +16,7 @@ from outbox_kit import CLINICIAN, run_worker, session, wired_parts
 from page_support import book, page_parts
 from starlette.testclient import TestClient
 
-from dialogue.runner import Who
+from dialogue.turn_io import Who
 from ground.language import available, by_name, translations
 from ground.practice import PracticeFileError, parse_practice
 from ground.session import SessionSpec

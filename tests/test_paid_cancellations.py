@@ -23,7 +23,7 @@ from fake_stripe import FakeStripe
 from outbox_kit import worker
 from refund_kit import PRACTICE, paid_session
 
-from dialogue.runner import Who
+from dialogue.turn_io import Who
 from ground.practice import PracticeFileError, load_practice, parse_practice
 from ground.settings import Settings
 from integrations import messages

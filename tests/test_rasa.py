@@ -28,7 +28,7 @@ import rasa_kit
 from conftest import TEST_KEY
 
 from actions.context import open_store
-from dialogue.runner import Who
+from dialogue.turn_io import Who
 from ground.settings import Settings
 from sessionbot.wiring import Parts, build
 

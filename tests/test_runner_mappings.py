@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from dialogue.domain import FORM
-from dialogue.runner import Who
+from dialogue.turn_io import Who
 from sessionbot.wiring import Parts
 
 

@@ -13,9 +13,9 @@ from conftest import Chat, make_settings
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dialogue.runner import Who
 from dialogue.slots import Filled, SlotValueError, decode, encode
 from dialogue.tracker import Held, TrackerState
+from dialogue.turn_io import Who
 from sessionbot.wiring import build
 from store import clinician_rows
 
