@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
@@ -17,10 +16,8 @@ from actions.extraction import zone_choices
 from bot import blocks, calendar_home, staff
 from bot.face import FaceCore, actor
 from dialogue.turn_io import Who
-from scheduling import calendar_link
 from scheduling.agendas import agenda_clock
 from scheduling.service import Actor
-from store import clinician_rows
 
 log = logging.getLogger("sessionbot.slack")
 
@@ -179,16 +176,7 @@ class Dashboard(FaceCore):
             await self.off(self._record, who, channel, sent["ts"])
 
     def _calendar_link(self, who: Who, rotate: bool, seen: str) -> tuple[str, str]:
-        public_url = self.parts.settings.public_url
-        with self.parts.store.unit() as s:
-            clinician = clinician_rows.get_clinician(s, who.team_id, who.user_id, tz=who.tz)
-            if rotate:
-                done, fingerprint = calendar_link.rotate(
-                    s, clinician, public_url, seen, datetime.now(UTC)
-                )
-            else:
-                done, fingerprint = calendar_link.show(s, clinician, public_url)
-        return done.text, fingerprint
+        return self.parts.scheduler.calendar_link(actor(who), rotate=rotate, seen=seen)
 
     async def contact_options(
         self, ack: AsyncAck, payload: dict[str, Any], context: AsyncBoltContext

@@ -20,14 +20,13 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
+from bot.face import actor
 from dialogue.turn_io import Who
-from ground.formatting import initials, when
 from integrations.payments import Payments
 from integrations.providers import payments
-from scheduling import commands, refunds, results
+from scheduling import refunds
 from sessionbot import refunds as making
 from sessionbot.parts import Parts
-from store import claim_rows, clinician_rows, session_rows
 
 T = TypeVar("T")
 
@@ -108,24 +107,11 @@ class PaidCancellations:
     def _form(self, who: Who, public_id: str) -> tuple[Any, str | None]:
         """The form for a paid session; for one no longer paid (refunded meanwhile) or
         gone, what to say instead."""
-        parts = self.parts
-        now = datetime.now(UTC)
-        with parts.store.unit() as s:
-            clinician = clinician_rows.get_clinician(s, who.team_id, who.user_id)
-            session = session_rows.session_for_clinician(s, clinician.id, public_id)
-            if session is None or session.status == "cancelled":
-                return None, "That session is already cancelled, or isn't among yours."
-            offer = refunds.offer(session, parts.practice, now)
-            if offer is None:
-                return None, (
-                    "That session has no payment left to refund; cancel it with the "
-                    "dashboard's Cancel again."
-                )
-            tz = results.clinician_zone(clinician, parts.practice)
-            start = when(session.start_at, tz)
-            who_ = initials(session.participant)
-            what = f"Cancel the session with {who_} on {start}? The participant will be told."
-            return blocks.cancel_paid_modal(public_id, offer, what), None
+        found = self.parts.scheduler.refund_offer(actor(who), public_id)
+        if isinstance(found, str):
+            return None, found
+        offer, what = found
+        return blocks.cancel_paid_modal(public_id, offer, what), None
 
     async def ack_form(self, ack: AsyncAck, view: dict[str, Any]) -> None:
         if chosen_refund(view) is None:
@@ -149,14 +135,14 @@ class PaidCancellations:
 
     def _cancel(self, who: Who, public_id: str, choice: str, view_id: str) -> str | None:
         parts = self.parts
-        now = datetime.now(UTC)
-        with parts.store.unit() as s:
-            if not claim_rows.first_time(s, f"slack:cancel_paid:{view_id}"):
-                return None
-            clinician = clinician_rows.get_clinician(s, who.team_id, who.user_id)
-            done = commands.cancel(s, clinician, public_id, parts.practice, now, refund=choice)
+        done = parts.scheduler.cancel(
+            actor(who), public_id, refund=choice, once=f"slack:cancel_paid:{view_id}"
+        )
+        if done is None:  # this very form was already submitted
+            return None
         if not done.changed:
             return done.text
+        now = datetime.now(UTC)
         settled = making.settle(parts.store, self.payments, parts.practice, public_id, now)
         if settled.state in (None, refunds.KEPT):
             return done.text
@@ -176,10 +162,8 @@ class PaidCancellations:
 
     def _retry(self, who: Who, public_id: str) -> str:
         parts = self.parts
+        why = parts.scheduler.retry_refund(actor(who), public_id)
+        if why is not None:
+            return why
         now = datetime.now(UTC)
-        with parts.store.unit() as s:
-            clinician = clinician_rows.get_clinician(s, who.team_id, who.user_id)
-            found, why = refunds.retry(s, clinician, public_id, parts.practice, now)
-        if found is None:
-            return why or ""
         return making.settle(parts.store, self.payments, parts.practice, public_id, now).text

@@ -22,11 +22,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from ground.formatting import initials, when
 from ground.practice import Practice
 from ground.session import SessionSpec
 from scheduling import (
     agendas,
     booking,
+    calendar_link,
     clashes,
     commands,
     dashboards,
@@ -348,6 +350,38 @@ class Scheduler:
                 state=session.refund_state,
                 words=refunds.outcome_words(session, self.practice),
             )
+
+    def refund_offer(self, who: Actor, public_id: str) -> tuple[refunds.Offer, str] | str:
+        """What cancelling a paid session offers, with the words above the choice; or why
+        there is nothing to choose (cancelled, not theirs, nothing left to refund)."""
+        with self._acting(who, reads=True) as (s, clinician):
+            session = session_rows.session_for_clinician(s, clinician.id, public_id)
+            if session is None or session.status == "cancelled":
+                return "That session is already cancelled, or isn't among yours."
+            offer = refunds.offer(session, self.practice, self.clock())
+            if offer is None:
+                return (
+                    "That session has no payment left to refund; cancel it with the "
+                    "dashboard's Cancel again."
+                )
+            tz = results.clinician_zone(clinician, self.practice)
+            start, person = when(session.start_at, tz), initials(session.participant)
+            return (
+                offer,
+                f"Cancel the session with {person} on {start}? The participant will be told.",
+            )
+
+    def calendar_link(self, who: Actor, *, rotate: bool, seen: str) -> tuple[str, str]:
+        """The clinician's calendar feed link, in words, and its fingerprint; `rotate`: a new
+        link (the old one stops at once), once per `seen` fingerprint (a double click)."""
+        with self._acting(who) as (s, clinician):
+            if rotate:
+                done, fingerprint = calendar_link.rotate(
+                    s, clinician, self.public_url, seen, self.clock()
+                )
+            else:
+                done, fingerprint = calendar_link.show(s, clinician, self.public_url)
+            return done.text, fingerprint
 
     def retry_refund(self, who: Actor, public_id: str) -> str | None:
         """Make a refused refund pending again (a new attempt); None when it may be made,
