@@ -378,8 +378,6 @@ def dashboard_blocks(
 
 def _cancel_button(row: SessionRow, tz: str) -> ButtonElement:
     """Cancel, confirmed in Slack's own dialog; a paid session's opens the refund form."""
-    from ground.formatting import when
-
     if row.paid:
         return ButtonElement(
             text="Cancel", action_id="dash:cancel_paid", value=row.public_id, style="danger"
