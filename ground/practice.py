@@ -183,7 +183,9 @@ def parse_practice(data: dict) -> Practice:
             sms_consent=_sms_consent(data.get("sms_consent", "off")),
         )
     except (KeyError, ValueError, ArithmeticError, TypeError) as exc:
-        raise PracticeFileError(f"practice file: {exc!r}") from exc
+        # Said as a sentence: the setting and what is wrong with it (a missing key by name).
+        said = f"{exc.args[0]!r} is missing" if isinstance(exc, KeyError) else str(exc)
+        raise PracticeFileError(f"practice file: {said}") from exc
 
 
 def _language(value: object) -> str:

@@ -96,6 +96,14 @@ def test_a_practice_file_with_a_wrong_entry_says_which(tmp_path):
     assert "SESSIONBOT_PRACTICE_FILE" in line and "many" in line
 
 
+def test_a_practice_setting_out_of_its_choices_is_said_as_a_sentence(tmp_path):
+    practice = tmp_path / "practice.toml"
+    practice.write_text('name = "Rivera Clinic"\nsms_consent = "maybe"\n')
+    line = one_line(sessionbot(tmp_path, "sessions", SESSIONBOT_PRACTICE_FILE=str(practice)))
+    assert line.endswith("""sms_consent must be "ask" or "off", not 'maybe'"""), line
+    assert "Error(" not in line  # no exception's repr
+
+
 def test_a_data_folder_that_cannot_be_made_is_one_line(tmp_path):
     (tmp_path / "a-file").write_text("")
     line = one_line(sessionbot(tmp_path, "sessions", SESSIONBOT_DATA_DIR=str(tmp_path / "a-file")))
