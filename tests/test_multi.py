@@ -183,6 +183,21 @@ def test_a_couples_session_in_the_conversation_asks_each_ones_invitation(
         assert [(g.participant, g.invite_channel) for g in session.guests] == [("AL", "none")]
 
 
+@pytest.mark.parametrize(
+    ("typed", "added"),
+    [
+        ("with jd and mk tmrw three pm, no invitation", "mk"),
+        ("w/ jane and sam tomorrow 3pm, no invitation", "sam"),
+        ("with jd and her partner sam tomorrow at 3pm, no invitation", "sam"),
+    ],
+)
+def test_a_couple_typed_in_lower_case_is_two_participants(chat, clock, typed, added) -> None:
+    """As clinicians type: the names after "with" are a list in any case."""
+    reply = chat.say(typed)
+    assert f"Added {added}" in reply.text, reply.text
+    assert "didn't understand" not in reply.text, reply.text
+
+
 def test_the_practices_limit_is_said_never_a_silent_cut(chat, clock) -> None:
     reply = chat.say("with JD, MK, AL, LR, SB, TC and PQ tomorrow 3pm, no invitation")
     assert "at most 6 participants" in reply.text, reply.text

@@ -1,8 +1,9 @@
 """The other participants of a couples or family session, where plainly meant: more
 names after the participant's ("with JD and MK", "with JD, MK and AL"), a name added
 ("add her partner Sam", "also invite the mother, AL", "add participant LR") or taken
-off ("remove MK", "take MK off"). Names here are capitalised or initials; a lower-case
-word after "add" ("add payment") is never taken for a name.
+off ("remove MK", "take MK off"). Names after "add" or "remove" are capitalised or
+initials, so a lower-case word there ("add payment") is never taken for a name; after
+"with" the names are a list in any case ("with jd and mk", as clinicians type).
 
 The value: {"add": [names], "remove": [names]}; the first participant's name is left
 for `find_participant`.
@@ -37,9 +38,9 @@ _WITH = re.compile(r"\b(?:with|w/|for|see|seeing)\s+(?=\S)", re.IGNORECASE)
 _AND = re.compile(rf"(?:\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*){_WHO}(?=\S)", re.IGNORECASE)
 
 
-def _name(rest: str, start: int) -> tuple[str, int, int] | None:
-    found = _name_at(rest, start, any_case=False)
-    if found is None or not _plausible(found[0]):
+def _name(rest: str, start: int, *, any_case: bool = False) -> tuple[str, int, int] | None:
+    found = _name_at(rest, start, any_case=any_case)
+    if found is None or not _plausible(found[0], strong=any_case):
         return None
     return parse_participant(found[0]), found[1], found[2]
 
@@ -78,7 +79,10 @@ def find_others(reader: Reader, ctx: Context) -> dict[str, Any] | None:
             if first is None:
                 continue
             end = first[2]
-            while (more := _AND.match(rest, end)) and (found := _name(rest, more.end())):
+            # Plainly a list of people after "with": each name in any case ("with jd and mk").
+            while (more := _AND.match(rest, end)) and (
+                found := _name(rest, more.end(), any_case=True)
+            ):
                 added.append(found[0])
                 spans.append((end, found[2]))
                 end = found[2]
