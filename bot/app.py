@@ -23,12 +23,13 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import asks, blocks, calendar_home, guard, inbox, installs, lifecycle, staff
+from bot import asks, blocks, calendar_home, guard, inbox, installs, lifecycle, practice_home, staff
 from bot.delivery import Delivery, Place
 from bot.forms import Forms
 from bot.inbox import Inbox
 from bot.manifest import BOT_SCOPES
 from bot.paid_cancel import PaidCancellations
+from bot.practice import PracticeAdmin
 from dialogue.domain import BotMessage
 from dialogue.turn_io import Reply, Who
 from ground.logs import request_context
@@ -112,10 +113,10 @@ def bolt_app(parts: Parts) -> AsyncApp:
     return app
 
 
-class SlackFace(Delivery, Forms):
+class SlackFace(Delivery, Forms, PracticeAdmin):
     """The listeners (`attach`) and the conversation; the dashboard and its buttons
-    (bot/dashboard.py), the forms (bot/forms.py) and delivering answers (bot/delivery.py)
-    are its parts, over the common ground of bot/face.py."""
+    (bot/dashboard.py), the forms (bot/forms.py), the admin's modals (bot/practice.py) and
+    delivering answers (bot/delivery.py) are its parts, over the common ground of bot/face.py."""
 
     def attach(self, app: AsyncApp) -> None:
         app.use(self.inbox.middleware)
@@ -147,6 +148,10 @@ class SlackFace(Delivery, Forms):
         app.action(re.compile(calendar_home.ACTIONS))(
             ack=self.ack, lazy=[done(self.on_calendar_link)]
         )
+        app.action(re.compile(practice_home.ACTIONS))(ack=self.ack, lazy=[done(self.on_practice)])
+        app.action(practice_home.REVOKE)(ack=self.ack, lazy=[done(self.on_revoke)])
+        app.view(practice_home.GRANT_VIEW)(ack=self.ack_grant, lazy=[done(self.on_grant)])
+        app.view(practice_home.AUDIT_VIEW)(ack=self.ack_audit, lazy=[done(self.on_audit)])
 
     @staticmethod
     async def payload_check(body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:

@@ -13,7 +13,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from actions.extraction import zone_choices
-from bot import blocks, calendar_home, staff
+from bot import blocks, calendar_home, practice_home, staff
 from bot.face import FaceCore, actor
 from dialogue.turn_io import Who
 from scheduling.agendas import agenda_clock
@@ -26,6 +26,10 @@ class Dashboard(FaceCore):
     """App Home and /sessions, and the commands clicked on them."""
 
     def _dashboard(self, who: Who, page: int) -> list[Block]:
+        return self._dashboard_page(who, page)[0]
+
+    def _dashboard_page(self, who: Who, page: int) -> tuple[list[Block], bool]:
+        """The dashboard's blocks, and whether whoever looks is an admin of the practice."""
         found = self.parts.scheduler.dashboard(actor(who), page, size=blocks.DASHBOARD_PAGE)
         return blocks.dashboard_blocks(
             found.rows,
@@ -35,11 +39,12 @@ class Dashboard(FaceCore):
             agenda_at=found.agenda_at,
             waiting=found.waiting,
             refunds=found.refund_rows,
-        )
+        ), found.admin
 
     async def publish_home(self, client: AsyncWebClient, who: Who, page: int = 0) -> None:
-        dashboard = await self.off(self._dashboard, who, page)
-        view = blocks.home_view([*dashboard, *calendar_home.home_blocks()])
+        dashboard, admin = await self.off(self._dashboard_page, who, page)
+        practice = practice_home.home_blocks() if admin else []
+        view = blocks.home_view([*dashboard, *calendar_home.home_blocks(), *practice])
         await self.call(client.views_publish, user_id=who.user_id, view=view)
 
     async def on_home_opened(self, event: dict[str, Any], context: AsyncBoltContext) -> None:

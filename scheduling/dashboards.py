@@ -48,6 +48,7 @@ class DashboardPage:
     # upcoming list at their start; "waiting" holds until the session's end).
     waiting: tuple[SessionRow, ...] = ()
     refund_rows: Sequence[refunds.RefundRow] = ()  # recent cancellations' refunds, failed first
+    admin: bool = False  # whoever looks is an admin of the practice (App Home's section)
 
 
 WAITING_SHOWN = 3  # at most this many under way on a dashboard (Slack's 100 blocks)

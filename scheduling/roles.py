@@ -131,8 +131,16 @@ def grant(
 def revoke(
     s: Session, team: str, user: str, role: str, clinicians: list[str], *, by: str | None
 ) -> int:
-    """Take `role` away (over these clinicians; over all when none given); how many."""
+    """Take `role` away (over these clinicians; over all when none given); how many.
+    An admin cannot take away the practice's last admin (the operator can)."""
     _may_grant(s, team, by)
+    if role == ADMIN and by is not None:
+        others = [h for h in roles.held(s, team) if h.role == ADMIN and h.user != user]
+        if not others:
+            raise Refused(
+                f"{user} is the practice's only admin: grant admin to someone else first. "
+                "Nothing was changed."
+            )
     count = 0
     each: list[str | None] = [*clinicians] or [
         h.clinician for h in roles.held(s, team, user) if h.role == role

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -35,6 +35,7 @@ from scheduling import (
     editing,
     hours,
     page_requests,
+    practice_admin,
     refunds,
     results,
     roles,
@@ -193,6 +194,47 @@ class Scheduler:
         with self.store.reading() as s:
             return store_roles.held(s, team)
 
+    def practice_roles(self, team: str, by: str) -> list[practice_admin.Holding]:
+        """The roles held in `team`, for its admin `by` (else `roles.Refused`, audited)."""
+        with self.store.unit() as s:
+            try:
+                return practice_admin.holdings(s, team, by)
+            except roles.Refused as exc:  # its audit row commits with this unit
+                refused = exc
+        raise refused
+
+    def audit_trail(
+        self,
+        *,
+        team: str | None = None,
+        by: str | None = None,
+        session: str | None = None,
+        user: str | None = None,
+        since: datetime | None = None,
+        limit: int = 10_000,
+        newest: bool = False,
+    ) -> list[practice_admin.AuditLine] | None:
+        """The audit trail (scheduling/practice_admin.py `trail`): for the operator (`by`
+        None, every practice unless `team`) or an admin of `team` (checked, recorded)."""
+        with self.store.unit() as s:
+            try:
+                return practice_admin.trail(
+                    s, team=team, by=by, session=session, user=user, since=since,
+                    limit=limit, newest=newest,
+                )  # fmt: skip
+            except roles.Refused as exc:  # its audit row commits with this unit
+                refused = exc
+        raise refused
+
+    def verify_audit(self) -> audit.Verdict:
+        """Whether the audit's hash chain is intact (store/audit.py `verify`)."""
+        with self.store.reading() as s:
+            return audit.verify(s)
+
+    def is_admin(self, team: str, user: str) -> bool:
+        with self.store.reading() as s:
+            return store_roles.is_admin(s, team, user)
+
     def acting_for(self, team: str, user: str) -> str | None:
         """The clinician a staff member works for in Slack now (None: themself)."""
         with self.store.reading() as s:
@@ -240,9 +282,11 @@ class Scheduler:
 
     def dashboard(self, who: Actor, page: int = 0, *, size: int = 5) -> DashboardPage:
         with self._acting(who, reads=True) as (s, clinician):
-            return dashboards.dashboard(
+            found = dashboards.dashboard(
                 s, clinician, page, self.clock(), self.practice, self.public_url, size=size
             )
+            # Whoever looks (a staff member too) sees the practice's admin section if theirs.
+            return replace(found, admin=store_roles.is_admin(s, who.team, who.user))
 
     def agenda(self, who: Actor, day: date | None = None) -> Agenda:
         """The clinician's sessions of `day` (default: today in their zone)."""

@@ -29,7 +29,7 @@ from sqlalchemy import ColumnElement, event, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session, SessionTransaction
 
-from store.models import AuditHead, AuditRow, Clinician, ScheduledSession, utcnow
+from store.models import AuditHead, AuditRow, Clinician, Contact, ScheduledSession, utcnow
 
 GENESIS = "0" * 64
 SYSTEM = "system"
@@ -283,18 +283,39 @@ def rows(
     session_id: int | None = None,
     user: str | None = None,
     since: datetime | None = None,
+    team: str | None = None,
     limit: int = 10_000,
+    newest: bool = False,
 ) -> list[AuditRow]:
     """Rows in order, filtered: a session; a user (as actor or as the clinician acted for:
-    "U" or "T:U"); from a time on."""
+    "U" or "T:U"); from a time on; one practice (`team`: its staff's rows, and the rows
+    about its sessions and contacts, whoever the actor). `newest`: the last `limit` rows
+    (still in order)."""
     query = select(AuditRow)
+    if team is not None:
+        query = query.where(_of_team(team))
     if session_id is not None:
         query = query.where(AuditRow.session_id == session_id)
     if since is not None:
         query = query.where(AuditRow.at >= since)
     if user is not None:
         query = query.where(or_(_is(AuditRow.actor, user), _is(AuditRow.for_clinician, user)))
+    if newest:
+        found = list(s.scalars(query.order_by(AuditRow.seq.desc()).limit(limit)))
+        return found[::-1]
     return list(s.scalars(query.order_by(AuditRow.seq).limit(limit)))
+
+
+def _of_team(team: str) -> ColumnElement[bool]:
+    clinicians = select(Clinician.id).where(Clinician.team_id == team)
+    return or_(
+        AuditRow.actor.startswith(f"{team}:", autoescape=True),
+        AuditRow.for_clinician.startswith(f"{team}:", autoescape=True),
+        AuditRow.session_id.in_(
+            select(ScheduledSession.id).where(ScheduledSession.clinician_id.in_(clinicians))
+        ),
+        AuditRow.contact_id.in_(select(Contact.id).where(Contact.clinician_id.in_(clinicians))),
+    )
 
 
 def _is(column: InstrumentedAttribute[Any], user: str) -> ColumnElement[bool]:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ground.settings import Settings
+from scheduling.practice_admin import AuditLine
 
 NAME = "audit"
 
@@ -33,35 +34,28 @@ def _since(text: str) -> datetime:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from actions.context import open_store
-    from store import audit, session_rows
+    from sessionbot.wiring import build
 
-    store = open_store(settings)
+    parts = build(settings)
     try:
-        with store.reading() as s:
-            if args.what == "verify":
-                verdict = audit.verify(s)
-                if verdict.intact:
-                    print(f"intact ({verdict.rows} rows)")
-                    return 0
-                print(
-                    f"broken: audit row {verdict.broken} {verdict.why} "
-                    f"({verdict.rows} rows before it match)",
-                    file=sys.stderr,
-                )
-                return 1
-            session_id = None
-            if args.session:
-                found = session_rows.session_by_public_id(s, args.session)
-                if found is None:
-                    print(f"sessionbot audit: no session {args.session}", file=sys.stderr)
-                    return 1
-                session_id = found.id
-            rows = audit.rows(s, session_id=session_id, user=args.user, since=args.since)
-            public = audit.public_ids(s, {r.session_id for r in rows if r.session_id})
-            records = [_record(r, public) for r in rows]
+        if args.what == "verify":
+            verdict = parts.scheduler.verify_audit()
+            if verdict.intact:
+                print(f"intact ({verdict.rows} rows)")
+                return 0
+            print(
+                f"broken: audit row {verdict.broken} {verdict.why} "
+                f"({verdict.rows} rows before it match)",
+                file=sys.stderr,
+            )
+            return 1
+        lines = parts.scheduler.audit_trail(session=args.session, user=args.user, since=args.since)
     finally:
-        store.dispose()
+        parts.store.dispose()
+    if lines is None:
+        print(f"sessionbot audit: no session {args.session}", file=sys.stderr)
+        return 1
+    records = [_record(x) for x in lines]
     if args.json:
         json.dump(records, sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -78,15 +72,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _record(row: Any, public: dict[int, str]) -> dict[str, Any]:
+def _record(line: AuditLine) -> dict[str, Any]:
     return {
-        "seq": row.seq,
-        "at": row.at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        "actor": row.actor,
-        "action": row.action,
-        "session": public.get(row.session_id) if row.session_id else None,
-        "contact_id": row.contact_id,
-        "for": row.for_clinician,
-        "fields": row.fields.split(",") if row.fields else [],
-        "hash": row.hash,
+        "seq": line.seq,
+        "at": line.at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "actor": line.actor,
+        "action": line.action,
+        "session": line.session,
+        "contact_id": line.contact_id,
+        "for": line.for_clinician,
+        "fields": list(line.fields),
+        "hash": line.hash,
     }
