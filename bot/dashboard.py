@@ -20,29 +20,38 @@ from scheduling.agendas import agenda_clock
 from scheduling.service import Actor
 
 log = logging.getLogger("sessionbot.slack")
+VIEW_BLOCKS = 100  # Slack's most blocks in a view
 
 
 class Dashboard(FaceCore):
     """App Home and /sessions, and the commands clicked on them."""
 
-    def _dashboard(self, who: Who, page: int) -> list[Block]:
-        return self._dashboard_page(who, page)[0]
+    def _dashboard(self, who: Who, page: int, *, below: int = 0) -> list[Block]:
+        return self._dashboard_page(who, page, below=below)[0]
 
-    def _dashboard_page(self, who: Who, page: int) -> tuple[list[Block], bool]:
-        """The dashboard's blocks, and whether whoever looks is an admin of the practice."""
+    def _dashboard_page(self, who: Who, page: int, *, below: int = 0) -> tuple[list[Block], bool]:
+        """The dashboard's blocks, with room for `below` more in the view (Slack's 100
+        blocks: the refunds of recent cancellations give way, the last-made first), and
+        whether whoever looks is an admin of the practice."""
         found = self.parts.scheduler.dashboard(actor(who), page, size=blocks.DASHBOARD_PAGE)
-        return blocks.dashboard_blocks(
-            found.rows,
-            page=found.page,
-            total=found.total,
-            tz=found.tz,
-            agenda_at=found.agenda_at,
-            waiting=found.waiting,
-            refunds=found.refund_rows,
-        ), found.admin
+        refunds = list(found.refund_rows)  # failed ones first
+        while True:
+            built = blocks.dashboard_blocks(
+                found.rows,
+                page=found.page,
+                total=found.total,
+                tz=found.tz,
+                agenda_at=found.agenda_at,
+                waiting=found.waiting,
+                refunds=refunds,
+            )
+            if len(built) + below <= VIEW_BLOCKS or not refunds:
+                return built, found.admin
+            refunds.pop()
 
     async def publish_home(self, client: AsyncWebClient, who: Who, page: int = 0) -> None:
-        dashboard, admin = await self.off(self._dashboard_page, who, page)
+        below = len(calendar_home.home_blocks()) + len(practice_home.home_blocks())
+        dashboard, admin = await self.off(self._dashboard_page, who, page, below=below)
         practice = practice_home.home_blocks() if admin else []
         view = blocks.home_view([*dashboard, *calendar_home.home_blocks(), *practice])
         await self.call(client.views_publish, user_id=who.user_id, view=view)

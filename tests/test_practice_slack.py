@@ -8,13 +8,15 @@ click or submission is refused in words and audited."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
+from conftest import at, make_session
 from fake_slack import FakeSlack, Person, SlackApp
-from test_slack_home import click_on_home, home_button, sessions_of
+from test_slack_home import add_sessions, click_on_home, home_button, sessions_of
 from test_slack_week import latest_home
 
 from sessionbot.wiring import Parts
-from store import audit, roles
+from store import audit, clinician_rows, roles
 
 TEAM, DR, ADMIN, FRONT = "T1", "U_CLIN1", "U_ADMIN", "U_FRONT"
 BOOK = "Jane Roe tomorrow 3pm by text +1 617 555 0101, intake packet"
@@ -95,8 +97,12 @@ def test_an_admin_grants_and_revokes_a_role_from_app_home(
             "container": {"type": "view", "view_id": "V_MODAL"},
             "view": {**view, "type": "modal"},
             "actions": [
-                {"action_id": "adm:revoke", "value": f"scheduler|{FRONT}|{DR}", "type": "button",
-                 "action_ts": "9.1"}  # fmt: skip
+                {
+                    "action_id": "adm:revoke",
+                    "value": f"scheduler|{FRONT}|{DR}",
+                    "type": "button",
+                    "action_ts": "9.1",
+                }  # fmt: skip
             ],
         }
     )
@@ -116,8 +122,14 @@ def test_the_last_admin_cannot_revoke_themself(
         {
             "type": "block_actions",
             "view": {**view, "type": "modal"},
-            "actions": [{"action_id": "adm:revoke", "value": f"admin|{ADMIN}|", "type": "button",
-                         "action_ts": "9.2"}],  # fmt: skip
+            "actions": [
+                {
+                    "action_id": "adm:revoke",
+                    "value": f"admin|{ADMIN}|",
+                    "type": "button",
+                    "action_ts": "9.2",
+                }
+            ],  # fmt: skip
         }
     )
     (said,) = admin.replies()
@@ -196,3 +208,27 @@ def test_an_admin_reads_the_practice_audit_trail_without_participant_data(
     ]
     with slack_parts.store.reading() as s:
         assert audit.verify(s).intact
+
+
+def test_a_full_app_home_of_an_admin_stays_within_slacks_100_blocks(
+    running: SlackApp, fake_slack: FakeSlack, slack_parts: Parts, clinician: Person
+) -> None:
+    """A page of 20 sessions, ten refunds that failed and the admin's section: the view
+    Slack would refuse (over 100 blocks) is never sent; the refunds give way."""
+    add_sessions(slack_parts, DR, 25)
+    with slack_parts.store.unit() as s:
+        owner = clinician_rows.get_clinician(s, TEAM, DR)
+        for i in range(10):
+            make_session(
+                s, owner.id, draft_id=f"refund-{i}", status="cancelled",
+                cancelled_at=at("2026-11-23 09:00"), refund_state="failed",
+                start_at=at("2026-11-20 09:00") + timedelta(hours=i),
+            )  # fmt: skip
+    assert slack_parts.scheduler.grant_role(TEAM, DR, "admin", [])
+    clinician.event({"type": "app_home_opened", "user": DR, "tab": "home"})
+    home = latest_home(fake_slack, "Your practice")
+    assert len(home["blocks"]) <= 100
+    text = json.dumps(home)
+    assert "Page 1 of 2" in text and "Add to your calendar" in text
+    assert "Retry refund" in text  # failed refunds still shown, as many as fit
+    assert not fake_slack.problems
