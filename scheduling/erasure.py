@@ -39,6 +39,7 @@ from store.models import (
     Contact,
     OutboxMessage,
     ScheduledSession,
+    SessionGuest,
     SlackInbox,
     SlackReply,
     SmsOptOut,
@@ -143,6 +144,13 @@ class Found:
     sessions: list[ScheduledSession]
     contacts: list[Contact]
     contact_id: int | None = None  # the contact the erasure was asked for (or the first)
+    # Where they are another participant of someone's session (a couple, a family): only
+    # their own details go; the session and the others' stay.
+    guests: list[tuple[ScheduledSession, SessionGuest]] = field(default_factory=list)
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.sessions or self.contacts or self.guests)
 
 
 def find(
@@ -174,6 +182,8 @@ def find(
             person.add(asked.clinician_id, asked.name, asked.email, asked.phone)
     found_s: dict[int, ScheduledSession] = {}
     found_c: dict[int, Contact] = {} if asked is None else {asked.id: asked}
+    found_g: dict[int, tuple[ScheduledSession, SessionGuest]] = {}
+    others = [(x, g) for x in sessions for g in x.guests if g.participant != ERASED]
     learning = bool(person.names or person.emails or person.phones)
     while learning:  # until no row teaches anything new
         learning = False
@@ -183,20 +193,33 @@ def find(
             ):
                 found_s[x.id] = x
                 learning |= person.add(x.clinician_id, x.participant, x.email, x.phone)
+        for x, g in others:
+            if g.id not in found_g and person.is_row(
+                x.clinician_id, g.participant, g.email, g.phone
+            ):
+                found_g[g.id] = (x, g)
+                learning |= person.add(x.clinician_id, g.participant, g.email, g.phone)
         for c in contacts:
             if c.id not in found_c and person.is_row(c.clinician_id, c.name, c.email, c.phone):
                 found_c[c.id] = c
                 learning |= person.add(c.clinician_id, c.name, c.email, c.phone)
     chosen = contact_id if asked is not None else min(found_c, default=None)
-    return Found(person, list(found_s.values()), list(found_c.values()), chosen)
+    # A session erased whole (they are its first participant) takes its others with it.
+    guests = [(x, g) for x, g in found_g.values() if x.id not in found_s]
+    return Found(person, list(found_s.values()), list(found_c.values()), chosen, guests)
+
+
+def _ahead(x: ScheduledSession, now: datetime) -> bool:
+    return x.status != "cancelled" and x.start_at + timedelta(minutes=x.duration_min) > now
 
 
 def upcoming(found: Found, now: datetime) -> list[ScheduledSession]:
-    return [
-        x
-        for x in found.sessions
-        if x.status != "cancelled" and x.start_at + timedelta(minutes=x.duration_min) > now
-    ]
+    """Their sessions still to come, as the first participant or as another."""
+    sessions = {x.id: x for x in found.sessions if _ahead(x, now)}
+    for x, _ in found.guests:
+        if x.id not in sessions and _ahead(x, now):
+            sessions[x.id] = x
+    return sorted(sessions.values(), key=lambda x: x.id)
 
 
 # Erasing -----------------------------------------------------------------------------
@@ -226,10 +249,11 @@ def forget(
     counts: Counter[str] = Counter()
     audit.acting_as(s, actor)
     waiting: set[int] = set()
+    mine = {x.id for x in found.sessions}
     for x in ahead:
         if booking.cancel(s, x, practice, now):
             counts["upcoming sessions cancelled"] += 1
-        if _notice_waiting(s, x.id):
+        if x.id in mine and _notice_waiting(s, x.id):
             x.erase_requested_at = now
             waiting.add(x.id)
     # An earlier `forget`'s sessions still waiting for their notice stay waiting.
@@ -245,6 +269,7 @@ def forget(
     for c in found.contacts:
         s.delete(c)
         counts["contacts deleted"] += 1
+    counts.update(_forget_guests(s, found.guests, now))
     counts.update(scrub(s, found.person))
     audit.record(
         s, actor=actor, action="contact_erased", contact_id=found.contact_id, fields=ERASED_FIELDS
@@ -252,17 +277,63 @@ def forget(
     return Forgotten(counts=+counts)
 
 
-def _notice_waiting(s: Session, session_id: int) -> bool:
-    return bool(
-        s.scalar(
-            select(func.count())
-            .select_from(OutboxMessage)
-            .where(
-                OutboxMessage.session_id == session_id,
-                OutboxMessage.kind == "cancellation",
-                OutboxMessage.status.in_(WAITING),
-            )
+def _notice_waiting(s: Session, session_id: int, guest_id: int | None = None) -> bool:
+    """Whether a cancellation of the session (to this other participant, when given)
+    has still to go."""
+    query = (
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(
+            OutboxMessage.session_id == session_id,
+            OutboxMessage.kind == "cancellation",
+            OutboxMessage.status.in_(WAITING),
         )
+    )
+    if guest_id is not None:
+        query = query.where(OutboxMessage.guest_id == guest_id)
+    return bool(s.scalar(query))
+
+
+def _forget_guests(
+    s: Session, found: list[tuple[ScheduledSession, SessionGuest]], now: datetime
+) -> Counter[str]:
+    """Erase them where they are another participant: what was still to go to them is
+    withdrawn (but a cancellation, which they are told first) and the texts of their
+    messages dropped; their name, e-mail and phone go now, or once that notice has gone."""
+    counts: Counter[str] = Counter()
+    if not found:
+        return counts
+    s.flush()
+    ids = [g.id for _, g in found]
+    result = s.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.guest_id.in_(ids),
+            OutboxMessage.status == "pending",
+            OutboxMessage.kind != "cancellation",
+        )
+        .values(status="withdrawn")
+        .execution_options(synchronize_session=False)
+    )
+    counts["messages withdrawn"] += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    for x, g in found:
+        if _notice_waiting(s, x.id, g.id):
+            g.erase_requested_at = now
+            counts["other participants erased once their cancellation has gone"] += 1
+        else:
+            _erase_guest(s, g)
+            counts["other participants erased"] += 1
+    return counts
+
+
+def _erase_guest(s: Session, guest: SessionGuest) -> None:
+    guest.participant, guest.email, guest.phone, guest.phone_index = ERASED, None, None, None
+    guest.erase_requested_at = None
+    s.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.guest_id == guest.id)
+        .values(payload=None, last_error=None)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -300,6 +371,7 @@ def _erase_session(s: Session, session: ScheduledSession, now: datetime) -> None
     session.email = session.phone = session.phone_index = None
     for guest in session.guests:  # a couples or family session's others, with it
         guest.participant, guest.email, guest.phone, guest.phone_index = ERASED, None, None, None
+        guest.erase_requested_at = None
     session.erased_at = now
     session.erase_requested_at = None
 
@@ -345,7 +417,16 @@ def finish_requested(s: Session, session_id: int, now: datetime) -> bool:
     """Erase a session whose erasure waited for its cancellation notice, once no notice
     is left to go (sent or given up); True when it was erased now."""
     session = s.get(ScheduledSession, session_id)
-    if session is None or session.erase_requested_at is None or _notice_waiting(s, session_id):
+    if session is None:
+        return False
+    for guest in session.guests:  # another participant erased alone, told first
+        if guest.erase_requested_at is not None and not _notice_waiting(s, session_id, guest.id):
+            _erase_guest(s, guest)
+            audit.record(
+                s, actor=audit.SYSTEM, action="participant_erased", session_id=session_id,
+                fields=ERASED_FIELDS,
+            )  # fmt: skip
+    if session.erase_requested_at is None or _notice_waiting(s, session_id):
         return False
     _erase_session(s, session, now)
     _drop_texts(s, {session_id})
@@ -373,11 +454,13 @@ def retention(s: Session, practice: Practice, now: datetime) -> Counter[str]:
             _drop_texts(s, {x.id})
             counts["sessions erased"] += 1
     # An erasure whose cancellation notice was given up on long ago.
+    day_ago = now - timedelta(days=1)
     stale = s.scalars(
-        select(ScheduledSession.id).where(
-            ScheduledSession.erase_requested_at < now - timedelta(days=1)
-        )
+        select(ScheduledSession.id).where(ScheduledSession.erase_requested_at < day_ago)
     )
+    for guest in s.scalars(select(SessionGuest).where(SessionGuest.erase_requested_at < day_ago)):
+        _erase_guest(s, guest)
+        counts["other participants erased"] += 1
     for session_id in list(stale):
         counts["sessions erased"] += finish_requested(s, session_id, now)
     counts["contacts deleted"] = _deleted(s, delete(Contact).where(Contact.last_used_at < cutoff))

@@ -154,7 +154,7 @@ def records(
     language = resolve(session.language, default_language)
     return [
         {
-            "participant": "erased" if erased else who.name,
+            "participant": "erased" if erased or not who.name else who.name,
             "invite_channel": who.channel.value,
             "email": who.email,
             "phone": who.phone,

@@ -199,6 +199,8 @@ class SessionGuest(Base):
     token: Mapped[str] = mapped_column(EncryptedText(512))
     rsvp: Mapped[str | None] = mapped_column(String(8))
     entered_at: Mapped[datetime | None]
+    # Erased alone once their cancellation notice has gone (0020; scheduling/erasure.py).
+    erase_requested_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -406,3 +406,51 @@ def test_the_participant_page_payment_and_enter_meeting_are_audited(tmp_path, st
 def test_a_key_rotation_is_audited(parts_any: Parts) -> None:
     rotate(parts_any.store)
     assert steps(parts_any.store)[-1] == ("system", "keys_rotated")
+
+
+def test_forget_a_couples_other_participant_erases_only_them(
+    tmp_path, store, smtp_server, fake_twilio, monkeypatch, capsys
+) -> None:
+    """Mark is the second participant of Jane's couples sessions: forgetting his phone
+    erases his name and number (after telling him of the cancellation), and leaves Jane's
+    sessions, her name and her e-mail as they were."""
+    from test_multi import GUEST_PHONE, LEAD_EMAIL, book_couple, couple
+
+    parts = wired_parts(tmp_path, store, smtp=smtp_server, twilio=fake_twilio)
+    ahead = book_couple(parts, couple("couple-ahead"))
+    past = book_couple(parts, couple("couple-past"))
+    with parts.store.unit() as s:
+        row = session_rows.session_by_public_id(s, past.public_id)
+        assert row is not None
+        row.start_at = datetime.now(UTC) - timedelta(days=2)
+    run_worker(parts)  # the invitations go out
+    assert "Mark Kay" in dump(parts.store)
+
+    code, _, err = cli(parts, tmp_path, monkeypatch, capsys, "forget", "--phone", "617 555 0142")
+    assert code == 1 and ahead.public_id in err and past.public_id not in err
+    assert "Mark Kay" in dump(parts.store)  # refused: nothing erased
+
+    code, out, _ = cli(
+        parts, tmp_path, monkeypatch, capsys, "forget", "--phone", GUEST_PHONE, "--cancel-upcoming"
+    )
+    assert code == 0, out
+    assert "other participants erased: 1" in out
+    assert "other participants erased once their cancellation has gone: 1" in out
+    run_worker(parts)  # the cancellation goes to both, once; then Mark's details go
+    told = [m for m in fake_twilio.messages if m["To"] == GUEST_PHONE]
+    assert "cancel" in told[-1]["Body"].lower()
+    assert sum("cancel" in m["Body"].lower() for m in told) == 1
+
+    assert_no_phi(dump(parts.store), names=("Mark Kay",), emails=())
+    assert "Jane Doe" in dump(parts.store) and LEAD_EMAIL in dump(parts.store)
+    code, out, _ = cli(parts, tmp_path, monkeypatch, capsys, "sessions", "--all", "--json",
+                       "--team", CLINICIAN.team_id, "--user", CLINICIAN.user_id)  # fmt: skip
+    for record in json.loads(out):
+        lead, other = record["participants"]
+        assert lead["participant"] == "Jane Doe" and lead["email"] == LEAD_EMAIL
+        assert other["participant"] == "erased" and other["phone"] is None
+        assert record["erased"] is False
+    erased = [r for r in audit_rows(parts.store) if r.action == "participant_erased"]
+    assert [r.session_id for r in erased] == [ahead.id]  # the one that waited for its notice
+    with parts.store.reading() as s:
+        assert audit.verify(s).intact

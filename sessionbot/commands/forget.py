@@ -62,7 +62,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         found = erasure.find(
             s, phone=phone, email=args.email, contact_id=args.contact, clinician_id=clinician_id
         )
-        if not found.sessions and not found.contacts:
+        if not found.anything:
             print("No one was found with that; nothing was erased.")
             return 1
         done = erasure.forget(
