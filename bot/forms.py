@@ -6,23 +6,44 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
+from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from actions import edit_form
-from bot import blocks, staff
+from bot import blocks, form_views
 from bot.dashboard import Dashboard
 from bot.face import actor
 from dialogue.slots import read_date, read_time
 from dialogue.turn_io import Who
 from scheduling import starts
-from scheduling.editing import EDIT_FIELDS, EditForm
+from scheduling.editing import EDIT_FIELDS
 from scheduling.hours import hours_problem
+from scheduling.results import NOT_FOUND
+from scheduling.roles import Refused
 
 log = logging.getLogger("sessionbot.slack")
+
+# What a submitted form shows after its ack: a view built here or the form again.
+Shown = View | dict[str, Any]
+ALREADY_SENT = "This form was sent already; the message in our DM says what was done."
+
+
+def _form_zone(meta: dict[str, Any] | None) -> str | None:
+    """The clinician's zone a form was opened with (its metadata), when it is one."""
+    zone = meta.get("tz") if meta is not None else None
+    if not isinstance(zone, str) or len(zone) > 64:
+        return None
+    try:
+        ZoneInfo(zone)
+    except (KeyError, ValueError):
+        return None
+    return zone
 
 
 def _selected(values: Any, block: str, *path: str) -> str | None:
@@ -65,13 +86,55 @@ class Forms(Dashboard):
             return None
         return blocks.reschedule_modal(public_id, found.start, found.tz, found.text, 0)
 
+    # A submitted form: its ack checks what needs no store and answers with the form
+    # marked busy; the listener asks the store, then shows the form again (a question,
+    # a problem) or what was done, by `views.update`.
+
+    async def show_form(self, client: AsyncWebClient, view: dict[str, Any], shown: Shown) -> None:
+        """The submitted form `view`, still open, shows `shown` now."""
+        await self.call(client.views_update, view_id=view.get("id"), view=shown)
+
+    async def form_work(
+        self,
+        client: AsyncWebClient,
+        view: dict[str, Any],
+        work: Callable[..., tuple[Shown | None, str | None]],
+        *args: Any,
+    ) -> tuple[Shown | None, str | None]:
+        """A form's store work, off the loop; a refusal by role ends the form with its
+        words, and is told in the DM as well (bot/staff.py)."""
+        try:
+            return await self.off(work, *args)
+        except Refused as refused:
+            await self.show_form(client, view, form_views.done_view(view, refused.words))
+            raise
+
+    async def form_done(
+        self,
+        client: AsyncWebClient,
+        who: Who,
+        view: dict[str, Any],
+        shown: Shown | None,
+        said: str | None,
+    ) -> None:
+        """The form again (`shown`: nothing was done), or what was done (`said`), in the
+        form and in the DM; neither: this very form was done before (a double submit)."""
+        if shown is not None:
+            await self.show_form(client, view, shown)
+        elif said is None:
+            await self.show_form(client, view, form_views.done_view(view, ALREADY_SENT))
+        else:
+            await self.show_form(client, view, form_views.done_view(view, said))
+            await self.told_from_form(client, who, said, view)
+
     def new_start(
         self, view: dict[str, Any]
     ) -> tuple[dict[str, Any], starts.StartCheck | None, dict[str, str]]:
         """The modal's new start in the clinician's zone, or the errors to show by its fields.
 
         The view comes from the request: its metadata and values are checked, not trusted
-        (a malformed one is answered with an error by the field, never an exception)."""
+        (a malformed one is answered with an error by the field, never an exception).
+        No I/O: the zone is the one the form was opened with (its metadata)."""
         try:
             meta = json.loads(view.get("private_metadata") or "{}")
         except ValueError:
@@ -98,54 +161,55 @@ class Forms(Dashboard):
             return meta, None, {check.field: check.problem or "Pick another time."}
         return meta, check, {}
 
-    async def ack_reschedule(
-        self, ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext
-    ) -> None:
-        meta, check, problems = self.new_start(view)
+    async def ack_reschedule(self, ack: AsyncAck, view: dict[str, Any]) -> None:
+        _, _, problems = self.new_start(view)
         if problems:
             await ack(response_action="errors", errors=problems)
-            return
-        assert check is not None and check.start is not None
-        team, user = str(context.team_id), str(context.user_id)
-        warned = await self.off(self._overlap_form, team, user, meta, check.start)
-        if warned is not None:  # said before the move; submitting again moves anyway
-            await ack(response_action="update", view=warned)
-        else:
-            await ack()
+        else:  # what it overlaps, the working hours, the move: after the ack
+            await ack(response_action="update", view=form_views.busy_view(view))
 
-    def _overlap_form(
-        self, team: str, user: str, meta: dict[str, Any], start: datetime
-    ) -> Any | None:
+    async def on_rescheduled(self, view: dict[str, Any], context: AsyncBoltContext) -> None:
+        client = context.client
+        meta, check, _ = self.new_start(view)
+        if check is None or check.start is None:
+            return  # the form said why
+        who = await self.who(client, str(context.team_id), str(context.user_id))
+        view_id = str(view.get("id"))
+        shown, said = await self.form_work(
+            client, view, self._rescheduled, who, meta, check, view_id
+        )
+        await self.form_done(client, who, view, shown, said)
+
+    def _rescheduled(
+        self, who: Who, meta: dict[str, Any], check: starts.StartCheck, view_id: str
+    ) -> tuple[Shown | None, str | None]:
+        """The form again with what the new start runs into (said before the move;
+        submitting it again moves anyway), else the move and what to say of it."""
+        assert check.start is not None
+        warned = self._overlap_form(who, meta, check.start)
+        if warned is not None:
+            return warned, None
+        done = self.parts.scheduler.reschedule(
+            actor(who), meta["id"], check, once=f"slack:reschedule:{view_id}"
+        )
+        return None, None if done is None else done.text
+
+    def _overlap_form(self, who: Who, meta: dict[str, Any], start: datetime) -> View | None:
         """The form again with what `start` overlaps, or that it is outside the working
         hours (asked, not refused), unless that was already shown."""
         if meta.get("confirmed") == start.isoformat():
             return None
-        scheduler, who = self.parts.scheduler, staff.asking(self.parts.scheduler, team, user)
-        moved = scheduler.move_overlap(who, meta["id"], start)
-        outside = scheduler.hours_question(who, start)
+        scheduler, asking = self.parts.scheduler, actor(who)
+        moved = scheduler.move_overlap(asking, meta["id"], start)
+        outside = scheduler.hours_question(asking, start)
         overlap = " ".join(said for said in (outside, moved) if said) or None
-        found = scheduler.form(who, meta["id"]) if overlap is not None else None
+        found = scheduler.form(asking, meta["id"]) if overlap is not None else None
         if overlap is None or found is None:
             return None
         page = meta["page"] if isinstance(meta.get("page"), int) else 0
         return blocks.reschedule_modal(
             meta["id"], start, found.tz, found.text, page, overlap=overlap
         )
-
-    async def on_rescheduled(
-        self, view: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
-    ) -> None:
-        client = context.client
-        meta, start, _ = self.new_start(view)
-        if start is None:
-            return
-        who = await self.who(client, str(context.team_id), str(context.user_id))
-        if await self.off(self._overlap_form, who.team_id, who.user_id, meta, start.start):
-            return  # the form shows the overlap; nothing moves until it is submitted again
-        said = await self.off(self._reschedule, who, meta["id"], start, str(view.get("id")))
-        if said is None:  # this very form was already submitted (a double submit, a retry)
-            return
-        await self.told_from_form(client, who, said, view)
 
     async def told_from_form(
         self, client: AsyncWebClient, who: Who, said: str, view: dict[str, Any]
@@ -158,14 +222,6 @@ class Forms(Dashboard):
             modal = blocks.sessions_modal(await self.off(self._dashboard, who, 0))
             await self.call(client.views_update, view_id=previous, view=modal)
         await self.publish_home(client, who)
-
-    def _reschedule(
-        self, who: Who, public_id: str, check: starts.StartCheck, view_id: str
-    ) -> str | None:
-        done = self.parts.scheduler.reschedule(
-            actor(who), public_id, check, once=f"slack:reschedule:{view_id}"
-        )
-        return None if done is None else done.text
 
     async def on_edit(
         self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
@@ -182,7 +238,9 @@ class Forms(Dashboard):
             return None
         text = "Change any field, then Save changes. The participant hears what concerns them."
         payments = parts.settings.payments_configured and bool(parts.practice.services)
-        return blocks.edit_modal(found.session, found.tz, parts.practice, text, payments=payments)
+        return form_views.edit_view(
+            found.session, found.tz, parts.practice, text, payments=payments
+        )
 
     @staticmethod
     def edit_fields(view: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, str | None]]:
@@ -206,91 +264,75 @@ class Forms(Dashboard):
             raw[name] = value if isinstance(value, str) and len(value) <= 320 else None
         return meta, raw
 
-    def _checked_edit(
-        self, team: str, user: str, meta: dict[str, Any], raw: dict[str, str | None]
-    ) -> tuple[EditForm | None, dict[str, str]]:
-        parts = self.parts
-        found = parts.scheduler.form(staff.asking(parts.scheduler, team, user), meta["id"])
-        if found is None:
-            return None, {"date": "I couldn't find that session among yours."}
-        session = found.session
-        if raw.get("service") is None:  # no payment fields on the form: kept as they are
-            amount = session.amount_cents
-            raw = raw | {
-                "service": session.service,
-                "amount": None if amount is None else f"{amount / 100:.2f}",
-            }
-        return edit_form.read_edit(
-            raw, found.tz, datetime.now(UTC), parts.practice, current_start=session.start_at
+    def edit_problems(
+        self, meta: dict[str, Any] | None, raw: dict[str, str | None]
+    ) -> dict[str, str]:
+        """The problems of the edit form's fields that need no store: every field read by
+        the conversation's rules, in the zone and against the start the form was opened
+        with (its metadata). The payment fields, when the form has none, are the
+        session's and are left to the listener."""
+        zone = _form_zone(meta)
+        if meta is None or zone is None:
+            return {"date": "This form is out of date: open Edit again."}
+        _, problems = edit_form.read_edit(
+            raw,
+            zone,
+            datetime.now(UTC),
+            self.parts.practice,
+            current_start=form_views.opened_start(meta),
         )
+        return problems
 
-    async def ack_edit(
-        self, ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext
-    ) -> None:
+    async def ack_edit(self, ack: AsyncAck, view: dict[str, Any]) -> None:
         meta, raw = self.edit_fields(view)
-        if meta is None:
-            await ack(
-                response_action="errors",
-                errors={"date": "This form is out of date: open Edit again."},
-            )
-            return
-        team, user = str(context.team_id), str(context.user_id)
-        _, problems = await self.off(self._checked_edit, team, user, meta, raw)
+        problems = self.edit_problems(meta, raw)
         if problems:
             await ack(response_action="errors", errors=problems)
-            return
-        warned = await self.off(self._edit_warning, team, user, meta, raw, view)
-        if warned is not None:  # said before the change; submitting again saves anyway
-            await ack(response_action="update", view=warned)
-        else:
-            await ack()
-
-    def _edit_warning(
-        self,
-        team: str,
-        user: str,
-        meta: dict[str, Any],
-        raw: dict[str, str | None],
-        view: dict[str, Any],
-    ) -> dict[str, Any] | None:
-        """The form again, asking about a new start outside the working hours, unless it
-        was already asked for that start."""
-        form, problems = self._checked_edit(team, user, meta, raw)
-        if form is None or problems or meta.get("confirmed") == form.start.isoformat():
-            return None
-        question = self.parts.scheduler.edit_hours_question(
-            staff.asking(self.parts.scheduler, team, user), meta["id"], form.start
-        )
-        if question is None:
-            return None
-        text = f"⚠ {question} Press Save changes again to keep it, or change the time."
-        return blocks.warned_view(view, text, {**meta, "confirmed": form.start.isoformat()})
+        else:  # the session as stored, the working hours, the change: after the ack
+            await ack(response_action="update", view=form_views.busy_view(view))
 
     async def on_edited(self, view: dict[str, Any], context: AsyncBoltContext) -> None:
         client = context.client
         meta, raw = self.edit_fields(view)
-        if meta is None:
-            return
+        if meta is None or self.edit_problems(meta, raw):
+            return  # the form said why
         who = await self.who(client, str(context.team_id), str(context.user_id))
-        if await self.off(self._edit_warning, who.team_id, who.user_id, meta, raw, view):
-            return  # the form asks about the working hours; nothing changes until resubmitted
-        said = await self.off(self._edit, who, meta, raw, str(view.get("id")))
-        if said is None:
-            return
-        await self.told_from_form(client, who, said, view)
+        shown, said = await self.form_work(client, view, self._edited, who, meta, raw, view)
+        await self.form_done(client, who, view, shown, said)
 
-    def _edit(
-        self, who: Who, meta: dict[str, Any], raw: dict[str, str | None], view_id: str
-    ) -> str | None:
-        form, problems = self._checked_edit(who.team_id, who.user_id, meta, raw)
-        if form is None or problems:
-            return None  # the form showed the problems
+    def _edited(
+        self, who: Who, meta: dict[str, Any], raw: dict[str, str | None], view: dict[str, Any]
+    ) -> tuple[Shown | None, str | None]:
+        """The form again (a problem only the store shows; a new start outside the
+        working hours, asked unless already asked for that start), else the change and
+        what to say of it."""
+        scheduler, asking = self.parts.scheduler, actor(who)
+        found = scheduler.form(asking, meta["id"])
+        if found is None:
+            return form_views.done_view(view, NOT_FOUND.text), None
+        session = found.session
+        fields = raw
+        if raw.get("service") is None:  # no payment fields on the form: kept as they are
+            amount = session.amount_cents
+            fields = raw | {
+                "service": session.service,
+                "amount": None if amount is None else f"{amount / 100:.2f}",
+            }
+        form, problems = edit_form.read_edit(
+            fields, found.tz, datetime.now(UTC), self.parts.practice, current_start=session.start_at
+        )
+        if form is None:
+            return blocks.warned_view(view, "⚠ " + " ".join(problems.values()), meta), None
+        start = form.start.isoformat()
+        if meta.get("confirmed") != start:
+            question = scheduler.edit_hours_question(asking, meta["id"], form.start)
+            if question is not None:
+                text = f"⚠ {question} Press Save changes again to keep it, or change the time."
+                return blocks.warned_view(view, text, {**meta, "confirmed": start}), None
         # The same form submitted twice with the same fields (a double click) is done once.
         said = hashlib.sha256(json.dumps(raw, sort_keys=True).encode()).hexdigest()[:16]
-        done = self.parts.scheduler.edit(
-            actor(who), meta["id"], form, once=f"slack:edit:{view_id}:{said}"
-        )
-        return None if done is None else done.text
+        done = scheduler.edit(asking, meta["id"], form, once=f"slack:edit:{view.get('id')}:{said}")
+        return None, None if done is None else done.text
 
     async def on_hours(
         self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext

@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 from conftest import Chat, at, make_settings
 from fake_slack import FakeSlack, Person
-from test_slack_home import click_on_home, home_button, new_time, schedule_jd, sessions_of
+from test_slack_home import (
+    click_on_home,
+    home_button,
+    inputs,
+    new_time,
+    schedule_jd,
+    sessions_of,
+    submitted,
+)
 from test_slack_week import edit_values, latest_home
 
 from dialogue.turn_io import Who
@@ -327,14 +335,13 @@ def test_reschedule_outside_the_hours_is_asked_in_the_form_then_done_if_meant(
     set_own_hours(slack_parts, "Mon-Fri 9-5")
     click_on_home(clinician, home_button(latest_home(fake_slack), "dash:reschedule"))
     form = fake_slack.wait_calls("views.open", 1)[0].args["view"]
-    warned = clinician.submit(form, new_time("2026-11-29", "15:00")).json()
-    assert warned["response_action"] == "update"
-    assert "Sunday 3:00 PM is outside your working hours. Book it anyway?" in str(warned["view"])
-    assert "Press Reschedule again to move it anyway." in str(warned["view"])
+    warned = submitted(clinician, form, new_time("2026-11-29", "15:00"))
+    assert "Sunday 3:00 PM is outside your working hours. Book it anyway?" in str(warned)
+    assert "Press Reschedule again to move it anyway." in str(warned)
     fake_slack.quiet()
     assert sessions_of(slack_parts, "U_CLIN1")[0].start_at == at("2026-11-25 15:00")
-    again = clinician.submit(warned["view"], new_time("2026-11-29", "15:00"))
-    assert again.status_code == 200 and not again.text
+    again = submitted(clinician, warned, new_time("2026-11-29", "15:00"))
+    assert "Moved the session with JD to Sun, Nov 29, 2026, 3:00 PM EST." in str(again)
     (told,) = [m for m in clinician.replies() if m.text.startswith("Moved")]
     assert "Sun, Nov 29, 2026, 3:00 PM EST" in told.text
     assert sessions_of(slack_parts, "U_CLIN1")[0].start_at == at("2026-11-29 15:00")
@@ -347,8 +354,8 @@ def test_reschedule_inside_the_hours_moves_at_once(
     set_own_hours(slack_parts, "Mon-Fri 9-5")
     click_on_home(clinician, home_button(latest_home(fake_slack), "dash:reschedule"))
     form = fake_slack.wait_calls("views.open", 1)[0].args["view"]
-    done = clinician.submit(form, new_time("2026-11-27", "10:00"))
-    assert done.status_code == 200 and not done.text
+    done = submitted(clinician, form, new_time("2026-11-27", "10:00"))
+    assert "Moved the session with JD to Fri, Nov 27, 2026, 10:00 AM EST." in str(done)
     (told,) = [m for m in clinician.replies() if m.text.startswith("Moved")]
     assert sessions_of(slack_parts, "U_CLIN1")[0].start_at == at("2026-11-27 10:00")
 
@@ -360,18 +367,15 @@ def test_edit_to_a_time_outside_the_hours_is_asked_and_a_change_of_time_saves(
     set_own_hours(slack_parts, "Mon-Fri 9-5")
     click_on_home(clinician, home_button(latest_home(fake_slack), "dash:edit"))
     form = fake_slack.wait_calls("views.open", 1)[0].args["view"]
-    warned = clinician.submit(form, edit_values(form, time="19:00")).json()
-    assert warned["response_action"] == "update"
-    shown = str(warned["view"])
+    warned = submitted(clinician, form, edit_values(form, time="19:00"))
+    shown = str(warned)
     assert "Wednesday 7:00 PM is outside your working hours. Book it anyway?" in shown
     assert "Press Save changes again to keep it, or change the time." in shown
-    assert [b["block_id"] for b in warned["view"]["blocks"] if b["type"] == "input"] == [
-        b["block_id"] for b in form["blocks"] if b["type"] == "input"
-    ]  # every field kept, so what was typed stays
+    assert inputs(warned) == inputs(form)  # every field kept, so what was typed stays
     fake_slack.quiet()
     assert sessions_of(slack_parts, "U_CLIN1")[0].start_at == at("2026-11-25 15:00")
-    changed = clinician.submit(warned["view"], edit_values(form, time="16:00"))
-    assert changed.status_code == 200 and not changed.text
+    changed = submitted(clinician, warned, edit_values(form, time="16:00"))
+    assert "Updated the session with JD" in str(changed)
     (told,) = [m for m in clinician.replies() if m.text.startswith("Updated")]
     assert "Wed, Nov 25, 2026, 4:00 PM EST" in told.text
     assert sessions_of(slack_parts, "U_CLIN1")[0].start_at == at("2026-11-25 16:00")
@@ -384,11 +388,11 @@ def test_edit_outside_the_hours_is_saved_when_submitted_again(
     set_own_hours(slack_parts, "Mon-Fri 9-5")
     click_on_home(clinician, home_button(latest_home(fake_slack), "dash:edit"))
     form = fake_slack.wait_calls("views.open", 1)[0].args["view"]
-    warned = clinician.submit(form, edit_values(form, time="19:00")).json()
-    assert warned["response_action"] == "update"
+    warned = submitted(clinician, form, edit_values(form, time="19:00"))
+    assert "outside your working hours" in str(warned)
     fake_slack.quiet()
-    again = clinician.submit(warned["view"], edit_values(form, time="19:00"))
-    assert again.status_code == 200 and not again.text
+    again = submitted(clinician, warned, edit_values(form, time="19:00"))
+    assert "Updated the session with JD" in str(again)
     (told,) = [m for m in clinician.replies() if m.text.startswith("Updated")]
     assert sessions_of(slack_parts, "U_CLIN1")[0].start_at == at("2026-11-25 19:00")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -153,6 +155,31 @@ def home_button(view: dict, action_id: str) -> dict:
     )
 
 
+def submitted(person: Person, form: dict, values: dict) -> dict:
+    """Submit `form` as Slack does: the ack shows the form busy at once (its fields kept),
+    and the listener then shows what comes next in the same modal (`views.update` of its
+    id); returned with that id, as Slack keeps it, so it can be submitted again."""
+    digest = hashlib.sha256(json.dumps(form, sort_keys=True).encode()).hexdigest()[:10]
+    form = {**form, "id": form.get("id") or f"V{digest}"}
+    fake = person.slack
+    before = len(fake.of("views.update"))
+    answer = person.submit(form, values).json()
+    assert answer["response_action"] == "update", answer
+    busy = answer["view"]
+    assert "Checking…" in str(busy)
+    assert inputs(busy) == inputs(form)  # what was typed stays
+    (shown,) = fake.wait(
+        lambda: [c for c in fake.of("views.update")[before:] if c.args["view_id"] == form["id"]]
+    )
+    return {**shown.args["view"], "id": form["id"]}
+
+
+def inputs(view: dict) -> list[tuple[str, str]]:
+    return [
+        (b["block_id"], b["element"]["action_id"]) for b in view["blocks"] if b["type"] == "input"
+    ]
+
+
 def new_time(day: str, clock: str) -> dict:
     return {
         "date": {"date": {"type": "datepicker", "selected_date": day}},
@@ -177,8 +204,9 @@ def test_reschedule_from_app_home_moves_the_session_and_tells_the_clinician(
     assert "Move the session with JD on Wed, Nov 25, 2026, 3:00 PM EST" in str(form)
     assert "Jane" not in str(form)
     # A new date and time in the clinician's zone (Eastern): Friday 4:30 PM.
-    response = clinician.submit(form, new_time("2026-11-27", "16:30"))
-    assert response.status_code == 200 and not response.text
+    shown = submitted(clinician, form, new_time("2026-11-27", "16:30"))
+    assert "Moved the session with JD to Fri, Nov 27, 2026, 4:30 PM EST." in str(shown)
+    assert shown["close"]["text"] == "Close" and "submit" not in shown
     (told,) = clinician.replies()
     assert told.text == "Moved the session with JD to Fri, Nov 27, 2026, 4:30 PM EST."
     (session,) = sessions_of(slack_parts, "U_CLIN1")
@@ -196,13 +224,18 @@ def test_a_double_submitted_reschedule_moves_once_and_tells_once(
     schedule_jd(clinician)
     home = fake_slack.wait_calls("views.publish", 1)[-1].args["view"]
     click_on_home(clinician, home_button(home, "dash:reschedule"))
-    form = fake_slack.wait_calls("views.open", 1)[0].args["view"]
+    form = {**fake_slack.wait_calls("views.open", 1)[0].args["view"], "id": "V_TWICE"}
     for _ in range(2):
         assert clinician.submit(form, new_time("2026-11-27", "16:30")).status_code == 200
     (told,) = clinician.replies()
     fake_slack.quiet()
     assert len(clinician.messages()) == clinician.seen  # no second "Moved…"
     assert told.text.startswith("Moved the session with JD")
+    # The form is left saying what was done, or that it was sent already; never busy.
+    shown = [str(c.args["view"]) for c in fake_slack.of("views.update")]
+    assert len(shown) == 2 and "Checking" not in str(shown)
+    assert any("Moved the session with JD" in view for view in shown)
+    assert any("This form was sent already" in view for view in shown)
     (session,) = sessions_of(slack_parts, "U_CLIN1")
     assert session.sequence == 1  # one update for the participant, not two
 
