@@ -37,6 +37,7 @@ from scheduling import (
     page_requests,
     payments_in,
     practice_admin,
+    refunding,
     refunds,
     results,
     roles,
@@ -662,6 +663,24 @@ class Scheduler:
     def text_delivery(self, sid: str, status: str, code: str) -> None:
         with self.store.unit() as s:
             texts_in.delivery(s, self.practice, sid, status, code, self.clock())
+
+    def refund_to_make(self, public_id: str) -> refunding.ToMake | refunding.Standing:
+        """A pending refund as Stripe is to be asked for it, or where it stands."""
+        with self.store.unit() as s:
+            return refunding.to_make(s, public_id, self.practice)
+
+    def refund_outcome(
+        self, public_id: str, attempt: int, outcome: refunding.Outcome, now: datetime, *, tell: bool
+    ) -> refunding.Standing:
+        with self.store.unit() as s:
+            return refunding.write_outcome(
+                s, public_id, attempt, outcome, self.practice, now, tell=tell
+            )
+
+    def pending_refunds(self) -> list[str]:
+        """Public ids of cancelled sessions whose chosen refund is not made yet (a batch)."""
+        with self.store.unit() as s:
+            return session_rows.pending_refunds(s)
 
 
 class _Repeated(Exception):
