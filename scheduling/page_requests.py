@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -98,12 +99,22 @@ def read_times(
 # The participant's side -------------------------------------------------------------------
 
 
-def can_change(session: ScheduledSession, now: datetime) -> bool:
+class Dated(Protocol):
+    """A session's row, or the page's view of it (scheduling/page.py)."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def start_at(self) -> datetime: ...
+
+
+def can_change(session: Dated, now: datetime) -> bool:
     """Whether the page offers asking and cancelling: a live session not yet begun."""
     return session.status != "cancelled" and now < session.start_at
 
 
-def is_late(session: ScheduledSession, practice: Practice, now: datetime) -> bool:
+def is_late(session: Dated, practice: Practice, now: datetime) -> bool:
     """A cancellation now would come inside the practice's notice."""
     return now > session.start_at - timedelta(hours=practice.cancel_notice_hours)
 

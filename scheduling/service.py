@@ -35,15 +35,20 @@ from scheduling import (
     editing,
     hours,
     page_requests,
+    payments_in,
     practice_admin,
+    refunding,
     refunds,
     results,
     roles,
     sms_consent,
+    texts_in,
 )
+from scheduling import page as pages
 from scheduling.agendas import Agenda
 from scheduling.dashboards import DashboardPage
 from scheduling.editing import EditForm
+from scheduling.page import HostRoom, PageSession, PayClaim
 from scheduling.results import Done
 from scheduling.starts import StartCheck, check_aware_start, check_start
 from store import audit, claim_rows, clinician_rows, session_rows
@@ -577,6 +582,105 @@ class Scheduler:
         with self._acting(who) as (s, _clinician):
             actor = audit.staff(who.team, who.user)
             sms_consent.record_answer(s, actor, phone, agreed, self.clock())
+
+    # page helper: the participant's page, the clinician's Enter Meeting and the webhooks --
+    # (scheduling/page.py, payments_in.py, texts_in.py); `token`: a participant's link.
+
+    def page_session(self, token: str, *, disclosed: str | None = None) -> PageSession | None:
+        """The session as the link shows it; `disclosed`: the audit action of showing it."""
+        with self.store.unit() as s:
+            return pages.load(s, token, self.practice, disclosed=disclosed)
+
+    def page_asks(self, token: str) -> page_requests.PageAsks:
+        with self.store.unit() as s:
+            return pages.asks(s, token, self.practice, self.clock())
+
+    def page_rsvp(self, token: str, answer: str) -> None:
+        with self.store.unit() as s:
+            pages.rsvp(s, token, answer, self.practice, self.clock())
+
+    def page_documents(self, token: str) -> None:
+        with self.store.unit() as s:
+            pages.confirm_documents(s, token, self.clock())
+
+    def page_ask(self, token: str, typed: list[tuple[str, str]]) -> list[str] | None:
+        with self.store.unit() as s:
+            return pages.ask(s, token, typed, self.practice, self.clock())
+
+    def page_cancel(self, token: str) -> bool | None:
+        with self.store.unit() as s:
+            return pages.cancel(s, token, self.practice, self.clock())
+
+    def page_entered(self, token: str) -> None:
+        with self.store.unit() as s:
+            pages.entered(s, token, self.practice, self.clock())
+
+    def host_room(self, host_token: str) -> HostRoom | None:
+        with self.store.unit() as s:
+            return pages.host_room(s, host_token, self.practice)
+
+    def host_entered(self, room: HostRoom) -> None:
+        with self.store.unit() as s:
+            pages.host_entered(s, room)
+
+    def claim_pay(self, seen: PageSession) -> PayClaim:
+        """Pay Now's claim, in a unit of its own (Stripe is called outside any)."""
+        with self.store.unit() as s:
+            return pages.claim_pay(s, seen, self.clock())
+
+    def settle_pay(self, claimed: PayClaim, url: str | None) -> None:
+        with self.store.unit() as s:
+            pages.settle_pay(s, claimed, url)
+
+    def remember_checkout(self, token: str, checkout_id: str) -> None:
+        with self.store.unit() as s:
+            pages.remember_checkout(s, token, checkout_id, payments_in.UNPAID)
+
+    def checkout_returned(self, public_id: str, checkout: payments_in.Checkout) -> bool:
+        with self.store.unit() as s:
+            return payments_in.record_return(s, public_id, checkout, self.practice, self.clock())
+
+    def checkout_event(self, event_id: str, kind: str, checkout: payments_in.Checkout) -> str:
+        if kind not in payments_in.CHECKOUT_EVENTS:
+            return "ignored"
+        with self.store.unit() as s:
+            return payments_in.checkout_event(
+                s, event_id, kind, checkout, self.practice, self.clock()
+            )
+
+    def refund_event(self, event_id: str, refund: payments_in.Refund) -> str:
+        with self.store.unit() as s:
+            return payments_in.refund_event(s, event_id, refund, self.practice, self.clock())
+
+    def text_received(self, phone: str, body: str, sid: str) -> texts_in.Reply | None:
+        with self.store.unit() as s:
+            return texts_in.received(s, self.practice, phone, body, sid, self.clock())
+
+    def text_language(self, phone: str) -> str:
+        with self.store.reading() as s:
+            return texts_in.language(s, self.practice, phone, self.clock())
+
+    def text_delivery(self, sid: str, status: str, code: str) -> None:
+        with self.store.unit() as s:
+            texts_in.delivery(s, self.practice, sid, status, code, self.clock())
+
+    def refund_to_make(self, public_id: str) -> refunding.ToMake | refunding.Standing:
+        """A pending refund as Stripe is to be asked for it, or where it stands."""
+        with self.store.unit() as s:
+            return refunding.to_make(s, public_id, self.practice)
+
+    def refund_outcome(
+        self, public_id: str, attempt: int, outcome: refunding.Outcome, now: datetime, *, tell: bool
+    ) -> refunding.Standing:
+        with self.store.unit() as s:
+            return refunding.write_outcome(
+                s, public_id, attempt, outcome, self.practice, now, tell=tell
+            )
+
+    def pending_refunds(self) -> list[str]:
+        """Public ids of cancelled sessions whose chosen refund is not made yet (a batch)."""
+        with self.store.unit() as s:
+            return session_rows.pending_refunds(s)
 
 
 class _Repeated(Exception):

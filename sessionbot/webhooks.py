@@ -4,7 +4,9 @@ Every request must carry a valid `X-Twilio-Signature` for the public URL of the 
 (`SESSIONBOT_PUBLIC_URL` + path, the URL Twilio was given); anything else gets 403 and
 changes nothing. The signature is checked before the body is decoded: a signed body that
 is not UTF-8 (Twilio always sends UTF-8) gets 400, a body too big for a text 413; both
-with one short reason and nothing stored. Replies to the participant are TwiML.
+with one short reason and nothing stored. Replies to the participant are TwiML. What
+a text or a report means is the scheduling rules' (scheduling/texts_in.py), through the
+`Scheduler`.
 """
 
 from __future__ import annotations
@@ -12,34 +14,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import logging
-from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlparse
 from xml.sax.saxutils import escape
 
-from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from twilio.request_validator import RequestValidator, add_port, remove_port
 
-from ground.formatting import initials, when
-from ground.language import N_, resolve, translations
+from ground.language import N_, translations
 from ground.metrics import counted, webhook_result
 from integrations import messages
-from scheduling import booking
+from scheduling.texts_in import Reply
 from sessionbot.parts import Parts
-from store import audit, claim_rows, consents, outbox_rows, session_rows
-from store.crypto import keyring
-from store.models import ScheduledSession
 
-log = logging.getLogger(__name__)
-
-STOP_WORDS = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "optout", "revoke"}
-START_WORDS = {"start", "unstop", "optin"}
-HELP_WORDS = {"help", "info"}
-YES_WORDS = {"y", "yes", "yep", "yeah", "confirm", "s", "si", "sí"}  # "S"/"Sí": Spanish texts
-NO_WORDS = {"n", "no", "nope"}
 NO_SESSION = N_("We found no upcoming session for this number.")
 THANKS_YES = N_("Thanks, we've let them know.")
 THANKS_NO = N_("Thanks, we've let them know you can't make it.")
@@ -139,99 +127,24 @@ def routes(parts: Parts) -> list[BaseRoute]:
     ]
 
 
+REPLIES = {
+    Reply.START: messages.START_REPLY,
+    Reply.HELP: messages.HELP_REPLY,
+    Reply.NO_SESSION: NO_SESSION,
+    Reply.THANKS_YES: THANKS_YES,
+    Reply.THANKS_NO: THANKS_NO,
+}
+
+
 def handle_inbound(parts: Parts, form: dict[str, str]) -> str | None:
-    """Record what the participant texted; returns the reply to text back, if any, in the
-    language of their next session (else the practice's)."""
-    reply = _handle_inbound(parts, form)
+    """Record what the participant texted (scheduling/texts_in.py); returns the reply to
+    text back, if any, in the language of their next session (else the practice's)."""
+    phone = form.get("From", "")
+    sid = form.get("MessageSid") or form.get("SmsSid") or ""
+    reply = parts.scheduler.text_received(phone, form.get("Body", ""), sid)
     if reply is None:
         return None
-    with parts.store.reading() as s:
-        session = _latest_upcoming(s, form.get("From", ""), datetime.now(UTC))
-        language = resolve(session.language if session else None, parts.practice.language)
-    return translations(language).gettext(reply)
-
-
-def _handle_inbound(parts: Parts, form: dict[str, str]) -> str | None:
-    phone = form.get("From", "")
-    word = " ".join(form.get("Body", "").split()).strip(" .!").casefold()
-    sid = form.get("MessageSid") or form.get("SmsSid") or ""
-    now = datetime.now(UTC)
-    index = keyring().blind_indexes(phone)  # every key's: a STOP before a rotation holds
-    with parts.store.unit() as s:
-        if sid and not claim_rows.first_time(s, f"twilio:sms:{sid}"):
-            return None  # a retry of a message already handled
-        opted_out = outbox_rows.sms_opted_out(s, index)
-        if word in STOP_WORDS:
-            if parts.practice.sms_consent:  # consent withdrawn too, by the participant
-                consents.withdraw(s, index, now, phone)
-            if not outbox_rows.set_sms_opt_out(s, index, True, phone=phone):
-                log.info("inbound sms: opt-out already recorded")
-                return None  # a second STOP: recorded and told the first time
-            audit.record(s, actor=audit.PARTICIPANT, action="sms_opted_out")
-            _tell_clinicians(
-                s,
-                parts,
-                phone,
-                now,
-                sid,
-                "replied STOP: no more texts will reach "
-                "them. Reach them another way, e.g. reschedule with an e-mail "
-                "invitation.",
-            )
-            log.info("inbound sms: opt-out recorded")
-            return None  # Twilio's own STOP handling answers the participant
-        if word in START_WORDS or (opted_out and word in YES_WORDS):
-            if parts.practice.sms_consent:  # the participant's own Yes to texts
-                consents.record_consent(
-                    s, index, True, by=consents.PARTICIPANT, at=now, phone=phone
-                )
-            if outbox_rows.set_sms_opt_out(s, index, False):
-                audit.record(s, actor=audit.PARTICIPANT, action="sms_opted_in")
-                _tell_clinicians(
-                    s, parts, phone, now, sid, "replied START: texts reach them again."
-                )
-                log.info("inbound sms: opt-in recorded")
-            return messages.START_REPLY
-        if word in HELP_WORDS:
-            return messages.HELP_REPLY
-        if word in YES_WORDS or word in NO_WORDS:
-            session = _latest_upcoming(s, phone, now)
-            if session is None:
-                return NO_SESSION
-            answer = "yes" if word in YES_WORDS else "no"
-            booking.record_rsvp(s, session, answer, now, via="text", practice=parts.practice)
-            log.info("inbound sms: rsvp %s recorded", answer)
-            return THANKS_YES if answer == "yes" else THANKS_NO
-    return messages.HELP_REPLY
-
-
-def _sessions_for(s: Session, phone: str, now: datetime) -> list[ScheduledSession]:
-    return session_rows.upcoming_sms_sessions(s, now, keyring().blind_indexes(phone))
-
-
-def _latest_upcoming(s: Session, phone: str, now: datetime) -> ScheduledSession | None:
-    """The participant's next session (the latest one invited to, soonest start)."""
-    found = _sessions_for(s, phone, now)
-    return found[0] if found else None
-
-
-def _tell_clinicians(
-    s: Session, parts: Parts, phone: str, now: datetime, sid: str, what: str
-) -> None:
-    told: set[int] = set()
-    for session in _sessions_for(s, phone, now):
-        if session.clinician_id in told:
-            continue
-        told.add(session.clinician_id)
-        zone = parts.practice.zone_of(session.clinician.tz)
-        booking.notify_clinician(
-            s,
-            session.clinician_id,
-            f"{initials(session.participant)} (session {when(session.start_at, zone)}) {what}",
-            dedupe_key=f"notice:sms:{sid or now.isoformat()}:{session.clinician_id}",
-            now=now,
-            session_id=session.id,
-        )
+    return translations(parts.scheduler.text_language(phone)).gettext(REPLIES[reply])
 
 
 STATUS = {"delivered": "delivered", "undelivered": "failed", "failed": "failed"}
@@ -243,28 +156,4 @@ def handle_status(parts: Parts, form: dict[str, str]) -> None:
     status = STATUS.get(form.get("MessageStatus", "").lower())
     if not sid or status is None:
         return
-    now = datetime.now(UTC)
-    with parts.store.unit() as s:
-        if not claim_rows.first_time(s, f"twilio:status:{sid}:{status}"):
-            return
-        message = outbox_rows.outbox_by_provider_ref(s, sid)
-        if message is None or message.session_id is None:
-            return
-        session = session_rows.session_by_id(s, message.session_id)
-        if session is None:
-            return
-        if message.kind in ("invitation", "update"):
-            session.invite_status = status
-        if status == "failed":
-            code = form.get("ErrorCode") or "unknown"
-            zone = parts.practice.zone_of(session.clinician.tz)
-            booking.notify_clinician(
-                s,
-                session.clinician_id,
-                f"The {message.kind} text for your session with {initials(session.participant)}"
-                f" on {when(session.start_at, zone)} was not delivered (Twilio error {code}). "
-                "Check the phone number, or reschedule with an e-mail invitation.",
-                dedupe_key=f"notice:status:{sid}",
-                now=now,
-                session_id=session.id,
-            )
+    parts.scheduler.text_delivery(sid, status, form.get("ErrorCode") or "unknown")

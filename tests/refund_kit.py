@@ -12,10 +12,9 @@ from outbox_kit import worker
 
 from ground.session import SessionSpec
 from integrations.providers import payments
-from scheduling import booking
+from scheduling import booking, payments_in
 from sessionbot.wiring import Parts
 from store import clinician_rows, session_rows
-from web import access
 
 PRACTICE = """
 name = "Example Practice"
@@ -68,7 +67,7 @@ def paid_session(app: Parts, fake: FakeStripe, start: datetime, *, team: str) ->
     with app.store.unit() as s:
         row = session_rows.session_by_public_id(s, public_id, lock=True)
         assert row is not None
-        assert access.record_payment(
+        assert payments_in.record_payment(
             s, row, stripe.retrieve_checkout(checkout.id), now, practice=app.practice
         )
     return public_id

@@ -28,13 +28,12 @@ from ground.practice import PracticeFileError, load_practice, parse_practice
 from ground.settings import Settings
 from integrations import messages
 from integrations.providers import payments
-from scheduling import commands
+from scheduling import commands, payments_in
 from scheduling import refunds as paid
 from sessionbot import cli
 from sessionbot.wiring import Parts, build
 from store import clinician_rows, outbox_rows, session_rows
 from store.db import Store
-from web import access
 
 EARLY = at("2026-11-27 15:00")  # three days after the frozen now (Tue Nov 24, 10:00)
 LATE = at("2026-11-24 18:00")  # eight hours after it: inside the 24 hours' notice
@@ -230,7 +229,7 @@ def test_stripes_webhook_of_our_refund_confirms_it_without_a_second_notice(
     with app.store.unit() as s:
         found = session_rows.session_by_public_id(s, public_id, lock=True)
         assert verified.refund is not None and found is not None
-        assert not access.record_refund(
+        assert not payments_in.record_refund(
             s, found, verified.refund, clock_now(), practice=app.practice
         )
         notices = [

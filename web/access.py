@@ -1,4 +1,5 @@
-"""What the participant page may show and allow, as pure functions of a session and now.
+"""What the participant page may show and allow, as pure functions of the page's session
+(scheduling/page.py) and now.
 
 The one place that decides when Enter Meeting opens: inside the practice's join window,
 after payment where it is required, after the required documents are confirmed.
@@ -8,25 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
-from sqlalchemy.orm import Session
-
-from ground.formatting import initials, money_from_cents, when
 from ground.practice import Document, DocumentPackage, Practice
-from integrations.payments import Checkout, Refund
-from scheduling import booking
-from store import audit
+from scheduling.page import PageSession
+from scheduling.payments_in import UNPAID
 from store.crypto import keyring
-from store.models import ScheduledSession
 
-log = logging.getLogger("sessionbot.web")
-
-# A session that requires payment and has none standing: Enter Meeting stays closed and
-# Pay Now is offered (again, after a failed or fully refunded payment).
-UNPAID = ("pending", "payment_failed", "refunded")
+__all__ = ["UNPAID", "Access", "access", "checkout_idempotency_key", "csrf_ok", "csrf_token"]
 
 
 @dataclass(frozen=True)
@@ -50,8 +42,8 @@ class Access:
         return not (self.gone or self.too_early or self.payment_pending or self.documents_pending)
 
 
-def access(session: ScheduledSession, practice: Practice, now: datetime) -> Access:
-    opens_at, closes_at = booking.join_window(session, practice)
+def access(session: PageSession, practice: Practice, now: datetime) -> Access:
+    opens_at, closes_at = session.opens_at, session.closes_at
     package = practice.package(session.documents)
     needs_documents = bool(package and any(d.required for d in package.items))
     return Access(
@@ -65,12 +57,12 @@ def access(session: ScheduledSession, practice: Practice, now: datetime) -> Acce
     )
 
 
-def csrf_token(session: ScheduledSession) -> str:
+def csrf_token(session: PageSession) -> str:
     """The hidden form field of this session's page: a keyed HMAC of its link token."""
     return keyring().blind_index(f"csrf:{session.token_hash}")
 
 
-def csrf_ok(session: ScheduledSession, given: str | None) -> bool:
+def csrf_ok(session: PageSession, given: str | None) -> bool:
     """The page's field under any configured key (a page opened before a key rotation)."""
     if not given:
         return False
@@ -78,149 +70,18 @@ def csrf_ok(session: ScheduledSession, given: str | None) -> bool:
     return any(hmac.compare_digest(w, str(given)) for w in wanted)
 
 
-def checkout_idempotency_key(session: ScheduledSession, replacing: str | None = None) -> str:
+class Versioned(Protocol):
+    """A session (its row, or the page's view of it) at one version and amount."""
+
+    @property
+    def public_id(self) -> str: ...
+    @property
+    def sequence(self) -> int: ...
+    @property
+    def amount_cents(self) -> int | None: ...
+
+
+def checkout_idempotency_key(session: Versioned, replacing: str | None = None) -> str:
     """Same session, same version, same amount: the same key, so a double click makes one."""
     base = f"{session.public_id}:{session.sequence}:{session.amount_cents}:{replacing or ''}"
     return "sessionbot-checkout-" + hashlib.sha256(base.encode()).hexdigest()[:32]
-
-
-def record_payment(
-    s: Session, session: ScheduledSession, checkout: Checkout, now: datetime, *, practice: Practice
-) -> bool:
-    """Mark the session paid once (webhook or return from Checkout) and tell the clinician.
-
-    Only a session that requires payment and has none standing, and only a paid Checkout
-    of this session for its amount and currency; after a full refund, only a new Checkout
-    (the refunded one, replayed, is not a payment).
-    """
-    if session.amount_cents is None or session.payment_status not in UNPAID:
-        return False
-    if not checkout.paid or checkout.reference != session.public_id:
-        return False
-    if checkout.amount_cents != session.amount_cents or (
-        (checkout.currency or "").lower() != session.currency.lower()
-    ):
-        log.warning("payment amount differs from session %s; not recorded", session.public_id)
-        return False
-    if session.payment_status == "refunded" and (
-        checkout.id != session.payment_ref or checkout.payment_intent == session.payment_intent
-    ):
-        return False
-    session.payment_status = "paid"
-    session.paid_at = now
-    session.payment_ref = checkout.id
-    session.payment_intent = checkout.payment_intent
-    session.refunded_cents = None
-    audit.record(
-        s, actor=audit.PARTICIPANT, action="payment_received", session_id=session.id,
-        fields=["payment_status"],
-    )  # fmt: skip
-    _tell(
-        s,
-        session,
-        f"Payment received: {_money(session, session.amount_cents)} "
-        f"from {initials(session.participant)} for the session on {_start(session, practice)}.",
-        key=f"paid:{checkout.id}",
-        now=now,
-    )
-    log.info("session %s paid (checkout %s)", session.public_id, checkout.id)
-    return True
-
-
-def record_payment_failed(
-    s: Session, session: ScheduledSession, checkout: Checkout, now: datetime, *, practice: Practice
-) -> bool:
-    """A delayed payment method (a bank debit) failed after Checkout: unpaid, and told."""
-    if session.payment_status != "pending" or checkout.reference != session.public_id:
-        return False
-    if session.payment_ref not in (None, checkout.id):
-        return False  # an older Checkout than the one the page now offers
-    session.payment_status = "payment_failed"
-    session.payment_ref = checkout.id
-    audit.record(
-        s, actor=audit.SYSTEM, action="payment_failed", session_id=session.id,
-        fields=["payment_status"],
-    )  # fmt: skip
-    _tell(
-        s,
-        session,
-        f"The payment of {_money(session, session.amount_cents)} from "
-        f"{initials(session.participant)} for the session on {_start(session, practice)} did not "
-        "go through (their bank declined it). Their session page asks them to pay again; "
-        "Enter Meeting stays closed until they do.",
-        key=f"payment_failed:{checkout.id}",
-        now=now,
-    )
-    log.info("session %s: delayed payment failed (checkout %s)", session.public_id, checkout.id)
-    return True
-
-
-def record_refund(
-    s: Session, session: ScheduledSession, refund: Refund, now: datetime, *, practice: Practice
-) -> bool:
-    """A refund of the session's payment, full or partial; told once per amount.
-
-    Stripe's `amount_refunded` is the total so far, so a late event of an earlier, smaller
-    refund changes nothing. A full refund leaves the session unpaid again.
-    """
-    if session.payment_intent is None or refund.payment_intent != session.payment_intent:
-        return False
-    if session.payment_status not in ("paid", "partially_refunded"):
-        return False
-    if refund.currency.lower() != session.currency.lower():
-        log.warning("refund currency differs from session %s; not recorded", session.public_id)
-        return False
-    before = session.refunded_cents or 0
-    if refund.refunded_cents <= before:
-        return False
-    paid = session.amount_cents or refund.amount_cents
-    full = refund.full or refund.refunded_cents >= paid
-    session.refunded_cents = refund.refunded_cents
-    session.payment_status = "refunded" if full else "partially_refunded"
-    audit.record(
-        s, actor=audit.SYSTEM, action="refund", session_id=session.id,
-        fields=["payment_status", "refunded_cents"],
-    )  # fmt: skip
-    who = initials(session.participant)
-    amount = _money(session, refund.refunded_cents)
-    if session.status == "cancelled":  # the usual refund: nothing about entering to say
-        what = f"the cancelled session on {_start(session, practice)}"
-        after = ""
-    else:
-        what = f"the session on {_start(session, practice)}"
-        after = (
-            " The session requires payment, so Enter Meeting is closed until they pay again."
-            if full
-            else " Enter Meeting stays open."
-        )
-    text = (
-        f"Refunded: {amount} to {who} for {what}, the whole payment.{after}"
-        if full
-        else f"Partly refunded: {amount} of {_money(session, paid)} to {who} for {what}.{after}"
-    )
-    # A refund the clinician chose when cancelling is told by the one who made it
-    # (sessionbot/refunds.py); this event only confirms it.
-    if not (session.status == "cancelled" and session.refund_state in ("pending", "refunded")):
-        key = f"refund:{refund.payment_intent}:{refund.refunded_cents}"
-        _tell(s, session, text, key=key, now=now)
-    log.info("session %s: %s", session.public_id, session.payment_status)
-    return True
-
-
-def _money(session: ScheduledSession, cents: int | None) -> str:
-    return money_from_cents(cents, session.currency)
-
-
-def _start(session: ScheduledSession, practice: Practice) -> str:
-    return when(session.start_at, practice.zone_of(session.clinician.tz))
-
-
-def _tell(s: Session, session: ScheduledSession, text: str, *, key: str, now: datetime) -> None:
-    booking.notify_clinician(
-        s,
-        session.clinician_id,
-        text,
-        dedupe_key=f"{session.public_id}:{key}",
-        now=now,
-        session_id=session.id,
-    )

@@ -1,6 +1,7 @@
 """The page's "Ask for another time" and "Cancel": form POSTs under the page's token, with
 its HMAC form field and Origin check (`Page.checked_form`) and its throttle (the routes
-under /j/ are guarded in web/routes.py). The rules are in scheduling/page_requests.py.
+under /j/ are guarded in web/routes.py). The rules are in scheduling/page_requests.py,
+reached through the scheduling service (one unit a call).
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from scheduling import page_requests as rules
-from store import session_rows
-from store.models import ScheduledSession
+from scheduling.page import PageSession
 from web import access, words
 
 if TYPE_CHECKING:
@@ -28,16 +28,16 @@ def now() -> datetime:
 
 
 class PageRequests:
-    """The handlers, over the page's own (its responses, its form check, its store)."""
+    """The handlers, over the page's own (its responses, its form check, its scheduler)."""
 
     def __init__(self, page: Page) -> None:
         self.page = page
         self.parts = page.parts
+        self.scheduler = page.parts.scheduler
 
-    def state(self, session: ScheduledSession) -> rules.PageAsks:
+    def state(self, token: str) -> rules.PageAsks:
         """What the page shows of asking and cancelling (read in the thread pool)."""
-        with self.parts.store.unit() as s:
-            return rules.page_state(s, session, self.parts.practice, now())
+        return self.scheduler.page_asks(token)
 
     async def ask(self, request: Request) -> Response:
         session, form, refused = await self.page.checked_form(request)
@@ -45,31 +45,16 @@ class PageRequests:
             return refused or self.page.not_found()
         token = request.path_params["token"]
         typed = [(form.get(d, "")[:20], form.get(t, "")[:20]) for d, t in TIME_FIELDS]
-        problems = await run_in_threadpool(self.record_ask, token, typed)
+        problems = await run_in_threadpool(self.scheduler.page_ask, token, typed)
         if problems is None:
             return self.page.redirect(f"/j/{token}?m=asked")
         if not problems:  # begun (or cancelled) meanwhile: the page says what it offers
             return self.page.redirect(f"/j/{token}")
         fresh = await run_in_threadpool(self.page.load, token) or session
-        asks = await run_in_threadpool(self.state, fresh)
+        asks = await run_in_threadpool(self.state, token)
         return self.page.page(
             fresh, token, asks=asks, status=422, ask_problems=problems, typed=typed
         )
-
-    def record_ask(self, token: str, typed: list[tuple[str, str]]) -> list[str] | None:
-        """None: the request stored (and the clinician told); else what is wrong with the
-        times (none: the session can no longer be moved from the page)."""
-        practice = self.parts.practice
-        with self.parts.store.unit() as s:
-            row = session_rows.session_by_token(s, token, lock=True)
-            at = now()
-            if row is None or not rules.can_change(row, at):
-                return []
-            starts, problems = rules.read_times(typed, row.participant_tz, at, row, practice)
-            if problems:
-                return problems
-            rules.ask(s, row, starts, practice, at)
-            return None
 
     async def cancel_confirm(self, request: Request) -> Response:
         """Cancel's first step: what cancelling means now (late, the practice's words)."""
@@ -106,7 +91,7 @@ class PageRequests:
             return refused or self.page.not_found()
         if form.get("confirm") != "yes":
             return self.page.redirect(f"/j/{token}")
-        late: bool | None = await run_in_threadpool(self.record_cancel, token)
+        late = await run_in_threadpool(self.scheduler.page_cancel, token)
         if late is None:
             return self.page.redirect(f"/j/{token}")
         return self.cancelled(session, late)
@@ -114,14 +99,14 @@ class PageRequests:
     def notice(self) -> timedelta:
         return timedelta(hours=self.parts.practice.cancel_notice_hours)
 
-    def cancelled_here(self, session: ScheduledSession, form: dict[str, str]) -> bool:
+    def cancelled_here(self, session: PageSession, form: dict[str, str]) -> bool:
         return (
             session.status == "cancelled"
             and form.get("confirm") == "yes"
             and access.csrf_ok(session, form.get("csrf"))
         )
 
-    def cancelled(self, session: ScheduledSession, late: bool) -> Response:
+    def cancelled(self, session: PageSession, late: bool) -> Response:
         said = words.said(session, self.parts.practice)
         return self.page.render(
             "cancelled.html",
@@ -131,14 +116,3 @@ class PageRequests:
             zone=said.zone,
             late=late,
         )
-
-    def record_cancel(self, token: str) -> bool | None:
-        """Cancelled now: whether it was late; None when it could not be."""
-        practice = self.parts.practice
-        with self.parts.store.unit() as s:
-            row = session_rows.session_by_token(s, token, lock=True)
-            at = now()
-            if row is None:
-                return None
-            late = rules.is_late(row, practice, at)
-            return late if rules.cancel(s, row, practice, at) else None

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from sqlalchemy.orm import object_session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
@@ -28,7 +27,6 @@ from ground.language import N_, SOURCE
 from ground.metrics import counted, page_result, webhook_result
 from integrations import providers
 from integrations.payments import (
-    Checkout,
     InvalidSignature,
     MalformedEvent,
     PaymentEvent,
@@ -37,11 +35,9 @@ from integrations.payments import (
     checkout_origins,
 )
 from integrations.video import VideoRooms
-from scheduling import guest_page, results
+from scheduling.page import PageSession
 from scheduling.page_requests import PageAsks
 from sessionbot.parts import Parts
-from store import audit, claim_rows, session_rows
-from store.models import ScheduledSession
 from web import access as rules
 from web import words
 from web.feed import PATH as FEED_PATH
@@ -67,14 +63,6 @@ NOTICES = {  # in the participant's language (web/words.py); marked for the cata
 }
 
 
-# What a Checkout Session's event does to its session (the rest are answered "ignored").
-CHECKOUT_EVENTS = {
-    "checkout.session.completed": rules.record_payment,
-    "checkout.session.async_payment_succeeded": rules.record_payment,
-    "checkout.session.async_payment_failed": rules.record_payment_failed,
-}
-
-
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -94,10 +82,13 @@ def _path(token: str, action: str = "") -> str:
 
 
 class Page:
-    """The handlers, holding the parts and the integrations chosen by settings."""
+    """The handlers, holding the parts and the integrations chosen by settings. What they
+    read and change of a session goes through the scheduling service (scheduling/page.py,
+    one unit a call); they hold none of its rows."""
 
     def __init__(self, parts: Parts, payments: Payments | None, video: VideoRooms) -> None:
         self.parts = parts
+        self.scheduler = parts.scheduler
         self.payments = payments
         self.video = video
         origin = urlsplit(parts.settings.public_url)
@@ -159,7 +150,7 @@ class Page:
 
     def page(
         self,
-        session: ScheduledSession,
+        session: PageSession,
         token: str,
         notice: str | None = None,
         *,
@@ -171,7 +162,7 @@ class Page:
         state = rules.access(session, self.parts.practice, at)
         if state.gone:
             return self.gone()
-        tz = guest_page.zone_for(session, token)
+        tz = session.tz  # the zone of the participant whose link it is
         service = self.parts.practice.service(session.service)
         said = words.said(session, self.parts.practice, tz)
         lang = said.language
@@ -186,7 +177,7 @@ class Page:
             session=session,
             state=state,
             token=token,
-            rsvp=guest_page.answer_of(session, token),
+            rsvp=session.rsvp,
             csrf=rules.csrf_token(session),
             clinician=said.clinician,
             start=said.start,
@@ -202,14 +193,10 @@ class Page:
 
     # Loading --------------------------------------------------------------------------
 
-    def load(self, token: str, *, disclosed: str | None = None) -> ScheduledSession | None:
+    def load(self, token: str, *, disclosed: str | None = None) -> PageSession | None:
         """The session of a participant link; `disclosed` names the audit action when
         what follows shows the participant something (the page, the room)."""
-        with self.parts.store.unit() as s:
-            session = session_rows.session_by_token(s, token)
-            if session is not None and disclosed is not None:
-                audit.record(s, actor=audit.PARTICIPANT, action=disclosed, session_id=session.id)
-            return session
+        return self.scheduler.page_session(token, disclosed=disclosed)
 
     def foreign_origin(self, request: Request) -> bool:
         # With Referrer-Policy no-referrer, browsers send `Origin: null` on our own forms.
@@ -218,7 +205,7 @@ class Page:
 
     async def checked_form(
         self, request: Request
-    ) -> tuple[ScheduledSession | None, dict[str, str], Response | None]:
+    ) -> tuple[PageSession | None, dict[str, str], Response | None]:
         """The session and form of a POST, or the response that refuses it."""
         token = request.path_params["token"]
         form = await small_form(request)
@@ -231,17 +218,6 @@ class Page:
             return None, form, self.gone()
         return session, form, None
 
-    def update(self, token: str, change: Callable[[ScheduledSession], None]) -> None:
-        with self.parts.store.unit() as s:
-            session = session_rows.session_by_token(s, token, lock=True)
-            if session is not None:
-                change(session)
-
-    def note(self, session_id: int, actor: str, action: str) -> None:
-        """An audit row of its own (a disclosure decided after the session was read)."""
-        with self.parts.store.unit() as s:
-            audit.record(s, actor=actor, action=action, session_id=session_id)
-
     # The page -------------------------------------------------------------------------
 
     async def show(self, request: Request) -> Response:
@@ -249,7 +225,7 @@ class Page:
         session = await run_in_threadpool(lambda: self.load(token, disclosed="page_opened"))
         if session is None:
             return self.not_found()
-        asks = await run_in_threadpool(self.requests.state, session)
+        asks = await run_in_threadpool(self.requests.state, token)
         return self.page(session, token, request.query_params.get("m"), asks=asks)
 
     async def rsvp_confirm(self, request: Request) -> Response:
@@ -263,8 +239,7 @@ class Page:
         answer = request.query_params.get("answer")
         if answer not in ("yes", "no"):
             return self.redirect(_path(token))
-        tz = guest_page.zone_for(session, token)
-        said = words.said(session, self.parts.practice, tz)
+        said = words.said(session, self.parts.practice, session.tz)
         return self.render(
             "rsvp.html",
             language=said.language,
@@ -284,27 +259,8 @@ class Page:
         answer = form.get("answer")
         if answer not in ("yes", "no"):
             return self.redirect(_path(token))
-
-        def record() -> None:
-            with self.parts.store.unit() as s:
-                row = session_rows.session_by_token(s, token, lock=True)
-                if row is None:
-                    return
-                at = now()
-
-                def rsvp() -> results.Done:  # the clinician hears of a changed answer by DM
-                    changed = guest_page.record_rsvp(
-                        s, row, token, answer, at, via="the session page",
-                        practice=self.parts.practice,
-                    )  # fmt: skip
-                    return results.Done(f"rsvp-{answer}", changed=changed)
-
-                # The same answer twice within the window (a double click) is recorded once;
-                # a change of mind back is another intent (the answer it replaces differs).
-                change = f"{guest_page.rsvp_of(row, token)}->{answer}"
-                results.once(s, row.clinician_id, "rsvp", row.public_id, change, at, rsvp)
-
-        await run_in_threadpool(record)
+        # Once per change of answer: a double click is recorded once (scheduling/page.py).
+        await run_in_threadpool(self.scheduler.page_rsvp, token, answer)
         return self.redirect(_path(token) + f"?m=rsvp-{answer}")
 
     async def documents(self, request: Request) -> Response:
@@ -314,18 +270,7 @@ class Page:
         token = request.path_params["token"]
         if form.get("confirm") != "yes":
             return self.redirect(_path(token))
-        at = now()
-
-        def confirm(row: ScheduledSession) -> None:
-            s = object_session(row)
-            if row.documents_confirmed_at is None and s is not None:
-                row.documents_confirmed_at = at
-                audit.record(
-                    s, actor=audit.PARTICIPANT, action="documents_confirmed", session_id=row.id,
-                    fields=["documents_confirmed_at"],
-                )  # fmt: skip
-
-        await run_in_threadpool(self.update, token, confirm)
+        await run_in_threadpool(self.scheduler.page_documents, token)
         return self.redirect(_path(token) + "?m=documents")
 
     # Payment --------------------------------------------------------------------------
@@ -339,52 +284,27 @@ class Page:
             return self.redirect(_path(token))
         # A double click (or two tabs) makes one Checkout and one call to Stripe: the
         # first claims Pay Now; a second within the window waits for the first's page.
-        claimed = await run_in_threadpool(self.claim_pay, session)
+        claimed = await run_in_threadpool(self.scheduler.claim_pay, session)
         for _ in range(PAY_WAIT_STEPS):
             if claimed.mine or claimed.result is not None:
                 break
             await asyncio.sleep(0.1)
-            claimed = await run_in_threadpool(self.claim_pay, session)
+            claimed = await run_in_threadpool(self.scheduler.claim_pay, session)
         if not claimed.mine:
             return self.redirect(claimed.result or _path(token))
         try:
             url = await run_in_threadpool(self.start_checkout, session, token)
         except PaymentsUnavailable as exc:
-            await run_in_threadpool(self.settle_pay, claimed, None)
+            await run_in_threadpool(self.scheduler.settle_pay, claimed, None)
             log.warning("checkout for session %s failed: %s", session.public_id, exc)
             return self.render("error.html", 502, token=token)
         except BaseException:
-            await run_in_threadpool(self.settle_pay, claimed, None)
+            await run_in_threadpool(self.scheduler.settle_pay, claimed, None)
             raise
-        await run_in_threadpool(self.settle_pay, claimed, url or _path(token))
+        await run_in_threadpool(self.scheduler.settle_pay, claimed, url or _path(token))
         return self.redirect(url or _path(token))
 
-    def claim_pay(self, session: ScheduledSession) -> claim_rows.ActionClaimed:
-        """Pay Now's claim, in a unit of its own (Stripe is called outside any)."""
-        # The state it starts from: after an expiry, a failure or a refund (or once the
-        # first click's Checkout is remembered) another Pay Now is another intent.
-        version = ":".join(
-            str(x)
-            for x in (
-                session.sequence, session.amount_cents, session.payment_status,
-                session.payment_ref,
-            )
-        )  # fmt: skip
-        with self.parts.store.unit() as s:
-            return claim_rows.claim_action(
-                s, session.clinician_id, "pay", session.public_id, version, now(),
-                results.CLAIM_WINDOW,
-            )  # fmt: skip
-
-    def settle_pay(self, claimed: claim_rows.ActionClaimed, url: str | None) -> None:
-        """The Checkout page a repeat is sent to; None: failed, the next click tries again."""
-        with self.parts.store.unit() as s:
-            if url is None:
-                claim_rows.release_claim(s, claimed)
-            else:
-                claim_rows.finish_claim(s, claimed, url)
-
-    def start_checkout(self, session: ScheduledSession, token: str) -> str | None:
+    def start_checkout(self, session: PageSession, token: str) -> str | None:
         """The Checkout page to send the participant to (an open one is reused).
 
         An expired one, one whose delayed payment failed, or one paid and then fully
@@ -396,7 +316,7 @@ class Page:
         if session.payment_ref:
             current = self.payments.retrieve_checkout(session.payment_ref)
             if current.paid and session.payment_status == "pending":
-                self.record(session.public_id, current)  # paid; the webhook is late
+                self.scheduler.checkout_returned(session.public_id, current)  # webhook late
                 return None
             if current.status == "open" and current.url:
                 return current.url
@@ -412,20 +332,8 @@ class Page:
             cancel_url=f"{base}{_path(token)}?m=payment-cancelled",
             idempotency_key=rules.checkout_idempotency_key(session, replacing),
         )
-
-        def remember(row: ScheduledSession) -> None:
-            if row.payment_status in rules.UNPAID:
-                row.payment_ref = checkout.id
-
-        self.update(token, remember)
+        self.scheduler.remember_checkout(token, checkout.id)  # while it is still unpaid
         return checkout.url
-
-    def record(self, public_id: str, checkout: Checkout) -> bool:
-        with self.parts.store.unit() as s:
-            session = session_rows.session_by_public_id(s, public_id, lock=True)
-            return session is not None and rules.record_payment(
-                s, session, checkout, now(), practice=self.parts.practice
-            )
 
     async def paid(self, request: Request) -> Response:
         """Back from Checkout: confirm with Stripe (the webhook may not have come yet)."""
@@ -443,7 +351,9 @@ class Page:
             except PaymentsUnavailable:
                 checkout = None
             if checkout is not None and checkout.paid:
-                await run_in_threadpool(self.record, session.public_id, checkout)
+                await run_in_threadpool(
+                    self.scheduler.checkout_returned, session.public_id, checkout
+                )
                 session = await run_in_threadpool(self.load, token) or session
                 if session.payment_status == "paid":
                     return self.redirect(_path(token) + "?m=paid")
@@ -473,39 +383,15 @@ class Page:
         if event.type == "charge.refunded" and refund is not None:
             if not refund.payment_intent:
                 return "ignored"
-            with self.parts.store.unit() as s:
-                if not claim_rows.first_time(s, f"stripe:{event.id}"):
-                    return "duplicate"
-                session = session_rows.session_by_payment_intent(
-                    s, refund.payment_intent, lock=True
-                )
-                if session is None:
-                    return "unknown payment"
-                return (
-                    "recorded"
-                    if rules.record_refund(s, session, refund, now(), practice=self.parts.practice)
-                    else "ok"
-                )
+            return self.scheduler.refund_event(event.id, refund)
         if checkout is None:
             return "ignored"
         if event.type == "checkout.session.expired":
             # Nothing to store: the next Pay Now finds it expired and makes a new one.
             log.info("checkout %s expired", checkout.id)
             return "ok"
-        record = CHECKOUT_EVENTS.get(event.type)
-        if record is None:
-            return "ignored"
-        with self.parts.store.unit() as s:
-            if not claim_rows.first_time(s, f"stripe:{event.id}"):
-                return "duplicate"
-            session = session_rows.session_by_public_id(s, checkout.reference or "", lock=True)
-            if session is None:
-                return "unknown session"
-            return (
-                "recorded"
-                if record(s, session, checkout, now(), practice=self.parts.practice)
-                else "ok"
-            )
+        # Paid, or a delayed payment failed (scheduling/payments_in.py); the rest: "ignored".
+        return self.scheduler.checkout_event(event.id, event.type, checkout)
 
     # The video room -------------------------------------------------------------------
 
@@ -521,47 +407,32 @@ class Page:
             return self.redirect(_path(token) + "?m=not-yet")
         url = self.video.join_url(
             session.room_name,
-            display_name=initials(guest_page.name_for(session, token)),
+            display_name=initials(session.name),
             host=False,
             not_before=state.opens_at,
             expires=state.closes_at,
         )
-        await run_in_threadpool(self.entered, token)
+        await run_in_threadpool(self.scheduler.page_entered, token)  # "is waiting", once
         log.info("participant entered session %s", session.public_id)
         return self.secure(RedirectResponse(url, status_code=303))
-
-    def entered(self, token: str) -> None:
-        """The waiting room: the clinician is told once (scheduling/waiting.py)."""
-        with self.parts.store.unit() as s:
-            row = session_rows.session_by_token(s, token, lock=True)
-            if row is not None:
-                guest_page.entered(s, row, token, self.parts.practice, now())
-                audit.record(s, actor=audit.PARTICIPANT, action="enter_meeting", session_id=row.id)
 
     async def host_enter(self, request: Request) -> Response:
         """The clinician's Enter Meeting: the same room, as moderator, until the window ends."""
         host_token = request.path_params["host_token"]
-
-        def load() -> ScheduledSession | None:
-            with self.parts.store.unit() as s:
-                return session_rows.session_by_host_token(s, host_token)
-
-        session = await run_in_threadpool(load)
-        if session is None:
+        room = await run_in_threadpool(self.scheduler.host_room, host_token)
+        if room is None:
             return self.not_found()
         at = now()
-        state = rules.access(session, self.parts.practice, at)
-        if state.gone:
+        if room.gone(at):
             return self.gone()
         url = self.video.join_url(
-            session.room_name,
-            display_name=session.clinician.display_name or "Clinician",
+            room.room_name,
+            display_name=room.clinician or "Clinician",
             host=True,
             not_before=at,
-            expires=state.closes_at,
+            expires=room.closes_at,
         )
-        host = audit.staff(session.clinician.team_id, session.clinician.user_id)
-        await run_in_threadpool(self.note, session.id, host, "enter_meeting")
+        await run_in_threadpool(self.scheduler.host_entered, room)
         return self.secure(RedirectResponse(url, status_code=303))
 
     async def stylesheet(self, request: Request) -> Response:

@@ -14,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from ground.formatting import when, zone_label_in
 from ground.language import N_, resolve, translations
 from ground.practice import Practice
-from store.models import ScheduledSession
+from scheduling.page import PageSession
 
 HERE = Path(__file__).parent
 
@@ -32,7 +32,7 @@ def templates(language: str) -> Environment:
     return environment
 
 
-def language_of(session: ScheduledSession, practice: Practice) -> str:
+def language_of(session: PageSession, practice: Practice) -> str:
     """The participant's language, else the practice's default."""
     return resolve(session.language, practice.language)
 
@@ -51,14 +51,14 @@ class Said:
     zone: str
 
 
-def said(session: ScheduledSession, practice: Practice, tz: str | None = None) -> Said:
+def said(session: PageSession, practice: Practice, tz: str | None = None) -> Said:
     """The page's words of the session, in the participant's language and in `tz` (the
     zone of the participant whose link it is; default the first participant's)."""
     language = language_of(session, practice)
     tz = tz or session.participant_tz
     return Said(
         language=language,
-        clinician=session.clinician.display_name or gettext(language, N_("Your clinician")),
+        clinician=session.clinician or gettext(language, N_("Your clinician")),
         start=when(session.start_at, tz, language=language),
         zone=zone_label_in(tz, language),
     )
