@@ -22,12 +22,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import extraction
-from actions.context import sender_of, services
+from actions.context import actor_of_sender, sender_of, services
+from actions.drafts import actor_of
 from ground.formatting import clock, initials, when
 from ground.practice import Practice
-from scheduling import commands, refunds, results
-from store import clinician_rows, session_rows
-from store.models import Clinician, ScheduledSession
+from scheduling import refunds, results
+from scheduling.service import Actor
+from scheduling.views import CancelChoice
 
 INTENT = "cancel_session"
 SHOWN = 5  # sessions offered at most when several fit
@@ -44,56 +45,37 @@ def _entity(tracker: Tracker, name: str) -> Any:
     return None
 
 
-def _clinician(s: Any, tracker: Tracker) -> Clinician | None:
-    who = sender_of(tracker.sender_id)
-    return clinician_rows.get_clinician(s, *who) if who else None
-
-
 def sessions_named(
-    s: Any, clinician: Clinician, text: str, practice: Practice, now: datetime
-) -> tuple[list[ScheduledSession], str] | None:
+    who: Actor, tz: str, text: str, practice: Practice, now: datetime
+) -> tuple[list[CancelChoice], str] | None:
     """The upcoming sessions a "cancel …" message names (by time, date, participant), with
-    how it named them; None when it names none (a plain "cancel")."""
-    tz = practice.zone_of(clinician.tz)
+    how it named them; None when it names none (a plain "cancel"), or names nobody's."""
     found = extraction.extract(
         text, now=now.astimezone(ZoneInfo(tz)), default_region=practice.default_region
     )
-    at, day, who = found.time, found.date, found.participant
-    if at is None and day is None and not who:
+    at, day, person = found.time, found.date, found.participant
+    if at is None and day is None and not person:
         return None
     named = " ".join(
         part
         for part in (
-            f"with {who}" if who else "",
+            f"with {person}" if person else "",
             f"on {day.strftime('%a, %b %-d')}" if day else "",
             f"at {clock(at)}" if at else "",
         )
         if part
     )
-    wanted = str(who).replace(".", "").casefold() if who else None
-    fits = []
-    for session in session_rows.list_sessions(s, clinician.id, after=now, limit=500):
-        local = session.start_at.astimezone(ZoneInfo(tz))
-        if at is not None and (local.hour, local.minute) != (at.hour, at.minute):
-            continue
-        if day is not None and local.date() != day:
-            continue
-        if wanted is not None and wanted not in (
-            session.participant.casefold(),
-            initials(session.participant).replace(".", "").casefold(),
-        ):
-            continue
-        fits.append(session)
-    return fits, named
+    fits = services().scheduler.cancel_choices(
+        who, at=at, day=day, participant=str(person) if person else None
+    )
+    return None if fits is None else (fits, named)
 
 
-def ask_to_cancel(
-    dispatcher: CollectingDispatcher, session: ScheduledSession, practice: Practice, tz: str
-) -> None:
+def ask_to_cancel(dispatcher: CollectingDispatcher, session: CancelChoice) -> None:
     """The question before cancelling one session: Cancel it / Keep it, or for a paid one
     what to refund (nothing preselected)."""
-    what = f"the session with {initials(session.participant)} on {when(session.start_at, tz)}"
-    offer = refunds.offer(session, practice, datetime.now(UTC))
+    what = f"the session with {initials(session.participant)} on {when(session.start, session.tz)}"
+    offer = session.offer
     keep = {"title": "Keep it", "payload": payload(session.public_id, keep=True)}
     if offer is None:
         buttons = [
@@ -116,38 +98,38 @@ def offer_to_cancel(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
     ctx = services()
     text = str((tracker.latest_message or {}).get("text") or "")
     now = datetime.now(UTC)
-    with ctx.store.reading() as s:
-        who = sender_of(tracker.sender_id)
-        clinician = clinician_rows.find_clinician(s, *who) if who else None
-        if clinician is None or not text:
-            return False
-        named = sessions_named(s, clinician, text, ctx.practice, now)
-        if named is None:
-            return False
-        fits, how = named
-        tz = ctx.practice.zone_of(clinician.tz)
-        if not fits:
-            dispatcher.utter_message(
-                text=f"I couldn't find an upcoming session of yours {how}. Nothing was "
-                "cancelled. Say “sessions” to see them.",
-                custom={"kind": "error"},
-            )
-        elif len(fits) == 1:
-            ask_to_cancel(dispatcher, fits[0], ctx.practice, tz)
-        else:
-            buttons = [
-                {
-                    "title": f"{when(x.start_at, tz)} · {initials(x.participant)}",
-                    "payload": payload(x.public_id),
-                }
-                for x in fits[:SHOWN]
-            ]
-            more = f" (the first {SHOWN} of {len(fits)})" if len(fits) > SHOWN else ""
-            dispatcher.utter_message(
-                text=f"Which session {how} do you want to cancel?{more}",
-                buttons=buttons,
-                custom={"kind": "info"},
-            )
+    who = actor_of_sender(tracker.sender_id)
+    if who is None or not text:
+        return False
+    clinician = ctx.scheduler.clinician_view(who)
+    if not clinician.known:
+        return False
+    named = sessions_named(who, clinician.zone, text, ctx.practice, now)
+    if named is None:
+        return False
+    fits, how = named
+    if not fits:
+        dispatcher.utter_message(
+            text=f"I couldn't find an upcoming session of yours {how}. Nothing was "
+            "cancelled. Say “sessions” to see them.",
+            custom={"kind": "error"},
+        )
+    elif len(fits) == 1:
+        ask_to_cancel(dispatcher, fits[0])
+    else:
+        buttons = [
+            {
+                "title": f"{when(x.start, x.tz)} · {initials(x.participant)}",
+                "payload": payload(x.public_id),
+            }
+            for x in fits[:SHOWN]
+        ]
+        more = f" (the first {SHOWN} of {len(fits)})" if len(fits) > SHOWN else ""
+        dispatcher.utter_message(
+            text=f"Which session {how} do you want to cancel?{more}",
+            buttons=buttons,
+            custom={"kind": "info"},
+        )
     return True
 
 
@@ -171,28 +153,23 @@ class ActionCancelSession(Action):
             dispatcher.utter_message(text="OK, the session is kept.", custom={"kind": "info"})
             return []
         choice = refunds.read_choice(_entity(tracker, "refund"))
-        ctx = services()
-        now = datetime.now(UTC)
-        with ctx.store.unit() as s:
-            clinician = _clinician(s, tracker)
-            found = (
-                session_rows.session_for_clinician(s, clinician.id, ref)
-                if clinician is not None
-                else None
-            )
-            if clinician is None or found is None:
+        scheduler = services().scheduler
+        if sender_of(tracker.sender_id) is None:
+            dispatcher.utter_message(text=results.NOT_FOUND.text, custom={"kind": "error"})
+            return []
+        who = actor_of(tracker)
+        if choice is None and _entity(tracker, "confirm") is not True:
+            found = scheduler.cancel_choice(who, ref)
+            if found is None:
                 dispatcher.utter_message(text=results.NOT_FOUND.text, custom={"kind": "error"})
-                return []
-            if choice is None and _entity(tracker, "confirm") is not True:
-                if found.status == "cancelled":
-                    dispatcher.utter_message(
-                        text="That session is already cancelled.", custom={"kind": "info"}
-                    )
-                else:
-                    tz = ctx.practice.zone_of(clinician.tz)
-                    ask_to_cancel(dispatcher, found, ctx.practice, tz)
-                return []
-            done = commands.cancel(s, clinician, ref, ctx.practice, now, refund=choice)
+            elif found.cancelled:
+                dispatcher.utter_message(
+                    text="That session is already cancelled.", custom={"kind": "info"}
+                )
+            else:
+                ask_to_cancel(dispatcher, found)
+            return []
+        done = scheduler.cancel(who, ref, refund=choice) or results.NOT_FOUND
         pending = done.changed and choice not in (None, refunds.NONE)
         text = f"{done.text} I'll tell you here when Stripe has made it." if pending else done.text
         dispatcher.utter_message(text=text, custom={"kind": "info" if done.found else "error"})

@@ -13,7 +13,6 @@ from functools import cached_property
 
 from ground.practice import Practice
 from ground.settings import Settings
-from scheduling import roles
 from scheduling.service import Actor, Scheduler
 from store.db import Store
 
@@ -73,9 +72,8 @@ def sender_of(sender_id: str | None) -> tuple[str, str] | None:
     team, user, for_user = found
     if for_user is None:
         return team, user
-    with services().store.reading() as s:
-        allowed = roles.role_for(s, team, user, for_user) in (roles.ADMIN, roles.SCHEDULER)
-    return (team, for_user) if allowed else None
+    allowed = services().scheduler.conversation_for(Actor(team, user, for_user=for_user))
+    return (team, allowed) if allowed is not None else None
 
 
 def actor_of_sender(sender_id: str | None) -> Actor | None:

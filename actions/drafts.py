@@ -17,7 +17,6 @@ from dialogue.slots import spec_from_slots
 from ground.session import SessionSpec
 from ground.zones import COMMON_ZONE_CHOICES
 from scheduling.service import Actor
-from store import clinician_rows
 
 # Messages that answer nothing: "back" never undoes them.
 NO_ANSWER_INTENTS = {"help", "list_sessions", "save", "hold"}
@@ -35,12 +34,6 @@ def button(title: str, payload: str) -> dict[str, str]:
     return {"title": title, "payload": payload}
 
 
-def clinician_of(s: Any, tracker: Tracker) -> Any:
-    """The tracker's clinician, made on first sight; None when the sender names nobody."""
-    who = sender_of(tracker.sender_id)
-    return clinician_rows.get_clinician(s, *who) if who else None
-
-
 def actor_of(tracker: Tracker) -> Actor:
     """The tracker's clinician as the scheduling service takes them (the sender was
     checked: an action that changes anything runs only for a sender naming a clinician)."""
@@ -50,25 +43,15 @@ def actor_of(tracker: Tracker) -> Actor:
     return who
 
 
-def clinician_id_of(s: Any, tracker: Tracker) -> int | None:
-    who = sender_of(tracker.sender_id)
-    found = clinician_rows.find_clinician(s, *who) if who else None
-    return found.id if found else None
-
-
 def clinician_tz_of(tracker: Tracker) -> str:
     """The clinician's zone: the draft's, else the one stored for them, else the practice's."""
     ctx = services()
     given = tracker.get_slot("clinician_tz")
     if isinstance(given, str) and given:
         return given
-    who = sender_of(tracker.sender_id)
-    if who:
-        with ctx.store.reading() as s:
-            found = clinician_rows.find_clinician(s, *who)
-            if found is not None and found.tz:
-                return str(found.tz)
-    return ctx.practice.default_timezone
+    who = actor_of_sender(tracker.sender_id)
+    stored = ctx.scheduler.clinician_view(who).tz if who else None
+    return stored or ctx.practice.default_timezone
 
 
 def new_draft_events(tracker: Tracker) -> list[dict[str, Any]]:

@@ -18,14 +18,13 @@ from actions import (
     extraction,
     others_form,
 )
-from actions.context import sender_of, services
+from actions.context import actor_of_sender, services
 from actions.form_parts import FormParts
 from actions.form_reading import clinician_now, error, is_invalid
 from dialogue.slots import SlotValueError, decode, decoded, encode
 from ground.channel import Channel
 from ground.formatting import clock
 from scheduling import editing, starts
-from store import clinician_rows
 
 
 class Validators(FormParts):
@@ -107,46 +106,37 @@ class Validators(FormParts):
     ) -> dict[str, Any]:
         if is_invalid(value):
             return self._reject(dispatcher, tracker, "participant", value)
-        team, user = sender_of(tracker.sender_id) or ("", "")
-        with services().store.reading() as s:
-            clinician = clinician_rows.find_clinician(s, team, user)
-            contacts_of = clinician.id if clinician else None
-            if isinstance(value, dict) and "contact_id" in value:
-                contact = (
-                    clinician_rows.contact_by_id(s, contacts_of, int(value["contact_id"]))
-                    if contacts_of
-                    else None
+        scheduler, who = services().scheduler, actor_of_sender(tracker.sender_id)
+        if isinstance(value, dict) and "contact_id" in value:
+            contact = scheduler.contact_by_id(who, int(value["contact_id"]))
+            if contact is None:
+                return self._reject(
+                    dispatcher,
+                    tracker,
+                    "participant",
+                    "I can't find that contact. Type a name or initials.",
                 )
-                if contact is None:
-                    return self._reject(
-                        dispatcher,
-                        tracker,
-                        "participant",
-                        "I can't find that contact. Type a name or initials.",
-                    )
-            else:
-                try:
-                    name = extraction.parse_participant(str(value))
-                except extraction.ExtractionError as exc:
-                    return self._reject(dispatcher, tracker, "participant", str(exc))
-                contact = (
-                    clinician_rows.contact_by_name(s, contacts_of, name) if contacts_of else None
-                )
-                if contact is None:
-                    self._acknowledge(dispatcher, tracker, "participant", name)
-                    return {"participant": name, "contact_id": None}
-            # A known contact fills how to reach them, unless this draft already says.
-            out: dict[str, Any] = {"participant": contact.name, "contact_id": contact.id}
-            known = {
-                "invite_channel": contact.invite_channel,
-                "email": contact.email,
-                "phone": contact.phone,
-                "participant_tz": contact.participant_tz,
-                "language": contact.language,
-            }
-            for slot, known_value in known.items():
-                if known_value and tracker.get_slot(slot) is None:
-                    out[slot] = known_value
+        else:
+            try:
+                name = extraction.parse_participant(str(value))
+            except extraction.ExtractionError as exc:
+                return self._reject(dispatcher, tracker, "participant", str(exc))
+            contact = scheduler.contact_named(who, name)
+            if contact is None:
+                self._acknowledge(dispatcher, tracker, "participant", name)
+                return {"participant": name, "contact_id": None}
+        # A known contact fills how to reach them, unless this draft already says.
+        out: dict[str, Any] = {"participant": contact.name, "contact_id": contact.id}
+        known = {
+            "invite_channel": contact.invite_channel,
+            "email": contact.email,
+            "phone": contact.phone,
+            "participant_tz": contact.participant_tz,
+            "language": contact.language,
+        }
+        for slot, known_value in known.items():
+            if known_value and tracker.get_slot(slot) is None:
+                out[slot] = known_value
         return out
 
     def validate_invite_channel(

@@ -22,36 +22,28 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import week_words
-from actions.context import sender_of, services
+from actions.context import actor_of_sender, sender_of, services
+from actions.drafts import actor_of
 from actions.extraction.hours import CLEAR, SHOW, hours_request
 from dialogue.slots import decoded, encode
 from ground.hours import WorkingHours
-from ground.practice import Practice
 from scheduling import recurrence
-from scheduling.hours import (
-    clear_hours,
-    close_call_bounds,
-    hours_of,
-    hours_problem,
-    outside_question,
-    set_hours,
-    show_hours,
-)
+from scheduling.hours import hours_problem, outside_question
 from scheduling.results import Done
+from scheduling.service import Actor
 from scheduling.starts import check_start
-from store import clinician_rows
-from store.models import Clinician
 
 HOURS_OK = "hours_ok"  # the slot: the draft's start (and series) accepted outside hours
 
 
-def hours_command(clinician: Clinician, wanted: str, practice: Practice) -> Done:
-    """What `hours_request` found: set, clear or show."""
+def hours_command(who: Actor, wanted: str) -> Done:
+    """What `hours_request` found: set, clear or show, through the scheduling service."""
+    scheduler = services().scheduler
     if wanted == CLEAR:
-        return clear_hours(clinician, practice)
+        return scheduler.set_hours(who, "")
     if wanted == SHOW:
-        return Done(show_hours(clinician, practice), changed=False)
-    return set_hours(clinician, wanted, practice)
+        return Done(scheduler.own_hours(who)[1], changed=False)
+    return scheduler.set_hours(who, wanted)
 
 
 # The conversation -----------------------------------------------------------------------
@@ -63,21 +55,15 @@ def accepted_key(day: date, at: time, series: Any) -> str:
 
 
 def _tracker_hours(tracker: Tracker) -> WorkingHours | None:
-    practice = services().practice
-    who = sender_of(tracker.sender_id)
-    with services().store.reading() as s:
-        clinician = clinician_rows.find_clinician(s, *who) if who else None
-        return hours_of(clinician, practice)
+    return services().scheduler.clinician_view(actor_of_sender(tracker.sender_id)).hours
 
 
 def tracker_bounds(tracker: Tracker) -> tuple[int, int]:
     """The close-call hours of the tracker's clinician (their own, else the practice's)."""
-    practice = services().practice
-    who = sender_of(tracker.sender_id)
+    who = actor_of_sender(tracker.sender_id)
     if who is None:
-        return practice.working_hours
-    with services().store.reading() as s:
-        return close_call_bounds(clinician_rows.find_clinician(s, *who), practice)
+        return services().practice.working_hours
+    return services().scheduler.clinician_view(who).bounds
 
 
 _KEY = re.compile(r"\d{4}-\d{2}-\d{2} (\d{2}:\d{2}) ")
@@ -175,10 +161,7 @@ def say_hours_request(dispatcher: CollectingDispatcher, tracker: Tracker, wanted
             custom={"kind": "error"},
         )
         return
-    ctx = services()
-    with ctx.store.unit() as s:
-        clinician = clinician_rows.get_clinician(s, *who)
-        done = hours_command(clinician, wanted, ctx.practice)
+    done = hours_command(actor_of(tracker), wanted)
     refused = wanted not in (CLEAR, SHOW) and hours_problem(wanted) is not None
     dispatcher.utter_message(text=done.text, custom={"kind": "error" if refused else "info"})
 

@@ -9,12 +9,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.context import services
-from actions.drafts import COMMON_ZONES, button, clinician_id_of, error_said_this_turn, inform
+from actions.context import actor_of_sender, services
+from actions.drafts import COMMON_ZONES, button, error_said_this_turn, inform
 from dialogue.domain import render_response
 from dialogue.slots import decoded
 from ground.formatting import money, short_zone
-from store import clinician_rows
 
 
 class AskAction(Action):
@@ -109,12 +108,8 @@ class ActionAskParticipant(AskAction):
     async def ask(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> None:
-        with services().store.reading() as s:
-            clinician_id = clinician_id_of(s, tracker)
-            recent = (
-                clinician_rows.find_contacts(s, clinician_id, "", limit=5) if clinician_id else []
-            )
-            buttons = [button(c.name, inform("contact_id", c.id)) for c in recent]
+        recent = services().scheduler.recent_contacts(actor_of_sender(tracker.sender_id), limit=5)
+        buttons = [button(name, inform("contact_id", contact_id)) for contact_id, name in recent]
         text = "Who is the session with? Type a name or initials"
         text += ", or pick someone you've scheduled before." if buttons else "."
         dispatcher.utter_message(text=text, buttons=buttons, custom={"widget": "contact_select"})

@@ -12,20 +12,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import answers, hold, week_words
-from actions.context import actor_of_sender, sender_of, services
-from actions.drafts import (
-    actor_of,
-    clear_draft_events,
-    clinician_of,
-    complete_draft,
-    say_missing,
-)
-from actions.summary import series_preview, show_summary, summary_values
+from actions.context import sender_of, services
+from actions.drafts import actor_of, clear_draft_events, complete_draft, say_missing
+from actions.summary import show_summary, summary_values
 from ground.channel import Channel
 from ground.formatting import when
 from ground.session import SessionSpec
-from scheduling import booking, series_plans
-from store import audit
 
 
 class ActionSaveSession(Action):
@@ -83,7 +75,7 @@ class ActionSaveSession(Action):
         if problem is not None:
             return refuse_unusable(dispatcher, *problem)
         if week_words.series_of(slots.get("series")) is not None:
-            return save_series(dispatcher, tracker, slots, draft, now)
+            return save_series(dispatcher, tracker, slots, draft)
         booked = ctx.scheduler.book(actor_of(tracker), draft)
         created, enter, page = booked.created, booked.enter_meeting_url, booked.participant_url
         public_id = booked.public_id
@@ -149,43 +141,35 @@ def save_series(
     tracker: Tracker,
     slots: dict[str, Any],
     draft: SessionSpec,
-    now: datetime,
 ) -> list[dict[str, Any]]:
-    """Save every occurrence of the series the summary showed, in one unit of work; a
-    series that can't be booked (too long, a date past or skipped by the clocks) is
-    refused whole, with its reason, and nothing is stored."""
+    """Save every occurrence of the series the summary showed, in one call of the
+    scheduling service; a series that can't be booked (too long, a date past or skipped by
+    the clocks) is refused whole, with its reason, and nothing is stored."""
     ctx = services()
-    with ctx.store.unit() as s:
-        clinician = clinician_of(s, tracker)
-        asking = actor_of_sender(tracker.sender_id)
-        if clinician is not None and asking is not None and asking.staff:  # checked: role
-            audit.acting_as(s, audit.staff(asking.team, asking.user))
-        preview = series_preview(s, clinician, slots, draft, now)
-        if preview is None or preview.problem:
-            problem = preview.problem if preview else "I couldn't read the series."
-            dispatcher.utter_message(
-                text=f"Nothing was saved. {problem} Say “just once” to book one session.",
-                custom={"kind": "error"},
-            )
-            return []
-        booked = series_plans.book_series(s, clinician, draft, preview.starts, ctx.practice, now)
-        first = booked.sessions[0]
-        public_id = first.public_id
-        # "same time next week" after a series goes on from its last session.
-        last_id = booked.sessions[-1].public_id
-        enter = booking.enter_meeting_url(ctx.settings.public_url, first)
-        page = booking.participant_url(ctx.settings.public_url, first)
+    wanted = week_words.series_of(slots.get("series"))
+    booked = (
+        ctx.scheduler.book_series(actor_of(tracker), draft, wanted)
+        if wanted is not None
+        else "I couldn't read the series."
+    )
+    if isinstance(booked, str):
+        dispatcher.utter_message(
+            text=f"Nothing was saved. {booked} Say “just once” to book one session.",
+            custom={"kind": "error"},
+        )
+        return []
     dispatcher.utter_message(
         text=booked.text if booked.made else "That series was already saved.",
         custom={
             "kind": "saved",
-            "session_id": public_id,
-            "series_size": len(booked.sessions),
-            "enter_meeting_url": enter,
-            "participant_url": page,
-            "start": first.start_at.astimezone(UTC).isoformat(),
+            "session_id": booked.first_id,
+            "series_size": booked.size,
+            "enter_meeting_url": booked.enter_meeting_url,
+            "participant_url": booked.participant_url,
+            "start": booked.first_start.astimezone(UTC).isoformat(),
             "clinician_tz": ctx.practice.zone_of(slots.get("clinician_tz")),
             "participant_tz": draft.lead.tz,
         },
     )
-    return [*clear_draft_events(), SlotSet("saved_session_id", last_id)]
+    # "same time next week" after a series goes on from its last session.
+    return [*clear_draft_events(), SlotSet("saved_session_id", booked.last_id)]

@@ -28,7 +28,7 @@ from actions import (
     sms_consent,
     week_words,
 )
-from actions.context import sender_of, services
+from actions.context import actor_of_sender, services
 from actions.drafts import new_draft_events
 from actions.form_reading import (
     ANSWER_SLOTS,
@@ -54,7 +54,6 @@ from actions.form_reading import (
 from actions.form_validators import Validators
 from dialogue.slots import decoded, encode
 from ground.channel import Channel
-from store import clinician_rows
 
 
 class ValidateScheduleForm(Validators, FormValidationAction):
@@ -328,17 +327,12 @@ class ValidateScheduleForm(Validators, FormValidationAction):
         unread = found.get("unread") or []
         if not unread or "participant" in found or tracker.get_slot("requested_slot"):
             return None
-        team, user = sender_of(tracker.sender_id) or ("", "")
-        with services().store.reading() as s:
-            clinician = clinician_rows.find_clinician(s, team, user)
-            if clinician is None:
-                return None
-            for size in range(min(len(unread), 4), 0, -1):
-                for first in range(len(unread) - size + 1):
-                    name = " ".join(unread[first : first + size])
-                    if clinician_rows.contact_by_name(s, clinician.id, name) is not None:
-                        return name
-        return None
+        spans = [
+            " ".join(unread[first : first + size])
+            for size in range(min(len(unread), 4), 0, -1)
+            for first in range(len(unread) - size + 1)
+        ]  # the longest first
+        return services().scheduler.known_contact(actor_of_sender(tracker.sender_id), spans)
 
     def extract_participant(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

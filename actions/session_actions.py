@@ -10,7 +10,6 @@ the embedded runner does the same steps itself.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -19,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import cancel_actions, hold
-from actions.context import sender_of, services
+from actions.context import actor_of_sender, sender_of, services
 from actions.drafts import (
     DRAFT_SLOTS,
     NO_ANSWER_INTENTS,
@@ -30,7 +29,6 @@ from actions.drafts import (
 from dialogue.domain import FORM
 from ground.formatting import when
 from scheduling import agendas, recurrence
-from store import clinician_rows, session_rows
 
 
 def entity_value(tracker: Tracker, name: str) -> Any:
@@ -120,21 +118,12 @@ class ActionListSessions(Action):
     ) -> list[dict[str, Any]]:
         ctx = services()
         mine = ctx.practice.zone_of(tracker.get_slot("clinician_tz"))
-        with ctx.store.reading() as s:
-            who = sender_of(tracker.sender_id)
-            clinician = clinician_rows.find_clinician(s, *who) if who else None
-            if clinician is None:
-                dispatcher.utter_message(
-                    text="You have no upcoming sessions.", custom={"kind": "list"}
-                )
-                return []
-            upcoming = session_rows.list_sessions(
-                s, clinician.id, after=datetime.now(UTC), limit=10
-            )
-            total = session_rows.count_sessions(s, clinician.id, after=datetime.now(UTC))
-            lines = [
-                f"• {when(x.start_at, clinician.tz or mine)}: {x.participant}" for x in upcoming
-            ]
+        found = ctx.scheduler.upcoming(actor_of_sender(tracker.sender_id), limit=10)
+        if found is None:
+            dispatcher.utter_message(text="You have no upcoming sessions.", custom={"kind": "list"})
+            return []
+        total = found.total
+        lines = [f"• {when(x.start, found.tz or mine)}: {x.participant}" for x in found.sessions]
         if not lines:
             dispatcher.utter_message(text="You have no upcoming sessions.", custom={"kind": "list"})
             return []

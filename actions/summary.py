@@ -3,9 +3,7 @@ the last one marked, each participant's time in their zone, and a series' dates.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -13,12 +11,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import languages, week_words
-from actions.context import sender_of, services
+from actions.context import actor_of_sender, services
 from actions.drafts import SUMMARY_SLOTS, complete_draft, say_missing
 from ground.formatting import money, phone, when, zone_label
 from ground.session import SessionSpec
-from scheduling import clashes, results, series_plans
-from store import clinician_rows
 
 CHANGED = "  ✎ _changed_"
 
@@ -81,36 +77,18 @@ def summary_lines(
     return lines
 
 
-def series_preview(
-    s: Any, clinician: Any, slots: dict[str, Any], draft: SessionSpec, now: datetime
-) -> series_plans.SeriesPreview | None:
-    """The series the draft asks for, expanded and checked (None: one session)."""
-    wanted = week_words.series_of(slots.get("series"))
-    if wanted is None:
-        return None
-    practice = services().practice
-    local = draft.start.astimezone(ZoneInfo(results.clinician_zone(clinician, practice)))
-    return series_plans.series_preview(
-        s, clinician, wanted, local.date(), local.hour, local.minute, draft.duration_min,
-        practice, now,
-    )  # fmt: skip
-
-
 def week_lines(
     tracker: Tracker, slots: dict[str, Any], draft: SessionSpec, changed: frozenset[str]
 ) -> list[str]:
     """What the summary adds from the clinician's week: the series' dates (or why it
     can't be booked), or what the one session overlaps (they may still save)."""
-    ctx = services()
-    with ctx.store.reading() as s:
-        who = sender_of(tracker.sender_id)
-        clinician = clinician_rows.find_clinician(s, *who) if who else None
-        if clinician is None:
-            return []  # nobody to look up; Save says so
-        preview = series_preview(s, clinician, slots, draft, datetime.now(UTC))
-        if preview is None:
-            note = clashes.overlap_note(s, clinician, draft.start, draft.duration_min, ctx.practice)
-            return [f"⚠ {note} You can still save it."] if note else []
+    wanted = week_words.series_of(slots.get("series"))
+    week = services().scheduler.draft_week(actor_of_sender(tracker.sender_id), draft, wanted)
+    if week is None:
+        return []  # nobody to look up; Save says so
+    preview = week.series
+    if preview is None:
+        return [f"⚠ {week.overlap} You can still save it."] if week.overlap else []
     if preview.problem:
         return [
             f"⚠ Repeats: {preview.problem}",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -14,7 +15,7 @@ from ground.formatting import initials, when
 from ground.practice import Practice
 from ground.session import SessionSpec
 from scheduling import booking, recurrence
-from scheduling.clashes import find_overlaps, overlap_text
+from scheduling.clashes import find_overlaps, overlap_note, overlap_text
 from scheduling.results import clinician_zone
 from store.models import Clinician, ScheduledSession
 
@@ -87,3 +88,85 @@ def series_preview(
     said = {index: overlap_text(hits, tz) for index, hits in clashes.items()}
     lines = recurrence.summary_lines(found.starts, tz, wanted, said)
     return SeriesPreview(found.starts, None, lines + list(dict.fromkeys(found.notes)))
+
+
+def draft_preview(
+    s: Session,
+    clinician: Clinician,
+    wanted: recurrence.Recurrence,
+    draft: SessionSpec,
+    practice: Practice,
+    now: datetime,
+) -> SeriesPreview:
+    """`series_preview` for a draft: the series starts at the draft's start, read in the
+    clinician's zone."""
+    local = draft.start.astimezone(ZoneInfo(clinician_zone(clinician, practice)))
+    return series_preview(
+        s, clinician, wanted, local.date(), local.hour, local.minute, draft.duration_min,
+        practice, now,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DraftWeek:
+    """What the summary before Save adds from the clinician's week."""
+
+    series: SeriesPreview | None  # the series the draft asks for (None: one session)
+    overlap: str | None  # what the one session overlaps, in words
+
+
+def draft_week(
+    s: Session,
+    clinician: Clinician,
+    wanted: recurrence.Recurrence | None,
+    draft: SessionSpec,
+    practice: Practice,
+    now: datetime,
+) -> DraftWeek:
+    if wanted is not None:
+        return DraftWeek(draft_preview(s, clinician, wanted, draft, practice, now), None)
+    note = overlap_note(s, clinician, draft.start, draft.duration_min, practice)
+    return DraftWeek(None, note)
+
+
+@dataclass(frozen=True)
+class SeriesSaved:
+    """A series saved from the conversation, as it is said."""
+
+    text: str
+    made: bool  # False: the same draft was saved before (a second Save)
+    size: int
+    first_id: str
+    first_start: datetime
+    last_id: str  # "same time next week" goes on from here
+    enter_meeting_url: str  # the first session's
+    participant_url: str
+
+
+def save_draft_series(
+    s: Session,
+    clinician: Clinician,
+    wanted: recurrence.Recurrence,
+    draft: SessionSpec,
+    practice: Practice,
+    public_url: str,
+    now: datetime,
+) -> SeriesSaved | str:
+    """Save every occurrence of the series the summary showed, in the caller's one unit;
+    a series that can't be booked (too long, a date past or skipped by the clocks) is
+    refused whole: its reason is returned and nothing is stored."""
+    preview = draft_preview(s, clinician, wanted, draft, practice, now)
+    if preview.problem:
+        return preview.problem
+    booked = book_series(s, clinician, draft, preview.starts, practice, now)
+    first = booked.sessions[0]
+    return SeriesSaved(
+        booked.text,
+        booked.made,
+        len(booked.sessions),
+        first.public_id,
+        first.start_at,
+        booked.sessions[-1].public_id,
+        booking.enter_meeting_url(public_url, first),
+        booking.participant_url(public_url, first),
+    )

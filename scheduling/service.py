@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -41,14 +41,17 @@ from scheduling import (
     refunds,
     results,
     roles,
+    series_plans,
     sms_consent,
     texts_in,
+    views,
 )
 from scheduling import page as pages
 from scheduling.agendas import Agenda
 from scheduling.dashboards import DashboardPage
 from scheduling.editing import EditForm
 from scheduling.page import HostRoom, PageSession, PayClaim
+from scheduling.recurrence import Recurrence
 from scheduling.results import Done
 from scheduling.starts import StartCheck, check_aware_start, check_start
 from store import audit, claim_rows, clinician_rows, session_rows
@@ -681,6 +684,102 @@ class Scheduler:
         """Public ids of cancelled sessions whose chosen refund is not made yet (a batch)."""
         with self.store.unit() as s:
             return session_rows.pending_refunds(s)
+
+    # actions helper: what the conversation's actions read and change --------------------
+    # A read here never makes a clinician (`_viewing`); its actor is the conversation's
+    # sender (a staff member's reads need the role to book for the clinician).
+
+    @contextmanager
+    def _viewing(self, who: Actor | None) -> Iterator[tuple[Session, Clinician | None]]:
+        with self.store.reading() as s:
+            found = (
+                None
+                if who is None
+                else views.conversation_clinician(s, who.team, who.user, who.for_user)
+            )
+            yield s, found
+
+    def conversation_for(self, who: Actor) -> str | None:
+        """The clinician `who`'s conversation acts for (a staff member: only while they
+        may book for them); None: nobody."""
+        with self.store.reading() as s:
+            return views.conversation_user(s, who.team, who.user, who.for_user)
+
+    def clinician_view(self, who: Actor | None) -> views.ClinicianView:
+        """Their zone and working hours (the practice's for someone not met yet)."""
+        with self._viewing(who) as (_s, clinician):
+            return views.clinician_view(clinician, self.practice)
+
+    def recent_contacts(self, who: Actor | None, limit: int = 5) -> list[tuple[int, str]]:
+        """The clinician's most recently used contacts: (id, name)."""
+        with self._viewing(who) as (s, clinician):
+            if clinician is None:
+                return []
+            return [
+                (c.id, c.name) for c in clinician_rows.find_contacts(s, clinician.id, "", limit)
+            ]
+
+    def contact_by_id(self, who: Actor | None, contact_id: int) -> views.ContactView | None:
+        with self._viewing(who) as (s, clinician):
+            found = clinician_rows.contact_by_id(s, clinician.id, contact_id) if clinician else None
+            return views.contact_view(found) if found else None
+
+    def contact_named(self, who: Actor | None, name: str) -> views.ContactView | None:
+        with self._viewing(who) as (s, clinician):
+            found = clinician_rows.contact_by_name(s, clinician.id, name) if clinician else None
+            return views.contact_view(found) if found else None
+
+    def known_contact(self, who: Actor | None, names: list[str]) -> str | None:
+        """The first of `names` naming one of their contacts, as given (None: none)."""
+        with self._viewing(who) as (s, clinician):
+            return views.known_name(s, clinician, names) if clinician else None
+
+    def upcoming(self, who: Actor | None, limit: int = 10) -> views.Upcoming | None:
+        """Their first `limit` upcoming sessions and the count (None: not met yet)."""
+        with self._viewing(who) as (s, clinician):
+            return views.upcoming(s, clinician, self.clock(), limit) if clinician else None
+
+    def cancel_choices(
+        self, who: Actor | None, *, at: time | None, day: date | None, participant: str | None
+    ) -> list[views.CancelChoice] | None:
+        """The upcoming sessions a "cancel my 3pm" names (None: not met yet)."""
+        with self._viewing(who) as (s, clinician):
+            if clinician is None:
+                return None
+            now = self.clock()
+            found = views.sessions_said(
+                s, clinician, self.practice, now, at=at, day=day, participant=participant
+            )
+            return [views.cancel_choice(x, clinician, self.practice, now) for x in found]
+
+    def cancel_choice(self, who: Actor | None, public_id: str) -> views.CancelChoice | None:
+        with self._viewing(who) as (s, clinician):
+            found = (
+                session_rows.session_for_clinician(s, clinician.id, public_id)
+                if clinician
+                else None
+            )
+            if clinician is None or found is None:
+                return None
+            return views.cancel_choice(found, clinician, self.practice, self.clock())
+
+    def draft_week(
+        self, who: Actor | None, draft: SessionSpec, wanted: Recurrence | None
+    ) -> series_plans.DraftWeek | None:
+        """The series a draft asks for, or what its one session overlaps (None: nobody)."""
+        with self._viewing(who) as (s, clinician):
+            if clinician is None:
+                return None
+            return series_plans.draft_week(s, clinician, wanted, draft, self.practice, self.clock())
+
+    def book_series(
+        self, who: Actor, draft: SessionSpec, wanted: Recurrence
+    ) -> series_plans.SeriesSaved | str:
+        """Save the series the summary showed, whole, or say why not (nothing stored)."""
+        with self._acting(who) as (s, clinician):
+            return series_plans.save_draft_series(
+                s, clinician, wanted, draft, self.practice, self.public_url, self.clock()
+            )
 
 
 class _Repeated(Exception):

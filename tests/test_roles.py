@@ -242,3 +242,38 @@ def test_the_actions_check_the_role_of_a_staff_sender(parts_any) -> None:
         refused = [(r.actor, r.for_clinician) for r in audit.rows(s) if r.action == "refused"]
     assert owners == [("T_A:U_FRONT", "T_A:U_DR")]
     assert refused == [("T_A:U_OTHER", "T_A:U_DR"), ("T_A:U_SUPER", "T_A:U_DR")]
+
+
+def test_a_scheduler_cancelling_in_the_conversation_is_audited_as_the_scheduler(
+    parts_any,
+) -> None:
+    """ "Cancel it" in a staff member's conversation for a clinician asks about the
+    clinician's session, then cancels it through the scheduling service: the audit names
+    the scheduler, acting for the clinician (not the clinician themself)."""
+    parts = parts_any
+    assert parts.scheduler.grant_role("T_A", "U_FRONT", "scheduler", ["U_DR"])
+    sender = "T_A:U_FRONT>U_DR"
+    saved = _run(parts.runner.executor.run(call("action_save_session", full_draft(
+        sender, "d-1", "Robin Smith"))))  # fmt: skip
+    public_id = saved.responses[0]["custom"]["session_id"]
+
+    def click(**entities: object) -> str:
+        tracker = {
+            "sender_id": sender,
+            "slots": {},
+            "latest_message": {
+                "intent": {"name": "cancel_session"},
+                "entities": [{"entity": k, "value": v} for k, v in entities.items()],
+            },
+        }
+        result = _run(parts.runner.executor.run(call("action_cancel_session", tracker)))
+        return str(result.responses[0]["text"])
+
+    assert click(session_ref=public_id).startswith("Cancel the session with R.S. on ")
+    assert click(session_ref=public_id, confirm=True).startswith("Cancelled")
+    assert click(session_ref=public_id) == "That session is already cancelled."
+    with parts.store.reading() as s:
+        cancels = [
+            (r.actor, r.for_clinician) for r in audit.rows(s) if r.action == "session_cancelled"
+        ]
+    assert cancels == [("T_A:U_FRONT", "T_A:U_DR")]
