@@ -32,7 +32,7 @@ from smtp_server import BoundController, Recorder  # noqa: E402
 
 from ground.settings import Settings  # noqa: E402
 from integrations.providers import senders  # noqa: E402
-from sessionbot.outbox import Worker  # noqa: E402
+from sessionbot.outbox.worker import Worker  # noqa: E402
 from sessionbot.sending import Limits  # noqa: E402
 from sessionbot.wiring import build  # noqa: E402
 from store.db import Store  # noqa: E402

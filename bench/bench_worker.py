@@ -30,7 +30,7 @@ from ground.session import SessionSpec
 from ground.settings import Settings  # noqa: E402
 from integrations.providers import senders
 from scheduling import booking  # noqa: E402
-from sessionbot.outbox import Worker  # noqa: E402
+from sessionbot.outbox.worker import Worker  # noqa: E402
 from sessionbot.wiring import build  # noqa: E402
 from store import (
     clinician_rows,  # noqa: E402

@@ -23,7 +23,17 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import asks, blocks, calendar_home, guard, inbox, installs, lifecycle, practice_home, staff
+from bot import (
+    asks,
+    calendar_home,
+    guard,
+    inbox,
+    installs,
+    lifecycle,
+    practice_home,
+    staff,
+    turn_blocks,
+)
 from bot.delivery import Delivery, Place
 from bot.forms import Forms
 from bot.inbox import Inbox
@@ -232,7 +242,7 @@ class SlackFace(Delivery, Forms, PracticeAdmin):
     async def on_turn_action(
         self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
     ) -> None:
-        said = blocks.turn_text(action)
+        said = turn_blocks.turn_text(action)
         if said is None:
             return
         text, label = said

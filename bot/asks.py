@@ -1,9 +1,9 @@
 """Slack's Accept and Decline under a participant's request (scheduling/page_requests.py).
 
-The buttons come with the worker's DM (sessionbot/outbox.py); a click is acknowledged at
-once and answered after: the request is answered once (a second click, or Slack's retry,
-is told it was already answered), the clinician is told in words, App Home is published
-again.
+The buttons come with the worker's DM (sessionbot/outbox/preparing.py); a click is
+acknowledged at once and answered after: the request is answered once (a second click, or
+Slack's retry, is told it was already answered), the clinician is told in words, App Home
+is published again.
 """
 
 from __future__ import annotations

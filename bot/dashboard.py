@@ -13,7 +13,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from actions.extraction import zone_choices
-from bot import blocks, calendar_home, practice_home, staff
+from bot import blocks, calendar_home, dashboard_view, practice_home, staff
 from bot.face import FaceCore, actor
 from dialogue.turn_io import Who
 from scheduling.agendas import agenda_clock
@@ -33,10 +33,10 @@ class Dashboard(FaceCore):
         """The dashboard's blocks, with room for `below` more in the view (Slack's 100
         blocks: the refunds of recent cancellations give way, the last-made first), and
         whether whoever looks is an admin of the practice."""
-        found = self.parts.scheduler.dashboard(actor(who), page, size=blocks.DASHBOARD_PAGE)
+        found = self.parts.scheduler.dashboard(actor(who), page, size=dashboard_view.DASHBOARD_PAGE)
         refunds = list(found.refund_rows)  # failed ones first
         while True:
-            built = blocks.dashboard_blocks(
+            built = dashboard_view.dashboard_blocks(
                 found.rows,
                 page=found.page,
                 total=found.total,
@@ -53,7 +53,7 @@ class Dashboard(FaceCore):
         below = len(calendar_home.home_blocks()) + len(practice_home.home_blocks())
         dashboard, admin = await self.off(self._dashboard_page, who, page, below=below)
         practice = practice_home.home_blocks() if admin else []
-        view = blocks.home_view([*dashboard, *calendar_home.home_blocks(), *practice])
+        view = dashboard_view.home_view([*dashboard, *calendar_home.home_blocks(), *practice])
         await self.call(client.views_publish, user_id=who.user_id, view=view)
 
     async def on_home_opened(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
@@ -68,7 +68,7 @@ class Dashboard(FaceCore):
         asking = Actor(str(context.team_id), str(context.user_id), for_user=clinician)
         await self.off(self.parts.scheduler.act_for, asking, reads=True)
         who = await self.who(client, str(context.team_id), str(context.user_id))
-        view = blocks.sessions_modal(await self.off(self._dashboard, who, 0))
+        view = dashboard_view.sessions_modal(await self.off(self._dashboard, who, 0))
         opened = await self.call(client.views_open, trigger_id=command["trigger_id"], view=view)
         if opened is None:
             await self.tell(
@@ -91,7 +91,7 @@ class Dashboard(FaceCore):
         """Show the dashboard again where it was clicked, and republish App Home."""
         view = body.get("view") or {}
         if view.get("type") == "modal" and view.get("id"):
-            modal = blocks.sessions_modal(await self.off(self._dashboard, who, page))
+            modal = dashboard_view.sessions_modal(await self.off(self._dashboard, who, page))
             await self.call(client.views_update, view_id=view["id"], view=modal)
             page = 0
         await self.publish_home(client, who, page)

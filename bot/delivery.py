@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import blocks, inbox
+from bot import blocks, inbox, turn_blocks
 from bot.face import FaceCore
 from dialogue.domain import BotMessage, message_from_dispatch
 from dialogue.turn_io import Who
@@ -86,12 +86,12 @@ def _batches(messages: Sequence[BotMessage]) -> list[tuple[list[Block], list[str
     batch: list[Block] = []
     texts: list[str] = []
     for message in messages:
-        rendered = blocks.message_blocks(message)
+        rendered = turn_blocks.message_blocks(message)
         if batch and len(batch) + len(rendered) > MESSAGE_BLOCK_LIMIT:
             out.append((batch, texts))
             batch, texts = [], []
         batch += rendered
-        texts.append(blocks.fallback_text(message))
+        texts.append(turn_blocks.fallback_text(message))
     if batch:
         out.append((batch, texts))
     return out
@@ -122,7 +122,7 @@ class Delivery(FaceCore):
             channel=channel,
             ts=ts,
             text=str(message.get("text") or label),
-            blocks=blocks.answered(message.get("blocks") or [], label),
+            blocks=turn_blocks.answered(message.get("blocks") or [], label),
         )
         thread = message.get("thread_ts")
         return Place(channel, thread if isinstance(thread, str) and thread != ts else None)

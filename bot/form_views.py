@@ -15,7 +15,7 @@ from typing import Any
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
 from slack_sdk.models.views import View
 
-from bot import blocks
+from bot import blocks, modals
 from ground.practice import Practice
 from store.models import ScheduledSession
 
@@ -58,10 +58,10 @@ def done_view(view: dict[str, Any], text: str) -> View:
 def edit_view(
     session: ScheduledSession, tz: str, practice: Practice, description: str, *, payments: bool
 ) -> View:
-    """The Edit form (bot/blocks.py `edit_modal`), its metadata also holding the session's
+    """The Edit form (bot/modals.py `edit_modal`), its metadata also holding the session's
     start as it was when opened: the ack accepts that start unchanged, even once it has
     passed, without asking the store."""
-    view = blocks.edit_modal(session, tz, practice, description, payments=payments)
+    view = modals.edit_modal(session, tz, practice, description, payments=payments)
     meta = json.loads(view.private_metadata or "{}")
     view.private_metadata = json.dumps({**meta, "start": session.start_at.isoformat()})
     return view

@@ -16,7 +16,7 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from actions import edit_form
-from bot import blocks, form_views
+from bot import dashboard_view, form_views, modals
 from bot.dashboard import Dashboard
 from bot.face import actor
 from dialogue.slots import read_date, read_time
@@ -84,7 +84,7 @@ class Forms(Dashboard):
         found = self.parts.scheduler.form(actor(who), public_id)
         if found is None:
             return None
-        return blocks.reschedule_modal(public_id, found.start, found.tz, found.text, 0)
+        return modals.reschedule_modal(public_id, found.start, found.tz, found.text, 0)
 
     # A submitted form: its ack checks what needs no store and answers with the form
     # marked busy; the listener asks the store, then shows the form again (a question,
@@ -207,7 +207,7 @@ class Forms(Dashboard):
         if overlap is None or found is None:
             return None
         page = meta["page"] if isinstance(meta.get("page"), int) else 0
-        return blocks.reschedule_modal(
+        return modals.reschedule_modal(
             meta["id"], start, found.tz, found.text, page, overlap=overlap
         )
 
@@ -219,7 +219,7 @@ class Forms(Dashboard):
         await self.tell(client, who, said)
         previous = view.get("previous_view_id")
         if previous:
-            modal = blocks.sessions_modal(await self.off(self._dashboard, who, 0))
+            modal = dashboard_view.sessions_modal(await self.off(self._dashboard, who, 0))
             await self.call(client.views_update, view_id=previous, view=modal)
         await self.publish_home(client, who)
 
@@ -322,13 +322,13 @@ class Forms(Dashboard):
             fields, found.tz, datetime.now(UTC), self.parts.practice, current_start=session.start_at
         )
         if form is None:
-            return blocks.warned_view(view, "⚠ " + " ".join(problems.values()), meta), None
+            return modals.warned_view(view, "⚠ " + " ".join(problems.values()), meta), None
         start = form.start.isoformat()
         if meta.get("confirmed") != start:
             question = scheduler.edit_hours_question(asking, meta["id"], form.start)
             if question is not None:
                 text = f"⚠ {question} Press Save changes again to keep it, or change the time."
-                return blocks.warned_view(view, text, {**meta, "confirmed": start}), None
+                return modals.warned_view(view, text, {**meta, "confirmed": start}), None
         # The same form submitted twice with the same fields (a double click) is done once.
         said = hashlib.sha256(json.dumps(raw, sort_keys=True).encode()).hexdigest()[:16]
         done = scheduler.edit(asking, meta["id"], form, once=f"slack:edit:{view.get('id')}:{said}")
@@ -344,7 +344,7 @@ class Forms(Dashboard):
 
     def _hours_view(self, who: Who) -> Any:
         own, said = self.parts.scheduler.own_hours(actor(who))
-        return blocks.hours_modal(own, said)
+        return modals.hours_modal(own, said)
 
     @staticmethod
     def hours_field(view: dict[str, Any]) -> str:

@@ -24,7 +24,7 @@ MAX_AGE_SECONDS = 60 * 5
 # Seconds since 1970 have 10 digits until 2286; a longer one is not a time (and int() of
 # a few thousand digits raises instead of answering).
 MAX_TIMESTAMP_DIGITS = 12
-# The metadata our own modals carry (bot/blocks.py), by callback id: a submission of one
+# The metadata our own modals carry (bot/modals.py), by callback id: a submission of one
 # without it was not made from our view.
 VIEW_METADATA: Mapping[str, tuple[str, ...]] = {"reschedule": ("id", "tz"), "cancel_paid": ("id",)}
 

@@ -4,8 +4,8 @@ With OAuth installs, Bolt's own token-revocation listeners run first and delete 
 workspace's installation (or its bot) from the installation store, so no token is left to
 post with. Then, in either mode, the workspace is recorded as revoked and its pending Slack
 notices are dropped with the reason; the outbox worker drops later ones the same way
-(sessionbot/outbox.py), so nothing more is posted to that workspace. A new OAuth install
-(bot/installs.py) or, with one workspace, a new `SLACK_BOT_TOKEN` lifts it.
+(sessionbot/outbox/preparing.py), so nothing more is posted to that workspace. A new OAuth
+install (bot/installs.py) or, with one workspace, a new `SLACK_BOT_TOKEN` lifts it.
 
 Bolt answers the first listener that matches an event, so these listeners call Bolt's
 built-in ones rather than registering both.

@@ -19,7 +19,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import blocks
+from bot import modals
 from bot.face import actor
 from dialogue.turn_io import Who
 from integrations.payments import Payments
@@ -111,7 +111,7 @@ class PaidCancellations:
         if isinstance(found, str):
             return None, found
         offer, what = found
-        return blocks.cancel_paid_modal(public_id, offer, what), None
+        return modals.cancel_paid_modal(public_id, offer, what), None
 
     async def ack_form(self, ack: AsyncAck, view: dict[str, Any]) -> None:
         if chosen_refund(view) is None:

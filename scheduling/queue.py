@@ -7,7 +7,7 @@ change that makes it commits. Where it is kept is behind `Outbox`: today the SQL
 worker polls (`SqlOutbox`); a real queue (a relay from this table to a broker, or a
 broker with transactional producers) implements `put` and nothing that produces a
 message changes. The worker consumes through the store's claim functions
-(`sessionbot/outbox.py`).
+(`sessionbot/outbox/claims.py`).
 
 A message names its `Channel`; a value that is not a channel is refused here, never sent
 by another channel.

@@ -11,7 +11,8 @@ from dialogue.turn_io import Who
 from ground.session import SessionSpec
 from integrations.providers import payments, senders
 from scheduling import booking
-from sessionbot.outbox import Retry, Stats, Worker
+from sessionbot.outbox.base import Retry
+from sessionbot.outbox.worker import Stats, Worker
 from sessionbot.wiring import Parts, build
 from store import clinician_rows, outbox_rows, session_rows
 from store.db import Store

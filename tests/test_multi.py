@@ -15,7 +15,7 @@ from outbox_kit import CLINICIAN, outbox, run_worker, wired_parts
 from page_support import VIDEO_URL, page_parts
 from starlette.testclient import TestClient
 
-from bot import blocks
+from bot import modals
 from ground.channel import Channel
 from ground.session import Money, Participant, SessionSpec
 from scheduling import booking, participants
@@ -277,7 +277,7 @@ def test_the_slack_edit_form_lists_the_other_participants(tmp_path, store) -> No
     with parts.store.unit() as s:
         found = session_rows.session_by_id(s, session.id)
         assert found is not None
-        view = blocks.edit_modal(found, "America/New_York", parts.practice, "Edit", payments=False)
+        view = modals.edit_modal(found, "America/New_York", parts.practice, "Edit", payments=False)
     text = json.dumps(view.to_dict())
     assert "Also in this session" in text
     assert "Mark Kay: text message, London (Europe/London)" in text

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from outbox_kit import CLINICIAN, book_many, outbox, wired_parts, worker
 
 from scheduling import commands
-from sessionbot.outbox import Retry
+from sessionbot.outbox.base import Retry
 from sessionbot.sending import Limits
 from store import clinician_rows, outbox_rows
 from store.models import ScheduledSession

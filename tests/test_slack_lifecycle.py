@@ -21,7 +21,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from integrations.providers import senders
 from scheduling import booking
 from sessionbot.asgi import create_app
-from sessionbot.outbox import Worker
+from sessionbot.outbox.worker import Worker
 from sessionbot.wiring import Parts, build
 from store import clinician_rows, outbox_rows
 from store.db import Store

@@ -110,7 +110,7 @@ def test_a_refund_is_told_by_dm_and_shows_on_the_dashboard_and_in_sessions_json(
 
     from integrations.providers import senders
     from sessionbot import cli
-    from sessionbot.outbox import Worker
+    from sessionbot.outbox.worker import Worker
 
     with FakeStripe() as stripe:
         env = slack_env(

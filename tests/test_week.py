@@ -504,7 +504,7 @@ def test_series_preview_lists_the_dates_and_flags_an_overlap(parts_any: Parts, c
 
 def test_a_reminder_asked_for_during_the_session_is_still_sent(parts_any: Parts, clock) -> None:
     from integrations.providers import senders
-    from sessionbot.outbox import Worker
+    from sessionbot.outbox.worker import Worker
 
     started = a_session(parts_any, start_at=at("2026-11-24 09:45"))  # 15 minutes in
     with parts_any.store.unit() as s:

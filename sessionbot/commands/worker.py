@@ -25,7 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from integrations.providers import payments, senders
-    from sessionbot.outbox import Worker
+    from sessionbot.outbox.worker import Worker
     from sessionbot.wiring import build
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
