@@ -143,7 +143,7 @@ class PaidCancellations:
         if not done.changed:
             return done.text
         now = datetime.now(UTC)
-        settled = making.settle(parts.store, self.payments, parts.practice, public_id, now)
+        settled = making.settle(parts.scheduler, self.payments, public_id, now)
         if settled.state in (None, refunds.KEPT):
             return done.text
         return f"{done.text} {settled.text}"
@@ -166,4 +166,4 @@ class PaidCancellations:
         if why is not None:
             return why
         now = datetime.now(UTC)
-        return making.settle(parts.store, self.payments, parts.practice, public_id, now).text
+        return making.settle(parts.scheduler, self.payments, public_id, now).text

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from ground.practice import Practice
 from scheduling import booking
-from store import audit, consents
+from store import audit, clinician_rows, consents
 from store.crypto import keyring
 from store.models import (
     ActionClaim,
@@ -231,6 +231,7 @@ class Forgotten:
 
     refused: list[ScheduledSession] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
+    nobody: bool = False  # no one was found with what was given
 
 
 def forget(
@@ -275,6 +276,33 @@ def forget(
         s, actor=actor, action="contact_erased", contact_id=found.contact_id, fields=ERASED_FIELDS
     )
     return Forgotten(counts=+counts)
+
+
+def forget_asked(
+    s: Session,
+    practice: Practice,
+    now: datetime,
+    *,
+    phone: str | None = None,
+    email: str | None = None,
+    contact_id: int | None = None,
+    team: str | None = None,
+    user: str | None = None,
+    cancel_upcoming: bool = False,
+) -> Forgotten | None:
+    """`sessionbot forget`: find the person (within one clinician's when `team` and
+    `user` are given: they are then the actor, else the operator) and erase them; None
+    when there is no such clinician."""
+    clinician_id, actor = None, audit.SYSTEM
+    if team is not None and user is not None:
+        clinician = clinician_rows.find_clinician(s, team, user)
+        if clinician is None:
+            return None
+        clinician_id, actor = clinician.id, audit.staff(team, user)
+    found = find(s, phone=phone, email=email, contact_id=contact_id, clinician_id=clinician_id)
+    if not found.anything:
+        return Forgotten(nobody=True)
+    return forget(s, found, practice, now, actor=actor, cancel_upcoming=cancel_upcoming)
 
 
 def _notice_waiting(s: Session, session_id: int, guest_id: int | None = None) -> bool:

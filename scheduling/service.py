@@ -14,6 +14,7 @@ as the work, so a retried request can neither do it twice nor lose it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -31,8 +32,10 @@ from scheduling import (
     calendar_link,
     clashes,
     commands,
+    daily,
     dashboards,
     editing,
+    erasure,
     hours,
     page_requests,
     payments_in,
@@ -585,6 +588,39 @@ class Scheduler:
         with self._acting(who) as (s, _clinician):
             actor = audit.staff(who.team, who.user)
             sms_consent.record_answer(s, actor, phone, agreed, self.clock())
+
+    # The worker's daily jobs and the operator's retention -------------------------------
+
+    def plan_day(self, now: datetime) -> int:
+        """Queue the clinicians' morning agendas and pre-session nudges due at `now`."""
+        with self.store.unit() as s:
+            return daily.plan_day(s, now, self.practice, self.public_url)
+
+    def apply_retention(self, now: datetime, *, once: str | None = None) -> Counter[str] | None:
+        """Erase what the practice keeps no longer (counts); None when `once` (a day's
+        key, across every worker) was taken already."""
+        with self.store.unit() as s:
+            if once is not None and not claim_rows.first_time(s, once):
+                return None
+            return erasure.retention(s, self.practice, now)
+
+    def forget(
+        self,
+        now: datetime,
+        *,
+        phone: str | None = None,
+        email: str | None = None,
+        contact_id: int | None = None,
+        team: str | None = None,
+        user: str | None = None,
+        cancel_upcoming: bool = False,
+    ) -> erasure.Forgotten | None:
+        """Erase a person (scheduling/erasure.py `forget_asked`); None: no such clinician."""
+        with self.store.unit() as s:
+            return erasure.forget_asked(
+                s, self.practice, now, phone=phone, email=email, contact_id=contact_id,
+                team=team, user=user, cancel_upcoming=cancel_upcoming,
+            )  # fmt: skip
 
     # page helper: the participant's page, the clinician's Enter Meeting and the webhooks --
     # (scheduling/page.py, payments_in.py, texts_in.py); `token`: a participant's link.

@@ -17,12 +17,10 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from ground.practice import Practice
 from integrations.payments import Payments, RefundRefused
 from scheduling import refunds
 from scheduling.refunding import Outcome, Standing
 from scheduling.service import Scheduler
-from store.db import Store
 
 log = logging.getLogger("sessionbot.refunds")
 
@@ -41,16 +39,9 @@ class Settled:
         return self.state == refunds.FAILED
 
 
-def _service(store: Store, practice: Practice) -> Scheduler:
-    # The refund's units use neither the links' base nor the service's clock (`now` is
-    # given), so a scheduler over the caller's store and practice is the parts' one.
-    return Scheduler(store, practice, public_url="")
-
-
 def settle(
-    store: Store,
+    scheduler: Scheduler,
     payments: Payments | None,
-    practice: Practice,
     public_id: str,
     now: datetime,
     *,
@@ -58,12 +49,6 @@ def settle(
 ) -> Settled:
     """Make the session's pending refund (or say where it stands). `tell`: also DM the
     clinician the outcome (for callers that have no one to answer, the worker)."""
-    return _settle(_service(store, practice), payments, public_id, now, tell=tell)
-
-
-def _settle(
-    scheduler: Scheduler, payments: Payments | None, public_id: str, now: datetime, *, tell: bool
-) -> Settled:
     pending = scheduler.refund_to_make(public_id)
     if isinstance(pending, Standing):
         return Settled(pending.state, pending.text)
@@ -84,14 +69,11 @@ def _settle(
     return Settled(standing.state, standing.text)
 
 
-def settle_pending(
-    store: Store, payments: Payments | None, practice: Practice, now: datetime
-) -> int:
+def settle_pending(scheduler: Scheduler, payments: Payments | None, now: datetime) -> int:
     """The worker's round: every refund chosen and not made yet; each outcome DM'd."""
     if payments is None:
         return 0  # left pending: a worker with Stripe set up makes them
-    scheduler = _service(store, practice)
     waiting = scheduler.pending_refunds()
     for public_id in waiting:
-        _settle(scheduler, payments, public_id, now, tell=True)
+        settle(scheduler, payments, public_id, now, tell=True)
     return len(waiting)

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if why is not None:
             print(why)
             return 1
-        settled = making.settle(parts.store, payments(settings), parts.practice, args.id, now)
+        settled = making.settle(parts.scheduler, payments(settings), args.id, now)
         print(settled.text)
         return REFUND_FAILED if settled.failed else 0
     choice = refunds.read_choice(args.refund)
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if not done.changed:  # done before: where its refund stands, nothing made again
         print(f"{done.text} {state.words}")
         return REFUND_FAILED if state.state == refunds.FAILED else 0
-    settled = making.settle(parts.store, payments(settings), parts.practice, args.id, now)
+    settled = making.settle(parts.scheduler, payments(settings), args.id, now)
     kept = state.state == refunds.KEPT
     print(done.text if kept else f"{done.text} {settled.text}")
     return REFUND_FAILED if settled.failed else 0

@@ -34,9 +34,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     from actions.extraction import ExtractionError
     from actions.extraction.phones import parse_phone
-    from scheduling import erasure
     from sessionbot.wiring import build
-    from store import audit, clinician_rows
 
     if (args.team is None) != (args.user is None):
         print("sessionbot forget: give --team and --user together", file=sys.stderr)
@@ -49,25 +47,21 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         except ExtractionError:
             print("sessionbot forget: that is not a phone number", file=sys.stderr)
             return 2
-    now = datetime.now(UTC)
-    with parts.store.unit() as s:
-        clinician_id = None
-        actor = audit.SYSTEM
-        if args.team is not None:
-            clinician = clinician_rows.find_clinician(s, args.team, args.user)
-            if clinician is None:
-                print("sessionbot forget: no such clinician; nothing was erased", file=sys.stderr)
-                return 1
-            clinician_id, actor = clinician.id, audit.staff(args.team, args.user)
-        found = erasure.find(
-            s, phone=phone, email=args.email, contact_id=args.contact, clinician_id=clinician_id
-        )
-        if not found.anything:
-            print("No one was found with that; nothing was erased.")
-            return 1
-        done = erasure.forget(
-            s, found, parts.practice, now, actor=actor, cancel_upcoming=args.cancel_upcoming
-        )
+    done = parts.scheduler.forget(
+        datetime.now(UTC),
+        phone=phone,
+        email=args.email,
+        contact_id=args.contact,
+        team=args.team,
+        user=args.user,
+        cancel_upcoming=args.cancel_upcoming,
+    )
+    if done is None:
+        print("sessionbot forget: no such clinician; nothing was erased", file=sys.stderr)
+        return 1
+    if done.nobody:
+        print("No one was found with that; nothing was erased.")
+        return 1
     if done.refused:
         ids = ", ".join(x.public_id for x in done.refused)
         print(

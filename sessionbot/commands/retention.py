@@ -20,12 +20,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import UTC, datetime
 
-    from scheduling import erasure
     from sessionbot.wiring import build
 
     parts = build(settings)
-    with parts.store.unit() as s:
-        counts = erasure.retention(s, parts.practice, datetime.now(UTC))
+    counts = parts.scheduler.apply_retention(datetime.now(UTC))
+    assert counts is not None  # no once-key: always applied
     practice = parts.practice
     print(
         f"retention: participant data {practice.retention_days} days after a session ends; "

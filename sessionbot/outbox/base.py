@@ -16,6 +16,7 @@ from ground.settings import Settings
 from integrations.payments import Payments
 from integrations.providers import Senders
 from integrations.slack_notify import token_hash
+from scheduling.service import Scheduler
 from sessionbot.sending import Lanes, Limits, per_thread
 from store.db import Store
 
@@ -54,6 +55,8 @@ class WorkerBase:
         payments: Payments | None = None,
     ) -> None:
         self.store = store
+        # The rules a round applies (agendas, retention, refunds) go through the service.
+        self.scheduler = Scheduler(store, practice, settings.public_url)
         self.payments = payments  # paid cancellations' refunds left to make (`settle_refunds`)
         self.practice = practice
         self.settings = settings

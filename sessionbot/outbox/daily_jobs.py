@@ -7,10 +7,8 @@ import logging
 from collections import Counter
 from datetime import UTC, datetime
 
-from scheduling import daily, erasure
 from sessionbot import refunds
 from sessionbot.outbox.base import WorkerBase
-from store import claim_rows
 from store.crypto import UndecryptableError
 
 log = logging.getLogger("sessionbot.outbox")
@@ -22,7 +20,7 @@ class DailyJobs(WorkerBase):
     def settle_refunds(self) -> int:
         """Make the refunds chosen with a cancellation and not made yet (a face that
         stopped before Stripe answered, or one that had no Stripe): each outcome DM'd."""
-        return refunds.settle_pending(self.store, self.payments, self.practice, datetime.now(UTC))
+        return refunds.settle_pending(self.scheduler, self.payments, datetime.now(UTC))
 
     def plan_day(self) -> int:
         """Queue the clinicians' morning agendas and pre-session nudges due now.
@@ -30,8 +28,7 @@ class DailyJobs(WorkerBase):
         A session under a key this worker lacks holds the agendas back (logged), never
         the messages."""
         try:
-            with self.store.unit() as s:
-                return daily.plan_day(s, datetime.now(UTC), self.practice, self.settings.public_url)
+            return self.scheduler.plan_day(datetime.now(UTC))
         except UndecryptableError:
             log.warning("agendas not planned: a session is under a key this worker lacks")
             return 0
@@ -43,12 +40,7 @@ class DailyJobs(WorkerBase):
         day = now.date().isoformat()
         if self._retained_on == day:
             return None
-        with self.store.unit() as s:
-            counts = (
-                erasure.retention(s, self.practice, now)
-                if claim_rows.first_time(s, f"retention:{day}")
-                else None
-            )
+        counts = self.scheduler.apply_retention(now, once=f"retention:{day}")
         self._retained_on = day
         if counts is not None:
             log.info("retention: %s", ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
