@@ -19,7 +19,8 @@ rate by rate. Reported per rate: p50, p99, acks over 3 s (Slack's limit), failur
 the highest rate each held with p99 < 100 ms.
 
 `--memory N` (after the rates): N more DMs at 20/s to each, drained, then the resident
-memory (RSS) of ours (the web process and its turn processes) and of bare.
+memory of ours (the web process and its turn processes) and of bare: RSS, and PSS
+(/proc/PID/smaps_rollup, shared pages divided among the processes sharing them).
 
 `--profile FILE`: ours runs under pyinstrument (the event loop's thread, which acks);
 the text report goes to FILE when it stops.
@@ -222,6 +223,17 @@ def drain(fake: Any, quiet: float = 1.0, limit: float = 90.0) -> None:
             return
 
 
+def pss_mib(pid: int) -> float:
+    """Proportional set size: shared pages divided among the processes that share them."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -284,6 +296,15 @@ def main() -> int:
                     f"{len(turns)} turn processes {sum(turns):.0f} MiB = {web + sum(turns):.0f}"
                     f" MiB; bare {base:.0f} MiB; ratio web alone {web / base:.2f}x, with "
                     f"turn processes {(web + sum(turns)) / base:.2f}x",
+                    flush=True,
+                )
+                kids = kit.children(ours.proc.pid)
+                web_p, turns_p = pss_mib(ours.proc.pid), sum(pss_mib(c) for c in kids)
+                base_p = pss_mib(bare.proc.pid)
+                print(
+                    f"PSS: ours web {web_p:.0f} MiB + turn processes {turns_p:.0f} MiB = "
+                    f"{web_p + turns_p:.0f} MiB; bare {base_p:.0f} MiB; ratio web alone "
+                    f"{web_p / base_p:.2f}x, with turn processes {(web_p + turns_p) / base_p:.2f}x",
                     flush=True,
                 )
         finally:
