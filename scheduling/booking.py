@@ -22,7 +22,7 @@ from scheduling import participants as others
 from scheduling import queue as outbox
 from store import audit, clinician_rows, outbox_rows, session_rows
 from store.crypto import keyring
-from store.models import Clinician, ScheduledSession
+from store.models import Clinician, ScheduledSession, SessionGuest
 
 # What a participant may have heard of the session, and the outbox states of "it left".
 TOLD_KINDS = ("invitation", "update", "reminder")
@@ -283,23 +283,32 @@ def record_rsvp(
     *,
     via: str,
     practice: Practice,
+    guest: SessionGuest | None = None,
 ) -> bool:
-    """The participant's yes/no; the clinician gets a DM when it changes. False if unchanged."""
+    """A participant's yes/no (the first's, or `guest`'s: another participant's); the
+    clinician gets a DM when it changes. False if unchanged."""
     answer = answer.strip().lower()
     if answer not in ("yes", "no"):
         raise ValueError("an RSVP is yes or no")
-    if session.status == "cancelled" or session.rsvp == answer:
+    held = session.rsvp if guest is None else guest.rsvp
+    if session.status == "cancelled" or held == answer:
         return False
-    session.rsvp = answer
+    if guest is None:
+        session.rsvp = answer
+    else:
+        guest.rsvp = answer
     audit.record(s, actor=audit.PARTICIPANT, action="rsvp", session_id=session.id, fields=["rsvp"])
     zone = practice.zone_of(session.clinician.tz)
     said = "will attend" if answer == "yes" else "can't make it"
+    name = session.participant if guest is None else guest.participant
+    whose = "" if guest is None else f"g{guest.id}:"
     notify_clinician(
         s,
         session.clinician_id,
-        f"{initials(session.participant)} {said}: your session on "
+        f"{initials(name)} {said}: your session on "
         f"{when(session.start_at, zone)} (answered by {via}).",
-        dedupe_key=f"notice:rsvp:{session.public_id}:{session.sequence}:{answer}:{now.isoformat()}",
+        dedupe_key=f"notice:rsvp:{session.public_id}:{whose}{session.sequence}:{answer}:"
+        f"{now.isoformat()}",
         now=now,
         session_id=session.id,
     )

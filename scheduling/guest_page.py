@@ -13,7 +13,6 @@ from ground.formatting import initials, when
 from ground.practice import Practice
 from scheduling import booking, waiting
 from scheduling import queue as outbox
-from store import audit
 from store.crypto import hash_token
 from store.models import ScheduledSession, SessionGuest
 
@@ -57,29 +56,9 @@ def record_rsvp(
     practice: Practice,
 ) -> bool:
     """This participant's yes or no; the clinician gets a DM when it changes."""
-    guest = guest_of(session, token)
-    if guest is None:
-        return booking.record_rsvp(s, session, answer, now, via=via, practice=practice)
-    answer = answer.strip().lower()
-    if answer not in ("yes", "no"):
-        raise ValueError("an RSVP is yes or no")
-    if session.status == "cancelled" or guest.rsvp == answer:
-        return False
-    guest.rsvp = answer
-    audit.record(s, actor=audit.PARTICIPANT, action="rsvp", session_id=session.id, fields=["rsvp"])
-    zone = practice.zone_of(session.clinician.tz)
-    said = "will attend" if answer == "yes" else "can't make it"
-    booking.notify_clinician(
-        s,
-        session.clinician_id,
-        f"{initials(guest.participant)} {said}: your session on "
-        f"{when(session.start_at, zone)} (answered by {via}).",
-        dedupe_key=f"notice:rsvp:{session.public_id}:g{guest.id}:{session.sequence}:{answer}:"
-        f"{now.isoformat()}",
-        now=now,
-        session_id=session.id,
+    return booking.record_rsvp(
+        s, session, answer, now, via=via, practice=practice, guest=guest_of(session, token)
     )
-    return True
 
 
 def entered(
