@@ -269,6 +269,11 @@ def test_each_participants_link_opens_the_page_and_one_payment_opens_every_enter
                 ["J.D. is waiting: your session on Wed, Nov 25, 2026, 3:00 PM EST.",
                  "M.K. is waiting: your session on Wed, Nov 25, 2026, 3:00 PM EST."]
             )  # fmt: skip
+            # The partner's yes reached the clinician under the partner's initials.
+            assert [t for t in notices if "will attend" in t] == [
+                "M.K. will attend: your session on Wed, Nov 25, 2026, 3:00 PM EST "
+                "(answered by the session page)."
+            ]
 
 
 def test_the_slack_edit_form_lists_the_other_participants(tmp_path, store) -> None:
