@@ -11,7 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import needed
+from actions import needed, slot_table
 from actions.context import actor_of_sender, sender_of, services
 from dialogue.slots import spec_from_slots
 from ground.session import SessionSpec
@@ -76,7 +76,7 @@ SUMMARY_SLOTS = (
     "service",
     "amount",
     "series",
-    "language",
+    *slot_table.NAMES,
 )
 
 
@@ -94,7 +94,7 @@ def complete_draft(slots: dict[str, Any]) -> SessionSpec | None:
     if missing_answers(slots):
         return None
     try:
-        return spec_from_slots(slots, services().practice)
+        return slot_table.applied(spec_from_slots(slots, services().practice), slots)
     except (KeyError, TypeError, ValueError, ArithmeticError):
         return None
 

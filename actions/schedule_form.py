@@ -22,9 +22,9 @@ from rasa_sdk.types import DomainDict
 from actions import (
     extraction,
     hours,
-    languages,
     needed,
     others_form,
+    slot_table,
     sms_consent,
     week_words,
 )
@@ -106,12 +106,24 @@ class ValidateScheduleForm(Validators, FormValidationAction):
         series = self._series(dispatcher, tracker)
         wanted = next((e["value"] for e in series), tracker.get_slot("series"))
         outside = hours.ask_if_outside(dispatcher, tracker, wanted, bool(accepted))
-        language = languages.said(dispatcher, tracker, understand(tracker))
+        table = self._table_slots(dispatcher, tracker)
         consent = sms_consent.ask_if_needed(dispatcher, tracker)
         return [
             *start, *(SlotSet(k, v) for k, v in cleared.items()), *accepted, *consented,
-            *answered, *events, *series, *outside, *language, *consent,
+            *answered, *events, *series, *outside, *table, *consent,
         ]  # fmt: skip
+
+    def _table_slots(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> list[dict[str, Any]]:
+        """The slots of the slot table this message gives (actions/slot_table): each set
+        and said back, or refused in words."""
+        said = slot_table.said_in(understand(tracker), tracker.slots, services().practice)
+        # A refusal is no error of the question asked (not one of the table's), which is
+        # asked all the same.
+        for sentence in (*said.refusals, *said.acks):
+            dispatcher.utter_message(text=sentence, custom={"kind": "info"})
+        return [SlotSet(name, value) for name, value in said.values.items()]
 
     def _series(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
         """A series said in this message is kept (the summary lists its dates before any

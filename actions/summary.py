@@ -10,7 +10,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import languages, week_words
+from actions import slot_table, week_words
 from actions.context import actor_of_sender, services
 from actions.drafts import SUMMARY_SLOTS, complete_draft, say_missing
 from ground.formatting import money, phone, when, zone_label
@@ -48,7 +48,7 @@ def summary_lines(
     lines = [
         "*New scheduled session*: please check, then Save.",
         f"• When: {when(draft.start, mine)} (your time), {draft.duration_min} min"
-        + mark("date", "time"),
+        + mark("date", "time", *slot_table.shown_in("when")),
     ]
     for person in draft.participants:
         if person.tz != mine:
@@ -62,8 +62,7 @@ def summary_lines(
     lines.append(f"• Invitation: {invitation}" + mark("invite_channel", "email", "phone"))
     lines.append(f"• Participant's time zone: {zone_label(draft.lead.tz)}" + mark("participant_tz"))
     lines += others_lines(draft, mark("others"))
-    if language := languages.summary_line(slots):
-        lines.append(language + mark("language"))
+    lines += slot_table.summary_lines(slots, practice, mark)
     package = practice.package(draft.documents)
     lines.append(f"• Documents: {package.name if package else 'None'}" + mark("documents"))
     if services().payments_enabled:

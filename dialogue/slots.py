@@ -178,7 +178,6 @@ class Filled:
     clinician_tz: str | None = None
     contact_id: int | None = None
     draft_id: str | None = None
-    language: str | None = None  # the participant's ("es"); None: the practice's
     others: list[dict[str, Any]] | None = None
 
     @classmethod
@@ -220,7 +219,6 @@ def spec_from_slots(slots: Mapping[str, Any], practice: Practice) -> SessionSpec
         email=filled.email if channel.address == "email" else None,
         phone=filled.phone if channel.address == "phone" else None,
         zone=ZoneInfo(filled.participant_tz or tz),
-        language=filled.language,
     )
     people = (participant, *(_other(p, participant) for p in filled.others or []))
     return SessionSpec(

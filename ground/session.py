@@ -9,12 +9,17 @@ currency, and the participants a list (one today; couples and families next).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
+from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 from ground.channel import Channel
+
+# A session's field the store keeps as it is, in the session's column of the same name:
+# booking writes it and Schedule Next copies it without naming it (`SessionSpec.stored`).
+STORED = MappingProxyType({"stored": True})
 
 
 @dataclass(frozen=True)
@@ -70,10 +75,10 @@ class SessionSpec:
 
     draft_id: str  # the idempotency key of its Save
     start: datetime  # aware: the wall time the clinician gave, in their zone
-    duration_min: int
-    participants: tuple[Participant, ...]
-    documents: str | None = None  # a document package's key
-    service: str | None = None  # a service's key, when it is paid for
+    duration_min: int = field(metadata=STORED)
+    participants: tuple[Participant, ...] = ()
+    documents: str | None = field(default=None, metadata=STORED)  # a document package's key
+    service: str | None = field(default=None, metadata=STORED)  # a service's key, when paid
     price: Money | None = None
 
     def __post_init__(self) -> None:
@@ -83,6 +88,15 @@ class SessionSpec:
             raise ValueError("a session has at least one participant")
         if self.duration_min <= 0:
             raise ValueError("a session lasts some minutes")
+
+    @classmethod
+    def stored_names(cls) -> tuple[str, ...]:
+        """The fields the store keeps as they are (each its column of the same name)."""
+        return tuple(f.name for f in fields(cls) if f.metadata.get("stored"))
+
+    def stored(self) -> dict[str, object]:
+        """Those fields' values, by column name."""
+        return {name: getattr(self, name) for name in self.stored_names()}
 
     @property
     def lead(self) -> Participant:

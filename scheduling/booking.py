@@ -38,17 +38,22 @@ def spec_from_session(session: ScheduledSession, draft_id: str, start: datetime)
     price = None
     if session.amount_cents is not None:
         price = Money(session.amount_cents, session.currency)
+    lead, *rest = others.recipients(session)
     return SessionSpec(
         draft_id=draft_id,
         start=start,
-        duration_min=session.duration_min,
-        participants=tuple(
-            Participant(who.name, who.channel, who.email, who.phone, ZoneInfo(who.tz))
-            for who in others.recipients(session)
-        ),
-        documents=session.documents,
-        service=session.service,
+        participants=(
+            # The first participant's language is the session's (the others': the practice's).
+            Participant(
+                lead.name, lead.channel, lead.email, lead.phone, ZoneInfo(lead.tz), session.language
+            ),
+            *(
+                Participant(who.name, who.channel, who.email, who.phone, ZoneInfo(who.tz))
+                for who in rest
+            ),
+        ),  # fmt: skip
         price=price,
+        **{name: getattr(session, name) for name in SessionSpec.stored_names()},
     )
 
 
@@ -72,7 +77,7 @@ def _session_fields(
         "clinician_id": clinician.id,
         "draft_id": draft_id,
         "start_at": start,
-        "duration_min": spec.duration_min,
+        **spec.stored(),  # the length, the documents, the service: as they are
         "participant": lead.name,
         "invite_channel": lead.channel,
         "email": lead.email if lead.channel.address == "email" else None,
@@ -80,8 +85,6 @@ def _session_fields(
         "phone_index": phone_index(lead.phone if lead.channel.address == "phone" else None),
         "participant_tz": lead.tz,
         "language": lead.language,
-        "documents": spec.documents,
-        "service": spec.service,
         "amount_cents": spec.price.cents if spec.price is not None else None,
         "currency": spec.price.currency if spec.price is not None else practice.currency,
         "invite_status": "queued" if lead.channel != Channel.NONE else "not_sent",

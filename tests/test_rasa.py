@@ -189,6 +189,24 @@ def test_she_speaks_spanish_sets_the_language_as_in_the_embedded_runner(stack, e
     assert converse_embedded(embedded, "T_RASA:U_LANG", lines) == replies
 
 
+def test_a_length_said_and_changed_is_saved_as_in_the_embedded_runner(stack, embedded) -> None:
+    """The slot table's slots go through a Rasa server as through the embedded runner."""
+    lines = [
+        "Jo Park tomorrow 3pm for 90 minutes, no invitation, no documents, Pacific",
+        "make it 45 minutes",
+        "save",
+    ]
+    replies = converse(stack, "T_RASA:U_LEN", lines)
+
+    assert "The session will last 90 minutes (1 h 30)." in replies[0]
+    assert "The session will last 45 minutes." in replies[1]
+    assert "45 min  ✎ _changed_" in replies[1][-1]
+    (session,) = stored(stack, "T_RASA:U_LEN")
+    assert session["duration_min"] == 45
+    assert converse_embedded(embedded, "T_RASA:U_LEN", lines) == replies
+    assert embedded_stored(embedded, "T_RASA:U_LEN") == [comparable(session)]
+
+
 def test_a_time_in_the_participants_zone_and_their_national_number_as_embedded(
     stack, embedded
 ) -> None:

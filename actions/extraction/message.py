@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from actions import slot_table
 from actions.extraction import spoken, typos
 from actions.extraction.amounts import find_amount, find_payment_required
 from actions.extraction.channels import find_channel
@@ -25,7 +26,6 @@ from actions.extraction.dates import DateChoice, find_date
 from actions.extraction.documents import find_documents, find_service
 from actions.extraction.emails import find_email, unwrap_slack_links
 from actions.extraction.intents import Shift, find_change, find_intent, find_shift
-from actions.extraction.languages import find_language
 from actions.extraction.others import find_others
 from actions.extraction.participant import find_participant
 from actions.extraction.phones import find_phone, international, other_country_reading
@@ -62,8 +62,8 @@ SLOT_NAMES = (
     "documents",
     "service",
     "payment_required",
-    "language",
     "others",
+    *slot_table.NAMES,
 )
 
 
@@ -85,7 +85,6 @@ class Extracted:
     documents: str | None = None
     service: str | None = None
     payment_required: bool | None = None
-    language: str | None = None  # the participant's ("es"): actions/extraction/languages.py
     others: dict[str, Any] | None = None  # {"add": [names], "remove": [names]}
     intent: str | None = None
     change: str | None = None
@@ -94,21 +93,29 @@ class Extracted:
     choices: Mapping[str, list[tuple[str, str]]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     unread: tuple[str, ...] = ()
+    # The slot table's slots found (actions/slot_table): slot -> value.
+    table: Mapping[str, object] = field(default_factory=dict)
 
     def slots(self) -> dict[str, object]:
         """The slot values that were found, by slot name."""
-        found = ((name, getattr(self, name)) for name in SLOT_NAMES)
-        return {name: value for name, value in found if value is not None}
+        found = ((name, getattr(self, name, None)) for name in SLOT_NAMES)
+        return {name: value for name, value in found if value is not None} | dict(self.table)
+
+    @classmethod
+    def of(cls, found: Mapping[str, Any], **rest: Any) -> Extracted:
+        """A reading from slot -> value, the slot table's slots among them."""
+        table = {name: found[name] for name in slot_table.NAMES if name in found}
+        core = {name: value for name, value in found.items() if name not in table}
+        return cls(**core, table=table, **rest)
 
 
-_FINDERS: tuple[tuple[str, Finder], ...] = (
+_CORE_FINDERS: tuple[tuple[str, Finder], ...] = (
     ("email", find_email),
     ("phone", find_phone),
     ("payment_required", find_payment_required),
     ("amount", find_amount),
     ("shift", find_shift),
     ("change", find_change),
-    ("language", find_language),  # "in Spanish" before a zone or a name reads it
     ("participant_tz", find_offset),  # "UTC+05:30" before its 05:30 is read as a time
     ("soon", find_soon),
     ("time", find_time),
@@ -121,6 +128,24 @@ _FINDERS: tuple[tuple[str, Finder], ...] = (
     ("others", find_others),
     ("participant", find_participant),
 )
+
+
+def _with_table(core: tuple[tuple[str, Finder], ...]) -> tuple[tuple[str, Finder], ...]:
+    """The finders in order, each of the slot table's just before the one it names."""
+    placed: list[tuple[str, Finder]] = []
+    seen: set[str] = set()
+    for name, finder in core:
+        if name not in seen:
+            placed += slot_table.finders_before(name)
+            seen.add(name)
+        placed.append((name, finder))
+    missing = {slot.before for slot in slot_table.SLOTS} - seen
+    if missing:
+        raise ValueError(f"the slot table names finders that do not exist: {sorted(missing)}")
+    return tuple(placed)
+
+
+_FINDERS = _with_table(_CORE_FINDERS)
 
 # What to say when the slot asked for is not in the answer, given the words left unread.
 MISSING: dict[str, Callable[[str], str]] = {
@@ -244,8 +269,8 @@ def _read_corrected(text: str, ctx: Context, depth: int = 0) -> tuple[Extracted,
         f"I took {said_value(slot, new)}."
         for slot, (old, new) in replaced.items()
     ]
-    merged = Extracted(
-        **found,
+    merged = Extracted.of(
+        found,
         intent=second.intent or first.intent,
         change=second.change or first.change,
         shift=second.shift or first.shift,
@@ -326,8 +351,8 @@ def _read(corrected: str, ctx: Context) -> tuple[Extracted, str | None]:
         left = []
     spans = [(start, slot) for start, _, slot in reader.claims if slot in SLOT_NAMES]
     last_slot = max(spans)[1] if spans else None
-    read = Extracted(
-        **found, problems=problems, choices=choices, notes=tuple(notes), unread=tuple(left)
+    read = Extracted.of(
+        found, problems=problems, choices=choices, notes=tuple(notes), unread=tuple(left)
     )
     return read, last_slot
 
