@@ -9,6 +9,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from actions import extraction
+from actions.slot_table import length as lengths
 from dialogue.slots import SlotValueError, read_date, read_time
 from ground.channel import Channel
 from ground.language import normalize
@@ -81,6 +82,15 @@ def read_edit(
             said = amount_problem(amount, practice) if amount is not None else None
             if said:
                 problems["amount"] = said
+    length = None
+    if text("length"):
+        try:
+            length = int(text("length"))
+        except ValueError:
+            problems["length"] = "Give the length in whole minutes, like 50."
+        else:
+            if said := lengths.SLOT.refuse(length, practice):
+                problems["length"] = said
     language = text("language") or KEEP_LANGUAGE
     if language not in (KEEP_LANGUAGE, DEFAULT_LANGUAGE) and normalize(language) != language:
         problems["language"] = "Pick one of the offered languages."
@@ -101,6 +111,7 @@ def read_edit(
             amount=amount,
             note=note,
             language=language,
+            duration_min=length,
         ),
         {},
     )

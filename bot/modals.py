@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import (
     DatePickerElement,
     InputBlock,
     MarkdownTextObject,
+    NumberInputElement,
     Option,
     PlainTextInputElement,
     RadioButtonsElement,
@@ -236,6 +237,16 @@ def edit_modal(
         *others_blocks(session),
         field(
             "documents", "Documents", _static("documents", packages, session.documents or "none")
+        ),
+        field(
+            "length",
+            "Length (minutes)",
+            NumberInputElement(
+                action_id="length",
+                is_decimal_allowed=False,
+                initial_value=str(session.duration_min),
+            ),
+            hint="a new service brings its own length unless you change this",
         ),
         field(
             "language",

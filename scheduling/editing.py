@@ -20,7 +20,7 @@ from store.models import Clinician, ScheduledSession
 
 EDIT_FIELDS = (
     "date", "time", "participant", "invite_channel", "email", "phone",
-    "participant_tz", "documents", "service", "amount", "language",
+    "participant_tz", "documents", "service", "amount", "language", "length",
 )  # fmt: skip
 # The form's language field: the session's language as it is (a form without the field),
 # or the practice's default; else a language's code ("es").
@@ -42,6 +42,17 @@ class EditForm:
     amount: Decimal | None
     note: str | None = None  # what the start's check said (the repeated hour taken)
     language: str = KEEP_LANGUAGE  # KEEP_LANGUAGE, DEFAULT_LANGUAGE or a code ("es")
+    # The length in minutes; None (or the session's own): as it is, unless the service
+    # changes, which brings its own length (as in the conversation).
+    duration_min: int | None = None
+
+    def length_of(self, session: ScheduledSession, practice: Practice) -> int:
+        """The length the form leaves: the one typed over, else the new service's."""
+        if self.duration_min is not None and self.duration_min != session.duration_min:
+            return self.duration_min
+        if self.service != session.service:
+            return practice.duration_for(self.service)
+        return session.duration_min
 
     def language_of(self, session: ScheduledSession) -> str | None:
         """The participant's language the form leaves (None: the practice's default)."""
@@ -98,6 +109,9 @@ def _edit(
     language = form.language_of(session)
     if language != session.language:
         said.append(f"their language {_language(session.language)} → {_language(language)}")
+    length = form.length_of(session, practice)
+    if length != session.duration_min:
+        said.append(f"length {session.duration_min} → {length} min")
     paying = (form.service, cents_now) != (session.service, session.amount_cents)
     if paying:
         if session.payment_status in ("paid", "partially_refunded"):
@@ -118,12 +132,13 @@ def _edit(
     for_participant = (
         moved
         or language != session.language
+        or length != session.duration_min  # their calendar's event ends elsewhere
         or any(
             getattr(form, name) != getattr(session, name)
             for name in ("invite_channel", "email", "phone", "participant_tz", "documents")
         )
     )
-    changed = _changed_fields(session, form, cents_now)
+    changed = _changed_fields(session, form, cents_now, length)
     told = booking.invitation_left(s, session)
     told_by = (Channel.invitation(session.invite_channel) if told else None) or Channel.NONE
     told_at = booking.address_on(session, told_by)
@@ -134,9 +149,9 @@ def _edit(
     session.participant_tz = form.participant_tz
     session.documents = form.documents
     session.language = language
+    session.duration_min = length
     if paying:
         session.service, session.amount_cents = form.service, cents_now
-        session.duration_min = practice.duration_for(form.service)
         session.payment_ref = None  # the next Pay Now makes a Checkout for the new amount
         session.payment_status = "pending" if form.amount is not None else "not_required"
     text = f"Updated the session with {initials(form.participant)}: " + "; ".join(said) + "."
@@ -178,9 +193,12 @@ def _edit(
     return Done(text, changed=True)
 
 
-def _changed_fields(session: ScheduledSession, form: EditForm, cents: int | None) -> list[str]:
+def _changed_fields(
+    session: ScheduledSession, form: EditForm, cents: int | None, length: int
+) -> list[str]:
     """The names of the session's fields the form changes (the audit's; never values)."""
     wanted = {
+        "duration_min": length,
         "start_at": form.start, "participant": form.participant,
         "invite_channel": form.invite_channel, "email": form.email, "phone": form.phone,
         "participant_tz": form.participant_tz, "documents": form.documents,
@@ -214,6 +232,7 @@ def edit(
             found is not None
             and tuple(getattr(found, n) for n in EDIT_STATE) == wanted
             and found.language == form.language_of(found)
+            and (form.duration_min is None or found.duration_min == form.duration_min)
         )
 
     return once(

@@ -210,6 +210,7 @@ def test_edit_opens_every_field_prefilled_and_checks_them_like_the_conversation(
         "phone": "+16175550101",
         "participant_tz": "America/Los_Angeles",
         "documents": "intake",
+        "length": "50",
         "language": "default",
     }  # no service or amount: payments are not set up (as in the conversation)
     bad = clinician.submit(
@@ -248,6 +249,34 @@ def test_edit_opens_every_field_prefilled_and_checks_them_like_the_conversation(
         None,
         1,
     )
+
+
+def test_edit_changes_the_length_in_words_and_refuses_one_out_of_bounds(
+    clinician: Person, fake_slack: FakeSlack, slack_parts: Parts
+) -> None:
+    """The session's length is a field of Edit: a wrong one is refused by its field,
+    nothing written; a good one is said (old → new) and stored, and the participant, whose
+    calendar event now ends elsewhere, is told."""
+    schedule_jd(clinician)
+    click_on_home(clinician, home_button(latest_home(fake_slack), "dash:edit"))
+    form = fake_slack.wait_calls("views.open", 1)[0].args["view"]
+    (block,) = [b for b in form["blocks"] if b.get("block_id") == "length"]
+    assert block["element"]["type"] == "number_input"
+    for typed, problem in (
+        ("500", "A session can last 10 minutes to 4 hours, not 500 minutes"),
+        ("1.5", "Give the length in whole minutes, like 50."),
+    ):
+        bad = clinician.submit(form, edit_values(form, length=typed))
+        assert bad.json()["errors"]["length"].startswith(problem)
+    fake_slack.quiet()
+    (session,) = sessions_of(slack_parts, "U_CLIN1")
+    assert (session.duration_min, session.sequence) == (50, 0)
+    good = submitted(clinician, form, edit_values(form, length="80"))
+    assert "Updated the session with JD: length 50 → 80 min." in str(good)
+    (session,) = sessions_of(slack_parts, "U_CLIN1")
+    assert (session.duration_min, session.sequence) == (80, 1)
+    (told,) = [m for m in clinician.replies() if m.text.startswith("Updated")]
+    assert told.text.endswith("min. The participant will get the invitation.")  # not sent yet
 
 
 def test_edit_sets_the_participants_language_said_in_words_and_remembered(

@@ -72,8 +72,10 @@ def find_length(reader: Reader, ctx: Context) -> int | None:
     return found[-1] if found else None
 
 
-def _refuse(minutes: int, _practice: Practice) -> str | None:
-    if SHORTEST <= minutes <= LONGEST:
+def _refuse(minutes: int, practice: Practice) -> str | None:
+    """Within the bounds, or one of the practice's own lengths (a service's may be longer)."""
+    own = {practice.session_minutes, *(service.minutes for service in practice.services)}
+    if SHORTEST <= minutes <= LONGEST or minutes in own:
         return None
     return (
         f"A session can last {SHORTEST} minutes to {LONGEST // 60} hours, not {minutes} "
