@@ -31,7 +31,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from ground.practice import Practice
-from scheduling import booking
+from scheduling import booking, queue
 from store import audit, clinician_rows, consents
 from store.crypto import keyring
 from store.models import (
@@ -271,7 +271,7 @@ def forget(
         s.delete(c)
         counts["contacts deleted"] += 1
     counts.update(_forget_guests(s, found.guests, now))
-    counts.update(scrub(s, found.person))
+    counts.update(scrub(s, found.person, now))
     audit.record(
         s, actor=actor, action="contact_erased", contact_id=found.contact_id, fields=ERASED_FIELDS
     )
@@ -404,14 +404,26 @@ def _erase_session(s: Session, session: ScheduledSession, now: datetime) -> None
     session.erase_requested_at = None
 
 
-def scrub(s: Session, person: Person) -> Counter[str]:
-    """Delete the stored texts that mention the person: conversation drafts, Slack inbox
-    bodies and replies, action results, notices' texts; a STOP keeps only its index."""
+# Told to a clinician whose conversation named the person: their draft vanishing without a
+# word would look like a fault (and they would type it all again). No name: it is erased.
+CONVERSATION_CLEARED = (
+    "I cleared our conversation: it named a person whose data was erased at their request. "
+    "A session you were drafting was not saved; the sessions you saved are kept as they "
+    "are (with that person's details erased)."
+)
+
+
+def scrub(s: Session, person: Person, now: datetime) -> Counter[str]:
+    """Delete the stored texts that mention the person: conversation drafts (their
+    clinician told), Slack inbox bodies and replies, action results, notices' texts; a STOP
+    keeps only its index."""
     counts: Counter[str] = Counter()
     for tracker in s.scalars(select(Tracker)):
         if person.mentioned_in(tracker.state):
             s.delete(tracker)
             counts["conversation drafts deleted"] += 1
+            key = f"conversation-cleared:{tracker.clinician_id}:{now.isoformat()}"
+            queue.put(s, queue.notice(tracker.clinician_id, None, CONVERSATION_CLEARED, key, now))
     for inbound in s.scalars(select(SlackInbox)):
         if person.mentioned_in(inbound.body):
             s.delete(inbound)

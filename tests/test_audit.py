@@ -17,19 +17,20 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import TEST_KEY, at, make_session
+from conftest import TEST_KEY, Chat, at, make_session
 from fake_stripe import FakeStripe
 from outbox_kit import CLINICIAN, run_worker, schedule, wired_parts
 from page_support import book, page_parts
 from starlette.testclient import TestClient
 
+from dialogue.turn_io import Who
 from ground.channel import Channel
 from ground.practice import PracticeFileError, parse_practice
 from scheduling import booking, commands, editing, erasure, starts
 from sessionbot.asgi import create_app
 from sessionbot.cli import main
 from sessionbot.wiring import Parts
-from store import audit, clinician_rows, session_rows, slack_rows
+from store import audit, clinician_rows, outbox_rows, session_rows, slack_rows
 from store.crypto import keyring
 from store.db import Store, encrypted_columns
 from store.models import AuditRow, ScheduledSession
@@ -316,6 +317,34 @@ def test_forget_leaves_no_trace_of_the_person_even_decrypted(
     assert ("system", "session_erased") in steps(parts.store, ahead.id)  # after its notice
     with parts.store.reading() as s:
         assert audit.verify(s).intact
+
+
+def test_a_clinician_whose_draft_named_the_person_is_told_it_was_cleared(
+    tmp_path, store, monkeypatch, capsys, clock
+) -> None:
+    """Erasure deletes a conversation that names the person; its clinician is told why
+    (without the name), instead of finding their draft gone without a word."""
+    parts = wired_parts(tmp_path, store)
+    schedule(parts, "Jane Doe tomorrow 3pm by text +1 617 555 0142, intake packet")
+    drafting = Chat(parts, CLINICIAN)
+    reply = drafting.say("Jane Doe friday 2pm by text +1 617 555 0142")
+    assert reply.phase == "form"
+    other = Chat(parts, Who(CLINICIAN.team_id, "U_CLIN2", tz="America/New_York"))
+    other.say("Robin Roe friday 2pm")  # names someone else: kept, not told
+    code, out, _ = cli(
+        parts, tmp_path, monkeypatch, capsys, "forget", "--phone", PHONE, "--cancel-upcoming"
+    )
+    assert code == 0 and "conversation drafts deleted: 1" in out, out
+    with parts.store.reading() as s:
+        notices = [
+            m for m in outbox_rows.list_outbox(s, statuses=None, limit=100)
+            if m.kind == "clinician_notice" and m.payload == erasure.CONVERSATION_CLEARED
+        ]  # fmt: skip
+        me = clinician_rows.get_clinician(s, CLINICIAN.team_id, CLINICIAN.user_id)
+    assert [m.clinician_id for m in notices] == [me.id]
+    assert NAME not in erasure.CONVERSATION_CLEARED
+    assert parts.runner.state_of(CLINICIAN) is None  # their next message starts afresh
+    assert parts.runner.state_of(other.who) is not None
 
 
 def test_forget_by_email_within_one_clinician(parts_any: Parts) -> None:
