@@ -272,9 +272,18 @@ def forget(
         counts["contacts deleted"] += 1
     counts.update(_forget_guests(s, found.guests, now))
     counts.update(scrub(s, found.person, now))
-    audit.record(
-        s, actor=actor, action="contact_erased", contact_id=found.contact_id, fields=ERASED_FIELDS
-    )
+    # One row for each clinician whose records held them: a practice's admin sees in their
+    # audit trail (filtered by their workspace) an erasure an operator ran for everyone.
+    whose = {x.clinician_id for x in found.sessions} | {c.clinician_id for c in found.contacts}
+    whose |= {x.clinician_id for x, _ in found.guests}
+    held: list[str | None] = [
+        f"{c.team_id}:{c.user_id}" for c in clinician_rows.clinicians_by_id(s, whose)
+    ]
+    for for_clinician in held or [None]:
+        audit.record(
+            s, actor=actor, action="contact_erased", contact_id=found.contact_id,
+            for_clinician=for_clinician, fields=ERASED_FIELDS,
+        )  # fmt: skip
     return Forgotten(counts=+counts)
 
 

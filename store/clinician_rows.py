@@ -208,3 +208,10 @@ def upsert_contact(
 
 def clinicians_with_agenda(s: Session) -> list[Clinician]:
     return list(s.scalars(select(Clinician).where(Clinician.agenda_at.is_not(None))))
+
+
+def clinicians_by_id(s: Session, ids: set[int]) -> list[Clinician]:
+    """These clinicians, in the order of their ids."""
+    if not ids:
+        return []
+    return list(s.scalars(select(Clinician).where(Clinician.id.in_(ids)).order_by(Clinician.id)))

@@ -347,6 +347,30 @@ def test_a_clinician_whose_draft_named_the_person_is_told_it_was_cleared(
     assert parts.runner.state_of(other.who) is not None
 
 
+def test_an_operators_erasure_is_in_each_practices_own_audit_trail(parts_any: Parts) -> None:
+    """`forget` run by an operator for every clinician: each practice whose records held
+    the person sees the erasure in its workspace's trail (its admins' App Home view);
+    a practice that never had them does not."""
+    now = datetime.now(UTC)
+    with parts_any.store.unit() as s:
+        here = _clinician(parts_any, s)
+        there = clinician_rows.get_clinician(s, "T_ELSEWHERE", "U_DOC")
+        untouched = clinician_rows.get_clinician(s, "T_UNRELATED", "U_DOC")
+        make_session(s, here.id, start_at=now - timedelta(days=3))
+        make_session(s, there.id, start_at=now - timedelta(days=3))
+        make_session(
+            s, untouched.id, start_at=now - timedelta(days=3), email="robin@example.org",
+            participant="Robin Roe",
+        )  # fmt: skip
+        found = erasure.find(s, email=EMAIL)
+        erasure.forget(s, found, parts_any.practice, now, actor="system")
+    with parts_any.store.reading() as s:
+        for team, seen in (("T_TEST", 1), ("T_ELSEWHERE", 1), ("T_UNRELATED", 0)):
+            erased = [r for r in audit.rows(s, team=team) if r.action == "contact_erased"]
+            assert len(erased) == seen, team
+            assert all(r.actor == "system" for r in erased)
+
+
 def test_forget_by_email_within_one_clinician(parts_any: Parts) -> None:
     now = datetime.now(UTC)
     with parts_any.store.unit() as s:
