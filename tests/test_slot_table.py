@@ -7,7 +7,7 @@ answered "I didn't understand “90 minutes”"; the participant's language move
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -41,6 +41,9 @@ NOW = datetime(2026, 11, 24, 10, tzinfo=ZoneInfo("America/New_York"))
         ("length: 60", 60),
         ("3pm for 90 mins", 90),
         ("$120 for 50 minutes", 50),
+        ("JD tomorrow 3-4:30pm", 90),  # a range: its start, and its length
+        ("JD tomorrow from 3 to 4pm", 60),
+        ("JD tomorrow 10pm-1am", 180),
     ],
 )
 def test_a_length_is_read_in_the_words_clinicians_use(text: str, minutes: int) -> None:
@@ -63,6 +66,12 @@ def test_a_start_a_shift_or_a_series_is_not_a_length(text: str, not_length: str 
     assert "length" not in found
     if not_length:
         assert not_length in found
+
+
+def test_a_length_said_beside_a_range_wins_and_the_range_gives_the_start() -> None:
+    read = extract("JD 3pm-4pm for 50 minutes", now=NOW)
+    assert (read.time, read.slots()["length"]) == (time(15), 50)
+    assert read.notes == ("I took 3:00 PM, the start of 3:00 PM–4:00 PM, for the length you said.",)
 
 
 def test_every_table_slot_is_in_the_domain_the_summary_and_the_draft() -> None:

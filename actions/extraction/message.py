@@ -109,6 +109,8 @@ class Extracted:
         return cls(**core, table=table, **rest)
 
 
+LENGTH = "length"  # the slot table's, which a time range ("3-4:30pm") also gives
+
 _CORE_FINDERS: tuple[tuple[str, Finder], ...] = (
     ("email", find_email),
     ("phone", find_phone),
@@ -331,11 +333,15 @@ def _read(corrected: str, ctx: Context) -> tuple[Extracted, str | None]:
     if said is not None and said.time.hour < 12 and evening:  # "tonight at 8" is 8 PM
         said = dataclasses.replace(said, time=said.time.replace(hour=said.time.hour + 12))
     if said is not None:
-        if said.until is not None:
-            notes.append(
-                f"I took {_clock(said.time)}, the start of {_clock(said.time)}–"
-                f"{_clock(said.until)}: a session's length comes from its service."
-            )
+        if said.until is not None:  # "3-4:30pm": the start, and the length it gives
+            start, end = (t.hour * 60 + t.minute for t in (said.time, said.until))
+            if LENGTH in found:
+                notes.append(
+                    f"I took {_clock(said.time)}, the start of {_clock(said.time)}–"
+                    f"{_clock(said.until)}, for the length you said."
+                )
+            elif LENGTH in SLOT_NAMES:
+                found[LENGTH] = (end - start) % (24 * 60)  # its own slot says it back
         time, date, note = _in_clinician_zone(said, date, ctx)
         found["time"] = time
         if note:
