@@ -35,6 +35,7 @@ from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionExecutionRejection
 from sanic import Request, Sanic, response
 from sanic.exceptions import SanicException
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 
 from ground.settings import Settings
 from store.db import Store
@@ -181,11 +182,11 @@ class InstalledSenders:
         self.store = store
         self._single_team: str | None = None
         self._lock = threading.Lock()
-        self._installs: Any = None
+        self._installs: SQLAlchemyInstallationStore | None = None
         if settings.slack_client_id and settings.slack_client_secret:
-            from bot.installs import installation_store
-
-            self._installs = installation_store(settings.slack_client_id, store.engine).store
+            self._installs = SQLAlchemyInstallationStore(
+                client_id=settings.slack_client_id, engine=store.engine
+            )
 
     def __call__(self, team: str, user: str) -> bool:
         from sessionbot.commands import DEFAULT_USER, LOCAL_TEAM
