@@ -69,7 +69,7 @@ class SqlOutbox:
     """The outbox table the worker polls (`outbox_messages`)."""
 
     def put(self, s: Session, message: Message, *, once: bool = False) -> bool:
-        fields = {
+        fields: outbox_rows.OutboxFields = {
             "kind": message.kind,
             "channel": message.channel.value,
             "due_at": message.due_at,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Unpack
 
 import pytest
 import time_machine
@@ -40,9 +41,9 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[s
     return code, capsys.readouterr().out.strip().splitlines()
 
 
-def a_session(parts: Parts, **overrides: object) -> str:
+def a_session(parts: Parts, **overrides: Unpack[session_rows.SessionFields]) -> str:
     """Jane Doe, by e-mail, paid follow-up with the intake packet, for clinician U_CLI."""
-    fields: dict[str, object] = dict(
+    fields = session_rows.SessionFields(
         draft_id=None,
         start_at=at("2026-12-01 15:00"),
         documents="intake",
