@@ -29,7 +29,6 @@ import os
 import socket
 import threading
 import zlib
-from typing import Any
 
 from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionExecutionRejection
@@ -37,6 +36,7 @@ from sanic import Request, Sanic, response
 from sanic.exceptions import SanicException
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 
+from ground.jsontypes import JSON
 from ground.settings import Settings
 from store.db import Store
 
@@ -130,7 +130,7 @@ def make_app(executor: ActionExecutor, token: str | None, max_body: int = MAX_BO
     return app
 
 
-def _action_call(request: Request, max_body: int) -> dict[str, Any]:
+def _action_call(request: Request, max_body: int) -> dict[str, JSON]:
     """The posted action call: JSON, deflated when Rasa compresses it, within max_body."""
     body = request.body or b""
     if request.headers.get("content-encoding") == "deflate":
