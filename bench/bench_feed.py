@@ -50,7 +50,7 @@ def fill(store: Store, user: str, starts: list[datetime]) -> str:
     with store.unit() as s:
         clinician = clinician_rows.get_clinician(s, "T_BENCH", user, tz="America/New_York")
         rows = [
-            session_rows.SessionFields(
+            dict(
                 clinician_id=clinician.id,
                 start_at=start,
                 duration_min=50,

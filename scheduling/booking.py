@@ -70,7 +70,8 @@ def participant_of(session: ScheduledSession) -> Participant:
 
 def _session_fields(
     clinician: Clinician, spec: SessionSpec, practice: Practice, draft_id: str, start: datetime
-) -> session_rows.SessionFields:
+) -> dict[str, object]:
+    """The new session's columns by name."""
     lead = spec.lead
     return {
         "clinician_id": clinician.id,

@@ -4,9 +4,8 @@ listed, counted, and the plain columns the overlaps and the worker read."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TypedDict, Unpack
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -20,38 +19,11 @@ from store.models import (
 from store.outbox_rows import _indexes
 
 
-class SessionFields(TypedDict, total=False):
-    """A new session's columns (`ScheduledSession`); its secrets are made here. The table
-    requires clinician_id, start_at, duration_min, participant, invite_channel and
-    participant_tz; the rest have defaults or may be empty."""
-
-    clinician_id: int
-    draft_id: str | None
-    start_at: datetime
-    duration_min: int
-    participant: str
-    invite_channel: str
-    email: str | None
-    phone: str | None
-    phone_index: str | None  # the phone's blind index (store.crypto)
-    participant_tz: str
-    language: str | None
-    documents: str | None
-    service: str | None
-    amount_cents: int | None
-    currency: str
-    status: str
-    invite_status: str
-    rsvp: str | None
-    payment_status: str
-    refund_state: str | None
-    series_id: str | None
-    cancelled_at: datetime | None
-
-
-def _new_session(fields: SessionFields) -> tuple[ScheduledSession, str]:
+def _new_session(fields: Mapping[str, object]) -> tuple[ScheduledSession, str]:
     """A session with its own secrets: the participant's link token (192 random bits),
-    the clinician's host token and the room name; links are stored hashed."""
+    the clinician's host token and the room name; links are stored hashed. `fields`: its
+    other columns by name (SessionSpec's stored fields among them, whatever they are; a
+    name that is not a column is refused by the model)."""
     token = secrets.token_urlsafe(24)
     host_token = secrets.token_urlsafe(24)
     row = ScheduledSession(
@@ -66,7 +38,7 @@ def _new_session(fields: SessionFields) -> tuple[ScheduledSession, str]:
     return row, token
 
 
-def create_session(s: Session, **fields: Unpack[SessionFields]) -> tuple[ScheduledSession, str]:
+def create_session(s: Session, **fields: object) -> tuple[ScheduledSession, str]:
     """Insert a session with fresh secrets; returns it and its participant token."""
     row, token = _new_session(fields)
     s.add(row)
@@ -74,7 +46,7 @@ def create_session(s: Session, **fields: Unpack[SessionFields]) -> tuple[Schedul
     return row, token
 
 
-def create_sessions(s: Session, rows: list[SessionFields]) -> list[ScheduledSession]:
+def create_sessions(s: Session, rows: Sequence[Mapping[str, object]]) -> list[ScheduledSession]:
     """Insert many sessions (a series) with one flush: the store batches the INSERTs."""
     made = [_new_session(fields)[0] for fields in rows]
     s.add_all(made)

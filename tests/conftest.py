@@ -11,7 +11,6 @@ import os
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Unpack
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -113,11 +112,11 @@ def parts_any(settings: Settings, store: Store) -> Parts:
 
 
 def make_session(
-    s: Session, clinician_id: int, /, **overrides: Unpack[session_rows.SessionFields]
+    s: Session, clinician_id: int, **overrides: object
 ) -> tuple[ScheduledSession, str]:
     """Store a session directly (no conversation): an e-mail invitation for Jane Doe on
     Tue Dec 1, 3 PM Eastern unless overridden. Returns (session, participant token)."""
-    fields = session_rows.SessionFields(
+    fields: dict[str, object] = dict(
         clinician_id=clinician_id,
         start_at=datetime(2026, 12, 1, 15, 0, tzinfo=EASTERN),
         duration_min=50,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Unpack
 
 import pytest
 import time_machine
@@ -41,9 +40,9 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[s
     return code, capsys.readouterr().out.strip().splitlines()
 
 
-def a_session(parts: Parts, **overrides: Unpack[session_rows.SessionFields]) -> str:
+def a_session(parts: Parts, **overrides: object) -> str:
     """Jane Doe, by e-mail, paid follow-up with the intake packet, for clinician U_CLI."""
-    fields = session_rows.SessionFields(
+    fields: dict[str, object] = dict(
         draft_id=None,
         start_at=at("2026-12-01 15:00"),
         documents="intake",
