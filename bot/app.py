@@ -86,7 +86,7 @@ def create_bolt_app(parts: Parts) -> AsyncApp:
             client_secret=settings.slack_client_secret,
             scopes=list(BOT_SCOPES),
             installation_store=installs.installation_store(
-                settings.slack_client_id, parts.store.engine
+                settings.slack_client_id, parts.store.engine, parts.scheduler
             ),
             state_store=installs.state_store(parts.store.engine),
             redirect_uri=f"{settings.public_url}/slack/oauth_redirect",

@@ -16,17 +16,16 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session as OrmSession
 
-from scheduling import roles
-from store import slack_rows
+from scheduling.service import Scheduler
 
 STATE_EXPIRATION_SECONDS = 600
 
 
 class ThreadedInstallationStore(AsyncInstallationStore):
-    def __init__(self, store: SQLAlchemyInstallationStore) -> None:
+    def __init__(self, store: SQLAlchemyInstallationStore, scheduler: Scheduler) -> None:
         self.store = store
+        self.scheduler = scheduler
 
     @property
     def logger(self) -> Logger:
@@ -38,10 +37,7 @@ class ThreadedInstallationStore(AsyncInstallationStore):
     def _save(self, installation: Installation) -> None:
         self.store.save(installation)
         if installation.team_id:  # installed again after an uninstall: post there again
-            with OrmSession(self.store.engine) as s, s.begin():
-                slack_rows.clear_slack_revocation(s, installation.team_id)
-                if installation.user_id:  # the installer is the practice's first admin
-                    roles.first_admin(s, installation.team_id, installation.user_id)
+            self.scheduler.installed(installation.team_id, installation.user_id)
 
     async def async_save_bot(self, bot: Bot) -> None:
         await asyncio.to_thread(self.store.save_bot, bot)
@@ -77,10 +73,13 @@ class ThreadedStateStore(AsyncOAuthStateStore):
         return await asyncio.to_thread(self.store.consume, state)
 
 
-def installation_store(client_id: str, engine: Engine) -> ThreadedInstallationStore:
-    """The installations and bots of every workspace (tables of migration 0002)."""
+def installation_store(
+    client_id: str, engine: Engine, scheduler: Scheduler
+) -> ThreadedInstallationStore:
+    """The installations and bots of every workspace (tables of migration 0002); an
+    install tells `scheduler`."""
     return ThreadedInstallationStore(
-        SQLAlchemyInstallationStore(client_id=client_id, engine=engine)
+        SQLAlchemyInstallationStore(client_id=client_id, engine=engine), scheduler
     )
 
 

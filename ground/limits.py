@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
+
+from ground.jsontypes import JSON
 
 MAX_JSON_DEPTH = 64
 
@@ -36,7 +37,7 @@ def depth_ok(value: object, limit: int = MAX_JSON_DEPTH) -> bool:
     return True
 
 
-def loads(text: str | bytes, limit: int = MAX_JSON_DEPTH) -> Any:
+def loads(text: str | bytes, limit: int = MAX_JSON_DEPTH) -> JSON:
     """`json.loads`, refusing (TooDeep, a ValueError) what nests deeper than `limit`."""
     try:
         value = json.loads(text)

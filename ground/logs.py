@@ -36,7 +36,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TextIO
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -165,7 +165,10 @@ class JsonLines(JsonFormatter):
         )
 
     def add_fields(
-        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+        self,
+        log_data: dict[str, object],
+        record: logging.LogRecord,
+        message_dict: dict[str, object],
     ) -> None:
         super().add_fields(log_data, record, message_dict)
         log_data.pop("request_id", None)

@@ -8,13 +8,14 @@ can change (`SESSIONBOT_STRIPE_API_URL`, for the local fake in tests).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import stripe
 from stripe._base_address import BaseAddresses  # the type StripeClient takes (not exported)
 
 from ground import limits
+from ground.jsontypes import JSON
 from ground.settings import Settings
 
 STRIPE_CHECKOUT_ORIGIN = "https://checkout.stripe.com"
@@ -146,8 +147,8 @@ class Payments(Protocol):
         ...
 
 
-def _checkout(found: Any) -> Checkout:
-    obj: dict[str, Any] = found.to_dict() if hasattr(found, "to_dict") else dict(found)
+def _checkout(obj: dict[str, JSON]) -> Checkout:
+    """A Checkout Session as Stripe sends it (`to_dict()` of the SDK's, or an event's)."""
     metadata = obj.get("metadata") or {}
     if not isinstance(metadata, dict):
         raise ValueError("metadata is not an object")
@@ -169,7 +170,7 @@ def _intent(value: object) -> str | None:
     return _maybe_text(value.get("id") if isinstance(value, dict) else value)
 
 
-def _refund(obj: dict[str, Any]) -> Refund:
+def _refund(obj: dict[str, JSON]) -> Refund:
     amount = _cents(obj["amount"])
     refunded = _cents(obj["amount_refunded"])
     if amount is None or refunded is None:
@@ -204,9 +205,10 @@ def _cents(value: object) -> int | None:
     return value
 
 
-def _event(event: Any) -> PaymentEvent:
-    raw: dict[str, Any] = event.to_dict() if hasattr(event, "to_dict") else dict(event)
-    obj = raw["data"]["object"]
+def _event(event: stripe.Event) -> PaymentEvent:
+    raw: dict[str, JSON] = event.to_dict()
+    data = raw["data"]
+    obj = data.get("object") if isinstance(data, dict) else None
     if not isinstance(obj, dict):
         raise ValueError("data.object is not an object")
     kind = obj.get("object")
@@ -249,7 +251,7 @@ class StripePayments:
             )
         except stripe.StripeError as exc:
             raise PaymentsUnavailable(type(exc).__name__) from None
-        return _checkout(session)
+        return _checkout(session.to_dict())
 
     def _create(
         self,
@@ -260,7 +262,7 @@ class StripePayments:
         success_url: str,
         cancel_url: str,
         idempotency_key: str,
-    ) -> Any:
+    ) -> stripe.checkout.Session:
         return self._client.v1.checkout.sessions.create(
             params={
                 "mode": "payment",
@@ -287,7 +289,7 @@ class StripePayments:
             found = self._client.v1.checkout.sessions.retrieve(checkout_id)
         except stripe.StripeError as exc:
             raise PaymentsUnavailable(type(exc).__name__) from None
-        return _checkout(found)
+        return _checkout(found.to_dict())
 
     def refund(
         self,
@@ -309,7 +311,7 @@ class StripePayments:
             )
         except stripe.StripeError as exc:
             raise refusal(exc) from None
-        obj: dict[str, Any] = made.to_dict()
+        obj: dict[str, JSON] = made.to_dict()
         status = _maybe_text(obj.get("status")) or "pending"
         if status in ("failed", "canceled"):
             raise RefundRefused("the card's bank returned the refund", code=f"refund_{status}")

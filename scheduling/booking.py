@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -71,7 +70,8 @@ def participant_of(session: ScheduledSession) -> Participant:
 
 def _session_fields(
     clinician: Clinician, spec: SessionSpec, practice: Practice, draft_id: str, start: datetime
-) -> dict[str, Any]:
+) -> dict[str, object]:
+    """The new session's columns by name."""
     lead = spec.lead
     return {
         "clinician_id": clinician.id,

@@ -23,13 +23,14 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 from urllib.parse import unquote_plus
 
 import phonenumbers
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Delete, Update
 
+from ground.jsontypes import JSON
 from ground.practice import Practice
 from scheduling import booking, queue
 from store import audit, clinician_rows, consents
@@ -125,7 +126,7 @@ def _readings(text: str) -> list[str]:
     return out
 
 
-def _strings(value: Any) -> list[str]:
+def _strings(value: JSON) -> list[str]:
     if isinstance(value, str):
         return [value, *_readings(value)[1:]] if value[:1] in "{[" else [value]
     if isinstance(value, dict):
@@ -538,6 +539,6 @@ def retention(s: Session, practice: Practice, now: datetime) -> Counter[str]:
     return counts
 
 
-def _deleted(s: Session, statement: Any) -> int:
+def _deleted(s: Session, statement: Update | Delete) -> int:
     result = s.execute(statement.execution_options(synchronize_session=False))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

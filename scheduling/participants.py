@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy.orm import Session
 
@@ -112,7 +112,7 @@ def invite_status_of(session: ScheduledSession, guest_id: int | None) -> str:
     return found.invite_status if found is not None else session.invite_status
 
 
-def guest_fields(person: Participant) -> dict[str, Any]:
+def guest_fields(person: Participant) -> guests.GuestFields:
     address = person.channel.address
     phone = person.phone if address == "phone" else None
     return {
@@ -144,9 +144,23 @@ def _iso(at: datetime | None) -> str | None:
     return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+class ParticipantRecord(TypedDict):
+    """One participant in `sessions --json`."""
+
+    participant: str  # "erased" once erased
+    invite_channel: str
+    email: str | None
+    phone: str | None
+    participant_tz: str
+    language: str
+    participant_url: str
+    rsvp: str | None
+    entered_at: str | None  # ISO 8601, UTC
+
+
 def records(
     session: ScheduledSession, public_url: str, default_language: str | None = None
-) -> list[dict[str, Any]]:
+) -> list[ParticipantRecord]:
     """`sessions --json`'s `participants`: every participant, the first one first. The
     language is the session's (every participant reads the session's language), else the
     practice's."""

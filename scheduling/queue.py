@@ -69,7 +69,7 @@ class SqlOutbox:
     """The outbox table the worker polls (`outbox_messages`)."""
 
     def put(self, s: Session, message: Message, *, once: bool = False) -> bool:
-        fields = {
+        fields: outbox_rows.OutboxFields = {
             "kind": message.kind,
             "channel": message.channel.value,
             "due_at": message.due_at,
@@ -96,3 +96,32 @@ def use(outbox: Outbox) -> None:
 
 def put(s: Session, message: Message, *, once: bool = False) -> bool:
     return _outbox.put(s, message, once=once)
+
+
+@dataclass(frozen=True)
+class OutboxLine:
+    """A message in the outbox as `sessionbot outbox` prints it."""
+
+    id: int
+    kind: str
+    channel: str
+    at: datetime  # when it was sent, else when it is due
+    status: str
+    payload: str | None  # what was kept instead of sending (the local outbox)
+    last_error: str | None
+
+
+def lines(s: Session, statuses: tuple[str, ...] | None, limit: int) -> list[OutboxLine]:
+    """The messages with one of `statuses` (None: every one), due first."""
+    return [
+        OutboxLine(
+            id=row.id,
+            kind=row.kind,
+            channel=row.channel,
+            at=row.sent_at or row.due_at,
+            status=row.status,
+            payload=row.payload,
+            last_error=row.last_error,
+        )
+        for row in outbox_rows.list_outbox(s, statuses=statuses, limit=limit)
+    ]

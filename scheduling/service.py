@@ -40,6 +40,7 @@ from scheduling import (
     page_requests,
     payments_in,
     practice_admin,
+    queue,
     refunding,
     refunds,
     results,
@@ -57,7 +58,7 @@ from scheduling.page import HostRoom, PageSession, PayClaim
 from scheduling.recurrence import Recurrence
 from scheduling.results import Done
 from scheduling.starts import StartCheck, check_aware_start, check_start
-from store import audit, claim_rows, clinician_rows, session_rows
+from store import audit, claim_rows, clinician_rows, session_rows, slack_rows
 from store import roles as store_roles
 from store.db import Store
 from store.models import Clinician, ScheduledSession
@@ -816,6 +817,33 @@ class Scheduler:
             return series_plans.save_draft_series(
                 s, clinician, wanted, draft, self.practice, self.public_url, self.clock()
             )
+
+    # --- types-d ---
+
+    def calendar_feed(self, who: Actor, *, rotate: bool) -> str:
+        """The clinician's calendar feed link in words, made on first use, as the terminal
+        shows it; `rotate`: a new link in place of the current one (none before: the one
+        just made is the new link)."""
+        with self._acting(who) as (s, clinician):
+            done, seen = calendar_link.show(s, clinician, self.public_url)
+            if rotate and not done.changed:
+                done, _ = calendar_link.rotate(s, clinician, self.public_url, seen, self.clock())
+            return done.text
+
+    def outbox_lines(
+        self, statuses: tuple[str, ...] | None, limit: int = 1000
+    ) -> list[queue.OutboxLine]:
+        """The outbox's messages with one of `statuses` (None: every one), due first."""
+        with self.store.reading() as s:
+            return queue.lines(s, statuses, limit)
+
+    def installed(self, team: str, user: str | None) -> None:
+        """The Slack app was installed (again) into `team` by `user`: notices are posted
+        there again, and the installer is the practice's first admin when it has none."""
+        with self.store.unit() as s:
+            slack_rows.clear_slack_revocation(s, team)
+            if user:
+                roles.first_admin(s, team, user)
 
 
 class _Repeated(Exception):

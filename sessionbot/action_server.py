@@ -29,13 +29,14 @@ import os
 import socket
 import threading
 import zlib
-from typing import Any
 
 from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionExecutionRejection
 from sanic import Request, Sanic, response
 from sanic.exceptions import SanicException
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 
+from ground.jsontypes import JSON
 from ground.settings import Settings
 from store.db import Store
 
@@ -129,7 +130,7 @@ def make_app(executor: ActionExecutor, token: str | None, max_body: int = MAX_BO
     return app
 
 
-def _action_call(request: Request, max_body: int) -> dict[str, Any]:
+def _action_call(request: Request, max_body: int) -> dict[str, JSON]:
     """The posted action call: JSON, deflated when Rasa compresses it, within max_body."""
     body = request.body or b""
     if request.headers.get("content-encoding") == "deflate":
@@ -181,11 +182,11 @@ class InstalledSenders:
         self.store = store
         self._single_team: str | None = None
         self._lock = threading.Lock()
-        self._installs: Any = None
+        self._installs: SQLAlchemyInstallationStore | None = None
         if settings.slack_client_id and settings.slack_client_secret:
-            from bot.installs import installation_store
-
-            self._installs = installation_store(settings.slack_client_id, store.engine).store
+            self._installs = SQLAlchemyInstallationStore(
+                client_id=settings.slack_client_id, engine=store.engine
+            )
 
     def __call__(self, team: str, user: str) -> bool:
         from sessionbot.commands import DEFAULT_USER, LOCAL_TEAM

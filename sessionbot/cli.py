@@ -16,16 +16,29 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol, TypedDict, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ground.jsontypes import JSON
 from ground.logs import configure_logging
 from ground.settings import Settings
 from sessionbot.commands import DEFAULT_USER, LOCAL_TEAM, add_as
 
 if TYPE_CHECKING:  # for annotations only: the commands import their parts when run
+    from actions.extraction.message import Extracted
     from ground.practice import Practice
+    from scheduling.participants import ParticipantRecord
     from store.models import ScheduledSession
+
+
+class Command(Protocol):
+    """A command of its own module (sessionbot/commands/)."""
+
+    NAME: str
+
+    def add_parser(self, sub: argparse._SubParsersAction) -> None: ...
+
+    def run(self, args: argparse.Namespace, settings: Settings) -> int: ...
 
 
 def _zone(value: str) -> str:
@@ -105,11 +118,11 @@ def _version() -> str:
         return "unknown"
 
 
-def _extra_commands() -> list[Any]:
+def _extra_commands() -> list[Command]:
     """Commands of the other processes (web, worker, outbox), each in its own module."""
     import importlib
 
-    found = []
+    found: list[Command] = []
     names = ("serve", "manifest", "worker", "outbox", "cancel", "reschedule", "keys", "check")
     for name in (
         *names,
@@ -125,7 +138,7 @@ def _extra_commands() -> list[Any]:
         "roles",
     ):
         try:
-            found.append(importlib.import_module(f"sessionbot.commands.{name}"))
+            found.append(cast(Command, importlib.import_module(f"sessionbot.commands.{name}")))
         except ModuleNotFoundError as exc:
             if exc.name != f"sessionbot.commands.{name}" and exc.name != "sessionbot.commands":
                 raise
@@ -256,9 +269,37 @@ def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
 # sessions ------------------------------------------------------------------------------
 
 
-def session_record(
-    session: ScheduledSession, practice: Practice, public_url: str
-) -> dict[str, Any]:
+class SessionRecord(TypedDict):
+    """One session in `sessions --json`."""
+
+    id: str
+    start: str  # ISO 8601, UTC
+    duration_min: int
+    participant: str  # "erased" once erased
+    invite_channel: str
+    email: str | None
+    phone: str | None  # E.164
+    erased: bool
+    participant_tz: str  # IANA
+    documents: str | None
+    service: str | None
+    amount: str | None  # a decimal string
+    currency: str
+    status: str
+    invite_status: str
+    rsvp: str | None
+    payment_status: str
+    amount_refunded: str | None
+    refund: str | None
+    refund_amount: str | None
+    enter_meeting_url: str | None
+    participant_url: str | None
+    series_id: str | None
+    reminded_at: str | None
+    participants: list[ParticipantRecord]
+
+
+def session_record(session: ScheduledSession, practice: Practice, public_url: str) -> SessionRecord:
     from scheduling import booking, participants
 
     return {
@@ -343,10 +384,10 @@ def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
 # nlu -----------------------------------------------------------------------------------
 
 
-def nlu_record(text: str, found: Any) -> dict[str, Any]:
+def nlu_record(text: str, found: Extracted) -> dict[str, JSON]:
     from dialogue.slots import encode
 
-    record: dict[str, Any] = {"text": text, **encode(found.slots())}
+    record: dict[str, JSON] = {"text": text, **encode(found.slots())}
     # What else the conversation would act on or say back, only when there is any.
     shift = getattr(found, "shift", None)
     if shift is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from dialogue.domain import BotMessage
 from dialogue.runner import Reply, Runner, Who
@@ -28,7 +28,7 @@ class TurnService(Protocol):
         who: Who,
         text: str,
         turn_id: str | None,
-        reply_to: Mapping[str, Any] | None = None,
+        reply_to: Mapping[str, str | None] | None = None,  # channel, thread_ts
         preface: Sequence[BotMessage] = (),
     ) -> Reply: ...
 

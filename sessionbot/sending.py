@@ -24,9 +24,11 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Generic, ParamSpec, Protocol, TypeVar
 
 T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R", covariant=True)
 
 log = logging.getLogger(__name__)
 
@@ -173,31 +175,35 @@ class Heartbeat:
                 log.warning("%s: a heartbeat failed: %s", self.name, type(exc).__name__)
 
 
-class Twinnable(Protocol):
+class Twinnable(Protocol[P, R]):
+    """A sender that makes a twin of itself (its own connection) for another thread."""
+
     local: bool
 
-    def twin(self) -> Any: ...
+    def twin(self) -> Twinnable[P, R]: ...
+
+    def send(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
 
 
-class PerThread:
+class PerThread(Generic[P, R]):
     """The same sender, one instance per thread (each with its own connection)."""
 
-    def __init__(self, prototype: Twinnable) -> None:
+    def __init__(self, prototype: Twinnable[P, R]) -> None:
         self.prototype = prototype
         self.local = prototype.local
         self._mine = threading.local()
-        self._made: list[Any] = []
+        self._made: list[Twinnable[P, R]] = []
         self._lock = threading.Lock()
 
-    def _sender(self) -> Any:
-        sender = getattr(self._mine, "sender", None)
+    def _sender(self) -> Twinnable[P, R]:
+        sender: Twinnable[P, R] | None = getattr(self._mine, "sender", None)
         if sender is None:
             sender = self._mine.sender = self.prototype.twin()
             with self._lock:
                 self._made.append(sender)
         return sender
 
-    def send(self, *args: Any, **kwargs: Any) -> Any:
+    def send(self, *args: P.args, **kwargs: P.kwargs) -> R:
         return self._sender().send(*args, **kwargs)
 
     def close(self) -> None:
@@ -212,7 +218,7 @@ class PerThread:
 
 def per_thread(senders: T) -> T:
     """`senders` with each sender that cannot be shared by threads made one per thread."""
-    changes = {
+    changes: dict[str, PerThread[..., object]] = {
         f.name: PerThread(getattr(senders, f.name))
         for f in dataclasses.fields(senders)  # type: ignore[arg-type]
         if callable(getattr(getattr(senders, f.name), "twin", None))

@@ -23,7 +23,6 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import ColumnElement, event, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -318,7 +317,9 @@ def _of_team(team: str) -> ColumnElement[bool]:
     )
 
 
-def _is(column: InstrumentedAttribute[Any], user: str) -> ColumnElement[bool]:
+def _is(
+    column: InstrumentedAttribute[str] | InstrumentedAttribute[str | None], user: str
+) -> ColumnElement[bool]:
     if ":" in user:
         return column == user
     return column.endswith(f":{user}", autoescape=True)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ground.jsontypes import JSON
 from store.crypto import keyring
 from store.models import (
     Clinician,
@@ -85,7 +85,7 @@ def open_conversation(
     *,
     tz: str | None = None,
     display_name: str | None = None,
-) -> tuple[Clinician, dict[str, Any] | None]:
+) -> tuple[Clinician, dict[str, JSON] | None]:
     """A turn's start: the clinician, locked to the end of the unit, and their tracker.
 
     On SQLite the unit already holds the database's write lock (BEGIN IMMEDIATE), so one
@@ -123,13 +123,13 @@ def _tracker_row(s: Session, clinician_id: int) -> Tracker | None:
     return rows[clinician_id]
 
 
-def load_tracker(s: Session, clinician_id: int) -> dict[str, Any] | None:
+def load_tracker(s: Session, clinician_id: int) -> dict[str, JSON] | None:
     """The saved conversation, locked for this unit of work (turns never interleave)."""
     row = _tracker_row(s, clinician_id)
     return None if row is None else json.loads(row.state)
 
 
-def save_tracker(s: Session, clinician_id: int, state: dict[str, Any]) -> None:
+def save_tracker(s: Session, clinician_id: int, state: dict[str, JSON]) -> None:
     text = json.dumps(state, separators=(",", ":"))
     row = _tracker_row(s, clinician_id)  # usually already in the unit's identity map
     if row is None:

@@ -4,7 +4,7 @@ couples or family session. The session's own columns stay the first participant'
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import TypedDict, Unpack
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -13,7 +13,19 @@ from store.crypto import hash_token
 from store.models import ScheduledSession, SessionGuest
 
 
-def add_guest(s: Session, session: ScheduledSession, **fields: Any) -> SessionGuest:
+class GuestFields(TypedDict):
+    """A participant 2..N's columns (`SessionGuest`); their token is made here."""
+
+    participant: str
+    invite_channel: str
+    email: str | None
+    phone: str | None
+    phone_index: str | None  # the phone's blind index (store.crypto)
+    participant_tz: str
+    invite_status: str
+
+
+def add_guest(s: Session, session: ScheduledSession, **fields: Unpack[GuestFields]) -> SessionGuest:
     """Another participant with their own page token (192 random bits, stored hashed)."""
     token = secrets.token_urlsafe(24)
     position = 2 + max((g.position - 1 for g in session.guests), default=0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Required, TypedDict, Unpack
 
 from sqlalchemy import String, and_, or_, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +18,21 @@ from store.models import (
 )
 
 
-def add_outbox(s: Session, **fields: Any) -> OutboxMessage:
+class OutboxFields(TypedDict, total=False):
+    """A new message's columns (`OutboxMessage`); the first four are required."""
+
+    kind: Required[str]
+    channel: Required[str]
+    due_at: Required[datetime]
+    dedupe_key: Required[str]
+    session_id: int | None
+    clinician_id: int | None
+    payload: str | None
+    guest_id: int | None
+    status: str
+
+
+def add_outbox(s: Session, **fields: Unpack[OutboxFields]) -> OutboxMessage:
     message = OutboxMessage(**fields)
     s.add(message)
     return message
@@ -30,7 +44,7 @@ def outbox_has(s: Session, dedupe_key: str) -> bool:
     )
 
 
-def add_outbox_once(s: Session, **fields: Any) -> bool:
+def add_outbox_once(s: Session, **fields: Unpack[OutboxFields]) -> bool:
     """Queue a message unless one with its dedupe key exists (another worker's planning
     of the same agenda or nudge); False when it did."""
     if outbox_has(s, fields["dedupe_key"]):
@@ -148,16 +162,16 @@ def record_sent(
     payload: str | None,
 ) -> bool:
     """Mark a message this worker still holds as sent; False if its claim was lost."""
-    values: dict[str, Any] = {
-        "status": status,
-        "sent_at": sent_at,
-        "provider_ref": provider_ref,
-        "claimed_until": None,
-        "last_error": None,
-    }
+    sent = _claimed(message_id, worker_id).values(
+        status=status,
+        sent_at=sent_at,
+        provider_ref=provider_ref,
+        claimed_until=None,
+        last_error=None,
+    )
     if payload is not None:
-        values["payload"] = payload
-    result = s.execute(_claimed(message_id, worker_id).values(**values))
+        sent = sent.values(payload=payload)
+    result = s.execute(sent)
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -215,14 +229,16 @@ def _indexes(phone_indexes: str | Sequence[str]) -> list[str]:
     return [phone_indexes] if isinstance(phone_indexes, str) else list(phone_indexes)
 
 
-def _opt_out_row(s: Session, phone_indexes: list[str], **options: Any) -> SmsOptOut | None:
+def _opt_out_row(
+    s: Session, phone_indexes: list[str], *, populate_existing: bool = False
+) -> SmsOptOut | None:
     """The number's opt-out row under whichever key's index it was written."""
     return s.scalars(
         select(SmsOptOut)
         .where(SmsOptOut.phone_index.in_(phone_indexes))
         .order_by(SmsOptOut.updated_at.desc())
         .limit(1)
-        .execution_options(**options)
+        .execution_options(populate_existing=populate_existing)
         .with_for_update()
     ).one_or_none()
 

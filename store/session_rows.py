@@ -4,9 +4,8 @@ listed, counted, and the plain columns the overlaps and the worker read."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -20,9 +19,11 @@ from store.models import (
 from store.outbox_rows import _indexes
 
 
-def _new_session(fields: dict[str, Any]) -> tuple[ScheduledSession, str]:
+def _new_session(fields: Mapping[str, object]) -> tuple[ScheduledSession, str]:
     """A session with its own secrets: the participant's link token (192 random bits),
-    the clinician's host token and the room name; links are stored hashed."""
+    the clinician's host token and the room name; links are stored hashed. `fields`: its
+    other columns by name (SessionSpec's stored fields among them, whatever they are; a
+    name that is not a column is refused by the model)."""
     token = secrets.token_urlsafe(24)
     host_token = secrets.token_urlsafe(24)
     row = ScheduledSession(
@@ -37,7 +38,7 @@ def _new_session(fields: dict[str, Any]) -> tuple[ScheduledSession, str]:
     return row, token
 
 
-def create_session(s: Session, **fields: Any) -> tuple[ScheduledSession, str]:
+def create_session(s: Session, **fields: object) -> tuple[ScheduledSession, str]:
     """Insert a session with fresh secrets; returns it and its participant token."""
     row, token = _new_session(fields)
     s.add(row)
@@ -45,7 +46,7 @@ def create_session(s: Session, **fields: Any) -> tuple[ScheduledSession, str]:
     return row, token
 
 
-def create_sessions(s: Session, rows: list[dict[str, Any]]) -> list[ScheduledSession]:
+def create_sessions(s: Session, rows: Sequence[Mapping[str, object]]) -> list[ScheduledSession]:
     """Insert many sessions (a series) with one flush: the store batches the INSERTs."""
     made = [_new_session(fields)[0] for fields in rows]
     s.add_all(made)

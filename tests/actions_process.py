@@ -47,11 +47,12 @@ class ActionsProcess:
 def install_team(store: Store, team: str) -> None:
     """An OAuth install of the fake app (CLIENT_ENV) into `team`, kept in `store`."""
     from slack_sdk.oauth.installation_store import Installation
+    from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 
-    from bot.installs import installation_store
-
-    installs = installation_store(CLIENT_ENV["SLACK_CLIENT_ID"], store.engine)
-    installs.store.save(
+    installs = SQLAlchemyInstallationStore(
+        client_id=CLIENT_ENV["SLACK_CLIENT_ID"], engine=store.engine
+    )
+    installs.save(
         Installation(
             app_id="A_TEST",
             team_id=team,

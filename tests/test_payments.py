@@ -19,7 +19,7 @@ from page_support import Booked, book, page_parts, session_row
 from starlette.testclient import TestClient
 
 from sessionbot.asgi import create_app
-from sessionbot.cli import session_record
+from sessionbot.cli import SessionRecord, session_record
 from sessionbot.wiring import Parts
 from store import outbox_rows, session_rows
 from store.db import Store
@@ -88,7 +88,7 @@ def notices(parts: Parts, public_id: str) -> list[str]:
         ]
 
 
-def record(parts: Parts, public_id: str) -> dict:
+def record(parts: Parts, public_id: str) -> SessionRecord:
     with parts.store.unit() as s:
         row = session_rows.session_by_public_id(s, public_id)
         assert row is not None

@@ -149,7 +149,7 @@ def embedded_stored(parts: Parts, sender: str) -> list[dict]:
         clinician = clinician_rows.get_clinician(s, team, user)
         rows = session_rows.list_sessions(s, clinician.id, after=None, limit=50)
         url = "https://sessions.example.test"
-        return [comparable(session_record(r, parts.practice, url)) for r in rows]
+        return [comparable(dict(session_record(r, parts.practice, url))) for r in rows]
 
 
 def tomorrow_at(hour: int, minute: int = 0) -> str:

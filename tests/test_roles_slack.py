@@ -14,7 +14,6 @@ from test_slack_week import latest_home
 from bot.installs import installation_store
 from sessionbot.wiring import Parts
 from store import audit, outbox_rows, roles
-from store.db import Store
 
 TEAM, DR = "T1", "U_CLIN1"
 BOOK = "JD tomorrow 3pm by text +1 617 555 0101, intake packet"
@@ -110,8 +109,9 @@ def test_an_unassigned_scheduler_and_a_supervisor_are_refused_in_slack(
     assert found.count((f"{TEAM}:U_SUPER", f"{TEAM}:{DR}")) == 4
 
 
-def test_the_installer_of_the_app_is_the_first_admin(store: Store) -> None:
-    installs = installation_store("111.222", store.engine)
+def test_the_installer_of_the_app_is_the_first_admin(parts_any: Parts) -> None:
+    store = parts_any.store
+    installs = installation_store("111.222", store.engine, parts_any.scheduler)
     for user in ("U_INSTALLER", "U_LATER"):
         installs._save(
             Installation(

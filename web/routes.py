@@ -14,7 +14,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from starlette.concurrency import run_in_threadpool
@@ -128,7 +127,7 @@ class Page:
         return self.secure(response)
 
     def render(
-        self, name: str, status: int = 200, *, language: str = SOURCE, **context: Any
+        self, name: str, status: int = 200, *, language: str = SOURCE, **context: object
     ) -> Response:
         html = (
             words.templates(language)
@@ -156,7 +155,7 @@ class Page:
         *,
         asks: PageAsks | None = None,
         status: int = 200,
-        **extra: Any,
+        **extra: object,
     ) -> Response:
         at = now()
         state = rules.access(session, self.parts.practice, at)

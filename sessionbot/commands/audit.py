@@ -8,7 +8,7 @@ import argparse
 import json
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TypedDict
 
 from ground.settings import Settings
 from scheduling.practice_admin import AuditLine
@@ -72,7 +72,23 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _record(line: AuditLine) -> dict[str, Any]:
+AuditRecord = TypedDict(
+    "AuditRecord",
+    {
+        "seq": int,
+        "at": str,  # ISO 8601, UTC
+        "actor": str,
+        "action": str,
+        "session": str | None,
+        "contact_id": int | None,
+        "for": str | None,
+        "fields": list[str],
+        "hash": str,
+    },
+)
+
+
+def _record(line: AuditLine) -> AuditRecord:
     return {
         "seq": line.seq,
         "at": line.at.astimezone(UTC).isoformat().replace("+00:00", "Z"),

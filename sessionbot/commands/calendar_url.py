@@ -21,24 +21,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from datetime import UTC, datetime
-
-    from scheduling import calendar_link
+    from scheduling.service import Actor
     from sessionbot.wiring import build
-    from store import clinician_rows
 
-    parts = build(settings)
-    with parts.store.unit() as s:
-        clinician = clinician_rows.get_clinician(s, args.team, args.user)
-        if args.rotate:
-            shown, seen = calendar_link.show(s, clinician, settings.public_url)
-            if shown.changed:  # none before: the one just made is the new link
-                print(shown.text)
-                return 0
-            done, _ = calendar_link.rotate(
-                s, clinician, settings.public_url, seen, datetime.now(UTC)
-            )
-        else:
-            done, _ = calendar_link.show(s, clinician, settings.public_url)
-    print(done.text)
+    scheduler = build(settings).scheduler
+    print(scheduler.calendar_feed(Actor(args.team, args.user), rotate=args.rotate))
     return 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from datetime import UTC, datetime
 
 from ground.settings import Settings
 from sessionbot.commands import add_clinician
@@ -31,10 +31,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         answer.add_argument("--team", default=argparse.SUPPRESS, help="Slack workspace id")
 
 
-def _iso(at: Any) -> str:
-    from datetime import UTC
-
-    return str(at.astimezone(UTC).isoformat().replace("+00:00", "Z"))
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
