@@ -39,6 +39,7 @@ from bot.forms import Forms
 from bot.inbox import Inbox
 from bot.manifest import BOT_SCOPES
 from bot.paid_cancel import PaidCancellations
+from bot.payloads import BlockAction, EventBody, InteractionBody, SlackEvent, SlashCommand
 from bot.practice import PracticeAdmin
 from dialogue.domain import BotMessage
 from dialogue.turn_io import Reply, Who
@@ -164,7 +165,7 @@ class SlackFace(Delivery, Forms, PracticeAdmin):
         app.view(practice_home.AUDIT_VIEW)(ack=self.ack_audit, lazy=[done(self.on_audit)])
 
     @staticmethod
-    async def payload_check(body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
+    async def payload_check(body: InteractionBody, next: Callable[[], Awaitable[Any]]) -> Any:
         """Socket Mode's payloads get the shape check that HTTP's get before Bolt."""
         problem = guard.payload_problem(body)
         if problem is not None:
@@ -183,7 +184,7 @@ class SlackFace(Delivery, Forms, PracticeAdmin):
     # The conversation ---------------------------------------------------------------------
 
     async def on_direct_message(
-        self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
+        self, event: SlackEvent, body: EventBody, context: AsyncBoltContext
     ) -> None:
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return
@@ -210,7 +211,7 @@ class SlackFace(Delivery, Forms, PracticeAdmin):
             )
 
     async def ack_schedule(
-        self, ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext
+        self, ack: AsyncAck, command: SlashCommand, context: AsyncBoltContext
     ) -> None:
         # Only words from here, never the command's text: it may name the participant.
         key = (str(context.team_id), str(context.user_id))
@@ -223,7 +224,7 @@ class SlackFace(Delivery, Forms, PracticeAdmin):
             f"<{link}&tab=messages|open the Messages tab>."
         )
 
-    async def on_schedule(self, command: dict[str, Any], context: AsyncBoltContext) -> None:
+    async def on_schedule(self, command: SlashCommand, context: AsyncBoltContext) -> None:
         team, user = str(context.team_id), str(context.user_id)
         clinician, said = staff.split_for(command.get("text") or "")  # "for @Dr Lee …"
         await self.off(self.parts.scheduler.act_for, Actor(team, user, for_user=clinician))
@@ -240,7 +241,7 @@ class SlackFace(Delivery, Forms, PracticeAdmin):
             )
 
     async def on_turn_action(
-        self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+        self, body: InteractionBody, action: BlockAction, context: AsyncBoltContext
     ) -> None:
         said = turn_blocks.turn_text(action)
         if said is None:
@@ -310,7 +311,7 @@ class SlackFace(Delivery, Forms, PracticeAdmin):
     # The clinician's own zone, picked from the question ---------------------------------
 
     async def on_my_zone(
-        self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+        self, body: InteractionBody, action: BlockAction, context: AsyncBoltContext
     ) -> None:
         """The clinician picked their own zone in the question above."""
         selected = action.get("selected_option")

@@ -9,10 +9,11 @@ is published again.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
+from bot.payloads import BlockAction, InteractionBody
 from scheduling import page_requests
 from scheduling.service import Actor
 
@@ -42,7 +43,7 @@ def attach(app: AsyncApp, face: SlackFace) -> None:
     """Listen to the request DM's buttons."""
 
     async def on_answer(
-        body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+        body: InteractionBody, action: BlockAction, context: AsyncBoltContext
     ) -> None:
         client = context.client
         who = await face.who(client, str(context.team_id), str(context.user_id))

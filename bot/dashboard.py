@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.models.blocks import Block
@@ -15,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from actions.extraction import zone_choices
 from bot import blocks, calendar_home, dashboard_view, practice_home, staff
 from bot.face import FaceCore, actor
+from bot.payloads import BlockAction, InteractionBody, SlackEvent, SlashCommand, Suggestion
 from dialogue.turn_io import Who
 from scheduling.agendas import agenda_clock
 from scheduling.service import Actor
@@ -56,13 +56,13 @@ class Dashboard(FaceCore):
         view = dashboard_view.home_view([*dashboard, *calendar_home.home_blocks(), *practice])
         await self.call(client.views_publish, user_id=who.user_id, view=view)
 
-    async def on_home_opened(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+    async def on_home_opened(self, event: SlackEvent, context: AsyncBoltContext) -> None:
         if event.get("tab", "home") != "home":
             return
         who = await self.who(context.client, str(context.team_id), str(context.user_id))
         await self.publish_home(context.client, who)
 
-    async def on_sessions(self, command: dict[str, Any], context: AsyncBoltContext) -> None:
+    async def on_sessions(self, command: SlashCommand, context: AsyncBoltContext) -> None:
         client = context.client
         clinician, _ = staff.split_for(command.get("text") or "")
         asking = Actor(str(context.team_id), str(context.user_id), for_user=clinician)
@@ -79,14 +79,14 @@ class Dashboard(FaceCore):
             )
 
     async def on_page(
-        self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+        self, body: InteractionBody, action: BlockAction, context: AsyncBoltContext
     ) -> None:
         client = context.client
         who = await self.who(client, str(context.team_id), str(context.user_id))
         await self.refresh(client, who, body, int(action.get("value") or 0))
 
     async def refresh(
-        self, client: AsyncWebClient, who: Who, body: dict[str, Any], page: int = 0
+        self, client: AsyncWebClient, who: Who, body: InteractionBody, page: int = 0
     ) -> None:
         """Show the dashboard again where it was clicked, and republish App Home."""
         view = body.get("view") or {}
@@ -109,7 +109,7 @@ class Dashboard(FaceCore):
                 await self.off(self._record, who, channel, sent["ts"])
 
     async def on_cancel(
-        self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+        self, body: InteractionBody, action: BlockAction, context: AsyncBoltContext
     ) -> None:
         client = context.client
         who = await self.who(client, str(context.team_id), str(context.user_id))
@@ -125,7 +125,7 @@ class Dashboard(FaceCore):
         return None if done is None else done.text
 
     async def on_dash_command(
-        self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+        self, body: InteractionBody, action: BlockAction, context: AsyncBoltContext
     ) -> None:
         """Schedule Next, Remind now, Cancel this and following: one command each, told in
         the clinician's DM, the dashboard shown again."""
@@ -151,7 +151,7 @@ class Dashboard(FaceCore):
         return None if done is None else done.text
 
     async def on_agenda(
-        self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+        self, body: InteractionBody, action: BlockAction, context: AsyncBoltContext
     ) -> None:
         """The morning agenda picked on the dashboard: a time, or off."""
         selected = action.get("selected_option")
@@ -168,7 +168,7 @@ class Dashboard(FaceCore):
     def _set_agenda(self, who: Who, wanted: str | None) -> str:
         return self.parts.scheduler.set_agenda(actor(who), wanted).text
 
-    async def on_calendar_link(self, action: dict[str, Any], context: AsyncBoltContext) -> None:
+    async def on_calendar_link(self, action: BlockAction, context: AsyncBoltContext) -> None:
         """App Home's "Send me the link", or the DM's "Make a new link": the link goes to
         the clinician's DM only, wherever the button was."""
         client = context.client
@@ -193,7 +193,7 @@ class Dashboard(FaceCore):
         return self.parts.scheduler.calendar_link(actor(who), rotate=rotate, seen=seen)
 
     async def contact_options(
-        self, ack: AsyncAck, payload: dict[str, Any], context: AsyncBoltContext
+        self, ack: AsyncAck, payload: Suggestion, context: AsyncBoltContext
     ) -> None:
         query = str(payload.get("value") or "")
         team, user = str(context.team_id), str(context.user_id)
@@ -204,5 +204,5 @@ class Dashboard(FaceCore):
         found = self.parts.scheduler.contacts(staff.asking(self.parts.scheduler, team, user), query)
         return [(str(contact_id), name) for contact_id, name in found]
 
-    async def zone_options(self, ack: AsyncAck, payload: dict[str, Any]) -> None:
+    async def zone_options(self, ack: AsyncAck, payload: Suggestion) -> None:
         await ack(options=blocks.options(zone_choices(str(payload.get("value") or ""))))

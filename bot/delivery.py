@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks, inbox, turn_blocks
 from bot.face import FaceCore
+from bot.payloads import InteractionBody
 from dialogue.domain import BotMessage, message_from_dispatch
 from dialogue.turn_io import Who
 from store import slack_rows
@@ -101,7 +102,7 @@ class Delivery(FaceCore):
     """Posting answers: what was recorded with a turn reaches the DM, once."""
 
     async def answered(
-        self, client: AsyncWebClient, who: Who, body: dict[str, Any], label: str
+        self, client: AsyncWebClient, who: Who, body: InteractionBody, label: str
     ) -> Place | None:
         """Mark the clicked message answered, if the bot posted it to this clinician, and
         say where the answer goes: the clinician's DM (from Slack, never the payload), in

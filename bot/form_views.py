@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
 
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
 from slack_sdk.models.views import View
 
 from bot import blocks, modals
+from bot.payloads import FormMeta, SlackView, frame
+from ground.json_value import JSONObject
 from ground.practice import Practice
 from store.models import ScheduledSession
 
@@ -23,10 +24,9 @@ CHECKING = "⏳ Checking…"
 # The notices a form shows under its description: busy, or a question or problem.
 STATUS = "status"
 NOTICES = frozenset({STATUS, "warning", "overlap"})
-KEPT = ("callback_id", "title", "submit", "close", "private_metadata")
 
 
-def busy_view(view: dict[str, Any], text: str = CHECKING) -> dict[str, Any]:
+def busy_view(view: SlackView, text: str = CHECKING) -> JSONObject:
     """The submitted form as it was (its fields, its metadata), with `text` in place of
     any earlier notice: what the ack answers while the listener checks it."""
     kept = [
@@ -35,14 +35,10 @@ def busy_view(view: dict[str, Any], text: str = CHECKING) -> dict[str, Any]:
         if isinstance(b, dict) and b.get("block_id") not in NOTICES
     ]
     status = ContextBlock(block_id=STATUS, elements=[MarkdownTextObject(text=blocks.clip(text))])
-    return {
-        "type": "modal",
-        **{k: view[k] for k in KEPT if view.get(k)},
-        "blocks": [*kept[:1], status.to_dict(), *kept[1:]],
-    }
+    return {**frame(view), "blocks": [*kept[:1], status.to_dict(), *kept[1:]]}
 
 
-def done_view(view: dict[str, Any], text: str) -> View:
+def done_view(view: SlackView, text: str) -> View:
     """The form's last screen: what was done (or why nothing was), and Close."""
     title = view.get("title")
     said = title.get("text") if isinstance(title, dict) else title
@@ -67,7 +63,7 @@ def edit_view(
     return view
 
 
-def opened_start(meta: dict[str, Any]) -> datetime | None:
+def opened_start(meta: FormMeta) -> datetime | None:
     """The start an Edit form was opened with (None: an older form, or not a time)."""
     raw = meta.get("start")
     try:

@@ -8,7 +8,6 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
@@ -19,8 +18,10 @@ from actions import edit_form
 from bot import dashboard_view, form_views, modals
 from bot.dashboard import Dashboard
 from bot.face import actor
+from bot.payloads import BlockAction, FormMeta, InteractionBody, SlackView, element, form_meta
 from dialogue.slots import read_date, read_time
 from dialogue.turn_io import Who
+from ground.json_value import JSONObject
 from scheduling import starts
 from scheduling.editing import EDIT_FIELDS
 from scheduling.hours import hours_problem
@@ -30,11 +31,11 @@ from scheduling.roles import Refused
 log = logging.getLogger("sessionbot.slack")
 
 # What a submitted form shows after its ack: a view built here or the form again.
-Shown = View | dict[str, Any]
+Shown = View | JSONObject
 ALREADY_SENT = "This form was sent already; the message in our DM says what was done."
 
 
-def _form_zone(meta: dict[str, Any] | None) -> str | None:
+def _form_zone(meta: FormMeta | None) -> str | None:
     """The clinician's zone a form was opened with (its metadata), when it is one."""
     zone = meta.get("tz") if meta is not None else None
     if not isinstance(zone, str) or len(zone) > 64:
@@ -46,20 +47,15 @@ def _form_zone(meta: dict[str, Any] | None) -> str | None:
     return zone
 
 
-def _selected(values: Any, block: str, *path: str) -> str | None:
-    """A field's value from a submitted view's state: `values[block][block][*path]`."""
-    node: Any = values.get(block) if isinstance(values, dict) else None
-    node = node.get(block) if isinstance(node, dict) else None
-    for key in path:
-        node = node.get(key) if isinstance(node, dict) else None
-    return node if isinstance(node, str) and len(node) <= 32 else None
+def _short(value: object) -> str | None:
+    return value if isinstance(value, str) and len(value) <= 32 else None
 
 
 class Forms(Dashboard):
     """The modals of a session and of the clinician's hours."""
 
     async def on_reschedule(
-        self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+        self, body: InteractionBody, action: BlockAction, context: AsyncBoltContext
     ) -> None:
         client = context.client
         who = await self.who(client, str(context.team_id), str(context.user_id))
@@ -67,7 +63,7 @@ class Forms(Dashboard):
         await self.open_form(client, who, body, found, "reschedule")
 
     async def open_form(
-        self, client: AsyncWebClient, who: Who, body: dict[str, Any], view: Any, what: str
+        self, client: AsyncWebClient, who: Who, body: InteractionBody, view: View | None, what: str
     ) -> None:
         """Open a session's form (on top of the dashboard modal when clicked in one)."""
         if view is None:
@@ -80,7 +76,7 @@ class Forms(Dashboard):
                 client, who, f"I couldn't open the {what} form just now. Please try again."
             )
 
-    def _session_view(self, who: Who, public_id: str) -> Any:
+    def _session_view(self, who: Who, public_id: str) -> View | None:
         found = self.parts.scheduler.form(actor(who), public_id)
         if found is None:
             return None
@@ -90,16 +86,16 @@ class Forms(Dashboard):
     # marked busy; the listener asks the store, then shows the form again (a question,
     # a problem) or what was done, by `views.update`.
 
-    async def show_form(self, client: AsyncWebClient, view: dict[str, Any], shown: Shown) -> None:
+    async def show_form(self, client: AsyncWebClient, view: SlackView, shown: Shown) -> None:
         """The submitted form `view`, still open, shows `shown` now."""
         await self.call(client.views_update, view_id=view.get("id"), view=shown)
 
     async def form_work(
         self,
         client: AsyncWebClient,
-        view: dict[str, Any],
+        view: SlackView,
         work: Callable[..., tuple[Shown | None, str | None]],
-        *args: Any,
+        *args: object,
     ) -> tuple[Shown | None, str | None]:
         """A form's store work, off the loop; a refusal by role ends the form with its
         words, and is told in the DM as well (bot/staff.py)."""
@@ -113,7 +109,7 @@ class Forms(Dashboard):
         self,
         client: AsyncWebClient,
         who: Who,
-        view: dict[str, Any],
+        view: SlackView,
         shown: Shown | None,
         said: str | None,
     ) -> None:
@@ -128,22 +124,19 @@ class Forms(Dashboard):
             await self.told_from_form(client, who, said, view)
 
     def new_start(
-        self, view: dict[str, Any]
-    ) -> tuple[dict[str, Any], starts.StartCheck | None, dict[str, str]]:
+        self, view: SlackView
+    ) -> tuple[FormMeta | None, starts.StartCheck | None, dict[str, str]]:
         """The modal's new start in the clinician's zone, or the errors to show by its fields.
 
         The view comes from the request: its metadata and values are checked, not trusted
         (a malformed one is answered with an error by the field, never an exception).
         No I/O: the zone is the one the form was opened with (its metadata)."""
-        try:
-            meta = json.loads(view.get("private_metadata") or "{}")
-        except ValueError:
-            meta = None
-        if not isinstance(meta, dict) or not isinstance(meta.get("id"), str):
-            return {}, None, {"date": "This form is out of date: open Reschedule again."}
-        values = (view.get("state") or {}).get("values") or {}
-        day = _selected(values, "date", "selected_date")
-        clock = _selected(values, "time", "selected_option", "value")
+        meta = form_meta(view)
+        if meta is None:
+            return None, None, {"date": "This form is out of date: open Reschedule again."}
+        day = _short(element(view, "date").get("selected_date"))
+        option = element(view, "time").get("selected_option")
+        clock = _short(option.get("value") if isinstance(option, dict) else None)
         if not day:
             return meta, None, {"date": "Pick a date."}
         if not clock:
@@ -161,17 +154,17 @@ class Forms(Dashboard):
             return meta, None, {check.field: check.problem or "Pick another time."}
         return meta, check, {}
 
-    async def ack_reschedule(self, ack: AsyncAck, view: dict[str, Any]) -> None:
+    async def ack_reschedule(self, ack: AsyncAck, view: SlackView) -> None:
         _, _, problems = self.new_start(view)
         if problems:
             await ack(response_action="errors", errors=problems)
         else:  # what it overlaps, the working hours, the move: after the ack
             await ack(response_action="update", view=form_views.busy_view(view))
 
-    async def on_rescheduled(self, view: dict[str, Any], context: AsyncBoltContext) -> None:
+    async def on_rescheduled(self, view: SlackView, context: AsyncBoltContext) -> None:
         client = context.client
         meta, check, _ = self.new_start(view)
-        if check is None or check.start is None:
+        if meta is None or check is None or check.start is None:
             return  # the form said why
         who = await self.who(client, str(context.team_id), str(context.user_id))
         view_id = str(view.get("id"))
@@ -181,7 +174,7 @@ class Forms(Dashboard):
         await self.form_done(client, who, view, shown, said)
 
     def _rescheduled(
-        self, who: Who, meta: dict[str, Any], check: starts.StartCheck, view_id: str
+        self, who: Who, meta: FormMeta, check: starts.StartCheck, view_id: str
     ) -> tuple[Shown | None, str | None]:
         """The form again with what the new start runs into (said before the move;
         submitting it again moves anyway), else the move and what to say of it."""
@@ -194,7 +187,7 @@ class Forms(Dashboard):
         )
         return None, None if done is None else done.text
 
-    def _overlap_form(self, who: Who, meta: dict[str, Any], start: datetime) -> View | None:
+    def _overlap_form(self, who: Who, meta: FormMeta, start: datetime) -> View | None:
         """The form again with what `start` overlaps, or that it is outside the working
         hours (asked, not refused), unless that was already shown."""
         if meta.get("confirmed") == start.isoformat():
@@ -206,13 +199,13 @@ class Forms(Dashboard):
         found = scheduler.form(asking, meta["id"]) if overlap is not None else None
         if overlap is None or found is None:
             return None
-        page = meta["page"] if isinstance(meta.get("page"), int) else 0
+        page = meta.get("page", 0)
         return modals.reschedule_modal(
             meta["id"], start, found.tz, found.text, page, overlap=overlap
         )
 
     async def told_from_form(
-        self, client: AsyncWebClient, who: Who, said: str, view: dict[str, Any]
+        self, client: AsyncWebClient, who: Who, said: str, view: SlackView
     ) -> None:
         """After a session's form was submitted: say what was done, show the dashboard
         modal it was opened from again, and republish App Home."""
@@ -224,14 +217,14 @@ class Forms(Dashboard):
         await self.publish_home(client, who)
 
     async def on_edit(
-        self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+        self, body: InteractionBody, action: BlockAction, context: AsyncBoltContext
     ) -> None:
         client = context.client
         who = await self.who(client, str(context.team_id), str(context.user_id))
         found = await self.off(self._edit_view, who, str(action.get("value")))
         await self.open_form(client, who, body, found, "edit")
 
-    def _edit_view(self, who: Who, public_id: str) -> Any:
+    def _edit_view(self, who: Who, public_id: str) -> View | None:
         parts = self.parts
         found = parts.scheduler.form(actor(who), public_id)
         if found is None:
@@ -243,20 +236,12 @@ class Forms(Dashboard):
         )
 
     @staticmethod
-    def edit_fields(view: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, str | None]]:
+    def edit_fields(view: SlackView) -> tuple[FormMeta | None, dict[str, str | None]]:
         """The edit form's metadata and fields, read from the request (checked, not trusted)."""
-        try:
-            meta = json.loads(view.get("private_metadata") or "{}")
-        except ValueError:
-            meta = None
-        if not isinstance(meta, dict) or not isinstance(meta.get("id"), str):
-            meta = None
-        values = (view.get("state") or {}).get("values") or {}
+        meta = form_meta(view)
         raw: dict[str, str | None] = {}
         for name in EDIT_FIELDS:
-            node = values.get(name) if isinstance(values, dict) else None
-            node = node.get(name) if isinstance(node, dict) else None
-            node = node if isinstance(node, dict) else {}
+            node = element(view, name)
             option = node.get("selected_option")
             value = node.get("value") or node.get("selected_date")
             if value is None and isinstance(option, dict):
@@ -264,9 +249,7 @@ class Forms(Dashboard):
             raw[name] = value if isinstance(value, str) and len(value) <= 320 else None
         return meta, raw
 
-    def edit_problems(
-        self, meta: dict[str, Any] | None, raw: dict[str, str | None]
-    ) -> dict[str, str]:
+    def edit_problems(self, meta: FormMeta | None, raw: dict[str, str | None]) -> dict[str, str]:
         """The problems of the edit form's fields that need no store: every field read by
         the conversation's rules, in the zone and against the start the form was opened
         with (its metadata). The payment fields, when the form has none, are the
@@ -283,7 +266,7 @@ class Forms(Dashboard):
         )
         return problems
 
-    async def ack_edit(self, ack: AsyncAck, view: dict[str, Any]) -> None:
+    async def ack_edit(self, ack: AsyncAck, view: SlackView) -> None:
         meta, raw = self.edit_fields(view)
         problems = self.edit_problems(meta, raw)
         if problems:
@@ -291,7 +274,7 @@ class Forms(Dashboard):
         else:  # the session as stored, the working hours, the change: after the ack
             await ack(response_action="update", view=form_views.busy_view(view))
 
-    async def on_edited(self, view: dict[str, Any], context: AsyncBoltContext) -> None:
+    async def on_edited(self, view: SlackView, context: AsyncBoltContext) -> None:
         client = context.client
         meta, raw = self.edit_fields(view)
         if meta is None or self.edit_problems(meta, raw):
@@ -301,7 +284,7 @@ class Forms(Dashboard):
         await self.form_done(client, who, view, shown, said)
 
     def _edited(
-        self, who: Who, meta: dict[str, Any], raw: dict[str, str | None], view: dict[str, Any]
+        self, who: Who, meta: FormMeta, raw: dict[str, str | None], view: SlackView
     ) -> tuple[Shown | None, str | None]:
         """The form again (a problem only the store shows; a new start outside the
         working hours, asked unless already asked for that start), else the change and
@@ -335,26 +318,23 @@ class Forms(Dashboard):
         return None, None if done is None else done.text
 
     async def on_hours(
-        self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+        self, body: InteractionBody, action: BlockAction, context: AsyncBoltContext
     ) -> None:
         client = context.client
         who = await self.who(client, str(context.team_id), str(context.user_id))
         view = await self.off(self._hours_view, who)
         await self.open_form(client, who, body, view, "working hours")
 
-    def _hours_view(self, who: Who) -> Any:
+    def _hours_view(self, who: Who) -> View:
         own, said = self.parts.scheduler.own_hours(actor(who))
         return modals.hours_modal(own, said)
 
     @staticmethod
-    def hours_field(view: dict[str, Any]) -> str:
-        values = (view.get("state") or {}).get("values") or {}
-        node: Any = values.get("hours") if isinstance(values, dict) else None
-        node = node.get("hours") if isinstance(node, dict) else None
-        value = node.get("value") if isinstance(node, dict) else None
+    def hours_field(view: SlackView) -> str:
+        value = element(view, "hours").get("value")
         return value.strip() if isinstance(value, str) else ""
 
-    async def ack_hours(self, ack: AsyncAck, view: dict[str, Any]) -> None:
+    async def ack_hours(self, ack: AsyncAck, view: SlackView) -> None:
         said = self.hours_field(view)
         problem = hours_problem(said) if said else None
         if problem:
@@ -362,7 +342,7 @@ class Forms(Dashboard):
         else:
             await ack()
 
-    async def on_hours_saved(self, view: dict[str, Any], context: AsyncBoltContext) -> None:
+    async def on_hours_saved(self, view: SlackView, context: AsyncBoltContext) -> None:
         said = self.hours_field(view)
         if said and hours_problem(said):
             return  # the form said why

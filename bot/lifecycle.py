@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
+from bot.payloads import SlackEvent
 from integrations.slack_notify import DROPPED_BECAUSE, token_hash
 from sessionbot.parts import Parts
 from store import slack_rows
@@ -54,7 +54,7 @@ def attach(app: AsyncApp, parts: Parts) -> None:
         if context.team_id:
             await asyncio.to_thread(revoke, parts, context.team_id, "app_uninstalled")
 
-    async def on_tokens_revoked(event: dict[str, Any], context: AsyncBoltContext) -> None:
+    async def on_tokens_revoked(event: SlackEvent, context: AsyncBoltContext) -> None:
         if bolt_revoked is not None:
             await bolt_revoked(event=event, context=context)
         # Only user tokens revoked leaves the bot's token working: nothing to hold back.

@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
     Block,
     DatePickerElement,
     InputBlock,
+    InputInteractiveElement,
     MarkdownTextObject,
     NumberInputElement,
     Option,
@@ -25,8 +25,10 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks import OPTION_TEXT_LIMIT, clip, time_select
+from bot.payloads import FormMeta, SlackView, frame
 from ground.channel import INVITATIONS, Channel
 from ground.formatting import zone_label
+from ground.json_value import JSONObject
 from ground.language import available, name_of
 from ground.practice import Practice
 from scheduling.editing import DEFAULT_LANGUAGE
@@ -70,7 +72,7 @@ def reschedule_modal(
     local = start.astimezone(ZoneInfo(tz))
     quarter = f"{local.hour:02d}:{local.minute - local.minute % 15:02d}"
     select = time_select(quarter, action_id="time")
-    meta: dict[str, Any] = {"id": public_id, "tz": tz, "page": page}
+    meta = FormMeta(id=public_id, tz=tz, page=page)
     warning: list[Block] = []
     if overlap is not None:
         meta["confirmed"] = start.isoformat()
@@ -102,7 +104,7 @@ def reschedule_modal(
     )
 
 
-def warned_view(view: dict[str, Any], text: str, meta: dict[str, Any]) -> dict[str, Any]:
+def warned_view(view: SlackView, text: str, meta: FormMeta) -> JSONObject:
     """A submitted form again, as it was, with a warning under its description and
     `meta` (what was warned about): Slack keeps what was typed, since every input keeps
     its block and action ids; submitting again is the confirmation."""
@@ -113,8 +115,7 @@ def warned_view(view: dict[str, Any], text: str, meta: dict[str, Any]) -> dict[s
     ]
     warning = SectionBlock(block_id="warning", text=MarkdownTextObject(text=clip(text)))
     return {
-        "type": "modal",
-        **{k: view[k] for k in ("callback_id", "title", "submit", "close") if view.get(k)},
+        **frame(view),
         "private_metadata": json.dumps(meta),
         "blocks": [*kept[:1], warning.to_dict(), *kept[1:]],
     }
@@ -196,7 +197,12 @@ def edit_modal(
     amount = None if session.amount_cents is None else f"{session.amount_cents / 100:.2f}"
 
     def field(
-        name: str, label: str, element: Any, *, optional: bool = False, hint: str | None = None
+        name: str,
+        label: str,
+        element: InputInteractiveElement,
+        *,
+        optional: bool = False,
+        hint: str | None = None,
     ) -> InputBlock:
         return InputBlock(block_id=name, label=label, element=element, optional=optional, hint=hint)
 

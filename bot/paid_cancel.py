@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import modals
 from bot.face import actor
+from bot.payloads import BlockAction, InteractionBody, SlackView
 from dialogue.turn_io import Who
 from integrations.payments import Payments
 from integrations.providers import payments
@@ -43,19 +44,19 @@ class Face(Protocol):
     async def tell(self, client: AsyncWebClient, who: Who, text: str) -> None: ...
 
     async def refresh(
-        self, client: AsyncWebClient, who: Who, body: dict[str, Any], page: int = 0
+        self, client: AsyncWebClient, who: Who, body: InteractionBody, page: int = 0
     ) -> None: ...
 
     async def open_form(
-        self, client: AsyncWebClient, who: Who, body: dict[str, Any], view: Any, what: str
+        self, client: AsyncWebClient, who: Who, body: InteractionBody, view: Any, what: str
     ) -> None: ...
 
     async def told_from_form(
-        self, client: AsyncWebClient, who: Who, said: str, view: dict[str, Any]
+        self, client: AsyncWebClient, who: Who, said: str, view: SlackView
     ) -> None: ...
 
 
-def chosen_refund(view: dict[str, Any]) -> str | None:
+def chosen_refund(view: SlackView) -> str | None:
     """The radio's value in a submitted form, when it is one of the choices."""
     values = (view.get("state") or {}).get("values") or {}
     node: Any = values.get("refund", {}).get("refund", {}) if isinstance(values, dict) else {}
@@ -64,7 +65,7 @@ def chosen_refund(view: dict[str, Any]) -> str | None:
     return refunds.read_choice(value) if isinstance(value, str) else None
 
 
-def form_session(view: dict[str, Any]) -> str | None:
+def form_session(view: SlackView) -> str | None:
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
     except ValueError:
@@ -92,7 +93,7 @@ class PaidCancellations:
     # Cancel: the form ------------------------------------------------------------------
 
     async def on_cancel_paid(
-        self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+        self, body: InteractionBody, action: BlockAction, context: AsyncBoltContext
     ) -> None:
         client = context.client
         face = self.face
@@ -113,14 +114,14 @@ class PaidCancellations:
         offer, what = found
         return modals.cancel_paid_modal(public_id, offer, what), None
 
-    async def ack_form(self, ack: AsyncAck, view: dict[str, Any]) -> None:
+    async def ack_form(self, ack: AsyncAck, view: SlackView) -> None:
         if chosen_refund(view) is None:
             await ack(response_action="errors", errors={"refund": "Choose what to refund."})
         else:
             await ack()
 
     async def on_form(
-        self, view: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
+        self, view: SlackView, body: InteractionBody, context: AsyncBoltContext
     ) -> None:
         client = context.client
         face = self.face
@@ -151,7 +152,7 @@ class PaidCancellations:
     # Retry refund ----------------------------------------------------------------------
 
     async def on_retry(
-        self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+        self, body: InteractionBody, action: BlockAction, context: AsyncBoltContext
     ) -> None:
         client = context.client
         face = self.face

@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import practice_home as views
 from bot.dashboard import Dashboard
+from bot.payloads import BlockAction, InteractionBody, SlackView, element
 from dialogue.turn_io import Who
 from scheduling.practice_admin import TRAIL_SHOWN
 from scheduling.roles import Refused
@@ -26,39 +27,32 @@ from scheduling.roles import Refused
 _USER = re.compile(r"[UW][A-Z0-9_]{2,32}")
 
 
-def _state(view: dict[str, Any], block: str, action: str) -> dict[str, Any]:
-    values = (view.get("state") or {}).get("values") or {}
-    node = values.get(block) if isinstance(values, dict) else None
-    node = node.get(action) if isinstance(node, dict) else None
-    return node if isinstance(node, dict) else {}
-
-
-def _user(value: Any) -> str | None:
+def _user(value: object) -> str | None:
     return value if isinstance(value, str) and _USER.fullmatch(value) else None
 
 
-def grant_fields(view: dict[str, Any]) -> tuple[str | None, str | None, list[str]]:
+def grant_fields(view: SlackView) -> tuple[str | None, str | None, list[str]]:
     """(who, role, clinicians) as submitted; ids that are not Slack user ids are dropped."""
-    user = _user(_state(view, "grantee", "user").get("selected_user"))
-    option = _state(view, "role", "role").get("selected_option") or {}
+    user = _user(element(view, "grantee", "user").get("selected_user"))
+    option = element(view, "role", "role").get("selected_option") or {}
     role = option.get("value") if isinstance(option, dict) else None
-    chosen = _state(view, "clinicians", "users").get("selected_users") or []
+    chosen = element(view, "clinicians", "users").get("selected_users") or []
     clinicians = [u for u in chosen[:50] if _user(u)] if isinstance(chosen, list) else []
     return user, role if isinstance(role, str) else None, clinicians
 
 
-def audit_fields(view: dict[str, Any]) -> tuple[str | None, str | None]:
+def audit_fields(view: SlackView) -> tuple[str | None, str | None]:
     """(session id, user) as submitted."""
-    session = _state(view, "session", "id").get("value")
+    session = element(view, "session", "id").get("value")
     session = session.strip().lower() if isinstance(session, str) and session.strip() else None
-    return session, _user(_state(view, "user", "user").get("selected_user"))
+    return session, _user(element(view, "user", "user").get("selected_user"))
 
 
 class PracticeAdmin(Dashboard):
     """The admin's Roles and Audit trail modals."""
 
     async def on_practice(
-        self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+        self, body: InteractionBody, action: BlockAction, context: AsyncBoltContext
     ) -> None:
         """App Home's Roles or Audit trail: the modal, once the service says admin."""
         client, team, user = context.client, str(context.team_id), str(context.user_id)
@@ -95,7 +89,7 @@ class PracticeAdmin(Dashboard):
 
     # Roles ----------------------------------------------------------------------------
 
-    async def ack_grant(self, ack: AsyncAck, view: dict[str, Any]) -> None:
+    async def ack_grant(self, ack: AsyncAck, view: SlackView) -> None:
         user, role, clinicians = grant_fields(view)
         problems = views.grant_problems(role, clinicians)
         if user is None:
@@ -105,7 +99,7 @@ class PracticeAdmin(Dashboard):
         else:
             await ack(response_action="update", view=views.busy_view("Roles", "Granting…"))
 
-    async def on_grant(self, view: dict[str, Any], context: AsyncBoltContext) -> None:
+    async def on_grant(self, view: SlackView, context: AsyncBoltContext) -> None:
         user, role, clinicians = grant_fields(view)
         if user is None or role is None or views.grant_problems(role, clinicians):
             return  # the form said why
@@ -118,7 +112,7 @@ class PracticeAdmin(Dashboard):
         await self._show_roles(context.client, team, by, view_id, said)
 
     async def on_revoke(
-        self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+        self, body: InteractionBody, action: BlockAction, context: AsyncBoltContext
     ) -> None:
         role, _, rest = str(action.get("value") or "").partition("|")
         user, _, clinician = rest.partition("|")
@@ -150,7 +144,7 @@ class PracticeAdmin(Dashboard):
 
     # The audit trail ------------------------------------------------------------------
 
-    async def ack_audit(self, ack: AsyncAck, view: dict[str, Any]) -> None:
+    async def ack_audit(self, ack: AsyncAck, view: SlackView) -> None:
         session, _ = audit_fields(view)
         problem = views.session_problem(session)
         if problem:
@@ -158,7 +152,7 @@ class PracticeAdmin(Dashboard):
         else:
             await ack(response_action="update", view=views.busy_view("Audit trail", "Reading…"))
 
-    async def on_audit(self, view: dict[str, Any], context: AsyncBoltContext) -> None:
+    async def on_audit(self, view: SlackView, context: AsyncBoltContext) -> None:
         session, user = audit_fields(view)
         if views.session_problem(session):
             return  # the form said why

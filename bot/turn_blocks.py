@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -29,8 +28,10 @@ from slack_sdk.models.blocks import (
 
 from actions.drafts import COMMON_ZONES
 from bot.blocks import OPTION_TEXT_LIMIT, clip, time_select
+from bot.payloads import BlockAction
 from dialogue.domain import BotMessage, Button
 from ground.formatting import short_zone, when
+from ground.json_value import JSON, JSONObject
 
 BUTTONS_PER_ACTIONS = 25
 
@@ -40,7 +41,7 @@ BUTTONS_PER_ACTIONS = 25
 TURN_PREFIX = "turn:"
 
 
-def inform(slot: str, value: Any) -> str:
+def inform(slot: str, value: JSON) -> str:
     return "/inform" + json.dumps({slot: value}, separators=(",", ":"))
 
 
@@ -157,12 +158,20 @@ def fallback_text(message: BotMessage) -> str:
     return clip(message.text or "…", 3000)
 
 
-def answered(blocks: list[dict[str, Any]], choice: str) -> list[Block]:
+def answered(blocks: list[JSONObject], choice: str) -> list[Block]:
     """A clicked message, updated in place: its text stays, its widgets become the answer."""
     kept: list[Block] = []
     for raw in blocks:
         if raw.get("type") == "section":
-            kept.append(SectionBlock(text=raw.get("text"), fields=raw.get("fields")))
+            text, fields = raw.get("text"), raw.get("fields")
+            kept.append(
+                SectionBlock(
+                    text=text if isinstance(text, str | dict) else None,
+                    fields=[f for f in fields if isinstance(f, str | dict)]
+                    if isinstance(fields, list)
+                    else None,
+                )
+            )
         elif raw.get("type") in ("header", "context"):
             parsed = Block.parse(raw)
             if parsed is not None:
@@ -171,14 +180,15 @@ def answered(blocks: list[dict[str, Any]], choice: str) -> list[Block]:
     return kept
 
 
-def turn_text(action: dict[str, Any]) -> tuple[str, str] | None:
+def turn_text(action: BlockAction) -> tuple[str, str] | None:
     """What a click or widget value says to the runner, and how to show the answer."""
     action_id = str(action.get("action_id", ""))
     kind = action_id.removeprefix(TURN_PREFIX)
     if kind.startswith("btn:"):
         return action["value"], action["text"]["text"]
-    if kind == "date" and action.get("selected_date"):
-        return inform("date", action["selected_date"]), action["selected_date"]
+    day = action.get("selected_date")
+    if kind == "date" and day:
+        return inform("date", day), day
     selected = action.get("selected_option") or {}
     label = (selected.get("text") or {}).get("text", "")
     if kind == "time" and selected:
