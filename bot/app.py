@@ -11,7 +11,6 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
@@ -43,6 +42,7 @@ from bot.payloads import BlockAction, EventBody, InteractionBody, SlackEvent, Sl
 from bot.practice import PracticeAdmin
 from dialogue.domain import BotMessage
 from dialogue.turn_io import Reply, Who
+from ground.json_value import JSONObject
 from ground.logs import request_context
 from ground.metrics import SESSIONS_SAVED, TURN_SECONDS, TURNS
 from scheduling.service import Actor
@@ -79,10 +79,10 @@ def create_bolt_app(parts: Parts) -> AsyncApp:
     settings = parts.settings
     oauth = bool(settings.slack_client_id and settings.slack_client_secret)
     client = web_client(settings.slack_api_url, None if oauth else settings.slack_bot_token)
-    kwargs: dict[str, Any] = {}
+    oauth_settings: AsyncOAuthSettings | None = None
     if oauth:
         assert settings.slack_client_id and settings.slack_client_secret
-        kwargs["oauth_settings"] = AsyncOAuthSettings(
+        oauth_settings = AsyncOAuthSettings(
             client_id=settings.slack_client_id,
             client_secret=settings.slack_client_secret,
             scopes=list(BOT_SCOPES),
@@ -100,7 +100,7 @@ def create_bolt_app(parts: Parts) -> AsyncApp:
         # lazy turns it has just started. Lazy listeners still run after the response.
         process_before_response=True,
         logger=logging.getLogger("sessionbot.slack.bolt"),
-        **kwargs,
+        oauth_settings=oauth_settings,
     )
     face = SlackFace(parts)
     face.attach(app)
@@ -165,7 +165,9 @@ class SlackFace(Delivery, Forms, PracticeAdmin):
         app.view(practice_home.AUDIT_VIEW)(ack=self.ack_audit, lazy=[done(self.on_audit)])
 
     @staticmethod
-    async def payload_check(body: InteractionBody, next: Callable[[], Awaitable[Any]]) -> Any:
+    async def payload_check(
+        body: JSONObject, next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse:
         """Socket Mode's payloads get the shape check that HTTP's get before Bolt."""
         problem = guard.payload_problem(body)
         if problem is not None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from slack_sdk.models.blocks import (
     Block,
@@ -46,11 +45,10 @@ def time_select(initial: str | None = None, action_id: str = "turn:time") -> Sta
     )
 
 
-def options(pairs: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+def options(pairs: Sequence[tuple[str, str]]) -> list[Option]:
     """Options for an external select (`block_suggestion`), at most 100."""
     return [
-        Option(value=value, text=clip(label, OPTION_TEXT_LIMIT)).to_dict()
-        for value, label in pairs[:100]
+        Option(value=value, text=clip(label, OPTION_TEXT_LIMIT)) for value, label in pairs[:100]
     ]
 
 

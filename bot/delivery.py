@@ -11,7 +11,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
@@ -69,7 +68,7 @@ def _post_failure(exc: BaseException) -> tuple[str, bool, float]:
         response = exc.response
         error = str(response.get("error") or f"http_{response.status_code}")[:64]
         headers = {str(k).lower(): v for k, v in (response.headers or {}).items()}
-        raw: Any = headers.get("retry-after")
+        raw: object = headers.get("retry-after")
         raw = raw[0] if isinstance(raw, list) and raw else raw
         try:
             wait = float(str(raw)) if raw is not None else 0.0
@@ -201,16 +200,17 @@ class Delivery(FaceCore):
         posted: list[str] = []
         for batch, texts in _batches(messages):
             text = blocks.clip("\n".join(texts))
-            where: dict[str, Any] = {"channel": place.channel}
-            if place.thread_ts:
-                where["thread_ts"] = place.thread_ts
+            # Slack's client leaves out a thread_ts of None: then a message, not a reply.
+            channel, thread = place.channel, place.thread_ts or None
             try:
-                sent = await client.chat_postMessage(**where, text=text, blocks=batch)
+                sent = await client.chat_postMessage(
+                    channel=channel, thread_ts=thread, text=text, blocks=batch
+                )
             except SlackApiError as exc:
                 if exc.response.get("error") != "invalid_blocks":
                     raise
                 log.warning("chat.postMessage failed: invalid_blocks; posting the words")
-                sent = await client.chat_postMessage(**where, text=text)
+                sent = await client.chat_postMessage(channel=channel, thread_ts=thread, text=text)
             if isinstance(sent.get("ts"), str):
                 posted.append(sent["ts"])
         return posted

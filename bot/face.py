@@ -7,14 +7,15 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.inbox import Inbox
 from dialogue.turn_io import Who
@@ -31,6 +32,7 @@ LOCKS_KEPT = 1000
 
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 def actor(who: Who) -> Actor:
@@ -65,7 +67,7 @@ class FaceCore:
             lock = self.locks[key] = asyncio.Lock()
         return lock
 
-    async def off(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def off(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run blocking store work (a turn, a dashboard) off the event loop."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, functools.partial(fn, *args, **kwargs))
@@ -110,10 +112,15 @@ class FaceCore:
             self.dm_channels[key] = opened["channel"]["id"]
         return self.dm_channels[key]
 
-    async def call(self, method: Any, **kwargs: Any) -> Any:
+    async def call(
+        self,
+        method: Callable[P, Awaitable[AsyncSlackResponse]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> AsyncSlackResponse | None:
         """A Web API call whose failure is logged by its error code only (never content)."""
         try:
-            return await method(**kwargs)
+            return await method(*args, **kwargs)
         except SlackApiError as exc:
             log.warning("Slack %s failed: %s", method.__name__, exc.response.get("error"))
             return None

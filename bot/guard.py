@@ -15,10 +15,10 @@ import hmac
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import parse_qsl
 
 from ground import limits
+from ground.json_value import JSONObject
 
 MAX_AGE_SECONDS = 60 * 5
 # Seconds since 1970 have 10 digits until 2286; a longer one is not a time (and int() of
@@ -58,7 +58,7 @@ def check_signature(
     return None
 
 
-def parse_body(body: bytes, content_type: str) -> dict[str, Any] | Refusal:
+def parse_body(body: bytes, content_type: str) -> JSONObject | Refusal:
     """The request's payload as Bolt will see it, or why it is malformed."""
     try:
         text = body.decode("utf-8")
@@ -77,7 +77,7 @@ def parse_body(body: bytes, content_type: str) -> dict[str, Any] | Refusal:
     except ValueError:
         return Refusal(400, "body is not a form")
     if "payload" not in form:
-        return form
+        return dict(form)
     try:
         payload = limits.loads(form["payload"])
     except limits.TooDeep:

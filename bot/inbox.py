@@ -32,7 +32,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import ParamSpec, TypeVar
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
@@ -44,6 +44,13 @@ from store import slack_rows
 from store.db import Store
 
 log = logging.getLogger("sessionbot.slack.inbox")
+
+T = TypeVar("T")
+P = ParamSpec("P")
+# A listener of ours: Bolt passes it its arguments by name (body, action, view, context...).
+Listener = Callable[..., Awaitable[None]]
+# Bolt's lazy listener: all of a request's arguments in one.
+Lazy = Callable[[AsyncArgs], Awaitable[None]]
 
 REPLAY = "sessionbot_inbox_replay"  # in a replayed request's context
 KEY = "sessionbot_inbox_key"
@@ -61,7 +68,7 @@ HOLD_MAX = 120.0
 WORKING = 4
 
 
-def key_of(body: Mapping[str, Any]) -> str | None:
+def key_of(body: Mapping[str, object]) -> str | None:
     """The turn id of a request worth keeping: events, commands, clicks, submissions.
 
     Type-ahead lookups and closed views are answered at once and kept nowhere."""
@@ -69,16 +76,18 @@ def key_of(body: Mapping[str, Any]) -> str | None:
         return f"command:{body.get('trigger_id')}"
     kind = body.get("type")
     if kind == "event_callback":
-        event = body.get("event") or {}
-        if event.get("type") not in LAZY_EVENTS:
+        event = body.get("event")
+        if not isinstance(event, dict) or event.get("type") not in LAZY_EVENTS:
             return None  # handled before the ack (app_uninstalled, tokens_revoked)
         ident = body.get("event_id") or event.get("client_msg_id") or event.get("ts")
         return f"event:{ident}" if ident else None
     if kind == "block_actions":
-        action = (body.get("actions") or [{}])[0]
+        actions = body.get("actions")
+        action = actions[0] if isinstance(actions, list) and actions else {}
         return f"action:{action.get('action_ts')}:{action.get('action_id')}"
     if kind == "view_submission":
-        view = body.get("view") or {}
+        view = body.get("view")
+        view = view if isinstance(view, dict) else {}
         return f"view:{view.get('id')}:{view.get('hash', '')}"
     return None
 
@@ -113,9 +122,9 @@ class Inbox:
         self.prune_at = 0.0
         self.working = asyncio.Semaphore(WORKING)
 
-    async def _off(self, fn: Callable[..., Any], *args: Any) -> Any:
+    async def _off(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pool, functools.partial(fn, *args))
+        return await loop.run_in_executor(self.pool, functools.partial(fn, *args, **kwargs))
 
     def _add(self, rows: list[tuple[str, str]]) -> None:
         with self.store.unit() as s:
@@ -174,8 +183,11 @@ class Inbox:
             )
 
     async def middleware(
-        self, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[Any]]
-    ) -> Any:
+        self,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],
+    ) -> BoltResponse:
         """Bolt global middleware: keep the request, then go on to the ack listener."""
         key = key_of(req.body)
         if key is not None:
@@ -186,7 +198,7 @@ class Inbox:
             self.held[key] = time.monotonic()
         return await next()
 
-    def processed(self, fn: Callable[..., Awaitable[Any]]) -> Callable[[AsyncArgs], Any]:
+    def processed(self, fn: Listener) -> Lazy:
         """A lazy listener that marks its request processed once it has run."""
         wanted = [name for name in inspect.signature(fn).parameters]
 

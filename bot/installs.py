@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from logging import Logger
-from typing import Any
 
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
@@ -42,20 +41,56 @@ class ThreadedInstallationStore(AsyncInstallationStore):
     async def async_save_bot(self, bot: Bot) -> None:
         await asyncio.to_thread(self.store.save_bot, bot)
 
-    async def async_find_bot(self, **kwargs: Any) -> Bot | None:
-        return await asyncio.to_thread(lambda: self.store.find_bot(**kwargs))
+    async def async_find_bot(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        is_enterprise_install: bool | None = False,
+    ) -> Bot | None:
+        return await asyncio.to_thread(
+            lambda: self.store.find_bot(
+                enterprise_id=enterprise_id,
+                team_id=team_id,
+                is_enterprise_install=is_enterprise_install,
+            )
+        )
 
-    async def async_find_installation(self, **kwargs: Any) -> Installation | None:
-        return await asyncio.to_thread(lambda: self.store.find_installation(**kwargs))
+    async def async_find_installation(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+        is_enterprise_install: bool | None = False,
+    ) -> Installation | None:
+        return await asyncio.to_thread(
+            lambda: self.store.find_installation(
+                enterprise_id=enterprise_id,
+                team_id=team_id,
+                user_id=user_id,
+                is_enterprise_install=is_enterprise_install,
+            )
+        )
 
-    async def async_delete_bot(self, **kwargs: Any) -> None:
-        await asyncio.to_thread(lambda: self.store.delete_bot(**kwargs))
+    async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        await asyncio.to_thread(
+            lambda: self.store.delete_bot(enterprise_id=enterprise_id, team_id=team_id)
+        )
 
-    async def async_delete_installation(self, **kwargs: Any) -> None:
-        await asyncio.to_thread(lambda: self.store.delete_installation(**kwargs))
+    async def async_delete_installation(
+        self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
+    ) -> None:
+        await asyncio.to_thread(
+            lambda: self.store.delete_installation(
+                enterprise_id=enterprise_id, team_id=team_id, user_id=user_id
+            )
+        )
 
-    async def async_delete_all(self, **kwargs: Any) -> None:
-        await asyncio.to_thread(lambda: self.store.delete_all(**kwargs))
+    async def async_delete_all(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        await asyncio.to_thread(
+            lambda: self.store.delete_all(enterprise_id=enterprise_id, team_id=team_id)
+        )
 
 
 class ThreadedStateStore(AsyncOAuthStateStore):
@@ -66,7 +101,7 @@ class ThreadedStateStore(AsyncOAuthStateStore):
     def logger(self) -> Logger:
         return self.store.logger
 
-    async def async_issue(self, *args: Any, **kwargs: Any) -> str:
+    async def async_issue(self, *args: object, **kwargs: object) -> str:
         return await asyncio.to_thread(self.store.issue, *args, **kwargs)
 
     async def async_consume(self, state: str) -> bool:

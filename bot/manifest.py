@@ -10,8 +10,9 @@ participants, only to https in production; `allow_http` is for local testing).
 from __future__ import annotations
 
 import re
-from typing import Any
 from urllib.parse import urlsplit
+
+from ground.json_value import JSONObject
 
 BOT_SCOPES = ("chat:write", "commands", "im:history", "im:write", "users:read")
 # app_uninstalled and tokens_revoked: Bolt's token-revocation listeners (bot/lifecycle.py)
@@ -68,7 +69,7 @@ def manifest(
     bot_name: str | None = None,
     socket_mode: bool = False,
     allow_http: bool = False,
-) -> dict[str, Any]:
+) -> JSONObject:
     """The manifest for a deployment whose public base URL is `url` (checked first)."""
     bot = bot_name if bot_name is not None else bot_name_for(name)
     check(url, name=name, bot_name=bot, allow_http=allow_http)

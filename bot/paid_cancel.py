@@ -13,15 +13,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import ParamSpec, Protocol, TypeVar
 
+from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import modals
 from bot.face import actor
-from bot.payloads import BlockAction, InteractionBody, SlackView
+from bot.inbox import Lazy, Listener
+from bot.payloads import BlockAction, InteractionBody, SlackView, element
 from dialogue.turn_io import Who
 from integrations.payments import Payments
 from integrations.providers import payments
@@ -30,6 +33,7 @@ from sessionbot import refunds as making
 from sessionbot.parts import Parts
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class Face(Protocol):
@@ -37,7 +41,7 @@ class Face(Protocol):
 
     parts: Parts
 
-    async def off(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T: ...
+    async def off(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
 
     async def who(self, client: AsyncWebClient, team: str, user: str) -> Who: ...
 
@@ -48,7 +52,7 @@ class Face(Protocol):
     ) -> None: ...
 
     async def open_form(
-        self, client: AsyncWebClient, who: Who, body: InteractionBody, view: Any, what: str
+        self, client: AsyncWebClient, who: Who, body: InteractionBody, view: View | None, what: str
     ) -> None: ...
 
     async def told_from_form(
@@ -58,9 +62,7 @@ class Face(Protocol):
 
 def chosen_refund(view: SlackView) -> str | None:
     """The radio's value in a submitted form, when it is one of the choices."""
-    values = (view.get("state") or {}).get("values") or {}
-    node: Any = values.get("refund", {}).get("refund", {}) if isinstance(values, dict) else {}
-    selected = node.get("selected_option") if isinstance(node, dict) else None
+    selected = element(view, "refund").get("selected_option")
     value = selected.get("value") if isinstance(selected, dict) else None
     return refunds.read_choice(value) if isinstance(value, str) else None
 
@@ -80,7 +82,7 @@ class PaidCancellations:
         self.parts = face.parts
         self.payments: Payments | None = payments(face.parts.settings)
 
-    def attach(self, app: Any, done: Callable[[Any], Any]) -> None:
+    def attach(self, app: AsyncApp, done: Callable[[Listener], Lazy]) -> None:
         ack = self.ack
         app.action("dash:cancel_paid")(ack=ack, lazy=[done(self.on_cancel_paid)])
         app.view("cancel_paid")(ack=self.ack_form, lazy=[done(self.on_form)])
@@ -105,7 +107,7 @@ class PaidCancellations:
             return
         await face.open_form(client, who, body, form, "cancel")
 
-    def _form(self, who: Who, public_id: str) -> tuple[Any, str | None]:
+    def _form(self, who: Who, public_id: str) -> tuple[View | None, str | None]:
         """The form for a paid session; for one no longer paid (refunded meanwhile) or
         gone, what to say instead."""
         found = self.parts.scheduler.refund_offer(actor(who), public_id)

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
@@ -21,7 +20,7 @@ from bot import practice_home as views
 from bot.dashboard import Dashboard
 from bot.payloads import BlockAction, InteractionBody, SlackView, element
 from dialogue.turn_io import Who
-from scheduling.practice_admin import TRAIL_SHOWN
+from scheduling.practice_admin import TRAIL_SHOWN, AuditLine
 from scheduling.roles import Refused
 
 _USER = re.compile(r"[UW][A-Z0-9_]{2,32}")
@@ -68,7 +67,9 @@ class PracticeAdmin(Dashboard):
             await self.tell(client, me, "I couldn't open that just now. Please try again.")
 
     @contextlib.asynccontextmanager
-    async def refused_in(self, client: AsyncWebClient, view_id: str, title: str) -> Any:
+    async def refused_in(
+        self, client: AsyncWebClient, view_id: str, title: str
+    ) -> AsyncIterator[None]:
         """A refusal by role shown in the modal too (the listener's wrapper DMs it)."""
         try:
             yield
@@ -81,7 +82,7 @@ class PracticeAdmin(Dashboard):
     def _zone(self, me: Who) -> str:
         return self.parts.scheduler.practice.zone_of(me.tz)
 
-    def _trail(self, me: Who, session: str | None, user: str | None) -> Sequence[Any] | None:
+    def _trail(self, me: Who, session: str | None, user: str | None) -> Sequence[AuditLine] | None:
         return self.parts.scheduler.audit_trail(
             team=me.team_id, by=me.user_id, session=session, user=user,
             limit=TRAIL_SHOWN, newest=True,

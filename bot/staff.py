@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
+from slack_bolt.async_app import AsyncBoltContext
+
+from bot.inbox import Lazy, Listener
 from dialogue.turn_io import Who
 from scheduling.roles import Refused
 from scheduling.service import Actor, Scheduler
@@ -22,8 +25,6 @@ if TYPE_CHECKING:
 # Slack sends a mention in a command's text as <@U123|name> (or <@U123>).
 _FOR = re.compile(r"^\s*for\s+<@([A-Z0-9_]{2,32})(?:\|[^>]{0,80})?>\s*(.*)$", re.S | re.I)
 
-Listener = Callable[..., Awaitable[Any]]
-
 
 def split_for(text: str) -> tuple[str | None, str]:
     """("U123", the rest) for "for <@U123|Dr Lee> rest"; (None, text) otherwise."""
@@ -33,18 +34,18 @@ def split_for(text: str) -> tuple[str | None, str]:
     return found.group(1).upper(), found.group(2).strip()
 
 
-def refusing(face: SlackFace, processed: Callable[[Listener], Any]) -> Callable[[Listener], Any]:
+def refusing(face: SlackFace, processed: Callable[[Listener], Lazy]) -> Callable[[Listener], Lazy]:
     """`processed`, and a refusal by role (`Refused`) told to the staff member in a DM:
     the request is done with (nothing changed), not retried."""
 
-    def wrap(fn: Listener) -> Any:
+    def wrap(fn: Listener) -> Lazy:
         @functools.wraps(fn)
-        async def run(**kwargs: Any) -> None:
+        async def run(**kwargs: object) -> None:
             try:
                 await fn(**kwargs)
             except Refused as exc:
                 context = kwargs.get("context")
-                if context is None:
+                if not isinstance(context, AsyncBoltContext):
                     raise
                 me = Who(str(context.team_id), str(context.user_id))
                 await face.tell(context.client, me, exc.words)
