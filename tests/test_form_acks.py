@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from conftest import at
@@ -19,6 +20,7 @@ from test_slack_home import click_on_home, home_button, new_time, schedule_jd, s
 from test_slack_week import edit_values, latest_home
 
 from bot import form_views
+from bot.payloads import SlackView
 from sessionbot.wiring import Parts
 from store import audit
 
@@ -132,7 +134,7 @@ def test_a_supervisors_submitted_form_is_refused_in_the_form_and_in_the_dm(
 
 
 def test_the_busy_form_keeps_every_field_and_the_last_screen_only_closes() -> None:
-    form = {
+    form: SlackView = {
         "id": "V1",
         "type": "modal",
         "callback_id": "reschedule",
@@ -152,7 +154,8 @@ def test_the_busy_form_keeps_every_field_and_the_last_screen_only_closes() -> No
         ],
         "state": {"values": {}},
     }
-    busy = form_views.busy_view(form)
+    # As Slack reads it: a dict of whatever the view holds.
+    busy: dict[str, Any] = form_views.busy_view(form)
     View(**busy).validate_json()
     assert [b.get("block_id") for b in busy["blocks"]] == [None, "status", "date"]
     assert busy["private_metadata"] == form["private_metadata"]  # submitting it again works
