@@ -91,12 +91,14 @@ def message_blocks(message: BotMessage) -> list[Block]:
         blocks.append(ActionsBlock(elements=[picker]))
         buttons = []
     elif widget == "amount_input":
+        initial = custom.get("initial")
         blocks.append(
             InputBlock(
                 label="Amount (USD)",
                 dispatch_action=True,
                 element=PlainTextInputElement(
-                    action_id="turn:amount", initial_value=custom.get("initial") or None
+                    action_id="turn:amount",
+                    initial_value=initial if isinstance(initial, str) and initial else None,
                 ),
                 hint="Press Enter to use this amount.",
             )
@@ -127,8 +129,8 @@ def saved_blocks(message: BotMessage) -> list[Block]:
     """The confirmation after Save: both local times and the Enter Meeting button."""
 
     custom = message.custom
-    start = datetime.fromisoformat(custom["start"])
-    mine, theirs = custom["clinician_tz"], custom["participant_tz"]
+    start = datetime.fromisoformat(str(custom["start"]))
+    mine, theirs = str(custom["clinician_tz"]), str(custom["participant_tz"])
     times = f"*Your time:* {when(start, mine)}"
     if theirs != mine:
         times += f"\n*Participant's time:* {when(start, theirs)}"
@@ -139,13 +141,13 @@ def saved_blocks(message: BotMessage) -> list[Block]:
             elements=[
                 ButtonElement(
                     text="Enter Meeting",
-                    url=custom["enter_meeting_url"],
+                    url=str(custom["enter_meeting_url"]),
                     action_id="dash:enter",
                     style="primary",
                 ),
                 ButtonElement(
                     text="Participant's page",
-                    url=custom["participant_url"],
+                    url=str(custom["participant_url"]),
                     action_id="dash:page_link",
                 ),
             ]

@@ -13,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar
 
 import rasa_sdk
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import ActionExecutor
 
 from dialogue.domain import (
@@ -28,7 +29,8 @@ from dialogue.domain import (
 from dialogue.domain import render_response as render
 from dialogue.tracker import Held, TrackerState
 from dialogue.turn import Turn
-from dialogue.turn_io import NLU, Reply, Who
+from dialogue.turn_io import NLU, ParseData, Reply, Who
+from ground.json_value import JSON, JSONObject
 from store import clinician_rows, slack_rows
 from store.db import Store
 
@@ -41,7 +43,10 @@ MAX_MESSAGE_CHARS = 4000
 _loops = threading.local()
 
 
-def _run(coro: Any) -> Any:
+T = TypeVar("T")
+
+
+def _run(coro: Coroutine[object, object, T]) -> T:
     """Run a coroutine on this thread's own loop (cheaper than asyncio.run per call)."""
     loop = getattr(_loops, "loop", None)
     if loop is None or loop.is_closed():
@@ -90,7 +95,7 @@ class Runner:
         text: str,
         *,
         turn_id: str | None = None,
-        reply_to: Mapping[str, Any] | None = None,
+        reply_to: Mapping[str, JSON] | None = None,
         preface: Sequence[BotMessage] = (),
     ) -> Reply:
         """One clinician message in, the bot's messages out; saved before returning.
@@ -131,7 +136,7 @@ class Runner:
         )
 
     def own_zone(
-        self, who: Who, text: str, turn_id: str, *, reply_to: Mapping[str, Any] | None = None
+        self, who: Who, text: str, turn_id: str, *, reply_to: Mapping[str, JSON] | None = None
     ) -> ZoneGate:
         """Hold the first message while the clinician's own zone is asked; take the answer.
 
@@ -176,7 +181,7 @@ class Runner:
             saved = clinician_rows.load_tracker(s, clinician.id)
             return None if saved is None else self._state(saved, who)
 
-    def _state(self, saved: dict[str, Any] | None, who: Who) -> TrackerState:
+    def _state(self, saved: Mapping[str, JSON] | None, who: Who) -> TrackerState:
         if saved is None:
             return TrackerState(sender_id=who.sender_id)
         return TrackerState.from_json(saved, who.sender_id)
@@ -187,9 +192,9 @@ class Runner:
         self,
         name: str,
         state: TrackerState,
-        latest: dict[str, Any],
-        extracted: dict[str, Any] | None = None,
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        latest: ParseData,
+        extracted: JSONObject | None = None,
+    ) -> tuple[list[EventType], list[JSONObject]]:
         """Run an action with the payload a Rasa server sends; `extracted` are the slots
         Rasa's action_extract_slots set from the message just before (as SlotSet events
         after the user's, which the form's validation then validates)."""

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Literal, TypeVar
+
+from ground.json_value import JSON, JSONObject
 
 Phase = Literal["idle", "form", "confirm"]
 PHASES: tuple[Phase, ...] = ("idle", "form", "confirm")
 TURN_IDS_KEPT = 50
 HISTORY_DEPTH = 20
+# What a stored part is read as: a dict or a list of JSON.
+K = TypeVar("K", dict[str, JSON], list[JSON])
 
 
 @dataclass(frozen=True)
@@ -30,9 +34,9 @@ class Held:
 class TrackerState:
     sender_id: str
     phase: Phase = "idle"
-    slots: dict[str, Any] = field(default_factory=dict)
+    slots: dict[str, JSON] = field(default_factory=dict)
     # The slots before each answer, newest last ("back" pops one).
-    history: list[dict[str, Any]] = field(default_factory=list)
+    history: list[dict[str, JSON]] = field(default_factory=list)
     # Refused answers in a row, by slot (the formats are offered every few).
     misses: dict[str, int] = field(default_factory=dict)
     # The ids of the latest turns: a retried Slack event is recognised and not run twice.
@@ -60,8 +64,8 @@ class TrackerState:
         self.history.append(dict(self.slots))
         del self.history[:-HISTORY_DEPTH]
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
+    def to_json(self) -> JSONObject:
+        out: JSONObject = {
             "sender_id": self.sender_id,
             "phase": self.phase,
             "slots": self.slots,
@@ -77,10 +81,10 @@ class TrackerState:
         return out
 
     @classmethod
-    def from_json(cls, raw: Mapping[str, Any], sender_id: str) -> TrackerState:
+    def from_json(cls, raw: Mapping[str, JSON], sender_id: str) -> TrackerState:
         """A stored state; parts missing or of the wrong kind (an older row) start empty."""
 
-        def part(key: str, kind: type) -> Any:
+        def part(key: str, kind: type[K]) -> K:
             value = raw.get(key)
             return value if isinstance(value, kind) else kind()
 
@@ -88,15 +92,13 @@ class TrackerState:
         held = raw.get("held_for_own_zone")
         return cls(
             sender_id=str(raw.get("sender_id") or sender_id),
-            phase=cast(Phase, phase) if phase in PHASES else "idle",
+            phase=phase if phase in PHASES else "idle",
             slots=part("slots", dict),
             history=[h for h in part("history", list) if isinstance(h, dict)],
             misses={k: v for k, v in part("misses", dict).items() if isinstance(v, int)},
             turn_ids=[t for t in part("turn_ids", list) if isinstance(t, str)],
-            last_saved=raw.get("last_saved") if isinstance(raw.get("last_saved"), str) else None,
-            summary_turn=(
-                raw.get("summary_turn") if isinstance(raw.get("summary_turn"), str) else None
-            ),
+            last_saved=last if isinstance(last := raw.get("last_saved"), str) else None,
+            summary_turn=shown if isinstance(shown := raw.get("summary_turn"), str) else None,
             held=(
                 Held(str(held.get("text") or ""), str(held.get("turn_id") or ""))
                 if isinstance(held, dict)

@@ -7,19 +7,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+from rasa_sdk.events import EventType
 
 from dialogue.domain import (
     CONTROL_INTENTS,
     FORM,
     BotMessage,
+    SlotMapping,
     message_from_dispatch,
     parse_payload,
 )
 from dialogue.domain import render_response as render
 from dialogue.tracker import TrackerState
-from dialogue.turn_io import Who
+from dialogue.turn_io import Entity, ParseData, Who
+from ground.json_value import JSON, JSONObject
 
 if TYPE_CHECKING:  # the runner makes turns; a turn only calls back into it
     from dialogue.runner import Runner
@@ -77,7 +81,7 @@ class Turn:
         self.undelivered: Callable[[str], bool] = lambda turn_id: False
 
     @property
-    def slots(self) -> dict[str, Any]:
+    def slots(self) -> dict[str, JSON]:
         return self.state.slots
 
     @property
@@ -86,7 +90,7 @@ class Turn:
 
     def run(self, text: str) -> None:
         text = text.strip()
-        requested = self.slots.get("requested_slot") if self.phase == "form" else None
+        requested = self.state.requested_slot if self.phase == "form" else None
         if not text:
             self._say_empty(requested)
             return
@@ -104,11 +108,11 @@ class Turn:
 
     # Understanding ------------------------------------------------------------------
 
-    def _understand(self, text: str, requested: str | None) -> dict[str, Any]:
+    def _understand(self, text: str, requested: str | None) -> ParseData:
         payload = parse_payload(text)
         if payload is not None:
             intent, values = payload
-            entities = [{"entity": k, "value": v} for k, v in values.items()]
+            entities: list[Entity] = [{"entity": k, "value": v} for k, v in values.items()]
             return {
                 "text": text,
                 "intent": {"name": intent, "confidence": 1.0},
@@ -134,7 +138,7 @@ class Turn:
         found = self.runner.nlu(
             text, now, requested, theirs if isinstance(theirs, str) else None, self.own_hours
         )
-        entities = found.entities()
+        understood = found.entities()
         named: str | None = INTENT_NAMES.get(found.intent or "", found.intent)
         intent = named or ("change" if found.change else "inform")
         held = intent == "hold"
@@ -142,30 +146,32 @@ class Turn:
             intent = "inform"  # "make it 4pm and save": the change is shown before any Save
         if intent == "deny" and self.phase == "confirm" and not found.slots():
             intent = "hold"  # "no" to the summary: nothing saved, and said so
-        return {
+        latest: ParseData = {
             "text": text,
             "intent": {"name": intent, "confidence": 1.0},
-            "entities": entities,
+            "entities": understood,
             "sessionbot_nlu": True,
-            **({"sessionbot_held": True} if held and intent == "inform" else {}),
         }
+        if held and intent == "inform":
+            latest["sessionbot_held"] = True
+        return latest
 
     # Control intents -------------------------------------------------------------------
 
-    def _on_cancel(self, latest: dict[str, Any]) -> None:
+    def _on_cancel(self, latest: ParseData) -> None:
         if self.phase == "idle":  # "cancel my 3pm": the action asks about a saved session
             self._call("action_cancel", latest)
             return
         self._reset()
         self._say("utter_cancelled")
 
-    def _on_start_over(self, latest: dict[str, Any]) -> None:
+    def _on_start_over(self, latest: ParseData) -> None:
         self._reset()
         self._say("utter_restarted")
         self._start_form()
         self._ask_next()
 
-    def _on_go_back(self, latest: dict[str, Any]) -> None:
+    def _on_go_back(self, latest: ParseData) -> None:
         history = self.state.history
         if self.phase == "idle" or not history:
             self._say("utter_nothing_to_undo")
@@ -180,19 +186,19 @@ class Turn:
         self._say("utter_went_back")
         self._continue_form()
 
-    def _on_help(self, latest: dict[str, Any]) -> None:
+    def _on_help(self, latest: ParseData) -> None:
         self._say("utter_help")
         if self.phase == "form":
             self._ask_next()
         elif self.phase == "confirm":
             self._show_summary()
 
-    def _on_list_sessions(self, latest: dict[str, Any]) -> None:
+    def _on_list_sessions(self, latest: ParseData) -> None:
         self._call("action_list_sessions", latest)
         if self.phase == "form":
             self._ask_next()
 
-    def _on_schedule_next(self, latest: dict[str, Any]) -> None:
+    def _on_schedule_next(self, latest: ParseData) -> None:
         # "same time next week": the action books it after the session just saved, or
         # says why not (a draft open, nothing saved); an open draft is asked on.
         events, _ = self._call("action_schedule_next", latest)
@@ -202,23 +208,23 @@ class Turn:
         if self.phase == "form":
             self._ask_next()
 
-    def _on_cancel_session(self, latest: dict[str, Any]) -> None:
+    def _on_cancel_session(self, latest: ParseData) -> None:
         # A click on "cancel my 3pm"'s buttons: cancelled (the refund chosen) or kept.
         self._call("action_cancel_session", latest)
         if self.phase == "form":
             self._ask_next()
 
-    def _on_set_agenda(self, latest: dict[str, Any]) -> None:
+    def _on_set_agenda(self, latest: ParseData) -> None:
         self._call("action_set_agenda", latest)
         if self.phase == "form":
             self._ask_next()
 
-    def _on_set_hours(self, latest: dict[str, Any]) -> None:
+    def _on_set_hours(self, latest: ParseData) -> None:
         self._call("action_set_hours", latest)
         if self.phase == "form":
             self._ask_next()
 
-    def _on_change(self, latest: dict[str, Any]) -> None:
+    def _on_change(self, latest: ParseData) -> None:
         slot = next((e["value"] for e in latest["entities"] if e["entity"] == "slot"), None)
         notes = ("slot", "notes", "unread", "choices")
         values = [e for e in latest["entities"] if e["entity"] not in notes]
@@ -228,7 +234,7 @@ class Turn:
         if values:  # "change the time to 4pm": the new value is right there
             self._on_inform(latest)
             return
-        if slot is None or slot not in self._form_slots():
+        if not isinstance(slot, str) or slot not in self._form_slots():
             self._say("utter_which_change")
             return
         self._snapshot()
@@ -239,13 +245,13 @@ class Turn:
         self.state.misses.pop(slot, None)
         self._ask(slot)
 
-    def _on_hold(self, latest: dict[str, Any]) -> None:
+    def _on_hold(self, latest: ParseData) -> None:
         """ "don't save", "wait", "not yet", "don't cancel it": nothing done, said so."""
         self._call("action_hold", latest)
         if self.phase == "form":
             self._ask_next()
 
-    def _on_save(self, latest: dict[str, Any]) -> None:
+    def _on_save(self, latest: ParseData) -> None:
         if self.phase == "confirm":
             shown = self.state.summary_turn
             if shown and self.undelivered(shown):
@@ -254,6 +260,7 @@ class Turn:
                 self._show_summary()
                 return
             draft = self.slots.get("draft_id")
+            draft = draft if isinstance(draft, str) else None
             events, responses = self._call("action_save_session", latest)
             saved = next((e["value"] for e in events if e.get("name") == "saved_session_id"), None)
             if saved:
@@ -275,17 +282,17 @@ class Turn:
 
     # Filling the form ------------------------------------------------------------------
 
-    def _on_inform(self, latest: dict[str, Any]) -> None:
+    def _on_inform(self, latest: ParseData) -> None:
         if self.phase == "idle":
             self._start_form(greet=not latest["entities"])
         else:
             self._snapshot()
-        before = self.slots.get("requested_slot") if self.phase == "form" else None
+        before = self.state.requested_slot if self.phase == "form" else None
         extracted = self._extract_slots(latest)
         events, _ = self._call("validate_schedule_form", latest, extracted)
         self._apply([{"event": "slot", "name": k, "value": v} for k, v in extracted.items()])
         self._apply(events)
-        requested = self.slots.get("requested_slot")
+        requested = self.state.requested_slot
         if requested is None:
             self.state.phase = "confirm"
             self.state.misses = {}
@@ -304,7 +311,7 @@ class Turn:
         self.state.misses.pop(before or "", None)
         self._ask(requested)
 
-    def _extract_slots(self, latest: dict[str, Any]) -> dict[str, Any]:
+    def _extract_slots(self, latest: ParseData) -> JSONObject:
         """Rasa's action_extract_slots over the domain's slot mappings, before the form.
 
         Today every asked slot's mapping is `custom` with no action, so this finds
@@ -312,18 +319,20 @@ class Turn:
         changed (`from_entity`, `from_intent`, `from_text`, or `custom` naming an action),
         the runner fills it as a Rasa server would, so both paths stay the same.
         """
-        found: dict[str, Any] = {}
-        requested = self.slots.get("requested_slot")
+        found: JSONObject = {}
+        requested = self.state.requested_slot
         intent = (latest.get("intent") or {}).get("name")
         entities = latest.get("entities") or []
         actions_run: set[str] = set()
         for slot, spec in (self.runner.domain.get("slots") or {}).items():
-            for mapping in spec.get("mappings") or []:
+            mappings: list[SlotMapping] = spec.get("mappings") or []
+            for mapping in mappings:
                 if not _conditions_hold(mapping, active=self.phase != "idle", requested=requested):
                     continue
                 if not _intent_matches(mapping, intent):
                     continue
                 kind = mapping.get("type")
+                value: JSON
                 if kind == "from_entity":
                     value = next(
                         (
@@ -337,9 +346,13 @@ class Turn:
                     value = mapping.get("value")
                 elif kind == "from_text":
                     value = latest.get("text")
-                elif kind == "custom" and mapping.get("action") not in (None, *actions_run):
-                    actions_run.add(mapping["action"])
-                    events, _ = self._call(mapping["action"], latest)
+                elif (
+                    kind == "custom"
+                    and isinstance(action := mapping.get("action"), str)
+                    and action not in actions_run
+                ):
+                    actions_run.add(action)
+                    events, _ = self._call(action, latest)
                     found.update(
                         {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
                     )
@@ -368,7 +381,7 @@ class Turn:
 
     def _continue_form(self) -> None:
         """Ask what is missing, or show the summary when nothing is."""
-        quiet: dict[str, Any] = {
+        quiet: ParseData = {
             "text": None,
             "intent": {"name": "ask"},
             "entities": [],
@@ -376,7 +389,7 @@ class Turn:
         }
         events, _ = self._call("validate_schedule_form", quiet)
         self._apply(events)
-        requested = self.slots.get("requested_slot")
+        requested = self.state.requested_slot
         if requested is None:
             self.state.phase = "confirm"
             self._show_summary()
@@ -404,7 +417,7 @@ class Turn:
     def _snapshot(self) -> None:
         self.state.snapshot()
 
-    def _apply(self, events: list[dict[str, Any]]) -> None:
+    def _apply(self, events: list[EventType]) -> None:
         for event in events:
             if event.get("event") == "slot":
                 self.slots[event["name"]] = event["value"]
@@ -421,7 +434,7 @@ class Turn:
         return [slot]
 
     def _ask_next(self) -> None:
-        requested = self.slots.get("requested_slot")
+        requested = self.state.requested_slot
         if requested is None:
             self._continue_form()
         else:
@@ -446,17 +459,17 @@ class Turn:
 
     # Speaking ---------------------------------------------------------------------------
 
-    def _labels(self) -> dict[str, Any]:
+    def _labels(self) -> dict[str, JSON]:
         # Responses name only slots (as a Rasa server fills them); a value that needs work,
         # like the day in the time question, is said by an action.
         return dict(self.slots)
 
-    def _say(self, response: str, **values: Any) -> None:
+    def _say(self, response: str, **values: JSON) -> None:
         self.messages.append(render(response, {**self._labels(), **values}))
 
     def _call(
-        self, name: str, latest: dict[str, Any], extracted: dict[str, Any] | None = None
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        self, name: str, latest: ParseData, extracted: JSONObject | None = None
+    ) -> tuple[list[EventType], list[JSONObject]]:
         events, responses = self.runner.call_action(name, self.state, latest, extracted)
         values = self._labels()
         for raw in responses:
@@ -466,7 +479,7 @@ class Turn:
         return events, responses
 
 
-def _conditions_hold(mapping: dict[str, Any], *, active: bool, requested: str | None) -> bool:
+def _conditions_hold(mapping: SlotMapping, *, active: bool, requested: str | None) -> bool:
     """A mapping's `conditions` (any one of them), as Rasa reads them."""
     conditions = mapping.get("conditions")
     if not conditions:
@@ -481,10 +494,9 @@ def _conditions_hold(mapping: dict[str, Any], *, active: bool, requested: str | 
     return False
 
 
-def _intent_matches(mapping: dict[str, Any], intent: str | None) -> bool:
-    def names(key: str) -> list[str]:
-        value = mapping.get(key) or []
-        return [value] if isinstance(value, str) else list(value)
+def _intent_matches(mapping: SlotMapping, intent: str | None) -> bool:
+    def names(value: str | list[str] | None) -> list[str]:
+        return [value] if isinstance(value, str) else list(value or [])
 
-    wanted, unwanted = names("intent"), names("not_intent")
+    wanted, unwanted = names(mapping.get("intent")), names(mapping.get("not_intent"))
     return (not wanted or intent in wanted) and intent not in unwanted

@@ -6,11 +6,38 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol, Required, TypedDict
 
 from dialogue.domain import (
     BotMessage,
 )
+from ground.json_value import JSON
+
+
+class Entity(TypedDict, total=False):
+    """One entity of Rasa's parse data: a value read from the message (named for its
+    slot), a note of the reading (`slot` to change, `notes`, `unread`, `choices`...), or a
+    refused value with why (`error`)."""
+
+    entity: Required[str]
+    value: JSON
+    error: str
+
+
+class Intent(TypedDict, total=False):
+    name: Required[str]
+    confidence: float
+
+
+class ParseData(TypedDict, total=False):
+    """A message understood, as a Rasa server's NLU hands it on (a tracker's
+    `latest_message`); with no text when the runner asks a question by itself."""
+
+    text: Required[str | None]
+    intent: Required[Intent]
+    entities: Required[list[Entity]]
+    sessionbot_nlu: bool  # understood by our own NLU, not a Rasa server's
+    sessionbot_held: bool  # "wait, make it 4pm": a change, and not saved
 
 
 class Understanding(Protocol):
@@ -25,7 +52,7 @@ class Understanding(Protocol):
 
     def slots(self) -> dict[str, object]: ...
 
-    def entities(self) -> list[dict[str, Any]]: ...
+    def entities(self) -> list[Entity]: ...
 
 
 # (text, now in the clinician's zone, the slot asked for, the draft's participant zone)
