@@ -15,12 +15,13 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from actions.extraction import Extracted
 from actions.extraction.hours import hours_request
 from actions.extraction.intents import refusal
 from dialogue.slots import decode, encode
+from dialogue.turn_io import Entity
+from ground.json_value import JSONObject
 from scheduling import agendas, recurrence
 
 # "just once", "no repeat": the draft is one session after all.
@@ -39,17 +40,17 @@ class Heard(Extracted):
     """A message's slots, plus the series it asks for (`ONCE`: none after all) and the
     value of a week request (`weeks` for Schedule Next, `agenda` 'HH:MM' or 'off')."""
 
-    series: dict[str, Any] | str | None = None
+    series: JSONObject | str | None = None
     weeks: int | None = None
     agenda: str | None = None
     hours: str | None = None  # "my hours are 9 to 5 mon-thu": the hours as said
 
-    def found(self) -> dict[str, Any]:
+    def found(self) -> JSONObject:
         """The reading as the form takes it, each value as a tracker keeps it (JSON): the
         slots found, a refused one as {"invalid": why}, and what goes with them (the
         slot to change, a shift, notes, unread words, readings to choose from, a series,
         a week request)."""
-        found: dict[str, Any] = {k: encode(v) for k, v in self.slots().items()}
+        found: JSONObject = {k: encode(v) for k, v in self.slots().items()}
         found.update({k: {"invalid": why} for k, why in dict(self.problems).items()})
         for name in ("series", "weeks", "agenda", "hours", "shift", "notes", "unread"):
             value = getattr(self, name)
@@ -62,23 +63,23 @@ class Heard(Extracted):
             found["choices"] = choices
         return found
 
-    def entities(self) -> list[dict[str, Any]]:
+    def entities(self) -> list[Entity]:
         """The reading as the entities of Rasa's parse data (what the embedded runner's
         NLU hands a turn); `found_in` reads them back."""
-        entities: list[dict[str, Any]] = []
+        entities: list[Entity] = []
         for name, value in self.found().items():
-            if name == "choices":
+            if name == "choices" and isinstance(value, list):
                 entities += [{"entity": "choices", "value": entry} for entry in value]
             elif isinstance(value, dict) and "invalid" in value:
-                entities.append({"entity": name, "value": None, "error": value["invalid"]})
+                entities.append({"entity": name, "value": None, "error": str(value["invalid"])})
             else:
                 entities.append({"entity": name, "value": value})
         return entities
 
 
-def found_in(entities: Sequence[object]) -> dict[str, Any]:
+def found_in(entities: Sequence[object]) -> JSONObject:
     """A reading back from its entities (`Heard.entities`, or a button's payload)."""
-    found: dict[str, Any] = {}
+    found: JSONObject = {}
     for entity in entities:
         if not isinstance(entity, dict):
             continue
@@ -88,13 +89,15 @@ def found_in(entities: Sequence[object]) -> dict[str, Any]:
         if entity.get("error"):
             found[name] = {"invalid": entity["error"]}
         elif name == "choices":
-            found.setdefault("choices", []).append(entity.get("value"))
+            listed = found.setdefault("choices", [])
+            if isinstance(listed, list):
+                listed.append(entity.get("value"))
         elif name not in found:
             found[name] = entity.get("value")
     return found
 
 
-def series_value(found: recurrence.Recurrence) -> dict[str, Any]:
+def series_value(found: recurrence.Recurrence) -> JSONObject:
     """A recurrence as the series slot holds it (without the spans it was read from)."""
     return {
         "interval": found.interval,
