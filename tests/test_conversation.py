@@ -39,7 +39,8 @@ def test_one_shot_message_asks_only_for_what_is_missing(chat_any: Chat, clock) -
     assert session.start_at.isoformat() == "2026-11-25T20:00:00+00:00"
     assert session.documents == "intake"
     saved = reply.messages[-1].custom
-    assert saved["enter_meeting_url"].startswith("https://sessions.example.test/enter/")
+    enter = saved["enter_meeting_url"]
+    assert isinstance(enter, str) and enter.startswith("https://sessions.example.test/enter/")
 
 
 def test_answering_one_question_at_a_time_with_an_email_invitation(chat: Chat, clock) -> None:

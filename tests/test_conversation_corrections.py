@@ -231,7 +231,8 @@ def test_save_refuses_a_draft_that_differs_from_the_summary_shown(chat: Chat, cl
     chat.say("JD tomorrow 3pm no invitation, no documents")
     chat.say("same")
     state = chat.state()
-    assert state.slots["summary_shown"]["time"] == "15:00"
+    shown = state.slots["summary_shown"]
+    assert isinstance(shown, dict) and shown["time"] == "15:00"
     with chat.parts.store.unit() as s:  # a draft changed behind the clinician's back
         clinician = clinician_rows.get_clinician(s, chat.who.team_id, chat.who.user_id)
         state.slots["time"] = "16:00"

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import Chat
 
-from dialogue.turn_io import Reply
+from dialogue.turn_io import ParseData, Reply
 from store import clinician_rows, session_rows
 from store.models import ScheduledSession
 
@@ -345,7 +345,11 @@ def test_a_classifiers_hold_for_a_booking_hands_it_to_the_form(chat_any: Chat, c
     state = chat_any.parts.runner.state_of(chat_any.who)
     assert state is not None
     text = "with JD tomorrow at four fifteen p m comma no forms period"
-    latest = {"text": text, "intent": {"name": "hold", "confidence": 0.6}, "entities": []}
+    latest: ParseData = {
+        "text": text,
+        "intent": {"name": "hold", "confidence": 0.6},
+        "entities": [],
+    }
     events, responses = chat_any.parts.runner.call_action("action_hold", state, latest)
     assert events == [{"event": "followup", "timestamp": None, "name": "schedule_form"}]
     assert responses == []

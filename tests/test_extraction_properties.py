@@ -127,6 +127,7 @@ def test_the_session_stored_is_the_last_summary_shown(store_dir: Path, steps) ->
                 reply = chat.say("asked@example.com")
         assert reply.phase == "confirm", (steps, reply.text)
         shown = chat.state().slots["summary_shown"]
+        assert isinstance(shown, dict), shown
         chat.say("save")
         with store.unit() as s:
             clinician = clinician_rows.get_clinician(s, "T_P", "U_P")

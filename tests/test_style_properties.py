@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from actions.extraction import ExtractionError, extract, parse_participant
-from dialogue.turn_io import Who
+from dialogue.turn_io import ParseData, Who
 from sessionbot.wiring import build
 from store import clinician_rows, session_rows
 from store.db import Store
@@ -68,7 +68,7 @@ def test_no_refused_save_ever_stores(tmp_path: Path, lead, negator, verb, obj, t
             # The save action reads the words too: called as a classifier's "save" would.
             state = chat.parts.runner.state_of(chat.who)
             assert state is not None and state.phase == "confirm", (refusal, reply.text)
-            latest = {
+            latest: ParseData = {
                 "text": refusal,
                 "intent": {"name": "save", "confidence": 0.9},
                 "entities": [],
