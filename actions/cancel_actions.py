@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -25,6 +25,7 @@ from actions import extraction
 from actions.context import actor_of_sender, sender_of, services
 from actions.drafts import actor_of
 from ground.formatting import clock, initials, when
+from ground.json_value import JSON
 from ground.practice import Practice
 from scheduling import refunds, results
 from scheduling.service import Actor
@@ -34,11 +35,11 @@ INTENT = "cancel_session"
 SHOWN = 5  # sessions offered at most when several fit
 
 
-def payload(public_id: str, **more: Any) -> str:
+def payload(public_id: str, **more: JSON) -> str:
     return f"/{INTENT}" + json.dumps({"session_ref": public_id, **more}, separators=(",", ":"))
 
 
-def _entity(tracker: Tracker, name: str) -> Any:
+def _entity(tracker: Tracker, name: str) -> JSON:
     for entity in (tracker.latest_message or {}).get("entities") or []:
         if isinstance(entity, dict) and entity.get("entity") == name:
             return entity.get("value")
@@ -141,7 +142,7 @@ class ActionCancelSession(Action):
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
+    ) -> list[EventType]:
         ref = _entity(tracker, "session_ref")
         if not isinstance(ref, str) or not ref or len(ref) > 32:
             dispatcher.utter_message(
@@ -152,7 +153,8 @@ class ActionCancelSession(Action):
         if _entity(tracker, "keep") is True:
             dispatcher.utter_message(text="OK, the session is kept.", custom={"kind": "info"})
             return []
-        choice = refunds.read_choice(_entity(tracker, "refund"))
+        refund = _entity(tracker, "refund")
+        choice = refunds.read_choice(refund if isinstance(refund, str) else None)
         scheduler = services().scheduler
         if sender_of(tracker.sender_id) is None:
             dispatcher.utter_message(text=results.NOT_FOUND.text, custom={"kind": "error"})

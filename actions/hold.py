@@ -6,10 +6,10 @@ a Rasa classifier took for "save" or "cancel" still does nothing.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import FollowupAction
+from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -47,7 +47,7 @@ class ActionHold(Action):
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
+    ) -> list[EventType]:
         latest = tracker.latest_message or {}
         what = refused(tracker)
         if what is None and not latest.get("sessionbot_nlu") and _has_words(latest):
@@ -58,6 +58,6 @@ class ActionHold(Action):
         return []
 
 
-def _has_words(latest: dict[str, Any]) -> bool:
+def _has_words(latest: Mapping[str, object]) -> bool:
     text = str(latest.get("text") or "")
     return bool(text.strip()) and parse_payload(text) is None

@@ -14,10 +14,9 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, date, datetime, time
-from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -27,6 +26,7 @@ from actions.drafts import actor_of
 from actions.extraction.hours import CLEAR, SHOW, hours_request
 from dialogue.slots import decoded, encode
 from ground.hours import WorkingHours
+from ground.json_value import JSON, JSONObject
 from scheduling import recurrence
 from scheduling.hours import hours_problem, outside_question
 from scheduling.results import Done
@@ -49,7 +49,7 @@ def hours_command(who: Actor, wanted: str) -> Done:
 # The conversation -----------------------------------------------------------------------
 
 
-def accepted_key(day: date, at: time, series: Any) -> str:
+def accepted_key(day: date, at: time, series: JSON) -> str:
     """What a Yes accepts: this date, time and series; any change asks again."""
     return f"{day.isoformat()} {at:%H:%M} {json.dumps(series, sort_keys=True)}"
 
@@ -74,7 +74,7 @@ YES_WORDS = frozenset(
 )  # fmt: skip
 
 
-def accept(tracker: Tracker, found: dict[str, Any]) -> list[dict[str, Any]]:
+def accept(tracker: Tracker, found: JSONObject) -> list[EventType]:
     """A Yes to the question (its button, or typed while it waits), kept on the tracker
     before the form validates: the start asked about is the draft's again."""
     said = found.get(HOURS_OK)
@@ -98,8 +98,8 @@ def accept(tracker: Tracker, found: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def ask_if_outside(
-    dispatcher: CollectingDispatcher, tracker: Tracker, series: Any, just_accepted: bool
-) -> list[dict[str, Any]]:
+    dispatcher: CollectingDispatcher, tracker: Tracker, series: JSON, just_accepted: bool
+) -> list[EventType]:
     """After the form's validation: a start (or any occurrence) outside the hours, not yet
     accepted, is asked, and the time is held back until the clinician answers."""
     slots = tracker.slots
@@ -145,14 +145,14 @@ def ask_if_outside(
     ]
 
 
-def _entity(tracker: Tracker, name: str) -> Any:
+def _entity(tracker: Tracker, name: str) -> JSON:
     for entity in (tracker.latest_message or {}).get("entities") or []:
         if isinstance(entity, dict) and entity.get("entity") == name:
             return entity.get("value")
     return None
 
 
-def say_hours_request(dispatcher: CollectingDispatcher, tracker: Tracker, wanted: Any) -> None:
+def say_hours_request(dispatcher: CollectingDispatcher, tracker: Tracker, wanted: JSON) -> None:
     """ "my hours are 9 to 5 mon-thu": said back, and stored only once it is read."""
     who = sender_of(tracker.sender_id)
     if not isinstance(wanted, str) or who is None:
@@ -174,7 +174,7 @@ class ActionSetHours(Action):
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
+    ) -> list[EventType]:
         wanted = _entity(tracker, "hours")
         if wanted is None and (tracker.latest_message or {}).get("text"):
             wanted = hours_request(str(tracker.latest_message["text"]))

@@ -3,9 +3,8 @@ clinician's contacts, the common zones, the practice's packages and services).""
 
 from __future__ import annotations
 
-from typing import Any
-
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -31,7 +30,7 @@ class AskAction(Action):
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
+    ) -> list[EventType]:
         asked = CollectingDispatcher()
         await self.ask(asked, tracker, domain)
         again = error_said_this_turn(tracker)

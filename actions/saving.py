@@ -4,10 +4,9 @@ once through the scheduling service (one session or a whole series), and said.""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -17,6 +16,7 @@ from actions.drafts import actor_of, clear_draft_events, complete_draft, say_mis
 from actions.summary import show_summary, summary_values
 from ground.channel import Channel
 from ground.formatting import when
+from ground.json_value import JSON
 from ground.session import SessionSpec
 
 
@@ -28,7 +28,7 @@ class ActionSaveSession(Action):
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
+    ) -> list[EventType]:
         ctx = services()
         slots = tracker.current_slot_values()
         if hold.refused(tracker):  # "don't save", whatever intent a classifier saw
@@ -75,7 +75,7 @@ class ActionSaveSession(Action):
         if problem is not None:
             return refuse_unusable(dispatcher, *problem)
         if week_words.series_of(slots.get("series")) is not None:
-            return save_series(dispatcher, tracker, slots, draft)
+            return save_series(dispatcher, tracker, slots.get("series"), draft, mine)
         booked = ctx.scheduler.book(actor_of(tracker), draft)
         created, enter, page = booked.created, booked.enter_meeting_url, booked.participant_url
         public_id = booked.public_id
@@ -112,7 +112,7 @@ class ActionSaveSession(Action):
         return [*clear_draft_events(), SlotSet("saved_session_id", public_id)]
 
 
-def refuse_unusable(dispatcher: CollectingDispatcher, slot: str, why: str) -> list[dict[str, Any]]:
+def refuse_unusable(dispatcher: CollectingDispatcher, slot: str, why: str) -> list[EventType]:
     """Save found an answer the conversation would have refused (a tracker can come from
     outside): nothing is stored, the clinician is told which answer, and it is asked again."""
     label = {"clinician_tz": "Your time zone"}.get(slot) or SLOT_NAMES.get(slot, slot)
@@ -139,14 +139,15 @@ SLOT_NAMES = {
 def save_series(
     dispatcher: CollectingDispatcher,
     tracker: Tracker,
-    slots: dict[str, Any],
+    series: JSON,
     draft: SessionSpec,
-) -> list[dict[str, Any]]:
+    clinician_tz: str,
+) -> list[EventType]:
     """Save every occurrence of the series the summary showed, in one call of the
     scheduling service; a series that can't be booked (too long, a date past or skipped by
     the clocks) is refused whole, with its reason, and nothing is stored."""
     ctx = services()
-    wanted = week_words.series_of(slots.get("series"))
+    wanted = week_words.series_of(series)
     booked = (
         ctx.scheduler.book_series(actor_of(tracker), draft, wanted)
         if wanted is not None
@@ -167,7 +168,7 @@ def save_series(
             "enter_meeting_url": booked.enter_meeting_url,
             "participant_url": booked.participant_url,
             "start": booked.first_start.astimezone(UTC).isoformat(),
-            "clinician_tz": ctx.practice.zone_of(slots.get("clinician_tz")),
+            "clinician_tz": clinician_tz,
             "participant_tz": draft.lead.tz,
         },
     )

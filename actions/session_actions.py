@@ -10,10 +10,8 @@ the embedded runner does the same steps itself.
 
 from __future__ import annotations
 
-from typing import Any
-
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -28,10 +26,11 @@ from actions.drafts import (
 )
 from dialogue.domain import FORM
 from ground.formatting import when
+from ground.json_value import JSON
 from scheduling import agendas, recurrence
 
 
-def entity_value(tracker: Tracker, name: str) -> Any:
+def entity_value(tracker: Tracker, name: str) -> JSON:
     """The value of the latest message's entity `name` (our NLU's), or None."""
     for entity in (tracker.latest_message or {}).get("entities") or []:
         if isinstance(entity, dict) and entity.get("entity") == name:
@@ -48,7 +47,7 @@ class ActionScheduleNext(Action):
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
+    ) -> list[EventType]:
         ctx = services()
         if tracker.get_slot("draft_id"):
             dispatcher.utter_message(
@@ -92,7 +91,7 @@ class ActionSetAgenda(Action):
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
+    ) -> list[EventType]:
         wanted = entity_value(tracker, "agenda")
         if wanted is None and (tracker.latest_message or {}).get("text"):
             wanted = agendas.agenda_request(str(tracker.latest_message["text"]))
@@ -115,7 +114,7 @@ class ActionListSessions(Action):
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
+    ) -> list[EventType]:
         ctx = services()
         mine = ctx.practice.zone_of(tracker.get_slot("clinician_tz"))
         found = ctx.scheduler.upcoming(actor_of_sender(tracker.sender_id), limit=10)
@@ -143,7 +142,7 @@ class ActionCancel(Action):
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
+    ) -> list[EventType]:
         if hold.refused(tracker):  # "don't cancel it"
             hold.say_not_done(dispatcher, tracker, hold.refused(tracker))
             return []
@@ -164,7 +163,7 @@ class ActionStartOver(Action):
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
+    ) -> list[EventType]:
         dispatcher.utter_message(response="utter_restarted")
         dispatcher.utter_message(response="utter_greet")
         return [
@@ -183,7 +182,7 @@ class ActionWhichChange(Action):
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
+    ) -> list[EventType]:
         if tracker.get_slot("draft_id"):
             dispatcher.utter_message(response="utter_which_change")
             return []
@@ -203,7 +202,7 @@ class ActionGoBack(Action):
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
+    ) -> list[EventType]:
         events = [e for e in tracker.events or [] if isinstance(e, dict)]
         draft_id = tracker.get_slot("draft_id")
         users = [i for i, e in enumerate(events) if e.get("event") == "user"]
@@ -219,7 +218,7 @@ class ActionGoBack(Action):
                     target = index
                     break
                 skip -= 1
-        before: dict[str, Any] = {}
+        before: dict[str, JSON] = {}
         for event in events[: target or 0]:
             if event.get("event") == "slot":
                 before[str(event.get("name"))] = event.get("value")

@@ -14,16 +14,16 @@ runner and a Rasa assistant.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import sender_of, services
 from actions.drafts import actor_of
 from ground.channel import Channel
 from ground.formatting import initials
+from ground.json_value import JSONObject
 from scheduling import sms_consent
 
 SMS_CONSENT_OK = "sms_consent_ok"  # the slot: "?" + the number asked about, or the number agreed
@@ -38,7 +38,7 @@ NO_WORDS = frozenset(
 )  # fmt: skip
 
 
-def _answer(tracker: Tracker, found: dict[str, Any]) -> tuple[bool, str] | None:
+def _answer(tracker: Tracker, found: JSONObject) -> tuple[bool, str] | None:
     """(agreed, the number) when this message answers the question that waits."""
     pending = tracker.get_slot(SMS_CONSENT_OK)
     if not (isinstance(pending, str) and pending.startswith(PENDING)):
@@ -61,8 +61,8 @@ def _answer(tracker: Tracker, found: dict[str, Any]) -> tuple[bool, str] | None:
 
 
 def accept(
-    dispatcher: CollectingDispatcher, tracker: Tracker, found: dict[str, Any]
-) -> list[dict[str, Any]]:
+    dispatcher: CollectingDispatcher, tracker: Tracker, found: JSONObject
+) -> list[EventType]:
     """The answer to the question, recorded before the form validates (time, clinician);
     Yes puts the number back on the draft, No drops the text invitation."""
     answered = _answer(tracker, found)
@@ -77,7 +77,7 @@ def accept(
             text=f"Noted: {name} agreed to get text messages. The invitation goes by text.",
             custom={"kind": "ack", "slot": "phone"},
         )
-        changes: dict[str, Any] = {SMS_CONSENT_OK: phone, "phone": phone}
+        changes: dict[str, str | None] = {SMS_CONSENT_OK: phone, "phone": phone}
     else:
         dispatcher.utter_message(response="utter_sms_consent_declined", custom={"kind": "error"})
         changes = {SMS_CONSENT_OK: None, "phone": None, "invite_channel": None,
@@ -86,7 +86,7 @@ def accept(
     return [SlotSet(k, v) for k, v in changes.items()]
 
 
-def ask_if_needed(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+def ask_if_needed(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """After the form's validation: a number for a text invitation with no consent on
     record is asked about, and held back until the clinician answers."""
     slots = tracker.slots
