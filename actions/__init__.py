@@ -9,9 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
-from typing import Any
 
-from rasa_sdk.executor import ActionExecutor, ActionExecutorRunResult
+from rasa_sdk.executor import ActionExecutor, ActionExecutorRunResult, CollectingDispatcher
 from rasa_sdk.interfaces import (
     ActionExecutionRejection,
     ActionMissingDomainException,
@@ -87,17 +86,22 @@ class SessionbotExecutor(ActionExecutor):
     """
 
     def update_and_return_domain(
-        self, payload: dict[str, Any], action_name: str
-    ) -> dict[str, Any] | None:
-        return load_domain()
+        self, payload: dict[str, object], action_name: str
+    ) -> dict[str, object] | None:
+        return dict(load_domain())
 
-    async def run(self, action_call: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+    async def run(
+        self,
+        action_call: dict[str, object],
+        sink: asyncio.Queue[object] | None = None,
+        dispatcher: CollectingDispatcher | None = None,
+    ) -> ActionExecutorRunResult | None:
         action_call = _well_formed(action_call)
         try:
             refusal = await self._refusal(action_call) or await _by_role(action_call)
             if refusal is not None:
                 return refusal
-            return await super().run(action_call, *args, **kwargs)
+            return await super().run(action_call, sink, dispatcher)
         except (ActionExecutionRejection, ActionNotFoundException, ActionMissingDomainException):
             raise
         except Exception as exc:
@@ -111,14 +115,16 @@ class SessionbotExecutor(ActionExecutor):
                 events=[], responses=[{"text": SORRY, "custom": {"kind": "error"}}]
             )
 
-    async def _refusal(self, action_call: Any) -> ActionExecutorRunResult | None:
+    async def _refusal(self, action_call: object) -> ActionExecutorRunResult | None:
         check = services().admits
         if check is None or not isinstance(action_call, dict):
             return None
         name = action_call.get("next_action")
         if not isinstance(name, str) or name not in self.actions:
             return None  # rasa-sdk's own answer: not found
-        who = sender_of(action_call["tracker"]["sender_id"])
+        tracker = action_call.get("tracker")  # made well-formed: a dict with a sender id
+        sender = tracker.get("sender_id") if isinstance(tracker, dict) else None
+        who = sender_of(sender if isinstance(sender, str) else None)
         if who is not None and await asyncio.to_thread(check, *who):
             return None
         log.info("action %s refused: the sender names no workspace of this practice", name)
@@ -127,7 +133,7 @@ class SessionbotExecutor(ActionExecutor):
         )
 
 
-async def _by_role(action_call: Any) -> ActionExecutorRunResult | None:
+async def _by_role(action_call: object) -> ActionExecutorRunResult | None:
     """A staff member's conversation for a clinician ("T:STAFF>CLINICIAN") whose role
     does not allow booking for them: the refusal in words (audited), no action run."""
     tracker = action_call.get("tracker") if isinstance(action_call, dict) else None
@@ -155,19 +161,22 @@ def _where(exc: BaseException) -> str:
     return f"{'/'.join(parts[-2:])}:{frame.lineno}"
 
 
-def _well_formed(action_call: dict[str, Any]) -> dict[str, Any]:
+def _well_formed(action_call: dict[str, object]) -> dict[str, object]:
     """The call with a tracker of the right shape: parts left out or null are empty, so
     each action meets a tracker it can read (and answers on what it lacks)."""
     if not isinstance(action_call, dict) or not action_call.get("next_action"):
         return action_call
     given = action_call.get("tracker")
-    tracker = dict(given) if isinstance(given, dict) else {}
+    tracker: dict[str, object] = dict(given) if isinstance(given, dict) else {}
     sender = tracker.get("sender_id") or action_call.get("sender_id")
     tracker["sender_id"] = sender if isinstance(sender, str) else ""
     for key, empty in (("slots", {}), ("latest_message", {}), ("events", []), ("active_loop", {})):
         if not isinstance(tracker.get(key), type(empty)):
             tracker[key] = empty
-    tracker["events"] = [e for e in tracker["events"] if isinstance(e, dict)]
+    events = tracker["events"]
+    tracker["events"] = (
+        [e for e in events if isinstance(e, dict)] if isinstance(events, list) else []
+    )
     return {**action_call, "tracker": tracker}
 
 

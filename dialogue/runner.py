@@ -15,11 +15,10 @@ import json
 import threading
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import rasa_sdk
 from rasa_sdk.events import EventType
-from rasa_sdk.executor import ActionExecutor
 
 from dialogue.domain import (
     FORM,
@@ -54,6 +53,23 @@ def _run(coro: Coroutine[object, object, T]) -> T:
     return loop.run_until_complete(coro)
 
 
+class Executed(Protocol):
+    """What running an action gives back (rasa-sdk's `ActionExecutorRunResult`)."""
+
+    @property
+    def events(self) -> list[EventType]: ...
+
+    @property
+    def responses(self) -> list[JSONObject]: ...
+
+
+class Executor(Protocol):
+    """What the runner needs of rasa-sdk's `ActionExecutor` (or of anything that runs an
+    action call as a Rasa server sends it, such as a benchmark's webhook client)."""
+
+    async def run(self, action_call: dict[str, object]) -> Executed | None: ...
+
+
 # The clinician's own zone, asked once before anything else when Slack gives none.
 ZoneReader = Callable[[str], "tuple[str, str] | None"]  # text -> (IANA zone, its label)
 
@@ -74,7 +90,7 @@ class Runner:
     def __init__(
         self,
         store: Store,
-        executor: ActionExecutor,
+        executor: Executor,
         nlu: NLU,
         *,
         default_tz: str = "America/New_York",
@@ -214,7 +230,7 @@ class Runner:
             "active_loop": {"name": FORM} if state.phase != "idle" else {},
             "latest_action_name": "action_listen",
         }
-        payload = {
+        payload: dict[str, object] = {
             "next_action": name,
             "sender_id": state.sender_id,
             "tracker": tracker,

@@ -9,7 +9,7 @@ from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
-from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from dialogue.domain import FORM
@@ -38,7 +38,9 @@ def with_mappings(parts: Parts, **mappings: list[dict[str, object]]) -> Parts:
         domain["slots"][slot]["mappings"] = slot_mappings
     domain["actions"] = [*domain["actions"], "action_guess_zone"]
     parts.runner.domain = domain
-    parts.runner.executor.register_action(GuessZone())
+    executor = parts.runner.executor
+    assert isinstance(executor, ActionExecutor)
+    executor.register_action(GuessZone())
     return parts
 
 
