@@ -8,6 +8,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import ParamSpec
 from zoneinfo import ZoneInfo
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
@@ -29,6 +30,7 @@ from scheduling.results import NOT_FOUND
 from scheduling.roles import Refused
 
 log = logging.getLogger("sessionbot.slack")
+P = ParamSpec("P")
 
 # What a submitted form shows after its ack: a view built here or the form again.
 Shown = View | JSONObject
@@ -94,13 +96,14 @@ class Forms(Dashboard):
         self,
         client: AsyncWebClient,
         view: SlackView,
-        work: Callable[..., tuple[Shown | None, str | None]],
-        *args: object,
+        work: Callable[P, tuple[Shown | None, str | None]],
+        *args: P.args,
+        **kwargs: P.kwargs,
     ) -> tuple[Shown | None, str | None]:
         """A form's store work, off the loop; a refusal by role ends the form with its
         words, and is told in the DM as well (bot/staff.py)."""
         try:
-            return await self.off(work, *args)
+            return await self.off(work, *args, **kwargs)
         except Refused as refused:
             await self.show_form(client, view, form_views.done_view(view, refused.words))
             raise
