@@ -25,7 +25,7 @@ from actions import extraction
 from actions.context import actor_of_sender, sender_of, services
 from actions.drafts import actor_of
 from ground.formatting import clock, initials, when
-from ground.json_value import JSON
+from ground.jsontypes import JSON
 from ground.practice import Practice
 from scheduling import refunds, results
 from scheduling.service import Actor

@@ -26,7 +26,7 @@ from actions.drafts import actor_of
 from actions.extraction.hours import CLEAR, SHOW, hours_request
 from dialogue.slots import decoded, encode
 from ground.hours import WorkingHours
-from ground.json_value import JSON, JSONObject
+from ground.jsontypes import JSON
 from scheduling import recurrence
 from scheduling.hours import hours_problem, outside_question
 from scheduling.results import Done
@@ -74,7 +74,7 @@ YES_WORDS = frozenset(
 )  # fmt: skip
 
 
-def accept(tracker: Tracker, found: JSONObject) -> list[EventType]:
+def accept(tracker: Tracker, found: dict[str, JSON]) -> list[EventType]:
     """A Yes to the question (its button, or typed while it waits), kept on the tracker
     before the form validates: the start asked about is the draft's again."""
     said = found.get(HOURS_OK)

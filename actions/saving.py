@@ -16,7 +16,7 @@ from actions.drafts import actor_of, clear_draft_events, complete_draft, say_mis
 from actions.summary import show_summary, summary_values
 from ground.channel import Channel
 from ground.formatting import when
-from ground.json_value import JSON
+from ground.jsontypes import JSON
 from ground.session import SessionSpec
 
 

@@ -26,7 +26,7 @@ from actions.drafts import (
 )
 from dialogue.domain import FORM
 from ground.formatting import when
-from ground.json_value import JSON
+from ground.jsontypes import JSON
 from scheduling import agendas, recurrence
 
 

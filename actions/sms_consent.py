@@ -23,7 +23,7 @@ from actions.context import sender_of, services
 from actions.drafts import actor_of
 from ground.channel import Channel
 from ground.formatting import initials
-from ground.json_value import JSONObject
+from ground.jsontypes import JSON
 from scheduling import sms_consent
 
 SMS_CONSENT_OK = "sms_consent_ok"  # the slot: "?" + the number asked about, or the number agreed
@@ -38,7 +38,7 @@ NO_WORDS = frozenset(
 )  # fmt: skip
 
 
-def _answer(tracker: Tracker, found: JSONObject) -> tuple[bool, str] | None:
+def _answer(tracker: Tracker, found: dict[str, JSON]) -> tuple[bool, str] | None:
     """(agreed, the number) when this message answers the question that waits."""
     pending = tracker.get_slot(SMS_CONSENT_OK)
     if not (isinstance(pending, str) and pending.startswith(PENDING)):
@@ -61,7 +61,7 @@ def _answer(tracker: Tracker, found: JSONObject) -> tuple[bool, str] | None:
 
 
 def accept(
-    dispatcher: CollectingDispatcher, tracker: Tracker, found: JSONObject
+    dispatcher: CollectingDispatcher, tracker: Tracker, found: dict[str, JSON]
 ) -> list[EventType]:
     """The answer to the question, recorded before the form validates (time, clinician);
     Yes puts the number back on the draft, No drops the text invitation."""

@@ -21,7 +21,7 @@ from actions.extraction.hours import hours_request
 from actions.extraction.intents import refusal
 from dialogue.slots import decode, encode
 from dialogue.turn_io import Entity
-from ground.json_value import JSONObject
+from ground.jsontypes import JSON
 from scheduling import agendas, recurrence
 
 # "just once", "no repeat": the draft is one session after all.
@@ -40,17 +40,17 @@ class Heard(Extracted):
     """A message's slots, plus the series it asks for (`ONCE`: none after all) and the
     value of a week request (`weeks` for Schedule Next, `agenda` 'HH:MM' or 'off')."""
 
-    series: JSONObject | str | None = None
+    series: dict[str, JSON] | str | None = None
     weeks: int | None = None
     agenda: str | None = None
     hours: str | None = None  # "my hours are 9 to 5 mon-thu": the hours as said
 
-    def found(self) -> JSONObject:
+    def found(self) -> dict[str, JSON]:
         """The reading as the form takes it, each value as a tracker keeps it (JSON): the
         slots found, a refused one as {"invalid": why}, and what goes with them (the
         slot to change, a shift, notes, unread words, readings to choose from, a series,
         a week request)."""
-        found: JSONObject = {k: encode(v) for k, v in self.slots().items()}
+        found: dict[str, JSON] = {k: encode(v) for k, v in self.slots().items()}
         found.update({k: {"invalid": why} for k, why in dict(self.problems).items()})
         for name in ("series", "weeks", "agenda", "hours", "shift", "notes", "unread"):
             value = getattr(self, name)
@@ -58,7 +58,9 @@ class Heard(Extracted):
                 found[name] = encode(value)
         if self.change:
             found["slot"] = self.change
-        choices = [{"slot": k, "choices": encode(c)} for k, c in dict(self.choices).items()]
+        choices: list[JSON] = [
+            {"slot": k, "choices": encode(c)} for k, c in dict(self.choices).items()
+        ]
         if choices:
             found["choices"] = choices
         return found
@@ -77,9 +79,9 @@ class Heard(Extracted):
         return entities
 
 
-def found_in(entities: Sequence[object]) -> JSONObject:
+def found_in(entities: Sequence[object]) -> dict[str, JSON]:
     """A reading back from its entities (`Heard.entities`, or a button's payload)."""
-    found: JSONObject = {}
+    found: dict[str, JSON] = {}
     for entity in entities:
         if not isinstance(entity, dict):
             continue
@@ -97,7 +99,7 @@ def found_in(entities: Sequence[object]) -> JSONObject:
     return found
 
 
-def series_value(found: recurrence.Recurrence) -> JSONObject:
+def series_value(found: recurrence.Recurrence) -> dict[str, JSON]:
     """A recurrence as the series slot holds it (without the spans it was read from)."""
     return {
         "interval": found.interval,

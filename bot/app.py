@@ -42,7 +42,7 @@ from bot.payloads import BlockAction, EventBody, InteractionBody, SlackEvent, Sl
 from bot.practice import PracticeAdmin
 from dialogue.domain import BotMessage
 from dialogue.turn_io import Reply, Who
-from ground.json_value import JSONObject
+from ground.jsontypes import JSON
 from ground.logs import request_context
 from ground.metrics import SESSIONS_SAVED, TURN_SECONDS, TURNS
 from scheduling.service import Actor
@@ -166,7 +166,7 @@ class SlackFace(Delivery, Forms, PracticeAdmin):
 
     @staticmethod
     async def payload_check(
-        body: JSONObject, next: Callable[[], Awaitable[BoltResponse]]
+        body: dict[str, JSON], next: Callable[[], Awaitable[BoltResponse]]
     ) -> BoltResponse:
         """Socket Mode's payloads get the shape check that HTTP's get before Bolt."""
         problem = guard.payload_problem(body)

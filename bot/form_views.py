@@ -16,7 +16,7 @@ from slack_sdk.models.views import View
 
 from bot import blocks, modals
 from bot.payloads import FormMeta, SlackView, frame
-from ground.json_value import JSONObject
+from ground.jsontypes import JSON
 from ground.practice import Practice
 from store.models import ScheduledSession
 
@@ -26,7 +26,7 @@ STATUS = "status"
 NOTICES = frozenset({STATUS, "warning", "overlap"})
 
 
-def busy_view(view: SlackView, text: str = CHECKING) -> JSONObject:
+def busy_view(view: SlackView, text: str = CHECKING) -> dict[str, JSON]:
     """The submitted form as it was (its fields, its metadata), with `text` in place of
     any earlier notice: what the ack answers while the listener checks it."""
     kept = [

@@ -22,7 +22,7 @@ from bot.face import actor
 from bot.payloads import BlockAction, FormMeta, InteractionBody, SlackView, element, form_meta
 from dialogue.slots import read_date, read_time
 from dialogue.turn_io import Who
-from ground.json_value import JSONObject
+from ground.jsontypes import JSON
 from scheduling import starts
 from scheduling.editing import EDIT_FIELDS
 from scheduling.hours import hours_problem
@@ -33,7 +33,7 @@ log = logging.getLogger("sessionbot.slack")
 P = ParamSpec("P")
 
 # What a submitted form shows after its ack: a view built here or the form again.
-Shown = View | JSONObject
+Shown = View | dict[str, JSON]
 ALREADY_SENT = "This form was sent already; the message in our DM says what was done."
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from ground import limits
-from ground.json_value import JSONObject
+from ground.jsontypes import JSON
 
 MAX_AGE_SECONDS = 60 * 5
 # Seconds since 1970 have 10 digits until 2286; a longer one is not a time (and int() of
@@ -58,7 +58,7 @@ def check_signature(
     return None
 
 
-def parse_body(body: bytes, content_type: str) -> JSONObject | Refusal:
+def parse_body(body: bytes, content_type: str) -> dict[str, JSON] | Refusal:
     """The request's payload as Bolt will see it, or why it is malformed."""
     try:
         text = body.decode("utf-8")

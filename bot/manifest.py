@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from ground.json_value import JSONObject
+from ground.jsontypes import JSON
 
 BOT_SCOPES = ("chat:write", "commands", "im:history", "im:write", "users:read")
 # app_uninstalled and tokens_revoked: Bolt's token-revocation listeners (bot/lifecycle.py)
@@ -69,7 +69,7 @@ def manifest(
     bot_name: str | None = None,
     socket_mode: bool = False,
     allow_http: bool = False,
-) -> JSONObject:
+) -> dict[str, JSON]:
     """The manifest for a deployment whose public base URL is `url` (checked first)."""
     bot = bot_name if bot_name is not None else bot_name_for(name)
     check(url, name=name, bot_name=bot, allow_http=allow_http)

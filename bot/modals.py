@@ -28,7 +28,7 @@ from bot.blocks import OPTION_TEXT_LIMIT, clip, time_select
 from bot.payloads import FormMeta, SlackView, frame
 from ground.channel import INVITATIONS, Channel
 from ground.formatting import zone_label
-from ground.json_value import JSONObject
+from ground.jsontypes import JSON
 from ground.language import available, name_of
 from ground.practice import Practice
 from scheduling.editing import DEFAULT_LANGUAGE
@@ -104,7 +104,7 @@ def reschedule_modal(
     )
 
 
-def warned_view(view: SlackView, text: str, meta: FormMeta) -> JSONObject:
+def warned_view(view: SlackView, text: str, meta: FormMeta) -> dict[str, JSON]:
     """A submitted form again, as it was, with a warning under its description and
     `meta` (what was warned about): Slack keeps what was typed, since every input keeps
     its block and action ids; submitting again is the confirmation."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import TypedDict
 
-from ground.json_value import JSONObject
+from ground.jsontypes import JSON
 
 
 class TextObject(TypedDict, total=False):
@@ -61,10 +61,10 @@ class SlackView(TypedDict, total=False):
     private_metadata: str
     previous_view_id: str | None
     root_view_id: str | None
-    title: JSONObject
-    submit: JSONObject | None
-    close: JSONObject | None
-    blocks: list[JSONObject]
+    title: dict[str, JSON]
+    submit: dict[str, JSON] | None
+    close: dict[str, JSON] | None
+    blocks: list[dict[str, JSON]]
     state: ViewState
 
 
@@ -94,7 +94,7 @@ class Message(TypedDict, total=False):
     ts: str
     thread_ts: str
     text: str
-    blocks: list[JSONObject]
+    blocks: list[dict[str, JSON]]
 
 
 class Named(TypedDict, total=False):
@@ -180,10 +180,10 @@ def element(view: SlackView, block: str, action: str | None = None) -> ElementSt
     return found if isinstance(found, dict) else {}
 
 
-def frame(view: SlackView) -> JSONObject:
+def frame(view: SlackView) -> dict[str, JSON]:
     """What of a submitted view is shown again in the view that answers it: a modal with
     its callback id, title, buttons and metadata (each when it has one)."""
-    parts: JSONObject = {
+    parts: dict[str, JSON] = {
         "callback_id": view.get("callback_id"),
         "title": view.get("title"),
         "submit": view.get("submit"),

@@ -31,7 +31,7 @@ from bot.blocks import OPTION_TEXT_LIMIT, clip, time_select
 from bot.payloads import BlockAction
 from dialogue.domain import BotMessage, Button
 from ground.formatting import short_zone, when
-from ground.json_value import JSON, JSONObject
+from ground.jsontypes import JSON
 
 BUTTONS_PER_ACTIONS = 25
 
@@ -160,7 +160,7 @@ def fallback_text(message: BotMessage) -> str:
     return clip(message.text or "…", 3000)
 
 
-def answered(blocks: list[JSONObject], choice: str) -> list[Block]:
+def answered(blocks: list[dict[str, JSON]], choice: str) -> list[Block]:
     """A clicked message, updated in place: its text stays, its widgets become the answer."""
     kept: list[Block] = []
     for raw in blocks:

@@ -13,7 +13,7 @@ from typing import TypedDict
 import yaml
 from rasa_sdk.types import DomainDict
 
-from ground.json_value import JSON, JSONObject
+from ground.jsontypes import JSON
 
 FORM = "schedule_form"
 # The intents that answer no question: the form rejects them and a rule (a Rasa server)
@@ -66,14 +66,14 @@ class BotMessage:
 
     text: str
     buttons: tuple[Button, ...] = ()
-    custom: JSONObject = field(default_factory=dict)
+    custom: dict[str, JSON] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
         return str(self.custom.get("kind", "info"))
 
-    def to_dict(self) -> JSONObject:
-        out: JSONObject = {"text": self.text}
+    def to_dict(self) -> dict[str, JSON]:
+        out: dict[str, JSON] = {"text": self.text}
         if self.buttons:
             out["buttons"] = [{"title": b.title, "payload": b.payload} for b in self.buttons]
         if self.custom:
@@ -110,7 +110,7 @@ def _buttons(raw: JSON) -> tuple[Button, ...]:
     return tuple(Button(str(b["title"]), str(b["payload"])) for b in raw if isinstance(b, dict))
 
 
-def _object(raw: JSON) -> JSONObject:
+def _object(raw: JSON) -> dict[str, JSON]:
     return dict(raw) if isinstance(raw, dict) else {}
 
 
@@ -118,7 +118,7 @@ def render_response(name: str, values: Mapping[str, object]) -> BotMessage:
     variants = load_domain()["responses"].get(name)
     if not variants:
         raise KeyError(f"no response {name!r} in domain.yml")
-    filled: JSONObject = {k: fill(v, values) for k, v in variants[0].items()}
+    filled: dict[str, JSON] = {k: fill(v, values) for k, v in variants[0].items()}
     text = filled.get("text", "")
     return BotMessage(
         text=text if isinstance(text, str) else "",
@@ -127,7 +127,7 @@ def render_response(name: str, values: Mapping[str, object]) -> BotMessage:
     )
 
 
-def message_from_dispatch(raw: JSONObject, values: Mapping[str, object]) -> BotMessage:
+def message_from_dispatch(raw: dict[str, JSON], values: Mapping[str, object]) -> BotMessage:
     """A message collected by rasa-sdk's dispatcher, as the bot will say it."""
     if raw.get("response") or raw.get("template"):
         name = raw.get("response") or raw.get("template")
@@ -143,12 +143,12 @@ def message_from_dispatch(raw: JSONObject, values: Mapping[str, object]) -> BotM
     )
 
 
-def parse_payload(text: str) -> tuple[str, JSONObject] | None:
+def parse_payload(text: str) -> tuple[str, dict[str, JSON]] | None:
     """A Rasa button payload (`/intent{"entity": value}`) as intent and entities."""
     match = re.fullmatch(r"/([A-Za-z_]+)(\{.*\})?", text.strip(), flags=re.S)
     if not match:
         return None
-    entities: JSONObject = {}
+    entities: dict[str, JSON] = {}
     if match.group(2):
         try:
             entities = json.loads(match.group(2))

@@ -29,7 +29,7 @@ from dialogue.domain import render_response as render
 from dialogue.tracker import Held, TrackerState
 from dialogue.turn import Turn
 from dialogue.turn_io import NLU, ParseData, Reply, Who
-from ground.json_value import JSON, JSONObject
+from ground.jsontypes import JSON
 from store import clinician_rows, slack_rows
 from store.db import Store
 
@@ -60,7 +60,7 @@ class Executed(Protocol):
     def events(self) -> list[EventType]: ...
 
     @property
-    def responses(self) -> list[JSONObject]: ...
+    def responses(self) -> list[dict[str, JSON]]: ...
 
 
 class Executor(Protocol):
@@ -209,8 +209,8 @@ class Runner:
         name: str,
         state: TrackerState,
         latest: ParseData,
-        extracted: JSONObject | None = None,
-    ) -> tuple[list[EventType], list[JSONObject]]:
+        extracted: dict[str, JSON] | None = None,
+    ) -> tuple[list[EventType], list[dict[str, JSON]]]:
         """Run an action with the payload a Rasa server sends; `extracted` are the slots
         Rasa's action_extract_slots set from the message just before (as SlotSet events
         after the user's, which the form's validation then validates)."""

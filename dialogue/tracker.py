@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
-from ground.json_value import JSON, JSONObject
+from ground.jsontypes import JSON
 
 Phase = Literal["idle", "form", "confirm"]
 PHASES: tuple[Phase, ...] = ("idle", "form", "confirm")
@@ -64,14 +64,15 @@ class TrackerState:
         self.history.append(dict(self.slots))
         del self.history[:-HISTORY_DEPTH]
 
-    def to_json(self) -> JSONObject:
-        out: JSONObject = {
+    def to_json(self) -> dict[str, JSON]:
+        out: dict[str, JSON] = {
             "sender_id": self.sender_id,
             "phase": self.phase,
             "slots": self.slots,
-            "history": self.history,
-            "misses": self.misses,
-            "turn_ids": self.turn_ids,
+            # Copies as JSON (a list of JSON, not of slot dicts; a dict of JSON, not of ints).
+            "history": [*self.history],
+            "misses": {**self.misses},
+            "turn_ids": [*self.turn_ids],
             "last_saved": self.last_saved,
         }
         if self.summary_turn is not None:

@@ -23,7 +23,7 @@ from dialogue.domain import (
 from dialogue.domain import render_response as render
 from dialogue.tracker import TrackerState
 from dialogue.turn_io import Entity, ParseData, Who
-from ground.json_value import JSON, JSONObject
+from ground.jsontypes import JSON
 
 if TYPE_CHECKING:  # the runner makes turns; a turn only calls back into it
     from dialogue.runner import Runner
@@ -311,7 +311,7 @@ class Turn:
         self.state.misses.pop(before or "", None)
         self._ask(requested)
 
-    def _extract_slots(self, latest: ParseData) -> JSONObject:
+    def _extract_slots(self, latest: ParseData) -> dict[str, JSON]:
         """Rasa's action_extract_slots over the domain's slot mappings, before the form.
 
         Today every asked slot's mapping is `custom` with no action, so this finds
@@ -319,7 +319,7 @@ class Turn:
         changed (`from_entity`, `from_intent`, `from_text`, or `custom` naming an action),
         the runner fills it as a Rasa server would, so both paths stay the same.
         """
-        found: JSONObject = {}
+        found: dict[str, JSON] = {}
         requested = self.state.requested_slot
         intent = (latest.get("intent") or {}).get("name")
         entities = latest.get("entities") or []
@@ -468,8 +468,8 @@ class Turn:
         self.messages.append(render(response, {**self._labels(), **values}))
 
     def _call(
-        self, name: str, latest: ParseData, extracted: JSONObject | None = None
-    ) -> tuple[list[EventType], list[JSONObject]]:
+        self, name: str, latest: ParseData, extracted: dict[str, JSON] | None = None
+    ) -> tuple[list[EventType], list[dict[str, JSON]]]:
         events, responses = self.runner.call_action(name, self.state, latest, extracted)
         values = self._labels()
         for raw in responses:

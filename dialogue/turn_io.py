@@ -11,7 +11,7 @@ from typing import Protocol, Required, TypedDict
 from dialogue.domain import (
     BotMessage,
 )
-from ground.json_value import JSON
+from ground.jsontypes import JSON
 
 
 class Entity(TypedDict, total=False):
