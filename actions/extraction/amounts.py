@@ -69,7 +69,7 @@ def to_amount(number: str, *, negative: bool) -> Decimal:
     return amount.quantize(Decimal("0.01"))
 
 
-RULES: tuple[Rule, ...] = ((_SIGN, _from_sign), (_VERB, _from_word), (_WORD, _from_word))
+RULES: tuple[Rule[Decimal], ...] = ((_SIGN, _from_sign), (_VERB, _from_word), (_WORD, _from_word))
 ANSWER_RULES = (*RULES, (_BARE, _from_word))
 _find = rules_finder(RULES, ANSWER_RULES, "amount")
 _DIGIT = re.compile(r"\d")

@@ -43,7 +43,7 @@ _ANSWER_NONE = re.compile(
     rf"|not\s+necessary|not\s+required|none\s+needed|no\s+invite\s+needed){_COURTESY}\W*$",
     re.IGNORECASE,
 )
-RULES: tuple[Rule, ...] = (
+RULES: tuple[Rule[Channel], ...] = (
     (_NONE, constant(Channel.NONE)),
     (_SMS, constant(Channel.SMS)),
     (_EMAIL, constant(Channel.EMAIL)),

@@ -358,7 +358,7 @@ def _from_bare(match: re.Match[str], ctx: Context) -> datetime.date:
     return next_day_of_month(int(match.group(1)), ctx.today)
 
 
-RULES: tuple[Rule, ...] = (
+RULES: tuple[Rule[datetime.date | DateChoice], ...] = (
     (_ISO, _from_iso),
     (_ISO_MONTH, _from_iso_month),
     (_NTH_WEEKDAY, _from_nth_weekday),
@@ -378,12 +378,12 @@ RULES: tuple[Rule, ...] = (
     (_WEEKDAY_RE, _from_weekday),
     (_DASH, _from_dash),
 )
-ANSWER_RULES = (*RULES, (_BARE, _from_bare))
+ANSWER_RULES: tuple[Rule[datetime.date | DateChoice], ...] = (*RULES, (_BARE, _from_bare))
 
 
 def find_date(reader: Reader, ctx: Context) -> DateChoice | None:
     rules = ANSWER_RULES if ctx.requested_slot == "date" else RULES
-    said = read_all_rules(reader, rules, ctx, "date")
+    said: list[datetime.date | DateChoice] = read_all_rules(reader, rules, ctx, "date")
     exact = [v for v in said if not (isinstance(v, DateChoice) and v.weekday_only)]
     # "Friday, Dec 4": the weekday names the date's own day, and is no other date.
     said = [

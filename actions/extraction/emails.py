@@ -39,7 +39,7 @@ def _email_from(match: re.Match[str], _ctx: Context) -> str:
     return email_address(match.group())
 
 
-RULES: tuple[Rule, ...] = ((EMAIL, _email_from),)
+RULES: tuple[Rule[str], ...] = ((EMAIL, _email_from),)
 _find = rules_finder(RULES, RULES, "email")
 
 

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TypeAlias, TypeVar
 
 NO_CHOICES: Mapping[str, str] = MappingProxyType({})
 EPOCH = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
@@ -105,11 +105,14 @@ class Reader:
         return bool(_NEGATION.search(self.text[max(0, start - _NEGATION_WINDOW) : start]))
 
 
-Converter = Callable[[re.Match[str], Context], Any]
-Rule = tuple[re.Pattern[str], Converter]
+T = TypeVar("T")
+
+# A match read as a slot's value (None: these words are not one after all).
+Converter: TypeAlias = Callable[[re.Match[str], Context], T | None]
+Rule: TypeAlias = tuple[re.Pattern[str], Converter[T]]
 
 
-def read_rules(reader: Reader, rules: Iterable[Rule], ctx: Context, slot: str = "") -> Any:
+def read_rules(reader: Reader, rules: Iterable[Rule[T]], ctx: Context, slot: str = "") -> T | None:
     """Take every span the rules match; the first valid, non-negated value wins, else the
     first error is raised."""
     preferred = read_all_rules(reader, rules, ctx, slot)
@@ -117,10 +120,10 @@ def read_rules(reader: Reader, rules: Iterable[Rule], ctx: Context, slot: str = 
 
 
 def read_all_rules(
-    reader: Reader, rules: Iterable[Rule], ctx: Context, slot: str = ""
-) -> list[Any]:
+    reader: Reader, rules: Iterable[Rule[T]], ctx: Context, slot: str = ""
+) -> list[T]:
     """As `read_rules`, every valid value, the non-negated ones (else all) in rule order."""
-    values: list[tuple[int, bool, Any]] = []
+    values: list[tuple[int, bool, T]] = []
     errors: list[ExtractionError] = []
     for pattern, convert in rules:
         for match, negated in reader.take_all(pattern, slot):
@@ -139,7 +142,7 @@ def read_all_rules(
     return []
 
 
-def constant(value: object) -> Converter:
+def constant(value: T) -> Converter[T]:
     return lambda _match, _ctx: value
 
 
@@ -148,13 +151,16 @@ def words(*alternatives: str) -> str:
     return "|".join(sorted(alternatives, key=len, reverse=True))
 
 
-Finder = Callable[[Reader, Context], Any]
+# Reads a slot's value out of a message, claiming its words; None: not said.
+Finder: TypeAlias = Callable[[Reader, Context], T | None]
 
 
-def rules_finder(rules: tuple[Rule, ...], answer_rules: tuple[Rule, ...], slot: str) -> Finder:
+def rules_finder(
+    rules: tuple[Rule[T], ...], answer_rules: tuple[Rule[T], ...], slot: str
+) -> Finder[T]:
     """A finder over rules, widened to bare answers ("15", "3") when the slot was asked for."""
 
-    def find(reader: Reader, ctx: Context) -> Any:
+    def find(reader: Reader, ctx: Context) -> T | None:
         chosen = answer_rules if ctx.requested_slot == slot else rules
         return read_rules(reader, chosen, ctx, slot)
 
