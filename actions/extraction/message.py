@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from actions import slot_table
@@ -26,7 +26,7 @@ from actions.extraction.dates import DateChoice, find_date
 from actions.extraction.documents import find_documents, find_service
 from actions.extraction.emails import find_email, unwrap_slack_links
 from actions.extraction.intents import Shift, find_change, find_intent, find_shift
-from actions.extraction.others import find_others
+from actions.extraction.others import OthersSaid, find_others
 from actions.extraction.participant import find_participant
 from actions.extraction.phones import find_phone, international, other_country_reading
 from actions.extraction.reader import (
@@ -85,7 +85,7 @@ class Extracted:
     documents: str | None = None
     service: str | None = None
     payment_required: bool | None = None
-    others: dict[str, Any] | None = None  # {"add": [names], "remove": [names]}
+    others: OthersSaid | None = None
     intent: str | None = None
     change: str | None = None
     shift: Shift | None = None
@@ -102,16 +102,45 @@ class Extracted:
         return {name: value for name, value in found if value is not None} | dict(self.table)
 
     @classmethod
-    def of(cls, found: Mapping[str, Any], **rest: Any) -> Extracted:
-        """A reading from slot -> value, the slot table's slots among them."""
-        table = {name: found[name] for name in slot_table.NAMES if name in found}
-        core = {name: value for name, value in found.items() if name not in table}
-        return cls(**core, table=table, **rest)
+    def of(cls, found: Mapping[str, object]) -> Extracted:
+        """A reading from slot -> value, the slot table's slots among them; a value that
+        is not what its slot holds is a finder's mistake (TypeError)."""
+        unknown = found.keys() - set(SLOT_NAMES) - {"intent", "change", "shift"}
+        if unknown:
+            raise TypeError(f"no slot {sorted(unknown)} in a reading")
+        return cls(
+            date=_of(found, "date", datetime.date),
+            time=_of(found, "time", datetime.time),
+            phone=_of(found, "phone", str),
+            email=_of(found, "email", str),
+            participant_tz=_of(found, "participant_tz", str),
+            invite_channel=_of(found, "invite_channel", str),
+            participant=_of(found, "participant", str),
+            amount=_of(found, "amount", Decimal),
+            documents=_of(found, "documents", str),
+            service=_of(found, "service", str),
+            payment_required=_of(found, "payment_required", bool),
+            others=_of(found, "others", OthersSaid),
+            intent=_of(found, "intent", str),
+            change=_of(found, "change", str),
+            shift=_of(found, "shift", Shift),
+            table={name: found[name] for name in slot_table.NAMES if name in found},
+        )
+
+
+T = TypeVar("T")
+
+
+def _of(found: Mapping[str, object], slot: str, kind: type[T]) -> T | None:
+    value = found.get(slot)
+    if value is None or isinstance(value, kind):
+        return value
+    raise TypeError(f"a {type(value).__name__} read for {slot}")
 
 
 LENGTH = "length"  # the slot table's, which a time range ("3-4:30pm") also gives
 
-_CORE_FINDERS: tuple[tuple[str, Finder], ...] = (
+_CORE_FINDERS: tuple[tuple[str, Finder[object]], ...] = (
     ("email", find_email),
     ("phone", find_phone),
     ("payment_required", find_payment_required),
@@ -132,9 +161,11 @@ _CORE_FINDERS: tuple[tuple[str, Finder], ...] = (
 )
 
 
-def _with_table(core: tuple[tuple[str, Finder], ...]) -> tuple[tuple[str, Finder], ...]:
+def _with_table(
+    core: tuple[tuple[str, Finder[object]], ...],
+) -> tuple[tuple[str, Finder[object]], ...]:
     """The finders in order, each of the slot table's just before the one it names."""
-    placed: list[tuple[str, Finder]] = []
+    placed: list[tuple[str, Finder[object]]] = []
     seen: set[str] = set()
     for name, finder in core:
         if name not in seen:
@@ -219,7 +250,7 @@ _SECOND_THOUGHT = re.compile(
 )
 
 
-def said_value(slot: str, value: Any) -> str:
+def said_value(slot: str, value: object) -> str:
     """A value as the clinician would say it, for a note."""
     if isinstance(value, datetime.datetime):
         value = value.date()
@@ -261,7 +292,7 @@ def _read_corrected(text: str, ctx: Context, depth: int = 0) -> tuple[Extracted,
     }
     if not replaced:
         return _read(text, ctx)
-    found: dict[str, Any] = {**first.slots(), **second.slots()}
+    found: dict[str, object] = {**first.slots(), **second.slots()}
     problems = {k: v for k, v in first.problems.items() if k not in second.slots()}
     problems.update(second.problems)
     choices = {k: v for k, v in first.choices.items() if k not in second.slots()}
@@ -271,8 +302,8 @@ def _read_corrected(text: str, ctx: Context, depth: int = 0) -> tuple[Extracted,
         f"I took {said_value(slot, new)}."
         for slot, (old, new) in replaced.items()
     ]
-    merged = Extracted.of(
-        found,
+    merged = dataclasses.replace(
+        Extracted.of(found),
         intent=second.intent or first.intent,
         change=second.change or first.change,
         shift=second.shift or first.shift,
@@ -288,7 +319,7 @@ def _read(corrected: str, ctx: Context) -> tuple[Extracted, str | None]:
     """One reading of the (written, corrected) text, and the slot of its last span."""
     requested_slot = ctx.requested_slot
     reader = Reader(corrected)
-    found: dict[str, Any] = {}
+    found: dict[str, object] = {}
     problems: dict[str, str] = {}
     choices: dict[str, list[tuple[str, str]]] = {}
     notes: list[str] = []
@@ -304,16 +335,17 @@ def _read(corrected: str, ctx: Context) -> tuple[Extracted, str | None]:
             continue
         if value is not None:
             found[slot] = value
-    soon: datetime.datetime | None = found.pop("soon", None)
-    if soon is not None:  # "in 45 minutes": the time and the date it falls on
+    soon = found.pop("soon", None)
+    if isinstance(soon, datetime.datetime):  # "in 45 minutes": the time and the date it falls on
         found.setdefault("time", SaidTime(soon.time()))
         found.setdefault("date", DateChoice(soon.date()))
     _phone_in_their_country(corrected, found, problems, ctx)
     _phone_of_another_country(corrected, found, choices, notes, ctx)
-    said: SaidTime | None = found.pop("time", None)
+    told = found.pop("time", None)
+    said = told if isinstance(told, SaidTime) else None
     if said is not None and said.zone == THEIR_ZONE:
         theirs = found.get("participant_tz")
-        if theirs is None:
+        if not isinstance(theirs, str):
             said = None
             problems["time"] = (
                 "I don't know the participant's time zone yet, so I can't place that time: "
@@ -321,7 +353,8 @@ def _read(corrected: str, ctx: Context) -> tuple[Extracted, str | None]:
             )
         else:
             said = SaidTime(said.time, theirs)
-    picked: DateChoice | None = found.pop("date", None)
+    chosen = found.pop("date", None)
+    picked = chosen if isinstance(chosen, DateChoice) else None
     date = picked.date if picked else None
     if picked and picked.other and "date" not in problems:
         choices["date"] = [(picked.other.strftime("%A, %B %-d"), picked.other.isoformat())]
@@ -357,18 +390,28 @@ def _read(corrected: str, ctx: Context) -> tuple[Extracted, str | None]:
         left = []
     spans = [(start, slot) for start, _, slot in reader.claims if slot in SLOT_NAMES]
     last_slot = max(spans)[1] if spans else None
-    read = Extracted.of(
-        found, problems=problems, choices=choices, notes=tuple(notes), unread=tuple(left)
+    read = dataclasses.replace(
+        Extracted.of(found),
+        problems=problems,
+        choices=choices,
+        notes=tuple(notes),
+        unread=tuple(left),
     )
     return read, last_slot
 
 
+def _zone(found: Mapping[str, object]) -> str | None:
+    """The participant's zone this message gave, if any."""
+    zone = found.get("participant_tz")
+    return zone if isinstance(zone, str) else None
+
+
 def _phone_in_their_country(
-    text: str, found: dict[str, Any], problems: dict[str, str], ctx: Context
+    text: str, found: dict[str, object], problems: dict[str, str], ctx: Context
 ) -> None:
     """A national number refused in the practice's country may be the participant's own,
     when the same message says where they are ("in London, text 07700 900123")."""
-    region = region_of_zone(found.get("participant_tz"))
+    region = region_of_zone(_zone(found))
     if "phone" not in problems or region is None or region == ctx.participant_region:
         return
     try:
@@ -382,7 +425,7 @@ def _phone_in_their_country(
 
 def _phone_of_another_country(
     text: str,
-    found: dict[str, Any],
+    found: dict[str, object],
     choices: dict[str, list[tuple[str, str]]],
     notes: list[str],
     ctx: Context,
@@ -390,8 +433,8 @@ def _phone_of_another_country(
     """A number typed without its country code that is valid in both the practice's country
     and the participant's is taken in one and the other is offered, in words and a button."""
     phone = found.get("phone")
-    theirs = region_of_zone(found.get("participant_tz")) or ctx.participant_region
-    if not phone or not theirs or "phone" in choices:
+    theirs = region_of_zone(_zone(found)) or ctx.participant_region
+    if not isinstance(phone, str) or not phone or not theirs or "phone" in choices:
         return
     regions = list(dict.fromkeys([theirs.upper(), ctx.default_region.upper()]))
     if len(regions) < 2:
@@ -407,8 +450,7 @@ def _phone_of_another_country(
     )
 
 
-def _parse_one(slot: str, text: str, ctx: Context) -> Any:
-    finder = dict(_FINDERS)[slot]
+def _parse_one(slot: str, finder: Finder[T], text: str, ctx: Context) -> T:
     value = finder(Reader(spoken.written(unwrap_slack_links(text))), ctx)
     if value is None:
         raise ExtractionError(MISSING[slot](text))
@@ -418,26 +460,28 @@ def _parse_one(slot: str, text: str, ctx: Context) -> Any:
 def parse_date(text: str, now: datetime.datetime) -> datetime.date:
     """The date a clinician means, in their wall time; past dates are the caller's concern."""
     corrected, _ = typos.correct(text)
-    choice: DateChoice = _parse_one("date", corrected, Context(now=now, requested_slot="date"))
+    choice = _parse_one("date", find_date, corrected, Context(now=now, requested_slot="date"))
     return choice.date
 
 
 def parse_time(text: str) -> datetime.time:
     """A time of day; bare hours outside working hours are the afternoon ("3" is 15:00)."""
-    said: SaidTime = _parse_one("time", text, Context(now=EPOCH, requested_slot="time"))
+    said = _parse_one("time", find_time, text, Context(now=EPOCH, requested_slot="time"))
     return said.time
 
 
 def parse_email(text: str) -> str:
     """An e-mail address, normalized by email-validator."""
-    return _parse_one("email", text, Context(now=EPOCH, requested_slot="email"))
+    return _parse_one("email", find_email, text, Context(now=EPOCH, requested_slot="email"))
 
 
 def parse_amount(text: str) -> Decimal:
     """A positive amount quantized to cents; the practice maximum is the caller's concern."""
-    return _parse_one("amount", text, Context(now=EPOCH, requested_slot="amount"))
+    return _parse_one("amount", find_amount, text, Context(now=EPOCH, requested_slot="amount"))
 
 
 def parse_channel(text: str) -> str:
     """How the participant is invited: a `Channel` (e-mail, text message or none)."""
-    return _parse_one("invite_channel", text, Context(now=EPOCH, requested_slot="invite_channel"))
+    return _parse_one(
+        "invite_channel", find_channel, text, Context(now=EPOCH, requested_slot="invite_channel")
+    )

@@ -12,7 +12,7 @@ for `find_participant`.
 from __future__ import annotations
 
 import re
-from typing import Any
+from dataclasses import dataclass
 
 from actions.extraction.participant import _name_at, _plausible, parse_participant
 from actions.extraction.reader import Context, Reader
@@ -45,7 +45,15 @@ def _name(rest: str, start: int, *, any_case: bool = False) -> tuple[str, int, i
     return parse_participant(found[0]), found[1], found[2]
 
 
-def find_others(reader: Reader, ctx: Context) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class OthersSaid:
+    """The other participants a message adds and takes off, by name."""
+
+    add: tuple[str, ...]
+    remove: tuple[str, ...]
+
+
+def find_others(reader: Reader, ctx: Context) -> OthersSaid | None:
     rest = reader.rest
     added: list[str] = []
     removed: list[str] = []
@@ -91,4 +99,4 @@ def find_others(reader: Reader, ctx: Context) -> dict[str, Any] | None:
     if not spans:
         return None
     reader.cut_many(spans, "others")
-    return {"add": added, "remove": removed}
+    return OthersSaid(add=tuple(added), remove=tuple(removed))
