@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from collections.abc import Mapping
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import needed, slot_table
 from actions.context import actor_of_sender, sender_of, services
 from dialogue.slots import spec_from_slots
+from ground.jsontypes import JSON
 from ground.session import SessionSpec
 from ground.zones import COMMON_ZONE_CHOICES
 from scheduling.service import Actor
@@ -26,7 +27,7 @@ NO_ANSWER_INTENTS = {"help", "list_sessions", "save", "hold"}
 COMMON_ZONES = COMMON_ZONE_CHOICES
 
 
-def inform(slot: str, value: Any) -> str:
+def inform(slot: str, value: JSON) -> str:
     return "/inform" + json.dumps({slot: value}, separators=(",", ":"))
 
 
@@ -54,7 +55,7 @@ def clinician_tz_of(tracker: Tracker) -> str:
     return stored or ctx.practice.default_timezone
 
 
-def new_draft_events(tracker: Tracker) -> list[dict[str, Any]]:
+def new_draft_events(tracker: Tracker) -> list[EventType]:
     """A fresh draft: its own id (the idempotency key of its Save) and the clinician's zone."""
     return [
         SlotSet("draft_id", uuid.uuid4().hex),
@@ -80,16 +81,16 @@ SUMMARY_SLOTS = (
 )
 
 
-def clear_draft_events() -> list[dict[str, Any]]:
+def clear_draft_events() -> list[EventType]:
     return [SlotSet(name, None) for name in DRAFT_SLOTS]
 
 
-def missing_answers(slots: dict[str, Any]) -> list[str]:
+def missing_answers(slots: Mapping[str, JSON]) -> list[str]:
     """What the draft still lacks before it can be saved, in the form's words."""
     return needed.missing(slots, payments=services().payments_enabled)
 
 
-def complete_draft(slots: dict[str, Any]) -> SessionSpec | None:
+def complete_draft(slots: Mapping[str, JSON]) -> SessionSpec | None:
     """The draft, or None while an answer is missing or unreadable (never an exception)."""
     if missing_answers(slots):
         return None
@@ -122,7 +123,7 @@ DRAFT_SLOTS = (
 )
 
 
-def say_missing(dispatcher: CollectingDispatcher, slots: dict[str, Any]) -> None:
+def say_missing(dispatcher: CollectingDispatcher, slots: Mapping[str, JSON]) -> None:
     missing = [m for m in missing_answers(slots) if m != "draft"] or ["date"]
     dispatcher.utter_message(
         text=f"There's more to answer before I can save: the {', '.join(missing)}.",

@@ -4,9 +4,9 @@ ask next) and by Save and the summary (what is still missing, in words)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from ground.channel import Channel
+from ground.jsontypes import JSON
 
 # How a missing answer is named to the clinician ("There's more to answer: the date").
 SAID = {
@@ -17,7 +17,7 @@ SAID = {
 }
 
 
-def needed_slots(slots: Mapping[str, Any], *, payments: bool) -> list[str]:
+def needed_slots(slots: Mapping[str, JSON], *, payments: bool) -> list[str]:
     """The slots this draft needs, in the order they are asked: e-mail only for e-mail
     invitations, phone only for text, payment when the practice takes payments."""
     needed = ["date", "time", "participant", "invite_channel"]
@@ -35,7 +35,7 @@ def needed_slots(slots: Mapping[str, Any], *, payments: bool) -> list[str]:
     return needed
 
 
-def _others_pending(raw: Any) -> bool:
+def _others_pending(raw: JSON) -> bool:
     """Another participant whose invitation is not settled yet (asked in turn)."""
     for person in raw if isinstance(raw, list) else []:
         if not isinstance(person, dict):
@@ -46,7 +46,7 @@ def _others_pending(raw: Any) -> bool:
     return False
 
 
-def missing(slots: Mapping[str, Any], *, payments: bool) -> list[str]:
+def missing(slots: Mapping[str, JSON], *, payments: bool) -> list[str]:
     """The needed answers not given yet, in words; "draft" when there is no draft."""
     said = []
     for slot in needed_slots(slots, payments=payments):

@@ -11,7 +11,7 @@ their zone: the answer fills theirs, never the first participant's slots. The pr
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -19,8 +19,10 @@ from rasa_sdk.types import DomainDict
 
 from actions.context import services
 from actions.questions import AskAction
+from dialogue.slots import Other, encode, other
 from ground.channel import Channel
 from ground.formatting import phone
+from ground.jsontypes import JSON
 from ground.zones import zone_label
 
 SLOT = "others"
@@ -28,14 +30,13 @@ SLOT = "others"
 ANSWER_SLOTS = ("invite_channel", "email", "phone", "participant_tz", "participant")
 
 
-def listed(raw: Any) -> list[dict[str, Any]]:
+def listed(raw: JSON) -> list[Other]:
     """The slot's value as a list of participants (anything else: none)."""
-    if not isinstance(raw, list):
-        return []
-    return [dict(p) for p in raw if isinstance(p, dict) and isinstance(p.get("participant"), str)]
+    people = [other(p) for p in raw] if isinstance(raw, list) else []
+    return [p for p in people if p is not None]
 
 
-def pending(people: list[dict[str, Any]]) -> dict[str, Any] | None:
+def pending(people: list[Other]) -> Other | None:
     """The first one whose invitation is not settled yet (asked next)."""
     for person in people:
         channel = Channel.invitation(person.get("invite_channel"))
@@ -44,7 +45,7 @@ def pending(people: list[dict[str, Any]]) -> dict[str, Any] | None:
     return None
 
 
-def next_requested(required: list[str], slots: dict[str, Any]) -> str | None:
+def next_requested(required: list[str], slots: Mapping[str, JSON]) -> str | None:
     """The slot to ask next: the first required one not answered, `others` while one
     of them is still to be asked about (its value is a list, never empty)."""
     for slot in required:
@@ -61,30 +62,34 @@ def _same(a: str, b: str) -> bool:
     return a.strip().casefold() == b.strip().casefold()
 
 
-def extract(tracker: Tracker, found: dict[str, Any]) -> dict[str, Any]:
+def _names(said: Mapping[str, JSON], change: str) -> list[str]:
+    """The names a message adds or removes ({"add": [names], "remove": [names]})."""
+    names = said.get(change)
+    return [str(name) for name in names] if isinstance(names, list) else []
+
+
+def extract(tracker: Tracker, found: Mapping[str, JSON]) -> dict[str, JSON]:
     """The new list when this message changes it ({} when it does not)."""
     people = listed(tracker.get_slot(SLOT))
-    before = [dict(p) for p in people]
+    before = [p.copy() for p in people]
     said = found.get(SLOT)
     if isinstance(said, dict):
-        for name in said.get("remove") or []:
-            people = [p for p in people if not _same(p["participant"], str(name))]
+        for name in _names(said, "remove"):
+            people = [p for p in people if not _same(p["participant"], name)]
         lead = str(tracker.get_slot("participant") or "")
-        for name in said.get("add") or []:
-            if not any(_same(p["participant"], str(name)) for p in people) and not _same(
-                lead, str(name)
-            ):
-                people.append({"participant": str(name)})
+        for name in _names(said, "add"):
+            if not any(_same(p["participant"], name) for p in people) and not _same(lead, name):
+                people.append({"participant": name})
     if answering(tracker):
         person = pending(people)
         if person is not None:
             _fill(person, found, tracker)
     if people == before and not (isinstance(said, dict) and said.get("remove")):
         return {}
-    return {SLOT: people}
+    return {SLOT: encode(people)}
 
 
-def _fill(person: dict[str, Any], found: dict[str, Any], tracker: Tracker) -> None:
+def _fill(person: Other, found: Mapping[str, JSON], tracker: Tracker) -> None:
     email, number = found.get("email"), found.get("phone")
     channel = Channel.invitation(found.get("invite_channel"))
     if channel is None:
@@ -103,8 +108,8 @@ def _fill(person: dict[str, Any], found: dict[str, Any], tracker: Tracker) -> No
 
 
 def validate(
-    value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, before_raw: Any
-) -> dict[str, Any]:
+    value: JSON, dispatcher: CollectingDispatcher, tracker: Tracker, before_raw: JSON
+) -> dict[str, JSON]:
     """The practice's limit, then each change said back."""
     people, before = listed(value), listed(before_raw)
     limit = services().practice.max_participants
@@ -116,7 +121,7 @@ def validate(
             f": it has {1 + len(before)}. Remove someone first (“remove MK”).",
             custom={"kind": "error"},
         )
-        return {SLOT: before or None}
+        return {SLOT: encode(before or None)}
     names = {p["participant"].casefold() for p in people}
     for gone in before:
         if gone["participant"].casefold() not in names:
@@ -133,10 +138,10 @@ def validate(
                 text=f"{person['participant']}: {invitation_words(person)}.",
                 custom={"kind": "ack"},
             )
-    return {SLOT: people or None}
+    return {SLOT: encode(people or None)}
 
 
-def invitation_words(person: dict[str, Any]) -> str:
+def invitation_words(person: Other) -> str:
     channel = Channel.invitation(person.get("invite_channel")) or Channel.NONE
     address = (
         phone(person.get("phone") or "") if channel.address == "phone" else person.get("email")

@@ -3,23 +3,25 @@ the last one marked, each participant's time in their zone, and a series' dates.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import slot_table, week_words
 from actions.context import actor_of_sender, services
 from actions.drafts import SUMMARY_SLOTS, complete_draft, say_missing
+from dialogue.slots import decoded
 from ground.formatting import money, phone, when, zone_label
+from ground.jsontypes import JSON
 from ground.session import SessionSpec
 
 CHANGED = "  ✎ _changed_"
 
 
-def summary_values(slots: dict[str, Any]) -> dict[str, Any]:
+def summary_values(slots: Mapping[str, JSON]) -> dict[str, JSON]:
     """What a summary shows, by slot: Save stores these and nothing else."""
     return {slot: slots.get(slot) for slot in SUMMARY_SLOTS}
 
@@ -35,12 +37,12 @@ def others_lines(draft: SessionSpec, marked: str) -> list[str]:
 
 
 def summary_lines(
-    slots: dict[str, Any], draft: SessionSpec, changed: frozenset[str] = frozenset()
+    slots: Mapping[str, JSON], draft: SessionSpec, changed: frozenset[str] = frozenset()
 ) -> list[str]:
     """The draft in words, as the clinician checks it before Save; the lines of slots
     changed since the last summary they saw are marked."""
     practice = services().practice
-    mine = practice.zone_of(slots.get("clinician_tz"))
+    mine = practice.zone_of(decoded("clinician_tz", slots.get("clinician_tz")))
 
     def mark(*names: str) -> str:
         return CHANGED if changed.intersection(names) else ""
@@ -77,7 +79,7 @@ def summary_lines(
 
 
 def week_lines(
-    tracker: Tracker, slots: dict[str, Any], draft: SessionSpec, changed: frozenset[str]
+    tracker: Tracker, slots: Mapping[str, JSON], draft: SessionSpec, changed: frozenset[str]
 ) -> list[str]:
     """What the summary adds from the clinician's week: the series' dates (or why it
     can't be booked), or what the one session overlaps (they may still save)."""
@@ -98,7 +100,7 @@ def week_lines(
     return [head, *(f"   {x}" for x in preview.lines[1:])]
 
 
-def show_summary(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+def show_summary(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """Show the summary, marking what changed since the last one, and remember what it
     showed: Save stores exactly that."""
     slots = tracker.current_slot_values()
@@ -129,5 +131,5 @@ class ActionShowSummary(Action):
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
+    ) -> list[EventType]:
         return show_summary(dispatcher, tracker)

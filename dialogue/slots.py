@@ -16,10 +16,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Literal, Required, TypedDict, TypeVar, overload
 from zoneinfo import ZoneInfo
 
 from ground.channel import Channel
+from ground.jsontypes import JSON
 from ground.practice import Practice
 from ground.session import Money, Participant, SessionSpec
 
@@ -29,7 +30,11 @@ class SlotValueError(ValueError):
     tracker written by something else)."""
 
 
-def encode(value: object) -> Any:
+@overload
+def encode(value: Mapping[str, object]) -> dict[str, JSON]: ...
+@overload
+def encode(value: object) -> JSON: ...
+def encode(value: object) -> JSON:
     """A value as the tracker keeps it: a date as 2026-12-03, a clock time as 15:30, money
     as its decimal string ('95.50'), dataclasses as objects, tuples as lists."""
     if value is None or isinstance(value, (bool, int, float, str)):
@@ -104,22 +109,59 @@ def read_id(raw: object) -> int:
     raise SlotValueError("not an id")
 
 
-def read_people(raw: object) -> list[dict[str, Any]]:
+class Other(TypedDict, total=False):
+    """Another participant as the `others` slot keeps them: a name, then how they are
+    invited, as the conversation learns it (a zone None: the first participant's)."""
+
+    participant: Required[str]
+    invite_channel: str | None
+    email: str | None
+    phone: str | None
+    participant_tz: str | None
+
+
+def other(raw: object) -> Other | None:
+    """One object of the `others` slot, or None when it has no name; a field that is not
+    text reads as not given."""
+    if not isinstance(raw, dict) or not isinstance(name := raw.get("participant"), str):
+        return None
+    person = Other(participant=name)
+    if "invite_channel" in raw:
+        person["invite_channel"] = _text(raw["invite_channel"])
+    if "email" in raw:
+        person["email"] = _text(raw["email"])
+    if "phone" in raw:
+        person["phone"] = _text(raw["phone"])
+    if "participant_tz" in raw:
+        person["participant_tz"] = _text(raw["participant_tz"])
+    return person
+
+
+def _text(raw: object) -> str | None:
+    return raw if isinstance(raw, str) else None
+
+
+def read_people(raw: object) -> list[Other]:
     """Other participants: a list of objects, each with a name."""
-    if isinstance(raw, list) and all(
-        isinstance(p, dict) and isinstance(p.get("participant"), str) for p in raw
-    ):
-        return [dict(p) for p in raw]
+    people = [other(p) for p in raw] if isinstance(raw, list) else [None]
+    if all(p is not None for p in people):
+        return [p for p in people if p is not None]
     raise SlotValueError("not a list of participants")
 
 
-def read_object(raw: object) -> dict[str, Any]:
-    if isinstance(raw, dict):
+def read_object(raw: object) -> dict[str, JSON]:
+    if isinstance(raw, dict):  # a tracker holds JSON: its keys are text
         return raw
     raise SlotValueError("not an object")
 
 
-READERS: dict[str, Callable[[Any], Any]] = {
+def read_series(raw: object) -> dict[str, JSON] | str:
+    """A series is an object here; actions/week_words.series_of reads it as a recurrence
+    (and refuses one no clinician could have said). "once" drops one."""
+    return raw if isinstance(raw, str) else read_object(raw)
+
+
+READERS: dict[str, Callable[[object], object]] = {
     "date": read_date,
     "time": read_time,
     "amount": read_money,
@@ -138,21 +180,49 @@ READERS: dict[str, Callable[[Any], Any]] = {
     "contact_id": read_id,
     "summary_shown": read_object,
     "others": read_people,
-    # A series is an object here; actions/week_words.series_of reads it as a recurrence
-    # (and refuses one no clinician could have said). "once" drops one.
-    "series": lambda raw: raw if isinstance(raw, (dict, str)) else read_object(raw),
+    "series": read_series,
 }
 
+T = TypeVar("T")
 
-def decode(slot: str, raw: Any) -> Any:
+
+def given(reader: Callable[[object], T], raw: object) -> T | None:
+    """A slot's value read by `reader`, None staying None."""
+    return None if raw is None else reader(raw)
+
+
+# The slots the conversation's rules read by name, typed: `decode("date", raw)` is a date.
+@overload
+def decode(slot: Literal["date"], raw: object) -> date | None: ...
+@overload
+def decode(slot: Literal["time"], raw: object) -> time | None: ...
+@overload
+def decode(slot: Literal["amount"], raw: object) -> Decimal | None: ...
+@overload
+def decode(
+    slot: Literal["participant_tz", "clinician_tz", "participant"], raw: object
+) -> str | None: ...
+@overload
+def decode(slot: str, raw: object) -> object: ...
+def decode(slot: str, raw: object) -> object:
     """The slot's value as what it is (None stays None); SlotValueError when it is not."""
-    if raw is None:
-        return None
     reader = READERS.get(slot)
-    return raw if reader is None else reader(raw)
+    return raw if reader is None else given(reader, raw)
 
 
-def decoded(slot: str, raw: Any) -> Any:
+@overload
+def decoded(slot: Literal["date"], raw: object) -> date | None: ...
+@overload
+def decoded(slot: Literal["time"], raw: object) -> time | None: ...
+@overload
+def decoded(slot: Literal["amount"], raw: object) -> Decimal | None: ...
+@overload
+def decoded(
+    slot: Literal["participant_tz", "clinician_tz", "participant"], raw: object
+) -> str | None: ...
+@overload
+def decoded(slot: str, raw: object) -> object: ...
+def decoded(slot: str, raw: object) -> object:
     """As `decode`, but a value that is not what its slot holds reads as not given."""
     try:
         return decode(slot, raw)
@@ -178,15 +248,31 @@ class Filled:
     clinician_tz: str | None = None
     contact_id: int | None = None
     draft_id: str | None = None
-    others: list[dict[str, Any]] | None = None
+    others: list[Other] | None = None
 
     @classmethod
-    def of(cls, slots: Mapping[str, Any]) -> Filled:
+    def of(cls, slots: Mapping[str, object]) -> Filled:
         """Raises SlotValueError when a slot holds what it cannot."""
-        return cls(**{f.name: decode(f.name, slots.get(f.name)) for f in dataclasses.fields(cls)})
+        return cls(
+            date=given(read_date, slots.get("date")),
+            time=given(read_time, slots.get("time")),
+            participant=given(read_text, slots.get("participant")),
+            invite_channel=given(read_text, slots.get("invite_channel")),
+            email=given(read_text, slots.get("email")),
+            phone=given(read_text, slots.get("phone")),
+            participant_tz=given(read_text, slots.get("participant_tz")),
+            documents=given(read_text, slots.get("documents")),
+            payment_required=given(read_flag, slots.get("payment_required")),
+            service=given(read_text, slots.get("service")),
+            amount=given(read_money, slots.get("amount")),
+            clinician_tz=given(read_text, slots.get("clinician_tz")),
+            contact_id=given(read_id, slots.get("contact_id")),
+            draft_id=given(read_text, slots.get("draft_id")),
+            others=given(read_people, slots.get("others")),
+        )
 
 
-def _other(person: Mapping[str, Any], first: Participant) -> Participant:
+def _other(person: Other, first: Participant) -> Participant:
     """Another participant as the `others` slot keeps them (zone: the first's unless said)."""
     channel = Channel.invitation(person.get("invite_channel"))
     if channel is None:
@@ -200,7 +286,7 @@ def _other(person: Mapping[str, Any], first: Participant) -> Participant:
     )
 
 
-def spec_from_slots(slots: Mapping[str, Any], practice: Practice) -> SessionSpec:
+def spec_from_slots(slots: Mapping[str, object], practice: Practice) -> SessionSpec:
     """The session the slots describe: the one place the conversation's answers become the
     typed session. Raises ValueError (SlotValueError) when an answer it needs is missing or
     is not what its slot holds."""
