@@ -3,21 +3,20 @@ held before this turn, and the words of a refusal or an acknowledgement."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import services
-from actions.form_reading import MISSING, SLOT_LABELS, error, is_invalid, memo, shown, understand
+from actions.form_reading import SLOT_LABELS, buttons_of, error, is_invalid, memo, shown, understand
+from ground.jsontypes import JSON
 
 
 class FormParts:
     """The form's common steps (mixed into `ValidateScheduleForm`)."""
 
-    def _extract(self, slot: str, tracker: Tracker) -> dict[str, Any]:
-        value = understand(tracker).get(slot, MISSING)
-        return {} if value is MISSING else {slot: value}
+    def _extract(self, slot: str, tracker: Tracker) -> dict[str, JSON]:
+        found = understand(tracker)
+        return {slot: found[slot]} if slot in found else {}
 
     def _requested(self, tracker: Tracker, slot: str) -> bool:
         return tracker.get_slot("requested_slot") == slot
@@ -28,20 +27,22 @@ class FormParts:
     def _text(self, tracker: Tracker) -> str:
         return " ".join(str((tracker.latest_message or {}).get("text") or "").casefold().split())
 
-    def _before(self, tracker: Tracker, slot: str) -> Any:
+    def _before(self, tracker: Tracker, slot: str) -> JSON:
         return memo().before.get(slot)
 
     def _reject(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, message: Any
-    ) -> dict[str, Any]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, message: JSON
+    ) -> dict[str, JSON]:
+        """The slot keeps what it held before; `message` says why, a refused reading
+        ({"invalid": why}) with its buttons."""
         if is_invalid(message):
-            error(dispatcher, message["invalid"], message.get("choices"))
+            error(dispatcher, str(message["invalid"]), buttons_of(message.get("choices")))
         else:
             error(dispatcher, str(message))
         return {slot: self._before(tracker, slot)}
 
     def _acknowledge(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, new: Any
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, new: JSON
     ) -> None:
         """A change of an earlier answer is said in words, old and new:
         "Invitation: e-mail → text message." """

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import contextvars
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TypeGuard
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import (
@@ -24,12 +25,10 @@ from actions.context import services
 from actions.extraction.intents import refusal
 from dialogue.domain import CONTROL_INTENTS, load_domain, parse_payload
 from dialogue.domain import FORM as FORM_NAME
-from dialogue.slots import decode, decoded
+from dialogue.slots import decoded, read_date, read_money, read_time
 from ground.channel import Channel
 from ground.formatting import clock, money, phone, zone_label
-
-MISSING = object()
-
+from ground.jsontypes import JSON
 
 MISSES_BEFORE_HELP = 3  # as the embedded runner (dialogue/runner.py)
 
@@ -67,13 +66,13 @@ MERIDIEM_WORDS = {
 
 
 def error(
-    dispatcher: CollectingDispatcher, text: str, buttons: list[dict[str, str]] | None = None
+    dispatcher: CollectingDispatcher, text: str, buttons: list[dict[str, JSON]] | None = None
 ) -> None:
     """One error message; a close call carries its readings as buttons."""
     dispatcher.utter_message(text=text, buttons=buttons or [], custom={"kind": "error"})
 
 
-def choice_buttons(slot: str, choices: list[Any]) -> list[dict[str, str]]:
+def choice_buttons(slot: str, choices: Iterable[tuple[str, JSON]]) -> list[dict[str, JSON]]:
     """Buttons that answer the slot with one reading each (a Rasa `/inform` payload)."""
     return [
         {"title": str(title), "payload": "/inform" + json.dumps({slot: value})}
@@ -81,15 +80,31 @@ def choice_buttons(slot: str, choices: list[Any]) -> list[dict[str, str]]:
     ]
 
 
-def shown(slot: str, value: Any) -> str:
+def readings(raw: JSON) -> list[tuple[str, JSON]]:
+    """The readings offered for a slot as a reading keeps them: [label, value] pairs."""
+    pairs = raw if isinstance(raw, list) else []
+    return [(str(p[0]), p[1]) for p in pairs if isinstance(p, list) and len(p) == 2]
+
+
+def buttons_of(raw: JSON) -> list[dict[str, JSON]]:
+    """The buttons kept with a refused value ({"invalid": why, "choices": buttons})."""
+    return [b for b in raw if isinstance(b, dict)] if isinstance(raw, list) else []
+
+
+def texts(raw: JSON) -> list[str]:
+    """A reading's list of words or sentences (its `notes`, its `unread` words)."""
+    return [t for t in raw if isinstance(t, str)] if isinstance(raw, list) else []
+
+
+def shown(slot: str, value: JSON) -> str:
     """A slot value in words, as the summary and the acknowledgements say it."""
     practice = services().practice
     if value is None:
         return "none"
     if slot == "date":
-        return str(decode("date", value).strftime("%A, %B %-d"))
+        return read_date(value).strftime("%A, %B %-d")
     if slot == "time":
-        return clock(decode("time", value))
+        return clock(read_time(value))
     if slot == "invite_channel":
         return Channel.said_of(value)
     if slot == "phone":
@@ -103,7 +118,7 @@ def shown(slot: str, value: Any) -> str:
         service = practice.service(str(value))
         return service.name if service else str(value)
     if slot == "amount":
-        return money(decode("amount", value), practice.currency)
+        return money(read_money(value), practice.currency)
     if slot == "payment_required":
         return "required" if value else "not required"
     return str(value)
@@ -119,10 +134,11 @@ class TurnMemo:
     """What one run of the form's validation action has worked out, kept for that run
     only (our own object: nothing is stored on rasa-sdk's Tracker)."""
 
-    found: dict[str, Any] | None = None  # the latest message, read once
-    before: dict[str, Any] = field(default_factory=dict)  # the slots before validation
+    found: dict[str, JSON] | None = None  # the latest message, read once
+    before: dict[str, JSON] = field(default_factory=dict)  # the slots before validation
     noted: bool = False  # the reading's notes said
-    contact: Any = MISSING  # the known contact named, looked up once
+    contact_looked_up: bool = False  # the known contact named, looked up once:
+    contact: str | None = None
     acked: set[str] = field(default_factory=set)  # slots whose change was said
 
 
@@ -134,13 +150,13 @@ def memo() -> TurnMemo:
     return TURN.get() or TurnMemo()
 
 
-def understand(tracker: Tracker) -> dict[str, Any]:
+def understand(tracker: Tracker) -> dict[str, JSON]:
     """Slot -> value (or {"invalid": message}) found in the latest message."""
     cached = memo().found
     if cached is not None:
         return cached
     latest = tracker.latest_message or {}
-    found: dict[str, Any] = {}
+    found: dict[str, JSON] = {}
     if latest.get("sessionbot_nlu"):
         # The embedded runner's NLU: its entities are already our own reading.
         found = week_words.found_in(latest.get("entities") or [])
@@ -151,15 +167,18 @@ def understand(tracker: Tracker) -> dict[str, Any]:
     return found
 
 
-def _attach_choices(found: dict[str, Any]) -> None:
+def _attach_choices(found: dict[str, JSON]) -> None:
     """Readings offered for a refused value go with its error; others are offers."""
     offers = found.get("choices")
     entries = offers if isinstance(offers, list) else [offers] if offers else []
-    remaining = []
+    remaining: list[JSON] = []
     for entry in entries:
+        if not isinstance(entry, dict):
+            continue
         slot, choices = entry.get("slot"), entry.get("choices") or []
-        if is_invalid(found.get(slot)):
-            found[slot]["choices"] = choice_buttons(slot, choices)
+        refused = found.get(slot) if isinstance(slot, str) else None
+        if isinstance(slot, str) and is_invalid(refused):
+            refused["choices"] = [*choice_buttons(slot, readings(choices))]
         else:
             remaining.append({"slot": slot, "choices": choices})
     found["choices"] = remaining
@@ -175,7 +194,7 @@ ANSWER_SLOTS = frozenset(load_domain()["forms"][FORM_NAME]["required_slots"]) | 
 _BETWEEN_MESSAGE_AND_FORM = {"action_listen", "action_extract_slots", FORM_NAME, "action_hold"}
 
 
-def answered_before(tracker: Tracker) -> list[dict[str, Any]]:
+def answered_before(tracker: Tracker) -> list[EventType]:
     """A Rasa message that is no control word counts as an answer, even when it gave nothing.
 
     Rasa's form rejects a turn that set no slot and leaves the next step to the rules;
@@ -188,10 +207,15 @@ def answered_before(tracker: Tracker) -> list[dict[str, Any]]:
     requested = tracker.get_slot("requested_slot")
     if latest.get("sessionbot_nlu") or not requested or not fresh_message(tracker):
         return []
-    intent = str((latest.get("intent") or {}).get("name") or "")
-    if is_control(intent, str(latest.get("text") or "")):
+    if is_control(intent_of(latest), str(latest.get("text") or "")):
         return []
     return [SlotSet(str(requested), tracker.get_slot(str(requested)))]
+
+
+def intent_of(latest: Mapping[str, JSON]) -> str:
+    """The intent's name in a tracker's latest message ("" when none)."""
+    intent = latest.get("intent")
+    return str(intent.get("name") or "") if isinstance(intent, dict) else ""
 
 
 def is_control(intent: str, text: str) -> bool:
@@ -222,7 +246,7 @@ def fresh_message(tracker: Tracker) -> bool:
     return True
 
 
-def _reading(tracker: Tracker, text: str, requested: str | None) -> dict[str, Any]:
+def _reading(tracker: Tracker, text: str, requested: str | None) -> dict[str, JSON]:
     practice = services().practice
     now = clinician_now(tracker)
     result = week_words.read(
@@ -242,7 +266,7 @@ def _reading(tracker: Tracker, text: str, requested: str | None) -> dict[str, An
     return result.found()
 
 
-def read_rasa_message(tracker: Tracker, latest: dict[str, Any]) -> dict[str, Any]:
+def read_rasa_message(tracker: Tracker, latest: Mapping[str, JSON]) -> dict[str, JSON]:
     """A message as a Rasa server parsed it, read with our own extraction too.
 
     A button payload (`/inform{"documents":"intake"}`) carries our own values: taken as
@@ -253,10 +277,11 @@ def read_rasa_message(tracker: Tracker, latest: dict[str, Any]) -> dict[str, Any
     read as another slot by themselves.
     """
     text = str(latest.get("text") or "")
-    intent = str((latest.get("intent") or {}).get("name") or "")
-    entities = [e for e in latest.get("entities") or [] if isinstance(e, dict)]
+    intent = intent_of(latest)
+    given = latest.get("entities")
+    entities = [e for e in given if isinstance(e, dict)] if isinstance(given, list) else []
     if parse_payload(text) is not None:
-        return {str(e.get("entity")): e.get("value") for e in entities if e.get("entity")}
+        return {str(e["entity"]): e.get("value") for e in entities if e.get("entity")}
     if is_control(intent, text) or not text.strip():
         return {}
     requested = tracker.get_slot("requested_slot")
@@ -302,34 +327,46 @@ def misses_before(tracker: Tracker, slot: str) -> int:
     questions and control words ("help") leave the count alone; an answer that went
     through, the end of the form or a new draft ends it.
     """
-    turns: list[dict[str, Any]] = []
-    requested: Any = None
-    current: dict[str, Any] | None = None
+    turns: list[_Turn] = []
+    requested: JSON = None
+    current: _Turn | None = None
     for event in (e for e in tracker.events or [] if isinstance(e, dict)):
         kind = event.get("event")
         if kind == "user":
             if current is not None:
-                turns.append({**current, "after": requested})
+                current.after = requested
+                turns.append(current)
             intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-            current = {"intent": intent, "at": requested, "error": False}
+            current = _Turn(intent=intent, at=requested)
         elif kind == "slot" and event.get("name") == "requested_slot":
             requested = event.get("value")
         elif kind == "bot" and current is not None:
             custom = (event.get("data") or {}).get("custom") or {}
-            current["error"] = current["error"] or custom.get("kind") == "error"
+            current.error = current.error or custom.get("kind") == "error"
         elif kind in ("restart", "reset_slots"):
             requested = None
     count = 0
     for turn in reversed(turns):  # the latest user event is this very turn: not among them
-        if turn["after"] is None or turn["intent"] in ("cancel", "start_over"):
+        if turn.after is None or turn.intent in ("cancel", "start_over"):
             break
-        if turn["at"] != slot:
+        if turn.at != slot:
             continue
-        if turn["error"] and turn["after"] == slot:
+        if turn.error and turn.after == slot:
             count += 1
-        elif turn["intent"] not in CONTROL_INTENTS:
+        elif turn.intent not in CONTROL_INTENTS:
             break
     return count
+
+
+@dataclass
+class _Turn:
+    """One user turn of a Rasa tracker, as `misses_before` counts it: its intent, the
+    question asked when it came and after it, and whether it was answered with an error."""
+
+    intent: JSON
+    at: JSON
+    after: JSON = None
+    error: bool = False
 
 
 def drop_unchanged_candidates(tracker: Tracker) -> None:
@@ -344,7 +381,7 @@ def drop_unchanged_candidates(tracker: Tracker) -> None:
     last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=None)
     if last_user is None:
         return
-    before: dict[str, Any] = {}
+    before: dict[str, JSON] = {}
     for event in events[:last_user]:
         if event.get("event") == "slot":
             before[str(event.get("name"))] = event.get("value")
@@ -357,5 +394,6 @@ def drop_unchanged_candidates(tracker: Tracker) -> None:
     tracker.events = events[:first] + kept
 
 
-def is_invalid(value: Any) -> bool:
+def is_invalid(value: JSON) -> TypeGuard[dict[str, JSON]]:
+    """A value its reading refused: {"invalid": why}, with readings to choose from."""
     return isinstance(value, dict) and "invalid" in value

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -21,9 +20,18 @@ from actions import (
 from actions.context import actor_of_sender, services
 from actions.form_parts import FormParts
 from actions.form_reading import clinician_now, error, is_invalid
-from dialogue.slots import SlotValueError, decode, decoded, encode
+from dialogue.slots import (
+    SlotValueError,
+    decoded,
+    encode,
+    read_date,
+    read_id,
+    read_money,
+    read_time,
+)
 from ground.channel import Channel
 from ground.formatting import clock
+from ground.jsontypes import JSON
 from scheduling import editing, starts
 
 
@@ -31,17 +39,17 @@ class Validators(FormParts):
     """`validate_<slot>` for every slot of the form."""
 
     def validate_others(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
+        self, value: JSON, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, JSON]:
         return others_form.validate(value, dispatcher, tracker, self._before(tracker, "others"))
 
     def validate_date(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
+        self, value: JSON, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, JSON]:
         if is_invalid(value):
             return self._reject(dispatcher, tracker, "date", value)
         try:
-            day: date = decode("date", value)
+            day = read_date(value)
         except SlotValueError:
             return self._reject(
                 dispatcher, tracker, "date", "I couldn't read that date. Try “tomorrow” or “Dec 3”."
@@ -58,7 +66,7 @@ class Validators(FormParts):
             return self._reject(
                 dispatcher, tracker, "date", "That's more than two years ahead. Pick a nearer date."
             )
-        out: dict[str, Any] = {"date": encode(day)}
+        out: dict[str, JSON] = {"date": encode(day)}
         time_value = tracker.get_slot("time")
         at = decoded("time", time_value)
         if at is not None and self._before(tracker, "time") == time_value:
@@ -82,12 +90,12 @@ class Validators(FormParts):
         return f"{clock(at)} {when} has already passed (it's {clock(now.time())} now)."
 
     def validate_time(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
+        self, value: JSON, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, JSON]:
         if is_invalid(value):
             return self._reject(dispatcher, tracker, "time", value)
         try:
-            at: time = decode("time", value)
+            at = read_time(value)
         except SlotValueError:
             return self._reject(
                 dispatcher, tracker, "time", "I couldn't read that time. Try “3pm” or “9:30 am”."
@@ -102,13 +110,16 @@ class Validators(FormParts):
         return {"time": hhmm}
 
     def validate_participant(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
+        self, value: JSON, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, JSON]:
         if is_invalid(value):
             return self._reject(dispatcher, tracker, "participant", value)
         scheduler, who = services().scheduler, actor_of_sender(tracker.sender_id)
         if isinstance(value, dict) and "contact_id" in value:
-            contact = scheduler.contact_by_id(who, int(value["contact_id"]))
+            try:
+                contact = scheduler.contact_by_id(who, read_id(value["contact_id"]))
+            except SlotValueError:
+                contact = None
             if contact is None:
                 return self._reject(
                     dispatcher,
@@ -126,7 +137,7 @@ class Validators(FormParts):
                 self._acknowledge(dispatcher, tracker, "participant", name)
                 return {"participant": name, "contact_id": None}
         # A known contact fills how to reach them, unless this draft already says.
-        out: dict[str, Any] = {"participant": contact.name, "contact_id": contact.id}
+        out: dict[str, JSON] = {"participant": contact.name, "contact_id": contact.id}
         known = {
             "invite_channel": contact.invite_channel,
             "email": contact.email,
@@ -140,11 +151,11 @@ class Validators(FormParts):
         return out
 
     def validate_invite_channel(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
+        self, value: JSON, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, JSON]:
         if is_invalid(value) or Channel.invitation(value) is None:
             message = (
-                value["invalid"]
+                str(value["invalid"])
                 if is_invalid(value)
                 else "Choose e-mail, text message or no invitation."
             )
@@ -153,8 +164,8 @@ class Validators(FormParts):
         return {"invite_channel": value}
 
     def validate_email(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
+        self, value: JSON, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, JSON]:
         if is_invalid(value):
             return self._reject(dispatcher, tracker, "email", value)
         try:
@@ -165,8 +176,8 @@ class Validators(FormParts):
         return {"email": address}
 
     def validate_phone(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
+        self, value: JSON, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, JSON]:
         region = services().practice.default_region
         theirs = extraction.region_of_zone(tracker.get_slot("participant_tz"))
         if is_invalid(value) and theirs and theirs != region:
@@ -183,8 +194,8 @@ class Validators(FormParts):
         return {"phone": number}
 
     def validate_participant_tz(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
+        self, value: JSON, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, JSON]:
         if is_invalid(value):
             return self._reject(dispatcher, tracker, "participant_tz", value)
         problem = answers.zone_problem(value)
@@ -194,12 +205,12 @@ class Validators(FormParts):
         return {"participant_tz": str(value)}
 
     def validate_documents(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
+        self, value: JSON, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, JSON]:
         practice = services().practice
         if is_invalid(value):
             return self._reject(dispatcher, tracker, "documents", value)
-        if value == "none" or practice.package(value) is not None:
+        if isinstance(value, str) and (value == "none" or practice.package(value) is not None):
             self._acknowledge(dispatcher, tracker, "documents", value)
             return {"documents": value}
         names = ", ".join(p.name for p in practice.documents) or "none are set up"
@@ -211,8 +222,8 @@ class Validators(FormParts):
         )
 
     def validate_payment_required(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
+        self, value: JSON, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, JSON]:
         if not isinstance(value, bool):
             return self._reject(
                 dispatcher, tracker, "payment_required", "Answer “yes” to require payment or “no”."
@@ -223,16 +234,16 @@ class Validators(FormParts):
         return {"payment_required": True}
 
     def validate_service(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
+        self, value: JSON, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, JSON]:
         practice = services().practice
-        service = practice.service(value) if not is_invalid(value) else None
+        service = practice.service(value) if isinstance(value, str) else None
         if service is None:
             names = ", ".join(s.name for s in practice.services)
             return self._reject(
                 dispatcher, tracker, "service", f"That isn't one of the services ({names})."
             )
-        out: dict[str, Any] = {"service": service.key}
+        out: dict[str, JSON] = {"service": service.key}
         self._acknowledge(dispatcher, tracker, "service", service.key)
         if self._before(tracker, "service") not in (None, service.key) and not self._said(
             tracker, "amount"
@@ -242,13 +253,13 @@ class Validators(FormParts):
         return out
 
     def validate_amount(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
+        self, value: JSON, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, JSON]:
         if is_invalid(value):
             return self._reject(dispatcher, tracker, "amount", value)
         practice = services().practice
         try:
-            amount: Decimal = decode("amount", value)
+            amount = read_money(value)
         except SlotValueError:
             return self._reject(
                 dispatcher, tracker, "amount", "I couldn't read that amount. Try “120” or “$95.50”."

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timedelta
-from typing import Any
 
 from rasa_sdk import Tracker, utils
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
@@ -35,7 +34,6 @@ from actions.form_reading import (
     KEEP_WORDS,
     MERIDIEM_WORDS,
     MISSES_BEFORE_HELP,
-    MISSING,
     NONE_WORDS,
     SAME_ZONE_WORDS,
     TURN,
@@ -48,12 +46,15 @@ from actions.form_reading import (
     fresh_message,
     memo,
     misses_before,
+    readings,
+    texts,
     understand,
     unread_left_to_the_error,
 )
 from actions.form_validators import Validators
 from dialogue.slots import decoded, encode
 from ground.channel import Channel
+from ground.jsontypes import JSON
 
 
 class ValidateScheduleForm(Validators, FormValidationAction):
@@ -62,7 +63,7 @@ class ValidateScheduleForm(Validators, FormValidationAction):
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
+    ) -> list[EventType]:
         token = TURN.set(TurnMemo())  # what this run works out, for this run only
         try:
             return await self._run(dispatcher, tracker, domain)
@@ -71,7 +72,7 @@ class ValidateScheduleForm(Validators, FormValidationAction):
 
     async def _run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
+    ) -> list[EventType]:
         """Rasa's form step: a new draft when there is none, then extract, validate, ask.
 
         The embedded runner starts each draft itself; a Rasa assistant's tracker comes
@@ -83,7 +84,7 @@ class ValidateScheduleForm(Validators, FormValidationAction):
         if denied and at_summary and not latest.get("sessionbot_nlu") and fresh_message(tracker):
             # "no" to the summary (a Rasa rule hands it to the form): nothing saved, said.
             dispatcher.utter_message(response="utter_not_saved")
-        start: list[dict[str, Any]] = []
+        start: list[EventType] = []
         if not tracker.get_slot("draft_id"):
             start = new_draft_events(tracker)
             tracker.slots.update({e["name"]: e["value"] for e in start})
@@ -113,9 +114,7 @@ class ValidateScheduleForm(Validators, FormValidationAction):
             *answered, *events, *series, *outside, *table, *consent,
         ]  # fmt: skip
 
-    def _table_slots(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker
-    ) -> list[dict[str, Any]]:
+    def _table_slots(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """The slots of the slot table this message gives (actions/slot_table): each set
         and said back, or refused in words."""
         said = slot_table.said_in(understand(tracker), tracker.slots, services().practice)
@@ -125,7 +124,7 @@ class ValidateScheduleForm(Validators, FormValidationAction):
             dispatcher.utter_message(text=sentence, custom={"kind": "info"})
         return [SlotSet(name, value) for name, value in said.values.items()]
 
-    def _series(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+    def _series(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """A series said in this message is kept (the summary lists its dates before any
         Save); "just once" drops one. Each is said back in words."""
         said = understand(tracker).get("series")
@@ -157,7 +156,7 @@ class ValidateScheduleForm(Validators, FormValidationAction):
         return [SlotSet("series", said)]
 
     def _hint_after_misses(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, events: list[dict[str, Any]]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, events: list[EventType]
     ) -> None:
         """Every third miss in a row at one question, what can be read (a Rasa tracker:
         the embedded runner keeps this count in its own state and says the same)."""
@@ -188,16 +187,16 @@ class ValidateScheduleForm(Validators, FormValidationAction):
 
     async def next_requested_slot(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
+    ) -> EventType | None:
         required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
         return SlotSet("requested_slot", others_form.next_requested(required, tracker.slots))
 
     async def get_extraction_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
+    ) -> list[EventType]:
         # Extract every form slot the message mentions, not only those required so far:
         # "by email jane@example.com" fills the channel and the address in one turn.
-        events: dict[str, Any] = {}
+        events: dict[str, JSON] = {}
         for slot in self.domain_slots(domain):
             method = getattr(self, f"extract_{slot}", None)
             if method is None or (
@@ -212,7 +211,7 @@ class ValidateScheduleForm(Validators, FormValidationAction):
             {"event": "slot", "timestamp": None, "name": k, "value": v} for k, v in events.items()
         ]
 
-    def _change_request(self, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def _change_request(self, tracker: Tracker, domain: DomainDict) -> dict[str, JSON]:
         """ "change the time" (or the Change… button's `/change{"slot":"time"}`) with no new
         value: the slot is emptied, so the form asks it again (as the runner does).
         """
@@ -232,10 +231,10 @@ class ValidateScheduleForm(Validators, FormValidationAction):
 
     def extract_date(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
+    ) -> dict[str, JSON]:
         self._say_notes(dispatcher, tracker)
         found = self._extract("date", tracker)
-        days = (understand(tracker).get("shift") or {}).get("days")
+        days = self._shift(tracker, "days")
         if days and not found:
             current = decoded("date", tracker.get_slot("date"))
             if current is None:
@@ -245,16 +244,23 @@ class ValidateScheduleForm(Validators, FormValidationAction):
 
     def extract_time(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
+    ) -> dict[str, JSON]:
         found = self._extract("time", tracker)
         if not found:
             found = self._other_half_of_the_day(tracker)
-        minutes = (understand(tracker).get("shift") or {}).get("minutes")
+        minutes = self._shift(tracker, "minutes")
         if not minutes or found:
             return found
         return self._shifted(tracker, minutes)
 
-    def _other_half_of_the_day(self, tracker: Tracker) -> dict[str, Any]:
+    def _shift(self, tracker: Tracker, unit: str) -> int | None:
+        """ "An hour later", "move it to the next day": the shift the message asks for, in
+        days or minutes (the reading's `shift`)."""
+        shift = understand(tracker).get("shift")
+        amount = shift.get(unit) if isinstance(shift, dict) else None
+        return amount if isinstance(amount, int) and not isinstance(amount, bool) else None
+
+    def _other_half_of_the_day(self, tracker: Tracker) -> dict[str, JSON]:
         """ "pm", "in the morning" said alone about the draft's time: the same clock time in
         the other half of the day ("at 8" read as 8 AM, then "pm")."""
         half = MERIDIEM_WORDS.get(self._text(tracker).rstrip(".!"))
@@ -264,7 +270,7 @@ class ValidateScheduleForm(Validators, FormValidationAction):
         hour = current.hour % 12 + (12 if half == "pm" else 0)
         return {"time": encode(current.replace(hour=hour))}
 
-    def _shifted(self, tracker: Tracker, minutes: int) -> dict[str, Any]:
+    def _shifted(self, tracker: Tracker, minutes: int) -> dict[str, JSON]:
         """ "An hour later", "push it back 30 minutes": the time moved, and the date with it
         when it crosses midnight."""
         current = decoded("time", tracker.get_slot("time"))
@@ -273,7 +279,7 @@ class ValidateScheduleForm(Validators, FormValidationAction):
             return {"time": {"invalid": "There's no time yet to move; what time should it be?"}}
         start_day = day or clinician_now(tracker).date()
         moved = datetime.combine(start_day, current) + timedelta(minutes=minutes)
-        out: dict[str, Any] = {"time": encode(moved.time())}
+        out: dict[str, JSON] = {"time": encode(moved.time())}
         if day is not None and moved.date() != start_day:
             out["date"] = encode(moved.date())
         return out
@@ -286,14 +292,19 @@ class ValidateScheduleForm(Validators, FormValidationAction):
             return
         memo().noted = True
         found = understand(tracker)
-        offers = {entry["slot"]: entry["choices"] for entry in found.get("choices") or []}
-        for note in found.get("notes") or []:
+        given = found.get("choices")
+        offers = {
+            str(entry.get("slot")): readings(entry.get("choices"))
+            for entry in (given if isinstance(given, list) else [])
+            if isinstance(entry, dict)
+        }
+        for note in texts(found.get("notes")):
             # The note of a close call carries its other reading as a button.
             slot = "date" if note.startswith("I took ") else "phone" if "I read " in note else None
             offer = offers.pop(slot, None) if slot else None
             buttons = choice_buttons(slot, offer) if slot and offer else []
             dispatcher.utter_message(text=note, buttons=buttons, custom={"kind": "note"})
-        unread = [w for w in found.get("unread") or [] if w not in self._contact_words(tracker)]
+        unread = [w for w in texts(found.get("unread")) if w not in self._contact_words(tracker)]
         if unread:
             words = " ".join(unread)
             # No name yet: an unplaced word may be one ("jd tmrw 2p"); ask, don't guess.
@@ -330,13 +341,13 @@ class ValidateScheduleForm(Validators, FormValidationAction):
         """Unmarked words that are the name of one of this clinician's contacts (looked up
         once a turn)."""
         turn = memo()
-        if turn.contact is MISSING:
-            turn.contact = self._look_up_contact(tracker)
+        if not turn.contact_looked_up:
+            turn.contact, turn.contact_looked_up = self._look_up_contact(tracker), True
         return turn.contact
 
     def _look_up_contact(self, tracker: Tracker) -> str | None:
         found = understand(tracker)
-        unread = found.get("unread") or []
+        unread = texts(found.get("unread"))
         if not unread or "participant" in found or tracker.get_slot("requested_slot"):
             return None
         spans = [
@@ -348,7 +359,7 @@ class ValidateScheduleForm(Validators, FormValidationAction):
 
     def extract_participant(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
+    ) -> dict[str, JSON]:
         found = understand(tracker)
         contact_id = found.get("contact_id")
         if contact_id is not None:
@@ -361,7 +372,7 @@ class ValidateScheduleForm(Validators, FormValidationAction):
 
     def extract_invite_channel(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
+    ) -> dict[str, JSON]:
         found = self._extract("invite_channel", tracker)
         if found:
             return found
@@ -376,14 +387,14 @@ class ValidateScheduleForm(Validators, FormValidationAction):
 
     def extract_email(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
+    ) -> dict[str, JSON]:
         found = self._extract("email", tracker)
         self._unused_address(dispatcher, tracker, found, Channel.EMAIL, "e-mail address")
         return found
 
     def extract_phone(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
+    ) -> dict[str, JSON]:
         found = self._extract("phone", tracker)
         self._unused_address(dispatcher, tracker, found, Channel.SMS, "number")
         return found
@@ -392,7 +403,7 @@ class ValidateScheduleForm(Validators, FormValidationAction):
         self,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
-        found: dict[str, Any],
+        found: dict[str, JSON],
         channel: Channel,
         what: str,
     ) -> None:
@@ -415,26 +426,26 @@ class ValidateScheduleForm(Validators, FormValidationAction):
 
     def extract_participant_tz(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
+    ) -> dict[str, JSON]:
         if self._requested(tracker, "participant_tz") and self._text(tracker) in SAME_ZONE_WORDS:
             return {"participant_tz": self._default_zone(tracker)}
         return self._extract("participant_tz", tracker)
 
     def extract_others(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
+    ) -> dict[str, JSON]:
         return others_form.extract(tracker, understand(tracker))
 
     def extract_documents(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
+    ) -> dict[str, JSON]:
         if self._requested(tracker, "documents") and self._text(tracker) in NONE_WORDS:
             return {"documents": "none"}
         return self._extract("documents", tracker)
 
     def extract_payment_required(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
+    ) -> dict[str, JSON]:
         found = self._extract("payment_required", tracker)
         if found or not self._requested(tracker, "payment_required"):
             return found
@@ -449,12 +460,12 @@ class ValidateScheduleForm(Validators, FormValidationAction):
 
     def extract_service(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
+    ) -> dict[str, JSON]:
         return self._extract("service", tracker)
 
     def extract_amount(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
+    ) -> dict[str, JSON]:
         if self._requested(tracker, "amount") and self._text(tracker) in KEEP_WORDS:
             service = services().practice.service(tracker.get_slot("service"))
             if service is not None:
