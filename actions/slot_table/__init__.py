@@ -23,14 +23,25 @@ import importlib
 import pkgutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
-from actions.extraction.reader import Context, Reader
+from actions.extraction.reader import Finder
 from dialogue.slots import SlotValueError, encode
+from ground.jsontypes import JSON
 from ground.practice import Practice
 from ground.session import SessionSpec
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Said:
+    """What a message did to the table's slots: slot -> the value to set (encoded), and
+    the sentences to say (said back, or why a value was refused)."""
+
+    values: Mapping[str, JSON]
+    acks: Sequence[str]
+    refusals: Sequence[str]
 
 
 @dataclass(frozen=True)
@@ -39,7 +50,7 @@ class SlotDef(Generic[T]):
 
     name: str
     # Reads the slot's value out of a message, claiming its words; None: not said.
-    find: Callable[[Reader, Context], T | None]
+    find: Finder[T]
     # The finder of `actions/extraction/message.py` this one runs before ("time").
     before: str
     # A tracker value back as what it is; SlotValueError when it is not.
@@ -55,47 +66,82 @@ class SlotDef(Generic[T]):
     # The summary line that shows it ("when"), marked when it changed; "": its own.
     shown_in: str = ""
 
+    # What the plumbing asks of a slot (`TableSlot`), from tracker values: the value
+    # read stays inside, where its type is known.
 
-def _discover() -> tuple[SlotDef[Any], ...]:
+    def value(self, raw: object) -> T | None:
+        """A tracker value as what it is; one that is not reads as not given."""
+        if raw is None:
+            return None
+        try:
+            return self.read(raw)
+        except SlotValueError:
+            return None
+
+    def heard(self, raw: object, held: object, practice: Practice) -> Said:
+        """A value a message gives (`raw`), checked against the one the draft holds: set
+        and said back, or refused; the same value again says nothing."""
+        value = self.value(raw)
+        if value is None or value == self.value(held):
+            return Said({}, (), ())
+        why = self.refuse(value, practice)
+        if why is not None:
+            return Said({}, (), (why,))
+        return Said({self.name: encode(value)}, (self.said(value, practice),), ())
+
+    def applied(self, spec: SessionSpec, raw: object) -> SessionSpec:
+        """The session with the draft's value of this slot, if it holds one."""
+        value = self.value(raw)
+        return spec if value is None else self.apply(spec, value)
+
+    def summary_line(self, raw: object, practice: Practice) -> str | None:
+        """This slot's own summary line for the draft's value, if any."""
+        value = self.value(raw)
+        return None if value is None else self.summary(value, practice)
+
+
+class TableSlot(Protocol):
+    """A slot of the table, whatever its value's type: a `SlotDef[T]` for some T, seen
+    through what takes and gives only types the plumbing knows (an existential: no
+    caller can mix one slot's value with another's callables)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def before(self) -> str: ...
+    @property
+    def shown_in(self) -> str: ...
+    @property
+    def find(self) -> Finder[object]: ...
+    def heard(self, raw: object, held: object, practice: Practice) -> Said: ...
+    def applied(self, spec: SessionSpec, raw: object) -> SessionSpec: ...
+    def summary_line(self, raw: object, practice: Practice) -> str | None: ...
+
+
+def _packed(slot: SlotDef[T]) -> TableSlot:
+    """A slot of any value type is a `TableSlot` (mypy checks it here, for every T)."""
+    return slot
+
+
+def _discover() -> tuple[TableSlot, ...]:
     """Every module of this package that declares a `SLOT`, in the order of their names."""
-    found = []
+    found: list[TableSlot] = []
     for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         slot = getattr(importlib.import_module(f"{__name__}.{module.name}"), "SLOT", None)
         if not isinstance(slot, SlotDef):
             raise TypeError(f"{__name__}.{module.name} declares no SLOT")
-        found.append(slot)
+        found.append(_packed(slot))
     return tuple(found)
 
 
-# A slot of the table may hold any type: each one's callables agree on theirs.
-SLOTS: tuple[SlotDef[Any], ...] = _discover()
+SLOTS: tuple[TableSlot, ...] = _discover()
 NAMES: tuple[str, ...] = tuple(slot.name for slot in SLOTS)
-
-
-def read(slot: SlotDef[T], raw: object) -> T | None:
-    """A tracker value as what it is; one that is not reads as not given."""
-    if raw is None:
-        return None
-    try:
-        return slot.read(raw)
-    except SlotValueError:
-        return None
-
-
-@dataclass(frozen=True)
-class Said:
-    """What a message did to the table's slots: slot -> the value to set (encoded), and
-    the sentences to say (said back, or why a value was refused)."""
-
-    values: Mapping[str, object]
-    acks: Sequence[str]
-    refusals: Sequence[str]
 
 
 def said_in(found: Mapping[str, object], slots: Mapping[str, object], practice: Practice) -> Said:
     """The table's slots this message gives a new value, checked; the same value again
     says nothing."""
-    values: dict[str, object] = {}
+    values: dict[str, JSON] = {}
     acks: list[str] = []
     refusals: list[str] = []
     for slot in SLOTS:
@@ -105,26 +151,17 @@ def said_in(found: Mapping[str, object], slots: Mapping[str, object], practice: 
         if isinstance(raw, Mapping) and "invalid" in raw:  # its finder refused the words
             refusals.append(str(raw["invalid"]))
             continue
-        value = read(slot, raw)
-        if value is None:
-            continue
-        if value == read(slot, slots.get(slot.name)):
-            continue
-        why = slot.refuse(value, practice)
-        if why is not None:
-            refusals.append(why)
-            continue
-        values[slot.name] = encode(value)
-        acks.append(slot.said(value, practice))
+        heard = slot.heard(raw, slots.get(slot.name), practice)
+        values.update(heard.values)
+        acks += heard.acks
+        refusals += heard.refusals
     return Said(values, acks, refusals)
 
 
 def applied(spec: SessionSpec, slots: Mapping[str, object]) -> SessionSpec:
     """The session with every table slot the draft holds."""
     for slot in SLOTS:
-        value = read(slot, slots.get(slot.name))
-        if value is not None:
-            spec = slot.apply(spec, value)
+        spec = slot.applied(spec, slots.get(slot.name))
     return spec
 
 
@@ -134,8 +171,7 @@ def summary_lines(
     """Each table slot's own summary line, marked as `mark(name)` says."""
     lines = []
     for slot in SLOTS:
-        value = read(slot, slots.get(slot.name))
-        line = None if value is None else slot.summary(value, practice)
+        line = slot.summary_line(slots.get(slot.name), practice)
         if line is not None:
             lines.append(line + mark(slot.name))
     return lines
@@ -146,6 +182,6 @@ def shown_in(line: str) -> tuple[str, ...]:
     return tuple(slot.name for slot in SLOTS if slot.shown_in == line)
 
 
-def finders_before(finder: str) -> list[tuple[str, Callable[[Reader, Context], object]]]:
+def finders_before(finder: str) -> list[tuple[str, Finder[object]]]:
     """The table's finders to run just before extraction's `finder`."""
     return [(slot.name, slot.find) for slot in SLOTS if slot.before == finder]
