@@ -288,21 +288,21 @@ def main() -> int:
                 for p in (ours, bare):
                     asyncio.run(burst(p.url, 20, args.memory / 20))
                     drain(fake)
+                kids = kit.children(ours.proc.pid, every=True)  # the resource tracker too
                 web = kit.rss_mib(ours.proc.pid)
-                turns = [kit.rss_mib(c) for c in kit.children(ours.proc.pid)]
+                turns = [kit.rss_mib(c) for c in kids]
                 base = kit.rss_mib(bare.proc.pid)
                 print(
                     f"memory after {args.memory} more DMs: ours web {web:.0f} MiB + "
-                    f"{len(turns)} turn processes {sum(turns):.0f} MiB = {web + sum(turns):.0f}"
+                    f"{len(turns)} child processes {sum(turns):.0f} MiB = {web + sum(turns):.0f}"
                     f" MiB; bare {base:.0f} MiB; ratio web alone {web / base:.2f}x, with "
                     f"turn processes {(web + sum(turns)) / base:.2f}x",
                     flush=True,
                 )
-                kids = kit.children(ours.proc.pid)
                 web_p, turns_p = pss_mib(ours.proc.pid), sum(pss_mib(c) for c in kids)
                 base_p = pss_mib(bare.proc.pid)
                 print(
-                    f"PSS: ours web {web_p:.0f} MiB + turn processes {turns_p:.0f} MiB = "
+                    f"PSS: ours web {web_p:.0f} MiB + child processes {turns_p:.0f} MiB = "
                     f"{web_p + turns_p:.0f} MiB; bare {base_p:.0f} MiB; ratio web alone "
                     f"{web_p / base_p:.2f}x, with turn processes {(web_p + turns_p) / base_p:.2f}x",
                     flush=True,

@@ -89,7 +89,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         from sessionbot.turns import TurnProcesses
 
         level = logging.getLevelName(logging.getLogger().level)
-        parts.turns = TurnProcesses(settings, args.turn_processes, log_level=level)
+        # Forked now, before uvicorn and the Slack inbox start threads (sessionbot.turns).
+        parts.turns = TurnProcesses(
+            settings,
+            args.turn_processes,
+            log_level=level,
+            fork_from=parts,
+            inherited=(args.fd,) if args.fd is not None else (),
+        )
     if not settings.slack_signing_secret and not settings.slack_app_token:
         logging.getLogger("sessionbot").warning(
             "Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (see `sessionbot manifest`)"
