@@ -1,7 +1,7 @@
 """Slack's ack at rising event rates: one `serve` process against a bare Bolt app.
 
     python bench/bench_acks.py [--rates 20,40,80,160] [--seconds 4] [--db sqlite|URL]
-        [--profile FILE]
+        [--profile FILE] [--memory N] [--turn-processes 2]
 
 Both are real processes on 127.0.0.1, each on a socket handed over by this script, both
 Bolt on the same Starlette adapter under uvicorn, both calling the same fake Slack
@@ -79,9 +79,11 @@ def start_bare(folder: Path, slack_url: str, inline: bool) -> kit.Proc:
     return kit.Proc("bare", proc, log, url=f"http://127.0.0.1:{port}")
 
 
-def start_ours(folder: Path, db_url: str, slack_url: str, profile: str | None) -> kit.Proc:
+def start_ours(
+    folder: Path, db_url: str, slack_url: str, profile: str | None, turn_processes: int = 2
+) -> kit.Proc:
     fake = type("F", (), {"url": slack_url})()
-    p = kit.start_web(folder, db_url, fake, 2, 0)
+    p = kit.start_web(folder, db_url, fake, turn_processes, 0)
     if profile is None:
         return p
     # The same, under pyinstrument: stop the plain one, start the profiled one.
@@ -217,6 +219,7 @@ def main() -> int:
     parser.add_argument("--bare-inline-ack", action="store_true")
     parser.add_argument("--profile", default=None)
     parser.add_argument("--memory", type=int, default=0)
+    parser.add_argument("--turn-processes", type=int, default=2, help="ours (default 2)")
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",") if r]
     with tempfile.TemporaryDirectory(prefix="bench-acks-") as tmp:
@@ -227,7 +230,7 @@ def main() -> int:
         else:
             db_url = kit.fresh_db(args.db)
         fake = kit.quiet_server(kit.QuickSlack().start())
-        ours = start_ours(folder, db_url, fake.url, args.profile)
+        ours = start_ours(folder, db_url, fake.url, args.profile, args.turn_processes)
         bare = start_bare(folder, fake.url, args.bare_inline_ack)
         held: dict[str, float] = {"ours": 0.0, "bare": 0.0}
         try:
