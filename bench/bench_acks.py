@@ -1,7 +1,7 @@
 """Slack's ack at rising event rates: one `serve` process against a bare Bolt app.
 
     python bench/bench_acks.py [--rates 20,40,80,160] [--seconds 4] [--db sqlite|URL]
-        [--profile FILE]
+        [--profile FILE] [--memory N] [--turn-processes 2]
 
 Both are real processes on 127.0.0.1, each on a socket handed over by this script, both
 Bolt on the same Starlette adapter under uvicorn, both calling the same fake Slack
@@ -9,7 +9,7 @@ Bolt on the same Starlette adapter under uvicorn, both calling the same fake Sla
 processes, the durable inbox: each event written before its ack) on SQLite in a temp
 folder or on a PostgreSQL database of its own (`sessionbot_bench_acks`, made and
 dropped). Bare: a Bolt `AsyncApp` that acks each DM and echoes it from a lazy listener
-(`--bare-inline-ack`: with `process_before_response=True`, as ours).
+(`--bare-inline-ack`: with `process_before_response=True`, as ours), bench/bare_bolt.py.
 
 At each rate, signed DM events (each a new event id, from 200 clinicians in turn) are
 sent open-loop for `--seconds`: every request starts on its schedule whether the earlier
@@ -19,8 +19,10 @@ rate by rate. Reported per rate: p50, p99, acks over 3 s (Slack's limit), failur
 the highest rate each held with p99 < 100 ms.
 
 `--memory N` (after the rates): N more DMs at 20/s to each, drained, then the resident
-memory of ours (the web process and its turn processes) and of bare: RSS, and PSS
-(/proc/PID/smaps_rollup, shared pages divided among the processes sharing them).
+memory of ours (the web process and every child of it: the turn processes, and
+multiprocessing's resource tracker when they are spawned) and of bare: RSS, and PSS
+(/proc/PID/smaps_rollup, shared pages divided among the processes sharing them: the fair
+sum for turn processes forked from the web process, whose RSS each count those pages).
 
 `--profile FILE`: ours runs under pyinstrument (the event loop's thread, which acks);
 the text report goes to FILE when it stops.
@@ -58,47 +60,16 @@ ROOT = Path(__file__).resolve().parents[1]
 _ids = itertools.count(1)
 
 
-def bare_child(fd: int, slack_url: str, inline: bool) -> None:
-    import uvicorn
-    from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
-    from slack_bolt.async_app import AsyncApp
-    from slack_sdk.web.async_client import AsyncWebClient
-    from starlette.applications import Starlette
-    from starlette.routing import Route
-
-    app = AsyncApp(
-        client=AsyncWebClient(token=BOT_TOKEN, base_url=slack_url),
-        signing_secret=SIGNING_SECRET,
-        process_before_response=inline,
-    )
-
-    async def ack(ack: Any) -> None:
-        await ack()
-
-    async def echo(event: dict[str, Any], client: Any) -> None:
-        await client.chat_postMessage(channel=event["channel"], text=event.get("text") or "")
-
-    app.event("message")(ack=ack, lazy=[echo])
-    handler = AsyncSlackRequestHandler(app)
-
-    async def endpoint(request: Any) -> Any:
-        return await handler.handle(request)
-
-    asgi = Starlette(routes=[Route("/slack/events", endpoint, methods=["POST"])])
-    uvicorn.Server(uvicorn.Config(asgi, log_level="warning", access_log=False)).run(
-        sockets=[socket.socket(fileno=fd)]
-    )
-
-
 def start_bare(folder: Path, slack_url: str, inline: bool) -> kit.Proc:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1024)
     port = listener.getsockname()[1]
     log = folder / "bare.log"
-    cmd = [sys.executable, __file__, "--bare-child", str(listener.fileno()), "--slack", slack_url]
+    cmd = [sys.executable, str(Path(__file__).with_name("bare_bolt.py"))]
+    cmd += [str(listener.fileno()), slack_url, BOT_TOKEN, SIGNING_SECRET]
     proc = subprocess.Popen(
-        cmd + (["--bare-inline-ack"] if inline else []),
+        cmd + (["--inline-ack"] if inline else []),
         pass_fds=[listener.fileno()],
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=log.open("w"),
@@ -108,9 +79,11 @@ def start_bare(folder: Path, slack_url: str, inline: bool) -> kit.Proc:
     return kit.Proc("bare", proc, log, url=f"http://127.0.0.1:{port}")
 
 
-def start_ours(folder: Path, db_url: str, slack_url: str, profile: str | None) -> kit.Proc:
+def start_ours(
+    folder: Path, db_url: str, slack_url: str, profile: str | None, turn_processes: int = 2
+) -> kit.Proc:
     fake = type("F", (), {"url": slack_url})()
-    p = kit.start_web(folder, db_url, fake, 2, 0)
+    p = kit.start_web(folder, db_url, fake, turn_processes, 0)
     if profile is None:
         return p
     # The same, under pyinstrument: stop the plain one, start the profiled one.
@@ -246,12 +219,8 @@ def main() -> int:
     parser.add_argument("--bare-inline-ack", action="store_true")
     parser.add_argument("--profile", default=None)
     parser.add_argument("--memory", type=int, default=0)
-    parser.add_argument("--bare-child", type=int, default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--slack", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--turn-processes", type=int, default=2, help="ours (default 2)")
     args = parser.parse_args()
-    if args.bare_child is not None:
-        bare_child(args.bare_child, args.slack, args.bare_inline_ack)
-        return 0
     rates = [float(r) for r in args.rates.split(",") if r]
     with tempfile.TemporaryDirectory(prefix="bench-acks-") as tmp:
         folder = Path(tmp)
@@ -261,7 +230,7 @@ def main() -> int:
         else:
             db_url = kit.fresh_db(args.db)
         fake = kit.quiet_server(kit.QuickSlack().start())
-        ours = start_ours(folder, db_url, fake.url, args.profile)
+        ours = start_ours(folder, db_url, fake.url, args.profile, args.turn_processes)
         bare = start_bare(folder, fake.url, args.bare_inline_ack)
         held: dict[str, float] = {"ours": 0.0, "bare": 0.0}
         try:
@@ -288,21 +257,21 @@ def main() -> int:
                 for p in (ours, bare):
                     asyncio.run(burst(p.url, 20, args.memory / 20))
                     drain(fake)
+                kids = kit.children(ours.proc.pid, every=True)  # the resource tracker too
                 web = kit.rss_mib(ours.proc.pid)
-                turns = [kit.rss_mib(c) for c in kit.children(ours.proc.pid)]
+                turns = [kit.rss_mib(c) for c in kids]
                 base = kit.rss_mib(bare.proc.pid)
                 print(
                     f"memory after {args.memory} more DMs: ours web {web:.0f} MiB + "
-                    f"{len(turns)} turn processes {sum(turns):.0f} MiB = {web + sum(turns):.0f}"
+                    f"{len(turns)} child processes {sum(turns):.0f} MiB = {web + sum(turns):.0f}"
                     f" MiB; bare {base:.0f} MiB; ratio web alone {web / base:.2f}x, with "
                     f"turn processes {(web + sum(turns)) / base:.2f}x",
                     flush=True,
                 )
-                kids = kit.children(ours.proc.pid)
                 web_p, turns_p = pss_mib(ours.proc.pid), sum(pss_mib(c) for c in kids)
                 base_p = pss_mib(bare.proc.pid)
                 print(
-                    f"PSS: ours web {web_p:.0f} MiB + turn processes {turns_p:.0f} MiB = "
+                    f"PSS: ours web {web_p:.0f} MiB + child processes {turns_p:.0f} MiB = "
                     f"{web_p + turns_p:.0f} MiB; bare {base_p:.0f} MiB; ratio web alone "
                     f"{web_p / base_p:.2f}x, with turn processes {(web_p + turns_p) / base_p:.2f}x",
                     flush=True,

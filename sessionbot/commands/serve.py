@@ -79,17 +79,28 @@ class Server(uvicorn.Server):
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import bolt_app, quiet_sdk_logging
-    from sessionbot.asgi import create_app
+    from sessionbot.turns import TurnProcesses, preload
     from sessionbot.wiring import build
 
-    quiet_sdk_logging()
     parts = build(settings)
     if args.turn_processes > 0:
-        from sessionbot.turns import TurnProcesses
+        preload(parts)  # before the imports below, which fill the room it leaves in the heap
 
+    from bot.app import bolt_app, quiet_sdk_logging
+    from sessionbot.asgi import create_app
+
+    quiet_sdk_logging()
+    app = create_app(parts)
+    if args.turn_processes > 0:
         level = logging.getLevelName(logging.getLogger().level)
-        parts.turns = TurnProcesses(settings, args.turn_processes, log_level=level)
+        # Forked now, before uvicorn and the Slack inbox start threads (sessionbot.turns).
+        parts.turns = TurnProcesses(
+            settings,
+            args.turn_processes,
+            log_level=level,
+            fork_from=parts,
+            inherited=(args.fd,) if args.fd is not None else (),
+        )
     if not settings.slack_signing_secret and not settings.slack_app_token:
         logging.getLogger("sessionbot").warning(
             "Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (see `sessionbot manifest`)"
@@ -99,7 +110,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     # proxy_headers=False: uvicorn would believe X-Forwarded-For from 127.0.0.1 (or
     # $FORWARDED_ALLOW_IPS); the app believes it only from SESSIONBOT_TRUSTED_PROXIES.
     config = uvicorn.Config(
-        create_app(parts),
+        app,
         host=args.host,
         port=args.port,
         log_level="info",
