@@ -24,6 +24,12 @@ multiprocessing's resource tracker when they are spawned) and of bare: RSS, and 
 (/proc/PID/smaps_rollup, shared pages divided among the processes sharing them: the fair
 sum for turn processes forked from the web process, whose RSS each count those pages).
 
+`--cpu N` (after the rates): every one of the 200 clinicians speaks once, then N more DMs
+at 40/s to each app, drained: CPU time (user + system, /proc/PID/stat) per DM of ours'
+web process, of its turn processes, and of bare. Steadier than latency on a shared
+machine. `--py-spy FILE` records the web process meanwhile (py-spy on PATH: its collapsed
+stacks, per thread, to FILE).
+
 `--profile FILE`: ours runs under pyinstrument (the event loop's thread, which acks);
 the text report goes to FILE when it stops.
 """
@@ -207,6 +213,35 @@ def pss_mib(pid: int) -> float:
     return 0.0
 
 
+def cpu_per_dm(fake: Any, ours: kit.Proc, bare: kit.Proc, n: int, spy: str | None) -> None:
+    """CPU milliseconds per DM of each process, `n` DMs at 40/s after all clinicians spoke."""
+    for p in (ours, bare):  # each of the 200 clinicians once: DM channels and zones known
+        asyncio.run(burst(p.url, 40, 200 / 40))
+        drain(fake)
+    spying = None
+    for name, p in (("ours", ours), ("bare", bare)):
+        pids = [p.proc.pid] + (kit.children(p.proc.pid) if name == "ours" else [])
+        before = [kit.cpu_seconds(pid) for pid in pids]
+        if spy and name == "ours":
+            cmd = ["py-spy", "record", "--pid", str(p.proc.pid), "--threads", "--gil"]
+            cmd += ["--format", "raw", "--rate", "200", "--output", spy]
+            spying = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1.0)  # attached
+        r = asyncio.run(burst(p.url, 40, n / 40))
+        drain(fake)
+        if spying is not None:
+            spying.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+            spying.wait(timeout=60)
+            spying = None
+        spent = [(kit.cpu_seconds(pid) - b) * 1000 / n for pid, b in zip(pids, before, strict=True)]
+        extra = f", turn processes {sum(spent[1:]):.2f}" if name == "ours" else ""
+        print(
+            f"CPU per DM, {name}: web process {spent[0]:.2f} ms{extra}; ack p50 "
+            f"{r['p50']:.1f} / p99 {r['p99']:.1f} ms ({n} DMs at 40/s, load {loadavg()})",
+            flush=True,
+        )
+
+
 def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -220,6 +255,10 @@ def main() -> int:
     parser.add_argument("--profile", default=None)
     parser.add_argument("--memory", type=int, default=0)
     parser.add_argument("--turn-processes", type=int, default=2, help="ours (default 2)")
+    parser.add_argument("--cpu", type=int, default=0)
+    parser.add_argument("--py-spy", default=None)
+    parser.add_argument("--bare-child", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--slack", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",") if r]
     with tempfile.TemporaryDirectory(prefix="bench-acks-") as tmp:
@@ -253,6 +292,8 @@ def main() -> int:
                     if r["p99"] < 100 and not r["failed"]:
                         held[name] = max(held[name], rate)
                     drain(fake)
+            if args.cpu:
+                cpu_per_dm(fake, ours, bare, args.cpu, args.py_spy)
             if args.memory:
                 for p in (ours, bare):
                     asyncio.run(burst(p.url, 20, args.memory / 20))

@@ -35,6 +35,7 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 from starlette.routing import Route
 
@@ -49,7 +50,6 @@ from fake_slack import (  # noqa: E402
     signed_headers,
 )
 
-from bot.app import web_client  # noqa: E402
 from ground.settings import Settings  # noqa: E402
 from sessionbot.asgi import create_app  # noqa: E402
 from sessionbot.turns import TurnProcesses  # noqa: E402
@@ -63,8 +63,9 @@ from store.models import ScheduledSession  # noqa: E402
 
 
 def bare_app(fake: FakeSlack, *, inline_ack: bool = False) -> Starlette:
+    # Bolt as it comes: slack_sdk's client, a new connection for each call.
     app = AsyncApp(
-        client=web_client(fake.url, BOT_TOKEN),
+        client=AsyncWebClient(token=BOT_TOKEN, base_url=fake.url),
         signing_secret=SIGNING_SECRET,
         process_before_response=inline_ack,
     )
