@@ -7,11 +7,15 @@ event, the click, the command), so a Slack retry or a double click is done once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, cast
 
+from aiohttp import ClientSession, ClientTimeout
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
@@ -60,11 +64,60 @@ def quiet_sdk_logging() -> None:
             logger.setLevel(logging.INFO)
 
 
+class LoopSessions:
+    """Kept connections to Slack: one aiohttp session per event loop, where slack_sdk
+    takes an `aiohttp.ClientSession` (it uses `closed` and `request`).
+
+    Without a session of its own, slack_sdk opens a session and a TCP (and, to Slack, a
+    TLS) connection for every call. Bolt hands this object on to the client it makes for
+    each request and deep-copies that client for the lazy listeners: a copy shares it.
+    A session is made on first use in a loop and closed when the loop's run ends
+    (`asyncio.run` cancels the task that holds it)."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ClientSession] = (
+            weakref.WeakKeyDictionary()
+        )
+        self.holders: set[asyncio.Task[None]] = set()
+
+    @property
+    def closed(self) -> bool:
+        return False  # a closed loop's session is replaced by the next loop's
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        return self.session().request(method, url, **kwargs)
+
+    def session(self) -> ClientSession:
+        loop = asyncio.get_running_loop()
+        session = self.sessions.get(loop)
+        if session is None or session.closed:
+            session = ClientSession(timeout=ClientTimeout(total=self.timeout))
+            self.sessions[loop] = session
+            holder = loop.create_task(self._close_at_end(session), name="slack-session")
+            self.holders.add(holder)
+            holder.add_done_callback(self.holders.discard)
+        return session
+
+    @staticmethod
+    async def _close_at_end(session: ClientSession) -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await session.close()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> LoopSessions:
+        return self
+
+
 def web_client(api_url: str | None, token: str | None = None) -> AsyncWebClient:
     base = (api_url or DEFAULT_API_URL).rstrip("/") + "/"
+    timeout = 30
     return AsyncWebClient(
         token=token,
         base_url=base,
+        timeout=timeout,
+        session=cast(ClientSession, LoopSessions(timeout)),
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=2),
