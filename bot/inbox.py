@@ -112,9 +112,12 @@ class Inbox:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sessionbot-inbox")
         self.sweeping: asyncio.Task[None] | None = None
         # Group commit: requests that arrive while a write is under way wait for the next
-        # one, which takes them all in one transaction (one round trip, one fsync).
+        # one, which takes them all in one transaction (one round trip, one fsync), with
+        # the requests done with meanwhile (their marks are not waited for: one lost in a
+        # crash leaves its request to a replay, which finds its work done).
         self.waiting: list[tuple[str, str, asyncio.Future[None]]] = []
-        self.writing = False
+        self.finished: list[str] = []
+        self.writer: asyncio.Task[None] | None = None
         # Requests this process works on (key: when it took them, monotonic), whose
         # claims the heartbeat renews.
         self.held: dict[str, float] = {}
@@ -126,37 +129,46 @@ class Inbox:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, functools.partial(fn, *args, **kwargs))
 
-    def _add(self, rows: list[tuple[str, str]]) -> None:
+    def _write(self, rows: list[tuple[str, str]], finished: list[str]) -> None:
+        now = datetime.now(UTC)
         with self.store.unit() as s:
-            slack_rows.inbox_add(s, rows, datetime.now(UTC))
+            slack_rows.inbox_add(s, rows, now)
+            slack_rows.inbox_done(s, finished, now)
 
     async def keep(self, key: str, body: str) -> None:
         """Return once the request is in the store (with whatever else came meanwhile)."""
         done = asyncio.get_running_loop().create_future()
         self.waiting.append((key, body, done))
-        if not self.writing:
-            self.writing = True
-            asyncio.get_running_loop().create_task(self._write_waiting())
+        self._wake()
         await done
+
+    def finish(self, key: str) -> None:
+        """Mark the request processed, with the next group of writes (not waited for)."""
+        self.finished.append(key)
+        self._wake()
+
+    def _wake(self) -> None:
+        if self.writer is None:
+            self.writer = asyncio.get_running_loop().create_task(self._write_waiting())
 
     async def _write_waiting(self) -> None:
         try:
-            while self.waiting:
+            while self.waiting or self.finished:
                 batch, self.waiting = self.waiting, []
+                finished, self.finished = self.finished, []
                 try:
-                    await self._off(self._add, [(key, body) for key, body, _ in batch])
+                    await self._off(self._write, [(key, body) for key, body, _ in batch], finished)
                 except Exception as exc:  # each waiting request hears of it
+                    if finished:  # their claims lapse; a sweep finds their work done
+                        log.warning("inbox: marking done failed: %s", type(exc).__name__)
                     for *_, done in batch:
                         done.set_exception(exc)
                 else:
                     for *_, done in batch:
                         done.set_result(None)
+                    SLACK_EVENTS.labels(stage="processed").inc(len(finished))
         finally:
-            self.writing = False
-
-    def _done(self, key: str) -> None:
-        with self.store.unit() as s:
-            slack_rows.inbox_done(s, key, datetime.now(UTC))
+            self.writer = None
 
     def _later(self, key: str, retry_in: float) -> None:
         at = datetime.now(UTC) + timedelta(seconds=retry_in)
@@ -219,8 +231,7 @@ class Inbox:
                 raise
             if key:
                 self.held.pop(key, None)
-                await self._off(self._done, key)
-                SLACK_EVENTS.labels(stage="processed").inc()
+                self.finish(key)
 
         lazy.__name__ = fn.__name__
         return lazy
@@ -240,6 +251,8 @@ class Inbox:
             if task is not None:
                 task.cancel()
         self.sweeping = self.beating = None
+        if self.writer is not None:  # the last marks of processed requests
+            await asyncio.shield(self.writer)
 
     async def _beat(self, every: float) -> None:
         """Renew the claims of the requests this process still works on."""

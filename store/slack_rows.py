@@ -4,8 +4,9 @@ the bot's own posts, and the workspaces that let the app go."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Insert, Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +22,58 @@ from store.models import (
     utcnow,
 )
 
+# The statements of every Slack request's path (its ack, its answer), built once: building
+# a statement and its cache key costs more than SQLite takes to run it.
+_INBOX = cast(Table, SlackInbox.__table__)
+_REPLIES = cast(Table, SlackReply.__table__)
+_POSTS = cast(Table, SlackPost.__table__)
+
+
+def _insert_new(table: Table, dialect: str, key: list[str]) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING on `key` (a row already there is left as it was)."""
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return insert(table).on_conflict_do_nothing(index_elements=key)
+
+
+_INBOX_ADD = {d: _insert_new(_INBOX, d, ["key"]) for d in ("sqlite", "postgresql")}
+_POSTS_ADD = {d: _insert_new(_POSTS, d, ["channel_id", "ts"]) for d in ("sqlite", "postgresql")}
+_INBOX_DONE = (
+    update(_INBOX)
+    .where(_INBOX.c.key.in_(bindparam("keys", expanding=True)), _INBOX.c.processed_at.is_(None))
+    .values(processed_at=bindparam("now"))
+)
+_DELIVERED = (
+    update(_REPLIES)
+    .where(_REPLIES.c.turn_id == bindparam("of_turn"))
+    .values(status="delivered", delivered_at=bindparam("now"))
+)
+_PENDING = (
+    select(SlackReply)
+    .where(
+        SlackReply.team_id == bindparam("team_id"),
+        SlackReply.user_id == bindparam("user_id"),
+        SlackReply.status == "pending",
+    )
+    .order_by(SlackReply.created_at, SlackReply.turn_id)
+    .limit(bindparam("limit"))
+)
+_IN_FLIGHT = (
+    select(func.count())
+    .select_from(_REPLIES)
+    .where(
+        _REPLIES.c.team_id == bindparam("team_id"),
+        _REPLIES.c.user_id == bindparam("user_id"),
+        _REPLIES.c.status == "pending",
+        _REPLIES.c.attempts == 0,
+        _REPLIES.c.created_at >= bindparam("since"),
+        _REPLIES.c.turn_id.not_in(bindparam("besides", expanding=True)),
+    )
+)
+
+
+def _dialect(s: Session) -> str:
+    return "postgresql" if s.get_bind().dialect.name == "postgresql" else "sqlite"
+
 
 def inbox_add(s: Session, rows: list[tuple[str, str]], now: datetime) -> None:
     """Records inbound Slack requests (key, body) before their ack, in one statement; a
@@ -31,17 +84,13 @@ def inbox_add(s: Session, rows: list[tuple[str, str]], now: datetime) -> None:
         {"key": key, "body": body, "received_at": now, "claimed_at": now, "attempts": 1}
         for key, body in rows
     ]
-    dialect = s.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    s.execute(insert(SlackInbox).on_conflict_do_nothing(index_elements=["key"]), values)
+    s.execute(_INBOX_ADD[_dialect(s)], values)
 
 
-def inbox_done(s: Session, key: str, now: datetime) -> None:
-    s.execute(
-        update(SlackInbox)
-        .where(SlackInbox.key == key, SlackInbox.processed_at.is_(None))
-        .values(processed_at=now)
-    )
+def inbox_done(s: Session, keys: list[str], now: datetime) -> None:
+    """Marks these requests processed (one statement)."""
+    if keys:
+        s.execute(_INBOX_DONE, {"keys": keys, "now": now})
 
 
 def inbox_claim_lapsed(
@@ -115,18 +164,7 @@ def reply_undelivered(s: Session, turn_id: str) -> bool:
 
 def replies_pending(s: Session, team_id: str, user_id: str, limit: int = 10) -> list[SlackReply]:
     """A clinician's answers still to post, oldest first."""
-    return list(
-        s.scalars(
-            select(SlackReply)
-            .where(
-                SlackReply.team_id == team_id,
-                SlackReply.user_id == user_id,
-                SlackReply.status == "pending",
-            )
-            .order_by(SlackReply.created_at, SlackReply.turn_id)
-            .limit(limit)
-        )
-    )
+    return list(s.scalars(_PENDING, {"team_id": team_id, "user_id": user_id, "limit": limit}))
 
 
 def replies_in_flight(
@@ -135,22 +173,9 @@ def replies_in_flight(
     """How many of a clinician's answers, recorded since `since` by turns other than
     `besides` (and its resumed part), are pending and never refused by Slack: being
     posted by the process that ran their turn."""
-    return (
-        s.scalar(
-            select(func.count())
-            .select_from(SlackReply)
-            .where(
-                SlackReply.team_id == team_id,
-                SlackReply.user_id == user_id,
-                SlackReply.status == "pending",
-                SlackReply.attempts == 0,
-                SlackReply.created_at >= since,
-                SlackReply.turn_id != besides,
-                SlackReply.turn_id != f"{besides}:resumed",
-            )
-        )
-        or 0
-    )
+    besides_both = [besides, f"{besides}:resumed"]
+    params = {"team_id": team_id, "user_id": user_id, "since": since, "besides": besides_both}
+    return s.scalar(_IN_FLIGHT, params) or 0
 
 
 def reply_delivered(
@@ -158,13 +183,14 @@ def reply_delivered(
 ) -> None:
     """Slack took the answer: marked delivered, its messages (team, user, channel, ts)
     recorded as ours."""
-    s.execute(
-        update(SlackReply)
-        .where(SlackReply.turn_id == turn_id)
-        .values(status="delivered", delivered_at=now)
-    )
-    for team_id, user_id, channel_id, ts in posts:
-        record_post(s, team_id, user_id, channel_id, ts)
+    s.execute(_DELIVERED, {"of_turn": turn_id, "now": now})
+    if posts:
+        at = utcnow()
+        rows = [
+            {"team_id": team, "user_id": user, "channel_id": channel, "ts": ts, "created_at": at}
+            for team, user, channel, ts in posts
+        ]
+        s.execute(_POSTS_ADD[_dialect(s)], rows)
 
 
 def reply_not_delivered(
