@@ -15,6 +15,28 @@ from ground.metrics import SLACK_ACK_SECONDS, SLACK_REQUESTS
 from sessionbot.parts import Parts
 
 log = logging.getLogger("sessionbot.slack")
+EVENTS_PATH = "/slack/events"
+
+
+class AckedSlackRequests(logging.Filter):
+    """Leaves out uvicorn's access line of each Slack request answered below 400.
+
+    Slack sends every event, click and command there: a line each (handed to the logging
+    thread, formatted, masked, written) is CPU on every request (bench/README.md, "branch
+    replies") and says nothing that the metrics (`SLACK_REQUESTS`) and the inbox do not.
+    A refused or failed request keeps its line, besides our own line saying why."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args  # uvicorn's: client, method, path, HTTP version, status
+        if isinstance(args, tuple) and len(args) == 5 and args[2] == EVENTS_PATH:
+            return not (isinstance(args[4], int) and args[4] < 400)
+        return True
+
+
+def quiet_acked_requests() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, AckedSlackRequests) for f in access.filters):
+        access.addFilter(AckedSlackRequests())
 
 
 def routes(parts: Parts) -> list[BaseRoute]:
@@ -41,6 +63,7 @@ def routes(parts: Parts) -> list[BaseRoute]:
     from bot.app import bolt_app
 
     handler = AsyncSlackRequestHandler(bolt_app(parts))
+    quiet_acked_requests()
     secret = settings.slack_signing_secret
     assert secret  # checked above
 
@@ -73,7 +96,7 @@ def routes(parts: Parts) -> list[BaseRoute]:
         return await handler.handle(request)
 
     return [
-        Route("/slack/events", events, methods=["POST"]),
+        Route(EVENTS_PATH, events, methods=["POST"]),
         Route("/slack/install", endpoint, methods=["GET"]),
         Route("/slack/oauth_redirect", endpoint, methods=["GET"]),
     ]

@@ -85,6 +85,25 @@ def test_serve_names_the_address_it_listens_on_and_masks_clients(served) -> None
     assert access and all("[ip]:" in line and "127.0.0.1" not in line for line in access)
 
 
+def test_serve_logs_no_access_line_for_an_acked_slack_request_but_one_for_a_refused(
+    served, fake_slack
+) -> None:
+    clinician = Person(served, fake_slack, "U_QUIET")
+    body, ctype = clinician.dm_body("schedule")
+    assert clinician.post(body, ctype).status_code == 200
+    wait_for_messages(fake_slack, clinician.dm_channel, 1)
+    assert served.http.post("/slack/events", json={"type": "event_callback"}).status_code == 401
+    assert served.http.get("/healthz").status_code == 200
+    deadline = time.monotonic() + 5
+    while "GET /healthz" not in served.log.read_text():
+        assert time.monotonic() < deadline, served.log.read_text()
+        time.sleep(0.05)
+    lines = [line for line in served.log.read_text().splitlines() if "/slack/events" in line]
+    # Slack's stream of events leaves no line each; the refusal keeps its line.
+    assert lines and all("401" in line for line in lines if "POST /slack/events" in line), lines
+    assert any("POST /slack/events" in line for line in lines)
+
+
 def processes_of(data_dir: Path) -> list[int]:
     """The processes still running with this serve's data folder (its turn processes and
     multiprocessing's resource tracker inherit its environment)."""
