@@ -29,7 +29,7 @@ import inspect
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import ParamSpec, TypeVar
@@ -44,7 +44,6 @@ from store import slack_rows
 from store.db import Store
 
 log = logging.getLogger("sessionbot.slack.inbox")
-Work = Coroutine[Any, Any, None]
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -238,9 +237,7 @@ class Inbox:
         lazy.__name__ = fn.__name__
         return lazy
 
-    def then(
-        self, ack: Callable[..., Awaitable[None]], lazy: Callable[[AsyncArgs], Work]
-    ) -> Callable[[AsyncArgs], Awaitable[None]]:
+    def then(self, ack: Listener, lazy: Lazy) -> Lazy:
         """One Bolt listener: `ack`, then `lazy` (a `processed` listener) in a task of its own.
 
         What Bolt's `lazy=[...]` does, without its deep copy of the request and context for
@@ -251,11 +248,15 @@ class Inbox:
 
         async def listener(args: AsyncArgs) -> None:
             await ack(**{name: getattr(args, name) for name in wanted})
-            task = asyncio.get_running_loop().create_task(lazy(args))
+            task = asyncio.get_running_loop().create_task(self._run(lazy, args))
             self.lazies.add(task)
             task.add_done_callback(self._lazy_ended)
 
         return listener
+
+    @staticmethod
+    async def _run(lazy: Lazy, args: AsyncArgs) -> None:
+        await lazy(args)
 
     def _lazy_ended(self, task: asyncio.Task[None]) -> None:
         self.lazies.discard(task)
