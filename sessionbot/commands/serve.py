@@ -79,21 +79,16 @@ class Server(uvicorn.Server):
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from sessionbot.turns import TurnProcesses, preload
+    from sessionbot.turns import TurnProcesses
     from sessionbot.wiring import build
 
     parts = build(settings)
     if args.turn_processes > 0:
-        preload(parts)  # before the imports below, which fill the room it leaves in the heap
-
-    from bot.app import bolt_app, quiet_sdk_logging
-    from sessionbot.asgi import create_app
-
-    quiet_sdk_logging()
-    app = create_app(parts)
-    if args.turn_processes > 0:
         level = logging.getLevelName(logging.getLogger().level)
-        # Forked now, before uvicorn and the Slack inbox start threads (sessionbot.turns).
+        # Forked now, before uvicorn and the Slack inbox start threads (sessionbot.turns),
+        # and before the Slack side's imports, which a turn never needs: each worker reads
+        # its first message (`preload`) while this process imports them, so `serve`
+        # listens no later for it (bench/bench_start.py).
         parts.turns = TurnProcesses(
             settings,
             args.turn_processes,
@@ -101,6 +96,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             fork_from=parts,
             inherited=(args.fd,) if args.fd is not None else (),
         )
+
+    from bot.app import bolt_app, quiet_sdk_logging
+    from sessionbot.asgi import create_app
+
+    quiet_sdk_logging()
+    app = create_app(parts)
     if not settings.slack_signing_secret and not settings.slack_app_token:
         logging.getLogger("sessionbot").warning(
             "Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (see `sessionbot manifest`)"
