@@ -205,11 +205,12 @@ def drain(fake: Any, quiet: float = 1.0, limit: float = 90.0) -> None:
 def pss_mib(pid: int) -> float:
     """Proportional set size: shared pages divided among the processes that share them."""
     try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
+        lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+    except OSError:  # gone, or no such file on this kernel: counted as nothing
+        return 0.0
+    for line in lines:
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
     return 0.0
 
 

@@ -91,11 +91,11 @@ class _WithoutCtrlC(multiprocessing.process.BaseProcess):
 
 
 class _SpawnedWithoutCtrlC(_WithoutCtrlC, multiprocessing.context.SpawnProcess):
-    pass
+    """A spawned worker (a replacement, once this process has threads)."""
 
 
 class _ForkedWithoutCtrlC(_WithoutCtrlC, multiprocessing.context.ForkProcess):
-    pass
+    """A worker forked at start, sharing this process's pages."""
 
 
 class _QuietSpawnContext(multiprocessing.context.SpawnContext):
