@@ -223,7 +223,8 @@ def start_rasa(
     between: that launch is stopped and another port tried."""
     tried: list[str] = []
     for attempt in range(1, RASA_ATTEMPTS + 1):
-        port, token = ports(), secrets.token_urlsafe(16)
+        # Hex: a URL-safe token may start with "-", which Rasa's CLI reads as an option.
+        port, token = ports(), secrets.token_hex(16)
         log = workdir / ("rasa.log" if attempt == 1 else f"rasa-{attempt}.log")
         with open(log, "wb") as out:
             proc = subprocess.Popen(
