@@ -139,6 +139,28 @@ def test_the_email_correction_at_the_summary(chat: Chat, clock) -> None:
     assert session.email == "dana.k@clinic.example"
 
 
+def test_change_the_x_to_y_changes_that_slot_and_no_other(chat: Chat, clock) -> None:
+    """ "change the zone to London" once made London the participant's name, and "change
+    the time to 11" dropped the 11 and asked the time again: what follows "change the X
+    to" answers X."""
+    chat.say("JD tomorrow 3pm by email jd@example.com, no forms")
+    reply = chat.say("same")
+    assert reply.phase == "confirm", reply.text
+    reply = chat.say("change the zone to London")
+    assert reply.phase == "confirm", reply.text
+    assert "Participant's time zone: Eastern (America/New_York) → London (Europe/London)." in acks(
+        reply
+    )
+    assert "• Participant: JD" in summary(reply)
+    reply = chat.say("change the time to 11")
+    assert reply.phase == "confirm", reply.text
+    assert "Time: 3:00 PM → 11:00 AM." in acks(reply)
+    chat.say("save")
+    (session,) = saved_sessions(chat)
+    assert (session.participant, session.participant_tz) == ("JD", "Europe/London")
+    assert session.start_at.astimezone(EASTERN_ZONE).hour == 11
+
+
 def test_words_the_bot_cannot_place_are_said_back_and_change_nothing(chat: Chat, clock) -> None:
     chat.say("JD tomorrow 3pm no invitation, no documents")
     before = summary(chat.say("same"))

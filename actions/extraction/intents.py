@@ -23,7 +23,9 @@ CHANGE_WORDS = {
 _CHANGE = re.compile(
     r"\b(?:change|edit|update|fix|correct|modify|different|another|new|wrong)\s+"
     r"(?:the\s+|a\s+|my\s+|their\s+|his\s+|her\s+)?"
-    rf"({words(*(re.escape(word) for word in CHANGE_WORDS))})s?\b",
+    rf"({words(*(re.escape(word) for word in CHANGE_WORDS))})s?\b"
+    # "... to 11", "... to London": the words after it answer that slot (message.py).
+    r"(?:\s+(?:to|is|should\s+be)\b|\s*:)?",
     re.IGNORECASE,
 )
 

@@ -335,6 +335,10 @@ def _read(corrected: str, ctx: Context) -> tuple[Extracted, str | None]:
             continue
         if value is not None:
             found[slot] = value
+        if slot == "change" and isinstance(value, str) and value in SLOT_NAMES:
+            # "change the time to 11": what follows answers that slot, as if it was asked
+            # (a bare "11" is a time, a lower-case "jd" a name).
+            ctx = dataclasses.replace(ctx, requested_slot=value)
     soon = found.pop("soon", None)
     if isinstance(soon, datetime.datetime):  # "in 45 minutes": the time and the date it falls on
         found.setdefault("time", SaidTime(soon.time()))
