@@ -432,6 +432,8 @@ CHANNELS = [
     ("switch to e-mail", "email"),
     ("switch to email instead", "email"),
     ("change it to email", "email"),
+    ("by mail ana@example.com", "email"),  # a second language's "mail" (French, German)
+    ("send it via mail", "email"),
     ("no invite", "none"),
     ("no invitation", "none"),
     ("don't send an invite", "none"),

@@ -27,8 +27,11 @@ _SMS = re.compile(
 # "text" standing alone in a list of answers ("Lee, text 617 555 0101, ..."): the phone
 # beside it is already taken, so a gap, a comma or the end follows the word.
 _SMS_ALONE = re.compile(r"\b(?:text|txt)\b(?=\s*(?:[,;]|$)|\s{2})", re.IGNORECASE)
+# "by mail" is e-mail as a second-language clinician says it (French and German "mail"):
+# there is no post here, and only with "by" or "via" in front.
 _EMAIL = re.compile(
-    rf"\b(?:(?:by|via|over|through|{_SWITCH}(?:an?\s+)?)\s*)?(?:e-?mail|eml)\b(?!\s+(?:is|should|address))",
+    rf"\b(?:(?:by|via|over|through|{_SWITCH}(?:an?\s+)?)\s*)?(?:e-?mail|eml)\b(?!\s+(?:is|should|address))"
+    r"|\b(?:by|via)\s+mail\b(?!\s+(?:is|should|address))",
     re.IGNORECASE,
 )
 # A one-word answer, with the courtesies of terse typing around it ("txt pls", "ok eml").
