@@ -13,6 +13,7 @@ import re
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from aiohttp import ClientSession, ClientTimeout
@@ -36,8 +37,9 @@ from bot import (
     practice_home,
     staff,
     turn_blocks,
+    turn_work,
 )
-from bot.delivery import Delivery, Place
+from bot.delivery import SETTLE_EVERY, SETTLE_SECONDS, Delivery, Place
 from bot.forms import Forms
 from bot.inbox import Inbox
 from bot.manifest import BOT_SCOPES
@@ -45,7 +47,7 @@ from bot.paid_cancel import PaidCancellations
 from bot.payloads import BlockAction, EventBody, InteractionBody, SlackEvent, SlashCommand
 from bot.practice import PracticeAdmin
 from dialogue.domain import BotMessage
-from dialogue.turn_io import Reply, Who
+from dialogue.turn_io import TurnWork, Who
 from ground.jsontypes import JSON
 from ground.logs import request_context
 from ground.metrics import SESSIONS_SAVED, TURN_SECONDS, TURNS
@@ -255,7 +257,7 @@ class SlackFace(Delivery, Forms, PracticeAdmin):
         if channel is None or channel != event.get("channel"):
             return
         thread = event.get("thread_ts")
-        who = await self.who(context.client, team, user)
+        who = await self.own_who(context.client, team, user)  # whom staff work for: in the turn
         async with self.lock(who):
             await self.turn(
                 context.client,
@@ -283,7 +285,7 @@ class SlackFace(Delivery, Forms, PracticeAdmin):
         team, user = str(context.team_id), str(context.user_id)
         clinician, said = staff.split_for(command.get("text") or "")  # "for @Dr Lee …"
         await self.off(self.parts.scheduler.act_for, Actor(team, user, for_user=clinician))
-        who = await self.who(context.client, team, user)
+        who = await self.own_who(context.client, team, user)
         channel = await self.dm(context.client, team, user)
         if channel is None:
             return
@@ -303,7 +305,7 @@ class SlackFace(Delivery, Forms, PracticeAdmin):
             return
         text, label = said
         client = context.client
-        who = await self.who(client, str(context.team_id), str(context.user_id))
+        who = await self.own_who(client, str(context.team_id), str(context.user_id))
         async with self.lock(who):
             place = await self.answered(client, who, body, label)
             if place is None:
@@ -314,15 +316,19 @@ class SlackFace(Delivery, Forms, PracticeAdmin):
     async def turn(
         self, client: AsyncWebClient, who: Who, text: str, turn_id: str, place: Place
     ) -> None:
+        """`who`: the Slack user as they are (`own_who`); whom a staff member works for is
+        read where the turn runs."""
         with request_context(turn_id):  # every line of the turn, here and in its process
             await self._turn(client, who, text, turn_id, place)
 
     async def _turn(
         self, client: AsyncWebClient, who: Who, text: str, turn_id: str, place: Place
     ) -> None:
-        await self.settle(who, turn_id)
         preface: list[BotMessage] = []
+        settle = True  # asked of the turn's own process, unless done here first
         if who.tz is None:  # Slack gave no zone and none is stored: ask once, first
+            await self.settle(who, turn_id)
+            settle = False
             to = {"channel": place.channel, "thread_ts": place.thread_ts}
             gate = await self.off(self.parts.runner.own_zone, who, text, turn_id, reply_to=to)
             if gate.zone is None:  # the question, recorded: delivered like any answer
@@ -334,7 +340,7 @@ class SlackFace(Delivery, Forms, PracticeAdmin):
             preface = [gate.question] if gate.question else []
         started = time.perf_counter()
         try:
-            reply = await self.handle(who, text, turn_id, place, preface)
+            work = await self.handle(who, text, turn_id, place, preface, settle=settle)
         except Exception as exc:  # the clinician must hear of it; the log gets no content
             TURNS.labels(result="failed").inc()
             log.error("turn failed: %s", type(exc).__name__)
@@ -346,22 +352,55 @@ class SlackFace(Delivery, Forms, PracticeAdmin):
         # was never delivered (a failed post, a process killed before it).
         TURNS.labels(result="ok").inc()
         TURN_SECONDS.observe(time.perf_counter() - started)
-        await self.deliver(client, who)
-        if reply.saved_session_id and not reply.duplicate:
+        await self.deliver(client, work.who, work.answers)
+        reply = work.reply
+        if reply is not None and reply.saved_session_id and not reply.duplicate:
             SESSIONS_SAVED.inc()
-            await self.publish_home(client, who)
+            await self.publish_home(client, work.who)
 
     async def handle(
-        self, who: Who, text: str, turn_id: str, place: Place, preface: Sequence[BotMessage]
-    ) -> Reply:
-        """The dialogue turn, in a worker process where the web process has them (so the
-        event loop keeps answering), else in this process's turn threads."""
-        to = {"channel": place.channel, "thread_ts": place.thread_ts}
-        if self.parts.turns is not None:
-            return await self.parts.turns.handle(who, text, turn_id, to, preface)
-        return await self.off(
-            self.parts.runner.handle, who, text, turn_id=turn_id, reply_to=to, preface=preface
-        )
+        self,
+        who: Who,
+        text: str,
+        turn_id: str,
+        place: Place,
+        preface: Sequence[BotMessage],
+        *,
+        settle: bool,
+    ) -> TurnWork:
+        """The dialogue turn, with the reads around it (bot/turn_work.py), in a worker
+        process where the web process has them (so the event loop keeps answering), else
+        in this process's turn threads.
+
+        `settle`: first wait, at most `SETTLE_SECONDS`, while another web process still
+        posts an earlier answer to this clinician (see `Delivery.settle`): the turn's
+        process looks, and runs nothing while one is in flight. `who` is the user as they
+        are: whom a staff member works for is read there too."""
+        to: dict[str, JSON] = {"channel": place.channel, "thread_ts": place.thread_ts}
+        deadline = time.monotonic() + SETTLE_SECONDS
+        lease = timedelta(seconds=self.parts.settings.slack_inbox_lease_seconds)
+        since = datetime.now(UTC) - lease if settle else None
+        while True:
+            if since is not None and time.monotonic() >= deadline:
+                since = None  # waited long enough: that answer's process may have died
+            if self.parts.turns is not None:
+                work = await self.parts.turns.work(
+                    who, text, turn_id, to, preface, settle_since=since
+                )
+            else:
+                work = await self.off(
+                    turn_work.run,
+                    self.parts,
+                    who,
+                    text,
+                    turn_id,
+                    to,
+                    preface,
+                    settle_since=since,
+                )
+            if work.reply is not None:
+                return work
+            await asyncio.sleep(SETTLE_EVERY)
 
     # The clinician's own zone, picked from the question ---------------------------------
 
@@ -377,7 +416,7 @@ class SlackFace(Delivery, Forms, PracticeAdmin):
         shown = selected.get("text") or action.get("text")
         label = str(shown.get("text") if isinstance(shown, dict) else zone)
         client = context.client
-        who = await self.who(client, str(context.team_id), str(context.user_id))
+        who = await self.own_who(client, str(context.team_id), str(context.user_id))
         async with self.lock(who):
             place = await self.answered(client, who, body, label)
             if who.tz is not None or place is None:

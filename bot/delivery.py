@@ -4,7 +4,6 @@ batches, retried with backoff while Slack hiccups, marked delivered once, never 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import time
@@ -13,14 +12,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
-from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.orm import Session
 
-from bot import blocks, inbox, turn_blocks
+from bot import inbox, turn_blocks, turn_work
 from bot.face import FaceCore
 from bot.payloads import InteractionBody
-from dialogue.domain import BotMessage, message_from_dispatch
-from dialogue.turn_io import Who
+from dialogue.domain import BotMessage
+from dialogue.turn_io import Answer, Batch, Who
 from store import slack_rows
 
 log = logging.getLogger("sessionbot.slack")
@@ -44,9 +43,6 @@ TRANSIENT_ERRORS = frozenset(
         "team_added_to_org",
     }
 )
-
-
-MESSAGE_BLOCK_LIMIT = 50
 
 
 @dataclass(frozen=True)
@@ -78,23 +74,6 @@ def _post_failure(exc: BaseException) -> tuple[str, bool, float]:
         transient = status >= 500 or status == 429 or error in TRANSIENT_ERRORS
         return error, transient, min(wait, REPLY_BACKOFF_CAP)
     return type(exc).__name__, True, 0.0  # the network, a timeout: Slack never answered
-
-
-def _batches(messages: Sequence[BotMessage]) -> list[tuple[list[Block], list[str]]]:
-    """Messages as Slack messages: blocks and fallback texts, split past 50 blocks."""
-    out: list[tuple[list[Block], list[str]]] = []
-    batch: list[Block] = []
-    texts: list[str] = []
-    for message in messages:
-        rendered = turn_blocks.message_blocks(message)
-        if batch and len(batch) + len(rendered) > MESSAGE_BLOCK_LIMIT:
-            out.append((batch, texts))
-            batch, texts = [], []
-        batch += rendered
-        texts.append(turn_blocks.fallback_text(message))
-    if batch:
-        out.append((batch, texts))
-    return out
 
 
 class Delivery(FaceCore):
@@ -151,35 +130,31 @@ class Delivery(FaceCore):
                 s, who.team_id, who.user_id, besides=turn_id, since=since
             )
 
-    async def deliver(self, client: AsyncWebClient, who: Who) -> None:
-        """Post the clinician's recorded answers that Slack has not taken, oldest first.
+    async def deliver(
+        self, client: AsyncWebClient, who: Who, answers: Sequence[Answer] | None = None
+    ) -> None:
+        """Post the clinician's recorded answers that Slack has not taken, oldest first
+        (`answers`: as the turn's process read them after the turn; else read here).
 
         Each is marked delivered once Slack answered ok. A refusal that a retry can fix
         (5xx, network, rate limit, Slack's own trouble) raises `Undelivered`: the inbox
         runs the request again after a backoff. Any other (the channel or the token gone)
         gives the answer up, with the error code in the log and nothing of its content."""
-        for turn_id, raw in await self.off(self._pending, who):
-            body = json.loads(raw)
-            to = body.get("to") or {}
-            place = Place(str(to.get("channel")), to.get("thread_ts") or None)
-            messages = [message_from_dispatch(m, {}) for m in body.get("messages") or []]
+        if answers is None:
+            answers = await self.off(turn_work.pending, self.parts, who)
+        for answer in answers:
+            place = Place(answer.channel, answer.thread_ts)
             try:
-                posted = await self.post_all(client, place, messages)
+                posted = await self.post_batches(client, place, answer.batches)
             except Exception as exc:  # noqa: BLE001 - every failure is sorted below
                 error, transient, wait = _post_failure(exc)
-                tries = await self.off(self._not_delivered, turn_id, error, transient)
+                tries = await self.off(self._not_delivered, answer.turn_id, error, transient)
                 if transient and tries < REPLY_TRIES:
                     log.warning("reply not delivered (%s); trying again", error)
                     raise inbox.Undelivered(max(wait, _backoff(tries))) from None
                 log.warning("reply given up after %d tries: %s", tries, error)
                 continue
-            await self.off(self._delivered, who, turn_id, place.channel, posted)
-
-    def _pending(self, who: Who) -> list[tuple[str, str]]:
-        with self.parts.store.reading() as s:
-            return [
-                (r.turn_id, r.body) for r in slack_rows.replies_pending(s, who.team_id, who.user_id)
-            ]
+            await self.inbox.along(self._delivered, who, answer.turn_id, place.channel, posted)
 
     def _not_delivered(self, turn_id: str, error: str, transient: bool) -> int:
         with self.parts.store.unit() as s:
@@ -187,30 +162,38 @@ class Delivery(FaceCore):
                 s, turn_id, error, final=not transient, max_tries=REPLY_TRIES
             )
 
-    def _delivered(self, who: Who, turn_id: str, channel: str, posted: list[str]) -> None:
-        with self.parts.store.unit() as s:
-            posts = [(who.team_id, who.user_id, channel, ts) for ts in posted]
-            slack_rows.reply_delivered(s, turn_id, datetime.now(UTC), posts)
+    @staticmethod
+    def _delivered(s: Session, who: Who, turn_id: str, channel: str, posted: list[str]) -> None:
+        """In the inbox's next group write (awaited): a post whose mark was lost would be
+        posted again by the request's replay."""
+        posts = [(who.team_id, who.user_id, channel, ts) for ts in posted]
+        slack_rows.reply_delivered(s, turn_id, datetime.now(UTC), posts)
 
     async def post_all(
         self, client: AsyncWebClient, place: Place, messages: Sequence[BotMessage]
     ) -> list[str]:
-        """Post a turn's messages (one Slack message, split only past Block Kit's 50
-        blocks); raises what Slack or the network raised; returns the posted ts."""
+        """Post messages (one Slack message, split only past Block Kit's 50 blocks);
+        raises what Slack or the network raised; returns the posted ts."""
+        return await self.post_batches(client, place, turn_work.batches(messages))
+
+    async def post_batches(
+        self, client: AsyncWebClient, place: Place, batches: Sequence[Batch]
+    ) -> list[str]:
         posted: list[str] = []
-        for batch, texts in _batches(messages):
-            text = blocks.clip("\n".join(texts))
+        for batch in batches:
             # Slack's client leaves out a thread_ts of None: then a message, not a reply.
             channel, thread = place.channel, place.thread_ts or None
             try:
                 sent = await client.chat_postMessage(
-                    channel=channel, thread_ts=thread, text=text, blocks=batch
+                    channel=channel, thread_ts=thread, text=batch.text, blocks=batch.blocks
                 )
             except SlackApiError as exc:
                 if exc.response.get("error") != "invalid_blocks":
                     raise
                 log.warning("chat.postMessage failed: invalid_blocks; posting the words")
-                sent = await client.chat_postMessage(channel=channel, thread_ts=thread, text=text)
+                sent = await client.chat_postMessage(
+                    channel=channel, thread_ts=thread, text=batch.text
+                )
             if isinstance(sent.get("ts"), str):
                 posted.append(sent["ts"])
         return posted

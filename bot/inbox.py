@@ -32,12 +32,13 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import ParamSpec, TypeVar
+from typing import Concatenate, ParamSpec, TypeVar
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from sqlalchemy.orm import Session
 
 from ground.metrics import SLACK_EVENTS
 from store import slack_rows
@@ -117,6 +118,8 @@ class Inbox:
         # crash leaves its request to a replay, which finds its work done).
         self.waiting: list[tuple[str, str, asyncio.Future[None]]] = []
         self.finished: list[str] = []
+        # Other short writes of a request's path that ride the same transaction (`along`).
+        self.riders: list[tuple[Callable[[Session], None], asyncio.Future[None]]] = []
         self.writer: asyncio.Task[None] | None = None
         # Requests this process works on (key: when it took them, monotonic), whose
         # claims the heartbeat renews.
@@ -130,16 +133,35 @@ class Inbox:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, functools.partial(fn, *args, **kwargs))
 
-    def _write(self, rows: list[tuple[str, str]], finished: list[str]) -> None:
+    def _write(
+        self,
+        rows: list[tuple[str, str]],
+        finished: list[str],
+        riders: list[Callable[[Session], None]],
+    ) -> None:
         now = datetime.now(UTC)
         with self.store.unit() as s:
             slack_rows.inbox_add(s, rows, now)
+            for write in riders:
+                write(s)
             slack_rows.inbox_done(s, finished, now)
 
     async def keep(self, key: str, body: str) -> None:
         """Return once the request is in the store (with whatever else came meanwhile)."""
         done = asyncio.get_running_loop().create_future()
         self.waiting.append((key, body, done))
+        self._wake()
+        await done
+
+    async def along(
+        self, fn: Callable[Concatenate[Session, P], None], *args: P.args, **kwargs: P.kwargs
+    ) -> None:
+        """Run `fn(session, ...)` in the next group write, and return once it is committed
+        (a short write of a request's path, such as marking an answer posted: one
+        transaction for many requests instead of one each). A failure reaches every write
+        of its group."""
+        done = asyncio.get_running_loop().create_future()
+        self.riders.append((lambda s: fn(s, *args, **kwargs), done))
         self._wake()
         await done
 
@@ -154,18 +176,21 @@ class Inbox:
 
     async def _write_waiting(self) -> None:
         try:
-            while self.waiting or self.finished:
+            while self.waiting or self.finished or self.riders:
                 batch, self.waiting = self.waiting, []
                 finished, self.finished = self.finished, []
+                riders, self.riders = self.riders, []
+                rows = [(key, body) for key, body, _ in batch]
+                waiters = [done for *_, done in batch] + [done for _, done in riders]
                 try:
-                    await self._off(self._write, [(key, body) for key, body, _ in batch], finished)
+                    await self._off(self._write, rows, finished, [write for write, _ in riders])
                 except Exception as exc:  # each waiting request hears of it
                     if finished:  # their claims lapse; a sweep finds their work done
                         log.warning("inbox: marking done failed: %s", type(exc).__name__)
-                    for *_, done in batch:
+                    for done in waiters:
                         done.set_exception(exc)
                 else:
-                    for *_, done in batch:
+                    for done in waiters:
                         done.set_result(None)
                     SLACK_EVENTS.labels(stage="processed").inc(len(finished))
         finally:

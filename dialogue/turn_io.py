@@ -1,5 +1,6 @@
 """What a dialogue turn takes in and gives back: who is talking (`Who`), what the message
-says (`Understanding`, made by an `NLU`) and the reply (`Reply`)."""
+says (`Understanding`, made by an `NLU`), the reply (`Reply`) and what a face posts of
+it (`TurnWork`)."""
 
 from __future__ import annotations
 
@@ -88,3 +89,32 @@ class Reply:
     @property
     def text(self) -> str:
         return "\n".join(m.text for m in self.messages)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One chat message of an answer: its fallback text and its blocks, as JSON (made by
+    the face, `bot.turn_work`)."""
+
+    text: str
+    blocks: list[dict[str, JSON]]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A recorded answer that Slack has not taken yet, ready to post."""
+
+    turn_id: str
+    channel: str
+    thread_ts: str | None
+    batches: list[Batch]
+
+
+@dataclass(frozen=True)
+class TurnWork:
+    """What a face needs after a turn (`bot.turn_work.run`). `reply` None: nothing was
+    run, as an earlier answer to this clinician is still being posted by another process."""
+
+    reply: Reply | None
+    answers: list[Answer]
+    who: Who  # with the clinician a staff member works for, if staff

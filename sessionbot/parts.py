@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from dialogue.domain import BotMessage
-from dialogue.runner import Reply, Runner, Who
+from dialogue.runner import Runner
+from dialogue.turn_io import TurnWork, Who
+from ground.jsontypes import JSON
 from ground.practice import Practice
 from ground.settings import Settings
 from scheduling.service import Scheduler
@@ -23,14 +26,18 @@ class TurnService(Protocol):
 
     async def warm_up(self) -> None: ...
 
-    async def handle(
+    async def work(
         self,
         who: Who,
         text: str,
-        turn_id: str | None,
-        reply_to: Mapping[str, str | None] | None = None,  # channel, thread_ts
+        turn_id: str,
+        reply_to: Mapping[str, JSON],  # channel, thread_ts
         preface: Sequence[BotMessage] = (),
-    ) -> Reply: ...
+        *,
+        settle_since: datetime | None = None,
+    ) -> TurnWork:
+        """`bot.turn_work.run` elsewhere: the turn and the reads around it."""
+        ...
 
     def problem(self) -> str | None:
         """Why turns cannot be served right now (for health); None when they can."""

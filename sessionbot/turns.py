@@ -36,8 +36,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot import turn_work
 from dialogue.domain import BotMessage
-from dialogue.turn_io import Reply, Who
+from dialogue.turn_io import TurnWork, Who
 from ground.jsontypes import JSON
 from ground.logs import configure_logging, flush_logging, request_context
 from ground.settings import Settings
@@ -127,20 +128,23 @@ def _ready() -> bool:
     return _parts is not None
 
 
-def _handle(
+def _work(
     who: Who,
     text: str,
-    turn_id: str | None,
-    reply_to: Mapping[str, JSON] | None,
+    turn_id: str,
+    reply_to: Mapping[str, JSON],
     preface: Sequence[BotMessage],
-) -> Reply:
+    settle_since: datetime | None,
+) -> TurnWork:
     assert _parts is not None, "worker not started"
     with request_context(turn_id):  # the turn's lines carry its id, as the web process's do
-        return _parts.runner.handle(who, text, turn_id=turn_id, reply_to=reply_to, preface=preface)
+        return turn_work.run(
+            _parts, who, text, turn_id, reply_to, preface, settle_since=settle_since
+        )
 
 
 class TurnProcesses:
-    """`handle(who, text, turn_id)` awaited in the web process, run in a worker.
+    """`work(who, text, turn_id, ...)` awaited in the web process, run in a worker.
 
     A worker that dies (killed, out of memory) breaks a `ProcessPoolExecutor` for good:
     every later call fails at once. The broken pool is replaced by a new one (noticed by
@@ -252,21 +256,24 @@ class TurnProcesses:
                 await self.heal()
             await asyncio.sleep(every)
 
-    async def handle(
+    async def work(
         self,
         who: Who,
         text: str,
-        turn_id: str | None,
-        reply_to: Mapping[str, JSON] | None = None,
+        turn_id: str,
+        reply_to: Mapping[str, JSON],
         preface: Sequence[BotMessage] = (),
-    ) -> Reply:
+        *,
+        settle_since: datetime | None = None,
+    ) -> TurnWork:
+        """`bot.turn_work.run` in a worker: the turn and the reads around it."""
         loop = asyncio.get_running_loop()
-        args = (who, text, turn_id, reply_to, tuple(preface))
+        args = (who, text, turn_id, reply_to, tuple(preface), settle_since)
         try:
-            return await loop.run_in_executor(self.pool, _handle, *args)
+            return await loop.run_in_executor(self.pool, _work, *args)
         except BrokenProcessPool:
             await self.heal()
-        return await loop.run_in_executor(self.pool, _handle, *args)  # once more
+        return await loop.run_in_executor(self.pool, _work, *args)  # once more
 
     def close(self, timeout: float = 20.0) -> None:
         """Stop the workers after the turns they hold (queued ones are cancelled).

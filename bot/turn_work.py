@@ -1,0 +1,95 @@
+"""A clinician's turn with the reads around it, in one call where the turn runs.
+
+A DM used to cost the web process four trips to the store's threads besides the turn:
+whom a staff member works for, whether another process is still posting an earlier
+answer (`Delivery.settle`), the answers still to post, and marking them posted. The
+first three are reads that the turn's own process (a turn process under `serve`, else a
+thread of the face's pool) does beside the turn, and the answers it returns are rendered
+there too (Block Kit to JSON), so the web process, whose one event loop also acknowledges
+every clinician's requests, only posts them; the mark rides the inbox's next group write
+(`Inbox.along`). bench/README.md, "Replies".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot import blocks, turn_blocks
+from dialogue.domain import BotMessage, message_from_dispatch
+from dialogue.turn_io import Answer, Batch, TurnWork, Who
+from ground.jsontypes import JSON
+from store import slack_rows
+
+if TYPE_CHECKING:
+    from sessionbot.parts import Parts
+
+MESSAGE_BLOCK_LIMIT = 50  # Block Kit's blocks in one message
+
+
+def batches(messages: Sequence[BotMessage]) -> list[Batch]:
+    """Messages as Slack messages: one, split only past Block Kit's 50 blocks."""
+    out: list[Batch] = []
+    rendered: list[dict[str, JSON]] = []
+    texts: list[str] = []
+    for message in messages:
+        mine = [b.to_dict() for b in turn_blocks.message_blocks(message)]
+        if rendered and len(rendered) + len(mine) > MESSAGE_BLOCK_LIMIT:
+            out.append(Batch(blocks.clip("\n".join(texts)), rendered))
+            rendered, texts = [], []
+        rendered += mine
+        texts.append(turn_blocks.fallback_text(message))
+    if rendered:
+        out.append(Batch(blocks.clip("\n".join(texts)), rendered))
+    return out
+
+
+def answer_of(turn_id: str, raw: str) -> Answer:
+    """A recorded answer (`Runner.handle`'s `reply_to` and messages) ready to post."""
+    body = json.loads(raw)
+    to = body.get("to") or {}
+    messages = [message_from_dispatch(m, {}) for m in body.get("messages") or []]
+    return Answer(turn_id, str(to.get("channel")), to.get("thread_ts") or None, batches(messages))
+
+
+def pending(parts: Parts, who: Who) -> list[Answer]:
+    """The clinician's recorded answers that Slack has not taken, oldest first."""
+    with parts.store.reading() as s:
+        rows = slack_rows.replies_pending(s, who.team_id, who.user_id)
+        return [answer_of(r.turn_id, r.body) for r in rows]
+
+
+def in_flight(parts: Parts, who: Who, turn_id: str, since: datetime) -> bool:
+    """Whether an earlier answer to this clinician, recorded since `since` by another
+    turn, is still pending and never refused: being posted by the process that ran it."""
+    with parts.store.reading() as s:
+        return bool(
+            slack_rows.replies_in_flight(s, who.team_id, who.user_id, besides=turn_id, since=since)
+        )
+
+
+def run(
+    parts: Parts,
+    who: Who,
+    text: str,
+    turn_id: str,
+    reply_to: Mapping[str, JSON],
+    preface: Sequence[BotMessage] = (),
+    *,
+    settle_since: datetime | None = None,
+) -> TurnWork:
+    """The turn, and the answers to post after it.
+
+    `settle_since`: first look whether another process is posting an earlier answer to
+    this clinician (recorded since then); if so run nothing (`reply` None), for the caller
+    to wait and ask again. `who` is the Slack user as they are: the clinician a staff
+    member works for is read here (`Scheduler.acting_for`)."""
+    if settle_since is not None and in_flight(parts, who, turn_id, settle_since):
+        return TurnWork(None, [], who)
+    clinician = parts.scheduler.acting_for(who.team_id, who.user_id)
+    who = replace(who, for_user=clinician) if clinician else who
+    reply = parts.runner.handle(who, text, turn_id=turn_id, reply_to=reply_to, preface=preface)
+    return TurnWork(reply, pending(parts, who), who)
