@@ -62,15 +62,6 @@ def pending(parts: Parts, who: Who) -> list[Answer]:
         return [answer_of(r.turn_id, r.body) for r in rows]
 
 
-def in_flight(parts: Parts, who: Who, turn_id: str, since: datetime) -> bool:
-    """Whether an earlier answer to this clinician, recorded since `since` by another
-    turn, is still pending and never refused: being posted by the process that ran it."""
-    with parts.store.reading() as s:
-        return bool(
-            slack_rows.replies_in_flight(s, who.team_id, who.user_id, besides=turn_id, since=since)
-        )
-
-
 def run(
     parts: Parts,
     who: Who,
@@ -87,9 +78,12 @@ def run(
     this clinician (recorded since then); if so run nothing (`reply` None), for the caller
     to wait and ask again. `who` is the Slack user as they are: the clinician a staff
     member works for is read here (`Scheduler.acting_for`)."""
-    if settle_since is not None and in_flight(parts, who, turn_id, settle_since):
-        return TurnWork(None, [], who)
     clinician = parts.scheduler.acting_for(who.team_id, who.user_id)
     who = replace(who, for_user=clinician) if clinician else who
-    reply = parts.runner.handle(who, text, turn_id=turn_id, reply_to=reply_to, preface=preface)
-    return TurnWork(reply, pending(parts, who), who)
+    reply = parts.runner.handle(
+        who, text, turn_id=turn_id, reply_to=reply_to, preface=preface, settle_since=settle_since
+    )
+    if reply.settling:
+        return TurnWork(None, [], who)
+    answers = [answer_of(t, raw) for t, raw in reply.pending]
+    return TurnWork(replace(reply, pending=[]), answers, who)  # the bodies once, as answers

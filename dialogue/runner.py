@@ -15,10 +15,12 @@ import json
 import threading
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol, TypeVar
 
 import rasa_sdk
 from rasa_sdk.events import EventType
+from sqlalchemy.orm import Session
 
 from dialogue.domain import (
     FORM,
@@ -113,18 +115,29 @@ class Runner:
         turn_id: str | None = None,
         reply_to: Mapping[str, JSON] | None = None,
         preface: Sequence[BotMessage] = (),
+        settle_since: datetime | None = None,
     ) -> Reply:
         """One clinician message in, the bot's messages out; saved before returning.
 
         With `reply_to` (where the face posts it), the answer (`preface` and the turn's
-        messages) is recorded with the turn, in its transaction, for the face to deliver."""
+        messages) is recorded with the turn, in its transaction, for the face to deliver,
+        and the reply carries every answer to this clinician still to post, this one
+        included, oldest first (`Reply.pending`). With `settle_since`, nothing is run
+        (`Reply.settling`) while an answer another turn recorded since then is still being
+        posted by its process: the face waits and asks again (bot/delivery.py, `settle`)."""
         with self.store.unit() as s:
+            if settle_since is not None and slack_rows.replies_in_flight(
+                s, who.team_id, who.user_id, besides=turn_id or "", since=settle_since
+            ):
+                return Reply(settling=True)
             clinician, saved = clinician_rows.open_conversation(
                 s, who.team_id, who.user_id, tz=who.tz, display_name=who.display_name
             )
             state = self._state(saved, who)
             if state.seen(turn_id):
-                return Reply(duplicate=True, phase=state.phase)
+                return Reply(
+                    duplicate=True, phase=state.phase, pending=self._pending(s, who, reply_to)
+                )
             tz = clinician.tz or who.tz or self.default_tz
             turn = Turn(self, state, who, tz)
             turn.own_hours = clinician.working_hours
@@ -144,12 +157,25 @@ class Runner:
                 slack_rows.reply_record(
                     s, turn_id, who.team_id, who.user_id, json.dumps(body, separators=(",", ":"))
                 )
+            pending = self._pending(s, who, reply_to)
         return Reply(
             messages=turn.messages,
             phase=state.phase,
             requested_slot=state.requested_slot,
             saved_session_id=turn.saved_session_id,
+            pending=pending,
         )
+
+    @staticmethod
+    def _pending(
+        s: Session, who: Who, reply_to: Mapping[str, JSON] | None
+    ) -> list[tuple[str, str]]:
+        """The clinician's recorded answers still to post (turn id, body), for a face that
+        posts them (`reply_to`); read in the turn's transaction, saving the face a trip."""
+        if reply_to is None:
+            return []
+        rows = slack_rows.replies_pending(s, who.team_id, who.user_id)
+        return [(r.turn_id, r.body) for r in rows]
 
     def own_zone(
         self, who: Who, text: str, turn_id: str, *, reply_to: Mapping[str, JSON] | None = None

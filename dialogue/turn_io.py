@@ -85,6 +85,9 @@ class Reply:
     phase: str = "idle"
     requested_slot: str | None = None
     saved_session_id: str | None = None
+    # With a face's `reply_to`: its recorded answers still to post (turn id, JSON body).
+    pending: list[tuple[str, str]] = field(default_factory=list)
+    settling: bool = False  # nothing run: an earlier answer is still being posted
 
     @property
     def text(self) -> str:

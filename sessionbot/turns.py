@@ -19,6 +19,7 @@ way they are warmed up before `serve` listens, so the first turn does not pay fo
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import gc
 import logging
@@ -26,14 +27,16 @@ import multiprocessing
 import multiprocessing.context
 import multiprocessing.process
 import os
+import pickle
 import signal
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot import turn_work
@@ -47,6 +50,7 @@ if TYPE_CHECKING:
     from sessionbot.parts import Parts
 
 log = logging.getLogger("sessionbot.turns")
+T = TypeVar("T")
 _parts = None  # the worker process's own parts, built by `_start_worker`
 TURN_NICE = 10  # added to a turn process's niceness (the web process keeps its own)
 # Read once before the fork: a date, a time, a phone number, a place and a package.
@@ -143,14 +147,64 @@ def _work(
         )
 
 
+def _serve(
+    conn: Connection,
+    settings: Settings,
+    log_level: str,
+    parent: int,
+    inherited: tuple[int, ...],
+) -> None:
+    """A worker's life: start, then run each call the web process sends on `conn`, one at
+    a time, answering `(True, result)` or `(False, exception)`, until `None` or EOF."""
+    _start_worker(settings, log_level, parent, inherited)
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        fn, args = job
+        try:
+            answer: tuple[bool, object] = (True, fn(*args))
+        except Exception as exc:  # noqa: BLE001 - the web process raises it in the caller
+            answer = (False, exc)
+        try:
+            conn.send(answer)
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:  # nothing was sent
+            conn.send((False, RuntimeError(f"a turn's answer could not be sent: {exc!r}")))
+
+
+class TurnProcessDied(BrokenProcessPool):
+    """The turn process running a call died (killed, out of memory) before answering."""
+
+
+@dataclass(eq=False)
+class _Worker:
+    """One turn process and the web process's end of its pipe."""
+
+    process: multiprocessing.process.BaseProcess
+    conn: Connection
+    job: asyncio.Future[object] | None = None  # the call it runs now
+    alive: bool = True
+    ready: bool = False  # warmed up: takes turns
+
+
 class TurnProcesses:
     """`work(who, text, turn_id, ...)` awaited in the web process, run in a worker.
 
-    A worker that dies (killed, out of memory) breaks a `ProcessPoolExecutor` for good:
-    every later call fails at once. The broken pool is replaced by a new one (noticed by
-    the turn that failed, or by `watch` between turns), the turn that was in flight is
-    run once more (its turn id makes that safe: a turn that had committed is found done),
-    and `problem()` says what health should say until the new workers are up."""
+    Each worker has a pipe of its own, read by the web process's event loop when the
+    worker answers (`loop.add_reader`): a call costs a pickle each way and no thread of
+    the web process (`concurrent.futures.ProcessPoolExecutor` hands each call and each
+    result through two threads and two queues of its own: about 2 ms of the web process's
+    CPU a DM, bench/README.md, "Replies"). A worker takes one call at a time; calls wait
+    in order for the first worker free.
+
+    A worker that dies (killed, out of memory) fails the call it ran (`TurnProcessDied`);
+    a new worker replaces it (noticed by the turn that failed, or by `watch` between
+    turns), the turn that was in flight is run once more (its turn id makes that safe: a
+    turn that had committed is found done), and `problem()` says what health should say
+    until the new worker is up. The others go on meanwhile."""
 
     def __init__(
         self,
@@ -168,22 +222,33 @@ class TurnProcesses:
         self.log_level = log_level
         self.processes = processes
         self.inherited = inherited
+        self.workers: list[_Worker] = []
+        self.queue: collections.deque[tuple[asyncio.Future[object], tuple[object, ...]]] = (
+            collections.deque()
+        )
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.forked = fork_from is not None and self._fork(fork_from)
         if not self.forked:
-            self.pool = self._new_pool(_QuietSpawnContext())
+            self.workers = [self._new_worker(_QuietSpawnContext()) for _ in range(processes)]
         self.starting: asyncio.Task[None] | None = None
         # Replacements in a row whose workers did not come up: each waits longer (a
         # worker that cannot start must not become a loop of new processes).
         self.failed_starts = 0
         self.not_before = 0.0
 
-    def _new_pool(self, context: multiprocessing.context.BaseContext) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
-            max_workers=self.processes,
-            mp_context=context,
-            initializer=_start_worker,
-            initargs=(self.settings, self.log_level, os.getpid(), self.inherited),
+    def _new_worker(self, context: multiprocessing.context.BaseContext) -> _Worker:
+        ours, theirs = context.Pipe()
+        process = context.Process(  # type: ignore[attr-defined]
+            target=_serve,
+            args=(theirs, self.settings, self.log_level, os.getpid(), self.inherited),
+            daemon=True,  # a web process that ends without `close` does not wait for it
         )
+        process.start()
+        theirs.close()
+        worker = _Worker(process, ours)
+        if self.loop is not None:
+            self.loop.add_reader(ours.fileno(), self._readable, worker)
+        return worker
 
     def _fork(self, parts: Parts) -> bool:
         """Fork the workers from this process now, sharing its pages; False (and nothing
@@ -201,18 +266,108 @@ class TurnProcesses:
             parts.store.dispose()
             gc.collect()
             gc.freeze()  # the collector never writes to these objects: their pages stay shared
-            self.pool = self._new_pool(_QuietForkContext())
-            # With `fork`, the executor forks every worker at its first call, before it
-            # starts its own threads (cpython#90622); `warm_up` waits for them.
-            self.pool.submit(_ready)
+            context = _QuietForkContext()
+            self.workers = [self._new_worker(context) for _ in range(self.processes)]
             return True
         finally:
             configure_logging(self.log_level, background=True)
 
+    # Calls ------------------------------------------------------------------------------
+
+    def _attach(self) -> asyncio.AbstractEventLoop:
+        """Read the workers' pipes on the running loop (from the first call on)."""
+        loop = asyncio.get_running_loop()
+        if self.loop is not loop:
+            if self.loop is not None and not self.loop.is_closed():
+                for worker in self.workers:
+                    if worker.alive:
+                        self.loop.remove_reader(worker.conn.fileno())
+            self.loop = loop
+            for worker in self.workers:
+                if worker.alive:
+                    loop.add_reader(worker.conn.fileno(), self._readable, worker)
+        return loop
+
+    async def _call(self, fn: Callable[..., T], *args: object) -> T:
+        if not any(w.ready for w in self.workers if w.alive):
+            await self.warm_up()  # the first call, or every worker being replaced
+        future: asyncio.Future[object] = self._attach().create_future()
+        self.queue.append((future, (fn, args)))
+        self._dispatch()
+        return await future  # type: ignore[return-value]
+
+    async def _call_on(self, worker: _Worker, fn: Callable[..., T], *args: object) -> T:
+        """A call for this worker (its warm-up), sent now: a new worker takes nothing else
+        before its answer."""
+        future: asyncio.Future[object] = self._attach().create_future()
+        if not self._send(worker, future, (fn, args)):
+            raise TurnProcessDied("a turn process died before it started")
+        return await future  # type: ignore[return-value]
+
+    def _send(self, worker: _Worker, future: asyncio.Future[object], job: object) -> bool:
+        try:
+            worker.conn.send(job)
+        except (OSError, EOFError):  # its end is gone: it died
+            self._died(worker)
+            return False
+        worker.job = future
+        return True
+
+    def _dispatch(self) -> None:
+        for worker in self.workers:
+            while self.queue and worker.alive and worker.ready and worker.job is None:
+                future, job = self.queue.popleft()
+                if not future.done():  # a caller that gave up (cancelled) is skipped
+                    self._send(worker, future, job)
+        if self.queue and not any(w.alive for w in self.workers):
+            self._fail_queue()
+
+    def _readable(self, worker: _Worker) -> None:
+        try:
+            ok, value = worker.conn.recv()
+        except (EOFError, OSError):
+            self._died(worker)
+            return
+        except Exception as exc:  # noqa: BLE001 - an answer that would not unpickle
+            ok, value = False, exc
+        future, worker.job = worker.job, None
+        if future is not None and not future.done():
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+        self._dispatch()
+
+    def _died(self, worker: _Worker) -> None:
+        if not worker.alive:
+            return
+        worker.alive = False
+        if self.loop is not None and not self.loop.is_closed():
+            self.loop.remove_reader(worker.conn.fileno())
+        worker.conn.close()
+        future, worker.job = worker.job, None
+        if future is not None and not future.done():
+            future.set_exception(TurnProcessDied("a turn process died"))
+        if not any(w.alive for w in self.workers):
+            self._fail_queue()
+
+    def _fail_queue(self) -> None:
+        """No worker left: the calls waiting fail now (their turns are run again once a
+        new worker is up) instead of waiting for one that may not come."""
+        while self.queue:
+            future, _ = self.queue.popleft()
+            if not future.done():
+                future.set_exception(TurnProcessDied("no turn process is running"))
+
+    # Health -----------------------------------------------------------------------------
+
     def broken(self) -> bool:
-        # Set by the executor's manager thread as soon as a worker dies, busy or idle;
-        # the executor has no public way to ask.
-        return bool(getattr(self.pool, "_broken", False))
+        """A worker died and is not replaced yet (noticed as soon as its pipe closes, or
+        its process is found gone, busy or idle)."""
+        for worker in self.workers:
+            if worker.alive and not worker.process.is_alive():
+                self._died(worker)
+        return any(not w.alive for w in self.workers)
 
     def problem(self) -> str | None:
         """Why turns cannot be served right now, in a few words; None when they can."""
@@ -223,27 +378,46 @@ class TurnProcesses:
         return None
 
     async def warm_up(self) -> None:
-        loop = asyncio.get_running_loop()
-        await asyncio.gather(
-            *(loop.run_in_executor(self.pool, _ready) for _ in range(self.processes))
+        """Wait until the workers have started (once, however many wait); raises what
+        kept one from starting."""
+        if self.starting is None or self.starting.done():
+            cold = [w for w in self.workers if w.alive and not w.ready and w.job is None]
+            if not cold:
+                return
+            self.starting = self._attach().create_task(self._warm(cold))
+        await asyncio.shield(self.starting)
+
+    async def _warm(self, workers: list[_Worker]) -> None:
+        started = await asyncio.gather(
+            *(self._call_on(w, _ready) for w in workers), return_exceptions=True
         )
+        for worker, ok in zip(workers, started, strict=True):
+            worker.ready = ok is True
+        self._dispatch()
+        for ok in started:
+            if isinstance(ok, BaseException):
+                raise ok
 
     async def heal(self) -> None:
-        """Replace a broken pool (once, however many turns noticed) and warm it up."""
+        """Replace the dead workers (once, however many turns noticed) and warm them up."""
         if self.broken() and time.monotonic() >= self.not_before:
+            self._attach()
             # Spawned: this process has threads and connections now.
-            old, self.pool = self.pool, self._new_pool(_QuietSpawnContext())
-            old.shutdown(wait=False, cancel_futures=True)
+            dead = [w for w in self.workers if not w.alive]
+            fresh = [self._new_worker(_QuietSpawnContext()) for _ in dead]
+            self.workers = [w for w in self.workers if w.alive] + fresh
+            for worker in dead:
+                worker.process.join(0)  # reaped, not left a zombie
             log.error("a turn process died; started new turn processes")
             self.not_before = time.monotonic() + min(30.0, 0.5 * 2**self.failed_starts)
             self.failed_starts += 1
-            self.starting = asyncio.get_running_loop().create_task(self._start())
+            self.starting = asyncio.get_running_loop().create_task(self._start(fresh))
         if self.starting is not None:
             await asyncio.shield(self.starting)
 
-    async def _start(self) -> None:
+    async def _start(self, workers: list[_Worker]) -> None:
         try:
-            await self.warm_up()
+            await self._warm(workers)
         except Exception as exc:  # noqa: BLE001 - the next call (or `watch`) tries again
             log.error("new turn processes did not start: %s", type(exc).__name__)
         else:
@@ -267,25 +441,29 @@ class TurnProcesses:
         settle_since: datetime | None = None,
     ) -> TurnWork:
         """`bot.turn_work.run` in a worker: the turn and the reads around it."""
-        loop = asyncio.get_running_loop()
         args = (who, text, turn_id, reply_to, tuple(preface), settle_since)
         try:
-            return await loop.run_in_executor(self.pool, _work, *args)
-        except BrokenProcessPool:
+            return await self._call(_work, *args)
+        except TurnProcessDied:
             await self.heal()
-        return await loop.run_in_executor(self.pool, _work, *args)  # once more
+        return await self._call(_work, *args)  # once more
 
     def close(self, timeout: float = 20.0) -> None:
-        """Stop the workers after the turns they hold (queued ones are cancelled).
+        """Stop the workers after the turns they hold (calls still waiting fail).
 
-        Waited for, up to `timeout`: a pool left to stop on its own races the
-        interpreter's exit, which then writes to the pool's closed wake-up pipe (a
-        traceback at every stop). A worker stuck past it is left to notice its parent
+        Waited for, up to `timeout`; a worker stuck past it is left to notice its parent
         has gone (`_exit_with_parent`)."""
-        stopping = threading.Thread(
-            target=self.pool.shutdown, kwargs={"wait": True, "cancel_futures": True}, daemon=True
-        )
-        stopping.start()
-        stopping.join(timeout)
-        if stopping.is_alive():
+        deadline = time.monotonic() + timeout
+        for worker in self.workers:
+            if worker.alive:
+                with contextlib.suppress(OSError):
+                    worker.conn.send(None)  # after the call it runs, if any
+        for worker in self.workers:
+            worker.process.join(max(0.0, deadline - time.monotonic()))
+        stuck = [w for w in self.workers if w.process.is_alive()]
+        if stuck:
             log.warning("turn processes still busy after %.0f s; leaving them", timeout)
+        for worker in self.workers:
+            if worker.alive:
+                self._died(worker)  # its reader off the loop, its pipe closed
+        self._fail_queue()
