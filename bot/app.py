@@ -253,11 +253,14 @@ class SlackFace(Delivery, Forms, PracticeAdmin):
             return
         # Where to answer comes from Slack for this user, never from the payload: a DM
         # channel the event names but conversations.open does not give gets nothing.
-        channel = await self.dm(context.client, team, user)
+        # Asked at once with who they are (a first message's two Web API calls overlap);
+        # whom a staff member works for is read in the turn.
+        channel, who = await asyncio.gather(
+            self.dm(context.client, team, user), self.own_who(context.client, team, user)
+        )
         if channel is None or channel != event.get("channel"):
             return
         thread = event.get("thread_ts")
-        who = await self.own_who(context.client, team, user)  # whom staff work for: in the turn
         async with self.lock(who):
             await self.turn(
                 context.client,
