@@ -4,7 +4,9 @@ Understanding a message and running the form's actions is CPU work in Python. In
 process's own threads it holds the interpreter lock that the event loop needs to answer
 `/healthz` and to acknowledge other clinicians' requests within Slack's 3 seconds. Here
 each turn runs in one of a few worker processes instead, each with its own store
-connection and runner (built from the same settings), so the web process only waits.
+connection and runner (built from the same settings), so the web process only waits;
+the reads around a DM's turn and the rendering of its answer run there too
+(bot/turn_work.py).
 
 At start they are forked from the web process, after its imports and before it has a
 thread or an open database connection, with what a turn loads on first use (the gazetteer
@@ -32,7 +34,6 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing.connection import Connection
@@ -175,7 +176,7 @@ def _serve(
             conn.send((False, RuntimeError(f"a turn's answer could not be sent: {exc!r}")))
 
 
-class TurnProcessDied(BrokenProcessPool):
+class TurnProcessDied(RuntimeError):
     """The turn process running a call died (killed, out of memory) before answering."""
 
 
