@@ -77,13 +77,18 @@ def run(
     `settle_since`: first look whether another process is posting an earlier answer to
     this clinician (recorded since then); if so run nothing (`reply` None), for the caller
     to wait and ask again. `who` is the Slack user as they are: the clinician a staff
-    member works for is read here (`Scheduler.acting_for`)."""
-    clinician = parts.scheduler.acting_for(who.team_id, who.user_id)
-    who = replace(who, for_user=clinician) if clinician else who
+    member works for is read in the turn's transaction."""
     reply = parts.runner.handle(
-        who, text, turn_id=turn_id, reply_to=reply_to, preface=preface, settle_since=settle_since
+        who,
+        text,
+        turn_id=turn_id,
+        reply_to=reply_to,
+        preface=preface,
+        settle_since=settle_since,
+        acting=True,
     )
     if reply.settling:
         return TurnWork(None, [], who)
     answers = [answer_of(t, raw) for t, raw in reply.pending]
+    who = replace(who, for_user=reply.for_user)
     return TurnWork(replace(reply, pending=[]), answers, who)  # the bodies once, as answers

@@ -14,7 +14,7 @@ import asyncio
 import json
 import threading
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol, TypeVar
 
@@ -33,6 +33,7 @@ from dialogue.turn import Turn
 from dialogue.turn_io import NLU, ParseData, Reply, Who
 from ground.jsontypes import JSON
 from store import clinician_rows, slack_rows
+from store import roles as store_roles
 from store.db import Store
 
 # The longest message the bot tries to understand: a scheduling answer is a line or two,
@@ -116,6 +117,7 @@ class Runner:
         reply_to: Mapping[str, JSON] | None = None,
         preface: Sequence[BotMessage] = (),
         settle_since: datetime | None = None,
+        acting: bool = False,
     ) -> Reply:
         """One clinician message in, the bot's messages out; saved before returning.
 
@@ -124,19 +126,27 @@ class Runner:
         and the reply carries every answer to this clinician still to post, this one
         included, oldest first (`Reply.pending`). With `settle_since`, nothing is run
         (`Reply.settling`) while an answer another turn recorded since then is still being
-        posted by its process: the face waits and asks again (bot/delivery.py, `settle`)."""
+        posted by its process: the face waits and asks again (bot/delivery.py, `settle`).
+        `acting`: `who` is the user as the face knows them; the clinician a staff member
+        works for now is read here, in the turn's transaction (`Reply.for_user`)."""
         with self.store.unit() as s:
             if settle_since is not None and slack_rows.replies_in_flight(
                 s, who.team_id, who.user_id, besides=turn_id or "", since=settle_since
             ):
                 return Reply(settling=True)
+            if acting:
+                clinician_user = store_roles.acting_for(s, who.team_id, who.user_id)
+                who = replace(who, for_user=clinician_user)
             clinician, saved = clinician_rows.open_conversation(
                 s, who.team_id, who.user_id, tz=who.tz, display_name=who.display_name
             )
             state = self._state(saved, who)
             if state.seen(turn_id):
                 return Reply(
-                    duplicate=True, phase=state.phase, pending=self._pending(s, who, reply_to)
+                    duplicate=True,
+                    phase=state.phase,
+                    pending=self._pending(s, who, reply_to),
+                    for_user=who.for_user,
                 )
             tz = clinician.tz or who.tz or self.default_tz
             turn = Turn(self, state, who, tz)
@@ -164,6 +174,7 @@ class Runner:
             requested_slot=state.requested_slot,
             saved_session_id=turn.saved_session_id,
             pending=pending,
+            for_user=who.for_user,
         )
 
     @staticmethod

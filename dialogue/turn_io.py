@@ -88,6 +88,7 @@ class Reply:
     # With a face's `reply_to`: its recorded answers still to post (turn id, JSON body).
     pending: list[tuple[str, str]] = field(default_factory=list)
     settling: bool = False  # nothing run: an earlier answer is still being posted
+    for_user: str | None = None  # with `acting`: the clinician a staff member works for
 
     @property
     def text(self) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, exists, or_, select
+from sqlalchemy import bindparam, delete, exists, or_, select
 from sqlalchemy.orm import Session
 
 from store.models import StaffActing, StaffRole
@@ -106,13 +106,14 @@ def _has(s: Session, team: str, user: str, role: str, clinician: str) -> bool:
     )
 
 
+_ACTING_FOR = select(StaffActing.clinician_user).where(
+    StaffActing.team_id == bindparam("team"), StaffActing.user_id == bindparam("user")
+)  # built once: read on every clinician's message
+
+
 def acting_for(s: Session, team: str, user: str) -> str | None:
     """The clinician this staff member works for in Slack now (None: for themself)."""
-    found = s.scalar(
-        select(StaffActing.clinician_user).where(
-            StaffActing.team_id == team, StaffActing.user_id == user
-        )
-    )
+    found = s.scalar(_ACTING_FOR, {"team": team, "user": user})
     return None if found is None else str(found)
 
 
