@@ -16,10 +16,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,7 +35,15 @@ from store.crypto import (
 )
 from store.models import Base, KeyCheck
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The newest migration's revision (tests/test_store.py checks it against alembic's head):
+# whether a store is up to date is one read of `alembic_version`, without importing alembic
+# and parsing every migration script in each process that opens the store (~15 MiB and
+# ~0.1 s a process: bench/README.md, "Memory").
+SCHEMA_HEAD = "0020"
 
 # A unit of work already open further up the call stack (a dialogue turn); code that
 # asks for a unit inside it joins it, so the turn commits or rolls back as one.
@@ -91,6 +98,8 @@ def raw(table: sa.TableClause, *names: str) -> sa.TableClause:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -249,18 +258,19 @@ class Store:
                 row.canary, row.written_at = keyring().encrypt(CANARY), datetime.now(UTC)
 
     def needs_upgrade(self) -> bool:
-        """Whether the schema is behind the migrations (read only: never waits on a writer)."""
-        from alembic.runtime.migration import MigrationContext
-        from alembic.script import ScriptDirectory
-
-        heads = set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+        """Whether the schema is not at the migrations' head (read only: never waits on a
+        writer). A store without alembic's table has never been migrated."""
         with self.engine.connect() as conn:
             conn = conn.execution_options(sessionbot_read=True)
             with conn.begin():
-                current = set(MigrationContext.configure(conn).get_current_heads())
-        return current != heads
+                if not sa.inspect(conn).has_table("alembic_version"):
+                    return True
+                current = set(conn.execute(sa.text("SELECT version_num FROM alembic_version")))
+        return current != {(SCHEMA_HEAD,)}
 
     def upgrade(self) -> None:
+        from alembic import command
+
         cfg = alembic_config(self.engine.url.render_as_string(hide_password=False))
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn

@@ -10,7 +10,7 @@ from conftest import TEST_KEY, make_session
 from cryptography.fernet import Fernet
 
 from store import claim_rows, clinician_rows, crypto, session_rows
-from store.db import KeyMismatch, Store
+from store.db import NOT_MIGRATED, SCHEMA_HEAD, KeyMismatch, NotMigrated, Store
 
 
 def test_times_are_stored_in_utc_and_come_back_aware(store: Store) -> None:
@@ -129,6 +129,37 @@ def test_an_inbound_event_is_recorded_once(store: Store) -> None:
         assert not claim_rows.first_time(s, "slack:Ev1")
     with store.unit() as s:
         assert not claim_rows.first_time(s, "slack:Ev1")
+
+
+def test_the_schema_head_is_the_newest_migration() -> None:
+    """A new migration must move `SCHEMA_HEAD`, or every process would think its store
+    up to date (or behind) without asking alembic."""
+    from alembic.script import ScriptDirectory
+
+    from store.db import alembic_config
+
+    assert ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads() == [SCHEMA_HEAD]
+
+
+def test_a_store_behind_the_migrations_is_refused_until_upgraded(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    Store.open(url, [TEST_KEY]).dispose()  # the embedded store migrates itself
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # as a store left at the migration before this version's
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0019'")
+    with pytest.raises(NotMigrated) as refused:
+        Store.open(url, [TEST_KEY], upgrade=False)
+    assert str(refused.value) == NOT_MIGRATED
+    with pytest.raises(NotMigrated):  # never migrated at all
+        Store.open(f"sqlite:///{tmp_path / 'empty.db'}", [TEST_KEY], upgrade=False)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "UPDATE alembic_version SET version_num = :head", {"head": SCHEMA_HEAD}
+        )
+    up_to_date = Store.open(url, [TEST_KEY], upgrade=False)
+    assert not up_to_date.needs_upgrade()
+    up_to_date.dispose()
+    engine.dispose()
 
 
 def test_the_migrations_build_exactly_the_models(store: Store) -> None:
