@@ -301,15 +301,27 @@ class TurnProcesses:
         """A call for this worker (its warm-up), sent now: a new worker takes nothing else
         before its answer."""
         future: asyncio.Future[object] = self._attach().create_future()
-        if not self._send(worker, future, (fn, args)):
-            raise TurnProcessDied("a turn process died before it started")
+        try:
+            worker.conn.send((fn, args))
+        except (OSError, EOFError):
+            self._died(worker)
+            raise TurnProcessDied("a turn process died before it started") from None
+        worker.job = future
         return await future  # type: ignore[return-value]
 
-    def _send(self, worker: _Worker, future: asyncio.Future[object], job: object) -> bool:
+    def _send(
+        self, worker: _Worker, future: asyncio.Future[object], job: tuple[object, ...]
+    ) -> bool:
+        """Hand `job` to an idle worker; False when it could not take it (then `future`
+        holds why, or the job waits again for another worker)."""
         try:
-            worker.conn.send(job)
-        except (OSError, EOFError):  # its end is gone: it died
+            worker.conn.send(job)  # pickled whole before a byte is written
+        except (OSError, EOFError):  # its end is gone: it died; the job waits for another
+            self.queue.appendleft((future, job))
             self._died(worker)
+            return False
+        except Exception as exc:  # noqa: BLE001 - the call's arguments would not pickle
+            future.set_exception(exc)
             return False
         worker.job = future
         return True
