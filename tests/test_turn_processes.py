@@ -13,6 +13,7 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import make_settings
@@ -65,8 +66,9 @@ def test_turns_are_answered_a_killed_idle_worker_is_replaced_alone(tmp_path: Pat
         assert after.reply is not None and after.answers
 
         # A call whose arguments cannot be sent fails at once; the next is answered.
+        unsendable: dict[str, Any] = {"channel": lambda: 1}  # a function does not pickle
         with pytest.raises(Exception, match="pickle"):
-            await turns.work(who("U_FOUR"), "schedule", "event:Ev4", {"channel": lambda: 1})
+            await turns.work(who("U_FOUR"), "schedule", "event:Ev4", unsendable)
         fine = await turns.work(who("U_FOUR"), "schedule", "event:Ev5", TO)
         assert fine.reply is not None and fine.answers
 
