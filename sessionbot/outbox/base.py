@@ -19,6 +19,7 @@ from integrations.slack_notify import token_hash
 from scheduling.service import Scheduler
 from sessionbot.sending import Lanes, Limits, per_thread
 from store.db import Store
+from store.grouped import GroupedWrites
 
 SESSION_KINDS = ("invitation", "update", "cancellation", "reminder", "declined")
 INVITE_KINDS = ("invitation", "update")
@@ -71,6 +72,9 @@ class WorkerBase:
         # Senders that keep a connection (SMTP) get one per sending thread.
         self.senders = per_thread(senders)
         self.lanes = Lanes(self.limits)
+        # What the sending threads record of each send, committed in groups (one lock of
+        # the audit chain's head a group, not a send: store/grouped.py).
+        self.records = GroupedWrites(store)
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         # Rows claimed and not yet done: as many as the lanes send at once. A batch of
         # one channel may wait several rounds of sends plus a 429 pause (at most 60 s),

@@ -7,6 +7,8 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from sqlalchemy.orm import Session
+
 from ground.metrics import OUTBOX_SENT
 from integrations import local_outbox
 from integrations.errors import DeliveryError, TransientError
@@ -68,28 +70,37 @@ class Delivering(Preparing):
         return False
 
     def _sent(self, outgoing: Outgoing, ref: str) -> str:
-        """One short transaction of plain UPDATEs: nothing is loaded or decrypted."""
+        """Plain UPDATEs and the audit row, nothing loaded or decrypted, committed with the
+        other sending threads' records that come meanwhile (`store.grouped`: one lock of
+        the audit chain's head for them all)."""
         local = ref == "local"
         status = local_outbox.LOCAL_STATUS if local else "sent"
-        with self.store.unit() as s:
+        sent_at = datetime.now(UTC)
+        preview = outgoing.preview() if local else None
+
+        def record(s: Session) -> bool:
             recorded = outbox_rows.record_sent(
                 s,
                 outgoing.id,
                 self.worker_id,
                 status=status,
-                sent_at=datetime.now(UTC),
+                sent_at=sent_at,
                 provider_ref=None if local else ref,
-                payload=outgoing.preview() if local else None,
+                payload=preview,
             )
-            if not recorded:  # the lease ran out and another worker took it over
-                log.warning("outbox %s: sent, but the claim had expired", outgoing.id)
-                return "sent_late"
+            if not recorded:
+                return False
             sent = "local_outbox" if local else "sent"
             if outgoing.kind in INVITE_KINDS and outgoing.guest_id is not None:
                 guests.set_invite_status(s, outgoing.guest_id, sent)
             elif outgoing.kind in INVITE_KINDS and outgoing.session_id is not None:
                 session_rows.set_invite_status(s, outgoing.session_id, sent)
             _audited(s, outgoing.kind, outgoing.session_id, "sent")
+            return True
+
+        if not self.records.write(record):  # the lease ran out and another worker took it
+            log.warning("outbox %s: sent, but the claim had expired", outgoing.id)
+            return "sent_late"
         OUTBOX_SENT.labels(channel=outgoing.channel).inc()
         log.info("outbox %s (%s/%s): %s", outgoing.id, outgoing.kind, outgoing.channel, status)
         return status
