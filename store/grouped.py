@@ -25,14 +25,19 @@ T = TypeVar("T")
 
 
 class _Write(Generic[T]):
-    def __init__(self, fn: Callable[[Session], T]) -> None:
+    def __init__(self, fn: Callable[[Session], T], order: tuple[int, ...]) -> None:
         self.fn = fn
+        self.order = order
         self.done: Future[T] = Future()
 
 
 class GroupedWrites:
     """`write(fn)`: `fn(session)` committed, in one unit with the writes of other threads
-    that came meanwhile; returns what `fn` returned, or raises what it raised."""
+    that came meanwhile; returns what `fn` returned, or raises what it raised.
+
+    A group runs its writes in the order of their `order` keys (the ids of the rows they
+    lock, smallest first): two groups that lock the same rows lock them in the same order,
+    so they wait for each other instead of deadlocking."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -40,8 +45,8 @@ class GroupedWrites:
         self.waiting: list[_Write[object]] = []
         self.writing = False
 
-    def write(self, fn: Callable[[Session], T]) -> T:
-        mine: _Write[T] = _Write(fn)
+    def write(self, fn: Callable[[Session], T], *, order: tuple[int, ...] = ()) -> T:
+        mine: _Write[T] = _Write(fn, order)
         with self.lock:
             self.waiting.append(mine)  # type: ignore[arg-type]
             lead = not self.writing
@@ -66,6 +71,7 @@ class GroupedWrites:
                         write.done.set_exception(exc)
 
     def _write(self, group: list[_Write[object]]) -> None:
+        group = sorted(group, key=lambda write: write.order)
         if len(group) > 1:
             try:
                 with self.store.unit() as s:

@@ -283,14 +283,24 @@ def set_sms_opt_out(
 
 def renew_claims(s: Session, message_ids: list[int], worker_id: str, lease_until: datetime) -> int:
     """The heartbeat of a live worker: extend its claim on the messages it still holds
-    (not yet recorded, not taken over); returns how many."""
-    result = s.execute(
-        update(OutboxMessage)
+    (not yet recorded, not taken over); returns how many.
+
+    A row locked by another transaction is skipped (PostgreSQL's SKIP LOCKED): it is
+    being recorded as sent or failed (store/grouped.py's groups lock many at once, in
+    their own order), and a heartbeat waiting for it could deadlock with that group; the
+    next beat renews it if it is still held."""
+    held = (
+        select(OutboxMessage.id)
         .where(
             OutboxMessage.id.in_(message_ids),
             OutboxMessage.claimed_by == worker_id,
             OutboxMessage.status == "sending",
         )
+        .with_for_update(skip_locked=True)
+    )
+    result = s.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(held.scalar_subquery()))
         .values(claimed_until=lease_until)
         .execution_options(**_PLAIN)
     )

@@ -98,7 +98,9 @@ class Delivering(Preparing):
             _audited(s, outgoing.kind, outgoing.session_id, "sent")
             return True
 
-        if not self.records.write(record):  # the lease ran out and another worker took it
+        # In a group, the sessions' rows are locked in the order of their ids.
+        order = (outgoing.session_id or 0, outgoing.id)
+        if not self.records.write(record, order=order):  # the lease ran out: taken over
             log.warning("outbox %s: sent, but the claim had expired", outgoing.id)
             return "sent_late"
         OUTBOX_SENT.labels(channel=outgoing.channel).inc()
