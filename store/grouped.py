@@ -70,19 +70,22 @@ class GroupedWrites:
                     if not write.done.done():
                         write.done.set_exception(exc)
 
+    def _together(self, group: list[_Write[object]]) -> bool:
+        """The group in one unit; False (nothing committed) when a write failed."""
+        try:
+            with self.store.unit() as s:
+                results = [write.fn(s) for write in group]
+        except Exception:  # noqa: BLE001 - which write failed is found one at a time
+            return False
+        for write, result in zip(group, results, strict=True):
+            write.done.set_result(result)
+        return True
+
     def _write(self, group: list[_Write[object]]) -> None:
         group = sorted(group, key=lambda write: write.order)
-        if len(group) > 1:
-            try:
-                with self.store.unit() as s:
-                    results = [write.fn(s) for write in group]
-            except Exception:  # noqa: BLE001 - one write's failure: each alone, below
-                pass
-            else:
-                for write, result in zip(group, results, strict=True):
-                    write.done.set_result(result)
-                return
-        for write in group:
+        if len(group) > 1 and self._together(group):
+            return
+        for write in group:  # alone, or again one at a time after the group's unit failed
             try:
                 with self.store.unit() as s:
                     result = write.fn(s)
