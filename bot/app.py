@@ -13,6 +13,7 @@ import re
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -47,7 +48,7 @@ from bot.paid_cancel import PaidCancellations
 from bot.payloads import BlockAction, EventBody, InteractionBody, SlackEvent, SlashCommand
 from bot.practice import PracticeAdmin
 from dialogue.domain import BotMessage
-from dialogue.turn_io import TurnWork, Who
+from dialogue.turn_io import TurnAsk, TurnWork, Who
 from ground.jsontypes import JSON
 from ground.logs import request_context
 from ground.metrics import SESSIONS_SAVED, TURN_SECONDS, TURNS
@@ -383,24 +384,15 @@ class SlackFace(Delivery, Forms, PracticeAdmin):
         deadline = time.monotonic() + SETTLE_SECONDS
         lease = timedelta(seconds=self.parts.settings.slack_inbox_lease_seconds)
         since = datetime.now(UTC) - lease if settle else None
+        ask = TurnAsk(who, text, turn_id, to, tuple(preface), since)
         while True:
-            if since is not None and time.monotonic() >= deadline:
-                since = None  # waited long enough: that answer's process may have died
+            if ask.settle_since is not None and time.monotonic() >= deadline:
+                # Waited long enough: that answer's process may have died.
+                ask = replace(ask, settle_since=None)
             if self.parts.turns is not None:
-                work = await self.parts.turns.work(
-                    who, text, turn_id, to, preface, settle_since=since
-                )
+                work = await self.parts.turns.work(ask)
             else:
-                work = await self.off(
-                    turn_work.run,
-                    self.parts,
-                    who,
-                    text,
-                    turn_id,
-                    to,
-                    preface,
-                    settle_since=since,
-                )
+                work = await self.off(turn_work.run, self.parts, ask)
             if work.reply is not None:
                 return work
             await asyncio.sleep(SETTLE_EVERY)

@@ -13,14 +13,13 @@ every clinician's requests, only posts them; the mark rides the inbox's next gro
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot import blocks, turn_blocks
 from dialogue.domain import BotMessage, message_from_dispatch
-from dialogue.turn_io import Answer, Batch, TurnWork, Who
+from dialogue.turn_io import Answer, Batch, TurnAsk, TurnWork, Who
 from ground.jsontypes import JSON
 from store import slack_rows
 
@@ -62,29 +61,21 @@ def pending(parts: Parts, who: Who) -> list[Answer]:
         return [answer_of(r.turn_id, r.body) for r in rows]
 
 
-def run(
-    parts: Parts,
-    who: Who,
-    text: str,
-    turn_id: str,
-    reply_to: Mapping[str, JSON],
-    preface: Sequence[BotMessage] = (),
-    *,
-    settle_since: datetime | None = None,
-) -> TurnWork:
+def run(parts: Parts, ask: TurnAsk) -> TurnWork:
     """The turn, and the answers to post after it.
 
-    `settle_since`: first look whether another process is posting an earlier answer to
-    this clinician (recorded since then); if so run nothing (`reply` None), for the caller
-    to wait and ask again. `who` is the Slack user as they are: the clinician a staff
-    member works for is read in the turn's transaction."""
+    With `ask.settle_since`, first look whether another process is posting an earlier
+    answer to this clinician (recorded since then); if so run nothing (`reply` None), for
+    the caller to wait and ask again. `ask.who` is the Slack user as they are: the
+    clinician a staff member works for is read in the turn's transaction."""
+    who = ask.who
     reply = parts.runner.handle(
         who,
-        text,
-        turn_id=turn_id,
-        reply_to=reply_to,
-        preface=preface,
-        settle_since=settle_since,
+        ask.text,
+        turn_id=ask.turn_id,
+        reply_to=ask.reply_to,
+        preface=ask.preface,
+        settle_since=ask.settle_since,
         acting=True,
     )
     if reply.settling:

@@ -4,7 +4,7 @@ it (`TurnWork`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, Required, TypedDict
@@ -93,6 +93,21 @@ class Reply:
     @property
     def text(self) -> str:
         return "\n".join(m.text for m in self.messages)
+
+
+@dataclass(frozen=True)
+class TurnAsk:
+    """A face's message for a turn, with where its answer goes (`reply_to`: channel,
+    thread_ts) and what to say first (`preface`). `settle_since`: run nothing while an
+    answer recorded since then by another turn is still being posted (`Reply.settling`).
+    Made by the face, run by `bot.turn_work.run` in its thread or a turn process."""
+
+    who: Who
+    text: str
+    turn_id: str
+    reply_to: Mapping[str, JSON]
+    preface: tuple[BotMessage, ...] = ()
+    settle_since: datetime | None = None
 
 
 @dataclass(frozen=True)

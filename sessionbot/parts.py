@@ -6,15 +6,11 @@ and never build or read settings themselves.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Protocol
 
-from dialogue.domain import BotMessage
 from dialogue.runner import Runner
-from dialogue.turn_io import TurnWork, Who
-from ground.jsontypes import JSON
+from dialogue.turn_io import TurnAsk, TurnWork
 from ground.practice import Practice
 from ground.settings import Settings
 from scheduling.service import Scheduler
@@ -26,16 +22,7 @@ class TurnService(Protocol):
 
     async def warm_up(self) -> None: ...
 
-    async def work(
-        self,
-        who: Who,
-        text: str,
-        turn_id: str,
-        reply_to: Mapping[str, JSON],  # channel, thread_ts
-        preface: Sequence[BotMessage] = (),
-        *,
-        settle_since: datetime | None = None,
-    ) -> TurnWork:
+    async def work(self, ask: TurnAsk) -> TurnWork:
         """`bot.turn_work.run` elsewhere: the turn and the reads around it."""
         ...
 

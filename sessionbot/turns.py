@@ -33,7 +33,7 @@ import pickle
 import signal
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing.connection import Connection
@@ -41,9 +41,7 @@ from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot import turn_work
-from dialogue.domain import BotMessage
-from dialogue.turn_io import TurnWork, Who
-from ground.jsontypes import JSON
+from dialogue.turn_io import TurnAsk, TurnWork
 from ground.logs import configure_logging, flush_logging, request_context
 from ground.settings import Settings
 
@@ -133,19 +131,10 @@ def _ready() -> bool:
     return _parts is not None
 
 
-def _work(
-    who: Who,
-    text: str,
-    turn_id: str,
-    reply_to: Mapping[str, JSON],
-    preface: Sequence[BotMessage],
-    settle_since: datetime | None,
-) -> TurnWork:
+def _work(ask: TurnAsk) -> TurnWork:
     assert _parts is not None, "worker not started"
-    with request_context(turn_id):  # the turn's lines carry its id, as the web process's do
-        return turn_work.run(
-            _parts, who, text, turn_id, reply_to, preface, settle_since=settle_since
-        )
+    with request_context(ask.turn_id):  # the turn's lines carry its id, as the web's do
+        return turn_work.run(_parts, ask)
 
 
 def _serve(
@@ -443,23 +432,13 @@ class TurnProcesses:
                 await self.heal()
             await asyncio.sleep(every)
 
-    async def work(
-        self,
-        who: Who,
-        text: str,
-        turn_id: str,
-        reply_to: Mapping[str, JSON],
-        preface: Sequence[BotMessage] = (),
-        *,
-        settle_since: datetime | None = None,
-    ) -> TurnWork:
+    async def work(self, ask: TurnAsk) -> TurnWork:
         """`bot.turn_work.run` in a worker: the turn and the reads around it."""
-        args = (who, text, turn_id, reply_to, tuple(preface), settle_since)
         try:
-            return await self._call(_work, *args)
+            return await self._call(_work, ask)
         except TurnProcessDied:
             await self.heal()
-        return await self._call(_work, *args)  # once more
+        return await self._call(_work, ask)  # once more
 
     def close(self, timeout: float = 20.0) -> None:
         """Stop the workers after the turns they hold (calls still waiting fail).
