@@ -390,7 +390,8 @@ class SlackFace(Delivery, Forms, PracticeAdmin):
                 # Waited long enough: that answer's process may have died.
                 ask = replace(ask, settle_since=None)
             if self.parts.turns is not None:
-                work = await self.parts.turns.work(ask)
+                async with self.inbox.aside():  # queued for a turn process: off this loop
+                    work = await self.parts.turns.work(ask)
             else:
                 work = await self.off(turn_work.run, self.parts, ask)
             if work.reply is not None:

@@ -154,7 +154,8 @@ class Delivery(FaceCore):
                     raise inbox.Undelivered(max(wait, _backoff(tries))) from None
                 log.warning("reply given up after %d tries: %s", tries, error)
                 continue
-            await self.inbox.along(self._delivered, who, answer.turn_id, place.channel, posted)
+            async with self.inbox.aside():  # a database write: off this loop
+                await self.inbox.along(self._delivered, who, answer.turn_id, place.channel, posted)
 
     def _not_delivered(self, turn_id: str, error: str, transient: bool) -> int:
         with self.parts.store.unit() as s:

@@ -24,12 +24,13 @@ again after a backoff (the replayed turn finds itself done and posts the recorde
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import inspect
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Concatenate, ParamSpec, TypeVar
@@ -127,6 +128,7 @@ class Inbox:
         self.beating: asyncio.Task[None] | None = None
         self.prune_at = 0.0
         self.working = asyncio.Semaphore(WORKING)
+        self.slot_holders: set[asyncio.Task[object] | None] = set()  # tasks holding a slot
         self.lazies: set[asyncio.Task[None]] = set()  # work under way (kept from the GC)
 
     async def _off(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -236,6 +238,27 @@ class Inbox:
             self.held[key] = time.monotonic()
         return await next()
 
+    @contextlib.asynccontextmanager
+    async def aside(self) -> AsyncIterator[None]:
+        """Give the work slot back while the work waits off this loop (a turn queued for
+        or running in a turn process, a group write), and take one again after.
+
+        The slots bound the work on the loop, which also acknowledges Slack; a turn
+        waiting for a turn process uses none of it, and while it held its slot the turn
+        processes idled with turns queued behind the slots (bench/README.md, "third
+        session"). In a task that holds no slot (a replay's own, a test's) it does nothing."""
+        task = asyncio.current_task()
+        if task not in self.slot_holders:
+            yield
+            return
+        self.slot_holders.discard(task)
+        self.working.release()
+        try:
+            yield
+        finally:  # cancelled while waiting: no slot held, none given back by `processed`
+            await self.working.acquire()
+            self.slot_holders.add(task)
+
     def processed(self, fn: Listener) -> Lazy:
         """A lazy listener that marks its request processed once it has run."""
         wanted = [name for name in inspect.signature(fn).parameters]
@@ -243,7 +266,7 @@ class Inbox:
         async def lazy(args: AsyncArgs) -> None:
             key = args.context.get(KEY)
             try:
-                async with self.working:
+                async with self._slot():
                     await fn(**{name: getattr(args, name) for name in wanted})
             except Undelivered as later:  # kept, for the sweeper to run again later
                 if key:
@@ -261,6 +284,19 @@ class Inbox:
 
         lazy.__name__ = fn.__name__
         return lazy
+
+    @contextlib.asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        """A work slot of this process for the task (which `aside` may lend meanwhile)."""
+        task = asyncio.current_task()
+        await self.working.acquire()
+        self.slot_holders.add(task)
+        try:
+            yield
+        finally:
+            if task in self.slot_holders:
+                self.slot_holders.discard(task)
+                self.working.release()
 
     def then(self, ack: Listener, lazy: Lazy) -> Lazy:
         """One Bolt listener: `ack`, then `lazy` (a `processed` listener) in a task of its own.
