@@ -390,8 +390,7 @@ class SlackFace(Delivery, Forms, PracticeAdmin):
                 # Waited long enough: that answer's process may have died.
                 ask = replace(ask, settle_since=None)
             if self.parts.turns is not None:
-                async with self.inbox.aside():  # queued for a turn process: off this loop
-                    work = await self.parts.turns.work(ask)
+                work = await self.parts.turns.work(ask)
             else:
                 work = await self.off(turn_work.run, self.parts, ask)
             if work.reply is not None:

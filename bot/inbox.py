@@ -240,13 +240,17 @@ class Inbox:
 
     @contextlib.asynccontextmanager
     async def aside(self) -> AsyncIterator[None]:
-        """Give the work slot back while the work waits off this loop (a turn queued for
-        or running in a turn process, a group write), and take one again after.
+        """Give the work slot back while the work waits off this loop, and take one
+        again after: a DM's answer, posted, waiting for its "delivered" mark to be
+        committed with the next group write (bot/delivery.py).
 
-        The slots bound the work on the loop, which also acknowledges Slack; a turn
-        waiting for a turn process uses none of it, and while it held its slot the turn
-        processes idled with turns queued behind the slots (bench/README.md, "third
-        session"). In a task that holds no slot (a replay's own, a test's) it does nothing."""
+        The slots bound the work on the loop, which also acknowledges Slack; a write
+        waited for uses none of it, and while it held its slot the next clinician's turn
+        waited behind it with a turn process idle (bench/README.md, "third session").
+        Not for a turn waiting for a turn process: the slots are what holds back the
+        intake of turns when the turn processes cannot keep up, so that the acks keep
+        their CPU (lent there too, 160 DMs/s went over Slack's 3 s). In a task that holds
+        no slot (a replay's own, a test's) it does nothing."""
         task = asyncio.current_task()
         if task not in self.slot_holders:
             yield

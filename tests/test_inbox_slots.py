@@ -1,7 +1,7 @@
 """The inbox's work slots: what runs on the web process's loop after the acks is bounded
-(`inbox.WORKING`), and work that waits off the loop (a turn queued for a turn process, a
-group write) lends its slot meanwhile (`Inbox.aside`), so a burst of turns neither idles
-the turn processes nor holds up other clinicians' App Home and buttons."""
+(`inbox.WORKING`), and work that waits off the loop (an answer posted, waiting for its
+"delivered" mark's group write) lends its slot meanwhile (`Inbox.aside`), so that the
+next clinician's turn, their App Home or a click does not wait behind that write."""
 
 from __future__ import annotations
 
@@ -40,27 +40,27 @@ async def _until(check: Callable[[], bool], timeout: float = 5.0) -> None:
 def test_work_waiting_off_the_loop_leaves_the_slots_to_other_work(sqlite_store: Store) -> None:
     async def scenario() -> None:
         box = Inbox(sqlite_store, lease=timedelta(seconds=30))
-        turns_done = asyncio.Event()
+        written = asyncio.Event()
         waiting: list[int] = []
         home_shown = asyncio.Event()
 
-        async def turn() -> None:
-            async with box.aside():  # queued for a turn process
+        async def answered() -> None:
+            async with box.aside():  # waiting for its group write
                 waiting.append(1)
-                await turns_done.wait()
+                await written.wait()
 
         async def home() -> None:
             home_shown.set()
 
-        turns = [asyncio.create_task(_lazy(box, turn)()) for _ in range(inbox.WORKING + 3)]
-        # Every turn reaches the turn processes' queue, not only the first WORKING.
+        answers = [asyncio.create_task(_lazy(box, answered)()) for _ in range(inbox.WORKING + 3)]
+        # Every answer reaches its write, not only the first WORKING.
         await _until(lambda: len(waiting) == inbox.WORKING + 3)
         # And a clinician opening App Home meanwhile is not kept waiting behind them.
         shown = asyncio.create_task(_lazy(box, home)())
         await asyncio.wait_for(home_shown.wait(), 2.0)
         await shown
-        turns_done.set()
-        await asyncio.gather(*turns)
+        written.set()
+        await asyncio.gather(*answers)
         assert box.working._value == inbox.WORKING  # every slot given back
         assert not box.slot_holders
 
@@ -73,16 +73,16 @@ def test_work_back_on_the_loop_stays_within_the_slots(sqlite_store: Store) -> No
         on_loop = 0
         most = 0
 
-        async def turn() -> None:
+        async def answered() -> None:
             nonlocal on_loop, most
             async with box.aside():
                 await asyncio.sleep(0.01)
-            on_loop += 1  # posting the answer: loop work again, in a slot
+            on_loop += 1  # back on the loop (App Home after a save): in a slot
             most = max(most, on_loop)
             await asyncio.sleep(0.02)
             on_loop -= 1
 
-        await asyncio.gather(*(_lazy(box, turn)() for _ in range(4 * inbox.WORKING)))
+        await asyncio.gather(*(_lazy(box, answered)() for _ in range(4 * inbox.WORKING)))
         assert most == inbox.WORKING
         assert box.working._value == inbox.WORKING
 
@@ -100,19 +100,19 @@ def test_work_cancelled_while_waiting_for_its_slot_back_loses_no_slot(
         async def hog() -> None:  # holds a slot on the loop until released
             await release.wait()
 
-        async def turn() -> None:
+        async def answered() -> None:
             async with box.aside():
                 parked.append(1)
                 await asyncio.sleep(0.01)
 
-        turns = [asyncio.create_task(_lazy(box, turn)()) for _ in range(3)]
+        answers = [asyncio.create_task(_lazy(box, answered)()) for _ in range(3)]
         await _until(lambda: len(parked) == 3)
         hogs = [asyncio.create_task(_lazy(box, hog)()) for _ in range(inbox.WORKING)]
-        await asyncio.sleep(0.05)  # the turns now wait for a slot back, all taken
-        assert all(not t.done() for t in turns)
-        for t in turns:
+        await asyncio.sleep(0.05)  # the answers now wait for a slot back, all taken
+        assert all(not t.done() for t in answers)
+        for t in answers:
             t.cancel()
-        await asyncio.gather(*turns, return_exceptions=True)
+        await asyncio.gather(*answers, return_exceptions=True)
         release.set()
         await asyncio.gather(*hogs)
         assert box.working._value == inbox.WORKING
