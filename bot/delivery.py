@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from bot import inbox, turn_blocks, turn_work
 from bot.face import FaceCore
@@ -164,7 +164,7 @@ class Delivery(FaceCore):
             )
 
     @staticmethod
-    def _delivered(s: Session, who: Who, turn_id: str, channel: str, posted: list[str]) -> None:
+    def _delivered(s: Connection, who: Who, turn_id: str, channel: str, posted: list[str]) -> None:
         """In the inbox's next group write (awaited): a post whose mark was lost would be
         posted again by the request's replay."""
         posts = [(who.team_id, who.user_id, channel, ts) for ts in posted]

@@ -39,7 +39,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from ground.metrics import SLACK_EVENTS
 from store import slack_rows
@@ -120,7 +120,7 @@ class Inbox:
         self.waiting: list[tuple[str, str, asyncio.Future[None]]] = []
         self.finished: list[str] = []
         # Other short writes of a request's path that ride the same transaction (`along`).
-        self.riders: list[tuple[Callable[[Session], None], asyncio.Future[None]]] = []
+        self.riders: list[tuple[Callable[[Connection], None], asyncio.Future[None]]] = []
         self.writer: asyncio.Task[None] | None = None
         # Requests this process works on (key: when it took them, monotonic), whose
         # claims the heartbeat renews.
@@ -139,14 +139,14 @@ class Inbox:
         self,
         rows: list[tuple[str, str]],
         finished: list[str],
-        riders: list[Callable[[Session], None]],
+        riders: list[Callable[[Connection], None]],
     ) -> None:
         now = datetime.now(UTC)
-        with self.store.unit() as s:
-            slack_rows.inbox_add(s, rows, now)
+        with self.store.statements() as conn:
+            slack_rows.inbox_add(conn, rows, now)
             for write in riders:
-                write(s)
-            slack_rows.inbox_done(s, finished, now)
+                write(conn)
+            slack_rows.inbox_done(conn, finished, now)
 
     async def keep(self, key: str, body: str) -> None:
         """Return once the request is in the store (with whatever else came meanwhile)."""
@@ -156,12 +156,12 @@ class Inbox:
         await done
 
     async def along(
-        self, fn: Callable[Concatenate[Session, P], None], *args: P.args, **kwargs: P.kwargs
+        self, fn: Callable[Concatenate[Connection, P], None], *args: P.args, **kwargs: P.kwargs
     ) -> None:
-        """Run `fn(session, ...)` in the next group write, and return once it is committed
-        (a short write of a request's path, such as marking an answer posted: one
-        transaction for many requests instead of one each). A failure reaches every write
-        of its group."""
+        """Run `fn(connection, ...)` (SQL statements, no ORM session) in the next group
+        write, and return once it is committed (a short write of a request's path, such as
+        marking an answer posted: one transaction for many requests instead of one each).
+        A failure reaches every write of its group."""
         done = asyncio.get_running_loop().create_future()
         self.riders.append((lambda s: fn(s, *args, **kwargs), done))
         self._wake()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Insert, Table, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Insert, Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -71,11 +71,12 @@ _IN_FLIGHT = (
 )
 
 
-def _dialect(s: Session) -> str:
-    return "postgresql" if s.get_bind().dialect.name == "postgresql" else "sqlite"
+def _dialect(s: Session | Connection) -> str:
+    bind = s.get_bind() if isinstance(s, Session) else s
+    return "postgresql" if bind.dialect.name == "postgresql" else "sqlite"
 
 
-def inbox_add(s: Session, rows: list[tuple[str, str]], now: datetime) -> None:
+def inbox_add(s: Session | Connection, rows: list[tuple[str, str]], now: datetime) -> None:
     """Records inbound Slack requests (key, body) before their ack, in one statement; a
     key already there (Slack's retry of an event, a double click) is left as it was."""
     if not rows:
@@ -87,7 +88,7 @@ def inbox_add(s: Session, rows: list[tuple[str, str]], now: datetime) -> None:
     s.execute(_INBOX_ADD[_dialect(s)], values)
 
 
-def inbox_done(s: Session, keys: list[str], now: datetime) -> None:
+def inbox_done(s: Session | Connection, keys: list[str], now: datetime) -> None:
     """Marks these requests processed (one statement)."""
     if keys:
         s.execute(_INBOX_DONE, {"keys": keys, "now": now})
@@ -179,7 +180,7 @@ def replies_in_flight(
 
 
 def reply_delivered(
-    s: Session, turn_id: str, now: datetime, posts: list[tuple[str, str, str, str]]
+    s: Session | Connection, turn_id: str, now: datetime, posts: list[tuple[str, str, str, str]]
 ) -> None:
     """Slack took the answer: marked delivered, its messages (team, user, channel, ts)
     recorded as ours."""
