@@ -58,7 +58,7 @@ def pending(parts: Parts, who: Who) -> list[Answer]:
     """The clinician's recorded answers that Slack has not taken, oldest first."""
     with parts.store.reading() as s:
         rows = slack_rows.replies_pending(s, who.team_id, who.user_id)
-        return [answer_of(r.turn_id, r.body) for r in rows]
+        return [answer_of(turn_id, body) for turn_id, body in rows]
 
 
 def run(parts: Parts, ask: TurnAsk) -> TurnWork:

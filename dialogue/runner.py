@@ -185,8 +185,7 @@ class Runner:
         posts them (`reply_to`); read in the turn's transaction, saving the face a trip."""
         if reply_to is None:
             return []
-        rows = slack_rows.replies_pending(s, who.team_id, who.user_id)
-        return [(r.turn_id, r.body) for r in rows]
+        return slack_rows.replies_pending(s, who.team_id, who.user_id)
 
     def own_zone(
         self, who: Who, text: str, turn_id: str, *, reply_to: Mapping[str, JSON] | None = None

@@ -8,8 +8,9 @@ may do live in scheduling/roles.py; this module only reads and writes the rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import bindparam, delete, exists, or_, select
+from sqlalchemy import Table, bindparam, delete, exists, or_, select
 from sqlalchemy.orm import Session
 
 from store.models import StaffActing, StaffRole
@@ -106,9 +107,10 @@ def _has(s: Session, team: str, user: str, role: str, clinician: str) -> bool:
     )
 
 
-_ACTING_FOR = select(StaffActing.clinician_user).where(
-    StaffActing.team_id == bindparam("team"), StaffActing.user_id == bindparam("user")
-)  # built once: read on every clinician's message
+_STAFF_ACTING = cast(Table, StaffActing.__table__)
+_ACTING_FOR = select(_STAFF_ACTING.c.clinician_user).where(
+    _STAFF_ACTING.c.team_id == bindparam("team"), _STAFF_ACTING.c.user_id == bindparam("user")
+)  # built once, of the table's columns (no ORM step): read on every clinician's message
 
 
 def acting_for(s: Session, team: str, user: str) -> str | None:

@@ -47,16 +47,17 @@ _DELIVERED = (
     .where(_REPLIES.c.turn_id == bindparam("of_turn"))
     .values(status="delivered", delivered_at=bindparam("now"))
 )
-_PENDING = (
-    select(SlackReply)
+_PENDING = (  # columns of the table, not entities: no ORM objects made for a read
+    select(_REPLIES.c.turn_id, _REPLIES.c.body)
     .where(
-        SlackReply.team_id == bindparam("team_id"),
-        SlackReply.user_id == bindparam("user_id"),
-        SlackReply.status == "pending",
+        _REPLIES.c.team_id == bindparam("team_id"),
+        _REPLIES.c.user_id == bindparam("user_id"),
+        _REPLIES.c.status == "pending",
     )
-    .order_by(SlackReply.created_at, SlackReply.turn_id)
+    .order_by(_REPLIES.c.created_at, _REPLIES.c.turn_id)
     .limit(bindparam("limit"))
 )
+_REPLY_ADD = {d: _insert_new(_REPLIES, d, ["turn_id"]) for d in ("sqlite", "postgresql")}
 _IN_FLIGHT = (
     select(func.count())
     .select_from(_REPLIES)
@@ -144,7 +145,6 @@ def inbox_later(s: Session, key: str, at: datetime, lease: float) -> None:
 def reply_record(s: Session, turn_id: str, team_id: str, user_id: str, body: str) -> None:
     """The answer of a turn, to post (in the turn's own unit: committed with it); one
     statement, and an id recorded before (long ago) keeps its row."""
-    insert = postgresql_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
     values = {
         "turn_id": turn_id,
         "team_id": team_id,
@@ -154,7 +154,7 @@ def reply_record(s: Session, turn_id: str, team_id: str, user_id: str, body: str
         "attempts": 0,
         "created_at": utcnow(),
     }
-    s.execute(insert(SlackReply).on_conflict_do_nothing(index_elements=["turn_id"]), values)
+    s.execute(_REPLY_ADD[_dialect(s)], values)
 
 
 def reply_undelivered(s: Session, turn_id: str) -> bool:
@@ -163,9 +163,12 @@ def reply_undelivered(s: Session, turn_id: str) -> bool:
     return found is not None and found.status != "delivered"
 
 
-def replies_pending(s: Session, team_id: str, user_id: str, limit: int = 10) -> list[SlackReply]:
-    """A clinician's answers still to post, oldest first."""
-    return list(s.scalars(_PENDING, {"team_id": team_id, "user_id": user_id, "limit": limit}))
+def replies_pending(
+    s: Session, team_id: str, user_id: str, limit: int = 10
+) -> list[tuple[str, str]]:
+    """A clinician's answers still to post (turn id, body), oldest first."""
+    rows = s.execute(_PENDING, {"team_id": team_id, "user_id": user_id, "limit": limit})
+    return [(turn_id, body) for turn_id, body in rows]
 
 
 def replies_in_flight(
