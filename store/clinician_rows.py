@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from ground.jsontypes import JSON
 from store.crypto import keyring
@@ -28,6 +31,14 @@ _CLINICIAN_LOCKED = _CLINICIAN.with_for_update()
 
 _TRACKER = (
     select(Tracker).where(Tracker.clinician_id == bindparam("clinician_id")).with_for_update()
+)
+
+
+_TRACKERS = cast(Table, Tracker.__table__)
+_TRACKER_SAVE = (
+    update(_TRACKERS)
+    .where(_TRACKERS.c.id == bindparam("tracker"), _TRACKERS.c.version == bindparam("seen"))
+    .values(state=bindparam("saved"), version=bindparam("next"), updated_at=bindparam("at"))
 )
 
 
@@ -130,12 +141,24 @@ def load_tracker(s: Session, clinician_id: int) -> dict[str, JSON] | None:
 
 
 def save_tracker(s: Session, clinician_id: int, state: dict[str, JSON]) -> None:
+    """The conversation saved (with whatever else the unit holds, flushed): a new
+    tracker by the ORM, an existing one by one UPDATE of its version as read (a stale
+    one fails, as the ORM's version check does), without the ORM's unit of work for it:
+    every turn ends here (bench/README.md, "third session")."""
     text = json.dumps(state, separators=(",", ":"))
     row = _tracker_row(s, clinician_id)  # usually already in the unit's identity map
     if row is None:
         row = Tracker(clinician_id=clinician_id, state=text)
         s.add(row)
         s.info["trackers"][clinician_id] = row
+    elif row not in s.dirty:  # else the ORM writes it, with its other changes
+        now = utcnow()
+        params = {"tracker": row.id, "seen": row.version, "saved": text, "next": row.version + 1}
+        done = s.execute(_TRACKER_SAVE, {**params, "at": now})
+        if getattr(done, "rowcount", 0) != 1:  # an UPDATE: a CursorResult
+            raise StaleDataError("the tracker changed since it was read")
+        for key, value in (("state", text), ("version", row.version + 1), ("updated_at", now)):
+            set_committed_value(row, key, value)
     else:
         row.state = text
     s.flush()

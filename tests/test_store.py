@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import TEST_KEY, make_session
 from cryptography.fernet import Fernet
+from sqlalchemy.orm.exc import StaleDataError
 
 from store import claim_rows, clinician_rows, crypto, session_rows
 from store.db import NOT_MIGRATED, SCHEMA_HEAD, KeyMismatch, NotMigrated, Store
@@ -173,3 +174,30 @@ def test_the_migrations_build_exactly_the_models(store: Store) -> None:
     # slack_sdk's own tables are not ours to model; encrypted columns are text underneath.
     real = [d for d in diff if "slack_" not in str(d) and "modify_type" not in str(d)]
     assert real == []
+
+
+def test_a_conversation_saved_over_a_newer_one_fails_and_keeps_the_newer(store: Store) -> None:
+    """The tracker's version check (one UPDATE of the version read): a save over a
+    tracker another writer saved since it was read fails, and what that writer saved
+    stays; an ordinary save moves the version on."""
+    with store.unit() as s:
+        clinician, _ = clinician_rows.open_conversation(s, "T1", "U_STALE")
+        clinician_rows.save_tracker(s, clinician.id, {"said": "first"})
+    with store.unit() as s:
+        clinician, saved = clinician_rows.open_conversation(s, "T1", "U_STALE")
+        assert saved == {"said": "first"}
+        clinician_rows.save_tracker(s, clinician.id, {"said": "second"})
+    with store.unit() as s:
+        clinician, saved = clinician_rows.open_conversation(s, "T1", "U_STALE")
+        assert saved == {"said": "second"}
+        clinician_id = clinician.id
+    with pytest.raises(StaleDataError), store.unit() as s:
+        clinician, _ = clinician_rows.open_conversation(s, "T1", "U_STALE")
+        # Another writer's save lands after this unit read the tracker.
+        s.execute(
+            sa.text("UPDATE trackers SET version = version + 1 WHERE clinician_id = :c"),
+            {"c": clinician_id},
+        )
+        clinician_rows.save_tracker(s, clinician.id, {"said": "stale"})
+    with store.reading() as s:
+        assert clinician_rows.load_tracker(s, clinician_id) == {"said": "second"}
