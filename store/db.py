@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextvars
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
@@ -107,38 +106,6 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-BUSY_TIMEOUT_MS = 30_000  # how long a statement waits for SQLite's one writer
-WRITE_LOCK_WAIT = BUSY_TIMEOUT_MS / 1000  # how long a write unit waits to begin
-_FIRST_PAUSE, _LONGEST_PAUSE = 0.0005, 0.005
-
-
-def take_write_lock(dbapi: sqlite3.Connection) -> None:
-    """BEGIN IMMEDIATE on SQLite, waiting for another process's writer by trying again
-    after 0.5 ms, then 1, 2, 4 and every 5 ms, for up to `WRITE_LOCK_WAIT` seconds.
-
-    SQLite's own wait (its busy timeout) sleeps 1, 2, 5, 10, 15, 20, 25 ... up to 100 ms
-    between tries: a turn process that met the web process's inbox write, which holds the
-    lock for a millisecond, slept 30-60 ms, and the turns queued on it with it
-    (bench/README.md, "third session"). Within this process writers queue on a lock of
-    their own (`Store.unit`); this is the wait between processes. Every other statement
-    keeps SQLite's own wait."""
-    deadline = time.monotonic() + WRITE_LOCK_WAIT
-    pause = _FIRST_PAUSE
-    dbapi.execute("PRAGMA busy_timeout=0")
-    try:
-        while True:
-            try:
-                dbapi.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
-                    raise
-            time.sleep(pause)
-            pause = min(pause * 2, _LONGEST_PAUSE)
-    finally:
-        dbapi.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-
-
 def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> Engine:
     """`pool_size` and `max_overflow` (a server database only): the connections one
     process keeps open, and how many more it may open for a burst
@@ -147,7 +114,7 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> Eng
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
@@ -160,7 +127,7 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> Eng
             # loss may roll back the last few. Rails and most embedded users do the same.
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -169,13 +136,8 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> Eng
             # processes never deadlock upgrading a read lock. Readers don't wait (WAL).
             if conn.get_execution_options().get("sessionbot_read"):
                 conn.exec_driver_sql("BEGIN")
-                return
-            dbapi = conn.connection.dbapi_connection
-            assert isinstance(dbapi, sqlite3.Connection)
-            try:
-                take_write_lock(dbapi)
-            except sqlite3.Error as exc:  # as a statement's failure reads (sessionbot/cli.py)
-                raise sa.exc.OperationalError("BEGIN IMMEDIATE", None, exc) from exc
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)

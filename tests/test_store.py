@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -11,7 +10,7 @@ from conftest import TEST_KEY, make_session
 from cryptography.fernet import Fernet
 from sqlalchemy.orm.exc import StaleDataError
 
-from store import claim_rows, clinician_rows, crypto, db, session_rows
+from store import claim_rows, clinician_rows, crypto, session_rows
 from store.db import NOT_MIGRATED, SCHEMA_HEAD, KeyMismatch, NotMigrated, Store
 
 
@@ -202,58 +201,3 @@ def test_a_conversation_saved_over_a_newer_one_fails_and_keeps_the_newer(store: 
         clinician_rows.save_tracker(s, clinician.id, {"said": "stale"})
     with store.reading() as s:
         assert clinician_rows.load_tracker(s, clinician_id) == {"said": "second"}
-
-
-def _hold_the_write_lock(store: Store, held: threading.Event, release: threading.Event) -> None:
-    with store.unit() as s:
-        clinician_rows.get_clinician(s, "T1", "U_HOLDER")
-        held.set()
-        release.wait(10)
-
-
-def test_a_writer_of_another_process_waits_for_sqlite_and_then_writes(tmp_path) -> None:
-    """Two processes' writers (two stores on one file): the second waits while the first
-    holds SQLite's one write lock, then writes; past `WRITE_LOCK_WAIT` it gets the
-    database's error instead of waiting on."""
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
-    first, second = Store.open(url, [TEST_KEY]), Store.open(url, [TEST_KEY])
-    held, release = threading.Event(), threading.Event()
-    holder = threading.Thread(target=_hold_the_write_lock, args=(first, held, release))
-    holder.start()
-    assert held.wait(10)
-    written = threading.Event()
-
-    def write() -> None:
-        with second.unit() as s:
-            clinician_rows.get_clinician(s, "T1", "U_WAITER")
-        written.set()
-
-    waiter = threading.Thread(target=write)
-    waiter.start()
-    assert not written.wait(0.2)  # the lock is held: the waiter waits, and has no error
-    release.set()
-    holder.join(10)
-    waiter.join(10)
-    assert written.is_set()
-    with first.reading() as s:
-        assert clinician_rows.find_clinician(s, "T1", "U_WAITER") is not None
-
-    held.clear()
-    release.clear()
-    holder = threading.Thread(target=_hold_the_write_lock, args=(first, held, release))
-    holder.start()
-    assert held.wait(10)
-    limit = db.WRITE_LOCK_WAIT
-    db.WRITE_LOCK_WAIT = 0.2
-    try:
-        with pytest.raises(sa.exc.OperationalError, match="locked"), second.unit() as s:
-            clinician_rows.get_clinician(s, "T1", "U_LATE")
-    finally:
-        db.WRITE_LOCK_WAIT = limit
-        release.set()
-        holder.join(10)
-    with first.reading() as s:
-        assert clinician_rows.find_clinician(s, "T1", "U_LATE") is None
-        assert clinician_rows.find_clinician(s, "T1", "U_HOLDER") is not None
-    first.dispose()
-    second.dispose()
