@@ -296,7 +296,7 @@ class Store:
         For the short writes on every Slack request's path (the inbox's group write:
         requests kept, marked done, answers marked delivered), which load no objects
         and record nothing for the audit: a session's making, its transaction and its
-        connection checkout were about a tenth of the web process's CPU a DM
+        connection checkout were about 70 of a write's 250 us of CPU on SQLite
         (bench/README.md, "third session")."""
         with self._writer or nullcontext(), self.engine.begin() as conn:
             yield conn
