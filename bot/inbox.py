@@ -142,7 +142,7 @@ class Inbox:
         riders: list[Callable[[Connection], None]],
     ) -> None:
         now = datetime.now(UTC)
-        with self.store.statements() as conn:
+        with self.store.statements(urgent=True) as conn:
             slack_rows.inbox_add(conn, rows, now)
             for write in riders:
                 write(conn)

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import contextvars
 import sqlite3
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,6 +33,7 @@ from store.crypto import (
     set_keyring,
 )
 from store.models import Base, KeyCheck
+from store.writelock import WriteLock
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -149,10 +149,13 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
-        # SQLite has one writer. Threads of this process queue for it on a lock, which
-        # wakes the next at once, instead of in SQLite's busy handler, which polls with
-        # sleeps of up to 100 ms. Other processes still meet the busy timeout.
-        self._writer = threading.Lock() if engine.dialect.name == "sqlite" else None
+        # SQLite has one writer: ours queue for it on a lock of their own, handed over at
+        # once, instead of in SQLite's busy handler (store/writelock.py).
+        self._writer: WriteLock | None = None
+        if engine.dialect.name == "sqlite":
+            path = engine.url.database
+            file = Path(path) if path and path != ":memory:" else None
+            self._writer = WriteLock(file)
 
     @classmethod
     def open(
@@ -286,19 +289,23 @@ class Store:
         if ambient is not None:
             yield ambient
             return
-        with self._writer or nullcontext(), self._sessions() as session, session.begin():
+        with self._held(), self._sessions() as session, session.begin():
             yield session
 
+    def _held(self, *, urgent: bool = False) -> AbstractContextManager[None]:
+        return nullcontext() if self._writer is None else self._writer.held(urgent=urgent)
+
     @contextmanager
-    def statements(self) -> Iterator[Connection]:
+    def statements(self, *, urgent: bool = False) -> Iterator[Connection]:
         """A unit of SQL statements without an ORM session: commits on success.
 
         For the short writes on every Slack request's path (the inbox's group write:
         requests kept, marked done, answers marked delivered), which load no objects
         and record nothing for the audit: a session's making, its transaction and its
         connection checkout were about 70 of a write's 250 us of CPU on SQLite
-        (bench/README.md, "third session")."""
-        with self._writer or nullcontext(), self.engine.begin() as conn:
+        (bench/README.md, "third session"). `urgent`: a write that Slack's ack waits for,
+        which on SQLite goes before other processes' writers (store/writelock.py)."""
+        with self._held(urgent=urgent), self.engine.begin() as conn:
             yield conn
 
     @contextmanager
@@ -324,3 +331,5 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._writer is not None:
+            self._writer.close()
