@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from store.db import Store
 from store.writelock import WriteLock, WriteLockTimeout
@@ -123,9 +124,9 @@ def test_a_lock_held_too_long_is_a_clear_error_not_a_hang(tmp_path: Path) -> Non
         assert holder.stdout.readline().strip() == "holding"
         for urgent in (False, True):
             lock = WriteLock(db, timeout=0.3)
-            with pytest.raises(WriteLockTimeout, match="held the store's write lock too long"):
-                with lock.held(urgent=urgent):
-                    pass
+            too_long = pytest.raises(WriteLockTimeout, match="held the store's write lock too long")
+            with too_long, lock.held(urgent=urgent):
+                log.write_text("written without the lock\n")
             lock.close()
     assert log.read_text().split() == ["holder"]
 
@@ -156,8 +157,6 @@ def test_the_store_writes_and_reads_under_the_lock_from_two_processes(tmp_path: 
         assert two.wait(timeout=60) == 0
     store = Store.open(url, key_file=tmp_path / "key")
     with store.reading() as s:
-        from sqlalchemy import text
-
         assert s.execute(text("SELECT count(*) FROM t")).scalar_one() == 400
     store.dispose()
     assert (tmp_path / "store.db-writer").stat().st_mode & 0o777 == 0o600
