@@ -254,13 +254,16 @@ class SlackFace(Delivery, Forms, PracticeAdmin):
             return
         # Where to answer comes from Slack for this user, never from the payload: a DM
         # channel the event names but conversations.open does not give gets nothing.
-        # Asked at once with who they are (a first message's two Web API calls overlap);
-        # whom a staff member works for is read in the turn.
-        channel, who = await asyncio.gather(
-            self.dm(context.client, team, user), self.own_who(context.client, team, user)
-        )
+        # Known from an earlier turn (the store), else asked with who they are (a first
+        # message's two Web API calls overlap); one the event contradicts is asked again.
+        # Whom a staff member works for is read in the turn.
+        who = await self.own_who(context.client, team, user, dm=True)
+        channel = await self.dm(context.client, team, user)
+        if channel is not None and channel != event.get("channel"):
+            channel = await self.dm(context.client, team, user, fresh=True)
         if channel is None or channel != event.get("channel"):
             return
+        who = replace(who, dm_channel=channel)  # kept by the turn for the next start
         thread = event.get("thread_ts")
         async with self.lock(who):
             await self.turn(
@@ -275,8 +278,9 @@ class SlackFace(Delivery, Forms, PracticeAdmin):
         self, ack: AsyncAck, command: SlashCommand, context: AsyncBoltContext
     ) -> None:
         # Only words from here, never the command's text: it may name the participant.
-        key = (str(context.team_id), str(context.user_id))
-        if self.dm_channels.get(key) == command.get("channel_id"):
+        if await self.dm_known(str(context.team_id), str(context.user_id)) == command.get(
+            "channel_id"
+        ):
             await ack()
             return
         link = f"slack://app?team={command.get('team_id')}&id={command.get('api_app_id')}"
@@ -289,10 +293,11 @@ class SlackFace(Delivery, Forms, PracticeAdmin):
         team, user = str(context.team_id), str(context.user_id)
         clinician, said = staff.split_for(command.get("text") or "")  # "for @Dr Lee …"
         await self.off(self.parts.scheduler.act_for, Actor(team, user, for_user=clinician))
-        who = await self.own_who(context.client, team, user)
+        who = await self.own_who(context.client, team, user, dm=True)
         channel = await self.dm(context.client, team, user)
         if channel is None:
             return
+        who = replace(who, dm_channel=channel)
         text = said or "schedule"
         # Locked like a DM's turn: a click on its answer waits until the answer is
         # recorded as ours (else the click could not mark it answered).

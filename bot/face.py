@@ -40,6 +40,10 @@ def actor(who: Who) -> Actor:
     return Actor(who.team_id, who.user_id, who.tz, for_user=who.for_user)
 
 
+async def _nothing() -> None:
+    return None
+
+
 class FaceCore:
     """The listeners' common ground; caches only what Slack itself says (DM ids, zones)."""
 
@@ -78,38 +82,65 @@ class FaceCore:
         acting = await self.off(self.parts.scheduler.acting_for, team, user)
         return replace(own, for_user=acting) if acting else own
 
-    async def own_who(self, client: AsyncWebClient, team: str, user: str) -> Who:
-        """The clinician, with the zone Slack gives (asked once, then stored)."""
+    async def own_who(
+        self, client: AsyncWebClient, team: str, user: str, *, dm: bool = False
+    ) -> Who:
+        """The clinician, with the zone Slack gives (asked once, then stored). `dm`: their
+        DM channel is wanted too (`dm()` then answers from memory): read from the store
+        with the zone, else asked of Slack at the same time as their profile."""
         key = (team, user)
         if key in self.zones:
+            if dm:
+                await self.dm(client, team, user)
             return self.zones[key]
-        stored = await self.off(self._stored_zone, team, user)
-        who = Who(team, user, tz=stored)
-        if stored is None:
-            info = await self.call(client.users_info, user=user)
+        tz, channel = await self.off(self._stored, team, user)
+        if channel is not None:
+            self.dm_channels.setdefault(key, channel)
+        who = Who(team, user, tz=tz)
+        opening = self.dm(client, team, user) if dm else _nothing()
+        if tz is None:
+            info, _ = await asyncio.gather(self.call(client.users_info, user=user), opening)
             if info is not None:
                 person = info.get("user") or {}
                 name = (person.get("profile") or {}).get("display_name") or person.get("real_name")
                 who = Who(team, user, tz=person.get("tz"), display_name=name or None)
+        else:
+            await opening
         if who.tz:
             self.zones[key] = who
         return who
 
-    def _stored_zone(self, team: str, user: str) -> str | None:
-        return self.parts.scheduler.own_zone(Actor(team, user))
+    def _stored(self, team: str, user: str) -> tuple[str | None, str | None]:
+        return self.parts.scheduler.slack_known(team, user)
 
     def known_zone(self, who: Who, zone: str) -> Who:
-        who = Who(who.team_id, who.user_id, tz=zone, display_name=who.display_name)
-        self.zones[(who.team_id, who.user_id)] = who
-        return who
+        known = Who(who.team_id, who.user_id, tz=zone, display_name=who.display_name)
+        self.zones[(who.team_id, who.user_id)] = known
+        return replace(known, dm_channel=who.dm_channel)
 
-    async def dm(self, client: AsyncWebClient, team: str, user: str) -> str | None:
+    async def dm(
+        self, client: AsyncWebClient, team: str, user: str, *, fresh: bool = False
+    ) -> str | None:
+        """The user's DM channel with the bot, as Slack's conversations.open gives it
+        (kept in memory, and in the store by their next turn: `Who.dm_channel`).
+        `fresh`: ask Slack even if one is known (an event named another)."""
         key = (team, user)
-        if key not in self.dm_channels:
+        if fresh or key not in self.dm_channels:
             opened = await self.call(client.conversations_open, users=user)
             if opened is None:
                 return None
             self.dm_channels[key] = opened["channel"]["id"]
+        return self.dm_channels[key]
+
+    async def dm_known(self, team: str, user: str) -> str | None:
+        """The DM channel known for the user, from memory or the store, without asking
+        Slack (for an ack, which cannot wait for a Web API call)."""
+        key = (team, user)
+        if key not in self.dm_channels:
+            _, channel = await self.off(self._stored, team, user)
+            if channel is None:
+                return None
+            self.dm_channels.setdefault(key, channel)
         return self.dm_channels[key]
 
     async def call(

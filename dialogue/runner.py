@@ -138,7 +138,12 @@ class Runner:
                 clinician_user = store_roles.acting_for(s, who.team_id, who.user_id)
                 who = replace(who, for_user=clinician_user)
             clinician, saved = clinician_rows.open_conversation(
-                s, who.team_id, who.user_id, tz=who.tz, display_name=who.display_name
+                s,
+                who.team_id,
+                who.user_id,
+                tz=who.tz,
+                display_name=who.display_name,
+                dm_channel=who.dm_channel,
             )
             state = self._state(saved, who)
             if state.seen(turn_id):

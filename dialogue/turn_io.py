@@ -70,6 +70,7 @@ class Who:
     tz: str | None = None
     display_name: str | None = None
     for_user: str | None = None  # a staff member booking for this clinician (roles)
+    dm_channel: str | None = None  # their DM with the bot, as Slack gave it: kept by the turn
 
     @property
     def sender_id(self) -> str:

@@ -247,6 +247,12 @@ class Scheduler:
         with self.store.reading() as s:
             return store_roles.is_admin(s, team, user)
 
+    def slack_known(self, team: str, user: str) -> tuple[str | None, str | None]:
+        """The zone and the DM channel stored for a Slack user (None, None: never seen);
+        a read, made nowhere."""
+        with self.store.reading() as s:
+            return clinician_rows.slack_known(s, team, user)
+
     def acting_for(self, team: str, user: str) -> str | None:
         """The clinician a staff member works for in Slack now (None: themself)."""
         with self.store.reading() as s:
@@ -279,11 +285,6 @@ class Scheduler:
         """The clinician's zone: their own, else the practice's."""
         with self._acting(who, reads=True) as (_, clinician):
             return results.clinician_zone(clinician, self.practice)
-
-    def own_zone(self, who: Actor) -> str | None:
-        """The zone stored for the clinician (None: never given)."""
-        with self._acting(who, reads=True) as (_s, clinician):
-            return clinician.tz
 
     def contacts(self, who: Actor, query: str, limit: int = 50) -> list[tuple[int, str]]:
         """The clinician's contacts whose names match `query`: (id, name)."""

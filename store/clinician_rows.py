@@ -63,9 +63,11 @@ def get_clinician(
     *,
     tz: str | None = None,
     display_name: str | None = None,
+    dm_channel: str | None = None,
     lock: bool = False,
 ) -> Clinician:
-    """The clinician with this Slack identity, made on first sight.
+    """The clinician with this Slack identity, made on first sight; what Slack said of
+    them (zone, name, DM channel) kept.
 
     With `lock`, their row stays locked to the end of the unit: one turn at a time.
     """
@@ -73,17 +75,20 @@ def get_clinician(
     ids = {"team_id": team_id, "user_id": user_id}
     found = s.scalars(query, ids).one_or_none()
     if found is None:
-        found = Clinician(team_id=team_id, user_id=user_id, tz=tz, display_name=display_name)
+        found = Clinician(
+            team_id=team_id,
+            user_id=user_id,
+            tz=tz,
+            display_name=display_name,
+            dm_channel=dm_channel,
+        )
         try:
             with s.begin_nested():
                 s.add(found)
         except IntegrityError:  # made at the same moment by another process
             found = s.scalars(query, ids).one()
     else:
-        if tz and not found.tz:
-            found.tz = tz
-        if display_name and found.display_name != display_name:
-            found.display_name = display_name
+        _slack_said(found, tz, display_name, dm_channel)
     # Later look-ups in this unit (the actions of a turn) need no query.
     s.info.setdefault("clinicians", {})[(team_id, user_id)] = found
     return found
@@ -96,6 +101,7 @@ def open_conversation(
     *,
     tz: str | None = None,
     display_name: str | None = None,
+    dm_channel: str | None = None,
 ) -> tuple[Clinician, dict[str, JSON] | None]:
     """A turn's start: the clinician, locked to the end of the unit, and their tracker.
 
@@ -108,16 +114,38 @@ def open_conversation(
     if s.get_bind().dialect.name == "sqlite":
         row = s.execute(_CONVERSATION, {"team_id": team_id, "user_id": user_id}).one_or_none()
     if row is None:
-        clinician = get_clinician(s, team_id, user_id, tz=tz, display_name=display_name, lock=True)
+        clinician = get_clinician(
+            s, team_id, user_id, tz=tz, display_name=display_name, dm_channel=dm_channel, lock=True
+        )
         return clinician, load_tracker(s, clinician.id)
     clinician, tracker = row
+    _slack_said(clinician, tz, display_name, dm_channel)
+    s.info.setdefault("clinicians", {})[(team_id, user_id)] = clinician
+    s.info.setdefault("trackers", {})[clinician.id] = tracker
+    return clinician, None if tracker is None else json.loads(tracker.state)
+
+
+def _slack_said(
+    clinician: Clinician, tz: str | None, display_name: str | None, dm_channel: str | None
+) -> None:
+    """Keep what Slack says of a known clinician: a zone only where none is stored (the
+    one they gave wins), the name and the DM channel as they are now."""
     if tz and not clinician.tz:
         clinician.tz = tz
     if display_name and clinician.display_name != display_name:
         clinician.display_name = display_name
-    s.info.setdefault("clinicians", {})[(team_id, user_id)] = clinician
-    s.info.setdefault("trackers", {})[clinician.id] = tracker
-    return clinician, None if tracker is None else json.loads(tracker.state)
+    if dm_channel and clinician.dm_channel != dm_channel:
+        clinician.dm_channel = dm_channel
+
+
+def slack_known(s: Session, team_id: str, user_id: str) -> tuple[str | None, str | None]:
+    """The zone and the DM channel stored for a Slack user (None, None: never seen)."""
+    row = s.execute(
+        select(Clinician.tz, Clinician.dm_channel).where(
+            Clinician.team_id == team_id, Clinician.user_id == user_id
+        )
+    ).one_or_none()
+    return (None, None) if row is None else (row.tz, row.dm_channel)
 
 
 def find_clinician(s: Session, team_id: str, user_id: str) -> Clinician | None:

@@ -43,7 +43,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # whether a store is up to date is one read of `alembic_version`, without importing alembic
 # and parsing every migration script in each process that opens the store (~15 MiB and
 # ~0.1 s a process: bench/README.md, "Memory").
-SCHEMA_HEAD = "0020"
+SCHEMA_HEAD = "0021"
 
 # A unit of work already open further up the call stack (a dialogue turn); code that
 # asks for a unit inside it joins it, so the turn commits or rolls back as one.

@@ -64,6 +64,9 @@ class Clinician(Base):
     # Their own working hours, as ground.hours writes them ("Mon-Thu 09:00-17:00");
     # None: the practice's default (0011).
     working_hours: Mapped[str | None] = mapped_column(String(200))
+    # The bot's DM with them, as Slack's conversations.open gave it (0021): no call after
+    # a restart, and a /schedule typed there is told from one typed elsewhere.
+    dm_channel: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
