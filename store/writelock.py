@@ -19,10 +19,12 @@ the busy timeout); this only orders our writers. Python's `flock` is used as is:
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,18 +54,25 @@ class WriteLock:
         self.timeout = timeout
         self.threads = threading.Lock()  # this process's threads queue here, woken at once
         self.fds: tuple[int, int] | None = None
-        self.pid = 0
 
     def _files(self) -> tuple[int, int] | None:
         if self.paths is None:
             return None
-        # A forked process gets its own open files: an inherited descriptor would share
-        # the parent's lock (flock belongs to the open file, not to the process).
-        if self.fds is None or self.pid != os.getpid():
+        if self.fds is None:
             flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
             self.fds = (os.open(self.paths[0], flags, 0o600), os.open(self.paths[1], flags, 0o600))
-            self.pid = os.getpid()
+            _open.add(self)
         return self.fds
+
+    def _forget_after_fork(self) -> None:
+        """In a forked child: close the parent's descriptors, which share its lock (flock
+        belongs to the open file, not to the process; a parent killed while holding it
+        would hold it until the last child let go), and open its own when it writes."""
+        if self.fds is not None:
+            for fd in self.fds:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.fds = None
 
     @contextmanager
     def held(self, *, urgent: bool = False) -> Iterator[None]:
@@ -92,10 +101,23 @@ class WriteLock:
             self.threads.release()
 
     def close(self) -> None:
-        if self.fds is not None and self.pid == os.getpid():
+        if self.fds is not None:
             for fd in self.fds:
                 os.close(fd)
         self.fds = None
+        _open.discard(self)
+
+
+_open: weakref.WeakSet[WriteLock] = weakref.WeakSet()  # locks with files open
+
+
+def _after_fork_in_child() -> None:
+    for lock in list(_open):
+        lock._forget_after_fork()
+    _open.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _take(fd: int, how: int, deadline: float, *, unless_waiting: int | None = None) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -115,6 +116,42 @@ def test_a_writer_killed_while_holding_the_lock_blocks_no_one(tmp_path: Path) ->
         log.write_text(log.read_text() + "next\n")
     lock.close()
     assert log.read_text().split() == ["killed", "next"]
+
+
+def test_a_killed_writers_forked_children_do_not_keep_its_lock(tmp_path: Path) -> None:
+    """A web process forks its turn processes; killed while writing, its lock is free at
+    once though the children live on (they exit on their own a second later)."""
+    db = tmp_path / "store.db"
+    code = textwrap.dedent(
+        f"""
+        import os, sys, time
+        from pathlib import Path
+        from store.writelock import WriteLock
+        lock = WriteLock(Path({str(db)!r}))
+        print("started", flush=True)
+        with lock.held():
+            child = os.fork()
+            if child == 0:
+                time.sleep(60)
+                os._exit(0)
+            print(child, flush=True)
+            sys.stdin.read()
+        """
+    )
+    with _process(code) as holder:
+        assert holder.stdout is not None
+        child = int(holder.stdout.readline())
+        try:
+            holder.kill()
+            holder.wait(timeout=10)
+            os.kill(child, 0)  # the child lives on
+            lock = WriteLock(db, timeout=5)
+            with lock.held():
+                (tmp_path / "written").write_text("after the kill\n")
+            lock.close()
+        finally:
+            os.kill(child, signal.SIGKILL)
+    assert (tmp_path / "written").read_text() == "after the kill\n"
 
 
 def test_a_lock_held_too_long_is_a_clear_error_not_a_hang(tmp_path: Path) -> None:
