@@ -40,6 +40,13 @@ SLACK_EVENTS = Counter(
     ["stage"],
 )
 TURNS = Counter("sessionbot_turns_total", "Dialogue turns, by result (ok, failed)", ["result"])
+STORE_WRITE_WAIT_SECONDS = Histogram(
+    "sessionbot_store_write_wait_seconds",
+    "How long a write waited for the embedded SQLite store's one writer (store/writelock.py), "
+    "by kind (ack: the inbox's write that Slack's acknowledgement waits for; other)",
+    ["kind"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0, 30.0),
+)
 TURN_SECONDS = Histogram(
     "sessionbot_turn_seconds",
     "A dialogue turn: understanding, the form's actions and the store, in a turn process",

@@ -29,6 +29,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ground.metrics import STORE_WRITE_WAIT_SECONDS as WAITED
+
 FIRST_PAUSE = 0.0001
 LONGEST_PAUSE = 0.002
 
@@ -76,7 +78,9 @@ class WriteLock:
 
     @contextmanager
     def held(self, *, urgent: bool = False) -> Iterator[None]:
-        deadline = time.monotonic() + self.timeout
+        """Hold the lock for one write; the wait is counted (STORE_WRITE_WAIT_SECONDS)."""
+        asked = time.monotonic()
+        deadline = asked + self.timeout
         if not self.threads.acquire(timeout=self.timeout):
             raise WriteLockTimeout("another thread held the store's write lock too long")
         try:
@@ -93,6 +97,7 @@ class WriteLock:
                     fcntl.flock(first, fcntl.LOCK_UN)
             else:
                 _take(writer, fcntl.LOCK_EX, deadline, unless_waiting=first)
+            WAITED.labels(kind="ack" if urgent else "other").observe(time.monotonic() - asked)
             try:
                 yield
             finally:

@@ -84,6 +84,8 @@ def test_slack_turn_and_session_metrics_move_with_a_conversation(served, fake_sl
     assert delta("sessionbot_turns_total", result="ok") == 3
     assert delta("sessionbot_turn_seconds_count") == 3
     assert delta("sessionbot_sessions_saved_total") == 1
+    # The embedded store's writers' lock: every request's inbox write waited for it.
+    assert delta("sessionbot_store_write_wait_seconds_count", kind="ack") >= 3
     # What the database says: the session, its invitation and reminders queued, nothing
     # left in the inbox.
     assert value(after, "sessionbot_sessions", status="scheduled") == 1
