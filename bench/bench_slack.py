@@ -186,10 +186,17 @@ async def ack_latency(app: InProcess, fake: FakeSlack, kind: str, n: int) -> lis
 
 
 async def reply_latency(
-    app: InProcess, fake: FakeSlack, m: int, *, ongoing: bool = False
+    app: InProcess,
+    fake: FakeSlack,
+    m: int,
+    *,
+    ongoing: bool = False,
+    restart: InProcess | None = None,
 ) -> list[float]:
     """From a DM sent to the answer at the fake Slack; `ongoing`: the conversation's second
-    message (the clinician is known, as in most turns), else its first."""
+    message (the clinician is known, as in most turns), else its first; `restart`: the
+    second message goes to this app instead, a web process of its own on the same store
+    (nothing in its memory: the first DM of each clinician after a restart or a deploy)."""
     tag = next(_round)
     people = [Person(app, fake, f"U_R{tag}x{i:03d}") for i in range(m)]  # type: ignore[arg-type]
 
@@ -205,6 +212,9 @@ async def reply_latency(
     if ongoing:
         await asyncio.gather(*(say(p, "schedule") for p in people))
         await settle(fake)
+    if restart is not None:  # the same clinicians, on a web process that just started
+        await ack_latency(restart, fake, "event", 2)  # its own warm-up: auth.test
+        app = restart  # `say` posts there from now on
     text = "tomorrow 3pm" if ongoing else "schedule"
     samples = list(await asyncio.gather(*(say(p, text) for p in people)))
     await settle(fake)
@@ -393,6 +403,15 @@ async def latency(n: int, m: int, rounds: int, inline_ack: bool) -> list[str]:
         pooled.setdefault(f"reply ongoing x{m}", ([], []))
         pooled[f"reply ongoing x{m}"][0].extend(await reply_latency(ours, fake, m, ongoing=True))
         pooled[f"reply ongoing x{m}"][1].extend(await reply_latency(bare, fake, m, ongoing=True))
+        # A restart: new parts (a new Slack face, empty caches) on the same store and turn
+        # processes; the bare echo keeps nothing, so its ongoing reply is the baseline.
+        fresh = build(parts.settings, store=parts.store)
+        fresh.turns = parts.turns
+        restarted = InProcess(create_app(fresh))
+        after = await reply_latency(ours, fake, m, ongoing=True, restart=restarted)
+        pooled.setdefault(f"reply restarted x{m}", ([], []))
+        pooled[f"reply restarted x{m}"][0].extend(after)
+        pooled[f"reply restarted x{m}"][1].extend(await reply_latency(bare, fake, m, ongoing=True))
     fake.stop()
     if parts.turns is not None:
         parts.turns.close()
