@@ -131,11 +131,9 @@ def _take(fd: int, how: int, deadline: float, *, unless_waiting: int | None = No
     pause = FIRST_PAUSE
     while True:
         if unless_waiting is None or _free(unless_waiting):
-            try:
+            with contextlib.suppress(BlockingIOError):  # held: pause, then try again
                 fcntl.flock(fd, how | fcntl.LOCK_NB)
                 return
-            except BlockingIOError:
-                pass
         if time.monotonic() >= deadline:
             raise WriteLockTimeout("another process held the store's write lock too long")
         time.sleep(pause)

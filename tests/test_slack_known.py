@@ -28,6 +28,14 @@ def started(parts: Parts) -> Iterator[SlackApp]:
         app.stop()
 
 
+def known(parts: Parts, fake: FakeSlack, user: str) -> Person:
+    """A clinician who began a conversation on a web process that has ended since."""
+    with started(parts) as app:
+        clinician = Person(app, fake, user)
+        clinician.say("schedule")
+    return clinician
+
+
 def stored_dm(parts: Parts, user: str) -> str | None:
     with parts.store.reading() as s:
         return clinician_rows.slack_known(s, "T1", user)[1]
@@ -61,9 +69,7 @@ def test_a_known_clinicians_dm_after_a_restart_asks_slack_nothing(
 def test_a_schedule_typed_in_a_channel_is_still_sent_to_the_dm(
     slack_parts: Parts, fake_slack: FakeSlack, clock: Any
 ) -> None:
-    with started(slack_parts) as app:
-        clinician = Person(app, fake_slack, "U_KNOWN")
-        clinician.say("schedule")
+    clinician = known(slack_parts, fake_slack, "U_KNOWN")
     with started(slack_parts) as app:
         clinician.app = app
         ack = clinician.command("/schedule", channel="C_GENERAL")
@@ -73,9 +79,7 @@ def test_a_schedule_typed_in_a_channel_is_still_sent_to_the_dm(
 def test_a_stored_dm_the_event_contradicts_is_asked_of_slack_again(
     slack_parts: Parts, fake_slack: FakeSlack, clock: Any
 ) -> None:
-    with started(slack_parts) as app:
-        clinician = Person(app, fake_slack, "U_MOVED")
-        clinician.say("schedule")
+    clinician = known(slack_parts, fake_slack, "U_MOVED")
     with slack_parts.store.unit() as s:  # kept from before, say, a reinstall
         clinician_rows.get_clinician(s, "T1", "U_MOVED").dm_channel = "D_STALE"
 
