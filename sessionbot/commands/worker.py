@@ -61,9 +61,27 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         logging.getLogger(__name__).info("signal %s: finishing the message in hand", signum)
         stop.set()
 
+    failed: list[BaseException] = []
+
+    def _run() -> None:
+        try:
+            worker.run_forever(stop, poll=args.poll)
+        except BaseException as exc:  # raised again in this thread, for the one-line exit
+            failed.append(exc)
+            stop.set()
+
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     logging.getLogger(__name__).info("worker %s: running; SIGTERM stops it", worker.worker_id)
-    worker.run_forever(stop, poll=args.poll)
+    # The loop runs in a thread of its own and this one only waits for it: a handler
+    # that runs while this thread is inside `stop.wait()`, between two bytecodes that hold
+    # the event's lock, would wait for that lock forever in `stop.set()` (a worker that
+    # once did not stop on SIGTERM).
+    runner = threading.Thread(target=_run, name="sessionbot-worker-loop")
+    runner.start()
+    while runner.is_alive():
+        runner.join(0.5)
     parts.store.dispose()
+    if failed:
+        raise failed[0]
     return 0
